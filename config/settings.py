@@ -1,0 +1,97 @@
+"""Runtime settings, read from `GRIDBOT_*` environment variables or a `.env` file."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SHIPPED_CONFIG_DIR = Path(__file__).resolve().parent
+
+DEMO_CORP_ID = "wwgridbotdemo0001"
+DEMO_TOKEN = "gridbotdemotoken"
+DEMO_AES_KEY = "lG2Bm1FnfniElq4M/ESt1AVYPrpWwqmA+ZD/jWgh6eA"
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set; a bad value stops start-up naming the variable."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDBOT_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./gridbot.db"
+    wecom_corp_id: str = DEMO_CORP_ID
+    wecom_token: str = DEMO_TOKEN
+    wecom_aes_key: str = DEMO_AES_KEY
+    wecom_agent_id: int = 1000002
+    wecom_secret: str = "gridbot-demo-secret"
+    wecom_api_base: str = "https://qyapi.weixin.qq.com"
+    # The 智能机器人 (AI bot) callback: same crypto, empty receive id, its own token/key.
+    wecom_bot_token: str = DEMO_TOKEN
+    wecom_bot_aes_key: str = DEMO_AES_KEY
+    config_dir: Path = SHIPPED_CONFIG_DIR
+    wecom_max_age: int = Field(default=300, ge=0)
+    user_rate_limit: int = Field(default=10, ge=0)
+    admin_password: str | None = None
+    demo: bool = False
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    outbox_interval: float = Field(default=1.0, gt=0)
+    clock_interval: float = Field(default=60.0, gt=0)
+    run_background_jobs: bool = True
+    retention_days: int = Field(default=0, ge=0)
+
+    @field_validator("wecom_aes_key", "wecom_bot_aes_key")
+    @classmethod
+    def _aes_key_is_43_base64_chars(cls, value: str) -> str:
+        if len(value) != 43:
+            raise ValueError("must be 43 characters (the EncodingAESKey from the WeCom console)")
+        try:
+            key = base64.b64decode(value + "=", validate=True)
+        except binascii.Error as exc:
+            raise ValueError("is not valid base64") from exc
+        if len(key) != 32:
+            raise ValueError("must decode to 32 bytes")
+        return value
+
+    @field_validator("config_dir")
+    @classmethod
+    def _config_dir_exists(cls, value: Path) -> Path:
+        if not (value / "catalogue.yaml").is_file():
+            raise ValueError(f"{value} has no catalogue.yaml")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql:// SQLAlchemy URL")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+class SettingsError(Exception):
+    """A setting failed validation; the message names the variable."""
+
+
+def load_settings() -> Settings:
+    """Read settings, turning pydantic's report into one line per bad variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            lines.append(f"GRIDBOT_{field.upper()}: {error['msg']}")
+        raise SettingsError("; ".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests clear the cache)."""
+    return load_settings()

@@ -1,0 +1,121 @@
+"""Cases (事项), their audit trail (流转记录) and the clock marks that keep the clock idempotent."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, utcnow
+from models.registry import Grid, Resident, Unit, Worker
+
+
+class CaseState(enum.StrEnum):
+    AWAITING_PLACE = "awaiting_place"  # 待补地址
+    PENDING = "pending"  # 待接单
+    IN_PROGRESS = "in_progress"  # 处置中
+    SUSPENDED = "suspended"  # 已挂起
+    ESCALATED = "escalated"  # 已提级
+    CLOSED = "closed"  # 已办结 (waiting for the resident's rating)
+    ARCHIVED = "archived"  # 已归档
+    TRANSFERRED = "transferred"  # 已转部门
+    WITHDRAWN = "withdrawn"  # 已撤销
+    MERGED = "merged"  # 已合并
+
+
+OPEN_STATES = (
+    CaseState.AWAITING_PLACE,
+    CaseState.PENDING,
+    CaseState.IN_PROGRESS,
+    CaseState.SUSPENDED,
+    CaseState.ESCALATED,
+)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_state_created", "state", "created_at"),
+        Index("ix_cases_grid_state", "grid_id", "state"),
+        Index("ix_cases_assignee_state", "assignee_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # the case number's digits
+    state: Mapped[str] = mapped_column(String(20), default=CaseState.PENDING)
+    category: Mapped[str | None] = mapped_column(String(40), index=True)
+    priority: Mapped[int] = mapped_column(default=2)
+    urgent: Mapped[bool] = mapped_column(default=False)
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16), default="resident")  # resident / patrol
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
+    reporter_userid: Mapped[str] = mapped_column(String(64))
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    place_source: Mapped[str | None] = mapped_column(String(16))  # profile/text/location/asked
+    location: Mapped[dict | None] = mapped_column()
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id"))
+    level: Mapped[int] = mapped_column(default=0)  # 0 worker, 1 leader, 2 community, 3 street
+    classification: Mapped[dict | None] = mapped_column()  # the explained decision
+    take_due: Mapped[datetime | None] = mapped_column()
+    plan_due: Mapped[datetime | None] = mapped_column()
+    close_due: Mapped[datetime | None] = mapped_column()
+    taken_at: Mapped[datetime | None] = mapped_column()
+    planned_at: Mapped[datetime | None] = mapped_column()
+    closed_at: Mapped[datetime | None] = mapped_column()
+    suspended_at: Mapped[datetime | None] = mapped_column()
+    rating: Mapped[str | None] = mapped_column(String(16))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    department: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    resident: Mapped[Resident | None] = relationship()
+    grid: Mapped[Grid | None] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+    assignee: Mapped[Worker | None] = relationship()
+    events: Mapped[list[CaseEvent]] = relationship(
+        back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class CaseEvent(Base):
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))  # userid, "system" or "admin:<name>"
+    action: Mapped[str] = mapped_column(String(24))
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    attachments: Mapped[list] = mapped_column(default=list)
+
+    case: Mapped[Case] = relationship(back_populates="events")
+
+
+class ClockMark(Base):
+    """One row per (case, deadline, step) the clock has acted on: acting twice is impossible."""
+
+    __tablename__ = "clock_marks"
+    __table_args__ = (UniqueConstraint("case_id", "mark"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    mark: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseLink(Base):
+    """A resident following another resident's case (a likely duplicate report)."""
+
+    __tablename__ = "case_followers"
+    __table_args__ = (UniqueConstraint("case_id", "userid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    userid: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
