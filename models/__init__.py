@@ -3,11 +3,12 @@
 from models.base import Base, utcnow
 from models.cases import OPEN_STATES, Case, CaseEvent, CaseLink, CaseState, ClockMark
 from models.messages import Conversation, InboundMessage
+from models.points import PointsEntry
 from models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
 from models.registry import Area, AreaLevel, Grid, Resident, Unit, Worker, WorkerRole, worker_grids
 
 __all__ = [
     "Area", "AreaLevel", "Base", "Case", "CaseEvent", "CaseLink", "CaseState", "ClockMark",
     "Conversation", "Grid", "InboundMessage", "OPEN_STATES", "OutboxChannel", "OutboxMessage",
-    "OutboxStatus", "Resident", "Unit", "Worker", "WorkerRole", "utcnow", "worker_grids",
+    "OutboxStatus", "PointsEntry", "Resident", "Unit", "Worker", "WorkerRole", "utcnow", "worker_grids",
 ]

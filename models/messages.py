@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
@@ -14,11 +14,12 @@ class InboundMessage(Base):
     """Every callback that passed the signature check; `msg_key` makes redelivery a no-op."""
 
     __tablename__ = "inbound_messages"
+    __table_args__ = (Index("ix_inbound_user_time", "from_userid", "received_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     msg_key: Mapped[str] = mapped_column(String(128), unique=True)
     channel: Mapped[str] = mapped_column(String(16), default="app")  # app / aibot
-    from_userid: Mapped[str] = mapped_column(String(64), index=True)
+    from_userid: Mapped[str] = mapped_column(String(64))
     msg_type: Mapped[str] = mapped_column(String(32))
     content: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[dict] = mapped_column(default=dict)

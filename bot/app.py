@@ -1,0 +1,35 @@
+"""The FastAPI application: routers for the callback, health, and (in demo mode) the chat simulator."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from bot import callback, health
+from bot.jobs import BackgroundJobs
+from bot.state import AppState
+from config.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A gridbot app for `settings` (default: the environment's)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        state = AppState.build(settings)
+        app.state.gridbot = state
+        jobs = BackgroundJobs(state)
+        if settings.run_background_jobs:
+            jobs.start()
+        try:
+            yield
+        finally:
+            jobs.stop()
+            state.close()
+
+    app = FastAPI(title="gridbot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(callback.router)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,72 @@
+"""`/wecom/callback`: the self-built app's URL verification and encrypted message callbacks."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import PlainTextResponse
+from wechatpy.work.replies import TextReply
+
+from bot.parsing import inbound_from_xml
+from bot.state import AppState, get_state
+from bot.wecom_crypto import CallbackError
+from handlers import dispatch
+
+router = APIRouter()
+log = logging.getLogger("gridbot.callback")
+
+
+class BodyTooLarge(CallbackError):
+    status = 413
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The request body, refusing (413) anything over `limit` without reading it all."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge("body too large")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise BodyTooLarge("body too large")
+    return bytes(body)
+
+
+def refuse(error: CallbackError) -> Response:
+    log.info("callback refused", extra={"status": error.status, "reason": str(error)})
+    return PlainTextResponse(str(error) or "refused", status_code=error.status)
+
+
+def _cdata_safe(text: str) -> str:
+    return text.replace("]]>", "]]]]><![CDATA[>")
+
+
+@router.get("/wecom/callback", response_class=PlainTextResponse)
+async def verify_url(msg_signature: str = "", timestamp: str = "", nonce: str = "", echostr: str = "",
+                     state: AppState = Depends(get_state)) -> Response:
+    """URL verification: answer the decrypted echostr."""
+    try:
+        return PlainTextResponse(state.crypto.verify_url(msg_signature, timestamp, nonce, echostr))
+    except CallbackError as error:
+        return refuse(error)
+
+
+@router.post("/wecom/callback")
+async def receive(request: Request, msg_signature: str = "", timestamp: str = "", nonce: str = "",
+                  state: AppState = Depends(get_state)) -> Response:
+    """An encrypted message or event: recorded, handled, answered with an encrypted passive reply."""
+    try:
+        body = await read_limited(request, state.settings.max_body_bytes)
+        inbound = inbound_from_xml(state.crypto.decrypt_xml(body, msg_signature, timestamp, nonce))
+    except CallbackError as error:
+        return refuse(error)
+    reply = await state.runner.run(dispatch.process, state.factory, state.services, inbound)
+    if not reply:
+        return Response(status_code=200)
+    xml = TextReply(source=state.settings.wecom_corp_id, target=inbound.userid,
+                    content=_cdata_safe(reply), agent=state.settings.wecom_agent_id).render()
+    envelope = state.crypto.encrypt_xml(xml, nonce or secrets.token_hex(8))
+    return Response(envelope, media_type="application/xml")

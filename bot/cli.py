@@ -1,0 +1,100 @@
+"""The `gridbot` command line: serve, database, cases, and the sub-commands of each area."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from bot import cli_outbox, cli_registry, cli_rules
+from config.settings import Settings, SettingsError, get_settings
+from handlers.case_views import case_detail, case_summary, find_case, list_cases
+from handlers.texts import wording
+from models.db import make_engine, make_session_factory
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="gridbot: residents' messages → routed grid cases, over WeCom.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema and demo data.")
+case_app = typer.Typer(no_args_is_help=True, help="Look cases up.")
+app.add_typer(db_app, name="db")
+app.add_typer(case_app, name="case")
+
+
+def settings() -> Settings:
+    """The settings, or exit with one line naming the bad variable."""
+    try:
+        return get_settings()
+    except SettingsError as error:
+        typer.echo(f"gridbot: bad setting: {error}", err=True)
+        raise typer.Exit(2) from None
+
+
+def session_factory():
+    return make_session_factory(make_engine(settings().database_url))
+
+
+def echo_json(value) -> None:
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Serve the app (uvicorn with uvloop and httptools)."""
+    import uvicorn
+
+    settings()
+    uvicorn.run("bot.app:create_app", factory=True, host=host, port=port, workers=workers,
+                loop="uvloop", http="httptools", access_log=False, log_level="warning")
+
+
+@db_app.command("init")
+def db_init(demo: bool = typer.Option(False, "--demo", help="Also load the demo district.")) -> None:
+    """Create or migrate the schema; --demo also loads the demo district."""
+    from handlers.registry import load_demo_district
+    from models.migrate import upgrade
+
+    config = settings()
+    upgrade(config.database_url)
+    if demo:
+        factory = session_factory()
+        with factory.begin() as session:
+            load_demo_district(session, config.config_dir)
+    typer.echo(f"database ready: {config.database_url}" + (" (demo district loaded)" if demo else ""))
+
+
+@case_app.command("show")
+def case_show(number: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    """One case with its timeline."""
+    with session_factory()() as session:
+        case = find_case(session, number)
+        if case is None:
+            typer.echo(f"no case {number}", err=True)
+            raise typer.Exit(1)
+        detail = case_detail(case)
+    if as_json:
+        echo_json(detail)
+        return
+    typer.echo(f"{detail['number']}  {detail['state_label']}  {detail['category']}  grid={detail['grid']} "
+               f"unit={detail['unit']} assignee={detail['assignee']}")
+    typer.echo(detail["text"])
+    for event in detail["events"]:
+        typer.echo(f"  {event['at']}  {event['actor']}  {event['action']} → {event['state']}  {event['note'] or ''}")
+
+
+@case_app.command("list")
+def case_list(state: str = typer.Option(None, "--state", help="A state code or its Chinese label."),
+              as_json: bool = typer.Option(False, "--json")) -> None:
+    """Cases, newest first."""
+    labels = {name: code for code, name in wording()["states"].items()}
+    with session_factory()() as session:
+        rows = [case_summary(case) for case in list_cases(session, labels.get(state, state))]
+    if as_json:
+        echo_json(rows)
+        return
+    for row in rows:
+        typer.echo(f"{row['number']}  {row['state_label']}  {row['category']}  {row['grid']}  {row['assignee']}")
+
+
+cli_rules.register(app)
+cli_registry.register(app)
+cli_outbox.register(app)

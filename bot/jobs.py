@@ -1,0 +1,40 @@
+"""Background jobs of an app process: the outbox sender and the case clock, each in a thread."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from bot.outbox import OutboxSender
+from bot.wecom_api import WeComClient
+from bot.state import AppState
+
+log = logging.getLogger("gridbot.jobs")
+
+
+def make_client(state: AppState) -> WeComClient:
+    s = state.settings
+    return WeComClient(s.wecom_api_base, s.wecom_corp_id, s.wecom_secret, s.wecom_agent_id)
+
+
+class BackgroundJobs:
+    """Starts and stops the periodic jobs; safe to run in any number of processes."""
+
+    def __init__(self, state: AppState) -> None:
+        self._state = state
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        sender = OutboxSender(self._state.factory, make_client(self._state))
+        self._spawn("outbox", lambda: sender.run_forever(self._stop, self._state.settings.outbox_interval))
+
+    def _spawn(self, name: str, target) -> None:
+        thread = threading.Thread(target=target, name=f"gridbot-{name}", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)

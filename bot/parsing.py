@@ -1,0 +1,44 @@
+"""Decrypted callback payloads → `Inbound` values. Defensive: missing fields are a 400."""
+
+from __future__ import annotations
+
+from handlers.inbound import Inbound
+from bot.wecom_crypto import MalformedCallback, parse_xml
+
+_MEDIA_KINDS = {"image", "voice", "video", "file"}
+MAX_TEXT = 4000  # WeCom caps text at 2048 bytes; anything larger is not from WeCom
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except ValueError:
+        raise MalformedCallback("bad coordinate") from None
+
+
+def inbound_from_xml(plaintext: str) -> Inbound:
+    """The app callback's decrypted XML as an `Inbound`."""
+    fields = parse_xml(plaintext.encode())
+    userid = fields.get("FromUserName", "").strip()
+    msg_type = fields.get("MsgType", "").strip().lower()
+    if not userid or not msg_type:
+        raise MalformedCallback("missing FromUserName or MsgType")
+    msg_id = fields.get("MsgId", "").strip()
+    if msg_type == "event":
+        event = fields.get("Event", "").strip().lower()
+        key = f"evt:{userid}:{fields.get('CreateTime', '')}:{event}:{fields.get('EventKey', '')}"
+        return Inbound(msg_key=key[:128], userid=userid, kind="event", event=event, raw=fields)
+    if not msg_id:
+        raise MalformedCallback("missing MsgId")
+    key = f"app:{msg_id}"[:128]
+    if msg_type == "text":
+        return Inbound(key, userid, "text", text=fields.get("Content", "")[:MAX_TEXT], raw=fields)
+    if msg_type in _MEDIA_KINDS:
+        return Inbound(key, userid, msg_type, media_id=fields.get("MediaId"), pic_url=fields.get("PicUrl"), raw=fields)  # type: ignore[arg-type]
+    if msg_type == "location":
+        return Inbound(
+            key, userid, "location",
+            lat=_float(fields.get("Location_X")), lng=_float(fields.get("Location_Y")),
+            label=fields.get("Label"), raw=fields,
+        )
+    return Inbound(key, userid, "other", raw=fields)

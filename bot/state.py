@@ -1,0 +1,50 @@
+"""`AppState`: what one app process holds (settings, database, crypto, services)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.db_runner import DbRunner
+from bot.wecom_crypto import CallbackCrypto
+from config.settings import Settings
+from handlers.services import Services
+from models.db import make_engine, make_session_factory
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: Engine
+    factory: sessionmaker[Session]
+    crypto: CallbackCrypto  # the self-built app's callback
+    bot_crypto: CallbackCrypto  # the 智能机器人 callback: empty receive id
+    services: Services
+    runner: DbRunner
+
+    @classmethod
+    def build(cls, settings: Settings) -> AppState:
+        engine = make_engine(settings.database_url)
+        return cls(
+            settings=settings,
+            engine=engine,
+            factory=make_session_factory(engine),
+            crypto=CallbackCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id,
+                                  max_age=settings.wecom_max_age),
+            bot_crypto=CallbackCrypto(settings.wecom_bot_token, settings.wecom_bot_aes_key, "",
+                                      max_age=settings.wecom_max_age),
+            services=Services(config_dir=settings.config_dir, rate_limit=settings.user_rate_limit),
+            runner=DbRunner(1 if settings.is_sqlite else 8),
+        )
+
+    def close(self) -> None:
+        self.runner.shutdown()
+        self.engine.dispose()
+
+
+def get_state(request: Request) -> AppState:
+    """FastAPI dependency: the process's AppState."""
+    return request.app.state.gridbot

@@ -1,0 +1,120 @@
+"""WeCom callback crypto: signature check, decrypt and encrypt, built on wechatpy.
+
+Every failure is a `CallbackError` carrying the HTTP status the edge answers with,
+so nothing a sender controls can turn into a 500.
+"""
+
+from __future__ import annotations
+
+import binascii
+import secrets
+import struct
+import time
+from xml.etree.ElementTree import Element
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import ParseError, fromstring
+from wechatpy.crypto import _get_signature
+from wechatpy.work.crypto import PrpCrypto, WeChatCrypto
+from wechatpy.work.exceptions import InvalidCorpIdException
+
+
+class CallbackError(Exception):
+    """A callback the app refuses; `status` is the HTTP answer."""
+
+    status = 400
+
+
+class BadSignature(CallbackError):
+    status = 403
+
+
+class WrongReceiver(CallbackError):
+    """Encrypted for another corp id (or another bot)."""
+
+    status = 403
+
+
+class StaleCallback(CallbackError):
+    """Timestamp outside the allowed window: refused as a replay."""
+
+    status = 403
+
+
+class MalformedCallback(CallbackError):
+    status = 400
+
+
+def parse_xml(text: str | bytes) -> dict[str, str]:
+    """Flat dict of an `<xml>` document's children; defusedxml refuses entities and DTDs."""
+    try:
+        root: Element = fromstring(text, forbid_dtd=True)
+    except (ParseError, DefusedXmlException, ValueError) as exc:
+        raise MalformedCallback(f"unreadable XML: {type(exc).__name__}") from None
+    return {child.tag: (child.text or "") for child in root}
+
+
+class CallbackCrypto:
+    """Verifies and decrypts callbacks for one receive id; encrypts passive replies."""
+
+    def __init__(self, token: str, aes_key: str, receive_id: str, *, max_age: int = 0) -> None:
+        self._crypto = WeChatCrypto(token, aes_key, receive_id)
+        self._prp = PrpCrypto(self._crypto.key)
+        self.token = token
+        self.receive_id = receive_id
+        self.max_age = max_age
+
+    def _check(self, signature: str, timestamp: str, nonce: str, encrypted: str) -> None:
+        if not (signature and timestamp and nonce and encrypted):
+            raise BadSignature("missing signature parameters")
+        expected = _get_signature(self.token, timestamp, nonce, encrypted)
+        if not secrets.compare_digest(expected, signature):
+            raise BadSignature("signature mismatch")
+        if self.max_age:
+            try:
+                age = abs(time.time() - int(timestamp))
+            except ValueError:
+                raise BadSignature("timestamp is not a number") from None
+            if age > self.max_age:
+                raise StaleCallback("timestamp outside the allowed window")
+
+    def _decrypt(self, encrypted: str) -> str:
+        try:
+            return self._prp.decrypt(encrypted, self.receive_id)
+        except InvalidCorpIdException:
+            raise WrongReceiver("encrypted for another receiver") from None
+        except (ValueError, TypeError, IndexError, struct.error, binascii.Error, UnicodeDecodeError):
+            raise MalformedCallback("cannot decrypt") from None
+
+    def verify_url(self, signature: str, timestamp: str, nonce: str, echostr: str) -> str:
+        """The decrypted echostr of a URL verification request."""
+        self._check(signature, timestamp, nonce, echostr)
+        return self._decrypt(echostr)
+
+    def decrypt_xml(self, body: bytes, signature: str, timestamp: str, nonce: str) -> str:
+        """The plaintext of an encrypted XML callback body."""
+        encrypted = parse_xml(body).get("Encrypt", "")
+        if not encrypted:
+            raise MalformedCallback("no Encrypt element")
+        self._check(signature, timestamp, nonce, encrypted)
+        return self._decrypt(encrypted)
+
+    def decrypt_field(self, encrypted: str, signature: str, timestamp: str, nonce: str) -> str:
+        """The plaintext of an already-extracted `encrypt` value (the AI bot's JSON body)."""
+        self._check(signature, timestamp, nonce, encrypted)
+        return self._decrypt(encrypted)
+
+    def encrypt(self, plaintext: str, nonce: str, timestamp: str) -> tuple[str, str]:
+        """(encrypted, signature) for a reply."""
+        encrypted = self._prp.encrypt(plaintext, self.receive_id).decode()
+        return encrypted, _get_signature(self.token, timestamp, nonce, encrypted)
+
+    def encrypt_xml(self, plaintext: str, nonce: str, timestamp: str | None = None) -> str:
+        """The encrypted passive-reply envelope (Encrypt, MsgSignature, TimeStamp, Nonce)."""
+        timestamp = timestamp or str(int(time.time()))
+        encrypted, signature = self.encrypt(plaintext, nonce, timestamp)
+        return (
+            f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt>"
+            f"<MsgSignature><![CDATA[{signature}]]></MsgSignature>"
+            f"<TimeStamp>{timestamp}</TimeStamp><Nonce><![CDATA[{nonce}]]></Nonce></xml>"
+        )

@@ -1,0 +1,1 @@
+"""What the product does: dispatch, conversations, classification, routing, case lifecycle. No HTTP."""

@@ -1,0 +1,19 @@
+"""Case numbers: `GB-000123` for people, digits alone accepted from workers."""
+
+from __future__ import annotations
+
+import re
+
+PREFIX = "GB"
+_NUMBER = re.compile(rf"^(?:{PREFIX}-?)?0*(\d{{1,12}})$", re.IGNORECASE)
+
+
+def format_case_number(case_id: int) -> str:
+    """The number people see for case `case_id`."""
+    return f"{PREFIX}-{case_id:06d}"
+
+
+def parse_case_number(text: str) -> int | None:
+    """`GB-000123`, `gb123`, `000123` or `123` → 123; anything else → None."""
+    match = _NUMBER.match(text.strip())
+    return int(match.group(1)) if match else None

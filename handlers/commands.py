@@ -1,0 +1,72 @@
+"""Parsing chat words into (command, args): one parser for residents and workers."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import yaml
+
+from config.settings import SHIPPED_CONFIG_DIR
+
+_PUNCT = re.compile(r"[\s,，:：;；。.!！、]+")
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    args: str  # the rest of the text, trimmed
+
+
+def fold(text: str) -> str:
+    """Full-width → half-width (NFKC), trimmed: what both audiences' words are matched on."""
+    return unicodedata.normalize("NFKC", text or "").strip()
+
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> dict:
+    return yaml.safe_load((SHIPPED_CONFIG_DIR / "commands.yaml").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=4)
+def _words(audience: str) -> list[tuple[str, str]]:
+    pairs = [(word.lower(), name) for name, words in _vocabulary()[audience].items() for word in words]
+    return sorted(pairs, key=lambda pair: -len(pair[0]))
+
+
+def parse_command(text: str, audience: str) -> Command | None:
+    """The command `text` starts with, for `audience` ("resident" or "worker").
+
+    A word counts only at a boundary ("进度 12", "进度") so that a report such as
+    "进度太慢了" stays a report; a few commands take free text right after the word.
+    """
+    folded = fold(text)
+    lowered = folded.lower()
+    for word, name in _words(audience):
+        if not lowered.startswith(word):
+            continue
+        rest = folded[len(word):]
+        at_boundary = not rest or _PUNCT.match(rest) or rest[0].isdigit() or rest[:2].upper() == "GB"
+        if at_boundary or name in _FREE_TEXT_AFTER:
+            return Command(name, _LEADING.sub("", rest).strip())
+    return None
+
+
+_FREE_TEXT_AFTER = {"patrol", "unsatisfied", "bind"}
+_LEADING = re.compile(r"^[\s,，:：;；。、]+")
+
+
+def is_greeting(text: str) -> bool:
+    """A short hello/thanks that should get the help text, not a case."""
+    folded = _PUNCT.sub("", fold(text)).lower()
+    return not folded or folded in {word.lower() for word in _vocabulary()["greetings"]}
+
+
+def split_number(args: str) -> tuple[str, str]:
+    """`"123 内容"` → ("123", "内容"); the first token is the case reference."""
+    parts = args.strip().split(maxsplit=1)
+    if not parts:
+        return "", ""
+    return parts[0], parts[1].strip() if len(parts) > 1 else ""

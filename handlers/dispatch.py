@@ -1,0 +1,109 @@
+"""One inbound message, start to finish: recorded under its MsgId and handled in ONE transaction.
+
+A repeat delivery (same MsgId) gets the stored reply and changes nothing; a handler
+that fails leaves a `failed` record instead of a half-written case.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from handlers import resident, worker_commands
+from handlers.inbound import Inbound
+from handlers.services import Services
+from handlers.texts import render
+from models import InboundMessage, Worker
+
+log = logging.getLogger("gridbot.dispatch")
+
+
+class _Duplicate(Exception):
+    """Raised inside the transaction to roll back work done for a repeat delivery."""
+
+
+def process(factory: sessionmaker[Session], services: Services, inbound: Inbound) -> str | None:
+    """The reply text for `inbound` (None: nothing to say), with the message durably recorded."""
+    stored = _stored_reply(factory, inbound.msg_key)
+    if stored is not None:
+        return stored[0]
+    try:
+        with factory.begin() as session:
+            record = _new_record(inbound, services)
+            record.reply = dispatch(session, services, inbound, record)
+            if not _insert_record(session, record):
+                raise _Duplicate
+            return record.reply
+    except _Duplicate:
+        stored = _stored_reply(factory, inbound.msg_key)
+        return stored[0] if stored else None
+    except Exception:
+        log.exception("handler failed", extra={"msg_key": inbound.msg_key})
+        return _record_failure(factory, services, inbound)
+
+
+def dispatch(session: Session, services: Services, inbound: Inbound, record: InboundMessage) -> str | None:
+    """Pick the handler by who sent the message and through which channel."""
+    worker = session.scalars(select(Worker).where(Worker.userid == inbound.userid)).first()
+    if worker is not None:
+        return worker_commands.handle(session, services, worker, inbound, record)
+    if inbound.channel == "aibot":
+        return render("replies/group_residents_only")
+    if inbound.kind == "text" and services.rate_limit:
+        recent = _recent_texts(session, inbound.userid, services)
+        if recent >= services.rate_limit:
+            record.status = "throttled"
+            return render("replies/throttled") if recent == services.rate_limit else None
+    return resident.handle(session, services, inbound, record)
+
+
+def _recent_texts(session: Session, userid: str, services: Services) -> int:
+    since = services.clock() - timedelta(minutes=1)
+    return session.scalar(
+        select(func.count()).select_from(InboundMessage)
+        .where(InboundMessage.from_userid == userid, InboundMessage.received_at >= since,
+               InboundMessage.msg_type == "text")
+    )
+
+
+def _new_record(inbound: Inbound, services: Services) -> InboundMessage:
+    return InboundMessage(
+        msg_key=inbound.msg_key, channel=inbound.channel, from_userid=inbound.userid,
+        msg_type=inbound.kind, content=inbound.text or None, payload=inbound.raw,
+        status="handled", received_at=services.clock(),
+    )
+
+
+def _insert_record(session: Session, record: InboundMessage) -> bool:
+    """Insert under the unique MsgId; False when another delivery got there first."""
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    values = {column.key: getattr(record, column.key) for column in InboundMessage.__table__.columns
+              if column.key != "id"}
+    row = session.execute(
+        insert(InboundMessage).values(**values).on_conflict_do_nothing(index_elements=["msg_key"])
+        .returning(InboundMessage.id)
+    ).first()
+    return row is not None
+
+
+def _stored_reply(factory: sessionmaker[Session], msg_key: str) -> tuple[str | None] | None:
+    with factory.begin() as session:
+        row = session.execute(select(InboundMessage.reply).where(InboundMessage.msg_key == msg_key)).first()
+        return tuple(row) if row is not None else None
+
+
+def _record_failure(factory: sessionmaker[Session], services: Services, inbound: Inbound) -> str | None:
+    reply = render("replies/failed")
+    try:
+        with factory.begin() as session:
+            record = _new_record(inbound, services)
+            record.status, record.reply = "failed", reply
+            _insert_record(session, record)
+    except Exception:
+        log.exception("could not record a failed message", extra={"msg_key": inbound.msg_key})
+        raise
+    return reply

@@ -1,0 +1,28 @@
+"""`Inbound`: one message from outside as a plain value, whatever channel it came through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Kind = Literal["text", "image", "voice", "video", "file", "location", "event", "other"]
+Channel = Literal["app", "aibot", "console"]
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """Who sent what; `msg_key` is unique per delivery source (WeCom's MsgId)."""
+
+    msg_key: str
+    userid: str
+    kind: Kind
+    channel: Channel = "app"
+    text: str = ""
+    media_id: str | None = None
+    pic_url: str | None = None
+    lat: float | None = None
+    lng: float | None = None
+    label: str | None = None  # a location's address label
+    event: str | None = None
+    chat_id: str | None = None  # group chat the message came from (AI bot)
+    raw: dict = field(default_factory=dict)

@@ -1,0 +1,61 @@
+"""The case state machine: every legal transition, in one table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from models.cases import CaseState as S
+
+_WORKABLE = frozenset({S.PENDING, S.IN_PROGRESS, S.ESCALATED})
+_OPEN = frozenset({S.AWAITING_PLACE, S.PENDING, S.IN_PROGRESS, S.SUSPENDED, S.ESCALATED})
+
+
+@dataclass(frozen=True)
+class Transition:
+    sources: frozenset[str]
+    target: str | None  # None: the state does not change
+
+
+TRANSITIONS: dict[str, Transition] = {
+    "place": Transition(frozenset({S.AWAITING_PLACE}), S.PENDING),
+    "take": Transition(frozenset({S.PENDING, S.ESCALATED}), S.IN_PROGRESS),
+    "plan": Transition(frozenset({S.IN_PROGRESS, S.ESCALATED}), None),
+    "progress": Transition(frozenset({S.IN_PROGRESS, S.ESCALATED, S.SUSPENDED}), None),
+    "close": Transition(frozenset({S.IN_PROGRESS, S.ESCALATED}), S.CLOSED),
+    "reassign": Transition(_WORKABLE | {S.SUSPENDED}, S.PENDING),
+    "escalate": Transition(_WORKABLE | {S.SUSPENDED}, S.ESCALATED),
+    "overdue": Transition(_WORKABLE, S.ESCALATED),
+    "return": Transition(_WORKABLE | {S.SUSPENDED, S.AWAITING_PLACE}, S.TRANSFERRED),
+    "recategorize": Transition(_OPEN, None),
+    "suspend": Transition(frozenset({S.PENDING, S.IN_PROGRESS, S.ESCALATED}), S.SUSPENDED),
+    "resume": Transition(frozenset({S.SUSPENDED}), S.IN_PROGRESS),
+    "merge": Transition(_OPEN, S.MERGED),
+    "withdraw": Transition(_OPEN, S.WITHDRAWN),
+    "rate": Transition(frozenset({S.CLOSED}), S.ARCHIVED),
+    "reopen": Transition(frozenset({S.CLOSED}), S.IN_PROGRESS),
+    "archive": Transition(frozenset({S.CLOSED}), S.ARCHIVED),
+    "attach": Transition(_OPEN | {S.CLOSED}, None),
+    "note": Transition(_OPEN | {S.CLOSED, S.ARCHIVED, S.TRANSFERRED}, None),
+    "remind": Transition(_OPEN, None),
+}
+
+
+class IllegalTransition(Exception):
+    """`action` is not allowed while the case is in `state`."""
+
+    def __init__(self, action: str, state: str) -> None:
+        super().__init__(f"{action} not allowed in state {state}")
+        self.action = action
+        self.state = state
+
+
+def next_state(state: str, action: str) -> str:
+    """The state after `action`, or IllegalTransition."""
+    transition = TRANSITIONS.get(action)
+    if transition is None or state not in transition.sources:
+        raise IllegalTransition(action, state)
+    return transition.target or state
+
+
+def allowed(state: str, action: str) -> bool:
+    return action in TRANSITIONS and state in TRANSITIONS[action].sources

@@ -1,0 +1,74 @@
+"""Rendering of every text a person reads, from `templates/` (zh-CN)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from config.settings import SHIPPED_CONFIG_DIR
+from handlers.case_numbers import format_case_number
+from handlers.privacy import mask_name, mask_phone, mask_text
+
+BEIJING = timezone(timedelta(hours=8))
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+def _span(value: timedelta | int | float) -> str:
+    """A duration in Chinese: 1小时, 7天, 15分钟."""
+    minutes = int(value.total_seconds() // 60) if isinstance(value, timedelta) else int(value)
+    if minutes % 1440 == 0:
+        return f"{minutes // 1440}天"
+    if minutes % 60 == 0:
+        return f"{minutes // 60}小时"
+    return f"{minutes}分钟"
+
+
+def _local_time(value: datetime | None) -> str:
+    """A UTC moment as Beijing wall-clock time, e.g. 11月22日 14:30."""
+    if value is None:
+        return ""
+    local = value.astimezone(BEIJING)
+    return f"{local.month}月{local.day}日 {local:%H:%M}"
+
+
+@lru_cache(maxsize=1)
+def wording() -> dict[str, Any]:
+    """Labels for state/action/role codes (config/wording.yaml)."""
+    return yaml.safe_load((SHIPPED_CONFIG_DIR / "wording.yaml").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        autoescape=False,
+    )
+    env.filters.update(
+        case_number=format_case_number,
+        mask_phone=mask_phone,
+        mask_name=mask_name,
+        mask_text=mask_text,
+        span=_span,
+        local_time=_local_time,
+    )
+    env.globals["labels"] = wording()
+    return env
+
+
+def render(name: str, **context: Any) -> str:
+    """Render `templates/<name>.txt.j2`, stripped."""
+    return _environment().get_template(f"{name}.txt.j2").render(**context).strip()
+
+
+def label(group: str, code: object) -> str:
+    """The Chinese label of a code, e.g. label("states", "pending") → 待接单."""
+    return str(wording()[group].get(code, code))
