@@ -11,6 +11,7 @@ from config.settings import Settings, SettingsError, get_settings
 from handlers.case_views import case_detail, case_summary, find_case, list_cases
 from handlers.texts import wording
 from models.db import make_engine, make_session_factory
+from models.setup import init_database
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="gridbot: residents' messages → routed grid cases, over WeCom.")
@@ -47,18 +48,36 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
                 loop="uvloop", http="httptools", access_log=False, log_level="warning")
 
 
+@app.command()
+def demo(host: str = "127.0.0.1", port: int = 8000, fake_port: int = 8001) -> None:
+    """The local demo (`make run`): demo district, a fake WeCom, the app and its chat simulator."""
+    import os
+    import threading
+
+    import uvicorn
+
+    from bot.fake_wecom import create_fake_wecom
+
+    os.environ.setdefault("GRIDBOT_DEMO", "true")
+    os.environ.setdefault("GRIDBOT_WECOM_API_BASE", f"http://{host}:{fake_port}")
+    os.environ.setdefault("GRIDBOT_ADMIN_PASSWORD", "gridbot-demo")
+    get_settings.cache_clear()
+    config = settings()
+    init_database(config.database_url, config.config_dir, demo=True)
+    fake = uvicorn.Server(uvicorn.Config(create_fake_wecom(), host=host, port=fake_port, log_level="warning"))
+    threading.Thread(target=fake.run, daemon=True).start()
+    typer.echo(f"gridbot demo: database {config.database_url}, fake WeCom at {config.wecom_api_base}")
+    typer.echo(f"Open the chat simulator:  http://{host}:{port}/demo/")
+    typer.echo(f"Admin console:            http://{host}:{port}/admin/  (admin / {config.admin_password})")
+    uvicorn.run("bot.app:create_app", factory=True, host=host, port=port, loop="uvloop", http="httptools",
+                access_log=False, log_level="warning")
+
+
 @db_app.command("init")
 def db_init(demo: bool = typer.Option(False, "--demo", help="Also load the demo district.")) -> None:
     """Create or migrate the schema; --demo also loads the demo district."""
-    from handlers.registry import load_demo_district
-    from models.migrate import upgrade
-
     config = settings()
-    upgrade(config.database_url)
-    if demo:
-        factory = session_factory()
-        with factory.begin() as session:
-            load_demo_district(session, config.config_dir)
+    init_database(config.database_url, config.config_dir, demo=demo)
     typer.echo(f"database ready: {config.database_url}" + (" (demo district loaded)" if demo else ""))
 
 

@@ -28,18 +28,19 @@ class _Duplicate(Exception):
 
 def process(factory: sessionmaker[Session], services: Services, inbound: Inbound) -> str | None:
     """The reply text for `inbound` (None: nothing to say), with the message durably recorded."""
-    stored = _stored_reply(factory, inbound.msg_key)
-    if stored is not None:
-        return stored[0]
     try:
         with factory.begin() as session:
+            stored = _stored(session, inbound.msg_key)
+            if stored is not None:
+                return stored[0]
             record = _new_record(inbound, services)
             record.reply = dispatch(session, services, inbound, record)
             if not _insert_record(session, record):
                 raise _Duplicate
             return record.reply
     except _Duplicate:
-        stored = _stored_reply(factory, inbound.msg_key)
+        with factory.begin() as session:
+            stored = _stored(session, inbound.msg_key)
         return stored[0] if stored else None
     except Exception:
         log.exception("handler failed", extra={"msg_key": inbound.msg_key})
@@ -90,10 +91,10 @@ def _insert_record(session: Session, record: InboundMessage) -> bool:
     return row is not None
 
 
-def _stored_reply(factory: sessionmaker[Session], msg_key: str) -> tuple[str | None] | None:
-    with factory.begin() as session:
-        row = session.execute(select(InboundMessage.reply).where(InboundMessage.msg_key == msg_key)).first()
-        return tuple(row) if row is not None else None
+def _stored(session: Session, msg_key: str) -> tuple[str | None] | None:
+    """(reply,) of an already recorded delivery, else None."""
+    row = session.execute(select(InboundMessage.reply).where(InboundMessage.msg_key == msg_key)).first()
+    return tuple(row) if row is not None else None
 
 
 def _record_failure(factory: sessionmaker[Session], services: Services, inbound: Inbound) -> str | None:

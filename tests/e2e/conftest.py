@@ -1,0 +1,79 @@
+"""A running gridbot (demo district) and a fake WeCom, both on loopback over real HTTP."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from bot.app import create_app
+from bot.fake_wecom import create_fake_wecom
+from config.settings import SHIPPED_CONFIG_DIR, Settings
+from models.db import make_engine, make_session_factory
+from models.setup import init_database
+from tests.servers import serve_in_thread
+from tests.wecom_sim import CallbackClient, WeComSide
+
+
+class FakeWeCom:
+    """Reads what the fake WeCom API received."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.http = httpx.Client(base_url=url, timeout=5)
+
+    def calls(self, path: str | None = None) -> list[dict]:
+        params = {"path": path} if path else {}
+        return self.http.get("/_fake/calls", params=params).json()
+
+    def messages_to(self, userid: str) -> list[str]:
+        return [c["json"]["text"]["content"] for c in self.calls("/cgi-bin/message/send")
+                if userid in c["json"].get("touser", "").split("|")]
+
+    def chat_messages(self, chatid: str) -> list[str]:
+        return [c["json"]["text"]["content"] for c in self.calls("/cgi-bin/appchat/send")
+                if c["json"].get("chatid") == chatid]
+
+    def wait_for(self, probe: Callable[[], list], count: int = 1, timeout: float = 10.0) -> list:
+        """Poll `probe` until it returns at least `count` items."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = probe()
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def fake_wecom() -> FakeWeCom:
+    with serve_in_thread(create_fake_wecom()) as url:
+        yield FakeWeCom(url)
+
+
+@pytest.fixture(scope="module")
+def app_settings(database_url: str, fake_wecom: FakeWeCom) -> Settings:
+    init_database(database_url, SHIPPED_CONFIG_DIR, demo=True)
+    return Settings(_env_file=None, database_url=database_url, wecom_api_base=fake_wecom.url,
+                    outbox_interval=0.05, demo=True, admin_password="e2e-admin-pass", user_rate_limit=30)
+
+
+@pytest.fixture(scope="module")
+def app_url(app_settings: Settings) -> str:
+    with serve_in_thread(create_app(app_settings)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def wecom(app_url: str, app_settings: Settings) -> CallbackClient:
+    side = WeComSide(app_settings.wecom_token, app_settings.wecom_aes_key, app_settings.wecom_corp_id)
+    return CallbackClient(app_url, side)
+
+
+@pytest.fixture(scope="module")
+def db(app_settings: Settings):
+    """A session factory on the app's database, for looking at what it wrote."""
+    engine = make_engine(app_settings.database_url)
+    yield make_session_factory(engine)
+    engine.dispose()

@@ -1,0 +1,109 @@
+"""A resident's text over the encrypted protocol becomes a routed case, notices and a reply."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from models import Case, InboundMessage, OutboxMessage
+from tests.cli import cli_json
+from tests.wecom_sim import media_xml, text_xml
+
+GARBAGE_REPORT = "阳光小区门口的垃圾桶满了好几天没人清理，臭气熏天，麻烦处理一下"
+
+
+def case_number(reply: str) -> str:
+    match = re.search(r"GB-\d{6}", reply)
+    assert match, reply
+    return match.group(0)
+
+
+def count_cases(db) -> int:
+    with db() as session:
+        return session.scalar(select(func.count()).select_from(Case))
+
+
+def test_text_becomes_a_routed_case_with_reply_and_notices(wecom, fake_wecom, db, database_url):
+    reply = wecom.send_text("demo-resident", GARBAGE_REPORT)
+    number = case_number(reply)
+    assert "环境卫生" in reply
+    assert "1小时" in reply and "7天" in reply
+
+    case = cli_json(["case", "show", number, "--json"], database_url)
+    assert case["state"] == "pending"
+    assert case["category"] == "环境卫生"
+    assert case["assignee"] == "demo-worker"
+    assert case["grid"] and case["unit"]
+    assert [e["action"] for e in case["events"]] == ["report"]
+    assert "****" not in reply  # the resident sees the worker's masked phone, not their own data
+
+    worker_notices = fake_wecom.wait_for(lambda: [m for m in fake_wecom.messages_to("demo-worker") if number in m])
+    assert worker_notices and GARBAGE_REPORT[:10] in worker_notices[0]
+    group_notices = fake_wecom.wait_for(
+        lambda: [c for c in fake_wecom.calls("/cgi-bin/appchat/send") if number in c["json"]["text"]["content"]])
+    assert group_notices, "the grid's group chat gets the new case"
+
+
+def test_redelivered_msgid_gets_same_reply_and_creates_nothing(wecom, db):
+    before = count_cases(db)
+    first = wecom.send_text("demo-resident", "小区路灯坏了好几盏，晚上黑漆漆的", msg_id=900000001)
+    again = wecom.send_text("demo-resident", "小区路灯坏了好几盏，晚上黑漆漆的", msg_id=900000001)
+    assert case_number(first) == case_number(again)
+    assert count_cases(db) == before + 1
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(InboundMessage)
+                              .where(InboundMessage.msg_key == "app:900000001")) == 1
+
+
+def test_greeting_gets_help_and_no_case(wecom, db):
+    before = count_cases(db)
+    reply = wecom.send_text("greeting-resident", "你好")
+    assert "帮助" in reply
+    assert count_cases(db) == before
+
+
+def test_department_matter_names_where_it_goes_and_opens_no_case(wecom, db):
+    before = count_cases(db)
+    reply = wecom.send_text("tax-resident", "想问一下个人所得税专项附加扣除怎么申报，退税什么时候到账")
+    assert "不属于网格" in reply
+    assert count_cases(db) == before
+    with db() as session:
+        record = session.scalars(select(InboundMessage).where(InboundMessage.from_userid == "tax-resident")).one()
+        assert record.category  # logged with its department category
+
+
+def test_resident_without_unit_is_asked_for_address_then_case_is_routed(wecom, fake_wecom, db, database_url):
+    reply = wecom.send_text("new-resident-1", "楼道里堆满了杂物和纸箱，很危险")
+    number = case_number(reply)
+    assert "地址" in reply
+    assert cli_json(["case", "show", number, "--json"], database_url)["state"] == "awaiting_place"
+
+    units = cli_json(["units", "--json"], database_url)
+    target = units[0]
+    answer = wecom.send_text("new-resident-1", target["address"])
+    assert number in answer
+    case = cli_json(["case", "show", number, "--json"], database_url)
+    assert case["state"] == "pending"
+    assert case["unit"] == target["code"]
+    assert case["assignee"] is not None
+    assert [e["action"] for e in case["events"]] == ["report", "place"]
+
+
+def test_photo_attaches_to_the_latest_case(wecom, database_url):
+    number = case_number(wecom.send_text("demo-resident", "小区里井盖丢了，有人差点掉下去"))
+    reply = wecom.reply_text(wecom.post_xml(media_xml("demo-resident", "image")))
+    assert number in reply
+    case = cli_json(["case", "show", number, "--json"], database_url)
+    assert case["events"][-1]["action"] == "attach"
+    assert case["events"][-1]["attachments"][0]["kind"] == "image"
+
+
+def test_notices_are_queued_in_the_outbox_and_sent_once(wecom, fake_wecom, db):
+    number = case_number(wecom.send_text("demo-resident", "隔壁装修电钻声从早到晚不停，吵得没法休息"))
+    fake_wecom.wait_for(lambda: [m for m in fake_wecom.messages_to("demo-worker") if number in m])
+    with db() as session:
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == int(number[3:]))).all()
+    assert rows and all(row.status == "sent" for row in rows)
+    sent_to_worker = [m for m in fake_wecom.messages_to("demo-worker") if number in m]
+    assert len(sent_to_worker) == 1

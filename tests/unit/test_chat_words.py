@@ -1,0 +1,46 @@
+"""Chat words: commands at word boundaries, full-width input, case numbers."""
+
+import pytest
+
+from handlers.case_numbers import format_case_number, parse_case_number
+from handlers.commands import is_greeting, parse_command
+
+
+@pytest.mark.parametrize("ref, expected", [("GB-000123", 123), ("gb123", 123), ("000123", 123), ("123", 123),
+                                           ("１２３", 123), ("GB-", None), ("abc", None)])
+def test_parse_case_number(ref, expected):
+    assert parse_case_number(ref) == expected
+
+
+def test_case_number_format_round_trips():
+    assert format_case_number(123) == "GB-000123"
+    assert parse_case_number(format_case_number(987654)) == 987654
+
+
+@pytest.mark.parametrize("text, name, args", [
+    ("接单 123", "take", "123"),
+    ("接单　１２３", "take", "123"),
+    ("接单：GB-000123", "take", "GB-000123"),
+    ("方案 12 明天上午清理", "plan", "12 明天上午清理"),
+    ("上报 楼道堆物", "patrol", "楼道堆物"),
+    ("帮助", "help", ""),
+])
+def test_worker_commands_accept_full_width_and_chinese_punctuation(text, name, args):
+    command = parse_command(text, "worker")
+    assert (command.name, command.args) == (name, args)
+
+
+@pytest.mark.parametrize("text, name", [("进度", "progress"), ("进度 12", "progress"), ("不满意 还是很吵", "unsatisfied"),
+                                        ("满意", "satisfied"), ("基本满意", "basic"), ("绑定阳光花园3栋", "bind")])
+def test_resident_commands(text, name):
+    assert parse_command(text, "resident").name == name
+
+
+@pytest.mark.parametrize("text", ["进度太慢了，一直没人管", "满意度调查是骗人的吧", "撤销违建的事情怎么说"])
+def test_reports_that_start_like_a_command_stay_reports(text):
+    assert parse_command(text, "resident") is None
+
+
+def test_greetings_are_recognised_but_reports_are_not():
+    assert is_greeting("你好！") and is_greeting("  ") and is_greeting("谢谢")
+    assert not is_greeting("你好，楼下垃圾没人清")

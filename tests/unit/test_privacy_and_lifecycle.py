@@ -1,0 +1,41 @@
+"""Masking of personal data, and the transition table's refusals."""
+
+import pytest
+
+from handlers.lifecycle import TRANSITIONS, IllegalTransition, next_state
+from handlers.privacy import mask_name, mask_phone, mask_text
+from models import CaseState
+
+
+def test_phone_and_name_masks_keep_only_what_a_worker_needs():
+    assert mask_phone("13812345678") == "138****5678"
+    assert mask_name("张三丰") == "张**"
+    assert mask_name("李") == "李*"
+
+
+def test_free_text_masks_mobile_landline_and_id_numbers():
+    masked = mask_text("电话13812345678，座机0755-12345678，身份证110101199003071234")
+    assert "13812345678" not in masked and "138****5678" in masked
+    assert "12345678，" not in masked
+    assert "199003071234" not in masked
+
+
+def test_happy_path_through_the_closed_loop():
+    state = CaseState.PENDING
+    for action in ("take", "plan", "progress", "close", "rate"):
+        state = next_state(state, action)
+    assert state == CaseState.ARCHIVED
+
+
+@pytest.mark.parametrize("state, action", [(CaseState.ARCHIVED, "take"), (CaseState.PENDING, "close"),
+                                           (CaseState.WITHDRAWN, "withdraw"), (CaseState.CLOSED, "take")])
+def test_illegal_transitions_are_refused(state, action):
+    with pytest.raises(IllegalTransition):
+        next_state(state, action)
+
+
+def test_every_transition_targets_a_known_state():
+    known = set(CaseState)
+    for transition in TRANSITIONS.values():
+        assert transition.sources <= known
+        assert transition.target is None or transition.target in known
