@@ -114,6 +114,52 @@ def case_list(state: str = typer.Option(None, "--state", help="A state code or i
         typer.echo(f"{row['number']}  {row['state_label']}  {row['category']}  {row['grid']}  {row['assignee']}")
 
 
+inbound_app = typer.Typer(no_args_is_help=True, help="Inbound messages that failed and their replay.")
+app.add_typer(inbound_app, name="inbound")
+
+
+@inbound_app.command("failed")
+def inbound_failed(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Messages whose handling failed (recorded, answered with an apology)."""
+    from sqlalchemy import select
+
+    from models import InboundMessage
+
+    with session_factory()() as session:
+        rows = session.execute(select(InboundMessage.id, InboundMessage.msg_key, InboundMessage.from_userid,
+                                      InboundMessage.received_at)
+                               .where(InboundMessage.status == "failed").order_by(InboundMessage.id)).all()
+    items = [{"id": r.id, "msg_key": r.msg_key, "from": r.from_userid, "received_at": r.received_at.isoformat()}
+             for r in rows]
+    if as_json:
+        echo_json(items)
+        return
+    for item in items:
+        typer.echo(f"{item['id']}  {item['received_at']}  {item['from']}  {item['msg_key']}")
+
+
+@inbound_app.command("replay")
+def inbound_replay(ids: list[int]) -> None:
+    """Handle failed messages again; their replies go to the senders through the outbox."""
+    from bot.parsing import inbound_from_fields
+    from handlers.dispatch import replay_failed
+    from handlers.services import Services
+    from models import InboundMessage
+
+    config = settings()
+    factory = session_factory()
+    services = Services(config_dir=config.config_dir, rate_limit=0)
+    for record_id in ids:
+        with factory() as session:
+            record = session.get(InboundMessage, record_id)
+            payload = dict(record.payload) if record is not None else None
+        if payload is None:
+            typer.echo(f"{record_id}: no such message", err=True)
+            continue
+        reply = replay_failed(factory, services, record_id, inbound_from_fields(payload))
+        typer.echo(f"{record_id}: {'handled' if reply is not None else 'not failed, skipped'}")
+
+
 cli_rules.register(app)
 cli_registry.register(app)
 cli_outbox.register(app)

@@ -18,7 +18,11 @@ def _float(value: str | None) -> float | None:
 
 def inbound_from_xml(plaintext: str) -> Inbound:
     """The app callback's decrypted XML as an `Inbound`."""
-    fields = parse_xml(plaintext.encode())
+    return inbound_from_fields(parse_xml(plaintext.encode()))
+
+
+def inbound_from_fields(fields: dict[str, str]) -> Inbound:
+    """An `Inbound` from the callback's fields (also how a stored message is replayed)."""
     userid = fields.get("FromUserName", "").strip()
     msg_type = fields.get("MsgType", "").strip().lower()
     if not userid or not msg_type:

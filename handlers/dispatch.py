@@ -15,9 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from handlers import resident, worker_commands
 from handlers.inbound import Inbound
+from handlers.notices import queue_notice
 from handlers.services import Services
 from handlers.texts import render
 from models import InboundMessage, Worker
+from models.outbox import OutboxChannel
 
 log = logging.getLogger("gridbot.dispatch")
 
@@ -108,3 +110,18 @@ def _record_failure(factory: sessionmaker[Session], services: Services, inbound:
         log.exception("could not record a failed message", extra={"msg_key": inbound.msg_key})
         raise
     return reply
+
+
+def replay_failed(factory: sessionmaker[Session], services: Services, record_id: int,
+                  inbound: Inbound) -> str | None:
+    """Handle a message that failed before, now; its reply goes out as a notice (the HTTP answer is long gone)."""
+    with factory.begin() as session:
+        record = session.get(InboundMessage, record_id, with_for_update=True)
+        if record is None or record.status != "failed":
+            return None
+        reply = dispatch(session, services, inbound, record)
+        record.status, record.reply = "handled", reply
+        if reply:
+            queue_notice(session, channel=OutboxChannel.USER, recipient=record.from_userid, text=reply,
+                         dedupe_key=f"replay:{record.id}", case_id=record.case_id)
+        return reply
