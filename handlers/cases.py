@@ -5,12 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from handlers.classify import Category
 from handlers.lifecycle import next_state
 from models import OPEN_STATES, Case, CaseEvent, CaseState, Grid, Resident, Unit, Worker
+
+
+class StaleCase(Exception):
+    """Another transaction moved the case first (e.g. two workers sent 接单 at once)."""
 
 
 @dataclass(frozen=True)
@@ -85,10 +90,22 @@ def apply_action(
     note: str | None = None,
     attachments: list | None = None,
 ) -> CaseEvent:
-    """Move `case` by `action` (checked in handlers.lifecycle) and record the event."""
+    """Move `case` by `action` (checked in handlers.lifecycle) and record the event.
+
+    The move is a compare-and-set on the state read (`UPDATE … WHERE state = :before`):
+    when another transaction moved the case first it raises StaleCase and changes nothing.
+    On PostgreSQL the row stays locked until commit, so a case's transitions never interleave.
+    """
     before = case.state
-    case.state = next_state(before, action)
-    case.updated_at = now
+    after = next_state(before, action)
+    moved = session.execute(
+        update(Case).where(Case.id == case.id, Case.state == before).values(state=after, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not moved:
+        raise StaleCase(case.id)
+    set_committed_value(case, "state", after)
+    set_committed_value(case, "updated_at", now)
     event = CaseEvent(case=case, at=now, actor=actor, action=action, from_state=before,
                       to_state=case.state, note=note, attachments=attachments or [])
     session.add(event)

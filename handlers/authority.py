@@ -1,0 +1,44 @@
+"""Who may act on a case: its assignee, its grid's leader, or staff of an area above the grid."""
+
+from __future__ import annotations
+
+from models import Area, Case, Worker, WorkerRole
+
+AREA_ROLES = frozenset({WorkerRole.COMMUNITY, WorkerRole.STREET})
+
+
+def _area_chain(area: Area | None) -> list[int]:
+    """The ids of `area` and every area above it (社区 → 街道 → 区)."""
+    ids: list[int] = []
+    while area is not None and area.id not in ids:
+        ids.append(area.id)
+        area = area.parent
+    return ids
+
+
+def grid_leaders(case: Case) -> list[Worker]:
+    grid = case.grid
+    return [w for w in grid.workers if w.role == WorkerRole.LEADER] if grid else []
+
+
+def is_leader_of(worker: Worker, case: Case) -> bool:
+    return worker.role == WorkerRole.LEADER and case.grid is not None and case.grid in worker.grids
+
+
+def is_area_staff_over(worker: Worker, case: Case) -> bool:
+    """Community or street staff whose area contains the case's grid."""
+    if worker.role not in AREA_ROLES or worker.area_id is None or case.grid is None:
+        return False
+    return worker.area_id in _area_chain(case.grid.area)
+
+
+def may_act(worker: Worker, case: Case) -> bool:
+    """Only the assignee, the grid's leader or a higher level; anyone in the grid while unassigned."""
+    if case.assignee_id == worker.id or is_leader_of(worker, case) or is_area_staff_over(worker, case):
+        return True
+    return case.assignee_id is None and case.grid is not None and case.grid in worker.grids
+
+
+def outranks(worker: Worker, case: Case) -> bool:
+    """A leader or higher level acting on a case held by someone else (e.g. taking it over)."""
+    return is_leader_of(worker, case) or is_area_staff_over(worker, case)
