@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from bot import callback, health, simulator
 from bot.jobs import BackgroundJobs
+from bot.logging_setup import configure_from_settings
 from bot.state import AppState
 from config.settings import Settings, get_settings
 
@@ -15,6 +16,7 @@ from config.settings import Settings, get_settings
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A gridbot app for `settings` (default: the environment's)."""
     settings = settings or get_settings()
+    configure_from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from bot import cli_outbox, cli_registry, cli_rules
+from bot import cli_jobs, cli_outbox, cli_registry, cli_rules
 from config.settings import Settings, SettingsError, get_settings
 from handlers.case_views import case_detail, case_summary, find_case, list_cases
 from handlers.texts import wording
@@ -163,3 +163,4 @@ def inbound_replay(ids: list[int]) -> None:
 cli_rules.register(app)
 cli_registry.register(app)
 cli_outbox.register(app)
+cli_jobs.register(app)

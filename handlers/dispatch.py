@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from handlers import resident, worker_commands
+from handlers.case_numbers import format_case_number
 from handlers.inbound import Inbound
 from handlers.notices import queue_notice
 from handlers.services import Services
@@ -39,7 +40,8 @@ def process(factory: sessionmaker[Session], services: Services, inbound: Inbound
             record.reply = dispatch(session, services, inbound, record)
             if not _insert_record(session, record):
                 raise _Duplicate
-            return record.reply
+        _log_handled(record)
+        return record.reply
     except _Duplicate:
         with factory.begin() as session:
             stored = _stored(session, inbound.msg_key)
@@ -47,6 +49,12 @@ def process(factory: sessionmaker[Session], services: Services, inbound: Inbound
     except Exception:
         log.exception("handler failed", extra={"msg_key": inbound.msg_key})
         return _record_failure(factory, services, inbound)
+
+
+def _log_handled(record: InboundMessage) -> None:
+    log.info("message handled", extra={
+        "msg_key": record.msg_key, "kind": record.msg_type, "status": record.status,
+        "case": format_case_number(record.case_id) if record.case_id else None})
 
 
 def dispatch(session: Session, services: Services, inbound: Inbound, record: InboundMessage) -> str | None:

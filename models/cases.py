@@ -68,6 +68,7 @@ class Case(Base):
     rating: Mapped[str | None] = mapped_column(String(16))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     department: Mapped[str | None] = mapped_column(String(100))
+    purged_at: Mapped[datetime | None] = mapped_column()  # personal data removed (retention)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

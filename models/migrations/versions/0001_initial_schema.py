@@ -157,6 +157,7 @@ def upgrade() -> None:
     sa.Column('rating', sa.String(length=16), nullable=True),
     sa.Column('duplicate_of_id', sa.Integer(), nullable=True),
     sa.Column('department', sa.String(length=100), nullable=True),
+    sa.Column('purged_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['assignee_id'], ['workers.id'], name=op.f('fk_cases_assignee_id_workers')),

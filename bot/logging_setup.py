@@ -1,0 +1,111 @@
+"""Process logging: JSON lines with personal data masked and secrets redacted in every record.
+
+Masking happens when a record is created (a log record factory), not in one handler, so
+whatever handler sees the record (stderr, a file, pytest's capture) gets the masked text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import traceback
+from collections.abc import Iterable
+
+from config.settings import Settings
+from handlers.privacy import mask_name, mask_text
+
+# Query parameters and fields that carry credentials in WeCom API URLs and bodies.
+_CREDENTIAL = re.compile(r"(?i)\b(access_token|corpsecret|secret|token|password|encodingaeskey|key)"
+                         r"([\"']?\s*[=:]\s*[\"']?)([^&\s\"',}]+)")
+_NAME_FIELDS = frozenset({"resident_name", "worker_name", "person"})
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+_HANDLER_MARK = "_gridbot_handler"
+_NOISY = ("httpx", "httpcore")  # log every request URL at INFO, access tokens included
+
+
+class Redactor:
+    """Masks phone/ID numbers (handlers.privacy) and removes credentials from text."""
+
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        self._secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "[secret]")
+        return mask_text(_CREDENTIAL.sub(r"\1\2[secret]", text))
+
+    def record(self, record: logging.LogRecord) -> logging.LogRecord:
+        """`record` with its message, traceback and extra fields redacted in place."""
+        record.msg, record.args = self(record.getMessage()), ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip()
+        if record.exc_text:
+            record.exc_text = self(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self(record.stack_info)
+        for key, value in list(record.__dict__.items()):
+            if key in _STANDARD or not isinstance(value, str):
+                continue
+            record.__dict__[key] = mask_name(value) if key in _NAME_FIELDS else self(value)
+        return record
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, extra fields (msg_key, case…).
+
+    Extra fields are attached after a record is created, so they are redacted here.
+    """
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self._redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        self._redactor.record(record)
+        entry = {"at": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname,
+                 "logger": record.name, "message": record.getMessage()}
+        entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD and not k.startswith("_")})
+        if record.exc_text:
+            entry["exc"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+_base_factory = logging.getLogRecordFactory()
+
+
+def install_redactor(redactor: Redactor) -> None:
+    """Make every log record of this process pass through `redactor` when it is created."""
+
+    def factory(*args, **kwargs) -> logging.LogRecord:
+        return redactor.record(_base_factory(*args, **kwargs))
+
+    logging.setLogRecordFactory(factory)
+
+
+def configure_logging(secrets: Iterable[str | None], level: str = "INFO") -> None:
+    """JSON logs on stderr for gridbot's loggers, with secrets and personal data kept out.
+
+    Idempotent: a second call replaces the handler and the secrets it knows.
+    """
+    redactor = Redactor(secrets)
+    install_redactor(redactor)
+    logger = logging.getLogger("gridbot")
+    for handler in [h for h in logger.handlers if getattr(h, _HANDLER_MARK, False)]:
+        logger.removeHandler(handler)
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter(redactor))
+    setattr(handler, _HANDLER_MARK, True)
+    logger.addHandler(handler)
+    logger.setLevel(level.upper())
+    for name in _NOISY:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def configure_from_settings(settings: Settings) -> None:
+    """`configure_logging` with every credential the settings hold."""
+    from sqlalchemy.engine import make_url
+
+    secrets = [settings.wecom_token, settings.wecom_aes_key, settings.wecom_secret, settings.wecom_bot_token,
+               settings.wecom_bot_aes_key, settings.admin_password, make_url(settings.database_url).password]
+    configure_logging(secrets, settings.log_level)
