@@ -1,0 +1,159 @@
+"""The matter catalogue: categories with their grid/department flag, priority and 117 clock."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from handlers.classify._errors import RuleConfigError
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+DEFAULT_CLOCK = {"take": "1h", "plan": "1d", "close": "7d"}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """`15m`, `1h`, `7d` or a number of minutes as a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"not a duration: {value!r}")
+    if isinstance(value, int | float):
+        return timedelta(minutes=value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"not a duration (like 15m, 1h, 7d): {value!r}")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def format_duration(value: timedelta) -> str:
+    """The inverse of `parse_duration` for whole minutes."""
+    minutes = int(value.total_seconds() // 60)
+    if minutes % 1440 == 0:
+        return f"{minutes // 1440}d"
+    if minutes % 60 == 0:
+        return f"{minutes // 60}h"
+    return f"{minutes}m"
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The 117 promise: time to take a case, to propose a plan, to close it."""
+
+    take: timedelta
+    plan: timedelta
+    close: timedelta
+
+
+@dataclass(frozen=True)
+class Category:
+    """One matter a resident may report; `department` says where non-grid matters go."""
+
+    name: str
+    grid_matter: bool
+    priority: int
+    urgent: bool
+    clock: Clock
+    department: str | None = None
+    role: str | None = None
+    description: str = ""
+
+
+@dataclass
+class Catalogue:
+    """The categories by name, plus the decision thresholds that go with them."""
+
+    categories: dict[str, Category]
+    threshold: float = 1.0
+    ask_threshold: float = 0.5
+    margin: float = 0.25
+    data: dict = field(default_factory=dict, repr=False)
+
+    def get(self, name: str) -> Category:
+        """The category called `name` (KeyError when unknown)."""
+        return self.categories[name]
+
+    def names(self) -> list[str]:
+        return list(self.categories)
+
+    def __iter__(self) -> Iterator[Category]:
+        return iter(self.categories.values())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.categories
+
+    def __len__(self) -> int:
+        return len(self.categories)
+
+    @classmethod
+    def from_data(cls, data: dict, source: str = "<data>") -> Catalogue:
+        """Validate a catalogue mapping (the content of catalogue.yaml)."""
+        if not isinstance(data, dict):
+            raise RuleConfigError(source, None, None, "must be a mapping")
+        default = _clock(data.get("default_clock", DEFAULT_CLOCK), DEFAULT_CLOCK, source, None)
+        decision = data.get("decision") or {}
+        if not isinstance(decision, dict):
+            raise RuleConfigError(source, None, "decision", "must be a mapping")
+        thresholds = {key: _number(decision.get(key, fallback), source, None, f"decision.{key}")
+                      for key, fallback in (("threshold", 1.0), ("ask_threshold", 0.5), ("margin", 0.25))}
+        entries = data.get("categories")
+        if not isinstance(entries, list) or not entries:
+            raise RuleConfigError(source, None, "categories", "must be a non-empty list")
+        categories: dict[str, Category] = {}
+        for entry in entries:
+            category = _category(entry, default, source)
+            if category.name in categories:
+                raise RuleConfigError(source, category.name, "name", "duplicate category")
+            categories[category.name] = category
+        return cls(categories=categories, data=data, **thresholds)
+
+
+_CATEGORY_KEYS = {"name", "grid_matter", "priority", "urgent", "clock", "department", "role", "description"}
+
+
+def _category(entry: Any, default: dict, source: str) -> Category:
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"].strip():
+        raise RuleConfigError(source, None, "name", f"each category needs a name: {entry!r}")
+    name = entry["name"].strip()
+    unknown = set(entry) - _CATEGORY_KEYS
+    if unknown:
+        raise RuleConfigError(source, name, sorted(unknown)[0], "unknown key")
+    grid_matter = entry.get("grid_matter", True)
+    urgent = entry.get("urgent", False)
+    for key, value in (("grid_matter", grid_matter), ("urgent", urgent)):
+        if not isinstance(value, bool):
+            raise RuleConfigError(source, name, key, "must be true or false")
+    priority = entry.get("priority", 0)
+    if not isinstance(priority, int) or isinstance(priority, bool):
+        raise RuleConfigError(source, name, "priority", "must be an integer")
+    department = entry.get("department")
+    if not grid_matter and not department:
+        raise RuleConfigError(source, name, "department", "a department matter must name its department")
+    return Category(name=name, grid_matter=grid_matter, priority=priority, urgent=urgent,
+                    clock=Clock(**_clock(entry.get("clock") or {}, default, source, name)),
+                    department=department, role=entry.get("role"),
+                    description=str(entry.get("description", "")))
+
+
+def _clock(value: Any, default: dict, source: str, name: str | None) -> dict:
+    if not isinstance(value, dict):
+        raise RuleConfigError(source, name, "clock", "must be a mapping of take/plan/close")
+    unknown = set(value) - {"take", "plan", "close"}
+    if unknown:
+        raise RuleConfigError(source, name, f"clock.{sorted(unknown)[0]}", "unknown key")
+    clock = {}
+    for key in ("take", "plan", "close"):
+        try:
+            clock[key] = parse_duration(value.get(key, default[key]))
+        except ValueError as error:
+            raise RuleConfigError(source, name, f"clock.{key}", str(error)) from None
+    return clock
+
+
+def _number(value: Any, source: str, name: str | None, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise RuleConfigError(source, name, key, "must be a number >= 0")
+    return float(value)

@@ -1,0 +1,232 @@
+"""The classifier: one Aho-Corasick pass for every exact term, rapidfuzz for fuzzy phrases,
+exclusions masking the hits they cover, and a threshold + margin deciding the outcome."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ahocorasick
+from rapidfuzz import fuzz
+
+from handlers.classify._catalogue import Catalogue
+from handlers.classify._normalise import normalise
+from handlers.classify._rules import Rule, parse_rules, read_config
+
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    category: str
+    score: float
+
+
+@dataclass
+class Decision:
+    """What the classifier decided and why (`rules`: every rule that fired, with span and score)."""
+
+    category: str | None
+    outcome: str  # "match" | "ask" | "none"
+    score: float
+    candidates: list[Candidate]
+    rules: list[dict]
+    normalised: str
+    grid_matter: bool | None = None
+
+    def to_json(self) -> dict:
+        """The `gridbot classify --json` object (CONTRACT.md) plus outcome and normalised text."""
+        return {
+            "category": self.category,
+            "grid_matter": self.grid_matter,
+            "score": round(self.score, 3),
+            "outcome": self.outcome,
+            "candidates": [{"category": c.category, "score": round(c.score, 3)} for c in self.candidates],
+            "rules": self.rules,
+            "normalised": self.normalised,
+        }
+
+
+@dataclass
+class _Fired:
+    rule: Rule
+    score: float
+    span: Span
+    match: str
+
+    def explain(self) -> dict:
+        return {"id": self.rule.id, "category": self.rule.category, "kind": self.rule.kind,
+                "match": self.match, "span": list(self.span), "score": round(self.score, 3)}
+
+
+@dataclass
+class _Tally:
+    score: float = 0.0
+    priority: int = 0
+    fired: list[_Fired] = field(default_factory=list)
+
+
+class Classifier:
+    """A validated catalogue + rule set, compiled for matching.
+
+    Build it from a config dir (`from_dir`) or from in-memory mappings (`from_data`);
+    `to_data()` gives the mappings back, e.g. for the console to edit a draft.
+    """
+
+    def __init__(self, catalogue: Catalogue, rules: list[Rule], rules_data: dict[str, list]) -> None:
+        self.catalogue = catalogue
+        self.rules = rules
+        self._rules_data = rules_data
+        self._terms = _build_term_automaton(rules)
+        self._fuzzy = [(rule, phrase) for rule in rules if rule.kind == "fuzzy" for phrase in rule.terms]
+        self._bigrams = _build_bigram_automaton(self._fuzzy)
+
+    @classmethod
+    def from_data(cls, catalogue: dict, rules: dict[str, list], sources: dict[str, str] | None = None) -> Classifier:
+        """A classifier from a catalogue mapping and `{category: [rule, ...]}` (validated)."""
+        parsed_catalogue = Catalogue.from_data(catalogue, source=(sources or {}).get("", "<data>"))
+        parsed = parse_rules(parsed_catalogue, rules, sources)
+        return cls(parsed_catalogue, parsed, copy.deepcopy(rules))
+
+    @classmethod
+    def from_dir(cls, config_dir: Path) -> Classifier:
+        """A classifier from `catalogue.yaml` and `rules/*.yaml` in `config_dir`."""
+        catalogue, rules, sources = read_config(config_dir)
+        return cls.from_data(catalogue, rules, {"": str(config_dir / "catalogue.yaml"), **sources})
+
+    def to_data(self) -> tuple[dict, dict[str, list]]:
+        """(catalogue mapping, rules by category): the inverse of `from_data`."""
+        return copy.deepcopy(self.catalogue.data), copy.deepcopy(self._rules_data)
+
+    def classify(self, text: str) -> Decision:
+        """Classify one message; the decision explains itself."""
+        normalised = normalise(text)
+        tallies = self._score(normalised)
+        ranked = sorted(((name, t) for name, t in tallies.items() if t.score > 0),
+                        key=lambda item: (item[1].priority, item[1].score,
+                                          self.catalogue.get(item[0]).priority), reverse=True)
+        fired = [f.explain() for _, t in sorted(tallies.items(), key=lambda i: -i[1].score) for f in t.fired]
+        if not ranked or ranked[0][1].score < self.catalogue.ask_threshold:
+            candidates = [Candidate(name, t.score) for name, t in ranked[:3]]
+            return Decision(None, "none", ranked[0][1].score if ranked else 0.0, candidates, fired, normalised,
+                            grid_matter=False)
+        (top, best), rest = ranked[0], ranked[1:]
+        candidates = [Candidate(name, t.score) for name, t in rest[:3]]
+        rival = max((t.score for _, t in rest if t.priority == best.priority), default=0.0)
+        clear = best.score - rival >= self.catalogue.margin * best.score
+        outcome = "match" if best.score >= self.catalogue.threshold and clear else "ask"
+        return Decision(top, outcome, best.score, candidates, fired, normalised,
+                        grid_matter=self.catalogue.get(top).grid_matter)
+
+    def _score(self, text: str) -> dict[str, _Tally]:
+        hits: dict[int, list[tuple[Span, str, int]]] = defaultdict(list)
+        if self._terms is not None:
+            for end, (term, entries) in self._terms.iter(text):
+                span = (end - len(term) + 1, end + 1)
+                for index, slot in entries:
+                    hits[index].append((span, term, slot))
+        masks: dict[str, list[Span]] = defaultdict(list)
+        for index, found in hits.items():
+            if self.rules[index].kind == "exclude":
+                masks[self.rules[index].category].extend(span for span, _, _ in found)
+        tallies: dict[str, _Tally] = defaultdict(_Tally)
+        for index, found in hits.items():
+            rule = self.rules[index]
+            kept = [hit for hit in found if rule.kind == "exclude" or not _covered(hit[0], masks[rule.category])]
+            fired = _fire(rule, kept)
+            if fired is not None:
+                _add(tallies[rule.category], fired)
+        for fired in self._fuzzy_hits(text):
+            if not _covered(fired.span, masks[fired.rule.category]):
+                _add(tallies[fired.rule.category], fired)
+        return tallies
+
+    def _fuzzy_hits(self, text: str) -> list[_Fired]:
+        if self._bigrams is None or len(text) < 2:
+            return []
+        shared: dict[int, set[str]] = defaultdict(set)
+        for _, (gram, entries) in self._bigrams.iter(text):
+            for entry in entries:
+                shared[entry].add(gram)
+        best: dict[str, _Fired] = {}
+        for entry, grams in shared.items():
+            rule, phrase = self._fuzzy[entry]
+            if len(grams) < _min_shared_bigrams(phrase, rule.threshold):
+                continue
+            aligned = fuzz.partial_ratio_alignment(phrase, text, score_cutoff=rule.threshold)
+            if aligned is None:
+                continue
+            fired = _Fired(rule, rule.weight * aligned.score / 100, (aligned.dest_start, aligned.dest_end), phrase)
+            if rule.id not in best or fired.score > best[rule.id].score:
+                best[rule.id] = fired
+        return list(best.values())
+
+
+def _fire(rule: Rule, hits: list[tuple[Span, str, int]]) -> _Fired | None:
+    if not hits:
+        return None
+    if rule.kind == "all":
+        firsts: dict[int, tuple[Span, str, int]] = {}
+        for hit in hits:
+            firsts.setdefault(hit[2], hit)
+        if len(firsts) < len(rule.slots):
+            return None
+        spans = [hit[0] for hit in firsts.values()]
+        span = (min(s for s, _ in spans), max(e for _, e in spans))
+        return _Fired(rule, rule.weight, span, "+".join(hit[1] for _, hit in sorted(firsts.items())))
+    span, term, _ = hits[0]
+    score = -rule.weight if rule.kind == "exclude" else rule.weight
+    return _Fired(rule, score, span, term)
+
+
+def _add(tally: _Tally, fired: _Fired) -> None:
+    tally.score += fired.score
+    tally.fired.append(fired)
+    if fired.score > 0:
+        tally.priority = max(tally.priority, fired.rule.priority)
+
+
+def _covered(span: Span, masks: list[Span]) -> bool:
+    return any(start < span[1] and span[0] < end for start, end in masks)
+
+
+def _min_shared_bigrams(phrase: str, threshold: float) -> int:
+    """A lower bound on the bigrams a text must share with `phrase` to reach `threshold`."""
+    edits = len(phrase) * (1 - threshold / 100)
+    return max(1, math.ceil(len(phrase) - 1 - 2 * edits))
+
+
+def _build_term_automaton(rules: list[Rule]) -> ahocorasick.Automaton | None:
+    entries: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for index, rule in enumerate(rules):
+        if rule.kind == "fuzzy":
+            continue
+        if rule.kind == "all":
+            for slot, alternatives in enumerate(rule.slots):
+                for term in alternatives:
+                    entries[term].append((index, slot))
+        else:
+            for term in rule.terms:
+                entries[term].append((index, -1))
+    return _automaton({term: (term, tuple(found)) for term, found in entries.items()})
+
+
+def _build_bigram_automaton(fuzzy: list[tuple[Rule, str]]) -> ahocorasick.Automaton | None:
+    entries: dict[str, list[int]] = defaultdict(list)
+    for index, (_, phrase) in enumerate(fuzzy):
+        for gram in {phrase[i:i + 2] for i in range(max(1, len(phrase) - 1))}:
+            entries[gram].append(index)
+    return _automaton({gram: (gram, tuple(found)) for gram, found in entries.items()})
+
+
+def _automaton(words: dict[str, tuple]) -> ahocorasick.Automaton | None:
+    if not words:
+        return None
+    automaton = ahocorasick.Automaton()
+    for word, value in words.items():
+        automaton.add_word(word, value)
+    automaton.make_automaton()
+    return automaton

@@ -1,0 +1,98 @@
+"""Text normalisation run before any rule: what `classify` shows as the normalised text.
+
+Order matters: width and case first (NFKC, casefold), then Cantonese words to Mandarin
+(the table is keyed on both scripts), traditional → simplified (OpenCC t2s), Chinese
+numerals before a building/room counter to digits, punctuation/emoji/whitespace removed,
+and runs of one repeated character collapsed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+_DIALECT_FILE = Path(__file__).with_name("dialect.yaml")
+_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_POWERS = {"十": 10, "百": 100, "千": 1000}
+_COUNTERS = "栋|幢|号楼|号|单元|楼|层|室|座|期|区|组|户|弄|巷|路|街|村"
+_NUMERAL = re.compile(rf"([零〇一二两三四五六七八九十百千]+)(?=({_COUNTERS}))")
+_NOISE = re.compile(r"[\W_]+")
+_ASCII_WORD = re.compile(r"[0-9a-z]")
+_REPEATS = re.compile(r"(\D)\1{2,}")
+
+
+@lru_cache(maxsize=1)
+def _opencc():
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
+
+
+@lru_cache(maxsize=1)
+def _traditional_chars() -> frozenset[str]:
+    """Characters that OpenCC's t2s tables would change (fast path: most text has none)."""
+    import opencc
+
+    folder = Path(opencc.__file__).parent / "dictionary"
+    chars: set[str] = set()
+    for name in ("TSCharacters.txt", "TSPhrases.txt"):
+        for line in (folder / name).read_text(encoding="utf-8").splitlines():
+            key, _, value = line.partition("\t")
+            chars.update(c for c, s in zip(key, value.split(" ")[0]) if c != s) if len(key) > 1 else chars.add(key)
+    return frozenset(chars)
+
+
+@lru_cache(maxsize=1)
+def _dialect() -> tuple[re.Pattern[str], dict[str, str]]:
+    table = {str(k): str(v) for k, v in yaml.safe_load(_DIALECT_FILE.read_text(encoding="utf-8")).items()}
+    pattern = re.compile("|".join(re.escape(k) for k in sorted(table, key=len, reverse=True)))
+    return pattern, table
+
+
+def chinese_number(numeral: str) -> int:
+    """一百零二 → 102, 十二 → 12, 三零二 → 302 (digit by digit without 十/百/千)."""
+    if not any(c in _POWERS for c in numeral):
+        return int("".join(str(_DIGITS[c]) for c in numeral))
+    total, current = 0, 0
+    for char in numeral:
+        if char in _POWERS:
+            total += (current or 1) * _POWERS[char]
+            current = 0
+        else:
+            current = _DIGITS[char]
+    return total + current
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → simplified via OpenCC, skipped when no character would change."""
+    if _traditional_chars().isdisjoint(text):
+        return text
+    return _opencc().convert(text)
+
+
+def _strip_noise(text: str) -> str:
+    parts = [p for p in _NOISE.split(text) if p]
+    if len(parts) < 2:
+        return parts[0] if parts else ""
+    out = [parts[0]]
+    for part in parts[1:]:
+        # keep one space only where it separates two latin words/numbers ("wifi 5g")
+        if _ASCII_WORD.match(out[-1][-1]) and _ASCII_WORD.match(part[0]):
+            out.append(" ")
+        out.append(part)
+    return "".join(out)
+
+
+def normalise(text: str) -> str:
+    """The canonical form every rule is matched against."""
+    text = unicodedata.normalize("NFKC", text or "").casefold()
+    pattern, table = _dialect()
+    text = pattern.sub(lambda m: table[m.group(0)], text)
+    text = to_simplified(text)
+    text = _NUMERAL.sub(lambda m: str(chinese_number(m.group(1))), text)
+    text = _strip_noise(text)
+    return _REPEATS.sub(r"\1", text)
