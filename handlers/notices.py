@@ -1,0 +1,64 @@
+"""Notices to people: queued in the outbox inside the caller's transaction, sent later by bot/outbox.py.
+
+Admin views of the outbox (backlog, dead letters, retry) live here too, as plain functions
+on a session, so the CLI and the console share them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from models import utcnow
+from models.outbox import OutboxMessage, OutboxStatus
+
+
+def queue_notice(session: Session, *, channel: str, recipient: str, text: str, dedupe_key: str,
+                 case_id: int | None = None) -> bool:
+    """Queue `text` for `recipient` once per `dedupe_key`; False when that key was queued before."""
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    now = utcnow()
+    row = session.execute(
+        insert(OutboxMessage)
+        .values(dedupe_key=dedupe_key, channel=str(channel), recipient=recipient, text=text, case_id=case_id,
+                status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=now, created_at=now)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(OutboxMessage.id)
+    ).first()
+    return row is not None
+
+
+def list_notices(session: Session, status: str | None = None, limit: int = 200) -> list[OutboxMessage]:
+    """Outbox rows, newest first, optionally of one status."""
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    return list(session.scalars(query))
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    """How many outbox rows are in each status (every status present, zero or not)."""
+    counts = dict(session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+    return {status.value: counts.get(status.value, 0) for status in OutboxStatus}
+
+
+def oldest_pending(session: Session) -> datetime | None:
+    """When the oldest unsent notice was queued (the backlog's age), or None."""
+    return session.scalar(select(func.min(OutboxMessage.created_at))
+                          .where(OutboxMessage.status == OutboxStatus.PENDING.value))
+
+
+def retry_notices(session: Session, ids: Iterable[int] = (), *, all_dead: bool = False) -> int:
+    """Put dead notices (the given ids, or every dead one) back in the queue; how many were."""
+    ids = list(ids)
+    if not ids and not all_dead:
+        return 0
+    query = (update(OutboxMessage).where(OutboxMessage.status == OutboxStatus.DEAD.value)
+             .values(status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=utcnow(), claimed_by=None))
+    if not all_dead:
+        query = query.where(OutboxMessage.id.in_(ids))
+    return session.execute(query.execution_options(synchronize_session=False)).rowcount
