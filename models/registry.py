@@ -61,6 +61,7 @@ class Grid(Base):
     boundary: Mapped[list | None] = mapped_column()  # [[lng, lat], ...] polygon
 
     area: Mapped[Area] = relationship(back_populates="grids")
+    parent: Mapped[Grid | None] = relationship(remote_side=[id])
     units: Mapped[list[Unit]] = relationship(back_populates="grid")
     workers: Mapped[list[Worker]] = relationship(secondary=worker_grids, back_populates="grids")
 

@@ -1,0 +1,134 @@
+"""Address text as residents write it, folded into one canonical form and taken apart.
+
+三栋 = 3栋 = 3号楼 = 3座 = 3幢 become `3栋`; 二期 = 2区 become `2期`; 第三村民小组 = 3队
+become `3组`; full width, traditional characters and common typos are folded first.
+What is left after the numbered parts are taken out are the place *names*.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from config.settings import SHIPPED_CONFIG_DIR
+from handlers.classify._normalise import chinese_number, to_simplified
+
+MAX_RANGE = 60  # a building range wider than this is not a range ("1-501" is building 1, room 501)
+_CN_NUMERAL = "零〇一二两三四五六七八九十百"
+_ROOM = re.compile(r"\d+(?:单元|楼|层|室|户|号房)|\d{3,4}")
+_ROAD = re.compile(r"[\u4e00-\u9fff]{2,5}?(?:大道|路|街|巷|弄)\d+号")
+_NOISE = re.compile(r"[^\w-]+|_")
+_BUILDING = re.compile(r"(?<![a-z0-9])(\d+|[a-z])栋")
+_PHASE = re.compile(r"(?<!\d)(\d+)期")
+_GROUP = re.compile(r"(?<!\d)(\d+)组")
+
+
+@dataclass(frozen=True)
+class Designators:
+    """The numbered parts of an address: phases (期), buildings (栋) and village groups (组)."""
+
+    phases: frozenset[str] = frozenset()
+    buildings: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+
+    def __or__(self, other: Designators) -> Designators:
+        return Designators(self.phases | other.phases, self.buildings | other.buildings, self.groups | other.groups)
+
+    def pairs(self, other: Designators) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
+        return (self.phases, other.phases), (self.buildings, other.buildings), (self.groups, other.groups)
+
+
+class _Rules:
+    """The compiled rewrite rules of config/address.yaml."""
+
+    def __init__(self, spec: dict) -> None:
+        def alternation(words) -> str:
+            return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+        buildings = alternation([*spec["building_words"], *spec["building_typos"]])
+        phases = alternation([*spec["phase_words"], *spec["phase_typos"]])
+        groups = alternation(spec["group_words"])
+        counters = alternation([*spec["building_words"], *spec["building_typos"], *spec["phase_words"],
+                                *spec["phase_typos"], *spec["group_words"], "号", "单元", "楼", "层", "室"])
+        self.typos = [(str(k), str(v)) for k, v in sorted(spec["typos"].items(), key=lambda kv: -len(kv[0]))]
+        self.numeral = re.compile(rf"第?([{_CN_NUMERAL}]+)(?={counters})")
+        self.ordinal = re.compile(r"第(?=\d)")
+        self.building = re.compile(rf"(?<![a-z])(\d+|[a-z])(?:{buildings})")
+        self.phase = re.compile(rf"(\d+)(?:{phases})")
+        self.group = re.compile(rf"(\d+)(?:{groups})")
+        self.bare_number = re.compile(r"(?<![路街道巷弄里\d])(\d+)号(?![门铺店楼栋院房\d])")
+        self.listed = re.compile(r"((?:\d+[、,，和及/])+\d+)栋")
+        self.ranged = re.compile(r"(\d+)[-~至到](\d+)栋")
+        self.room_shorthand = re.compile(r"(?<![\d-])(\d{1,2})-(\d{3,4})(?!\d)")
+        self.suffixes = tuple(sorted(spec["name_suffixes"], key=len, reverse=True))
+
+
+@lru_cache(maxsize=4)
+def _rules(config_dir: Path = SHIPPED_CONFIG_DIR) -> _Rules:
+    path = config_dir / "address.yaml"
+    if not path.is_file():
+        path = SHIPPED_CONFIG_DIR / "address.yaml"
+    return _Rules(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+def _expand_range(match: re.Match) -> str:
+    first, last = int(match.group(1)), int(match.group(2))
+    if first > last or last - first > MAX_RANGE:
+        return match.group(0)
+    return "".join(f"{n}栋" for n in range(first, last + 1))
+
+
+def normalise_address(text: str) -> str:
+    """The canonical form of an address or message: what names and designators are read from."""
+    rules = _rules()
+    text = to_simplified(unicodedata.normalize("NFKC", text or "").casefold())
+    for wrong, right in rules.typos:
+        text = text.replace(wrong, right)
+    text = rules.numeral.sub(lambda m: str(chinese_number(m.group(1))), text)
+    text = rules.ordinal.sub("", text)
+    text = rules.building.sub(r"\1栋", text)
+    text = rules.phase.sub(r"\1期", text)
+    text = rules.group.sub(r"\1组", text)
+    text = rules.bare_number.sub(r"\1栋", text)
+    text = rules.listed.sub(lambda m: "".join(f"{n}栋" for n in re.split(r"\D+", m.group(1))), text)
+    text = rules.ranged.sub(_expand_range, text)
+    text = rules.room_shorthand.sub(r"\1栋\2", text)
+    return _NOISE.sub("", text)
+
+
+def designators(normalised: str) -> Designators:
+    """The phases, buildings and groups a normalised text names."""
+    return Designators(frozenset(_PHASE.findall(normalised)), frozenset(_BUILDING.findall(normalised)),
+                       frozenset(_GROUP.findall(normalised)))
+
+
+def place_names(normalised: str, area_names: tuple[str, ...] = ()) -> list[str]:
+    """The names in a normalised registry address or alias, without area names and numbers.
+
+    "明湖区湖滨街道湖滨路88号阳光小区1期1栋2栋" → ["湖滨路88号", "阳光小区"].
+    """
+    rest = _GROUP.sub("|", _PHASE.sub("|", _BUILDING.sub("|", normalised)))
+    for area in sorted(area_names, key=len, reverse=True):
+        rest = rest.replace(area, "|")
+    pieces: list[str] = []
+    for chunk in rest.split("|"):
+        start = 0
+        for road in _ROAD.finditer(chunk):
+            pieces += [*_ROOM.sub("|", chunk[start:road.start()]).split("|"), road.group(0)]
+            start = road.end()
+        pieces += _ROOM.sub("|", chunk[start:]).split("|")
+    names = []
+    for piece in pieces:
+        piece = piece.strip("-")
+        for suffix in _rules().suffixes:
+            if piece.endswith(suffix) and len(piece) > len(suffix):
+                piece = piece[: -len(suffix)]
+                break
+        if len(piece) >= 2:
+            names.append(piece)
+    return names
