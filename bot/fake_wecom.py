@@ -2,8 +2,9 @@
 
 Endpoints: gettoken, message/send, appchat/create, appchat/send, webhook/send — errcode/errmsg
 JSON, access tokens issued, checked and expiring. Test controls under `/_fake/`:
-- `GET /_fake/calls?path=P[&all=true]`: the calls WeCom accepted (what people saw), oldest first,
-  each `{path, query, json, at, errcode}`; `all=true` adds refused and faulted calls.
+- `GET /_fake/calls?path=P[&all=true]`: the calls WeCom accepted and delivered (what people saw),
+  oldest first, each `{path, query, json, at, errcode, status, duplicate}`; `all=true` adds refused
+  and faulted calls and duplicates that message/send's duplicate check kept from being delivered.
 - `POST /_fake/faults`: a list of `{path, errcode?, errmsg?, http_status?, delay?, close?, times?}`;
   the next `times` (default 1; -1 = until reset) calls to `path` ("*" = any) fail that way.
   `delay` (seconds) alone slows the answer; `close` drops the connection without an answer.
@@ -58,6 +59,7 @@ class _FakeState:
     tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (monotonic)
     chats: dict[str, dict] = field(default_factory=dict)
     webhook_hits: dict[str, list[float]] = field(default_factory=dict)
+    delivered: dict[tuple, float] = field(default_factory=dict)  # message/send duplicate check
     msgids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def take_fault(self, path: str) -> Fault | None:
@@ -69,9 +71,24 @@ class _FakeState:
                     return fault
         return None
 
+    def is_duplicate(self, body: dict) -> bool:
+        """message/send with enable_duplicate_check: the same text to the same users within the interval
+        is accepted but not delivered again."""
+        if not body.get("enable_duplicate_check"):
+            return False
+        key = (body.get("touser"), body.get("agentid"), str(body.get("text")))
+        now = time.monotonic()
+        with self.lock:
+            seen = self.delivered.get(key)
+            if seen is not None and now - seen < int(body.get("duplicate_check_interval") or 1800):
+                return True
+            self.delivered[key] = now
+        return False
+
     def record(self, request: Request, body: dict | None, errcode: int | None, status: int = 200) -> None:
         call = {"path": request.url.path, "query": dict(request.query_params), "json": body,
-                "at": datetime.now(timezone.utc).isoformat(), "errcode": errcode, "status": status}
+                "at": datetime.now(timezone.utc).isoformat(), "errcode": errcode, "status": status,
+                "duplicate": bool(request.scope.get("state", {}).get("duplicate"))}
         with self.lock:
             self.calls.append(call)
 
@@ -97,7 +114,8 @@ class _FakeWeComApp(FastAPI):
                 if transport is not None:  # uvicorn's protocol objects expose their transport
                     with self.fake.lock:
                         self.fake.calls.append({"path": scope["path"], "query": {}, "json": None, "errcode": None,
-                                                "status": 0, "at": datetime.now(timezone.utc).isoformat()})
+                                                "status": 0, "duplicate": False,
+                                                "at": datetime.now(timezone.utc).isoformat()})
                     transport.abort()
                     while (await receive())["type"] != "http.disconnect":
                         pass  # let uvicorn see the disconnect, so it does not try to answer
@@ -185,6 +203,8 @@ def create_fake_wecom(*, corp_id: str | None = None, secret: str | None = None, 
             code = _text_problem(body)
             if code:
                 return _error(code)
+            if fake.is_duplicate(body):
+                request.scope["state"]["duplicate"] = True
             return {"errcode": 0, "errmsg": "ok", "invaliduser": "", "invalidparty": "", "invalidtag": "",
                     "unlicenseduser": "", "msgid": f"fake-{next(fake.msgids)}", "response_code": ""}
         return await answer(request, body, handle)
@@ -247,7 +267,8 @@ def create_fake_wecom(*, corp_id: str | None = None, secret: str | None = None, 
     async def calls(path: str | None = None, all: bool = False) -> list[dict]:
         with fake.lock:
             found = list(fake.calls)
-        return [c for c in found if (path is None or c["path"] == path) and (all or c["errcode"] == 0)]
+        return [c for c in found if (path is None or c["path"] == path)
+                and (all or (c["errcode"] == 0 and not c["duplicate"]))]
 
     @app.post("/_fake/faults")
     async def add_faults(faults: list[Fault]) -> dict:
@@ -272,6 +293,7 @@ def create_fake_wecom(*, corp_id: str | None = None, secret: str | None = None, 
             fake.calls.clear()
             fake.faults.clear()
             fake.webhook_hits.clear()
+            fake.delivered.clear()
         return {"errcode": 0, "errmsg": "ok"}
 
     return app

@@ -71,6 +71,8 @@ class OutboxSender:
         self.factory = factory
         self.client = client
         self.policy = policy or RetryPolicy()
+        if self.policy.lease < 3 * client.timeout + 5:
+            raise ValueError("the claim lease must outlast a send's worst case (token refresh + retry)")
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.stats = SenderStats()
         self.paused_until: datetime | None = None
@@ -95,6 +97,7 @@ class OutboxSender:
             return 0
         token = f"{self.name}:{secrets.token_hex(4)}"[-64:]
         batch = claims.claim(self.factory, token, now, timedelta(seconds=self.policy.lease), self.policy.batch)
+        # Never start a send that could still be running when the lease ends (another sender may claim it then).
         deadline = time.monotonic() + self.policy.lease - 3 * self.client.timeout - 1
         sent = 0
         for index, row in enumerate(batch):

@@ -22,6 +22,9 @@ from models.outbox import OutboxChannel
 log = logging.getLogger("gridbot.wecom")
 
 TEXT_LIMIT_BYTES = 2048  # WeCom refuses longer text messages (45002)
+# message/send's own duplicate check: if a sender dies after WeCom accepted a message but before
+# the row was marked sent, the row's resend (after its lease, < 10 min) is not delivered twice.
+DUPLICATE_CHECK_SECONDS = 600
 _TOKEN_MARGIN = 300.0  # refresh this many seconds before WeCom's expiry
 _SECRET_PARAMS = re.compile(r"((?:access_token|corpsecret|key)=)[^&\s\"']+")
 
@@ -140,6 +143,7 @@ class WeComClient:
         body = self._call("/cgi-bin/message/send", {
             "touser": userid, "msgtype": "text", "agentid": self.agent_id,
             "text": {"content": fit_text(text)}, "safe": 0,
+            "enable_duplicate_check": 1, "duplicate_check_interval": DUPLICATE_CHECK_SECONDS,
         })
         if userid in str(body.get("invaliduser", "")).split("|"):
             raise WeComError(ErrorKind.REJECTED, None, f"invalid user {userid}", "/cgi-bin/message/send")
