@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from bot import callback, health, simulator
+from bot import aibot, callback, health, simulator
 from bot.jobs import BackgroundJobs
 from bot.logging_setup import configure_from_settings
 from bot.state import AppState
@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="gridbot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(callback.router)
+    app.include_router(aibot.router)
     app.include_router(health.router)
     if settings.demo:
         app.include_router(simulator.router)

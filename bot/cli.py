@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from bot import cli_jobs, cli_outbox, cli_registry, cli_rules
+from bot import cli_clock, cli_jobs, cli_outbox, cli_registry, cli_rules
 from config.settings import Settings, SettingsError, get_settings
 from handlers.case_views import case_detail, case_summary, find_case, list_cases
 from handlers.texts import wording
@@ -164,3 +164,4 @@ cli_rules.register(app)
 cli_registry.register(app)
 cli_outbox.register(app)
 cli_jobs.register(app)
+cli_clock.register(app)

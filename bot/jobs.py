@@ -8,6 +8,7 @@ import threading
 from bot.outbox import OutboxSender
 from bot.wecom_api import WeComClient
 from bot.state import AppState
+from handlers.clock import run_clock
 
 log = logging.getLogger("gridbot.jobs")
 
@@ -28,6 +29,17 @@ class BackgroundJobs:
     def start(self) -> None:
         sender = OutboxSender(self._state.factory, make_client(self._state))
         self._spawn("outbox", lambda: sender.run_forever(self._stop, self._state.settings.outbox_interval))
+        self._spawn("clock", self._run_clock)
+
+    def _run_clock(self) -> None:
+        """The case clock every `clock_interval` seconds, each pass in its own transaction."""
+        state = self._state
+        while not self._stop.wait(state.settings.clock_interval):
+            try:
+                with state.factory.begin() as session:
+                    run_clock(session, state.services, state.services.clock())
+            except Exception:
+                log.exception("clock pass failed")
 
     def _spawn(self, name: str, target) -> None:
         thread = threading.Thread(target=target, name=f"gridbot-{name}", daemon=True)

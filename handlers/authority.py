@@ -7,13 +7,13 @@ from models import Area, Case, Worker, WorkerRole
 AREA_ROLES = frozenset({WorkerRole.COMMUNITY, WorkerRole.STREET})
 
 
-def _area_chain(area: Area | None) -> list[int]:
-    """The ids of `area` and every area above it (社区 → 街道 → 区)."""
-    ids: list[int] = []
-    while area is not None and area.id not in ids:
-        ids.append(area.id)
+def area_chain(area: Area | None) -> list[Area]:
+    """`area` and every area above it (社区 → 街道 → 区)."""
+    chain: list[Area] = []
+    while area is not None and area not in chain:
+        chain.append(area)
         area = area.parent
-    return ids
+    return chain
 
 
 def grid_leaders(case: Case) -> list[Worker]:
@@ -29,7 +29,7 @@ def is_area_staff_over(worker: Worker, case: Case) -> bool:
     """Community or street staff whose area contains the case's grid."""
     if worker.role not in AREA_ROLES or worker.area_id is None or case.grid is None:
         return False
-    return worker.area_id in _area_chain(case.grid.area)
+    return worker.area_id in {area.id for area in area_chain(case.grid.area)}
 
 
 def may_act(worker: Worker, case: Case) -> bool:

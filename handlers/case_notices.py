@@ -63,12 +63,12 @@ def notify_case_opened(session: Session, event: CaseEvent) -> None:
 
 
 def notify_event(session: Session, event: CaseEvent, *, tell_reporter: bool = True,
-                 tell_group: bool = True) -> None:
+                 tell_group: bool = True, **context) -> None:
     """A state change: the resident hears what happens next, the assignee and group what changed."""
     case = event.case
     if tell_reporter and case.source == "resident":
-        to_reporter(session, event, "notices/resident_update")
+        to_reporter(session, event, "notices/resident_update", **context)
     if case.assignee is not None and case.assignee.userid != event.actor:
-        to_worker(session, event, case.assignee, "notices/worker_update")
+        to_worker(session, event, case.assignee, "notices/worker_update", **context)
     if tell_group:
-        to_group(session, event, "notices/group_update")
+        to_group(session, event, "notices/group_update", **context)

@@ -2,19 +2,146 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers.case_notices import notify_event
+from handlers import conversation
+from handlers.case_notices import notify_event, to_worker
 from handlers.cases import apply_action
-from models import Case, CaseEvent, Worker
+from handlers.classify import Category
+from handlers.points import award
+from handlers.texts import render
+from handlers.timing import STEPS, due, set_due, shift_deadlines
+from models import Case, CaseEvent, CaseLink, Worker
+
+
+def _on_time(case: Case, step: str, now: datetime) -> bool:
+    deadline = due(case, step)
+    return deadline is None or now <= deadline
 
 
 def take(session: Session, case: Case, worker: Worker, now: datetime) -> CaseEvent:
     """接单: the worker takes the case (StaleCase when someone else took it first)."""
+    on_time = _on_time(case, "take", now)
     event = apply_action(session, case, "take", actor=worker.userid, now=now)
     case.assignee = worker
     case.taken_at = now
+    if on_time:
+        award(session, worker.userid, "worker", "take_on_time", case.id, now)
+    notify_event(session, event)
+    return event
+
+
+def plan(session: Session, case: Case, worker: Worker, text: str, now: datetime) -> CaseEvent:
+    """方案: the plan (due one day after the report by default)."""
+    event = apply_action(session, case, "plan", actor=worker.userid, now=now, note=text)
+    case.planned_at = case.planned_at or now
+    notify_event(session, event)
+    return event
+
+
+def progress(session: Session, case: Case, worker: Worker, text: str, now: datetime) -> CaseEvent:
+    """进展: a progress note the resident hears about."""
+    event = apply_action(session, case, "progress", actor=worker.userid, now=now, note=text)
+    notify_event(session, event)
+    return event
+
+
+def close(session: Session, case: Case, worker: Worker, note: str, now: datetime) -> CaseEvent:
+    """办结: the resident is asked to rate; a patrol case (nobody to rate it) is archived at once."""
+    on_time = _on_time(case, "close", now)
+    event = apply_action(session, case, "close", actor=worker.userid, now=now, note=note or None)
+    case.closed_at = now
+    if on_time:
+        award(session, worker.userid, "worker", "close_on_time", case.id, now)
+    notify_event(session, event)
+    if case.source != "resident":
+        apply_action(session, case, "archive", actor="system", now=now)
+    elif _may_ask_rating(session, case.reporter_userid):
+        conversation.expect(session, case.reporter_userid, conversation.RATE, {"case_id": case.id}, now)
+    return event
+
+
+def _may_ask_rating(session: Session, userid: str) -> bool:
+    """Only when the resident is not in the middle of answering another question."""
+    current = conversation.current(session, userid)
+    return current is None or current.state == conversation.RATE
+
+
+def reopen_clock(case: Case, now: datetime) -> None:
+    """A reopened case gets its close window again, counted from now."""
+    if case.close_due is not None:
+        case.close_due = now + (case.close_due - case.created_at)
+
+
+def reassign(session: Session, case: Case, worker: Worker, target: Worker, now: datetime,
+             take_window: timedelta) -> CaseEvent:
+    """转派: `target` becomes the assignee and has the take window to take it."""
+    previous = case.assignee
+    event = apply_action(session, case, "reassign", actor=worker.userid, now=now, note=target.name)
+    case.assignee, case.taken_at = target, None
+    case.take_due = now + take_window
+    if previous is not None and previous.userid not in (worker.userid, target.userid):
+        to_worker(session, event, previous, "notices/worker_update")
+    notify_event(session, event)
+    return event
+
+
+def return_to_department(session: Session, case: Case, worker: Worker, reason: str, department: str,
+                         now: datetime) -> CaseEvent:
+    """退回: not a grid matter; the resident hears who decided, why, and where it goes."""
+    event = apply_action(session, case, "return", actor=worker.userid, now=now, note=reason)
+    case.department = department
+    notify_event(session, event, actor_name=worker.name)
+    return event
+
+
+def recategorize(session: Session, case: Case, worker: Worker, category: Category, assignee: Worker | None,
+                 now: datetime) -> CaseEvent:
+    """改类: new category, priority and clock (history kept in the event); a new assignee if routing says so."""
+    event = apply_action(session, case, "recategorize", actor=worker.userid, now=now,
+                         note=f"{case.category} → {category.name}")
+    case.category, case.priority, case.urgent = category.name, category.priority, category.urgent
+    for step in STEPS:
+        if due(case, step) is not None:
+            set_due(case, step, case.created_at + getattr(category.clock, step))
+    notify_event(session, event)
+    if assignee is not None and case.assignee_id != assignee.id and case.grid is not None:
+        reassign(session, case, worker, assignee, now, category.clock.take)
+    return event
+
+
+def suspend(session: Session, case: Case, worker: Worker, reason: str, now: datetime) -> CaseEvent:
+    """挂起: waiting on a department; the clock stops until 恢复."""
+    event = apply_action(session, case, "suspend", actor=worker.userid, now=now, note=reason)
+    case.suspended_at = now
+    notify_event(session, event)
+    return event
+
+
+def resume(session: Session, case: Case, worker: Worker, now: datetime) -> CaseEvent:
+    """恢复: the clock runs again; every open deadline moves by the time spent suspended."""
+    event = apply_action(session, case, "resume", actor=worker.userid, now=now)
+    if case.suspended_at is not None:
+        shift_deadlines(case, now - case.suspended_at)
+    case.suspended_at = None
+    notify_event(session, event)
+    return event
+
+
+def merge(session: Session, case: Case, into: Case, worker: Worker, now: datetime) -> CaseEvent:
+    """合并: `case` duplicates `into`; its reporter and followers now follow `into`."""
+    event = apply_action(session, case, "merge", actor=worker.userid, now=now,
+                         note=render("notices/merged_note", into=into))
+    case.duplicate_of_id = into.id
+    followers = session.scalars(select(CaseLink.userid).where(CaseLink.case_id == case.id)).all()
+    watching = set(session.scalars(select(CaseLink.userid).where(CaseLink.case_id == into.id)))
+    for userid in dict.fromkeys([case.reporter_userid, *followers]):
+        if case.source == "resident" and userid != into.reporter_userid and userid not in watching:
+            session.add(CaseLink(case_id=into.id, userid=userid, text=case.text, created_at=now))
+    apply_action(session, into, "note", actor=worker.userid, now=now,
+                 note=render("notices/merged_note", source=case))
     notify_event(session, event)
     return event

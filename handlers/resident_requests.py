@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from handlers import conversation
 from handlers.case_notices import notify_event
+from handlers.case_work import reopen_clock
 from handlers.case_numbers import parse_case_number
 from handlers.cases import apply_action
 from handlers.commands import Command, fold
@@ -96,6 +97,7 @@ def rate(session: Session, resident: Resident, rating: str, case_id: int | None,
     event = apply_action(session, case, action, actor=resident.userid, now=now, note=reason or None)
     if rating == "unsatisfied":
         case.closed_at = None
+        reopen_clock(case, now)
     award_rating(session, case, rating, now)
     notify_event(session, event, tell_reporter=False)
     return render("replies/rated", case=case, rating=rating)

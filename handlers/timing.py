@@ -1,0 +1,109 @@
+"""The case clock's arithmetic: deadlines per step, reminders, quiet hours, pauses (config/lifecycle.yaml)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from sqlalchemy import ColumnElement, and_, or_
+
+from config.settings import SHIPPED_CONFIG_DIR
+from handlers.texts import BEIJING
+from models import Case, CaseState
+
+STEPS = ("take", "plan", "close")  # the 117 clock: 接单, 方案, 办结
+CLOCK_STATES = (CaseState.PENDING, CaseState.IN_PROGRESS, CaseState.ESCALATED)  # the clock runs
+_DURATION = re.compile(r"^(\d+)\s*([mhd])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """`15m`, `4h`, `3d` → timedelta; ValueError otherwise."""
+    match = _DURATION.match(str(text).strip())
+    if not match:
+        raise ValueError(f"not a duration: {text!r} (write 15m, 4h or 3d)")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+@dataclass(frozen=True)
+class ClockRules:
+    reminder_before: dict[str, timedelta]
+    quiet_start: time
+    quiet_end: time
+    rating_window: timedelta
+    photo_window: timedelta
+
+    def is_quiet(self, now: datetime) -> bool:
+        """Inside quiet hours (Beijing wall-clock time); the window may span midnight."""
+        local = now.astimezone(BEIJING).time()
+        if self.quiet_start <= self.quiet_end:
+            return self.quiet_start <= local < self.quiet_end
+        return local >= self.quiet_start or local < self.quiet_end
+
+    def reminder_lead(self, step: str, window: timedelta) -> timedelta:
+        """How long before the `step` deadline its reminder goes out."""
+        return min(self.reminder_before[step], window / 2)
+
+
+@lru_cache(maxsize=8)
+def _load(path: Path, _mtime: float) -> ClockRules:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return ClockRules(
+        reminder_before={step: parse_duration(data["reminder_before"][step]) for step in STEPS},
+        quiet_start=time.fromisoformat(data["quiet_hours"]["start"]),
+        quiet_end=time.fromisoformat(data["quiet_hours"]["end"]),
+        rating_window=parse_duration(data["rating_window"]),
+        photo_window=parse_duration(data["photo_window"]),
+    )
+
+
+def clock_rules(config_dir: Path = SHIPPED_CONFIG_DIR) -> ClockRules:
+    """The rules in `config_dir/lifecycle.yaml` (the shipped file when that folder has none)."""
+    path = config_dir / "lifecycle.yaml"
+    if not path.is_file():
+        path = SHIPPED_CONFIG_DIR / "lifecycle.yaml"
+    return _load(path, path.stat().st_mtime)
+
+
+def due(case: Case, step: str) -> datetime | None:
+    """The deadline of `step`, or None when the step is done (or the case has no clock)."""
+    done = {"take": case.taken_at, "plan": case.planned_at, "close": case.closed_at}[step]
+    return None if done is not None else getattr(case, f"{step}_due")
+
+
+def set_due(case: Case, step: str, value: datetime) -> None:
+    setattr(case, f"{step}_due", value)
+
+
+def open_steps(case: Case) -> list[tuple[str, datetime]]:
+    """(step, deadline) of every step not done yet, earliest first."""
+    found = [(step, when) for step in STEPS if (when := due(case, step)) is not None]
+    return sorted(found, key=lambda pair: pair[1])
+
+
+def overdue_by(case: Case, now: datetime) -> timedelta | None:
+    """How late the case's most overdue open step is, or None when nothing is late (or the clock is paused)."""
+    if case.state not in CLOCK_STATES:
+        return None
+    late = [now - when for _, when in open_steps(case) if when <= now]
+    return max(late) if late else None
+
+
+def shift_deadlines(case: Case, by: timedelta) -> None:
+    """Move every open step's deadline by `by` (the time the case spent suspended)."""
+    for step, when in open_steps(case):
+        set_due(case, step, when + by)
+
+
+
+def due_by(moment: datetime) -> ColumnElement[bool]:
+    """SQL: some open step of the case falls due at or before `moment`."""
+    return or_(
+        and_(Case.taken_at.is_(None), Case.take_due <= moment),
+        and_(Case.planned_at.is_(None), Case.plan_due <= moment),
+        and_(Case.closed_at.is_(None), Case.close_due <= moment),
+    )
