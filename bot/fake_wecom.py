@@ -8,7 +8,7 @@ JSON, access tokens issued, checked and expiring. Test controls under `/_fake/`:
 - `POST /_fake/faults`: a list of `{path, errcode?, errmsg?, http_status?, delay?, close?, times?}`;
   the next `times` (default 1; -1 = until reset) calls to `path` ("*" = any) fail that way.
   `delay` (seconds) alone slows the answer; `close` drops the connection without an answer.
-- `GET /_fake/faults`, `POST /_fake/expire_tokens`, `POST /_fake/reset` (calls and faults).
+- `GET`/`DELETE /_fake/faults`, `POST /_fake/expire_tokens`, `POST /_fake/reset` (calls and faults).
 """
 
 from __future__ import annotations
@@ -280,6 +280,12 @@ def create_fake_wecom(*, corp_id: str | None = None, secret: str | None = None, 
     async def list_faults() -> list[Fault]:
         with fake.lock:
             return [f for f in fake.faults if f.times != 0]
+
+    @app.delete("/_fake/faults")
+    async def clear_faults() -> dict:
+        with fake.lock:
+            fake.faults.clear()
+        return {"errcode": 0, "errmsg": "ok"}
 
     @app.post("/_fake/expire_tokens")
     async def expire_tokens() -> dict:
