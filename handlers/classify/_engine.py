@@ -14,6 +14,7 @@ from rapidfuzz import fuzz
 
 from handlers.classify._catalogue import Catalogue
 from handlers.classify._normalise import normalise
+from handlers.classify._pinyin import char_span, to_pinyin
 from handlers.classify._rules import Rule, parse_rules, read_config
 
 Span = tuple[int, int]
@@ -81,6 +82,7 @@ class Classifier:
         self.rules = rules
         self._rules_data = rules_data
         self._terms = _build_term_automaton(rules)
+        self._homophones = _build_homophone_automaton(rules)
         self._fuzzy = [(rule, phrase) for rule in rules if rule.kind == "fuzzy" for phrase in rule.terms]
         self._bigrams = _build_bigram_automaton(self._fuzzy)
 
@@ -100,6 +102,16 @@ class Classifier:
     def to_data(self) -> tuple[dict, dict[str, list]]:
         """(catalogue mapping, rules by category): the inverse of `from_data`."""
         return copy.deepcopy(self.catalogue.data), copy.deepcopy(self._rules_data)
+
+    def to_dict(self) -> dict:
+        """The whole rule set as one JSON-able mapping `{"catalogue": ..., "rules": ...}`."""
+        catalogue, rules = self.to_data()
+        return {"catalogue": catalogue, "rules": rules}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Classifier:
+        """The inverse of `to_dict` (validated)."""
+        return cls.from_data(data.get("catalogue"), data.get("rules") or {})
 
     def classify(self, text: str) -> Decision:
         """Classify one message; the decision explains itself."""
@@ -128,6 +140,14 @@ class Classifier:
                 span = (end - len(term) + 1, end + 1)
                 for index, slot in entries:
                     hits[index].append((span, term, slot))
+        if self._homophones is not None:
+            sounds = to_pinyin(text)
+            for end, (term, entries) in self._homophones.iter(sounds):
+                span = char_span(sounds, end, term)
+                heard = text[span[0]:span[1]]
+                for index, original in entries:
+                    if heard != original:
+                        hits[index].append((span, f"{heard}≈{original}", -1))
         masks: dict[str, list[Span]] = defaultdict(list)
         for index, found in hits.items():
             if self.rules[index].kind == "exclude":
@@ -212,6 +232,15 @@ def _build_term_automaton(rules: list[Rule]) -> ahocorasick.Automaton | None:
             for term in rule.terms:
                 entries[term].append((index, -1))
     return _automaton({term: (term, tuple(found)) for term, found in entries.items()})
+
+
+def _build_homophone_automaton(rules: list[Rule]) -> ahocorasick.Automaton | None:
+    entries: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for index, rule in enumerate(rules):
+        if rule.homophones and rule.kind in ("keywords", "exclude"):
+            for term in rule.terms:
+                entries[to_pinyin(term)].append((index, term))
+    return _automaton({sound: (sound, tuple(found)) for sound, found in entries.items()})
 
 
 def _build_bigram_automaton(fuzzy: list[tuple[Rule, str]]) -> ahocorasick.Automaton | None:

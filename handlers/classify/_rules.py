@@ -79,6 +79,8 @@ def parse_rule(data: Any, category: str, source: str, position: int) -> Rule:
     homophones = data.get("homophones", False)
     if not isinstance(homophones, bool):
         raise RuleConfigError(source, rule_id, "homophones", "must be true or false")
+    if homophones and kind not in ("keywords", "exclude"):
+        raise RuleConfigError(source, rule_id, "homophones", "only keywords and exclude rules take homophones")
     return Rule(id=rule_id.strip(), category=category, kind=kind, terms=terms, slots=slots,
                 weight=float(weight), priority=priority, threshold=float(threshold),
                 homophones=homophones, source=source)
