@@ -94,11 +94,17 @@ class UpsertCounts:
 Progress = Callable[[int], None]
 
 
+def _same(current, wanted) -> bool:
+    if isinstance(wanted, list) and wanted and not isinstance(wanted[0], (str, list)):
+        return set(current) == set(wanted)  # a collection of rows: order does not matter
+    return current == wanted
+
+
 def _assign(obj, values: dict) -> bool:
     """Set the attributes that differ; True when anything changed."""
     changed = False
     for name, value in values.items():
-        if getattr(obj, name) != value:
+        if not _same(getattr(obj, name), value):
             setattr(obj, name, value)
             changed = True
     return changed
