@@ -66,7 +66,7 @@ async def receive(request: Request, msg_signature: str = "", timestamp: str = ""
     reply = await state.runner.run(dispatch.process, state.factory, state.services, inbound)
     if not reply:
         return Response(status_code=200)
-    xml = TextReply(source=state.settings.wecom_corp_id, target=inbound.userid,
+    xml = TextReply(source=state.settings.wecom_corp_id, target=_cdata_safe(inbound.userid),
                     content=_cdata_safe(reply), agent=state.settings.wecom_agent_id).render()
-    envelope = state.crypto.encrypt_xml(xml, nonce or secrets.token_hex(8))
+    envelope = state.crypto.encrypt_xml(xml, nonce if nonce.isalnum() and nonce.isascii() else secrets.token_hex(8))
     return Response(envelope, media_type="application/xml")

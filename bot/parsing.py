@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import math
+
 from handlers.inbound import Inbound
 from bot.wecom_crypto import MalformedCallback, parse_xml
 
 _MEDIA_KINDS = {"image", "voice", "video", "file"}
 MAX_TEXT = 4000  # WeCom caps text at 2048 bytes; anything larger is not from WeCom
+MAX_USERID = 64  # WeCom userids are at most 64 bytes; the userid columns hold no more
 
 
-def _float(value: str | None) -> float | None:
+def _coordinate(value: str | None, bound: float) -> float | None:
+    """A latitude/longitude within ±bound; NaN, infinities and nonsense are a 400."""
+    if value in (None, ""):
+        return None
     try:
-        return float(value) if value not in (None, "") else None
+        number = float(value)
     except ValueError:
         raise MalformedCallback("bad coordinate") from None
+    if not math.isfinite(number) or abs(number) > bound:
+        raise MalformedCallback("bad coordinate")
+    return number
 
 
 def inbound_from_xml(plaintext: str) -> Inbound:
@@ -27,6 +36,8 @@ def inbound_from_fields(fields: dict[str, str]) -> Inbound:
     msg_type = fields.get("MsgType", "").strip().lower()
     if not userid or not msg_type:
         raise MalformedCallback("missing FromUserName or MsgType")
+    if len(userid) > MAX_USERID:
+        raise MalformedCallback("FromUserName too long")
     msg_id = fields.get("MsgId", "").strip()
     if msg_type == "event":
         event = fields.get("Event", "").strip().lower()
@@ -42,7 +53,7 @@ def inbound_from_fields(fields: dict[str, str]) -> Inbound:
     if msg_type == "location":
         return Inbound(
             key, userid, "location",
-            lat=_float(fields.get("Location_X")), lng=_float(fields.get("Location_Y")),
+            lat=_coordinate(fields.get("Location_X"), 90), lng=_coordinate(fields.get("Location_Y"), 180),
             label=fields.get("Label"), raw=fields,
         )
     return Inbound(key, userid, "other", raw=fields)

@@ -49,7 +49,7 @@ def parse_xml(text: str | bytes) -> dict[str, str]:
     """Flat dict of an `<xml>` document's children; defusedxml refuses entities and DTDs."""
     try:
         root: Element = fromstring(text, forbid_dtd=True)
-    except (ParseError, DefusedXmlException, ValueError) as exc:
+    except (ParseError, DefusedXmlException, ValueError, LookupError) as exc:  # LookupError: unknown encoding
         raise MalformedCallback(f"unreadable XML: {type(exc).__name__}") from None
     return {child.tag: (child.text or "") for child in root}
 
@@ -68,11 +68,13 @@ class CallbackCrypto:
         if not (signature and timestamp and nonce and encrypted):
             raise BadSignature("missing signature parameters")
         expected = _get_signature(self.token, timestamp, nonce, encrypted)
-        if not secrets.compare_digest(expected, signature):
+        # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, i.e. a 500).
+        if not secrets.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
             raise BadSignature("signature mismatch")
         if self.max_age:
             try:
-                age = abs(time.time() - int(timestamp))
+                # Integer arithmetic: a 400-digit timestamp must not overflow a float.
+                age = abs(int(time.time()) - int(timestamp))
             except ValueError:
                 raise BadSignature("timestamp is not a number") from None
             if age > self.max_age:

@@ -20,6 +20,7 @@ from handlers.notices import queue_notice
 from handlers.services import Services
 from handlers.texts import render
 from models import InboundMessage, Worker
+from models.db import lock_for
 from models.outbox import OutboxChannel
 
 log = logging.getLogger("gridbot.dispatch")
@@ -33,6 +34,10 @@ def process(factory: sessionmaker[Session], services: Services, inbound: Inbound
     """The reply text for `inbound` (None: nothing to say), with the message durably recorded."""
     try:
         with factory.begin() as session:
+            # One user's messages are handled one at a time, even across processes: a redelivery
+            # waits and finds the first delivery's record, and rate limits and conversations see
+            # every earlier message.
+            lock_for(session, f"user:{inbound.userid}")
             stored = _stored(session, inbound.msg_key)
             if stored is not None:
                 return stored[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -38,6 +38,16 @@ def _disable_pysqlite_autobegin(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _no_autobegin(dbapi_connection, _record) -> None:
         dbapi_connection.isolation_level = None
+
+
+def lock_for(session: Session, key: str) -> None:
+    """Serialise transactions about the same `key` (e.g. one user) until they end.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite needs none: BEGIN IMMEDIATE
+    already lets one writer at a time in.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -33,12 +33,19 @@ class WeComSide:
         self.receive_id = receive_id
 
     def encrypt(self, plaintext: str) -> str:
-        body = plaintext.encode()
-        raw = os.urandom(16) + struct.pack(">I", len(body)) + body + self.receive_id.encode()
-        pad = 32 - len(raw) % 32
-        raw += bytes([pad]) * pad
+        return self.seal(plaintext.encode())
+
+    def seal(self, body: bytes, *, receive_id: bytes | None = None, length: int | None = None,
+             pad: bytes | None = None) -> str:
+        """`body` framed and encrypted; `length`/`pad` override the length field and the padding
+        (hostile tests; a `pad` must bring the frame to a multiple of 16 bytes)."""
+        receive_id = self.receive_id.encode() if receive_id is None else receive_id
+        raw = os.urandom(16) + struct.pack(">I", len(body) if length is None else length) + body + receive_id
+        if pad is None:
+            count = 32 - len(raw) % 32
+            pad = bytes([count]) * count
         enc = Cipher(algorithms.AES(self.key), modes.CBC(self.key[:16])).encryptor()
-        return base64.b64encode(enc.update(raw) + enc.finalize()).decode()
+        return base64.b64encode(enc.update(raw + pad) + enc.finalize()).decode()
 
     def decrypt(self, encrypted: str) -> tuple[str, str]:
         """(plaintext, receive id) of an encrypted value."""
