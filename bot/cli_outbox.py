@@ -23,11 +23,11 @@ def _row(row: OutboxMessage) -> dict:
 
 def _sender():
     from bot.cli import session_factory, settings
-    from bot.outbox import OutboxSender
+    from bot.outbox import OutboxSender, RetryPolicy
     from bot.wecom_api import WeComClient
 
     s = settings()
-    return OutboxSender(session_factory(), WeComClient.from_settings(s)), s
+    return OutboxSender(session_factory(), WeComClient.from_settings(s), RetryPolicy.from_settings(s)), s
 
 
 @outbox_app.command("list")
@@ -98,7 +98,10 @@ def send_once_command() -> None:
 def run_command(interval: float = typer.Option(None, "--interval", help="Seconds between polls.")) -> None:
     """Run a sender until interrupted (beside the app's own, or instead of it with
     GRIDBOT_RUN_BACKGROUND_JOBS=false); any number may run against one PostgreSQL."""
+    from bot.logging_setup import configure_from_settings
+
     sender, s = _sender()
+    configure_from_settings(s)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

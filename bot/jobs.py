@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from bot.outbox import OutboxSender
+from bot.outbox import OutboxSender, RetryPolicy
 from bot.wecom_api import WeComClient
 from bot.state import AppState
 from handlers.clock import run_clock
@@ -27,7 +27,8 @@ class BackgroundJobs:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        sender = OutboxSender(self._state.factory, make_client(self._state))
+        sender = OutboxSender(self._state.factory, make_client(self._state),
+                              RetryPolicy.from_settings(self._state.settings))
         self._spawn("outbox", lambda: sender.run_forever(self._stop, self._state.settings.outbox_interval))
         self._spawn("clock", self._run_clock)
 

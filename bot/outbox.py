@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import outbox_claims as claims
 from bot.wecom_api import WeComClient
 from bot.wecom_errors import ErrorKind, WeComError
+from config.settings import Settings
 from models import utcnow
 
 log = logging.getLogger("gridbot.outbox")
@@ -44,6 +45,12 @@ class RetryPolicy:
     config_pause: float = 300.0  # between probes while a configuration error lasts
     lease: float = 120.0  # a claim's lifetime: rows of a sender that died are sent after this
     batch: int = 20
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetryPolicy:
+        """The policy `GRIDBOT_OUTBOX_*` settings ask for."""
+        return cls(base=settings.outbox_retry_base, max_attempts=settings.outbox_max_attempts,
+                   lease=settings.outbox_lease)
 
     def backoff(self, attempts: int) -> timedelta:
         """The wait after the `attempts`-th failure, with up to 20 % jitter so senders spread out."""

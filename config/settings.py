@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     demo: bool = False
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     outbox_interval: float = Field(default=1.0, gt=0)
+    outbox_retry_base: float = Field(default=5.0, gt=0)  # seconds before a failed send's first retry
+    outbox_max_attempts: int = Field(default=12, ge=1)  # then the notice goes to the dead letters
+    outbox_lease: float = Field(default=120.0, ge=35)  # a crashed sender's claimed notices wait this long
     clock_interval: float = Field(default=60.0, gt=0)
     run_background_jobs: bool = True
     retention_days: int = Field(default=0, ge=0)
