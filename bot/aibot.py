@@ -18,13 +18,15 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from bot.callback import read_limited, refuse
-from bot.parsing import MAX_TEXT, MAX_USERID
+from bot.parsing import MAX_TEXT
 from bot.state import AppState, get_state
 from bot.wecom_crypto import CallbackError, MalformedCallback
 from handlers import dispatch
 from handlers.inbound import Inbound
+from models import InboundMessage
 
 router = APIRouter()
+MAX_USERID = InboundMessage.__table__.c.from_userid.type.length
 _MENTIONS = re.compile(r"^(?:\s*@[^\s\u2005]+[\s\u2005]*)+")
 
 

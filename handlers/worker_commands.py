@@ -22,7 +22,7 @@ from handlers.classify import Category
 from handlers.commands import Command, parse_command
 from handlers.escalation import escalate
 from handlers.inbound import Inbound
-from handlers.lifecycle import IllegalTransition
+from handlers.lifecycle import IllegalTransition, allowed
 from handlers.routing import pick_assignee
 from handlers.services import Services
 from handlers.texts import render
@@ -95,8 +95,11 @@ def _on_case(request: Request, needs_text: bool, run: Callable[[Request, Case, s
     if case is None:
         return render("replies/worker_case_not_found", ref=ref, command=name)
     request.record.case_id = case.id
+    if name == "take" and _taken(case):
+        return _already_taken(request, case)
     if not may_act(request.worker, case):
-        return render("replies/worker_refused", case=case, action=name, leaders=grid_leaders(case))
+        leaders = [leader for leader in grid_leaders(case) if leader.id != case.assignee_id]
+        return render("replies/worker_refused", case=case, action=name, leaders=leaders)
     try:
         return run(request, case, text)
     except IllegalTransition as error:
@@ -107,14 +110,23 @@ def _done(request: Request, case: Case, event: CaseEvent, **context) -> str:
     return render("replies/worker_done", case=case, event=event, **context)
 
 
+def _taken(case: Case) -> bool:
+    """Someone holds the case and it cannot be taken again (it could after an escalation)."""
+    return case.taken_at is not None and case.assignee is not None and not allowed(case.state, "take")
+
+
+def _already_taken(request: Request, case: Case) -> str:
+    return render("replies/already_taken", case=case, mine=case.assignee_id == request.worker.id)
+
+
 def _take(request: Request, case: Case, _text: str) -> str:
     try:
         event = case_work.take(request.session, case, request.worker, request.now)
-    except (StaleCase, IllegalTransition):
+    except StaleCase:
         request.session.refresh(case)
-        if case.taken_at is None or case.assignee is None:
+        if not _taken(case):
             raise IllegalTransition("take", case.state) from None
-        return render("replies/already_taken", case=case, mine=case.assignee_id == request.worker.id)
+        return _already_taken(request, case)
     return _done(request, case, event)
 
 
@@ -190,7 +202,7 @@ def _recategorize(request: Request, case: Case, name: str) -> str:
     catalogue = request.services.classifier().catalogue
     matches = [n for n in catalogue.names() if n == name] or [n for n in catalogue.names() if name in n]
     if len(matches) != 1:
-        return render("replies/unknown_category", name=name, names=catalogue.names())
+        return render("replies/unknown_category", wanted=name, names=catalogue.names())
     category = catalogue.get(matches[0])
     if category.name == case.category:
         return render("replies/same_category", case=case)

@@ -1,0 +1,325 @@
+"""Grid workers work cases from chat, over the encrypted protocol: private chat and AI-bot @-mentions."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+
+import pytest
+from sqlalchemy import select
+
+from models import PointsEntry, Worker, WorkerRole
+from tests.cli import cli_json
+from tests.wecom_sim import CallbackClient, WeComSide, media_xml, signature
+
+GARBAGE = "阳光小区门口的垃圾桶满了好几天没人清理，臭气熏天"
+NOISE = "楼上半夜还在装修电钻响个不停，吵得没法睡觉"
+
+
+def number_in(reply: str) -> str:
+    match = re.search(r"GB-\d{6}", reply)
+    assert match, reply
+    return match.group(0)
+
+
+def digits(number: str) -> str:
+    return str(int(number[3:]))
+
+
+def report(wecom, text: str = GARBAGE, userid: str = "demo-resident") -> str:
+    return number_in(wecom.send_text(userid, text))
+
+
+def show(number: str, database_url: str) -> dict:
+    return cli_json(["case", "show", number, "--json"], database_url)
+
+
+def settle(fake_wecom, probe, count: int) -> list:
+    """Wait until `probe` finds `count` items, then a little longer to catch any extra ones."""
+    fake_wecom.wait_for(probe, count)
+    time.sleep(0.4)
+    return probe()
+
+
+@pytest.fixture(scope="module")
+def outsider(db) -> str:
+    """A full-time worker of another grid: no say over demo-worker's cases."""
+    with db() as session:
+        home = session.scalars(select(Worker).where(Worker.userid == "demo-worker")).one().grids[0]
+        return session.scalars(select(Worker.userid).where(Worker.role == WorkerRole.FULLTIME,
+                                                           ~Worker.grids.contains(home))).first()
+
+
+@pytest.fixture(scope="module")
+def aibot(app_url, app_settings) -> CallbackClient:
+    """The 智能机器人 side: same crypto, empty receive id, its own route."""
+    return CallbackClient(app_url, WeComSide(app_settings.wecom_bot_token, app_settings.wecom_bot_aes_key, ""),
+                          path="/wecom/aibot")
+
+
+@pytest.fixture(scope="module")
+def home_chat(db) -> str:
+    with db() as session:
+        worker = session.scalars(select(Worker).where(Worker.userid == "demo-worker")).one()
+        return worker.grids[0].chat_id
+
+
+_bot_ids = iter(range(10**6))
+
+
+def bot_say(aibot: CallbackClient, userid: str, text: str, chatid: str, msgid: str | None = None) -> str | None:
+    """@-mention the AI bot in a group chat; the decrypted stream reply's content."""
+    payload = {"msgid": msgid or f"bot-{time.time_ns()}-{next(_bot_ids)}", "aibotid": "AIBOT", "chatid": chatid,
+               "chattype": "group", "from": {"userid": userid}, "response_url": "https://example.invalid/r",
+               "msgtype": "text", "text": {"content": f"@网格通 {text}"}}
+    response = aibot.post_bot_json(payload)
+    assert response.status_code == 200, response.text
+    if not response.content:
+        return None
+    envelope = response.json()
+    assert envelope["msgsignature"] == signature(aibot.side.token, envelope["timestamp"], envelope["nonce"],
+                                                 envelope["encrypt"])
+    plaintext, receive_id = aibot.side.decrypt(envelope["encrypt"])
+    assert receive_id == ""
+    message = json.loads(plaintext)
+    assert message["msgtype"] == "stream" and message["stream"]["finish"] is True
+    return message["stream"]["content"]
+
+
+def test_closed_loop_report_take_plan_close_rate_archive(wecom, fake_wecom, database_url):
+    number = report(wecom)
+    n = digits(number)
+    assert "已接单" in wecom.send_text("demo-worker", f"接单 {n}")
+    assert "方案已记录" in wecom.send_text("demo-worker", f"方案 {n} 今天下午环卫车来清运")
+    closed = wecom.send_text("demo-worker", f"办结 {n} 垃圾已清运，桶已消毒")
+    assert "已请居民评价" in closed
+    photo = wecom.reply_text(wecom.post_xml(media_xml("demo-worker", "image")))
+    assert number in photo and "办结" in photo
+    assert show(number, database_url)["state"] == "closed"
+
+    rated = wecom.send_text("demo-resident", "满意")
+    assert "已归档" in rated and number in rated
+    case = show(number, database_url)
+    assert case["state"] == "archived" and case["rating"] == "satisfied"
+    assert [e["action"] for e in case["events"]] == ["report", "take", "plan", "close", "rate"]
+    assert case["events"][3]["attachments"][0]["kind"] == "image"
+
+    to_resident = settle(fake_wecom, lambda: [m for m in fake_wecom.messages_to("demo-resident") if number in m], 3)
+    assert len(to_resident) == 3  # taken, plan, closed (with the request to rate)
+    assert "陈晓梅" in to_resident[0] and "环卫车" in to_resident[1] and "评价" in to_resident[2]
+    group = settle(fake_wecom, lambda: [c for c in fake_wecom.calls("/cgi-bin/appchat/send")
+                                        if number in c["json"]["text"]["content"]], 5)
+    assert len(group) == 5  # new case, take, plan, close, rate
+
+
+def test_unauthorised_worker_is_refused_politely_naming_who_can(wecom, outsider, database_url):
+    number = report(wecom)
+    reply = wecom.send_text(outsider, f"接单 {digits(number)}")
+    assert "不是事项" in reply and "陈晓梅" in reply and "林建华" in reply
+    assert show(number, database_url)["state"] == "pending"
+
+
+def race_to_take(wecom, number: str) -> dict[str, str]:
+    """demo-worker and demo-leader send 接单 for `number` at the same moment; their replies."""
+    replies: dict[str, str] = {}
+    barrier = threading.Barrier(2)
+
+    def take(userid: str) -> None:
+        client = CallbackClient(wecom.base_url, wecom.side)
+        barrier.wait()
+        replies[userid] = client.send_text(userid, f"接单 {digits(number)}")
+
+    threads = [threading.Thread(target=take, args=(userid,)) for userid in ("demo-worker", "demo-leader")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return replies
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_workers_taking_at_once_exactly_one_wins(wecom, attempt, database_url):
+    number = report(wecom, NOISE)
+    replies = race_to_take(wecom, number)
+    winners = [userid for userid, reply in replies.items() if "已接单 GB" in reply]
+    assert len(winners) == 1, replies
+    loser = "demo-leader" if winners == ["demo-worker"] else "demo-worker"
+    assert "无需重复接单" in replies[loser]
+    case = show(number, database_url)
+    assert case["assignee"] == winners[0]
+    assert [e["action"] for e in case["events"]].count("take") == 1
+
+
+def test_illegal_transition_gets_a_clear_answer_and_changes_nothing(wecom, database_url):
+    number = report(wecom)
+    reply = wecom.send_text("demo-worker", f"办结 {digits(number)} 已处理")
+    assert "待接单" in reply and "不能办结" in reply and f"接单 {digits(number)}" in reply
+    assert [e["action"] for e in show(number, database_url)["events"]] == ["report"]
+
+
+def test_full_width_digits_chinese_punctuation_and_full_number_are_accepted(wecom, database_url):
+    number = report(wecom)
+    wide = "".join(chr(ord(c) + 0xFEE0) for c in digits(number))
+    assert "已接单" in wecom.send_text("demo-worker", f"接单：{wide}")
+    assert "方案已记录" in wecom.send_text("demo-worker", f"方案，{number}，明早清理")
+    assert show(number, database_url)["events"][-1]["note"] == "明早清理"
+
+
+def test_unknown_text_and_help_get_the_command_list(wecom):
+    for text in ("帮助", "今天天气不错"):
+        reply = wecom.send_text("demo-worker", text)
+        assert "接单 编号" in reply and "上报 内容" in reply
+
+
+def test_return_tells_the_resident_who_decided_why_and_where(wecom, fake_wecom, database_url):
+    number = report(wecom)
+    n = digits(number)
+    reply = wecom.send_text("demo-leader", f"退回 {n} 属于个人所得税申报问题，需税务部门处理")
+    assert "已退回" in reply
+    case = show(number, database_url)
+    assert case["state"] == "transferred"
+    told = fake_wecom.wait_for(lambda: [m for m in fake_wecom.messages_to("demo-resident")
+                                        if number in m and "不属于网格" in m])
+    assert told and "林建华" in told[0] and "个人所得税" in told[0] and "税务" in told[0]
+
+
+def test_reassign_by_name_hands_the_case_over_and_notifies_the_new_assignee(wecom, fake_wecom, database_url):
+    number = report(wecom)
+    n = digits(number)
+    wecom.send_text("demo-worker", f"接单 {n}")
+    assert "已转派给林建华" in wecom.send_text("demo-worker", f"转派 {n} 林建华")
+    case = show(number, database_url)
+    assert case["state"] == "pending" and case["assignee"] == "demo-leader"
+    assert fake_wecom.wait_for(lambda: [m for m in fake_wecom.messages_to("demo-leader")
+                                        if number in m and "转派" in m])
+
+
+def test_escalate_command_raises_a_level_and_tells_the_leader(wecom, fake_wecom, database_url):
+    number = report(wecom)
+    n = digits(number)
+    wecom.send_text("demo-worker", f"接单 {n}")
+    assert "已提级至网格长" in wecom.send_text("demo-worker", f"提级 {n} 需要协调物业和城管")
+    case = show(number, database_url)
+    assert case["state"] == "escalated" and case["level"] == 1
+    assert fake_wecom.wait_for(lambda: [m for m in fake_wecom.messages_to("demo-leader")
+                                        if number in m and "提级办理" in m])
+    assert fake_wecom.wait_for(lambda: [m for m in fake_wecom.messages_to("demo-resident")
+                                        if number in m and "网格长" in m])
+
+
+def test_recategorize_reroutes_keeps_history_and_rejects_unknown_names(wecom, database_url):
+    number = report(wecom)
+    n = digits(number)
+    assert "没有找到类别" in wecom.send_text("demo-worker", f"改类 {n} 火星事务")
+    assert "类别已改为“噪音扰民”" in wecom.send_text("demo-worker", f"改类 {n} 噪音扰民")
+    case = show(number, database_url)
+    assert case["category"] == "噪音扰民"
+    assert case["events"][-1]["note"] == "环境卫生 → 噪音扰民"
+
+
+def test_suspend_pauses_and_resume_shifts_the_deadlines(wecom, fake_wecom, database_url):
+    number = report(wecom)
+    n = digits(number)
+    wecom.send_text("demo-worker", f"接单 {n}")
+    before = show(number, database_url)
+    assert "已挂起" in wecom.send_text("demo-worker", f"挂起 {n} 等待供电局更换线路")
+    assert fake_wecom.wait_for(lambda: [m for m in fake_wecom.messages_to("demo-resident")
+                                        if number in m and "供电局" in m])
+    time.sleep(1.1)
+    assert "已恢复办理" in wecom.send_text("demo-worker", f"恢复 {n}")
+    after = show(number, database_url)
+    assert after["state"] == "in_progress"
+    assert after["close_due"] > before["close_due"] and after["plan_due"] > before["plan_due"]
+
+
+def test_merge_makes_the_duplicate_reporter_follow_the_kept_case(wecom, fake_wecom, database_url):
+    kept = report(wecom)
+    unit = show(kept, database_url)["unit"]
+    address = next(u["address"] for u in cli_json(["units", "--json"], database_url) if u["code"] == unit)
+    duplicate = report(wecom, f"{address}门口垃圾桶满了没人清，味道很大", userid="merge-neighbour")
+    assert show(duplicate, database_url)["unit"] == unit
+    assert "已并入" in wecom.send_text("demo-worker", f"合并 {digits(duplicate)} {digits(kept)}")
+    case = show(duplicate, database_url)
+    assert case["state"] == "merged" and case["duplicate_of"] == kept
+    wecom.send_text("demo-worker", f"接单 {digits(kept)}")
+    assert fake_wecom.wait_for(lambda: [m for m in fake_wecom.messages_to("merge-neighbour")
+                                        if kept in m and "接单" in m])
+
+
+def test_show_mine_and_overdue(wecom):
+    number = report(wecom)
+    detail = wecom.send_text("demo-worker", f"查 {digits(number)}")
+    assert number in detail and "接单时限" in detail and "上报" in detail
+    mine = wecom.send_text("demo-worker", "我的")
+    assert number in mine and "我的在办事项" in mine
+    assert "超时" in wecom.send_text("demo-leader", "超时")
+
+
+def test_patrol_report_opens_a_case_in_the_workers_grid(wecom, fake_wecom, database_url):
+    reply = wecom.send_text("demo-worker", "上报 阳光小区5栋楼道堆满纸箱杂物，堵住消防通道")
+    number = number_in(reply)
+    case = show(number, database_url)
+    cases = cli_json(["case", "list", "--json"], database_url)
+    assert case["grid"] == next(c for c in cases if c["assignee"] == "demo-worker")["grid"]
+    assert case["events"][0]["action"] == "patrol" and case["state"] == "pending"
+    assert fake_wecom.wait_for(lambda: [c for c in fake_wecom.calls("/cgi-bin/appchat/send")
+                                        if number in c["json"]["text"]["content"]])
+
+
+def test_points_show_balance_and_rank(wecom, db):
+    reply = wecom.send_text("demo-worker", "积分")
+    with db() as session:
+        total = sum(session.scalars(select(PointsEntry.delta).where(PointsEntry.userid == "demo-worker")))
+    assert f"您的积分：{total}" in reply and "排第" in reply
+
+
+def test_unsatisfied_reopens_to_the_same_worker(wecom, fake_wecom, database_url):
+    number = report(wecom)
+    n = digits(number)
+    wecom.send_text("demo-worker", f"接单 {n}")
+    wecom.send_text("demo-worker", f"办结 {n} 已清理")
+    assert "重新交办" in wecom.send_text("demo-resident", "不满意 门口还是有垃圾")
+    case = show(number, database_url)
+    assert case["state"] == "in_progress" and case["assignee"] == "demo-worker"
+    assert case["events"][-1]["action"] == "reopen" and case["events"][-1]["note"] == "门口还是有垃圾"
+    assert fake_wecom.wait_for(lambda: [m for m in fake_wecom.messages_to("demo-worker")
+                                        if number in m and "不满意" in m])
+
+
+def test_group_at_mention_goes_through_the_same_command_handler(wecom, aibot, home_chat, database_url):
+    number = report(wecom)
+    reply = bot_say(aibot, "demo-worker", f"接单 {digits(number)}", home_chat)
+    assert reply.startswith(f"已接单 {number}")
+    assert show(number, database_url)["assignee"] == "demo-worker"
+    detail = bot_say(aibot, "demo-worker", f"查 {digits(number)}", home_chat)
+    assert number in detail
+
+
+def test_group_redelivery_answers_the_same_and_acts_once(wecom, aibot, home_chat, database_url):
+    number = report(wecom)
+    first = bot_say(aibot, "demo-leader", f"接单 {digits(number)}", home_chat, msgid="bot-redelivered-1")
+    again = bot_say(aibot, "demo-leader", f"接单 {digits(number)}", home_chat, msgid="bot-redelivered-1")
+    assert first == again and "已接单" in first
+    assert [e["action"] for e in show(number, database_url)["events"]].count("take") == 1
+
+
+def test_resident_in_the_group_is_pointed_to_the_private_chat(aibot, home_chat):
+    assert "仅供网格员" in bot_say(aibot, "demo-resident", "接单 1", home_chat)
+
+
+def test_aibot_refuses_forged_and_unreadable_callbacks(aibot):
+    payload = {"msgid": "forged-1", "chattype": "group", "chatid": "x", "from": {"userid": "demo-worker"},
+               "msgtype": "text", "text": {"content": "接单 1"}}
+    assert aibot.post_bot_json(payload, msg_signature="0" * 40).status_code == 403
+    assert aibot.http.post("/wecom/aibot", params=aibot.side.signed_params("x"), content=b"not json").status_code == 400
+    wrong_receiver = CallbackClient(aibot.base_url, WeComSide(aibot.side.token, "A" * 43, ""), path="/wecom/aibot")
+    assert wrong_receiver.post_bot_json(payload).status_code in (400, 403)
+
+
+def test_aibot_url_verification_answers_the_echostr(aibot):
+    echostr = aibot.side.encrypt("echo-12345")
+    response = aibot.http.get("/wecom/aibot", params={**aibot.side.signed_params(echostr), "echostr": echostr})
+    assert response.status_code == 200 and response.text == "echo-12345"
+
