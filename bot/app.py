@@ -6,11 +6,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from bot import aibot, callback, health, simulator
+from bot import admin, aibot, callback, health, simulator
 from bot.jobs import BackgroundJobs
 from bot.logging_setup import configure_from_settings
 from bot.state import AppState
 from config.settings import Settings, get_settings
+from handlers.rulesets import PublishedRules
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -21,6 +22,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         state = AppState.build(settings)
+        published_rules = PublishedRules(settings.database_url, settings.config_dir)
+        state.services.classifier_source = published_rules
         app.state.gridbot = state
         jobs = BackgroundJobs(state)
         if settings.run_background_jobs:
@@ -29,12 +32,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             jobs.stop()
+            published_rules.close()
             state.close()
 
     app = FastAPI(title="gridbot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(callback.router)
     app.include_router(aibot.router)
     app.include_router(health.router)
+    admin.install(app)
     if settings.demo:
         app.include_router(simulator.router)
     return app

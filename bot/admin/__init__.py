@@ -1,0 +1,30 @@
+"""The admin console under `/admin/`: server-rendered pages, one router per area.
+
+Every route needs a login (except the login page and the stylesheet); every form posts
+the session's CSRF token, checked once here for the whole console.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import FileResponse
+
+from bot.admin import auth, broadcasts, cases, dashboard, registry, rules
+from bot.admin.deps import csrf_protect, install_error_pages
+from handlers.texts import TEMPLATES_DIR
+
+router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)], include_in_schema=False)
+for area in (auth, dashboard, cases, rules, registry, broadcasts):
+    router.include_router(area.router)
+
+
+@router.get("/static/admin.css")
+def stylesheet() -> FileResponse:
+    return FileResponse(TEMPLATES_DIR / "admin" / "admin.css", media_type="text/css",
+                        headers={"Cache-Control": "max-age=3600"})
+
+
+def install(app: FastAPI) -> None:
+    """Mount the console on `app`."""
+    app.include_router(router)
+    install_error_pages(app)

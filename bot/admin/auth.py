@@ -1,0 +1,109 @@
+"""Login, logout, console accounts and the audit log page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.admin.cookies import CookieSession
+from bot.admin.deps import (Console, Viewer, cookie_session, current_viewer, get_console, get_now, get_session,
+                            safe_next)
+from bot.admin.rendering import render_page
+from handlers import admin_accounts as accounts
+from handlers.admin_audit import recent
+from models import AdminRole, AdminUser, Area
+
+router = APIRouter()
+
+
+def _login_page(request: Request, console: Console, cookie: CookieSession, *, status_code: int = 200,
+                error: accounts.LoginError | None = None, next_path: str = "/admin/") -> HTMLResponse:
+    request.state.csrf = cookie.csrf
+    response = render_page(request, "login", status_code=status_code, error=error, next_path=next_path,
+                           disabled=console.first_admin_password is None,
+                           demo_password=console.first_admin_password if console.state.settings.demo else None)
+    console.set_cookie(request, response, cookie)
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str | None = None, console: Console = Depends(get_console),
+               cookie: CookieSession | None = Depends(cookie_session)) -> HTMLResponse:
+    return _login_page(request, console, cookie or CookieSession.anonymous(), next_path=safe_next(next))
+
+
+@router.post("/login")
+def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/admin/"),
+          console: Console = Depends(get_console), cookie: CookieSession = Depends(cookie_session),
+          session: Session = Depends(get_session), now: datetime = Depends(get_now)) -> Response:
+    try:
+        user = accounts.login(session, username.strip(), password,
+                              first_admin_password=console.first_admin_password, now=now)
+    except accounts.LoginError as error:
+        session.commit()  # the failure count and the audit row
+        status = 503 if error.reason == "disabled" else 401 if error.reason == "invalid" else 423
+        return _login_page(request, console, cookie, status_code=status, error=error, next_path=safe_next(next))
+    session.commit()
+    response = RedirectResponse(safe_next(next), status_code=303)
+    console.set_cookie(request, response, cookie.logged_in(user.id, user.session_epoch))
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, viewer: Viewer = Depends(current_viewer), console: Console = Depends(get_console),
+           session: Session = Depends(get_session), now: datetime = Depends(get_now)) -> Response:
+    accounts.logout(session, viewer.user, now=now)
+    session.commit()
+    response = RedirectResponse("/admin/login", status_code=303)
+    console.set_cookie(request, response, CookieSession.anonymous())
+    return response
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users(request: Request, error: str | None = None, viewer: Viewer = Depends(current_viewer),
+          session: Session = Depends(get_session)) -> HTMLResponse:
+    viewer.require("manage")
+    rows = session.scalars(select(AdminUser).order_by(AdminUser.id)).all()
+    areas = session.scalars(select(Area).order_by(Area.level, Area.code)).all()
+    return render_page(request, "users", users=rows, areas=areas, roles=list(AdminRole), error=error)
+
+
+@router.post("/users")
+def create_user(request: Request, username: str = Form(...), password: str = Form(...), role: str = Form(...),
+                area_id: str = Form(""), viewer: Viewer = Depends(current_viewer),
+                session: Session = Depends(get_session), now: datetime = Depends(get_now)) -> Response:
+    viewer.require("manage")
+    try:
+        accounts.create_user(session, actor=viewer.name, username=username, password=password, role=role,
+                             area_id=int(area_id) if area_id.isdigit() else None, now=now)
+    except accounts.AccountError as error:
+        return RedirectResponse(f"/admin/users?error={error}", status_code=303)
+    session.commit()
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/users/{user_id}/active")
+def set_active(request: Request, user_id: int, active: str = Form(...), viewer: Viewer = Depends(current_viewer),
+               session: Session = Depends(get_session), now: datetime = Depends(get_now)) -> Response:
+    viewer.require("manage")
+    user = session.get(AdminUser, user_id)
+    if user is not None:
+        try:
+            accounts.set_active(session, actor=viewer.name, user=user, active=active == "1", now=now)
+        except accounts.AccountError as error:
+            return RedirectResponse(f"/admin/users?error={error}", status_code=303)
+        session.commit()
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit(request: Request, page: int = 1, action: str | None = None, viewer: Viewer = Depends(current_viewer),
+          session: Session = Depends(get_session)) -> HTMLResponse:
+    viewer.require("manage")
+    page = max(1, page)
+    entries, total = recent(session, limit=100, offset=(page - 1) * 100, action_prefix=action or None)
+    return render_page(request, "audit", entries=entries, total=total, page=page, action=action or "")

@@ -1,0 +1,51 @@
+"""Broadcasts: a policy notice to the residents of chosen grids or communities, with delivery counts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.admin.deps import Viewer, current_viewer, get_now, get_session
+from bot.admin.rendering import render_page
+from handlers import admin_broadcasts
+from handlers.admin_accounts import grids_under
+from models import Area, AreaLevel, Grid
+
+router = APIRouter(prefix="/broadcasts")
+
+
+@router.get("", response_class=HTMLResponse)
+def page(request: Request, done: int | None = None, error: str | None = None,
+         viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session)) -> HTMLResponse:
+    grids = [g for g in session.scalars(select(Grid).order_by(Grid.code)) if viewer.scope.allows(g.id)]
+    communities = session.scalars(select(Area).where(Area.level == AreaLevel.COMMUNITY).order_by(Area.code)).all()
+    return render_page(request, "broadcasts", grids=grids, communities=communities, done=done, error=error,
+                       history=admin_broadcasts.history(session), per_minute=admin_broadcasts.SEND_PER_MINUTE,
+                       per_hour=admin_broadcasts.MAX_PER_HOUR)
+
+
+@router.post("")
+async def send(request: Request, title: str = Form(""), text: str = Form(""), viewer: Viewer = Depends(current_viewer),
+               session: Session = Depends(get_session), now: datetime = Depends(get_now)) -> Response:
+    viewer.require("work")
+    form = await request.form()
+    chosen = set(session.scalars(select(Grid.id).where(Grid.code.in_(form.getlist("grid")))))
+    for code in form.getlist("community"):
+        area_id = session.scalar(select(Area.id).where(Area.code == code))
+        if area_id is not None:
+            chosen |= grids_under(session, area_id)
+    if viewer.scope.grid_ids is not None:
+        chosen &= viewer.scope.grid_ids
+    try:
+        broadcast = admin_broadcasts.send(session, author=viewer.name, title=title, text=text, grid_ids=chosen,
+                                          now=now, sender_area=viewer.user.area.name if viewer.user.area else None)
+    except admin_broadcasts.BroadcastError as error:
+        session.rollback()
+        return RedirectResponse(f"/admin/broadcasts?{urlencode({'error': str(error)})}", status_code=303)
+    session.commit()
+    return RedirectResponse(f"/admin/broadcasts?done={broadcast.id}", status_code=303)

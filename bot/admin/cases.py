@@ -1,0 +1,114 @@
+"""Cases: the filtered list, exports, the detail page and its actions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from bot.admin.deps import Viewer, current_viewer, get_now, get_session
+from bot.admin.rendering import render_page
+from bot.state import AppState, get_state
+from handlers import admin_cases
+from handlers.admin_audit import record
+from handlers.admin_case_actions import ActionError, act
+from handlers.cases import StaleCase
+from handlers.lifecycle import IllegalTransition, allowed
+from handlers.texts import wording
+from models import Case, Grid, Worker
+
+router = APIRouter()
+
+
+def _case_filter(request: Request) -> admin_cases.CaseFilter:
+    return admin_cases.CaseFilter.from_params(dict(request.query_params))
+
+
+@router.get("/cases", response_class=HTMLResponse)
+def case_list(request: Request, before: int | None = None, viewer: Viewer = Depends(current_viewer),
+              session: Session = Depends(get_session), state: AppState = Depends(get_state),
+              now: datetime = Depends(get_now)) -> HTMLResponse:
+    flt = _case_filter(request)
+    result = admin_cases.page(session, flt, viewer.scope.grid_ids, now, before=before)
+    grids = [g for g in session.scalars(select(Grid).order_by(Grid.code)) if viewer.scope.allows(g.id)]
+    workers = session.execute(select(Worker.userid, Worker.name).order_by(Worker.name)).all()
+    categories = state.services.classifier().catalogue.names()
+    return render_page(request, "cases", result=result, flt=flt, params=flt.params(), grids=grids,
+                       workers=workers, categories=categories, states=wording()["states"], now=now,
+                       cap=admin_cases.COUNT_CAP)
+
+
+@router.get("/cases/export.{fmt}")
+def export(request: Request, fmt: str, viewer: Viewer = Depends(current_viewer),
+           session: Session = Depends(get_session), state: AppState = Depends(get_state),
+           now: datetime = Depends(get_now)) -> Response:
+    if fmt not in ("csv", "xlsx"):
+        return Response(status_code=404)
+    flt = _case_filter(request)
+    record(session, actor=viewer.name, action="case_export", target=fmt, now=now, filters=flt.params())
+    session.commit()
+
+    def rows():
+        # Its own session: a streamed body outlives the request's session.
+        with state.factory() as own:
+            yield from admin_cases.export_rows(own, flt, viewer.scope.grid_ids, now)
+
+    rows = rows()
+    stamp = now.strftime("%Y%m%d-%H%M")
+    if fmt == "csv":
+        return StreamingResponse(admin_cases.to_csv(rows), media_type="text/csv; charset=utf-8",
+                                 headers={"Content-Disposition": f'attachment; filename="cases-{stamp}.csv"'})
+    return Response(admin_cases.to_xlsx(rows),
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="cases-{stamp}.xlsx"'})
+
+
+def _load_case(session: Session, viewer: Viewer, case_id: int) -> Case | None:
+    case = session.scalars(select(Case).where(Case.id == case_id).options(
+        selectinload(Case.events), selectinload(Case.grid), selectinload(Case.unit),
+        selectinload(Case.assignee), selectinload(Case.resident))).first()
+    if case is not None:
+        viewer.require_grid(case.grid_id)
+    return case
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_detail(request: Request, case_id: int, error: str | None = None, done: str | None = None,
+                viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session)) -> HTMLResponse:
+    case = _load_case(session, viewer, case_id)
+    if case is None:
+        return render_page(request, "not_found", status_code=404, what="事项")
+    workers = []
+    if case.grid is not None:
+        workers = sorted(case.grid.workers, key=lambda w: (w.role, w.name))
+    possible = {"assign": allowed(case.state, "reassign"), "escalate": allowed(case.state, "escalate"),
+                "close": allowed(case.state, "close"), "note": allowed(case.state, "note")}
+    return render_page(request, "case", case=case, workers=workers, possible=possible, error=error, done=done)
+
+
+@router.post("/cases/{case_id}/action")
+def case_action(case_id: int, action: str = Form(...), note: str = Form(""), worker: str = Form(""),
+                viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session),
+                state: AppState = Depends(get_state), now: datetime = Depends(get_now)) -> Response:
+    viewer.require("work")
+    case = _load_case(session, viewer, case_id)
+    if case is None:
+        return Response(status_code=404)
+    outcome = {"done": action}
+    try:
+        catalogue = state.services.classifier().catalogue
+        take_window = catalogue.get(case.category).clock.take if case.category in catalogue.names() else None
+        act(session, case, action, username=viewer.name, now=now, note=note, worker_userid=worker,
+            **({"take_window": take_window} if take_window else {}))
+        session.commit()
+    except (IllegalTransition, StaleCase):
+        session.rollback()
+        outcome = {"error": "illegal"}
+    except ActionError as error:
+        session.rollback()
+        outcome = {"error": str(error)}
+    return RedirectResponse(f"/admin/cases/{case_id}?{urlencode(outcome)}", status_code=303)

@@ -1,0 +1,80 @@
+"""Registry pages: grids, units, workers and residents — list, search, edit, import the workbook."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from bot.admin.deps import Viewer, current_viewer, get_now, get_session
+from bot.admin.rendering import render_page
+from bot.state import AppState, get_state
+from handlers import admin_registry
+from models import Grid, Resident, Unit, Worker, WorkerRole
+
+router = APIRouter(prefix="/registry")
+
+KINDS = {
+    "grids": (Grid, Grid.code, admin_registry.edit_grid),
+    "units": (Unit, Unit.code, admin_registry.edit_unit),
+    "workers": (Worker, Worker.userid, admin_registry.edit_worker),
+    "residents": (Resident, Resident.userid, admin_registry.edit_resident),
+}
+PAGE = 100
+
+
+@router.get("/{kind}", response_class=HTMLResponse)
+def listing(request: Request, kind: str, q: str = "", page: int = 1, done: str | None = None,
+            error: str | None = None, viewer: Viewer = Depends(current_viewer),
+            session: Session = Depends(get_session)) -> HTMLResponse:
+    if kind not in KINDS:
+        return render_page(request, "not_found", status_code=404, what="页面")
+    page = max(page, 1)
+    rows, total = admin_registry.listing(session, KINDS[kind][0], q=q.strip(), grid_ids=viewer.scope.grid_ids,
+                                         offset=(page - 1) * PAGE, limit=PAGE)
+    return render_page(request, "registry", kind=kind, rows=rows, total=total, q=q, page=page,
+                       pages=max(1, -(-total // PAGE)), done=done, error=error)
+
+
+def _find(session: Session, kind: str, key: str):
+    model, column, _ = KINDS[kind]
+    return session.scalars(select(model).where(column == key)).first()
+
+
+@router.get("/{kind}/{key}", response_class=HTMLResponse)
+def edit_form(request: Request, kind: str, key: str, error: str | None = None,
+              viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session)) -> HTMLResponse:
+    obj = _find(session, kind, key) if kind in KINDS else None
+    if obj is None:
+        return render_page(request, "not_found", status_code=404, what="记录")
+    return render_page(request, "registry_edit", kind=kind, obj=obj, error=error, roles=list(WorkerRole))
+
+
+@router.post("/{kind}/{key}")
+async def edit(request: Request, kind: str, key: str, viewer: Viewer = Depends(current_viewer),
+               session: Session = Depends(get_session), state: AppState = Depends(get_state),
+               now: datetime = Depends(get_now)) -> Response:
+    viewer.require("manage")
+    form = {name: value for name, value in (await request.form()).items() if isinstance(value, str)}
+
+    def run() -> Response:
+        obj = _find(session, kind, key) if kind in KINDS else None
+        if obj is None:
+            return Response(status_code=404)
+        try:
+            KINDS[kind][2](session, obj, form, actor=viewer.name, now=now)
+        except admin_registry.RegistryEditError as error:
+            session.rollback()
+            return RedirectResponse(f"/admin/registry/{kind}/{key}?{urlencode({'error': error.field})}",
+                                    status_code=303)
+        session.commit()
+        if kind in ("units", "grids"):
+            state.services.addresses.invalidate()
+        return RedirectResponse(f"/admin/registry/{kind}?{urlencode({'done': key})}", status_code=303)
+
+    return await run_in_threadpool(run)

@@ -1,0 +1,41 @@
+"""HTML pages of the console: one autoescaping Jinja2 environment over templates/admin/."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from handlers.case_numbers import format_case_number
+from handlers.texts import BEIJING, TEMPLATES_DIR, label, wording
+
+
+def _when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return value.astimezone(BEIJING).strftime(fmt) if value else ""
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(case_number=format_case_number, when=_when, percent=_percent, label=label,
+                       query=lambda params: urlencode({k: v for k, v in params.items() if v not in (None, "")}))
+    env.globals["labels"] = wording()
+    return env
+
+
+def render_page(request: Request, template: str, /, *, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """`templates/admin/<template>.html.j2` with the viewer, CSRF token and current path in context."""
+    viewer = getattr(request.state, "viewer", None)
+    html = environment().get_template(f"admin/{template}.html.j2").render(
+        viewer=viewer, csrf_token=getattr(request.state, "csrf", ""), path=request.url.path, **context)
+    return HTMLResponse(html, status_code=status_code)

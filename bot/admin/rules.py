@@ -1,0 +1,176 @@
+"""Rules: browse and edit the draft, explain a text, what-if replay, publish, roll back, import/export."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from bot.admin.deps import Viewer, current_viewer, get_now, get_session
+from bot.admin.rendering import render_page
+from bot.state import AppState, get_state
+from handlers import rule_replay, rulesets
+from handlers.admin_audit import record
+from handlers.classify import Classifier
+
+router = APIRouter(prefix="/rules")
+REPLAY_DEFAULT, REPLAY_MAX = 500, 5000
+
+
+def _back(error: str | None = None, **params) -> RedirectResponse:
+    query = {**params, **({"error": error} if error else {})}
+    return RedirectResponse("/admin/rules" + (f"?{urlencode(query)}" if query else ""), status_code=303)
+
+
+def _classifiers(session: Session, state: AppState) -> tuple[Classifier, Classifier | None]:
+    """(the rule set in force, the draft's or None)."""
+    row = rulesets.draft(session)
+    return state.services.classifier(), (rulesets.validate(row.data) if row is not None else None)
+
+
+@router.get("", response_class=HTMLResponse)
+def overview(request: Request, text: str = "", error: str | None = None, done: str | None = None,
+             viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session),
+             state: AppState = Depends(get_state)) -> HTMLResponse:
+    number, live_data = rulesets.in_force(session, state.settings.config_dir)
+    row = rulesets.draft(session)
+    live, drafted = _classifiers(session, state)
+    explained = None
+    if text.strip():
+        explained = {"live": live.classify(text), "draft": drafted.classify(text) if drafted else None}
+    data = row.data if row is not None else live_data
+    counts = {name: len(items) for name, items in data["rules"].items()}
+    return render_page(request, "rules", number=number, draft=row, categories=data["catalogue"]["categories"],
+                       counts=counts, text=text, explained=explained, versions=rulesets.versions(session),
+                       error=error, done=done, replay_default=REPLAY_DEFAULT)
+
+
+@router.get("/category/{name}", response_class=HTMLResponse)
+def edit_form(request: Request, name: str, error: str | None = None, viewer: Viewer = Depends(current_viewer),
+              session: Session = Depends(get_session), state: AppState = Depends(get_state)) -> HTMLResponse:
+    row = rulesets.draft(session)
+    data = row.data if row is not None else rulesets.in_force(session, state.settings.config_dir)[1]
+    entry = next((e for e in data["catalogue"]["categories"] if e.get("name") == name), {"name": name})
+    return render_page(request, "rule_edit", name=name, entry_yaml=rulesets.to_yaml(entry),
+                       rules_yaml=rulesets.to_yaml(data["rules"].get(name, [])), error=error, has_draft=row is not None)
+
+
+@router.post("/category/{name}")
+def edit(request: Request, name: str, entry: str = Form(...), rules: str = Form(...),
+         viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session),
+         state: AppState = Depends(get_state), now: datetime = Depends(get_now)) -> Response:
+    viewer.require("manage")
+    try:
+        row = rulesets.start_draft(session, state.settings.config_dir, author=viewer.name, now=now)
+        rulesets.edit_category(session, row, name, entry=rulesets.parse_yaml(entry, "类别设置"),
+                               rules=rulesets.parse_yaml(rules, "规则") or [], author=viewer.name, now=now)
+    except rulesets.RuleSetError as error:
+        session.rollback()
+        return render_page(request, "rule_edit", status_code=422, name=name, entry_yaml=entry, rules_yaml=rules,
+                           error=str(error), has_draft=rulesets.draft(session) is not None)
+    session.commit()
+    return _back(done="saved")
+
+
+@router.post("/draft/discard")
+def discard(viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session),
+            now: datetime = Depends(get_now)) -> Response:
+    viewer.require("manage")
+    rulesets.discard_draft(session, author=viewer.name, now=now)
+    session.commit()
+    return _back(done="discarded")
+
+
+@router.post("/whatif", response_class=HTMLResponse)
+async def whatif(request: Request, limit: int = Form(REPLAY_DEFAULT), labelled: UploadFile | None = File(None),
+                 viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session),
+                 state: AppState = Depends(get_state), now: datetime = Depends(get_now)) -> Response:
+    payload = await labelled.read() if labelled is not None and labelled.filename else None
+    return await run_in_threadpool(_whatif, request, viewer, session, state, now, limit, payload)
+
+
+def _whatif(request: Request, viewer: Viewer, session: Session, state: AppState, now: datetime, limit: int,
+            payload: bytes | None) -> Response:
+    live, drafted = _classifiers(session, state)
+    if drafted is None:
+        return _back("no_draft")
+    limit = min(max(limit, 1), REPLAY_MAX)
+    messages = rule_replay.replay(rule_replay.recent_texts(session, limit), live, drafted)
+    labelled = None
+    if payload is not None:
+        try:
+            texts, labels = rule_replay.read_labelled_csv(payload)
+        except rule_replay.ReplayError as error:
+            return _back(str(error))
+        labelled = rule_replay.replay(texts, live, drafted, labels)
+    record(session, actor=viewer.name, action="rules_whatif", target=None, now=now, messages=messages.rows,
+           changed=len(messages.changes), labelled_rows=labelled.rows if labelled else 0)
+    session.commit()
+    return render_page(request, "whatif", messages=messages, labelled=labelled, limit=limit)
+
+
+@router.post("/publish")
+def publish(note: str = Form(""), viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session),
+            state: AppState = Depends(get_state), now: datetime = Depends(get_now)) -> Response:
+    viewer.require("manage")
+    try:
+        published = rulesets.publish(session, state.settings.config_dir, author=viewer.name, note=note.strip() or None,
+                                     now=now)
+    except rulesets.RuleSetError as error:
+        session.rollback()
+        return _back(str(error))
+    session.commit()
+    return _back(done=f"v{published.number}")
+
+
+@router.post("/rollback")
+def rollback(number: int = Form(...), viewer: Viewer = Depends(current_viewer),
+             session: Session = Depends(get_session), state: AppState = Depends(get_state),
+             now: datetime = Depends(get_now)) -> Response:
+    viewer.require("manage")
+    try:
+        published = rulesets.rollback(session, state.settings.config_dir, number, author=viewer.name, now=now)
+    except rulesets.RuleSetError as error:
+        session.rollback()
+        return _back(str(error))
+    session.commit()
+    return _back(done=f"v{published.number}")
+
+
+@router.get("/export.zip")
+def export(which: str = "live", viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session),
+           state: AppState = Depends(get_state), now: datetime = Depends(get_now)) -> Response:
+    row = rulesets.draft(session) if which == "draft" else None
+    if row is not None:
+        data, name = row.data, "draft"
+    else:
+        number, data = rulesets.in_force(session, state.settings.config_dir)
+        name = f"v{number}" if number else "config"
+    record(session, actor=viewer.name, action="rules_export", target=name, now=now)
+    session.commit()
+    return Response(rulesets.export_zip(data), media_type="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="gridbot-rules-{name}.zip"'})
+
+
+@router.post("/import")
+async def import_rules(upload: UploadFile = File(...), viewer: Viewer = Depends(current_viewer),
+                       session: Session = Depends(get_session), state: AppState = Depends(get_state),
+                       now: datetime = Depends(get_now)) -> Response:
+    viewer.require("manage")
+    payload = await upload.read(rulesets.MAX_IMPORT_BYTES + 1)
+
+    def run() -> Response:
+        try:
+            data = rulesets.import_zip(payload)
+        except rulesets.RuleSetError as error:
+            return _back(str(error))
+        rulesets.replace_draft(session, state.settings.config_dir, data, author=viewer.name, now=now,
+                               source=upload.filename or "upload")
+        session.commit()
+        return _back(done="imported")
+
+    return await run_in_threadpool(run)
