@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import func, select
 
-from models import Case, InboundMessage, OutboxMessage
+from models import Case, InboundMessage, OutboxMessage, Worker
 from tests.cli import cli_json
 from tests.wecom_sim import media_xml, text_xml
 
@@ -36,7 +36,9 @@ def test_text_becomes_a_routed_case_with_reply_and_notices(wecom, fake_wecom, db
     assert case["assignee"] == "demo-worker"
     assert case["grid"] and case["unit"]
     assert [e["action"] for e in case["events"]] == ["report"]
-    assert "****" not in reply  # the resident sees the worker's masked phone, not their own data
+    with db() as session:
+        worker_phone = session.scalars(select(Worker.phone).where(Worker.userid == "demo-worker")).one()
+    assert worker_phone in reply  # grid workers' phones are public (网格员公示): the resident can call
 
     worker_notices = fake_wecom.wait_for(lambda: [m for m in fake_wecom.messages_to("demo-worker") if number in m])
     assert worker_notices and GARBAGE_REPORT[:10] in worker_notices[0]
