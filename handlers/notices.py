@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -53,12 +53,15 @@ def oldest_pending(session: Session) -> datetime | None:
 
 
 def retry_notices(session: Session, ids: Iterable[int] = (), *, all_dead: bool = False) -> int:
-    """Put dead notices (the given ids, or every dead one) back in the queue; how many were."""
+    """Send notices again from now: the given ids, or with `all_dead` every dead one; notices still
+    waiting for a retry (e.g. held during a WeCom configuration error) are due at once too. How many."""
     ids = list(ids)
     if not ids and not all_dead:
         return 0
-    query = (update(OutboxMessage).where(OutboxMessage.status == OutboxStatus.DEAD.value)
-             .values(status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=utcnow(), claimed_by=None))
+    waiting = or_(OutboxMessage.status == OutboxStatus.DEAD.value,
+                  and_(OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.claimed_by.is_(None)))
+    query = (update(OutboxMessage).where(waiting)
+             .values(status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=utcnow()))
     if not all_dead:
         query = query.where(OutboxMessage.id.in_(ids))
     return session.execute(query.execution_options(synchronize_session=False)).rowcount
