@@ -70,7 +70,9 @@ def clock_rules(config_dir: Path = SHIPPED_CONFIG_DIR) -> ClockRules:
 
 
 def due(case: Case, step: str) -> datetime | None:
-    """The deadline of `step`, or None when the step is done (or the case has no clock)."""
+    """The deadline of `step`, or None when the step is done, the case closed, or it has no clock."""
+    if case.closed_at is not None:
+        return None
     done = {"take": case.taken_at, "plan": case.planned_at, "close": case.closed_at}[step]
     return None if done is not None else getattr(case, f"{step}_due")
 

@@ -1,0 +1,130 @@
+"""Case work on a real database: who may act, the 接单 race, pauses that shift the clock, history kept."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from handlers import case_work
+from handlers.authority import may_act
+from handlers.cases import StaleCase
+from handlers.lifecycle import IllegalTransition
+from models import Case, CaseEvent, CaseLink, CaseState
+from tests.unit.lifecycle_support import (  # noqa: F401 (fixtures)
+    T0, District, district, factory, load_district, new_case, notices_for, services,
+)
+
+
+@pytest.mark.parametrize("who, allowed", [("worker", True), ("leader", True), ("community", True), ("street", True),
+                                          ("outsider", False), ("other_community", False)])
+def test_only_the_assignee_the_leader_and_higher_levels_over_the_area_may_act(factory, district: District,
+                                                                                services, who, allowed):
+    with factory.begin() as session:
+        case = new_case(session, services)
+        assert may_act(load_district(session).workers[who], case) is allowed
+
+
+def test_an_unassigned_case_may_be_taken_by_any_worker_of_its_grid(factory, district, services):
+    with factory.begin() as session:
+        people = load_district(session).workers
+        case = new_case(session, services)
+        case.assignee = None
+        assert may_act(people["worker"], case) and not may_act(people["outsider"], case)
+
+
+def test_two_takes_at_once_exactly_one_wins(factory, district, services):
+    with factory.begin() as session:
+        case_id = new_case(session, services).id
+    barrier = threading.Barrier(2, timeout=20)
+    outcomes: dict[str, str] = {}
+    # PostgreSQL: both read "pending" before either writes. SQLite serialises writers at BEGIN,
+    # so there the barrier comes first and the second transaction reads the winner's state.
+    read_first = factory.kw["bind"].dialect.name == "postgresql"
+
+    def take(who: str) -> None:
+        if not read_first:
+            barrier.wait()
+        try:
+            with factory.begin() as session:
+                case = session.get(Case, case_id)
+                if read_first:
+                    barrier.wait()
+                case_work.take(session, case, load_district(session).workers[who], T0)
+            outcomes[who] = "won"
+        except (StaleCase, IllegalTransition) as error:
+            outcomes[who] = type(error).__name__
+
+    threads = [threading.Thread(target=take, args=(who,)) for who in ("worker", "leader")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes.values()).count("won") == 1, outcomes
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(CaseEvent)
+                              .where(CaseEvent.case_id == case_id, CaseEvent.action == "take")) == 1
+
+
+def test_an_illegal_step_changes_nothing(factory, district, services):
+    with factory.begin() as session:
+        case = new_case(session, services)
+        worker = load_district(session).workers["worker"]
+        with pytest.raises(IllegalTransition):
+            case_work.close(session, case, worker, "done", T0)
+        assert case.state == CaseState.PENDING and [e.action for e in case.events] == ["report"]
+
+
+def test_each_step_writes_its_event_and_queues_its_notices_together(factory, district, services):
+    with factory.begin() as session:
+        case = new_case(session, services)
+        worker = load_district(session).workers["worker"]
+        event = case_work.take(session, case, worker, T0 + timedelta(minutes=5))
+        recipients = {(n.channel, n.recipient) for n in notices_for(session, case)
+                      if n.dedupe_key.startswith(f"ev{event.id}:")}
+    assert recipients == {("user", "t-resident"), ("appchat", "chat-t1")}
+
+
+def test_resume_shifts_every_open_deadline_by_the_time_suspended(factory, district, services):
+    with factory.begin() as session:
+        case = new_case(session, services)
+        worker = load_district(session).workers["worker"]
+        case_work.take(session, case, worker, T0 + timedelta(minutes=10))
+        plan_due, close_due = case.plan_due, case.close_due
+        case_work.suspend(session, case, worker, "等待供电局", T0 + timedelta(minutes=20))
+        case_work.resume(session, case, worker, T0 + timedelta(hours=3, minutes=20))
+        assert case.state == CaseState.IN_PROGRESS and case.suspended_at is None
+        assert case.plan_due - plan_due == timedelta(hours=3) and case.close_due - close_due == timedelta(hours=3)
+
+
+def test_recategorize_takes_the_new_clock_and_keeps_the_old_category_in_the_history(factory, district, services):
+    with factory.begin() as session:
+        case = new_case(session, services)
+        worker = load_district(session).workers["worker"]
+        urgent = services.classifier().catalogue.get("突发事件")
+        event = case_work.recategorize(session, case, worker, urgent, worker, T0 + timedelta(minutes=1))
+        assert event.note == "环境卫生 → 突发事件" and case.category == "突发事件" and case.urgent
+        assert case.take_due == T0 + urgent.clock.take and case.state == CaseState.PENDING
+
+
+def test_merge_makes_the_duplicate_reporter_a_follower_of_the_kept_case(factory, district, services):
+    with factory.begin() as session:
+        kept = new_case(session, services)
+        duplicate = new_case(session, services, reporter="t-neighbour")
+        worker = load_district(session).workers["worker"]
+        case_work.merge(session, duplicate, kept, worker, T0)
+        assert duplicate.state == CaseState.MERGED and duplicate.duplicate_of_id == kept.id
+        assert session.scalars(select(CaseLink.userid).where(CaseLink.case_id == kept.id)).all() == ["t-neighbour"]
+        assert kept.events[-1].action == "note"
+
+
+def test_a_patrol_case_is_archived_when_closed(factory, district, services):
+    with factory.begin() as session:
+        case = new_case(session, services)
+        case.source = "patrol"
+        worker = load_district(session).workers["worker"]
+        case_work.take(session, case, worker, T0)
+        case_work.close(session, case, worker, "已清理", T0 + timedelta(hours=1))
+        assert case.state == CaseState.ARCHIVED
