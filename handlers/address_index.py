@@ -18,9 +18,10 @@ from dataclasses import dataclass
 import ahocorasick
 from rapidfuzz import fuzz
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from handlers.address import Designators, designators, normalise_address, place_names
+from handlers.registry import Registry
 from models import Area, Grid, Unit
 
 CONFIDENT = 85.0  # the least score of a confident match
@@ -50,8 +51,23 @@ class UnitPlace:
     unit_id: int
     address: str
     aliases: tuple[str, ...]
-    community: str  # the name of the unit's 村/社区
-    area_names: tuple[str, ...]  # the community and every area above it
+    area_names: tuple[str, ...]  # the unit's 村/社区 first, then every area above it
+
+
+def _chain(areas: dict, key) -> tuple[str, ...]:
+    """Area names from `key` up to the root of `areas` ({key: (name, parent key)})."""
+    names: list[str] = []
+    while key in areas and len(names) < len(areas):
+        name, key = areas[key]
+        names.append(name)
+    return tuple(names)
+
+
+def _area_keys(community: str) -> set[str]:
+    """A community's name as residents say it: 石湾村 and 石湾, 阳光社区 and 阳光."""
+    name = normalise_address(community)
+    short = name.removesuffix("社区").removesuffix("村").removesuffix("居委会")
+    return {name, short} if len(short) >= 2 else {name}
 
 
 @dataclass(frozen=True)
@@ -78,7 +94,8 @@ class AddressIndex:
             self._entries.append(_Entry(place.unit_id, numbers))
             for name in names:
                 self._by_name[name].append(index)
-            self._by_area[normalise_address(place.community)].append(index)
+            for area in _area_keys(place.area_names[0] if place.area_names else ""):
+                self._by_area[area].append(index)
         for area in [a for a in self._by_area if a in self._by_name]:
             del self._by_area[area]  # a place named like its community is matched as the place
         self._automaton = self._build_automaton()
@@ -107,19 +124,19 @@ class AddressIndex:
     @classmethod
     def from_session(cls, session: Session) -> AddressIndex:
         """The index of every unit in the database."""
-        areas = {area.id: area for area in session.scalars(select(Area))}
+        areas = {area.id: (area.name, area.parent_id) for area in session.scalars(select(Area))}
+        grid_areas = {grid_id: area_id for grid_id, area_id in session.execute(select(Grid.id, Grid.area_id))}
+        units = session.scalars(select(Unit).order_by(Unit.id))
+        return cls(UnitPlace(u.id, u.address, tuple(u.aliases or ()), _chain(areas, grid_areas[u.grid_id]))
+                   for u in units)
 
-        def chain(area_id: int | None) -> tuple[str, ...]:
-            names = []
-            while area_id is not None and area_id in areas and len(names) < 10:
-                names.append(areas[area_id].name)
-                area_id = areas[area_id].parent_id
-            return tuple(names)
-
-        grids = {grid.id: grid for grid in session.scalars(select(Grid))}
-        units = session.scalars(select(Unit).order_by(Unit.id)).all()
-        return cls(UnitPlace(unit.id, unit.address, tuple(unit.aliases or ()), chain(grids[unit.grid_id].area_id)[0],
-                             chain(grids[unit.grid_id].area_id)) for unit in units)
+    @classmethod
+    def from_registry(cls, registry: Registry) -> AddressIndex:
+        """An index of registry records; a match's `unit_id` is the position in `registry.units`."""
+        areas = {area.code: (area.name, area.parent_code) for area in registry.areas}
+        grid_areas = {grid.code: grid.area_code for grid in registry.grids}
+        return cls(UnitPlace(i, u.address, u.aliases, _chain(areas, grid_areas[u.grid_code]))
+                   for i, u in enumerate(registry.units))
 
     def _exact_hits(self, text: str) -> list[str]:
         if not len(self._automaton):

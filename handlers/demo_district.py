@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -41,6 +41,35 @@ def expand_buildings(spec: str) -> list[str]:
         first, _, last = part.strip().partition("-")
         out.extend(str(n) for n in range(int(first), int(last) + 1)) if last else out.append(first)
     return out
+
+
+@dataclass(frozen=True)
+class DemoPlace:
+    """How a demo unit is described: some buildings of an estate's phase, or a hamlet (村民小组)."""
+
+    code: str
+    prefix: str  # district and street, as a full address starts
+    community: str
+    road: str = ""
+    estate: str = ""
+    estate_aliases: tuple[str, ...] = ()
+    phase: int = 0
+    buildings: tuple[str, ...] = ()
+    hamlet: str = ""
+    group: int = 0  # the hamlet's group number in its village (石湾村3组)
+
+    @property
+    def address(self) -> str:
+        if self.hamlet:
+            return f"{self.prefix}{self.community}{self.hamlet}村民小组"
+        return f"{self.prefix}{self.road}{self.estate}{phase_label(self.phase)}{building_label(list(self.buildings))}"
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        if self.hamlet:
+            return self.hamlet, f"{self.hamlet}村", f"{self.community}{self.group}组"
+        stem = self.estate + (f"{self.phase}期" if self.phase else "")
+        return *self.estate_aliases, *(f"{stem}{building_label([b])}" for b in self.buildings)
 
 
 @dataclass
@@ -108,6 +137,7 @@ class _Builder:
         self.map = _Map(origin["lat"], origin["lng"], float(spec["cell_m"]))
         self.codes_by_tag: dict[str, dict[str, str]] = {}  # community tag -> grid number/key -> code
         self.hamlets = 0
+        self.places: list[DemoPlace] = []
 
     def person(self, given: dict | None, userid: str, role: str, **extra) -> None:
         given = given or {}
@@ -161,25 +191,21 @@ class _Builder:
 
     def units(self, street: dict, community: dict, grid: dict, grid_code: str, corner) -> None:
         prefix = f"{self.spec['district']['name']}{street['name']}"
-        places: list[tuple[str, tuple[str, ...]]] = []
+        places: list[DemoPlace] = []
         for estate in grid.get("estates", []):
             per_unit = int(estate.get("per_unit", 2))
             for phase, buildings in estate["phases"].items():
                 numbers = expand_buildings(buildings)
-                for start in range(0, len(numbers), per_unit):
-                    group = numbers[start:start + per_unit]
-                    label = phase_label(int(phase)) + building_label(group)
-                    address = f"{prefix}{estate['road']}{estate['name']}{label}"
-                    stem = estate["name"] + (f"{phase}期" if int(phase) else "")
-                    aliases = [*estate.get("aliases", []), *(f"{stem}{building_label([b])}" for b in group)]
-                    places.append((address, tuple(aliases)))
+                places += [DemoPlace("", prefix, community["name"], estate["road"], estate["name"],
+                                     tuple(estate.get("aliases", [])), int(phase), tuple(numbers[i:i + per_unit]))
+                           for i in range(0, len(numbers), per_unit)]
         for hamlet in grid.get("hamlets", []):
             self.hamlets += 1
-            village = community["name"]
-            address = f"{prefix}{village}{hamlet}村民小组"
-            places.append((address, (hamlet, f"{hamlet}村", f"{village}{self.hamlets}组")))
-        for index, ((address, aliases), (lat, lng)) in enumerate(zip(places, self.map.spots(corner, len(places))), 1):
-            self.out.units.append(UnitRecord(f"{grid_code}{index:03d}", grid_code, address, aliases, lat, lng))
+            places.append(DemoPlace("", prefix, community["name"], hamlet=hamlet, group=self.hamlets))
+        for index, (place, (lat, lng)) in enumerate(zip(places, self.map.spots(corner, len(places))), 1):
+            place = replace(place, code=f"{grid_code}{index:03d}")
+            self.places.append(place)
+            self.out.units.append(UnitRecord(place.code, grid_code, place.address, place.aliases, lat, lng))
 
     def extras(self) -> None:
         """Specialists, part-time workers, unit heads and residents."""
@@ -205,7 +231,17 @@ class _Builder:
                                                      self.people.phone("136"), unit.code))
 
 
+def _built(spec_path: Path) -> _Builder:
+    builder = _Builder(yaml.safe_load(spec_path.read_text(encoding="utf-8")))
+    builder.build()
+    return builder
+
+
 def build_demo_registry(spec_path: Path) -> Registry:
     """The demo district's records from its spec file."""
-    spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
-    return _Builder(spec).build()
+    return _built(spec_path).out
+
+
+def demo_places(spec_path: Path) -> list[DemoPlace]:
+    """How each demo unit was described (what the labelled routing set is built from)."""
+    return _built(spec_path).places

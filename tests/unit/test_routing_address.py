@@ -1,0 +1,47 @@
+"""Address normalisation: the many ways residents write one building fold into one form."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.address import designators, normalise_address, place_names
+
+AREAS = ("明湖区", "湖滨街道", "青山镇", "石湾村")
+
+
+@pytest.mark.parametrize("written", ["阳光小区3栋", "阳光小区三栋", "阳光小区3号楼", "阳光小区3座", "阳光小区3幢",
+                                     "阳光小区三号楼", "陽光小區3棟", "阳光小区３栋", "阳光小区 3 栋", "阳光小区3洞"])
+def test_building_spellings_fold_into_one_form(written):
+    assert normalise_address(written) == "阳光小区3栋"
+
+
+@pytest.mark.parametrize("written", ["翠苑二期5栋", "翠苑2期5栋", "翠苑2区5栋", "翠苑二区五栋", "翠苑2其5栋"])
+def test_phase_and_district_numbers_are_the_same_phase(written):
+    found = designators(normalise_address(written))
+    assert found.phases == {"2"} and found.buildings == {"5"}
+
+
+def test_ranges_lists_and_room_shorthand_name_their_buildings():
+    assert designators(normalise_address("阳光小区一期1-3栋")).buildings == {"1", "2", "3"}
+    assert designators(normalise_address("阳光小区1、3、5栋")).buildings == {"1", "3", "5"}
+    assert designators(normalise_address("阳光小区3-501漏水")).buildings == {"3"}
+
+
+def test_village_groups_in_any_wording():
+    for written in ("石湾村3组", "石湾村三队", "石湾村第三村民小组", "石灣村第三村民小組"):
+        assert designators(normalise_address(written)).groups == {"3"}, written
+
+
+def test_numbers_that_are_not_buildings_stay_out():
+    found = designators(normalise_address("湖滨路88号阳光小区2号门口有3个垃圾桶"))
+    assert found.buildings == frozenset()
+
+
+def test_letter_buildings_and_full_width_letters():
+    assert designators(normalise_address("富华大厦Ａ座")).buildings == {"a"}
+
+
+def test_place_names_leave_out_areas_roads_split_and_suffixes_dropped():
+    assert place_names(normalise_address("明湖区湖滨街道湖滨路88号阳光小区一期1-2栋"), AREAS) == ["湖滨路88号", "阳光小区"]
+    assert place_names(normalise_address("明湖区青山镇石湾村上塘村民小组"), AREAS) == ["上塘"]
+    assert place_names(normalise_address("石湾村3组"), AREAS) == []

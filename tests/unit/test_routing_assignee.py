@@ -1,0 +1,118 @@
+"""Who gets a case, and which grid a location falls in, on the demo district."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from config.settings import SHIPPED_CONFIG_DIR
+from handlers.routing import locate_point, pick_assignee, urgent_responders
+from models import Case, CaseState, Grid, Unit, Worker, WorkerRole
+from models.db import make_engine, make_session_factory
+from models.setup import init_database
+
+DEMO_GRID = "441999001001001"  # 阳光社区第一网格: demo-worker, demo-leader, fire specialist only
+SANITATION_GRID = "441999001001003"  # 阳光社区第三网格: has a 环境卫生 specialist
+LEAVE_GRID = "441999101001004"  # 东岭社区第四网格: its only 专职 worker is on leave
+VILLAGE_GRID = "441999101002003"  # 石湾村第一网格: a level-2 grid under 石湾村北片
+
+
+@pytest.fixture(scope="module")
+def factory(database_url):
+    init_database(database_url, SHIPPED_CONFIG_DIR, demo=True)
+    engine = make_engine(database_url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def session(factory):
+    """A session whose changes are rolled back after the test."""
+    with factory() as session:
+        session.begin()
+        yield session
+        session.rollback()
+
+
+def grid(session, code: str) -> Grid:
+    return session.scalars(select(Grid).where(Grid.code == code)).one()
+
+
+def worker(session, userid: str) -> Worker:
+    return session.scalars(select(Worker).where(Worker.userid == userid)).one()
+
+
+def assignee(session, code: str, category: str, urgent: bool = False) -> str | None:
+    found = pick_assignee(session, grid(session, code).id, category, urgent=urgent)
+    return found.userid if found else None
+
+
+def open_cases(session, who: Worker, count: int, state: str = CaseState.PENDING) -> None:
+    for _ in range(count):
+        session.add(Case(state=state, category="环境卫生", text="x", reporter_userid="r", assignee=who))
+    session.flush()
+
+
+def test_demo_grid_routes_sanitation_noise_and_civic_to_the_fulltime_worker(session):
+    for category in ("环境卫生", "噪音扰民", "市政设施"):
+        assert assignee(session, DEMO_GRID, category) == "demo-worker"
+
+
+def test_a_specialist_covering_the_category_comes_first(session):
+    assert assignee(session, DEMO_GRID, "消防安全") == "yg-fire-1"
+    assert assignee(session, SANITATION_GRID, "环境卫生") == "yg-clean-1"
+
+
+def test_a_specialist_on_leave_is_skipped(session):
+    worker(session, "yg-clean-1").on_duty = False
+    assert assignee(session, SANITATION_GRID, "环境卫生") == "yg-worker-3"
+
+
+def test_the_fulltime_worker_with_fewest_open_cases_is_picked(session):
+    first = worker(session, "demo-worker")
+    second = Worker(userid="demo-worker-2", name="许文博", role=WorkerRole.FULLTIME, grids=[grid(session, DEMO_GRID)])
+    session.add(second)
+    open_cases(session, first, 2)
+    open_cases(session, second, 1)
+    open_cases(session, second, 3, state=CaseState.ARCHIVED)  # finished cases do not count
+    assert assignee(session, DEMO_GRID, "环境卫生") == "demo-worker-2"
+
+
+def test_with_the_fulltime_worker_on_leave_the_leader_gets_it(session):
+    assert worker(session, "dl-worker-4").on_duty is False  # on leave in the demo district
+    assert assignee(session, LEAVE_GRID, "噪音扰民") == "dl-leader-4"
+
+
+def test_the_leader_is_found_up_the_parent_grids(session):
+    worker(session, "sw-worker-3").on_duty = False
+    assert assignee(session, VILLAGE_GRID, "噪音扰民") == "sw-leader-1"  # 石湾村北片's leader
+
+
+def test_urgent_cases_go_to_the_fulltime_worker_and_the_leader_not_the_specialist(session):
+    assert assignee(session, DEMO_GRID, "消防安全", urgent=True) == "demo-worker"
+    responders = urgent_responders(session, grid(session, DEMO_GRID).id)
+    assert [w.userid for w in responders] == ["demo-worker", "demo-leader"]
+
+
+def test_urgent_case_without_an_on_duty_fulltime_worker_goes_to_the_nearest_grid(session):
+    chosen = assignee(session, LEAVE_GRID, "突发事件", urgent=True)
+    assert chosen in {"dl-worker-1", "dl-worker-5"}  # the squares next to 东岭社区第四网格
+    assert [w.userid for w in urgent_responders(session, grid(session, LEAVE_GRID).id)][1] == "dl-leader-4"
+
+
+def test_a_point_inside_a_grid_boundary_finds_that_grid_and_its_nearest_unit(session):
+    unit = session.scalars(select(Unit).join(Grid).where(Grid.code == SANITATION_GRID).order_by(Unit.id)).first()
+    found = locate_point(session, unit.lat + 0.0001, unit.lng)
+    assert found.grid_id == unit.grid_id and found.unit_id == unit.id
+    assert 5 < found.distance_m < 20
+
+
+def test_a_point_in_a_grid_without_boundary_finds_the_nearest_unit(session):
+    unit = session.scalars(select(Unit).join(Grid).where(Grid.code == VILLAGE_GRID).order_by(Unit.id)).first()
+    assert grid(session, VILLAGE_GRID).boundary is None
+    found = locate_point(session, unit.lat, unit.lng + 0.0002)
+    assert (found.grid_id, found.unit_id) == (unit.grid_id, unit.id)
+
+
+def test_a_point_far_from_the_district_is_not_placed(session):
+    assert locate_point(session, 39.9, 116.4) is None
