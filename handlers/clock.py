@@ -74,7 +74,8 @@ def _overdue(session: Session, case: Case, step: str, deadline: datetime, window
         return False
     if case.assignee is not None:
         award(session, case.assignee.userid, "worker", "missed_deadline", case.id, now)
-    return escalate(session, case, action="overdue", actor="system", now=now, note=step,
+    return escalate(session, case, action="overdue", actor="system", now=now,
+                    note=render("notices/overdue_note", step=step),
                     late=now - deadline, at_least=case.level + claimed) is not None
 
 

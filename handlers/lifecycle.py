@@ -27,7 +27,7 @@ TRANSITIONS: dict[str, Transition] = {
     "overdue": Transition(_WORKABLE, S.ESCALATED),
     "return": Transition(_WORKABLE | {S.SUSPENDED, S.AWAITING_PLACE}, S.TRANSFERRED),
     "recategorize": Transition(_OPEN, None),
-    "suspend": Transition(frozenset({S.PENDING, S.IN_PROGRESS, S.ESCALATED}), S.SUSPENDED),
+    "suspend": Transition(frozenset({S.IN_PROGRESS, S.ESCALATED}), S.SUSPENDED),  # a taken case only
     "resume": Transition(frozenset({S.SUSPENDED}), S.IN_PROGRESS),
     "merge": Transition(_OPEN, S.MERGED),
     "withdraw": Transition(_OPEN, S.WITHDRAWN),

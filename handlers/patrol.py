@@ -14,8 +14,9 @@ from handlers.texts import render
 from models import Grid, InboundMessage, Unit, Worker
 
 
-def _place(session: Session, services: Services, worker: Worker, text: str) -> Place | None:
-    """A unit of the worker's grids named in the text, else the worker's (first) grid."""
+def _place(session: Session, services: Services, worker: Worker, text: str, chat_id: str | None) -> Place | None:
+    """A unit of the worker's grids named in the text, else the grid whose group it was said in,
+    else the worker's first grid."""
     grids = worker.grids
     if not grids:
         return None
@@ -23,16 +24,16 @@ def _place(session: Session, services: Services, worker: Worker, text: str) -> P
         unit = session.get(Unit, match.unit_id)
         if match.confident and unit is not None and unit.grid in grids:
             return Place(unit.grid, unit, "worker")
-    grid: Grid = grids[0]
+    grid: Grid = next((g for g in grids if chat_id and g.chat_id == chat_id), grids[0])
     return Place(grid, None, "worker")
 
 
 def report(session: Session, services: Services, worker: Worker, text: str, record: InboundMessage,
-           now: datetime) -> str:
+           now: datetime, chat_id: str | None = None) -> str:
     """A patrol case, classified like a resident's report and routed inside the worker's grid."""
     if not text:
         return render("replies/worker_usage", command="patrol")
-    place = _place(session, services, worker, text)
+    place = _place(session, services, worker, text, chat_id)
     if place is None:
         return render("replies/patrol_no_grid")
     classifier = services.classifier()

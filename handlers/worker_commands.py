@@ -257,7 +257,8 @@ OTHER_COMMANDS: dict[str, Callable[[Request], str]] = {
     "mine": lambda r: worker_queries.mine(r.session, r.worker, r.now),
     "overdue": lambda r: worker_queries.overdue(r.session, r.worker, r.now),
     "points": lambda r: worker_queries.points(r.session, r.worker),
-    "patrol": lambda r: patrol.report(r.session, r.services, r.worker, r.command.args, r.record, r.now),
+    "patrol": lambda r: patrol.report(r.session, r.services, r.worker, r.command.args, r.record, r.now,
+                                      r.inbound.chat_id),
 }
 
 

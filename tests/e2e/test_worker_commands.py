@@ -10,7 +10,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from models import PointsEntry, Worker, WorkerRole
+from models import Grid, PointsEntry, Worker, WorkerRole
 from tests.cli import cli_json
 from tests.wecom_sim import CallbackClient, WeComSide, media_xml, signature
 
@@ -323,3 +323,21 @@ def test_aibot_url_verification_answers_the_echostr(aibot):
     response = aibot.http.get("/wecom/aibot", params={**aibot.side.signed_params(echostr), "echostr": echostr})
     assert response.status_code == 200 and response.text == "echo-12345"
 
+
+
+def test_groups_sync_creates_a_chat_for_a_grid_without_one_and_only_once(db, fake_wecom, database_url):
+    with db.begin() as session:
+        home = session.scalars(select(Worker).where(Worker.userid == "demo-worker")).one().grids[0]
+        grid = session.scalars(select(Grid).where(Grid.id != home.id, Grid.chat_id.is_not(None))
+                               .order_by(Grid.code)).first()
+        grid.chat_id = None
+        code, members = grid.code, {w.userid for w in grid.workers}
+    env = {"GRIDBOT_WECOM_API_BASE": fake_wecom.url}
+    created = [row for row in cli_json(["grid", "groups", "sync"], database_url, **env) if row["created"]]
+    assert [row["grid"] for row in created] == [code]
+    with db() as session:
+        chat_id = session.scalars(select(Grid.chat_id).where(Grid.code == code)).one()
+    assert chat_id == created[0]["chatid"]
+    calls = [c for c in fake_wecom.calls("/cgi-bin/appchat/create") if set(c["json"]["userlist"]) == members]
+    assert len(calls) == 1
+    assert not any(row["created"] for row in cli_json(["grid", "groups", "sync"], database_url, **env))
