@@ -170,4 +170,5 @@ def _file_name(category: str) -> str:
 
 
 def _dump(path: Path, data: Any) -> None:
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=120, default_flow_style=None),
+                    encoding="utf-8")
