@@ -158,10 +158,10 @@ def scope_of(session: Session, user: AdminUser) -> Scope:
     return Scope(None if user.area_id is None else grids_under(session, user.area_id))
 
 
-def may(user: AdminUser, capability: str) -> bool:
+def may(role: str, capability: str) -> bool:
     """Role check: "view" for all; "work" (case actions, broadcasts) for staff; "manage" for admins."""
     if capability == "view":
         return True
     if capability == "work":
-        return user.role in (AdminRole.ADMIN, AdminRole.STAFF)
-    return user.role == AdminRole.ADMIN
+        return role in (AdminRole.ADMIN, AdminRole.STAFF)
+    return role == AdminRole.ADMIN

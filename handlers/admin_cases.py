@@ -36,7 +36,7 @@ class CaseFilter:
     overdue: bool = False
     date_from: date | None = None
     date_to: date | None = None
-    q: str | None = None  # words in the text, a case number, or a reporter's userid
+    q: str | None = None  # a case number, else words in the text or a reporter's userid
 
     @classmethod
     def from_params(cls, params: dict[str, str]) -> CaseFilter:
@@ -91,11 +91,10 @@ def filtered(session: Session, flt: CaseFilter, grid_ids: frozenset[int] | None,
         query = query.where(Case.created_at < _local_midnight(flt.date_to) + timedelta(days=1))
     if flt.q:
         number = parse_case_number(flt.q)
-        pattern = "%" + flt.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        matches = [Case.text.like(pattern, escape="\\"), Case.reporter_userid == flt.q]
-        if number is not None:
-            matches.append(Case.id == number)
-        query = query.where(or_(*matches))
+        if number is not None:  # a case number (GB-000123, 123) is looked up, not searched for
+            query = query.where(Case.id == number)
+        else:
+            query = query.where(or_(Case.text.contains(flt.q, autoescape=True), Case.reporter_userid == flt.q))
     return query
 
 

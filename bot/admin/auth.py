@@ -56,7 +56,7 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
 @router.post("/logout")
 def logout(request: Request, viewer: Viewer = Depends(current_viewer), console: Console = Depends(get_console),
            session: Session = Depends(get_session), now: datetime = Depends(get_now)) -> Response:
-    accounts.logout(session, viewer.user, now=now)
+    accounts.logout(session, session.get(AdminUser, viewer.user_id), now=now)
     session.commit()
     response = RedirectResponse("/admin/login", status_code=303)
     console.set_cookie(request, response, CookieSession.anonymous())

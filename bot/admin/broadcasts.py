@@ -43,7 +43,7 @@ async def send(request: Request, title: str = Form(""), text: str = Form(""), vi
         chosen &= viewer.scope.grid_ids
     try:
         broadcast = admin_broadcasts.send(session, author=viewer.name, title=title, text=text, grid_ids=chosen,
-                                          now=now, sender_area=viewer.user.area.name if viewer.user.area else None)
+                                          now=now, sender_area=viewer.area_name)
     except admin_broadcasts.BroadcastError as error:
         session.rollback()
         return RedirectResponse(f"/admin/broadcasts?{urlencode({'error': str(error)})}", status_code=303)

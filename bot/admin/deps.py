@@ -68,22 +68,23 @@ def get_now(state: AppState = Depends(get_state)) -> datetime:
     return state.services.clock()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Viewer:
-    user: AdminUser
-    scope: Scope
+    """The logged-in account as plain values (safe to use after the request's session is gone)."""
 
-    @property
-    def name(self) -> str:
-        return self.user.username
+    user_id: int
+    name: str
+    role: str
+    area_name: str | None
+    scope: Scope
 
     @property
     def actor(self) -> str:
         """How the console's actions appear in case timelines."""
-        return f"admin:{self.user.username}"
+        return f"admin:{self.name}"
 
     def can(self, capability: str) -> bool:
-        return may(self.user, capability)
+        return may(self.role, capability)
 
     def require(self, capability: str) -> None:
         if not self.can(capability):
@@ -107,7 +108,8 @@ def current_viewer(request: Request, session: Session = Depends(get_session),
     user = session.get(AdminUser, cookie.user_id)
     if user is None or not user.active or user.session_epoch != cookie.epoch:
         raise NotLoggedIn
-    viewer = Viewer(user, scope_of(session, user))
+    viewer = Viewer(user.id, user.username, user.role, user.area.name if user.area else None,
+                    scope_of(session, user))
     request.state.viewer = viewer
     request.state.csrf = cookie.csrf
     return viewer

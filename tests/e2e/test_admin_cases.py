@@ -1,0 +1,123 @@
+"""The console's cases over real HTTP: filters, keyset pages, exports, and actions through the lifecycle."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from models import AuditLog, Case, CaseEvent
+from tests.e2e.admin_client import logged_in
+
+NOISE = "楼上装修电钻噪音从早到晚，吵得老人睡不着"
+GARBAGE = "小区门口垃圾桶满了两天没人清理，臭气熏天"
+
+
+def _number(reply: str) -> int:
+    return int(re.search(r"GB-(\d{6})", reply).group(1))
+
+
+@pytest.fixture(scope="module")
+def admin(app_url):
+    client = logged_in(app_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def cases(wecom) -> dict[str, int]:
+    return {"noise": _number(wecom.send_text("demo-resident", NOISE)),
+            "garbage": _number(wecom.send_text("demo-resident", GARBAGE))}
+
+
+def _listed(page_text: str) -> set[int]:
+    return {int(n) for n in re.findall(r'data-case="(\d+)"', page_text)}
+
+
+def test_filters_narrow_the_list(admin, cases, db):
+    with db() as session:
+        noise = session.get(Case, cases["noise"])
+    by_category = _listed(admin.get("/admin/cases", category=noise.category).text)
+    assert cases["noise"] in by_category and cases["garbage"] not in by_category
+    by_text = _listed(admin.get("/admin/cases", q="电钻").text)
+    assert by_text == {cases["noise"]}
+    by_number = _listed(admin.get("/admin/cases", q=f"GB-{cases['garbage']:06d}").text)
+    assert by_number == {cases["garbage"]}
+    by_state = _listed(admin.get("/admin/cases", state="archived").text)
+    assert not by_state & set(cases.values())
+    assert _listed(admin.get("/admin/cases", worker="demo-worker").text) >= set(cases.values())
+
+
+def test_keyset_pages_walk_every_case_once(admin, wecom, cases, db):
+    for i in range(3):
+        wecom.send_text("demo-resident", f"路灯坏了第{i + 1}盏，晚上很黑")
+    with db() as session:
+        every = set(session.scalars(select(Case.id)))
+    seen, before = [], None
+    while True:
+        page = admin.get("/admin/cases", **({"before": before} if before else {}))
+        seen += sorted(_listed(page.text), reverse=True)
+        found = re.search(r'id="next-page" href="[^"]*before=(\d+)', page.text)
+        if not found:
+            break
+        before = found.group(1)
+    assert sorted(seen) == sorted(every) and len(seen) == len(set(seen))
+
+
+def test_exports_hold_the_filtered_cases(admin, cases):
+    answer = admin.http.get("/admin/cases/export.csv", params={"q": "电钻"})
+    rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    assert rows[0][0] == "编号" and [r[0] for r in rows[1:]] == [f"GB-{cases['noise']:06d}"]
+    workbook = load_workbook(io.BytesIO(admin.http.get("/admin/cases/export.xlsx").content))
+    numbers = {row[0] for row in workbook.active.iter_rows(min_row=2, values_only=True)}
+    assert {f"GB-{n:06d}" for n in cases.values()} <= numbers
+
+
+def test_a_note_is_added_through_the_lifecycle_and_audited(admin, cases, db):
+    answer = admin.post(f"/admin/cases/{cases['garbage']}/action", {"action": "note", "note": "已电话联系物业"})
+    assert answer.status_code == 303 and "done=note" in answer.headers["location"]
+    with db() as session:
+        event = session.scalars(select(CaseEvent).where(CaseEvent.case_id == cases["garbage"])
+                                .order_by(CaseEvent.id.desc())).first()
+        audit = session.scalars(select(AuditLog).where(AuditLog.action == "case_note")).one()
+    assert (event.action, event.actor, event.note) == ("note", "admin:admin", "已电话联系物业")
+    assert audit.target == f"GB-{cases['garbage']:06d}"
+    assert "已电话联系物业" in admin.get(f"/admin/cases/{cases['garbage']}").text
+
+
+def test_assign_notifies_the_new_worker(admin, cases, db, fake_wecom):
+    with db() as session:
+        case = session.get(Case, cases["noise"])
+        other = next(w for w in case.grid.workers if w.userid != "demo-worker")
+    answer = admin.post(f"/admin/cases/{cases['noise']}/action", {"action": "assign", "worker": other.userid})
+    assert "done=assign" in answer.headers["location"]
+    with db() as session:
+        assert session.get(Case, cases["noise"]).assignee.userid == other.userid
+    number = f"GB-{cases['noise']:06d}"
+    assert fake_wecom.wait_for(lambda: [m for m in fake_wecom.messages_to(other.userid) if number in m])
+
+
+def test_escalate_then_close(admin, cases, db):
+    case_id = cases["garbage"]
+    assert "done=escalate" in admin.post(f"/admin/cases/{case_id}/action",
+                                         {"action": "escalate", "note": "三天未处理"}).headers["location"]
+    with db() as session:
+        case = session.get(Case, case_id)
+        assert (case.state, case.level) == ("escalated", 1)
+    assert "done=close" in admin.post(f"/admin/cases/{case_id}/action",
+                                      {"action": "close", "note": "已清运"}).headers["location"]
+    with db() as session:
+        case = session.get(Case, case_id)
+        assert case.state == "closed" and case.closed_at is not None
+
+
+def test_an_illegal_action_changes_nothing(admin, cases, db):
+    case_id = cases["garbage"]  # closed by the previous test
+    answer = admin.post(f"/admin/cases/{case_id}/action", {"action": "escalate", "note": "x"})
+    assert "error=illegal" in answer.headers["location"]
+    with db() as session:
+        assert session.get(Case, case_id).state == "closed"
