@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 import time
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from bot.callback import read_limited, refuse
+from bot.callback import answer_verification, read_limited, refuse, reply_nonce
 from bot.parsing import MAX_TEXT
 from bot.state import AppState, get_state
 from bot.wecom_crypto import CallbackError, MalformedCallback
@@ -102,10 +101,7 @@ def stream_reply(state: AppState, inbound: Inbound, reply: str, nonce: str) -> J
 async def verify_url(msg_signature: str = "", timestamp: str = "", nonce: str = "", echostr: str = "",
                      state: AppState = Depends(get_state)) -> Response:
     """URL verification of the AI bot's callback address: answer the decrypted echostr."""
-    try:
-        return PlainTextResponse(state.bot_crypto.verify_url(msg_signature, timestamp, nonce, echostr))
-    except CallbackError as error:
-        return refuse(error)
+    return answer_verification(state.bot_crypto, msg_signature, timestamp, nonce, echostr)
 
 
 @router.post("/wecom/aibot")
@@ -123,4 +119,4 @@ async def receive(request: Request, msg_signature: str = "", timestamp: str = ""
     reply = await state.runner.run(dispatch.process, state.factory, state.services, inbound)
     if not reply:
         return Response(status_code=200)
-    return stream_reply(state, inbound, reply, nonce if nonce.isalnum() and nonce.isascii() else secrets.token_hex(8))
+    return stream_reply(state, inbound, reply, reply_nonce(nonce))

@@ -11,7 +11,7 @@ from wechatpy.work.replies import TextReply
 
 from bot.parsing import inbound_from_xml
 from bot.state import AppState, get_state
-from bot.wecom_crypto import CallbackError
+from bot.wecom_crypto import CallbackCrypto, CallbackError
 from handlers import dispatch
 
 router = APIRouter()
@@ -44,14 +44,25 @@ def _cdata_safe(text: str) -> str:
     return text.replace("]]>", "]]]]><![CDATA[>")
 
 
+def answer_verification(crypto: CallbackCrypto, signature: str, timestamp: str, nonce: str,
+                        echostr: str) -> Response:
+    """A URL verification's answer: the decrypted echostr as plain text, or the refusal."""
+    try:
+        return PlainTextResponse(crypto.verify_url(signature, timestamp, nonce, echostr))
+    except CallbackError as error:
+        return refuse(error)
+
+
+def reply_nonce(nonce: str) -> str:
+    """The nonce a reply echoes: the request's when it is plain ASCII letters and digits, else a fresh one."""
+    return nonce if nonce.isalnum() and nonce.isascii() else secrets.token_hex(8)
+
+
 @router.get("/wecom/callback", response_class=PlainTextResponse)
 async def verify_url(msg_signature: str = "", timestamp: str = "", nonce: str = "", echostr: str = "",
                      state: AppState = Depends(get_state)) -> Response:
     """URL verification: answer the decrypted echostr."""
-    try:
-        return PlainTextResponse(state.crypto.verify_url(msg_signature, timestamp, nonce, echostr))
-    except CallbackError as error:
-        return refuse(error)
+    return answer_verification(state.crypto, msg_signature, timestamp, nonce, echostr)
 
 
 @router.post("/wecom/callback")
@@ -68,5 +79,5 @@ async def receive(request: Request, msg_signature: str = "", timestamp: str = ""
         return Response(status_code=200)
     xml = TextReply(source=state.settings.wecom_corp_id, target=_cdata_safe(inbound.userid),
                     content=_cdata_safe(reply), agent=state.settings.wecom_agent_id).render()
-    envelope = state.crypto.encrypt_xml(xml, nonce if nonce.isalnum() and nonce.isascii() else secrets.token_hex(8))
+    envelope = state.crypto.encrypt_xml(xml, reply_nonce(nonce))
     return Response(envelope, media_type="application/xml")

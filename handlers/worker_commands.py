@@ -136,22 +136,13 @@ def _expect_photos(request: Request, event: CaseEvent) -> None:
                         {"case_id": event.case_id, "event_id": event.id}, request.now)
 
 
-def _plan(request: Request, case: Case, text: str) -> str:
-    event = case_work.plan(request.session, case, request.worker, text, request.now)
-    _expect_photos(request, event)
-    return _done(request, case, event)
-
-
-def _progress(request: Request, case: Case, text: str) -> str:
-    event = case_work.progress(request.session, case, request.worker, text, request.now)
-    _expect_photos(request, event)
-    return _done(request, case, event)
-
-
-def _close(request: Request, case: Case, text: str) -> str:
-    event = case_work.close(request.session, case, request.worker, text, request.now)
-    _expect_photos(request, event)
-    return _done(request, case, event)
+def _with_photos(step: Callable[[Session, Case, Worker, str, datetime], CaseEvent]):
+    """方案 / 进展 / 办结: the step, then photos sent right after attach to it."""
+    def run(request: Request, case: Case, text: str) -> str:
+        event = step(request.session, case, request.worker, text, request.now)
+        _expect_photos(request, event)
+        return _done(request, case, event)
+    return run
 
 
 def _find_worker(session: Session, who: str) -> list[Worker]:
@@ -240,9 +231,9 @@ def _show(request: Request, case: Case, _text: str) -> str:
 # command → (needs text after the number, function)
 CASE_COMMANDS: dict[str, tuple[bool, Callable[[Request, Case, str], str]]] = {
     "take": (False, _take),
-    "plan": (True, _plan),
-    "progress": (True, _progress),
-    "close": (False, _close),
+    "plan": (True, _with_photos(case_work.plan)),
+    "progress": (True, _with_photos(case_work.progress)),
+    "close": (False, _with_photos(case_work.close)),
     "reassign": (True, _reassign),
     "escalate": (True, _escalate),
     "return": (True, _return),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 import time
 from datetime import datetime, timedelta
@@ -14,8 +13,8 @@ from sqlalchemy import select
 from config.settings import SHIPPED_CONFIG_DIR
 from models import PointsEntry
 from tests.cli import cli_json
+from tests.e2e.worker_chat import report, show, taken
 
-GARBAGE = "阳光小区门口的垃圾桶满了好几天没人清理，臭气熏天"
 NOTHING = {"reminders": 0, "escalations": 0, "archived": 0}
 
 
@@ -38,15 +37,6 @@ def clock(database_url, config_dir):
     return run
 
 
-def new_case(wecom, database_url) -> dict:
-    number = re.search(r"GB-\d{6}", wecom.send_text("demo-resident", GARBAGE)).group(0)
-    return cli_json(["case", "show", number, "--json"], database_url)
-
-
-def show(number: str, database_url: str) -> dict:
-    return cli_json(["case", "show", number, "--json"], database_url)
-
-
 def at(value: str, **delta) -> datetime:
     return datetime.fromisoformat(value) + timedelta(**delta)
 
@@ -61,8 +51,8 @@ def sent_to(fake_wecom, userid: str, number: str, marker: str, count: int = 1) -
 
 
 def test_reminder_then_one_level_per_missed_window_and_nothing_twice(wecom, fake_wecom, clock, database_url, db):
-    case = new_case(wecom, database_url)
-    number, take_due = case["number"], case["take_due"]
+    number = report(wecom)
+    take_due = show(number, database_url)["take_due"]
 
     assert clock(at(take_due, minutes=-10))["reminders"] >= 1
     assert clock(at(take_due, minutes=-10)) == NOTHING
@@ -88,9 +78,7 @@ def test_reminder_then_one_level_per_missed_window_and_nothing_twice(wecom, fake
 
 
 def test_suspended_case_waits_and_resume_restarts_the_clock(wecom, clock, database_url):
-    case = new_case(wecom, database_url)
-    number, n = case["number"], str(int(case["number"][3:]))
-    wecom.send_text("demo-worker", f"接单 {n}")
+    number, n = taken(wecom)
     wecom.send_text("demo-worker", f"挂起 {n} 等待自来水公司停水检修")
     plan_due = show(number, database_url)["plan_due"]
 
@@ -107,9 +95,7 @@ def test_suspended_case_waits_and_resume_restarts_the_clock(wecom, clock, databa
 
 
 def test_unrated_closed_case_is_archived_after_the_rating_window(wecom, fake_wecom, clock, database_url):
-    case = new_case(wecom, database_url)
-    number, n = case["number"], str(int(case["number"][3:]))
-    wecom.send_text("demo-worker", f"接单 {n}")
+    number, n = taken(wecom)
     wecom.send_text("demo-worker", f"办结 {n} 已清运")
     closed_at = show(number, database_url)["events"][-1]["at"]
 

@@ -5,18 +5,18 @@ Test modules import the fixtures they use from here."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.settings import SHIPPED_CONFIG_DIR
+from handlers import case_work
 from handlers.cases import Place, open_case
 from handlers.services import Services
 from models import Area, AreaLevel, Case, Grid, OutboxMessage, Resident, Worker, WorkerRole
-from models.db import make_engine, make_session_factory
-from models.migrate import upgrade
+from tests.unit.outbox_support import factory  # noqa: F401 (fixture: a migrated database)
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # 10:00 in Beijing, a Monday
 
@@ -48,14 +48,6 @@ def _district(session: Session) -> District:
 
 
 @pytest.fixture(scope="module")
-def factory(database_url: str):
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    yield make_session_factory(engine)
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
 def district(factory) -> District:
     with factory.begin() as session:
         _district(session)
@@ -77,16 +69,24 @@ def services() -> Services:
 
 
 def new_case(session: Session, services: Services, *, now: datetime = T0, category: str = "环境卫生",
-             reporter: str = "t-resident") -> Case:
-    """A case in the test grid, assigned to its full-time worker, reported at `now`."""
-    district = load_district(session)
+             reporter: str = "t-resident", assignee: str = "worker") -> Case:
+    """A case reported at `now`, assigned to `assignee` (a district key) in that worker's grid."""
+    worker = load_district(session).workers[assignee]
     resident = session.scalars(select(Resident).where(Resident.userid == reporter)).first()
     if resident is None:
         resident = Resident(userid=reporter)
         session.add(resident)
     return open_case(session, text="楼下垃圾没人清", category=services.classifier().catalogue.get(category),
-                     reporter_userid=reporter, resident=resident, place=Place(district.grid, None, "profile"),
-                     assignee=district.workers["worker"], now=now)
+                     reporter_userid=reporter, resident=resident, place=Place(worker.grids[0], None, "profile"),
+                     assignee=worker, now=now)
+
+
+def taken_case(session: Session, services: Services) -> tuple[Case, Worker]:
+    """A new case its worker took five minutes after the report: (case, worker)."""
+    case = new_case(session, services)
+    worker = load_district(session).workers["worker"]
+    case_work.take(session, case, worker, T0 + timedelta(minutes=5))
+    return case, worker
 
 
 def notices_for(session: Session, case: Case) -> list[OutboxMessage]:

@@ -11,7 +11,7 @@ from handlers import case_work
 from handlers.clock import run_clock
 from models import Case, CaseEvent, CaseState, ClockMark, OutboxMessage, PointsEntry
 from tests.unit.lifecycle_support import (  # noqa: F401 (fixtures)
-    T0, district, factory, load_district, new_case, notices_for, services,
+    T0, district, factory, load_district, new_case, notices_for, services, taken_case,
 )
 
 NIGHT = T0 + timedelta(hours=12)  # 22:00 in Beijing: quiet hours begin
@@ -117,9 +117,7 @@ def test_two_clock_processes_at_once_act_once(factory, district, services):
 
 def test_a_suspended_case_is_not_escalated_and_resumes_with_fresh_marks(factory, district, services):
     with factory.begin() as session:
-        case = new_case(session, services)
-        worker = load_district(session).workers["worker"]
-        case_work.take(session, case, worker, T0 + timedelta(minutes=5))
+        case, worker = taken_case(session, services)
         case_work.suspend(session, case, worker, "等待供电局", T0 + timedelta(hours=2))
         case_id = case.id
     clock(factory, services, T0 + timedelta(days=3))
@@ -137,9 +135,7 @@ def test_a_suspended_case_is_not_escalated_and_resumes_with_fresh_marks(factory,
 
 def test_a_closed_case_nobody_rates_is_archived_after_the_rating_window(factory, district, services):
     with factory.begin() as session:
-        case = new_case(session, services)
-        worker = load_district(session).workers["worker"]
-        case_work.take(session, case, worker, T0 + timedelta(minutes=5))
+        case, worker = taken_case(session, services)
         case_work.close(session, case, worker, "已清理", T0 + timedelta(hours=5))
         case_id = case.id
     clock(factory, services, T0 + timedelta(days=3, hours=4))

@@ -8,13 +8,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from handlers import case_work
+from handlers import case_work, worker_queries
 from handlers.authority import may_act
+from handlers.case_numbers import format_case_number
 from handlers.cases import StaleCase
 from handlers.lifecycle import IllegalTransition
 from models import Case, CaseEvent, CaseLink, CaseState
 from tests.unit.lifecycle_support import (  # noqa: F401 (fixtures)
-    T0, District, district, factory, load_district, new_case, notices_for, services,
+    T0, District, district, factory, load_district, new_case, notices_for, services, taken_case,
 )
 
 
@@ -89,9 +90,7 @@ def test_each_step_writes_its_event_and_queues_its_notices_together(factory, dis
 
 def test_resume_shifts_every_open_deadline_by_the_time_suspended(factory, district, services):
     with factory.begin() as session:
-        case = new_case(session, services)
-        worker = load_district(session).workers["worker"]
-        case_work.take(session, case, worker, T0 + timedelta(minutes=10))
+        case, worker = taken_case(session, services)
         plan_due, close_due = case.plan_due, case.close_due
         case_work.suspend(session, case, worker, "等待供电局", T0 + timedelta(minutes=20))
         case_work.resume(session, case, worker, T0 + timedelta(hours=3, minutes=20))
@@ -128,3 +127,18 @@ def test_a_patrol_case_is_archived_when_closed(factory, district, services):
         case_work.take(session, case, worker, T0)
         case_work.close(session, case, worker, "已清理", T0 + timedelta(hours=1))
         assert case.state == CaseState.ARCHIVED
+
+
+def test_mine_and_overdue_list_the_most_late_first_and_only_in_the_workers_reach(factory, district, services):
+    with factory.begin() as session:  # the other grid: no other test puts cases there
+        cases = [new_case(session, services, now=T0 + timedelta(minutes=minutes), assignee="outsider")
+                 for minutes in (0, 30, 120)]
+        people = load_district(session).workers
+        now = T0 + timedelta(minutes=130)
+        mine = worker_queries.mine(session, people["outsider"], now)
+        late = worker_queries.overdue(session, people["other_community"], now)
+        elsewhere = worker_queries.overdue(session, people["leader"], now)
+    early, later, fresh = (format_case_number(case.id) for case in cases)
+    assert mine.index(early) < mine.index(later) < mine.index(fresh)
+    assert early in late and later in late and fresh not in late
+    assert early not in elsewhere

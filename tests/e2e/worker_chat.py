@@ -1,0 +1,50 @@
+"""Chat helpers for the lifecycle e2e tests: report as a resident, take as a worker, look the case up."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from models import OutboxMessage
+from tests.cli import cli_json
+
+GARBAGE = "阳光小区门口的垃圾桶满了好几天没人清理，臭气熏天"
+
+
+def number_in(reply: str) -> str:
+    match = re.search(r"GB-\d{6}", reply)
+    assert match, reply
+    return match.group(0)
+
+
+def digits(number: str) -> str:
+    """`GB-000012` → `12`, the short form workers type."""
+    return str(int(number[3:]))
+
+
+def report(wecom, text: str = GARBAGE, userid: str = "demo-resident") -> str:
+    """A resident's report; its case number."""
+    return number_in(wecom.send_text(userid, text))
+
+
+def taken(wecom, text: str = GARBAGE) -> tuple[str, str]:
+    """A report that demo-worker has taken: (number, digits)."""
+    number = report(wecom, text)
+    assert "已接单" in wecom.send_text("demo-worker", f"接单 {digits(number)}")
+    return number, digits(number)
+
+
+def show(number: str, database_url: str) -> dict:
+    return cli_json(["case", "show", number, "--json"], database_url)
+
+
+def queued(db, recipient: str, *markers: str) -> list[str]:
+    """Notices gridbot queued for `recipient` (a userid or a group's chat id) containing every marker.
+
+    Queued in the same transaction as the reply, so no waiting; delivery (and the outbox's
+    per-recipient pacing) is tested where the closed loop counts what the fake WeCom received."""
+    with db() as session:
+        texts = session.scalars(select(OutboxMessage.text).where(OutboxMessage.recipient == recipient)
+                                .order_by(OutboxMessage.id)).all()
+    return [text for text in texts if all(marker in text for marker in markers)]
