@@ -83,14 +83,18 @@ class AddressIndex:
         self._entries: list[_Entry] = []
         self._by_name: dict[str, list[int]] = defaultdict(list)  # name -> entry indexes
         self._by_area: dict[str, list[int]] = defaultdict(list)
+        area_forms: dict[tuple[str, ...], tuple[str, ...]] = {}
         for place in places:
             index = len(self._entries)
             numbers = Designators()
             names: set[str] = set()
+            if place.area_names not in area_forms:
+                area_forms[place.area_names] = tuple(map(normalise_address, place.area_names))
+            areas = area_forms[place.area_names]
             for text in (place.address, *place.aliases):
                 normalised = normalise_address(text)
                 numbers |= designators(normalised)
-                names.update(place_names(normalised, tuple(normalise_address(a) for a in place.area_names)))
+                names.update(place_names(normalised, areas))
             self._entries.append(_Entry(place.unit_id, numbers))
             for name in names:
                 self._by_name[name].append(index)

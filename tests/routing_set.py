@@ -54,6 +54,19 @@ def _typo(text: str, rng: random.Random) -> str:
     return text
 
 
+_HOMOPHONES = {"阳": "杨", "湾": "弯", "苑": "园", "庭": "亭", "园": "圆", "庄": "装", "景": "井", "桂": "贵",
+               "华": "化", "湖": "胡", "翠": "脆", "锦": "金", "城": "成", "岭": "领", "居": "局", "村": "存"}
+
+
+def _misspelt(name: str, rng: random.Random) -> str:
+    """The estate's name with one character typed as a homophone (阳光 → 杨光), if it has one."""
+    spots = [i for i, char in enumerate(name) if char in _HOMOPHONES]
+    if not spots:
+        return name
+    i = rng.choice(spots)
+    return name[:i] + _HOMOPHONES[name[i]] + name[i + 1:]
+
+
 EstateWriter = Callable[[DemoPlace, str, random.Random], str]
 ESTATE_WRITERS: dict[str, EstateWriter] = {
     "full": lambda p, b, r: f"{p.estate}{_phase(p, r)}{_building(b, r)}",
@@ -65,6 +78,7 @@ ESTATE_WRITERS: dict[str, EstateWriter] = {
     "traditional": lambda p, b, r: _to_traditional(f"{p.estate}{_phase(p, r)}{_building(b, r)}"),
     "full_width": lambda p, b, r: f"{p.estate}{_phase(p, r)}{_building(b, r)}".translate(_FULL_WIDTH),
     "typo": lambda p, b, r: _typo(f"{p.estate}{_phase(p, r)}{_building(b, r)}", r),
+    "misspelt": lambda p, b, r: f"{_misspelt(p.estate, r)}{_phase(p, r)}{_building(b, r)}",
     "spaced": lambda p, b, r: f"{p.estate} {_phase(p, r)} {_building(b, r)} ",
 }
 HAMLET_WRITERS: dict[str, Callable[[DemoPlace, random.Random], str]] = {

@@ -4,24 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 
-import pytest
 from sqlalchemy import func, select
 
 from config.settings import SHIPPED_CONFIG_DIR
 from handlers.address_index import AddressIndex
 from handlers.registry import load_demo_district
 from models import Area, AreaLevel, Grid, Resident, Unit, Worker, WorkerRole
-from models.db import make_engine, make_session_factory
-from models.setup import init_database
 from tests.cli import cli_json
-
-
-@pytest.fixture(scope="module")
-def factory(database_url):
-    init_database(database_url, SHIPPED_CONFIG_DIR, demo=True)
-    engine = make_engine(database_url)
-    yield make_session_factory(engine)
-    engine.dispose()
+from tests.demo_db import demo_factory  # noqa: F401  (fixture)
 
 
 def counts(session) -> dict[str, int]:
@@ -29,8 +19,8 @@ def counts(session) -> dict[str, int]:
             for model in (Area, Grid, Unit, Worker, Resident)}
 
 
-def test_district_has_the_shape_of_a_real_one(factory):
-    with factory() as session:
+def test_district_has_the_shape_of_a_real_one(demo_factory):
+    with demo_factory() as session:
         levels = Counter(session.scalars(select(Area.level)))
         assert levels == {AreaLevel.DISTRICT: 1, AreaLevel.STREET: 2, AreaLevel.COMMUNITY: 4}
         units = session.scalars(select(Unit)).all()
@@ -45,8 +35,8 @@ def test_district_has_the_shape_of_a_real_one(factory):
         assert session.scalar(select(func.count()).select_from(Resident).where(Resident.unit_id.is_not(None))) >= 100
 
 
-def test_demo_resident_worker_and_leader_share_one_grid(factory):
-    with factory() as session:
+def test_demo_resident_worker_and_leader_share_one_grid(demo_factory):
+    with demo_factory() as session:
         resident = session.scalars(select(Resident).where(Resident.userid == "demo-resident")).one()
         grid = resident.unit.grid
         by_role = Counter(w.role for w in grid.workers)
@@ -56,26 +46,26 @@ def test_demo_resident_worker_and_leader_share_one_grid(factory):
         assert "阳光小区" in resident.unit.address  # the place the e2e reports name
 
 
-def test_every_grid_has_its_group_chat(factory):
-    with factory() as session:
+def test_every_grid_has_its_group_chat(demo_factory):
+    with demo_factory() as session:
         assert all(g.chat_id == f"grid-{g.code}" for g in session.scalars(select(Grid)))
 
 
-def test_loading_again_changes_nothing(factory):
-    with factory() as session:
+def test_loading_again_changes_nothing(demo_factory):
+    with demo_factory() as session:
         before = counts(session)
-    with factory.begin() as session:
+    with demo_factory.begin() as session:
         result = load_demo_district(session, SHIPPED_CONFIG_DIR)
     assert (result.created, result.updated) == (0, 0) and result.unchanged > 400
-    with factory() as session:
+    with demo_factory() as session:
         assert counts(session) == before
 
 
-def test_units_json_lists_the_contract_fields_and_each_address_finds_its_unit(factory, database_url):
+def test_units_json_lists_the_contract_fields_and_each_address_finds_its_unit(demo_factory, database_url):
     units = cli_json(["units", "--json"], database_url)
     assert len(units) >= 200
     assert set(units[0]) == {"code", "grid", "address", "aliases"}
-    with factory() as session:
+    with demo_factory() as session:
         index = AddressIndex.from_session(session)
         codes = {unit_id: code for unit_id, code in session.execute(select(Unit.id, Unit.code))}
     for unit in units:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from config.settings import SHIPPED_CONFIG_DIR
 from handlers.routing import locate_point, pick_assignee, urgent_responders
 from models import Case, CaseState, Grid, Unit, Worker, WorkerRole
-from models.db import make_engine, make_session_factory
-from models.setup import init_database
+from tests.demo_db import demo_factory  # noqa: F401  (fixture)
 
 DEMO_GRID = "441999001001001"  # 阳光社区第一网格: demo-worker, demo-leader, fire specialist only
 SANITATION_GRID = "441999001001003"  # 阳光社区第三网格: has a 环境卫生 specialist
@@ -17,18 +15,10 @@ LEAVE_GRID = "441999101001004"  # 东岭社区第四网格: its only 专职 work
 VILLAGE_GRID = "441999101002003"  # 石湾村第一网格: a level-2 grid under 石湾村北片
 
 
-@pytest.fixture(scope="module")
-def factory(database_url):
-    init_database(database_url, SHIPPED_CONFIG_DIR, demo=True)
-    engine = make_engine(database_url)
-    yield make_session_factory(engine)
-    engine.dispose()
-
-
 @pytest.fixture
-def session(factory):
+def session(demo_factory):
     """A session whose changes are rolled back after the test."""
-    with factory() as session:
+    with demo_factory() as session:
         session.begin()
         yield session
         session.rollback()

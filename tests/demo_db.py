@@ -1,0 +1,18 @@
+"""A fixture: the module's database, migrated, with the demo district loaded."""
+
+from __future__ import annotations
+
+import pytest
+
+from config.settings import SHIPPED_CONFIG_DIR
+from models.db import make_engine, make_session_factory
+from models.setup import init_database
+
+
+@pytest.fixture(scope="module")
+def demo_factory(database_url):
+    """A session factory on a fresh database holding the demo district."""
+    init_database(database_url, SHIPPED_CONFIG_DIR, demo=True)
+    engine = make_engine(database_url)
+    yield make_session_factory(engine)
+    engine.dispose()
