@@ -30,6 +30,8 @@ def take(session: Session, case: Case, worker: Worker, now: datetime) -> CaseEve
     case.taken_at = now
     if on_time:
         award(session, worker.userid, "worker", "take_on_time", case.id, now)
+    if case.source == "resident":  # taken: the report was a real case
+        award(session, case.reporter_userid, "resident", "report", case.id, now)
     notify_event(session, event)
     return event
 

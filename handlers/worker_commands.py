@@ -95,7 +95,7 @@ def _on_case(request: Request, needs_text: bool, run: Callable[[Request, Case, s
     if case is None:
         return render("replies/worker_case_not_found", ref=ref, command=name)
     request.record.case_id = case.id
-    if name == "take" and _taken(case):
+    if name == "take" and _taken(case, request.worker):
         return _already_taken(request, case)
     if not may_act(request.worker, case):
         leaders = [leader for leader in grid_leaders(case) if leader.id != case.assignee_id]
@@ -110,9 +110,11 @@ def _done(request: Request, case: Case, event: CaseEvent, **context) -> str:
     return render("replies/worker_done", case=case, event=event, **context)
 
 
-def _taken(case: Case) -> bool:
-    """Someone holds the case and it cannot be taken again (it could after an escalation)."""
-    return case.taken_at is not None and case.assignee is not None and not allowed(case.state, "take")
+def _taken(case: Case, worker: Worker) -> bool:
+    """Someone holds the case and `worker` cannot take it (after an escalation a higher level can take it over)."""
+    if case.taken_at is None or case.assignee is None:
+        return False
+    return case.assignee_id == worker.id or not allowed(case.state, "take")
 
 
 def _already_taken(request: Request, case: Case) -> str:
@@ -124,7 +126,7 @@ def _take(request: Request, case: Case, _text: str) -> str:
         event = case_work.take(request.session, case, request.worker, request.now)
     except StaleCase:
         request.session.refresh(case)
-        if not _taken(case):
+        if not _taken(case, request.worker):
             raise IllegalTransition("take", case.state) from None
         return _already_taken(request, case)
     return _done(request, case, event)
