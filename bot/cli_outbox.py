@@ -23,11 +23,11 @@ def _row(row: OutboxMessage) -> dict:
 
 def _sender():
     from bot.cli import session_factory, settings
-    from bot.outbox import OutboxSender, RetryPolicy
+    from bot.outbox import OutboxSender, SendPolicy
     from bot.wecom_api import WeComClient
 
     s = settings()
-    return OutboxSender(session_factory(), WeComClient.from_settings(s), RetryPolicy.from_settings(s)), s
+    return OutboxSender(session_factory(), WeComClient.from_settings(s), SendPolicy.from_settings(s)), s
 
 
 @outbox_app.command("list")

@@ -3,8 +3,9 @@
 Endpoints: gettoken, message/send, appchat/create, appchat/send, webhook/send — errcode/errmsg
 JSON, access tokens issued, checked and expiring. Test controls under `/_fake/`:
 - `GET /_fake/calls?path=P[&all=true]`: the calls WeCom accepted and delivered (what people saw),
-  oldest first, each `{path, query, json, at, errcode, status, duplicate}`; `all=true` adds refused
-  and faulted calls and duplicates that message/send's duplicate check kept from being delivered.
+  oldest first, each `{path, query, json, at, errcode, status, duplicate, dropped}`; `all=true` adds
+  refused and faulted calls, duplicates that message/send's duplicate check kept from being delivered,
+  and messages dropped over the per-member limit (when the fake is made with `member_per_minute`).
 - `POST /_fake/faults`: a list of `{path, errcode?, errmsg?, http_status?, delay?, close?, times?}`;
   the next `times` (default 1; -1 = until reset) calls to `path` ("*" = any) fail that way.
   `delay` (seconds) alone slows the answer; `close` drops the connection without an answer.
@@ -53,6 +54,7 @@ class _FakeState:
     secret: str | None
     token_ttl: int
     strict_chats: bool
+    member_per_minute: int | None
     lock: threading.Lock = field(default_factory=threading.Lock)
     calls: list[dict] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
@@ -60,6 +62,7 @@ class _FakeState:
     chats: dict[str, dict] = field(default_factory=dict)
     webhook_hits: dict[str, list[float]] = field(default_factory=dict)
     delivered: dict[tuple, float] = field(default_factory=dict)  # message/send duplicate check
+    member_hits: dict[str, list[float]] = field(default_factory=dict)  # message/send deliveries per member
     msgids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def take_fault(self, path: str) -> Fault | None:
@@ -85,10 +88,21 @@ class _FakeState:
             self.delivered[key] = now
         return False
 
+    def over_member_limit(self, touser: str) -> bool:
+        """WeCom accepts but silently drops app messages beyond its per-member limit (30 a minute)."""
+        if self.member_per_minute is None:
+            return False
+        now = time.monotonic()
+        with self.lock:
+            hits = [t for t in self.member_hits.get(touser, []) if now - t < 60]
+            self.member_hits[touser] = hits if len(hits) >= self.member_per_minute else [*hits, now]
+            return len(hits) >= self.member_per_minute
+
     def record(self, request: Request, body: dict | None, errcode: int | None, status: int = 200) -> None:
         call = {"path": request.url.path, "query": dict(request.query_params), "json": body,
                 "at": datetime.now(timezone.utc).isoformat(), "errcode": errcode, "status": status,
-                "duplicate": bool(request.scope.get("state", {}).get("duplicate"))}
+                "duplicate": bool(request.scope.get("state", {}).get("duplicate")),
+                "dropped": bool(request.scope.get("state", {}).get("dropped"))}
         with self.lock:
             self.calls.append(call)
 
@@ -114,7 +128,7 @@ class _FakeWeComApp(FastAPI):
                 if transport is not None:  # uvicorn's protocol objects expose their transport
                     with self.fake.lock:
                         self.fake.calls.append({"path": scope["path"], "query": {}, "json": None, "errcode": None,
-                                                "status": 0, "duplicate": False,
+                                                "status": 0, "duplicate": False, "dropped": False,
                                                 "at": datetime.now(timezone.utc).isoformat()})
                     transport.abort()
                     while (await receive())["type"] != "http.disconnect":
@@ -137,10 +151,12 @@ def _text_problem(body: dict) -> int | None:
 
 
 def create_fake_wecom(*, corp_id: str | None = None, secret: str | None = None, token_ttl: int = 7200,
-                      strict_chats: bool = False) -> FastAPI:
+                      strict_chats: bool = False, member_per_minute: int | None = None) -> FastAPI:
     """A fake WeCom; `corp_id`/`secret` (when given) are checked at gettoken, `strict_chats` refuses
-    sends to chats it did not create (real WeCom does; the demo district's chats are not created)."""
-    fake = _FakeState(corp_id=corp_id, secret=secret, token_ttl=token_ttl, strict_chats=strict_chats)
+    sends to chats it did not create (real WeCom does; the demo district's chats are not created),
+    `member_per_minute` drops app messages to a member beyond that many a minute, as WeCom does at 30."""
+    fake = _FakeState(corp_id=corp_id, secret=secret, token_ttl=token_ttl, strict_chats=strict_chats,
+                      member_per_minute=member_per_minute)
     app = _FakeWeComApp(title="fake WeCom", docs_url=None, redoc_url=None, openapi_url=None)
     app.fake = fake
 
@@ -205,6 +221,8 @@ def create_fake_wecom(*, corp_id: str | None = None, secret: str | None = None, 
                 return _error(code)
             if fake.is_duplicate(body):
                 request.scope["state"]["duplicate"] = True
+            elif fake.over_member_limit(str(body.get("touser"))):
+                request.scope["state"]["dropped"] = True
             return {"errcode": 0, "errmsg": "ok", "invaliduser": "", "invalidparty": "", "invalidtag": "",
                     "unlicenseduser": "", "msgid": f"fake-{next(fake.msgids)}", "response_code": ""}
         return await answer(request, body, handle)
@@ -268,7 +286,7 @@ def create_fake_wecom(*, corp_id: str | None = None, secret: str | None = None, 
         with fake.lock:
             found = list(fake.calls)
         return [c for c in found if (path is None or c["path"] == path)
-                and (all or (c["errcode"] == 0 and not c["duplicate"]))]
+                and (all or (c["errcode"] == 0 and not c["duplicate"] and not c["dropped"]))]
 
     @app.post("/_fake/faults")
     async def add_faults(faults: list[Fault]) -> dict:
@@ -300,6 +318,7 @@ def create_fake_wecom(*, corp_id: str | None = None, secret: str | None = None, 
             fake.faults.clear()
             fake.webhook_hits.clear()
             fake.delivered.clear()
+            fake.member_hits.clear()
         return {"errcode": 0, "errmsg": "ok"}
 
     return app

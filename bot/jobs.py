@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from bot.outbox import OutboxSender, RetryPolicy
+from bot.outbox import OutboxSender, SendPolicy
 from bot.wecom_api import WeComClient
 from bot.state import AppState
 from handlers.clock import run_clock
@@ -28,7 +28,7 @@ class BackgroundJobs:
 
     def start(self) -> None:
         sender = OutboxSender(self._state.factory, make_client(self._state),
-                              RetryPolicy.from_settings(self._state.settings))
+                              SendPolicy.from_settings(self._state.settings))
         self._spawn("outbox", lambda: sender.run_forever(self._stop, self._state.settings.outbox_interval))
         self._spawn("clock", self._run_clock)
 

@@ -61,8 +61,22 @@ def _settle(factory: sessionmaker[Session], row_id: int, token: str, **values) -
         return result.rowcount == 1
 
 
-def mark_sent(factory: sessionmaker[Session], row_id: int, token: str, now: datetime) -> bool:
-    return _settle(factory, row_id, token, status=SENT, sent_at=now, last_error=None)
+def mark_sent(factory: sessionmaker[Session], row_ids: list[int], token: str, now: datetime) -> int:
+    """Mark rows sent as one message (a digest when several: the first row stands for the message);
+    how many this claim still held."""
+    head, *folded = row_ids
+    with factory.begin() as session:
+        held = 0
+        for ids, values in (([head], {}), (folded, {"folded_into": head})):
+            if ids:
+                held += session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == token,
+                           OutboxMessage.status == PENDING)
+                    .values(claimed_by=None, status=SENT, sent_at=now, last_error=None, **values)
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+        return held
 
 
 def mark_retry(factory: sessionmaker[Session], row_id: int, token: str, at: datetime, error: str) -> bool:

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     outbox_retry_base: float = Field(default=5.0, gt=0)  # seconds before a failed send's first retry
     outbox_max_attempts: int = Field(default=12, ge=1)  # then the notice goes to the dead letters
     outbox_lease: float = Field(default=120.0, ge=35)  # a crashed sender's claimed notices wait this long
+    outbox_pace_per_minute: int = Field(default=25, ge=0)  # messages to one person a minute (WeCom drops > 30)
     clock_interval: float = Field(default=60.0, gt=0)
     run_background_jobs: bool = True
     retention_days: int = Field(default=0, ge=0)

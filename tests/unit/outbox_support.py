@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.fake_wecom import create_fake_wecom
-from bot.outbox import OutboxSender, RetryPolicy
+from bot.outbox import OutboxSender, SendPolicy
 from bot.wecom_api import WeComClient
 from handlers.notices import queue_notice
 from models import OutboxMessage, utcnow
@@ -22,7 +22,7 @@ from models.migrate import upgrade
 from tests.servers import serve_in_thread
 
 CORP_ID, SECRET, AGENT_ID = "wwoutboxtest", "outbox-test-secret", 1000002
-FAST = RetryPolicy(base=0.01, cap=0.05, max_attempts=5, rate_limit_pause=60, config_pause=300, lease=30, batch=20)
+FAST = SendPolicy(base=0.01, cap=0.05, max_attempts=5, rate_limit_pause=60, config_pause=300, lease=30, batch=20)
 
 
 class FakeControl:
@@ -53,7 +53,7 @@ def client_for(url: str, timeout: float = 2.0, **options) -> WeComClient:
     return WeComClient(url, CORP_ID, SECRET, AGENT_ID, timeout=timeout, **options)
 
 
-def sender_for(factory: sessionmaker[Session], url: str, policy: RetryPolicy = FAST, **options) -> OutboxSender:
+def sender_for(factory: sessionmaker[Session], url: str, policy: SendPolicy = FAST, **options) -> OutboxSender:
     return OutboxSender(factory, client_for(url, **options), policy)
 
 
@@ -63,7 +63,7 @@ def queue(factory: sessionmaker[Session], count: int, prefix: str, channel: str 
     texts = [f"{prefix} notice {i}" for i in range(count)]
     with factory.begin() as session:
         for i, text in enumerate(texts):
-            queue_notice(session, channel=channel, recipient=recipient or f"{prefix}-user-{i % 7}", text=text,
+            queue_notice(session, channel=channel, recipient=recipient or f"{prefix}-user-{i}", text=text,
                          dedupe_key=f"{prefix}:{i}")
     return texts
 

@@ -35,7 +35,7 @@ def wait_until(probe, timeout: float = 60.0) -> None:
 
 
 def test_senders_racing_in_threads_send_every_row_exactly_once(factory, fake, database_url):
-    texts = queue(factory, 600, "race")
+    texts = queue(factory, 300, "race")
     engines = [make_engine(database_url) for _ in range(3)]
     senders = [sender_for(make_session_factory(engine), fake.url) for engine in engines]
     started = time.perf_counter()
@@ -56,8 +56,8 @@ def test_senders_racing_in_threads_send_every_row_exactly_once(factory, fake, da
     assert raw_sends(fake) == Counter(texts)  # each row once: not even a duplicate WeCom had to drop
     assert all(row.status == "sent" and row.attempts == 1 for row in rows(factory, "race"))
     shares = [s.stats.sent for s in senders]
-    assert sum(shares) == 600 and sum(1 for share in shares if share) >= 2  # they really raced
-    print(f"\noutbox race: 3 senders sent 600 rows in {elapsed:.2f} s = {600 / elapsed:.0f} sends/s, "
+    assert sum(shares) == 300 and sum(1 for share in shares if share) >= 2  # they really raced
+    print(f"\noutbox race: 3 senders sent 300 rows in {elapsed:.2f} s = {300 / elapsed:.0f} sends/s, "
           f"shares {shares}, 0 duplicates ({factory.kw['bind'].dialect.name})")
 
 
@@ -69,11 +69,11 @@ def _sender_process(database_url: str, fake_url: str) -> subprocess.Popen:
 
 
 def test_sender_processes_send_every_row_exactly_once(factory, fake, database_url):
-    texts = queue(factory, 300, "proc")
+    texts = queue(factory, 150, "proc")
     fake.faults({"path": SEND, "delay": 0.005, "times": -1})  # a WeCom with some latency
-    processes = [_sender_process(database_url, fake.url) for _ in range(3)]
+    processes = [_sender_process(database_url, fake.url) for _ in range(2)]
     try:
-        wait_until(lambda: sum(raw_sends(fake).values()) >= 300)
+        wait_until(lambda: sum(raw_sends(fake).values()) >= 150)
         time.sleep(0.3)  # room for a double send to show up, if there were one
     finally:
         for process in processes:
@@ -126,6 +126,6 @@ def test_a_sender_that_outlived_its_lease_cannot_overwrite_the_new_claim(factory
     slow, = claims.claim(factory, "slow-sender", now, timedelta(seconds=10), 1)
     fresh, = claims.claim(factory, "next-sender", later(11, now), timedelta(seconds=10), 1)
     assert claims.mark_retry(factory, slow.id, "slow-sender", later(60, now), "too late") is False
-    assert claims.mark_sent(factory, fresh.id, "next-sender", later(12, now)) is True
+    assert claims.mark_sent(factory, [fresh.id], "next-sender", later(12, now)) == 1
     row, = rows(factory, "late")
     assert (row.status, row.last_error, row.attempts) == ("sent", None, 2)

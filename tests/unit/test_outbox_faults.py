@@ -9,7 +9,7 @@ import time
 import pytest
 
 from bot.fake_wecom import create_fake_wecom
-from bot.outbox import RetryPolicy
+from bot.outbox import SendPolicy
 from handlers.notices import retry_notices
 from tests.servers import free_port, serve_in_thread
 from tests.unit.outbox_support import (  # noqa: F401 (fixtures)
@@ -84,7 +84,7 @@ def test_transient_failures_are_retried_with_backoff_and_delivered_once(factory,
 
 
 def test_backoff_doubles_with_each_failed_attempt():
-    policy = RetryPolicy(base=5, cap=1800)
+    policy = SendPolicy(base=5, cap=1800)
     waits = [policy.backoff(n).total_seconds() for n in range(1, 12)]
     assert all(5 * 2 ** i <= wait <= 1.2 * 5 * 2 ** i for i, wait in enumerate(waits[:8]))
     assert max(waits) <= 1800 * 1.2

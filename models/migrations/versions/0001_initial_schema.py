@@ -48,12 +48,14 @@ def upgrade() -> None:
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('folded_into', sa.Integer(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
     sa.UniqueConstraint('dedupe_key', name=op.f('uq_outbox_dedupe_key'))
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outbox_case_id'), ['case_id'], unique=False)
         batch_op.create_index('ix_outbox_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_outbox_recipient_sent', ['recipient', 'sent_at'], unique=False)
 
     op.create_table('points',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -338,6 +340,7 @@ def downgrade() -> None:
 
     op.drop_table('points')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_recipient_sent')
         batch_op.drop_index('ix_outbox_due')
         batch_op.drop_index(batch_op.f('ix_outbox_case_id'))
 
