@@ -29,16 +29,6 @@ def parse_duration(value: Any) -> timedelta:
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
-def format_duration(value: timedelta) -> str:
-    """The inverse of `parse_duration` for whole minutes."""
-    minutes = int(value.total_seconds() // 60)
-    if minutes % 1440 == 0:
-        return f"{minutes // 1440}d"
-    if minutes % 60 == 0:
-        return f"{minutes // 60}h"
-    return f"{minutes}m"
-
-
 @dataclass(frozen=True)
 class Clock:
     """The 117 promise: time to take a case, to propose a plan, to close it."""

@@ -3,11 +3,12 @@ exclusions masking the hits they cover, and a threshold + margin deciding the ou
 
 from __future__ import annotations
 
-import copy
+import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import ahocorasick
 from rapidfuzz import fuzz
@@ -91,7 +92,7 @@ class Classifier:
         """A classifier from a catalogue mapping and `{category: [rule, ...]}` (validated)."""
         parsed_catalogue = Catalogue.from_data(catalogue, source=(sources or {}).get("", "<data>"))
         parsed = parse_rules(parsed_catalogue, rules, sources)
-        return cls(parsed_catalogue, parsed, copy.deepcopy(rules))
+        return cls(parsed_catalogue, parsed, _snapshot(rules))
 
     @classmethod
     def from_dir(cls, config_dir: Path) -> Classifier:
@@ -101,7 +102,7 @@ class Classifier:
 
     def to_data(self) -> tuple[dict, dict[str, list]]:
         """(catalogue mapping, rules by category): the inverse of `from_data`."""
-        return copy.deepcopy(self.catalogue.data), copy.deepcopy(self._rules_data)
+        return _snapshot(self.catalogue.data), _snapshot(self._rules_data)
 
     def to_dict(self) -> dict:
         """The whole rule set as one JSON-able mapping `{"catalogue": ..., "rules": ...}`."""
@@ -183,6 +184,11 @@ class Classifier:
             if rule.id not in best or fired.score > best[rule.id].score:
                 best[rule.id] = fired
         return list(best.values())
+
+
+def _snapshot(data: Any) -> Any:
+    """A deep copy of JSON-like data (several times faster than copy.deepcopy)."""
+    return json.loads(json.dumps(data, ensure_ascii=False))
 
 
 def _fire(rule: Rule, hits: list[tuple[Span, str, int]]) -> _Fired | None:

@@ -7,6 +7,7 @@ A rule set is `{category name: [rule mapping, ...]}`; on disk one file per categ
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -89,11 +90,16 @@ def parse_rule(data: Any, category: str, source: str, position: int) -> Rule:
 def _terms(raw: list[str], source: str, rule_id: str, kind: str) -> tuple[str, ...]:
     terms = []
     for item in raw:
-        term = normalise(item)
+        term = _normalise_term(item)
         if not term:
             raise RuleConfigError(source, rule_id, kind, f"{item!r} is empty after normalisation")
         terms.append(term)
     return tuple(dict.fromkeys(terms))
+
+
+@lru_cache(maxsize=100_000)
+def _normalise_term(term: str) -> str:
+    return normalise(term)
 
 
 def parse_rules(catalogue: Catalogue, rules: dict[str, list], sources: dict[str, str] | None = None) -> list[Rule]:
