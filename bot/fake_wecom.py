@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 TEXT_LIMIT_BYTES = 2048
@@ -49,7 +49,10 @@ class Fault(BaseModel):
 
 
 @dataclass
-class _FakeState:
+class _FakeWeCom:
+    """What the fake remembers, and how each WeCom API answers: `(query, body, marks) -> errcode JSON`;
+    `marks` collects what the call record should say beyond the answer (duplicate, dropped)."""
+
     corp_id: str | None
     secret: str | None
     token_ttl: int
@@ -60,9 +63,8 @@ class _FakeState:
     faults: list[Fault] = field(default_factory=list)
     tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (monotonic)
     chats: dict[str, dict] = field(default_factory=dict)
-    webhook_hits: dict[str, list[float]] = field(default_factory=dict)
     delivered: dict[tuple, float] = field(default_factory=dict)  # message/send duplicate check
-    member_hits: dict[str, list[float]] = field(default_factory=dict)  # message/send deliveries per member
+    hits: dict[str, list[float]] = field(default_factory=dict)  # per-minute windows (robots, members)
     msgids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def take_fault(self, path: str) -> Fault | None:
@@ -73,6 +75,32 @@ class _FakeState:
                         fault.times -= 1
                     return fault
         return None
+
+    def record(self, path: str, query: dict, body: dict | None, errcode: int | None, status: int = 200,
+               **marks: bool) -> None:
+        call = {"path": path, "query": query, "json": body, "at": datetime.now(timezone.utc).isoformat(),
+                "errcode": errcode, "status": status, "duplicate": False, "dropped": False, **marks}
+        with self.lock:
+            self.calls.append(call)
+
+    def token_problem(self, query: dict) -> dict | None:
+        token = query.get("access_token")
+        if not token:
+            return _error(41001)
+        with self.lock:
+            expires = self.tokens.get(token)
+        if expires is None:
+            return _error(40014)
+        return _error(42001) if time.monotonic() >= expires else None
+
+    def over_limit(self, key: str, per_minute: int) -> bool:
+        """Count a call against `key`'s one-minute window; True (and not counted) when it is full."""
+        now = time.monotonic()
+        with self.lock:
+            window = [t for t in self.hits.get(key, []) if now - t < 60]
+            full = len(window) >= per_minute
+            self.hits[key] = window if full else [*window, now]
+        return full
 
     def is_duplicate(self, body: dict) -> bool:
         """message/send with enable_duplicate_check: the same text to the same users within the interval
@@ -88,23 +116,57 @@ class _FakeState:
             self.delivered[key] = now
         return False
 
-    def over_member_limit(self, touser: str) -> bool:
-        """WeCom accepts but silently drops app messages beyond its per-member limit (30 a minute)."""
-        if self.member_per_minute is None:
-            return False
-        now = time.monotonic()
+    def gettoken(self, query: dict, body: dict, marks: dict) -> dict:
+        if not query.get("corpid") or (self.corp_id and query["corpid"] != self.corp_id):
+            return _error(40013)
+        if not query.get("corpsecret") or (self.secret and query["corpsecret"] != self.secret):
+            return _error(40001)
+        token = secrets.token_urlsafe(32)
         with self.lock:
-            hits = [t for t in self.member_hits.get(touser, []) if now - t < 60]
-            self.member_hits[touser] = hits if len(hits) >= self.member_per_minute else [*hits, now]
-            return len(hits) >= self.member_per_minute
+            self.tokens[token] = time.monotonic() + self.token_ttl
+        return {"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": self.token_ttl}
 
-    def record(self, request: Request, body: dict | None, errcode: int | None, status: int = 200) -> None:
-        call = {"path": request.url.path, "query": dict(request.query_params), "json": body,
-                "at": datetime.now(timezone.utc).isoformat(), "errcode": errcode, "status": status,
-                "duplicate": bool(request.scope.get("state", {}).get("duplicate")),
-                "dropped": bool(request.scope.get("state", {}).get("dropped"))}
+    def message_send(self, query: dict, body: dict, marks: dict) -> dict:
+        if not body.get("agentid"):
+            return _error(41011)
+        code = _text_problem(body)
+        if code:
+            return _error(code)
+        if self.is_duplicate(body):
+            marks["duplicate"] = True
+        elif self.member_per_minute is not None:
+            marks["dropped"] = self.over_limit(f"member:{body.get('touser')}", self.member_per_minute)
+        return {"errcode": 0, "errmsg": "ok", "invaliduser": "", "invalidparty": "", "invalidtag": "",
+                "unlicenseduser": "", "msgid": f"fake-{next(self.msgids)}", "response_code": ""}
+
+    def appchat_create(self, query: dict, body: dict, marks: dict) -> dict:
+        members = body.get("userlist")
+        if not isinstance(members, list) or not 2 <= len(members) <= 2000:
+            return _error(86006)
+        chatid = str(body.get("chatid") or secrets.token_hex(8))
+        if not chatid.isalnum() or len(chatid) > 32:
+            return _error(86001)
         with self.lock:
-            self.calls.append(call)
+            if chatid in self.chats:
+                return _error(86215)
+            self.chats[chatid] = {"name": body.get("name"), "owner": body.get("owner"), "userlist": members}
+        return {"errcode": 0, "errmsg": "ok", "chatid": chatid}
+
+    def appchat_send(self, query: dict, body: dict, marks: dict) -> dict:
+        chatid = body.get("chatid")
+        if not chatid:
+            return _error(86001)
+        if self.strict_chats and chatid not in self.chats:
+            return _error(86003)
+        return _ok_unless(_text_problem(body))
+
+    def webhook_send(self, query: dict, body: dict, marks: dict) -> dict:
+        key = query.get("key")
+        if not key:
+            return _error(93000)
+        if self.over_limit(f"robot:{key}", WEBHOOK_PER_MINUTE):
+            return _error(45009)
+        return _ok_unless(_text_problem(body))
 
 
 def _error(errcode: int, errmsg: str | None = None) -> dict:
@@ -118,7 +180,7 @@ def _ok_unless(errcode: int | None) -> dict:
 class _FakeWeComApp(FastAPI):
     """FastAPI plus one ASGI-level trick: a `close` fault drops the TCP connection unanswered."""
 
-    fake: _FakeState
+    fake: _FakeWeCom
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and not scope["path"].startswith("/_fake/"):
@@ -126,10 +188,7 @@ class _FakeWeComApp(FastAPI):
             if fault is not None and fault.close:
                 transport = getattr(getattr(send, "__self__", None), "transport", None)
                 if transport is not None:  # uvicorn's protocol objects expose their transport
-                    with self.fake.lock:
-                        self.fake.calls.append({"path": scope["path"], "query": {}, "json": None, "errcode": None,
-                                                "status": 0, "duplicate": False, "dropped": False,
-                                                "at": datetime.now(timezone.utc).isoformat()})
+                    self.fake.record(scope["path"], {}, None, None, status=0)
                     transport.abort()
                     while (await receive())["type"] != "http.disconnect":
                         pass  # let uvicorn see the disconnect, so it does not try to answer
@@ -150,136 +209,52 @@ def _text_problem(body: dict) -> int | None:
     return None
 
 
+def _endpoint(fake: _FakeWeCom, handler, needs_token: bool):
+    """A route answering with `handler`, after the token check and any programmed fault; it records the call."""
+
+    async def endpoint(request: Request) -> Response:
+        path, query = request.url.path, dict(request.query_params)
+        body = None
+        if request.method == "POST":
+            try:
+                body = await request.json()
+            except ValueError:
+                body = None
+        fault: Fault | None = request.scope.get("state", {}).get("fault")
+        if fault is not None and fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault is not None and fault.http_status:
+            fake.record(path, query, body, None, fault.http_status)
+            return PlainTextResponse("fault", status_code=fault.http_status)
+        marks: dict[str, bool] = {}
+        if fault is not None and fault.errcode is not None:
+            result = _error(fault.errcode, fault.errmsg)
+        else:
+            result = (needs_token and fake.token_problem(query)) or handler(
+                query, body if isinstance(body, dict) else {}, marks)
+        fake.record(path, query, body, result["errcode"], **marks)
+        return JSONResponse(result)
+
+    return endpoint
+
+
 def create_fake_wecom(*, corp_id: str | None = None, secret: str | None = None, token_ttl: int = 7200,
                       strict_chats: bool = False, member_per_minute: int | None = None) -> FastAPI:
     """A fake WeCom; `corp_id`/`secret` (when given) are checked at gettoken, `strict_chats` refuses
     sends to chats it did not create (real WeCom does; the demo district's chats are not created),
     `member_per_minute` drops app messages to a member beyond that many a minute, as WeCom does at 30."""
-    fake = _FakeState(corp_id=corp_id, secret=secret, token_ttl=token_ttl, strict_chats=strict_chats,
+    fake = _FakeWeCom(corp_id=corp_id, secret=secret, token_ttl=token_ttl, strict_chats=strict_chats,
                       member_per_minute=member_per_minute)
     app = _FakeWeComApp(title="fake WeCom", docs_url=None, redoc_url=None, openapi_url=None)
     app.fake = fake
-
-    async def answer(request: Request, body: dict | None, handler) -> JSONResponse:
-        """Apply the programmed fault for this call, else the handler's answer; record the call."""
-        fault: Fault | None = request.scope.get("state", {}).get("fault")
-        if fault is not None and fault.delay:
-            await asyncio.sleep(fault.delay)
-        if fault is not None and fault.http_status:
-            fake.record(request, body, None, fault.http_status)
-            return PlainTextResponse("fault", status_code=fault.http_status)
-        if fault is not None and fault.errcode is not None:
-            result = _error(fault.errcode, fault.errmsg)
-        else:
-            result = handler()
-        fake.record(request, body, result["errcode"])
-        return JSONResponse(result)
-
-    def check_token(request: Request) -> dict | None:
-        token = request.query_params.get("access_token")
-        if not token:
-            return _error(41001)
-        with fake.lock:
-            expires = fake.tokens.get(token)
-        if expires is None:
-            return _error(40014)
-        return _error(42001) if time.monotonic() >= expires else None
-
-    async def json_body(request: Request) -> dict:
-        try:
-            body = await request.json()
-        except ValueError:
-            return {}
-        return body if isinstance(body, dict) else {}
-
-    @app.get("/cgi-bin/gettoken")
-    async def gettoken(request: Request) -> JSONResponse:
-        def handle() -> dict:
-            query = request.query_params
-            if not query.get("corpid") or (fake.corp_id and query["corpid"] != fake.corp_id):
-                return _error(40013)
-            if not query.get("corpsecret") or (fake.secret and query["corpsecret"] != fake.secret):
-                return _error(40001)
-            token = secrets.token_urlsafe(32)
-            with fake.lock:
-                fake.tokens[token] = time.monotonic() + fake.token_ttl
-            return {"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": fake.token_ttl}
-        return await answer(request, None, handle)
-
-    @app.post("/cgi-bin/message/send")
-    async def message_send(request: Request) -> JSONResponse:
-        body = await json_body(request)
-
-        def handle() -> dict:
-            problem = check_token(request)
-            if problem:
-                return problem
-            if not body.get("agentid"):
-                return _error(41011)
-            code = _text_problem(body)
-            if code:
-                return _error(code)
-            if fake.is_duplicate(body):
-                request.scope["state"]["duplicate"] = True
-            elif fake.over_member_limit(str(body.get("touser"))):
-                request.scope["state"]["dropped"] = True
-            return {"errcode": 0, "errmsg": "ok", "invaliduser": "", "invalidparty": "", "invalidtag": "",
-                    "unlicenseduser": "", "msgid": f"fake-{next(fake.msgids)}", "response_code": ""}
-        return await answer(request, body, handle)
-
-    @app.post("/cgi-bin/appchat/create")
-    async def appchat_create(request: Request) -> JSONResponse:
-        body = await json_body(request)
-
-        def handle() -> dict:
-            problem = check_token(request)
-            if problem:
-                return problem
-            members = body.get("userlist")
-            if not isinstance(members, list) or not 2 <= len(members) <= 2000:
-                return _error(86006)
-            chatid = str(body.get("chatid") or secrets.token_hex(8))
-            if not chatid.isalnum() or len(chatid) > 32:
-                return _error(86001)
-            with fake.lock:
-                if chatid in fake.chats:
-                    return _error(86215)
-                fake.chats[chatid] = {"name": body.get("name"), "owner": body.get("owner"), "userlist": members}
-            return {"errcode": 0, "errmsg": "ok", "chatid": chatid}
-        return await answer(request, body, handle)
-
-    @app.post("/cgi-bin/appchat/send")
-    async def appchat_send(request: Request) -> JSONResponse:
-        body = await json_body(request)
-
-        def handle() -> dict:
-            problem = check_token(request)
-            if problem:
-                return problem
-            chatid = body.get("chatid")
-            if not chatid:
-                return _error(86001)
-            if fake.strict_chats and chatid not in fake.chats:
-                return _error(86003)
-            return _ok_unless(_text_problem(body))
-        return await answer(request, body, handle)
-
-    @app.post("/cgi-bin/webhook/send")
-    async def webhook_send(request: Request) -> JSONResponse:
-        body = await json_body(request)
-
-        def handle() -> dict:
-            key = request.query_params.get("key")
-            if not key:
-                return _error(93000)
-            now = time.monotonic()
-            with fake.lock:
-                hits = [t for t in fake.webhook_hits.get(key, []) if now - t < 60]
-                if len(hits) >= WEBHOOK_PER_MINUTE:
-                    return _error(45009)
-                fake.webhook_hits[key] = [*hits, now]
-            return _ok_unless(_text_problem(body))
-        return await answer(request, body, handle)
+    for path, (method, handler, needs_token) in {
+        "/cgi-bin/gettoken": ("GET", fake.gettoken, False),
+        "/cgi-bin/message/send": ("POST", fake.message_send, True),
+        "/cgi-bin/appchat/create": ("POST", fake.appchat_create, True),
+        "/cgi-bin/appchat/send": ("POST", fake.appchat_send, True),
+        "/cgi-bin/webhook/send": ("POST", fake.webhook_send, False),
+    }.items():
+        app.add_api_route(path, _endpoint(fake, handler, needs_token), methods=[method])
 
     @app.get("/_fake/calls")
     async def calls(path: str | None = None, all: bool = False) -> list[dict]:
@@ -316,9 +291,8 @@ def create_fake_wecom(*, corp_id: str | None = None, secret: str | None = None, 
         with fake.lock:
             fake.calls.clear()
             fake.faults.clear()
-            fake.webhook_hits.clear()
             fake.delivered.clear()
-            fake.member_hits.clear()
+            fake.hits.clear()
         return {"errcode": 0, "errmsg": "ok"}
 
     return app

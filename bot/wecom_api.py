@@ -8,13 +8,13 @@ never reach a log line: httpx's request log is filtered here.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from bot.logging_setup import Redactor
 from bot.wecom_errors import ErrorKind, WeComError, error_from_body
 from config.settings import Settings
 from models.outbox import OutboxChannel
@@ -26,17 +26,16 @@ TEXT_LIMIT_BYTES = 2048  # WeCom refuses longer text messages (45002)
 # the row was marked sent, the row's resend (after its lease, < 10 min) is not delivered twice.
 DUPLICATE_CHECK_SECONDS = 600
 _TOKEN_MARGIN = 300.0  # refresh this many seconds before WeCom's expiry
-_SECRET_PARAMS = re.compile(r"((?:access_token|corpsecret|key)=)[^&\s\"']+")
 
 
 class _RedactSecrets(logging.Filter):
-    """Mask access tokens, secrets and robot keys in log records (httpx logs full URLs at INFO)."""
+    """Strip access tokens, secrets and robot keys from httpx's request log (it logs full URLs at INFO),
+    also where the process's log setup (bot/logging_setup.py) is not installed, e.g. in tests."""
+
+    _redact = Redactor()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            record.args = tuple(_SECRET_PARAMS.sub(r"\1***", str(a)) if isinstance(a, (str, httpx.URL)) else a
-                                for a in record.args)
-        record.msg = _SECRET_PARAMS.sub(r"\1***", str(record.msg))
+        self._redact.record(record)
         return True
 
 
