@@ -32,7 +32,7 @@ from sqlalchemy.orm import selectinload  # noqa: E402
 
 from bot.app import create_app  # noqa: E402
 from config.settings import Settings  # noqa: E402
-from handlers.admin_cases import CaseFilter, filtered, page  # noqa: E402
+from handlers.admin_cases import NEWEST_FIRST, CaseFilter, filtered, page  # noqa: E402
 from models import Case, Grid, Worker  # noqa: E402
 from models.db import make_engine, make_session_factory  # noqa: E402
 from tests.servers import serve_in_thread  # noqa: E402
@@ -89,7 +89,7 @@ def naive(session, params: dict, now: datetime) -> None:
     if before is not None:
         offset = session.scalar(select(func.count()).where(Case.id >= int(before)))
     session.scalars(query.options(selectinload(Case.grid), selectinload(Case.assignee))
-                    .order_by(Case.id.desc()).offset(offset).limit(50)).all()
+                    .order_by(*NEWEST_FIRST).offset(offset).limit(50)).all()
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -1,7 +1,8 @@
 """The console's case list: filters, keyset pagination (newest first) and export to CSV / Excel.
 
-Pagination is by case id (`before`): every page costs the same however deep it is, which
-keeps the list fast on a million cases; the total is counted only up to `COUNT_CAP`.
+Newest first by report time; pagination is keyset (`before` = the last case id shown, its
+report time looked up by id), so every page costs the same however deep it is, on the
+(created_at, id) index; the total is counted only up to `COUNT_CAP`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 
 from openpyxl import Workbook
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from handlers.case_numbers import format_case_number, parse_case_number
@@ -23,6 +24,7 @@ from models import Case, Grid, Worker
 
 COUNT_CAP = 10_000
 EXPORT_CAP = 100_000
+NEWEST_FIRST = (Case.created_at.desc(), Case.id.desc())
 
 
 @dataclass(frozen=True)
@@ -116,10 +118,10 @@ def page(session: Session, flt: CaseFilter, grid_ids: frozenset[int] | None, now
     capped = query.with_only_columns(Case.id).limit(COUNT_CAP + 1).subquery()
     total = session.scalar(select(func.count()).select_from(capped)) or 0
     if before is not None:
-        query = query.where(Case.id < before)
+        anchor = select(Case.created_at).where(Case.id == before).scalar_subquery()
+        query = query.where(tuple_(Case.created_at, Case.id) < tuple_(anchor, before))
     rows = list(session.scalars(
-        query.options(selectinload(Case.grid), selectinload(Case.assignee))
-        .order_by(Case.id.desc()).limit(size + 1)
+        query.options(selectinload(Case.grid), selectinload(Case.assignee)).order_by(*NEWEST_FIRST).limit(size + 1)
     ))
     next_before = rows[size - 1].id if len(rows) > size else None
     return CasePage(rows[:size], total, next_before)
@@ -133,7 +135,7 @@ def export_rows(session: Session, flt: CaseFilter, grid_ids: frozenset[int] | No
     """The filtered cases as rows under EXPORT_HEADERS, newest first, at most EXPORT_CAP."""
     grids = dict(session.execute(select(Grid.id, Grid.code)).all())
     workers = dict(session.execute(select(Worker.id, Worker.name)).all())
-    query = filtered(session, flt, grid_ids, now).order_by(Case.id.desc()).limit(EXPORT_CAP)
+    query = filtered(session, flt, grid_ids, now).order_by(*NEWEST_FIRST).limit(EXPORT_CAP)
     for case in session.scalars(query.execution_options(yield_per=2000)):
         yield [
             format_case_number(case.id), label("states", case.state), case.category or "",

@@ -11,7 +11,7 @@ Definitions (the page's footnote says the same):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, case, func, or_, select
@@ -126,11 +126,29 @@ def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def kpis(session: Session, period: Period, grid_ids: frozenset[int] | None, now: datetime) -> Kpis:
-    """The headline figures, two queries: the period's cases, and the backlog now."""
-    in_period = [Case.created_at >= period.start, Case.created_at < period.end, *_in_scope(grid_ids)]
+@dataclass
+class _Tally:
+    """Sums over a group of the period's cases, in the order `_period_columns` selects them."""
+
+    received: int = 0
+    done: int = 0
+    counted: int = 0
+    taken_on_time: int = 0
+    take_due_passed: int = 0
+    good_ratings: int = 0
+    rated: int = 0
+    closed: int = 0
+    close_hours: float = 0.0
+
+    def add(self, values) -> None:
+        for f, value in zip(fields(self), values):
+            setattr(self, f.name, getattr(self, f.name) + (float(value) if f.type == "float" else int(value)))
+
+
+def _period_columns(session: Session, now: datetime) -> list[ColumnElement]:
     take_judged = and_(Case.take_due.is_not(None), or_(Case.taken_at.is_not(None), Case.take_due < now))
-    row = session.execute(select(
+    closed = Case.closed_at.is_not(None)
+    return [
         func.count(),
         _count_if(Case.state.in_(DONE_STATES)),
         _count_if(Case.state.not_in(NOT_COUNTED)),
@@ -138,50 +156,51 @@ def kpis(session: Session, period: Period, grid_ids: frozenset[int] | None, now:
         _count_if(take_judged),
         _count_if(Case.rating.in_(GOOD_RATINGS)),
         _count_if(Case.rating.is_not(None)),
-    ).where(*in_period)).one()
-    backlog = session.execute(select(
-        _count_if(Case.state.in_(OPEN_STATES)),
-        _count_if(overdue_condition(now)),
-    ).where(Case.state.in_(OPEN_STATES), *_in_scope(grid_ids))).one()
-    return Kpis(*[int(value) for value in row], *[int(value) for value in backlog])
+        _count_if(closed),
+        func.coalesce(func.sum(case((closed, _hours_to_close(session)), else_=0.0)), 0.0),
+    ]
 
 
 def dashboard(session: Session, period: Period, grid_ids: frozenset[int] | None, now: datetime,
               overdue_limit: int = 20) -> Dashboard:
-    """Everything the dashboard page shows."""
+    """Everything the dashboard page shows: grouped passes over the period's index range and the backlog."""
     in_period = [Case.created_at >= period.start, Case.created_at < period.end, *_in_scope(grid_ids)]
+    day = _local_day(session).label("day")
+    total, by_day, by_grid_tally = _Tally(), {}, {}
+    for day_value, grid_id, *values in session.execute(
+        select(day, Case.grid_id, *_period_columns(session, now)).where(*in_period).group_by(day, Case.grid_id)
+    ):
+        total.add(values)
+        by_day.setdefault(str(day_value), _Tally()).add(values)
+        if grid_id is not None:
+            by_grid_tally.setdefault(grid_id, _Tally()).add(values)
     by_category = session.execute(
         select(func.coalesce(Case.category, "—"), func.count()).where(*in_period)
         .group_by(Case.category).order_by(func.count().desc())
     ).all()
 
-    day = _local_day(session).label("day")
-    daily = {str(d): (int(r), int(c)) for d, r, c in session.execute(
-        select(day, func.count(), _count_if(Case.state.in_(DONE_STATES))).where(*in_period).group_by(day)
-    )}
-    per_day = [(d, *daily.get(d.isoformat(), (0, 0))) for d in period.each_day()]
-
-    closed = Case.closed_at.is_not(None)
-    grid_rows = session.execute(
-        select(Case.grid_id, func.count(), _count_if(Case.state.in_(DONE_STATES)),
-               func.avg(case((closed, _hours_to_close(session)), else_=None)))
-        .where(*in_period, Case.grid_id.is_not(None)).group_by(Case.grid_id)
+    backlog = session.execute(
+        select(Case.grid_id, func.count(), _count_if(overdue_condition(now)))
+        .where(Case.state.in_(OPEN_STATES), *_in_scope(grid_ids)).group_by(Case.grid_id)
     ).all()
-    overdue_by_grid = dict(session.execute(
-        select(Case.grid_id, func.count()).where(overdue_condition(now), *_in_scope(grid_ids))
-        .group_by(Case.grid_id)
-    ).all())
-    grids = {g.id: g for g in session.scalars(select(Grid))}
-    by_grid = [
-        GridRow(grid_id, grids[grid_id].code, grids[grid_id].name, int(received), int(done),
-                overdue_by_grid.get(grid_id, 0), float(hours) if hours is not None else None)
-        for grid_id, received, done, hours in grid_rows if grid_id in grids
-    ]
-    by_grid.sort(key=lambda row: (-row.received, row.code))
+    overdue_by_grid = {grid_id: int(late) for grid_id, _, late in backlog}
+    open_now, overdue_now = sum(int(n) for _, n, _ in backlog), sum(overdue_by_grid.values())
 
+    grids = {g.id: g for g in session.scalars(select(Grid))}
+    by_grid = sorted((
+        GridRow(grid_id, grids[grid_id].code, grids[grid_id].name, t.received, t.done,
+                overdue_by_grid.get(grid_id, 0), t.close_hours / t.closed if t.closed else None)
+        for grid_id, t in by_grid_tally.items() if grid_id in grids
+    ), key=lambda row: (-row.received, row.code))
+    per_day = []
+    for d in period.each_day():
+        t = by_day.get(d.isoformat(), _Tally())
+        per_day.append((d, t.received, t.done))
     overdue_cases = session.scalars(
         select(Case).where(overdue_condition(now), *_in_scope(grid_ids))
         .order_by(Case.take_due).limit(overdue_limit)
     ).all()
-    return Dashboard(period, kpis(session, period, grid_ids, now), [(c, int(n)) for c, n in by_category],
-                     by_grid, per_day, list(overdue_cases))
+    kpis = Kpis(total.received, total.done, total.counted, total.taken_on_time, total.take_due_passed,
+                total.good_ratings, total.rated, open_now, overdue_now)
+    return Dashboard(period, kpis, [(name, int(count)) for name, count in by_category], by_grid, per_day,
+                     list(overdue_cases))

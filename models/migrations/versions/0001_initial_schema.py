@@ -173,7 +173,8 @@ def upgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index('ix_cases_assignee_state', ['assignee_id', 'state'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_category'), ['category'], unique=False)
-        batch_op.create_index(batch_op.f('ix_cases_created_at'), ['created_at'], unique=False)
+        batch_op.create_index('ix_cases_created_id', ['created_at', 'id', 'grid_id', 'category', 'state', 'rating', 'take_due', 'taken_at', 'closed_at'], unique=False)
+        batch_op.create_index('ix_cases_open', ['take_due', 'state', 'grid_id', 'plan_due', 'close_due', 'taken_at', 'planned_at', 'closed_at'], unique=False, postgresql_where=sa.text("state IN ('awaiting_place', 'pending', 'in_progress', 'suspended', 'escalated')"), sqlite_where=sa.text("state IN ('awaiting_place', 'pending', 'in_progress', 'suspended', 'escalated')"))
         batch_op.create_index('ix_cases_grid_state', ['grid_id', 'state'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_resident_id'), ['resident_id'], unique=False)
         batch_op.create_index('ix_cases_state_created', ['state', 'created_at'], unique=False)
@@ -319,7 +320,8 @@ def downgrade() -> None:
         batch_op.drop_index('ix_cases_state_created')
         batch_op.drop_index(batch_op.f('ix_cases_resident_id'))
         batch_op.drop_index('ix_cases_grid_state')
-        batch_op.drop_index(batch_op.f('ix_cases_created_at'))
+        batch_op.drop_index('ix_cases_open')
+        batch_op.drop_index('ix_cases_created_id')
         batch_op.drop_index(batch_op.f('ix_cases_category'))
         batch_op.drop_index('ix_cases_assignee_state')
 
