@@ -25,9 +25,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from handlers.classify import Classifier, load_classifier, normalise  # noqa: E402
-from handlers.classify._evaluate import read_examples, scores  # noqa: E402
-from handlers.classify._learn import learn_rules  # noqa: E402
+from handlers.classify import Classifier, learn_rules, load_classifier, normalise, read_examples  # noqa: E402
+from handlers.classify._evaluate import scores  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
 

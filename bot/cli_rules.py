@@ -8,10 +8,8 @@ from pathlib import Path
 import typer
 from tqdm import tqdm
 
-from handlers.classify import Classifier, RuleConfigError, load_classifier, write_config
-from handlers.classify._evaluate import evaluate, read_examples, write_errors
-from handlers.classify._learn import LearnOptions, learn_rules
-from handlers.classify._lint import lint, stored_texts
+from handlers.classify import (Classifier, LearnOptions, RuleConfigError, evaluate, learn_rules, lint, load_classifier,
+                               read_examples, stored_texts, write_config, write_errors)
 
 rules_app = typer.Typer(no_args_is_help=True, help="Evaluate, learn and lint classification rules.")
 DATA_OPTION = typer.Option(..., "--data", exists=True, dir_okay=False, help="A CSV with columns text,label.")

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from config.settings import SHIPPED_CONFIG_DIR
-from handlers.classify import load_classifier
-from handlers.classify._evaluate import Example, evaluate, read_examples
+from handlers.classify import Example, evaluate, load_classifier, read_examples
 from tests.conftest import SHARED_DATA
 
 DATA = Path(__file__).resolve().parent.parent / "data"
