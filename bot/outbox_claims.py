@@ -5,7 +5,9 @@ PostgreSQL, so racing senders skip each other's rows; on SQLite the transaction 
 BEGIN IMMEDIATE, so claims are serialised by the single writer lock), stamps them with its claim
 token and moves `next_attempt_at` to the lease's end. It then sends without holding any lock and
 settles each row with an UPDATE that only matches its own token. A sender that dies mid-send
-leaves its rows to be claimed again when the lease runs out: nothing is lost.
+leaves its rows to be claimed again when the lease runs out: nothing is lost. Only the one message
+in flight at a crash can go out twice; message/send's duplicate check (bot/wecom_api.py) keeps
+that from reaching the person, group chats and robots have no such check.
 """
 
 from __future__ import annotations
