@@ -7,6 +7,7 @@ import re
 from sqlalchemy import func, select
 
 from models import Case, InboundMessage, OutboxMessage, Worker
+from handlers.privacy import mask_phone
 from tests.cli import cli_json
 from tests.wecom_sim import media_xml, text_xml
 
@@ -38,7 +39,7 @@ def test_text_becomes_a_routed_case_with_reply_and_notices(wecom, fake_wecom, db
     assert [e["action"] for e in case["events"]] == ["report"]
     with db() as session:
         worker_phone = session.scalars(select(Worker.phone).where(Worker.userid == "demo-worker")).one()
-    assert worker_phone in reply  # grid workers' phones are public (网格员公示): the resident can call
+    assert mask_phone(worker_phone) in reply and worker_phone not in reply  # who handles it, phone masked
 
     worker_notices = fake_wecom.wait_for(lambda: [m for m in fake_wecom.messages_to("demo-worker") if number in m])
     assert worker_notices and GARBAGE_REPORT[:10] in worker_notices[0]
