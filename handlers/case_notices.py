@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handlers.notices import queue_notice
+from handlers.routing import urgent_responders
 from handlers.texts import render
 from models import Case, CaseEvent, CaseLink, Grid, Worker
 from models.outbox import OutboxChannel
@@ -55,11 +56,25 @@ def to_reporter(session: Session, event: CaseEvent, template: str, **context) ->
 
 
 def notify_case_opened(session: Session, event: CaseEvent) -> None:
-    """A routed new case: its assignee and its grid's group chat hear of it."""
+    """A routed new case: its assignee and its grid's group chat hear of it; an urgent one also
+    reaches the grid leader and the nearest on-duty 专职 worker at once (the 15-minute promise)."""
     case = event.case
-    if case.assignee is not None:
-        to_worker(session, event, case.assignee, "notices/new_case_worker")
+    recipients = [case.assignee] if case.assignee is not None else []
+    if case.urgent and case.grid_id is not None:
+        recipients += urgent_responders(session, case.grid_id, _point(case))
+    for worker in {w.id: w for w in recipients}.values():
+        to_worker(session, event, worker, "notices/new_case_worker")
     to_group(session, event, "notices/new_case_group")
+
+
+def _point(case: Case) -> tuple[float, float] | None:
+    """Where an urgent case happened, if known: its location, else its unit's coordinates."""
+    location = case.location or {}
+    if location.get("lat") is not None and location.get("lng") is not None:
+        return location["lat"], location["lng"]
+    if case.unit is not None and case.unit.lat is not None:
+        return case.unit.lat, case.unit.lng
+    return None
 
 
 def notify_event(session: Session, event: CaseEvent, *, tell_reporter: bool = True,

@@ -110,3 +110,14 @@ def test_notices_are_queued_in_the_outbox_and_sent_once(wecom, fake_wecom, db):
     assert rows and all(row.status == "sent" for row in rows)
     sent_to_worker = [m for m in fake_wecom.messages_to("demo-worker") if number in m]
     assert len(sent_to_worker) == 1
+
+
+def test_urgent_report_reaches_worker_and_leader_at_once_with_the_short_clock(wecom, fake_wecom, database_url):
+    reply = wecom.send_text("demo-resident", "楼道里冒烟了，好像着火了，快来人")
+    number = case_number(reply)
+    case = cli_json(["case", "show", number, "--json"], database_url)
+    assert case["urgent"] is True
+    assert "15分钟" in reply
+    for userid in ("demo-worker", "demo-leader"):
+        notices = fake_wecom.wait_for(lambda: [m for m in fake_wecom.messages_to(userid) if number in m])
+        assert notices and "紧急" in notices[0], userid
