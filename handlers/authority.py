@@ -42,3 +42,8 @@ def may_act(worker: Worker, case: Case) -> bool:
 def outranks(worker: Worker, case: Case) -> bool:
     """A leader or higher level acting on a case held by someone else (e.g. taking it over)."""
     return is_leader_of(worker, case) or is_area_staff_over(worker, case)
+
+
+def may_view(worker: Worker, case: Case) -> bool:
+    """Who may act on a case, plus every worker of its grid (查 N)."""
+    return may_act(worker, case) or (case.grid is not None and case.grid in worker.grids)

@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from handlers import case_work, conversation, patrol, worker_queries
-from handlers.authority import grid_leaders, may_act
+from handlers.authority import grid_leaders, may_act, may_view
 from handlers.case_numbers import parse_case_number
 from handlers.cases import StaleCase
 from handlers.classify import Category
@@ -97,16 +97,19 @@ def _on_case(request: Request, needs_text: bool, run: Callable[[Request, Case, s
     request.record.case_id = case.id
     if name == "take" and _taken(case, request.worker):
         return _already_taken(request, case)
-    if not may_act(request.worker, case):
+    if not (may_view if name == "show" else may_act)(request.worker, case):
         leaders = [leader for leader in grid_leaders(case) if leader.id != case.assignee_id]
         return render("replies/worker_refused", case=case, action=name, leaders=leaders)
     try:
         return run(request, case, text)
     except IllegalTransition as error:
         return render("replies/illegal_transition", case=case, action=error.action)
+    except StaleCase:
+        request.session.refresh(case)
+        return render("replies/case_changed", case=case)
 
 
-def _done(request: Request, case: Case, event: CaseEvent, **context) -> str:
+def _done(case: Case, event: CaseEvent, **context) -> str:
     return render("replies/worker_done", case=case, event=event, **context)
 
 
@@ -129,7 +132,7 @@ def _take(request: Request, case: Case, _text: str) -> str:
         if not _taken(case, request.worker):
             raise IllegalTransition("take", case.state) from None
         return _already_taken(request, case)
-    return _done(request, case, event)
+    return _done(case, event)
 
 
 def _expect_photos(request: Request, event: CaseEvent) -> None:
@@ -143,7 +146,7 @@ def _with_photos(step: Callable[[Session, Case, Worker, str, datetime], CaseEven
     def run(request: Request, case: Case, text: str) -> str:
         event = step(request.session, case, request.worker, text, request.now)
         _expect_photos(request, event)
-        return _done(request, case, event)
+        return _done(case, event)
     return run
 
 
@@ -160,7 +163,7 @@ def _reassign(request: Request, case: Case, who: str) -> str:
         return render("replies/already_assigned", case=case)
     take_window = request.category(case.category).clock.take
     event = case_work.reassign(request.session, case, request.worker, target, request.now, take_window)
-    return _done(request, case, event)
+    return _done(case, event)
 
 
 def _escalate(request: Request, case: Case, reason: str) -> str:
@@ -168,7 +171,7 @@ def _escalate(request: Request, case: Case, reason: str) -> str:
                      now=request.now, note=reason)
     if event is None:
         return render("replies/top_level", case=case)
-    return _done(request, case, event)
+    return _done(case, event)
 
 
 def _department(request: Request, case: Case, reason: str) -> str:
@@ -188,7 +191,7 @@ def _return(request: Request, case: Case, reason: str) -> str:
     department = _department(request, case, reason)
     event = case_work.return_to_department(request.session, case, request.worker, reason, department,
                                            request.now)
-    return _done(request, case, event)
+    return _done(case, event)
 
 
 def _recategorize(request: Request, case: Case, name: str) -> str:
@@ -204,15 +207,15 @@ def _recategorize(request: Request, case: Case, name: str) -> str:
     assignee = pick_assignee(request.session, case.grid_id, category.name, urgent=category.urgent) \
         if case.grid_id else None
     event = case_work.recategorize(request.session, case, request.worker, category, assignee, request.now)
-    return _done(request, case, event)
+    return _done(case, event)
 
 
 def _suspend(request: Request, case: Case, reason: str) -> str:
-    return _done(request, case, case_work.suspend(request.session, case, request.worker, reason, request.now))
+    return _done(case, case_work.suspend(request.session, case, request.worker, reason, request.now))
 
 
 def _resume(request: Request, case: Case, _text: str) -> str:
-    return _done(request, case, case_work.resume(request.session, case, request.worker, request.now))
+    return _done(case, case_work.resume(request.session, case, request.worker, request.now))
 
 
 def _merge(request: Request, case: Case, rest: str) -> str:
@@ -223,11 +226,11 @@ def _merge(request: Request, case: Case, rest: str) -> str:
     if into.state not in OPEN_STATES:
         return render("replies/illegal_transition", case=into, action="merge")
     event = case_work.merge(request.session, case, into, request.worker, request.now)
-    return _done(request, case, event, into=into)
+    return _done(case, event, into=into)
 
 
 def _show(request: Request, case: Case, _text: str) -> str:
-    return worker_queries.show(request.session, case, request.now, masked=request.in_group)
+    return worker_queries.show(case, request.now, masked=request.in_group)
 
 
 # command → (needs text after the number, function)

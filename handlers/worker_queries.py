@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from handlers.authority import AREA_ROLES, may_act
+from handlers.authority import AREA_ROLES, may_view
 from handlers.points import balance_reply
 from handlers.texts import render
 from handlers.timing import CLOCK_STATES, due_by, open_steps, overdue_by
@@ -16,12 +16,7 @@ from models import OPEN_STATES, Case, Worker
 LIST_LIMIT = 20
 
 
-def may_view(worker: Worker, case: Case) -> bool:
-    """Who may act on a case, plus every worker of its grid."""
-    return may_act(worker, case) or (case.grid is not None and case.grid in worker.grids)
-
-
-def show(session: Session, case: Case, now: datetime, *, masked: bool) -> str:
+def show(case: Case, now: datetime, *, masked: bool) -> str:
     """查 N: the case, its deadlines and its timeline."""
     return render("replies/worker_case", case=case, steps=open_steps(case), late=overdue_by(case, now),
                   now=now, masked=masked)
@@ -35,7 +30,7 @@ def _urgency(case: Case, now: datetime) -> tuple:
             steps[0][1] if steps else datetime.max.replace(tzinfo=now.tzinfo), -case.id)
 
 
-def _rows(cases: list[Case], now: datetime) -> list[tuple[Case, object]]:
+def _rows(cases: list[Case], now: datetime) -> list[tuple[Case, timedelta | None]]:
     ordered = sorted(cases, key=lambda case: _urgency(case, now))[:LIST_LIMIT]
     return [(case, overdue_by(case, now)) for case in ordered]
 
