@@ -55,12 +55,16 @@ def parse_command(text: str, audience: str) -> Command | None:
 
 
 _FREE_TEXT_AFTER = {"patrol", "unsatisfied", "bind"}
+# WeChat sends stickers and emoji as codes like [微笑] or as emoji characters: not a report.
+_STICKERS = re.compile(r"\[[^\[\]\s]{1,6}\]")
+_SYMBOL_CATEGORIES = {"So", "Sk", "Cf", "Mn"}
 _LEADING = re.compile(r"^[\s,，:：;；。、]+")
 
 
 def is_greeting(text: str) -> bool:
     """A short hello/thanks that should get the help text, not a case."""
-    folded = _PUNCT.sub("", fold(text)).lower()
+    folded = _PUNCT.sub("", _STICKERS.sub("", fold(text))).lower()
+    folded = "".join(ch for ch in folded if unicodedata.category(ch) not in _SYMBOL_CATEGORIES)
     return not folded or folded in {word.lower() for word in _vocabulary()["greetings"]}
 
 

@@ -43,4 +43,5 @@ def test_reports_that_start_like_a_command_stay_reports(text):
 
 def test_greetings_are_recognised_but_reports_are_not():
     assert is_greeting("你好！") and is_greeting("  ") and is_greeting("谢谢")
+    assert is_greeting("[微笑][微笑]") and is_greeting("👍👍") and is_greeting("谢谢🙏")
     assert not is_greeting("你好，楼下垃圾没人清")
