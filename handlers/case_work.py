@@ -13,7 +13,7 @@ from handlers.cases import apply_action
 from handlers.classify import Category
 from handlers.points import award
 from handlers.texts import render
-from handlers.timing import STEPS, due, set_due, shift_deadlines
+from handlers.timing import STEPS, clock_rules, due, set_due, shift_deadlines
 from models import Case, CaseEvent, CaseLink, Worker
 
 
@@ -84,7 +84,7 @@ def reassign(session: Session, case: Case, worker: Worker, target: Worker, now: 
     previous = case.assignee
     event = apply_action(session, case, "reassign", actor=worker.userid, now=now, note=target.name)
     case.assignee, case.taken_at = target, None
-    case.take_due = now + take_window
+    case.take_due = clock_rules().deadline(case.category, now, take_window)
     if previous is not None and previous.userid not in (worker.userid, target.userid):
         to_worker(session, event, previous, "notices/worker_update")
     notify_event(session, event)
@@ -108,7 +108,7 @@ def recategorize(session: Session, case: Case, worker: Worker, category: Categor
     case.category, case.priority, case.urgent = category.name, category.priority, category.urgent
     for step in STEPS:
         if due(case, step) is not None:
-            set_due(case, step, case.created_at + getattr(category.clock, step))
+            set_due(case, step, clock_rules().deadline(category.name, case.created_at, getattr(category.clock, step)))
     notify_event(session, event)
     if assignee is not None and case.assignee_id != assignee.id and case.grid is not None:
         reassign(session, case, worker, assignee, now, category.clock.take)

@@ -11,6 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from handlers.classify import Category
 from handlers.lifecycle import next_state
+from handlers.timing import clock_rules
 from models import OPEN_STATES, Case, CaseEvent, CaseState, Grid, Resident, Unit, Worker
 
 
@@ -29,10 +30,11 @@ class Place:
 
 
 def set_deadlines(case: Case, category: Category, start: datetime) -> None:
-    """The 117 clock from `start`, with the category's own durations."""
-    case.take_due = start + category.clock.take
-    case.plan_due = start + category.clock.plan
-    case.close_due = start + category.clock.close
+    """The 117 clock from `start`, with the category's own durations (and calendar, config/lifecycle.yaml)."""
+    rules = clock_rules()
+    case.take_due = rules.deadline(category.name, start, category.clock.take)
+    case.plan_due = rules.deadline(category.name, start, category.clock.plan)
+    case.close_due = rules.deadline(category.name, start, category.clock.close)
 
 
 def open_case(

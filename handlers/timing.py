@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from config.settings import SHIPPED_CONFIG_DIR
 from handlers.texts import BEIJING
 from models import Case, CaseState
 
+DAY = timedelta(days=1)
 STEPS = ("take", "plan", "close")  # the 117 clock: 接单, 方案, 办结
 CLOCK_STATES = (CaseState.PENDING, CaseState.IN_PROGRESS, CaseState.ESCALATED)  # the clock runs
 _DURATION = re.compile(r"^(\d+)\s*([mhd])$")
@@ -30,12 +31,63 @@ def parse_duration(text: str) -> timedelta:
 
 
 @dataclass(frozen=True)
+class WorkingHours:
+    """A working-hours calendar (Beijing time) for the categories that use one."""
+
+    categories: frozenset[str]
+    start: time
+    end: time
+    weekdays: frozenset[int]
+    holidays: frozenset[date]
+    workdays: frozenset[date]
+
+    def is_working_day(self, day: date) -> bool:
+        return day in self.workdays or (day.isoweekday() in self.weekdays and day not in self.holidays)
+
+    def add(self, start: datetime, duration: timedelta) -> datetime:
+        """`start` + `duration` in working time: whole days are working days, the rest working hours."""
+        if duration >= DAY and duration % DAY == timedelta(0):
+            return self._add_days(start, duration // DAY)
+        return self._add_hours(start, duration)
+
+    def _add_days(self, start: datetime, days: int) -> datetime:
+        """The same time of day `days` working days after the first working moment from `start`."""
+        cursor = self._add_hours(start, timedelta(0)).astimezone(BEIJING)
+        day = cursor.date()
+        while days:
+            day += DAY
+            days -= self.is_working_day(day)
+        return datetime.combine(day, cursor.time(), BEIJING).astimezone(start.tzinfo)
+
+    def _add_hours(self, start: datetime, duration: timedelta) -> datetime:
+        cursor, remaining = start.astimezone(BEIJING), duration
+        for _ in range(3660):  # ten years of days: a calendar with no working day at all stops here
+            day = cursor.date()
+            opens = datetime.combine(day, self.start, BEIJING)
+            closes = datetime.combine(day, self.end, BEIJING)
+            if self.is_working_day(day) and cursor < closes:
+                cursor = max(cursor, opens)
+                if cursor + remaining <= closes:
+                    return (cursor + remaining).astimezone(start.tzinfo)
+                remaining -= closes - cursor
+            cursor = datetime.combine(day + DAY, self.start, BEIJING)
+        raise ValueError("the working-hours calendar has no working time")
+
+
+@dataclass(frozen=True)
 class ClockRules:
     reminder_before: dict[str, timedelta]
     quiet_start: time
     quiet_end: time
     rating_window: timedelta
     photo_window: timedelta
+    working_hours: WorkingHours
+
+    def deadline(self, category: str | None, start: datetime, duration: timedelta) -> datetime:
+        """`start` + `duration` on the category's clock: working hours for some, calendar time for the rest."""
+        if category in self.working_hours.categories:
+            return self.working_hours.add(start, duration)
+        return start + duration
 
     def is_quiet(self, now: datetime) -> bool:
         """Inside quiet hours (Beijing wall-clock time); the window may span midnight."""
@@ -58,6 +110,18 @@ def _load(path: Path, _mtime: float) -> ClockRules:
         quiet_end=time.fromisoformat(data["quiet_hours"]["end"]),
         rating_window=parse_duration(data["rating_window"]),
         photo_window=parse_duration(data["photo_window"]),
+        working_hours=_working_hours(data["working_hours"]),
+    )
+
+
+def _working_hours(data: dict) -> WorkingHours:
+    return WorkingHours(
+        categories=frozenset(data.get("categories") or ()),
+        start=time.fromisoformat(data["start"]),
+        end=time.fromisoformat(data["end"]),
+        weekdays=frozenset(data["weekdays"]),
+        holidays=frozenset(date.fromisoformat(str(day)) for day in data.get("holidays") or ()),
+        workdays=frozenset(date.fromisoformat(str(day)) for day in data.get("workdays") or ()),
     )
 
 

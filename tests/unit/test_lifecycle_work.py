@@ -142,3 +142,10 @@ def test_mine_and_overdue_list_the_most_late_first_and_only_in_the_workers_reach
     assert mine.index(early) < mine.index(later) < mine.index(fresh)
     assert early in late and later in late and fresh not in late
     assert early not in elsewhere
+
+
+def test_a_working_hours_category_gets_its_deadlines_in_working_time(factory, district, services):
+    friday_evening = T0 + timedelta(days=4, hours=7)  # 17:00 in Beijing on Friday 6 March
+    with factory.begin() as session:
+        case = new_case(session, services, now=friday_evening, category="违章搭建")
+        assert case.take_due == friday_evening + timedelta(days=2, hours=16)  # Monday 09:00

@@ -1,0 +1,55 @@
+"""The clock's calendar arithmetic: durations, quiet hours, working-hours deadlines."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+import pytest
+
+from handlers.texts import BEIJING
+from handlers.timing import WorkingHours, clock_rules, parse_duration
+
+OFFICE = WorkingHours(categories=frozenset({"违章搭建"}), start=time(8, 30), end=time(17, 30),
+                      weekdays=frozenset({1, 2, 3, 4, 5}), holidays=frozenset({date(2026, 10, 1), date(2026, 10, 2)}),
+                      workdays=frozenset({date(2026, 10, 10)}))
+
+
+def beijing(*args) -> datetime:
+    return datetime(*args, tzinfo=BEIJING)
+
+
+@pytest.mark.parametrize("text, expected", [("15m", timedelta(minutes=15)), ("4h", timedelta(hours=4)),
+                                            ("3d", timedelta(days=3))])
+def test_durations_read_as_written(text, expected):
+    assert parse_duration(text) == expected
+
+
+def test_a_duration_without_unit_is_refused():
+    with pytest.raises(ValueError):
+        parse_duration("90")
+
+
+@pytest.mark.parametrize("start, duration, expected", [
+    (beijing(2026, 3, 6, 17, 0), timedelta(hours=1), beijing(2026, 3, 9, 9, 0)),  # Friday evening → Monday
+    (beijing(2026, 3, 6, 17, 0), timedelta(days=1), beijing(2026, 3, 9, 17, 0)),  # one working day
+    (beijing(2026, 3, 7, 10, 0), timedelta(days=1), beijing(2026, 3, 10, 8, 30)),  # reported on Saturday
+    (beijing(2026, 9, 30, 16, 0), timedelta(hours=2), beijing(2026, 10, 5, 9, 0)),  # across the holiday and weekend
+    (beijing(2026, 10, 9, 17, 0), timedelta(hours=1), beijing(2026, 10, 10, 9, 0)),  # a Saturday made a workday
+    (beijing(2026, 3, 9, 7, 0), timedelta(minutes=15), beijing(2026, 3, 9, 8, 45)),  # before opening
+])
+def test_working_hours_skip_nights_weekends_and_holidays(start, duration, expected):
+    assert OFFICE.add(start, duration) == expected
+
+
+def test_other_categories_run_in_calendar_time():
+    rules = clock_rules()
+    start = datetime(2026, 3, 6, 9, 0, tzinfo=timezone.utc)
+    assert rules.deadline("环境卫生", start, timedelta(hours=1)) == start + timedelta(hours=1)
+    assert rules.deadline("违章搭建", start, timedelta(hours=1)) > start + timedelta(days=2)
+
+
+@pytest.mark.parametrize("local, quiet", [(time(21, 59), False), (time(22, 0), True), (time(3, 0), True),
+                                          (time(7, 0), False), (time(12, 0), False)])
+def test_quiet_hours_span_midnight_in_beijing_time(local, quiet):
+    moment = datetime.combine(date(2026, 3, 2), local, BEIJING).astimezone(timezone.utc)
+    assert clock_rules().is_quiet(moment) is quiet
