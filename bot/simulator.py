@@ -8,6 +8,7 @@ HTTP, and decrypts the passive reply. Notices come from the fake WeCom's call lo
 from __future__ import annotations
 
 import itertools
+import json
 import secrets
 import time
 from xml.sax.saxutils import escape
@@ -21,7 +22,7 @@ from sqlalchemy import select
 from bot.state import AppState, get_state
 from bot.wecom_crypto import CallbackError, parse_xml
 from handlers.texts import TEMPLATES_DIR
-from models import Grid, Resident, Worker
+from models import Grid, Resident, Unit, Worker
 
 router = APIRouter(prefix="/demo")
 _msg_ids = itertools.count(int(time.time()) * 1000)
@@ -38,6 +39,10 @@ def _people(state: AppState) -> dict:
         workers = session.execute(select(Worker.userid, Worker.name, Worker.role)
                                   .order_by(Worker.id).limit(40)).all()
         grids = session.execute(select(Grid.code, Grid.name, Grid.chat_id).order_by(Grid.id)).all()
+        home = session.scalar(select(Unit.grid_id).join(Resident, Resident.unit_id == Unit.id)
+                              .where(Resident.userid == "demo-resident"))
+        home_code = session.scalar(select(Grid.code).where(Grid.id == home)) if home else None
+    grids = sorted(grids, key=lambda grid: grid.code != home_code)  # the demo resident's grid first
     return {"residents": list(residents), "workers": [tuple(w) for w in workers],
             "grids": [tuple(g) for g in grids]}
 
@@ -63,13 +68,9 @@ async def send(message: SimulatedText, request: Request, state: AppState = Depen
     nonce, timestamp = secrets.token_hex(6), str(int(time.time()))
     encrypted, signature = state.crypto.encrypt(plaintext, nonce, timestamp)
     body = f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
-    async with httpx.AsyncClient(base_url=str(request.base_url), timeout=10) as client:
-        response = await client.post("/wecom/callback", content=body,
-                                     params={"msg_signature": signature, "timestamp": timestamp, "nonce": nonce})
-    if response.status_code != 200:
+    response = await _post(request, "/wecom/callback", body, signature, timestamp, nonce)
+    if response.status_code != 200 or not response.content:
         return JSONResponse({"status": response.status_code, "reply": None})
-    if not response.content:
-        return JSONResponse({"status": 200, "reply": None})
     try:
         envelope = parse_xml(response.content)
         reply_xml = state.crypto.decrypt_field(envelope["Encrypt"], envelope["MsgSignature"],
@@ -77,6 +78,37 @@ async def send(message: SimulatedText, request: Request, state: AppState = Depen
     except (CallbackError, KeyError):
         return JSONResponse({"status": 502, "reply": None})
     return JSONResponse({"status": 200, "reply": parse_xml(reply_xml.encode()).get("Content")})
+
+
+class SimulatedMention(SimulatedText):
+    chatid: str = Field(min_length=1, max_length=64)
+
+
+@router.post("/mention")
+async def mention(message: SimulatedMention, request: Request, state: AppState = Depends(get_state)) -> JSONResponse:
+    """Play WeCom's AI bot: `userid` @-mentions the bot in group `chatid`; return the bot's answer."""
+    payload = {"msgid": f"sim-{next(_msg_ids)}", "aibotid": "gridbot-demo", "chatid": message.chatid,
+               "chattype": "group", "from": {"userid": message.userid}, "msgtype": "text",
+               "text": {"content": f"@网格通 {message.text}"}}
+    nonce, timestamp = secrets.token_hex(6), str(int(time.time()))
+    encrypted, signature = state.bot_crypto.encrypt(json.dumps(payload, ensure_ascii=False), nonce, timestamp)
+    response = await _post(request, "/wecom/aibot", json.dumps({"encrypt": encrypted}), signature, timestamp, nonce)
+    if response.status_code != 200 or not response.content:
+        return JSONResponse({"status": response.status_code, "reply": None})
+    try:
+        envelope = response.json()
+        answer = state.bot_crypto.decrypt_field(envelope["encrypt"], envelope["msgsignature"],
+                                                envelope["timestamp"], envelope["nonce"])
+        return JSONResponse({"status": 200, "reply": json.loads(answer)["stream"]["content"]})
+    except (CallbackError, KeyError, ValueError):
+        return JSONResponse({"status": 502, "reply": None})
+
+
+async def _post(request: Request, path: str, body: str, signature: str, timestamp: str, nonce: str) -> httpx.Response:
+    """POST a signed callback to this very app over HTTP, as WeCom would."""
+    async with httpx.AsyncClient(base_url=str(request.base_url), timeout=10) as client:
+        return await client.post(path, content=body.encode(),
+                                 params={"msg_signature": signature, "timestamp": timestamp, "nonce": nonce})
 
 
 @router.get("/feed")

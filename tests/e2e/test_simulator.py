@@ -1,0 +1,33 @@
+"""The demo's chat simulator: it drives the app over the real encrypted protocols (app and AI bot)."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+
+def test_simulator_page_lists_people_and_the_demo_grid_first(app_url):
+    page = httpx.get(f"{app_url}/demo/", timeout=10)
+    assert page.status_code == 200
+    assert "demo-resident" in page.text and "demo-worker" in page.text
+    chat_ids = re.findall(r'<option value="(grid-[^"]+)"', page.text)
+    assert chat_ids, "every grid's group chat is offered"
+
+
+def test_resident_text_then_worker_mention_in_the_group(app_url, fake_wecom):
+    http = httpx.Client(base_url=f"{app_url}/demo", timeout=10)
+    sent = http.post("/send", json={"userid": "demo-resident", "text": "小区门口的垃圾桶满了好几天没人清理"}).json()
+    assert sent["status"] == 200
+    number = re.search(r"GB-(\d{6})", sent["reply"]).group(1)
+
+    chat_id = re.search(r'<option value="(grid-[^"]+)"', http.get("/").text).group(1)
+    feed = fake_wecom.wait_for(lambda: [m for m in http.get("/feed", params={"chatid": chat_id}).json()["group"]
+                                        if number in m["text"]])
+    assert feed, "the new case shows in the demo resident's grid group"
+
+    taken = http.post("/mention", json={"userid": "demo-worker", "chatid": chat_id, "text": f"接单 {int(number)}"})
+    assert taken.json()["status"] == 200
+    assert number in taken.json()["reply"]
+    private = http.get("/feed", params={"userid": "demo-resident"}).json()["private"]
+    assert private == [] or all("text" in item for item in private)
