@@ -29,5 +29,6 @@ def test_resident_text_then_worker_mention_in_the_group(app_url, fake_wecom):
     taken = http.post("/mention", json={"userid": "demo-worker", "chatid": chat_id, "text": f"接单 {int(number)}"})
     assert taken.json()["status"] == 200
     assert number in taken.json()["reply"]
-    private = http.get("/feed", params={"userid": "demo-resident"}).json()["private"]
-    assert private == [] or all("text" in item for item in private)
+    told = fake_wecom.wait_for(lambda: [m for m in http.get("/feed", params={"userid": "demo-resident"}).json()["private"]
+                                        if number in m["text"] and "接单" in m["text"]])
+    assert told, "the resident hears that the worker took the case"
