@@ -33,15 +33,17 @@ rules); the command line is `bot/cli_rules.py`.
 from handlers.classify._catalogue import Catalogue, Category, Clock
 from handlers.classify._engine import Candidate, Classifier, Decision
 from handlers.classify._errors import RuleConfigError
-from handlers.classify._evaluate import NO_CATEGORY, Example, evaluate, read_examples, write_errors
+from handlers.classify._evaluate import (NO_CATEGORY, Example, evaluate, predicted_label, read_examples, scores,
+                                        write_errors)
 from handlers.classify._learn import LearnOptions, learn_rules
 from handlers.classify._lint import Finding, lint, stored_texts
 from handlers.classify._loader import load_classifier
-from handlers.classify._normalise import normalise
+from handlers.classify._normalise import chinese_number, normalise, to_simplified
 from handlers.classify._rules import Rule, read_config, write_config
 
 __all__ = [
     "NO_CATEGORY", "Candidate", "Catalogue", "Category", "Classifier", "Clock", "Decision", "Example", "Finding",
-    "LearnOptions", "Rule", "RuleConfigError", "evaluate", "learn_rules", "lint", "load_classifier", "normalise",
-    "read_config", "read_examples", "stored_texts", "write_config", "write_errors",
+    "LearnOptions", "Rule", "RuleConfigError", "chinese_number", "evaluate", "learn_rules", "lint", "load_classifier",
+    "normalise", "predicted_label", "read_config", "read_examples", "scores", "stored_texts", "to_simplified",
+    "write_config", "write_errors",
 ]
