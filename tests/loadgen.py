@@ -24,6 +24,17 @@ REPORTS = ["小区门口的垃圾桶满了好几天没人清理，臭气熏天",
            "路灯坏了好几盏，晚上黑漆漆的很危险", "楼道里堆满了杂物和纸箱，有火灾隐患", "小区里井盖丢了，有人差点掉下去"]
 
 
+LEASE = 35  # the shortest outbox claim lease: notices a killed process had claimed wait this long
+
+
+def process_env(settings, wecom_api_base: str) -> dict[str, str]:
+    """Environment for app and worker processes on `settings`' database, talking to a fake WeCom."""
+    return {"GRIDBOT_DATABASE_URL": settings.database_url, "GRIDBOT_WECOM_API_BASE": wecom_api_base,
+            "GRIDBOT_OUTBOX_INTERVAL": "0.05", "GRIDBOT_OUTBOX_LEASE": str(LEASE), "GRIDBOT_USER_RATE_LIMIT": "0",
+            "GRIDBOT_OUTBOX_PACE_PER_MINUTE": "0",  # one message per notice: pacing has tests of its own
+            "GRIDBOT_DEMO": "false", "GRIDBOT_LOG_LEVEL": "WARNING"}
+
+
 @dataclass(frozen=True)
 class Delivery:
     """One encrypted callback, ready to send (again)."""
@@ -106,7 +117,7 @@ class AppProcess:
     """`gridbot` as a real OS process (uvicorn, or another CLI command), killable with SIGKILL."""
 
     def __init__(self, env: dict[str, str], port: int | None = None, command: list[str] | None = None,
-                 log: Path | None = None) -> None:
+                 log: Path | None = None, wait: bool = True) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}" if port else None
         args = command or ["-m", "uvicorn", "--factory", "bot.app:create_app", "--host", "127.0.0.1",
@@ -114,7 +125,7 @@ class AppProcess:
         self._log = open(log, "ab") if log else subprocess.DEVNULL
         self.process = subprocess.Popen([sys.executable, *args], cwd=REPO, env={**os.environ, **env},
                                         stdout=self._log, stderr=self._log)
-        if self.url:
+        if self.url and wait:
             self.wait_healthy()
 
     def wait_healthy(self, timeout: float = 60.0) -> None:

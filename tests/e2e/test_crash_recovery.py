@@ -19,20 +19,12 @@ from sqlalchemy import func, select
 
 from models import Case, InboundMessage, OutboxMessage
 from models.outbox import OutboxStatus
-from tests.loadgen import AppProcess, bind_residents, deliver, encrypted_reports
+from tests.loadgen import LEASE, AppProcess, bind_residents, deliver, encrypted_reports, process_env
 from tests.servers import free_port
 from tests.wecom_sim import CallbackClient, WeComSide
 
 MESSAGES = int(os.environ.get("GRIDBOT_CRASH_MESSAGES", "2000"))
 CONCURRENCY = 16
-LEASE = 35  # the shortest claim lease: notices claimed by the killed process wait this long
-
-
-def app_env(app_settings, fake_wecom) -> dict[str, str]:
-    return {"GRIDBOT_DATABASE_URL": app_settings.database_url, "GRIDBOT_WECOM_API_BASE": fake_wecom.url,
-            "GRIDBOT_OUTBOX_INTERVAL": "0.05", "GRIDBOT_OUTBOX_LEASE": str(LEASE), "GRIDBOT_USER_RATE_LIMIT": "0",
-            "GRIDBOT_OUTBOX_PACE_PER_MINUTE": "0",  # one message per notice: pacing has tests of its own
-            "GRIDBOT_DEMO": "false", "GRIDBOT_LOG_LEVEL": "WARNING"}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +32,7 @@ def crash(app_settings, fake_wecom, db, tmp_path_factory) -> dict:
     """Run the burst, the kill, the restart and the redelivery; what happened, for the tests to judge."""
     side = WeComSide(app_settings.wecom_token, app_settings.wecom_aes_key, app_settings.wecom_corp_id)
     deliveries = encrypted_reports(side, bind_residents(db, "crash", 200), MESSAGES, 8_000_000_000)
-    env, port, log = app_env(app_settings, fake_wecom), free_port(), tmp_path_factory.mktemp("crash") / "app.log"
+    env, port, log = process_env(app_settings, fake_wecom.url), free_port(), tmp_path_factory.mktemp("crash") / "app.log"
     started = time.monotonic()
     first = AppProcess(env, port, log=log)
     answered = 0
