@@ -6,10 +6,12 @@ import re
 
 from sqlalchemy import func, select
 
-from models import Case, InboundMessage, OutboxMessage, Worker
+from bot.app import create_app
 from handlers.privacy import mask_phone
+from models import Case, InboundMessage, OutboxMessage, Worker
 from tests.cli import cli_json
-from tests.wecom_sim import media_xml, text_xml
+from tests.servers import serve_in_thread
+from tests.wecom_sim import CallbackClient, media_xml, text_xml
 
 GARBAGE_REPORT = "阳光小区门口的垃圾桶满了好几天没人清理，臭气熏天，麻烦处理一下"
 
@@ -121,3 +123,17 @@ def test_urgent_report_reaches_worker_and_leader_at_once_with_the_short_clock(we
     for userid in ("demo-worker", "demo-leader"):
         notices = fake_wecom.wait_for(lambda: [m for m in fake_wecom.messages_to(userid) if number in m])
         assert notices and "紧急" in notices[0], userid
+
+
+def test_close_categories_ask_back_and_the_digit_opens_the_case_even_after_a_restart(wecom, db, database_url,
+                                                                                     app_settings):
+    before = count_cases(db)
+    question = wecom.send_text("demo-resident", "楼下烧烤店油烟和噪音")
+    assert "1 " in question and "2 " in question
+    assert count_cases(db) == before  # nothing opened until the resident chooses
+    chosen = re.search(r"2 (\S+)", question).group(1)
+    with serve_in_thread(create_app(app_settings)) as restarted:  # the question was persisted, not held in memory
+        reply = CallbackClient(restarted, wecom.side).send_text("demo-resident", "２")  # full-width digit
+    case = cli_json(["case", "show", case_number(reply), "--json"], database_url)
+    assert case["category"] == chosen
+    assert case["state"] == "pending"
