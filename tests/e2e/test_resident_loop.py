@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 
 from bot.app import create_app
 from handlers.privacy import mask_phone
-from models import Case, InboundMessage, OutboxMessage, Worker
+from models import Case, InboundMessage, OutboxMessage, Unit, Worker
 from tests.cli import cli_json
 from tests.servers import serve_in_thread
-from tests.wecom_sim import CallbackClient, media_xml, text_xml
+from tests.wecom_sim import CallbackClient, location_xml, media_xml, text_xml
 
 GARBAGE_REPORT = "阳光小区门口的垃圾桶满了好几天没人清理，臭气熏天，麻烦处理一下"
 
@@ -137,3 +137,18 @@ def test_close_categories_ask_back_and_the_digit_opens_the_case_even_after_a_res
     case = cli_json(["case", "show", case_number(reply), "--json"], database_url)
     assert case["category"] == chosen
     assert case["state"] == "pending"
+
+
+def test_a_location_fixes_the_place_of_a_case_waiting_for_its_address(wecom, db, database_url):
+    number = case_number(wecom.send_text("new-resident-loc", "路边的井盖松动了，车一过就哐哐响"))
+    assert cli_json(["case", "show", number, "--json"], database_url)["state"] == "awaiting_place"
+    with db() as session:
+        unit = session.scalars(select(Unit).where(Unit.lat.is_not(None)).order_by(Unit.id).limit(1)).one()
+        lat, lng, grid_code = unit.lat, unit.lng, unit.grid.code
+    reply = wecom.reply_text(wecom.post_xml(location_xml("new-resident-loc", lat, lng, "小区东门")))
+    assert number in reply
+    case = cli_json(["case", "show", number, "--json"], database_url)
+    assert case["state"] == "pending"
+    assert case["grid"] == grid_code
+    assert case["place_source"] == "location"
+    assert case["assignee"] is not None
