@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from handlers import conversation
-from handlers.case_notices import notify_event, to_worker
-from handlers.cases import apply_action
+from handlers.case_notices import notify_case_opened, notify_event, to_reporter, to_worker
+from handlers.cases import apply_action, set_deadlines
 from handlers.classify import Category
 from handlers.points import award
 from handlers.texts import render
@@ -133,17 +133,36 @@ def resume(session: Session, case: Case, worker: Worker, now: datetime) -> CaseE
     return event
 
 
-def merge(session: Session, case: Case, into: Case, worker: Worker, now: datetime) -> CaseEvent:
-    """合并: `case` duplicates `into`; its reporter and followers now follow `into`."""
-    event = apply_action(session, case, "merge", actor=worker.userid, now=now,
-                         note=render("notices/merged_note", into=into))
+def merge(session: Session, case: Case, into: Case, actor: str, now: datetime, *,
+          tell_reporter: bool = True) -> CaseEvent:
+    """合并 (or a likely duplicate linked by the system): `case` duplicates `into`; its reporter and
+    followers now follow `into`."""
+    event = apply_action(session, case, "merge", actor=actor, now=now, note=render("notices/merged_note", into=into))
     case.duplicate_of_id = into.id
-    followers = session.scalars(select(CaseLink.userid).where(CaseLink.case_id == case.id)).all()
+    followers = list(session.scalars(select(CaseLink.userid).where(CaseLink.case_id == case.id)))
+    if case.source == "resident":
+        followers.insert(0, case.reporter_userid)
     watching = set(session.scalars(select(CaseLink.userid).where(CaseLink.case_id == into.id)))
-    for userid in dict.fromkeys([case.reporter_userid, *followers]):
-        if case.source == "resident" and userid != into.reporter_userid and userid not in watching:
+    for userid in dict.fromkeys(followers):
+        if userid != into.reporter_userid and userid not in watching:
             session.add(CaseLink(case_id=into.id, userid=userid, text=case.text, created_at=now))
-    apply_action(session, into, "note", actor=worker.userid, now=now,
-                 note=render("notices/merged_note", source=case))
-    notify_event(session, event)
+    apply_action(session, into, "note", actor=actor, now=now, note=render("notices/merged_note", source=case))
+    notify_event(session, event, tell_reporter=tell_reporter)
+    return event
+
+
+def unlink(session: Session, case: Case, worker: Worker, category: Category, assignee: Worker | None,
+           now: datetime) -> CaseEvent:
+    """取消关联: a merged case was not a duplicate after all; it becomes a case of its own, clock from now."""
+    original = session.get(Case, case.duplicate_of_id) if case.duplicate_of_id else None
+    event = apply_action(session, case, "unlink", actor=worker.userid, now=now,
+                         note=render("notices/merged_note", unlinked=original) if original else None)
+    if original is not None:
+        session.execute(delete(CaseLink).where(CaseLink.case_id == original.id,
+                                               CaseLink.userid == case.reporter_userid))
+    case.duplicate_of_id, case.assignee, case.taken_at = None, assignee, None
+    set_deadlines(case, category, now)
+    notify_case_opened(session, event)
+    if case.source == "resident":
+        to_reporter(session, event, "notices/resident_update")
     return event

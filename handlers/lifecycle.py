@@ -30,6 +30,7 @@ TRANSITIONS: dict[str, Transition] = {
     "suspend": Transition(frozenset({S.IN_PROGRESS, S.ESCALATED}), S.SUSPENDED),  # a taken case only
     "resume": Transition(frozenset({S.SUSPENDED}), S.IN_PROGRESS),
     "merge": Transition(_OPEN, S.MERGED),
+    "unlink": Transition(frozenset({S.MERGED}), S.PENDING),  # not a duplicate after all
     "withdraw": Transition(_OPEN, S.WITHDRAWN),
     "rate": Transition(frozenset({S.CLOSED}), S.ARCHIVED),
     "reopen": Transition(frozenset({S.CLOSED}), S.IN_PROGRESS),

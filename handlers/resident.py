@@ -9,13 +9,16 @@ from sqlalchemy.orm import Session
 
 from handlers import conversation, resident_requests
 from handlers.case_notices import notify_case_opened
+from handlers.case_work import merge
 from handlers.cases import Place, latest_open_case, open_case, place_case
 from handlers.classify import Category, Decision
 from handlers.commands import fold, is_greeting, parse_command
+from handlers.duplicates import likely_duplicate
 from handlers.inbound import Inbound
 from handlers.routing import locate_point, pick_assignee
 from handlers.services import Services
 from handlers.texts import render
+from handlers.timing import clock_rules
 from models import Case, CaseEvent, CaseState, Grid, InboundMessage, Resident, Unit
 
 MAX_CHOICES = 3
@@ -96,6 +99,10 @@ def _open(session: Session, services: Services, resident: Resident, text: str, c
             return render("replies/confirm_address", case=case, unit=guess)
         conversation.expect(session, resident.userid, conversation.AWAIT_ADDRESS, {"case_id": case.id}, now)
         return render("replies/ask_address", case=case)
+    original = likely_duplicate(session, case, clock_rules(services.config_dir).duplicate_window)
+    if original is not None:
+        merge(session, case, original, "system", now, tell_reporter=False)
+        return render("replies/duplicate_linked", case=case, original=original)
     notify_case_opened(session, case.events[0])
     return render("replies/case_opened", case=case, category=category)
 

@@ -81,6 +81,7 @@ class ClockRules:
     quiet_end: time
     rating_window: timedelta
     photo_window: timedelta
+    duplicate_window: timedelta
     working_hours: WorkingHours
 
     def deadline(self, category: str | None, start: datetime, duration: timedelta) -> datetime:
@@ -110,6 +111,7 @@ def _load(path: Path, _mtime: float) -> ClockRules:
         quiet_end=time.fromisoformat(data["quiet_hours"]["end"]),
         rating_window=parse_duration(data["rating_window"]),
         photo_window=parse_duration(data["photo_window"]),
+        duplicate_window=parse_duration(data["duplicate_window"]),
         working_hours=_working_hours(data["working_hours"]),
     )
 

@@ -225,8 +225,15 @@ def _merge(request: Request, case: Case, rest: str) -> str:
         return render("replies/worker_case_not_found", ref=into_ref, command="merge")
     if into.state not in OPEN_STATES:
         return render("replies/illegal_transition", case=into, action="merge")
-    event = case_work.merge(request.session, case, into, request.worker, request.now)
+    event = case_work.merge(request.session, case, into, request.worker.userid, request.now)
     return _done(case, event, into=into)
+
+
+def _unlink(request: Request, case: Case, _text: str) -> str:
+    category = request.category(case.category)
+    assignee = pick_assignee(request.session, case.grid_id, category.name, urgent=category.urgent) \
+        if case.grid_id else case.assignee
+    return _done(case, case_work.unlink(request.session, case, request.worker, category, assignee, request.now))
 
 
 def _show(request: Request, case: Case, _text: str) -> str:
@@ -246,6 +253,7 @@ CASE_COMMANDS: dict[str, tuple[bool, Callable[[Request, Case, str], str]]] = {
     "suspend": (True, _suspend),
     "resume": (False, _resume),
     "merge": (True, _merge),
+    "unlink": (False, _unlink),
     "show": (False, _show),
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 
@@ -15,6 +16,7 @@ from tests.e2e.worker_chat import digits, number_in, queued, report, show, taken
 from tests.wecom_sim import CallbackClient, WeComSide, media_xml, signature
 
 NOISE = "楼上半夜还在装修电钻响个不停，吵得没法睡觉"
+STREETLIGHT = "小区楼下的路灯坏了一个星期，晚上黑漆漆的"
 
 
 def settle(fake_wecom, probe, count: int) -> list:
@@ -204,17 +206,13 @@ def test_suspend_pauses_and_resume_shifts_the_deadlines(wecom, db, database_url)
     assert after["close_due"] > before["close_due"] and after["plan_due"] > before["plan_due"]
 
 
-def test_merge_makes_the_duplicate_reporter_follow_the_kept_case(wecom, db, database_url):
+def test_merge_command_folds_a_repeat_report_into_the_kept_case(wecom, database_url):
     kept = report(wecom)
-    unit = show(kept, database_url)["unit"]
-    address = next(u["address"] for u in cli_json(["units", "--json"], database_url) if u["code"] == unit)
-    duplicate = report(wecom, f"{address}门口垃圾桶满了没人清，味道很大", userid="merge-neighbour")
-    assert show(duplicate, database_url)["unit"] == unit
-    assert "已并入" in wecom.send_text("demo-worker", f"合并 {digits(duplicate)} {digits(kept)}")
-    case = show(duplicate, database_url)
+    repeat = report(wecom, "门口垃圾桶还是满的，再说一次")  # the same resident: a case of its own
+    assert show(repeat, database_url)["state"] == "pending"
+    assert "已并入" in wecom.send_text("demo-worker", f"合并 {digits(repeat)} {digits(kept)}")
+    case = show(repeat, database_url)
     assert case["state"] == "merged" and case["duplicate_of"] == kept
-    wecom.send_text("demo-worker", f"接单 {digits(kept)}")
-    assert queued(db, "merge-neighbour", kept, "接单")
 
 
 def test_show_mine_and_overdue(wecom):
@@ -305,3 +303,26 @@ def test_groups_sync_creates_a_chat_for_a_grid_without_one_and_only_once(db, fak
     calls = [c for c in fake_wecom.calls("/cgi-bin/appchat/create") if set(c["json"]["userlist"]) == members]
     assert len(calls) == 1
     assert not any(row["created"] for row in cli_json(["grid", "groups", "sync"], database_url, **env))
+
+
+def test_a_neighbours_report_of_the_same_matter_follows_the_open_case_until_unlinked(wecom, db, database_url):
+    first = report(wecom, STREETLIGHT)  # a matter no other test reports
+    unit = show(first, database_url)["unit"]
+    address = next(u["address"] for u in cli_json(["units", "--json"], database_url) if u["code"] == unit)
+    reply = wecom.send_text("merge-neighbour", f"{address}楼下的路灯坏了好几天，晚上很黑")
+    assert "已有人反映过" in reply
+    duplicate = re.findall(r"GB-\d{6}", reply)[-1]
+    linked = show(duplicate, database_url)
+    assert linked["state"] == "merged" and linked["unit"] == unit
+    kept = linked["duplicate_of"]
+    assert kept == first and kept in reply
+    wecom.send_text("demo-worker", f"接单 {digits(kept)}")
+    assert queued(db, "merge-neighbour", kept, "接单")  # the neighbour hears the kept case's updates
+
+    assert "已取消关联" in wecom.send_text("demo-worker", f"取消关联 {digits(duplicate)}")
+    alone = show(duplicate, database_url)
+    assert alone["state"] == "pending" and alone["duplicate_of"] is None and alone["assignee"] == "demo-worker"
+    assert queued(db, "merge-neighbour", duplicate, "单独办理")
+    assert queued(db, "demo-worker", duplicate, "新事项")
+    wecom.send_text("demo-worker", f"方案 {digits(kept)} 明早清运")
+    assert not queued(db, "merge-neighbour", kept, "明早清运")

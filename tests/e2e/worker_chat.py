@@ -24,8 +24,11 @@ def digits(number: str) -> str:
 
 
 def report(wecom, text: str = GARBAGE, userid: str = "demo-resident") -> str:
-    """A resident's report; its case number."""
-    return number_in(wecom.send_text(userid, text))
+    """A resident's report that opened a case of its own (not linked to another); its number."""
+    reply = wecom.send_text(userid, text)
+    match = re.search(r"事项编号 (GB-\d{6})", reply)
+    assert match, reply
+    return match.group(1)
 
 
 def taken(wecom, text: str = GARBAGE) -> tuple[str, str]:

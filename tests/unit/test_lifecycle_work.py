@@ -12,6 +12,7 @@ from handlers import case_work, worker_queries
 from handlers.authority import may_act
 from handlers.case_numbers import format_case_number
 from handlers.cases import StaleCase
+from handlers.duplicates import likely_duplicate
 from handlers.lifecycle import IllegalTransition
 from models import Case, CaseEvent, CaseLink, CaseState
 from tests.unit.lifecycle_support import (  # noqa: F401 (fixtures)
@@ -113,7 +114,7 @@ def test_merge_makes_the_duplicate_reporter_a_follower_of_the_kept_case(factory,
         kept = new_case(session, services)
         duplicate = new_case(session, services, reporter="t-neighbour")
         worker = load_district(session).workers["worker"]
-        case_work.merge(session, duplicate, kept, worker, T0)
+        case_work.merge(session, duplicate, kept, worker.userid, T0)
         assert duplicate.state == CaseState.MERGED and duplicate.duplicate_of_id == kept.id
         assert session.scalars(select(CaseLink.userid).where(CaseLink.case_id == kept.id)).all() == ["t-neighbour"]
         assert kept.events[-1].action == "note"
@@ -149,3 +150,20 @@ def test_a_working_hours_category_gets_its_deadlines_in_working_time(factory, di
     with factory.begin() as session:
         case = new_case(session, services, now=friday_evening, category="违章搭建")
         assert case.take_due == friday_evening + timedelta(days=2, hours=16)  # Monday 09:00
+
+
+def test_a_likely_duplicate_is_another_residents_open_case_of_the_matter_there_within_the_window(
+        factory, district, services):
+    window = timedelta(hours=48)
+    start = T0 + timedelta(days=30)
+    with factory.begin() as session:
+        first = new_case(session, services, now=start)
+        again = new_case(session, services, now=start + timedelta(hours=1))
+        neighbour = new_case(session, services, now=start + timedelta(hours=2), reporter="t-neighbour")
+        other_matter = new_case(session, services, now=start + timedelta(hours=3), reporter="t-neighbour",
+                                category="噪音扰民")
+        late = new_case(session, services, now=start + timedelta(days=3), reporter="t-late")
+        assert likely_duplicate(session, neighbour, window) == first
+        assert likely_duplicate(session, again, window) is None  # the same resident's repeat
+        assert likely_duplicate(session, other_matter, window) is None
+        assert likely_duplicate(session, late, window) is None
