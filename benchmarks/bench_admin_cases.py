@@ -122,6 +122,8 @@ def main() -> None:
     columns: dict[str, list[float]] = {"page": [], "query": [], "naive": []}
     with serve_in_thread(create_app(settings)) as url, httpx.Client(base_url=url, timeout=60) as client:
         login(client)
+        for make in plans.values():  # warm the pool, caches and templates
+            client.get("/admin/cases", params=make())
         for name, make in plans.items():
             found: dict[str, list[float]] = {"page": [], "query": [], "naive": []}
             for _ in range(args.repeat):

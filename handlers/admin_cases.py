@@ -25,6 +25,7 @@ from models import Case, Grid, Worker
 COUNT_CAP = 10_000
 EXPORT_CAP = 100_000
 NEWEST_FIRST = (Case.created_at.desc(), Case.id.desc())
+TEXT_SEARCH_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,10 @@ class CaseFilter:
         return cls(state=text("state"), category=text("category"), grid=text("grid"), worker=text("worker"),
                    overdue=params.get("overdue") in ("1", "on", "true"), date_from=day("date_from"),
                    date_to=day("date_to"), q=text("q"))
+
+    @property
+    def searches_text(self) -> bool:
+        return bool(self.q) and parse_case_number(self.q) is None
 
     def params(self) -> dict[str, str]:
         """The non-empty fields as query-string values (for links to other pages and exports)."""
@@ -92,31 +97,35 @@ def filtered(session: Session, flt: CaseFilter, grid_ids: frozenset[int] | None,
     if flt.date_to:
         query = query.where(Case.created_at < _local_midnight(flt.date_to) + timedelta(days=1))
     if flt.q:
-        number = parse_case_number(flt.q)
-        if number is not None:  # a case number (GB-000123, 123) is looked up, not searched for
-            query = query.where(Case.id == number)
+        if not flt.searches_text:  # a case number (GB-000123, 123) is looked up, not searched for
+            query = query.where(Case.id == parse_case_number(flt.q))
         else:
             query = query.where(or_(Case.text.contains(flt.q, autoescape=True), Case.reporter_userid == flt.q))
+            if flt.date_from is None and flt.date_to is None:
+                # Substring search reads every row it considers; without dates it covers a recent window.
+                query = query.where(Case.created_at >= now - timedelta(days=TEXT_SEARCH_DAYS))
     return query
 
 
 @dataclass
 class CasePage:
     cases: list[Case]
-    total: int  # capped at COUNT_CAP + 1 ("more than 10,000")
+    total: int | None  # capped at COUNT_CAP + 1 ("more than 10,000"); None for a text search
     next_before: int | None  # the `before` of the next page, None on the last
 
     @property
     def total_capped(self) -> bool:
-        return self.total > COUNT_CAP
+        return self.total is not None and self.total > COUNT_CAP
 
 
 def page(session: Session, flt: CaseFilter, grid_ids: frozenset[int] | None, now: datetime, *,
          before: int | None = None, size: int = 50) -> CasePage:
     """One page of the list, newest first, starting below case id `before`."""
     query = filtered(session, flt, grid_ids, now)
-    capped = query.with_only_columns(Case.id).limit(COUNT_CAP + 1).subquery()
-    total = session.scalar(select(func.count()).select_from(capped)) or 0
+    total = None
+    if not flt.searches_text:  # counting text matches would read the whole window a second time
+        capped = query.with_only_columns(Case.id).limit(COUNT_CAP + 1).subquery()
+        total = session.scalar(select(func.count()).select_from(capped)) or 0
     if before is not None:
         anchor = select(Case.created_at).where(Case.id == before).scalar_subquery()
         query = query.where(tuple_(Case.created_at, Case.id) < tuple_(anchor, before))

@@ -39,7 +39,7 @@ def case_list(request: Request, before: int | None = None, viewer: Viewer = Depe
     categories = state.services.classifier().catalogue.names()
     return render_page(request, "cases", result=result, flt=flt, params=flt.params(), grids=grids,
                        workers=workers, categories=categories, states=wording()["states"], now=now,
-                       cap=admin_cases.COUNT_CAP)
+                       cap=admin_cases.COUNT_CAP, text_days=admin_cases.TEXT_SEARCH_DAYS)
 
 
 @router.get("/cases/export.{fmt}")
