@@ -232,6 +232,8 @@ class PublishedRules:
 
     Looks the newest number up at most every `ttl` seconds through its own autocommit
     connection (never inside a caller's transaction), and rebuilds only when it changes.
+    With nothing published, the config dir's files are checked for changes on the same
+    `ttl` (not on every message: that is ~30 stat calls).
     """
 
     def __init__(self, database_url: str, config_dir: Path, ttl: float = 2.0) -> None:
@@ -247,16 +249,15 @@ class PublishedRules:
         with self._lock:
             if time.monotonic() - self._checked >= self._ttl:
                 self._refresh()
-            classifier = self._classifier
-        return classifier if classifier is not None else load_classifier(self._config_dir)
+            return self._classifier
 
     def _refresh(self) -> None:
         with Session(self._engine) as session:
             number = latest_number(session)
-            if number is not None and number != self._number:
+            if number is None:
+                self._classifier = load_classifier(self._config_dir)
+            elif number != self._number:
                 self._classifier = Classifier.from_dict(version(session, number).data)
-            elif number is None:
-                self._classifier = None
             self._number = number
         self._checked = time.monotonic()
 
