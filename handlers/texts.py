@@ -51,6 +51,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
         autoescape=False,
+        auto_reload=False,  # templates ship with the code: no stat() per render
     )
     env.filters.update(
         case_number=format_case_number,
