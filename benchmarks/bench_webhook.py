@@ -5,7 +5,10 @@ same concurrency. The gridbot side gets real encrypted reports from bound reside
 with a distinct MsgId, so every request takes the whole path: verify, decrypt, parse,
 classify, route, write case + event + notices + inbound record in one commit, encrypt reply.
 
-    .venv/bin/python benchmarks/bench_webhook.py [--seconds 15] [--connections 32]
+    .venv/bin/python benchmarks/bench_webhook.py [--seconds 15] [--connections 32] [--database-url URL]
+
+`--database-url` (e.g. postgresql+psycopg://postgres@127.0.0.1:55432/dev_g): that database
+is emptied and set up with the demo district; default: a fresh SQLite file (WAL).
 """
 
 from __future__ import annotations
@@ -53,6 +56,15 @@ def report_texts() -> list[str]:
     return ["小区垃圾桶满了没人清理", "楼上装修噪音太大", "路灯坏了", "楼道堆放杂物有火灾隐患"]
 
 
+def fresh_database(database_url: str, env: dict) -> None:
+    """Empty `database_url` (every table dropped), then `gridbot db init --demo` it."""
+    from tests.conftest import reset_database
+
+    reset_database(database_url)
+    subprocess.run([sys.executable, "-m", "bot", "db", "init", "--demo"], cwd=REPO,
+                   env={**os.environ, **env}, check=True, capture_output=True)
+
+
 def bind_residents(database_url: str, count: int) -> list[str]:
     from sqlalchemy import select
 
@@ -94,13 +106,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--database-url", help="default: a fresh SQLite file (WAL)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="gridbot-bench-"))
-    database_url = f"sqlite:///{work / 'bench.db'}"
+    database_url = args.database_url or f"sqlite:///{work / 'bench.db'}"
     env = {"GRIDBOT_DATABASE_URL": database_url, "GRIDBOT_RUN_BACKGROUND_JOBS": "false",
            "GRIDBOT_USER_RATE_LIMIT": "0", "GRIDBOT_WECOM_MAX_AGE": "3600"}
-    subprocess.run([sys.executable, "-m", "bot", "db", "init", "--demo"], cwd=REPO,
-                   env={**os.environ, **env}, check=True, capture_output=True)
+    fresh_database(database_url, env)
     settings = Settings(_env_file=None, database_url=database_url)
     side = WeComSide(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
     userids = bind_residents(database_url, 2000)
@@ -121,8 +133,11 @@ def main() -> None:
             proc.wait(timeout=10)
     bare, full = results["bare FastAPI endpoint"], results["gridbot full path"]
     print(f"machine: {os.uname().sysname} {os.uname().release} {os.uname().machine}, {os.cpu_count()} cores")
+    database = "SQLite WAL" if database_url.startswith("sqlite") else "PostgreSQL"
+    option = f" --database-url {args.database_url}" if args.database_url else ""
     print(f"command: .venv/bin/python benchmarks/bench_webhook.py --seconds {args.seconds} "
-          f"--connections {args.connections}  (wrk -t2 -c{args.connections}, uvicorn 1 worker, SQLite WAL)")
+          f"--connections {args.connections}{option}  (wrk -t2 -c{args.connections}, uvicorn 1 worker, {database})")
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print("| server | requests/s | p50 ms | p99 ms | non-2xx |")
     print("|---|---|---|---|---|")
     for name, r in results.items():

@@ -13,6 +13,7 @@ from bot.parsing import inbound_from_xml
 from bot.state import AppState, get_state
 from bot.wecom_crypto import CallbackCrypto, CallbackError
 from handlers import dispatch
+from handlers.inbound import Inbound
 
 router = APIRouter()
 log = logging.getLogger("gridbot.callback")
@@ -77,7 +78,11 @@ async def receive(request: Request, msg_signature: str = "", timestamp: str = ""
     reply = await state.runner.run(dispatch.process, state.factory, state.services, inbound)
     if not reply:
         return Response(status_code=200)
+    return Response(render_reply(state, inbound, reply, nonce), media_type="application/xml")
+
+
+def render_reply(state: AppState, inbound: Inbound, reply: str, nonce: str) -> str:
+    """The encrypted passive-reply envelope answering `inbound` with the text `reply`."""
     xml = TextReply(source=state.settings.wecom_corp_id, target=_cdata_safe(inbound.userid),
                     content=_cdata_safe(reply), agent=state.settings.wecom_agent_id).render()
-    envelope = state.crypto.encrypt_xml(xml, reply_nonce(nonce))
-    return Response(envelope, media_type="application/xml")
+    return state.crypto.encrypt_xml(xml, reply_nonce(nonce))
