@@ -49,9 +49,9 @@ def _pick(rng: random.Random, weighted: list[tuple[str, float]]) -> str:
 
 
 def generate(rng: random.Random, first_id: int, count: int, *, grids: dict[int, tuple[list[int], list[int]]],
-             categories: list, texts: list[str], now: datetime):
-    """Rows as tuples in COLUMNS order, oldest first."""
-    span = timedelta(days=365).total_seconds()
+             categories: list, texts: list[str], now: datetime, days: int = 365):
+    """Rows as tuples in COLUMNS order, oldest first, spread over the last `days` days."""
+    span = timedelta(days=days).total_seconds()
     grid_ids = list(grids)
     for i in range(count):
         created = now - timedelta(seconds=span * (1 - i / count) + rng.random() * 30)
@@ -103,6 +103,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--days", type=int, default=365, help="spread the cases over this many days")
     args = parser.parse_args()
 
     init_database(args.database_url, SHIPPED_CONFIG_DIR, demo=True)
@@ -116,7 +117,7 @@ def main() -> None:
     catalogue = load_classifier(SHIPPED_CONFIG_DIR).catalogue
     categories = [catalogue.get(name) for name in catalogue.names() if catalogue.get(name).grid_matter]
     rows = generate(random.Random(args.seed), first_id, args.count, grids=grids, categories=categories,
-                    texts=_texts(), now=datetime.now(timezone.utc))
+                    texts=_texts(), now=datetime.now(timezone.utc), days=args.days)
     started = time.perf_counter()
     if engine.dialect.name == "postgresql":
         _copy_postgres(engine, rows)

@@ -38,8 +38,8 @@ def hbars(items: list[tuple[str, int]], *, chart_id: str, width: int = 520, row:
     return Markup("".join(parts))
 
 
-def daily_lines(series: list[tuple[date, int, int]], *, chart_id: str, width: int = 720,
-                height: int = 220) -> Markup:
+def daily_lines(series: list[tuple[date, int, int]], *, chart_id: str, width: int = 1200,
+                height: int = 260) -> Markup:
     """Two lines per day: received (blue) and closed (green), with a y axis and sparse date labels."""
     left, bottom, top_pad = 36, 24, 10
     plot_w, plot_h = width - left - 10, height - bottom - top_pad
