@@ -1,14 +1,18 @@
-"""Registry edits from the console: grids, units, workers and residents, each change audited with its diff."""
+"""Registry from the console: edits of grids, units, workers and residents (audited with their diff), imports."""
 
 from __future__ import annotations
 
 import re
+import tempfile
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from handlers.admin_audit import record
+from handlers.registry_import import Problem, RegistryImportError, import_registry_file
+from handlers.texts import render
 from models import Grid, Resident, Unit, Worker, WorkerRole
 
 _PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
@@ -125,3 +129,21 @@ def listing(session: Session, model, *, q: str = "", grid_ids: frozenset[int] | 
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(model.id).offset(offset).limit(limit)).all()
     return list(rows), total
+
+
+def import_upload(session: Session, filename: str, payload: bytes, *, actor: str, now: datetime,
+                  dry_run: bool, known_matters: list[str]) -> tuple[bool, str]:
+    """Import an uploaded workbook/CSV as `gridbot grid import` does: (written or checked, the report text)."""
+    suffix = Path(filename).suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        return False, render("registry/import_problems", problems=[Problem("", 0, "", "no_sheets")])
+    with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
+        handle.write(payload)
+        handle.flush()
+        try:
+            result = import_registry_file(session, Path(handle.name), dry_run=dry_run, known_matters=known_matters)
+        except RegistryImportError as error:
+            return False, render("registry/import_problems", problems=error.problems)
+    record(session, actor=actor, action="registry_import", target=filename[:200], now=now, dry_run=dry_run,
+           rows=result.rows, created=result.counts.created, updated=result.counts.updated)
+    return True, render("registry/import_done", result=result)

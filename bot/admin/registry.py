@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -76,5 +76,27 @@ async def edit(request: Request, kind: str, key: str, viewer: Viewer = Depends(c
         if kind in ("units", "grids"):
             state.services.addresses.invalidate()
         return RedirectResponse(f"/admin/registry/{kind}?{urlencode({'done': key})}", status_code=303)
+
+    return await run_in_threadpool(run)
+
+
+@router.post("/import", response_class=HTMLResponse)
+async def import_workbook(request: Request, upload: UploadFile = File(...), dry_run: str = Form(""),
+                          viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session),
+                          state: AppState = Depends(get_state), now: datetime = Depends(get_now)) -> HTMLResponse:
+    viewer.require("manage")
+    payload = await upload.read()
+
+    def run() -> HTMLResponse:
+        matters = state.services.classifier().catalogue.names()
+        ok, report = admin_registry.import_upload(session, upload.filename or "upload.xlsx", payload,
+                                                  actor=viewer.name, now=now, dry_run=dry_run == "1",
+                                                  known_matters=matters)
+        if ok:
+            session.commit()
+            state.services.addresses.invalidate()
+        else:
+            session.rollback()
+        return render_page(request, "registry_import", status_code=200 if ok else 422, ok=ok, report=report)
 
     return await run_in_threadpool(run)

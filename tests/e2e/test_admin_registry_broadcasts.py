@@ -74,3 +74,22 @@ def test_broadcasts_are_rate_limited(admin, db):
                for i in range(MAX_PER_HOUR)]
     assert "error=rate_limited" in answers[-1].headers["location"]
     assert all("done=" in a.headers["location"] for a in answers[:-1])  # the first test's one counts too
+
+
+def test_workbook_import_checks_every_row_then_writes(admin, db, tmp_path):
+    from handlers.registry_workbook import write_workbook
+
+    with db() as session:
+        unit_code = session.scalars(select(Unit.code).order_by(Unit.id)).first()
+    good, bad = tmp_path / "good.xlsx", tmp_path / "bad.xlsx"
+    write_workbook(good, {"residents": [["console-import-1", "王小明", "13700000001", unit_code]]})
+    write_workbook(bad, {"residents": [["console-import-2", "李四", "123", "NO-SUCH-UNIT"]]})
+
+    refused = admin.post("/admin/registry/import", files={"upload": ("bad.xlsx", bad.read_bytes())})
+    assert refused.status_code == 422 and "手机号码格式不正确" in refused.text and "单元编码不存在" in refused.text
+    accepted = admin.post("/admin/registry/import", files={"upload": ("good.xlsx", good.read_bytes())})
+    assert accepted.status_code == 200 and "导入完成" in accepted.text
+    with db() as session:
+        assert session.scalars(select(Resident.userid).where(Resident.userid.like("console-import-%"))).all() == [
+            "console-import-1"]
+        assert session.scalars(select(AuditLog).where(AuditLog.action == "registry_import")).one().detail["created"] == 1
