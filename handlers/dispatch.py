@@ -10,7 +10,6 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from handlers import resident, worker_commands
@@ -20,7 +19,7 @@ from handlers.notices import queue_notice
 from handlers.services import Services
 from handlers.texts import render
 from models import InboundMessage, Worker
-from models.db import lock_for
+from models.db import insert_or_skip, lock_for
 from models.outbox import OutboxChannel
 
 log = logging.getLogger("gridbot.dispatch")
@@ -99,11 +98,7 @@ def _insert_record(session: Session, record: InboundMessage) -> bool:
     insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
     values = {column.key: getattr(record, column.key) for column in InboundMessage.__table__.columns
               if column.key != "id"}
-    row = session.execute(
-        insert(InboundMessage).values(**values).on_conflict_do_nothing(index_elements=["msg_key"])
-        .returning(InboundMessage.id)
-    ).first()
-    return row is not None
+    return insert_or_skip(session, InboundMessage.__table__, values, "msg_key") is not None
 
 
 def _stored(session: Session, msg_key: str) -> tuple[str | None] | None:

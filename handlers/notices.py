@@ -10,26 +10,20 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from models import utcnow
+from models.db import insert_or_skip
 from models.outbox import OutboxMessage, OutboxStatus
 
 
 def queue_notice(session: Session, *, channel: str, recipient: str, text: str, dedupe_key: str,
                  case_id: int | None = None) -> bool:
     """Queue `text` for `recipient` once per `dedupe_key`; False when that key was queued before."""
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
     now = utcnow()
-    row = session.execute(
-        insert(OutboxMessage)
-        .values(dedupe_key=dedupe_key, channel=str(channel), recipient=recipient, text=text, case_id=case_id,
-                status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=now, created_at=now)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(OutboxMessage.id)
-    ).first()
-    return row is not None
+    values = dict(dedupe_key=dedupe_key, channel=str(channel), recipient=recipient, text=text, case_id=case_id,
+                  status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=now, created_at=now)
+    return insert_or_skip(session, OutboxMessage.__table__, values, "dedupe_key") is not None
 
 
 def list_notices(session: Session, status: str | None = None, limit: int = 200) -> list[OutboxMessage]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, Table, TextClause, bindparam, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -48,6 +49,25 @@ def lock_for(session: Session, key: str) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+
+
+def insert_or_skip(session: Session, table: Table, values: dict, conflict: str) -> int | None:
+    """INSERT `values` unless a row with the same unique `conflict` column exists: the new id, else None.
+
+    `INSERT … ON CONFLICT (conflict) DO NOTHING RETURNING id`, the same on SQLite and PostgreSQL.
+    Written as text bound to the columns' types because SQLAlchemy 2.0 never caches the compiled
+    `insert().on_conflict_do_nothing()` of either dialect (~200-400 µs to compile, every call).
+    """
+    return session.execute(_insert_or_skip(table, tuple(values), conflict), values).scalar()
+
+
+@lru_cache(maxsize=32)
+def _insert_or_skip(table: Table, keys: tuple[str, ...], conflict: str) -> TextClause:
+    columns = ", ".join(f'"{key}"' for key in keys)
+    params = ", ".join(f":{key}" for key in keys)
+    statement = text(f'INSERT INTO "{table.name}" ({columns}) VALUES ({params}) '
+                     f'ON CONFLICT ("{conflict}") DO NOTHING RETURNING id')
+    return statement.bindparams(*(bindparam(key, type_=table.c[key].type) for key in keys)).columns(table.c.id)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
