@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from bot import admin, aibot, callback, health, simulator
+from bot import admin, aibot, callback, health, metrics, simulator
 from bot.jobs import BackgroundJobs
 from bot.logging_setup import configure_from_settings
 from bot.state import AppState
@@ -39,6 +39,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(callback.router)
     app.include_router(aibot.router)
     app.include_router(health.router)
+    app.include_router(metrics.router)
+    app.add_middleware(metrics.LatencyMiddleware)
     admin.install(app)
     if settings.demo:
         app.include_router(simulator.router)

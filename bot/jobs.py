@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from bot import metrics
 from bot.outbox import OutboxSender, SendPolicy
 from bot.wecom_api import WeComClient
 from bot.state import AppState
@@ -38,7 +39,8 @@ class BackgroundJobs:
         while not self._stop.wait(state.settings.clock_interval):
             try:
                 with state.factory.begin() as session:
-                    run_clock(session, state.services, state.services.clock())
+                    counts = run_clock(session, state.services, state.services.clock())
+                metrics.clock_pass(counts)
             except Exception:
                 log.exception("clock pass failed")
 

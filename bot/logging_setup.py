@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Iterable
 
 from config.settings import Settings
+from handlers import log_context
 from handlers.privacy import mask_name, mask_text
 
 # Query parameters and fields that carry credentials in WeCom API URLs and bodies.
@@ -64,7 +65,7 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         self._redactor.record(record)
         entry = {"at": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname,
-                 "logger": record.name, "message": record.getMessage()}
+                 "logger": record.name, "message": record.getMessage(), **log_context.fields()}
         entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD and not k.startswith("_")})
         if record.exc_text:
             entry["exc"] = record.exc_text

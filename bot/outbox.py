@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import metrics
 from bot import outbox_claims as claims
 from bot import outbox_pacing as pacing
 from bot.wecom_api import WeComClient
@@ -154,6 +155,7 @@ class OutboxSender:
         try:
             self.client.send(first.channel, first.recipient, text)
         except WeComError as error:
+            metrics.send_attempted(first.channel, failure=error.kind.value)
             self.stats.by_kind[error.kind] = self.stats.by_kind.get(error.kind, 0) + 1
             for row in rows:
                 self._failed(row, token, error, now)
@@ -164,6 +166,7 @@ class OutboxSender:
         if self.config_error is not None:
             log.warning("WeCom accepts sends again; outbox resumed (was: %s)", self.config_error)
             self.config_error = None
+        metrics.send_attempted(first.channel, notices=len(rows))
         self.stats.sent += len(rows)
         self.stats.messages += 1
         return len(rows)

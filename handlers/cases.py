@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from handlers import facts
 from handlers.classify import Category
 from handlers.lifecycle import next_state
 from handlers.timing import clock_rules
@@ -79,6 +80,7 @@ def open_case(
     session.add(CaseEvent(case=case, at=now, actor=reporter_userid, action=action,
                           from_state=None, to_state=case.state, note=None,
                           attachments=attachments or []))
+    facts.note(session, "case_opened", category=category.name, source=source)
     return case
 
 

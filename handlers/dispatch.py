@@ -12,9 +12,9 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from handlers import resident, worker_commands
-from handlers.case_numbers import format_case_number
+from handlers import facts, resident, worker_commands
 from handlers.inbound import Inbound
+from handlers.log_context import message_context
 from handlers.notices import queue_notice
 from handlers.services import Services
 from handlers.texts import render
@@ -31,6 +31,11 @@ class _Duplicate(Exception):
 
 def process(factory: sessionmaker[Session], services: Services, inbound: Inbound) -> str | None:
     """The reply text for `inbound` (None: nothing to say), with the message durably recorded."""
+    with message_context(inbound.msg_key):
+        return _process(factory, services, inbound)
+
+
+def _process(factory: sessionmaker[Session], services: Services, inbound: Inbound) -> str | None:
     try:
         with factory.begin() as session:
             # One user's messages are handled one at a time, even across processes: a redelivery
@@ -39,26 +44,32 @@ def process(factory: sessionmaker[Session], services: Services, inbound: Inbound
             lock_for(session, f"user:{inbound.userid}")
             stored = _stored(session, inbound.msg_key)
             if stored is not None:
+                _note_inbound(session, inbound, "redelivery")
                 return stored[0]
             record = _new_record(inbound, services)
             record.reply = dispatch(session, services, inbound, record)
             if not _insert_record(session, record):
                 raise _Duplicate
+            _note_inbound(session, inbound, record.status)
         _log_handled(record)
         return record.reply
     except _Duplicate:
         with factory.begin() as session:
             stored = _stored(session, inbound.msg_key)
+            _note_inbound(session, inbound, "redelivery")
         return stored[0] if stored else None
     except Exception:
         log.exception("handler failed", extra={"msg_key": inbound.msg_key})
         return _record_failure(factory, services, inbound)
 
 
+def _note_inbound(session: Session, inbound: Inbound, outcome: str) -> None:
+    facts.note(session, "inbound", channel=inbound.channel, kind=inbound.kind, outcome=outcome)
+
+
 def _log_handled(record: InboundMessage) -> None:
-    log.info("message handled", extra={
-        "msg_key": record.msg_key, "kind": record.msg_type, "status": record.status,
-        "case": format_case_number(record.case_id) if record.case_id else None})
+    # msg_key and the case number come from the message's log context (handlers/log_context.py).
+    log.info("message handled", extra={"kind": record.msg_type, "status": record.status})
 
 
 def dispatch(session: Session, services: Services, inbound: Inbound, record: InboundMessage) -> str | None:
@@ -95,7 +106,6 @@ def _new_record(inbound: Inbound, services: Services) -> InboundMessage:
 
 def _insert_record(session: Session, record: InboundMessage) -> bool:
     """Insert under the unique MsgId; False when another delivery got there first."""
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
     values = {column.key: getattr(record, column.key) for column in InboundMessage.__table__.columns
               if column.key != "id"}
     return insert_or_skip(session, InboundMessage.__table__, values, "msg_key") is not None
@@ -113,7 +123,8 @@ def _record_failure(factory: sessionmaker[Session], services: Services, inbound:
         with factory.begin() as session:
             record = _new_record(inbound, services)
             record.status, record.reply = "failed", reply
-            _insert_record(session, record)
+            if _insert_record(session, record):
+                _note_inbound(session, inbound, "failed")
     except Exception:
         log.exception("could not record a failed message", extra={"msg_key": inbound.msg_key})
         raise
@@ -123,7 +134,7 @@ def _record_failure(factory: sessionmaker[Session], services: Services, inbound:
 def replay_failed(factory: sessionmaker[Session], services: Services, record_id: int,
                   inbound: Inbound) -> str | None:
     """Handle a message that failed before, now; its reply goes out as a notice (the HTTP answer is long gone)."""
-    with factory.begin() as session:
+    with message_context(inbound.msg_key), factory.begin() as session:
         record = session.get(InboundMessage, record_id, with_for_update=True)
         if record is None or record.status != "failed":
             return None

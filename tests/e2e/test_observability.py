@@ -1,0 +1,112 @@
+"""Operations surface of a running app: /metrics after a real encrypted report, /readyz and the outbox
+backlog, and JSON log lines that carry the message's MsgId and case number with phones masked."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+from datetime import timedelta
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import delete
+
+from bot.logging_setup import JsonFormatter, Redactor
+from handlers.notices import queue_notice
+from models import utcnow
+from models.outbox import OutboxChannel, OutboxMessage
+from tests.wecom_sim import text_xml
+
+REPORT = "阳光小区3栋楼道里堆满了垃圾，好几天没人清理，味道很大"
+PHONE = "13912345678"
+
+
+def scrape(app_url: str) -> dict[tuple[str, tuple], float]:
+    """Every sample of /metrics as {(name, sorted labels): value}."""
+    response = httpx.get(f"{app_url}/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(response.text) for sample in family.samples}
+
+
+def value(samples: dict, name: str, **labels: str) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def case_number(reply: str) -> str:
+    match = re.search(r"GB-\d{6}", reply)
+    assert match, reply
+    return match.group(0)
+
+
+def test_report_moves_inbound_case_and_latency_metrics(wecom, app_url):
+    before = scrape(app_url)
+    reply = wecom.send_text("demo-resident", REPORT)
+    assert "环境卫生" in reply
+    after = scrape(app_url)
+
+    inbound = dict(channel="app", kind="text", outcome="handled")
+    assert value(after, "gridbot_inbound_messages_total", **inbound) == \
+        value(before, "gridbot_inbound_messages_total", **inbound) + 1
+    opened = dict(category="环境卫生", source="resident")
+    assert value(after, "gridbot_cases_opened_total", **opened) == \
+        value(before, "gridbot_cases_opened_total", **opened) + 1
+    route = dict(route="/wecom/callback", method="POST")
+    assert value(after, "gridbot_http_request_duration_seconds_count", **route) >= \
+        value(before, "gridbot_http_request_duration_seconds_count", **route) + 1
+    assert value(after, "gridbot_http_responses_total", route="/wecom/callback", status="200") >= 1
+    assert ("gridbot_outbox_oldest_pending_age_seconds", ()) in after
+
+
+def test_redelivery_counts_as_redelivery_not_as_a_case(wecom, app_url):
+    wecom.send_text("demo-resident", "小区东门的路灯坏了好几盏", msg_id=700000001)
+    before = scrape(app_url)
+    wecom.send_text("demo-resident", "小区东门的路灯坏了好几盏", msg_id=700000001)
+    after = scrape(app_url)
+    redelivery = dict(channel="app", kind="text", outcome="redelivery")
+    assert value(after, "gridbot_inbound_messages_total", **redelivery) == \
+        value(before, "gridbot_inbound_messages_total", **redelivery) + 1
+    cases = [key for key in after if key[0] == "gridbot_cases_opened_total"]
+    assert all(after[key] == before.get(key, 0.0) for key in cases)
+
+
+def test_readyz_fails_while_a_pending_notice_is_older_than_the_bound(app_url, app_settings, db):
+    assert httpx.get(f"{app_url}/readyz").status_code == 200
+    stale = utcnow() - timedelta(seconds=app_settings.ready_max_backlog_age + 60)
+    with db.begin() as session:
+        queue_notice(session, channel=OutboxChannel.USER, recipient="nobody-registered", text="x",
+                     dedupe_key="observability:stale")
+        session.query(OutboxMessage).filter_by(dedupe_key="observability:stale").update(
+            {"created_at": stale, "next_attempt_at": utcnow() + timedelta(days=1)})
+    try:
+        response = httpx.get(f"{app_url}/readyz")
+        assert response.status_code == 503
+        assert "outbox backlog" in response.json()["reason"]
+        assert httpx.get(f"{app_url}/healthz").status_code == 200  # liveness is only the database
+        assert value(scrape(app_url), "gridbot_outbox_oldest_pending_age_seconds") > app_settings.ready_max_backlog_age
+    finally:
+        with db.begin() as session:
+            session.execute(delete(OutboxMessage).where(OutboxMessage.dedupe_key == "observability:stale"))
+    response = httpx.get(f"{app_url}/readyz")
+    assert response.status_code == 200 and response.json()["status"] == "ready"
+
+
+def test_log_lines_of_a_message_carry_msg_key_and_case_with_phone_masked(wecom):
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter(Redactor()))
+    logger = logging.getLogger("gridbot")
+    logger.addHandler(handler)
+    try:
+        response = wecom.post_xml(text_xml("demo-resident", f"幸福路菜市场门口垃圾成堆没人管，联系我{PHONE}",
+                                           msg_id=700000002))
+        number = case_number(wecom.reply_text(response))
+    finally:
+        logger.removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    mine = [line for line in lines if line.get("msg_key") == "app:700000002"]
+    assert any(line["message"] == "message handled" and line.get("case") == number for line in mine), lines
+    assert PHONE not in stream.getvalue()
