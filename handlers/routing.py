@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from handlers.address_index import AddressIndex, AddressMatch
 from models import OPEN_STATES, Case, Grid, Unit, Worker, WorkerRole
+from models.registry import worker_grids
 
 __all__ = ["AddressIndex", "AddressMatch", "PointMatch", "locate_point", "pick_assignee", "urgent_responders"]
 
@@ -90,9 +91,10 @@ def _least_busy(session: Session, workers: list[Worker]) -> Worker | None:
     return min(workers, key=lambda w: (counts.get(w.id, 0), w.id)) if workers else None
 
 
-def _grid_workers(session: Session, grid_id: int, role: str) -> list[Worker]:
-    return list(session.scalars(select(Worker).where(
-        Worker.grids.any(Grid.id == grid_id), Worker.role == role, Worker.on_duty.is_(True)).order_by(Worker.id)))
+def _grid_workers(session: Session, grid_id: int, *roles: str) -> list[Worker]:
+    """The grid's on-duty workers of `roles`, by id (a join on worker_grids: cheaper than `grids.any()`)."""
+    return list(session.scalars(select(Worker).join(worker_grids, worker_grids.c.worker_id == Worker.id).where(
+        worker_grids.c.grid_id == grid_id, Worker.role.in_(roles), Worker.on_duty.is_(True)).order_by(Worker.id)))
 
 
 def grid_leader(session: Session, grid_id: int) -> Worker | None:
@@ -135,9 +137,10 @@ def pick_assignee(session: Session, grid_id: int, category_name: str, urgent: bo
     """Who handles a case of `category_name` in the grid (see the module docstring)."""
     if urgent:
         return nearest_fulltime(session, grid_id) or grid_leader(session, grid_id)
-    specialists = [w for w in _grid_workers(session, grid_id, WorkerRole.SPECIALIST) if category_name in (w.matters or [])]
-    return (_least_busy(session, specialists) or _least_busy(session, _grid_workers(session, grid_id, WorkerRole.FULLTIME))
-            or grid_leader(session, grid_id))
+    staff = _grid_workers(session, grid_id, WorkerRole.SPECIALIST, WorkerRole.FULLTIME)  # one query for both
+    specialists = [w for w in staff if w.role == WorkerRole.SPECIALIST and category_name in (w.matters or [])]
+    fulltime = [w for w in staff if w.role == WorkerRole.FULLTIME]
+    return _least_busy(session, specialists) or _least_busy(session, fulltime) or grid_leader(session, grid_id)
 
 
 def urgent_responders(session: Session, grid_id: int, point: tuple[float, float] | None = None) -> list[Worker]:
