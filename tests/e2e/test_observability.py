@@ -17,7 +17,9 @@ from bot.logging_setup import JsonFormatter, Redactor
 from handlers.notices import queue_notice
 from models import utcnow
 from models.outbox import OutboxChannel, OutboxMessage
-from tests.wecom_sim import text_xml
+from tests.loadgen import AppProcess, bind_residents, deliver, encrypted_reports, process_env
+from tests.servers import free_port
+from tests.wecom_sim import WeComSide, text_xml
 
 REPORT = "阳光小区3栋楼道里堆满了垃圾，好几天没人清理，味道很大"
 PHONE = "13912345678"
@@ -110,3 +112,25 @@ def test_log_lines_of_a_message_carry_msg_key_and_case_with_phone_masked(wecom):
     mine = [line for line in lines if line.get("msg_key") == "app:700000002"]
     assert any(line["message"] == "message handled" and line.get("case") == number for line in mine), lines
     assert PHONE not in stream.getvalue()
+
+
+def test_two_uvicorn_workers_report_the_sum_of_both(app_settings, fake_wecom, db, tmp_path):
+    """PROMETHEUS_MULTIPROC_DIR: whichever worker answers a scrape, it counts every worker's messages."""
+    metrics_dir = tmp_path / "prometheus"
+    metrics_dir.mkdir()
+    env = {**process_env(app_settings, fake_wecom.url), "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    port = free_port()
+    app = AppProcess(env, command=["-m", "uvicorn", "--factory", "bot.app:create_app", "--workers", "2",
+                                   "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+                     port=port)
+    try:
+        side = WeComSide(app_settings.wecom_token, app_settings.wecom_aes_key, app_settings.wecom_corp_id)
+        reports = encrypted_reports(side, bind_residents(db, "metrics", 8), 40, 7_100_000_000)
+        assert all(answer.status == 200 for answer in deliver(app.url, reports, 8))
+        handled = dict(channel="app", kind="text", outcome="handled")
+        for _ in range(4):  # new connections: the scrapes land on either worker
+            assert value(scrape(app.url), "gridbot_inbound_messages_total", **handled) == 40
+    finally:
+        app.stop()
+    pids = {path.stem.rsplit("_", 1)[-1] for path in metrics_dir.glob("counter_*.db")}
+    assert len(pids) >= 2, "both workers wrote their counters"
