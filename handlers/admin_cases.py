@@ -25,7 +25,7 @@ from models import Case, Grid, Worker
 COUNT_CAP = 10_000
 EXPORT_CAP = 100_000
 NEWEST_FIRST = (Case.created_at.desc(), Case.id.desc())
-TEXT_SEARCH_DAYS = 30
+TEXT_SEARCH_DAYS = 7
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,9 @@ class Period:
 
 
 @dataclass
-class Kpis:
+class Tally:
+    """Sums over a group of the period's cases, in the order `_period_columns` selects them."""
+
     received: int = 0
     done: int = 0
     counted: int = 0
@@ -55,6 +57,18 @@ class Kpis:
     take_due_passed: int = 0
     good_ratings: int = 0
     rated: int = 0
+    closed: int = 0
+    close_hours: float = 0.0
+
+    def add(self, values) -> None:
+        for f, value in zip(fields(Tally), values):
+            setattr(self, f.name, getattr(self, f.name) + (float(value) if f.type == "float" else int(value)))
+
+
+@dataclass
+class Kpis(Tally):
+    """The period's sums plus the backlog now, and the rates the page shows."""
+
     open_now: int = 0
     overdue_now: int = 0
 
@@ -126,25 +140,6 @@ def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-@dataclass
-class _Tally:
-    """Sums over a group of the period's cases, in the order `_period_columns` selects them."""
-
-    received: int = 0
-    done: int = 0
-    counted: int = 0
-    taken_on_time: int = 0
-    take_due_passed: int = 0
-    good_ratings: int = 0
-    rated: int = 0
-    closed: int = 0
-    close_hours: float = 0.0
-
-    def add(self, values) -> None:
-        for f, value in zip(fields(self), values):
-            setattr(self, f.name, getattr(self, f.name) + (float(value) if f.type == "float" else int(value)))
-
-
 def _period_columns(session: Session, now: datetime) -> list[ColumnElement]:
     take_judged = and_(Case.take_due.is_not(None), or_(Case.taken_at.is_not(None), Case.take_due < now))
     closed = Case.closed_at.is_not(None)
@@ -166,14 +161,14 @@ def dashboard(session: Session, period: Period, grid_ids: frozenset[int] | None,
     """Everything the dashboard page shows: grouped passes over the period's index range and the backlog."""
     in_period = [Case.created_at >= period.start, Case.created_at < period.end, *_in_scope(grid_ids)]
     day = _local_day(session).label("day")
-    total, by_day, by_grid_tally = _Tally(), {}, {}
+    total, by_day, by_grid_tally = Tally(), {}, {}
     for day_value, grid_id, *values in session.execute(
         select(day, Case.grid_id, *_period_columns(session, now)).where(*in_period).group_by(day, Case.grid_id)
     ):
         total.add(values)
-        by_day.setdefault(str(day_value), _Tally()).add(values)
+        by_day.setdefault(str(day_value), Tally()).add(values)
         if grid_id is not None:
-            by_grid_tally.setdefault(grid_id, _Tally()).add(values)
+            by_grid_tally.setdefault(grid_id, Tally()).add(values)
     by_category = session.execute(
         select(func.coalesce(Case.category, "—"), func.count()).where(*in_period)
         .group_by(Case.category).order_by(func.count().desc())
@@ -194,13 +189,12 @@ def dashboard(session: Session, period: Period, grid_ids: frozenset[int] | None,
     ), key=lambda row: (-row.received, row.code))
     per_day = []
     for d in period.each_day():
-        t = by_day.get(d.isoformat(), _Tally())
+        t = by_day.get(d.isoformat(), Tally())
         per_day.append((d, t.received, t.done))
     overdue_cases = session.scalars(
         select(Case).where(overdue_condition(now), *_in_scope(grid_ids))
         .order_by(Case.take_due).limit(overdue_limit)
     ).all()
-    kpis = Kpis(total.received, total.done, total.counted, total.taken_on_time, total.take_due_passed,
-                total.good_ratings, total.rated, open_now, overdue_now)
+    kpis = Kpis(**vars(total), open_now=open_now, overdue_now=overdue_now)
     return Dashboard(period, kpis, [(name, int(count)) for name, count in by_category], by_grid, per_day,
                      list(overdue_cases))

@@ -113,18 +113,23 @@ def _whatif(request: Request, viewer: Viewer, session: Session, state: AppState,
     return render_page(request, "whatif", messages=messages, labelled=labelled, limit=limit)
 
 
-@router.post("/publish")
-def publish(note: str = Form(""), viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session),
-            state: AppState = Depends(get_state), now: datetime = Depends(get_now)) -> Response:
-    viewer.require("manage")
+def _publishing(session: Session, publish) -> Response:
+    """Run a publish or rollback; commit and name the new version, or report why not."""
     try:
-        published = rulesets.publish(session, state.settings.config_dir, author=viewer.name, note=note.strip() or None,
-                                     now=now)
+        published = publish()
     except rulesets.RuleSetError as error:
         session.rollback()
         return _back(str(error))
     session.commit()
     return _back(done=f"v{published.number}")
+
+
+@router.post("/publish")
+def publish(note: str = Form(""), viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session),
+            state: AppState = Depends(get_state), now: datetime = Depends(get_now)) -> Response:
+    viewer.require("manage")
+    return _publishing(session, lambda: rulesets.publish(session, state.settings.config_dir, author=viewer.name,
+                                                         note=note.strip() or None, now=now))
 
 
 @router.post("/rollback")
@@ -132,13 +137,8 @@ def rollback(number: int = Form(...), viewer: Viewer = Depends(current_viewer),
              session: Session = Depends(get_session), state: AppState = Depends(get_state),
              now: datetime = Depends(get_now)) -> Response:
     viewer.require("manage")
-    try:
-        published = rulesets.rollback(session, state.settings.config_dir, number, author=viewer.name, now=now)
-    except rulesets.RuleSetError as error:
-        session.rollback()
-        return _back(str(error))
-    session.commit()
-    return _back(done=f"v{published.number}")
+    return _publishing(session, lambda: rulesets.rollback(session, state.settings.config_dir, number,
+                                                          author=viewer.name, now=now))
 
 
 @router.get("/export.zip")
