@@ -14,56 +14,47 @@ from config.settings import SHIPPED_CONFIG_DIR
 from handlers import admin_accounts as accounts
 from handlers import rulesets
 from models import AdminUser, Area, AreaLevel, Grid, utcnow
-from models.db import make_engine, make_session_factory
-from models.setup import init_database
+from tests.demo_db import demo_factory  # noqa: F401 - the module's demo database
 
 WORD = "喵喵怪兽"
 
 
-@pytest.fixture(scope="module")
-def factory(database_url):
-    init_database(database_url, SHIPPED_CONFIG_DIR, demo=True)
-    engine = make_engine(database_url)
-    yield make_session_factory(engine)
-    engine.dispose()
-
-
-def test_changing_the_admin_password_setting_rehashes_and_ends_old_sessions(factory):
-    with factory.begin() as session:
+def test_changing_the_admin_password_setting_rehashes_and_ends_old_sessions(demo_factory):
+    with demo_factory.begin() as session:
         first = accounts.login(session, "admin", "first-password", first_admin_password="first-password", now=utcnow())
         epoch = first.session_epoch
-    with factory.begin() as session, pytest.raises(accounts.LoginError):
+    with demo_factory.begin() as session, pytest.raises(accounts.LoginError):
         accounts.login(session, "admin", "first-password", first_admin_password="second-password", now=utcnow())
-    with factory.begin() as session:
+    with demo_factory.begin() as session:
         user = accounts.login(session, "admin", "second-password", first_admin_password="second-password",
                               now=utcnow())
         assert user.session_epoch == epoch + 1 and accounts.verify_password(user.password_hash, "second-password")
 
 
-def test_no_configured_password_disables_every_login(factory):
-    with factory.begin() as session, pytest.raises(accounts.LoginError) as refused:
+def test_no_configured_password_disables_every_login(demo_factory):
+    with demo_factory.begin() as session, pytest.raises(accounts.LoginError) as refused:
         accounts.login(session, "admin", "anything", first_admin_password=None, now=utcnow())
     assert refused.value.reason == "disabled"
 
 
-def test_lockout_lasts_its_time_then_lifts(factory):
+def test_lockout_lasts_its_time_then_lifts(demo_factory):
     now = utcnow()
-    with factory.begin() as session:
+    with demo_factory.begin() as session:
         accounts.create_user(session, actor="t", username="locky", password="password-1", role="readonly",
                              area_id=None, now=now)
     for _ in range(accounts.MAX_FAILURES):
-        with factory.begin() as session, pytest.raises(accounts.LoginError):
+        with demo_factory.begin() as session, pytest.raises(accounts.LoginError):
             accounts.login(session, "locky", "nope", first_admin_password="x", now=now)
-    with factory.begin() as session, pytest.raises(accounts.LoginError) as locked:
+    with demo_factory.begin() as session, pytest.raises(accounts.LoginError) as locked:
         accounts.login(session, "locky", "password-1", first_admin_password="x", now=now + timedelta(minutes=14))
     assert locked.value.reason == "locked"
-    with factory.begin() as session:
+    with demo_factory.begin() as session:
         assert accounts.login(session, "locky", "password-1", first_admin_password="x",
                               now=now + accounts.LOCKOUT + timedelta(seconds=1)).username == "locky"
 
 
-def test_a_street_scope_covers_the_grids_of_its_communities(factory):
-    with factory() as session:
+def test_a_street_scope_covers_the_grids_of_its_communities(demo_factory):
+    with demo_factory() as session:
         street = session.scalars(select(Area).where(Area.level == AreaLevel.STREET).order_by(Area.id)).first()
         communities = set(session.scalars(select(Area.id).where(Area.parent_id == street.id)))
         expected = set(session.scalars(select(Grid.id).where(Grid.area_id.in_(communities))))
@@ -81,16 +72,16 @@ def _draft_with_word(session, author: str = "t"):
     rulesets.edit_category(session, row, "环境卫生", entry=entry, rules=rules, author=author, now=utcnow())
 
 
-def test_published_versions_reach_a_running_classifier_source_and_roll_back(factory, database_url):
+def test_published_versions_reach_a_running_classifier_source_and_roll_back(demo_factory, database_url):
     source = rulesets.PublishedRules(database_url, SHIPPED_CONFIG_DIR, ttl=0)
     try:
         assert source().classify(f"院子里有{WORD}").category is None
-        with factory.begin() as session:
+        with demo_factory.begin() as session:
             _draft_with_word(session)
             assert rulesets.publish(session, SHIPPED_CONFIG_DIR, author="t", note=None, now=utcnow()).number == 1
         assert source().classify(f"院子里有{WORD}").category == "环境卫生"
 
-        with factory.begin() as session:  # v2: the same rules without the new word, through a zip round trip
+        with demo_factory.begin() as session:  # v2: the same rules without the new word, through a zip round trip
             live = rulesets.in_force(session, SHIPPED_CONFIG_DIR)[1]
             live["rules"]["环境卫生"] = [r for r in live["rules"]["环境卫生"] if r.get("id") != "t-monster"]
             rulesets.replace_draft(session, SHIPPED_CONFIG_DIR, rulesets.import_zip(rulesets.export_zip(live)),
@@ -98,7 +89,7 @@ def test_published_versions_reach_a_running_classifier_source_and_roll_back(fact
             rulesets.publish(session, SHIPPED_CONFIG_DIR, author="t", note=None, now=utcnow())
         assert source().classify(f"院子里有{WORD}").category is None
 
-        with factory.begin() as session:
+        with demo_factory.begin() as session:
             back = rulesets.rollback(session, SHIPPED_CONFIG_DIR, 1, author="t", now=utcnow())
             assert back.number == 3 and back.data == rulesets.version(session, 1).data
         assert source().classify(f"院子里有{WORD}").category == "环境卫生"
@@ -106,8 +97,8 @@ def test_published_versions_reach_a_running_classifier_source_and_roll_back(fact
         source.close()
 
 
-def test_an_invalid_draft_edit_is_refused_and_changes_nothing(factory):
-    with factory.begin() as session:
+def test_an_invalid_draft_edit_is_refused_and_changes_nothing(demo_factory):
+    with demo_factory.begin() as session:
         row = rulesets.start_draft(session, SHIPPED_CONFIG_DIR, author="t", now=utcnow())
         before = row.data
         entry = next(e for e in before["catalogue"]["categories"] if e["name"] == "噪音扰民")
