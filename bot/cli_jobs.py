@@ -28,11 +28,13 @@ def worker() -> None:
     from bot.cli import settings
     from bot.jobs import BackgroundJobs
     from bot.logging_setup import configure_from_settings
+    from bot.metrics import serve_metrics
     from bot.state import AppState
 
     config = settings()
     configure_from_settings(config)
     state = AppState.build(config)
+    serve_metrics(config.metrics_port, state.factory)
     jobs = BackgroundJobs(state)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -99,9 +99,11 @@ def run_command(interval: float = typer.Option(None, "--interval", help="Seconds
     """Run a sender until interrupted (beside the app's own, or instead of it with
     GRIDBOT_RUN_BACKGROUND_JOBS=false); any number may run against one PostgreSQL."""
     from bot.logging_setup import configure_from_settings
+    from bot.metrics import serve_metrics
 
     sender, s = _sender()
     configure_from_settings(s)
+    serve_metrics(s.metrics_port, sender.factory)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest,
+                               start_http_server)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import func, select
@@ -139,20 +140,28 @@ class BacklogCollector:
                                 value=max(age, 0.0))
 
 
-def process_metrics() -> bytes:
+class ProcessCollector:
     """The counters and histograms of this process, or of every process sharing PROMETHEUS_MULTIPROC_DIR."""
-    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        return generate_latest(REGISTRY)
-    registry = CollectorRegistry()
-    MultiProcessCollector(registry)
-    return generate_latest(registry)
+
+    def collect(self) -> Iterator:
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            yield from MultiProcessCollector(None).collect()
+        else:
+            yield from REGISTRY.collect()
 
 
-def exposition(factory: sessionmaker[Session]) -> bytes:
-    """The whole `/metrics` page: process counters plus the database's backlog."""
+def registry_for(factory: sessionmaker[Session]) -> CollectorRegistry:
+    """Everything `/metrics` shows: the process counters plus the database's outbox backlog."""
     registry = CollectorRegistry(auto_describe=False)
+    registry.register(ProcessCollector())
     registry.register(BacklogCollector(factory))
-    return process_metrics() + generate_latest(registry)
+    return registry
+
+
+def serve_metrics(port: int, factory: sessionmaker[Session]) -> None:
+    """Serve `/metrics` on `port` from a process without HTTP (`gridbot worker`, `gridbot outbox run`)."""
+    if port:
+        start_http_server(port, registry=registry_for(factory))
 
 
 router = APIRouter()
@@ -160,5 +169,5 @@ router = APIRouter()
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(state: AppState = Depends(get_state)) -> Response:
-    body = await state.runner.run(exposition, state.factory)
+    body = await state.runner.run(generate_latest, registry_for(state.factory))
     return Response(body, media_type=CONTENT_TYPE_LATEST)

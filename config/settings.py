@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     run_background_jobs: bool = True
     retention_days: int = Field(default=0, ge=0)
     ready_max_backlog_age: float = Field(default=300.0, gt=0)  # /readyz fails when a pending notice is older
+    metrics_port: int = Field(default=0, ge=0, le=65535)  # /metrics of `gridbot worker` / `outbox run`; 0: none
     log_level: str = Field(default="INFO", pattern=r"(?i)^(debug|info|warning|error|critical)$")
 
     @field_validator("wecom_aes_key", "wecom_bot_aes_key")

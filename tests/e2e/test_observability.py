@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import re
+import time
 from datetime import timedelta
 
 import httpx
@@ -114,6 +115,22 @@ def test_log_lines_of_a_message_carry_msg_key_and_case_with_phone_masked(wecom):
     assert PHONE not in stream.getvalue()
 
 
+def test_a_failed_send_is_counted_by_its_error_class(app_url, fake_wecom, db):
+    before = scrape(app_url)
+    fake_wecom.http.post("/_fake/faults", json=[{"path": "/cgi-bin/message/send", "errcode": -1}])
+    with db.begin() as session:
+        queue_notice(session, channel=OutboxChannel.USER, recipient="observability-nobody", text="系统繁忙测试",
+                     dedupe_key="observability:busy")
+    failures = dict(channel="user", kind="transient")
+    fake_wecom.wait_for(lambda: [1] if value(scrape(app_url), "gridbot_outbox_send_failures_total", **failures)
+                        > value(before, "gridbot_outbox_send_failures_total", **failures) else [])
+    after = scrape(app_url)
+    assert value(after, "gridbot_outbox_send_failures_total", **failures) == \
+        value(before, "gridbot_outbox_send_failures_total", **failures) + 1
+    assert value(after, "gridbot_outbox_send_attempts_total", channel="user") > \
+        value(before, "gridbot_outbox_send_attempts_total", channel="user")
+
+
 def test_two_uvicorn_workers_report_the_sum_of_both(app_settings, fake_wecom, db, tmp_path):
     """PROMETHEUS_MULTIPROC_DIR: whichever worker answers a scrape, it counts every worker's messages."""
     metrics_dir = tmp_path / "prometheus"
@@ -125,12 +142,30 @@ def test_two_uvicorn_workers_report_the_sum_of_both(app_settings, fake_wecom, db
                      port=port)
     try:
         side = WeComSide(app_settings.wecom_token, app_settings.wecom_aes_key, app_settings.wecom_corp_id)
-        reports = encrypted_reports(side, bind_residents(db, "metrics", 8), 40, 7_100_000_000)
+        reports = encrypted_reports(side, bind_residents(db, "metrics", 8), 24, 7_100_000_000)
         assert all(answer.status == 200 for answer in deliver(app.url, reports, 8))
         handled = dict(channel="app", kind="text", outcome="handled")
         for _ in range(4):  # new connections: the scrapes land on either worker
-            assert value(scrape(app.url), "gridbot_inbound_messages_total", **handled) == 40
+            assert value(scrape(app.url), "gridbot_inbound_messages_total", **handled) == 24
     finally:
         app.stop()
     pids = {path.stem.rsplit("_", 1)[-1] for path in metrics_dir.glob("counter_*.db")}
     assert len(pids) >= 2, "both workers wrote their counters"
+
+
+def test_gridbot_worker_serves_metrics_on_its_own_port(app_settings, fake_wecom):
+    port = free_port()
+    env = {**process_env(app_settings, fake_wecom.url), "GRIDBOT_METRICS_PORT": str(port)}
+    worker = AppProcess(env, command=["-m", "bot", "worker"], wait=False)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                samples = scrape(f"http://127.0.0.1:{port}")
+                break
+            except httpx.TransportError:
+                assert worker.process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+        assert ("gridbot_outbox_notices", (("status", "dead"),)) in samples
+    finally:
+        worker.stop()
