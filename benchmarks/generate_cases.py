@@ -25,7 +25,7 @@ from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from config.settings import SHIPPED_CONFIG_DIR  # noqa: E402
 from handlers.classify import load_classifier  # noqa: E402
-from models import Case, Grid, Unit, Worker  # noqa: E402
+from models import Case, Grid, Unit  # noqa: E402
 from models.db import make_engine, make_session_factory  # noqa: E402
 from models.setup import init_database  # noqa: E402
 
