@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -12,6 +13,8 @@ from bot.logging_setup import configure_from_settings
 from bot.state import AppState
 from config.settings import Settings, get_settings
 from handlers.rulesets import PublishedRules
+
+log = logging.getLogger("gridbot.app")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -24,6 +27,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state = AppState.build(settings)
         published_rules = PublishedRules(settings.database_url, settings.config_dir)
         state.services.classifier_source = published_rules
+        try:
+            published_rules()  # build the rule set now, not inside the first message's request (~0.8 s)
+        except Exception:
+            log.exception("rules not loaded at start-up; the first message tries again")
         app.state.gridbot = state
         jobs = BackgroundJobs(state)
         if settings.run_background_jobs:
