@@ -76,6 +76,7 @@ def open_case(
         set_deadlines(case, category, now)
     session.add(case)
     session.flush()
+    set_committed_value(case, "events", [])  # a new case has none: case.events needs no query
     action = "patrol" if source == "patrol" else "report"
     session.add(CaseEvent(case=case, at=now, actor=reporter_userid, action=action,
                           from_state=None, to_state=case.state, note=None,
