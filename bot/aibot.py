@@ -43,7 +43,7 @@ def encrypted_field(body: bytes) -> str:
     """The `encrypt` value of the callback body."""
     try:
         encrypted = _object(json.loads(body), "body").get("encrypt")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: "[[[[…" nested too deep
         raise MalformedCallback("body is not JSON") from None
     if not isinstance(encrypted, str) or not encrypted:
         raise MalformedCallback("no encrypt field")
@@ -67,8 +67,10 @@ def inbound_from_bot(plaintext: str) -> Inbound | None:
     """The decrypted JSON as an `Inbound`; None for what needs no answer (events, stream refreshes)."""
     try:
         payload = _object(json.loads(plaintext), "payload")
-    except ValueError:
+    except (ValueError, RecursionError):
         raise MalformedCallback("payload is not JSON") from None
+    if "\\u0000" in plaintext:  # PostgreSQL text cannot hold NUL, and WeCom never sends it
+        raise MalformedCallback("NUL character in payload")
     msgtype = _string(payload.get("msgtype"))
     if msgtype in ("event", "stream"):
         return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import json
 import logging
 import os
 import select as io_select
@@ -64,8 +65,9 @@ class Hostile:
         self.side: WeComSide = client.side
         self.http: httpx.Client = client.http
 
-    def post(self, kind: str, params: dict, body: bytes, allowed: set[int]) -> httpx.Response:
-        response = self.http.post("/wecom/callback", params=params, content=body)
+    def post(self, kind: str, params: dict, body: bytes, allowed: set[int],
+             path: str = "/wecom/callback") -> httpx.Response:
+        response = self.http.post(path, params=params, content=body)
         TALLY[(kind, response.status_code)] += 1
         assert response.status_code in allowed, (kind, response.status_code, response.text[:200])
         return response
@@ -339,6 +341,40 @@ def test_injection_text_is_stored_verbatim_and_the_schema_is_intact(hostile, db)
         assert text in stored
         assert session.scalar(select(func.count()).select_from(Unit)) > 0
         assert session.scalar(select(func.count()).select_from(Case)) >= 0
+
+
+# --- the AI bot's JSON callback ------------------------------------------------------------------------
+
+def _bot_payload(text: str, userid: str = "bot-user", **extra) -> dict:
+    return {"msgid": str(next(_ids)), "chattype": "single", "from": {"userid": userid}, "msgtype": "text",
+            "text": {"content": text}, **extra}
+
+
+BOT_PAYLOADS = st.one_of(
+    st.integers(min_value=1, max_value=20_000).map(lambda n: "[" * n + "]" * n),
+    st.integers(min_value=1, max_value=5_000).map(lambda n: '{"a":' * n + "1" + "}" * n),
+    st.text(XML_CHARS, max_size=200).map(lambda t: json.dumps(_bot_payload(t + "\x00" + t))),
+    st.text(XML_CHARS, min_size=1, max_size=20).map(lambda u: json.dumps(_bot_payload("你好", userid=u + "\x00"))),
+    st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                 lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                 max_leaves=20).map(json.dumps),
+    st.sampled_from(["", "null", "[]", '"x"', '{"msgtype": "text"}', '{"msgtype": "text", "from": "x", "msgid": 1}',
+                     json.dumps(_bot_payload("x", msgtype="mixed", mixed={"msg_item": "x"})), "{" * 10]),
+)
+
+
+@HYPOTHESIS
+@given(payload=BOT_PAYLOADS, inside=st.booleans())
+def test_hostile_json_to_the_ai_bot_is_refused_or_answered_safely(hostile, app_settings, payload, inside):
+    side = WeComSide(app_settings.wecom_bot_token, app_settings.wecom_bot_aes_key, "")
+    if inside:
+        encrypted = side.encrypt(payload)
+        body = json.dumps({"encrypt": encrypted}).encode()
+        hostile.post("AI bot JSON inside", side.signed_params(encrypted, nonce=f"n{next(_ids)}"), body,
+                     {200, 400}, path="/wecom/aibot")
+    else:
+        hostile.post("AI bot JSON outside", side.signed_params("x"), payload.encode(), {400, 403, 413},
+                     path="/wecom/aibot")
 
 
 # --- replays within the allowed window -------------------------------------------------------------------
