@@ -61,6 +61,8 @@ def main() -> None:
             shoot("/admin/?days=30", "dashboard")
             shoot("/admin/cases?overdue=1", "cases")
             browser.find_element(By.CSS_SELECTOR, "#case-table td a").click()
+            browser.find_element(By.ID, "note-text").send_keys("已电话联系物业，明天上午上门查看")
+            browser.find_element(By.ID, "add-note").click()
             full_page(browser, args.out / "case.png")
             shoot("/admin/rules?text=樓上裝修電鑽噪音太大，吵得睡唔著", "rules-explain")
             browser.get(base + "/admin/rules/category/物业管理")
