@@ -8,9 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from bot.app import create_app
 from handlers.admin_accounts import MAX_FAILURES, create_user
 from models import AdminUser, Area, AuditLog, Case, Grid, utcnow
 from tests.e2e.admin_client import AdminClient, logged_in
+from tests.servers import serve_in_thread
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +115,13 @@ def test_staff_see_only_the_cases_of_their_area(app_url, wecom, db):
     assert f'data-case="{number}"' in home_staff.get("/admin/cases").text
     assert away_staff.get(f"/admin/cases/{number}").status_code == 403
     assert f'data-case="{number}"' not in away_staff.get("/admin/cases").text
+
+
+def test_without_an_admin_password_the_console_is_disabled(app_settings):
+    settings = app_settings.model_copy(update={"admin_password": None, "demo": False, "run_background_jobs": False})
+    with serve_in_thread(create_app(settings)) as url:
+        client = AdminClient(url)
+        page = client.get("/admin/login")
+        assert "GRIDBOT_ADMIN_PASSWORD" in page.text and 'id="password"' not in page.text
+        assert client.login("admin", "e2e-admin-pass").status_code in (403, 503)
+        assert client.http.get("/admin/").status_code == 303  # still not logged in
