@@ -14,12 +14,13 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import delete
 
+from bot.app import create_app
 from bot.logging_setup import JsonFormatter, Redactor
 from handlers.notices import queue_notice
-from models import utcnow
+from models import Case, utcnow
 from models.outbox import OutboxChannel, OutboxMessage
 from tests.loadgen import AppProcess, bind_residents, deliver, encrypted_reports, process_env
-from tests.servers import free_port
+from tests.servers import free_port, serve_in_thread
 from tests.wecom_sim import WeComSide, text_xml
 
 REPORT = "阳光小区3栋楼道里堆满了垃圾，好几天没人清理，味道很大"
@@ -131,11 +132,24 @@ def test_a_failed_send_is_counted_by_its_error_class(app_url, fake_wecom, db):
         value(before, "gridbot_outbox_send_attempts_total", channel="user")
 
 
+def test_the_clock_of_an_app_counts_its_escalations(app_settings, app_url, wecom, db, fake_wecom):
+    number = case_number(wecom.send_text("demo-resident", "幸福路7号门口的垃圾箱倒了，垃圾撒了一地"))
+    with db.begin() as session:
+        session.get(Case, int(number.split("-")[1])).take_due = utcnow() - timedelta(minutes=5)
+    before = value(scrape(app_url), "gridbot_clock_actions_total", action="escalation")  # one registry per process
+    fast_clock = app_settings.model_copy(update={"clock_interval": 0.2})
+    with serve_in_thread(create_app(fast_clock)) as url:
+        escalated = fake_wecom.wait_for(lambda: [1] if value(scrape(url), "gridbot_clock_actions_total",
+                                                             action="escalation") > before else [])
+    assert escalated, "the clock pass that escalated the overdue case is counted"
+
+
 def test_two_uvicorn_workers_report_the_sum_of_both(app_settings, fake_wecom, db, tmp_path):
     """PROMETHEUS_MULTIPROC_DIR: whichever worker answers a scrape, it counts every worker's messages."""
     metrics_dir = tmp_path / "prometheus"
     metrics_dir.mkdir()
-    env = {**process_env(app_settings, fake_wecom.url), "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    env = {**process_env(app_settings, fake_wecom.url), "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+           "GRIDBOT_RUN_BACKGROUND_JOBS": "false"}
     port = free_port()
     app = AppProcess(env, command=["-m", "uvicorn", "--factory", "bot.app:create_app", "--workers", "2",
                                    "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
