@@ -75,7 +75,7 @@ def send_attempted(channel: str, failure: str | None = None, notices: int = 0) -
 
 
 class LatencyMiddleware:
-    """Times every HTTP request by its route template (`/admin/cases/{number}`, not the raw path).
+    """Times every HTTP request by its route template (`/admin/cases/{case_id}`, not the raw path).
 
     A plain ASGI middleware: no request object, one dict lookup and two metric updates per request.
     """
