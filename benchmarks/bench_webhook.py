@@ -56,13 +56,18 @@ def report_texts() -> list[str]:
     return ["小区垃圾桶满了没人清理", "楼上装修噪音太大", "路灯坏了", "楼道堆放杂物有火灾隐患"]
 
 
-def fresh_database(database_url: str, env: dict) -> None:
-    """Empty `database_url` (every table dropped), then `gridbot db init --demo` it."""
+def prepare_database(database_url: str | None) -> tuple[str, dict]:
+    """(URL, environment) of a benchmark database holding the demo district: `database_url` emptied
+    first (every table dropped), or a fresh SQLite file (WAL)."""
     from tests.conftest import reset_database
 
-    reset_database(database_url)
+    url = database_url or f"sqlite:///{Path(tempfile.mkdtemp(prefix='gridbot-bench-')) / 'bench.db'}"
+    env = {"GRIDBOT_DATABASE_URL": url, "GRIDBOT_RUN_BACKGROUND_JOBS": "false",
+           "GRIDBOT_USER_RATE_LIMIT": "0", "GRIDBOT_WECOM_MAX_AGE": "3600"}
+    reset_database(url)
     subprocess.run([sys.executable, "-m", "bot", "db", "init", "--demo"], cwd=REPO,
                    env={**os.environ, **env}, check=True, capture_output=True)
+    return url, env
 
 
 def bind_residents(database_url: str, count: int) -> list[str]:
@@ -109,10 +114,7 @@ def main() -> None:
     parser.add_argument("--database-url", help="default: a fresh SQLite file (WAL)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="gridbot-bench-"))
-    database_url = args.database_url or f"sqlite:///{work / 'bench.db'}"
-    env = {"GRIDBOT_DATABASE_URL": database_url, "GRIDBOT_RUN_BACKGROUND_JOBS": "false",
-           "GRIDBOT_USER_RATE_LIMIT": "0", "GRIDBOT_WECOM_MAX_AGE": "3600"}
-    fresh_database(database_url, env)
+    database_url, env = prepare_database(args.database_url)
     settings = Settings(_env_file=None, database_url=database_url)
     side = WeComSide(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
     userids = bind_residents(database_url, 2000)

@@ -15,16 +15,14 @@ import cProfile
 import os
 import pstats
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.bench_webhook import bind_residents, fresh_database, report_texts  # noqa: E402
+from benchmarks.bench_webhook import bind_residents, prepare_database, report_texts  # noqa: E402
 from bot.callback import render_reply  # noqa: E402
 from bot.logging_setup import configure_from_settings  # noqa: E402
 from bot.parsing import inbound_from_xml  # noqa: E402
@@ -68,11 +66,7 @@ def main() -> None:
     parser.add_argument("--database-url", help="default: a fresh SQLite file (WAL)")
     parser.add_argument("--profile", action="store_true", help="cProfile the dispatch stage")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="gridbot-profile-"))
-    database_url = args.database_url or f"sqlite:///{work / 'bench.db'}"
-    env = {"GRIDBOT_DATABASE_URL": database_url, "GRIDBOT_RUN_BACKGROUND_JOBS": "false",
-           "GRIDBOT_USER_RATE_LIMIT": "0", "GRIDBOT_WECOM_MAX_AGE": "3600"}
-    fresh_database(database_url, env)
+    database_url, _ = prepare_database(args.database_url)
     settings = Settings(_env_file=None, database_url=database_url, user_rate_limit=0, wecom_max_age=3600,
                         run_background_jobs=False)
     side = WeComSide(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
