@@ -22,6 +22,12 @@ def _on_time(case: Case, step: str, now: datetime) -> bool:
     return deadline is None or now <= deadline
 
 
+def _credit(session: Session, worker: Worker, reason: str, case: Case, now: datetime) -> None:
+    """Points for a registered worker; the console's transient admin actor earns none."""
+    if worker.id is not None:
+        award(session, worker.userid, "worker", reason, case.id, now)
+
+
 def take(session: Session, case: Case, worker: Worker, now: datetime) -> CaseEvent:
     """接单: the worker takes the case (StaleCase when someone else took it first)."""
     on_time = _on_time(case, "take", now)
@@ -29,7 +35,7 @@ def take(session: Session, case: Case, worker: Worker, now: datetime) -> CaseEve
     case.assignee = worker
     case.taken_at = now
     if on_time:
-        award(session, worker.userid, "worker", "take_on_time", case.id, now)
+        _credit(session, worker, "take_on_time", case, now)
     if case.source == "resident":  # taken: the report was a real case
         award(session, case.reporter_userid, "resident", "report", case.id, now)
     notify_event(session, event)
@@ -57,7 +63,7 @@ def close(session: Session, case: Case, worker: Worker, note: str, now: datetime
     event = apply_action(session, case, "close", actor=worker.userid, now=now, note=note or None)
     case.closed_at = now
     if on_time:
-        award(session, worker.userid, "worker", "close_on_time", case.id, now)
+        _credit(session, worker, "close_on_time", case, now)
     notify_event(session, event)
     if case.source != "resident":
         apply_action(session, case, "archive", actor="system", now=now)

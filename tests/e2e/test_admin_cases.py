@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from models import AuditLog, Case, CaseEvent
+from models import AuditLog, Case, CaseEvent, PointsEntry
 from tests.e2e.admin_client import logged_in
 
 NOISE = "楼上装修电钻噪音从早到晚，吵得老人睡不着"
@@ -113,6 +113,8 @@ def test_escalate_then_close(admin, cases, db):
     with db() as session:
         case = session.get(Case, case_id)
         assert case.state == "closed" and case.closed_at is not None
+        credited = session.scalars(select(PointsEntry.userid).where(PointsEntry.case_id == case_id)).all()
+    assert not [userid for userid in credited if userid.startswith("admin:")]  # the console earns no points
 
 
 def test_an_illegal_action_changes_nothing(admin, cases, db):
