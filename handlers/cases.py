@@ -74,13 +74,13 @@ def open_case(
     )
     if routed:
         set_deadlines(case, category, now)
+    action = "patrol" if source == "patrol" else "report"
+    # The event joins the pending case's (empty, loaded) events: one flush inserts both, gives
+    # both their ids, and case.events needs no query later.
+    CaseEvent(case=case, at=now, actor=reporter_userid, action=action, from_state=None,
+              to_state=case.state, note=None, attachments=attachments or [])
     session.add(case)
     session.flush()
-    set_committed_value(case, "events", [])  # a new case has none: case.events needs no query
-    action = "patrol" if source == "patrol" else "report"
-    session.add(CaseEvent(case=case, at=now, actor=reporter_userid, action=action,
-                          from_state=None, to_state=case.state, note=None,
-                          attachments=attachments or []))
     facts.note(session, "case_opened", category=category.name, source=source)
     return case
 

@@ -178,6 +178,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_cases_grid_state', ['grid_id', 'state'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_resident_id'), ['resident_id'], unique=False)
         batch_op.create_index('ix_cases_state_created', ['state', 'created_at'], unique=False)
+        batch_op.create_index('ix_cases_unit_category', ['unit_id', 'category', 'id'], unique=False)
 
     op.create_table('case_events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -317,6 +318,7 @@ def downgrade() -> None:
 
     op.drop_table('case_events')
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_unit_category')
         batch_op.drop_index('ix_cases_state_created')
         batch_op.drop_index(batch_op.f('ix_cases_resident_id'))
         batch_op.drop_index('ix_cases_grid_state')
