@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from handlers import facts, resident, worker_commands
@@ -23,6 +23,10 @@ from models.db import insert_or_skip, lock_for
 from models.outbox import OutboxChannel
 
 log = logging.getLogger("gridbot.dispatch")
+
+# Statements of every message, built once: SQLAlchemy memoises their cache keys.
+_WORKER = select(Worker).where(Worker.userid == bindparam("userid"))
+_STORED_REPLY = select(InboundMessage.reply).where(InboundMessage.msg_key == bindparam("msg_key"))
 
 
 class _Duplicate(Exception):
@@ -74,7 +78,7 @@ def _log_handled(record: InboundMessage) -> None:
 
 def dispatch(session: Session, services: Services, inbound: Inbound, record: InboundMessage) -> str | None:
     """Pick the handler by who sent the message and through which channel."""
-    worker = session.scalars(select(Worker).where(Worker.userid == inbound.userid)).first()
+    worker = session.scalars(_WORKER, {"userid": inbound.userid}).first()
     if worker is not None:
         return worker_commands.handle(session, services, worker, inbound, record)
     if inbound.channel == "aibot":
@@ -113,7 +117,7 @@ def _insert_record(session: Session, record: InboundMessage) -> bool:
 
 def _stored(session: Session, msg_key: str) -> tuple[str | None] | None:
     """(reply,) of an already recorded delivery, else None."""
-    row = session.execute(select(InboundMessage.reply).where(InboundMessage.msg_key == msg_key)).first()
+    row = session.execute(_STORED_REPLY, {"msg_key": msg_key}).first()
     return tuple(row) if row is not None else None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from handlers import conversation, resident_requests
@@ -22,11 +22,12 @@ from handlers.timing import clock_rules
 from models import Case, CaseEvent, CaseState, Grid, InboundMessage, Resident, Unit
 
 MAX_CHOICES = 3
+_RESIDENT = select(Resident).where(Resident.userid == bindparam("userid"))  # built once
 
 
 def ensure_resident(session: Session, userid: str) -> Resident:
     """The resident behind `userid`, registered on first contact."""
-    resident = session.scalars(select(Resident).where(Resident.userid == userid)).first()
+    resident = session.scalars(_RESIDENT, {"userid": userid}).first()
     if resident is None:
         resident = Resident(userid=userid)
         session.add(resident)
