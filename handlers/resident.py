@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from handlers import conversation, resident_requests
 from handlers.case_notices import notify_case_opened
@@ -22,7 +22,9 @@ from handlers.timing import clock_rules
 from models import Case, CaseEvent, CaseState, Grid, InboundMessage, Resident, Unit
 
 MAX_CHOICES = 3
-_RESIDENT = select(Resident).where(Resident.userid == bindparam("userid"))  # built once
+# Built once; a report needs the resident's unit and its grid (find_place): one query, not three.
+_RESIDENT = (select(Resident).options(joinedload(Resident.unit).joinedload(Unit.grid))
+             .where(Resident.userid == bindparam("userid")))
 
 
 def ensure_resident(session: Session, userid: str) -> Resident:
