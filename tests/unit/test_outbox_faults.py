@@ -19,7 +19,7 @@ from tests.unit.outbox_support import (  # noqa: F401 (fixtures)
 SEND = "/cgi-bin/message/send"
 
 
-def drain(sender, until=None, seconds: float = 15) -> int:
+def drain(sender, until=None, seconds: float = 60) -> int:
     """Run the sender until no "f" notice is pending (retries wait a few ms with the FAST policy)."""
     total, deadline = 0, time.monotonic() + seconds
     while time.monotonic() < deadline:
