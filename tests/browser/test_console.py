@@ -6,7 +6,7 @@ import re
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import func, select
 
@@ -27,7 +27,17 @@ def _click(browser, css: str) -> None:
     """Click something that loads a new page, and wait until it has."""
     page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, css).click()
-    WebDriverWait(browser, 15).until(staleness_of(page))
+    WebDriverWait(browser, 15).until(lambda _: _is_gone(page))
+
+
+def _is_gone(element) -> bool:
+    """The old page's element is gone. Mid-navigation chromium may answer "node does not belong to
+    the document" instead of a stale-element error; both mean the page was replaced."""
+    try:
+        element.is_enabled()
+    except WebDriverException:
+        return True
+    return False
 
 
 def _open(browser, base: str, path: str) -> None:
