@@ -12,7 +12,6 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from handlers.case_notices import group_target, notify_event
@@ -25,6 +24,7 @@ from handlers.services import Services
 from handlers.texts import render
 from handlers.timing import CLOCK_STATES, ClockRules, clock_rules, due_by, open_steps
 from models import Case, CaseState, ClockMark
+from models.db import insert_or_skip
 from models.outbox import OutboxChannel
 
 log = logging.getLogger("gridbot.clock")
@@ -32,12 +32,8 @@ log = logging.getLogger("gridbot.clock")
 
 def claim(session: Session, case: Case, mark: str, now: datetime) -> bool:
     """Record that the clock acted on `mark` for `case`; False when it already had."""
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
-    row = session.execute(
-        insert(ClockMark).values(case_id=case.id, mark=mark, at=now)
-        .on_conflict_do_nothing(index_elements=["case_id", "mark"]).returning(ClockMark.id)
-    ).first()
-    return row is not None
+    values = {"case_id": case.id, "mark": mark, "at": now}
+    return insert_or_skip(session, ClockMark.__table__, values, ("case_id", "mark")) is not None
 
 
 def _stamp(deadline: datetime) -> int:

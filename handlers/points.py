@@ -7,12 +7,12 @@ from functools import lru_cache
 
 import yaml
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from config.settings import SHIPPED_CONFIG_DIR
 from handlers.texts import render
 from models import Case, PointsEntry
+from models.db import insert_or_skip
 
 
 @lru_cache(maxsize=1)
@@ -25,12 +25,8 @@ def award(session: Session, userid: str, audience: str, reason: str, case_id: in
     delta = table()[audience].get(reason)
     if not delta:
         return
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
-    session.execute(
-        insert(PointsEntry)
-        .values(userid=userid, delta=delta, reason=reason, case_id=case_id, at=now)
-        .on_conflict_do_nothing()
-    )
+    values = {"userid": userid, "delta": delta, "reason": reason, "case_id": case_id, "at": now}
+    insert_or_skip(session, PointsEntry.__table__, values, ("userid", "reason", "case_id"))
 
 
 def award_rating(session: Session, case: Case, rating: str, now: datetime) -> None:

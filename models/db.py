@@ -51,22 +51,24 @@ def lock_for(session: Session, key: str) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
 
 
-def insert_or_skip(session: Session, table: Table, values: dict, conflict: str) -> int | None:
-    """INSERT `values` unless a row with the same unique `conflict` column exists: the new id, else None.
+def insert_or_skip(session: Session, table: Table, values: dict, conflict: str | tuple[str, ...]) -> int | None:
+    """INSERT `values` unless a row with the same unique `conflict` column(s) exists: the new id, else None.
 
     `INSERT … ON CONFLICT (conflict) DO NOTHING RETURNING id`, the same on SQLite and PostgreSQL.
     Written as text bound to the columns' types because SQLAlchemy 2.0 never caches the compiled
     `insert().on_conflict_do_nothing()` of either dialect (~200-400 µs to compile, every call).
     """
-    return session.execute(_insert_or_skip(table, tuple(values), conflict), values).scalar()
+    columns = (conflict,) if isinstance(conflict, str) else tuple(conflict)
+    return session.execute(_insert_or_skip(table, tuple(values), columns), values).scalar()
 
 
 @lru_cache(maxsize=32)
-def _insert_or_skip(table: Table, keys: tuple[str, ...], conflict: str) -> TextClause:
+def _insert_or_skip(table: Table, keys: tuple[str, ...], conflict: tuple[str, ...]) -> TextClause:
     columns = ", ".join(f'"{key}"' for key in keys)
     params = ", ".join(f":{key}" for key in keys)
+    target = ", ".join(f'"{column}"' for column in conflict)
     statement = text(f'INSERT INTO "{table.name}" ({columns}) VALUES ({params}) '
-                     f'ON CONFLICT ("{conflict}") DO NOTHING RETURNING id')
+                     f'ON CONFLICT ({target}) DO NOTHING RETURNING id')
     return statement.bindparams(*(bindparam(key, type_=table.c[key].type) for key in keys)).columns(table.c.id)
 
 
