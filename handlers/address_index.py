@@ -128,11 +128,7 @@ class AddressIndex:
     @classmethod
     def from_session(cls, session: Session) -> AddressIndex:
         """The index of every unit in the database."""
-        areas = {area.id: (area.name, area.parent_id) for area in session.scalars(select(Area))}
-        grid_areas = {grid_id: area_id for grid_id, area_id in session.execute(select(Grid.id, Grid.area_id))}
-        units = session.scalars(select(Unit).order_by(Unit.id))
-        return cls(UnitPlace(u.id, u.address, tuple(u.aliases or ()), _chain(areas, grid_areas[u.grid_id]))
-                   for u in units)
+        return cls(unit_places(session))
 
     @classmethod
     def from_registry(cls, registry: Registry) -> AddressIndex:
@@ -203,3 +199,12 @@ class AddressIndex:
         if area:
             return base - (100.0 - AREA_WITH_NUMBER) if matched else min(base, AREA_ONLY)
         return base
+
+
+def unit_places(session: Session) -> list[UnitPlace]:
+    """Every unit in the database as the index sees it (reading only: the index is built after)."""
+    areas = {area.id: (area.name, area.parent_id) for area in session.scalars(select(Area))}
+    grid_areas = {grid_id: area_id for grid_id, area_id in session.execute(select(Grid.id, Grid.area_id))}
+    units = session.execute(select(Unit.id, Unit.address, Unit.aliases, Unit.grid_id).order_by(Unit.id))
+    return [UnitPlace(unit_id, address, tuple(aliases or ()), _chain(areas, grid_areas[grid_id]))
+            for unit_id, address, aliases, grid_id in units]

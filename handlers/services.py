@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from handlers.classify import Classifier, load_classifier
+from handlers.address_index import unit_places
 from handlers.routing import AddressIndex
 from models import utcnow
 
@@ -41,8 +42,11 @@ class AddressIndexCache:
 
     def _refresh(self, bind: Engine, stale: AddressIndex) -> None:
         try:
+            # Read in a short transaction and build outside it: on SQLite every transaction holds
+            # the write lock, and a build at 10,000 units takes ~1 s of CPU.
             with Session(bind) as session:
-                index = AddressIndex.from_session(session)
+                places = unit_places(session)
+            index = AddressIndex(places)
             with self._lock:
                 if self._index is stale:  # not invalidated (and rebuilt) meanwhile
                     self._index, self._built = index, time.monotonic()
