@@ -33,6 +33,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.exception("rules not loaded at start-up; the first message tries again")
         app.state.gridbot = state
         jobs = BackgroundJobs(state)
+        state.intake.on_reply_queued = jobs.wake_outbox
+        state.intake.start()
         if settings.run_background_jobs:
             jobs.start()
         try:

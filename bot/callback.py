@@ -12,7 +12,6 @@ from wechatpy.work.replies import TextReply
 from bot.parsing import inbound_from_xml
 from bot.state import AppState, get_state
 from bot.wecom_crypto import CallbackCrypto, CallbackError
-from handlers import dispatch
 from handlers.inbound import Inbound
 
 router = APIRouter()
@@ -69,13 +68,20 @@ async def verify_url(msg_signature: str = "", timestamp: str = "", nonce: str = 
 @router.post("/wecom/callback")
 async def receive(request: Request, msg_signature: str = "", timestamp: str = "", nonce: str = "",
                   state: AppState = Depends(get_state)) -> Response:
-    """An encrypted message or event: recorded, handled, answered with an encrypted passive reply."""
+    """An encrypted message or event: recorded before the answer, handled behind it (bot/intake.py).
+
+    The answer carries the reply (an encrypted passive reply) when it is ready within the
+    wait, else it is an empty 200 and the reply follows through the outbox.
+    """
     try:
         body = await read_limited(request, state.settings.max_body_bytes)
         inbound = inbound_from_xml(state.crypto.decrypt_xml(body, msg_signature, timestamp, nonce))
     except CallbackError as error:
         return refuse(error)
-    reply = await state.runner.run(dispatch.process, state.factory, state.services, inbound)
+    try:
+        reply = await state.intake.accept(inbound)
+    except Exception:  # not recorded (database down): WeCom redelivers after a failed answer
+        return PlainTextResponse("not recorded, try again", status_code=503)
     if not reply:
         return Response(status_code=200)
     return Response(render_reply(state, inbound, reply, nonce), media_type="application/xml")

@@ -24,7 +24,7 @@ def parse_moment(value: str | None) -> datetime:
 
 
 def worker() -> None:
-    """Run the outbox sender and the case clock without HTTP; any number of workers may run."""
+    """Handle accepted messages, run the outbox sender and the case clock, without HTTP; any number may run."""
     from bot.cli import settings
     from bot.jobs import BackgroundJobs
     from bot.logging_setup import configure_from_settings
@@ -40,7 +40,9 @@ def worker() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     jobs.start()
-    typer.echo("gridbot worker: running the outbox sender and the clock", err=True)
+    state.intake.on_reply_queued = jobs.wake_outbox
+    state.intake.start(accepting=False)
+    typer.echo("gridbot worker: handling accepted messages, running the outbox sender and the clock", err=True)
     while not stop.wait(1.0):
         pass
     jobs.stop()

@@ -26,10 +26,11 @@ class BackgroundJobs:
         self._state = state
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._sender: OutboxSender | None = None
 
     def start(self) -> None:
-        sender = OutboxSender(self._state.factory, make_client(self._state),
-                              SendPolicy.from_settings(self._state.settings))
+        sender = self._sender = OutboxSender(self._state.factory, make_client(self._state),
+                                             SendPolicy.from_settings(self._state.settings))
         self._spawn("outbox", lambda: sender.run_forever(self._stop, self._state.settings.outbox_interval))
         self._spawn("clock", self._run_clock)
 
@@ -49,7 +50,13 @@ class BackgroundJobs:
         thread.start()
         self._threads.append(thread)
 
+    def wake_outbox(self) -> None:
+        """Send now what was just queued, instead of at the sender's next poll."""
+        if self._sender is not None:
+            self._sender.wakeup.set()
+
     def stop(self) -> None:
         self._stop.set()
+        self.wake_outbox()
         for thread in self._threads:
             thread.join(timeout=10)

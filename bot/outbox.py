@@ -91,10 +91,12 @@ class OutboxSender:
         self.stats = SenderStats()
         self.paused_until: datetime | None = None
         self.config_error: str | None = None  # the configuration error reported, while it lasts
+        self.wakeup = threading.Event()  # set: something was just queued, poll now
 
     def run_forever(self, stop: threading.Event, interval: float) -> None:
-        """Send until `stop` is set, polling every `interval` seconds while the outbox is empty."""
+        """Send until `stop` is set, polling every `interval` seconds (or on `wakeup`) while the outbox is empty."""
         while not stop.is_set():
+            self.wakeup.clear()
             try:
                 busy = self.run_once() >= self.policy.batch
             except Exception:
@@ -102,7 +104,7 @@ class OutboxSender:
                 busy = False
                 stop.wait(max(interval, 5.0))
             if not busy:
-                stop.wait(interval)
+                self.wakeup.wait(interval)
 
     def run_once(self, now: datetime | None = None) -> int:
         """Claim one batch of due rows and send them; how many notices were sent."""

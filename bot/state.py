@@ -9,6 +9,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db_runner import DbRunner
+from bot.intake import Intake
+from bot.parsing import inbound_from_fields
 from bot.wecom_crypto import CallbackCrypto
 from config.settings import Settings
 from handlers.services import Services
@@ -23,24 +25,29 @@ class AppState:
     crypto: CallbackCrypto  # the self-built app's callback
     bot_crypto: CallbackCrypto  # the 智能机器人 callback: empty receive id
     services: Services
-    runner: DbRunner
+    runner: DbRunner  # blocking database work of the console and the AI bot
+    intake: Intake  # the app callback's messages: accepted, then processed
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:
         engine = make_engine(settings.database_url)
+        factory = make_session_factory(engine)
+        services = Services(config_dir=settings.config_dir, rate_limit=settings.user_rate_limit)
         return cls(
             settings=settings,
             engine=engine,
-            factory=make_session_factory(engine),
+            factory=factory,
             crypto=CallbackCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id,
                                   max_age=settings.wecom_max_age),
             bot_crypto=CallbackCrypto(settings.wecom_bot_token, settings.wecom_bot_aes_key, "",
                                       max_age=settings.wecom_max_age),
-            services=Services(config_dir=settings.config_dir, rate_limit=settings.user_rate_limit),
+            services=services,
             runner=DbRunner(1 if settings.is_sqlite else 8),
+            intake=Intake(factory, services, inbound_from_fields, single_writer=settings.is_sqlite),
         )
 
     def close(self) -> None:
+        self.intake.stop()
         self.runner.shutdown()
         self.engine.dispose()
 

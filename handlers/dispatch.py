@@ -1,13 +1,15 @@
-"""One inbound message, start to finish: recorded under its MsgId and handled in ONE transaction.
+"""Who handles a message (`dispatch`), and the AI bot's one-step path (`process`).
 
-A repeat delivery (same MsgId) gets the stored reply and changes nothing; a handler
-that fails leaves a `failed` record instead of a half-written case.
+App callbacks are accepted first and handled behind the HTTP answer (handlers/inbox.py);
+the AI bot's reply must ride on its HTTP answer, so `process` records and handles its
+message in ONE transaction. Either way a repeat delivery (same MsgId) changes nothing and
+a handler that fails leaves a `failed` record instead of a half-written case.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -48,30 +50,30 @@ def _process(factory: sessionmaker[Session], services: Services, inbound: Inboun
             lock_for(session, f"user:{inbound.userid}")
             stored = _stored(session, inbound.msg_key)
             if stored is not None:
-                _note_inbound(session, inbound, "redelivery")
+                note_inbound(session, inbound, "redelivery")
                 return stored[0]
-            record = _new_record(inbound, services)
+            record = InboundMessage(**record_values(inbound, services.clock(), "handled"))
             record.reply = dispatch(session, services, inbound, record)
             if not _insert_record(session, record):
                 raise _Duplicate
-            _note_inbound(session, inbound, record.status)
-        _log_handled(record)
+            note_inbound(session, inbound, record.status)
+        log_handled(record)
         return record.reply
     except _Duplicate:
         with factory.begin() as session:
             stored = _stored(session, inbound.msg_key)
-            _note_inbound(session, inbound, "redelivery")
+            note_inbound(session, inbound, "redelivery")
         return stored[0] if stored else None
     except Exception:
         log.exception("handler failed", extra={"msg_key": inbound.msg_key})
         return _record_failure(factory, services, inbound)
 
 
-def _note_inbound(session: Session, inbound: Inbound, outcome: str) -> None:
+def note_inbound(session: Session, inbound: Inbound, outcome: str) -> None:
     facts.note(session, "inbound", channel=inbound.channel, kind=inbound.kind, outcome=outcome)
 
 
-def _log_handled(record: InboundMessage) -> None:
+def log_handled(record: InboundMessage) -> None:
     # msg_key and the case number come from the message's log context (handlers/log_context.py).
     log.info("message handled", extra={"kind": record.msg_type, "status": record.status})
 
@@ -84,28 +86,28 @@ def dispatch(session: Session, services: Services, inbound: Inbound, record: Inb
     if inbound.channel == "aibot":
         return render("replies/group_residents_only")
     if inbound.kind == "text" and services.rate_limit:
-        recent = _recent_texts(session, inbound.userid, services)
+        recent = _recent_texts(session, record)
         if recent >= services.rate_limit:
             record.status = "throttled"
             return render("replies/throttled") if recent == services.rate_limit else None
     return resident.handle(session, services, inbound, record)
 
 
-def _recent_texts(session: Session, userid: str, services: Services) -> int:
-    since = services.clock() - timedelta(minutes=1)
-    return session.scalar(
-        select(func.count()).select_from(InboundMessage)
-        .where(InboundMessage.from_userid == userid, InboundMessage.received_at >= since,
-               InboundMessage.msg_type == "text")
-    )
+def _recent_texts(session: Session, record: InboundMessage) -> int:
+    """Texts the sender sent in the minute before `record` (accepted ones not yet handled included)."""
+    query = (select(func.count()).select_from(InboundMessage)
+             .where(InboundMessage.from_userid == record.from_userid, InboundMessage.msg_type == "text",
+                    InboundMessage.received_at >= record.received_at - timedelta(minutes=1)))
+    if record.id is not None:  # already stored: count only what came before it
+        query = query.where(InboundMessage.id < record.id)
+    return session.scalar(query)
 
 
-def _new_record(inbound: Inbound, services: Services) -> InboundMessage:
-    return InboundMessage(
-        msg_key=inbound.msg_key, channel=inbound.channel, from_userid=inbound.userid,
-        msg_type=inbound.kind, content=inbound.text or None, payload=inbound.raw,
-        status="handled", received_at=services.clock(),
-    )
+def record_values(inbound: Inbound, now: datetime, status: str) -> dict:
+    """The inbound_messages row of `inbound`, received `now`."""
+    return dict(msg_key=inbound.msg_key, channel=inbound.channel, from_userid=inbound.userid,
+                msg_type=inbound.kind, content=inbound.text or None, payload=inbound.raw,
+                status=status, received_at=now)
 
 
 def _insert_record(session: Session, record: InboundMessage) -> bool:
@@ -125,10 +127,10 @@ def _record_failure(factory: sessionmaker[Session], services: Services, inbound:
     reply = render("replies/failed")
     try:
         with factory.begin() as session:
-            record = _new_record(inbound, services)
-            record.status, record.reply = "failed", reply
+            record = InboundMessage(**record_values(inbound, services.clock(), "failed"))
+            record.reply = reply
             if _insert_record(session, record):
-                _note_inbound(session, inbound, "failed")
+                note_inbound(session, inbound, "failed")
     except Exception:
         log.exception("could not record a failed message", extra={"msg_key": inbound.msg_key})
         raise

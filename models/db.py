@@ -51,6 +51,13 @@ def lock_for(session: Session, key: str) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
 
 
+def try_lock_for(session: Session, key: str) -> bool:
+    """Like `lock_for`, without waiting: False when another transaction holds `key`."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}))
+
+
 def insert_or_skip(session: Session, table: Table, values: dict, conflict: str | tuple[str, ...]) -> int | None:
     """INSERT `values` unless a row with the same unique `conflict` column(s) exists: the new id, else None.
 

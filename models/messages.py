@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
@@ -14,7 +14,12 @@ class InboundMessage(Base):
     """Every callback that passed the signature check; `msg_key` makes redelivery a no-op."""
 
     __tablename__ = "inbound_messages"
-    __table_args__ = (Index("ix_inbound_user_time", "from_userid", "received_at"),)
+    __table_args__ = (
+        Index("ix_inbound_user_time", "from_userid", "received_at"),
+        # The processor's queue: accepted messages not yet handled (a handful of rows, however big the table).
+        Index("ix_inbound_waiting", "id", sqlite_where=text("status = 'received'"),
+              postgresql_where=text("status = 'received'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     msg_key: Mapped[str] = mapped_column(String(128), unique=True)
@@ -24,7 +29,7 @@ class InboundMessage(Base):
     content: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[dict] = mapped_column(default=dict)
     reply: Mapped[str | None] = mapped_column(Text)  # the plain reply text we answered with
-    status: Mapped[str] = mapped_column(String(16), default="handled")  # handled / failed
+    status: Mapped[str] = mapped_column(String(16), default="handled")  # received / handled / throttled / failed
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     category: Mapped[str | None] = mapped_column(String(40))
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
