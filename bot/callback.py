@@ -65,17 +65,20 @@ async def verify_url(msg_signature: str = "", timestamp: str = "", nonce: str = 
     return answer_verification(state.crypto, msg_signature, timestamp, nonce, echostr)
 
 
-@router.post("/wecom/callback")
-async def receive(request: Request, msg_signature: str = "", timestamp: str = "", nonce: str = "",
-                  state: AppState = Depends(get_state)) -> Response:
+async def receive(request: Request) -> Response:
     """An encrypted message or event: recorded before the answer, handled behind it (bot/intake.py).
 
     The answer carries the reply (an encrypted passive reply) when it is ready within the
-    wait, else it is an empty 200 and the reply follows through the outbox.
+    wait, else it is an empty 200 and the reply follows through the outbox. The hottest
+    route, so a plain Starlette route (see `router`): no FastAPI parameter or dependency solving.
     """
+    state: AppState = request.app.state.gridbot
+    query = request.query_params
+    nonce = query.get("nonce", "")
     try:
         body = await read_limited(request, state.settings.max_body_bytes)
-        inbound = inbound_from_xml(state.crypto.decrypt_xml(body, msg_signature, timestamp, nonce))
+        inbound = inbound_from_xml(state.crypto.decrypt_xml(body, query.get("msg_signature", ""),
+                                                            query.get("timestamp", ""), nonce))
     except CallbackError as error:
         return refuse(error)
     try:
@@ -85,6 +88,9 @@ async def receive(request: Request, msg_signature: str = "", timestamp: str = ""
     if not reply:
         return Response(status_code=200)
     return Response(render_reply(state, inbound, reply, nonce), media_type="application/xml")
+
+
+router.add_route("/wecom/callback", receive, methods=["POST"])
 
 
 def render_reply(state: AppState, inbound: Inbound, reply: str, nonce: str) -> str:

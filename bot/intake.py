@@ -7,7 +7,7 @@ Two threads per process (handlers/inbox.py holds what they run):
 - the processor handles accepted messages one at a time. During a burst it yields to
   the writer (fast acknowledgements keep WeCom from redelivering, and nothing accepted
   can be lost), starting a message only when the writer has been idle for QUIET seconds
-  or when none was started for MAX_PAUSE seconds.
+  for QUIET seconds, and otherwise spends at most 1 / (1 + YIELD) of the time processing.
 
 A request whose message is at the head of the line waits up to REPLY_WAIT seconds and
 answers with its reply (WeCom's passive reply); behind a backlog it answers at once and
@@ -35,8 +35,8 @@ from handlers.services import Services
 
 log = logging.getLogger("gridbot.intake")
 
-QUIET = 0.002
-MAX_PAUSE = 0.05
+QUIET = 0.02
+YIELD = 3.0
 REPLY_WAIT = 1.5  # WeCom gives up on an answer after 5 s and redelivers
 PASSIVE_BACKLOG = 2  # wait for a passive reply only with at most this many messages ahead
 POLL = 0.5  # how often to look for messages accepted by other processes
@@ -80,7 +80,7 @@ class Intake:
         self._claimed: list[_Waiter] = []
         self._backlog = 0  # accepted here, not yet processed (approximate across processes)
         self._last_write = 0.0
-        self._last_processed = 0.0
+        self._rest_until = 0.0
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -152,7 +152,7 @@ class Intake:
     def _commit(self, messages: list[Inbound]) -> list[inbox.Accepted]:
         with self._gate, self._factory.begin() as session:
             now = self._services.clock()
-            return [inbox.accept(session, inbound, now) for inbound in messages]
+            return inbox.accept(session, messages, now)
 
     def _answer_for(self, inbound: Inbound, loop: asyncio.AbstractEventLoop,
                     result: inbox.Accepted | Exception) -> object:
@@ -175,6 +175,7 @@ class Intake:
                 self._stopping.wait(pause)
                 continue
             self._wake.clear()
+            started = time.monotonic()
             try:
                 with self._gate:
                     outcome = inbox.process_next(self._factory, self._services, self._rebuild, self._claim)
@@ -189,7 +190,8 @@ class Intake:
             if outcome is None:
                 self._wake.wait(POLL)
                 continue
-            self._last_processed = time.monotonic()
+            finished = time.monotonic()
+            self._rest_until = finished + (finished - started) * YIELD
             if outcome.reply and not outcome.passive:
                 self.on_reply_queued()
 
@@ -198,7 +200,7 @@ class Intake:
         if self._waiters:
             return 0.0
         now = time.monotonic()
-        return max(0.0, min(self._last_write + QUIET - now, self._last_processed + MAX_PAUSE - now))
+        return max(0.0, min(self._last_write + QUIET - now, self._rest_until - now))
 
     def _claim(self, msg_key: str) -> bool:
         """Called by the handler just before it commits: may this message's reply ride on the HTTP answer?"""

@@ -14,7 +14,7 @@ from bot.parsing import inbound_from_fields
 from bot.wecom_crypto import CallbackCrypto
 from config.settings import Settings
 from handlers.services import Services
-from models.db import make_engine, make_session_factory
+from models.db import WalCheckpointer, make_engine, make_session_factory
 
 
 @dataclass
@@ -27,10 +27,11 @@ class AppState:
     services: Services
     runner: DbRunner  # blocking database work of the console and the AI bot
     intake: Intake  # the app callback's messages: accepted, then processed
+    checkpointer: WalCheckpointer | None  # SQLite only
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, background_checkpoints=settings.is_sqlite)
         factory = make_session_factory(engine)
         services = Services(config_dir=settings.config_dir, rate_limit=settings.user_rate_limit)
         return cls(
@@ -44,14 +45,17 @@ class AppState:
             services=services,
             runner=DbRunner(1 if settings.is_sqlite else 8),
             intake=Intake(factory, services, inbound_from_fields, single_writer=settings.is_sqlite),
+            checkpointer=WalCheckpointer(engine).start() if settings.is_sqlite else None,
         )
 
     def close(self) -> None:
         self.intake.stop()
         self.runner.shutdown()
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self.engine.dispose()
 
 
-def get_state(request: Request) -> AppState:
-    """FastAPI dependency: the process's AppState."""
+async def get_state(request: Request) -> AppState:
+    """FastAPI dependency: the process's AppState (async: a plain def would cost a thread hop per request)."""
     return request.app.state.gridbot

@@ -26,7 +26,7 @@ from handlers.notices import queue_notice
 from handlers.services import Services
 from handlers.texts import render
 from models import InboundMessage, OutboxMessage
-from models.db import insert_or_skip, try_lock_for
+from models.db import insert_many_or_skip, try_lock_for
 from models.outbox import OutboxChannel
 
 log = logging.getLogger("gridbot.inbox")
@@ -38,6 +38,7 @@ _WAITING_USERS = (select(InboundMessage.from_userid).where(InboundMessage.status
 _OLDEST_OF_USER = (select(InboundMessage)
                    .where(InboundMessage.from_userid == bindparam("userid"), InboundMessage.status == RECEIVED)
                    .order_by(InboundMessage.id).limit(1))
+_KNOWN_KEYS = select(InboundMessage.msg_key).where(InboundMessage.msg_key.in_(bindparam("keys", expanding=True)))
 _RECORD_BY_KEY = select(InboundMessage.id, InboundMessage.reply).where(InboundMessage.msg_key == bindparam("key"))
 _REPLY_QUEUED = select(OutboxMessage.id).where(OutboxMessage.dedupe_key == bindparam("key"))
 
@@ -63,10 +64,22 @@ def reply_key(record_id: int) -> str:
     return f"reply:{record_id}"
 
 
-def accept(session: Session, inbound: Inbound, now: datetime) -> Accepted:
-    """Record `inbound` as waiting, unless its MsgId was recorded before."""
-    if insert_or_skip(session, InboundMessage.__table__, record_values(inbound, now, RECEIVED), "msg_key"):
-        return Accepted(new=True)
+def accept(session: Session, messages: list[Inbound], now: datetime) -> list[Accepted]:
+    """Record each message as waiting, in one statement; a MsgId recorded before (or twice here) is a repeat."""
+    known = set(session.scalars(_KNOWN_KEYS, {"keys": [inbound.msg_key for inbound in messages]}))
+    fresh = []
+    for inbound in messages:
+        if inbound.msg_key not in known:
+            known.add(inbound.msg_key)
+            fresh.append(inbound)
+    if fresh:  # ON CONFLICT still guards against another process recording the same MsgId meanwhile
+        insert_many_or_skip(session, InboundMessage.__table__,
+                            [record_values(inbound, now, RECEIVED) for inbound in fresh], "msg_key")
+    fresh_ids = set(map(id, fresh))
+    return [Accepted(new=True) if id(inbound) in fresh_ids else _repeat(session, inbound) for inbound in messages]
+
+
+def _repeat(session: Session, inbound: Inbound) -> Accepted:
     note_inbound(session, inbound, "redelivery")
     return Accepted(new=False, stored_reply=_passive_reply(session, inbound.msg_key))
 
