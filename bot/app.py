@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="gridbot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(callback.router)
+    app.router.routes.append(callback.post_route)
     app.include_router(aibot.router)
     app.include_router(health.router)
     app.include_router(metrics.router)

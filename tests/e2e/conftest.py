@@ -36,12 +36,14 @@ class FakeWeCom:
         return [c["json"]["text"]["content"] for c in self.calls("/cgi-bin/appchat/send")
                 if c["json"].get("chatid") == chatid]
 
-    def wait_for(self, probe: Callable[[], list], count: int = 1, timeout: float = 10.0) -> list:
-        """Poll `probe` until it returns at least `count` items."""
+    def wait_for(self, probe: Callable[[], list], count: int = 1, timeout: float = 10.0,
+                 until_at_most: bool = False) -> list:
+        """Poll `probe` until it returns at least `count` items (`until_at_most`: at most `count`)."""
         deadline = time.monotonic() + timeout
         while True:
             found = probe()
-            if len(found) >= count or time.monotonic() > deadline:
+            done = len(found) <= count if until_at_most else len(found) >= count
+            if done or time.monotonic() > deadline:
                 return found
             time.sleep(0.05)
 
