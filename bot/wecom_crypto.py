@@ -10,10 +10,10 @@ import binascii
 import secrets
 import struct
 import time
-from xml.etree.ElementTree import Element
+from xml.parsers import expat
 
 from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import ParseError, fromstring
+from defusedxml.common import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from wechatpy.crypto import _get_signature
 from wechatpy.work.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.work.exceptions import InvalidCorpIdException
@@ -46,12 +46,63 @@ class MalformedCallback(CallbackError):
 
 
 def parse_xml(text: str | bytes) -> dict[str, str]:
-    """Flat dict of an `<xml>` document's children; defusedxml refuses entities and DTDs."""
+    """Flat dict of an `<xml>` document's children; DTDs, entity declarations and external references
+    are refused with defusedxml's own guards.
+
+    expat directly rather than `defusedxml.ElementTree.fromstring`: that one builds a tree through
+    the pure-Python XMLParser (~16 µs for an envelope, ~26 µs for a message; this: ~5 and ~8), and
+    every callback goes through here twice.
+    """
+    fields: dict[str, str] = {}
+    parts: list[str] = []
+    depth = 0
+
+    def start(_tag: str, _attributes: dict) -> None:
+        nonlocal depth
+        depth += 1
+        if depth == 2:
+            parts.clear()
+
+    def end(tag: str) -> None:
+        nonlocal depth
+        if depth == 2:
+            fields[tag] = "".join(parts)
+        depth -= 1
+
+    def data(chunk: str) -> None:
+        if depth == 2:
+            parts.append(chunk)
+
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = _forbid_doctype
+    parser.EntityDeclHandler = _forbid_entity
+    parser.UnparsedEntityDeclHandler = _forbid_unparsed_entity
+    parser.ExternalEntityRefHandler = _forbid_external_reference
+    parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, data
+    parser.buffer_text = True
     try:
-        root: Element = fromstring(text, forbid_dtd=True)
-    except (ParseError, DefusedXmlException, ValueError, LookupError) as exc:  # LookupError: unknown encoding
+        parser.Parse(text, True)
+    except (expat.ExpatError, DefusedXmlException, ValueError, LookupError) as exc:  # LookupError: unknown encoding
         raise MalformedCallback(f"unreadable XML: {type(exc).__name__}") from None
-    return {child.tag: (child.text or "") for child in root}
+    return fields
+
+
+def _forbid_doctype(name: str, sysid: str | None, pubid: str | None, _internal_subset: bool) -> None:
+    raise DTDForbidden(name, sysid, pubid)
+
+
+def _forbid_entity(name: str, _is_parameter: bool, value: str | None, base: str | None, sysid: str | None,
+                   pubid: str | None, notation: str | None) -> None:
+    raise EntitiesForbidden(name, value, base, sysid, pubid, notation)
+
+
+def _forbid_unparsed_entity(name: str, base: str | None, sysid: str | None, pubid: str | None,
+                            notation: str | None) -> None:
+    raise EntitiesForbidden(name, None, base, sysid, pubid, notation)
+
+
+def _forbid_external_reference(context: str, base: str | None, sysid: str | None, pubid: str | None) -> None:
+    raise ExternalReferenceForbidden(context, base, sysid, pubid)
 
 
 class CallbackCrypto:
