@@ -41,7 +41,7 @@ def worker() -> None:
         signal.signal(sig, lambda *_: stop.set())
     jobs.start()
     state.intake.on_reply_queued = jobs.wake_outbox
-    state.intake.start(accepting=False)
+    state.intake.start()
     typer.echo("gridbot worker: handling accepted messages, running the outbox sender and the clock", err=True)
     while not stop.wait(1.0):
         pass

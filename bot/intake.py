@@ -1,31 +1,34 @@
 """The app callback's intake: messages committed in groups, handled behind the HTTP answer.
 
-Two threads per process (handlers/inbox.py holds what they run):
-- the writer commits every message the event loop hands it — all that queued up
-  meanwhile in one transaction, so a burst costs one commit, not one per message —
-  and then lets each request answer;
-- the processor handles accepted messages one at a time. During a burst it yields to
-  the writer (fast acknowledgements keep WeCom from redelivering, and nothing accepted
-  can be lost), starting a message only when the writer has been idle for QUIET seconds
-  for QUIET seconds, and otherwise spends at most 1 / (1 + YIELD) of the time processing.
+Two sides per process (handlers/inbox.py holds what they run):
+- the event loop commits the messages of all requests that reached it in one turn in
+  one transaction (a burst costs one commit and one fsync, not one per message), then
+  lets each request answer. A commit is a fraction of a millisecond of I/O: cheaper on
+  the loop than any hand-over to a thread and back;
+- a processor thread handles accepted messages one at a time, at full speed — except during a
+  flood (more than FLOOD_RATE messages/s accepted, beyond what it could handle anyway),
+  when it yields to the intake and starts one message per FLOOD_PACE seconds only:
+  acknowledging fast keeps WeCom from redelivering, nothing accepted can be lost, and
+  the backlog is handled at full speed once the flood ebbs. (On SQLite a message holds
+  the write gate while it is handled: every request in flight waits for it.)
 
 A request whose message is at the head of the line waits up to REPLY_WAIT seconds and
 answers with its reply (WeCom's passive reply); behind a backlog it answers at once and
 the reply follows through the outbox (message/send).
 
-On SQLite both threads write through one gate, so they never wait on the database lock.
-On PostgreSQL they run freely, and other processes (`gridbot worker`) may process too.
+On SQLite both sides write through one gate, so neither waits on the database lock (the
+loop never blocks on it: it tries again a millisecond later). On PostgreSQL they run
+freely, and other processes (`gridbot worker`) may process too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import nullcontext
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,12 +38,15 @@ from handlers.services import Services
 
 log = logging.getLogger("gridbot.intake")
 
-QUIET = 0.02
-YIELD = 3.0
+FLOOD_RATE = 200.0  # messages/s; the processor handles ~150/s on a 2-core machine
+FLOOD_PACE = 0.1
+RATE_WINDOW = 0.1  # seconds over which the intake's rate is measured
+FLOOD_POLL = 0.005  # how often a yielding processor looks again
 REPLY_WAIT = 1.5  # WeCom gives up on an answer after 5 s and redelivers
 PASSIVE_BACKLOG = 2  # wait for a passive reply only with at most this many messages ahead
 POLL = 0.5  # how often to look for messages accepted by other processes
-MAX_BATCH = 256
+SQLITE_BREATH = 0.002
+GATE_RETRY = 0.001  # seconds before a group commit tries the SQLite write gate again
 
 
 class _Waiter:
@@ -59,11 +65,6 @@ def _settle(future: asyncio.Future, value: object) -> None:
         future.set_exception(value) if isinstance(value, BaseException) else future.set_result(value)
 
 
-def _settle_all(pairs: list[tuple[asyncio.Future, object]]) -> None:
-    for future, value in pairs:
-        _settle(future, value)
-
-
 class Intake:
     """Accepts app-callback messages and processes them; `start` before use, `stop` at the end."""
 
@@ -73,19 +74,22 @@ class Intake:
         self._services = services
         self._rebuild = rebuild
         self.on_reply_queued = on_reply_queued  # e.g. wakes this process's outbox sender
-        self._gate: AbstractContextManager = threading.Lock() if single_writer else nullcontext()
-        self._incoming: queue.SimpleQueue = queue.SimpleQueue()
+        self._gate = threading.Lock() if single_writer else None  # SQLite: one writer at a time
+        self._pending: list[tuple[Inbound, asyncio.Future]] = []
+        self._flush_scheduled = False
         self._lock = threading.Lock()  # guards waiter states
         self._waiters: dict[str, _Waiter] = {}
         self._claimed: list[_Waiter] = []
         self._backlog = 0  # accepted here, not yet processed (approximate across processes)
-        self._last_write = 0.0
-        self._rest_until = 0.0
+        self._accepted = 0  # new messages committed (by the writer)
+        self._rate_sample = (0.0, 0)  # (when, _accepted then): the processor's last look at the rate
+        self._flood = False
+        self._last_started = 0.0
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._thread: threading.Thread | None = None
 
-    # --- the event loop's side --------------------------------------------------------------
+    # --- the event loop's side: group commits -------------------------------------------
 
     async def accept(self, inbound: Inbound) -> str | None:
         """Record `inbound` durably; the reply to answer with now, or None (an empty 200).
@@ -94,7 +98,12 @@ class Intake:
         """
         loop = asyncio.get_running_loop()
         accepted: asyncio.Future = loop.create_future()
-        self._incoming.put((inbound, accepted, loop))
+        self._pending.append((inbound, accepted))
+        if not self._flush_scheduled:
+            # After the callbacks already queued: every request parsed in this turn of the loop
+            # joins the same commit.
+            self._flush_scheduled = True
+            loop.call_soon(self._flush, loop)
         result = await accepted
         if isinstance(result, inbox.Accepted):
             return result.stored_reply
@@ -113,46 +122,36 @@ class Intake:
                     return None
             return await waiter.future  # claimed: the processor is committing and settles it next
 
-    # --- the writer thread ------------------------------------------------------------------
-
-    def _write_forever(self) -> None:
-        while (first := self._incoming.get()) is not None:
-            batch = [first]
-            while len(batch) < MAX_BATCH:
-                try:
-                    item = self._incoming.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._incoming.put(None)
-                    break
-                batch.append(item)
-            self._write(batch)
-
-    def _write(self, batch: list[tuple[Inbound, asyncio.Future, asyncio.AbstractEventLoop]]) -> None:
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Commit every pending message in one transaction, on the loop (a commit is ~0.3 ms of I/O)."""
+        if self._gate is not None and not self._gate.acquire(blocking=False):
+            loop.call_later(GATE_RETRY, self._flush, loop)  # the processor is committing a message
+            return
         try:
-            results = self._commit([inbound for inbound, _, _ in batch])
-        except Exception as error:
-            if len(batch) > 1:  # one bad message must not refuse the others
-                for item in batch:
-                    self._write([item])
-                return
-            log.exception("could not record a message", extra={"msg_key": batch[0][0].msg_key})
-            results = [error]
-        self._last_write = time.monotonic()
-        answers = [self._answer_for(inbound, loop, result) for (inbound, _, loop), result in zip(batch, results)]
+            batch, self._pending, self._flush_scheduled = self._pending, [], False
+            results = self._commit_each_if_needed([inbound for inbound, _ in batch])
+        finally:
+            if self._gate is not None:
+                self._gate.release()
+        answers = [self._answer_for(inbound, loop, result) for (inbound, _), result in zip(batch, results)]
         if any(answer is None or isinstance(answer, _Waiter) for answer in answers):
             self._wake.set()  # something new to process
-        by_loop: dict[asyncio.AbstractEventLoop, list] = {}
-        for (_, future, loop), answer in zip(batch, answers):
-            by_loop.setdefault(loop, []).append((future, answer))
-        for loop, pairs in by_loop.items():
-            loop.call_soon_threadsafe(_settle_all, pairs)
+        for (_, future), answer in zip(batch, answers):
+            _settle(future, answer)
+
+    def _commit_each_if_needed(self, messages: list[Inbound]) -> list[inbox.Accepted | Exception]:
+        """All in one commit; if that fails, each alone, so one bad message cannot refuse the others."""
+        try:
+            return self._commit(messages)
+        except Exception as error:
+            if len(messages) == 1:
+                log.exception("could not record a message", extra={"msg_key": messages[0].msg_key})
+                return [error]
+        return [result for inbound in messages for result in self._commit_each_if_needed([inbound])]
 
     def _commit(self, messages: list[Inbound]) -> list[inbox.Accepted]:
-        with self._gate, self._factory.begin() as session:
-            now = self._services.clock()
-            return inbox.accept(session, messages, now)
+        with self._factory.begin() as session:
+            return inbox.accept(session, messages, self._services.clock())
 
     def _answer_for(self, inbound: Inbound, loop: asyncio.AbstractEventLoop,
                     result: inbox.Accepted | Exception) -> object:
@@ -160,6 +159,7 @@ class Intake:
         if isinstance(result, Exception) or not result.new:
             return result
         with self._lock:
+            self._accepted += 1
             self._backlog += 1
             if self._backlog > PASSIVE_BACKLOG + 1:
                 return None
@@ -172,12 +172,12 @@ class Intake:
         while not self._stopping.is_set():
             pause = self._pause()
             if pause > 0:
-                self._stopping.wait(pause)
+                self._stopping.wait(min(pause, FLOOD_POLL))
                 continue
             self._wake.clear()
-            started = time.monotonic()
+            self._last_started = time.monotonic()
             try:
-                with self._gate:
+                with self._gate or nullcontext():
                     outcome = inbox.process_next(self._factory, self._services, self._rebuild, self._claim)
             except Exception:
                 log.exception("processing failed; trying again in 1 s")
@@ -190,17 +190,23 @@ class Intake:
             if outcome is None:
                 self._wake.wait(POLL)
                 continue
-            finished = time.monotonic()
-            self._rest_until = finished + (finished - started) * YIELD
             if outcome.reply and not outcome.passive:
                 self.on_reply_queued()
+            if self._gate is not None:
+                # SQLite: other writers (the outbox sender, the console, other processes) wait on the
+                # database lock in sleeps of 1-100 ms; leave them a gap between two messages.
+                self._stopping.wait(SQLITE_BREATH)
 
     def _pause(self) -> float:
         """Seconds to yield to the writer before starting a message (0: start now)."""
-        if self._waiters:
-            return 0.0
         now = time.monotonic()
-        return max(0.0, min(self._last_write + QUIET - now, self._rest_until - now))
+        when, count = self._rate_sample
+        if now - when >= RATE_WINDOW:
+            self._flood = (self._accepted - count) / (now - when) > FLOOD_RATE
+            self._rate_sample = (now, self._accepted)
+        if self._waiters or not self._flood:
+            return 0.0
+        return max(0.0, self._last_started + FLOOD_PACE - now)
 
     def _claim(self, msg_key: str) -> bool:
         """Called by the handler just before it commits: may this message's reply ride on the HTTP answer?"""
@@ -222,21 +228,17 @@ class Intake:
 
     # --- lifetime ---------------------------------------------------------------------------
 
-    def start(self, *, accepting: bool = True) -> None:
-        """Start the processor (and the writer when this process accepts messages)."""
-        targets = [("process", self._process_forever)] + ([("intake", self._write_forever)] if accepting else [])
-        for name, target in targets:
-            thread = threading.Thread(target=target, name=f"gridbot-{name}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+    def start(self) -> None:
+        """Start the processor thread."""
+        self._thread = threading.Thread(target=self._process_forever, name="gridbot-process", daemon=True)
+        self._thread.start()
 
     def stop(self) -> None:
-        """Finish the writes already handed over, then stop both threads."""
-        self._incoming.put(None)
+        """Stop the processor after the message it is handling; answer waiting requests with nothing."""
         self._stopping.set()
         self._wake.set()
-        for thread in self._threads:
-            thread.join(timeout=10)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
         with self._lock:
             waiters, self._waiters = list(self._waiters.values()), {}
         for waiter in waiters:
