@@ -30,11 +30,13 @@ import time
 from collections.abc import Callable
 from contextlib import nullcontext
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from handlers import inbox
 from handlers.inbound import Inbound
 from handlers.services import Services
+from models.db import is_busy
 
 log = logging.getLogger("gridbot.intake")
 
@@ -47,6 +49,10 @@ PASSIVE_BACKLOG = 2  # wait for a passive reply only with at most this many mess
 POLL = 0.5  # how often to look for messages accepted by other processes
 SQLITE_BREATH = 0.002
 GATE_RETRY = 0.001  # seconds before a group commit tries the SQLite write gate again
+
+
+class _Busy(Exception):
+    """Another writer holds SQLite's lock: the group commit is tried again shortly."""
 
 
 class _Waiter:
@@ -69,8 +75,10 @@ class Intake:
     """Accepts app-callback messages and processes them; `start` before use, `stop` at the end."""
 
     def __init__(self, factory: sessionmaker[Session], services: Services, rebuild: inbox.Rebuild, *,
-                 single_writer: bool, on_reply_queued: Callable[[], None] = lambda: None) -> None:
+                 single_writer: bool, accept_factory: sessionmaker[Session] | None = None,
+                 on_reply_queued: Callable[[], None] = lambda: None) -> None:
         self._factory = factory
+        self._accept_factory = accept_factory or factory
         self._services = services
         self._rebuild = rebuild
         self.on_reply_queued = on_reply_queued  # e.g. wakes this process's outbox sender
@@ -81,7 +89,7 @@ class Intake:
         self._waiters: dict[str, _Waiter] = {}
         self._claimed: list[_Waiter] = []
         self._backlog = 0  # accepted here, not yet processed (approximate across processes)
-        self._accepted = 0  # new messages committed (by the writer)
+        self._accepted = 0  # new messages committed by the group commits
         self._rate_sample = (0.0, 0)  # (when, _accepted then): the processor's last look at the rate
         self._flood = False
         self._last_started = 0.0
@@ -123,16 +131,25 @@ class Intake:
             return await waiter.future  # claimed: the processor is committing and settles it next
 
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Commit every pending message in one transaction, on the loop (a commit is ~0.3 ms of I/O)."""
+        """Commit every pending message in one transaction, on the loop (a commit is ~0.3 ms of I/O).
+
+        Never waits for a lock: while the processor (the gate) or another process (SQLite's lock)
+        is writing, it tries again GATE_RETRY seconds later, and the requests keep waiting.
+        """
         if self._gate is not None and not self._gate.acquire(blocking=False):
-            loop.call_later(GATE_RETRY, self._flush, loop)  # the processor is committing a message
+            loop.call_later(GATE_RETRY, self._flush, loop)
             return
+        batch, self._pending = self._pending, []
         try:
-            batch, self._pending, self._flush_scheduled = self._pending, [], False
             results = self._commit_each_if_needed([inbound for inbound, _ in batch])
+        except _Busy:
+            self._pending = batch + self._pending
+            loop.call_later(GATE_RETRY, self._flush, loop)
+            return
         finally:
             if self._gate is not None:
                 self._gate.release()
+        self._flush_scheduled = False
         answers = [self._answer_for(inbound, loop, result) for (inbound, _), result in zip(batch, results)]
         if any(answer is None or isinstance(answer, _Waiter) for answer in answers):
             self._wake.set()  # something new to process
@@ -143,6 +160,8 @@ class Intake:
         """All in one commit; if that fails, each alone, so one bad message cannot refuse the others."""
         try:
             return self._commit(messages)
+        except _Busy:
+            raise
         except Exception as error:
             if len(messages) == 1:
                 log.exception("could not record a message", extra={"msg_key": messages[0].msg_key})
@@ -150,8 +169,13 @@ class Intake:
         return [result for inbound in messages for result in self._commit_each_if_needed([inbound])]
 
     def _commit(self, messages: list[Inbound]) -> list[inbox.Accepted]:
-        with self._factory.begin() as session:
-            return inbox.accept(session, messages, self._services.clock())
+        try:
+            with self._accept_factory.begin() as session:
+                return inbox.accept(session, messages, self._services.clock())
+        except OperationalError as error:
+            if is_busy(error):
+                raise _Busy from error
+            raise
 
     def _answer_for(self, inbound: Inbound, loop: asyncio.AbstractEventLoop,
                     result: inbox.Accepted | Exception) -> object:

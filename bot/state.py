@@ -28,11 +28,16 @@ class AppState:
     runner: DbRunner  # blocking database work of the console and the AI bot
     intake: Intake  # the app callback's messages: accepted, then processed
     checkpointer: WalCheckpointer | None  # SQLite only
+    intake_engine: Engine  # SQLite: a second engine whose connections never wait for the lock
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:
         engine = make_engine(settings.database_url, background_checkpoints=settings.is_sqlite)
         factory = make_session_factory(engine)
+        # SQLite: the intake's group commits run on the event loop, which must never wait for another
+        # writer's lock; their sessions fail at once instead, and the intake tries again 1 ms later.
+        intake_engine = (make_engine(settings.database_url, background_checkpoints=True, busy_timeout=0)
+                         if settings.is_sqlite else engine)
         services = Services(config_dir=settings.config_dir, rate_limit=settings.user_rate_limit)
         return cls(
             settings=settings,
@@ -44,7 +49,9 @@ class AppState:
                                       max_age=settings.wecom_max_age),
             services=services,
             runner=DbRunner(1 if settings.is_sqlite else 8),
-            intake=Intake(factory, services, inbound_from_fields, single_writer=settings.is_sqlite),
+            intake=Intake(factory, services, inbound_from_fields, single_writer=settings.is_sqlite,
+                          accept_factory=make_session_factory(intake_engine)),
+            intake_engine=intake_engine,
             checkpointer=WalCheckpointer(engine).start() if settings.is_sqlite else None,
         )
 
@@ -53,6 +60,7 @@ class AppState:
         self.runner.shutdown()
         if self.checkpointer is not None:
             self.checkpointer.stop()
+        self.intake_engine.dispose()
         self.engine.dispose()
 
 

@@ -9,34 +9,37 @@ from contextlib import contextmanager
 from functools import lru_cache, partial
 
 from sqlalchemy import Engine, Table, TextClause, bindparam, create_engine, event, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 
 log = logging.getLogger("gridbot.db")
 
 
-def _sqlite_pragmas(dbapi_connection, _record, *, background_checkpoints: bool) -> None:
+def _sqlite_pragmas(dbapi_connection, _record, *, background_checkpoints: bool, busy_timeout: float) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     # FULL: every commit is on disk before it returns (one fsync of the WAL, ~0.2 ms), so an
     # acknowledged message survives even an OS crash; the intake commits messages in groups.
     cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     if background_checkpoints:  # see WalCheckpointer: no commit pays for copying the WAL back
         cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
 
 
-def make_engine(url: str, *, background_checkpoints: bool = False) -> Engine:
+def make_engine(url: str, *, background_checkpoints: bool = False, busy_timeout: float = 10.0) -> Engine:
     """An engine for `url`, tuned for this app's short write transactions.
 
-    `background_checkpoints` (SQLite): the caller runs a `WalCheckpointer` instead of letting
-    the commit that crosses 1,000 WAL pages copy them back into the database file.
+    SQLite only: `background_checkpoints` — the caller runs a `WalCheckpointer` instead of letting
+    the commit that crosses 1,000 WAL pages copy them back into the database file; `busy_timeout` —
+    seconds to wait for another writer's lock before "database is locked" (0: fail at once).
     """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
-        event.listen(engine, "connect", partial(_sqlite_pragmas, background_checkpoints=background_checkpoints))
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout})
+        event.listen(engine, "connect", partial(_sqlite_pragmas, background_checkpoints=background_checkpoints,
+                                                busy_timeout=busy_timeout))
         # Let BEGIN take the write lock up front so two writers never deadlock on upgrade.
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         _disable_pysqlite_autobegin(engine)
@@ -94,6 +97,11 @@ def lock_for(session: Session, key: str) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+
+
+def is_busy(error: Exception) -> bool:
+    """Whether `error` is SQLite's "database is locked": another writer holds the lock, try again later."""
+    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
 
 
 def try_lock_for(session: Session, key: str) -> bool:
