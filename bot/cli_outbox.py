@@ -106,7 +106,7 @@ def run_command(interval: float = typer.Option(None, "--interval", help="Seconds
     serve_metrics(s.metrics_port, sender.factory)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, lambda *_: (stop.set(), sender.wakeup.set()))
     typer.echo(f"outbox sender {sender.name} running; Ctrl-C stops it")
     try:
         sender.run_forever(stop, interval or s.outbox_interval)

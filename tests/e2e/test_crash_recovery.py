@@ -54,6 +54,7 @@ def crash(app_settings, fake_wecom, db, tmp_path_factory) -> dict:
     try:
         redelivered = deliver(second.url, again, CONCURRENCY)
         repeat_of_acknowledged = deliver(second.url, [a.delivery for a in list(acknowledged.values())[:100]], 4)
+        _wait_until_handled(db, timeout=120)
         drained = _wait_for_outbox(db, timeout=LEASE + 60)
     finally:
         second.stop()
@@ -62,6 +63,18 @@ def crash(app_settings, fake_wecom, db, tmp_path_factory) -> dict:
           f"{time.monotonic() - started:.1f} s in all")
     return {"deliveries": deliveries, "acknowledged": acknowledged, "redelivered": redelivered,
             "repeat": repeat_of_acknowledged, "reader": CallbackClient("http://127.0.0.1:9", side)}
+
+
+def _wait_until_handled(db, timeout: float) -> None:
+    """Until no accepted message waits to be handled (they are handled behind their answers)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with db() as session:
+            if not session.scalar(select(func.count()).select_from(InboundMessage)
+                                  .where(InboundMessage.status == "received")):
+                return
+        time.sleep(0.25)
+    raise AssertionError("accepted messages were still waiting to be handled")
 
 
 def _wait_for_outbox(db, timeout: float) -> float:

@@ -114,7 +114,9 @@ def test_a_notice_that_keeps_failing_goes_to_the_dead_letters_and_can_be_retried
     with factory.begin() as session:
         assert retry_notices(session, [dead.id]) == 1
     assert sender.run_once() == 1
-    assert fake.delivered_texts() == {"f notice 0": 1}
+    # Only this notice's count: on a PostgreSQL shared with the end-to-end tests, a sender left over
+    # from them may deliver an earlier test's row to a fake that got the same port (seen once in CI).
+    assert fake.delivered_texts()["f notice 0"] == 1
 
 
 def test_a_rejected_recipient_is_dead_at_once_and_the_rest_still_go(factory, fake):
