@@ -111,33 +111,35 @@ def run_wrk(url: str, script: Path, bodies: Path, seconds: int, connections: int
             "non2xx": int(errors.group(1)) if errors else 0, "raw": output}
 
 
-def _counts(database_url: str) -> tuple[int, int, int]:
-    """(messages accepted, still waiting, cases) in the benchmark database, read without a write lock."""
-    from sqlalchemy import create_engine, func, select
+def _counts(engine) -> tuple[int, int, int]:
+    """(messages accepted, still waiting, cases) in the benchmark database."""
+    from sqlalchemy import func, select
 
     from models import Case, InboundMessage
 
-    engine = create_engine(database_url)  # not models.db.make_engine: its BEGIN takes SQLite's write lock
-    try:
-        with engine.connect() as connection:
-            accepted = connection.scalar(select(func.count()).select_from(InboundMessage))
-            waiting = connection.scalar(select(func.count()).select_from(InboundMessage)
-                                        .where(InboundMessage.status == "received"))
-            cases = connection.scalar(select(func.count()).select_from(Case))
-        return accepted, waiting, cases
-    finally:
-        engine.dispose()
+    with engine.connect() as connection:
+        accepted = connection.scalar(select(func.count()).select_from(InboundMessage))
+        waiting = connection.scalar(select(func.count()).select_from(InboundMessage)
+                                    .where(InboundMessage.status == "received"))
+        cases = connection.scalar(select(func.count()).select_from(Case))
+    return accepted, waiting, cases
 
 
 def drain(database_url: str, timeout: float = 900) -> dict:
     """Wait until the app has handled every accepted message; what it handled during and after the run."""
-    accepted, backlog, _ = _counts(database_url)
-    started = time.monotonic()
-    waiting = backlog
-    while waiting and time.monotonic() - started < timeout:
-        time.sleep(0.5)
-        _, waiting, cases = _counts(database_url)
-    _, waiting, cases = _counts(database_url)
+    from sqlalchemy import create_engine
+
+    engine = create_engine(database_url)  # not models.db.make_engine: its BEGIN takes SQLite's write lock
+    try:
+        accepted, backlog, _ = _counts(engine)
+        started = time.monotonic()
+        waiting = backlog
+        while waiting and time.monotonic() - started < timeout:
+            time.sleep(0.5)
+            _, waiting, _ = _counts(engine)
+        _, waiting, cases = _counts(engine)
+    finally:
+        engine.dispose()
     return {"accepted": accepted, "during": accepted - backlog, "backlog": backlog - waiting,
             "seconds": time.monotonic() - started, "cases": cases}
 

@@ -75,10 +75,10 @@ class Intake:
     """Accepts app-callback messages and processes them; `start` before use, `stop` at the end."""
 
     def __init__(self, factory: sessionmaker[Session], services: Services, rebuild: inbox.Rebuild, *,
-                 single_writer: bool, accept_factory: sessionmaker[Session] | None = None,
+                 accept_factory: sessionmaker[Session], single_writer: bool,
                  on_reply_queued: Callable[[], None] = lambda: None) -> None:
-        self._factory = factory
-        self._accept_factory = accept_factory or factory
+        self._factory = factory  # the processor's sessions
+        self._accept_factory = accept_factory  # the group commits' sessions (see AppState.build)
         self._services = services
         self._rebuild = rebuild
         self.on_reply_queued = on_reply_queued  # e.g. wakes this process's outbox sender
@@ -222,7 +222,7 @@ class Intake:
                 self._stopping.wait(SQLITE_BREATH)
 
     def _pause(self) -> float:
-        """Seconds to yield to the writer before starting a message (0: start now)."""
+        """Seconds to yield to the intake before starting a message (0: start now)."""
         now = time.monotonic()
         when, count = self._rate_sample
         if now - when >= RATE_WINDOW:

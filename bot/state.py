@@ -49,8 +49,8 @@ class AppState:
                                       max_age=settings.wecom_max_age),
             services=services,
             runner=DbRunner(1 if settings.is_sqlite else 8),
-            intake=Intake(factory, services, inbound_from_fields, single_writer=settings.is_sqlite,
-                          accept_factory=make_session_factory(intake_engine)),
+            intake=Intake(factory, services, inbound_from_fields, accept_factory=make_session_factory(intake_engine),
+                          single_writer=settings.is_sqlite),
             intake_engine=intake_engine,
             checkpointer=WalCheckpointer(engine).start() if settings.is_sqlite else None,
         )

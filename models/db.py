@@ -122,13 +122,18 @@ def insert_or_skip(session: Session, table: Table, values: dict, conflict: str |
     return session.execute(_insert_or_skip(table, tuple(values), columns), values).scalar()
 
 
+def _insert_skipping_conflicts(table: Table, keys: tuple[str, ...], conflict: tuple[str, ...],
+                               markers: list[str]) -> str:
+    """`INSERT INTO table (keys) VALUES (markers) ON CONFLICT (conflict) DO NOTHING`."""
+    columns = ", ".join(f'"{key}"' for key in keys)
+    target = ", ".join(f'"{column}"' for column in conflict)
+    return f'INSERT INTO "{table.name}" ({columns}) VALUES ({", ".join(markers)}) ON CONFLICT ({target}) DO NOTHING'
+
+
 @lru_cache(maxsize=32)
 def _insert_or_skip(table: Table, keys: tuple[str, ...], conflict: tuple[str, ...]) -> TextClause:
-    columns = ", ".join(f'"{key}"' for key in keys)
-    params = ", ".join(f":{key}" for key in keys)
-    target = ", ".join(f'"{column}"' for column in conflict)
-    statement = text(f'INSERT INTO "{table.name}" ({columns}) VALUES ({params}) '
-                     f'ON CONFLICT ({target}) DO NOTHING RETURNING id')
+    sql = _insert_skipping_conflicts(table, keys, conflict, [f":{key}" for key in keys])
+    statement = text(f"{sql} RETURNING id")
     return statement.bindparams(*(bindparam(key, type_=table.c[key].type) for key in keys)).columns(table.c.id)
 
 
@@ -149,9 +154,7 @@ def insert_many_or_skip(session: Session, table: Table, rows: list[dict], confli
 @lru_cache(maxsize=32)
 def _bulk_insert(table: Table, keys: tuple[str, ...], conflict: str, dialect) -> tuple[str, tuple]:
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    columns = ", ".join(f'"{key}"' for key in keys)
-    sql = (f'INSERT INTO "{table.name}" ({columns}) VALUES ({", ".join([marker] * len(keys))}) '
-           f'ON CONFLICT ("{conflict}") DO NOTHING')
+    sql = _insert_skipping_conflicts(table, keys, (conflict,), [marker] * len(keys))
     return sql, tuple(table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys)
 
 
