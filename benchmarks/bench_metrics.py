@@ -65,10 +65,10 @@ def _scrape_ms(samples: int = 50) -> float:
     from bot.metrics import registry_for
     from config.settings import SHIPPED_CONFIG_DIR
     from models.db import make_engine, make_session_factory
-    from models.setup import init_database
+    from demo.district import init_demo_database
 
     url = f"sqlite:///{tempfile.mkdtemp()}/bench.db"
-    init_database(url, SHIPPED_CONFIG_DIR, demo=True)
+    init_demo_database(url, SHIPPED_CONFIG_DIR)
     factory = make_session_factory(make_engine(url))
     times = []
     for _ in range(samples):

@@ -29,9 +29,9 @@ from rapidfuzz import fuzz, process
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from config.settings import SHIPPED_CONFIG_DIR  # noqa: E402
-from handlers.address_index import AddressIndex  # noqa: E402
-from handlers.demo_district import DemoPlace, build_demo_registry  # noqa: E402
-from handlers.registry import AreaRecord, GridRecord, Registry, UnitRecord  # noqa: E402
+from handlers.places.address_index import AddressIndex  # noqa: E402
+from demo.district import DemoPlace, build_demo_registry  # noqa: E402
+from handlers.registry.records import AreaRecord, GridRecord, Registry, UnitRecord  # noqa: E402
 from tests.routing_set import read_set, variants  # noqa: E402
 
 HEADS = ("金沙 银湖 碧桂 翠竹 丽景 华府 盛世 君悦 海伦 富力 星河 名都 东方 南山 北城 西湖 天鹅 凤凰 紫荆 桂花 "

@@ -27,7 +27,7 @@ from config.settings import SHIPPED_CONFIG_DIR  # noqa: E402
 from handlers.classify import load_classifier  # noqa: E402
 from models import Case, Grid, Unit  # noqa: E402
 from models.db import make_engine, make_session_factory  # noqa: E402
-from models.setup import init_database  # noqa: E402
+from demo.district import init_demo_database  # noqa: E402
 
 MESSAGES = REPO.parent / "shared" / "data" / "citizen-messages-unlabelled.csv"
 # (state, share) — most cases of a year are archived; a small backlog is open.
@@ -106,7 +106,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365, help="spread the cases over this many days")
     args = parser.parse_args()
 
-    init_database(args.database_url, SHIPPED_CONFIG_DIR, demo=True)
+    init_demo_database(args.database_url, SHIPPED_CONFIG_DIR)
     engine = make_engine(args.database_url)
     with make_session_factory(engine)() as session:
         grids = {}

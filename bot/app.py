@@ -8,12 +8,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from bot import admin, aibot, callback, health, metrics, simulator
+from bot import admin, health, metrics
+from bot.wecom import aibot, callback
 from bot.jobs import BackgroundJobs
 from bot.logging_setup import configure_from_settings
 from bot.state import AppState
 from config.settings import Settings, get_settings
-from handlers.rulesets import PublishedRules
+from handlers.console.rulesets import PublishedRules
 
 log = logging.getLogger("gridbot.app")
 
@@ -60,5 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(metrics.LatencyMiddleware)
     admin.install(app)
     if settings.demo:
+        from demo import simulator  # demo-only code, never imported by a production app
+
         app.include_router(simulator.router)
     return app

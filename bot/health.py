@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from bot.state import AppState, get_state
-from handlers.notices import oldest_pending
+from bot.outbox.store import oldest_pending
 from models import utcnow
 
 router = APIRouter()

@@ -1,6 +1,6 @@
 """The app callback's intake: messages committed in groups, handled behind the HTTP answer.
 
-Two sides per process (handlers/inbox.py holds what they run):
+Two sides per process (handlers/intake/inbox.py holds what they run):
 - the event loop commits the messages of all requests that reached it in one turn in
   one transaction (a burst costs one commit and one fsync, not one per message), then
   lets each request answer. A commit is a fraction of a millisecond of I/O: cheaper on
@@ -33,8 +33,8 @@ from contextlib import nullcontext
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from handlers import inbox
-from handlers.inbound import Inbound
+from handlers.intake import inbox
+from handlers.chat.inbound import Inbound
 from handlers.services import Services
 from models.db import is_busy
 

@@ -6,10 +6,10 @@ import logging
 import threading
 
 from bot import metrics
-from bot.outbox import OutboxSender, SendPolicy
-from bot.wecom_api import WeComClient
+from bot.outbox.sender import OutboxSender, SendPolicy
+from bot.wecom.api import WeComClient
 from bot.state import AppState
-from handlers.clock import run_clock
+from handlers.cases.clock import run_clock
 
 log = logging.getLogger("gridbot.jobs")
 

@@ -13,8 +13,8 @@ import traceback
 from collections.abc import Iterable
 
 from config.settings import Settings
-from handlers import log_context
-from handlers.privacy import mask_name, mask_text
+from handlers.intake import log_context
+from handlers.privacy.masking import mask_name, mask_text
 
 # Query parameters and fields that carry credentials in WeCom API URLs and bodies.
 _CREDENTIAL = re.compile(r"(?i)\b(access_token|corpsecret|secret|token|password|encodingaeskey|key)"

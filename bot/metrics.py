@@ -15,8 +15,7 @@ from collections.abc import Callable, Iterator
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
-from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest,
-                               start_http_server)
+from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, start_http_server)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import func, select
@@ -24,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.state import AppState, get_state
 from handlers import facts
-from handlers.notices import oldest_pending
+from bot.outbox.store import oldest_pending
 from models import utcnow
 from models.outbox import OutboxMessage, OutboxStatus
 

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db_runner import DbRunner
 from bot.intake import Intake
-from bot.parsing import inbound_from_fields
-from bot.wecom_crypto import CallbackCrypto
+from bot.wecom.parsing import inbound_from_fields
+from bot.wecom.crypto import CallbackCrypto
 from config.settings import Settings
 from handlers.services import Services
 from models.db import WalCheckpointer, make_engine, make_session_factory

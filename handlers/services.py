@@ -13,8 +13,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from handlers.classify import Classifier, load_classifier
-from handlers.address_index import unit_places
-from handlers.routing import AddressIndex
+from handlers.places.address_index import unit_places
+from handlers.places.routing import AddressIndex
 from models import utcnow
 
 

@@ -11,8 +11,8 @@ import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from config.settings import SHIPPED_CONFIG_DIR
-from handlers.case_numbers import format_case_number
-from handlers.privacy import mask_name, mask_phone, mask_text
+from handlers.chat.case_numbers import format_case_number
+from handlers.privacy.masking import mask_name, mask_phone, mask_text
 
 BEIJING = timezone(timedelta(hours=8))
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"

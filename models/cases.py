@@ -42,7 +42,7 @@ class Case(Base):
         Index("ix_cases_state_created", "state", "created_at"),
         Index("ix_cases_grid_state", "grid_id", "state"),
         Index("ix_cases_assignee_state", "assignee_id", "state"),
-        # The likely-duplicate check on every opened case (handlers/duplicates.py).
+        # The likely-duplicate check on every opened case (handlers/cases/duplicates.py).
         Index("ix_cases_unit_category", "unit_id", "category", "id"),
         # The console: newest-first keyset pages, date filters, and dashboard sums over a
         # period read from the index alone (no table access) on a million cases.

@@ -1,4 +1,7 @@
-"""The outbox: every notice to a person is a row here before anything is sent."""
+"""The outbox: every notice to a person is a row here before anything is sent.
+
+`queue_notice` writes that row inside the caller's transaction; bot/outbox/ sends it later.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,10 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, utcnow
+from models.db import insert_or_skip
 
 
 class OutboxStatus(enum.StrEnum):
@@ -45,3 +49,12 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()
     folded_into: Mapped[int | None] = mapped_column()  # sent inside the digest message of that row
+
+
+def queue_notice(session: Session, *, channel: str, recipient: str, text: str, dedupe_key: str,
+                 case_id: int | None = None) -> bool:
+    """Queue `text` for `recipient` once per `dedupe_key`; False when that key was queued before."""
+    now = utcnow()
+    values = dict(dedupe_key=dedupe_key, channel=str(channel), recipient=recipient, text=text, case_id=case_id,
+                  status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=now, created_at=now)
+    return insert_or_skip(session, OutboxMessage.__table__, values, "dedupe_key") is not None

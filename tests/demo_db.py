@@ -6,13 +6,13 @@ import pytest
 
 from config.settings import SHIPPED_CONFIG_DIR
 from models.db import make_engine, make_session_factory
-from models.setup import init_database
+from demo.district import init_demo_database
 
 
 @pytest.fixture(scope="module")
 def demo_factory(database_url):
     """A session factory on a fresh database holding the demo district."""
-    init_database(database_url, SHIPPED_CONFIG_DIR, demo=True)
+    init_demo_database(database_url, SHIPPED_CONFIG_DIR)
     engine = make_engine(database_url)
     yield make_session_factory(engine)
     engine.dispose()

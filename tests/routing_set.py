@@ -16,7 +16,7 @@ from pathlib import Path
 from opencc import OpenCC
 
 from config.settings import SHIPPED_CONFIG_DIR
-from handlers.demo_district import DemoPlace, demo_places
+from demo.district import DemoPlace, demo_places
 
 ROUTING_DATA = Path(__file__).resolve().parent / "data" / "routing"
 _CN = "零一二三四五六七八九"

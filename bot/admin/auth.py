@@ -10,11 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.admin.cookies import CookieSession
-from bot.admin.deps import (Console, Viewer, cookie_session, current_viewer, get_console, get_now, get_session,
-                            safe_next)
+from bot.admin.deps import (Console, Viewer, cookie_session, current_viewer, get_console, get_now, get_session, safe_next)
 from bot.admin.rendering import render_page
-from handlers import admin_accounts as accounts
-from handlers.admin_audit import recent
+from handlers.console import accounts as accounts
+from handlers.console.audit import recent
 from models import AdminRole, AdminUser, Area
 
 router = APIRouter()

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from bot.admin.deps import Viewer, current_viewer, get_now, get_session
 from bot.admin.rendering import render_page
-from handlers import admin_broadcasts
-from handlers.admin_accounts import grids_under
+from handlers.console import broadcasts
+from handlers.console.accounts import grids_under
 from models import Area, AreaLevel, Grid
 
 router = APIRouter(prefix="/broadcasts")
@@ -25,8 +25,8 @@ def page(request: Request, done: int | None = None, error: str | None = None,
     grids = [g for g in session.scalars(select(Grid).order_by(Grid.code)) if viewer.scope.allows(g.id)]
     communities = session.scalars(select(Area).where(Area.level == AreaLevel.COMMUNITY).order_by(Area.code)).all()
     return render_page(request, "broadcasts", grids=grids, communities=communities, done=done, error=error,
-                       history=admin_broadcasts.history(session), per_minute=admin_broadcasts.SEND_PER_MINUTE,
-                       per_hour=admin_broadcasts.MAX_PER_HOUR)
+                       history=broadcasts.history(session), per_minute=broadcasts.SEND_PER_MINUTE,
+                       per_hour=broadcasts.MAX_PER_HOUR)
 
 
 @router.post("")
@@ -42,9 +42,9 @@ async def send(request: Request, title: str = Form(""), text: str = Form(""), vi
     if viewer.scope.grid_ids is not None:
         chosen &= viewer.scope.grid_ids
     try:
-        broadcast = admin_broadcasts.send(session, author=viewer.name, title=title, text=text, grid_ids=chosen,
+        broadcast = broadcasts.send(session, author=viewer.name, title=title, text=text, grid_ids=chosen,
                                           now=now, sender_area=viewer.area_name)
-    except admin_broadcasts.BroadcastError as error:
+    except broadcasts.BroadcastError as error:
         session.rollback()
         return RedirectResponse(f"/admin/broadcasts?{urlencode({'error': str(error)})}", status_code=303)
     session.commit()

@@ -13,19 +13,19 @@ from sqlalchemy.orm import Session, selectinload
 from bot.admin.deps import Viewer, current_viewer, get_now, get_session
 from bot.admin.rendering import render_page
 from bot.state import AppState, get_state
-from handlers import admin_cases
-from handlers.admin_audit import record
-from handlers.admin_case_actions import ActionError, act
-from handlers.cases import StaleCase
-from handlers.lifecycle import IllegalTransition, allowed
+from handlers.console import cases
+from handlers.console.audit import record
+from handlers.console.case_actions import ActionError, act
+from handlers.cases.records import StaleCase
+from handlers.cases.lifecycle import IllegalTransition, allowed
 from handlers.texts import wording
 from models import Case, Grid, Worker
 
 router = APIRouter()
 
 
-def _case_filter(request: Request) -> admin_cases.CaseFilter:
-    return admin_cases.CaseFilter.from_params(dict(request.query_params))
+def _case_filter(request: Request) -> cases.CaseFilter:
+    return cases.CaseFilter.from_params(dict(request.query_params))
 
 
 @router.get("/cases", response_class=HTMLResponse)
@@ -33,13 +33,13 @@ def case_list(request: Request, before: int | None = None, viewer: Viewer = Depe
               session: Session = Depends(get_session), state: AppState = Depends(get_state),
               now: datetime = Depends(get_now)) -> HTMLResponse:
     flt = _case_filter(request)
-    result = admin_cases.page(session, flt, viewer.scope.grid_ids, now, before=before)
+    result = cases.page(session, flt, viewer.scope.grid_ids, now, before=before)
     grids = [g for g in session.scalars(select(Grid).order_by(Grid.code)) if viewer.scope.allows(g.id)]
     workers = session.execute(select(Worker.userid, Worker.name).order_by(Worker.name)).all()
     categories = state.services.classifier().catalogue.names()
     return render_page(request, "cases", result=result, flt=flt, params=flt.params(), grids=grids,
                        workers=workers, categories=categories, states=wording()["states"], now=now,
-                       cap=admin_cases.COUNT_CAP, text_days=admin_cases.TEXT_SEARCH_DAYS)
+                       cap=cases.COUNT_CAP, text_days=cases.TEXT_SEARCH_DAYS)
 
 
 @router.get("/cases/export.{fmt}")
@@ -55,14 +55,14 @@ def export(request: Request, fmt: str, viewer: Viewer = Depends(current_viewer),
     def rows():
         # Its own session: a streamed body outlives the request's session.
         with state.factory() as own:
-            yield from admin_cases.export_rows(own, flt, viewer.scope.grid_ids, now)
+            yield from cases.export_rows(own, flt, viewer.scope.grid_ids, now)
 
     rows = rows()
     stamp = now.strftime("%Y%m%d-%H%M")
     if fmt == "csv":
-        return StreamingResponse(admin_cases.to_csv(rows), media_type="text/csv; charset=utf-8",
+        return StreamingResponse(cases.to_csv(rows), media_type="text/csv; charset=utf-8",
                                  headers={"Content-Disposition": f'attachment; filename="cases-{stamp}.csv"'})
-    return Response(admin_cases.to_xlsx(rows),
+    return Response(cases.to_xlsx(rows),
                     media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="cases-{stamp}.xlsx"'})
 

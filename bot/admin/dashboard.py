@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from bot.admin.charts import daily_lines, hbars
 from bot.admin.deps import Viewer, current_viewer, get_now, get_session
 from bot.admin.rendering import render_page
-from handlers.admin_accounts import grids_under
-from handlers.stats import Period, dashboard
+from handlers.console.accounts import grids_under
+from handlers.console.stats import Period, dashboard
 from handlers.texts import BEIJING
 from models import Area, Grid
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from bot.admin.cookies import COOKIE, MAX_AGE, CookieSession, CookieSigner
 from bot.admin.rendering import render_page
 from bot.state import AppState, get_state
-from handlers.admin_accounts import Scope, configured_password, may, same_secret, scope_of
+from handlers.console.accounts import Scope, configured_password, may, same_secret, scope_of
 from models import AdminUser
 
 

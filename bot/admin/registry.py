@@ -14,16 +14,16 @@ from starlette.concurrency import run_in_threadpool
 from bot.admin.deps import Viewer, current_viewer, get_now, get_session
 from bot.admin.rendering import render_page
 from bot.state import AppState, get_state
-from handlers import admin_registry
+from handlers.console import registry
 from models import Grid, Resident, Unit, Worker, WorkerRole
 
 router = APIRouter(prefix="/registry")
 
 KINDS = {
-    "grids": (Grid, Grid.code, admin_registry.edit_grid),
-    "units": (Unit, Unit.code, admin_registry.edit_unit),
-    "workers": (Worker, Worker.userid, admin_registry.edit_worker),
-    "residents": (Resident, Resident.userid, admin_registry.edit_resident),
+    "grids": (Grid, Grid.code, registry.edit_grid),
+    "units": (Unit, Unit.code, registry.edit_unit),
+    "workers": (Worker, Worker.userid, registry.edit_worker),
+    "residents": (Resident, Resident.userid, registry.edit_resident),
 }
 PAGE = 100
 
@@ -35,7 +35,7 @@ def listing(request: Request, kind: str, q: str = "", page: int = 1, done: str |
     if kind not in KINDS:
         return render_page(request, "not_found", status_code=404, what="页面")
     page = max(page, 1)
-    rows, total = admin_registry.listing(session, KINDS[kind][0], q=q.strip(), grid_ids=viewer.scope.grid_ids,
+    rows, total = registry.listing(session, KINDS[kind][0], q=q.strip(), grid_ids=viewer.scope.grid_ids,
                                          offset=(page - 1) * PAGE, limit=PAGE)
     return render_page(request, "registry", kind=kind, rows=rows, total=total, q=q, page=page,
                        pages=max(1, -(-total // PAGE)), done=done, error=error)
@@ -68,7 +68,7 @@ async def edit(request: Request, kind: str, key: str, viewer: Viewer = Depends(c
             return Response(status_code=404)
         try:
             KINDS[kind][2](session, obj, form, actor=viewer.name, now=now)
-        except admin_registry.RegistryEditError as error:
+        except registry.RegistryEditError as error:
             session.rollback()
             return RedirectResponse(f"/admin/registry/{kind}/{key}?{urlencode({'error': error.field})}",
                                     status_code=303)
@@ -89,7 +89,7 @@ async def import_workbook(request: Request, upload: UploadFile = File(...), dry_
 
     def run() -> HTMLResponse:
         matters = state.services.classifier().catalogue.names()
-        ok, report = admin_registry.import_upload(session, upload.filename or "upload.xlsx", payload,
+        ok, report = registry.import_upload(session, upload.filename or "upload.xlsx", payload,
                                                   actor=viewer.name, now=now, dry_run=dry_run == "1",
                                                   known_matters=matters)
         if ok:

@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from handlers.case_numbers import format_case_number
+from handlers.chat.case_numbers import format_case_number
 from handlers.texts import BEIJING, TEMPLATES_DIR, label, wording
 
 

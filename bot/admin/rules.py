@@ -13,8 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from bot.admin.deps import Viewer, current_viewer, get_now, get_session
 from bot.admin.rendering import render_page
 from bot.state import AppState, get_state
-from handlers import rule_replay, rulesets
-from handlers.admin_audit import record
+from handlers.console import rule_replay, rulesets
+from handlers.console.audit import record
 from handlers.classify import Classifier
 
 router = APIRouter(prefix="/rules")

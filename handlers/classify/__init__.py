@@ -27,14 +27,13 @@ and `note`. A bad rule raises `RuleConfigError` naming the file, the rule and th
 
 Tools over a rule set: `evaluate` (accuracy, macro-F1, confusions), `learn_rules` (chi-square
 ranked, log-odds weighted terms per label), `lint` (duplicate, shadowed, shared and unused
-rules); the command line is `bot/cli_rules.py`.
+rules); the command line is `bot/cli/rules.py`.
 """
 
 from handlers.classify._catalogue import Catalogue, Category, Clock
 from handlers.classify._engine import Candidate, Classifier, Decision
 from handlers.classify._errors import RuleConfigError
-from handlers.classify._evaluate import (NO_CATEGORY, Example, evaluate, predicted_label, read_examples, scores,
-                                        write_errors)
+from handlers.classify._evaluate import (NO_CATEGORY, Example, evaluate, predicted_label, read_examples, scores, write_errors)
 from handlers.classify._learn import LearnOptions, learn_rules
 from handlers.classify._lint import Finding, lint, stored_texts
 from handlers.classify._loader import load_classifier

@@ -9,10 +9,10 @@ import httpx
 import pytest
 
 from bot.app import create_app
-from bot.fake_wecom import create_fake_wecom
+from demo.fake_wecom import create_fake_wecom
 from config.settings import SHIPPED_CONFIG_DIR, Settings
 from models.db import make_engine, make_session_factory
-from models.setup import init_database
+from demo.district import init_demo_database
 from tests.servers import serve_in_thread
 from tests.wecom_sim import CallbackClient, WeComSide
 
@@ -56,7 +56,7 @@ def fake_wecom() -> FakeWeCom:
 
 @pytest.fixture(scope="module")
 def app_settings(database_url: str, fake_wecom: FakeWeCom) -> Settings:
-    init_database(database_url, SHIPPED_CONFIG_DIR, demo=True)
+    init_demo_database(database_url, SHIPPED_CONFIG_DIR)
     return Settings(_env_file=None, database_url=database_url, wecom_api_base=fake_wecom.url,
                     outbox_interval=0.05, demo=True, admin_password="e2e-admin-pass", user_rate_limit=30)
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import create_app
-from handlers.admin_accounts import MAX_FAILURES, create_user
+from handlers.console.accounts import MAX_FAILURES, create_user
 from models import AdminUser, Area, AuditLog, Case, Grid, utcnow
 from tests.e2e.admin_client import AdminClient, logged_in
 from tests.servers import serve_in_thread

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from handlers.admin_broadcasts import MAX_PER_HOUR
+from handlers.console.broadcasts import MAX_PER_HOUR
 from models import AuditLog, Grid, OutboxMessage, Resident, Unit, Worker
 from tests.e2e.admin_client import logged_in
 
@@ -77,7 +77,7 @@ def test_broadcasts_are_rate_limited(admin, db):
 
 
 def test_workbook_import_checks_every_row_then_writes(admin, db, tmp_path):
-    from handlers.registry_workbook import write_workbook
+    from handlers.registry.workbook import write_workbook
 
     with db() as session:
         unit_code = session.scalars(select(Unit.code).order_by(Unit.id)).first()

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from bot.app import create_app
-from config.settings import SHIPPED_CONFIG_DIR, Settings
+from config.settings import Settings
 from models.setup import init_database
 from tests.servers import serve_in_thread
 from tests.wecom_sim import CallbackClient, WeComSide, text_xml
@@ -26,7 +26,7 @@ TENCENT_POST = (
 
 @pytest.fixture(scope="module")
 def tencent_app(database_url: str):
-    init_database(database_url, SHIPPED_CONFIG_DIR)
+    init_database(database_url)
     settings = Settings(_env_file=None, database_url=database_url, wecom_token=TENCENT["token"],
                         wecom_corp_id=TENCENT["corp_id"], wecom_aes_key=TENCENT["aes_key"],
                         wecom_max_age=0, run_background_jobs=False)

@@ -16,7 +16,7 @@ from sqlalchemy import delete
 
 from bot.app import create_app
 from bot.logging_setup import JsonFormatter, Redactor
-from handlers.notices import queue_notice
+from models.outbox import queue_notice
 from models import Case, utcnow
 from models.outbox import OutboxChannel, OutboxMessage
 from tests.loadgen import AppProcess, bind_residents, deliver, encrypted_reports, process_env

@@ -7,7 +7,7 @@ import re
 from sqlalchemy import func, select
 
 from bot.app import create_app
-from handlers.privacy import mask_phone
+from handlers.privacy.masking import mask_phone
 from models import Case, InboundMessage, OutboxMessage, Unit, Worker
 from tests.cli import cli_json
 from tests.servers import serve_in_thread

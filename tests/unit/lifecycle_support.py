@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.settings import SHIPPED_CONFIG_DIR
-from handlers import case_work
-from handlers.cases import Place, open_case
+from handlers.cases import case_work
+from handlers.cases.records import Place, open_case
 from handlers.services import Services
 from models import Area, AreaLevel, Case, Grid, OutboxMessage, Resident, Worker, WorkerRole
 from tests.unit.outbox_support import factory  # noqa: F401 (fixture: a migrated database)

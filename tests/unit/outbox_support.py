@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.fake_wecom import create_fake_wecom
-from bot.outbox import OutboxSender, SendPolicy
-from bot.wecom_api import WeComClient
-from handlers.notices import queue_notice
+from demo.fake_wecom import create_fake_wecom
+from bot.outbox.sender import OutboxSender, SendPolicy
+from bot.wecom.api import WeComClient
+from models.outbox import queue_notice
 from models import OutboxMessage, utcnow
 from models.db import make_engine, make_session_factory
 from models.migrate import upgrade

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from bot.admin.charts import hbars
 from config.settings import SHIPPED_CONFIG_DIR
-from handlers import admin_accounts as accounts
-from handlers import rulesets
+from handlers.console import accounts as accounts
+from handlers.console import rulesets
 from models import AdminUser, Area, AreaLevel, Grid, utcnow
 from tests.demo_db import demo_factory  # noqa: F401 - the module's demo database
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from handlers.case_numbers import format_case_number, parse_case_number
-from handlers.commands import is_greeting, parse_command
+from handlers.chat.case_numbers import format_case_number, parse_case_number
+from handlers.chat.commands import is_greeting, parse_command
 
 
 @pytest.mark.parametrize("ref, expected", [("GB-000123", 123), ("gb123", 123), ("000123", 123), ("123", 123),

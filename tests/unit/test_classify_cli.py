@@ -94,9 +94,8 @@ def test_lint_replays_stored_messages(database_url):
     from models import InboundMessage
     from models.db import make_engine, make_session_factory
     from models.setup import init_database
-    from config.settings import SHIPPED_CONFIG_DIR
 
-    init_database(database_url, SHIPPED_CONFIG_DIR, demo=False)
+    init_database(database_url)
     with make_session_factory(make_engine(database_url))() as session:
         session.add(InboundMessage(msg_key="lint:1", from_userid="u", msg_type="text", content="楼道里堆满了杂物"))
         session.commit()

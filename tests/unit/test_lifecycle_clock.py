@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from handlers import case_work
-from handlers.clock import run_clock
+from handlers.cases import case_work
+from handlers.cases.clock import run_clock
 from models import Case, CaseEvent, CaseState, ClockMark, OutboxMessage, PointsEntry
 from tests.unit.lifecycle_support import (  # noqa: F401 (fixtures)
     T0, district, factory, load_district, new_case, notices_for, services, taken_case,

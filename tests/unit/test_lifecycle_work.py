@@ -8,12 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from handlers import case_work, worker_queries
-from handlers.authority import may_act
-from handlers.case_numbers import format_case_number
-from handlers.cases import StaleCase
-from handlers.duplicates import likely_duplicate
-from handlers.lifecycle import IllegalTransition
+from handlers.cases import case_work, worker_queries
+from handlers.cases.authority import may_act
+from handlers.chat.case_numbers import format_case_number
+from handlers.cases.records import StaleCase
+from handlers.cases.duplicates import likely_duplicate
+from handlers.cases.lifecycle import IllegalTransition
 from models import Case, CaseEvent, CaseLink, CaseState
 from tests.unit.lifecycle_support import (  # noqa: F401 (fixtures)
     T0, District, district, factory, load_district, new_case, notices_for, services, taken_case,

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from bot.fake_wecom import create_fake_wecom
-from bot.outbox import OutboxSender
+from demo.fake_wecom import create_fake_wecom
+from bot.outbox.sender import OutboxSender
 from tests.servers import serve_in_thread
 from tests.unit.outbox_support import (  # noqa: F401 (fixtures)
     CORP_ID, FAST, SECRET, FakeControl, client_for, factory, fake, fake_url, later, queue, rows, sender_for,

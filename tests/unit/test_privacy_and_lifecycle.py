@@ -2,8 +2,8 @@
 
 import pytest
 
-from handlers.lifecycle import TRANSITIONS, IllegalTransition, next_state
-from handlers.privacy import mask_name, mask_phone, mask_text
+from handlers.cases.lifecycle import TRANSITIONS, IllegalTransition, next_state
+from handlers.privacy.masking import mask_name, mask_phone, mask_text
 from models import CaseState
 
 

@@ -9,8 +9,8 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from config.settings import SHIPPED_CONFIG_DIR
-from handlers.registry_import import RegistryImportError, import_registry_file
-from handlers.registry_workbook import SHEETS, write_workbook
+from handlers.registry.importer import RegistryImportError, import_registry_file
+from handlers.registry.workbook import SHEETS, write_workbook
 from models import Grid, Resident, Unit, Worker
 from tests.cli import run_cli
 from tests.demo_db import demo_factory  # noqa: F401  (fixture)

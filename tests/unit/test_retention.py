@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from handlers.retention import purge
+from handlers.privacy.retention import purge
 from models import Case, CaseEvent, CaseState, InboundMessage, OutboxMessage, Resident, utcnow
 from models.db import make_engine, make_session_factory
 from models.migrate import upgrade

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.address import designators, normalise_address, place_names
+from handlers.places.address import designators, normalise_address, place_names
 
 AREAS = ("明湖区", "湖滨街道", "青山镇", "石湾村")
 

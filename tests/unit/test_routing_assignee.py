@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from handlers.routing import locate_point, pick_assignee, urgent_responders
+from handlers.places.routing import locate_point, pick_assignee, urgent_responders
 from models import Case, CaseState, Grid, Unit, Worker, WorkerRole
 from tests.demo_db import demo_factory  # noqa: F401  (fixture)
 

@@ -1,0 +1,16 @@
+"""The `gridbot` command line: one module per command group, each adding itself with `register(app)`.
+
+Shared helpers (settings, sessions, JSON output) live in `bot.cli.context`.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from bot.cli import cases, clock, jobs, outbox, registry, rules, serve
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="gridbot: residents' messages → routed grid cases, over WeCom.")
+
+for _group in (serve, cases, rules, registry, outbox, jobs, clock):
+    _group.register(app)

@@ -1,0 +1,65 @@
+"""`gridbot serve`, `gridbot demo` and `gridbot db init`: run the app, the demo, the schema."""
+
+from __future__ import annotations
+
+import typer
+
+from bot.cli.context import settings
+from config.settings import get_settings
+from models.setup import init_database
+
+db_app = typer.Typer(no_args_is_help=True, help="Database schema and demo data.")
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Serve the app (uvicorn with uvloop and httptools)."""
+    import uvicorn
+
+    settings()
+    uvicorn.run("bot.app:create_app", factory=True, host=host, port=port, workers=workers,
+                loop="uvloop", http="httptools", access_log=False, log_level="warning")
+
+
+def demo(host: str = "127.0.0.1", port: int = 8000, fake_port: int = 8001) -> None:
+    """The local demo (`make run`): demo district, a fake WeCom, the app and its chat simulator."""
+    import os
+    import threading
+
+    import uvicorn
+
+    from demo.district import init_demo_database
+    from demo.fake_wecom import create_fake_wecom
+
+    os.environ.setdefault("GRIDBOT_DEMO", "true")
+    os.environ.setdefault("GRIDBOT_WECOM_API_BASE", f"http://{host}:{fake_port}")
+    os.environ.setdefault("GRIDBOT_ADMIN_PASSWORD", "gridbot-demo")
+    get_settings.cache_clear()
+    config = settings()
+    init_demo_database(config.database_url, config.config_dir)
+    fake = uvicorn.Server(uvicorn.Config(create_fake_wecom(), host=host, port=fake_port, log_level="warning"))
+    threading.Thread(target=fake.run, daemon=True).start()
+    typer.echo(f"gridbot demo: database {config.database_url}, fake WeCom at {config.wecom_api_base}")
+    typer.echo(f"Open the chat simulator:  http://{host}:{port}/demo/")
+    typer.echo(f"Admin console:            http://{host}:{port}/admin/  (admin / {config.admin_password})")
+    uvicorn.run("bot.app:create_app", factory=True, host=host, port=port, loop="uvloop", http="httptools",
+                access_log=False, log_level="warning")
+
+
+def db_init(demo: bool = typer.Option(False, "--demo", help="Also load the demo district.")) -> None:
+    """Create or migrate the schema; --demo also loads the demo district."""
+    config = settings()
+    if demo:
+        from demo.district import init_demo_database
+
+        init_demo_database(config.database_url, config.config_dir)
+    else:
+        init_database(config.database_url)
+    typer.echo(f"database ready: {config.database_url}" + (" (demo district loaded)" if demo else ""))
+
+
+def register(app: typer.Typer) -> None:
+    """Add `serve`, `demo` and the `db` group to the main command line."""
+    app.command()(serve)
+    app.command()(demo)
+    db_app.command("init")(db_init)
+    app.add_typer(db_app, name="db")

@@ -1,0 +1,1 @@
+"""WeCom: callback crypto, XML parsing, the app callback and AI-bot routes, the API client and its errors."""

@@ -1,0 +1,89 @@
+"""Which notices a case event implies, queued in the event's transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.outbox import queue_notice
+from handlers.places.routing import urgent_responders
+from handlers.texts import render
+from models import Case, CaseEvent, CaseLink, Grid, Worker
+from models.outbox import OutboxChannel
+
+
+def _key(event: CaseEvent, channel: str, recipient: str) -> str:
+    return f"ev{event.id}:{channel}:{recipient}"[:160]
+
+
+def group_target(grid: Grid | None) -> tuple[str, str] | None:
+    """The grid's group chat: an app-created chat, else its robot webhook."""
+    if grid is None:
+        return None
+    if grid.chat_id:
+        return OutboxChannel.APPCHAT, grid.chat_id
+    if grid.webhook_url:
+        return OutboxChannel.WEBHOOK, grid.webhook_url
+    return None
+
+
+def to_worker(session: Session, event: CaseEvent, worker: Worker, template: str, **context) -> None:
+    """A notice to one worker (private message; they see the resident in full)."""
+    text = render(template, case=event.case, event=event, worker=worker, masked=False, **context)
+    queue_notice(session, channel=OutboxChannel.USER, recipient=worker.userid, text=text,
+                 dedupe_key=_key(event, "user", worker.userid), case_id=event.case_id)
+
+
+def to_group(session: Session, event: CaseEvent, template: str, **context) -> None:
+    """A notice to the case's grid group chat, with personal data masked."""
+    target = group_target(event.case.grid)
+    if target is None:
+        return
+    channel, recipient = target
+    text = render(template, case=event.case, event=event, masked=True, **context)
+    queue_notice(session, channel=channel, recipient=recipient, text=text,
+                 dedupe_key=_key(event, channel, recipient), case_id=event.case_id)
+
+
+def to_reporter(session: Session, event: CaseEvent, template: str, **context) -> None:
+    """A notice to the resident who reported the case and to residents following it."""
+    case: Case = event.case
+    text = render(template, case=case, event=event, **context)
+    followers = session.scalars(select(CaseLink.userid).where(CaseLink.case_id == case.id)).all()
+    for userid in dict.fromkeys([case.reporter_userid, *followers]):
+        queue_notice(session, channel=OutboxChannel.USER, recipient=userid, text=text,
+                     dedupe_key=_key(event, "user", userid), case_id=case.id)
+
+
+def notify_case_opened(session: Session, event: CaseEvent) -> None:
+    """A routed new case: its assignee and its grid's group chat hear of it; an urgent one also
+    reaches the grid leader and the nearest on-duty 专职 worker at once (the 15-minute promise)."""
+    case = event.case
+    recipients = [case.assignee] if case.assignee is not None else []
+    if case.urgent and case.grid_id is not None:
+        recipients += urgent_responders(session, case.grid_id, _point(case))
+    for worker in {w.id: w for w in recipients}.values():
+        to_worker(session, event, worker, "notices/new_case_worker")
+    to_group(session, event, "notices/new_case_group")
+
+
+def _point(case: Case) -> tuple[float, float] | None:
+    """Where an urgent case happened, if known: its location, else its unit's coordinates."""
+    location = case.location or {}
+    if location.get("lat") is not None and location.get("lng") is not None:
+        return location["lat"], location["lng"]
+    if case.unit is not None and case.unit.lat is not None:
+        return case.unit.lat, case.unit.lng
+    return None
+
+
+def notify_event(session: Session, event: CaseEvent, *, tell_reporter: bool = True,
+                 tell_group: bool = True, **context) -> None:
+    """A state change: the resident hears what happens next, the assignee and group what changed."""
+    case = event.case
+    if tell_reporter and case.source == "resident":
+        to_reporter(session, event, "notices/resident_update", **context)
+    if case.assignee is not None and case.assignee.userid != event.actor:
+        to_worker(session, event, case.assignee, "notices/worker_update", **context)
+    if tell_group:
+        to_group(session, event, "notices/group_update", **context)

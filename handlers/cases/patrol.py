@@ -1,0 +1,54 @@
+"""上报 (日巡查): a worker reports what they found on patrol as a case in their own grid."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from handlers.cases.case_notices import notify_case_opened
+from handlers.cases.records import Place, open_case
+from handlers.places.routing import pick_assignee
+from handlers.services import Services
+from handlers.texts import render
+from models import Grid, InboundMessage, Unit, Worker
+
+
+def _place(session: Session, services: Services, worker: Worker, text: str, chat_id: str | None) -> Place | None:
+    """A unit of the worker's grids named in the text, else the grid whose group it was said in,
+    else the worker's first grid."""
+    grids = worker.grids
+    if not grids:
+        return None
+    for match in services.addresses.get(session).match(text, limit=1):
+        unit = session.get(Unit, match.unit_id)
+        if match.confident and unit is not None and unit.grid in grids:
+            return Place(unit.grid, unit, "worker")
+    grid: Grid = next((g for g in grids if chat_id and g.chat_id == chat_id), grids[0])
+    return Place(grid, None, "worker")
+
+
+def report(session: Session, services: Services, worker: Worker, text: str, record: InboundMessage,
+           now: datetime, chat_id: str | None = None) -> str:
+    """A patrol case, classified like a resident's report and routed inside the worker's grid."""
+    if not text:
+        return render("replies/worker_usage", command="patrol")
+    place = _place(session, services, worker, text, chat_id)
+    if place is None:
+        return render("replies/patrol_no_grid")
+    classifier = services.classifier()
+    decision = classifier.classify(text)
+    record.category = decision.category
+    name = decision.category or next((c.category for c in decision.candidates), None)
+    if name is None:
+        return render("replies/patrol_not_understood")
+    category = classifier.catalogue.get(name)
+    if not category.grid_matter:
+        return render("replies/department", category=category)
+    assignee = pick_assignee(session, place.grid.id, category.name, urgent=category.urgent)
+    case = open_case(session, text=text, category=category, reporter_userid=worker.userid, resident=None,
+                     place=place, assignee=assignee, now=now, source="patrol",
+                     classification=decision.to_json())
+    record.case_id = case.id
+    notify_case_opened(session, case.events[0])
+    return render("replies/patrol_opened", case=case, category=category)

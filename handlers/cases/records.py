@@ -1,0 +1,142 @@
+"""Case services: open a case, apply a transition with its audit event, look cases up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from handlers import facts
+from handlers.classify import Category
+from handlers.cases.lifecycle import next_state
+from handlers.cases.timing import clock_rules
+from models import OPEN_STATES, Case, CaseEvent, CaseState, Grid, Resident, Unit, Worker
+
+
+class StaleCase(Exception):
+    """Another transaction moved the case first (e.g. two workers sent 接单 at once)."""
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a case happened and how gridbot found out."""
+
+    grid: Grid | None
+    unit: Unit | None
+    source: str | None  # profile / text / location / asked / worker
+    location: dict | None = None
+
+
+def set_deadlines(case: Case, category: Category, start: datetime) -> None:
+    """The 117 clock from `start`, with the category's own durations (and calendar, config/lifecycle.yaml)."""
+    rules = clock_rules()
+    case.take_due = rules.deadline(category.name, start, category.clock.take)
+    case.plan_due = rules.deadline(category.name, start, category.clock.plan)
+    case.close_due = rules.deadline(category.name, start, category.clock.close)
+
+
+def open_case(
+    session: Session,
+    *,
+    text: str,
+    category: Category,
+    reporter_userid: str,
+    resident: Resident | None,
+    place: Place,
+    assignee: Worker | None,
+    now: datetime,
+    source: str = "resident",
+    classification: dict | None = None,
+    attachments: list | None = None,
+) -> Case:
+    """A new case and its first event, in the caller's transaction."""
+    routed = place.grid is not None
+    case = Case(
+        state=CaseState.PENDING if routed else CaseState.AWAITING_PLACE,
+        category=category.name,
+        priority=category.priority,
+        urgent=category.urgent,
+        text=text,
+        source=source,
+        resident=resident,
+        reporter_userid=reporter_userid,
+        grid=place.grid,
+        unit=place.unit,
+        place_source=place.source,
+        location=place.location,
+        assignee=assignee,
+        classification=classification,
+        created_at=now,
+        updated_at=now,
+    )
+    if routed:
+        set_deadlines(case, category, now)
+    action = "patrol" if source == "patrol" else "report"
+    # The event joins the pending case's (empty, loaded) events: one flush inserts both, gives
+    # both their ids, and case.events needs no query later.
+    CaseEvent(case=case, at=now, actor=reporter_userid, action=action, from_state=None,
+              to_state=case.state, note=None, attachments=attachments or [])
+    session.add(case)
+    session.flush()
+    facts.note(session, "case_opened", category=category.name, source=source)
+    return case
+
+
+def apply_action(
+    session: Session,
+    case: Case,
+    action: str,
+    *,
+    actor: str,
+    now: datetime,
+    note: str | None = None,
+    attachments: list | None = None,
+) -> CaseEvent:
+    """Move `case` by `action` (checked in handlers.lifecycle) and record the event.
+
+    The move is a compare-and-set on the state read (`UPDATE … WHERE state = :before`):
+    when another transaction moved the case first it raises StaleCase and changes nothing.
+    On PostgreSQL the row stays locked until commit, so a case's transitions never interleave.
+    """
+    before = case.state
+    after = next_state(before, action)
+    moved = session.execute(
+        update(Case).where(Case.id == case.id, Case.state == before).values(state=after, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not moved:
+        raise StaleCase(case.id)
+    set_committed_value(case, "state", after)
+    set_committed_value(case, "updated_at", now)
+    event = CaseEvent(case=case, at=now, actor=actor, action=action, from_state=before,
+                      to_state=case.state, note=note, attachments=attachments or [])
+    session.add(event)
+    session.flush()
+    return event
+
+
+def place_case(session: Session, case: Case, place: Place, category: Category,
+               assignee: Worker | None, *, actor: str, now: datetime) -> CaseEvent:
+    """A case that waited for its address gets a place, an assignee and its clock."""
+    case.grid, case.unit, case.place_source, case.location = place.grid, place.unit, place.source, place.location
+    case.assignee = assignee
+    set_deadlines(case, category, now)
+    note = place.unit.address if place.unit else (place.location or {}).get("label")
+    return apply_action(session, case, "place", actor=actor, now=now, note=note)
+
+
+def get_case(session: Session, case_id: int) -> Case | None:
+    return session.get(Case, case_id)
+
+
+def latest_open_case(session: Session, reporter_userid: str) -> Case | None:
+    """The reporter's most recent case that is still open (or waiting for a rating)."""
+    return session.scalars(
+        select(Case)
+        .where(Case.reporter_userid == reporter_userid, Case.state.in_([*OPEN_STATES, CaseState.CLOSED]))
+        .order_by(Case.id.desc())
+        .limit(1)
+    ).first()

@@ -1,0 +1,282 @@
+"""A grid worker's chat commands (private chat or @-mention in the grid group): one handler for both.
+
+The command word is parsed by handlers.commands; this module resolves the case, checks who
+may act (handlers.authority) and calls the action (handlers.case_work, handlers.escalation).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from handlers.cases import case_work, patrol, worker_queries
+from handlers.chat import pending
+from handlers.cases.authority import grid_leaders, may_act, may_view
+from handlers.chat.case_numbers import parse_case_number
+from handlers.cases.records import StaleCase
+from handlers.classify import Category
+from handlers.chat.commands import Command, parse_command
+from handlers.cases.escalation import escalate
+from handlers.chat.inbound import Inbound
+from handlers.cases.lifecycle import IllegalTransition, allowed
+from handlers.places.routing import pick_assignee
+from handlers.services import Services
+from handlers.texts import render
+from handlers.cases.timing import clock_rules
+from models import OPEN_STATES, Case, CaseEvent, InboundMessage, Worker
+
+ATTACH_PHOTOS = "attach_photos"  # conversation state: data = {case_id, event_id}
+_MEDIA = ("image", "video", "voice", "file")
+_REF = re.compile(r"^((?:GB-?)?\d+)[\s,，:：;；。、]*(.*)$", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One command from `worker`, as the command functions see it."""
+
+    session: Session
+    services: Services
+    worker: Worker
+    inbound: Inbound
+    record: InboundMessage
+    command: Command
+    now: datetime
+
+    @property
+    def in_group(self) -> bool:
+        """Said in a group chat: personal data in the answer is masked."""
+        return self.inbound.channel == "aibot"
+
+    def category(self, name: str) -> Category:
+        return self.services.classifier().catalogue.get(name)
+
+
+def handle(session: Session, services: Services, worker: Worker, inbound: Inbound,
+           record: InboundMessage) -> str | None:
+    """The reply to one message from a registered worker."""
+    now = services.clock()
+    if inbound.kind in _MEDIA:
+        return _attach_media(session, services, worker, inbound, now)
+    if inbound.kind != "text":
+        return None
+    command = parse_command(inbound.text, "worker")
+    if command is None or command.name == "help":
+        return render("replies/worker_help")
+    request = Request(session, services, worker, inbound, record, command, now)
+    if command.name in CASE_COMMANDS:
+        return _on_case(request, *CASE_COMMANDS[command.name])
+    if command.name in OTHER_COMMANDS:
+        return OTHER_COMMANDS[command.name](request)
+    return render("replies/worker_help")
+
+
+def split_ref(args: str) -> tuple[str, str]:
+    """`"12，明天清理"` → ("12", "明天清理"); ("", args) when `args` starts with no case number."""
+    match = _REF.match(args.strip())
+    return (match.group(1), match.group(2).strip()) if match else ("", args.strip())
+
+
+def find_case(session: Session, ref: str) -> Case | None:
+    case_id = parse_case_number(ref) if ref else None
+    return session.get(Case, case_id) if case_id else None
+
+
+def _on_case(request: Request, needs_text: bool, run: Callable[[Request, Case, str], str]) -> str:
+    """Resolve the case reference, check who may act, then run the command."""
+    name = request.command.name
+    ref, text = split_ref(request.command.args)
+    if not ref or (needs_text and not text):
+        return render("replies/worker_usage", command=name)
+    case = find_case(request.session, ref)
+    if case is None:
+        return render("replies/worker_case_not_found", ref=ref, command=name)
+    request.record.case_id = case.id
+    if name == "take" and _taken(case, request.worker):
+        return _already_taken(request, case)
+    if not (may_view if name == "show" else may_act)(request.worker, case):
+        leaders = [leader for leader in grid_leaders(case) if leader.id != case.assignee_id]
+        return render("replies/worker_refused", case=case, action=name, leaders=leaders)
+    try:
+        return run(request, case, text)
+    except IllegalTransition as error:
+        return render("replies/illegal_transition", case=case, action=error.action)
+    except StaleCase:
+        request.session.refresh(case)
+        return render("replies/case_changed", case=case)
+
+
+def _done(case: Case, event: CaseEvent, **context) -> str:
+    return render("replies/worker_done", case=case, event=event, **context)
+
+
+def _taken(case: Case, worker: Worker) -> bool:
+    """Someone holds the case and `worker` cannot take it (after an escalation a higher level can take it over)."""
+    if case.taken_at is None or case.assignee is None:
+        return False
+    return case.assignee_id == worker.id or not allowed(case.state, "take")
+
+
+def _already_taken(request: Request, case: Case) -> str:
+    return render("replies/already_taken", case=case, mine=case.assignee_id == request.worker.id)
+
+
+def _take(request: Request, case: Case, _text: str) -> str:
+    try:
+        event = case_work.take(request.session, case, request.worker, request.now)
+    except StaleCase:
+        request.session.refresh(case)
+        if not _taken(case, request.worker):
+            raise IllegalTransition("take", case.state) from None
+        return _already_taken(request, case)
+    return _done(case, event)
+
+
+def _expect_photos(request: Request, event: CaseEvent) -> None:
+    """Photos the worker sends next belong to this step (办结 with a photo of the result)."""
+    pending.expect(request.session, request.worker.userid, ATTACH_PHOTOS,
+                        {"case_id": event.case_id, "event_id": event.id}, request.now)
+
+
+def _with_photos(step: Callable[[Session, Case, Worker, str, datetime], CaseEvent]):
+    """方案 / 进展 / 办结: the step, then photos sent right after attach to it."""
+    def run(request: Request, case: Case, text: str) -> str:
+        event = step(request.session, case, request.worker, text, request.now)
+        _expect_photos(request, event)
+        return _done(case, event)
+    return run
+
+
+def _find_worker(session: Session, who: str) -> list[Worker]:
+    return list(session.scalars(select(Worker).where(or_(Worker.userid == who, Worker.name == who)).limit(5)))
+
+
+def _reassign(request: Request, case: Case, who: str) -> str:
+    found = _find_worker(request.session, who)
+    if len(found) != 1:
+        return render("replies/worker_not_found", who=who, found=found)
+    target = found[0]
+    if case.assignee_id == target.id:
+        return render("replies/already_assigned", case=case)
+    take_window = request.category(case.category).clock.take
+    event = case_work.reassign(request.session, case, request.worker, target, request.now, take_window)
+    return _done(case, event)
+
+
+def _escalate(request: Request, case: Case, reason: str) -> str:
+    event = escalate(request.session, case, action="escalate", actor=request.worker.userid,
+                     now=request.now, note=reason)
+    if event is None:
+        return render("replies/top_level", case=case)
+    return _done(case, event)
+
+
+def _department(request: Request, case: Case, reason: str) -> str:
+    """Where a returned case goes: a department the reason names, else the category's, else the hotline."""
+    classifier = request.services.classifier()
+    names = classifier.catalogue.names()
+    named = classifier.classify(reason).category
+    for name, needs_department_matter in ((named, True), (case.category, False)):
+        if name in names:
+            category = classifier.catalogue.get(name)
+            if category.department and not (needs_department_matter and category.grid_matter):
+                return category.department
+    return render("notices/default_department")
+
+
+def _return(request: Request, case: Case, reason: str) -> str:
+    department = _department(request, case, reason)
+    event = case_work.return_to_department(request.session, case, request.worker, reason, department,
+                                           request.now)
+    return _done(case, event)
+
+
+def _recategorize(request: Request, case: Case, name: str) -> str:
+    catalogue = request.services.classifier().catalogue
+    matches = [n for n in catalogue.names() if n == name] or [n for n in catalogue.names() if name in n]
+    if len(matches) != 1:
+        return render("replies/unknown_category", wanted=name, names=catalogue.names())
+    category = catalogue.get(matches[0])
+    if category.name == case.category:
+        return render("replies/same_category", case=case)
+    if not category.grid_matter:
+        return render("replies/not_grid_matter", case=case, category=category)
+    assignee = pick_assignee(request.session, case.grid_id, category.name, urgent=category.urgent) \
+        if case.grid_id else None
+    event = case_work.recategorize(request.session, case, request.worker, category, assignee, request.now)
+    return _done(case, event)
+
+
+def _suspend(request: Request, case: Case, reason: str) -> str:
+    return _done(case, case_work.suspend(request.session, case, request.worker, reason, request.now))
+
+
+def _resume(request: Request, case: Case, _text: str) -> str:
+    return _done(case, case_work.resume(request.session, case, request.worker, request.now))
+
+
+def _merge(request: Request, case: Case, rest: str) -> str:
+    into_ref, _ = split_ref(rest)
+    into = find_case(request.session, into_ref)
+    if into is None or into.id == case.id:
+        return render("replies/worker_case_not_found", ref=into_ref, command="merge")
+    if into.state not in OPEN_STATES:
+        return render("replies/illegal_transition", case=into, action="merge")
+    event = case_work.merge(request.session, case, into, request.worker.userid, request.now)
+    return _done(case, event, into=into)
+
+
+def _unlink(request: Request, case: Case, _text: str) -> str:
+    category = request.category(case.category)
+    assignee = pick_assignee(request.session, case.grid_id, category.name, urgent=category.urgent) \
+        if case.grid_id else case.assignee
+    return _done(case, case_work.unlink(request.session, case, request.worker, category, assignee, request.now))
+
+
+def _show(request: Request, case: Case, _text: str) -> str:
+    return worker_queries.show(case, request.now, masked=request.in_group)
+
+
+# command → (needs text after the number, function)
+CASE_COMMANDS: dict[str, tuple[bool, Callable[[Request, Case, str], str]]] = {
+    "take": (False, _take),
+    "plan": (True, _with_photos(case_work.plan)),
+    "progress": (True, _with_photos(case_work.progress)),
+    "close": (False, _with_photos(case_work.close)),
+    "reassign": (True, _reassign),
+    "escalate": (True, _escalate),
+    "return": (True, _return),
+    "recategorize": (True, _recategorize),
+    "suspend": (True, _suspend),
+    "resume": (False, _resume),
+    "merge": (True, _merge),
+    "unlink": (False, _unlink),
+    "show": (False, _show),
+}
+
+OTHER_COMMANDS: dict[str, Callable[[Request], str]] = {
+    "mine": lambda r: worker_queries.mine(r.session, r.worker, r.now),
+    "overdue": lambda r: worker_queries.overdue(r.session, r.worker, r.now),
+    "points": lambda r: worker_queries.points(r.session, r.worker),
+    "patrol": lambda r: patrol.report(r.session, r.services, r.worker, r.command.args, r.record, r.now,
+                                      r.inbound.chat_id),
+}
+
+
+def _attach_media(session: Session, services: Services, worker: Worker, inbound: Inbound,
+                  now: datetime) -> str:
+    """A photo right after 方案/进展/办结 is attached to that step's event."""
+    convo = pending.current(session, worker.userid)
+    window = clock_rules(services.config_dir).photo_window
+    if convo is None or convo.state != ATTACH_PHOTOS or now - convo.updated_at > window:
+        return render("replies/worker_media_without_step", kind=inbound.kind)
+    event = session.get(CaseEvent, convo.data["event_id"])
+    if event is None:
+        return render("replies/worker_media_without_step", kind=inbound.kind)
+    attachment = {"kind": inbound.kind, "media_id": inbound.media_id, "pic_url": inbound.pic_url}
+    event.attachments = [*event.attachments, attachment]
+    return render("replies/worker_media_attached", case=event.case, event=event, kind=inbound.kind)

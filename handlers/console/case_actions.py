@@ -1,0 +1,62 @@
+"""Case actions taken in the console: the chat commands' lifecycle code, with an admin as the actor.
+
+The console acts as `admin:<username>`; it is not a registered worker, so it is passed to
+the worker functions as a transient `Worker` that is never added to the session.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from handlers.cases import case_work
+from handlers.console.audit import record
+from handlers.cases.case_notices import notify_event
+from handlers.chat.case_numbers import format_case_number
+from handlers.cases.records import apply_action
+from handlers.cases.escalation import escalate
+from models import Case, CaseEvent, Worker
+
+ACTIONS = ("assign", "escalate", "close", "note")
+
+
+class ActionError(ValueError):
+    """The console cannot do this (unknown worker, nothing above the case's level, empty note)."""
+
+
+def console_actor(username: str) -> Worker:
+    """The admin as the lifecycle functions expect an actor (transient, never persisted)."""
+    return Worker(userid=f"admin:{username}", name=username, role="admin", matters=[])
+
+
+def act(session: Session, case: Case, action: str, *, username: str, now: datetime, note: str = "",
+        worker_userid: str = "", take_window: timedelta = timedelta(hours=1)) -> CaseEvent:
+    """Apply one console action to `case`, audit it, and return its event.
+
+    Raises handlers.lifecycle.IllegalTransition when the case's state does not allow it.
+    """
+    actor = console_actor(username)
+    note = note.strip()
+    if action == "assign":
+        target = session.scalars(select(Worker).where(Worker.userid == worker_userid.strip())).first()
+        if target is None:
+            raise ActionError("worker")
+        event = case_work.reassign(session, case, actor, target, now, take_window)
+    elif action == "escalate":
+        event = escalate(session, case, action="escalate", actor=actor.userid, now=now, note=note or None)
+        if event is None:
+            raise ActionError("top_level")
+    elif action == "close":
+        event = case_work.close(session, case, actor, note, now)
+    elif action == "note":
+        if not note:
+            raise ActionError("empty_note")
+        event = apply_action(session, case, "note", actor=actor.userid, now=now, note=note)
+        notify_event(session, event, tell_reporter=False)
+    else:
+        raise ActionError("action")
+    record(session, actor=username, action=f"case_{action}", target=format_case_number(case.id), now=now,
+           note=note or None, worker=worker_userid or None, state=case.state)
+    return event

@@ -1,0 +1,127 @@
+"""A resident's requests about their own cases: progress, withdraw, rating, binding an address."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from handlers.chat import pending
+from handlers.cases.case_notices import notify_event
+from handlers.cases.case_work import reopen_clock
+from handlers.chat.case_numbers import parse_case_number
+from handlers.cases.records import apply_action
+from handlers.chat.commands import Command, fold
+from handlers.cases.lifecycle import allowed
+from handlers.cases.points import award_rating, balance_reply
+from handlers.services import Services
+from handlers.texts import render
+from models import Case, CaseState, Resident, Unit
+
+RATINGS = {"satisfied": "satisfied", "basic": "basic", "unsatisfied": "unsatisfied"}
+_RATING_DIGITS = {"1": "satisfied", "2": "basic", "3": "unsatisfied"}
+PROGRESS_LIST_LIMIT = 10
+
+
+def run(session: Session, services: Services, resident: Resident, command: Command, now: datetime) -> str:
+    """The reply to a resident's command."""
+    if command.name == "progress":
+        return _progress(session, resident, command.args)
+    if command.name == "withdraw":
+        return _withdraw(session, resident, command.args, now)
+    if command.name in RATINGS:
+        number, _, reason = command.args.partition(" ")
+        case_id = parse_case_number(number) if number else None
+        if case_id is None:
+            reason = command.args
+        return rate(session, resident, RATINGS[command.name], case_id, reason.strip(), now)
+    if command.name == "bind":
+        return bind_address(session, services, resident, command.args)
+    if command.name == "points":
+        return balance_reply(session, resident.userid)
+    return render("replies/help")
+
+
+def own_case(session: Session, resident: Resident, ref: str) -> Case | None:
+    """The resident's case by number; a resident never sees anyone else's cases."""
+    case_id = parse_case_number(ref)
+    case = session.get(Case, case_id) if case_id else None
+    return case if case is not None and case.reporter_userid == resident.userid else None
+
+
+def _progress(session: Session, resident: Resident, ref: str) -> str:
+    if ref:
+        case = own_case(session, resident, ref)
+        if case is None:
+            return render("replies/case_not_found", ref=ref)
+        return render("replies/progress_detail", case=case)
+    cases = session.scalars(
+        select(Case).where(Case.reporter_userid == resident.userid).order_by(Case.id.desc()).limit(PROGRESS_LIST_LIMIT)
+    ).all()
+    return render("replies/progress_list", cases=cases)
+
+
+def _withdraw(session: Session, resident: Resident, ref: str, now: datetime) -> str:
+    case = own_case(session, resident, ref)
+    if case is None:
+        return render("replies/case_not_found", ref=ref)
+    if not allowed(case.state, "withdraw"):
+        return render("replies/cannot_withdraw", case=case)
+    event = apply_action(session, case, "withdraw", actor=resident.userid, now=now)
+    pending.finish(session, resident.userid)
+    notify_event(session, event, tell_reporter=False)
+    return render("replies/withdrawn", case=case)
+
+
+def _latest_closed(session: Session, resident: Resident) -> Case | None:
+    return session.scalars(
+        select(Case).where(Case.reporter_userid == resident.userid, Case.state == CaseState.CLOSED)
+        .order_by(Case.closed_at.desc(), Case.id.desc()).limit(1)
+    ).first()
+
+
+def rate(session: Session, resident: Resident, rating: str, case_id: int | None, reason: str,
+         now: datetime) -> str:
+    """满意 / 基本满意 archive the case; 不满意 reopens it to the same worker with the reason."""
+    case = own_case(session, resident, str(case_id)) if case_id else _latest_closed(session, resident)
+    if case is None or case.state != CaseState.CLOSED:
+        return render("replies/nothing_to_rate")
+    if rating == "unsatisfied" and not reason:
+        pending.expect(session, resident.userid, pending.RATE,
+                            {"case_id": case.id, "rating": "unsatisfied"}, now)
+        return render("replies/ask_reason", case=case)
+    pending.finish(session, resident.userid)
+    case.rating = rating
+    action = "reopen" if rating == "unsatisfied" else "rate"
+    event = apply_action(session, case, action, actor=resident.userid, now=now, note=reason or None)
+    if rating == "unsatisfied":
+        case.closed_at = None
+        reopen_clock(case, now)
+    award_rating(session, case, rating, now)
+    notify_event(session, event, tell_reporter=False)
+    return render("replies/rated", case=case, rating=rating)
+
+
+def continue_rating(session: Session, services: Services, resident: Resident, state: str, data: dict,
+                    text: str, now: datetime) -> str | None:
+    """The answer to "please rate 1/2/3" or to "why not satisfied?"."""
+    if state != pending.RATE:
+        return None
+    folded = fold(text)
+    if data.get("rating") == "unsatisfied":
+        return rate(session, resident, "unsatisfied", data["case_id"], folded, now)
+    if folded in _RATING_DIGITS:
+        return rate(session, resident, _RATING_DIGITS[folded], data["case_id"], "", now)
+    return None
+
+
+def bind_address(session: Session, services: Services, resident: Resident, address: str) -> str:
+    """`绑定 地址`: the resident's unit, used to route every later report."""
+    if not address:
+        return render("replies/bind_usage")
+    matches = services.addresses.get(session).match(fold(address), limit=1)
+    if not matches or not matches[0].confident:
+        return render("replies/bind_not_found", address=address)
+    resident.unit = session.get(Unit, matches[0].unit_id)
+    return render("replies/bound", unit=resident.unit)

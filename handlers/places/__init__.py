@@ -1,0 +1,2 @@
+"""Where a report is: address normalisation (`address`), the unit index (`address_index`) and routing
+to a grid and a worker (`routing`)."""

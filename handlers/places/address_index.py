@@ -1,0 +1,210 @@
+"""Finding the unit a message talks about: place names, then building/phase/group numbers.
+
+Every unit's address and aliases are normalised (handlers/places/address.py) into names
+(小区, road number, hamlet) and designators (期, 栋, 组). A message is normalised the same
+way; names are found exactly with an Aho-Corasick automaton (longest wins), or, when none
+is there, fuzzily (rapidfuzz) among the names that share characters with the message.
+Each unit scores its best name, less a penalty for every designator the message names
+that the unit does not have. The best unit is *confident* only when it scores high and
+clearly beats every other unit — a tie (阳光小区 without a building number) is a guess.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import ahocorasick
+from rapidfuzz import fuzz
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from handlers.places.address import Designators, designators, normalise_address, place_names
+from handlers.registry.records import Registry
+from models import Area, Grid, Unit
+
+CONFIDENT = 85.0  # the least score of a confident match
+MARGIN = 5.0  # ... and by how much it must beat the best other unit
+REPORTED = 55.0  # below this a unit is not offered even as a guess
+MISMATCH = 40.0  # a phase/building/group the message names that the unit does not have
+UNSTRUCTURED = 10.0  # the message names a building but the unit has none
+SHORT_NAME = 90.0  # an exact two-character name (阳光, 上塘): likely, less certain
+AREA_WITH_NUMBER = 90.0  # 石湾村3组: the community's name plus a matching designator
+AREA_ONLY = 50.0  # a community's name alone narrows nothing down
+FUZZY_FLOOR = 60.0  # rapidfuzz partial ratio a misspelt name needs to count
+FUZZY_CANDIDATES = 30
+COMMON_CHAR_SHARE = 0.05  # characters in more names than this share do not pick candidates
+
+
+@dataclass(frozen=True)
+class AddressMatch:
+    unit_id: int
+    score: float
+    confident: bool
+
+
+@dataclass(frozen=True)
+class UnitPlace:
+    """What the index knows of one unit."""
+
+    unit_id: int
+    address: str
+    aliases: tuple[str, ...]
+    area_names: tuple[str, ...]  # the unit's 村/社区 first, then every area above it
+
+
+def _chain(areas: dict, key) -> tuple[str, ...]:
+    """Area names from `key` up to the root of `areas` ({key: (name, parent key)})."""
+    names: list[str] = []
+    while key in areas and len(names) < len(areas):
+        name, key = areas[key]
+        names.append(name)
+    return tuple(names)
+
+
+def _area_keys(community: str) -> set[str]:
+    """A community's name as residents say it: 石湾村 and 石湾, 阳光社区 and 阳光."""
+    name = normalise_address(community)
+    short = name.removesuffix("社区").removesuffix("村").removesuffix("居委会")
+    return {name, short} if len(short) >= 2 else {name}
+
+
+@dataclass(frozen=True)
+class _Entry:
+    unit_id: int
+    numbers: Designators
+
+
+class AddressIndex:
+    """An immutable, thread-safe index of unit addresses (build once, match many)."""
+
+    def __init__(self, places: Iterable[UnitPlace]) -> None:
+        self._entries: list[_Entry] = []
+        self._by_name: dict[str, list[int]] = defaultdict(list)  # name -> entry indexes
+        self._by_area: dict[str, list[int]] = defaultdict(list)
+        area_forms: dict[tuple[str, ...], tuple[str, ...]] = {}
+        for place in places:
+            index = len(self._entries)
+            numbers = Designators()
+            names: set[str] = set()
+            if place.area_names not in area_forms:
+                area_forms[place.area_names] = tuple(map(normalise_address, place.area_names))
+            areas = area_forms[place.area_names]
+            for text in (place.address, *place.aliases):
+                normalised = normalise_address(text)
+                numbers |= designators(normalised)
+                names.update(place_names(normalised, areas))
+            self._entries.append(_Entry(place.unit_id, numbers))
+            for name in names:
+                self._by_name[name].append(index)
+            for area in _area_keys(place.area_names[0] if place.area_names else ""):
+                self._by_area[area].append(index)
+        for area in [a for a in self._by_area if a in self._by_name]:
+            del self._by_area[area]  # a place named like its community is matched as the place
+        self._automaton = self._build_automaton()
+        self._char_names = self._build_char_postings()
+
+    def _build_automaton(self):
+        automaton = ahocorasick.Automaton()
+        for name in [*self._by_name, *self._by_area]:
+            automaton.add_word(name, name)
+        if len(automaton):
+            automaton.make_automaton()
+        return automaton
+
+    def _build_char_postings(self) -> dict[str, list[str]]:
+        postings: dict[str, list[str]] = defaultdict(list)
+        for name in self._by_name:
+            if len(name) >= 3:
+                for char in set(name):
+                    postings[char].append(name)
+        limit = max(50, int(len(self._by_name) * COMMON_CHAR_SHARE))
+        return {char: names for char, names in postings.items() if len(names) <= limit}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @classmethod
+    def from_session(cls, session: Session) -> AddressIndex:
+        """The index of every unit in the database."""
+        return cls(unit_places(session))
+
+    @classmethod
+    def from_registry(cls, registry: Registry) -> AddressIndex:
+        """An index of registry records; a match's `unit_id` is the position in `registry.units`."""
+        areas = {area.code: (area.name, area.parent_code) for area in registry.areas}
+        grid_areas = {grid.code: grid.area_code for grid in registry.grids}
+        return cls(UnitPlace(i, u.address, u.aliases, _chain(areas, grid_areas[u.grid_code]))
+                   for i, u in enumerate(registry.units))
+
+    def _exact_hits(self, text: str) -> list[str]:
+        if not len(self._automaton):
+            return []
+        spans = [(end - len(name) + 1, end + 1, name) for end, name in self._automaton.iter(text)]
+        return list({name for start, end, name in spans
+                     if not any(s <= start and end <= e and (s, e) != (start, end) for s, e, _ in spans)})
+
+    def _fuzzy_hits(self, text: str) -> dict[str, float]:
+        shared: Counter[str] = Counter()
+        for char in set(text):
+            shared.update(self._char_names.get(char, ()))
+        ranked = [name for name, count in shared.most_common(FUZZY_CANDIDATES) if count >= 2]
+        scores = {name: fuzz.partial_ratio(name, text) for name in ranked}
+        return {name: score for name, score in scores.items() if score >= FUZZY_FLOOR}
+
+    def match(self, text: str, limit: int = 1) -> list[AddressMatch]:
+        """The best units for `text`, best first; `confident` on the first only when it is clear."""
+        normalised = normalise_address(text)
+        if not normalised:
+            return []
+        wanted = designators(normalised)
+        names: dict[str, float] = {}
+        areas: list[str] = []
+        for name in self._exact_hits(normalised):
+            if name in self._by_name:
+                names[name] = 100.0 if len(name) >= 3 else SHORT_NAME
+            else:
+                areas.append(name)
+        if not names:
+            names = self._fuzzy_hits(normalised)
+        best: dict[int, float] = {}
+        for name, base in names.items():
+            for index in self._by_name[name]:
+                best[index] = max(best.get(index, 0.0), self._score(base, wanted, self._entries[index].numbers))
+        for area in areas:
+            for index in self._by_area[area]:
+                score = self._score(100.0, wanted, self._entries[index].numbers, area=True)
+                best[index] = max(best.get(index, 0.0), score)
+        ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))
+        ranked = [(index, score) for index, score in ranked if score >= REPORTED]
+        if not ranked:
+            return []
+        top = ranked[0][1]
+        clear = top >= CONFIDENT and (len(ranked) == 1 or top - ranked[1][1] >= MARGIN)
+        return [AddressMatch(self._entries[index].unit_id, round(score, 1), clear and i == 0)
+                for i, (index, score) in enumerate(ranked[:limit])]
+
+    @staticmethod
+    def _score(base: float, wanted: Designators, has: Designators, area: bool = False) -> float:
+        matched = 0
+        for asked, present in wanted.pairs(has):
+            if asked and present:
+                if asked & present:
+                    matched += 1
+                else:
+                    base -= MISMATCH
+            elif asked:
+                base -= UNSTRUCTURED
+        if area:
+            return base - (100.0 - AREA_WITH_NUMBER) if matched else min(base, AREA_ONLY)
+        return base
+
+
+def unit_places(session: Session) -> list[UnitPlace]:
+    """Every unit in the database as the index sees it (reading only: the index is built after)."""
+    areas = {area.id: (area.name, area.parent_id) for area in session.scalars(select(Area))}
+    grid_areas = {grid_id: area_id for grid_id, area_id in session.execute(select(Grid.id, Grid.area_id))}
+    units = session.execute(select(Unit.id, Unit.address, Unit.aliases, Unit.grid_id).order_by(Unit.id))
+    return [UnitPlace(unit_id, address, tuple(aliases or ()), _chain(areas, grid_areas[grid_id]))
+            for unit_id, address, aliases, grid_id in units]

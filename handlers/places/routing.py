@@ -1,0 +1,149 @@
+"""Routing: where a case happened (address text, location) and who handles it.
+
+The place comes from, in order: the resident's bound unit, an address in the text
+(`AddressIndex`), a location (`locate_point`), or the resident's answer when asked.
+The assignee (`pick_assignee`): a 专业 worker of the grid covering the category, else the
+专职 worker with the fewest open cases, else the grid leader (up the grid's parents);
+workers on leave are skipped. Urgent matters go to the nearest on-duty 专职 worker,
+with the leader told at once (`urgent_responders`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from handlers.places.address_index import AddressIndex, AddressMatch
+from models import OPEN_STATES, Case, Grid, Unit, Worker, WorkerRole
+from models.registry import worker_grids
+
+__all__ = ["AddressIndex", "AddressMatch", "PointMatch", "locate_point", "pick_assignee", "urgent_responders"]
+
+EARTH_RADIUS_M = 6_371_000.0
+MAX_UNIT_DISTANCE_M = 3_000.0  # a location farther than this from every unit is not ours
+_SEARCH_DEGREES = MAX_UNIT_DISTANCE_M / 111_000.0
+
+
+@dataclass(frozen=True)
+class PointMatch:
+    grid_id: int
+    unit_id: int | None
+    distance_m: float  # to the unit, or 0 when only the grid's boundary holds the point
+
+
+def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Great-circle distance in metres (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+def contains(polygon: list, lat: float, lng: float) -> bool:
+    """Whether the polygon [[lng, lat], ...] holds the point (ray casting)."""
+    inside = False
+    for (x1, y1), (x2, y2) in zip(polygon, polygon[1:] + polygon[:1]):
+        if (y1 > lat) != (y2 > lat) and lng < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    return inside
+
+
+def _nearest_unit(session: Session, lat: float, lng: float, grid_id: int | None = None) -> tuple[Unit, float] | None:
+    query = select(Unit).where(Unit.lat.between(lat - _SEARCH_DEGREES, lat + _SEARCH_DEGREES),
+                               Unit.lng.between(lng - 2 * _SEARCH_DEGREES, lng + 2 * _SEARCH_DEGREES))
+    if grid_id is not None:
+        query = select(Unit).where(Unit.grid_id == grid_id, Unit.lat.is_not(None), Unit.lng.is_not(None))
+    scored = [(unit, distance_m(lat, lng, unit.lat, unit.lng)) for unit in session.scalars(query)]
+    scored = [(unit, d) for unit, d in scored if grid_id is not None or d <= MAX_UNIT_DISTANCE_M]
+    return min(scored, key=lambda pair: (pair[1], pair[0].id)) if scored else None
+
+
+def locate_point(session: Session, lat: float, lng: float) -> PointMatch | None:
+    """The grid whose boundary holds the point (its nearest unit too), else the nearest unit's grid."""
+    holding = [grid for grid in session.scalars(select(Grid).where(Grid.boundary.is_not(None)).order_by(Grid.id))
+               if grid.boundary and contains(grid.boundary, lat, lng)]
+    if holding:
+        grid = max(holding, key=lambda g: g.level)  # the finest grid when levels nest
+        nearest = _nearest_unit(session, lat, lng, grid_id=grid.id)
+        if nearest is None:
+            return PointMatch(grid.id, None, 0.0)
+        return PointMatch(grid.id, nearest[0].id, round(nearest[1], 1))
+    nearest = _nearest_unit(session, lat, lng)
+    if nearest is None:
+        return None
+    unit, metres = nearest
+    return PointMatch(unit.grid_id, unit.id, round(metres, 1))
+
+
+def _open_counts(session: Session, workers: list[Worker]) -> dict[int, int]:
+    if not workers:
+        return {}
+    rows = session.execute(select(Case.assignee_id, func.count()).where(
+        Case.assignee_id.in_([w.id for w in workers]), Case.state.in_(OPEN_STATES)).group_by(Case.assignee_id))
+    return {assignee_id: count for assignee_id, count in rows}
+
+
+def _least_busy(session: Session, workers: list[Worker]) -> Worker | None:
+    counts = _open_counts(session, workers)
+    return min(workers, key=lambda w: (counts.get(w.id, 0), w.id)) if workers else None
+
+
+def _grid_workers(session: Session, grid_id: int, *roles: str) -> list[Worker]:
+    """The grid's on-duty workers of `roles`, by id (a join on worker_grids: cheaper than `grids.any()`)."""
+    return list(session.scalars(select(Worker).join(worker_grids, worker_grids.c.worker_id == Worker.id).where(
+        worker_grids.c.grid_id == grid_id, Worker.role.in_(roles), Worker.on_duty.is_(True)).order_by(Worker.id)))
+
+
+def grid_leader(session: Session, grid_id: int) -> Worker | None:
+    """The on-duty 网格长 of the grid, else of its parent grids."""
+    seen: set[int] = set()
+    grid = session.get(Grid, grid_id)
+    while grid is not None and grid.id not in seen:
+        seen.add(grid.id)
+        leaders = _grid_workers(session, grid.id, WorkerRole.LEADER)
+        if leaders:
+            return leaders[0]
+        grid = session.get(Grid, grid.parent_grid_id) if grid.parent_grid_id else None
+    return None
+
+
+def _grid_point(session: Session, grid_id: int) -> tuple[float, float] | None:
+    lat, lng = session.execute(select(func.avg(Unit.lat), func.avg(Unit.lng)).where(Unit.grid_id == grid_id)).one()
+    return (lat, lng) if lat is not None else None
+
+
+def nearest_fulltime(session: Session, grid_id: int, point: tuple[float, float] | None = None) -> Worker | None:
+    """The grid's on-duty 专职 worker, else the one whose grid is nearest (`point` or the grid's centre)."""
+    own = _least_busy(session, _grid_workers(session, grid_id, WorkerRole.FULLTIME))
+    if own is not None:
+        return own
+    grid = session.get(Grid, grid_id)
+    point = point or _grid_point(session, grid_id)
+    if grid is None or point is None:
+        return None
+    candidates = session.scalars(select(Worker).where(
+        Worker.role == WorkerRole.FULLTIME, Worker.on_duty.is_(True),
+        Worker.grids.any(Grid.area_id == grid.area_id)).order_by(Worker.id)).all()
+    placed = [(w, p) for w in candidates for p in [_grid_point(session, w.grids[0].id)] if p is not None]
+    if not placed:
+        return None
+    return min(placed, key=lambda wp: (distance_m(*point, *wp[1]), wp[0].id))[0]
+
+
+def pick_assignee(session: Session, grid_id: int, category_name: str, urgent: bool = False) -> Worker | None:
+    """Who handles a case of `category_name` in the grid (see the module docstring)."""
+    if urgent:
+        return nearest_fulltime(session, grid_id) or grid_leader(session, grid_id)
+    staff = _grid_workers(session, grid_id, WorkerRole.SPECIALIST, WorkerRole.FULLTIME)  # one query for both
+    specialists = [w for w in staff if w.role == WorkerRole.SPECIALIST and category_name in (w.matters or [])]
+    fulltime = [w for w in staff if w.role == WorkerRole.FULLTIME]
+    return _least_busy(session, specialists) or _least_busy(session, fulltime) or grid_leader(session, grid_id)
+
+
+def urgent_responders(session: Session, grid_id: int, point: tuple[float, float] | None = None) -> list[Worker]:
+    """Everyone an urgent case goes to at once: the nearest on-duty 专职 worker and the grid leader."""
+    people = [nearest_fulltime(session, grid_id, point), grid_leader(session, grid_id)]
+    return list({w.id: w for w in people if w is not None}.values())

@@ -1,0 +1,1 @@
+"""Personal data: masking for group chats and logs (`masking`), and retention (`retention`)."""
