@@ -102,8 +102,8 @@ def case_action(case_id: int, action: str = Form(...), note: str = Form(""), wor
     try:
         catalogue = state.services.classifier().catalogue
         take_window = catalogue.get(case.category).clock.take if case.category in catalogue.names() else None
-        act(session, case, action, username=viewer.name, now=now, note=note, worker_userid=worker,
-            **({"take_window": take_window} if take_window else {}))
+        act(session, case, action, username=viewer.name, scope=viewer.scope.grid_ids, now=now, note=note,
+            worker_userid=worker, **({"take_window": take_window} if take_window else {}))
         session.commit()
     except (IllegalTransition, StaleCase):
         session.rollback()

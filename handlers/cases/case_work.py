@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from handlers.cases.authority import SYSTEM, Actor
 from handlers.chat import pending
 from handlers.cases.case_notices import notify_case_opened, notify_event, to_reporter, to_worker
 from handlers.cases.records import apply_action, set_deadlines
@@ -22,10 +23,10 @@ def _on_time(case: Case, step: str, now: datetime) -> bool:
     return deadline is None or now <= deadline
 
 
-def _credit(session: Session, worker: Worker, reason: str, case: Case, now: datetime) -> None:
-    """Points for a registered worker; the console's transient admin actor earns none."""
-    if worker.id is not None:
-        award(session, worker.userid, "worker", reason, case.id, now)
+def _credit(session: Session, actor: Actor, reason: str, case: Case, now: datetime) -> None:
+    """Points for a registered worker; a console user earns none."""
+    if actor.is_worker:
+        award(session, actor.userid, "worker", reason, case.id, now)
 
 
 def take(session: Session, case: Case, worker: Worker, now: datetime) -> CaseEvent:
@@ -35,38 +36,38 @@ def take(session: Session, case: Case, worker: Worker, now: datetime) -> CaseEve
     case.assignee = worker
     case.taken_at = now
     if on_time:
-        _credit(session, worker, "take_on_time", case, now)
+        _credit(session, Actor.for_worker(worker), "take_on_time", case, now)
     if case.source == "resident":  # taken: the report was a real case
         award(session, case.reporter_userid, "resident", "report", case.id, now)
     notify_event(session, event)
     return event
 
 
-def plan(session: Session, case: Case, worker: Worker, text: str, now: datetime) -> CaseEvent:
+def plan(session: Session, case: Case, actor: Actor, text: str, now: datetime) -> CaseEvent:
     """方案: the plan (due one day after the report by default)."""
-    event = apply_action(session, case, "plan", actor=worker.userid, now=now, note=text)
+    event = apply_action(session, case, "plan", actor=actor.userid, now=now, note=text)
     case.planned_at = case.planned_at or now
     notify_event(session, event)
     return event
 
 
-def progress(session: Session, case: Case, worker: Worker, text: str, now: datetime) -> CaseEvent:
+def progress(session: Session, case: Case, actor: Actor, text: str, now: datetime) -> CaseEvent:
     """进展: a progress note the resident hears about."""
-    event = apply_action(session, case, "progress", actor=worker.userid, now=now, note=text)
+    event = apply_action(session, case, "progress", actor=actor.userid, now=now, note=text)
     notify_event(session, event)
     return event
 
 
-def close(session: Session, case: Case, worker: Worker, note: str, now: datetime) -> CaseEvent:
+def close(session: Session, case: Case, actor: Actor, note: str, now: datetime) -> CaseEvent:
     """办结: the resident is asked to rate; a patrol case (nobody to rate it) is archived at once."""
     on_time = _on_time(case, "close", now)
-    event = apply_action(session, case, "close", actor=worker.userid, now=now, note=note or None)
+    event = apply_action(session, case, "close", actor=actor.userid, now=now, note=note or None)
     case.closed_at = now
     if on_time:
-        _credit(session, worker, "close_on_time", case, now)
+        _credit(session, actor, "close_on_time", case, now)
     notify_event(session, event)
     if case.source != "resident":
-        apply_action(session, case, "archive", actor="system", now=now)
+        apply_action(session, case, "archive", actor=SYSTEM.userid, now=now)
     elif _may_ask_rating(session, case.reporter_userid):
         pending.expect(session, case.reporter_userid, pending.RATE, {"case_id": case.id}, now)
     return event
@@ -84,32 +85,32 @@ def reopen_clock(case: Case, now: datetime) -> None:
         case.close_due = now + (case.close_due - case.created_at)
 
 
-def reassign(session: Session, case: Case, worker: Worker, target: Worker, now: datetime,
+def reassign(session: Session, case: Case, actor: Actor, target: Worker, now: datetime,
              take_window: timedelta) -> CaseEvent:
     """转派: `target` becomes the assignee and has the take window to take it."""
     previous = case.assignee
-    event = apply_action(session, case, "reassign", actor=worker.userid, now=now, note=target.name)
+    event = apply_action(session, case, "reassign", actor=actor.userid, now=now, note=target.name)
     case.assignee, case.taken_at = target, None
     case.take_due = clock_rules().deadline(case.category, now, take_window)
-    if previous is not None and previous.userid not in (worker.userid, target.userid):
+    if previous is not None and previous.userid not in (actor.userid, target.userid):
         to_worker(session, event, previous, "notices/worker_update")
     notify_event(session, event)
     return event
 
 
-def return_to_department(session: Session, case: Case, worker: Worker, reason: str, department: str,
+def return_to_department(session: Session, case: Case, actor: Actor, reason: str, department: str,
                          now: datetime) -> CaseEvent:
     """退回: not a grid matter; the resident hears who decided, why, and where it goes."""
-    event = apply_action(session, case, "return", actor=worker.userid, now=now, note=reason)
+    event = apply_action(session, case, "return", actor=actor.userid, now=now, note=reason)
     case.department = department
-    notify_event(session, event, actor_name=worker.name)
+    notify_event(session, event, actor_name=actor.name)
     return event
 
 
-def recategorize(session: Session, case: Case, worker: Worker, category: Category, assignee: Worker | None,
+def recategorize(session: Session, case: Case, actor: Actor, category: Category, assignee: Worker | None,
                  now: datetime) -> CaseEvent:
     """改类: new category, priority and clock (history kept in the event); a new assignee if routing says so."""
-    event = apply_action(session, case, "recategorize", actor=worker.userid, now=now,
+    event = apply_action(session, case, "recategorize", actor=actor.userid, now=now,
                          note=f"{case.category} → {category.name}")
     case.category, case.priority, case.urgent = category.name, category.priority, category.urgent
     for step in STEPS:
@@ -117,21 +118,21 @@ def recategorize(session: Session, case: Case, worker: Worker, category: Categor
             set_due(case, step, clock_rules().deadline(category.name, case.created_at, getattr(category.clock, step)))
     notify_event(session, event)
     if assignee is not None and case.assignee_id != assignee.id and case.grid is not None:
-        reassign(session, case, worker, assignee, now, category.clock.take)
+        reassign(session, case, actor, assignee, now, category.clock.take)
     return event
 
 
-def suspend(session: Session, case: Case, worker: Worker, reason: str, now: datetime) -> CaseEvent:
+def suspend(session: Session, case: Case, actor: Actor, reason: str, now: datetime) -> CaseEvent:
     """挂起: waiting on a department; the clock stops until 恢复."""
-    event = apply_action(session, case, "suspend", actor=worker.userid, now=now, note=reason)
+    event = apply_action(session, case, "suspend", actor=actor.userid, now=now, note=reason)
     case.suspended_at = now
     notify_event(session, event)
     return event
 
 
-def resume(session: Session, case: Case, worker: Worker, now: datetime) -> CaseEvent:
+def resume(session: Session, case: Case, actor: Actor, now: datetime) -> CaseEvent:
     """恢复: the clock runs again; every open deadline moves by the time spent suspended."""
-    event = apply_action(session, case, "resume", actor=worker.userid, now=now)
+    event = apply_action(session, case, "resume", actor=actor.userid, now=now)
     if case.suspended_at is not None:
         shift_deadlines(case, now - case.suspended_at)
     case.suspended_at = None
@@ -157,11 +158,11 @@ def merge(session: Session, case: Case, into: Case, actor: str, now: datetime, *
     return event
 
 
-def unlink(session: Session, case: Case, worker: Worker, category: Category, assignee: Worker | None,
+def unlink(session: Session, case: Case, actor: Actor, category: Category, assignee: Worker | None,
            now: datetime) -> CaseEvent:
     """取消关联: a merged case was not a duplicate after all; it becomes a case of its own, clock from now."""
     original = session.get(Case, case.duplicate_of_id) if case.duplicate_of_id else None
-    event = apply_action(session, case, "unlink", actor=worker.userid, now=now,
+    event = apply_action(session, case, "unlink", actor=actor.userid, now=now,
                          note=render("notices/merged_note", unlinked=original) if original else None)
     if original is not None:
         session.execute(delete(CaseLink).where(CaseLink.case_id == original.id,

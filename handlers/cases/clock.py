@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from handlers.cases.authority import SYSTEM
 from handlers.cases.case_notices import group_target, notify_event
 from handlers.cases.records import apply_action
 from handlers.classify import Catalogue
@@ -70,7 +71,7 @@ def _overdue(session: Session, case: Case, step: str, deadline: datetime, window
         return False
     if case.assignee is not None:
         award(session, case.assignee.userid, "worker", "missed_deadline", case.id, now)
-    return escalate(session, case, action="overdue", actor="system", now=now,
+    return escalate(session, case, action="overdue", actor=SYSTEM.userid, now=now,
                     note=render("notices/overdue_note", step=step),
                     late=now - deadline, at_least=case.level + claimed) is not None
 
@@ -88,7 +89,7 @@ def _tick(session: Session, case: Case, rules: ClockRules, catalogue: Catalogue,
 def _archive_unrated(session: Session, rules: ClockRules, now: datetime, counts: Counter) -> None:
     query = select(Case).where(Case.state == CaseState.CLOSED, Case.closed_at <= now - rules.rating_window)
     for case in session.scalars(_skip_locked(session, query.order_by(Case.id))):
-        event = apply_action(session, case, "archive", actor="system", now=now)
+        event = apply_action(session, case, "archive", actor=SYSTEM.userid, now=now)
         notify_event(session, event, tell_group=False)
         counts["archived"] += 1
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime
 
 from sqlalchemy import or_, select
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from handlers.cases import case_work, patrol, worker_queries
 from handlers.chat import pending
-from handlers.cases.authority import grid_leaders, may_act, may_view
+from handlers.cases.authority import Actor, may_act, may_assign, may_view, who_may_act
 from handlers.chat.case_numbers import parse_case_number
 from handlers.cases.records import StaleCase
 from handlers.classify import Category
@@ -46,6 +47,11 @@ class Request:
     record: InboundMessage
     command: Command
     now: datetime
+
+    @cached_property
+    def actor(self) -> Actor:
+        """The worker as the authority checks and case steps see them."""
+        return Actor.for_worker(self.worker)
 
     @property
     def in_group(self) -> bool:
@@ -98,9 +104,8 @@ def _on_case(request: Request, needs_text: bool, run: Callable[[Request, Case, s
     request.record.case_id = case.id
     if name == "take" and _taken(case, request.worker):
         return _already_taken(request, case)
-    if not (may_view if name == "show" else may_act)(request.worker, case):
-        leaders = [leader for leader in grid_leaders(case) if leader.id != case.assignee_id]
-        return render("replies/worker_refused", case=case, action=name, leaders=leaders)
+    if not (may_view if name == "show" else may_act)(request.actor, case):
+        return _refused(case, name)
     try:
         return run(request, case, text)
     except IllegalTransition as error:
@@ -119,6 +124,11 @@ def _taken(case: Case, worker: Worker) -> bool:
     if case.taken_at is None or case.assignee is None:
         return False
     return case.assignee_id == worker.id or not allowed(case.state, "take")
+
+
+def _refused(case: Case, action: str) -> str:
+    """The polite refusal that names who may act on `case`."""
+    return render("replies/worker_refused", case=case, action=action, leaders=who_may_act(case))
 
 
 def _already_taken(request: Request, case: Case) -> str:
@@ -145,7 +155,7 @@ def _expect_photos(request: Request, event: CaseEvent) -> None:
 def _with_photos(step: Callable[[Session, Case, Worker, str, datetime], CaseEvent]):
     """方案 / 进展 / 办结: the step, then photos sent right after attach to it."""
     def run(request: Request, case: Case, text: str) -> str:
-        event = step(request.session, case, request.worker, text, request.now)
+        event = step(request.session, case, request.actor, text, request.now)
         _expect_photos(request, event)
         return _done(case, event)
     return run
@@ -162,8 +172,10 @@ def _reassign(request: Request, case: Case, who: str) -> str:
     target = found[0]
     if case.assignee_id == target.id:
         return render("replies/already_assigned", case=case)
+    if not may_assign(request.actor, case, target):
+        return render("replies/assign_out_of_reach", case=case, target=target)
     take_window = request.category(case.category).clock.take
-    event = case_work.reassign(request.session, case, request.worker, target, request.now, take_window)
+    event = case_work.reassign(request.session, case, request.actor, target, request.now, take_window)
     return _done(case, event)
 
 
@@ -190,7 +202,7 @@ def _department(request: Request, case: Case, reason: str) -> str:
 
 def _return(request: Request, case: Case, reason: str) -> str:
     department = _department(request, case, reason)
-    event = case_work.return_to_department(request.session, case, request.worker, reason, department,
+    event = case_work.return_to_department(request.session, case, request.actor, reason, department,
                                            request.now)
     return _done(case, event)
 
@@ -207,16 +219,16 @@ def _recategorize(request: Request, case: Case, name: str) -> str:
         return render("replies/not_grid_matter", case=case, category=category)
     assignee = pick_assignee(request.session, case.grid_id, category.name, urgent=category.urgent) \
         if case.grid_id else None
-    event = case_work.recategorize(request.session, case, request.worker, category, assignee, request.now)
+    event = case_work.recategorize(request.session, case, request.actor, category, assignee, request.now)
     return _done(case, event)
 
 
 def _suspend(request: Request, case: Case, reason: str) -> str:
-    return _done(case, case_work.suspend(request.session, case, request.worker, reason, request.now))
+    return _done(case, case_work.suspend(request.session, case, request.actor, reason, request.now))
 
 
 def _resume(request: Request, case: Case, _text: str) -> str:
-    return _done(case, case_work.resume(request.session, case, request.worker, request.now))
+    return _done(case, case_work.resume(request.session, case, request.actor, request.now))
 
 
 def _merge(request: Request, case: Case, rest: str) -> str:
@@ -226,6 +238,8 @@ def _merge(request: Request, case: Case, rest: str) -> str:
         return render("replies/worker_case_not_found", ref=into_ref, command="merge")
     if into.state not in OPEN_STATES:
         return render("replies/illegal_transition", case=into, action="merge")
+    if not may_act(request.actor, into):
+        return _refused(into, "merge")
     event = case_work.merge(request.session, case, into, request.worker.userid, request.now)
     return _done(case, event, into=into)
 
@@ -234,7 +248,7 @@ def _unlink(request: Request, case: Case, _text: str) -> str:
     category = request.category(case.category)
     assignee = pick_assignee(request.session, case.grid_id, category.name, urgent=category.urgent) \
         if case.grid_id else case.assignee
-    return _done(case, case_work.unlink(request.session, case, request.worker, category, assignee, request.now))
+    return _done(case, case_work.unlink(request.session, case, request.actor, category, assignee, request.now))
 
 
 def _show(request: Request, case: Case, _text: str) -> str:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from handlers.cases.authority import AREA_ROLES, may_view
+from handlers.cases.authority import AREA_ROLES, Actor, may_view
 from handlers.cases.points import balance_reply
 from handlers.texts import render
 from handlers.cases.timing import CLOCK_STATES, due_by, open_steps, overdue_by
@@ -47,7 +47,8 @@ def overdue(session: Session, worker: Worker, now: datetime) -> str:
              .options(selectinload(Case.grid), selectinload(Case.assignee)))
     if worker.role not in AREA_ROLES:
         query = query.where(Case.grid_id.in_([grid.id for grid in worker.grids]))
-    cases = [case for case in session.scalars(query) if may_view(worker, case)]
+    actor = Actor.for_worker(worker)
+    cases = [case for case in session.scalars(query) if may_view(actor, case)]
     return render("replies/worker_cases", title="overdue", rows=_rows(cases, now), total=len(cases))
 
 

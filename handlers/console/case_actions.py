@@ -1,8 +1,5 @@
-"""Case actions taken in the console: the chat commands' lifecycle code, with an admin as the actor.
-
-The console acts as `admin:<username>`; it is not a registered worker, so it is passed to
-the worker functions as a transient `Worker` that is never added to the session.
-"""
+"""Case actions taken in the console: the chat commands' lifecycle code, with the console user as the
+`Actor` (`admin:<username>`, scoped like their account), checked by the same authority rules as chat."""
 
 from __future__ import annotations
 
@@ -12,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handlers.cases import case_work
+from handlers.cases.authority import Actor, may_act, may_assign
 from handlers.console.audit import record
 from handlers.cases.case_notices import notify_event
 from handlers.chat.case_numbers import format_case_number
@@ -23,26 +21,26 @@ ACTIONS = ("assign", "escalate", "close", "note")
 
 
 class ActionError(ValueError):
-    """The console cannot do this (unknown worker, nothing above the case's level, empty note)."""
+    """The console cannot do this (unknown worker, out of scope, nothing above the case's level, empty note)."""
 
 
-def console_actor(username: str) -> Worker:
-    """The admin as the lifecycle functions expect an actor (transient, never persisted)."""
-    return Worker(userid=f"admin:{username}", name=username, role="admin", matters=[])
+def act(session: Session, case: Case, action: str, *, username: str, scope: frozenset[int] | None, now: datetime,
+        note: str = "", worker_userid: str = "", take_window: timedelta = timedelta(hours=1)) -> CaseEvent:
+    """Apply one console action to `case` as `username` (whose account covers the grids `scope`; None: all),
+    audit it, and return its event.
 
-
-def act(session: Session, case: Case, action: str, *, username: str, now: datetime, note: str = "",
-        worker_userid: str = "", take_window: timedelta = timedelta(hours=1)) -> CaseEvent:
-    """Apply one console action to `case`, audit it, and return its event.
-
-    Raises handlers.lifecycle.IllegalTransition when the case's state does not allow it.
+    Raises handlers.cases.lifecycle.IllegalTransition when the case's state does not allow it.
     """
-    actor = console_actor(username)
+    actor = Actor.for_console(username, scope)
+    if not may_act(actor, case):
+        raise ActionError("scope")
     note = note.strip()
     if action == "assign":
         target = session.scalars(select(Worker).where(Worker.userid == worker_userid.strip())).first()
         if target is None:
             raise ActionError("worker")
+        if not may_assign(actor, case, target):
+            raise ActionError("scope")
         event = case_work.reassign(session, case, actor, target, now, take_window)
     elif action == "escalate":
         event = escalate(session, case, action="escalate", actor=actor.userid, now=now, note=note or None)

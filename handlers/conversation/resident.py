@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from handlers.chat import pending
 from handlers.conversation import resident_requests
+from handlers.cases.authority import SYSTEM
 from handlers.cases.case_notices import notify_case_opened
 from handlers.cases.case_work import merge
 from handlers.cases.records import Place, latest_open_case, open_case, place_case
@@ -105,7 +106,7 @@ def _open(session: Session, services: Services, resident: Resident, text: str, c
         return render("replies/ask_address", case=case)
     original = likely_duplicate(session, case, clock_rules(services.config_dir).duplicate_window)
     if original is not None:
-        merge(session, case, original, "system", now, tell_reporter=False)
+        merge(session, case, original, SYSTEM.userid, now, tell_reporter=False)
         return render("replies/duplicate_linked", case=case, original=original)
     notify_case_opened(session, case.events[0])
     return render("replies/case_opened", case=case, category=category)

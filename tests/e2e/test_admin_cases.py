@@ -10,7 +10,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from models import AuditLog, Case, CaseEvent, PointsEntry
+from handlers.cases.authority import area_chain
+from handlers.console.accounts import create_user
+from models import AreaLevel, AuditLog, Case, CaseEvent, PointsEntry, Worker, WorkerRole, utcnow
 from tests.e2e.admin_client import logged_in
 
 NOISE = "楼上装修电钻噪音从早到晚，吵得老人睡不着"
@@ -123,3 +125,28 @@ def test_an_illegal_action_changes_nothing(admin, cases, db):
     assert "error=illegal" in answer.headers["location"]
     with db() as session:
         assert session.get(Case, case_id).state == "closed"
+
+
+def test_street_staff_cannot_assign_outside_their_street(app_url, wecom, db):
+    number = _number(wecom.send_text("demo-resident", "小区东门那盏路灯坏了一个星期，晚上走路黑乎乎的"))
+    with db.begin() as session:
+        case = session.get(Case, number)
+        street = next(area for area in area_chain(case.grid.area) if area.level == AreaLevel.STREET)
+        outsider = next(w for w in session.scalars(select(Worker).where(Worker.role == WorkerRole.FULLTIME))
+                        if w.grids and street not in area_chain(w.grids[0].area))
+        insider = next(w for w in case.grid.workers if w.id != case.assignee_id)
+        create_user(session, actor="test", username="street-staff", password="password-123", role="staff",
+                    area_id=street.id, now=utcnow())
+        assignee_before = case.assignee_id
+    staff = logged_in(app_url, "street-staff", "password-123")
+    try:
+        refused = staff.post(f"/admin/cases/{number}/action", {"action": "assign", "worker": outsider.userid})
+        assert "error=scope" in refused.headers["location"]
+        with db() as session:
+            assert session.get(Case, number).assignee_id == assignee_before
+        done = staff.post(f"/admin/cases/{number}/action", {"action": "assign", "worker": insider.userid})
+        assert "done=assign" in done.headers["location"]
+        with db() as session:
+            assert session.get(Case, number).assignee_id == insider.id
+    finally:
+        staff.close()

@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from handlers.cases import case_work
+from handlers.cases.authority import Actor
 from handlers.cases.clock import run_clock
 from models import Case, CaseEvent, CaseState, ClockMark, OutboxMessage, PointsEntry
 from tests.unit.lifecycle_support import (  # noqa: F401 (fixtures)
@@ -118,13 +119,13 @@ def test_two_clock_processes_at_once_act_once(factory, district, services):
 def test_a_suspended_case_is_not_escalated_and_resumes_with_fresh_marks(factory, district, services):
     with factory.begin() as session:
         case, worker = taken_case(session, services)
-        case_work.suspend(session, case, worker, "等待供电局", T0 + timedelta(hours=2))
+        case_work.suspend(session, case, Actor.for_worker(worker), "等待供电局", T0 + timedelta(hours=2))
         case_id = case.id
     clock(factory, services, T0 + timedelta(days=3))
     assert state_of(factory, case_id) == (CaseState.SUSPENDED, 0)
     with factory.begin() as session:
         case = session.get(Case, case_id)
-        case_work.resume(session, case, load_district(session).workers["worker"], T0 + timedelta(days=3))
+        case_work.resume(session, case, Actor.for_worker(load_district(session).workers["worker"]), T0 + timedelta(days=3))
         plan_due = case.plan_due
     assert plan_due == T0 + timedelta(days=1) + (timedelta(days=3) - timedelta(hours=2))
     clock(factory, services, plan_due - timedelta(minutes=1))
@@ -136,7 +137,7 @@ def test_a_suspended_case_is_not_escalated_and_resumes_with_fresh_marks(factory,
 def test_a_closed_case_nobody_rates_is_archived_after_the_rating_window(factory, district, services):
     with factory.begin() as session:
         case, worker = taken_case(session, services)
-        case_work.close(session, case, worker, "已清理", T0 + timedelta(hours=5))
+        case_work.close(session, case, Actor.for_worker(worker), "已清理", T0 + timedelta(hours=5))
         case_id = case.id
     clock(factory, services, T0 + timedelta(days=3, hours=4))
     assert state_of(factory, case_id)[0] == CaseState.CLOSED

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from handlers.cases import case_work, worker_queries
-from handlers.cases.authority import may_act
+from handlers.cases.authority import Actor, may_act
 from handlers.chat.case_numbers import format_case_number
 from handlers.cases.records import StaleCase
 from handlers.cases.duplicates import likely_duplicate
@@ -26,7 +26,7 @@ def test_only_the_assignee_the_leader_and_higher_levels_over_the_area_may_act(fa
                                                                                 services, who, allowed):
     with factory.begin() as session:
         case = new_case(session, services)
-        assert may_act(load_district(session).workers[who], case) is allowed
+        assert may_act(Actor.for_worker(load_district(session).workers[who]), case) is allowed
 
 
 def test_an_unassigned_case_may_be_taken_by_any_worker_of_its_grid(factory, district, services):
@@ -34,7 +34,7 @@ def test_an_unassigned_case_may_be_taken_by_any_worker_of_its_grid(factory, dist
         people = load_district(session).workers
         case = new_case(session, services)
         case.assignee = None
-        assert may_act(people["worker"], case) and not may_act(people["outsider"], case)
+        assert may_act(Actor.for_worker(people["worker"]), case) and not may_act(Actor.for_worker(people["outsider"]), case)
 
 
 def test_two_takes_at_once_exactly_one_wins(factory, district, services):
@@ -75,7 +75,7 @@ def test_an_illegal_step_changes_nothing(factory, district, services):
         case = new_case(session, services)
         worker = load_district(session).workers["worker"]
         with pytest.raises(IllegalTransition):
-            case_work.close(session, case, worker, "done", T0)
+            case_work.close(session, case, Actor.for_worker(worker), "done", T0)
         assert case.state == CaseState.PENDING and [e.action for e in case.events] == ["report"]
 
 
@@ -93,8 +93,8 @@ def test_resume_shifts_every_open_deadline_by_the_time_suspended(factory, distri
     with factory.begin() as session:
         case, worker = taken_case(session, services)
         plan_due, close_due = case.plan_due, case.close_due
-        case_work.suspend(session, case, worker, "等待供电局", T0 + timedelta(minutes=20))
-        case_work.resume(session, case, worker, T0 + timedelta(hours=3, minutes=20))
+        case_work.suspend(session, case, Actor.for_worker(worker), "等待供电局", T0 + timedelta(minutes=20))
+        case_work.resume(session, case, Actor.for_worker(worker), T0 + timedelta(hours=3, minutes=20))
         assert case.state == CaseState.IN_PROGRESS and case.suspended_at is None
         assert case.plan_due - plan_due == timedelta(hours=3) and case.close_due - close_due == timedelta(hours=3)
 
@@ -104,7 +104,7 @@ def test_recategorize_takes_the_new_clock_and_keeps_the_old_category_in_the_hist
         case = new_case(session, services)
         worker = load_district(session).workers["worker"]
         urgent = services.classifier().catalogue.get("突发事件")
-        event = case_work.recategorize(session, case, worker, urgent, worker, T0 + timedelta(minutes=1))
+        event = case_work.recategorize(session, case, Actor.for_worker(worker), urgent, worker, T0 + timedelta(minutes=1))
         assert event.note == "环境卫生 → 突发事件" and case.category == "突发事件" and case.urgent
         assert case.take_due == T0 + urgent.clock.take and case.state == CaseState.PENDING
 
@@ -126,7 +126,7 @@ def test_a_patrol_case_is_archived_when_closed(factory, district, services):
         case.source = "patrol"
         worker = load_district(session).workers["worker"]
         case_work.take(session, case, worker, T0)
-        case_work.close(session, case, worker, "已清理", T0 + timedelta(hours=1))
+        case_work.close(session, case, Actor.for_worker(worker), "已清理", T0 + timedelta(hours=1))
         assert case.state == CaseState.ARCHIVED
 
 
