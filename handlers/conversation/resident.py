@@ -66,7 +66,7 @@ def _handle_text(session: Session, services: Services, resident: Resident, text:
         return resident_requests.run(session, services, resident, command, now)
     if is_greeting(text):
         return render("replies/help")
-    return report(session, services, resident, fold(text), record, now)
+    return report(session, services, resident, text.strip(), record, now)
 
 
 def report(session: Session, services: Services, resident: Resident, text: str,

@@ -152,3 +152,10 @@ def test_a_location_fixes_the_place_of_a_case_waiting_for_its_address(wecom, db,
     assert case["grid"] == grid_code
     assert case["place_source"] == "location"
     assert case["assignee"] is not None
+
+
+def test_the_case_keeps_the_residents_own_words(wecom, db):
+    words = "楼下的垃圾站，三天没人清运了！（臭得开不了窗）"
+    number = case_number(wecom.send_text("demo-resident", words))
+    with db() as session:
+        assert session.get(Case, int(number.removeprefix("GB-"))).text == words
