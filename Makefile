@@ -1,6 +1,7 @@
 # gridbot: `make run` starts the demo (app + fake WeCom + chat simulator); `make test` runs the suite.
 PYTHON ?= python3
 VENV := .venv
+PORT ?= 8000
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
@@ -13,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/gridbot demo
+	$(BIN)/gridbot demo --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/pytest

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import typer
 
 from bot.cli.context import settings
@@ -20,7 +22,20 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
                 loop="uvloop", http="httptools", access_log=False, log_level="warning")
 
 
-def demo(host: str = "127.0.0.1", port: int = 8000, fake_port: int = 8001) -> None:
+def _require_free(host: str, port: int, what: str) -> None:
+    """Exit with one line when `port` is taken, before anything is started or printed."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: TIME_WAIT is free
+        try:
+            probe.bind((host, port))
+        except OSError:
+            typer.echo(f"gridbot demo: port {port} on {host} ({what}) is in use; stop what holds it, "
+                       f"or choose another port: make run PORT={port + 10}", err=True)
+            raise typer.Exit(1) from None
+
+
+def demo(host: str = "127.0.0.1", port: int = 8000, fake_port: int = typer.Option(
+        None, help="Port of the fake WeCom (default: the app's port + 1).")) -> None:
     """The local demo (`make run`): demo district, a fake WeCom, the app and its chat simulator."""
     import os
     import threading
@@ -30,6 +45,9 @@ def demo(host: str = "127.0.0.1", port: int = 8000, fake_port: int = 8001) -> No
     from demo.district import init_demo_database
     from demo.fake_wecom import create_fake_wecom
 
+    fake_port = fake_port or port + 1
+    _require_free(host, port, "the app")
+    _require_free(host, fake_port, "the fake WeCom")
     os.environ.setdefault("GRIDBOT_DEMO", "true")
     os.environ.setdefault("GRIDBOT_WECOM_API_BASE", f"http://{host}:{fake_port}")
     os.environ.setdefault("GRIDBOT_ADMIN_PASSWORD", "gridbot-demo")
