@@ -3,6 +3,7 @@
 from models.admin import AdminRole, AdminUser, AuditLog, Broadcast, RuleSetStatus, RuleSetVersion
 from models.base import Base, utcnow
 from models.cases import OPEN_STATES, Case, CaseEvent, CaseLink, CaseState, ClockMark
+from models.corrections import Correction
 from models.messages import Conversation, InboundMessage
 from models.points import PointsEntry
 from models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
@@ -11,6 +12,6 @@ from models.registry import Area, AreaLevel, Grid, Resident, Unit, Worker, Worke
 __all__ = [
     "AdminRole", "AdminUser", "AuditLog", "Broadcast", "RuleSetStatus", "RuleSetVersion",
     "Area", "AreaLevel", "Base", "Case", "CaseEvent", "CaseLink", "CaseState", "ClockMark",
-    "Conversation", "Grid", "InboundMessage", "OPEN_STATES", "OutboxChannel", "OutboxMessage",
+    "Conversation", "Correction", "Grid", "InboundMessage", "OPEN_STATES", "OutboxChannel", "OutboxMessage",
     "OutboxStatus", "PointsEntry", "Resident", "Unit", "Worker", "WorkerRole", "utcnow", "worker_grids",
 ]

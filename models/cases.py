@@ -79,6 +79,8 @@ class Case(Base):
     suspended_at: Mapped[datetime | None] = mapped_column()
     rating: Mapped[str | None] = mapped_column(String(16))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    # 疑似重复: an open case of the same matter and place with somewhat similar words; the worker decides.
+    suspect_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     department: Mapped[str | None] = mapped_column(String(100))
     purged_at: Mapped[datetime | None] = mapped_column()  # personal data removed (retention)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -131,4 +133,5 @@ class CaseLink(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     userid: Mapped[str] = mapped_column(String(64))
     text: Mapped[str | None] = mapped_column(Text)
+    rating: Mapped[str | None] = mapped_column(String(16))  # the follower's own rating of the closed case
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -78,7 +78,8 @@ def _load_case(session: Session, viewer: Viewer, case_id: int) -> Case | None:
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_detail(request: Request, case_id: int, error: str | None = None, done: str | None = None,
-                viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session)) -> HTMLResponse:
+                viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session),
+                state: AppState = Depends(get_state)) -> HTMLResponse:
     case = _load_case(session, viewer, case_id)
     if case is None:
         return render_page(request, "not_found", status_code=404, what="事项")
@@ -86,13 +87,17 @@ def case_detail(request: Request, case_id: int, error: str | None = None, done: 
     if case.grid is not None:
         workers = sorted(case.grid.workers, key=lambda w: (w.role, w.name))
     possible = {"assign": allowed(case.state, "reassign"), "escalate": allowed(case.state, "escalate"),
-                "close": allowed(case.state, "close"), "note": allowed(case.state, "note")}
-    return render_page(request, "case", case=case, workers=workers, possible=possible, error=error, done=done)
+                "close": allowed(case.state, "close"), "note": allowed(case.state, "note"),
+                "recategorize": allowed(case.state, "recategorize")}
+    catalogue = state.services.classifier().catalogue
+    categories = [name for name in catalogue.names() if catalogue.get(name).grid_matter]
+    return render_page(request, "case", case=case, workers=workers, possible=possible, error=error, done=done,
+                       categories=categories)
 
 
 @router.post("/cases/{case_id}/action")
 def case_action(case_id: int, action: str = Form(...), note: str = Form(""), worker: str = Form(""),
-                viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session),
+                category: str = Form(""), viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session),
                 state: AppState = Depends(get_state), now: datetime = Depends(get_now)) -> Response:
     viewer.require("work")
     case = _load_case(session, viewer, case_id)
@@ -102,8 +107,9 @@ def case_action(case_id: int, action: str = Form(...), note: str = Form(""), wor
     try:
         catalogue = state.services.classifier().catalogue
         take_window = catalogue.get(case.category).clock.take if case.category in catalogue.names() else None
+        chosen = catalogue.get(category) if category in catalogue.names() else None
         act(session, case, action, username=viewer.name, scope=viewer.scope.grid_ids, now=now, note=note,
-            worker_userid=worker, **({"take_window": take_window} if take_window else {}))
+            worker_userid=worker, category=chosen, **({"take_window": take_window} if take_window else {}))
         session.commit()
     except (IllegalTransition, StaleCase):
         session.rollback()

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from handlers.cases.authority import SYSTEM, Actor
 from handlers.chat import pending
 from handlers.cases.case_notices import notify_case_opened, notify_event, to_reporter, to_worker
+from handlers.cases.corrections import record_correction
 from handlers.cases.records import apply_action, set_deadlines
 from handlers.classify import Category
 from handlers.cases.points import award
@@ -108,10 +109,14 @@ def return_to_department(session: Session, case: Case, actor: Actor, reason: str
 
 
 def recategorize(session: Session, case: Case, actor: Actor, category: Category, assignee: Worker | None,
-                 now: datetime) -> CaseEvent:
-    """改类: new category, priority and clock (history kept in the event); a new assignee if routing says so."""
+                 now: datetime, *, source: str = "recategorize") -> CaseEvent:
+    """改类: new category, priority and clock (history kept in the event); a new assignee if routing says so.
+
+    The case's words with the new category are stored as a correction (`source`: chat or console)."""
     event = apply_action(session, case, "recategorize", actor=actor.userid, now=now,
                          note=f"{case.category} → {category.name}")
+    record_correction(session, text=case.text, label=category.name, previous=case.category, source=source,
+                      actor=actor.userid, now=now, case_id=case.id)
     case.category, case.priority, case.urgent = category.name, category.priority, category.urgent
     for step in STEPS:
         if due(case, step) is not None:

@@ -15,9 +15,11 @@ from handlers.cases.case_notices import notify_event
 from handlers.chat.case_numbers import format_case_number
 from handlers.cases.records import apply_action
 from handlers.cases.escalation import escalate
+from handlers.classify import Category
+from handlers.places.routing import pick_assignee
 from models import Case, CaseEvent, Worker
 
-ACTIONS = ("assign", "escalate", "close", "note")
+ACTIONS = ("assign", "escalate", "close", "note", "recategorize")
 
 
 class ActionError(ValueError):
@@ -25,9 +27,12 @@ class ActionError(ValueError):
 
 
 def act(session: Session, case: Case, action: str, *, username: str, scope: frozenset[int] | None, now: datetime,
-        note: str = "", worker_userid: str = "", take_window: timedelta = timedelta(hours=1)) -> CaseEvent:
+        note: str = "", worker_userid: str = "", take_window: timedelta = timedelta(hours=1),
+        category: Category | None = None) -> CaseEvent:
     """Apply one console action to `case` as `username` (whose account covers the grids `scope`; None: all),
     audit it, and return its event.
+
+    `recategorize` (改类) needs `category`; it is stored as a correction like a worker's 改类 in chat.
 
     Raises handlers.cases.lifecycle.IllegalTransition when the case's state does not allow it.
     """
@@ -48,6 +53,9 @@ def act(session: Session, case: Case, action: str, *, username: str, scope: froz
             raise ActionError("top_level")
     elif action == "close":
         event = case_work.close(session, case, actor, note, now)
+    elif action == "recategorize":
+        event = _recategorize(session, case, actor, category, now)
+        note = event.note or ""
     elif action == "note":
         if not note:
             raise ActionError("empty_note")
@@ -58,3 +66,14 @@ def act(session: Session, case: Case, action: str, *, username: str, scope: froz
     record(session, actor=username, action=f"case_{action}", target=format_case_number(case.id), now=now,
            note=note or None, worker=worker_userid or None, state=case.state)
     return event
+
+
+def _recategorize(session: Session, case: Case, actor: Actor, category: Category | None,
+                  now: datetime) -> CaseEvent:
+    """改类 from the console: a grid matter other than the case's own, routed like the chat command."""
+    if category is None or not category.grid_matter:
+        raise ActionError("category")
+    if category.name == case.category:
+        raise ActionError("same_category")
+    assignee = pick_assignee(session, case.grid_id, category.name, urgent=category.urgent) if case.grid_id else None
+    return case_work.recategorize(session, case, actor, category, assignee, now, source="console")

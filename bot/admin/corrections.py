@@ -1,0 +1,37 @@
+"""Corrections: the labelled examples people taught (改类, console relabels, ask-back answers), and their export."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from bot.admin.deps import Viewer, current_viewer, get_now, get_session
+from bot.admin.rendering import render_page
+from handlers.cases import corrections
+from handlers.console.audit import record
+
+router = APIRouter(prefix="/corrections")
+PAGE = 100
+
+
+@router.get("", response_class=HTMLResponse)
+def listing(request: Request, before: int | None = None, viewer: Viewer = Depends(current_viewer),
+            session: Session = Depends(get_session)) -> HTMLResponse:
+    since = corrections.last_publish(session)
+    rows = corrections.recent(session, limit=PAGE, before=before)
+    return render_page(request, "corrections", rows=rows, since=since, new=corrections.count_since(session, since),
+                       total=corrections.count_since(session, None), page=PAGE)
+
+
+@router.get(".csv")
+def export(viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session),
+           now: datetime = Depends(get_now)) -> Response:
+    """Every case's latest correction as `text,label` (the examples format)."""
+    rows = corrections.examples(session)
+    record(session, actor=viewer.name, action="corrections_export", target="csv", now=now, rows=len(rows))
+    session.commit()
+    return Response(corrections.to_csv(rows), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="corrections-{now:%Y%m%d-%H%M}.csv"'})
