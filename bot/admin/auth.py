@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot.admin.cookies import CookieSession
 from bot.admin.deps import (Console, Viewer, cookie_session, current_viewer, get_console, get_now, get_session, safe_next)
 from bot.admin.rendering import render_page
-from handlers.console import accounts as accounts
+from handlers.console import accounts
 from handlers.console.audit import recent
 from models import AdminRole, AdminUser, Area
 

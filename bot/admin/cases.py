@@ -17,6 +17,7 @@ from handlers.console import cases
 from handlers.console.audit import record
 from handlers.console.case_actions import ActionError, act
 from handlers.cases.records import StaleCase
+from handlers.cases.case_views import actor_names
 from handlers.cases.lifecycle import IllegalTransition, allowed
 from handlers.texts import wording
 from models import Case, Grid, Worker
@@ -91,8 +92,9 @@ def case_detail(request: Request, case_id: int, error: str | None = None, done: 
                 "recategorize": allowed(case.state, "recategorize")}
     catalogue = state.services.classifier().catalogue
     categories = [name for name in catalogue.names() if catalogue.get(name).grid_matter]
+    names = actor_names(session, {event.actor for event in case.events})
     return render_page(request, "case", case=case, workers=workers, possible=possible, error=error, done=done,
-                       categories=categories)
+                       categories=categories, names=names)
 
 
 @router.post("/cases/{case_id}/action")

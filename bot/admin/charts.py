@@ -51,9 +51,9 @@ def daily_lines(series: list[tuple[date, int, int]], *, chart_id: str, width: in
 
     parts = [f'<svg id="{escape(chart_id)}" viewBox="0 0 {width} {height}" role="img">',
              f'<line class="axis" x1="{left}" y1="{top_pad + plot_h}" x2="{width - 10}" y2="{top_pad + plot_h}"/>']
-    for fraction in (0, 0.5, 1):
-        y = top_pad + plot_h * (1 - fraction)
-        parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{top * fraction:g}</text>')
+    for tick in sorted({0, top // 2, top}):  # counts: whole-number ticks only
+        y = top_pad + plot_h * (1 - tick / top)
+        parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{tick:g}</text>')
     for klass, index in (("line", 1), ("line done", 2)):
         points = " ".join(point(i, day[index]) for i, day in enumerate(series))
         parts.append(f'<polyline class="{klass}" points="{points}"/>')

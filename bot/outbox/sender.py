@@ -28,8 +28,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import metrics
-from bot.outbox import claims as claims
-from bot.outbox import pacing as pacing
+from bot.outbox import claims, pacing
 from bot.wecom.api import WeComClient
 from bot.wecom.errors import ErrorKind, WeComError
 from config.settings import Settings

@@ -5,9 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from handlers.cases.authority import SYSTEM
 from handlers.chat.case_numbers import format_case_number, parse_case_number
 from handlers.texts import label
-from models import Case
+from models import Case, Resident, Worker
+
+CONSOLE_PREFIX = "admin:"
 
 
 def case_summary(case: Case) -> dict:
@@ -59,3 +62,15 @@ def list_cases(session: Session, state: str | None = None, limit: int = 1000) ->
     if state:
         query = query.where(Case.state == state)
     return list(session.scalars(query))
+
+
+def actor_names(session: Session, actors: set[str]) -> dict[str, str]:
+    """How a timeline names each actor: a worker's or resident's name, 系统, or a console user's name."""
+    names = {actor: f"{actor.removeprefix(CONSOLE_PREFIX)}（控制台）" for actor in actors
+             if actor.startswith(CONSOLE_PREFIX)}
+    if SYSTEM.userid in actors:
+        names[SYSTEM.userid] = SYSTEM.name
+    for model in (Worker, Resident):
+        rows = session.execute(select(model.userid, model.name).where(model.userid.in_(actors - names.keys())))
+        names.update({userid: name for userid, name in rows if name})
+    return names

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from handlers.cases.authority import area_chain
 from handlers.console.accounts import create_user
-from models import AreaLevel, AuditLog, Case, CaseEvent, PointsEntry, Worker, WorkerRole, utcnow
+from models import AreaLevel, AuditLog, Case, CaseEvent, PointsEntry, Resident, Worker, WorkerRole, utcnow
 from tests.e2e.admin_client import logged_in
 
 NOISE = "楼上装修电钻噪音从早到晚，吵得老人睡不着"
@@ -88,7 +88,17 @@ def test_a_note_is_added_through_the_lifecycle_and_audited(admin, cases, db):
         audit = session.scalars(select(AuditLog).where(AuditLog.action == "case_note")).one()
     assert (event.action, event.actor, event.note) == ("note", "admin:admin", "已电话联系物业")
     assert audit.target == f"GB-{cases['garbage']:06d}"
-    assert "已电话联系物业" in admin.get(f"/admin/cases/{cases['garbage']}").text
+    page = admin.get(f"/admin/cases/{cases['garbage']}").text
+    assert "已电话联系物业" in page
+    assert '<span class="actor" title="admin:admin">admin（控制台）</span>' in page  # names, the id on hover
+
+
+def test_the_timeline_names_people_and_the_transfer_starts_unselected(admin, cases, db):
+    with db() as session:
+        reporter = session.scalars(select(Resident).where(Resident.userid == "demo-resident")).one()
+    page = admin.get(f"/admin/cases/{cases['noise']}").text
+    assert f'<span class="actor" title="demo-resident">{reporter.name}</span>' in page
+    assert '<option value="" selected disabled>请选择网格员</option>' in page
 
 
 def test_assign_notifies_the_new_worker(admin, cases, db, fake_wecom):

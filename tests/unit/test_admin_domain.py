@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from bot.admin.charts import hbars
+from bot.admin.charts import daily_lines, hbars
 from config.settings import SHIPPED_CONFIG_DIR
-from handlers.console import accounts as accounts
+from handlers.console import accounts
 from handlers.console import rulesets
 from models import AdminUser, Area, AreaLevel, Grid, utcnow
 from tests.demo_db import demo_factory  # noqa: F401 - the module's demo database
@@ -124,3 +125,9 @@ def test_import_takes_only_config_files_from_the_zip():
 def test_chart_labels_are_escaped():
     svg = hbars([("<script>alert(1)</script>", 3)], chart_id="c")
     assert "<script>" not in svg and "&lt;script&gt;" in svg
+
+
+def test_count_axes_have_whole_number_ticks():
+    svg = str(daily_lines([(date(2026, 3, d), 1, 0) for d in range(1, 4)], chart_id="daily"))
+    ticks = re.findall(r'text-anchor="end">([^<]+)</text>', svg)
+    assert ticks == ["0", "1"]

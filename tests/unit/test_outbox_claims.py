@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from datetime import timedelta
 
-from bot.outbox import claims as claims
+from bot.outbox import claims
 from models.db import make_engine, make_session_factory
 from tests.unit.outbox_support import (  # noqa: F401 (fixtures)
     AGENT_ID, CORP_ID, FAST, SECRET, factory, fake, fake_url, later, queue, rows, sender_for,
