@@ -209,6 +209,8 @@ class Intake:
                 self._stopping.wait(1.0)
                 continue
             self._release_claimed(outcome)
+            if outcome is not None:
+                self._release_unclaimed(outcome.msg_key)
             with self._lock:
                 self._backlog = 0 if outcome is None else max(0, self._backlog - 1)
             if outcome is None:
@@ -249,6 +251,16 @@ class Intake:
         for waiter in claimed:
             reply = outcome.reply if outcome is not None and outcome.passive else None
             waiter.loop.call_soon_threadsafe(_settle, waiter.future, reply)
+
+    def _release_unclaimed(self, msg_key: str) -> None:
+        """A message handled without a passive reply (no reply at all, or one queued in the outbox):
+        its request answers now with an empty 200 instead of waiting out REPLY_WAIT."""
+        with self._lock:
+            waiter = self._waiters.pop(msg_key, None)
+            if waiter is None or waiter.state != "waiting":
+                return
+            waiter.state = "gone"
+        waiter.loop.call_soon_threadsafe(_settle, waiter.future, None)
 
     # --- lifetime ---------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import select
 
+from bot import intake
 from models import InboundMessage
 from tests.wecom_sim import text_xml
 
@@ -66,3 +67,16 @@ def test_a_callback_that_cannot_be_recorded_gets_503_and_its_redelivery_is_recor
     assert not _recorded(db, "app:880002")
     assert wecom.post_xml(body).status_code == 200  # WeCom delivers again after a failed answer
     assert _recorded(db, "app:880002")
+
+
+def test_a_message_handled_without_a_reply_is_answered_as_soon_as_it_is_handled(wecom, db, monkeypatch):
+    # With a reply wait longer than the client's 10 s timeout, only an answer given when the message
+    # is handled (not when the wait runs out) reaches the client.
+    monkeypatch.setattr(intake, "REPLY_WAIT", 60.0)
+    event = ("<xml><ToUserName>corp</ToUserName><FromUserName>demo-resident</FromUserName>"
+             f"<CreateTime>{int(time.time())}</CreateTime><MsgType>event</MsgType>"
+             "<Event>view</Event><EventKey>https://example.org</EventKey><AgentID>1000002</AgentID></xml>")
+    answer = wecom.post_xml(event)
+    assert answer.status_code == 200 and answer.content == b""
+    with db() as session:
+        assert session.scalars(select(InboundMessage.status).order_by(InboundMessage.id.desc())).first() == "handled"
