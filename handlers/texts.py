@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -19,13 +20,26 @@ TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 
 def _span(value: timedelta | int | float) -> str:
-    """A duration in Chinese: 1小时, 7天, 15分钟."""
-    minutes = int(value.total_seconds() // 60) if isinstance(value, timedelta) else int(value)
-    if minutes % 1440 == 0:
-        return f"{minutes // 1440}天"
-    if minutes % 60 == 0:
-        return f"{minutes // 60}小时"
-    return f"{minutes}分钟"
+    """A duration in Chinese, as people say it: 15分钟, 2小时, 1天, 1天6小时 (rounded to the hour
+    from an hour on, to the day from three days on)."""
+    minutes = round(value.total_seconds() / 60) if isinstance(value, timedelta) else int(value)
+    if minutes < 60:
+        return f"{max(minutes, 1)}分钟"
+    hours = round(minutes / 60)
+    if hours < 24:
+        return f"{hours}小时"
+    days, rest = divmod(hours, 24)
+    if days >= 3:
+        return f"{round(hours / 24)}天"
+    return f"{days}天{rest}小时" if rest else f"{days}天"
+
+
+_ADDRESS_PREFIX = re.compile(r"^(?:.{1,8}?[区县市])?(?:.{1,8}?(?:街道|镇|乡))?(?:.{1,10}?(?:路|街|道|巷)\d+号)?")
+
+
+def _short_place(address: str) -> str:
+    """An address without its district, street and road number: 阳光小区一期3号楼."""
+    return _ADDRESS_PREFIX.sub("", address) or address
 
 
 def _local_time(value: datetime | None) -> str:
@@ -59,6 +73,7 @@ def _environment() -> Environment:
         mask_name=mask_name,
         mask_text=mask_text,
         span=_span,
+        short_place=_short_place,
         local_time=_local_time,
     )
     env.globals["labels"] = wording()

@@ -15,7 +15,7 @@ from handlers.cases.records import apply_action, set_deadlines
 from handlers.classify import Category
 from handlers.cases.points import award
 from handlers.texts import render
-from handlers.cases.timing import STEPS, clock_rules, due, set_due, shift_deadlines
+from handlers.cases.timing import STEPS, ClockRules, clock_rules, due, set_due, shift_deadlines
 from models import Case, CaseEvent, CaseLink, Worker
 
 
@@ -164,7 +164,7 @@ def merge(session: Session, case: Case, into: Case, actor: str, now: datetime, *
 
 
 def unlink(session: Session, case: Case, actor: Actor, category: Category, assignee: Worker | None,
-           now: datetime) -> CaseEvent:
+           now: datetime, rules: ClockRules) -> CaseEvent:
     """取消关联: a merged case was not a duplicate after all; it becomes a case of its own, clock from now."""
     original = session.get(Case, case.duplicate_of_id) if case.duplicate_of_id else None
     event = apply_action(session, case, "unlink", actor=actor.userid, now=now,
@@ -173,7 +173,7 @@ def unlink(session: Session, case: Case, actor: Actor, category: Category, assig
         session.execute(delete(CaseLink).where(CaseLink.case_id == original.id,
                                                CaseLink.userid == case.reporter_userid))
     case.duplicate_of_id, case.assignee, case.taken_at = None, assignee, None
-    set_deadlines(case, category, now)
+    set_deadlines(case, category, now, rules)
     notify_case_opened(session, event)
     if case.source == "resident":
         to_reporter(session, event, "notices/resident_update")

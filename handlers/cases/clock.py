@@ -9,22 +9,23 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handlers.cases.authority import SYSTEM
-from handlers.cases.case_notices import group_target, notify_event
+from handlers.cases.case_notices import group_target, notify_event, to_worker
 from handlers.cases.records import apply_action
 from handlers.classify import Catalogue
-from handlers.cases.escalation import MAX_LEVEL, escalate
+from handlers.cases.escalation import MAX_LEVEL, escalate, level_staff
 from models.outbox import queue_notice
 from handlers.cases.points import award
 from handlers.services import Services
 from handlers.texts import render
 from handlers.cases.timing import CLOCK_STATES, ClockRules, clock_rules, due_by, open_steps
-from models import Case, CaseState, ClockMark
+from models import Case, CaseEvent, CaseState, ClockMark, Worker
 from models.db import insert_or_skip
 from models.outbox import OutboxChannel
 
@@ -48,42 +49,97 @@ def _window(catalogue: Catalogue, case: Case, step: str, deadline: datetime) -> 
     return max(deadline - case.created_at, timedelta(minutes=1))
 
 
-def _remind(session: Session, case: Case, step: str, deadline: datetime, now: datetime) -> bool:
-    """A reminder to the assignee (the grid's group chat when nobody holds the case)."""
-    mark = f"{step}:remind:{_stamp(deadline)}"
+def _remind_mark(step: str, deadline: datetime) -> str:
+    return f"{step}:remind:{_stamp(deadline)}"
+
+
+def _reminded_at(session: Session, case: Case, step: str, deadline: datetime) -> datetime | None:
+    """When the clock reminded `step` due at `deadline`, if it has."""
+    return session.scalar(select(ClockMark.at).where(ClockMark.case_id == case.id,
+                                                     ClockMark.mark == _remind_mark(step, deadline)))
+
+
+def _remind(session: Session, case: Case, rules: ClockRules, step: str, deadline: datetime,
+            now: datetime) -> bool:
+    """A reminder to the assignee (the grid's group chat when nobody holds the case); one that comes
+    after the deadline says when the case escalates."""
+    mark = _remind_mark(step, deadline)
     if not claim(session, case, mark, now):
         return False
     target = (OutboxChannel.USER, case.assignee.userid) if case.assignee is not None else group_target(case.grid)
     if target is not None:
         channel, recipient = target
-        text = render("notices/reminder", case=case, step=step, due=deadline, left=deadline - now)
+        escalates = rules.escalation_start(deadline, now) if now >= deadline else deadline
+        text = render("notices/reminder", case=case, step=step, due=deadline, left=deadline - now,
+                      escalates=escalates)
         queue_notice(session, channel=channel, recipient=recipient, text=text,
                      dedupe_key=f"clock:{case.id}:{mark}:{recipient}"[:160], case_id=case.id)
     return True
 
 
-def _overdue(session: Session, case: Case, step: str, deadline: datetime, window: timedelta,
-             now: datetime) -> bool:
-    """One level up per missed window (1 window late: 网格长, 2: 社区, 3: 街道)."""
-    rounds = min(int((now - deadline) / window), MAX_LEVEL - 1)
+@dataclass(frozen=True)
+class Escalation:
+    """One escalation the clock made, for the digest its level's staff get."""
+
+    event: CaseEvent
+    step: str
+    late: timedelta
+    night: bool  # the step fell due in quiet hours
+
+
+def _overdue(session: Session, case: Case, step: str, deadline: datetime, start: datetime,
+             window: timedelta, now: datetime, night: bool) -> Escalation | None:
+    """One level up per missed window from `start` (1 window late: 网格长, 2: 社区, 3: 街道)."""
+    rounds = min(int((now - start) / window), MAX_LEVEL - 1)
     claimed = sum(claim(session, case, f"{step}:late{k}:{_stamp(deadline)}", now) for k in range(rounds + 1))
     if not claimed:
-        return False
+        return None
     if case.assignee is not None:
         award(session, case.assignee.userid, "worker", "missed_deadline", case.id, now)
-    return escalate(session, case, action="overdue", actor=SYSTEM.userid, now=now,
-                    note=render("notices/overdue_note", step=step),
-                    late=now - deadline, at_least=case.level + claimed) is not None
+    event = escalate(session, case, action="overdue", actor=SYSTEM.userid, now=now,
+                     note=render("notices/overdue_note", step=step), late=now - deadline,
+                     at_least=case.level + claimed, tell_staff=case.urgent)
+    return Escalation(event, step, now - deadline, night) if event is not None else None
 
 
 def _tick(session: Session, case: Case, rules: ClockRules, catalogue: Catalogue, now: datetime,
-          counts: Counter) -> None:
+          counts: Counter, escalations: list[Escalation]) -> None:
+    """Remind, then escalate: urgent matters at any hour and at the deadline; the rest never in quiet
+    hours and only after a reminder (`ClockRules.escalation_start`)."""
+    if not case.urgent and rules.is_quiet(now):
+        return
     for step, deadline in open_steps(case):
         window = _window(catalogue, case, step, deadline)
-        if now >= deadline:
-            counts["escalations"] += _overdue(session, case, step, deadline, window, now)
-        elif now >= deadline - rules.reminder_lead(step, window) and (case.urgent or not rules.is_quiet(now)):
-            counts["reminders"] += _remind(session, case, step, deadline, now)
+        if now < deadline - rules.reminder_lead(step, window):
+            continue
+        reminded = _reminded_at(session, case, step, deadline)
+        if case.urgent and now >= deadline:
+            start = deadline
+        elif reminded is None:
+            counts["reminders"] += _remind(session, case, rules, step, deadline, now)
+            continue
+        else:
+            start = rules.escalation_start(deadline, reminded)
+        if now >= start:
+            done = _overdue(session, case, step, deadline, start, window, now, rules.is_quiet(deadline))
+            counts["escalations"] += done is not None
+            if done is not None and not case.urgent:
+                escalations.append(done)
+
+
+def _tell_staff(session: Session, escalations: list[Escalation], now: datetime) -> None:
+    """Each person a run escalated cases to gets one message: the case's card, or a digest of all."""
+    by_person: dict[str, tuple[Worker, list[Escalation]]] = {}
+    for item in escalations:
+        for person in level_staff(session, item.event.case, item.event.case.level):
+            by_person.setdefault(person.userid, (person, []))[1].append(item)
+    for person, items in by_person.values():
+        if len(items) == 1:
+            to_worker(session, items[0].event, person, "notices/escalated", late=items[0].late)
+            continue
+        text = render("notices/escalation_digest", items=items, night=all(item.night for item in items))
+        queue_notice(session, channel=OutboxChannel.USER, recipient=person.userid, text=text,
+                     dedupe_key=f"clock:{_stamp(now)}:digest:{person.userid}"[:160])
 
 
 def _archive_unrated(session: Session, rules: ClockRules, now: datetime, counts: Counter) -> None:
@@ -108,11 +164,15 @@ def run_clock(session: Session, services: Services, now: datetime) -> dict:
     counts: Counter = Counter(reminders=0, escalations=0, archived=0)
     horizon = now + max(rules.reminder_before.values())
     query = select(Case).where(Case.state.in_(CLOCK_STATES), due_by(horizon)).order_by(Case.id)
+    escalations: list[Escalation] = []
     for case in session.scalars(_skip_locked(session, query)).all():
         try:
             with session.begin_nested():
-                _tick(session, case, rules, catalogue, now, counts)
+                found: list[Escalation] = []
+                _tick(session, case, rules, catalogue, now, counts, found)
+            escalations += found
         except Exception:
             log.exception("clock failed on a case", extra={"case_id": case.id})
+    _tell_staff(session, escalations, now)
     _archive_unrated(session, rules, now, counts)
     return dict(counts)

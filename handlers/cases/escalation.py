@@ -43,15 +43,16 @@ def next_level(session: Session, case: Case, at_least: int | None = None) -> tup
 
 def escalate(session: Session, case: Case, *, action: str, actor: str, now: datetime,
              note: str | None = None, late: timedelta | None = None,
-             at_least: int | None = None) -> CaseEvent | None:
-    """Raise `case` a level or more (`escalate` by a person, `overdue` by the clock); None at the top."""
+             at_least: int | None = None, tell_staff: bool = True) -> CaseEvent | None:
+    """Raise `case` a level or more (`escalate` by a person, `overdue` by the clock); None at the top.
+    `tell_staff=False`: the caller tells the level's staff itself (the clock's one digest per person)."""
     target = next_level(session, case, at_least)
     if target is None:
         return None
     level, staff = target
     event = apply_action(session, case, action, actor=actor, now=now, note=note)
     case.level = level
-    for person in staff:
+    for person in staff if tell_staff else ():
         to_worker(session, event, person, "notices/escalated", late=late)
     notify_event(session, event)
     return event

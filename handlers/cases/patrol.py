@@ -11,6 +11,7 @@ from handlers.cases.records import Place, open_case
 from handlers.places.routing import pick_assignee
 from handlers.services import Services
 from handlers.texts import render
+from handlers.cases.timing import clock_rules
 from models import Grid, InboundMessage, Unit, Worker
 
 
@@ -47,7 +48,8 @@ def report(session: Session, services: Services, worker: Worker, text: str, reco
         return render("replies/department", category=category)
     assignee = pick_assignee(session, place.grid.id, category.name, urgent=category.urgent)
     case = open_case(session, text=text, category=category, reporter_userid=worker.userid, resident=None,
-                     place=place, assignee=assignee, now=now, source="patrol",
+                     place=place, assignee=assignee, now=now,
+                     rules=clock_rules(services.config_dir), source="patrol",
                      classification=decision.to_json())
     record.case_id = case.id
     notify_case_opened(session, case.events[0])

@@ -12,7 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from handlers import facts
 from handlers.classify import Category
 from handlers.cases.lifecycle import next_state
-from handlers.cases.timing import clock_rules
+from handlers.cases.timing import ClockRules
 from models import OPEN_STATES, Case, CaseEvent, CaseState, Grid, Resident, Unit, Worker
 
 
@@ -30,10 +30,11 @@ class Place:
     location: dict | None = None
 
 
-def set_deadlines(case: Case, category: Category, start: datetime) -> None:
-    """The 117 clock from `start`, with the category's own durations (and calendar, config/lifecycle.yaml)."""
-    rules = clock_rules()
-    case.take_due = rules.deadline(category.name, start, category.clock.take)
+def set_deadlines(case: Case, category: Category, start: datetime, rules: ClockRules) -> None:
+    """The 117 clock from `start`, with the category's own durations (and calendar, config/lifecycle.yaml);
+    a non-urgent report in quiet hours starts its take clock when they end."""
+    take_start = rules.take_clock_start(category.urgent, start)
+    case.take_due = rules.deadline(category.name, take_start, category.clock.take)
     case.plan_due = rules.deadline(category.name, start, category.clock.plan)
     case.close_due = rules.deadline(category.name, start, category.clock.close)
 
@@ -48,6 +49,7 @@ def open_case(
     place: Place,
     assignee: Worker | None,
     now: datetime,
+    rules: ClockRules,
     source: str = "resident",
     classification: dict | None = None,
     attachments: list | None = None,
@@ -73,7 +75,7 @@ def open_case(
         updated_at=now,
     )
     if routed:
-        set_deadlines(case, category, now)
+        set_deadlines(case, category, now, rules)
     action = "patrol" if source == "patrol" else "report"
     # The event joins the pending case's (empty, loaded) events: one flush inserts both, gives
     # both their ids, and case.events needs no query later.
@@ -119,11 +121,11 @@ def apply_action(
 
 
 def place_case(session: Session, case: Case, place: Place, category: Category,
-               assignee: Worker | None, *, actor: str, now: datetime) -> CaseEvent:
+               assignee: Worker | None, *, actor: str, now: datetime, rules: ClockRules) -> CaseEvent:
     """A case that waited for its address gets a place, an assignee and its clock."""
     case.grid, case.unit, case.place_source, case.location = place.grid, place.unit, place.source, place.location
     case.assignee = assignee
-    set_deadlines(case, category, now)
+    set_deadlines(case, category, now, rules)
     note = place.unit.address if place.unit else (place.location or {}).get("label")
     return apply_action(session, case, "place", actor=actor, now=now, note=note)
 

@@ -79,6 +79,7 @@ class ClockRules:
     reminder_before: dict[str, timedelta]
     quiet_start: time
     quiet_end: time
+    quiet_grace: timedelta  # a non-urgent step due in the night escalates this long after the night
     rating_window: timedelta
     photo_window: timedelta
     duplicate_window: timedelta
@@ -97,6 +98,26 @@ class ClockRules:
             return self.quiet_start <= local < self.quiet_end
         return local >= self.quiet_start or local < self.quiet_end
 
+    def quiet_end_after(self, moment: datetime) -> datetime:
+        """The end of the quiet hours `moment` falls in (or the next end, outside them)."""
+        local = moment.astimezone(BEIJING)
+        end = datetime.combine(local.date(), self.quiet_end, BEIJING)
+        if end <= local:
+            end += DAY
+        return end.astimezone(moment.tzinfo)
+
+    def take_clock_start(self, urgent: bool, reported: datetime) -> datetime:
+        """When the take clock starts: at once for urgent matters, else at the end of quiet hours."""
+        return self.quiet_end_after(reported) if not urgent and self.is_quiet(reported) else reported
+
+    def escalation_start(self, deadline: datetime, reminded: datetime) -> datetime:
+        """When a non-urgent step due at `deadline`, reminded at `reminded`, may escalate: at the deadline
+        when the reminder came first; a grace after a late reminder; a grace after the night it fell in."""
+        start = reminded + self.quiet_grace if reminded >= deadline else deadline
+        if self.is_quiet(deadline):
+            start = max(start, self.quiet_end_after(deadline) + self.quiet_grace)
+        return start
+
     def reminder_lead(self, step: str, window: timedelta) -> timedelta:
         """How long before the `step` deadline its reminder goes out."""
         return min(self.reminder_before[step], window / 2)
@@ -109,6 +130,7 @@ def _load(path: Path, _mtime: float) -> ClockRules:
         reminder_before={step: parse_duration(data["reminder_before"][step]) for step in STEPS},
         quiet_start=time.fromisoformat(data["quiet_hours"]["start"]),
         quiet_end=time.fromisoformat(data["quiet_hours"]["end"]),
+        quiet_grace=parse_duration(data["quiet_hours"].get("grace", "30m")),
         rating_window=parse_duration(data["rating_window"]),
         photo_window=parse_duration(data["photo_window"]),
         duplicate_window=parse_duration(data["duplicate_window"]),

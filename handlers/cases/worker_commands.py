@@ -248,7 +248,9 @@ def _unlink(request: Request, case: Case, _text: str) -> str:
     category = request.category(case.category)
     assignee = pick_assignee(request.session, case.grid_id, category.name, urgent=category.urgent) \
         if case.grid_id else case.assignee
-    return _done(case, case_work.unlink(request.session, case, request.actor, category, assignee, request.now))
+    rules = clock_rules(request.services.config_dir)
+    return _done(case, case_work.unlink(request.session, case, request.actor, category, assignee, request.now,
+                                        rules))
 
 
 def _show(request: Request, case: Case, _text: str) -> str:

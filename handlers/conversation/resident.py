@@ -95,7 +95,8 @@ def _open(session: Session, services: Services, resident: Resident, text: str, c
     assignee = pick_assignee(session, place.grid.id, category.name, urgent=category.urgent) if place.grid else None
     case = open_case(session, text=text, category=category, reporter_userid=resident.userid,
                      resident=resident, place=place, assignee=assignee, now=now,
-                     classification=classification, attachments=attachments)
+                     rules=clock_rules(services.config_dir), classification=classification,
+                     attachments=attachments)
     record.case_id = case.id
     if place.grid is None:
         if guess is not None:
@@ -166,7 +167,8 @@ def _place(session: Session, services: Services, resident: Resident, case: Case,
     pending.finish(session, resident.userid)
     category = services.classifier().catalogue.get(case.category)
     assignee = pick_assignee(session, place.grid.id, category.name, urgent=category.urgent)
-    event = place_case(session, case, place, category, assignee, actor=resident.userid, now=now)
+    event = place_case(session, case, place, category, assignee, actor=resident.userid, now=now,
+                       rules=clock_rules(services.config_dir))
     notify_case_opened(session, event)
     offer_bind = resident.unit is None and place.unit is not None
     return render("replies/case_opened", case=case, category=category, offer_bind=offer_bind)

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from config.settings import SHIPPED_CONFIG_DIR, Settings
 from demo.district import init_demo_database
 from handlers.texts import BEIJING
-from models import OutboxMessage, Worker
+from models import Case, CaseEvent, ClockMark, OutboxMessage, Worker
 from tests.cli import cli_json
 from tests.e2e.worker_chat import digits, number_in
 
@@ -99,6 +99,7 @@ class Tally:
         self.seen = 0
         self.by_phase: dict[str, Counter] = {}
         self.lines: Counter = Counter()
+        self.texts: dict[tuple[str, str], list[str]] = {}
 
     def take(self, phase: str) -> None:
         with self.db() as session:
@@ -107,6 +108,7 @@ class Tally:
         for row_id, recipient, text in rows:
             self.by_phase.setdefault(phase, Counter())[recipient] += 1
             self.lines[recipient] += len(text.splitlines())
+            self.texts.setdefault((phase, recipient), []).append(text)
             self.seen = row_id
 
     def total(self, recipient: str, *phases: str) -> int:
@@ -170,5 +172,20 @@ def test_a_busy_day_and_its_night(wecom, db, night, config_dir, database_url, ca
     with capsys.disabled():
         print("\nbusy day:", json.dumps(figures, ensure_ascii=False))
     assert cases >= len(REPORTS) - 3  # a few may follow a neighbour's case as duplicates
+    for person in STAFF:  # the night wakes the staff for urgent matters only
+        assert all("紧急" in text for text in tally.texts.get(("night", person), [])), tally.texts.get(("night", person))
+    digests = [t for t in tally.texts.get(("morning", "demo-leader"), []) if t.startswith("【昨夜超时")]
+    assert len(digests) == 1
+    _every_escalation_followed_a_reminder(db)
+
+
+def _every_escalation_followed_a_reminder(db) -> None:
     with db() as session:
-        assert session.scalar(select(func.count()).select_from(OutboxMessage)) > cases
+        escalated = session.execute(select(Case.id, func.min(CaseEvent.at)).join(CaseEvent)
+                                    .where(CaseEvent.action == "overdue", Case.urgent.is_(False))
+                                    .group_by(Case.id)).all()
+        reminded = dict(session.execute(select(ClockMark.case_id, func.min(ClockMark.at))
+                                        .where(ClockMark.mark.like("%:remind:%")).group_by(ClockMark.case_id)).all())
+    assert escalated
+    for case_id, first_escalation in escalated:
+        assert case_id in reminded and reminded[case_id] < first_escalation, case_id

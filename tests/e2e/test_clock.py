@@ -90,6 +90,7 @@ def test_suspended_case_waits_and_resume_restarts_the_clock(wecom, clock, databa
     wecom.send_text("demo-worker", f"恢复 {n}")
     resumed = show(number, database_url)
     assert resumed["state"] == "in_progress" and resumed["plan_due"] > plan_due
+    clock(at(resumed["plan_due"], minutes=-60))  # the reminder: an escalation always follows one
     clock(at(resumed["plan_due"], minutes=1))
     assert show(number, database_url)["level"] == 1
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from config.settings import SHIPPED_CONFIG_DIR
 from handlers.cases import case_work
 from handlers.cases.records import Place, open_case
+from handlers.cases.timing import clock_rules
 from handlers.services import Services
 from models import Area, AreaLevel, Case, Grid, OutboxMessage, Resident, Worker, WorkerRole
 from tests.unit.outbox_support import factory  # noqa: F401 (fixture: a migrated database)
@@ -78,7 +79,7 @@ def new_case(session: Session, services: Services, *, now: datetime = T0, catego
         session.add(resident)
     return open_case(session, text="楼下垃圾没人清", category=services.classifier().catalogue.get(category),
                      reporter_userid=reporter, resident=resident, place=Place(worker.grids[0], None, "profile"),
-                     assignee=worker, now=now)
+                     assignee=worker, now=now, rules=clock_rules(services.config_dir))
 
 
 def taken_case(session: Session, services: Services) -> tuple[Case, Worker]:

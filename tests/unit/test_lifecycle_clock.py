@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from handlers.cases import case_work
 from handlers.cases.authority import Actor
 from handlers.cases.clock import run_clock
+from handlers.chat.case_numbers import format_case_number
 from models import Case, CaseEvent, CaseState, ClockMark, OutboxMessage, PointsEntry
 from tests.unit.lifecycle_support import (  # noqa: F401 (fixtures)
     T0, district, factory, load_district, new_case, notices_for, services, taken_case,
@@ -29,9 +30,14 @@ def opened(factory, services, **kwargs) -> int:
 
 
 def texts_to(factory, case_id: int, userid: str, marker: str) -> list[str]:
+    """Notices to `userid` about the case (its own, or a digest naming it) containing `marker`."""
     with factory() as session:
         case = session.get(Case, case_id)
-        return [n.text for n in notices_for(session, case) if n.recipient == userid and marker in n.text]
+        digests = session.scalars(select(OutboxMessage).where(OutboxMessage.case_id.is_(None),
+                                                              OutboxMessage.recipient == userid)).all()
+        number = format_case_number(case_id)
+        return [n.text for n in [*notices_for(session, case), *digests]
+                if n.recipient == userid and marker in n.text and (n.case_id or number in n.text)]
 
 
 def state_of(factory, case_id: int) -> tuple[str, int]:
@@ -59,6 +65,7 @@ def test_quiet_hours_hold_reminders_back_except_for_urgent_matters(factory, dist
 
 def test_a_missed_take_climbs_one_level_per_missed_window(factory, district, services):
     case_id = opened(factory, services)
+    clock(factory, services, T0 + timedelta(minutes=50))  # the reminder
     steps = [(61, 1, "t-leader"), (121, 2, "t-community"), (181, 3, "t-street")]
     for minutes, level, told in steps:
         clock(factory, services, T0 + timedelta(minutes=minutes))
@@ -73,14 +80,55 @@ def test_a_missed_take_climbs_one_level_per_missed_window(factory, district, ser
             PointsEntry.case_id == case_id)) < 0
 
 
-def test_a_clock_that_missed_hours_jumps_to_the_due_level_in_one_event(factory, district, services):
+def test_a_clock_that_missed_hours_reminds_first_and_escalates_a_grace_later(factory, district, services):
     case_id = opened(factory, services)
-    clock(factory, services, T0 + timedelta(hours=3, minutes=30))
+    late = T0 + timedelta(hours=3, minutes=30)
+    clock(factory, services, late)
+    assert state_of(factory, case_id) == (CaseState.PENDING, 0)
+    reminder = texts_to(factory, case_id, "t-worker", "【提醒】")
+    assert len(reminder) == 1 and "已超时2小时" in reminder[0] and "将提级至网格长" in reminder[0]
+    clock(factory, services, late + timedelta(minutes=29))
+    assert state_of(factory, case_id) == (CaseState.PENDING, 0)
+    clock(factory, services, late + timedelta(hours=2, minutes=30))  # two windows after the grace
     assert state_of(factory, case_id) == (CaseState.ESCALATED, 3)
     with factory() as session:
         actions = session.scalars(select(CaseEvent.action).where(CaseEvent.case_id == case_id)).all()
     assert actions == ["report", "overdue"]
-    assert texts_to(factory, case_id, "t-leader", "超时提级") == []
+
+
+def test_a_night_reports_nothing_and_the_morning_brings_one_digest(factory, district, services):
+    """Deadlines that pass in quiet hours: reminders in the morning, escalation a grace later, and the
+    leader gets one digest of the night instead of a message per case."""
+    first = opened(factory, services, now=NIGHT - timedelta(minutes=50))  # take due 22:10
+    second = opened(factory, services, now=NIGHT - timedelta(minutes=40), category="噪音扰民")
+    for hours in range(1, 9):
+        clock(factory, services, NIGHT + timedelta(hours=hours))
+    assert state_of(factory, first) == state_of(factory, second) == (CaseState.PENDING, 0)
+    assert texts_to(factory, first, "t-worker", "【提醒】") == []
+    morning = NIGHT + timedelta(hours=9)  # 07:00: quiet hours end
+    clock(factory, services, morning)
+    assert len(texts_to(factory, first, "t-worker", "【提醒】")) == 1
+    assert state_of(factory, first) == (CaseState.PENDING, 0)
+    clock(factory, services, morning + timedelta(minutes=30))
+    assert state_of(factory, first) == state_of(factory, second) == (CaseState.ESCALATED, 1)
+    digest = texts_to(factory, first, "t-leader", "")
+    assert len(digest) == 1 and digest[0].startswith("【昨夜超时") and "已提级至网格长" in digest[0]
+    assert texts_to(factory, second, "t-leader", "") == digest
+
+
+def test_an_urgent_matter_escalates_at_night_without_waiting(factory, district, services):
+    urgent = opened(factory, services, now=NIGHT + timedelta(hours=1), category="突发事件")  # due 23:15
+    clock(factory, services, NIGHT + timedelta(hours=1, minutes=16))
+    assert state_of(factory, urgent) == (CaseState.ESCALATED, 1)
+    assert len(texts_to(factory, urgent, "t-leader", "超时提级")) == 1
+
+
+def test_a_report_in_quiet_hours_starts_its_take_clock_when_they_end(factory, district, services):
+    calm = opened(factory, services, now=NIGHT + timedelta(hours=3))  # 01:00
+    urgent = opened(factory, services, now=NIGHT + timedelta(hours=3), category="突发事件")
+    with factory() as session:
+        assert session.get(Case, calm).take_due == NIGHT + timedelta(hours=10)  # 07:00 + 1 hour
+        assert session.get(Case, urgent).take_due == NIGHT + timedelta(hours=3, minutes=15)
 
 
 def test_running_the_clock_twice_sends_nothing_twice(factory, district, services):
@@ -89,7 +137,7 @@ def test_running_the_clock_twice_sends_nothing_twice(factory, district, services
     first = clock(factory, services, moment)
     with factory() as session:
         queued = session.scalar(select(func.count()).select_from(OutboxMessage))
-    assert first["escalations"] >= 1
+    assert first["reminders"] >= 1
     assert clock(factory, services, moment) == {"reminders": 0, "escalations": 0, "archived": 0}
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == queued
@@ -99,6 +147,7 @@ def test_two_clock_processes_at_once_act_once(factory, district, services):
     case_id = opened(factory, services, now=T0 + timedelta(days=10))
     barrier = threading.Barrier(2, timeout=20)
     moment = T0 + timedelta(days=10, hours=1, minutes=1)
+    clock(factory, services, moment - timedelta(minutes=15))  # the reminder
 
     def run() -> None:
         barrier.wait()
