@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from bot.app import create_app
 from demo.fake_wecom import create_fake_wecom
 from config.settings import SHIPPED_CONFIG_DIR, Settings
 from models.db import make_engine, make_session_factory
 from demo.district import init_demo_database
+from handlers.texts import BEIJING
 from tests.servers import serve_in_thread
 from tests.wecom_sim import CallbackClient, WeComSide
 
@@ -54,11 +59,33 @@ def fake_wecom() -> FakeWeCom:
         yield FakeWeCom(url)
 
 
-@pytest.fixture(scope="module")
-def app_settings(database_url: str, fake_wecom: FakeWeCom) -> Settings:
+def demo_settings(database_url: str, fake_wecom: FakeWeCom, **extra) -> Settings:
+    """A fresh demo district at `database_url` and the app's settings for it (`extra` on top)."""
     init_demo_database(database_url, SHIPPED_CONFIG_DIR)
     return Settings(_env_file=None, database_url=database_url, wecom_api_base=fake_wecom.url,
-                    outbox_interval=0.05, demo=True, admin_password="e2e-admin-pass", user_rate_limit=30)
+                    outbox_interval=0.05, demo=True, admin_password="e2e-admin-pass", user_rate_limit=30,
+                    **extra)
+
+
+def config_with_quiet_hours(folder: Path, start: datetime | str, end: datetime | str) -> str:
+    """A copy of the shipped config in `folder` whose quiet hours run from `start` to `end` (moments, or
+    Beijing HH:MM)."""
+    start, end = (_hhmm(value) if isinstance(value, datetime) else value for value in (start, end))
+    target = folder / "config"
+    shutil.copytree(SHIPPED_CONFIG_DIR, target, ignore=shutil.ignore_patterns("__pycache__"))
+    lifecycle = yaml.safe_load((target / "lifecycle.yaml").read_text(encoding="utf-8"))
+    lifecycle["quiet_hours"] = {"start": start, "end": end}
+    (target / "lifecycle.yaml").write_text(yaml.safe_dump(lifecycle, allow_unicode=True), encoding="utf-8")
+    return str(target)
+
+
+def _hhmm(moment: datetime) -> str:
+    return moment.astimezone(BEIJING).strftime("%H:%M")
+
+
+@pytest.fixture(scope="module")
+def app_settings(database_url: str, fake_wecom: FakeWeCom) -> Settings:
+    return demo_settings(database_url, fake_wecom)
 
 
 @pytest.fixture(scope="module")

@@ -8,19 +8,16 @@ their take deadlines fall in the night, as they do for an evening's reports.
 from __future__ import annotations
 
 import json
-import shutil
 from collections import Counter
 from datetime import datetime, timedelta
 
 import pytest
-import yaml
 from sqlalchemy import func, select
 
-from config.settings import SHIPPED_CONFIG_DIR, Settings
-from demo.district import init_demo_database
-from handlers.texts import BEIJING
+from config.settings import Settings
 from models import Case, CaseEvent, ClockMark, OutboxMessage, Worker
 from tests.cli import cli_json
+from tests.e2e.conftest import config_with_quiet_hours, demo_settings
 from tests.e2e.worker_chat import digits, number_in
 
 NIGHT_STARTS, NIGHT_LASTS = timedelta(minutes=30), timedelta(hours=9)
@@ -62,10 +59,6 @@ RESIDENTS = [f"busy-resident-{i % 24:02d}" for i in range(len(REPORTS))]
 STAFF = ("demo-leader", "yg-community-1", "yg-community-2", "hb-street-1")
 
 
-def _hhmm(moment: datetime) -> str:
-    return moment.astimezone(BEIJING).strftime("%H:%M")
-
-
 @pytest.fixture(scope="module")
 def night() -> tuple[datetime, datetime]:
     start = datetime.now().astimezone() + NIGHT_STARTS
@@ -75,20 +68,12 @@ def night() -> tuple[datetime, datetime]:
 
 @pytest.fixture(scope="module")
 def config_dir(tmp_path_factory, night) -> str:
-    target = tmp_path_factory.mktemp("busy") / "config"
-    shutil.copytree(SHIPPED_CONFIG_DIR, target, ignore=shutil.ignore_patterns("__pycache__"))
-    lifecycle = yaml.safe_load((target / "lifecycle.yaml").read_text(encoding="utf-8"))
-    lifecycle["quiet_hours"] = {"start": _hhmm(night[0]), "end": _hhmm(night[1])}
-    (target / "lifecycle.yaml").write_text(yaml.safe_dump(lifecycle, allow_unicode=True), encoding="utf-8")
-    return str(target)
+    return config_with_quiet_hours(tmp_path_factory.mktemp("busy"), night[0], night[1])
 
 
 @pytest.fixture(scope="module")
 def app_settings(database_url, fake_wecom, config_dir) -> Settings:
-    init_demo_database(database_url, SHIPPED_CONFIG_DIR)
-    return Settings(_env_file=None, database_url=database_url, wecom_api_base=fake_wecom.url,
-                    outbox_interval=0.05, demo=True, admin_password="e2e-admin-pass", user_rate_limit=30,
-                    config_dir=config_dir)
+    return demo_settings(database_url, fake_wecom, config_dir=config_dir)
 
 
 class Tally:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from datetime import datetime, timedelta
 
 import pytest
-import yaml
 from sqlalchemy import select
 
-from config.settings import SHIPPED_CONFIG_DIR
 from models import PointsEntry
 from tests.cli import cli_json
+from tests.e2e.conftest import config_with_quiet_hours
 from tests.e2e.worker_chat import report, show, taken
 
 NOTHING = {"reminders": 0, "escalations": 0, "archived": 0}
@@ -21,12 +19,7 @@ NOTHING = {"reminders": 0, "escalations": 0, "archived": 0}
 @pytest.fixture(scope="module")
 def config_dir(tmp_path_factory) -> str:
     """The shipped config without quiet hours, so the test passes at any time of day."""
-    target = tmp_path_factory.mktemp("clock") / "config"
-    shutil.copytree(SHIPPED_CONFIG_DIR, target, ignore=shutil.ignore_patterns("__pycache__"))
-    lifecycle = yaml.safe_load((target / "lifecycle.yaml").read_text(encoding="utf-8"))
-    lifecycle["quiet_hours"] = {"start": "00:00", "end": "00:00"}
-    (target / "lifecycle.yaml").write_text(yaml.safe_dump(lifecycle, allow_unicode=True), encoding="utf-8")
-    return str(target)
+    return config_with_quiet_hours(tmp_path_factory.mktemp("clock"), "00:00", "00:00")
 
 
 @pytest.fixture

@@ -3,23 +3,16 @@ urgent matters escalate at any hour. Quiet hours are set around the test's own c
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime, timedelta
 
 import pytest
-import yaml
 
-from config.settings import SHIPPED_CONFIG_DIR, Settings
-from demo.district import init_demo_database
-from handlers.texts import BEIJING
+from config.settings import Settings
 from tests.cli import cli_json
+from tests.e2e.conftest import config_with_quiet_hours, demo_settings
 from tests.e2e.worker_chat import queued, report, show
 
 GAS = "阳光小区一期13栋地下室有股很重的煤气味，怕是燃气泄漏"
-
-
-def _hhmm(moment: datetime) -> str:
-    return moment.astimezone(BEIJING).strftime("%H:%M")
 
 
 @pytest.fixture(scope="module")
@@ -30,20 +23,12 @@ def morning() -> datetime:
 
 @pytest.fixture(scope="module")
 def config_dir(tmp_path_factory, morning) -> str:
-    target = tmp_path_factory.mktemp("night") / "config"
-    shutil.copytree(SHIPPED_CONFIG_DIR, target, ignore=shutil.ignore_patterns("__pycache__"))
-    lifecycle = yaml.safe_load((target / "lifecycle.yaml").read_text(encoding="utf-8"))
-    lifecycle["quiet_hours"] = {"start": _hhmm(morning - timedelta(hours=9)), "end": _hhmm(morning)}
-    (target / "lifecycle.yaml").write_text(yaml.safe_dump(lifecycle, allow_unicode=True), encoding="utf-8")
-    return str(target)
+    return config_with_quiet_hours(tmp_path_factory.mktemp("night"), morning - timedelta(hours=9), morning)
 
 
 @pytest.fixture(scope="module")
 def app_settings(database_url, fake_wecom, config_dir) -> Settings:
-    init_demo_database(database_url, SHIPPED_CONFIG_DIR)
-    return Settings(_env_file=None, database_url=database_url, wecom_api_base=fake_wecom.url,
-                    outbox_interval=0.05, demo=True, admin_password="e2e-admin-pass", user_rate_limit=30,
-                    config_dir=config_dir)
+    return demo_settings(database_url, fake_wecom, config_dir=config_dir)
 
 
 @pytest.fixture
