@@ -1,4 +1,4 @@
-"""The FastAPI application: routers for the callback, health, and (in demo mode) the chat simulator."""
+"""The FastAPI application: routers for the callback, Open311, health, and (in demo mode) the chat simulator."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from bot import admin, health, metrics
+from bot import admin, health, metrics, open311
 from bot.wecom import aibot, callback
 from bot.jobs import BackgroundJobs
 from bot.logging_setup import configure_from_settings
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(aibot.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.include_router(open311.router)
     app.add_middleware(metrics.LatencyMiddleware)
     admin.install(app)
     if settings.demo:

@@ -13,8 +13,17 @@ from bot.intake import Intake
 from bot.wecom.parsing import inbound_from_fields
 from bot.wecom.crypto import CallbackCrypto
 from config.settings import Settings
+from handlers import open311
+from handlers.chat.inbound import Inbound
 from handlers.services import Services
 from models.db import WalCheckpointer, make_engine, make_session_factory
+
+
+def rebuild_inbound(payload: dict) -> Inbound:
+    """A stored message's payload as its `Inbound`: an Open311 filing's own values, else a callback's fields."""
+    if payload.get("channel") == open311.CHANNEL:
+        return open311.inbound_from_payload(payload)
+    return inbound_from_fields(payload)
 
 
 @dataclass
@@ -49,7 +58,7 @@ class AppState:
                                       max_age=settings.wecom_max_age),
             services=services,
             runner=DbRunner(1 if settings.is_sqlite else 8),
-            intake=Intake(factory, services, inbound_from_fields, accept_factory=make_session_factory(intake_engine),
+            intake=Intake(factory, services, rebuild_inbound, accept_factory=make_session_factory(intake_engine),
                           single_writer=settings.is_sqlite),
             intake_engine=intake_engine,
             checkpointer=WalCheckpointer(engine).start() if settings.is_sqlite else None,

@@ -1,5 +1,6 @@
-"""SQLAlchemy models: the registry, cases, messages and the outbox."""
+"""SQLAlchemy models: the registry, cases, messages, the outbox and Open311 API keys."""
 
+from models.apikeys import ApiKey
 from models.admin import AdminRole, AdminUser, AuditLog, Broadcast, RuleSetStatus, RuleSetVersion
 from models.base import Base, utcnow
 from models.cases import OPEN_STATES, Case, CaseEvent, CaseLink, CaseState, ClockMark
@@ -10,7 +11,7 @@ from models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
 from models.registry import Area, AreaLevel, Grid, Resident, Unit, Worker, WorkerRole, worker_grids
 
 __all__ = [
-    "AdminRole", "AdminUser", "AuditLog", "Broadcast", "RuleSetStatus", "RuleSetVersion",
+    "AdminRole", "AdminUser", "ApiKey", "AuditLog", "Broadcast", "RuleSetStatus", "RuleSetVersion",
     "Area", "AreaLevel", "Base", "Case", "CaseEvent", "CaseLink", "CaseState", "ClockMark",
     "Conversation", "Correction", "Grid", "InboundMessage", "OPEN_STATES", "OutboxChannel", "OutboxMessage",
     "OutboxStatus", "PointsEntry", "Resident", "Unit", "Worker", "WorkerRole", "utcnow", "worker_grids",

@@ -60,7 +60,7 @@ class Case(Base):
     priority: Mapped[int] = mapped_column(default=2)
     urgent: Mapped[bool] = mapped_column(default=False)
     text: Mapped[str] = mapped_column(Text)
-    source: Mapped[str] = mapped_column(String(16), default="resident")  # resident / patrol
+    source: Mapped[str] = mapped_column(String(64), default="resident")  # resident / patrol / open311:<key name>
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
     reporter_userid: Mapped[str] = mapped_column(String(64))
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"))

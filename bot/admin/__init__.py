@@ -9,12 +9,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import FileResponse
 
-from bot.admin import auth, broadcasts, cases, corrections, dashboard, registry, rules
+from bot.admin import apikeys, auth, broadcasts, cases, corrections, dashboard, registry, rules
 from bot.admin.deps import csrf_protect, install_error_pages
 from handlers.texts import TEMPLATES_DIR
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)], include_in_schema=False)
-for area in (auth, dashboard, cases, rules, corrections, registry, broadcasts):
+for area in (auth, dashboard, cases, rules, corrections, registry, broadcasts, apikeys):
     router.include_router(area.router)
 
 

@@ -70,7 +70,7 @@ def inbound_failed(as_json: bool = typer.Option(False, "--json")) -> None:
 @inbound_app.command("replay")
 def inbound_replay(ids: list[int]) -> None:
     """Handle failed messages again; their replies go to the senders through the outbox."""
-    from bot.wecom.parsing import inbound_from_fields
+    from bot.state import rebuild_inbound
     from handlers.intake.dispatch import replay_failed
     from handlers.services import Services
     from models import InboundMessage
@@ -85,7 +85,7 @@ def inbound_replay(ids: list[int]) -> None:
         if payload is None:
             typer.echo(f"{record_id}: no such message", err=True)
             continue
-        reply = replay_failed(factory, services, record_id, inbound_from_fields(payload))
+        reply = replay_failed(factory, services, record_id, rebuild_inbound(payload))
         typer.echo(f"{record_id}: {'handled' if reply is not None else 'not failed, skipped'}")
 
 

@@ -59,6 +59,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000, fake_port: int = typer.Optio
     typer.echo(f"gridbot demo: database {config.database_url}, fake WeCom at {config.wecom_api_base}")
     typer.echo(f"Open the chat simulator:  http://{host}:{port}/demo/")
     typer.echo(f"Admin console:            http://{host}:{port}/admin/  (admin / {config.admin_password})")
+    typer.echo(f"Open311 GeoReport v2:     http://{host}:{port}/open311/v2/discovery.json  (keys: gridbot apikey add NAME)")
     uvicorn.run("bot.app:create_app", factory=True, host=host, port=port, loop="uvloop", http="httptools",
                 access_log=False, log_level="warning")
 

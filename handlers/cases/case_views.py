@@ -23,6 +23,7 @@ def case_summary(case: Case) -> dict:
         "unit": case.unit.code if case.unit else None,
         "assignee": case.assignee.userid if case.assignee else None,
         "reporter": case.reporter_userid,
+        "source": case.source,
         "level": case.level,
         "urgent": case.urgent,
         "place_source": case.place_source,

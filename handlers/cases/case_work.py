@@ -13,6 +13,7 @@ from handlers.cases.case_notices import notify_case_opened, notify_event, to_rep
 from handlers.cases.corrections import record_correction
 from handlers.cases.records import apply_action, set_deadlines
 from handlers.classify import Category
+from handlers.cases.duplicates import likely_duplicate
 from handlers.cases.points import award
 from handlers.texts import render
 from handlers.cases.timing import STEPS, ClockRules, clock_rules, due, set_due, shift_deadlines
@@ -143,6 +144,17 @@ def resume(session: Session, case: Case, actor: Actor, now: datetime) -> CaseEve
     case.suspended_at = None
     notify_event(session, event)
     return event
+
+
+def announce(session: Session, case: Case, duplicate_window: timedelta, now: datetime) -> Case | None:
+    """A newly routed case: linked to a likely duplicate (returned; nobody is told twice), else its
+    assignee and grid hear of it (None)."""
+    original = likely_duplicate(session, case, duplicate_window)
+    if original is not None:
+        merge(session, case, original, SYSTEM.userid, now, tell_reporter=False)
+        return original
+    notify_case_opened(session, case.events[0])
+    return None
 
 
 def merge(session: Session, case: Case, into: Case, actor: str, now: datetime, *,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Kind = Literal["text", "image", "voice", "video", "file", "location", "event", "other"]
-Channel = Literal["app", "aibot", "console"]
+Channel = Literal["app", "aibot", "console", "open311"]
 
 
 @dataclass(frozen=True)
@@ -26,3 +26,8 @@ class Inbound:
     event: str | None = None
     chat_id: str | None = None  # group chat the message came from (AI bot)
     raw: dict = field(default_factory=dict)
+
+
+def answered_in_chat(channel: str) -> bool:
+    """Whether a message's reply goes back to its sender by chat (an Open311 partner reads it from the API)."""
+    return channel != "open311"

@@ -3,7 +3,7 @@
 Public surface:
 - `normalise(text)` — the canonical text every rule sees (OpenCC t2s, NFKC, casefold,
   Cantonese words, numerals before 栋/单元/室 as digits, noise removed, repeats collapsed).
-- `Catalogue` / `Category` / `Clock` — `config/catalogue.yaml`.
+- `Catalogue` / `Category` / `Clock` / `Attribute` — `config/catalogue.yaml`.
 - `Classifier.classify(text) -> Decision` (`.to_json()` is `gridbot classify --json`).
 - `load_classifier(config_dir)` — cached per directory, rebuilt when a file changes.
 
@@ -30,7 +30,7 @@ ranked, log-odds weighted terms per label), `lint` (duplicate, shadowed, shared 
 rules); the command line is `bot/cli/rules.py`.
 """
 
-from handlers.classify._catalogue import Catalogue, Category, Clock
+from handlers.classify._catalogue import Attribute, Catalogue, Category, Clock
 from handlers.classify._engine import Candidate, Classifier, Decision
 from handlers.classify._errors import RuleConfigError
 from handlers.classify._evaluate import (NO_CATEGORY, Example, evaluate, predicted_label, read_examples, scores, write_errors)
@@ -41,7 +41,7 @@ from handlers.classify._normalise import chinese_number, normalise, to_simplifie
 from handlers.classify._rules import Rule, read_config, write_config
 
 __all__ = [
-    "NO_CATEGORY", "Candidate", "Catalogue", "Category", "Classifier", "Clock", "Decision", "Example", "Finding",
+    "NO_CATEGORY", "Attribute", "Candidate", "Catalogue", "Category", "Classifier", "Clock", "Decision", "Example", "Finding",
     "LearnOptions", "Rule", "RuleConfigError", "chinese_number", "evaluate", "learn_rules", "lint", "load_classifier",
     "normalise", "predicted_label", "read_config", "read_examples", "scores", "stored_texts", "to_simplified",
     "write_config", "write_errors",

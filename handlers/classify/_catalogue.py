@@ -1,4 +1,9 @@
-"""The matter catalogue: categories with their grid/department flag, priority and 117 clock."""
+"""The matter catalogue: categories with their grid/department flag, priority and 117 clock.
+
+A category may also carry a short ASCII `code` (its Open311 service code) and `attributes`:
+names of entries in the catalogue's `attributes` map, the extra facts a partner system may
+send with a report (Open311 service definitions).
+"""
 
 from __future__ import annotations
 
@@ -39,6 +44,21 @@ class Clock:
 
 
 @dataclass(frozen=True)
+class Attribute:
+    """An extra fact a report of some categories may carry (e.g. 楼栋, 是否紧急)."""
+
+    code: str
+    name: str
+    datatype: str  # string / number / datetime / text / singlevaluelist / multivaluelist
+    required: bool = False
+    description: str = ""
+    values: tuple[tuple[str, str], ...] = ()  # (key, name) of a list's choices
+
+
+DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
+
+
+@dataclass(frozen=True)
 class Category:
     """One matter a resident may report; `department` says where non-grid matters go."""
 
@@ -50,6 +70,8 @@ class Category:
     department: str | None = None
     role: str | None = None
     description: str = ""
+    code: str | None = None
+    attributes: tuple[Attribute, ...] = ()
 
 
 @dataclass
@@ -92,19 +114,45 @@ class Catalogue:
         entries = data.get("categories")
         if not isinstance(entries, list) or not entries:
             raise RuleConfigError(source, None, "categories", "must be a non-empty list")
+        attributes = _attributes(data.get("attributes") or {}, source)
         categories: dict[str, Category] = {}
         for entry in entries:
-            category = _category(entry, default, source)
+            category = _category(entry, default, attributes, source)
             if category.name in categories:
                 raise RuleConfigError(source, category.name, "name", "duplicate category")
+            if category.code and any(other.code == category.code for other in categories.values()):
+                raise RuleConfigError(source, category.name, "code", "duplicate code")
             categories[category.name] = category
         return cls(categories=categories, data=data, **thresholds)
 
 
-_CATEGORY_KEYS = {"name", "grid_matter", "priority", "urgent", "clock", "department", "role", "description"}
+_CATEGORY_KEYS = {"name", "grid_matter", "priority", "urgent", "clock", "department", "role", "description", "code",
+                  "attributes"}
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 
 
-def _category(entry: Any, default: dict, source: str) -> Category:
+def _attributes(data: Any, source: str) -> dict[str, Attribute]:
+    if not isinstance(data, dict):
+        raise RuleConfigError(source, None, "attributes", "must be a mapping of code → definition")
+    found = {}
+    for code, entry in data.items():
+        where = f"attributes.{code}"
+        if not isinstance(code, str) or not _CODE.match(code) or not isinstance(entry, dict):
+            raise RuleConfigError(source, None, where, "needs an ASCII code and a mapping")
+        if not isinstance(entry.get("name"), str) or entry.get("datatype") not in DATATYPES:
+            raise RuleConfigError(source, None, where, f"needs a name and a datatype of {', '.join(DATATYPES)}")
+        values = entry.get("values") or []
+        if not isinstance(values, list) or not all(isinstance(v, dict) and {"key", "name"} <= set(v) for v in values):
+            raise RuleConfigError(source, None, f"{where}.values", "must be a list of {key, name}")
+        if entry["datatype"].endswith("valuelist") != bool(values):
+            raise RuleConfigError(source, None, f"{where}.values", "a list datatype needs values, others none")
+        found[code] = Attribute(code=code, name=entry["name"], datatype=entry["datatype"],
+                                required=entry.get("required") is True, description=str(entry.get("description", "")),
+                                values=tuple((str(v["key"]), str(v["name"])) for v in values))
+    return found
+
+
+def _category(entry: Any, default: dict, attributes: dict[str, Attribute], source: str) -> Category:
     if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"].strip():
         raise RuleConfigError(source, None, "name", f"each category needs a name: {entry!r}")
     name = entry["name"].strip()
@@ -122,10 +170,17 @@ def _category(entry: Any, default: dict, source: str) -> Category:
     department = entry.get("department")
     if not grid_matter and not department:
         raise RuleConfigError(source, name, "department", "a department matter must name its department")
+    code = entry.get("code")
+    if code is not None and (not isinstance(code, str) or not _CODE.match(code)):
+        raise RuleConfigError(source, name, "code", "must be ASCII letters, digits, - or _ (at most 40)")
+    wanted = entry.get("attributes") or []
+    if not isinstance(wanted, list) or any(item not in attributes for item in wanted):
+        raise RuleConfigError(source, name, "attributes", f"must list codes of the catalogue's attributes: {wanted!r}")
     return Category(name=name, grid_matter=grid_matter, priority=priority, urgent=urgent,
                     clock=Clock(**_clock(entry.get("clock") or {}, default, source, name)),
                     department=department, role=entry.get("role"),
-                    description=str(entry.get("description", "")))
+                    description=str(entry.get("description", "")), code=code,
+                    attributes=tuple(attributes[item] for item in wanted))
 
 
 def _clock(value: Any, default: dict, source: str, name: str | None) -> dict:

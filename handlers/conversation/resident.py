@@ -9,13 +9,11 @@ from sqlalchemy.orm import Session, joinedload
 
 from handlers.chat import pending
 from handlers.conversation import resident_requests
-from handlers.cases.authority import SYSTEM
 from handlers.cases.case_notices import notify_case_opened
-from handlers.cases.case_work import merge
+from handlers.cases.case_work import announce
 from handlers.cases.records import Place, latest_open_case, open_case, place_case
 from handlers.classify import Category, Decision
 from handlers.chat.commands import fold, is_greeting, parse_command
-from handlers.cases.duplicates import likely_duplicate
 from handlers.chat.inbound import Inbound
 from handlers.places.routing import locate_point, pick_assignee
 from handlers.services import Services
@@ -105,11 +103,9 @@ def _open(session: Session, services: Services, resident: Resident, text: str, c
             return render("replies/confirm_address", case=case, unit=guess)
         pending.expect(session, resident.userid, pending.AWAIT_ADDRESS, {"case_id": case.id}, now)
         return render("replies/ask_address", case=case)
-    original = likely_duplicate(session, case, clock_rules(services.config_dir).duplicate_window)
+    original = announce(session, case, clock_rules(services.config_dir).duplicate_window, now)
     if original is not None:
-        merge(session, case, original, SYSTEM.userid, now, tell_reporter=False)
         return render("replies/duplicate_linked", case=case, original=original)
-    notify_case_opened(session, case.events[0])
     return render("replies/case_opened", case=case, category=category)
 
 

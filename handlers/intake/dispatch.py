@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from handlers import facts
+from handlers import facts, open311
 from handlers.conversation import resident
 from handlers.cases import worker_commands
-from handlers.chat.inbound import Inbound
+from handlers.chat.inbound import Inbound, answered_in_chat
 from handlers.intake.log_context import message_context
 from models.outbox import queue_notice
 from handlers.services import Services
@@ -82,6 +82,8 @@ def log_handled(record: InboundMessage) -> None:
 
 def dispatch(session: Session, services: Services, inbound: Inbound, record: InboundMessage) -> str | None:
     """Pick the handler by who sent the message and through which channel."""
+    if inbound.channel == open311.CHANNEL:  # a partner system's request: its key was checked at the edge
+        return open311.handle(session, services, inbound, record)
     worker = session.scalars(_WORKER, {"userid": inbound.userid}).first()
     if worker is not None:
         return worker_commands.handle(session, services, worker, inbound, record)
@@ -148,7 +150,7 @@ def replay_failed(factory: sessionmaker[Session], services: Services, record_id:
             return None
         reply = dispatch(session, services, inbound, record)
         record.status, record.reply = "handled", reply
-        if reply:
+        if reply and answered_in_chat(inbound.channel):
             queue_notice(session, channel=OutboxChannel.USER, recipient=record.from_userid, text=reply,
                          dedupe_key=f"replay:{record.id}", case_id=record.case_id)
         return reply

@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from handlers.intake.dispatch import dispatch, log_handled, note_inbound, record_values
-from handlers.chat.inbound import Inbound
+from handlers.chat.inbound import Inbound, answered_in_chat
 from handlers.intake.log_context import message_context
 from models.outbox import queue_notice
 from handlers.services import Services
@@ -131,7 +131,7 @@ def _handle(session: Session, services: Services, record: InboundMessage, inboun
     reply = dispatch(session, services, inbound, record)
     record.reply = reply
     passive = bool(reply) and answer_passively(record.msg_key)
-    if reply and not passive:
+    if reply and not passive and answered_in_chat(inbound.channel):
         queue_notice(session, channel=OutboxChannel.USER, recipient=record.from_userid, text=reply,
                      dedupe_key=reply_key(record.id), case_id=record.case_id)
     note_inbound(session, inbound, record.status)
@@ -146,7 +146,8 @@ def _record_failure(factory: sessionmaker[Session], record_id: int) -> Processed
     with factory.begin() as session:
         record = session.get(InboundMessage, record_id)
         record.status, record.reply = "failed", reply
-        queue_notice(session, channel=OutboxChannel.USER, recipient=record.from_userid, text=reply,
-                     dedupe_key=reply_key(record_id))
+        if answered_in_chat(record.channel):
+            queue_notice(session, channel=OutboxChannel.USER, recipient=record.from_userid, text=reply,
+                         dedupe_key=reply_key(record_id))
         note_inbound(session, Inbound(record.msg_key, record.from_userid, record.msg_type), "failed")
     return Processed(record.msg_key, reply, passive=False)
