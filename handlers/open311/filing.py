@@ -222,14 +222,15 @@ def handle(session: Session, services: Services, inbound: Inbound, record: Inbou
     place = Place(grid, session.get(Unit, filing.unit_id) if filing.unit_id else None, filing.place_source,
                   filing.location)
     source = reporter_of(filing.key_name)
+    rules = clock_rules(services.config_dir)
     case = open_case(session, text=filing.text, category=category, reporter_userid=source,
                      resident=_reporter(session, filing), place=place,
                      assignee=pick_assignee(session, grid.id, category.name, urgent=category.urgent), now=now,
-                     source=source, classification={"open311": {"service_code": filing.service_code,
+                     rules=rules, source=source, classification={"open311": {"service_code": filing.service_code,
                                                                 "attributes": filing.attributes}},
                      attachments=[{"kind": "image", "url": filing.media_url}] if filing.media_url else None)
     record.case_id, record.category = case.id, category.name
-    original = announce(session, case, clock_rules(services.config_dir).duplicate_window, now)
+    original = announce(session, case, rules.duplicate_window, now)
     key = session.scalars(select(ApiKey).where(ApiKey.name == filing.key_name)).first()
     if key is not None:
         key.last_used_at = now
