@@ -235,6 +235,24 @@ class _Builder:
         for n, unit in enumerate(self.out.units[::every], start=1):
             self.out.residents.append(ResidentRecord(f"resident-{n:03d}", self.people.name(),
                                                      self.people.phone("136"), unit.code))
+        self.special_groups()
+
+    def special_groups(self) -> None:
+        """`special_per_grid` 重点人群 residents in every grid with units, groups in turn; the first grid's named."""
+        spec = self.spec.get("special", {})
+        groups, named = spec.get("groups", []), list(spec.get("named", []))
+        units_by_grid: dict[str, list[UnitRecord]] = {}
+        for unit in self.out.units:
+            units_by_grid.setdefault(unit.grid_code, []).append(unit)
+        turn = 0
+        for grid_code, units in units_by_grid.items():
+            for i in range(int(spec.get("per_grid", 0))):
+                given = named.pop(0) if named else {}
+                chosen = tuple(given.get("groups") or (groups[turn % len(groups)],))
+                turn += 1
+                self.out.residents.append(ResidentRecord(
+                    f"care-{grid_code}-{i + 1}", given.get("name") or self.people.name(), self.people.phone("135"),
+                    units[(i * 3) % len(units)].code, chosen))
 
 
 def _built(spec_path: Path) -> _Builder:

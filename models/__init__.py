@@ -9,10 +9,12 @@ from models.messages import Conversation, InboundMessage
 from models.points import PointsEntry
 from models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
 from models.registry import Area, AreaLevel, Grid, Resident, Unit, Worker, WorkerRole, worker_grids
+from models.visits import PatrolCheckin, Visit
 
 __all__ = [
     "AdminRole", "AdminUser", "ApiKey", "AuditLog", "Broadcast", "RuleSetStatus", "RuleSetVersion",
     "Area", "AreaLevel", "Base", "Case", "CaseEvent", "CaseLink", "CaseState", "ClockMark",
     "Conversation", "Correction", "Grid", "InboundMessage", "OPEN_STATES", "OutboxChannel", "OutboxMessage",
-    "OutboxStatus", "PointsEntry", "Resident", "Unit", "Worker", "WorkerRole", "utcnow", "worker_grids",
+    "OutboxStatus", "PatrolCheckin", "PointsEntry", "Resident", "Unit", "Visit", "Worker", "WorkerRole", "utcnow",
+    "worker_grids",
 ]

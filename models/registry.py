@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
 from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -105,5 +106,11 @@ class Resident(Base):
     name: Mapped[str | None] = mapped_column(String(50))
     phone: Mapped[str | None] = mapped_column(String(20))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    # 重点人群 (special groups, visited per config/visits.yaml), the worker who visits them when not
+    # the grid's default, and since when the person has been in a group (visits owed from then on).
+    groups: Mapped[list] = mapped_column(default=list)
+    visit_worker_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id"))
+    groups_since: Mapped[datetime | None] = mapped_column()
 
     unit: Mapped[Unit | None] = relationship()
+    visit_worker: Mapped[Worker | None] = relationship()

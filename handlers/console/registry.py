@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from handlers.console.audit import record
 from handlers.registry.importer import Problem, RegistryImportError, import_registry_file
+from handlers.registry.records import set_groups_since
 from handlers.texts import render
 from models import Grid, Resident, Unit, Worker, WorkerRole
 
@@ -101,9 +102,22 @@ def edit_resident(session: Session, resident: Resident, form: dict[str, str], *,
         unit_id = session.scalar(select(Unit.id).where(Unit.code == unit_code))
         if unit_id is None:
             raise RegistryEditError("unit")
-    return _apply(session, resident, {"name": form.get("name", "").strip() or None,
-                                      "phone": _phone(form.get("phone", "")), "unit_id": unit_id},
-                  actor=actor, kind="resident", key=resident.userid, now=now)
+    changes = {"name": form.get("name", "").strip() or None, "phone": _phone(form.get("phone", "")),
+               "unit_id": unit_id, "groups": _words(form.get("groups", "")),
+               "visit_worker_id": _visit_worker(session, form.get("visit_worker", ""))}
+    diff = _apply(session, resident, changes, actor=actor, kind="resident", key=resident.userid, now=now)
+    set_groups_since(resident, now)
+    return diff
+
+
+def _visit_worker(session: Session, userid: str) -> int | None:
+    """The worker named to visit a special-group resident (empty: the grid's default)."""
+    if not userid.strip():
+        return None
+    worker_id = session.scalar(select(Worker.id).where(Worker.userid == userid.strip()))
+    if worker_id is None:
+        raise RegistryEditError("visit_worker")
+    return worker_id
 
 
 def listing(session: Session, model, *, q: str = "", grid_ids: frozenset[int] | None = None,

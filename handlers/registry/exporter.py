@@ -37,8 +37,10 @@ def registry_rows(session: Session) -> dict[str, list[list[str]]]:
         "workers": [[w.userid, w.name, w.phone or "", role_labels.get(w.role, w.role), "、".join(g.code for g in w.grids),
                      "、".join(w.matters or []), areas[w.area_id].code if w.area_id else "", "在岗" if w.on_duty else "请假"]
                     for w in session.scalars(select(Worker).options(selectinload(Worker.grids)).order_by(Worker.id))],
-        "residents": [[r.userid, r.name or "", r.phone or "", r.unit.code]
-                      for r in session.scalars(select(Resident).options(selectinload(Resident.unit))
+        "residents": [[r.userid, r.name or "", r.phone or "", r.unit.code, "、".join(r.groups or []),
+                       r.visit_worker.userid if r.visit_worker else ""]
+                      for r in session.scalars(select(Resident).options(selectinload(Resident.unit),
+                                                                        selectinload(Resident.visit_worker))
                                                .where(Resident.unit_id.is_not(None)).order_by(Resident.id))],
     }
     return rows

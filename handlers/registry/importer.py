@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from handlers.registry.records import (AreaRecord, GridRecord, Progress, Registry, ResidentRecord, UnitRecord, UpsertCounts, WorkerRecord, apply_registry)
 from handlers.registry.workbook import LIST_SEPARATORS, Table, read_tables
 from handlers.texts import wording
-from models import Area, AreaLevel, Grid, Unit, WorkerRole
+from models import Area, AreaLevel, Grid, Unit, Worker, WorkerRole
 
 PHONE = re.compile(r"^(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 AREA_LEVELS = {"区": AreaLevel.DISTRICT, "县": AreaLevel.DISTRICT, "市辖区": AreaLevel.DISTRICT,
@@ -96,6 +96,7 @@ class _Checker:
         self.db_areas = set(session.scalars(select(Area.code)))
         self.db_grids = set(session.scalars(select(Grid.code)))
         self.db_units = set(session.scalars(select(Unit.code)))
+        self.db_workers = set(session.scalars(select(Worker.userid)))
 
     def _keys(self, table: Table) -> set[str]:
         key = "userid" if "userid" in table.headers else "code"
@@ -223,8 +224,12 @@ class _Checker:
                 self.problem(table, number, "userid", "userid_is_worker", get("userid"))
             if not self.known("units", get("unit")):
                 self.problem(table, number, "unit", "unknown_unit", get("unit"))
+            visit_worker = get("visit_worker")
+            if visit_worker and visit_worker not in self.db_workers | workers:
+                self.problem(table, number, "visit_worker", "unknown_worker", visit_worker)
             self.registry.residents.append(ResidentRecord(get("userid"), get("name") or None,
-                                                          self.phone(table, number, get("phone")), get("unit")))
+                                                          self.phone(table, number, get("phone")), get("unit"),
+                                                          split_list(get("groups")), visit_worker or None))
 
     def check(self) -> Registry:
         for step in (self.areas, self.grids, self.units, self.workers, self.residents):

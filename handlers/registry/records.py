@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Area, Grid, Resident, Unit, Worker
+from models import Area, Grid, Resident, Unit, Worker, utcnow
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ class ResidentRecord:
     name: str | None = None
     phone: str | None = None
     unit_code: str | None = None
+    groups: tuple[str, ...] = ()  # 重点人群
+    visit_worker: str | None = None  # userid of the worker who visits them, when not the grid's default
 
 
 @dataclass
@@ -182,10 +185,18 @@ class _Upserter:
     def residents(self, records: list[ResidentRecord], units: dict[str, Unit]) -> None:
         units.update(self._keyed(Unit, "code", [r.unit_code for r in records if r.unit_code and r.unit_code not in units]))
         rows = self._keyed(Resident, "userid", [r.userid for r in records])
+        workers = self._keyed(Worker, "userid", [r.visit_worker for r in records if r.visit_worker])
         for record in records:
-            self._put(rows, record.userid, Resident, {
+            row = self._put(rows, record.userid, Resident, {
                 "userid": record.userid, "name": record.name, "phone": record.phone,
-                "unit": units[record.unit_code] if record.unit_code else None})
+                "unit": units[record.unit_code] if record.unit_code else None, "groups": list(record.groups),
+                "visit_worker": workers.get(record.visit_worker) if record.visit_worker else None})
+            set_groups_since(row, utcnow())
+
+
+def set_groups_since(resident: Resident, now: datetime) -> None:
+    """Visits are owed from when a person first joined a special group; none once they are in none."""
+    resident.groups_since = (resident.groups_since or now) if resident.groups else None
 
 
 def _parents_first(records: list) -> list:

@@ -83,6 +83,10 @@ SHEETS: tuple[Sheet, ...] = (
         Column("name", "姓名", (), False),
         Column("phone", "手机号码", ("手机号", "联系电话", "电话"), False),
         Column("unit", "单元编码", ("所属单元编码", "所属单元"), True),
+        Column("groups", "重点人群", ("人群类别",), False,
+               "困难群众 / 空巢老人 / 残疾家庭 / 新增流动人口 等，可填多个，用“、”分隔；每期按时走访"),
+        Column("visit_worker", "走访网格员账号", ("走访网格员", "责任网格员"), False,
+               "留空由网格的专职网格员走访；填网格员的企业微信账号则由其走访"),
     ), "居民及其所在最小单元"),
 )
 SHEETS_BY_KIND = {sheet.kind: sheet for sheet in SHEETS}
