@@ -10,6 +10,7 @@ from bot.outbox.sender import OutboxSender, SendPolicy
 from bot.wecom.api import WeComClient
 from bot.state import AppState
 from handlers.cases.clock import run_clock
+from handlers.visits.clock import run_visit_clock
 
 log = logging.getLogger("gridbot.jobs")
 
@@ -35,12 +36,14 @@ class BackgroundJobs:
         self._spawn("clock", self._run_clock)
 
     def _run_clock(self) -> None:
-        """The case clock every `clock_interval` seconds, each pass in its own transaction."""
+        """The case clock and the visit clock every `clock_interval` seconds, each pass in its own transaction."""
         state = self._state
         while not self._stop.wait(state.settings.clock_interval):
             try:
                 with state.factory.begin() as session:
-                    counts = run_clock(session, state.services, state.services.clock())
+                    now = state.services.clock()
+                    counts = {**run_clock(session, state.services, now),
+                              **run_visit_clock(session, state.services, now)}
                 metrics.clock_pass(counts)
             except Exception:
                 log.exception("clock pass failed")

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import apikeys, cases, clock, jobs, outbox, registry, rules, serve
+from bot.cli import apikeys, cases, clock, jobs, outbox, registry, rules, serve, visits
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="gridbot: residents' messages → routed grid cases, over WeCom.")
 
-for _group in (serve, cases, rules, registry, outbox, jobs, clock, apikeys):
+for _group in (serve, cases, rules, registry, outbox, jobs, clock, apikeys, visits):
     _group.register(app)

@@ -16,14 +16,16 @@ groups_app = typer.Typer(no_args_is_help=True, help="The grids' WeCom group chat
 @clock_app.command("run")
 def clock_run(now: str = typer.Option(None, "--now", help="ISO-8601 moment to apply the clock at (UTC when "
                                                           "no zone is given); default: now.")) -> None:
-    """Send due reminders, escalate missed deadlines, archive unrated cases; twice sends nothing twice."""
+    """Send due reminders, escalate missed deadlines, archive unrated cases, remind of due visits and send
+    the morning digests; twice sends nothing twice."""
     from handlers.cases.clock import run_clock
     from handlers.services import Services
+    from handlers.visits.clock import run_visit_clock
 
     moment = parse_moment(now)
     services = Services(config_dir=settings().config_dir, rate_limit=0)
     with session_factory().begin() as session:
-        counts = run_clock(session, services, moment)
+        counts = {**run_clock(session, services, moment), **run_visit_clock(session, services, moment)}
     echo_json({"now": moment.isoformat(), **counts})
 
 

@@ -30,11 +30,13 @@ def _place(session: Session, services: Services, worker: Worker, text: str, chat
 
 
 def report(session: Session, services: Services, worker: Worker, text: str, record: InboundMessage,
-           now: datetime, chat_id: str | None = None) -> str:
-    """A patrol case, classified like a resident's report and routed inside the worker's grid."""
+           now: datetime, chat_id: str | None = None, *, place: Place | None = None,
+           reply: str = "replies/patrol_opened") -> str:
+    """A patrol case, classified like a resident's report and routed inside the worker's grid
+    (or at `place` when the caller knows it, e.g. a visited person's unit)."""
     if not text:
         return render("replies/worker_usage", command="patrol")
-    place = _place(session, services, worker, text, chat_id)
+    place = place or _place(session, services, worker, text, chat_id)
     if place is None:
         return render("replies/patrol_no_grid")
     classifier = services.classifier()
@@ -53,4 +55,4 @@ def report(session: Session, services: Services, worker: Worker, text: str, reco
                      classification=decision.to_json())
     record.case_id = case.id
     notify_case_opened(session, case.events[0])
-    return render("replies/patrol_opened", case=case, category=category)
+    return render(reply, case=case, category=category)

@@ -27,6 +27,7 @@ from handlers.chat.inbound import Inbound
 from handlers.cases.lifecycle import IllegalTransition, allowed
 from handlers.places.routing import pick_assignee
 from handlers.services import Services
+from handlers.visits import chat as visit_chat
 from handlers.texts import render
 from handlers.cases.timing import clock_rules
 from models import OPEN_STATES, Case, CaseEvent, InboundMessage, Worker
@@ -66,6 +67,8 @@ def handle(session: Session, services: Services, worker: Worker, inbound: Inboun
            record: InboundMessage) -> str | None:
     """The reply to one message from a registered worker."""
     now = services.clock()
+    if (answer := visit_chat.answer(session, services, worker, inbound, now)) is not None:
+        return answer
     if inbound.kind in _MEDIA:
         return _attach_media(session, services, worker, inbound, now)
     if inbound.kind != "text":
@@ -280,6 +283,12 @@ OTHER_COMMANDS: dict[str, Callable[[Request], str]] = {
     "points": lambda r: worker_queries.points(r.session, r.worker),
     "patrol": lambda r: patrol.report(r.session, r.services, r.worker, r.command.args, r.record, r.now,
                                       r.inbound.chat_id),
+    "visit": lambda r: visit_chat.visit(r.session, r.services, r.worker, r.command.args, r.inbound.text, r.now,
+                                        masked=r.in_group),
+    "visit_case": lambda r: visit_chat.to_case(r.session, r.services, r.worker, r.record, r.now, r.inbound.chat_id),
+    "today": lambda r: visit_chat.today(r.session, r.services, r.worker, r.now, masked=r.in_group),
+    "due_visits": lambda r: visit_chat.due(r.session, r.services, r.worker, r.now, masked=r.in_group),
+    "checkin": lambda r: visit_chat.expect_checkin(r.session, r.services, r.worker, r.command.args, r.now),
 }
 
 

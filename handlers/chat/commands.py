@@ -54,7 +54,7 @@ def parse_command(text: str, audience: str) -> Command | None:
     return None
 
 
-_FREE_TEXT_AFTER = {"patrol", "unsatisfied", "bind"}
+_FREE_TEXT_AFTER = {"patrol", "unsatisfied", "bind", "visit"}
 # WeChat sends stickers and emoji as codes like [微笑] or as emoji characters: not a report.
 _STICKERS = re.compile(r"\[[^\[\]\s]{1,6}\]")
 _SYMBOL_CATEGORIES = {"So", "Sk", "Cf", "Mn"}
