@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     ready_max_backlog_age: float = Field(default=300.0, gt=0)  # /readyz fails when a pending notice is older
     metrics_port: int = Field(default=0, ge=0, le=65535)  # /metrics of `gridbot worker` / `outbox run`; 0: none
     log_level: str = Field(default="INFO", pattern=r"(?i)^(debug|info|warning|error|critical)$")
+    # The console map's background tiles, e.g. a production map service's https://…/{z}/{x}/{y}.png;
+    # empty: no tiles, grid shapes only (works with no internet).
+    map_tile_url: str = Field(default="", pattern=r"^(https?://\S+)?$")
+    map_tile_attribution: str = ""
 
     @field_validator("wecom_aes_key", "wecom_bot_aes_key")
     @classmethod

@@ -66,3 +66,27 @@ def daily_lines(series: list[tuple[date, int, int]], *, chart_id: str, width: in
             parts.append(f'<text x="{x:.1f}" y="{height - 6}" text-anchor="middle">{day.month}/{day.day}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def daily_bars(series: list[tuple[date, int]], *, chart_id: str, title: str, width: int = 1200,
+               height: int = 160) -> Markup:
+    """One bar per day (e.g. patrol check-ins), with a y axis and sparse date labels."""
+    left, bottom, top_pad = 36, 24, 10
+    plot_w, plot_h = width - left - 10, height - bottom - top_pad
+    top = _nice_max(max((value for _, value in series), default=0))
+    slot = plot_w / max(1, len(series))
+    parts = [f'<svg id="{escape(chart_id)}" viewBox="0 0 {width} {height}" role="img">',
+             f'<line class="axis" x1="{left}" y1="{top_pad + plot_h}" x2="{width - 10}" y2="{top_pad + plot_h}"/>']
+    for tick in sorted({0, top // 2, top}):
+        y = top_pad + plot_h * (1 - tick / top)
+        parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{tick:g}</text>')
+    every = max(1, len(series) // 8)
+    for i, (day, value) in enumerate(series):
+        x, h = left + slot * i, plot_h * value / top
+        parts.append(f'<rect class="bar" x="{x + slot * 0.15:.1f}" y="{top_pad + plot_h - h:.1f}" '
+                     f'width="{slot * 0.7:.1f}" height="{h:.1f}" data-day="{day.isoformat()}" data-value="{value}">'
+                     f'<title>{day.isoformat()}: {escape(title)} {value}</title></rect>')
+        if i % every == 0:
+            parts.append(f'<text x="{x + slot / 2:.1f}" y="{height - 6}" text-anchor="middle">{day.month}/{day.day}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))

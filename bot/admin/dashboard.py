@@ -9,12 +9,15 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.admin.charts import daily_lines, hbars
+from bot.admin.charts import daily_bars, daily_lines, hbars
 from bot.admin.deps import Viewer, current_viewer, get_now, get_session
+from bot.state import AppState, get_state
 from bot.admin.rendering import render_page
 from handlers.console.accounts import grids_under
 from handlers.console.stats import Period, dashboard
 from handlers.texts import BEIJING
+from handlers.visits.coverage import checkins_per_day, coverage
+from handlers.visits.rules import visit_rules
 from models import Area, Grid
 
 router = APIRouter()
@@ -53,7 +56,8 @@ def visible_grids(session: Session, viewer: Viewer, area: str | None, grid: str 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, days: int | None = None, start: str | None = None, end: str | None = None,
          area: str | None = None, grid: str | None = None, viewer: Viewer = Depends(current_viewer),
-         session: Session = Depends(get_session), now: datetime = Depends(get_now)) -> HTMLResponse:
+         session: Session = Depends(get_session), state: AppState = Depends(get_state),
+         now: datetime = Depends(get_now)) -> HTMLResponse:
     period = period_from(days, start, end, now)
     grid_ids = visible_grids(session, viewer, area, grid)
     board = dashboard(session, period, grid_ids, now)
@@ -63,9 +67,12 @@ def home(request: Request, days: int | None = None, start: str | None = None, en
         "daily": daily_lines(board.per_day, chart_id="chart-daily"),
         "category": hbars(board.by_category[:15], chart_id="chart-category"),
         "grid": hbars([(row.name, row.received) for row in board.by_grid[:20]], chart_id="chart-grid"),
+        "checkins": daily_bars(checkins_per_day(session, period.each_day(), period.start, period.end, grid_ids),
+                               chart_id="chart-checkins", title="巡查打卡"),
     }
+    visits = coverage(session, visit_rules(state.settings.config_dir), now, grid_ids)
     shown_start = period.start.astimezone(BEIJING).date()
     shown_end = (period.end - timedelta(days=1)).astimezone(BEIJING).date()
-    return render_page(request, "dashboard", board=board, charts=charts, areas=areas,
+    return render_page(request, "dashboard", board=board, charts=charts, areas=areas, visits=visits,
                        grids=[g for g in grids if viewer.scope.allows(g.id)], start=shown_start, end=shown_end,
                        area=area or "", grid=grid or "", now=now)
