@@ -14,12 +14,13 @@ from pathlib import Path
 
 import yaml
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.settings import SHIPPED_CONFIG_DIR
-from handlers.registry.records import (AreaRecord, GridRecord, Registry, ResidentRecord, UnitRecord, UpsertCounts,
+from handlers.registry.records import (AreaRecord, DepartmentRecord, GridRecord, Registry, ResidentRecord, UnitRecord, UpsertCounts,
                                       WorkerRecord, apply_registry)
-from models import AreaLevel, WorkerRole
+from models import AreaLevel, Grid, ShopItem, Volunteer, WorkerRole
 from models.db import make_engine, make_session_factory
 from models.setup import init_database
 
@@ -164,6 +165,9 @@ class _Builder:
                 self.community(street, community, block)
                 block += 1
         self.extras()
+        self.out.departments = [
+            DepartmentRecord(d["code"], d["name"], tuple((p["userid"], p.get("name")) for p in d.get("liaisons", [])),
+                             tuple(d.get("matters", []))) for d in self.spec.get("departments", [])]
         return self.out
 
     def community(self, street: dict, community: dict, block: int) -> None:
@@ -279,7 +283,23 @@ def demo_spec_path(config_dir: Path) -> Path:
 
 def load_demo_district(session: Session, config_dir: Path) -> UpsertCounts:
     """Load (or refresh) the demo district: an idempotent upsert, safe to run every start."""
-    return apply_registry(session, build_demo_registry(demo_spec_path(config_dir)))
+    builder = _built(demo_spec_path(config_dir))
+    counts = apply_registry(session, builder.out)
+    _load_shop_and_volunteers(session, builder)
+    return counts
+
+
+def _load_shop_and_volunteers(session: Session, builder: _Builder) -> None:
+    """The demo's shop items and volunteers, created once (later edits in the console are kept)."""
+    known = set(session.scalars(select(ShopItem.name)))
+    session.add_all(ShopItem(name=item["name"], points=int(item["points"]), stock=int(item["stock"]))
+                    for item in builder.spec.get("shop", []) if item["name"] not in known)
+    grids = {grid.code: grid.id for grid in session.scalars(select(Grid))}
+    registered = set(session.scalars(select(Volunteer.userid)))
+    session.add_all(Volunteer(name=v["name"], userid=v["userid"],
+                              grid_id=grids.get(builder.codes_by_tag[v["community"]][str(v["grid"])]))
+                    for v in builder.spec.get("volunteers", []) if v["userid"] not in registered)
+    session.flush()
 
 
 def init_demo_database(url: str, config_dir: Path) -> None:

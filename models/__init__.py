@@ -3,18 +3,21 @@
 from models.apikeys import ApiKey
 from models.admin import AdminRole, AdminUser, AuditLog, Broadcast, RuleSetStatus, RuleSetVersion
 from models.base import Base, utcnow
+from models.departments import Department, Liaison, Whistle, WhistleState
 from models.cases import OPEN_STATES, Case, CaseEvent, CaseLink, CaseState, ClockMark
 from models.corrections import Correction
 from models.messages import Conversation, InboundMessage
 from models.points import PointsEntry
 from models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
+from models.shop import Redemption, RedemptionState, ShopItem, Volunteer, VolunteerHours
 from models.registry import Area, AreaLevel, Grid, Resident, Unit, Worker, WorkerRole, worker_grids
 from models.visits import PatrolCheckin, Visit
 
 __all__ = [
     "AdminRole", "AdminUser", "ApiKey", "AuditLog", "Broadcast", "RuleSetStatus", "RuleSetVersion",
     "Area", "AreaLevel", "Base", "Case", "CaseEvent", "CaseLink", "CaseState", "ClockMark",
-    "Conversation", "Correction", "Grid", "InboundMessage", "OPEN_STATES", "OutboxChannel", "OutboxMessage",
-    "OutboxStatus", "PatrolCheckin", "PointsEntry", "Resident", "Unit", "Visit", "Worker", "WorkerRole", "utcnow",
-    "worker_grids",
+    "Conversation", "Correction", "Department", "Grid", "InboundMessage", "Liaison", "OPEN_STATES",
+    "OutboxChannel", "OutboxMessage", "OutboxStatus", "PatrolCheckin", "PointsEntry", "Redemption",
+    "RedemptionState", "Resident", "ShopItem", "Unit", "Visit", "Volunteer", "VolunteerHours", "Whistle",
+    "WhistleState", "Worker", "WorkerRole", "utcnow", "worker_grids",
 ]

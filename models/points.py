@@ -1,4 +1,4 @@
-"""The points (积分) ledger: one row per award, unique per (who, reason, case)."""
+"""The points (积分) ledger, append-only: one row per award or redemption, unique per (who, reason, case)."""
 
 from __future__ import annotations
 
@@ -19,4 +19,5 @@ class PointsEntry(Base):
     delta: Mapped[int] = mapped_column()
     reason: Mapped[str] = mapped_column(String(32))
     case_id: Mapped[int | None] = mapped_column()
+    note: Mapped[str | None] = mapped_column(String(100))  # what it was for: an item, an activity
     at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,4 +1,5 @@
-"""`gridbot units` and `gridbot grid ...`: the registry's units, workbook import, export and template."""
+"""`gridbot units`, `gridbot departments` and `gridbot grid ...`: the registry's units and departments,
+workbook import, export and template."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ from pathlib import Path
 
 import typer
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from handlers.texts import render
-from models import Unit
+from models import Department, Unit
 from bot.cli.context import echo_json, session_factory, settings
 
 grid_app = typer.Typer(no_args_is_help=True, help="Grid registry: import, export, template workbook.")
@@ -25,6 +26,19 @@ def units(as_json: bool = typer.Option(False, "--json", help="Print a JSON list.
         return
     for row in rows:
         typer.echo(f"{row['code']}  {row['grid']}  {row['address']}  {'、'.join(row['aliases'])}")
+
+
+def departments(as_json: bool = typer.Option(False, "--json", help="Print a JSON list.")) -> None:
+    """Every department (吹哨报到): code, name and its liaisons' WeCom userids."""
+    with session_factory()() as session:
+        rows = [{"code": d.code, "name": d.name, "liaisons": [liaison.userid for liaison in d.liaisons]}
+                for d in session.scalars(select(Department).options(selectinload(Department.liaisons))
+                                         .order_by(Department.code))]
+    if as_json:
+        echo_json(rows)
+        return
+    for row in rows:
+        typer.echo(f"{row['code']}  {row['name']}  {'、'.join(row['liaisons'])}")
 
 
 class _ProgressBars:
@@ -91,4 +105,5 @@ def grid_template(file: Path = typer.Argument(Path("grid_template.xlsx"), dir_ok
 
 def register(app: typer.Typer) -> None:
     app.command("units")(units)
+    app.command("departments")(departments)
     app.add_typer(grid_app, name="grid")

@@ -1,7 +1,8 @@
 """Who may act on a case, in one place for chat, console and clock.
 
 An `Actor` is whoever acts: a worker in chat (`Actor.for_worker`), a console user with the scope of
-their account (`Actor.for_console`) or the clock (`SYSTEM`). Every authority check takes one.
+their account (`Actor.for_console`), a department liaison (`Actor.for_liaison`) or the clock (`SYSTEM`).
+Every authority check takes one.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from models import Area, Case, Grid, Worker, WorkerRole
+from models import Area, Case, Grid, Whistle, WhistleState, Worker, WorkerRole
 
 AREA_ROLES = frozenset({WorkerRole.COMMUNITY, WorkerRole.STREET})
 CONSOLE_ROLE = "admin"
+LIAISON_ROLE = "liaison"
 
 
 @dataclass(frozen=True)
@@ -20,8 +22,9 @@ class Actor:
     """Whoever acts on a case: who they are (`userid`, `name`, `role`) and where they may act.
 
     `grid_ids` are the grids they work in (None: every grid, a district-wide console account);
-    `area_ids` the areas they are staff of (community and street staff); `worker_id` the registered
-    worker, None for a console user or the clock.
+    `area_ids` the areas they are staff of (community and street staff); `department_ids` the departments
+    a liaison answers whistles for; `worker_id` the registered worker, None for a console user, a liaison
+    or the clock.
     """
 
     userid: str
@@ -30,6 +33,7 @@ class Actor:
     worker_id: int | None = None
     grid_ids: frozenset[int] | None = frozenset()
     area_ids: frozenset[int] = frozenset()
+    department_ids: frozenset[int] = frozenset()
 
     @classmethod
     def for_worker(cls, worker: Worker) -> Actor:
@@ -42,6 +46,11 @@ class Actor:
     def for_console(cls, username: str, grid_ids: frozenset[int] | None) -> Actor:
         """A console user; `grid_ids` is their account's scope (None: the whole district)."""
         return cls(userid=f"admin:{username}", name=username, role=CONSOLE_ROLE, grid_ids=grid_ids)
+
+    @classmethod
+    def for_liaison(cls, userid: str, name: str, department_ids: frozenset[int]) -> Actor:
+        """A department liaison (吹哨报到): no grid of their own, only cases whistled to their departments."""
+        return cls(userid=userid, name=name, role=LIAISON_ROLE, department_ids=department_ids)
 
     @property
     def is_worker(self) -> bool:
@@ -131,3 +140,15 @@ def _covers_area(actor: Actor, area: Area | None) -> bool:
 def who_may_act(case: Case) -> Iterable[Worker]:
     """The people a refusal names: the grid's leaders other than the assignee."""
     return [leader for leader in grid_leaders(case) if leader.id != case.assignee_id]
+
+
+def may_answer_whistle(actor: Actor, whistle: Whistle) -> bool:
+    """A liaison acts on a case only through a still-active whistle to one of their departments."""
+    return whistle.department_id in actor.department_ids and whistle.state in (WhistleState.CALLED,
+                                                                                 WhistleState.REPORTED)
+
+
+def answerable_whistle(actor: Actor, whistles: Iterable[Whistle]) -> Whistle | None:
+    """The whistle of a case the liaison `actor` may act on (the latest), None: they may not act."""
+    mine = [whistle for whistle in whistles if may_answer_whistle(actor, whistle)]
+    return mine[-1] if mine else None

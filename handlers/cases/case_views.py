@@ -34,6 +34,7 @@ def case_summary(case: Case) -> dict:
         "close_due": case.close_due.isoformat() if case.close_due else None,
         "rating": case.rating,
         "duplicate_of": format_case_number(case.duplicate_of_id) if case.duplicate_of_id else None,
+        "department": case.department,
     }
 
 

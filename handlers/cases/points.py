@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config.settings import SHIPPED_CONFIG_DIR
-from handlers.texts import render
-from models import Case, PointsEntry
+from handlers.texts import BEIJING, render
+from models import Case, PointsEntry, Resident, Unit
 from models.db import insert_or_skip
 
 
@@ -32,11 +32,13 @@ def award(session: Session, userid: str, audience: str, reason: str, case_id: in
 def award_rating(session: Session, case: Case, rating: str, now: datetime) -> None:
     """The resident earns for rating; the assignee earns or loses by the rating."""
     award(session, case.reporter_userid, "resident", "rate", case.id, now)
+    award(session, case.reporter_userid, "resident", rating, case.id, now)
     if case.assignee is not None:
         award(session, case.assignee.userid, "worker", rating, case.id, now)
 
 
 def balance(session: Session, userid: str) -> int:
+    """The sum of `userid`'s ledger: never negative, because spending checks it first (`spend`)."""
     return session.scalar(select(func.coalesce(func.sum(PointsEntry.delta), 0)).where(PointsEntry.userid == userid))
 
 
@@ -51,3 +53,42 @@ def balance_reply(session: Session, userid: str, peers: list[str] | None = None)
         ).all())
         rank = 1 + sum(1 for peer in peers if totals.get(peer, 0) > total)
     return render("replies/points", total=total, rank=rank, peers=len(peers or []))
+
+
+def spend(session: Session, userid: str, points: int, note: str, now: datetime) -> bool:
+    """Debit `points` for `note` (an item) when the balance covers it; False (nothing written) otherwise.
+
+    The caller holds the user's lock (models.db.lock_for), so two spends cannot both pass the check.
+    """
+    if balance(session, userid) < points:
+        return False
+    session.add(PointsEntry(userid=userid, delta=-points, reason="redeem", case_id=None, note=note, at=now))
+    return True
+
+
+def credit(session: Session, userid: str, points: int, reason: str, note: str, now: datetime) -> None:
+    """An award not tied to a case (e.g. volunteer hours): appended every time."""
+    session.add(PointsEntry(userid=userid, delta=points, reason=reason, case_id=None, note=note, at=now))
+
+
+def recent(session: Session, userid: str, limit: int = 5) -> list[PointsEntry]:
+    """`userid`'s newest ledger entries."""
+    return list(session.scalars(select(PointsEntry).where(PointsEntry.userid == userid)
+                                .order_by(PointsEntry.id.desc()).limit(limit)))
+
+
+def month_start(now: datetime) -> datetime:
+    """The first moment of `now`'s month, Beijing time (as UTC)."""
+    local = now.astimezone(BEIJING)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(now.tzinfo)
+
+
+def grid_ranking(session: Session, grid_id: int, since: datetime, limit: int = 10) -> list[tuple[str, str | None, int]]:
+    """Residents of a grid by points earned since `since` (spending does not count): (userid, name, points)."""
+    earned = func.sum(PointsEntry.delta).label("earned")
+    rows = session.execute(
+        select(Resident.userid, Resident.name, earned)
+        .join(PointsEntry, PointsEntry.userid == Resident.userid).join(Unit, Unit.id == Resident.unit_id)
+        .where(Unit.grid_id == grid_id, PointsEntry.delta > 0, PointsEntry.at >= since)
+        .group_by(Resident.userid, Resident.name).order_by(earned.desc(), Resident.userid).limit(limit))
+    return [(userid, name, int(points)) for userid, name, points in rows]

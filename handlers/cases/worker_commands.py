@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from handlers.cases import case_work, patrol, worker_queries
+from handlers.cases import case_work, patrol, shop, whistle, worker_queries
 from handlers.chat import pending
 from handlers.cases.authority import Actor, may_act, may_assign, may_view, who_may_act
 from handlers.chat.case_numbers import parse_case_number
@@ -256,6 +256,11 @@ def _unlink(request: Request, case: Case, _text: str) -> str:
                                         rules))
 
 
+def _whistle(request: Request, case: Case, rest: str) -> str:
+    rules = whistle.whistle_rules(request.services.config_dir)
+    return whistle.blow(request.session, case, request.actor, rest, request.now, rules)
+
+
 def _show(request: Request, case: Case, _text: str) -> str:
     return worker_queries.show(case, request.now, masked=request.in_group)
 
@@ -275,12 +280,15 @@ CASE_COMMANDS: dict[str, tuple[bool, Callable[[Request, Case, str], str]]] = {
     "merge": (True, _merge),
     "unlink": (False, _unlink),
     "show": (False, _show),
+    "whistle": (True, _whistle),
 }
 
 OTHER_COMMANDS: dict[str, Callable[[Request], str]] = {
     "mine": lambda r: worker_queries.mine(r.session, r.worker, r.now),
     "overdue": lambda r: worker_queries.overdue(r.session, r.worker, r.now),
     "points": lambda r: worker_queries.points(r.session, r.worker),
+    "handover": lambda r: shop.hand_over(r.session, r.command.args, r.actor.userid, r.now),
+    "volunteer": lambda r: shop.record_hours(r.session, r.actor.userid, r.command.args, r.now),
     "patrol": lambda r: patrol.report(r.session, r.services, r.worker, r.command.args, r.record, r.now,
                                       r.inbound.chat_id),
     "visit": lambda r: visit_chat.visit(r.session, r.services, r.worker, r.command.args, r.inbound.text, r.now,

@@ -37,7 +37,7 @@ def _words(audience: str) -> list[tuple[str, str]]:
 
 
 def parse_command(text: str, audience: str) -> Command | None:
-    """The command `text` starts with, for `audience` ("resident" or "worker").
+    """The command `text` starts with, for `audience` ("resident", "worker" or "liaison").
 
     A word counts only at a boundary ("进度 12", "进度") so that a report such as
     "进度太慢了" stays a report; a few commands take free text right after the word.
@@ -54,7 +54,7 @@ def parse_command(text: str, audience: str) -> Command | None:
     return None
 
 
-_FREE_TEXT_AFTER = {"patrol", "unsatisfied", "bind", "visit"}
+_FREE_TEXT_AFTER = {"patrol", "unsatisfied", "bind", "visit", "redeem"}
 # WeChat sends stickers and emoji as codes like [微笑] or as emoji characters: not a report.
 _STICKERS = re.compile(r"\[[^\[\]\s]{1,6}\]")
 _SYMBOL_CATEGORIES = {"So", "Sk", "Cf", "Mn"}

@@ -1,4 +1,4 @@
-"""A resident's requests about their own cases: progress, withdraw, rating, binding an address."""
+"""A resident's requests: progress, withdraw, rating, binding an address, points and the points shop."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from handlers.chat.case_numbers import parse_case_number
 from handlers.cases.records import apply_action
 from handlers.chat.commands import Command, fold
 from handlers.cases.lifecycle import allowed
-from handlers.cases.points import award_rating, balance_reply
+from handlers.cases import shop
+from handlers.cases.points import award_rating
 from handlers.services import Services
 from handlers.texts import render
 from models import Case, CaseState, Resident, Unit
@@ -39,7 +40,9 @@ def run(session: Session, services: Services, resident: Resident, command: Comma
     if command.name == "bind":
         return bind_address(session, services, resident, command.args)
     if command.name == "points":
-        return balance_reply(session, resident.userid)
+        return shop.points_reply(session, resident, now)
+    if command.name == "redeem":
+        return shop.redeem(session, resident.userid, command.args, now)
     return render("replies/help")
 
 

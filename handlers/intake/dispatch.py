@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from handlers import facts, open311
 from handlers.conversation import resident
-from handlers.cases import worker_commands
+from handlers.cases import liaison_commands, worker_commands
 from handlers.chat.inbound import Inbound, answered_in_chat
 from handlers.intake.log_context import message_context
 from models.outbox import queue_notice
@@ -87,6 +87,9 @@ def dispatch(session: Session, services: Services, inbound: Inbound, record: Inb
     worker = session.scalars(_WORKER, {"userid": inbound.userid}).first()
     if worker is not None:
         return worker_commands.handle(session, services, worker, inbound, record)
+    posts = liaison_commands.liaisons_of(session, inbound.userid)
+    if posts:
+        return liaison_commands.handle(session, services, posts, inbound, record)
     if inbound.channel == "aibot":
         return render("replies/group_residents_only")
     if inbound.kind == "text" and services.rate_limit:

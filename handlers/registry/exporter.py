@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from handlers.registry.workbook import write_workbook
 from handlers.texts import wording
-from models import Area, AreaLevel, Grid, Resident, Unit, Worker
+from models import Area, AreaLevel, Department, Grid, Resident, Unit, Worker
 
 AREA_LEVEL_LABELS = {AreaLevel.DISTRICT: "区", AreaLevel.STREET: "街道", AreaLevel.COMMUNITY: "社区"}
 GRID_LEVEL_LABELS = {1: "一级", 2: "二级", 3: "三级"}
@@ -42,6 +42,11 @@ def registry_rows(session: Session) -> dict[str, list[list[str]]]:
                       for r in session.scalars(select(Resident).options(selectinload(Resident.unit),
                                                                         selectinload(Resident.visit_worker))
                                                .where(Resident.unit_id.is_not(None)).order_by(Resident.id))],
+        "departments": [[d.code, d.name, "、".join(liaison.userid for liaison in d.liaisons),
+                         "、".join(liaison.name or "" for liaison in d.liaisons) if any(x.name for x in d.liaisons) else "",
+                         "、".join(d.matters or []), _number(d.report_hours)]
+                        for d in session.scalars(select(Department).options(selectinload(Department.liaisons))
+                                                 .order_by(Department.id))],
     }
     return rows
 

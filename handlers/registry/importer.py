@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers.registry.records import (AreaRecord, GridRecord, Progress, Registry, ResidentRecord, UnitRecord, UpsertCounts, WorkerRecord, apply_registry)
+from handlers.registry.records import (AreaRecord, DepartmentRecord, GridRecord, Progress, Registry, ResidentRecord, UnitRecord, UpsertCounts, WorkerRecord, apply_registry)
 from handlers.registry.workbook import LIST_SEPARATORS, Table, read_tables
 from handlers.texts import wording
 from models import Area, AreaLevel, Grid, Unit, Worker, WorkerRole
@@ -231,8 +231,27 @@ class _Checker:
                                                           self.phone(table, number, get("phone")), get("unit"),
                                                           split_list(get("groups")), visit_worker or None))
 
+    def departments(self) -> None:
+        for table, number, get in self.rows("departments"):
+            userids, names = split_list(get("liaisons")), split_list(get("liaison_names"))
+            if names and len(names) != len(userids):
+                self.problem(table, number, "liaison_names", "liaison_names_mismatch", get("liaison_names"))
+            for matter in split_list(get("matters")):
+                if self.known_matters is not None and matter not in self.known_matters:
+                    self.problem(table, number, "matters", "unknown_matter", matter)
+            hours = get("report_hours")
+            try:
+                report_hours = float(hours) if hours else None
+            except ValueError:
+                report_hours = None
+            if hours and not (report_hours and 0 < report_hours <= 240):
+                self.problem(table, number, "report_hours", "bad_report_hours", hours)
+            liaisons = tuple(zip(userids, names if len(names) == len(userids) else (None,) * len(userids)))
+            self.registry.departments.append(DepartmentRecord(get("code"), get("name"), liaisons,
+                                                              split_list(get("matters")), report_hours))
+
     def check(self) -> Registry:
-        for step in (self.areas, self.grids, self.units, self.workers, self.residents):
+        for step in (self.areas, self.grids, self.units, self.workers, self.residents, self.departments):
             step()
         if self.problems:
             raise RegistryImportError(self.problems)

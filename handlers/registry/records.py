@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Area, Grid, Resident, Unit, Worker, utcnow
+from models import Area, Department, Grid, Liaison, Resident, Unit, Worker, utcnow
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,17 @@ class ResidentRecord:
     visit_worker: str | None = None  # userid of the worker who visits them, when not the grid's default
 
 
+@dataclass(frozen=True)
+class DepartmentRecord:
+    """A functional department (职能部门) and its liaisons as (userid, name) pairs."""
+
+    code: str
+    name: str
+    liaisons: tuple[tuple[str, str | None], ...] = ()
+    matters: tuple[str, ...] = ()
+    report_hours: float | None = None
+
+
 @dataclass
 class Registry:
     """A batch of registry records, in dependency order."""
@@ -78,9 +89,11 @@ class Registry:
     units: list[UnitRecord] = field(default_factory=list)
     workers: list[WorkerRecord] = field(default_factory=list)
     residents: list[ResidentRecord] = field(default_factory=list)
+    departments: list[DepartmentRecord] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.areas) + len(self.grids) + len(self.units) + len(self.workers) + len(self.residents)
+        return (len(self.areas) + len(self.grids) + len(self.units) + len(self.workers) + len(self.residents)
+                + len(self.departments))
 
 
 @dataclass
@@ -199,6 +212,20 @@ def set_groups_since(resident: Resident, now: datetime) -> None:
     resident.groups_since = (resident.groups_since or now) if resident.groups else None
 
 
+    def departments(self, records: list[DepartmentRecord]) -> None:
+        rows = self._keyed(Department, "code", [r.code for r in records])
+        for record in records:
+            unchanged = self.counts.unchanged
+            row = self._put(rows, record.code, Department, {
+                "code": record.code, "name": record.name, "matters": list(record.matters),
+                "report_hours": record.report_hours})
+            wanted = list(dict.fromkeys(record.liaisons))
+            if [(liaison.userid, liaison.name) for liaison in row.liaisons] != wanted:
+                row.liaisons = [Liaison(userid=userid, name=name) for userid, name in wanted]
+                if self.counts.unchanged > unchanged:  # only the liaisons changed
+                    self.counts.unchanged, self.counts.updated = self.counts.unchanged - 1, self.counts.updated + 1
+
+
 def _parents_first(records: list) -> list:
     """Records ordered so that a parent (same batch) comes before its children."""
     by_code = {r.code: r for r in records}
@@ -218,5 +245,6 @@ def apply_registry(session: Session, registry: Registry, progress: Progress | No
     units = upsert.units(registry.units, grids)
     upsert.workers(registry.workers, grids, areas)
     upsert.residents(registry.residents, units)
+    upsert.departments(registry.departments)
     session.flush()
     return upsert.counts

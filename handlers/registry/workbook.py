@@ -1,6 +1,6 @@
 """The registry workbook (台账): its sheets and Chinese column headers, read and written.
 
-One sheet per kind — 区域, 网格, 最小单元, 网格员, 居民 — with the headers communities use
+One sheet per kind — 区域, 网格, 最小单元, 网格员, 居民, 部门 — with the headers communities use
 (a few common variants are accepted when reading). A CSV file holds one sheet; its
 kind is told by its headers. Cells are read as text the way a person typed them.
 """
@@ -28,7 +28,7 @@ class Column:
 
 @dataclass(frozen=True)
 class Sheet:
-    kind: str  # areas / grids / units / workers / residents
+    kind: str  # areas / grids / units / workers / residents / departments
     title: str
     columns: tuple[Column, ...]
     note: str
@@ -88,6 +88,14 @@ SHEETS: tuple[Sheet, ...] = (
         Column("visit_worker", "走访网格员账号", ("走访网格员", "责任网格员"), False,
                "留空由网格的专职网格员走访；填网格员的企业微信账号则由其走访"),
     ), "居民及其所在最小单元"),
+    Sheet("departments", "部门", (
+        Column("code", "部门编码", ("编码",), True, "全区唯一，如 CGZF"),
+        Column("name", "部门名称", ("名称",), True, "如：城管执法、住建、生态环境、市场监管"),
+        Column("liaisons", "联络员账号", ("联络员", "联络人账号"), False, "企业微信账号，可填多个，用“、”分隔"),
+        Column("liaison_names", "联络员姓名", ("联络人姓名",), False, "与账号一一对应，用“、”分隔"),
+        Column("matters", "负责事项", ("事项",), False, "部门承接的事项类别，用“、”分隔"),
+        Column("report_hours", "报到时限（小时）", ("报到时限", "报到时限(小时)"), False, "吹哨后多久内报到，留空为2小时"),
+    ), "职能部门及其联络员（吹哨报到）"),
 )
 SHEETS_BY_KIND = {sheet.kind: sheet for sheet in SHEETS}
 

@@ -1,0 +1,82 @@
+"""A department liaison's chat words: `报到 N`, `进展 N 内容`, `办结 N 说明`, `退回 N 原因`, `查 N`.
+
+Liaisons are WeCom members but not grid workers; handlers/intake/dispatch.py sends their messages
+here. A liaison acts only on cases whistled to one of their departments (handlers/cases/authority.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, joinedload
+
+from handlers.cases import whistle as whistles
+from handlers.cases.authority import Actor, answerable_whistle, who_may_act
+from handlers.cases.lifecycle import IllegalTransition
+from handlers.cases.records import StaleCase
+from handlers.cases.worker_commands import find_case, split_ref
+from handlers.cases.worker_queries import show
+from handlers.chat.commands import parse_command
+from handlers.chat.inbound import Inbound
+from handlers.services import Services
+from handlers.texts import render
+from models import Case, InboundMessage, Liaison, Whistle
+
+# Built once: every message from someone who is not a grid worker asks whether they are a liaison.
+_LIAISONS = (select(Liaison).options(joinedload(Liaison.department))
+             .where(Liaison.userid == bindparam("userid")).order_by(Liaison.id))
+
+
+def liaisons_of(session: Session, userid: str) -> list[Liaison]:
+    """`userid`'s liaison posts, one per department (empty: not a liaison)."""
+    return list(session.scalars(_LIAISONS, {"userid": userid}).unique())
+
+
+Step = Callable[[Session, Whistle, Actor, str, datetime], object]
+# command → (needs text after the number, step)
+STEPS: dict[str, tuple[bool, Step]] = {
+    "report_in": (False, lambda s, w, liaison, _text, now: whistles.report_in(s, w, liaison, now)),
+    "progress": (True, whistles.progress),
+    "close": (False, whistles.close),
+    "return": (True, whistles.give_back),
+}
+
+
+def handle(session: Session, services: Services, posts: list[Liaison], inbound: Inbound,
+           record: InboundMessage) -> str:
+    """The reply to one message from a liaison."""
+    departments = [post.department for post in posts]
+    command = parse_command(inbound.text, "liaison") if inbound.kind == "text" else None
+    if command is None or command.name == "help":
+        return render("replies/liaison_help", departments=departments)
+    ref, text = split_ref(command.args)
+    needs_text = STEPS[command.name][0] if command.name in STEPS else False
+    if not ref or (needs_text and not text):
+        return render("replies/worker_usage", command=command.name)
+    case = find_case(session, ref)
+    if case is None:
+        return render("replies/worker_case_not_found", ref=ref, command=command.name)
+    record.case_id = case.id
+    actor = Actor.for_liaison(posts[0].userid, posts[0].name or "", frozenset(d.id for d in departments))
+    whistle = answerable_whistle(actor, whistles.active_whistles(case, session))
+    if whistle is None:
+        return _refused(session, case, command.name)
+    if command.name == "show":
+        return show(case, services.clock(), masked=False)
+    try:
+        STEPS[command.name][1](session, whistle, actor, text, services.clock())
+    except IllegalTransition as error:
+        return render("replies/illegal_transition", case=case, action=error.action)
+    except StaleCase:
+        session.refresh(case)
+        return render("replies/case_changed", case=case)
+    return render("replies/liaison_done", case=case, action=command.name, whistle=whistle)
+
+
+def _refused(session: Session, case: Case, action: str) -> str:
+    """Not whistled to the liaison's department: say who can act on the case."""
+    called = [w.department for w in whistles.active_whistles(case, session)]
+    return render("replies/liaison_refused", case=case, action=action, departments=called,
+                  leaders=who_may_act(case))

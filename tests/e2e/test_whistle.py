@@ -1,0 +1,118 @@
+"""吹哨报到 over the encrypted callback: a grid whistles a department, its liaison 报到s and closes the
+case; anyone else is refused; an unanswered whistle reaches the street staff once."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timedelta
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from config.settings import SHIPPED_CONFIG_DIR
+from models import Whistle
+from tests.cli import cli_json
+from tests.e2e.worker_chat import queued, show, taken
+
+OCCUPY = "阳光小区门口有人占道摆摊卖菜，堵得车都过不去"
+
+
+def whistle(wecom, n: str, department: str = "城管", note: str = "占道经营需执法") -> str:
+    return wecom.send_text("demo-worker", f"吹哨 {n} {department} {note}")
+
+
+def test_departments_cli_lists_the_demo_departments_with_their_liaisons(app_url, database_url):
+    departments = {d["code"]: d for d in cli_json(["departments", "--json"], database_url)}
+    assert departments["CGZF"] == {"code": "CGZF", "name": "城管执法", "liaisons": ["dept-cg-1", "dept-cg-2"]}
+    assert len(departments) >= 3 and all(d["liaisons"] for d in departments.values())
+
+
+def test_whistle_reaches_every_liaison_and_the_resident_hears_the_department(wecom, db, database_url):
+    number, n = taken(wecom, OCCUPY)
+    reply = whistle(wecom, n)
+    assert "已吹哨" in reply and "城管执法" in reply and number in reply
+    for liaison in ("dept-cg-1", "dept-cg-2"):
+        notice = queued(db, liaison, number, "【吹哨报到】")
+        assert len(notice) == 1 and "占道经营需执法" in notice[0] and f"报到 {n}" in notice[0]
+    assert not queued(db, "dept-zj-1", number)
+    assert len(queued(db, "demo-resident", number, "城管执法")) == 1
+    case = show(number, database_url)
+    assert case["department"] == "城管执法" and case["events"][-1]["action"] == "whistle"
+    assert "已向城管执法吹哨" in whistle(wecom, n)  # the same department twice: one whistle
+
+
+def test_unknown_department_lists_the_registered_ones(wecom):
+    _, n = taken(wecom, OCCUPY)
+    reply = whistle(wecom, n, department="气象局")
+    assert "没有找到部门“气象局”" in reply and "城管执法" in reply and "住建" in reply
+
+
+def test_liaison_reports_in_and_closes_and_an_outsider_is_refused(wecom, db, database_url):
+    number, n = taken(wecom, OCCUPY)
+    whistle(wecom, n)
+
+    refused = wecom.send_text("dept-zj-1", f"报到 {n}")  # a liaison of another department
+    assert "没有向您所在的部门吹哨" in refused and "城管执法" in refused and "林建华" in refused
+    assert "没有向您所在的部门吹哨" in wecom.send_text("dept-zj-1", f"办结 {n} 已处理")
+    assert show(number, database_url)["state"] == "in_progress"
+
+    assert "已报到" in wecom.send_text("dept-cg-1", f"报到 {n}")
+    assert len(queued(db, "demo-worker", number, "【部门报到】", "城管执法")) == 1
+    assert "进展已记录" in wecom.send_text("dept-cg-2", f"进展 {n} 执法队员已到场劝离")
+    assert queued(db, "demo-resident", number, "执法队员已到场劝离")
+    assert "已办结" in wecom.send_text("dept-cg-1", f"办结 {n} 摊位已清理")
+
+    case = show(number, database_url)
+    assert case["state"] == "closed"
+    assert [e["action"] for e in case["events"]][-4:] == ["whistle", "report_in", "progress", "close"]
+    assert "摊位已清理" in queued(db, "demo-resident", number, "已办结")[0]
+    assert "没有向您所在的部门吹哨" in wecom.send_text("dept-cg-1", f"进展 {n} 再补充")  # done: no longer theirs
+    with db() as session:
+        done = session.scalars(select(Whistle).where(Whistle.case_id == int(number[3:]))).one()
+        assert (done.state, done.reported_by) == ("closed", "dept-cg-1") and done.reported_at <= done.closed_at
+
+
+def test_liaison_returns_a_case_that_is_not_theirs(wecom, db, database_url):
+    number, n = taken(wecom, OCCUPY)
+    whistle(wecom, n, department="住建", note="疑似违建")
+    assert "已退回网格" in wecom.send_text("dept-zj-1", f"退回 {n} 属于临时摊点，不是建筑问题")
+    told = queued(db, "demo-worker", number, "【部门退回】")
+    assert len(told) == 1 and "不是建筑问题" in told[0]
+    case = show(number, database_url)
+    assert case["department"] is None and case["events"][-1]["action"] == "whistle_return"
+    assert "没有向您所在的部门吹哨" in wecom.send_text("dept-zj-1", f"办结 {n} 好")
+
+
+@pytest.fixture(scope="module")
+def config_dir(tmp_path_factory) -> str:
+    """The shipped config without quiet hours, so the clock acts at any time of day."""
+    target = tmp_path_factory.mktemp("whistle") / "config"
+    shutil.copytree(SHIPPED_CONFIG_DIR, target, ignore=shutil.ignore_patterns("__pycache__"))
+    lifecycle = yaml.safe_load((target / "lifecycle.yaml").read_text(encoding="utf-8"))
+    lifecycle["quiet_hours"] = {"start": "00:00", "end": "00:00"}
+    (target / "lifecycle.yaml").write_text(yaml.safe_dump(lifecycle, allow_unicode=True), encoding="utf-8")
+    return str(target)
+
+
+def test_an_unanswered_whistle_reaches_the_street_staff_once(wecom, db, database_url, config_dir):
+    number, n = taken(wecom, OCCUPY)
+    whistle(wecom, n, department="市场监管", note="无证经营")
+    with db() as session:
+        due = session.scalars(select(Whistle.report_due).where(Whistle.case_id == int(number[3:]))).one()
+
+    def clock(at: datetime) -> dict:
+        result = cli_json(["clock", "run", "--now", at.isoformat()], database_url, GRIDBOT_CONFIG_DIR=config_dir)
+        return {key: result[key] for key in ("whistle_reminders", "whistle_overdue")}
+
+    assert clock(due - timedelta(minutes=10))["whistle_reminders"] >= 1
+    assert len(queued(db, "dept-sj-1", number, "【报到提醒】")) == 1
+    assert not queued(db, "hb-street-1", number)
+    assert clock(due + timedelta(minutes=1))["whistle_overdue"] >= 1
+    assert clock(due + timedelta(minutes=2)) == {"whistle_reminders": 0, "whistle_overdue": 0}
+    late = queued(db, "hb-street-1", number, "【报到超时】", "市场监管")
+    assert len(late) == 1 and "无证经营" in late[0]
+    assert len(queued(db, "dept-sj-1", number, "【报到提醒】")) == 1
+    events = show(number, database_url)["events"]
+    assert [e["action"] for e in events].count("whistle_overdue") == 1 and "未在" in events[-1]["note"]
+    assert "已报到" in wecom.send_text("dept-sj-1", f"报到 {n}")  # late, but still welcome
