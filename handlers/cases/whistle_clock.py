@@ -56,16 +56,15 @@ def _overdue(session: Session, whistle: Whistle, now: datetime) -> bool:
 
 
 def run_whistle_clock(session: Session, services: Services, now: datetime) -> dict:
-    """Reminders and missed-报到 notices as of `now`, in the caller's transaction; counts of each."""
+    """Reminders and missed-报到 notices as of `now`, in the caller's transaction; counts of those sent."""
     rules = whistle_rules(services.config_dir)
-    counts: Counter = Counter(whistle_reminders=0, whistle_overdue=0)
+    counts: Counter = Counter()  # only what happened: a quiet pass adds no keys to the clock's counts
     query = (select(Whistle).where(Whistle.state == WhistleState.CALLED, Whistle.escalated_at.is_(None),
                                    Whistle.report_due <= now + rules.remind_before).order_by(Whistle.id))
     if session.bind.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     for whistle in session.scalars(query).all():
-        if now >= whistle.report_due:
-            counts["whistle_overdue"] += _overdue(session, whistle, now)
-        else:
-            counts["whistle_reminders"] += _remind(session, whistle, now)
+        overdue = now >= whistle.report_due
+        if (_overdue if overdue else _remind)(session, whistle, now):
+            counts["whistle_overdue" if overdue else "whistle_reminders"] += 1
     return dict(counts)

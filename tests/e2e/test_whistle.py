@@ -103,7 +103,7 @@ def test_an_unanswered_whistle_reaches_the_street_staff_once(wecom, db, database
 
     def clock(at: datetime) -> dict:
         result = cli_json(["clock", "run", "--now", at.isoformat()], database_url, GRIDBOT_CONFIG_DIR=config_dir)
-        return {key: result[key] for key in ("whistle_reminders", "whistle_overdue")}
+        return {key: result.get(key, 0) for key in ("whistle_reminders", "whistle_overdue")}
 
     assert clock(due - timedelta(minutes=10))["whistle_reminders"] >= 1
     assert len(queued(db, "dept-sj-1", number, "【报到提醒】")) == 1
