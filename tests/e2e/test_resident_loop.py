@@ -104,12 +104,17 @@ def test_photo_attaches_to_the_latest_case(wecom, database_url):
     assert case["events"][-1]["attachments"][0]["kind"] == "image"
 
 
+def sent_notices(db, number: str) -> list[OutboxMessage]:
+    with db() as session:
+        return session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == int(number[3:]),
+                                                           OutboxMessage.status == "sent")).all()
+
+
 def test_notices_are_queued_in_the_outbox_and_sent_once(wecom, fake_wecom, db):
     number = case_number(wecom.send_text("demo-resident", "隔壁装修电钻声从早到晚不停，吵得没法休息"))
     fake_wecom.wait_for(lambda: [m for m in fake_wecom.messages_to("demo-worker") if number in m])
-    with db() as session:
-        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == int(number[3:]))).all()
-    assert rows and all(row.status == "sent" for row in rows)
+    rows = fake_wecom.wait_for(lambda: sent_notices(db, number), count=2)  # the worker's, then the group's
+    assert len(rows) == 2
     sent_to_worker = [m for m in fake_wecom.messages_to("demo-worker") if number in m]
     assert len(sent_to_worker) == 1
 
