@@ -3,16 +3,14 @@ case; anyone else is refused; an unanswered whistle reaches the street staff onc
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime, timedelta
 
 import pytest
-import yaml
 from sqlalchemy import select
 
-from config.settings import SHIPPED_CONFIG_DIR
 from models import Whistle
 from tests.cli import cli_json
+from tests.e2e.conftest import config_with_quiet_hours
 from tests.e2e.worker_chat import queued, show, taken
 
 OCCUPY = "阳光小区门口有人占道摆摊卖菜，堵得车都过不去"
@@ -87,12 +85,7 @@ def test_liaison_returns_a_case_that_is_not_theirs(wecom, db, database_url):
 @pytest.fixture(scope="module")
 def config_dir(tmp_path_factory) -> str:
     """The shipped config without quiet hours, so the clock acts at any time of day."""
-    target = tmp_path_factory.mktemp("whistle") / "config"
-    shutil.copytree(SHIPPED_CONFIG_DIR, target, ignore=shutil.ignore_patterns("__pycache__"))
-    lifecycle = yaml.safe_load((target / "lifecycle.yaml").read_text(encoding="utf-8"))
-    lifecycle["quiet_hours"] = {"start": "00:00", "end": "00:00"}
-    (target / "lifecycle.yaml").write_text(yaml.safe_dump(lifecycle, allow_unicode=True), encoding="utf-8")
-    return str(target)
+    return config_with_quiet_hours(tmp_path_factory.mktemp("whistle"), "00:00", "00:00")
 
 
 def test_an_unanswered_whistle_reaches_the_street_staff_once(wecom, db, database_url, config_dir):
