@@ -206,12 +206,6 @@ class _Upserter:
                 "visit_worker": workers.get(record.visit_worker) if record.visit_worker else None})
             set_groups_since(row, utcnow())
 
-
-def set_groups_since(resident: Resident, now: datetime) -> None:
-    """Visits are owed from when a person first joined a special group; none once they are in none."""
-    resident.groups_since = (resident.groups_since or now) if resident.groups else None
-
-
     def departments(self, records: list[DepartmentRecord]) -> None:
         rows = self._keyed(Department, "code", [r.code for r in records])
         for record in records:
@@ -224,6 +218,11 @@ def set_groups_since(resident: Resident, now: datetime) -> None:
                 row.liaisons = [Liaison(userid=userid, name=name) for userid, name in wanted]
                 if self.counts.unchanged > unchanged:  # only the liaisons changed
                     self.counts.unchanged, self.counts.updated = self.counts.unchanged - 1, self.counts.updated + 1
+
+
+def set_groups_since(resident: Resident, now: datetime) -> None:
+    """Visits are owed from when a person first joined a special group; none once they are in none."""
+    resident.groups_since = (resident.groups_since or now) if resident.groups else None
 
 
 def _parents_first(records: list) -> list:
