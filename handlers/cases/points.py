@@ -83,12 +83,17 @@ def month_start(now: datetime) -> datetime:
     return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(now.tzinfo)
 
 
-def grid_ranking(session: Session, grid_id: int, since: datetime, limit: int = 10) -> list[tuple[str, str | None, int]]:
-    """Residents of a grid by points earned since `since` (spending does not count): (userid, name, points)."""
+def grid_rankings(session: Session, since: datetime, grid_id: int | None = None) -> dict[int, list[tuple[str, str | None, int]]]:
+    """Residents per grid by points earned since `since` (spending does not count), most first:
+    grid id → [(userid, name, points)]; one grid when `grid_id` is given."""
     earned = func.sum(PointsEntry.delta).label("earned")
-    rows = session.execute(
-        select(Resident.userid, Resident.name, earned)
-        .join(PointsEntry, PointsEntry.userid == Resident.userid).join(Unit, Unit.id == Resident.unit_id)
-        .where(Unit.grid_id == grid_id, PointsEntry.delta > 0, PointsEntry.at >= since)
-        .group_by(Resident.userid, Resident.name).order_by(earned.desc(), Resident.userid).limit(limit))
-    return [(userid, name, int(points)) for userid, name, points in rows]
+    query = (select(Unit.grid_id, Resident.userid, Resident.name, earned)
+             .join(PointsEntry, PointsEntry.userid == Resident.userid).join(Unit, Unit.id == Resident.unit_id)
+             .where(PointsEntry.delta > 0, PointsEntry.at >= since)
+             .group_by(Unit.grid_id, Resident.userid, Resident.name).order_by(earned.desc(), Resident.userid))
+    if grid_id is not None:
+        query = query.where(Unit.grid_id == grid_id)
+    rankings: dict[int, list[tuple[str, str | None, int]]] = {}
+    for grid, userid, name, points in session.execute(query):
+        rankings.setdefault(grid, []).append((userid, name, int(points)))
+    return rankings

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from handlers.cases.points import balance, credit, grid_ranking, month_start, recent, spend, table
+from handlers.cases.points import balance, credit, grid_rankings, month_start, recent, spend, table
 from handlers.texts import render
 from models import Redemption, RedemptionState, Resident, ShopItem, Volunteer, VolunteerHours
 from models.db import lock_for
@@ -34,7 +34,8 @@ def points_reply(session: Session, resident: Resident, now: datetime) -> str:
     total = balance(session, resident.userid)
     rank = None
     if resident.unit is not None:
-        ranking = [userid for userid, _, _ in grid_ranking(session, resident.unit.grid_id, month_start(now), 100)]
+        grid_id = resident.unit.grid_id
+        ranking = [userid for userid, _, _ in grid_rankings(session, month_start(now), grid_id).get(grid_id, [])]
         rank = ranking.index(resident.userid) + 1 if resident.userid in ranking else None
     return render("replies/resident_points", total=total, entries=recent(session, resident.userid),
                   items=items_on_offer(session), rank=rank)
