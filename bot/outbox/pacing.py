@@ -69,14 +69,14 @@ def _room(pace: Pace, in_minute: int, first_in_minute: datetime | None, in_hour:
 
 
 def digest_text(rows: list[Claimed]) -> str:
-    """One message carrying several notices to the same recipient."""
-    return render("notices/digest", texts=[row.text for row in rows])
+    """One message carrying several notices to the same recipient, oldest first, without blank lines."""
+    return render("notices/digest", texts=[row.text for row in sorted(rows, key=lambda row: row.id)])
 
 
 def fold(rows: list[Claimed], limit: int = TEXT_LIMIT_BYTES) -> list[list[Claimed]]:
-    """`rows` in order, grouped into as few digests as fit WeCom's text limit."""
+    """`rows` in the order they were queued, grouped into as few digests as fit WeCom's text limit."""
     digests: list[list[Claimed]] = []
-    for row in rows:
+    for row in sorted(rows, key=lambda row: row.id):
         if digests and len(digest_text([*digests[-1], row]).encode()) <= limit:
             digests[-1].append(row)
         else:

@@ -5,11 +5,16 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.outbox import queue_notice
+from handlers.cases.authority import SYSTEM
+from handlers.cases.case_views import CONSOLE_PREFIX
 from handlers.places.routing import urgent_responders
 from handlers.texts import render
 from models import Case, CaseEvent, CaseLink, Grid, Worker
-from models.outbox import OutboxChannel
+from models.outbox import OutboxChannel, queue_notice
+
+# What the grid's group chat hears after a case's one-line opening: it is taken, closed, overdue, or
+# leaves the queue otherwise. Everything else goes only to the people who must act.
+GROUP_EVENTS = frozenset({"take", "close", "overdue", "withdraw", "merge", "return"})
 
 
 def _key(event: CaseEvent, channel: str, recipient: str) -> str:
@@ -55,15 +60,27 @@ def to_reporter(session: Session, event: CaseEvent, template: str, **context) ->
                      dedupe_key=_key(event, "user", userid), case_id=case.id)
 
 
+def who_acted(session: Session, event: CaseEvent) -> str:
+    """How a notice names whoever acted: a worker by name, 系统, the console, or 居民 (never by name)."""
+    if event.actor == SYSTEM.userid:
+        return SYSTEM.name
+    if event.actor.startswith(CONSOLE_PREFIX):
+        return "控制台"
+    name = session.scalar(select(Worker.name).where(Worker.userid == event.actor))
+    return name or "居民"
+
+
 def notify_case_opened(session: Session, event: CaseEvent) -> None:
-    """A routed new case: its assignee and its grid's group chat hear of it; an urgent one also
-    reaches the grid leader and the nearest on-duty 专职 worker at once (the 15-minute promise)."""
+    """A routed new case: its assignee gets the card, the grid's group chat one line; an urgent one
+    also reaches the grid leader and the nearest on-duty 专职 worker at once (the 15-minute promise)
+    as a copy that says who holds it."""
     case = event.case
-    recipients = [case.assignee] if case.assignee is not None else []
+    if case.assignee is not None and case.assignee.userid != case.reporter_userid:  # not one's own 上报
+        to_worker(session, event, case.assignee, "notices/new_case_worker", copy=False)
     if case.urgent and case.grid_id is not None:
-        recipients += urgent_responders(session, case.grid_id, _point(case))
-    for worker in {w.id: w for w in recipients}.values():
-        to_worker(session, event, worker, "notices/new_case_worker")
+        for worker in urgent_responders(session, case.grid_id, _point(case)):
+            if worker.id != case.assignee_id:
+                to_worker(session, event, worker, "notices/new_case_worker", copy=True)
     to_group(session, event, "notices/new_case_group")
 
 
@@ -81,9 +98,11 @@ def notify_event(session: Session, event: CaseEvent, *, tell_reporter: bool = Tr
                  tell_group: bool = True, **context) -> None:
     """A state change: the resident hears what happens next, the assignee and group what changed."""
     case = event.case
+    who = who_acted(session, event)
     if tell_reporter and case.source == "resident":
         to_reporter(session, event, "notices/resident_update", **context)
     if case.assignee is not None and case.assignee.userid != event.actor:
-        to_worker(session, event, case.assignee, "notices/worker_update", **context)
-    if tell_group:
-        to_group(session, event, "notices/group_update", **context)
+        template = "notices/transferred" if event.action == "reassign" else "notices/worker_update"
+        to_worker(session, event, case.assignee, template, who=who, **context)
+    if tell_group and event.action in GROUP_EVENTS:
+        to_group(session, event, "notices/group_update", who=who, **context)

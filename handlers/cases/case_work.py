@@ -81,6 +81,26 @@ def _may_ask_rating(session: Session, userid: str) -> bool:
     return current is None or current.state == pending.RATE
 
 
+STEP_ACTIONS = ("plan", "progress", "close")  # the steps 补充 adds to
+
+
+def supplement(session: Session, case: Case, text: str) -> CaseEvent | None:
+    """补充: more words on the case's latest step (方案/进展/办结), kept in that step's note; None
+    when the case has no such step yet."""
+    step = next((event for event in reversed(case.events) if event.action in STEP_ACTIONS), None)
+    if step is not None:
+        step.note = f"{step.note}；{text}" if step.note else text
+    return step
+
+
+def supervise(session: Session, case: Case, actor: Actor, text: str, now: datetime) -> CaseEvent:
+    """督办: a leader or higher level presses the assignee; on the timeline, and to the assignee at once."""
+    event = apply_action(session, case, "supervise", actor=actor.userid, now=now, note=text)
+    if case.assignee is not None and case.assignee.userid != actor.userid:
+        to_worker(session, event, case.assignee, "notices/supervised", who=actor.name)
+    return event
+
+
 def reopen_clock(case: Case, now: datetime) -> None:
     """A reopened case gets its close window again, counted from now."""
     if case.close_due is not None:
@@ -88,15 +108,17 @@ def reopen_clock(case: Case, now: datetime) -> None:
 
 
 def reassign(session: Session, case: Case, actor: Actor, target: Worker, now: datetime,
-             take_window: timedelta) -> CaseEvent:
-    """转派: `target` becomes the assignee and has the take window to take it."""
+             take_window: timedelta, reason: str = "") -> CaseEvent:
+    """转派: `target` becomes the assignee and has the take window to take it; they get the whole case
+    with who handed it over and why."""
     previous = case.assignee
-    event = apply_action(session, case, "reassign", actor=actor.userid, now=now, note=target.name)
+    note = f"{target.name}：{reason}" if reason else target.name
+    event = apply_action(session, case, "reassign", actor=actor.userid, now=now, note=note)
     case.assignee, case.taken_at = target, None
     case.take_due = clock_rules().deadline(case.category, now, take_window)
     if previous is not None and previous.userid not in (actor.userid, target.userid):
-        to_worker(session, event, previous, "notices/worker_update")
-    notify_event(session, event)
+        to_worker(session, event, previous, "notices/worker_update", who=actor.name)
+    notify_event(session, event, reason=reason)
     return event
 
 

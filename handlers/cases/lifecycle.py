@@ -43,6 +43,7 @@ TRANSITIONS: dict[str, Transition] = {
     "report_in": Transition(_OPEN, None),
     "whistle_return": Transition(_OPEN, None),
     "whistle_overdue": Transition(_OPEN, None),
+    "supervise": Transition(_OPEN, None),  # 督办: a higher level presses the assignee
 }
 
 

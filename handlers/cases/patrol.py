@@ -7,8 +7,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from handlers.cases.case_notices import notify_case_opened
-from handlers.cases.records import Place, open_case
-from handlers.places.routing import pick_assignee
+from handlers.cases.records import Place, apply_action, open_case
 from handlers.services import Services
 from handlers.texts import render
 from handlers.cases.timing import clock_rules
@@ -32,8 +31,8 @@ def _place(session: Session, services: Services, worker: Worker, text: str, chat
 def report(session: Session, services: Services, worker: Worker, text: str, record: InboundMessage,
            now: datetime, chat_id: str | None = None, *, place: Place | None = None,
            reply: str = "replies/patrol_opened") -> str:
-    """A patrol case, classified like a resident's report and routed inside the worker's grid
-    (or at `place` when the caller knows it, e.g. a visited person's unit)."""
+    """A patrol case, classified like a resident's report, in the worker's grid (or at `place` when the
+    caller knows it, e.g. a visited person's unit) and in their hands: they found it, they hold it."""
     if not text:
         return render("replies/worker_usage", command="patrol")
     place = place or _place(session, services, worker, text, chat_id)
@@ -48,11 +47,12 @@ def report(session: Session, services: Services, worker: Worker, text: str, reco
     category = classifier.catalogue.get(name)
     if not category.grid_matter:
         return render("replies/department", category=category)
-    assignee = pick_assignee(session, place.grid.id, category.name, urgent=category.urgent)
     case = open_case(session, text=text, category=category, reporter_userid=worker.userid, resident=None,
-                     place=place, assignee=assignee, now=now,
+                     place=place, assignee=worker, now=now,
                      rules=clock_rules(services.config_dir), source="patrol",
                      classification=decision.to_json())
     record.case_id = case.id
     notify_case_opened(session, case.events[0])
+    apply_action(session, case, "take", actor=worker.userid, now=now)  # found it, holds it: 处置中
+    case.taken_at = now
     return render(reply, case=case, category=category)

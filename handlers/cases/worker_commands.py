@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from handlers.cases import case_work, patrol, shop, whistle, worker_queries
 from handlers.chat import pending
-from handlers.cases.authority import Actor, may_act, may_assign, may_view, who_may_act
+from handlers.cases.authority import Actor, may_act, may_assign, may_view, outranks, who_may_act
 from handlers.chat.case_numbers import parse_case_number
 from handlers.cases.records import StaleCase
 from handlers.classify import Category
@@ -100,7 +100,7 @@ def _on_case(request: Request, needs_text: bool, run: Callable[[Request, Case, s
     name = request.command.name
     ref, text = split_ref(request.command.args)
     if not ref or (needs_text and not text):
-        return render("replies/worker_usage", command=name)
+        return render("replies/worker_usage", command=name, ref=ref)
     case = find_case(request.session, ref)
     if case is None:
         return render("replies/worker_case_not_found", ref=ref, command=name)
@@ -168,7 +168,8 @@ def _find_worker(session: Session, who: str) -> list[Worker]:
     return list(session.scalars(select(Worker).where(or_(Worker.userid == who, Worker.name == who)).limit(5)))
 
 
-def _reassign(request: Request, case: Case, who: str) -> str:
+def _reassign(request: Request, case: Case, rest: str) -> str:
+    who, _, reason = rest.partition(" ")
     found = _find_worker(request.session, who)
     if len(found) != 1:
         return render("replies/worker_not_found", who=who, found=found)
@@ -178,7 +179,8 @@ def _reassign(request: Request, case: Case, who: str) -> str:
     if not may_assign(request.actor, case, target):
         return render("replies/assign_out_of_reach", case=case, target=target)
     take_window = request.category(case.category).clock.take
-    event = case_work.reassign(request.session, case, request.actor, target, request.now, take_window)
+    event = case_work.reassign(request.session, case, request.actor, target, request.now, take_window,
+                               reason.strip())
     return _done(case, event)
 
 
@@ -261,6 +263,19 @@ def _whistle(request: Request, case: Case, rest: str) -> str:
     return whistle.blow(request.session, case, request.actor, rest, request.now, rules)
 
 
+def _supplement(request: Request, case: Case, text: str) -> str:
+    step = case_work.supplement(request.session, case, text)
+    if step is None:
+        return render("replies/nothing_to_supplement", case=case)
+    return render("replies/supplemented", case=case, step=step)
+
+
+def _supervise(request: Request, case: Case, text: str) -> str:
+    if not outranks(request.actor, case):
+        return _refused(case, "supervise")
+    return _done(case, case_work.supervise(request.session, case, request.actor, text, request.now))
+
+
 def _show(request: Request, case: Case, _text: str) -> str:
     return worker_queries.show(case, request.now, masked=request.in_group)
 
@@ -270,7 +285,7 @@ CASE_COMMANDS: dict[str, tuple[bool, Callable[[Request, Case, str], str]]] = {
     "take": (False, _take),
     "plan": (True, _with_photos(case_work.plan)),
     "progress": (True, _with_photos(case_work.progress)),
-    "close": (False, _with_photos(case_work.close)),
+    "close": (True, _with_photos(case_work.close)),
     "reassign": (True, _reassign),
     "escalate": (True, _escalate),
     "return": (True, _return),
@@ -281,6 +296,8 @@ CASE_COMMANDS: dict[str, tuple[bool, Callable[[Request, Case, str], str]]] = {
     "unlink": (False, _unlink),
     "show": (False, _show),
     "whistle": (True, _whistle),
+    "supplement": (True, _supplement),
+    "supervise": (True, _supervise),
 }
 
 OTHER_COMMANDS: dict[str, Callable[[Request], str]] = {

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from handlers.cases.authority import AREA_ROLES, Actor, may_view
 from handlers.cases.points import balance_reply
 from handlers.texts import render
 from handlers.cases.timing import CLOCK_STATES, due_by, open_steps, overdue_by
-from models import OPEN_STATES, Case, Worker
+from models import OPEN_STATES, Case, CaseState, Worker, WorkerRole
 
 LIST_LIMIT = 20
+SUPERVISED_LEVEL = {WorkerRole.LEADER: 1, WorkerRole.COMMUNITY: 2, WorkerRole.STREET: 3}  # 待我督办 from
 
 
 def show(case: Case, now: datetime, *, masked: bool) -> str:
@@ -35,20 +36,32 @@ def _rows(cases: list[Case], now: datetime) -> list[tuple[Case, timedelta | None
     return [(case, overdue_by(case, now)) for case in ordered]
 
 
-def mine(session: Session, worker: Worker, now: datetime) -> str:
-    """我的: the worker's open cases, overdue first."""
-    cases = list(session.scalars(select(Case).where(Case.assignee_id == worker.id, Case.state.in_(OPEN_STATES))))
-    return render("replies/worker_cases", title="mine", rows=_rows(cases, now), total=len(cases))
-
-
-def overdue(session: Session, worker: Worker, now: datetime) -> str:
-    """超时: overdue cases in the worker's grids (community/street staff: their whole area)."""
-    query = (select(Case).where(Case.state.in_(CLOCK_STATES), due_by(now))
-             .options(selectinload(Case.grid), selectinload(Case.assignee)))
+def _in_reach(session: Session, worker: Worker, query) -> list[Case]:
+    """The cases `query` finds in the worker's grids (community/street staff: their whole area)."""
+    query = query.options(selectinload(Case.grid), selectinload(Case.assignee))
     if worker.role not in AREA_ROLES:
         query = query.where(Case.grid_id.in_([grid.id for grid in worker.grids]))
     actor = Actor.for_worker(worker)
-    cases = [case for case in session.scalars(query) if may_view(actor, case)]
+    return [case for case in session.scalars(query) if may_view(actor, case)]
+
+
+def mine(session: Session, worker: Worker, now: datetime) -> str:
+    """我的: the worker's open cases, overdue first; for a leader or higher level also 待我督办, the cases
+    escalated to their level or above that someone else holds."""
+    cases = list(session.scalars(select(Case).where(Case.assignee_id == worker.id, Case.state.in_(OPEN_STATES))))
+    level = SUPERVISED_LEVEL.get(worker.role)
+    supervised = [] if level is None else [
+        case for case in _in_reach(session, worker, select(Case).where(Case.state.in_(OPEN_STATES),
+                                                                      Case.level >= level))
+        if case.assignee_id != worker.id]
+    return render("replies/worker_cases", title="mine", rows=_rows(cases, now), total=len(cases),
+                  supervised=_rows(supervised, now))
+
+
+def overdue(session: Session, worker: Worker, now: datetime) -> str:
+    """超时: overdue and escalated cases in the worker's reach."""
+    query = select(Case).where(Case.state.in_(CLOCK_STATES), or_(due_by(now), Case.state == CaseState.ESCALATED))
+    cases = _in_reach(session, worker, query)
     return render("replies/worker_cases", title="overdue", rows=_rows(cases, now), total=len(cases))
 
 

@@ -84,8 +84,11 @@ def _hhmm(moment: datetime) -> str:
 
 
 @pytest.fixture(scope="module")
-def app_settings(database_url: str, fake_wecom: FakeWeCom) -> Settings:
-    return demo_settings(database_url, fake_wecom)
+def app_settings(database_url: str, fake_wecom: FakeWeCom, tmp_path_factory) -> Settings:
+    """The demo app without quiet hours, so that what it does not depend on the time of day
+    (tests/e2e/test_night.py and test_busy_day.py set their own)."""
+    config_dir = config_with_quiet_hours(tmp_path_factory.mktemp("app"), "00:00", "00:00")
+    return demo_settings(database_url, fake_wecom, config_dir=config_dir)
 
 
 @pytest.fixture(scope="module")

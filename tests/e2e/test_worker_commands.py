@@ -92,9 +92,12 @@ def test_closed_loop_report_take_plan_close_rate_archive(wecom, fake_wecom, data
     to_resident = settle(fake_wecom, lambda: [m for m in fake_wecom.messages_to("demo-resident") if number in m], 3)
     assert len(to_resident) == 3  # taken, plan, closed (with the request to rate)
     assert "陈晓梅" in to_resident[0] and "环卫车" in to_resident[1] and "评价" in to_resident[2]
-    group = settle(fake_wecom, lambda: [c for c in fake_wecom.calls("/cgi-bin/appchat/send")
-                                        if number in c["json"]["text"]["content"]], 5)
-    assert len(group) == 5  # new case, take, plan, close, rate
+    group = settle(fake_wecom, lambda: [c["json"]["text"]["content"] for c in fake_wecom.calls("/cgi-bin/appchat/send")
+                                        if number in c["json"]["text"]["content"]], 3)
+    assert len(group) == 3  # one line each: new case, taken, closed (the plan and rating stay private)
+    assert all("\n" not in line for line in group)
+    assert group[0].startswith(f"{number} 环境卫生 ") and group[0].endswith("→ 陈晓梅")
+    assert group[1:] == [f"{number} 陈晓梅接单", f"{number} 陈晓梅办结"]
 
 
 def test_unauthorised_worker_is_refused_politely_naming_who_can(wecom, outsider, database_url):
@@ -164,7 +167,9 @@ def test_return_tells_the_resident_who_decided_why_and_where(wecom, db, database
     case = show(number, database_url)
     assert case["state"] == "transferred"
     told = queued(db, "demo-resident", number, "不属于网格")
-    assert told and "林建华" in told[0] and "个人所得税" in told[0] and "税务" in told[0]
+    assert told and "林建华" in told[0] and "税务" in told[0]
+    assert "个人所得税" not in told[0]  # the reason to colleagues is not forwarded raw
+    assert "个人所得税" not in wecom.send_text("demo-resident", f"进度 {n}")
 
 
 def test_reassign_by_name_hands_the_case_over_and_notifies_the_new_assignee(wecom, db, database_url):
@@ -221,16 +226,17 @@ def test_show_mine_and_overdue(wecom):
     assert number in detail and "接单时限" in detail and "上报" in detail
     mine = wecom.send_text("demo-worker", "我的")
     assert number in mine and "我的在办事项" in mine
-    assert "没有超时的事项" in wecom.send_text("demo-leader", "超时")  # every case here is minutes old
 
 
 def test_patrol_report_opens_a_case_in_the_workers_grid(wecom, db, home_chat, database_url):
     reply = wecom.send_text("demo-worker", "上报 阳光小区5栋门口的垃圾堆了好几天没人清理")
     number = number_in(reply)
+    assert "处置中" in reply and "我们承诺" not in reply  # not the residents' promise
     case = show(number, database_url)
-    assert case["events"][0]["action"] == "patrol" and case["state"] == "pending"
-    assert case["assignee"] == "demo-worker"  # the grid's full-time worker, by routing
-    assert queued(db, home_chat, number, "新事项")
+    assert case["events"][0]["action"] == "patrol" and case["state"] == "in_progress"
+    assert case["assignee"] == "demo-worker"  # the reporter holds it
+    assert queued(db, home_chat, number, "巡查发现")
+    assert not queued(db, "demo-worker", number)  # no card "反映人：居民" to take
 
 
 def test_points_show_balance_and_rank(wecom, db):
@@ -326,3 +332,59 @@ def test_a_neighbours_report_of_the_same_matter_follows_the_open_case_until_unli
     assert queued(db, "demo-worker", duplicate, "新事项")
     wecom.send_text("demo-worker", f"方案 {digits(kept)} 明早清运")
     assert not queued(db, "merge-neighbour", kept, "明早清运")
+
+
+def test_close_asks_for_a_note_and_supplement_adds_to_the_latest_step(wecom, db, database_url):
+    number, n = taken(wecom)
+    asked = wecom.send_text("demo-worker", f"办结 {n}")
+    assert f"办结 {n} 处理结果" in asked
+    assert show(number, database_url)["state"] == "in_progress"
+    assert "已请居民评价" in wecom.send_text("demo-worker", f"办结 {n} 垃圾已清运")
+    added = wecom.send_text("demo-worker", f"补充 {n} 桶已消毒")
+    assert number in added and "办结" in added
+    close = show(number, database_url)["events"][-1]
+    assert close["action"] == "close" and close["note"] == "垃圾已清运；桶已消毒"
+    assert queued(db, "demo-resident", number, "已办结：垃圾已清运")
+
+
+def test_a_transferred_case_reaches_its_new_worker_whole(wecom, db, database_url):
+    number, n = taken(wecom)
+    wecom.send_text("demo-worker", f"转派 {n} 林建华 需要网格长出面协调物业")
+    card = queued(db, "demo-leader", number, "【转派给您】")
+    assert len(card) == 1
+    assert "陈晓梅转派：需要网格长出面协调物业" in card[0] and "垃圾桶满了" in card[0]
+    assert "阳光小区" in card[0] and f"接单 {n}" in card[0]
+
+
+def test_status_lines_name_whoever_acted_and_a_rating_says_the_rating(wecom, db, home_chat):
+    number, n = taken(wecom)
+    wecom.send_text("demo-worker", f"办结 {n} 已清理")
+    wecom.send_text("demo-resident", "满意")
+    rated = queued(db, "demo-worker", number, "【居民评价】")
+    assert len(rated) == 1 and "居民评价：满意" in rated[0]
+    withdrawn = report(wecom, NOISE)
+    wecom.send_text("demo-resident", f"撤销 {digits(withdrawn)}")
+    assert queued(db, home_chat, withdrawn, "居民撤销")
+
+
+def test_escalation_queues_overdue_mine_supervise(wecom, db, database_url):
+    number, n = taken(wecom)
+    wecom.send_text("demo-worker", f"提级 {n} 需要协调物业和城管")
+    told = queued(db, "demo-resident", number, "已提级")
+    assert told and "正在加快处理" in told[0] and "城管" not in told[0]
+    assert number in wecom.send_text("demo-worker", "超时")  # escalated: in the queue at once
+    mine = wecom.send_text("demo-leader", "我的")
+    assert "待我督办" in mine and number in mine.split("待我督办")[1]
+    assert "不是事项" in wecom.send_text("demo-worker", f"督办 {n} 快点")  # only a higher level presses
+    assert "已督办" in wecom.send_text("demo-leader", f"督办 {n} 今天下班前给居民回电话")
+    pressed = queued(db, "demo-worker", number, "【督办】")
+    assert len(pressed) == 1 and "林建华：今天下班前给居民回电话" in pressed[0]
+    last = show(number, database_url)["events"][-1]
+    assert (last["action"], last["actor"], last["note"]) == ("supervise", "demo-leader", "今天下班前给居民回电话")
+
+
+def test_an_urgent_case_reaches_the_leader_as_a_copy_not_a_task(wecom, db):
+    reply = wecom.send_text("urgent-neighbour", "阳光小区一期13栋地下室有股很重的煤气味，怕是燃气泄漏")
+    number = number_in(reply)
+    copies = queued(db, "demo-leader", number, "紧急")
+    assert len(copies) == 1 and "接单" not in copies[0].replace("前接单", "") and "承办" in copies[0]
