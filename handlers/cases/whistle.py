@@ -94,7 +94,7 @@ def blow(session: Session, case: Case, actor: Actor, args: str, now: datetime, r
                   photos=_photos(case))
     if case.source == "resident":
         to_reporter(session, event, "notices/whistle_resident", department=department)
-    to_group(session, event, "notices/group_update")
+    to_group(session, event, "notices/group_update", who=actor.name)
     return render("replies/whistled", case=case, whistle=whistle, department=department)
 
 
