@@ -24,8 +24,11 @@ def clock_run(now: str = typer.Option(None, "--now", help="ISO-8601 moment to ap
 
     moment = parse_moment(now)
     services = Services(config_dir=settings().config_dir, rate_limit=0)
-    with session_factory().begin() as session:
-        counts = {**run_clock(session, services, moment), **run_visit_clock(session, services, moment)}
+    factory = session_factory()
+    with factory.begin() as session:
+        counts = run_clock(session, services, moment)
+    with factory.begin() as session:  # its own transaction: no write lock held while it reads
+        counts |= run_visit_clock(session, services, moment)
     echo_json({"now": moment.isoformat(), **counts})
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, contains_eager, selectinload
 
-from handlers.visits.rules import Period, VisitRules, period_of
+from handlers.visits.rules import FREQUENCIES, Period, VisitRules, period_of
 from models import Grid, Resident, Unit, Visit, Worker, WorkerRole
 
 _DEFAULT_ROLES = (WorkerRole.FULLTIME, WorkerRole.LEADER)  # who visits when the registry names nobody
@@ -47,12 +47,9 @@ class VisitStatus:
                 "due": self.due.isoformat(), "overdue": self.overdue}
 
 
-def responsible(resident: Resident, grid: Grid | None) -> Worker | None:
-    """The person's own visit worker, else the grid's first on-duty 专职网格员, else its 网格长."""
-    if resident.visit_worker is not None:
-        return resident.visit_worker
-    if grid is None:
-        return None
+def grid_default(grid: Grid) -> Worker | None:
+    """Who visits the grid's special groups unless the registry names someone: its first on-duty
+    专职网格员, else its 网格长."""
     on_duty = sorted((w for w in grid.workers if w.on_duty), key=lambda w: w.id)
     for role in _DEFAULT_ROLES:
         found = next((w for w in on_duty if w.role == role), None)
@@ -68,24 +65,27 @@ def grid_leaders(grid: Grid | None) -> list[Worker]:
     return [w for w in grid.workers if w.role == WorkerRole.LEADER and w.on_duty]
 
 
-def _last_visits(session: Session, ids: list[int], now: datetime) -> dict[int, datetime]:
-    found: dict[int, datetime] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        query = (select(Visit.resident_id, func.max(Visit.at)).where(Visit.resident_id.in_(chunk), Visit.at <= now)
-                 .group_by(Visit.resident_id))
-        found.update({rid: at for rid, at in session.execute(query)})
-    return found
+def _last_visits(session: Session, residents: Select, now: datetime) -> dict[int, datetime]:
+    """Each of those residents' latest visit up to `now` (one grouped query over the same filter)."""
+    ids = residents.with_only_columns(Resident.id).order_by(None).scalar_subquery()
+    query = (select(Visit.resident_id, func.max(Visit.at)).where(Visit.resident_id.in_(ids), Visit.at <= now)
+             .group_by(Visit.resident_id))
+    return dict(session.execute(query).tuples().all())
+
+
+def _special_query(grid_ids: Iterable[int] | None) -> Select:
+    query = select(Resident).join(Unit, Resident.unit_id == Unit.id).where(Resident.groups_since.is_not(None))
+    return query.where(Unit.grid_id.in_(list(grid_ids))) if grid_ids is not None else query
 
 
 def special_residents(session: Session, grid_ids: Iterable[int] | None = None) -> list[Resident]:
     """Residents in some special group (of the given grids), with their unit, grid and workers loaded."""
-    query = (select(Resident).join(Unit, Resident.unit_id == Unit.id).where(Resident.groups_since.is_not(None))
-             .options(selectinload(Resident.unit).selectinload(Unit.grid).selectinload(Grid.workers),
-                      selectinload(Resident.visit_worker))
-             .order_by(Unit.grid_id, Resident.id))
+    grids = select(Grid).options(selectinload(Grid.workers))
     if grid_ids is not None:
-        query = query.where(Unit.grid_id.in_(list(grid_ids)))
+        grids = grids.where(Grid.id.in_(list(grid_ids)))
+    session.scalars(grids).all()  # into the identity map: each unit.grid is then found without a query
+    query = (_special_query(grid_ids).options(contains_eager(Resident.unit), selectinload(Resident.visit_worker))
+             .order_by(Unit.grid_id, Resident.id))
     return list(session.scalars(query))
 
 
@@ -93,19 +93,29 @@ def statuses(session: Session, rules: VisitRules, now: datetime, *,
              grid_ids: Iterable[int] | None = None) -> list[VisitStatus]:
     """Every special-group resident (of `grid_ids`) as of `now`."""
     residents = special_residents(session, grid_ids)
-    last = _last_visits(session, [r.id for r in residents], now)
+    last = _last_visits(session, _special_query(grid_ids), now)
+    periods = {f: (period_of(f, now), period_of(f, now).previous(f)) for f in FREQUENCIES}
+    defaults: dict[int, Worker | None] = {}  # grid id → its default visit worker
     found = []
     for resident in residents:
         frequency = rules.frequency(resident.groups)
-        period = period_of(frequency, now)
-        previous = period.previous(frequency)
+        period, previous = periods[frequency]
         seen = last.get(resident.id)
+        visited = seen is not None and seen >= period.start
         missed = resident.groups_since is not None and resident.groups_since < previous.start \
             and (seen is None or seen < previous.start)
         grid = resident.unit.grid if resident.unit else None
-        status = VisitStatus(resident, grid, responsible(resident, grid), frequency, period, seen, False)
-        found.append(replace(status, overdue=missed and not status.visited))
+        if grid is not None and grid.id not in defaults:
+            defaults[grid.id] = grid_default(grid)
+        worker = resident.visit_worker or (defaults[grid.id] if grid is not None else None)
+        found.append(VisitStatus(resident, grid, worker, frequency, period, seen, missed and not visited))
     return found
+
+
+def still_due(rows: Iterable[VisitStatus], worker: Worker | None = None) -> list[VisitStatus]:
+    """Those not yet visited this period (that `worker` visits): overdue first, then by due date."""
+    due = [s for s in rows if not s.visited and (worker is None or (s.worker is not None and s.worker.id == worker.id))]
+    return sorted(due, key=lambda s: (not s.overdue, s.due, s.resident.id))
 
 
 def due_list(session: Session, rules: VisitRules, now: datetime, *, worker: Worker | None = None,
@@ -113,9 +123,7 @@ def due_list(session: Session, rules: VisitRules, now: datetime, *, worker: Work
     """Who must still be visited this period (of `worker`, or of `grid_ids`): overdue first, then by due date."""
     if worker is not None and grid_ids is None:
         grid_ids = worker_grid_ids(session, worker)
-    rows = [s for s in statuses(session, rules, now, grid_ids=grid_ids) if not s.visited
-            and (worker is None or (s.worker is not None and s.worker.id == worker.id))]
-    return sorted(rows, key=lambda s: (not s.overdue, s.due, s.resident.id))
+    return still_due(statuses(session, rules, now, grid_ids=grid_ids), worker)
 
 
 def worker_grid_ids(session: Session, worker: Worker) -> list[int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -9,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from handlers.texts import BEIJING
-from handlers.visits.due import VisitStatus, due_list, special_residents
+from handlers.visits.due import VisitStatus, statuses, still_due, worker_grid_ids
 from handlers.visits.rules import VisitRules, period_of
-from models import Grid, PatrolCheckin, Unit, Visit, Worker
+from models import Grid, PatrolCheckin, Unit, Worker
 
 
 @dataclass(frozen=True)
@@ -45,14 +46,18 @@ def patrol_today(session: Session, rules: VisitRules, grid: Grid, now: datetime)
     return [units[(first + i) % len(units)] for i in range(count)]
 
 
-def survey_units(session: Session, rules: VisitRules, grid_ids: list[int], now: datetime) -> list[Unit]:
-    """Units housing people of the survey groups where nobody has been visited this month."""
+def survey_units(rules: VisitRules, rows: Iterable[VisitStatus], now: datetime) -> list[Unit]:
+    """Units housing people of the survey groups (among `rows`) where nobody has been visited this month."""
     month = period_of("monthly", now)
-    people = [r for r in special_residents(session, grid_ids) if rules.survey_groups & set(r.groups)]
-    visited = set(session.scalars(select(Visit.resident_id).where(
-        Visit.resident_id.in_([r.id for r in people]), Visit.at >= month.start, Visit.at <= now)))
-    units = {r.unit.id: r.unit for r in people}
-    done = {r.unit.id for r in people if r.id in visited}
+    units: dict[int, Unit] = {}
+    done: set[int] = set()
+    for row in rows:
+        unit = row.resident.unit
+        if unit is None or not rules.survey_groups & set(row.resident.groups):
+            continue
+        units[unit.id] = unit
+        if row.last_visit is not None and row.last_visit >= month.start:
+            done.add(unit.id)
     return sorted((unit for uid, unit in units.items() if uid not in done), key=lambda unit: unit.code)
 
 
@@ -63,9 +68,13 @@ def checkins_today(session: Session, worker: Worker, now: datetime) -> int:
         PatrolCheckin.worker_id == worker.id, PatrolCheckin.at >= midnight, PatrolCheckin.at <= now)) or 0
 
 
-def work_lists(session: Session, rules: VisitRules, worker: Worker, now: datetime) -> WorkLists:
-    """The worker's three lists as of `now`."""
+def work_lists(session: Session, rules: VisitRules, worker: Worker, now: datetime,
+               rows: list[VisitStatus] | None = None) -> WorkLists:
+    """The worker's three lists as of `now`; `rows`: every status already computed (the clock's digests)."""
     grids = sorted(worker.grids, key=lambda grid: grid.code)
+    own = {grid.id for grid in grids}
+    if rows is None:
+        rows = statuses(session, rules, now, grid_ids=worker_grid_ids(session, worker))
     patrol = [PatrolRound(grid, points) for grid in grids if (points := patrol_today(session, rules, grid, now))]
-    return WorkLists(patrol, checkins_today(session, worker, now), due_list(session, rules, now, worker=worker),
-                     survey_units(session, rules, [grid.id for grid in grids], now))
+    return WorkLists(patrol, checkins_today(session, worker, now), still_due(rows, worker),
+                     survey_units(rules, [row for row in rows if row.grid is not None and row.grid.id in own], now))

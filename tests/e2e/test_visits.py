@@ -10,6 +10,7 @@ from sqlalchemy import select
 from handlers.texts import BEIJING
 from models import Case, PatrolCheckin, Resident, Visit
 from tests.cli import cli_json
+from tests.e2e.test_worker_commands import aibot, bot_say, home_chat  # noqa: F401  (fixtures)
 from tests.e2e.worker_chat import number_in, queued
 from tests.wecom_sim import location_xml
 
@@ -126,10 +127,14 @@ def test_today_lists_patrol_points_and_a_location_after_patrol_is_a_check_in(wec
         assert len(session.scalars(select(PatrolCheckin.id)).all()) == 1
 
 
-def test_due_visits_answers_with_the_workers_list(wecom):
+def test_due_visits_answers_with_the_workers_list_and_masks_names_in_the_group(wecom, aibot, home_chat):
+    wecom.send_text("demo-worker", "走访 赵桂香 情况良好")
     reply = wecom.send_text("demo-worker", "待访")
-    assert "待走访" in reply or "已全部完成" in reply
-    assert "赵桂香" not in reply  # visited this period
+    lines = reply.splitlines()
+    assert lines[0].startswith("待走访") and "赵桂香" not in reply  # visited this period
+    assert any(line.startswith("1. 王秀") for line in lines) and lines[-1].startswith("走访后发送")
+    in_group = bot_say(aibot, "demo-worker", "待访", home_chat)
+    assert "王**" in in_group and "王秀" not in in_group
 
 
 def test_overdue_visits_remind_the_worker_then_tell_the_leader_outside_quiet_hours(database_url, db, this_month):
@@ -141,15 +146,17 @@ def test_overdue_visits_remind_the_worker_then_tell_the_leader_outside_quiet_hou
     remind_at = beijing(after - timedelta(days=3), 8, 30)
     assert clock(beijing(after - timedelta(days=3), 23, 30)) == dict.fromkeys(VISIT_KEYS, 0)  # quiet hours
     reminded = clock(remind_at)
-    assert reminded["visit_reminders"] >= 3 and reminded["digests"] >= 1  # (weekly groups may be late already)
+    assert reminded["visit_reminders"] >= 1 and reminded["digests"] >= 1  # (weekly groups may be late already)
     assert clock(remind_at) == dict.fromkeys(VISIT_KEYS, 0)
-    assert len(queued(db, "demo-worker", "【走访提醒】", "赵桂香")) == 1
+    [reminder] = queued(db, "demo-worker", "【走访提醒】", "赵桂香")
+    assert "王秀英" in reminder and "王秀兰" in reminder  # one reminder lists everyone still unvisited
     assert queued(db, "demo-worker", "今日工作清单", "阳光小区大门")
     assert not queued(db, "demo-leader", "【走访逾期】", "赵桂香")
 
     assert clock(beijing(after, 23, 0)) == dict.fromkeys(VISIT_KEYS, 0)  # quiet hours
     late = clock(beijing(after + timedelta(days=1), 9))
-    assert late["visit_overdue"] >= 3
+    assert late["visit_overdue"] >= 1
     told = queued(db, "demo-leader", "【走访逾期】", "赵桂香")
     assert len(told) == 1 and f"{(after - timedelta(days=1)).day}日前" in told[0] and "陈晓梅" in told[0]
+    assert "王秀英" in told[0]  # one notice names everyone the grid missed
     assert clock(beijing(after + timedelta(days=1), 9)) == dict.fromkeys(VISIT_KEYS, 0)
