@@ -1,6 +1,6 @@
 """A worker's proactive-work words in chat: 走访, a numbered choice, 转事项, 今日, 待访, 巡查 + location.
 
-handlers/cases/worker_commands.py dispatches here; each function takes plain values and a session
+handlers/conversation/worker_commands.py dispatches here; each function takes plain values and a session
 and returns the reply text.
 """
 

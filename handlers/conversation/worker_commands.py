@@ -1,7 +1,8 @@
 """A grid worker's chat commands (private chat or @-mention in the grid group): one handler for both.
 
-The command word is parsed by handlers.commands; this module resolves the case, checks who
-may act (handlers.authority) and calls the action (handlers.case_work, handlers.escalation).
+The command word is parsed by handlers.chat.commands; this module resolves the case, checks who
+may act (handlers.cases.authority) and calls the action (handlers.cases.case_work, handlers.cases.escalation,
+handlers.visits for proactive work).
 """
 
 from __future__ import annotations
