@@ -16,8 +16,9 @@ from handlers.cases import whistle as whistles
 from handlers.cases.authority import Actor, answerable_whistle, who_may_act
 from handlers.cases.lifecycle import IllegalTransition
 from handlers.cases.records import StaleCase
-from handlers.cases.worker_commands import find_case, split_ref
+from handlers.cases.case_views import find_case
 from handlers.cases.worker_queries import show
+from handlers.chat.case_numbers import split_ref
 from handlers.chat.commands import parse_command
 from handlers.chat.inbound import Inbound
 from handlers.services import Services

@@ -6,6 +6,7 @@ import re
 
 PREFIX = "GB"
 _NUMBER = re.compile(rf"^(?:{PREFIX}-?)?0*(\d{{1,12}})$", re.IGNORECASE)
+_REF = re.compile(r"^((?:GB-?)?\d+)[\s,，:：;；。、]*(.*)$", re.IGNORECASE | re.DOTALL)
 
 
 def format_case_number(case_id: int) -> str:
@@ -17,3 +18,9 @@ def parse_case_number(text: str) -> int | None:
     """`GB-000123`, `gb123`, `000123` or `123` → 123; anything else → None."""
     match = _NUMBER.match(text.strip())
     return int(match.group(1)) if match else None
+
+
+def split_ref(args: str) -> tuple[str, str]:
+    """`"12，明天清理"` → ("12", "明天清理"); ("", args) when `args` starts with no case number."""
+    match = _REF.match(args.strip())
+    return (match.group(1), match.group(2).strip()) if match else ("", args.strip())

@@ -7,7 +7,6 @@ handlers.visits for proactive work).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -19,7 +18,8 @@ from sqlalchemy.orm import Session
 from handlers.cases import case_work, patrol, shop, whistle, worker_queries
 from handlers.chat import pending
 from handlers.cases.authority import Actor, may_act, may_assign, may_view, outranks, who_may_act
-from handlers.chat.case_numbers import parse_case_number
+from handlers.cases.case_views import find_case
+from handlers.chat.case_numbers import split_ref
 from handlers.cases.records import StaleCase
 from handlers.classify import Category
 from handlers.chat.commands import Command, parse_command
@@ -35,7 +35,6 @@ from models import OPEN_STATES, Case, CaseEvent, InboundMessage, Worker
 
 ATTACH_PHOTOS = "attach_photos"  # conversation state: data = {case_id, event_id}
 _MEDIA = ("image", "video", "voice", "file")
-_REF = re.compile(r"^((?:GB-?)?\d+)[\s,，:：;；。、]*(.*)$", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -83,17 +82,6 @@ def handle(session: Session, services: Services, worker: Worker, inbound: Inboun
     if command.name in OTHER_COMMANDS:
         return OTHER_COMMANDS[command.name](request)
     return render("replies/worker_help")
-
-
-def split_ref(args: str) -> tuple[str, str]:
-    """`"12，明天清理"` → ("12", "明天清理"); ("", args) when `args` starts with no case number."""
-    match = _REF.match(args.strip())
-    return (match.group(1), match.group(2).strip()) if match else ("", args.strip())
-
-
-def find_case(session: Session, ref: str) -> Case | None:
-    case_id = parse_case_number(ref) if ref else None
-    return session.get(Case, case_id) if case_id else None
 
 
 def _on_case(request: Request, needs_text: bool, run: Callable[[Request, Case, str], str]) -> str:
