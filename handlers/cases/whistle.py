@@ -1,5 +1,5 @@
-"""吹哨报到: a grid calls a functional department to a case; the department's liaisons 报到, report
-progress, close the case or return it to the grid.
+"""吹哨报到: a grid calls a functional department to a case (or a resident's department matter goes
+straight to it); the department's liaisons 报到, report progress, close the case or return it to the grid.
 
 Each step is a case event on the case's timeline (actions whistle / report_in / whistle_return, and the
 ordinary progress / close), queued with its notices in the caller's transaction.
@@ -20,10 +20,11 @@ from config.settings import SHIPPED_CONFIG_DIR
 from handlers.cases import case_work
 from handlers.cases.authority import Actor
 from handlers.cases.case_notices import to_group, to_reporter, to_worker
-from handlers.cases.records import apply_action
-from handlers.cases.timing import parse_duration
+from handlers.cases.records import Place, apply_action, open_case
+from handlers.classify import Category
+from handlers.cases.timing import ClockRules, parse_duration
 from handlers.texts import render
-from models import Case, CaseEvent, Department, Whistle, WhistleState, Worker
+from models import Case, CaseEvent, Department, Resident, Whistle, WhistleState, Worker
 
 ACTIVE = (WhistleState.CALLED, WhistleState.REPORTED)
 
@@ -85,17 +86,53 @@ def blow(session: Session, case: Case, actor: Actor, args: str, now: datetime, r
     note = note.strip()
     event = apply_action(session, case, "whistle", actor=actor.userid, now=now,
                          note=f"{department.name}：{note}" if note else department.name)
-    case.department = department.name
-    whistle = Whistle(case=case, department=department, note=note or None, whistled_by=actor.userid, at=now,
-                      report_due=now + report_window(department, rules))
-    session.add(whistle)
-    for liaison in department.liaisons:
-        to_worker(session, event, liaison, "notices/whistle_liaison", whistle=whistle, whistler=actor,
-                  photos=_photos(case))
+    whistle = _call(session, event, department, note or None, actor.userid, now, rules,
+                    caller=f"{case.grid.name if case.grid else ''}{actor.name}")
     if case.source == "resident":
         to_reporter(session, event, "notices/whistle_resident", department=department)
     to_group(session, event, "notices/group_update", who=actor.name)
     return render("replies/whistled", case=case, whistle=whistle, department=department)
+
+
+def _call(session: Session, event: CaseEvent, department: Department, note: str | None, by: str, now: datetime,
+          rules: WhistleRules, *, caller: str | None) -> Whistle:
+    """The whistle behind `event`, its 报到 deadline, and a notice to each liaison (`caller`: who
+    called; None: the resident's matter came straight to the department)."""
+    case = event.case
+    case.department = department.name
+    whistle = Whistle(case=case, department=department, note=note, whistled_by=by, at=now,
+                      report_due=now + report_window(department, rules))
+    session.add(whistle)
+    for liaison in department.liaisons:
+        to_worker(session, event, liaison, "notices/whistle_liaison", whistle=whistle, caller=caller,
+                  photos=_photos(case))
+    return whistle
+
+
+def taking_department(session: Session, category: str) -> Department | None:
+    """The registered department that takes `category` (its 负责事项) and has someone to answer."""
+    for department in session.scalars(select(Department).order_by(Department.id)):
+        if category in (department.matters or []) and department.liaisons:
+            return department
+    return None
+
+
+def route_to_department(session: Session, resident: Resident, text: str, category: Category,
+                        classification: dict | None, now: datetime, rules: WhistleRules,
+                        clock: ClockRules) -> Case | None:
+    """入格审查 said "not a grid matter": with direct routing on and a registered department taking the
+    category, the case goes straight to it (no grid clock; the department's 报到 clock runs).
+    None: the resident only hears where to turn."""
+    department = taking_department(session, category.name) if rules.direct_routing else None
+    if department is None:
+        return None
+    place = Place(resident.unit.grid, resident.unit, "profile") if resident.unit else Place(None, None, None)
+    case = open_case(session, text=text, category=category, reporter_userid=resident.userid, resident=resident,
+                     place=place, assignee=None, now=now, rules=clock, classification=classification)
+    case.take_due = case.plan_due = case.close_due = None  # the grid's 117 clock does not apply
+    event = apply_action(session, case, "route_department", actor="system", now=now, note=department.name)
+    _call(session, event, department, None, "system", now, rules, caller=None)
+    return case
 
 
 def _tell_grid(session: Session, event: CaseEvent, whistle: Whistle) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from handlers.chat import pending
 from handlers.conversation import resident_requests
+from handlers.cases import whistle
 from handlers.cases.case_notices import notify_case_opened
 from handlers.cases.case_work import announce
 from handlers.cases.records import Place, latest_open_case, open_case, place_case
@@ -88,7 +89,12 @@ def _open(session: Session, services: Services, resident: Resident, text: str, c
           classification: dict | None, record: InboundMessage, now: datetime,
           attachments: list | None = None) -> str:
     if not category.grid_matter:
-        return render("replies/department", category=category)
+        case = whistle.route_to_department(session, resident, text, category, classification, now,
+                                           whistle.whistle_rules(services.config_dir), clock_rules(services.config_dir))
+        if case is None:
+            return render("replies/department", category=category)
+        record.case_id = case.id
+        return render("replies/routed_to_department", case=case, department=case.department)
     place, guess = find_place(session, services, resident, text)
     assignee = pick_assignee(session, place.grid.id, category.name, urgent=category.urgent) if place.grid else None
     case = open_case(session, text=text, category=category, reporter_userid=resident.userid,

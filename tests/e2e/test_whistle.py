@@ -3,6 +3,7 @@ case; anyone else is refused; an unanswered whistle reaches the street staff onc
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -109,3 +110,21 @@ def test_an_unanswered_whistle_reaches_the_street_staff_once(wecom, db, database
     events = show(number, database_url)["events"]
     assert [e["action"] for e in events].count("whistle_overdue") == 1 and "未在" in events[-1]["note"]
     assert "已报到" in wecom.send_text("dept-sj-1", f"报到 {n}")  # late, but still welcome
+
+
+def test_a_residents_department_matter_goes_straight_to_the_registered_department(wecom, db, database_url):
+    reply = wecom.send_text("demo-resident", "健身房办了会员卡，结果老板跑路了，预付卡的钱怎么退")
+    assert "已直接转交市场监管办理" in reply
+    number = re.search(r"GB-\d{6}", reply).group(0)
+    n = str(int(number[3:]))
+    notice = queued(db, "dept-sj-1", number, "【部门转办】")
+    assert len(notice) == 1 and "消费维权" in notice[0] and f"报到 {n}" in notice[0]
+    case = show(number, database_url)
+    assert (case["state"], case["department"], case["assignee"], case["take_due"]) == (
+        "in_progress", "市场监管", None, None)
+    assert "已报到" in wecom.send_text("dept-sj-1", f"报到 {n}")
+    assert "已办结" in wecom.send_text("dept-sj-1", f"办结 {n} 已约谈商家退款")
+    assert "请您评价" in queued(db, "demo-resident", number, "已约谈商家退款")[0]  # the resident rates as usual
+    assert show(number, database_url)["state"] == "closed"
+    tax = wecom.send_text("tax-resident", "想问一下个人所得税专项附加扣除怎么申报，退税什么时候到账")
+    assert "不属于网格" in tax  # no registered department takes 税务: the referral reply as before
