@@ -27,9 +27,10 @@ def due(as_json: bool = typer.Option(False, "--json", help="One JSON object per 
     with session_factory()() as session:
         grid_ids = list(session.scalars(select(Grid.id).where(Grid.code == grid))) if grid else None
         who = session.scalars(select(Worker).where(Worker.userid == worker)).first() if worker else None
-        if worker and who is None:
-            typer.echo(f"gridbot: no worker {worker}", err=True)
-            raise typer.Exit(1)
+        for given, found, what in ((grid, grid_ids, "grid"), (worker, who, "worker")):
+            if given and not found:
+                typer.echo(f"gridbot: no {what} {given}", err=True)
+                raise typer.Exit(1)
         rows = [row.as_json() for row in due_list(session, rules, moment, worker=who, grid_ids=grid_ids)]
     if as_json:
         echo_json(rows)

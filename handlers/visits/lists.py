@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -27,7 +28,8 @@ class WorkLists:
 
     patrol: list[PatrolRound]
     checkins_today: int
-    visits: list[VisitStatus]
+    visits: list[VisitStatus]  # everyone still due this period
+    this_week: list[VisitStatus]  # the week's share of them
     survey: list[Unit]
 
     def __bool__(self) -> bool:
@@ -61,6 +63,19 @@ def survey_units(rules: VisitRules, rows: Iterable[VisitStatus], now: datetime) 
     return sorted((unit for uid, unit in units.items() if uid not in done), key=lambda unit: unit.code)
 
 
+def week_share(due: list[VisitStatus], now: datetime) -> list[VisitStatus]:
+    """This week's visits (周探访): everyone overdue or due by the end of the week, and of the rest an even
+    share of the weeks left before their due date (so a month's visits spread over its weeks)."""
+    week_end = period_of("weekly", now).end
+    now_due = [row.overdue or row.period.end <= week_end for row in due]
+    must = [row for row, urgent in zip(due, now_due) if urgent]
+    rest = [row for row, urgent in zip(due, now_due) if not urgent]
+    if not rest:
+        return must
+    weeks_left = max(1, math.ceil((rest[0].period.end - now) / timedelta(days=7)))
+    return must + rest[:math.ceil(len(rest) / weeks_left)]
+
+
 def checkins_today(session: Session, worker: Worker, now: datetime) -> int:
     """The worker's patrol check-ins since Beijing midnight."""
     midnight = now.astimezone(BEIJING).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -76,5 +91,6 @@ def work_lists(session: Session, rules: VisitRules, worker: Worker, now: datetim
     if rows is None:
         rows = statuses(session, rules, now, grid_ids=worker_grid_ids(session, worker))
     patrol = [PatrolRound(grid, points) for grid in grids if (points := patrol_today(session, rules, grid, now))]
-    return WorkLists(patrol, checkins_today(session, worker, now), still_due(rows, worker),
+    due = still_due(rows, worker)
+    return WorkLists(patrol, checkins_today(session, worker, now), due, week_share(due, now),
                      survey_units(rules, [row for row in rows if row.grid is not None and row.grid.id in own], now))

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from handlers.texts import BEIJING
 from models import Case, PatrolCheckin, Resident, Visit
-from tests.cli import cli_json
+from tests.cli import cli_json, run_cli
 from tests.e2e.test_worker_commands import aibot, bot_say, home_chat  # noqa: F401  (fixtures)
 from tests.e2e.worker_chat import number_in, queued
 from tests.wecom_sim import location_xml
@@ -111,7 +111,7 @@ def test_a_residents_visit_words_are_an_ordinary_message(wecom, db):
 
 def test_today_lists_patrol_points_and_a_location_after_patrol_is_a_check_in(wecom, db):
     today = wecom.send_text("demo-worker", "今日")
-    assert "【日巡查】阳光社区第一网格：阳光小区大门" in today and "【本期走访】" in today
+    assert "【日巡查】阳光社区第一网格：阳光小区大门" in today and "【本周走访】" in today
     assert "【本月摸排】" in today
     asked = wecom.send_text("demo-worker", "巡查 阳光小区大门")
     assert "发送您当前的位置" in asked
@@ -160,3 +160,9 @@ def test_overdue_visits_remind_the_worker_then_tell_the_leader_outside_quiet_hou
     assert len(told) == 1 and f"{(after - timedelta(days=1)).day}日前" in told[0] and "陈晓梅" in told[0]
     assert "王秀英" in told[0]  # one notice names everyone the grid missed
     assert clock(beijing(after + timedelta(days=1), 9)) == dict.fromkeys(VISIT_KEYS, 0)
+
+
+def test_visits_due_names_an_unknown_grid_or_worker_in_one_line(database_url):
+    for option, value in (("--grid", "999"), ("--worker", "nobody")):
+        result = run_cli(["visits", "due", option, value], database_url)
+        assert result.exit_code == 1 and result.output.strip() == f"gridbot: no {option[2:]} {value}"

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from handlers.registry.importer import RegistryImportError, import_registry_file
-from handlers.visits.due import due_list
+from handlers.visits.due import VisitStatus, due_list
+from handlers.visits.lists import week_share
 from handlers.visits.rules import period_of, visit_rules
 from models import Resident, Worker
 from tests.demo_db import demo_factory  # noqa: F401  (fixture)
@@ -76,3 +77,18 @@ def test_an_unknown_visit_worker_is_a_problem_and_nothing_is_written(demo_factor
         ("F 走访网格员账号", "unknown_worker", "nobody-here")]
     with demo_factory() as session:
         assert session.scalars(select(Resident).where(Resident.userid == "t-care-2")).first() is None
+
+
+def _due(name: str, frequency: str, now: datetime, overdue: bool = False) -> VisitStatus:
+    person = Resident(userid=name, name=name, groups=["空巢老人"])
+    return VisitStatus(person, None, None, frequency, period_of(frequency, now), None, overdue)
+
+
+def test_this_weeks_visits_are_the_overdue_the_weekly_and_a_fair_share_of_the_month():
+    now = utc("2026-11-03T02:00:00")  # Tuesday 10:00 Beijing: four weeks and a bit left in November
+    monthly = [_due(f"m{i}", "monthly", now) for i in range(8)]
+    late, weekly = _due("late", "monthly", now, overdue=True), _due("weekly", "weekly", now)
+    share = week_share([late, weekly, *monthly], now)
+    assert [row.resident.name for row in share] == ["late", "weekly", "m0", "m1"]  # 8 monthly over 4 weeks
+    last_week = utc("2026-11-26T02:00:00")  # the month ends this week: everyone
+    assert len(week_share([_due(f"m{i}", "monthly", last_week) for i in range(8)], last_week)) == 8
