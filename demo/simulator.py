@@ -22,7 +22,7 @@ from sqlalchemy import select
 from bot.state import AppState, get_state
 from bot.wecom.crypto import CallbackError, parse_xml
 from handlers.texts import TEMPLATES_DIR
-from models import Grid, Resident, Unit, Worker
+from models import Department, Grid, Liaison, Resident, Unit, Worker
 
 router = APIRouter(prefix="/demo")
 _msg_ids = itertools.count(int(time.time()) * 1000)
@@ -38,12 +38,14 @@ def _people(state: AppState) -> dict:
         residents = session.scalars(select(Resident.userid).order_by(Resident.id).limit(12)).all()
         workers = session.execute(select(Worker.userid, Worker.name, Worker.role)
                                   .order_by(Worker.id).limit(40)).all()
+        liaisons = session.execute(select(Liaison.userid, Liaison.name, Department.name)
+                                   .join(Department, Department.id == Liaison.department_id).order_by(Liaison.id)).all()
         grids = session.execute(select(Grid.code, Grid.name, Grid.chat_id).order_by(Grid.id)).all()
         home = session.scalar(select(Unit.grid_id).join(Resident, Resident.unit_id == Unit.id)
                               .where(Resident.userid == "demo-resident"))
         home_code = session.scalar(select(Grid.code).where(Grid.id == home)) if home else None
     grids = sorted(grids, key=lambda grid: grid.code != home_code)  # the demo resident's grid first
-    return {"residents": list(residents), "workers": [tuple(w) for w in workers],
+    return {"residents": list(residents), "workers": [tuple(w) for w in workers], "liaisons": [tuple(l) for l in liaisons],
             "grids": [tuple(g) for g in grids]}
 
 

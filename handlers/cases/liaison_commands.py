@@ -40,7 +40,7 @@ Step = Callable[[Session, Whistle, Actor, str, datetime], object]
 STEPS: dict[str, tuple[bool, Step]] = {
     "report_in": (False, lambda s, w, liaison, _text, now: whistles.report_in(s, w, liaison, now)),
     "progress": (True, whistles.progress),
-    "close": (False, whistles.close),
+    "close": (True, whistles.close),
     "return": (True, whistles.give_back),
 }
 

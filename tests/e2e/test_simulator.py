@@ -11,6 +11,7 @@ def test_simulator_page_lists_people_and_the_demo_grid_first(app_url):
     page = httpx.get(f"{app_url}/demo/", timeout=10)
     assert page.status_code == 200
     assert "demo-resident" in page.text and "demo-worker" in page.text
+    assert re.search(r"<option value=\"dept-cg-1\">城管执法 钟国栋", page.text), "department liaisons can be played too"
     chat_ids = re.findall(r'<option value="(grid-[^"]+)"', page.text)
     assert chat_ids, "every grid's group chat is offered"
 
