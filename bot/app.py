@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from bot import admin, health, metrics, open311
 from bot.wecom import aibot, callback
+from bot.progress import routes as progress
 from bot.jobs import BackgroundJobs
 from bot.logging_setup import configure_from_settings
 from bot.state import AppState
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs = BackgroundJobs(state)
         state.intake.on_reply_queued = jobs.wake_outbox
         state.intake.start()
+        state.kf.start()
         if settings.run_background_jobs:
             jobs.start()
         try:
@@ -57,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.routes.append(callback.post_route)
     app.include_router(aibot.router)
     app.include_router(health.router)
+    app.include_router(progress.router)
     app.include_router(metrics.router)
     app.include_router(open311.router)
     app.add_middleware(metrics.LatencyMiddleware)

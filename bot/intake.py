@@ -262,6 +262,10 @@ class Intake:
             waiter.state = "gone"
         waiter.loop.call_soon_threadsafe(_settle, waiter.future, None)
 
+    def wake(self) -> None:
+        """Look for waiting messages now (e.g. kf messages another thread just recorded)."""
+        self._wake.set()
+
     # --- lifetime ---------------------------------------------------------------------------
 
     def start(self) -> None:

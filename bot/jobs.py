@@ -33,7 +33,7 @@ class BackgroundJobs:
 
     def start(self) -> None:
         sender = self._sender = OutboxSender(self._state.factory, make_client(self._state),
-                                             SendPolicy.from_settings(self._state.settings))
+                                             SendPolicy.from_settings(self._state.settings), media=self._state.media)
         self._spawn("outbox", lambda: sender.run_forever(self._stop, self._state.settings.outbox_interval))
         self._spawn("clock", self._run_clock)
 

@@ -29,7 +29,8 @@ from models.outbox import OutboxMessage, OutboxStatus
 
 INBOUND = Counter("gridbot_inbound_messages", "Inbound messages by channel, type and outcome "
                   "(handled, throttled, failed, redelivery).", ["channel", "kind", "outcome"])
-CASES = Counter("gridbot_cases_opened", "Cases opened, by category and source.", ["category", "source"])
+CASES = Counter("gridbot_cases_opened", "Cases opened, by category, source and channel (app, kf, open311, patrol).",
+                ["category", "source", "channel"])
 SEND_ATTEMPTS = Counter("gridbot_outbox_send_attempts", "Messages handed to the WeCom API (a digest is one).",
                         ["channel"])
 SEND_FAILURES = Counter("gridbot_outbox_send_failures", "WeCom API sends that failed, by error class.",

@@ -10,8 +10,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db_runner import DbRunner
 from bot.intake import Intake
-from bot.wecom.parsing import inbound_from_fields
+from bot.media import MediaStore
+from bot.progress.links import attach_links
+from bot.wecom.api import WeComClient
 from bot.wecom.crypto import CallbackCrypto
+from bot.wecom.kf import KfPuller
+from bot.wecom.kf_messages import inbound_from_kf, is_kf_payload
+from bot.wecom.parsing import inbound_from_fields
 from config.settings import Settings
 from handlers import open311
 from handlers.chat.inbound import Inbound
@@ -20,9 +25,14 @@ from models.db import WalCheckpointer, make_engine, make_session_factory
 
 
 def rebuild_inbound(payload: dict) -> Inbound:
-    """A stored message's payload as its `Inbound`: an Open311 filing's own values, else a callback's fields."""
+    """A stored message's payload as its `Inbound`: an Open311 filing's own values, a kf item, else a
+    callback's fields."""
     if payload.get("channel") == open311.CHANNEL:
         return open311.inbound_from_payload(payload)
+    if is_kf_payload(payload):
+        inbound = inbound_from_kf(payload)
+        if inbound is not None:
+            return inbound
     return inbound_from_fields(payload)
 
 
@@ -38,16 +48,22 @@ class AppState:
     intake: Intake  # the app callback's messages: accepted, then processed
     checkpointer: WalCheckpointer | None  # SQLite only
     intake_engine: Engine  # SQLite: a second engine whose connections never wait for the lock
+    wecom: WeComClient  # the app's API client for requests made in the app process (kf pulls, QR links)
+    kf: KfPuller  # 微信客服: pulls the messages a kf_msg_or_event announces
+    media: MediaStore
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:
         engine = make_engine(settings.database_url, background_checkpoints=settings.is_sqlite)
-        factory = make_session_factory(engine)
+        factory = attach_links(make_session_factory(engine), settings)
         # SQLite: the intake's group commits run on the event loop, which must never wait for another
         # writer's lock; their sessions fail at once instead, and the intake tries again 1 ms later.
         intake_engine = (make_engine(settings.database_url, background_checkpoints=True, busy_timeout=0)
                          if settings.is_sqlite else engine)
         services = Services(config_dir=settings.config_dir, rate_limit=settings.user_rate_limit)
+        intake = Intake(factory, services, rebuild_inbound, accept_factory=make_session_factory(intake_engine),
+                        single_writer=settings.is_sqlite)
+        wecom = WeComClient.from_settings(settings)
         return cls(
             settings=settings,
             engine=engine,
@@ -58,13 +74,18 @@ class AppState:
                                       max_age=settings.wecom_max_age),
             services=services,
             runner=DbRunner(1 if settings.is_sqlite else 8),
-            intake=Intake(factory, services, rebuild_inbound, accept_factory=make_session_factory(intake_engine),
-                          single_writer=settings.is_sqlite),
+            intake=intake,
             intake_engine=intake_engine,
             checkpointer=WalCheckpointer(engine).start() if settings.is_sqlite else None,
+            wecom=wecom,
+            kf=KfPuller(factory, wecom, excluded=settings.kf_excluded,
+                        on_recorded=intake.wake, clock=services.clock),
+            media=MediaStore(settings.media_dir),
         )
 
     def close(self) -> None:
+        self.kf.stop()
+        self.wecom.close()
         self.intake.stop()
         self.runner.shutdown()
         if self.checkpointer is not None:

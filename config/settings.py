@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=0, ge=0)
     ready_max_backlog_age: float = Field(default=300.0, gt=0)  # /readyz fails when a pending notice is older
     metrics_port: int = Field(default=0, ge=0, le=65535)  # /metrics of `gridbot worker` / `outbox run`; 0: none
+    public_url: str | None = None  # base of progress links and QR codes; None: the serving address
+    link_secret: str | None = None  # signs progress links; None: derived from the WeCom secret and key
+    media_dir: Path = Path("./media")  # residents' and workers' photos, voice and video, kept
+    kf_exclude: str = ""  # comma-separated open_kfids whose kf events are ignored
     log_level: str = Field(default="INFO", pattern=r"(?i)^(debug|info|warning|error|critical)$")
     # The console map's background tiles, e.g. a production map service's https://…/{z}/{x}/{y}.png;
     # empty: no tiles, grid shapes only (works with no internet).
@@ -80,6 +84,17 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite", "postgresql")):
             raise ValueError("must be a sqlite:/// or postgresql:// SQLAlchemy URL")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+    @property
+    def kf_excluded(self) -> frozenset[str]:
+        return frozenset(part.strip() for part in self.kf_exclude.split(",") if part.strip())
 
     @property
     def is_sqlite(self) -> bool:

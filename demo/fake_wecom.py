@@ -1,7 +1,8 @@
 """A fake WeCom server API for tests and the local demo: it answers like WeCom and records every call.
 
-Endpoints: gettoken, message/send, appchat/create, appchat/send, webhook/send — errcode/errmsg
-JSON, access tokens issued, checked and expiring. Test controls under `/_fake/`:
+Endpoints: gettoken, message/send, appchat/create, appchat/send, webhook/send, and the 微信客服
+ones of demo/fake_kf.py (kf/sync_msg, kf/send_msg, kf/send_msg_on_event, kf/add_contact_way,
+kf/account/list, media/get) — errcode/errmsg JSON, access tokens issued, checked and expiring. Test controls under `/_fake/`:
 - `GET /_fake/calls?path=P[&all=true]`: the calls WeCom accepted and delivered (what people saw),
   oldest first, each `{path, query, json, at, errcode, status, duplicate, dropped}`; `all=true` adds
   refused and faulted calls, duplicates that message/send's duplicate check kept from being delivered,
@@ -10,6 +11,9 @@ JSON, access tokens issued, checked and expiring. Test controls under `/_fake/`:
   the next `times` (default 1; -1 = until reset) calls to `path` ("*" = any) fail that way.
   `delay` (seconds) alone slows the answer; `close` drops the connection without an answer.
 - `GET`/`DELETE /_fake/faults`, `POST /_fake/expire_tokens`, `POST /_fake/reset` (calls and faults).
+- `POST /_fake/kf/inject`: a kf resident writes (`{external_userid, msgtype, content | event_type,
+  scene_param, origin?, open_kfid?}`); answers `{msgid, token, welcome_code?, media_id?}`, the token
+  being the one WeCom's `kf_msg_or_event` callback carries. `POST /_fake/kf/clock {"advance": s}`.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from datetime import datetime, timezone
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
+
+from demo.fake_kf import FakeKf
 
 TEXT_LIMIT_BYTES = 2048
 WEBHOOK_PER_MINUTE = 20  # WeCom's limit per group robot
@@ -66,6 +72,7 @@ class _FakeWeCom:
     delivered: dict[tuple, float] = field(default_factory=dict)  # message/send duplicate check
     hits: dict[str, list[float]] = field(default_factory=dict)  # per-minute windows (robots, members)
     msgids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    kf: FakeKf = field(default_factory=FakeKf)
 
     def take_fault(self, path: str) -> Fault | None:
         with self.lock:
@@ -232,6 +239,9 @@ def _endpoint(fake: _FakeWeCom, handler, needs_token: bool):
         else:
             result = (needs_token and fake.token_problem(query)) or handler(
                 query, body if isinstance(body, dict) else {}, marks)
+        if isinstance(result, Response):  # a file (media/get)
+            fake.record(path, query, body, 0, **marks)
+            return result
         fake.record(path, query, body, result["errcode"], **marks)
         return JSONResponse(result)
 
@@ -253,6 +263,12 @@ def create_fake_wecom(*, corp_id: str | None = None, secret: str | None = None, 
         "/cgi-bin/appchat/create": ("POST", fake.appchat_create, True),
         "/cgi-bin/appchat/send": ("POST", fake.appchat_send, True),
         "/cgi-bin/webhook/send": ("POST", fake.webhook_send, False),
+        "/cgi-bin/kf/sync_msg": ("POST", fake.kf.sync_msg, True),
+        "/cgi-bin/kf/send_msg": ("POST", fake.kf.send_msg, True),
+        "/cgi-bin/kf/send_msg_on_event": ("POST", fake.kf.send_msg_on_event, True),
+        "/cgi-bin/kf/add_contact_way": ("POST", fake.kf.add_contact_way, True),
+        "/cgi-bin/kf/account/list": ("POST", fake.kf.account_list, True),
+        "/cgi-bin/media/get": ("GET", fake.kf.media_get, True),
     }.items():
         app.add_api_route(path, _endpoint(fake, handler, needs_token), methods=[method])
 
@@ -293,6 +309,18 @@ def create_fake_wecom(*, corp_id: str | None = None, secret: str | None = None, 
             fake.faults.clear()
             fake.delivered.clear()
             fake.hits.clear()
+        fake.kf.reset()
         return {"errcode": 0, "errmsg": "ok"}
+
+    @app.post("/_fake/kf/inject")
+    async def kf_inject(spec: dict) -> dict:
+        if not spec.get("external_userid"):
+            return _error(40003, "external_userid missing")
+        return {"errcode": 0, "errmsg": "ok", **fake.kf.inject(spec)}
+
+    @app.post("/_fake/kf/clock")
+    async def kf_clock(move: dict) -> dict:
+        fake.kf.offset += float(move.get("advance", 0))
+        return {"errcode": 0, "errmsg": "ok", "offset": fake.kf.offset}
 
     return app

@@ -3,6 +3,8 @@
 Only mounted in demo mode. The browser posts plain text here; this module plays WeCom:
 it builds the callback XML, encrypts and signs it, POSTs it to `/wecom/callback` over
 HTTP, and decrypts the passive reply. Notices come from the fake WeCom's call log.
+The "微信居民" pane plays a resident on plain WeChat: the message is queued at the fake WeCom's
+微信客服 side and the app is told by an encrypted `kf_msg_or_event` callback, as WeCom does.
 """
 
 from __future__ import annotations
@@ -44,9 +46,11 @@ def _people(state: AppState) -> dict:
         home = session.scalar(select(Unit.grid_id).join(Resident, Resident.unit_id == Unit.id)
                               .where(Resident.userid == "demo-resident"))
         home_code = session.scalar(select(Grid.code).where(Grid.id == home)) if home else None
+        buildings = session.execute(select(Unit.code, Unit.address).where(Unit.grid_id == home)
+                                    .order_by(Unit.code).limit(30)).all() if home else []
     grids = sorted(grids, key=lambda grid: grid.code != home_code)  # the demo resident's grid first
     return {"residents": list(residents), "workers": [tuple(w) for w in workers], "liaisons": [tuple(l) for l in liaisons],
-            "grids": [tuple(g) for g in grids]}
+            "grids": [tuple(g) for g in grids], "buildings": [tuple(b) for b in buildings]}
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -82,6 +86,31 @@ async def send(message: SimulatedText, request: Request, state: AppState = Depen
     return JSONResponse({"status": 200, "reply": parse_xml(reply_xml.encode()).get("Content")})
 
 
+class SimulatedKf(BaseModel):
+    external_userid: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_-]+$")
+    text: str = Field(default="", max_length=2000)
+    scene_param: str = Field(default="", max_length=64)  # a building's unit code (its QR code)
+
+
+@router.post("/kf/send")
+async def kf_send(message: SimulatedKf, request: Request, state: AppState = Depends(get_state)) -> JSONResponse:
+    """Play a 微信客服 resident: the text (or, without one, entering through a building's QR code) is
+    queued at the fake WeCom and announced to the app; replies arrive in the feed."""
+    spec = ({"msgtype": "text", "content": message.text} if message.text else
+            {"msgtype": "event", "event_type": "enter_session", "scene": "building", "scene_param": message.scene_param})
+    async with httpx.AsyncClient(base_url=state.settings.wecom_api_base, timeout=5) as client:
+        made = (await client.post("/_fake/kf/inject", json={"external_userid": message.external_userid, **spec})).json()
+    plaintext = (f"<xml><ToUserName><![CDATA[{state.settings.wecom_corp_id}]]></ToUserName>"
+                 f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+                 f"<Event><![CDATA[kf_msg_or_event]]></Event><Token><![CDATA[{made['token']}]]></Token>"
+                 f"<OpenKfId><![CDATA[{made['open_kfid']}]]></OpenKfId></xml>")
+    nonce, timestamp = secrets.token_hex(6), str(int(time.time()))
+    encrypted, signature = state.crypto.encrypt(plaintext, nonce, timestamp)
+    response = await _post(request, "/wecom/callback", f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>",
+                           signature, timestamp, nonce)
+    return JSONResponse({"status": response.status_code})
+
+
 class SimulatedMention(SimulatedText):
     chatid: str = Field(min_length=1, max_length=64)
 
@@ -114,14 +143,14 @@ async def _post(request: Request, path: str, body: str, signature: str, timestam
 
 
 @router.get("/feed")
-async def feed(userid: str = "", chatid: str = "", state: AppState = Depends(get_state)) -> JSONResponse:
-    """What the fake WeCom delivered to `userid` (private) and to group `chatid`."""
+async def feed(userid: str = "", chatid: str = "", kf: str = "", state: AppState = Depends(get_state)) -> JSONResponse:
+    """What the fake WeCom delivered to `userid` (private), to group `chatid` and to kf resident `kf`."""
     async with httpx.AsyncClient(base_url=state.settings.wecom_api_base, timeout=5) as client:
         try:
             calls = (await client.get("/_fake/calls")).json()
         except (httpx.HTTPError, ValueError):
-            return JSONResponse({"private": [], "group": []})
-    private, group = [], []
+            return JSONResponse({"private": [], "group": [], "kf": []})
+    private, group, residents = [], [], []
     for call in calls:
         body = call.get("json") or {}
         content = (body.get("text") or {}).get("content")
@@ -131,4 +160,7 @@ async def feed(userid: str = "", chatid: str = "", state: AppState = Depends(get
             private.append({"at": call.get("at"), "text": content})
         elif call["path"].endswith("/appchat/send") and body.get("chatid") == chatid:
             group.append({"at": call.get("at"), "text": content})
-    return JSONResponse({"private": private, "group": group})
+        elif kf and (call["path"].endswith("/kf/send_msg") and body.get("touser") == kf
+                     or call["path"].endswith("/kf/send_msg_on_event") and call.get("kf_user") == kf):
+            residents.append({"at": call.get("at"), "text": content})
+    return JSONResponse({"private": private, "group": group, "kf": residents})

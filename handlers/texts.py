@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from config.settings import SHIPPED_CONFIG_DIR
 from handlers.chat.case_numbers import format_case_number
 from handlers.privacy.masking import mask_name, mask_phone, mask_text
+from handlers.progress_links import case_link
 
 BEIJING = timezone(timedelta(hours=8))
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -77,12 +78,20 @@ def _environment() -> Environment:
         local_time=_local_time,
     )
     env.globals["labels"] = wording()
+    env.globals["progress_link"] = case_link
     return env
 
 
 def render(name: str, **context: Any) -> str:
     """Render `templates/<name>.txt.j2`, stripped."""
     return _environment().get_template(f"{name}.txt.j2").render(**context).strip()
+
+
+def resident_steps() -> tuple[dict[str, str], frozenset[str]]:
+    """The timeline steps a resident sees, with their labels, and the steps whose notes they read
+    (one rule, kept in templates/_case.j2 for the chat texts and the progress page alike)."""
+    module = _environment().get_template("_case.j2").module
+    return dict(module.resident_steps), frozenset(module.resident_notes)
 
 
 def label(group: str, code: object) -> str:

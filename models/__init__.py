@@ -4,6 +4,7 @@ from models.apikeys import ApiKey
 from models.admin import AdminRole, AdminUser, AuditLog, Broadcast, RuleSetStatus, RuleSetVersion
 from models.base import Base, utcnow
 from models.departments import Department, Liaison, Whistle, WhistleState
+from models.channels import KF_USERID_PREFIX, KfAccount, KfContact, ProgressLink, StoredMedia, case_channel, resident_channel
 from models.cases import OPEN_STATES, Case, CaseEvent, CaseLink, CaseState, ClockMark
 from models.corrections import Correction
 from models.messages import Conversation, InboundMessage
@@ -16,8 +17,9 @@ from models.visits import PatrolCheckin, Visit
 __all__ = [
     "AdminRole", "AdminUser", "ApiKey", "AuditLog", "Broadcast", "RuleSetStatus", "RuleSetVersion",
     "Area", "AreaLevel", "Base", "Case", "CaseEvent", "CaseLink", "CaseState", "ClockMark",
-    "Conversation", "Correction", "Department", "Grid", "InboundMessage", "Liaison", "OPEN_STATES",
-    "OutboxChannel", "OutboxMessage", "OutboxStatus", "PatrolCheckin", "PointsEntry", "Redemption",
-    "RedemptionState", "Resident", "ShopItem", "Unit", "Visit", "Volunteer", "VolunteerHours", "Whistle",
-    "WhistleState", "Worker", "WorkerRole", "utcnow", "worker_grids",
+    "Conversation", "Correction", "Department", "Grid", "InboundMessage", "KF_USERID_PREFIX", "KfAccount",
+    "KfContact", "Liaison", "OPEN_STATES", "OutboxChannel", "OutboxMessage", "OutboxStatus", "PatrolCheckin",
+    "PointsEntry", "ProgressLink", "Redemption", "RedemptionState", "Resident", "ShopItem", "StoredMedia", "Unit",
+    "Visit", "Volunteer", "VolunteerHours", "Whistle", "WhistleState", "Worker", "WorkerRole", "case_channel",
+    "resident_channel", "utcnow", "worker_grids",
 ]

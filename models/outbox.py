@@ -19,12 +19,16 @@ class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
     DEAD = "dead"  # gave up: admins see it and can retry
+    HELD = "held"  # a kf resident's window is used up: sent (folded) when they write again
 
 
 class OutboxChannel(enum.StrEnum):
     USER = "user"  # message/send to one userid
     APPCHAT = "appchat"  # appchat/send to a group the app created
     WEBHOOK = "webhook"  # group robot webhook
+    KF = "kf"  # kf/send_msg to a 微信客服 resident (recipient: their userid), within WeCom's window
+    KF_WELCOME = "kf_welcome"  # kf/send_msg_on_event (recipient: the single-use welcome_code)
+    MEDIA = "media"  # not a message: media/get of a resident's photo/voice/video (recipient: media_id)
 
 
 class OutboxMessage(Base):
@@ -58,3 +62,12 @@ def queue_notice(session: Session, *, channel: str, recipient: str, text: str, d
     values = dict(dedupe_key=dedupe_key, channel=str(channel), recipient=recipient, text=text, case_id=case_id,
                   status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=now, created_at=now)
     return insert_or_skip(session, OutboxMessage.__table__, values, "dedupe_key") is not None
+
+
+def keep_media(session: Session, attachment: dict) -> None:
+    """Have a photo/voice/video downloaded while WeCom still has it (its media_id lives 3 days):
+    a `media` outbox row, so the download is retried like any send (bot/outbox/sender.py)."""
+    media_id = attachment.get("media_id")
+    if media_id:
+        queue_notice(session, channel=OutboxChannel.MEDIA, recipient=media_id, text=attachment.get("kind") or "file",
+                     dedupe_key=f"media:{media_id}"[:160])

@@ -111,6 +111,9 @@ class Resident(Base):
     groups: Mapped[list] = mapped_column(default=list)
     visit_worker_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id"))
     groups_since: Mapped[datetime | None] = mapped_column()
+    # The building whose QR code the resident last came through: reports go there unless bound elsewhere.
+    arrival_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
 
-    unit: Mapped[Unit | None] = relationship()
+    unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
     visit_worker: Mapped[Worker | None] = relationship()
+    arrival_unit: Mapped[Unit | None] = relationship(foreign_keys=[arrival_unit_id])

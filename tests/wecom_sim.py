@@ -118,3 +118,10 @@ class CallbackClient:
         encrypted = self.side.encrypt(json.dumps(payload, ensure_ascii=False))
         params = {**self.side.signed_params(encrypted), **overrides}
         return self.http.post(self.path, params=params, json={"encrypt": encrypted})
+
+
+def kf_event_xml(token: str, open_kfid: str, corp_id: str = "corp") -> str:
+    """The callback WeCom sends when a 微信客服 account has messages to pull (no FromUserName)."""
+    return (f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName><CreateTime>{int(time.time())}</CreateTime>"
+            f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[kf_msg_or_event]]></Event>"
+            f"<Token><![CDATA[{token}]]></Token><OpenKfId><![CDATA[{open_kfid}]]></OpenKfId></xml>")

@@ -10,15 +10,16 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from bot.admin import (apikeys, auth, broadcasts, cases, corrections, dashboard, departments, grid_map, registry,
-                       rules, shop)
+from bot.admin import (apikeys, auth, broadcasts, cases, corrections, dashboard, departments, grid_map, qr,
+                       registry, rules, shop)
 from bot.admin.deps import csrf_protect, install_error_pages
 from handlers.texts import TEMPLATES_DIR
 
 VENDOR_DIR = TEMPLATES_DIR.parent / "static" / "vendor"  # third-party browser code, vendored (no CDN)
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)], include_in_schema=False)
-for area in (auth, dashboard, grid_map, cases, rules, corrections, registry, departments, shop, broadcasts, apikeys):
+for area in (auth, dashboard, grid_map, cases, rules, corrections, registry, departments, shop, broadcasts, apikeys,
+             qr):
     router.include_router(area.router)
 
 

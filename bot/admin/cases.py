@@ -6,7 +6,7 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -20,7 +20,7 @@ from handlers.cases.records import StaleCase
 from handlers.cases.case_views import actor_names
 from handlers.cases.lifecycle import IllegalTransition, allowed
 from handlers.texts import wording
-from models import Case, Grid, Worker
+from models import Case, Grid, Worker, case_channel
 
 router = APIRouter()
 
@@ -94,7 +94,20 @@ def case_detail(request: Request, case_id: int, error: str | None = None, done: 
     categories = [name for name in catalogue.names() if catalogue.get(name).grid_matter]
     names = actor_names(session, {event.actor for event in case.events})
     return render_page(request, "case", case=case, workers=workers, possible=possible, error=error, done=done,
-                       categories=categories, names=names)
+                       categories=categories, names=names, channel=case_channel(case.reporter_userid, case.source))
+
+
+@router.get("/cases/{case_id}/media/{media_id}")
+def case_media(case_id: int, media_id: str, viewer: Viewer = Depends(current_viewer),
+               session: Session = Depends(get_session), state: AppState = Depends(get_state)) -> Response:
+    """A photo, voice or video attached to a case the viewer may see (kept in the media folder)."""
+    case = _load_case(session, viewer, case_id)
+    attached = case is not None and any(attachment.get("media_id") == media_id for event in case.events
+                                        for attachment in event.attachments or [])
+    found = state.media.open(session, media_id) if attached else None
+    if found is None:
+        return Response("not found", status_code=404)
+    return FileResponse(found[0], media_type=found[1], headers={"Cache-Control": "private, max-age=3600"})
 
 
 @router.post("/cases/{case_id}/action")

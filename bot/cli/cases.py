@@ -31,6 +31,24 @@ def case_show(number: str, as_json: bool = typer.Option(False, "--json")) -> Non
         typer.echo(f"  {event['at']}  {event['actor']}  {event['action']} → {event['state']}  {event['note'] or ''}")
 
 
+@case_app.command("link")
+def case_link_command(number: str, revoke: bool = typer.Option(False, "--revoke", help="Revoke the live link(s).")) -> None:
+    """The case's progress-page link; `--revoke` invalidates it (the next reply naming the case gets a new one)."""
+    from bot.progress.links import attach_links
+    from handlers.progress_links import link_for, revoke as revoke_links
+    from models import utcnow
+
+    with attach_links(session_factory(), settings()).begin() as session:
+        case = find_case(session, number)
+        if case is None:
+            typer.echo(f"no case {number}", err=True)
+            raise typer.Exit(1)
+        if revoke:
+            typer.echo(f"{revoke_links(session, case.id, utcnow())} link(s) revoked")
+        else:
+            typer.echo(link_for(session, case.id))
+
+
 @case_app.command("list")
 def case_list(state: str = typer.Option(None, "--state", help="A state code or its Chinese label."),
               as_json: bool = typer.Option(False, "--json")) -> None:

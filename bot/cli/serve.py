@@ -15,8 +15,12 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema and demo data."
 
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Serve the app (uvicorn with uvloop and httptools)."""
+    import os
+
     import uvicorn
 
+    os.environ.setdefault("GRIDBOT_PUBLIC_URL", f"http://{host}:{port}")  # links name the serving address
+    get_settings.cache_clear()
     settings()
     uvicorn.run("bot.app:create_app", factory=True, host=host, port=port, workers=workers,
                 loop="uvloop", http="httptools", access_log=False, log_level="warning")
@@ -51,6 +55,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000, fake_port: int = typer.Optio
     os.environ.setdefault("GRIDBOT_DEMO", "true")
     os.environ.setdefault("GRIDBOT_WECOM_API_BASE", f"http://{host}:{fake_port}")
     os.environ.setdefault("GRIDBOT_ADMIN_PASSWORD", "gridbot-demo")
+    os.environ.setdefault("GRIDBOT_PUBLIC_URL", f"http://{host}:{port}")
     get_settings.cache_clear()
     config = settings()
     init_demo_database(config.database_url, config.config_dir)

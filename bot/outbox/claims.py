@@ -32,6 +32,7 @@ class Claimed:
     recipient: str
     text: str
     attempts: int  # including this one
+    case_id: int | None = None
 
 
 def claim(factory: sessionmaker[Session], token: str, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
@@ -48,7 +49,7 @@ def claim(factory: sessionmaker[Session], token: str, now: datetime, lease: time
             row.claimed_by = token
             row.attempts += 1
             row.next_attempt_at = now + lease
-        return [Claimed(r.id, r.channel, r.recipient, r.text, r.attempts) for r in rows]
+        return [Claimed(r.id, r.channel, r.recipient, r.text, r.attempts, r.case_id) for r in rows]
 
 
 def _settle(factory: sessionmaker[Session], row_id: int, token: str, **values) -> bool:

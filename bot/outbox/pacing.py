@@ -6,6 +6,7 @@ and folds a burst for one recipient into digest messages instead of letting WeCo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -73,11 +74,13 @@ def digest_text(rows: list[Claimed]) -> str:
     return render("notices/digest", texts=[row.text for row in sorted(rows, key=lambda row: row.id)])
 
 
-def fold(rows: list[Claimed], limit: int = TEXT_LIMIT_BYTES) -> list[list[Claimed]]:
-    """`rows` in the order they were queued, grouped into as few digests as fit WeCom's text limit."""
+def fold(rows: list[Claimed], limit: int = TEXT_LIMIT_BYTES,
+         text: Callable[[list[Claimed]], str] = digest_text) -> list[list[Claimed]]:
+    """`rows` in the order they were queued, grouped into as few digests (rendered by `text`) as fit
+    WeCom's text limit."""
     digests: list[list[Claimed]] = []
     for row in sorted(rows, key=lambda row: row.id):
-        if digests and len(digest_text([*digests[-1], row]).encode()) <= limit:
+        if digests and len(text([*digests[-1], row]).encode()) <= limit:
             digests[-1].append(row)
         else:
             digests.append([row])

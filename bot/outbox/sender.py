@@ -11,6 +11,8 @@ What a failure does depends on its kind (bot/wecom/errors.py):
   which waits again unharmed while the error lasts. Once fixed, `gridbot outbox retry --all-dead`.
 Before sending, rows are paced per recipient (bot/outbox/pacing.py): a burst beyond WeCom's
 per-member limits goes out folded into digests as room frees up, instead of being dropped by WeCom.
+微信客服 residents get at most what their window allows (bot/outbox/window.py); the rest is held.
+Rows of channel `media` are downloads (media/get) into the media folder (bot/media.py), retried alike.
 """
 
 from __future__ import annotations
@@ -28,10 +30,14 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import metrics
+from bot.media import MediaStore
 from bot.outbox import claims, pacing
+from bot.outbox import window
 from bot.wecom.api import WeComClient
 from bot.wecom.errors import ErrorKind, WeComError
 from config.settings import Settings
+from handlers.progress_links import link_for
+from handlers.texts import render
 from models import utcnow
 from models.outbox import OutboxChannel
 
@@ -73,16 +79,25 @@ class SenderStats:
     dead: int = 0
     deferred: int = 0  # waits that cost no attempt (pacing, rate limits, configuration probes)
     lost_claims: int = 0  # rows whose lease ran out before they were settled
+    held: int = 0  # kf notices held back: the resident's window was used up
     by_kind: dict[str, int] = field(default_factory=dict)
+
+
+def window_digest(rows: list[claims.Claimed]) -> str:
+    """Several notices to one kf resident as one message (their window allows few)."""
+    return render("notices/kf_digest", texts=[row.text for row in rows])
 
 
 class OutboxSender:
     """Claims due outbox rows and sends them; safe to run in many threads and processes at once."""
 
     def __init__(self, factory: sessionmaker[Session], client: WeComClient, policy: SendPolicy | None = None,
-                 name: str | None = None) -> None:
+                 name: str | None = None, media: MediaStore | None = None) -> None:
         self.factory = factory
         self.client = client
+        self.media = media
+        self._budgets: dict[str, window.Budget] = {}  # this batch's kf residents
+        self._last_in_window: set[int] = set()  # head rows of the last message a kf window allows
         self.policy = policy or SendPolicy()
         if self.policy.lease < 3 * client.timeout + 5:
             raise ValueError("the claim lease must outlast a send's worst case (token refresh + retry)")
@@ -131,13 +146,18 @@ class OutboxSender:
     def _paced(self, batch: list[claims.Claimed], token: str, now: datetime) -> list[list[claims.Claimed]]:
         """The messages to send now: a row each while its recipient has room, else digests of
         the recipient's rows; rows beyond the room go back to wait for it."""
-        if not self.policy.pace_per_minute:
-            return [[row] for row in batch]
         by_recipient: dict[tuple[str, str], list[claims.Claimed]] = {}
         for row in batch:
             by_recipient.setdefault((row.channel, row.recipient), []).append(row)
-        rooms = pacing.room(self.factory, set(by_recipient), self.policy.pace_per_minute, now)
+        kf = {recipient for channel, recipient in by_recipient if channel == OutboxChannel.KF}
+        self._budgets = window.budgets(self.factory, kf, now) if kf else {}
+        self._last_in_window = set()
         messages: list[list[claims.Claimed]] = []
+        for key in [key for key in by_recipient if key[0] == OutboxChannel.KF]:
+            messages += self._within_window(by_recipient.pop(key), token)
+        if not self.policy.pace_per_minute:
+            return messages + [[row] for rows in by_recipient.values() for row in rows]
+        rooms = pacing.room(self.factory, set(by_recipient), self.policy.pace_per_minute, now)
         for key, rows in by_recipient.items():
             room, free_at = rooms[key]
             if len(rows) <= room:
@@ -150,11 +170,60 @@ class OutboxSender:
             self.stats.deferred += len(waiting)
         return messages
 
+    def _within_window(self, rows: list[claims.Claimed], token: str) -> list[list[claims.Claimed]]:
+        """A kf resident's rows folded into as few messages as fit, as many as their window allows; the
+        rest held until they write again. The window's last message will carry the progress link."""
+        left = self._budgets[rows[0].recipient].left
+        digests = pacing.fold(rows, text=window_digest) if len(rows) > 1 else [rows]
+        held = [row.id for digest in digests[left:] for row in digest]
+        if held:
+            self._hold(held, token, rows[0].recipient)
+        sending = digests[:left]
+        if sending and len(sending) == left:
+            self._last_in_window.add(sending[-1][0].id)
+        return sending
+
+    def _hold(self, row_ids: list[int], token: str, userid: str) -> None:
+        """Hold rows for a kf resident; any the window no longer calls for (they just wrote) go back to be sent."""
+        held = window.hold(self.factory, row_ids, token, self._budgets[userid])
+        self.stats.held += held
+        if held < len(row_ids):
+            claims.release(self.factory, row_ids, token, utcnow())  # only rows still claimed: the unheld
+        if held:
+            log.info("kf window used up: %d notice(s) held for %s until they write", held, userid)
+
+    def _text(self, rows: list[claims.Claimed]) -> str:
+        first = rows[0]
+        if len(rows) > 1:
+            text = window_digest(rows) if first.channel == OutboxChannel.KF else pacing.digest_text(rows)
+        else:
+            text = first.text
+        if first.id in self._last_in_window:
+            case_id = next((row.case_id for row in rows if row.case_id is not None), None)
+            with self.factory.begin() as session:
+                url = link_for(session, case_id) if case_id is not None else None
+            text += "\n" + render("notices/kf_window_last", url=url)
+        return text
+
+    def _deliver(self, first: claims.Claimed, text: str) -> None:
+        if first.channel == OutboxChannel.KF:
+            budget = self._budgets[first.recipient]
+            self.client.kf_send_text(budget.open_kfid or "", budget.external_userid or "", text)
+        elif first.channel == OutboxChannel.KF_WELCOME:
+            self.client.kf_send_on_event(first.recipient, text)
+        elif first.channel == OutboxChannel.MEDIA:
+            if self.media is None:
+                raise WeComError(ErrorKind.TRANSIENT, None, "this sender keeps no media", "/cgi-bin/media/get")
+            content, content_type = self.client.get_media(first.recipient)
+            self.media.save(self.factory, first.recipient, first.text, content, content_type, utcnow())
+        else:
+            self.client.send(first.channel, first.recipient, text)
+
     def _send(self, rows: list[claims.Claimed], token: str, now: datetime) -> int:
         first = rows[0]
-        text = first.text if len(rows) == 1 else pacing.digest_text(rows)
+        text = self._text(rows)
         try:
-            self.client.send(first.channel, first.recipient, text)
+            self._deliver(first, text)
         except WeComError as error:
             metrics.send_attempted(first.channel, failure=error.kind.value)
             self.stats.by_kind[error.kind] = self.stats.by_kind.get(error.kind, 0) + 1
@@ -174,7 +243,10 @@ class OutboxSender:
 
     def _failed(self, row: claims.Claimed, token: str, error: WeComError, now: datetime) -> None:
         reason = error.describe()
-        if error.kind is ErrorKind.RATE_LIMIT and row.channel == OutboxChannel.WEBHOOK:
+        if row.channel == OutboxChannel.KF and error.errcode in window.WINDOW_REFUSED:
+            log.warning("kf send refused by WeCom (%s); held until %s writes", reason, row.recipient)
+            self._hold([row.id], token, row.recipient)  # WeCom's count differs from ours: wait for the resident
+        elif error.kind is ErrorKind.RATE_LIMIT and row.channel == OutboxChannel.WEBHOOK:
             self._defer(row, token, reason, now + timedelta(seconds=self.policy.rate_limit_pause))  # one robot's limit
         elif error.kind is ErrorKind.RATE_LIMIT:
             self._pause(now, self.policy.rate_limit_pause)

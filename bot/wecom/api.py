@@ -115,21 +115,7 @@ class WeComClient:
 
     def _request(self, method: str, path: str, *, params: dict, json: dict | None = None,
                  gettoken: bool = False) -> dict:
-        try:
-            response = self._http.request(method, path, params=params, json=json)
-        except httpx.TimeoutException:
-            raise WeComError(ErrorKind.TRANSIENT, None, f"timeout after {self.timeout:g} s", path) from None
-        except httpx.TransportError as exc:
-            raise WeComError(ErrorKind.TRANSIENT, None, f"connection failed: {type(exc).__name__}", path) from None
-        if response.status_code != 200:
-            kind = ErrorKind.RATE_LIMIT if response.status_code == 429 else ErrorKind.TRANSIENT
-            raise WeComError(kind, None, f"status {response.status_code}", path)
-        try:
-            body = response.json()
-        except ValueError:
-            raise WeComError(ErrorKind.TRANSIENT, None, "answer is not JSON", path) from None
-        if not isinstance(body, dict):
-            raise WeComError(ErrorKind.TRANSIENT, None, "answer is not a JSON object", path)
+        body = self._json(self._raw(method, path, params=params, json=json), path)
         error = error_from_body(body, path, gettoken=gettoken)
         if error is not None:
             raise error
@@ -169,6 +155,83 @@ class WeComClient:
             raise WeComError(ErrorKind.REJECTED, None, "webhook has no key", path)
         return self._request("POST", path, params={"key": key},
                              json={"msgtype": "text", "text": {"content": fit_text(text)}})
+
+    # -- 微信客服 (kf) ------------------------------------------------------------------------------
+
+    def kf_sync_msg(self, open_kfid: str, cursor: str | None, token: str | None, limit: int = 1000) -> dict:
+        """One page of an account's messages (kf/sync_msg); wechatpy's `kf.sync_msg` lacks open_kfid."""
+        payload: dict = {"open_kfid": open_kfid, "limit": min(limit, 1000)}
+        if cursor:
+            payload["cursor"] = cursor
+        if token:
+            payload["token"] = token
+        return self._call("/cgi-bin/kf/sync_msg", payload)
+
+    def kf_send_text(self, open_kfid: str, external_userid: str, text: str) -> dict:
+        """A text to a kf resident (kf/send_msg): text only, within WeCom's 48 h / 5 message window."""
+        return self._call("/cgi-bin/kf/send_msg", {
+            "touser": external_userid, "open_kfid": open_kfid, "msgtype": "text",
+            "text": {"content": fit_text(text)},
+        })
+
+    def kf_send_on_event(self, code: str, text: str) -> dict:
+        """The welcome text answering an enter_session event's single-use welcome_code."""
+        return self._call("/cgi-bin/kf/send_msg_on_event", {
+            "code": code, "msgtype": "text", "text": {"content": fit_text(text)},
+        })
+
+    def kf_contact_url(self, open_kfid: str, scene: str) -> str:
+        """An account's contact link (kf/add_contact_way); the corp appends `&scene_param=...`."""
+        return str(self._call("/cgi-bin/kf/add_contact_way", {"open_kfid": open_kfid, "scene": scene})["url"])
+
+    def kf_accounts(self) -> list[dict]:
+        """Every kf account the app may serve (kf/account/list)."""
+        accounts: list[dict] = []
+        while True:
+            page = self._call("/cgi-bin/kf/account/list", {"offset": len(accounts), "limit": 100})
+            batch = page.get("account_list") or []
+            accounts += batch
+            if len(batch) < 100:
+                return accounts
+
+    def get_media(self, media_id: str) -> tuple[bytes, str]:
+        """A temporary media file (media/get): its bytes and content type. An error comes as JSON."""
+        path = "/cgi-bin/media/get"
+        token = self.token()
+        for retried in (False, True):
+            response = self._raw("GET", path, params={"access_token": token, "media_id": media_id})
+            content_type = response.headers.get("content-type", "application/octet-stream")
+            if not content_type.startswith(("application/json", "text/plain")):
+                return response.content, content_type
+            error = error_from_body(self._json(response, path), path) or WeComError(
+                ErrorKind.TRANSIENT, None, "media/get answered JSON without the file", path)
+            if error.kind is not ErrorKind.TOKEN or retried:
+                raise error
+            token = self.token(refresh=True, stale=token)
+        raise AssertionError("unreachable")
+
+    def _raw(self, method: str, path: str, *, params: dict, json: dict | None = None) -> httpx.Response:
+        """The HTTP answer of one call; transport failures and non-200 statuses as `WeComError`s."""
+        try:
+            response = self._http.request(method, path, params=params, json=json)
+        except httpx.TimeoutException:
+            raise WeComError(ErrorKind.TRANSIENT, None, f"timeout after {self.timeout:g} s", path) from None
+        except httpx.TransportError as exc:
+            raise WeComError(ErrorKind.TRANSIENT, None, f"connection failed: {type(exc).__name__}", path) from None
+        if response.status_code != 200:
+            kind = ErrorKind.RATE_LIMIT if response.status_code == 429 else ErrorKind.TRANSIENT
+            raise WeComError(kind, None, f"status {response.status_code}", path)
+        return response
+
+    @staticmethod
+    def _json(response: httpx.Response, path: str) -> dict:
+        try:
+            body = response.json()
+        except ValueError:
+            raise WeComError(ErrorKind.TRANSIENT, None, "answer is not JSON", path) from None
+        if not isinstance(body, dict):
+            raise WeComError(ErrorKind.TRANSIENT, None, "answer is not a JSON object", path)
+        return body
 
     def send(self, channel: str, recipient: str, text: str) -> dict:
         """Send one outbox notice over its channel."""

@@ -10,9 +10,10 @@ from fastapi.responses import PlainTextResponse
 from starlette.routing import Match, Route
 from wechatpy.work.replies import TextReply
 
-from bot.wecom.parsing import inbound_from_xml
 from bot.state import AppState, get_state
-from bot.wecom.crypto import CallbackCrypto, CallbackError
+from bot.wecom.crypto import CallbackCrypto, CallbackError, parse_xml
+from bot.wecom.kf import kf_event
+from bot.wecom.parsing import inbound_from_fields
 from handlers.chat.inbound import Inbound
 
 router = APIRouter()
@@ -67,7 +68,8 @@ async def verify_url(msg_signature: str = "", timestamp: str = "", nonce: str = 
 
 
 async def receive(request: Request) -> Response:
-    """An encrypted message or event: recorded before the answer, handled behind it (bot/intake.py).
+    """An encrypted message or event: recorded before the answer, handled behind it (bot/intake.py);
+    a 微信客服 `kf_msg_or_event` only starts a pull (bot/wecom/kf.py).
 
     The answer carries the reply (an encrypted passive reply) when it is ready within the
     wait, else it is an empty 200 and the reply follows through the outbox. The hottest
@@ -78,8 +80,13 @@ async def receive(request: Request) -> Response:
     nonce = query.get("nonce", "")
     try:
         body = await read_limited(request, state.settings.max_body_bytes)
-        inbound = inbound_from_xml(state.crypto.decrypt_xml(body, query.get("msg_signature", ""),
-                                                            query.get("timestamp", ""), nonce))
+        fields = parse_xml(state.crypto.decrypt_xml(body, query.get("msg_signature", ""),
+                                                    query.get("timestamp", ""), nonce).encode())
+        kf = kf_event(fields)
+        if kf is not None:  # 微信客服: answered at once, the messages are pulled behind the answer
+            state.kf.notify(*kf)
+            return Response(status_code=200)
+        inbound = inbound_from_fields(fields)
     except CallbackError as error:
         return refuse(error)
     try:

@@ -13,7 +13,7 @@ from handlers import facts
 from handlers.classify import Category
 from handlers.cases.lifecycle import next_state
 from handlers.cases.timing import ClockRules
-from models import OPEN_STATES, Case, CaseEvent, CaseState, Grid, Resident, Unit, Worker
+from models import OPEN_STATES, Case, CaseEvent, CaseState, Grid, Resident, Unit, Worker, case_channel
 
 
 class StaleCase(Exception):
@@ -83,7 +83,8 @@ def open_case(
               to_state=case.state, note=None, attachments=attachments or [])
     session.add(case)
     session.flush()
-    facts.note(session, "case_opened", category=category.name, source=source)
+    facts.note(session, "case_opened", category=category.name, source=source,
+               channel=case_channel(reporter_userid, source))
     return case
 
 

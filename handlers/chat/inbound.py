@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Kind = Literal["text", "image", "voice", "video", "file", "location", "event", "other"]
-Channel = Literal["app", "aibot", "console", "open311"]
+Channel = Literal["app", "aibot", "console", "open311", "kf"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,8 @@ class Inbound:
     label: str | None = None  # a location's address label
     event: str | None = None
     chat_id: str | None = None  # group chat the message came from (AI bot)
+    arrival: str | None = None  # the unit code of the link or QR code the resident came through
+    welcome_code: str | None = None  # a kf enter_session's single-use code for the greeting
     raw: dict = field(default_factory=dict)
 
 

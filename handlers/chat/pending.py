@@ -12,6 +12,7 @@ CHOOSE_CATEGORY = "choose_category"  # data: text, candidates
 AWAIT_ADDRESS = "await_address"  # data: case_id
 CONFIRM_ADDRESS = "confirm_address"  # data: case_id, unit_id
 RATE = "rate"  # data: case_id
+CONFIRM_BIND = "confirm_bind"  # data: unit_id (the building whose QR code the resident came through)
 
 
 def current(session: Session, userid: str) -> Conversation | None:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from handlers.console.audit import record
 from models.outbox import queue_notice
 from handlers.texts import render
-from models import Broadcast, Grid, OutboxChannel, OutboxMessage, OutboxStatus, Resident, Unit
+from models import Broadcast, Grid, OutboxMessage, OutboxStatus, Resident, Unit, resident_channel
 
 MAX_PER_HOUR = 5
 SEND_PER_MINUTE = 600
@@ -62,7 +62,7 @@ def send(session: Session, *, author: str, title: str, text: str, grid_ids: set[
     session.flush()
     message = render("notices/broadcast", title=title, text=text, author_area=sender_area)
     for userid in userids:
-        queue_notice(session, channel=OutboxChannel.USER, recipient=userid, text=message,
+        queue_notice(session, channel=resident_channel(userid), recipient=userid, text=message,
                      dedupe_key=_key(broadcast.id, userid))
     _pace(session, broadcast.id, now)
     record(session, actor=author, action="broadcast", target=f"bc{broadcast.id}", now=now, title=title,

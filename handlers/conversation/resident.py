@@ -21,11 +21,15 @@ from handlers.services import Services
 from handlers.texts import render
 from handlers.cases.timing import clock_rules
 from models import Case, CaseEvent, CaseState, Grid, InboundMessage, Resident, Unit
+from models.outbox import keep_media
 
 MAX_CHOICES = 3
 # Built once; a report needs the resident's unit and its grid (find_place): one query, not three.
-_RESIDENT = (select(Resident).options(joinedload(Resident.unit).joinedload(Unit.grid))
+_RESIDENT = (select(Resident).options(joinedload(Resident.unit).joinedload(Unit.grid),
+                                      joinedload(Resident.arrival_unit).joinedload(Unit.grid))
              .where(Resident.userid == bindparam("userid")))
+_UNIT_BY_CODE = select(Unit).where(Unit.code == bindparam("code"))
+_YES = ("1", "是", "对", "是的", "确认")
 
 
 def ensure_resident(session: Session, userid: str) -> Resident:
@@ -47,9 +51,26 @@ def handle(session: Session, services: Services, inbound: Inbound, record: Inbou
         return _handle_location(session, services, resident, inbound)
     if inbound.kind in ("image", "voice", "video", "file"):
         return _handle_media(session, services, resident, inbound)
+    if inbound.kind == "event" and inbound.event == "enter_session":
+        return _arrived(session, services, resident, inbound)
     if inbound.kind == "event":
         return render("replies/welcome") if inbound.event in ("subscribe", "enter_agent") else None
     return render("replies/help")
+
+
+def _arrived(session: Session, services: Services, resident: Resident, inbound: Inbound) -> str | None:
+    """The resident opened the chat, perhaps through a building's QR code (`arrival` = its unit code):
+    later reports go to that building, and a greeting offers once to bind it as their address."""
+    unit = session.scalars(_UNIT_BY_CODE, {"code": inbound.arrival}).first() if inbound.arrival else None
+    if unit is not None:
+        resident.arrival_unit = unit
+    if inbound.channel == "kf" and not inbound.welcome_code:
+        return None  # WeCom gives no way to greet now; the resident's first message is answered as usual
+    offer_bind = unit is not None and resident.unit is None
+    if offer_bind:
+        pending.expect(session, resident.userid, pending.CONFIRM_BIND, {"unit_id": unit.id},
+                            services.clock())
+    return render("replies/welcome", unit=unit, offer_bind=offer_bind)
 
 
 def _handle_text(session: Session, services: Services, resident: Resident, text: str,
@@ -119,6 +140,8 @@ def find_place(session: Session, services: Services, resident: Resident, text: s
     """The resident's bound unit, else a confident address in the text; plus a guess to confirm."""
     if resident.unit is not None:
         return Place(resident.unit.grid, resident.unit, "profile"), None
+    if resident.arrival_unit is not None:
+        return Place(resident.arrival_unit.grid, resident.arrival_unit, "qr"), None
     matches = services.addresses.get(session).match(text, limit=1)
     if matches:
         unit = session.get(Unit, matches[0].unit_id)
@@ -132,6 +155,13 @@ def _continue(session: Session, services: Services, resident: Resident, state: s
               text: str, record: InboundMessage, now: datetime) -> str | None:
     """Answer what gridbot asked last; None when the text is not an answer to it."""
     folded = fold(text)
+    if state == pending.CONFIRM_BIND:
+        pending.finish(session, resident.userid)
+        unit = session.get(Unit, data["unit_id"])
+        if folded not in _YES or unit is None:
+            return None
+        resident.unit = unit
+        return render("replies/bound", unit=unit)
     if state == pending.CHOOSE_CATEGORY:
         choices = data["choices"]
         if folded.isdigit() and 1 <= int(folded) <= len(choices):
@@ -147,7 +177,7 @@ def _continue(session: Session, services: Services, resident: Resident, state: s
         if case is None or case.state != CaseState.AWAITING_PLACE:
             pending.finish(session, resident.userid)
             return None
-        if state == pending.CONFIRM_ADDRESS and folded in ("1", "是", "对", "是的", "确认"):
+        if state == pending.CONFIRM_ADDRESS and folded in _YES:
             unit = session.get(Unit, data["unit_id"])
             return _place(session, services, resident, case, Place(unit.grid, unit, "text"), now)
         if parse_command(text, "resident") is not None:
@@ -197,6 +227,7 @@ def _handle_location(session: Session, services: Services, resident: Resident, i
 def _handle_media(session: Session, services: Services, resident: Resident, inbound: Inbound) -> str:
     now = services.clock()
     attachment = {"kind": inbound.kind, "media_id": inbound.media_id, "pic_url": inbound.pic_url}
+    keep_media(session, attachment)
     convo = pending.current(session, resident.userid)
     if convo is not None and convo.state == pending.CHOOSE_CATEGORY:
         convo.data = {**convo.data, "attachments": [*convo.data.get("attachments", []), attachment]}

@@ -27,6 +27,7 @@ from handlers.cases.escalation import escalate
 from handlers.chat.inbound import Inbound
 from handlers.cases.lifecycle import IllegalTransition, allowed
 from handlers.places.routing import pick_assignee
+from models.outbox import keep_media
 from handlers.services import Services
 from handlers.visits import chat as visit_chat
 from handlers.texts import render
@@ -317,5 +318,6 @@ def _attach_media(session: Session, services: Services, worker: Worker, inbound:
     if event is None:
         return render("replies/worker_media_without_step", kind=inbound.kind)
     attachment = {"kind": inbound.kind, "media_id": inbound.media_id, "pic_url": inbound.pic_url}
+    keep_media(session, attachment)
     event.attachments = [*event.attachments, attachment]
     return render("replies/worker_media_attached", case=event.case, event=event, kind=inbound.kind)

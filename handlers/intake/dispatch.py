@@ -23,9 +23,8 @@ from handlers.intake.log_context import message_context
 from models.outbox import queue_notice
 from handlers.services import Services
 from handlers.texts import render
-from models import InboundMessage, Worker
+from models import InboundMessage, Worker, resident_channel
 from models.db import insert_or_skip, lock_for
-from models.outbox import OutboxChannel
 
 log = logging.getLogger("gridbot.dispatch")
 
@@ -155,6 +154,6 @@ def replay_failed(factory: sessionmaker[Session], services: Services, record_id:
         reply = dispatch(session, services, inbound, record)
         record.status, record.reply = "handled", reply
         if reply and answered_in_chat(inbound.channel):
-            queue_notice(session, channel=OutboxChannel.USER, recipient=record.from_userid, text=reply,
+            queue_notice(session, channel=resident_channel(record.from_userid), recipient=record.from_userid, text=reply,
                          dedupe_key=f"replay:{record.id}", case_id=record.case_id)
         return reply

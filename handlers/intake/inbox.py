@@ -25,7 +25,7 @@ from handlers.intake.log_context import message_context
 from models.outbox import queue_notice
 from handlers.services import Services
 from handlers.texts import render
-from models import InboundMessage, OutboxMessage
+from models import InboundMessage, OutboxMessage, resident_channel
 from models.db import insert_many_or_skip, try_lock_for
 from models.outbox import OutboxChannel
 
@@ -57,6 +57,14 @@ class Processed:
     msg_key: str
     reply: str | None
     passive: bool  # the reply rides on the HTTP answer (else it was queued in the outbox)
+
+
+def reply_route(inbound: Inbound) -> tuple[str, str]:
+    """(outbox channel, recipient) of a reply that does not ride on the HTTP answer: a kf greeting
+    answers the event's welcome code, other kf replies go within the resident's window."""
+    if inbound.welcome_code:
+        return OutboxChannel.KF_WELCOME, inbound.welcome_code
+    return resident_channel(inbound.userid), inbound.userid
 
 
 def reply_key(record_id: int) -> str:
@@ -132,7 +140,8 @@ def _handle(session: Session, services: Services, record: InboundMessage, inboun
     record.reply = reply
     passive = bool(reply) and answer_passively(record.msg_key)
     if reply and not passive and answered_in_chat(inbound.channel):
-        queue_notice(session, channel=OutboxChannel.USER, recipient=record.from_userid, text=reply,
+        channel, recipient = reply_route(inbound)
+        queue_notice(session, channel=channel, recipient=recipient, text=reply,
                      dedupe_key=reply_key(record.id), case_id=record.case_id)
     note_inbound(session, inbound, record.status)
     session.flush()
@@ -147,7 +156,7 @@ def _record_failure(factory: sessionmaker[Session], record_id: int) -> Processed
         record = session.get(InboundMessage, record_id)
         record.status, record.reply = "failed", reply
         if answered_in_chat(record.channel):
-            queue_notice(session, channel=OutboxChannel.USER, recipient=record.from_userid, text=reply,
+            queue_notice(session, channel=resident_channel(record.from_userid), recipient=record.from_userid, text=reply,
                          dedupe_key=reply_key(record_id))
         note_inbound(session, Inbound(record.msg_key, record.from_userid, record.msg_type), "failed")
     return Processed(record.msg_key, reply, passive=False)

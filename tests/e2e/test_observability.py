@@ -55,7 +55,7 @@ def test_report_moves_inbound_case_and_latency_metrics(wecom, app_url):
     inbound = dict(channel="app", kind="text", outcome="handled")
     assert value(after, "gridbot_inbound_messages_total", **inbound) == \
         value(before, "gridbot_inbound_messages_total", **inbound) + 1
-    opened = dict(category="环境卫生", source="resident")
+    opened = dict(category="环境卫生", source="resident", channel="app")
     assert value(after, "gridbot_cases_opened_total", **opened) == \
         value(before, "gridbot_cases_opened_total", **opened) + 1
     route = dict(route="/wecom/callback", method="POST")

@@ -33,3 +33,21 @@ def test_resident_text_then_worker_mention_in_the_group(app_url, fake_wecom):
     told = fake_wecom.wait_for(lambda: [m for m in http.get("/feed", params={"userid": "demo-resident"}).json()["private"]
                                         if number in m["text"] and "接单" in m["text"]])
     assert told, "the resident hears that the worker took the case"
+
+
+def test_the_wechat_resident_pane_speaks_kf_through_the_fake(app_url, fake_wecom):
+    http = httpx.Client(base_url=f"{app_url}/demo", timeout=10)
+    page = http.get("/").text
+    building = re.search(r'<select id="building"><option value="([^"]+)">([^<]+)<', page)
+    assert building, "the pane offers the demo resident's buildings"
+    code, address = building.groups()
+
+    def feed() -> list[str]:
+        return [m["text"] for m in http.get("/feed", params={"kf": "wmSimPane01"}).json()["kf"]]
+
+    assert http.post("/kf/send", json={"external_userid": "wmSimPane01", "scene_param": code}).json()["status"] == 200
+    assert address in fake_wecom.wait_for(feed)[0], "greeted with the building"
+    assert http.post("/kf/send", json={"external_userid": "wmSimPane01",
+                                       "text": "楼道里的灯坏了好几天"}).json()["status"] == 200
+    opened = fake_wecom.wait_for(feed, 2)
+    assert len(opened) == 2 and re.search(r"GB-\d{6}", opened[1]) and address in opened[1]

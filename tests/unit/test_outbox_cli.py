@@ -22,7 +22,7 @@ def test_dead_letters_are_listed_with_their_reason_and_retried_from_the_command_
     assert [(row["recipient"], row["status"]) for row in dead] == [("cli-user-0", "dead")]
     assert "81013" in dead[0]["last_error"] and dead[0]["text"] == "cli notice 0"
     assert cli_json(["outbox", "stats", "--json"], database_url) | {"oldest_pending": None} == {
-        "pending": 0, "sent": 1, "dead": 1, "oldest_pending": None}
+        "pending": 0, "sent": 1, "dead": 1, "held": 0, "oldest_pending": None}
 
     retried = run_cli(["outbox", "retry", str(dead[0]["id"])], database_url)
     assert retried.exit_code == 0 and "1 notice(s) queued again" in retried.stdout

@@ -1,0 +1,100 @@
+"""Progress-page links: every reply that names a case can carry one, no login needed.
+
+A link is `<public url>/p/<token>.<signature>`: the token is random (unguessable) and stored per
+case, so it can be revoked; the HMAC signature lets a tampered link be refused before any lookup.
+The signer (public URL + secret) rides on the session (`session.info`), set by the app for its
+session factory: domain code and templates ask `link_for(session, case)` and get None where no
+signer is configured (e.g. a plain CLI session).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, object_session
+
+from models import Case, utcnow
+from models.channels import ProgressLink
+
+SESSION_KEY = "gridbot_progress_links"
+TOKEN_BYTES = 16
+SIGNATURE_CHARS = 16
+
+
+@dataclass(frozen=True)
+class LinkSigner:
+    """Makes and checks progress links under one public URL and secret."""
+
+    base_url: str
+    secret: bytes
+
+    def _signature(self, token: str) -> str:
+        digest = hmac.new(self.secret, token.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode()[:SIGNATURE_CHARS]
+
+    def url(self, token: str) -> str:
+        """The public link of `token`."""
+        return f"{self.base_url.rstrip('/')}/p/{token}.{self._signature(token)}"
+
+    def token_of(self, signed: str) -> str | None:
+        """The token of a link's last path segment when its signature holds, else None."""
+        token, _, signature = signed.rpartition(".")
+        if not token or not hmac.compare_digest(signature, self._signature(token)):
+            return None
+        return token
+
+
+def signer_of(session: Session) -> LinkSigner | None:
+    """The signer configured for this session's factory, if any."""
+    return session.info.get(SESSION_KEY)
+
+
+def token_for(session: Session, case_id: int, now: datetime | None = None) -> str:
+    """The case's live token, made on first use."""
+    token = session.scalar(select(ProgressLink.token)
+                           .where(ProgressLink.case_id == case_id, ProgressLink.revoked_at.is_(None))
+                           .order_by(ProgressLink.created_at.desc()).limit(1))
+    if token is None:
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        session.add(ProgressLink(token=token, case_id=case_id, created_at=now or utcnow()))
+        session.flush()
+    return token
+
+
+def link_for(session: Session, case_id: int) -> str | None:
+    """The progress link of a case, or None when this session has no signer."""
+    signer = signer_of(session)
+    return signer.url(token_for(session, case_id)) if signer is not None else None
+
+
+def case_link(case: Case) -> str:
+    """A template's view of `link_for`: the case's link, or "" (no signer, or a case not yet stored)."""
+    session = object_session(case)
+    if session is None or case.id is None:
+        return ""
+    return link_for(session, case.id) or ""
+
+
+def case_for_link(session: Session, signed: str) -> Case | None:
+    """The case a link shows; None when it is tampered with, unknown or revoked."""
+    signer = signer_of(session)
+    token = signer.token_of(signed) if signer is not None else None
+    if token is None:
+        return None
+    link = session.get(ProgressLink, token)
+    if link is None or link.revoked_at is not None:
+        return None
+    return session.get(Case, link.case_id)
+
+
+def revoke(session: Session, case_id: int, now: datetime) -> int:
+    """Revoke every live link of a case (the next reply naming it carries a new one); how many."""
+    return session.execute(update(ProgressLink)
+                           .where(ProgressLink.case_id == case_id, ProgressLink.revoked_at.is_(None))
+                           .values(revoked_at=now).execution_options(synchronize_session=False)).rowcount

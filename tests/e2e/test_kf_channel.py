@@ -1,0 +1,169 @@
+"""微信客服 end to end: a resident on plain WeChat, over the encrypted callback and the fake WeCom.
+
+They arrive through a building's QR code, are greeted, report without naming an address, the case
+lands in that building's grid, the worker's 接单 reaches them through kf, the sixth notice after
+their last message is held, 进度 reopens the window, a redelivered event changes nothing, and the
+progress link shows the case while a tampered one does not.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import create_app
+from config.settings import Settings
+from models import Area, AreaLevel, Case, Grid, InboundMessage, KfAccount, OutboxMessage, Resident, Unit, Worker
+from tests.e2e.admin_client import logged_in
+from tests.e2e.conftest import demo_settings
+from tests.e2e.kf_chat import KF_SEND, KF_WELCOME, KfResident
+from tests.cli import run_cli
+from tests.servers import free_port, serve_in_thread
+
+
+@pytest.fixture(scope="module")
+def app_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def app_settings(database_url, fake_wecom, app_port, tmp_path_factory) -> Settings:
+    return demo_settings(database_url, fake_wecom, public_url=f"http://127.0.0.1:{app_port}",
+                         media_dir=tmp_path_factory.mktemp("media"))
+
+
+@pytest.fixture(scope="module")
+def app_url(app_settings, app_port) -> str:
+    with serve_in_thread(create_app(app_settings), port=app_port) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def building(db) -> tuple[str, str, str]:
+    """(unit code, address, grid code) of a building in demo-worker's grid, not the demo resident's unit."""
+    with db() as session:
+        worker = session.scalars(select(Worker).where(Worker.userid == "demo-worker")).one()
+        bound = session.scalars(select(Resident.unit_id).where(Resident.userid == "demo-resident")).one()
+        unit = session.scalars(select(Unit).where(Unit.grid_id == worker.grids[0].id, Unit.id != bound)
+                               .order_by(Unit.id)).first()
+        return unit.code, unit.address, unit.grid.code
+
+
+def _wait(probe, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while not (found := probe()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
+
+
+def _outbox(db, userid: str, status: str) -> list[str]:
+    with db() as session:
+        return list(session.scalars(select(OutboxMessage.text).where(
+            OutboxMessage.recipient == userid, OutboxMessage.status == status)))
+
+
+def _records(db) -> int:
+    with db() as session:
+        return session.scalar(select(func.count()).select_from(InboundMessage).where(InboundMessage.channel == "kf"))
+
+
+def test_a_kf_resident_from_a_building_qr_code_is_served_within_the_window(wecom, fake_wecom, db, building, app_url,
+                                                                          database_url):
+    code, address, grid = building
+    resident = KfResident(fake_wecom, wecom, "wmE2eResidentFromQr0001")
+    userid = f"kf:{resident.external_userid}"
+
+    # Arrives through the building's QR code: greeted once with the place, and asked once to bind it.
+    made = resident.write(msgtype="event", event_type="enter_session", scene="building", scene_param=code)
+    welcome = fake_wecom.wait_for(lambda: [c for c in fake_wecom.calls(KF_WELCOME)
+                                           if c["json"]["code"] == made["welcome_code"]])
+    assert welcome, "no greeting through kf/send_msg_on_event"
+    greeting = welcome[0]["json"]["text"]["content"]
+    assert address in greeting and "绑定" in greeting
+
+    # Reports without naming an address: the case lands in that building and its grid.
+    resident.say("楼道里堆满了杂物和垃圾，好几天没人清理")
+    opened = resident.wait_for(1)[0]
+    number = re.search(r"GB-(\d{6})", opened).group(1)
+    with db() as session:
+        case = session.get(Case, int(number))
+        assert (case.unit.code, case.grid.code, case.place_source) == (code, grid, "qr")
+        assert case.reporter_userid == userid
+    link = re.search(r"http://127\.0\.0\.1:\d+/p/\S+", opened).group(0)
+
+    # The worker's 接单 reaches the resident through kf; 方案 and two 进展 use up the window of 5.
+    assert "已接单" in wecom.send_text("demo-worker", f"接单 {int(number)}")
+    assert "接单" in resident.wait_for(2)[1]
+    for count, step in enumerate(("方案 {} 今天下午清运", "进展 {} 已联系物业", "进展 {} 清运车已出发"), start=3):
+        wecom.send_text("demo-worker", step.format(int(number)))
+        assert len(resident.wait_for(count)) == count  # one at a time: a burst would be folded into one
+    fifth = resident.received()[4]
+    assert link in fifth, "the window's last message points to the progress page"
+
+    # The sixth notice is held, never offered to WeCom.
+    wecom.send_text("demo-worker", f"进展 {int(number)} 楼道已清理干净")
+    assert _wait(lambda: _outbox(db, userid, "held")), "the sixth notice was not held"
+    time.sleep(0.3)
+    assert len(resident.received()) == 5
+    refused = [c for c in fake_wecom.http.get("/_fake/calls", params={"path": KF_SEND, "all": True}).json()
+               if c["errcode"] != 0]
+    assert refused == []
+
+    # 进度 reopens the window: the answer comes, and the held notice with it.
+    resident.say("进度")
+    after = resident.wait_for(7)
+    later = "\n".join(after[5:])
+    assert f"GB-{number}" in later and "楼道已清理干净" in later
+    assert _outbox(db, userid, "held") == []
+
+    # A redelivered event changes nothing, even when the account's page comes again from the start.
+    records, sent = _records(db), len(resident.received())
+    resident.announce(made["token"])
+    with db.begin() as session:
+        session.get(KfAccount, resident.open_kfid).cursor = None
+    resident.say("谢谢")
+    assert resident.wait_for(sent + 1)
+    time.sleep(0.3)
+    assert _records(db) == records + 1
+    assert len(resident.received()) == sent + 1
+
+    # The console's case page names the channel; /metrics counts the case under it.
+    console = logged_in(app_url)
+    assert re.search(r'id="case-channel">微信客服<', console.get(f"/admin/cases/{int(number)}").text)
+    console.close()
+    assert re.search(r'gridbot_cases_opened_total\{[^}]*channel="kf"[^}]*\} 1\.0', httpx.get(app_url + "/metrics").text)
+
+    # The progress link shows the case; a tampered one does not.
+    page = httpx.get(link)
+    assert page.status_code == 200 and f"GB-{number}" in page.text and "楼道已清理干净" in page.text
+    tampered = link[:-1] + ("A" if link[-1] != "A" else "B")
+    refused_page = httpx.get(tampered)
+    assert refused_page.status_code == 404 and f"GB-{number}" not in refused_page.text
+
+    # A revoked link shows nothing either; the next reply naming the case carries a new one.
+    revoked = run_cli(["case", "link", f"GB-{number}", "--revoke"], database_url)
+    assert revoked.exit_code == 0 and "1 link(s) revoked" in revoked.stdout
+    assert httpx.get(link).status_code == 404
+    resident.say(f"进度 {int(number)}")
+    fresh = re.search(r"http://127\.0\.0\.1:\d+/p/\S+", resident.wait_for(sent + 2)[-1]).group(0)
+    assert fresh != link and httpx.get(fresh).status_code == 200
+
+
+def test_the_console_prints_a_code_per_building_of_a_community(app_url, db):
+    with db() as session:
+        community = session.scalars(select(Area).where(Area.level == AreaLevel.COMMUNITY).order_by(Area.code)).first()
+        units = set(session.scalars(select(Unit.code).join(Grid).where(Grid.area_id == community.id)))
+    console = logged_in(app_url)
+    try:
+        page = console.get("/admin/qr", community=community.code)
+        assert set(re.findall(r'data-unit="([^"]+)"', page.text)) == units
+        assert page.text.count("<svg") == len(units)
+        document = console.get(f"/admin/qr/{community.code}.pdf")
+        assert document.headers["content-type"] == "application/pdf"
+        assert re.search(rb"/Count (\d+)", document.content).group(1) == str(len(units)).encode()
+    finally:
+        console.close()
