@@ -7,11 +7,12 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from handlers.cases.case_notices import notify_case_opened
+from handlers.cases.points import award
 from handlers.cases.records import Place, apply_action, open_case
 from handlers.services import Services
 from handlers.texts import render
 from handlers.cases.timing import clock_rules
-from models import Grid, InboundMessage, Unit, Worker
+from models import Grid, InboundMessage, Unit, Worker, WorkerRole
 
 
 def _place(session: Session, services: Services, worker: Worker, text: str, chat_id: str | None) -> Place | None:
@@ -55,4 +56,6 @@ def report(session: Session, services: Services, worker: Worker, text: str, reco
     notify_case_opened(session, case.events[0])
     apply_action(session, case, "take", actor=worker.userid, now=now)  # found it, holds it: 处置中
     case.taken_at = now
+    if worker.role == WorkerRole.UNIT_HEAD:  # 单元长 duty: reporting from their building earns
+        award(session, worker.userid, "worker", "unit_head_report", case.id, now)
     return render(reply, case=case, category=category)

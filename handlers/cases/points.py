@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from config.settings import SHIPPED_CONFIG_DIR
 from handlers.texts import BEIJING, render
 from models import Case, PointsEntry, Resident, Unit
-from models.db import insert_or_skip
+from models.db import insert_or_skip, lock_for
 
 
 @lru_cache(maxsize=1)
@@ -53,6 +53,16 @@ def balance_reply(session: Session, userid: str, peers: list[str] | None = None)
         ).all())
         rank = 1 + sum(1 for peer in peers if totals.get(peer, 0) > total)
     return render("replies/points", total=total, rank=rank, peers=len(peers or []))
+
+
+def penalize(session: Session, userid: str, reason: str, case_id: int | None, now: datetime) -> None:
+    """A resident's configured loss (e.g. a false report), once per (user, reason, case), never taking the
+    balance below zero: the loss is cut to what the balance holds."""
+    lock_for(session, f"points:{userid}")
+    loss = min(-table()["resident"][reason], balance(session, userid))
+    if loss > 0:
+        values = {"userid": userid, "delta": -loss, "reason": reason, "case_id": case_id, "at": now}
+        insert_or_skip(session, PointsEntry.__table__, values, ("userid", "reason", "case_id"))
 
 
 def spend(session: Session, userid: str, points: int, note: str, now: datetime) -> bool:

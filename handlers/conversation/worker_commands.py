@@ -23,6 +23,7 @@ from handlers.chat.case_numbers import split_ref
 from handlers.cases.records import StaleCase
 from handlers.classify import Category
 from handlers.chat.commands import Command, parse_command
+from handlers.cases.false_report import close_as_false
 from handlers.cases.escalation import escalate
 from handlers.chat.inbound import Inbound
 from handlers.cases.lifecycle import IllegalTransition, allowed
@@ -286,6 +287,7 @@ CASE_COMMANDS: dict[str, tuple[bool, Callable[[Request, Case, str], str]]] = {
     "unlink": (False, _unlink),
     "show": (False, _show),
     "whistle": (True, _whistle),
+    "false_report": (True, lambda r, case, note: _done(case, close_as_false(r.session, case, r.actor, note, r.now))),
     "supplement": (True, _supplement),
     "supervise": (True, _supervise),
 }

@@ -98,3 +98,24 @@ def test_two_residents_racing_for_the_last_item_cannot_both_get_it(wecom, db, ap
     with db() as session:
         assert session.scalars(select(Redemption.userid).join(ShopItem).where(ShopItem.name == "食用油")).all() \
             == winners
+
+
+def test_a_report_found_false_loses_points_but_never_below_zero(wecom, db):
+    number = report(wecom, "小区楼下的路灯坏了一个星期，晚上黑漆漆的", userid="resident-001")
+    n = digits(number)
+    wecom.send_text("demo-worker", f"接单 {n}")
+    assert balance(db, "resident-001") == 2  # taken: a real case so far
+    assert "格式：不实 编号 核实情况" in wecom.send_text("demo-worker", f"不实 {n}")
+    reply = wecom.send_text("demo-worker", f"不实 {n} 现场核实路灯正常")
+    assert number in reply and "核实不实" in reply
+    assert balance(db, "resident-001") == 0  # -3 configured, cut to the 2 the balance held
+    told = queued(db, "resident-001", number, "不属实")
+    assert len(told) == 1 and "现场核实路灯正常" in told[0]
+
+
+def test_a_unit_heads_report_from_their_building_earns(wecom, db):
+    reply = wecom.send_text("unithead-001001", "上报 3栋楼道堆满杂物，堵住了消防通道")
+    assert re.search(r"GB-\d{6}", reply), reply
+    with db() as session:
+        reasons = session.scalars(select(PointsEntry.reason).where(PointsEntry.userid == "unithead-001001")).all()
+    assert reasons == ["unit_head_report"] and balance(db, "unithead-001001") == 2
