@@ -117,18 +117,17 @@ def taking_department(session: Session, category: str) -> Department | None:
     return None
 
 
-def route_to_department(session: Session, resident: Resident, text: str, category: Category,
-                        classification: dict | None, now: datetime, rules: WhistleRules,
-                        clock: ClockRules) -> Case | None:
+def route_to_department(session: Session, reporter_userid: str, resident: Resident | None, place: Place, text: str,
+                        category: Category, classification: dict | None, now: datetime, rules: WhistleRules,
+                        clock: ClockRules, *, source: str = "resident") -> Case | None:
     """入格审查 said "not a grid matter": with direct routing on and a registered department taking the
     category, the case goes straight to it (no grid clock; the department's 报到 clock runs).
-    None: the resident only hears where to turn."""
+    None: the reporter only hears where to turn."""
     department = taking_department(session, category.name) if rules.direct_routing else None
     if department is None:
         return None
-    place = Place(resident.unit.grid, resident.unit, "profile") if resident.unit else Place(None, None, None)
-    case = open_case(session, text=text, category=category, reporter_userid=resident.userid, resident=resident,
-                     place=place, assignee=None, now=now, rules=clock, classification=classification)
+    case = open_case(session, text=text, category=category, reporter_userid=reporter_userid, resident=resident,
+                     place=place, assignee=None, now=now, rules=clock, source=source, classification=classification)
     case.take_due = case.plan_due = case.close_due = None  # the grid's 117 clock does not apply
     event = apply_action(session, case, "route_department", actor="system", now=now, note=department.name)
     _call(session, event, department, None, "system", now, rules, caller=None)

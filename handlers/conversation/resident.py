@@ -110,8 +110,10 @@ def _open(session: Session, services: Services, resident: Resident, text: str, c
           classification: dict | None, record: InboundMessage, now: datetime,
           attachments: list | None = None) -> str:
     if not category.grid_matter:
-        case = whistle.route_to_department(session, resident, text, category, classification, now,
-                                           whistle.whistle_rules(services.config_dir), clock_rules(services.config_dir))
+        place = Place(resident.unit.grid, resident.unit, "profile") if resident.unit else Place(None, None, None)
+        case = whistle.route_to_department(session, resident.userid, resident, place, text, category, classification,
+                                           now, whistle.whistle_rules(services.config_dir),
+                                           clock_rules(services.config_dir))
         if case is None:
             return render("replies/department", category=category)
         record.case_id = case.id

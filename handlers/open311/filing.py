@@ -4,7 +4,8 @@
 writes nothing) and returns a `Filing`; `inbound_for` makes it the intake's plain `Inbound`
 (channel `open311`), recorded and processed exactly as an app callback is; `handle` is what
 the dispatcher runs for it: the same routing (`pick_assignee`), case opening, duplicate
-check, notices and clock as a resident's report, with the case's source naming the API key.
+check, notices and clock as a resident's report (a department matter goes straight to the
+department that takes it, as a resident's does), with the case's source naming the API key.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from handlers.cases.case_work import announce
 from handlers.cases.records import Place, open_case
 from handlers.cases.timing import clock_rules
+from handlers.cases.whistle import route_to_department, taking_department, whistle_rules
 from handlers.chat.case_numbers import format_case_number
 from handlers.chat.commands import fold
 from handlers.chat.inbound import Inbound
@@ -162,7 +164,7 @@ def check(session: Session, services: Services, key: ApiKey, form: Sequence[tupl
         category = category_for(services.classifier(), code)
     except Open311Error:
         raise Open311Error(400, f"unknown service_code {code!r}; GET services lists them") from None
-    if not category.grid_matter:
+    if not category.grid_matter and not _department_takes(session, services, category):
         raise Open311Error(400, render("open311/department", category=category))
     description = plain.get("description", "")
     if len(description) > MAX_DESCRIPTION:
@@ -178,6 +180,11 @@ def check(session: Session, services: Services, key: ApiKey, form: Sequence[tupl
                   text=_text(description, category, values), grid_id=grid.id, unit_id=unit.id if unit else None,
                   place_source=source, location=location, attributes=values, media_url=media_url,
                   account_id=plain.get("account_id") or None, person=person)
+
+
+def _department_takes(session: Session, services: Services, category: Category) -> bool:
+    """Whether a department matter goes straight to a registered department (direct routing)."""
+    return whistle_rules(services.config_dir).direct_routing and taking_department(session, category.name) is not None
 
 
 def inbound_for(filing: Filing) -> Inbound:
@@ -214,23 +221,30 @@ def _reporter(session: Session, filing: Filing) -> Resident | None:
 
 
 def handle(session: Session, services: Services, inbound: Inbound, record: InboundMessage) -> str:
-    """Open the request's case (routed, announced, on the clock); the service notice for the partner."""
+    """Open the request's case — routed to the grid (announced, on the 117 clock) or, for a department
+    matter, straight to its department — and the service notice for the partner."""
     filing = _filing(inbound.raw)
     now = services.clock()
     category = services.classifier().catalogue.get(filing.category)
     grid = session.get(Grid, filing.grid_id)
     place = Place(grid, session.get(Unit, filing.unit_id) if filing.unit_id else None, filing.place_source,
                   filing.location)
-    source = reporter_of(filing.key_name)
-    rules = clock_rules(services.config_dir)
-    case = open_case(session, text=filing.text, category=category, reporter_userid=source,
-                     resident=_reporter(session, filing), place=place,
-                     assignee=pick_assignee(session, grid.id, category.name, urgent=category.urgent), now=now,
-                     rules=rules, source=source, classification={"open311": {"service_code": filing.service_code,
-                                                                "attributes": filing.attributes}},
-                     attachments=[{"kind": "image", "url": filing.media_url}] if filing.media_url else None)
+    source, rules, resident = reporter_of(filing.key_name), clock_rules(services.config_dir), _reporter(session, filing)
+    classification = {"open311": {"service_code": filing.service_code, "attributes": filing.attributes}}
+    attachments = [{"kind": "image", "url": filing.media_url}] if filing.media_url else []
+    original = None
+    if category.grid_matter:
+        case = open_case(session, text=filing.text, category=category, reporter_userid=source, resident=resident,
+                         place=place, assignee=pick_assignee(session, grid.id, category.name, urgent=category.urgent),
+                         now=now, rules=rules, source=source, classification=classification, attachments=attachments)
+        original = announce(session, case, rules.duplicate_window, now)
+    else:
+        case = route_to_department(session, source, resident, place, filing.text, category, classification, now,
+                                   whistle_rules(services.config_dir), rules, source=source)
+        if case is None:
+            raise LookupError(f"no department takes {category.name} any more")
+        case.events[0].attachments = attachments
     record.case_id, record.category = case.id, category.name
-    original = announce(session, case, rules.duplicate_window, now)
     key = session.scalars(select(ApiKey).where(ApiKey.name == filing.key_name)).first()
     if key is not None:
         key.last_used_at = now

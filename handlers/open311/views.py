@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from handlers.cases.timing import open_steps
 from handlers.chat.case_numbers import format_case_number, parse_case_number
-from handlers.classify import Classifier
+from handlers.classify import Category, Classifier
 from handlers.open311.errors import Open311Error
 from handlers.open311.keys import SOURCE_PREFIX
 from handlers.open311.services import service_code
@@ -136,6 +136,13 @@ def _status_notes(case: Case) -> str:
     return notes
 
 
+def _agency(case: Case, category: Category | None) -> str | None:
+    """The grid; for a department matter, the department it went to."""
+    if case.department and category is not None and not category.grid_matter:
+        return case.department
+    return case.grid.name if case.grid else case.department
+
+
 def _media_url(case: Case) -> str | None:
     report = case.events[0] if case.events else None
     urls = [item["url"] for item in (report.attachments if report else []) if item.get("url")]
@@ -154,7 +161,7 @@ def request_view(case: Case, classifier: Classifier) -> dict:
         "service_name": case.category,
         "service_code": service_code(category) if category else case.category,
         "description": mask_text(case.text) if case.source.startswith(SOURCE_PREFIX) else None,
-        "agency_responsible": case.grid.name if case.grid else None,
+        "agency_responsible": _agency(case, category),
         "service_notice": None,
         "requested_datetime": iso(case.created_at),
         "updated_datetime": iso(case.updated_at),

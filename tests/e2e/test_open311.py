@@ -123,6 +123,19 @@ def test_a_filed_request_is_a_routed_case_on_the_clock_in_both_formats(api, key,
     assert re.fullmatch(r"GB-\d{6}", root.findtext("request/service_request_id"))
 
 
+def test_a_department_matter_goes_straight_to_the_department_that_takes_it(api, key, unit, db):
+    """As a resident's does (config/departments.yaml direct_routing; the demo's 市场监管 takes 消费维权)."""
+    answer = file(api, key, unit, service_code="consumer-rights", description="超市卖过期牛奶")
+    assert answer.status_code == 200, answer.text
+    number = answer.json()[0]["service_request_id"]
+    assert "市场监管" in answer.json()[0]["service_notice"]
+    with db() as session:
+        case = session.get(Case, int(number[3:]))
+        assert case.department == "市场监管" and case.source == "open311:hotline" and case.take_due is None
+    assert queued(db, "dept-sj-1", number)  # the department's liaison is called to 报到
+    assert api.get(f"/requests/{number}.json").json()[0]["agency_responsible"] == "市场监管"
+
+
 def test_a_wrong_or_revoked_key_is_403_and_writes_nothing(api, unit, db, database_url):
     revoked = new_key(database_url, "revoked-partner")
     assert run_cli(["apikey", "revoke", "revoked-partner"], database_url).exit_code == 0
