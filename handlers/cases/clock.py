@@ -19,7 +19,7 @@ from handlers.cases.authority import SYSTEM
 from handlers.cases.case_notices import group_target, notify_event, to_worker
 from handlers.cases.records import apply_action
 from handlers.classify import Catalogue
-from handlers.cases.escalation import MAX_LEVEL, escalate, level_staff
+from handlers.cases.escalation import MAX_LEVEL, escalate, told_of_escalation
 from models.outbox import queue_notice
 from handlers.cases.points import award
 from handlers.services import Services
@@ -132,7 +132,7 @@ def _tell_staff(session: Session, escalations: list[Escalation], now: datetime) 
     """Each person a run escalated cases to gets one message: the case's card, or a digest of all."""
     by_person: dict[str, tuple[Worker, list[Escalation]]] = {}
     for item in escalations:
-        for person in level_staff(session, item.event.case, item.event.case.level):
+        for person in told_of_escalation(session, item.event.case, item.event.case.level):
             by_person.setdefault(person.userid, (person, []))[1].append(item)
     for person, items in by_person.values():
         if len(items) == 1:

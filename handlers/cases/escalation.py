@@ -30,6 +30,15 @@ def level_staff(session: Session, case: Case, level: int) -> list[Worker]:
                                                      Worker.on_duty.is_(True)).order_by(Worker.id)))
 
 
+def told_of_escalation(session: Session, case: Case, level: int) -> list[Worker]:
+    """Who hears that `case` reached `level`: its staff; for a specialist's case above the grid also the
+    grid's leaders, who would otherwise not know that one of their grid's cases climbed past them."""
+    staff = level_staff(session, case, level)
+    if level > 1 and case.assignee is not None and case.assignee.role == WorkerRole.SPECIALIST:
+        staff += [leader for leader in grid_leaders(case) if leader not in staff]
+    return staff
+
+
 def next_level(session: Session, case: Case, at_least: int | None = None) -> tuple[int, list[Worker]] | None:
     """The lowest level from `at_least` (default: one above the case's) that has someone to answer."""
     if case.level >= MAX_LEVEL:
@@ -49,10 +58,10 @@ def escalate(session: Session, case: Case, *, action: str, actor: str, now: date
     target = next_level(session, case, at_least)
     if target is None:
         return None
-    level, staff = target
+    level, _ = target
     event = apply_action(session, case, action, actor=actor, now=now, note=note)
     case.level = level
-    for person in staff if tell_staff else ():
+    for person in told_of_escalation(session, case, level) if tell_staff else ():
         to_worker(session, event, person, "notices/escalated", late=late)
     notify_event(session, event)
     return event

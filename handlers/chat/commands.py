@@ -61,11 +61,43 @@ _SYMBOL_CATEGORIES = {"So", "Sk", "Cf", "Mn"}
 _LEADING = re.compile(r"^[\s,，:：;；。、]+")
 
 
+def _bare(text: str) -> str:
+    """`text` without punctuation, stickers and emoji, lower-case: what short words are compared on."""
+    folded = _PUNCT.sub("", _STICKERS.sub("", fold(text))).lower()
+    return "".join(ch for ch in folded if unicodedata.category(ch) not in _SYMBOL_CATEGORIES)
+
+
 def is_greeting(text: str) -> bool:
     """A short hello/thanks that should get the help text, not a case."""
-    folded = _PUNCT.sub("", _STICKERS.sub("", fold(text))).lower()
-    folded = "".join(ch for ch in folded if unicodedata.category(ch) not in _SYMBOL_CATEGORIES)
+    folded = _bare(text)
     return not folded or folded in {word.lower() for word in _vocabulary()["greetings"]}
+
+
+def is_thanks(text: str) -> bool:
+    """A thank-you (谢谢, 辛苦了): answered with one line."""
+    return _bare(text) in {word.lower() for word in _vocabulary()["thanks"]}
+
+
+def suggest(text: str, audience: str) -> str | None:
+    """The command a mistyped text most likely meant, with its rest: `结单 3` → `接单 3`. A word of two
+    or more characters with one character wrong or two swapped, at a boundary; None when none is close."""
+    folded = fold(text)
+    for word, _ in _words(audience):
+        head, rest = folded[:len(word)].lower(), folded[len(word):]
+        if len(word) < 2 or not _typo_of(head, word):
+            continue
+        if not rest or _PUNCT.match(rest) or rest[0].isdigit() or rest[:2].upper() == "GB":
+            return f"{word}{rest}"
+    return None
+
+
+def _typo_of(head: str, word: str) -> bool:
+    if len(head) != len(word) or head == word:
+        return False
+    diff = [i for i, (a, b) in enumerate(zip(head, word)) if a != b]
+    swapped = len(diff) == 2 and diff[1] == diff[0] + 1 and head[diff[0]] == word[diff[1]] \
+        and head[diff[1]] == word[diff[0]]
+    return len(diff) == 1 or swapped
 
 
 def split_number(args: str) -> tuple[str, str]:

@@ -13,6 +13,7 @@ AWAIT_ADDRESS = "await_address"  # data: case_id
 CONFIRM_ADDRESS = "confirm_address"  # data: case_id, unit_id
 RATE = "rate"  # data: case_id
 CONFIRM_BIND = "confirm_bind"  # data: unit_id (the building whose QR code the resident came through)
+CONFIRM_WITHDRAW = "confirm_withdraw"  # data: case_id
 
 
 def current(session: Session, userid: str) -> Conversation | None:

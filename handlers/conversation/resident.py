@@ -14,7 +14,7 @@ from handlers.cases.case_notices import notify_case_opened
 from handlers.cases.case_work import announce
 from handlers.cases.records import Place, latest_open_case, open_case, place_case
 from handlers.classify import Category, Decision
-from handlers.chat.commands import fold, is_greeting, parse_command
+from handlers.chat.commands import fold, is_greeting, is_thanks, parse_command
 from handlers.chat.inbound import Inbound
 from handlers.places.routing import locate_point, pick_assignee
 from handlers.services import Services
@@ -84,6 +84,8 @@ def _handle_text(session: Session, services: Services, resident: Resident, text:
     command = parse_command(text, "resident")
     if command is not None:
         return resident_requests.run(session, services, resident, command, now)
+    if is_thanks(text):
+        return render("replies/thanks")
     if is_greeting(text):
         return render("replies/help")
     return report(session, services, resident, text.strip(), record, now)
@@ -193,7 +195,7 @@ def _continue(session: Session, services: Services, resident: Resident, state: s
                                 {"case_id": case.id, "unit_id": unit.id}, now)
             return render("replies/confirm_address", case=case, unit=unit)
         return _place(session, services, resident, case, Place(unit.grid, unit, "asked"), now)
-    return resident_requests.continue_rating(session, services, resident, state, data, text, now)
+    return resident_requests.continue_answer(session, services, resident, state, data, text, now)
 
 
 def _place(session: Session, services: Services, resident: Resident, case: Case, place: Place,

@@ -18,7 +18,7 @@ from handlers.cases import shop
 from handlers.cases.points import award_rating
 from handlers.services import Services
 from handlers.texts import render
-from models import Case, CaseState, Resident, Unit
+from models import OPEN_STATES, Case, CaseState, Resident, Unit
 
 RATINGS = {"satisfied": "satisfied", "basic": "basic", "unsatisfied": "unsatisfied"}
 _RATING_DIGITS = {"1": "satisfied", "2": "basic", "3": "unsatisfied"}
@@ -65,7 +65,19 @@ def _progress(session: Session, resident: Resident, ref: str) -> str:
     return render("replies/progress_list", cases=cases)
 
 
+def _which_to_withdraw(session: Session, resident: Resident, now: datetime) -> str:
+    """`撤销` without a number: with one open case, ask to confirm it; with several, list them."""
+    cases = session.scalars(select(Case).where(Case.reporter_userid == resident.userid,
+                                               Case.state.in_(OPEN_STATES))
+                            .order_by(Case.id.desc()).limit(PROGRESS_LIST_LIMIT)).all()
+    if len(cases) == 1:
+        pending.expect(session, resident.userid, pending.CONFIRM_WITHDRAW, {"case_id": cases[0].id}, now)
+    return render("replies/withdraw_which", cases=cases)
+
+
 def _withdraw(session: Session, resident: Resident, ref: str, now: datetime) -> str:
+    if not ref:
+        return _which_to_withdraw(session, resident, now)
     case = own_case(session, resident, ref)
     if case is None:
         return render("replies/case_not_found", ref=ref)
@@ -106,12 +118,15 @@ def rate(session: Session, resident: Resident, rating: str, case_id: int | None,
     return render("replies/rated", case=case, rating=rating)
 
 
-def continue_rating(session: Session, services: Services, resident: Resident, state: str, data: dict,
+def continue_answer(session: Session, services: Services, resident: Resident, state: str, data: dict,
                     text: str, now: datetime) -> str | None:
-    """The answer to "please rate 1/2/3" or to "why not satisfied?"."""
+    """The answer to "please rate 1/2/3", to "why not satisfied?" or to "撤销 GB-…？回复 1 确认"."""
+    folded = fold(text)
+    if state == pending.CONFIRM_WITHDRAW:
+        pending.finish(session, resident.userid)
+        return _withdraw(session, resident, str(data["case_id"]), now) if folded in ("1", "确认", "是") else None
     if state != pending.RATE:
         return None
-    folded = fold(text)
     if data.get("rating") == "unsatisfied":
         return rate(session, resident, "unsatisfied", data["case_id"], folded, now)
     if folded in _RATING_DIGITS:

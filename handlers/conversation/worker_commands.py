@@ -22,7 +22,7 @@ from handlers.cases.case_views import find_case
 from handlers.chat.case_numbers import split_ref
 from handlers.cases.records import StaleCase
 from handlers.classify import Category
-from handlers.chat.commands import Command, parse_command
+from handlers.chat.commands import Command, is_thanks, parse_command, suggest
 from handlers.cases.false_report import close_as_false
 from handlers.cases.escalation import escalate
 from handlers.chat.inbound import Inbound
@@ -76,13 +76,25 @@ def handle(session: Session, services: Services, worker: Worker, inbound: Inboun
     if inbound.kind != "text":
         return None
     command = parse_command(inbound.text, "worker")
-    if command is None or command.name == "help":
+    if command is None:
+        return _not_a_command(inbound.text)
+    if command.name == "help":
         return render("replies/worker_help")
     request = Request(session, services, worker, inbound, record, command, now)
     if command.name in CASE_COMMANDS:
         return _on_case(request, *CASE_COMMANDS[command.name])
     if command.name in OTHER_COMMANDS:
         return OTHER_COMMANDS[command.name](request)
+    return render("replies/worker_help")
+
+
+def _not_a_command(text: str) -> str:
+    """Thanks get one line, a mistyped command word a question, anything else the command list."""
+    if is_thanks(text):
+        return render("replies/thanks")
+    suggestion = suggest(text, "worker")
+    if suggestion is not None:
+        return render("replies/did_you_mean", suggestion=suggestion)
     return render("replies/worker_help")
 
 

@@ -388,3 +388,36 @@ def test_an_urgent_case_reaches_the_leader_as_a_copy_not_a_task(wecom, db):
     number = number_in(reply)
     copies = queued(db, "demo-leader", number, "紧急")
     assert len(copies) == 1 and "接单" not in copies[0].replace("前接单", "") and "承办" in copies[0]
+
+
+def test_a_mistyped_command_word_gets_a_question_and_thanks_one_line(wecom, database_url):
+    number = report(wecom)
+    n = digits(number)
+    assert wecom.send_text("demo-worker", f"结单 {n}") == f"您是想发“接单 {n}”吗？回复“帮助”查看全部指令。"
+    assert show(number, database_url)["state"] == "pending"
+    for userid in ("demo-worker", "demo-resident"):
+        thanks = wecom.send_text(userid, "谢谢！")
+        assert "\n" not in thanks and "不客气" in thanks
+
+
+def test_withdraw_without_a_number_asks_to_confirm_the_one_open_case(wecom, database_url):
+    number = report(wecom, userid="withdraw-neighbour", text="阳光小区一期6栋电梯又坏了，物业一直不来修")
+    assert wecom.send_text("withdraw-neighbour", "撤销") == f"撤销 {number}（物业管理）？回复 1 确认。"
+    assert "已撤销" in wecom.send_text("withdraw-neighbour", "1")
+    assert show(number, database_url)["state"] == "withdrawn"
+
+
+def test_a_specialists_escalation_past_the_grid_also_tells_the_grid_leader(wecom, db, database_url):
+    number = report(wecom, userid="fire-neighbour", text="阳光小区一期5栋消防通道被私家车堵死了")
+    n = digits(number)
+    specialist = show(number, database_url)["assignee"]
+    assert specialist == "yg-fire-1"
+    wecom.send_text(specialist, f"接单 {n}")
+    wecom.send_text(specialist, f"提级 {n} 车主联系不上，需要交警拖车")
+    assert "已提级至社区" in wecom.send_text(specialist, f"提级 {n} 网格长也联系不上车主")
+    assert len(queued(db, "demo-leader", number, "提级办理")) == 2  # the grid's level, then the community's
+
+
+def test_a_working_hours_matter_promises_its_working_hours_deadlines(wecom):
+    reply = wecom.send_text("build-neighbour", "阳光小区一期4栋楼顶有人私自加盖彩钢房")
+    assert "违章搭建" in reply and "前办结" in reply and "天内办结" not in reply

@@ -3,7 +3,7 @@
 import pytest
 
 from handlers.chat.case_numbers import format_case_number, parse_case_number
-from handlers.chat.commands import is_greeting, parse_command
+from handlers.chat.commands import is_greeting, is_thanks, parse_command, suggest
 
 
 @pytest.mark.parametrize("ref, expected", [("GB-000123", 123), ("gb123", 123), ("000123", 123), ("123", 123),
@@ -45,3 +45,16 @@ def test_greetings_are_recognised_but_reports_are_not():
     assert is_greeting("你好！") and is_greeting("  ") and is_greeting("谢谢")
     assert is_greeting("[微笑][微笑]") and is_greeting("👍👍") and is_greeting("谢谢🙏")
     assert not is_greeting("你好，楼下垃圾没人清")
+
+
+def test_a_mistyped_command_word_is_suggested_only_when_one_character_is_off():
+    assert suggest("结单 3", "worker") == "接单 3"
+    assert suggest("办节GB-000003 已处理", "worker") == "办结GB-000003 已处理"
+    assert suggest("单接 3", "worker") == "接单 3"  # two characters swapped
+    assert suggest("今天天气不错", "worker") is None
+    assert suggest("结单的事情", "worker") is None  # not at a word boundary
+
+
+def test_thanks_are_told_apart_from_other_greetings():
+    assert is_thanks("谢谢！") and is_thanks("辛苦了[微笑]")
+    assert not is_thanks("你好") and not is_thanks("谢谢你们帮我修好了路灯，但是楼道灯还是坏的")
