@@ -19,6 +19,11 @@ NOISE = "楼上半夜还在装修电钻响个不停，吵得没法睡觉"
 STREETLIGHT = "小区楼下的路灯坏了一个星期，晚上黑漆漆的"
 
 
+def elsewhere(building: int) -> str:
+    """A report naming its own building, for residents other than demo-resident (one per unit of two buildings: no two tests share one)."""
+    return f"阳光小区一期{building}栋门口的垃圾桶满了好几天没人清理"
+
+
 def settle(fake_wecom, probe, count: int) -> list:
     """Wait until `probe` finds `count` items, then a little longer to catch any extra ones."""
     fake_wecom.wait_for(probe, count)
@@ -335,7 +340,7 @@ def test_a_neighbours_report_of_the_same_matter_follows_the_open_case_until_unli
 
 
 def test_close_asks_for_a_note_and_supplement_adds_to_the_latest_step(wecom, db, database_url):
-    number, n = taken(wecom)
+    number, n = taken(wecom, elsewhere(5), "close-neighbour")
     asked = wecom.send_text("demo-worker", f"办结 {n}")
     assert f"办结 {n} 处理结果" in asked
     assert show(number, database_url)["state"] == "in_progress"
@@ -344,11 +349,11 @@ def test_close_asks_for_a_note_and_supplement_adds_to_the_latest_step(wecom, db,
     assert number in added and "办结" in added
     close = show(number, database_url)["events"][-1]
     assert close["action"] == "close" and close["note"] == "垃圾已清运；桶已消毒"
-    assert queued(db, "demo-resident", number, "已办结：垃圾已清运")
+    assert queued(db, "close-neighbour", number, "已办结：垃圾已清运")
 
 
 def test_a_transferred_case_reaches_its_new_worker_whole(wecom, db, database_url):
-    number, n = taken(wecom)
+    number, n = taken(wecom, elsewhere(3), "transfer-neighbour")
     wecom.send_text("demo-worker", f"转派 {n} 林建华 需要网格长出面协调物业")
     card = queued(db, "demo-leader", number, "【转派给您】")
     assert len(card) == 1
@@ -357,20 +362,20 @@ def test_a_transferred_case_reaches_its_new_worker_whole(wecom, db, database_url
 
 
 def test_status_lines_name_whoever_acted_and_a_rating_says_the_rating(wecom, db, home_chat):
-    number, n = taken(wecom)
+    number, n = taken(wecom, elsewhere(9), "rating-neighbour")
     wecom.send_text("demo-worker", f"办结 {n} 已清理")
-    wecom.send_text("demo-resident", "满意")
+    wecom.send_text("rating-neighbour", "满意")
     rated = queued(db, "demo-worker", number, "【居民评价】")
     assert len(rated) == 1 and "居民评价：满意" in rated[0]
-    withdrawn = report(wecom, NOISE)
-    wecom.send_text("demo-resident", f"撤销 {digits(withdrawn)}")
+    withdrawn = report(wecom, f"阳光小区一期8栋{NOISE}", "rating-neighbour")
+    wecom.send_text("rating-neighbour", f"撤销 {digits(withdrawn)}")
     assert queued(db, home_chat, withdrawn, "居民撤销")
 
 
 def test_escalation_queues_overdue_mine_supervise(wecom, db, database_url):
-    number, n = taken(wecom)
+    number, n = taken(wecom, elsewhere(7), "escalate-neighbour")
     wecom.send_text("demo-worker", f"提级 {n} 需要协调物业和城管")
-    told = queued(db, "demo-resident", number, "已提级")
+    told = queued(db, "escalate-neighbour", number, "已提级")
     assert told and "正在加快处理" in told[0] and "城管" not in told[0]
     assert number in wecom.send_text("demo-worker", "超时")  # escalated: in the queue at once
     mine = wecom.send_text("demo-leader", "我的")
@@ -391,11 +396,11 @@ def test_an_urgent_case_reaches_the_leader_as_a_copy_not_a_task(wecom, db):
 
 
 def test_a_mistyped_command_word_gets_a_question_and_thanks_one_line(wecom, database_url):
-    number = report(wecom)
+    number = report(wecom, elsewhere(11), "typo-neighbour")
     n = digits(number)
     assert wecom.send_text("demo-worker", f"结单 {n}") == f"您是想发“接单 {n}”吗？回复“帮助”查看全部指令。"
     assert show(number, database_url)["state"] == "pending"
-    for userid in ("demo-worker", "demo-resident"):
+    for userid in ("demo-worker", "typo-neighbour"):
         thanks = wecom.send_text(userid, "谢谢！")
         assert "\n" not in thanks and "不客气" in thanks
 

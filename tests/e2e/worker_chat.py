@@ -31,9 +31,9 @@ def report(wecom, text: str = GARBAGE, userid: str = "demo-resident") -> str:
     return match.group(1)
 
 
-def taken(wecom, text: str = GARBAGE) -> tuple[str, str]:
+def taken(wecom, text: str = GARBAGE, userid: str = "demo-resident") -> tuple[str, str]:
     """A report that demo-worker has taken: (number, digits)."""
-    number = report(wecom, text)
+    number = report(wecom, text, userid)
     assert "已接单" in wecom.send_text("demo-worker", f"接单 {digits(number)}")
     return number, digits(number)
 
