@@ -133,7 +133,8 @@ def test_a_failed_send_is_counted_by_its_error_class(app_url, fake_wecom, db):
 
 
 def test_the_clock_of_an_app_counts_its_escalations(app_settings, app_url, wecom, db, fake_wecom):
-    number = case_number(wecom.send_text("demo-resident", "幸福路7号门口的垃圾箱倒了，垃圾撒了一地"))
+    # An urgent matter escalates at its deadline at any hour (a non-urgent one only after a reminder).
+    number = case_number(wecom.send_text("demo-resident", "幸福路7号楼道里冒烟了，好像着火了，快来人"))
     with db.begin() as session:
         session.get(Case, int(number.split("-")[1])).take_due = utcnow() - timedelta(minutes=5)
     before = value(scrape(app_url), "gridbot_clock_actions_total", action="escalation")  # one registry per process
