@@ -12,7 +12,9 @@ from models import Base
 from models.db import make_engine
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
+# ../shared/data beside the checkout (a worktree under /work/wt/ looks two levels up)
+SHARED_DATA = next((p / "shared" / "data" for p in (REPO.parent, REPO.parent.parent) if (p / "shared" / "data").is_dir()),
+                   REPO.parent / "shared" / "data")
 
 
 def reset_database(url: str) -> None:
