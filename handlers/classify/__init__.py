@@ -4,7 +4,12 @@ Public surface:
 - `normalise(text)` — the canonical text every rule sees (OpenCC t2s, NFKC, casefold,
   Cantonese words, numerals before 栋/单元/室 as digits, noise removed, repeats collapsed).
 - `Catalogue` / `Category` / `Clock` / `Attribute` — `config/catalogue.yaml`.
-- `Classifier.classify(text) -> Decision` (`.to_json()` is `gridbot classify --json`).
+- `Classifier.classify(text) -> Decision` (`.to_json()` is `gridbot classify --json`): rules
+  beside a learned model (see `_engine` for who decides when); `decision.ranking` and
+  `Classifier.rank(text)` give the model's calibrated probability of every category (`无` = not
+  a report), `decision.model_features()` the n-grams and words that weighed most.
+- `Classifier.with_examples([{"text", "label"}])` — the same rules, the model retrained with
+  more labelled examples (e.g. corrections); `classifier.examples()` lists the current ones.
 - `load_classifier(config_dir)` — cached per directory, rebuilt when a file changes.
 
 Rule sets as data (for the console's drafts and replays)::
@@ -14,8 +19,12 @@ Rule sets as data (for the console's drafts and replays)::
     draft = Classifier.from_data(catalogue, rules)             # validated, raises RuleConfigError
     draft.classify("楼上电钻响个不停").to_json()
     write_config(out_dir, catalogue, rules)                    # the same YAML files as config/
-    stored = draft.to_dict()                                   # {"catalogue": ..., "rules": ...}, JSON-able
+    stored = draft.to_dict()                                   # {"catalogue", "rules", "examples"}, JSON-able
     Classifier.from_dict(stored)                               # e.g. a RuleSetVersion.data row
+
+Labelled examples are data too: `config/examples/*.csv` (`text,label`), in a rule set a list of
+`{"text", "label", "source"}` (`Classifier.from_data(..., examples=...)`, `write_config(..., examples)`);
+the model is trained from them when the classifier is built (memoised on the examples).
 
 `rules` maps a category name to its list of rule mappings, exactly the `rules:` list of
 `config/rules/<category>.yaml`. A rule has one of `keywords` (any term), `all`
@@ -33,16 +42,21 @@ rules); the command line is `bot/cli/rules.py`.
 from handlers.classify._catalogue import Attribute, Catalogue, Category, Clock
 from handlers.classify._engine import Candidate, Classifier, Decision
 from handlers.classify._errors import RuleConfigError
-from handlers.classify._evaluate import (NO_CATEGORY, Example, evaluate, predicted_label, read_examples, scores, write_errors)
+from handlers.classify._evaluate import (DEPARTMENT_LABEL, NO_CATEGORY, Example, evaluate, outcome_figures,
+                                        predicted_label, read_examples, same_matter, scores, write_errors)
+from handlers.classify._examples import read_example_files
 from handlers.classify._learn import LearnOptions, learn_rules
 from handlers.classify._lint import Finding, lint, stored_texts
 from handlers.classify._loader import load_classifier
+from handlers.classify._model import ModelOptions, TextModel
 from handlers.classify._normalise import chinese_number, normalise, to_simplified
 from handlers.classify._rules import Rule, read_config, write_config
 
 __all__ = [
-    "NO_CATEGORY", "Attribute", "Candidate", "Catalogue", "Category", "Classifier", "Clock", "Decision", "Example", "Finding",
-    "LearnOptions", "Rule", "RuleConfigError", "chinese_number", "evaluate", "learn_rules", "lint", "load_classifier",
-    "normalise", "predicted_label", "read_config", "read_examples", "scores", "stored_texts", "to_simplified",
+    "DEPARTMENT_LABEL", "NO_CATEGORY", "Attribute", "Candidate", "Catalogue", "Category", "Classifier", "Clock",
+    "Decision", "Example", "Finding", "LearnOptions", "ModelOptions", "Rule", "RuleConfigError", "TextModel",
+    "chinese_number",
+    "evaluate", "learn_rules", "lint", "load_classifier", "normalise", "outcome_figures", "predicted_label",
+    "read_config", "read_example_files", "read_examples", "same_matter", "scores", "stored_texts", "to_simplified",
     "write_config", "write_errors",
 ]

@@ -82,6 +82,9 @@ class Catalogue:
     threshold: float = 1.0
     ask_threshold: float = 0.5
     margin: float = 0.25
+    model_match: float = 0.6
+    model_none: float = 0.35
+    model_overrule: float = 0.9
     data: dict = field(default_factory=dict, repr=False)
 
     def get(self, name: str) -> Category:
@@ -110,7 +113,8 @@ class Catalogue:
         if not isinstance(decision, dict):
             raise RuleConfigError(source, None, "decision", "must be a mapping")
         thresholds = {key: _number(decision.get(key, fallback), source, None, f"decision.{key}")
-                      for key, fallback in (("threshold", 1.0), ("ask_threshold", 0.5), ("margin", 0.25))}
+                      for key, fallback in (("threshold", 1.0), ("ask_threshold", 0.5), ("margin", 0.25),
+                                            ("model_match", 0.6), ("model_none", 0.35), ("model_overrule", 0.9))}
         entries = data.get("categories")
         if not isinstance(entries, list) or not entries:
             raise RuleConfigError(source, None, "categories", "must be a non-empty list")

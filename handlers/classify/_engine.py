@@ -1,12 +1,24 @@
-"""The classifier: one Aho-Corasick pass for every exact term, rapidfuzz for fuzzy phrases,
-exclusions masking the hits they cover, and a threshold + margin deciding the outcome."""
+"""The classifier: rules (one Aho-Corasick pass for every exact term, rapidfuzz for fuzzy phrases,
+exclusions masking the hits they cover, a threshold + margin) beside a learned model.
+
+How the two decide together (`Classifier.classify`), when the rule set has labelled examples:
+- the rules decide when they match (top score >= threshold, clear margin), unless the model
+  gives another category at least `model_overrule` and the rules' category fired no priority
+  (emergency) rule; a category whose exclusion fired is never the model's choice;
+- otherwise the model decides: its top category at `model_match` or more is a match; `无`
+  (not a report) first, at `model_none` or more, is `none`; else the resident is
+  asked with the model's top three categories.
+Without examples the rules decide alone, as before.
+"""
 
 from __future__ import annotations
 
 import json
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,17 +26,14 @@ import ahocorasick
 from rapidfuzz import fuzz
 
 from handlers.classify._catalogue import Catalogue
+from handlers.classify._examples import check_examples, read_example_files
+from handlers.classify._model import NONE_LABEL, Candidate, ModelOptions, TextModel, cached_model
 from handlers.classify._normalise import normalise
 from handlers.classify._pinyin import char_span, to_pinyin
 from handlers.classify._rules import Rule, parse_rules, read_config
 
 Span = tuple[int, int]
-
-
-@dataclass(frozen=True)
-class Candidate:
-    category: str
-    score: float
+RANKED = 6  # classes of the model's ranking kept in a decision (the top choices and 无)
 
 
 @dataclass
@@ -38,9 +47,16 @@ class Decision:
     rules: list[dict]
     normalised: str
     grid_matter: bool | None = None
+    decided_by: str = "rules"  # "rules" | "model"
+    ranking: list[Candidate] = field(default_factory=list)  # the model's probability of every class
+    explain: Callable[[], list[dict]] | None = field(default=None, repr=False, compare=False)
+
+    def model_features(self) -> list[dict]:
+        """The features that weighed most in the model for the chosen (else its top) category."""
+        return self.explain() if self.explain is not None else []
 
     def to_json(self) -> dict:
-        """The `gridbot classify --json` object (CONTRACT.md) plus outcome and normalised text."""
+        """The `gridbot classify --json` object (CONTRACT.md) plus outcome, normalised text and the model's view."""
         return {
             "category": self.category,
             "grid_matter": self.grid_matter,
@@ -49,6 +65,10 @@ class Decision:
             "candidates": [{"category": c.category, "score": round(c.score, 3)} for c in self.candidates],
             "rules": self.rules,
             "normalised": self.normalised,
+            "decided_by": self.decided_by,
+            "model": {"ranking": [{"category": c.category, "probability": round(c.score, 3)}
+                                  for c in self.ranking[:5]],
+                      "features": self.model_features()} if self.ranking else None,
         }
 
 
@@ -78,46 +98,76 @@ class Classifier:
     `to_data()` gives the mappings back, e.g. for the console to edit a draft.
     """
 
-    def __init__(self, catalogue: Catalogue, rules: list[Rule], rules_data: dict[str, list]) -> None:
+    def __init__(self, catalogue: Catalogue, rules: list[Rule], rules_data: dict[str, list],
+                 examples: list[dict] | None = None, options: ModelOptions = ModelOptions()) -> None:
         self.catalogue = catalogue
         self.rules = rules
         self._rules_data = rules_data
+        self._examples = examples or []
+        pairs = check_examples(catalogue, self._examples)
+        labels = {label for _, label in pairs}
+        self.model: TextModel | None = cached_model([normalise(text) for text, _ in pairs],
+                                                    [label for _, label in pairs], options) \
+            if len(labels) >= 2 else None
         self._terms = _build_term_automaton(rules)
         self._homophones = _build_homophone_automaton(rules)
         self._fuzzy = [(rule, phrase) for rule in rules if rule.kind == "fuzzy" for phrase in rule.terms]
         self._bigrams = _build_bigram_automaton(self._fuzzy)
 
     @classmethod
-    def from_data(cls, catalogue: dict, rules: dict[str, list], sources: dict[str, str] | None = None) -> Classifier:
-        """A classifier from a catalogue mapping and `{category: [rule, ...]}` (validated)."""
+    def from_data(cls, catalogue: dict, rules: dict[str, list], sources: dict[str, str] | None = None,
+                  examples: list[dict] | None = None) -> Classifier:
+        """A classifier from a catalogue mapping, `{category: [rule, ...]}` and labelled examples
+        (`[{"text", "label", "source"}]`, see `_examples`), validated; the model is trained here."""
         parsed_catalogue = Catalogue.from_data(catalogue, source=(sources or {}).get("", "<data>"))
         parsed = parse_rules(parsed_catalogue, rules, sources)
-        return cls(parsed_catalogue, parsed, _snapshot(rules))
+        return cls(parsed_catalogue, parsed, _snapshot(rules), _snapshot(examples or []))
 
     @classmethod
     def from_dir(cls, config_dir: Path) -> Classifier:
-        """A classifier from `catalogue.yaml` and `rules/*.yaml` in `config_dir`."""
+        """A classifier from `catalogue.yaml`, `rules/*.yaml` and `examples/*.csv` in `config_dir`."""
         catalogue, rules, sources = read_config(config_dir)
-        return cls.from_data(catalogue, rules, {"": str(config_dir / "catalogue.yaml"), **sources})
+        return cls.from_data(catalogue, rules, {"": str(config_dir / "catalogue.yaml"), **sources},
+                             read_example_files(config_dir))
 
     def to_data(self) -> tuple[dict, dict[str, list]]:
-        """(catalogue mapping, rules by category): the inverse of `from_data`."""
+        """(catalogue mapping, rules by category): the inverse of `from_data` (see `examples()`)."""
         return _snapshot(self.catalogue.data), _snapshot(self._rules_data)
 
+    def examples(self) -> list[dict]:
+        """A copy of the labelled examples the model was trained on."""
+        return _snapshot(self._examples)
+
     def to_dict(self) -> dict:
-        """The whole rule set as one JSON-able mapping `{"catalogue": ..., "rules": ...}`."""
+        """The whole rule set as one JSON-able mapping `{"catalogue", "rules", "examples"}`."""
         catalogue, rules = self.to_data()
-        return {"catalogue": catalogue, "rules": rules}
+        return {"catalogue": catalogue, "rules": rules, "examples": self.examples()}
 
     @classmethod
     def from_dict(cls, data: dict) -> Classifier:
         """The inverse of `to_dict` (validated)."""
-        return cls.from_data(data.get("catalogue"), data.get("rules") or {})
+        return cls.from_data(data.get("catalogue"), data.get("rules") or {}, examples=data.get("examples") or [])
+
+    def with_examples(self, extra: list[dict]) -> Classifier:
+        """A new classifier whose model is also trained on `extra` (`{"text", "label"[, "source"]}`),
+        e.g. corrections; the rules are the same."""
+        return Classifier(self.catalogue, self.rules, self._rules_data, self._examples + _snapshot(extra))
+
+    def rank(self, text: str) -> list[Candidate]:
+        """Every class the model knows, most probable first (score = calibrated probability;
+        `无` = not a report). Empty without a model."""
+        if self.model is None:
+            return []
+        return self.model.ranking(normalise(text))
 
     def classify(self, text: str) -> Decision:
         """Classify one message; the decision explains itself."""
         normalised = normalise(text)
         tallies = self._score(normalised)
+        ruled = self._rules_decision(normalised, tallies)
+        return ruled if self.model is None else self._hybrid(ruled, normalised, tallies)
+
+    def _rules_decision(self, normalised: str, tallies: dict[str, _Tally]) -> Decision:
         ranked = sorted(((name, t) for name, t in tallies.items() if t.score > 0),
                         key=lambda item: (item[1].priority, item[1].score,
                                           self.catalogue.get(item[0]).priority), reverse=True)
@@ -133,6 +183,34 @@ class Classifier:
         outcome = "match" if best.score >= self.catalogue.threshold and clear else "ask"
         return Decision(top, outcome, best.score, candidates, fired, normalised,
                         grid_matter=self.catalogue.get(top).grid_matter)
+
+    def _hybrid(self, ruled: Decision, normalised: str, tallies: dict[str, _Tally]) -> Decision:
+        """Rules where they are sure (emergencies and exclusions always), the model elsewhere."""
+        catalogue = self.catalogue
+        blocked = [name for name, tally in tallies.items()  # an exclusion that fired rules its category out
+                   if any(fired.rule.kind == "exclude" for fired in tally.fired)]
+        ranking = self.model.ranking(normalised, blocked, RANKED)
+        matters = [c for c in ranking if c.category != NONE_LABEL]
+        if ruled.outcome == "match":
+            urgent = tallies[ruled.category].priority > 0
+            rival = matters[0] if matters else None
+            if urgent or rival is None or rival.category == ruled.category or rival.score < catalogue.model_overrule:
+                return self._decided(ruled, ruled.category, "match", ruled.score, "rules", ranking, normalised)
+        if ranking and ranking[0].category == NONE_LABEL and ranking[0].score >= catalogue.model_none:
+            return self._decided(ruled, None, "none", ranking[0].score, "model", ranking, normalised)
+        if not matters:
+            return ruled
+        outcome = "match" if matters[0].score >= catalogue.model_match else "ask"
+        return self._decided(ruled, matters[0].category, outcome, matters[0].score, "model", ranking, normalised)
+
+    def _decided(self, ruled: Decision, category: str | None, outcome: str, score: float, by: str,
+                 ranking: list[Candidate], normalised: str) -> Decision:
+        others = [c for c in ranking if c.category not in (category, NONE_LABEL)][:3]
+        explained = category or (ranking[0].category if ranking else None)
+        return Decision(category, outcome, score, others, ruled.rules, normalised,
+                        grid_matter=self.catalogue.get(category).grid_matter if category else False,
+                        decided_by=by, ranking=ranking,
+                        explain=partial(self.model.explain, normalised, explained) if explained else None)
 
     def _score(self, text: str) -> dict[str, _Tally]:
         hits: dict[int, list[tuple[Span, str, int]]] = defaultdict(list)

@@ -79,3 +79,39 @@ def write_errors(path: Path, errors: list[dict]) -> None:
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
         writer.writerows(errors)
+
+
+DEPARTMENT_LABEL = "非网格事项"  # a gold label meaning "any department matter" (the labelled citizen file)
+
+
+def same_matter(classifier: Classifier, label: str, category: str | None) -> bool:
+    """Whether `category` is right for gold `label` (非网格事项 accepts any department category)."""
+    if label == DEPARTMENT_LABEL:
+        return category is not None and category in classifier.catalogue \
+            and not classifier.catalogue.get(category).grid_matter
+    return (category or NO_CATEGORY) == label
+
+
+def outcome_figures(classifier: Classifier, examples: list[Example]) -> dict:
+    """How residents would fare: right at once (match), right as the top guess, right after one
+    ask-back (the label among the three choices), bounced (a report answered `none`), and chit-chat
+    turned into a case."""
+    counts = {"right_at_once": 0, "right_top1": 0, "right_after_ask": 0, "bounced": 0, "chat_as_case": 0}
+    reports = chats = 0
+    for example in examples:
+        decision = classifier.classify(example.text)
+        choices = [decision.category, *[c.category for c in decision.candidates]][:3]
+        is_report = example.label != NO_CATEGORY
+        reports += is_report
+        chats += not is_report
+        right = same_matter(classifier, example.label, decision.category)
+        counts["right_top1"] += right
+        counts["right_at_once"] += right and decision.outcome in ("match", "none")
+        counts["right_after_ask"] += (right and decision.outcome in ("match", "none")) or (
+            decision.outcome == "ask" and any(same_matter(classifier, example.label, c) for c in choices))
+        counts["bounced"] += is_report and decision.outcome == "none"
+        counts["chat_as_case"] += not is_report and decision.outcome != "none"
+    total = len(examples) or 1
+    return {"rows": len(examples), "reports": reports,
+            **{key: counts[key] / total for key in ("right_at_once", "right_top1", "right_after_ask")},
+            "bounced": counts["bounced"] / (reports or 1), "chat_as_case": counts["chat_as_case"] / (chats or 1)}

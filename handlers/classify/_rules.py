@@ -15,6 +15,7 @@ import yaml
 
 from handlers.classify._catalogue import Catalogue
 from handlers.classify._errors import RuleConfigError
+from handlers.classify._examples import example_files, write_example_files
 from handlers.classify._normalise import normalise
 
 KINDS = ("keywords", "all", "fuzzy", "exclude")
@@ -126,7 +127,8 @@ def config_files(config_dir: Path) -> list[Path]:
     """The files a classifier is built from (the cache watches these)."""
     catalogue = config_dir / "catalogue.yaml"
     folder = config_dir / RULES_DIR
-    return [catalogue, *sorted(folder.glob("*.yaml"))] if folder.is_dir() else [catalogue]
+    rules = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+    return [catalogue, *rules, *example_files(config_dir)]
 
 
 def _read_yaml(path: Path) -> Any:
@@ -158,8 +160,9 @@ def read_config(config_dir: Path) -> tuple[dict, dict[str, list], dict[str, str]
     return catalogue, rules, sources
 
 
-def write_config(config_dir: Path, catalogue: dict, rules: dict[str, list]) -> list[Path]:
-    """Write a catalogue and rule set in the shipped format; returns the files written."""
+def write_config(config_dir: Path, catalogue: dict, rules: dict[str, list],
+                 examples: list[dict] | None = None) -> list[Path]:
+    """Write a catalogue, rule set and labelled examples in the shipped format; returns the files written."""
     folder = config_dir / RULES_DIR
     folder.mkdir(parents=True, exist_ok=True)
     written = [config_dir / "catalogue.yaml"]
@@ -168,7 +171,7 @@ def write_config(config_dir: Path, catalogue: dict, rules: dict[str, list]) -> l
         path = folder / f"{_file_name(category)}.yaml"
         _dump(path, {"category": category, "rules": items})
         written.append(path)
-    return written
+    return written + write_example_files(config_dir, examples or [])
 
 
 def _file_name(category: str) -> str:

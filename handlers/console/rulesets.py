@@ -22,7 +22,8 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from handlers.console.audit import record
-from handlers.classify import Classifier, RuleConfigError, load_classifier, read_config, write_config
+from handlers.classify import (Classifier, RuleConfigError, load_classifier, read_config, read_example_files,
+                               write_config)
 from models import RuleSetStatus, RuleSetVersion
 
 MAX_DIFF_CHARS = 20_000
@@ -163,7 +164,7 @@ def files(data: dict) -> dict[str, str]:
     """The rule set as the config/ files it would be written to: {relative path: YAML text}."""
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        written = write_config(root, data["catalogue"], data["rules"])
+        written = write_config(root, data["catalogue"], data["rules"], data.get("examples"))
         return {path.relative_to(root).as_posix(): path.read_text(encoding="utf-8") for path in written}
 
 
@@ -181,7 +182,7 @@ def diff(old: dict, new: dict) -> str:
 
 
 def export_zip(data: dict) -> bytes:
-    """A zip of catalogue.yaml and rules/*.yaml, the format of config/."""
+    """A zip of catalogue.yaml, rules/*.yaml and examples/*.csv, the format of config/."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in files(data).items():
@@ -201,8 +202,9 @@ def import_zip(payload: bytes) -> dict:
         root = Path(folder)
         for info in archive.infolist():
             name = PurePosixPath(info.filename)
-            wanted = name.as_posix() == "catalogue.yaml" or (len(name.parts) == 2 and name.parts[0] == "rules"
-                                                             and name.suffix == ".yaml")
+            wanted = name.as_posix() == "catalogue.yaml" or (len(name.parts) == 2 and (
+                (name.parts[0] == "rules" and name.suffix == ".yaml")
+                or (name.parts[0] == "examples" and name.suffix == ".csv")))
             if info.is_dir() or not wanted:
                 continue
             if info.file_size > MAX_IMPORT_BYTES:
@@ -211,9 +213,10 @@ def import_zip(payload: bytes) -> dict:
             (root / name).write_bytes(archive.read(info))
         try:
             catalogue, rules, _ = read_config(root)
+            examples = read_example_files(root)
         except RuleConfigError as error:
             raise RuleSetError(str(error).replace(folder, "")) from None
-    data = {"catalogue": catalogue, "rules": rules}
+    data = {"catalogue": catalogue, "rules": rules, "examples": examples}
     validate(data)
     return data
 

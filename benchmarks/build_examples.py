@@ -1,0 +1,50 @@
+"""Build the shipped model examples `config/examples/{citizen-letters,chat-dev}.csv` (issue 14).
+
+    .venv/bin/python benchmarks/build_examples.py
+
+- citizen-letters.csv: the training part of ../shared/data/citizen-messages-labelled.csv (every row
+  not in tests/data/labelled-test.csv), cut to its first 250 characters (title and opening, what
+  the labels were read from). Rows labelled 非网格事项 take the department category the rules give
+  them; rows the rules cannot place in a department are left out.
+- chat-dev.csv: tests/data/messages-dev.csv as it is (the team's chat-style dev messages).
+`chat-own.csv` is written by hand and not touched here.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from handlers.classify import Classifier, read_examples, read_config  # noqa: E402
+from handlers.classify._evaluate import DEPARTMENT_LABEL  # noqa: E402
+from handlers.classify._examples import write_example_files  # noqa: E402
+from tests.splits import split_examples  # noqa: E402
+
+CUT = 250
+
+
+def main() -> None:
+    catalogue, rules, _ = read_config(REPO / "config")
+    by_rules = Classifier.from_data(catalogue, rules)  # rules only: no examples yet
+    letters, dropped = [], 0
+    for example in split_examples("labelled", "train"):
+        label = example.label
+        if label == DEPARTMENT_LABEL:
+            decision = by_rules.classify(example.text)
+            if decision.category is None or decision.grid_matter:
+                dropped += 1
+                continue
+            label = decision.category
+        letters.append({"text": example.text[:CUT], "label": label, "source": "citizen-letters"})
+    chat = [{"text": e.text, "label": e.label, "source": "chat-dev"}
+            for e in read_examples(REPO / "tests" / "data" / "messages-dev.csv")]
+    write_example_files(REPO / "config", letters + chat)
+    print(f"citizen-letters: {len(letters)} rows ({dropped} department rows the rules could not place left out); "
+          f"chat-dev: {len(chat)} rows")
+
+
+if __name__ == "__main__":
+    main()
