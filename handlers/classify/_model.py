@@ -47,6 +47,7 @@ class ModelOptions:
     words: bool = True
     min_df: int = 2
     c: float = 1.0
+    balanced: bool = False  # class weights inverse to class frequency (worse in cross-validation)
     folds: int = 3  # out-of-fold scores for the temperature (0: no calibration, temperature 1)
     seed: int = 0
 
@@ -181,7 +182,8 @@ class TextModel:
 def _fit(matrix, labels: np.ndarray, options: ModelOptions):
     from sklearn.svm import LinearSVC
 
-    return LinearSVC(C=options.c, class_weight="balanced", random_state=options.seed).fit(matrix, labels)
+    return LinearSVC(C=options.c, class_weight="balanced" if options.balanced else None,
+                     random_state=options.seed).fit(matrix, labels)
 
 
 def _weights(svm, count: int) -> tuple[np.ndarray, np.ndarray]:

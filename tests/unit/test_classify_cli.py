@@ -103,3 +103,49 @@ def test_lint_replays_stored_messages(database_url):
     unused = {f["rule"] for f in findings if f["kind"] == "unused"}
     assert "fire-corridor" not in unused and "noise-words-1" in unused
     assert all(json.dumps(f, ensure_ascii=False) for f in findings)
+
+
+def test_classify_jsonl_prints_one_object_per_row_in_order(sqlite_url, tmp_path):
+    rows = [("小区里井盖丢了，有人差点掉下去",), ("你好",), ("楼上天天半夜拖柜子吵得睡不着",)]
+    data = write_csv(tmp_path / "texts.csv", rows, header=("text",))
+    result = run_cli(["classify", "--data", str(data), "--jsonl"], sqlite_url)
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["normalised"][:4] for line in lines] == ["小区里井", "你好", "楼上天天"]
+    assert [line["outcome"] for line in lines] == ["match", "none", "match"]
+    assert lines[0]["category"] == "市政设施" and lines[2]["category"] == "噪音扰民"
+    assert all({"category", "grid_matter", "score", "candidates", "rules", "decided_by", "model"} <= set(line)
+               for line in lines)
+
+
+@pytest.mark.parametrize("args, says", [
+    (["classify", "--jsonl"], "--jsonl needs --data"),
+    (["rules", "eval"], "--data FILE.csv is required"),
+    (["rules", "learn", "--out", "x"], "--data FILE.csv is required"),
+    (["rules", "eval", "--data", "{missing}"], "cannot read"),
+    (["rules", "eval", "--data", "{textonly}"], "needs the columns text,label"),
+    (["classify", "--data", "{labelonly}", "--jsonl"], "needs a column text"),
+])
+def test_cli_mistakes_get_one_line_and_a_non_zero_exit(sqlite_url, tmp_path, args, says):
+    files = {"missing": str(tmp_path / "nope.csv"),
+             "textonly": str(write_csv(tmp_path / "t.csv", [("垃圾",)], header=("text",))),
+             "labelonly": str(write_csv(tmp_path / "l.csv", [("环境卫生",)], header=("label",)))}
+    result = run_cli([arg.format(**files) for arg in args], sqlite_url)
+    assert result.exit_code != 0
+    assert says in result.output and len(result.output.strip().splitlines()) == 1, result.output
+    assert "Traceback" not in result.output
+
+
+def test_rules_learn_writes_model_examples_that_eval_then_uses(sqlite_url, tmp_path):
+    data = write_csv(tmp_path / "train.csv", [*LABELLED, ("你好", "无"), ("谢谢", "无")])
+    out = tmp_path / "learned"
+    assert run_cli(["rules", "learn", "--data", str(data), "--out", str(out)], sqlite_url).exit_code == 0
+    with (out / "examples" / "learned.csv").open(encoding="utf-8") as handle:
+        assert [(row["text"], row["label"]) for row in csv.DictReader(handle)][:len(LABELLED)] == LABELLED
+    greeting = write_csv(tmp_path / "greeting.csv", [("你好",)], header=("text",))
+    result = run_cli(["classify", "--data", str(greeting), "--jsonl"], sqlite_url, GRIDBOT_CONFIG_DIR=str(out))
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    assert found["model"]["ranking"][0]["category"] == "无" and found["outcome"] == "none"
+    scores = cli_json(["rules", "eval", "--data", str(data), "--json"], sqlite_url, GRIDBOT_CONFIG_DIR=str(out))
+    assert scores["accuracy"] == 1.0
