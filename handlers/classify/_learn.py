@@ -85,7 +85,7 @@ def learn_rules(examples: list[Example], options: LearnOptions = LearnOptions(),
         ]
     catalogue = {
         "default_clock": {"take": "1h", "plan": "1d", "close": "7d"},
-        "decision": {"threshold": 1.0, "ask_threshold": 0.01, "margin": 0.1},
+        "decision": {"threshold": 1.0, "ask_threshold": 0.01, "margin": 0.1, "model_overrule": 0.6},
         "categories": [{"name": label, "grid_matter": True, "priority": 0} for label in labels],
     }
     return catalogue, rules
