@@ -18,11 +18,14 @@ import hashlib
 import json
 import logging
 import math
+import os
+import tempfile
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import NamedTuple
 
 import ahocorasick
@@ -237,16 +240,49 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
 _trained: OrderedDict[str, TextModel] = OrderedDict()
 _train_lock = threading.Lock()
 _CACHE_SIZE = 4
+_FORMAT = 1  # bump when the features or the file layout change
+
+
+def cache_dir() -> Path:
+    """Where trained models are kept between processes (GRIDBOT_MODEL_CACHE, else the temp dir)."""
+    return Path(os.environ.get("GRIDBOT_MODEL_CACHE") or Path(tempfile.gettempdir()) / "gridbot-models")
+
+
+def _save(model: TextModel, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+    with partial.open("wb") as handle:
+        np.savez(handle, classes=np.array(model.classes), names=np.array(model._feature_names()), idf=model.idf,
+                 weights=model.weights, bias=model.bias, temperature=np.array(model.temperature))
+    partial.replace(path)
+
+
+def _load(path: Path, options: ModelOptions) -> TextModel | None:
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            names = stored["names"].tolist()
+            return TextModel(stored["classes"].tolist(), {name: row for row, name in enumerate(names)},
+                             stored["idf"], stored["weights"], stored["bias"], float(stored["temperature"]), options)
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def cached_model(texts: Sequence[str], labels: Sequence[str], options: ModelOptions = ModelOptions()) -> TextModel:
-    """`TextModel.train`, memoised on the examples and options (drafts and the live rule set share a model)."""
-    digest = hashlib.sha256(json.dumps([list(texts), list(labels), repr(options)], ensure_ascii=False)
+    """`TextModel.train`, memoised on the examples and options: in memory (drafts and the live rule
+    set share a model) and on disk under `cache_dir()` (a restart or another worker loads it in ~0.1 s)."""
+    digest = hashlib.sha256(json.dumps([_FORMAT, list(texts), list(labels), repr(options)], ensure_ascii=False)
                             .encode("utf-8")).hexdigest()
     with _train_lock:
         model = _trained.get(digest)
         if model is None:
-            model = TextModel.train(texts, labels, options)
+            path = cache_dir() / f"model-{digest[:32]}.npz"
+            model = _load(path, options) if path.is_file() else None
+            if model is None:
+                model = TextModel.train(texts, labels, options)
+                try:
+                    _save(model, path)
+                except OSError as error:
+                    logging.getLogger(__name__).warning("model not cached at %s: %s", path, error)
             _trained[digest] = model
             while len(_trained) > _CACHE_SIZE:
                 _trained.popitem(last=False)

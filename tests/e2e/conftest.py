@@ -15,11 +15,19 @@ import yaml
 from bot.app import create_app
 from demo.fake_wecom import create_fake_wecom
 from config.settings import SHIPPED_CONFIG_DIR, Settings
+from handlers.classify import load_classifier
 from models.db import make_engine, make_session_factory
 from demo.district import init_demo_database
 from handlers.texts import BEIJING
 from tests.servers import serve_in_thread
 from tests.wecom_sim import CallbackClient, WeComSide
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shipped_model_trained() -> None:
+    """Train the shipped classifier's model once, before any app starts (apps in this process find it
+    in memory, apps in subprocesses in the on-disk cache), so no start-up waits for training."""
+    load_classifier(SHIPPED_CONFIG_DIR)
 
 
 class FakeWeCom:

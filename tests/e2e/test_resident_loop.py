@@ -130,10 +130,10 @@ def test_urgent_report_reaches_worker_and_leader_at_once_with_the_short_clock(we
         assert notices and "紧急" in notices[0], userid
 
 
-def test_close_categories_ask_back_and_the_digit_opens_the_case_even_after_a_restart(wecom, db, database_url,
-                                                                                     app_settings):
+def test_an_unsure_message_asks_back_and_the_digit_opens_the_case_even_after_a_restart(wecom, db, database_url,
+                                                                                       app_settings):
     before = count_cases(db)
-    question = wecom.send_text("demo-resident", "楼下烧烤店油烟和噪音")
+    question = wecom.send_text("demo-resident", "楼下烧烤店的事")  # vague: neither rules nor model are sure
     assert "1 " in question and "2 " in question
     assert count_cases(db) == before  # nothing opened until the resident chooses
     chosen = re.search(r"2 (\S+)", question).group(1)
