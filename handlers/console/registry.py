@@ -103,8 +103,10 @@ def edit_resident(session: Session, resident: Resident, form: dict[str, str], *,
         if unit_id is None:
             raise RegistryEditError("unit")
     changes = {"name": form.get("name", "").strip() or None, "phone": _phone(form.get("phone", "")),
-               "unit_id": unit_id, "groups": _words(form.get("groups", "")),
-               "visit_worker_id": _visit_worker(session, form.get("visit_worker", ""))}
+               "unit_id": unit_id}
+    if "groups" in form:  # 重点人群 and who visits them: only when the form has them
+        changes["groups"] = _words(form["groups"])
+        changes["visit_worker_id"] = _visit_worker(session, form.get("visit_worker", ""))
     diff = _apply(session, resident, changes, actor=actor, kind="resident", key=resident.userid, now=now)
     set_groups_since(resident, now)
     return diff

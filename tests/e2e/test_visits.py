@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from handlers.texts import BEIJING
-from models import Case, PatrolCheckin, Resident, Visit
+from models import AuditLog, Case, PatrolCheckin, Resident, Visit
 from tests.cli import cli_json, run_cli
+from tests.e2e.admin_client import logged_in
 from tests.e2e.test_worker_commands import aibot, bot_say, home_chat  # noqa: F401  (fixtures)
 from tests.e2e.worker_chat import number_in, queued
 from tests.wecom_sim import location_xml
@@ -166,3 +167,25 @@ def test_visits_due_names_an_unknown_grid_or_worker_in_one_line(database_url):
     for option, value in (("--grid", "999"), ("--worker", "nobody")):
         result = run_cli(["visits", "due", option, value], database_url)
         assert result.exit_code == 1 and result.output.strip() == f"gridbot: no {option[2:]} {value}"
+
+
+def test_the_console_edits_a_residents_groups_and_visit_worker_with_an_audit(app_url, database_url, db):
+    admin = logged_in(app_url)
+    try:
+        admin.get("/admin/registry/residents/demo-resident")
+        form = {"name": "张丽", "phone": "13600000001", "unit": "441999001001001001",
+                "groups": "独居老人，残疾家庭", "visit_worker": "demo-leader"}
+        assert admin.post("/admin/registry/residents/demo-resident", form).status_code == 303
+        assert "独居老人、残疾家庭" in admin.get("/admin/registry/residents", q="demo-resident").text
+        bad = admin.post("/admin/registry/residents/demo-resident", {**form, "visit_worker": "nobody"})
+        assert "error=visit_worker" in bad.headers["location"]
+    finally:
+        admin.close()
+    due = due_names(database_url, worker="demo-leader")["张丽"]
+    assert due["group"] == "独居老人、残疾家庭" and due["worker"] == "demo-leader"
+    assert due["due"] == (datetime.now(BEIJING).date() + timedelta(days=6 - datetime.now(BEIJING).weekday())
+                          ).isoformat()  # weekly: the end of this week
+    with db() as session:
+        audit = session.scalars(select(AuditLog).where(AuditLog.action == "registry_resident_edit")
+                                .order_by(AuditLog.id.desc())).first()
+        assert audit.target == "demo-resident" and audit.detail["diff"]["groups"] == [[], ["独居老人", "残疾家庭"]]
