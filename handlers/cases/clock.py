@@ -85,7 +85,7 @@ class Escalation:
     event: CaseEvent
     step: str
     late: timedelta
-    night: bool  # the step fell due in quiet hours
+    night: bool  # the step fell due in quiet hours, or its escalation waited for them to end
 
 
 def _overdue(session: Session, case: Case, step: str, deadline: datetime, start: datetime,
@@ -115,14 +115,16 @@ def _tick(session: Session, case: Case, rules: ClockRules, catalogue: Catalogue,
             continue
         reminded = _reminded_at(session, case, step, deadline)
         if case.urgent and now >= deadline:
-            start = deadline
+            start = due_start = deadline
         elif reminded is None:
             counts["reminders"] += _remind(session, case, rules, step, deadline, now)
             continue
         else:
-            start = rules.escalation_start(deadline, reminded)
+            due_start = rules.escalation_start(deadline, reminded)
+            start = rules.after_last_night(due_start, now)
         if now >= start:
-            done = _overdue(session, case, step, deadline, start, window, now, rules.is_quiet(deadline))
+            waited_out_a_night = rules.is_quiet(deadline) or start != due_start
+            done = _overdue(session, case, step, deadline, start, window, now, waited_out_a_night)
             counts["escalations"] += done is not None
             if done is not None and not case.urgent:
                 escalations.append(done)
@@ -138,7 +140,7 @@ def _tell_staff(session: Session, escalations: list[Escalation], now: datetime) 
         if len(items) == 1:
             to_worker(session, items[0].event, person, "notices/escalated", late=items[0].late)
             continue
-        text = render("notices/escalation_digest", items=items, night=all(item.night for item in items))
+        text = render("notices/escalation_digest", items=items, night=any(item.night for item in items))
         queue_notice(session, channel=OutboxChannel.USER, recipient=person.userid, text=text,
                      dedupe_key=f"clock:{_stamp(now)}:digest:{person.userid}"[:160])
 

@@ -118,6 +118,14 @@ class ClockRules:
             start = max(start, self.quiet_end_after(deadline) + self.quiet_grace)
         return start
 
+    def after_last_night(self, start: datetime, now: datetime) -> datetime:
+        """`start`, or a grace after the last quiet hours between it and `now` (outside them): a non-urgent
+        step climbs one level per window of waking time, never several at once for a night."""
+        if self.quiet_start == self.quiet_end or self.is_quiet(now):
+            return start
+        last_end = self.quiet_end_after(now) - DAY
+        return max(start, last_end + self.quiet_grace) if last_end > start else start
+
     def reminder_lead(self, step: str, window: timedelta) -> timedelta:
         """How long before the `step` deadline its reminder goes out."""
         return min(self.reminder_before[step], window / 2)

@@ -196,3 +196,15 @@ def test_a_closed_case_nobody_rates_is_archived_after_the_rating_window(factory,
     with factory() as session:
         marks = session.scalar(select(func.count()).select_from(ClockMark).where(ClockMark.case_id == case_id))
     assert marks == 0  # taken and closed on time: the clock never had to act on it
+
+
+def test_a_case_escalated_before_the_night_climbs_one_level_after_it_not_three(factory, district, services):
+    case_id = opened(factory, services, now=NIGHT - timedelta(hours=2))  # take due 21:00
+    clock(factory, services, NIGHT - timedelta(minutes=70))  # the reminder
+    clock(factory, services, NIGHT - timedelta(minutes=59))
+    assert state_of(factory, case_id) == (CaseState.ESCALATED, 1)
+    morning = NIGHT + timedelta(hours=9)
+    clock(factory, services, morning + timedelta(minutes=45))  # nine windows late, but they were asleep
+    assert state_of(factory, case_id) == (CaseState.ESCALATED, 1)
+    clock(factory, services, morning + timedelta(hours=1, minutes=31))
+    assert state_of(factory, case_id) == (CaseState.ESCALATED, 2)
