@@ -8,6 +8,8 @@ from dataclasses import replace
 import pytest
 
 from demo.fake_wecom import create_fake_wecom
+from bot.outbox.claims import Claimed
+from bot.outbox.pacing import digest_text, fold
 from bot.outbox.sender import OutboxSender
 from tests.servers import serve_in_thread
 from tests.unit.outbox_support import (  # noqa: F401 (fixtures)
@@ -111,3 +113,14 @@ def test_a_robots_rate_limit_holds_only_that_robot(factory, fake):
     robot, = rows(factory, "robot")
     assert robot.status == "pending" and robot.next_attempt_at >= later(59, start)
     assert sender.run_once(later(61, start)) == 1
+
+
+def test_a_digest_is_in_the_order_notices_were_queued_and_compact():
+    rows = [Claimed(id=i, channel="user", recipient="w", text=text, attempts=1) for i, text in
+            [(7, "GB-000002 陈晓梅接单"), (3, "GB-000001 噪音扰民 阳光小区一期3号楼 半夜装修 → 陈晓梅"),
+             (9, "【提醒】GB-000001 噪音扰民\n请在11月30日 08:00前接单")]]
+    [digest] = fold(rows)
+    text = digest_text(digest)
+    assert [row.id for row in digest] == [3, 7, 9]
+    assert text.index("GB-000001 噪音扰民 阳光") < text.index("GB-000002 陈晓梅接单") < text.index("【提醒】")
+    assert "\n\n" not in text and "——" in text  # one-line notices stack; a card is set apart
