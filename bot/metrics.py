@@ -37,7 +37,7 @@ SEND_FAILURES = Counter("gridbot_outbox_send_failures", "WeCom API sends that fa
                         ["channel", "kind"])
 NOTICES_SENT = Counter("gridbot_outbox_notices_sent", "Notices WeCom accepted (each notice of a digest counts).",
                        ["channel"])
-CLOCK = Counter("gridbot_clock_actions", "What the 117 clock did: reminders, escalations, archived cases.",
+CLOCK = Counter("gridbot_clock_actions", "What the 117 clock did: reminders, escalations, archived cases, reports opened after an unanswered question.",
                 ["action"])
 LATENCY = Histogram("gridbot_http_request_duration_seconds", "HTTP request latency by route template.",
                     ["route", "method"],
@@ -60,7 +60,8 @@ facts.subscribe(count_fact)
 
 def clock_pass(counts: dict[str, int]) -> None:
     """Count a committed clock pass (`run_clock`'s result)."""
-    for action, key in (("reminder", "reminders"), ("escalation", "escalations"), ("archive", "archived")):
+    for action, key in (("reminder", "reminders"), ("escalation", "escalations"), ("archive", "archived"),
+                        ("settle", "settled")):
         if counts.get(key):
             CLOCK.labels(action).inc(counts[key])
 

@@ -17,8 +17,9 @@ groups_app = typer.Typer(no_args_is_help=True, help="The grids' WeCom group chat
 def clock_run(now: str = typer.Option(None, "--now", help="ISO-8601 moment to apply the clock at (UTC when "
                                                           "no zone is given); default: now.")) -> None:
     """Send due reminders, escalate missed deadlines, archive unrated cases, remind of due visits and send
-    the morning digests; twice sends nothing twice."""
+    the morning digests, open reports whose question went unanswered; twice sends nothing twice."""
     from handlers.cases.clock import run_clock
+    from handlers.conversation.drafts import settle_due
     from handlers.services import Services
     from handlers.visits.clock import run_visit_clock
 
@@ -26,7 +27,7 @@ def clock_run(now: str = typer.Option(None, "--now", help="ISO-8601 moment to ap
     services = Services(config_dir=settings().config_dir, rate_limit=0)
     factory = session_factory()
     with factory.begin() as session:
-        counts = run_clock(session, services, moment)
+        counts = {**run_clock(session, services, moment), "settled": settle_due(session, services, moment)}
     with factory.begin() as session:  # its own transaction: no write lock held while it reads
         counts |= run_visit_clock(session, services, moment)
     echo_json({"now": moment.isoformat(), **counts})

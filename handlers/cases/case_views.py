@@ -35,6 +35,7 @@ def case_summary(case: Case) -> dict:
         "rating": case.rating,
         "duplicate_of": format_case_number(case.duplicate_of_id) if case.duplicate_of_id else None,
         "department": case.department,
+        "suspect_of": format_case_number(case.suspect_of_id) if case.suspect_of_id else None,
     }
 
 

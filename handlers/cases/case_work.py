@@ -61,7 +61,8 @@ def progress(session: Session, case: Case, actor: Actor, text: str, now: datetim
 
 
 def close(session: Session, case: Case, actor: Actor, note: str, now: datetime) -> CaseEvent:
-    """办结: the resident is asked to rate; a patrol case (nobody to rate it) is archived at once."""
+    """办结: the resident and those following the case are asked to rate; a patrol case (nobody to rate it)
+    is archived at once."""
     on_time = _on_time(case, "close", now)
     event = apply_action(session, case, "close", actor=actor.userid, now=now, note=note or None)
     case.closed_at = now
@@ -70,8 +71,11 @@ def close(session: Session, case: Case, actor: Actor, note: str, now: datetime) 
     notify_event(session, event)
     if case.source != "resident":
         apply_action(session, case, "archive", actor=SYSTEM.userid, now=now)
-    elif _may_ask_rating(session, case.reporter_userid):
-        pending.expect(session, case.reporter_userid, pending.RATE, {"case_id": case.id}, now)
+    else:
+        followers = session.scalars(select(CaseLink.userid).where(CaseLink.case_id == case.id)).all()
+        for userid in dict.fromkeys([case.reporter_userid, *followers]):
+            if _may_ask_rating(session, userid):
+                pending.expect(session, userid, pending.RATE, {"case_id": case.id}, now)
     return event
 
 
@@ -168,13 +172,16 @@ def resume(session: Session, case: Case, actor: Actor, now: datetime) -> CaseEve
     return event
 
 
-def announce(session: Session, case: Case, duplicate_window: timedelta, now: datetime) -> Case | None:
+def announce(session: Session, case: Case, rules: ClockRules, now: datetime, *, compare: bool = True) -> Case | None:
     """A newly routed case: linked to a likely duplicate (returned; nobody is told twice), else its
-    assignee and grid hear of it (None)."""
-    original = likely_duplicate(session, case, duplicate_window)
-    if original is not None:
-        merge(session, case, original, SYSTEM.userid, now, tell_reporter=False)
-        return original
+    assignee and grid hear of it (None), marked 疑似重复 when only somewhat alike another case.
+    `compare=False`: a case still to be sorted (its category says nothing yet) is compared with nothing."""
+    found = likely_duplicate(session, case, rules.duplicate_window, rules.duplicate_similarity) if compare else None
+    if found is not None and found.sure:
+        merge(session, case, found.case, SYSTEM.userid, now, tell_reporter=False)
+        return found.case
+    if found is not None:
+        case.suspect_of_id = found.case.id
     notify_case_opened(session, case.events[0])
     return None
 

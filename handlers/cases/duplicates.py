@@ -1,35 +1,81 @@
-"""Likely duplicates (重复反映): a new report matching a recent open case follows that case instead."""
+"""Likely duplicates (重复反映): a new report like a recent open case of the same matter and place.
+
+Same place and category are not enough (a loose manhole cover is not a broken street light):
+the words must be alike too, compared on the normalised texts without place words and fillers.
+Alike enough (`link`) and the report follows the earlier case; somewhat alike (`suspect`) and
+it opens as a case of its own marked 疑似重复 for the worker to merge with one word (合并).
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import timedelta
 
+from rapidfuzz import fuzz
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from handlers.cases.timing import Thresholds
+from handlers.classify import normalise
 from models import Case, CaseState
 
 LINKABLE = (CaseState.PENDING, CaseState.IN_PROGRESS, CaseState.SUSPENDED, CaseState.ESCALATED)
+CANDIDATES = 20  # the most recent open cases of the matter there that are compared
 
-# Built once (SQLAlchemy memoises a statement's cache key); only the id. A case with a unit is
-# found on ix_cases_unit_category (unit, category, id: no sort).
-_EARLIER = select(Case.id).where(
+# Built once (SQLAlchemy memoises a statement's cache key). A case with a unit is found on
+# ix_cases_unit_category (unit, category, id).
+_EARLIER = select(Case.id, Case.text).where(
     Case.id < bindparam("case_id"), Case.category == bindparam("category"), Case.state.in_(LINKABLE),
     Case.created_at >= bindparam("since"), Case.duplicate_of_id.is_(None),
     Case.reporter_userid != bindparam("reporter"),
 )
-_IN_UNIT = _EARLIER.where(Case.unit_id == bindparam("place")).order_by(Case.id).limit(1)
-_IN_GRID = _EARLIER.where(Case.grid_id == bindparam("place")).order_by(Case.id).limit(1)
+_IN_UNIT = _EARLIER.where(Case.unit_id == bindparam("place")).order_by(Case.id.desc()).limit(CANDIDATES)
+_IN_GRID = _EARLIER.where(Case.grid_id == bindparam("place")).order_by(Case.id.desc()).limit(CANDIDATES)
+
+# Words that say where or fill the sentence, not what is wrong: left out of the comparison.
+_NOT_CONTENT = re.compile(
+    r"[0-9a-z一二三四五六七八九十]+(?:号楼|栋|座|幢|单元|号|室|层|楼|期|区)|小区|楼道|门口|门前|楼下|楼上|附近|旁边"
+    r"|这里|那里|我们|你们|他们|大家|麻烦|请|一下|处理|好几天|几天|[的了吧啊呢吗呀很太都也还又在有是这那个些]|[^\w]")
 
 
-def likely_duplicate(session: Session, case: Case, window: timedelta) -> Case | None:
-    """The earliest open case of the same category in the same unit (without a unit: the same grid),
-    reported by someone else within `window` before `case` (a resident's own repeat stays a case)."""
+@dataclass(frozen=True)
+class Found:
+    """The earlier case a report is like, how alike (0–100), and whether that is sure enough to link."""
+
+    case: Case
+    score: float
+    sure: bool
+
+
+def content(text: str) -> str:
+    """What a report says is wrong: the normalised text without place words, fillers and punctuation."""
+    return _NOT_CONTENT.sub("", normalise(text))
+
+
+def similarity(a: str, b: str) -> float:
+    """0–100: how alike two reports' contents are (the mean of whole and best-partial alignment)."""
+    first, second = content(a), content(b)
+    if not first or not second:
+        return 0.0
+    return (fuzz.ratio(first, second) + fuzz.partial_ratio(first, second)) / 2
+
+
+def likely_duplicate(session: Session, case: Case, window: timedelta, thresholds: Thresholds) -> Found | None:
+    """The most alike open case of the same category in the same unit (without a unit: the same grid),
+    reported by someone else within `window` before `case`, if at least `thresholds.suspect` alike
+    (a resident's own repeat stays a case)."""
     if case.grid_id is None:
         return None
     query = _IN_UNIT if case.unit_id else _IN_GRID
-    original_id = session.scalar(query, {
+    rows = session.execute(query, {
         "case_id": case.id, "category": case.category, "since": case.created_at - window,
         "reporter": case.reporter_userid, "place": case.unit_id or case.grid_id,
-    })
-    return session.get(Case, original_id) if original_id is not None else None
+    }).all()
+    scored = [(similarity(case.text, text), -case_id, case_id) for case_id, text in rows]
+    if not scored:
+        return None
+    score, _, best = max(scored)
+    if score < thresholds.suspect:
+        return None
+    return Found(session.get(Case, best), score, score >= thresholds.link)

@@ -75,6 +75,14 @@ class WorkingHours:
 
 
 @dataclass(frozen=True)
+class Thresholds:
+    """Similarity (0–100) from which a report follows an earlier case (`link`) or is marked 疑似重复 (`suspect`)."""
+
+    link: float
+    suspect: float
+
+
+@dataclass(frozen=True)
 class ClockRules:
     reminder_before: dict[str, timedelta]
     quiet_start: time
@@ -83,6 +91,9 @@ class ClockRules:
     rating_window: timedelta
     photo_window: timedelta
     duplicate_window: timedelta
+    duplicate_similarity: Thresholds
+    ask_back_timeout: timedelta
+    media_wait: timedelta
     working_hours: WorkingHours
 
     def deadline(self, category: str | None, start: datetime, duration: timedelta) -> datetime:
@@ -142,6 +153,9 @@ def _load(path: Path, _mtime: float) -> ClockRules:
         rating_window=parse_duration(data["rating_window"]),
         photo_window=parse_duration(data["photo_window"]),
         duplicate_window=parse_duration(data["duplicate_window"]),
+        duplicate_similarity=Thresholds(**data["duplicate_similarity"]),
+        ask_back_timeout=parse_duration(data["ask_back_timeout"]),
+        media_wait=parse_duration(data["media_wait"]),
         working_hours=_working_hours(data["working_hours"]),
     )
 

@@ -73,6 +73,18 @@ def is_greeting(text: str) -> bool:
     return not folded or folded in {word.lower() for word in _vocabulary()["greetings"]}
 
 
+def is_chitchat(text: str) -> bool:
+    """Small talk that describes no problem ("今天天气不错", "测试一下"): a short text holding one of the
+    chit-chat phrases, or a greeting. Only asked when the classifier is not sure."""
+    bare = _bare(text)
+    if is_greeting(text):
+        return True
+    return len(bare) <= CHITCHAT_MAX_CHARS and any(word.lower() in bare for word in _vocabulary()["chitchat"])
+
+
+CHITCHAT_MAX_CHARS = 10
+
+
 def is_thanks(text: str) -> bool:
     """A thank-you (谢谢, 辛苦了): answered with one line."""
     return _bare(text) in {word.lower() for word in _vocabulary()["thanks"]}

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from models import Conversation
 
-CHOOSE_CATEGORY = "choose_category"  # data: text, candidates
+CHOOSE_CATEGORY = "choose_category"  # data: text, choices, attachments, first (the classifier's pick)
+AWAIT_WORDS = "await_words"  # data: attachments (media with no case, waiting for words)
 AWAIT_ADDRESS = "await_address"  # data: case_id
 CONFIRM_ADDRESS = "confirm_address"  # data: case_id, unit_id
 RATE = "rate"  # data: case_id
@@ -17,7 +19,9 @@ CONFIRM_WITHDRAW = "confirm_withdraw"  # data: case_id
 
 
 def current(session: Session, userid: str) -> Conversation | None:
-    return session.get(Conversation, userid)
+    """What gridbot waits for from `userid`; on PostgreSQL the row stays locked until commit, so the
+    clock cannot open a waiting report while its answer is being handled (see `claim`)."""
+    return session.get(Conversation, userid, with_for_update=True)
 
 
 def expect(session: Session, userid: str, state: str, data: dict, now: datetime) -> None:
@@ -33,3 +37,12 @@ def finish(session: Session, userid: str) -> None:
     convo = session.get(Conversation, userid)
     if convo is not None:
         session.delete(convo)
+
+
+def claim(session: Session, userid: str, state: str, updated_at: datetime) -> bool:
+    """Take over a question left unanswered since `updated_at` (the clock); False when it was answered
+    or changed meanwhile, or another process took it."""
+    gone = session.execute(delete(Conversation).where(
+        Conversation.userid == userid, Conversation.state == state, Conversation.updated_at == updated_at,
+    ).execution_options(synchronize_session=False))
+    return gone.rowcount == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from handlers.chat import pending
@@ -18,8 +18,9 @@ from handlers.cases import shop
 from handlers.cases.points import award_rating
 from handlers.services import Services
 from handlers.texts import render
-from models import OPEN_STATES, Case, CaseState, Resident, Unit
+from models import OPEN_STATES, Case, CaseLink, CaseState, Resident, Unit
 
+_FOLLOWER_RATEABLE = (CaseState.CLOSED, CaseState.ARCHIVED)
 RATINGS = {"satisfied": "satisfied", "basic": "basic", "unsatisfied": "unsatisfied"}
 _RATING_DIGITS = {"1": "satisfied", "2": "basic", "3": "unsatisfied"}
 PROGRESS_LIST_LIMIT = 10
@@ -89,17 +90,32 @@ def _withdraw(session: Session, resident: Resident, ref: str, now: datetime) -> 
     return render("replies/withdrawn", case=case)
 
 
-def _latest_closed(session: Session, resident: Resident) -> Case | None:
+def _latest_rateable(session: Session, resident: Resident) -> Case | None:
+    """The resident's latest closed case, or a case they follow (a merged report) that they have not rated."""
+    followed = select(CaseLink.case_id).where(CaseLink.userid == resident.userid, CaseLink.rating.is_(None))
     return session.scalars(
-        select(Case).where(Case.reporter_userid == resident.userid, Case.state == CaseState.CLOSED)
-        .order_by(Case.closed_at.desc(), Case.id.desc()).limit(1)
+        select(Case).where(or_(
+            and_(Case.reporter_userid == resident.userid, Case.state == CaseState.CLOSED),
+            and_(Case.id.in_(followed), Case.state.in_(_FOLLOWER_RATEABLE)),
+        )).order_by(Case.closed_at.desc(), Case.id.desc()).limit(1)
     ).first()
+
+
+def _follow(session: Session, resident: Resident, case_id: int) -> CaseLink | None:
+    return session.scalars(select(CaseLink).where(CaseLink.case_id == case_id,
+                                                  CaseLink.userid == resident.userid)).first()
 
 
 def rate(session: Session, resident: Resident, rating: str, case_id: int | None, reason: str,
          now: datetime) -> str:
-    """满意 / 基本满意 archive the case; 不满意 reopens it to the same worker with the reason."""
-    case = own_case(session, resident, str(case_id)) if case_id else _latest_closed(session, resident)
+    """满意 / 基本满意 archive the case; 不满意 reopens it to the same worker with the reason. A follower's
+    rating is recorded without moving the case."""
+    case = session.get(Case, case_id) if case_id else _latest_rateable(session, resident)
+    if case is not None and case.reporter_userid != resident.userid:
+        link = _follow(session, resident, case.id)
+        if link is not None and link.rating is None and case.state in _FOLLOWER_RATEABLE:
+            return _follower_rating(session, resident, case, link, rating, reason, now)
+        case = None
     if case is None or case.state != CaseState.CLOSED:
         return render("replies/nothing_to_rate")
     if rating == "unsatisfied" and not reason:
@@ -116,6 +132,21 @@ def rate(session: Session, resident: Resident, rating: str, case_id: int | None,
     award_rating(session, case, rating, now)
     notify_event(session, event, tell_reporter=False)
     return render("replies/rated", case=case, rating=rating)
+
+
+def _follower_rating(session: Session, resident: Resident, case: Case, link: CaseLink, rating: str, reason: str,
+                     now: datetime) -> str:
+    """A resident who follows the case (their report was merged into it) rates it too: kept on their
+    follow and on the timeline, told to the assignee; the reporter's rating alone archives or reopens."""
+    if rating == "unsatisfied" and not reason:
+        pending.expect(session, resident.userid, pending.RATE, {"case_id": case.id, "rating": "unsatisfied"}, now)
+        return render("replies/ask_reason", case=case)
+    pending.finish(session, resident.userid)
+    link.rating = rating
+    event = apply_action(session, case, "note", actor=resident.userid, now=now,
+                         note=render("notices/follower_rated", rating=rating, reason=reason))
+    notify_event(session, event, tell_reporter=False, tell_group=False)
+    return render("replies/rated", case=case, rating=rating, follower=True)
 
 
 def continue_answer(session: Session, services: Services, resident: Resident, state: str, data: dict,

@@ -237,7 +237,7 @@ def handle(session: Session, services: Services, inbound: Inbound, record: Inbou
         case = open_case(session, text=filing.text, category=category, reporter_userid=source, resident=resident,
                          place=place, assignee=pick_assignee(session, grid.id, category.name, urgent=category.urgent),
                          now=now, rules=rules, source=source, classification=classification, attachments=attachments)
-        original = announce(session, case, rules.duplicate_window, now)
+        original = announce(session, case, rules, now)
     else:
         case = route_to_department(session, source, resident, place, filing.text, category, classification, now,
                                    whistle_rules(services.config_dir), rules, source=source)

@@ -70,14 +70,14 @@ def services() -> Services:
 
 
 def new_case(session: Session, services: Services, *, now: datetime = T0, category: str = "环境卫生",
-             reporter: str = "t-resident", assignee: str = "worker") -> Case:
+             reporter: str = "t-resident", assignee: str = "worker", text: str = "楼下垃圾没人清") -> Case:
     """A case reported at `now`, assigned to `assignee` (a district key) in that worker's grid."""
     worker = load_district(session).workers[assignee]
     resident = session.scalars(select(Resident).where(Resident.userid == reporter)).first()
     if resident is None:
         resident = Resident(userid=reporter)
         session.add(resident)
-    return open_case(session, text="楼下垃圾没人清", category=services.classifier().catalogue.get(category),
+    return open_case(session, text=text, category=services.classifier().catalogue.get(category),
                      reporter_userid=reporter, resident=resident, place=Place(worker.grids[0], None, "profile"),
                      assignee=worker, now=now, rules=clock_rules(services.config_dir))
 

@@ -3,7 +3,8 @@
 import pytest
 
 from handlers.chat.case_numbers import format_case_number, parse_case_number
-from handlers.chat.commands import is_greeting, is_thanks, parse_command, suggest
+from handlers.chat.commands import is_chitchat, is_greeting, is_thanks, parse_command, suggest
+from handlers.conversation.drafts import OTHER, read_choice
 
 
 @pytest.mark.parametrize("ref, expected", [("GB-000123", 123), ("gb123", 123), ("000123", 123), ("123", 123),
@@ -58,3 +59,17 @@ def test_a_mistyped_command_word_is_suggested_only_when_one_character_is_off():
 def test_thanks_are_told_apart_from_other_greetings():
     assert is_thanks("谢谢！") and is_thanks("辛苦了[微笑]")
     assert not is_thanks("你好") and not is_thanks("谢谢你们帮我修好了路灯，但是楼道灯还是坏的")
+
+
+def test_small_talk_is_recognised_but_short_reports_are_not():
+    assert is_chitchat("今天天气真好啊") and is_chitchat("测试一下") and is_chitchat("你好")
+    assert not is_chitchat("工地太吵") and not is_chitchat("井盖松了")
+    assert not is_chitchat("天气一热，垃圾站的味道就飘到我家窗口")  # long: a report that mentions the weather
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ("2", "市政设施"), ("２", "市政设施"), ("3", OTHER), ("其他", OTHER), ("都不是。", OTHER),
+    ("环境卫生", "环境卫生"), ("4", None), ("0", None), ("我说的是楼下那家店", None),
+])
+def test_an_ask_back_answer_names_a_choice_or_other_or_nothing(answer, expected):
+    assert read_choice(answer, ["环境卫生", "市政设施"]) == expected

@@ -12,7 +12,8 @@ from handlers.cases import case_work, worker_queries
 from handlers.cases.authority import Actor, may_act
 from handlers.chat.case_numbers import format_case_number
 from handlers.cases.records import StaleCase
-from handlers.cases.duplicates import likely_duplicate
+from handlers.cases.duplicates import likely_duplicate, similarity
+from handlers.cases.timing import Thresholds
 from handlers.cases.lifecycle import IllegalTransition
 from models import Case, CaseEvent, CaseLink, CaseState
 from tests.unit.lifecycle_support import (  # noqa: F401 (fixtures)
@@ -154,7 +155,7 @@ def test_a_working_hours_category_gets_its_deadlines_in_working_time(factory, di
 
 def test_a_likely_duplicate_is_another_residents_open_case_of_the_matter_there_within_the_window(
         factory, district, services):
-    window = timedelta(hours=48)
+    window, thresholds = timedelta(hours=48), Thresholds(link=70, suspect=40)
     start = T0 + timedelta(days=30)
     with factory.begin() as session:
         first = new_case(session, services, now=start)
@@ -163,7 +164,28 @@ def test_a_likely_duplicate_is_another_residents_open_case_of_the_matter_there_w
         other_matter = new_case(session, services, now=start + timedelta(hours=3), reporter="t-neighbour",
                                 category="噪音扰民")
         late = new_case(session, services, now=start + timedelta(days=3), reporter="t-late")
-        assert likely_duplicate(session, neighbour, window) == first
-        assert likely_duplicate(session, again, window) is None  # the same resident's repeat
-        assert likely_duplicate(session, other_matter, window) is None
-        assert likely_duplicate(session, late, window) is None
+        found = likely_duplicate(session, neighbour, window, thresholds)
+        assert (found.case, found.sure) == (first, True)
+        assert likely_duplicate(session, again, window, thresholds) is None  # the same resident's repeat
+        assert likely_duplicate(session, other_matter, window, thresholds) is None
+        assert likely_duplicate(session, late, window, thresholds) is None
+
+
+def test_a_duplicate_needs_alike_words_and_somewhat_alike_words_are_only_suspected(factory, district, services):
+    window, thresholds = timedelta(hours=48), Thresholds(link=70, suspect=40)
+    start = T0 + timedelta(days=40)
+    with factory.begin() as session:
+        cover = new_case(session, services, now=start, category="市政设施", text="8栋北门那块井盖翘起来了，车一过就响")
+        lamp = new_case(session, services, now=start + timedelta(hours=1), reporter="t-lamp", category="市政设施",
+                        text="8栋北门的路灯晚上不亮")
+        cover_again = new_case(session, services, now=start + timedelta(hours=2), reporter="t-again",
+                               category="市政设施", text="8号楼北门井盖翘起来了，车压过去就响")
+        cover_vaguely = new_case(session, services, now=start + timedelta(hours=3), reporter="t-vague",
+                                 category="市政设施", text="北门井盖有点问题")
+        assert likely_duplicate(session, lamp, window, thresholds) is None  # same place and matter, another problem
+        found = likely_duplicate(session, cover_again, window, thresholds)
+        assert (found.case, found.sure) == (cover, True)
+        found = likely_duplicate(session, cover_vaguely, window, thresholds)
+        assert found.case in (cover, cover_again) and not found.sure
+        assert thresholds.suspect <= found.score < thresholds.link
+    assert similarity("8栋北门的路灯晚上不亮", "3号楼北门的路灯晚上不亮") == 100  # place words do not count

@@ -1,0 +1,134 @@
+"""Reports waiting for the resident: the ask-back (which category?) and media waiting for words.
+
+Nobody is bounced (首问负责). A report the classifier is not sure of is asked back with its top
+three categories plus 其他; the answer 其他, no answer within `ask_back_timeout`, or a message about
+something else opens it as 居民诉求-其他, placed and routed like any other, for the grid worker to
+re-categorise (改类). A voice message, photo or video with no case and no text waits `media_wait`
+for words that may follow, then opens the same way with the media attached. The timeouts are
+applied by the clock pass (`settle_due`), so a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from handlers.cases.corrections import record_correction
+from handlers.cases.timing import clock_rules
+from handlers.chat import pending
+from handlers.chat.commands import fold
+from handlers.classify import Catalogue, Decision
+from handlers.conversation.opening import Opened, ensure_resident, open_report
+from handlers.services import Services
+from handlers.texts import render
+from models import Conversation, InboundMessage, Resident
+from models.outbox import OutboxChannel, queue_notice
+
+log = logging.getLogger("gridbot.drafts")
+
+OTHER = "居民诉求-其他"
+OTHER_WORDS = frozenset({"其他", "其它", "都不是", "不知道", "不清楚", "不确定"})
+MAX_CHOICES = 3
+_TRIM = " 。.!！?？~～"
+
+
+def choices_for(decision: Decision, catalogue: Catalogue) -> list[str]:
+    """The ask-back's choices: the classifier's best categories, at most three, 其他 left out (it comes last)."""
+    ranked = [decision.category, *(c.category for c in decision.candidates)]
+    names = set(catalogue.names())
+    return [name for name in dict.fromkeys(ranked) if name in names and name != OTHER][:MAX_CHOICES]
+
+
+def ask_category(session: Session, services: Services, resident: Resident, text: str, decision: Decision,
+                 record: InboundMessage | None, now: datetime, attachments: list | None = None) -> str:
+    """Ask which category (top three plus 其他); with no candidate at all, open it as 其他 at once."""
+    choices = choices_for(decision, services.classifier().catalogue)
+    draft = {"text": text, "choices": choices, "attachments": attachments or [], "first": decision.category}
+    if not choices:
+        return open_other(session, services, resident, draft, record, now).reply
+    pending.expect(session, resident.userid, pending.CHOOSE_CATEGORY, draft, now)
+    return render("replies/ask_category", choices=choices, wait=clock_rules(services.config_dir).ask_back_timeout)
+
+
+def read_choice(answer: str, choices: list[str]) -> str | None:
+    """The category an answer to the ask-back names (a number, 其他, or a choice's name); None: not an answer."""
+    folded = fold(answer).strip(_TRIM)
+    if folded.isdigit():
+        number = int(folded)
+        if 1 <= number <= len(choices):
+            return choices[number - 1]
+        return OTHER if number == len(choices) + 1 else None
+    if folded in OTHER_WORDS:
+        return OTHER
+    return folded if folded in choices else None
+
+
+def answer_choice(session: Session, services: Services, resident: Resident, draft: dict, chosen: str,
+                  record: InboundMessage | None, now: datetime) -> str:
+    """The resident chose: open the report in that category and keep the answer as a labelled example."""
+    pending.finish(session, resident.userid)
+    category = services.classifier().catalogue.get(chosen)
+    sorted_later = chosen == OTHER
+    classification = {"chosen_by_resident": chosen, **({"sorted_later": True} if sorted_later else {})}
+    opened = open_report(session, services, resident, draft["text"], category, classification, record, now,
+                         attachments=draft.get("attachments"), sorted_later=sorted_later)
+    record_correction(session, text=draft["text"], label=chosen, previous=draft.get("first"), source="ask_back",
+                      actor=resident.userid, now=now, case_id=opened.case.id if opened.case else None)
+    return opened.reply
+
+
+def wait_for_words(session: Session, services: Services, resident: Resident, attachment: dict,
+                   now: datetime) -> str:
+    """Media with no case and no text: keep it and wait a little for words that may follow."""
+    pending.expect(session, resident.userid, pending.AWAIT_WORDS, {"attachments": [attachment]}, now)
+    return render("replies/media_waiting", kind=attachment["kind"],
+                  wait=clock_rules(services.config_dir).media_wait)
+
+
+def add_attachment(session: Session, convo: Conversation, attachment: dict, now: datetime) -> str:
+    """More media for a waiting report; media waiting for words waits afresh."""
+    data = {**convo.data, "attachments": [*convo.data.get("attachments", []), attachment]}
+    pending.expect(session, convo.userid, convo.state, data,
+                   now if convo.state == pending.AWAIT_WORDS else convo.updated_at)
+    key = "attached_draft" if convo.state == pending.CHOOSE_CATEGORY else "attached_waiting"
+    return render(f"replies/{key}", kind=attachment["kind"])
+
+
+def open_other(session: Session, services: Services, resident: Resident, draft: dict,
+               record: InboundMessage | None, now: datetime) -> Opened:
+    """A waiting report opened as 居民诉求-其他 without the resident's choice (media only: a placeholder text)."""
+    attachments = draft.get("attachments") or []
+    text = draft.get("text") or render("notices/media_only_text", kinds=[a["kind"] for a in attachments])
+    category = services.classifier().catalogue.get(OTHER)
+    return open_report(session, services, resident, text, category, {"sorted_later": True}, record, now,
+                       attachments=attachments, sorted_later=True)
+
+
+def set_aside(session: Session, services: Services, resident: Resident, draft: dict, now: datetime) -> None:
+    """Open a waiting report as 其他 and tell the resident in a message of its own (they moved on, or went quiet)."""
+    opened = open_other(session, services, resident, draft, None, now)
+    queue_notice(session, channel=OutboxChannel.USER, recipient=resident.userid, text=opened.reply,
+                 dedupe_key=f"draft:{opened.case.id}:{resident.userid}", case_id=opened.case.id)
+
+
+def settle_due(session: Session, services: Services, now: datetime) -> int:
+    """Open every report whose ask-back or media wait ran out (the clock pass); how many were opened."""
+    rules = clock_rules(services.config_dir)
+    waits = {pending.CHOOSE_CATEGORY: rules.ask_back_timeout, pending.AWAIT_WORDS: rules.media_wait}
+    settled = 0
+    for state, wait in waits.items():
+        due = session.execute(select(Conversation.userid, Conversation.updated_at, Conversation.data).where(
+            Conversation.state == state, Conversation.updated_at <= now - wait).order_by(Conversation.updated_at))
+        for userid, updated_at, draft in due.all():
+            try:
+                with session.begin_nested():
+                    if not pending.claim(session, userid, state, updated_at):
+                        continue  # answered meanwhile, or another clock process took it
+                    set_aside(session, services, ensure_resident(session, userid), draft, now)
+                    settled += 1
+            except Exception:
+                log.exception("a waiting report could not be opened", extra={"state": state})
+    return settled

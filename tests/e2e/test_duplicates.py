@@ -1,0 +1,77 @@
+"""Nothing wrongly merged: a duplicate needs alike words as well as place and category; a case that is
+only suspected opens on its own, marked 疑似重复 for the worker; residents following a case may rate it.
+
+Our own sentences, reported by residents bound to the same unit (so place and category always agree)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.cli import cli_json
+from tests.e2e.worker_chat import digits, number_in, queued, show
+
+COVER = "5栋门口的井盖翘起来了，车一压就哐哐响"
+LAMP = "5栋门口的路灯一到晚上就不亮"  # the same matter (市政设施) in the same building, another problem
+CLUTTER = "楼道里堆满了纸箱和旧家具"
+FIRE_LANE = "门口的消防通道被私家车堵死了"  # both 消防安全
+BINS = "小区北门的垃圾桶好几天没人倒，臭得不行"
+BINS_AGAIN = "小区北门垃圾桶几天没人倒了，太臭了"
+DRILL = "楼上装修电钻噪音从早到晚"
+DRILL_AGAIN = "楼上一直在装修，电钻声太吵了"  # alike, but not alike enough to be sure
+
+
+@pytest.fixture(scope="module")
+def neighbours(wecom, database_url) -> list[str]:
+    """Residents bound to one unit."""
+    unit = cli_json(["units", "--json"], database_url)[2]
+    users = [f"dup-{n}" for n in range(8)]
+    for userid in users:
+        assert "绑定" in wecom.send_text(userid, f"绑定 {unit['address']}")
+    return users
+
+
+def opened(wecom, userid: str, text: str) -> str:
+    reply = wecom.send_text(userid, text)
+    assert "事项编号" in reply and "已有人反映" not in reply, reply
+    return number_in(reply)
+
+
+@pytest.mark.parametrize(("first", "second", "users"), [(COVER, LAMP, (0, 1)), (CLUTTER, FIRE_LANE, (2, 3))])
+def test_different_problems_in_one_building_stay_apart(wecom, database_url, neighbours, first, second, users):
+    one = opened(wecom, neighbours[users[0]], first)
+    other = opened(wecom, neighbours[users[1]], second)
+    assert show(one, database_url)["category"] == show(other, database_url)["category"]
+    case = show(other, database_url)
+    assert case["state"] == "pending" and case["duplicate_of"] is None and case["suspect_of"] is None
+
+
+def test_a_near_identical_report_follows_the_earlier_case_and_its_reporter_may_rate_it(
+        wecom, db, database_url, neighbours):
+    original = opened(wecom, neighbours[4], BINS)
+    reply = wecom.send_text(neighbours[5], BINS_AGAIN)
+    assert "已有人反映" in reply and original in reply
+    linked = show(reply.split("登记为 ")[1][:9], database_url)
+    assert (linked["state"], linked["duplicate_of"]) == ("merged", original)
+
+    worker = show(original, database_url)["assignee"]
+    assert "已接单" in wecom.send_text(worker, f"接单 {digits(original)}")
+    wecom.send_text(worker, f"办结 {digits(original)} 垃圾已清运，桶已消毒")
+    assert queued(db, neighbours[5], original, "请您评价")
+    rated = wecom.send_text(neighbours[5], "1")
+    assert "感谢您的评价" in rated and original in rated
+    timeline = show(original, database_url)["events"]
+    assert any(e["actor"] == neighbours[5] and "满意" in (e["note"] or "") for e in timeline)
+    assert show(original, database_url)["state"] == "closed"  # the reporter's own rating is still to come
+
+
+def test_a_somewhat_alike_report_opens_marked_suspected_and_the_worker_merges_it_with_one_word(
+        wecom, db, database_url, neighbours):
+    first = opened(wecom, neighbours[6], DRILL)
+    second = opened(wecom, neighbours[7], DRILL_AGAIN)
+    case = show(second, database_url)
+    assert case["suspect_of"] == first and case["state"] == "pending"
+    hint = f"合并 {digits(second)} {digits(first)}"
+    assert queued(db, case["assignee"], second, "疑似重复", hint)
+    assert f"已并入 {first}" in wecom.send_text(case["assignee"], hint)
+    merged = show(second, database_url)
+    assert (merged["state"], merged["duplicate_of"]) == ("merged", first)
