@@ -146,3 +146,12 @@ def test_words_after_a_photo_make_the_report_with_the_photo_attached(wecom, data
     case = show(number, database_url)
     assert case["text"] == SURE_TOO and case["category"] != OTHER
     assert [a["kind"] for a in case["events"][0]["attachments"]] == ["image"]
+
+
+def test_a_new_report_while_an_address_is_awaited_is_kept_as_a_report(wecom, database_url):
+    first = number_in(wecom.send_text("nb-no-address", SURE))
+    assert show(first, database_url)["state"] == "awaiting_place"
+    reply = wecom.send_text("nb-no-address", SURE_TOO)  # not an address: another problem
+    second = number_in(reply)
+    assert second != first and show(second, database_url)["text"] == SURE_TOO
+    assert progress(wecom, "nb-no-address") == {first, second}
