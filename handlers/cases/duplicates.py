@@ -33,10 +33,14 @@ _EARLIER = select(Case.id, Case.text).where(
 _IN_UNIT = _EARLIER.where(Case.unit_id == bindparam("place")).order_by(Case.id.desc()).limit(CANDIDATES)
 _IN_GRID = _EARLIER.where(Case.grid_id == bindparam("place")).order_by(Case.id.desc()).limit(CANDIDATES)
 
-# Words that say where or fill the sentence, not what is wrong: left out of the comparison.
+# Words that say where, when or fill the sentence, not what is wrong: left out of the comparison.
 _NOT_CONTENT = re.compile(
     r"[0-9a-z一二三四五六七八九十]+(?:号楼|栋|座|幢|单元|号|室|层|楼|期|区)|小区|楼道|门口|门前|楼下|楼上|附近|旁边"
-    r"|这里|那里|我们|你们|他们|大家|麻烦|请|一下|处理|好几天|几天|[的了吧啊呢吗呀很太都也还又在有是这那个些]|[^\w]")
+    r"|[0-9一两三四五六七八九十几好]+个?(?:星期|礼拜|周|天|日|月)"
+    r"|这里|那里|我们|你们|他们|大家|麻烦|请|一下|处理|[的了吧啊呢吗呀很太都也还又在有是这那个些]|[^\w]")
+# An address cut into its parts ("湖滨路", "88号", "阳光小区"), each also without its suffix ("阳光").
+_ADDRESS_PART = re.compile(r".+?(?:街道|社区|小区|花园|新村|大厦|区|路|街|巷|号|期|栋|座|幢|单元|室|$)")
+_PART_SUFFIX = re.compile(r"(?:街道|社区|小区|花园|新村|大厦|区|路|街|巷|号|期|栋|座|幢|单元|室)$")
 
 
 @dataclass(frozen=True)
@@ -48,14 +52,29 @@ class Found:
     sure: bool
 
 
-def content(text: str) -> str:
-    """What a report says is wrong: the normalised text without place words, fillers and punctuation."""
-    return _NOT_CONTENT.sub("", normalise(text))
+def place_words(*addresses: str) -> tuple[str, ...]:
+    """The parts of the case's address and grid name as a resident may write them, longest first."""
+    words: set[str] = set()
+    for address in addresses:
+        for part in _ADDRESS_PART.findall(normalise(address)):
+            words.add(part)
+            stem = _PART_SUFFIX.sub("", part)
+            if len(stem) >= 2:
+                words.add(stem)
+    return tuple(sorted((word for word in words if word.strip()), key=len, reverse=True))
 
 
-def similarity(a: str, b: str) -> float:
+def content(text: str, places: tuple[str, ...] = ()) -> str:
+    """What a report says is wrong: the normalised text without its place, time spans, fillers and punctuation."""
+    folded = normalise(text)
+    for word in places:
+        folded = folded.replace(word, "")
+    return _NOT_CONTENT.sub("", folded)
+
+
+def similarity(a: str, b: str, places: tuple[str, ...] = ()) -> float:
     """0–100: how alike two reports' contents are (the mean of whole and best-partial alignment)."""
-    first, second = content(a), content(b)
+    first, second = content(a, places), content(b, places)
     if not first or not second:
         return 0.0
     return (fuzz.ratio(first, second) + fuzz.partial_ratio(first, second)) / 2
@@ -72,7 +91,8 @@ def likely_duplicate(session: Session, case: Case, window: timedelta, thresholds
         "case_id": case.id, "category": case.category, "since": case.created_at - window,
         "reporter": case.reporter_userid, "place": case.unit_id or case.grid_id,
     }).all()
-    scored = [(similarity(case.text, text), -case_id, case_id) for case_id, text in rows]
+    places = place_words(case.unit.address if case.unit else "", case.grid.name)
+    scored = [(similarity(case.text, text, places), -case_id, case_id) for case_id, text in rows]
     if not scored:
         return None
     score, _, best = max(scored)
