@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from bot.admin.deps import Viewer, current_viewer, get_now, get_session
 from bot.admin.rendering import render_page
 from bot.state import AppState, get_state
+from handlers.cases import corrections
 from handlers.console import rule_replay, rulesets
 from handlers.console.audit import record
 from handlers.classify import Classifier
@@ -87,26 +88,30 @@ def discard(viewer: Viewer = Depends(current_viewer), session: Session = Depends
 
 @router.post("/whatif", response_class=HTMLResponse)
 async def whatif(request: Request, limit: int = Form(REPLAY_DEFAULT), labelled: UploadFile | None = File(None),
-                 viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session),
-                 state: AppState = Depends(get_state), now: datetime = Depends(get_now)) -> Response:
+                 with_corrections: bool = Form(False), viewer: Viewer = Depends(current_viewer),
+                 session: Session = Depends(get_session), state: AppState = Depends(get_state),
+                 now: datetime = Depends(get_now)) -> Response:
     payload = await labelled.read() if labelled is not None and labelled.filename else None
-    return await run_in_threadpool(_whatif, request, viewer, session, state, now, limit, payload)
+    return await run_in_threadpool(_whatif, request, viewer, session, state, now, limit, payload, with_corrections)
 
 
 def _whatif(request: Request, viewer: Viewer, session: Session, state: AppState, now: datetime, limit: int,
-            payload: bytes | None) -> Response:
+            payload: bytes | None, with_corrections: bool = False) -> Response:
     live, drafted = _classifiers(session, state)
     if drafted is None:
         return _back("no_draft")
     limit = min(max(limit, 1), REPLAY_MAX)
     messages = rule_replay.replay(rule_replay.recent_texts(session, limit), live, drafted)
-    labelled = None
+    texts, labels = [], []
     if payload is not None:
         try:
             texts, labels = rule_replay.read_labelled_csv(payload)
         except rule_replay.ReplayError as error:
             return _back(str(error))
-        labelled = rule_replay.replay(texts, live, drafted, labels)
+    if with_corrections:  # what people taught (改类, ask-back answers) scores the draft too
+        taught = corrections.examples(session)
+        texts, labels = texts + [text for text, _ in taught], labels + [label for _, label in taught]
+    labelled = rule_replay.replay(texts, live, drafted, labels) if texts else None
     record(session, actor=viewer.name, action="rules_whatif", target=None, now=now, messages=messages.rows,
            changed=len(messages.changes), labelled_rows=labelled.rows if labelled else 0)
     session.commit()

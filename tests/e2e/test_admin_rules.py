@@ -47,11 +47,12 @@ def _with_new_word(admin) -> list:
 
 
 def _live_category(wecom, text: str, expected: str | None, timeout: float = 8.0) -> str:
-    """The resident's reply once the rule set in force gives `expected` (published versions apply within seconds)."""
+    """The resident's reply once the rule set in force gives `expected`, or (None) no longer gives CATEGORY
+    (published versions apply within seconds)."""
     deadline = time.monotonic() + timeout
     while True:
         reply = wecom.send_text("demo-resident", text + str(time.monotonic_ns())[-6:])
-        hit = expected in reply if expected else "GB-" not in reply
+        hit = expected in reply if expected else CATEGORY not in reply
         if hit or time.monotonic() > deadline:
             return reply
         time.sleep(0.5)
@@ -72,7 +73,7 @@ def test_an_invalid_rule_is_refused_with_the_field_named(admin, db):
 
 
 def test_whatif_replays_stored_messages_and_a_labelled_csv(admin, wecom):
-    assert "GB-" not in wecom.send_text("demo-resident", REPORT)  # no rule knows the word yet
+    assert CATEGORY not in wecom.send_text("demo-resident", REPORT)  # no rule knows the word yet
     assert _save(admin, CATEGORY, _with_new_word(admin)).status_code == 303
     assert "草稿基于" in admin.get("/admin/rules").text
 
@@ -82,6 +83,13 @@ def test_whatif_replays_stored_messages_and_a_labelled_csv(admin, wecom):
     changed = re.search(r'id="message-changes">(.*?)</table>', page, re.S).group(1)
     assert NEW_WORD in changed and CATEGORY in changed
     assert re.search(r'id="acc-before">50\.0%', page) and re.search(r'id="acc-after">100\.0%', page)
+
+
+def test_whatif_can_score_the_draft_on_the_corrections_people_made(admin, wecom):
+    number = re.search(r"GB-(\d{6})", wecom.send_text("demo-resident", "楼上装修电钻噪音太吵了")).group(1)
+    assert "类别已改为" in wecom.send_text("demo-worker", f"改类 {int(number)} {CATEGORY}")
+    page = admin.post("/admin/rules/whatif", {"limit": "5", "with_corrections": "true"}).text
+    assert re.search(r'标注数据 1 条', page) and re.search(r'id="acc-before">0\.0%', page)
 
 
 def test_publish_takes_effect_without_a_restart_and_is_audited(admin, wecom, db):
@@ -99,7 +107,7 @@ def test_rollback_restores_an_older_version(admin, wecom):
     _, rules = _rules_of(admin, CATEGORY)
     assert _save(admin, CATEGORY, [r for r in rules if r.get("id") != "e2e-monster"]).status_code == 303
     assert "done=v2" in admin.post("/admin/rules/publish", {"note": "去掉"}).headers["location"]
-    assert "GB-" not in _live_category(wecom, REPORT, None)
+    assert CATEGORY not in _live_category(wecom, REPORT, None)
 
     answer = admin.post("/admin/rules/rollback", {"number": "1"})
     assert "done=v3" in answer.headers["location"]
