@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from bot.admin.deps import Viewer, current_viewer, get_now, get_session
 from bot.admin.rendering import render_page
+from bot.state import AppState, get_state
 from handlers.cases import corrections
+from handlers.console import rulesets
 from handlers.console.audit import record
 
 router = APIRouter(prefix="/corrections")
+EXAMPLES_SOURCE = "corrections"  # the draft's examples/corrections.csv
 PAGE = 100
 
 
@@ -35,3 +39,21 @@ def export(viewer: Viewer = Depends(current_viewer), session: Session = Depends(
     session.commit()
     return Response(corrections.to_csv(rows), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="corrections-{now:%Y%m%d-%H%M}.csv"'})
+
+
+@router.post("/to-draft")
+def to_draft(viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session),
+             state: AppState = Depends(get_state), now: datetime = Depends(get_now)) -> Response:
+    """Every case's latest correction joins the draft's examples: what-if then shows what retraining the
+    model on them would change, and publishing puts it in force."""
+    viewer.require("manage")
+    row = rulesets.start_draft(session, state.settings.config_dir, author=viewer.name, now=now)
+    try:
+        added = rulesets.add_examples(session, row, corrections.examples(session), source=EXAMPLES_SOURCE,
+                                      author=viewer.name, now=now)
+    except rulesets.RuleSetError as error:
+        session.rollback()
+        return RedirectResponse(f"/admin/rules?{urlencode({'error': str(error)})}", status_code=303)
+    session.commit()
+    return RedirectResponse(f"/admin/rules?{urlencode({'done': 'examples' if added else 'no_examples'})}",
+                            status_code=303)

@@ -116,6 +116,25 @@ def edit_category(session: Session, row: RuleSetVersion, name: str, *, entry: di
     row.author = author
 
 
+def add_examples(session: Session, row: RuleSetVersion, examples: list[tuple[str, str]], *, source: str,
+                 author: str, now: datetime) -> int:
+    """Add labelled examples (e.g. corrections) to the draft, so that its model is retrained on them too;
+    those already in it are skipped. How many were added."""
+    data = copy.deepcopy(row.data)
+    current = data.setdefault("examples", [])
+    known = {(example["text"], example["label"]) for example in current}
+    added = [{"text": text, "label": label, "source": source} for text, label in dict.fromkeys(examples)
+             if text.strip() and (text, label) not in known]
+    if not added:
+        return 0
+    current.extend(added)
+    validate(data)
+    record(session, actor=author, action="rules_draft_examples", target=source, now=now, added=len(added))
+    row.data = data
+    row.author = author
+    return len(added)
+
+
 def discard_draft(session: Session, *, author: str, now: datetime) -> None:
     row = draft(session)
     if row is not None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from sqlalchemy import select
 
-from models import Correction
+from models import Correction, RuleSetVersion
 from tests.e2e.admin_client import logged_in
 from tests.e2e.worker_chat import digits, report, show
 
@@ -62,3 +63,20 @@ def test_the_console_refuses_a_category_that_is_not_a_grid_matter(admin, wecom, 
     answer = admin.post(f"/admin/cases/{case_id}/action", {"action": "recategorize", "category": "税务"})
     assert "error=category" in answer.headers["location"]
     assert _corrections(db, case_id) == []
+
+
+def test_corrections_join_the_draft_so_that_what_if_shows_what_retraining_would_change(admin, db):
+    with db() as session:
+        taught = {(row.text, row.label) for row in session.scalars(select(Correction))}
+    assert taught
+    answer = admin.post("/admin/corrections/to-draft")
+    assert "done=examples" in answer.headers["location"], answer.headers["location"]
+    with db() as session:
+        draft = session.scalars(select(RuleSetVersion).where(RuleSetVersion.status == "draft")).one()
+        in_draft = {(e["text"], e["label"]) for e in draft.data["examples"] if e.get("source") == "corrections"}
+    assert taught <= in_draft
+    page = admin.post("/admin/rules/whatif", {"limit": "20", "with_corrections": "true"}).text
+    before = float(re.search(r'id="acc-before">([\d.]+)%', page).group(1))
+    after = float(re.search(r'id="acc-after">([\d.]+)%', page).group(1))
+    assert after >= before  # the draft's model was retrained on them
+    assert "done=no_examples" in admin.post("/admin/corrections/to-draft").headers["location"]  # nothing twice
