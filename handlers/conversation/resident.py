@@ -92,7 +92,8 @@ def report(session: Session, services: Services, resident: Resident, text: str,
         category = services.classifier().catalogue.get(decision.category)
         return open_report(session, services, resident, text, category, decision.to_json(), record, now,
                            attachments=attachments).reply
-    if is_chitchat(text) and not attachments:
+    small_talk = is_chitchat(text) or (decision.outcome == "none" and decision.decided_by == "model")
+    if small_talk and not attachments:  # the model, trained on chit-chat too, is sure it is no report
         return render("replies/help")
     return drafts.ask_category(session, services, resident, text, decision, record, now, attachments)
 

@@ -68,6 +68,14 @@ def test_greeting_gets_help_and_no_case(wecom, db):
     assert count_cases(db) == before
 
 
+def test_small_talk_the_model_knows_is_no_report_gets_help_and_no_case(wecom, db):
+    before = count_cases(db)
+    for text in ("我想问问你们几点下班", "周末愉快呀"):  # our own; the shipped model says 无, no chit-chat word
+        reply = wecom.send_text("smalltalk-resident", text)
+        assert "帮助" in reply and "GB-" not in reply, (text, reply)
+    assert count_cases(db) == before
+
+
 def test_department_matter_names_where_it_goes_and_opens_no_case(wecom, db):
     before = count_cases(db)
     reply = wecom.send_text("tax-resident", "想问一下个人所得税专项附加扣除怎么申报，退税什么时候到账")
