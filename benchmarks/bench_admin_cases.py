@@ -33,6 +33,7 @@ from sqlalchemy.orm import selectinload  # noqa: E402
 from bot.app import create_app  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from handlers.console.cases import NEWEST_FIRST, CaseFilter, filtered, page  # noqa: E402
+from tests.deploy_secrets import TEST_SECRETS  # noqa: E402
 from models import Case, Grid, Worker  # noqa: E402
 from models.db import make_engine, make_session_factory  # noqa: E402
 from tests.servers import serve_in_thread  # noqa: E402
@@ -117,7 +118,7 @@ def main() -> None:
     rng = random.Random(args.seed)
     plans = scenarios(rng, grids, workers, categories, max_id)
     settings = Settings(_env_file=None, database_url=args.database_url, admin_password=PASSWORD,
-                        run_background_jobs=False)
+                        run_background_jobs=False, **TEST_SECRETS)
     print(f"{total:,} cases on {engine.dialect.name}; {args.repeat} requests per scenario")
     print(f"{'scenario':22} {'page p50':>9} {'page p95':>9} {'query p50':>10} {'query p95':>10} "
           f"{'naive p50':>10} {'naive p95':>10}  (ms)")

@@ -34,6 +34,7 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_webhook import report_texts, serve, wait_up  # noqa: E402
 from config.settings import Settings  # noqa: E402
+from tests.deploy_secrets import TEST_SECRETS, secrets_env  # noqa: E402
 from tests.loadgen import bind_residents, encrypted_reports  # noqa: E402
 from tests.wecom_sim import WeComSide  # noqa: E402
 
@@ -158,11 +159,11 @@ def main() -> None:
     parser.add_argument("--postgres", help="also run on this PostgreSQL database (it is wiped)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="gridbot-load-"))
-    settings = Settings(_env_file=None)
+    settings = Settings(_env_file=None, **TEST_SECRETS)
     side = WeComSide(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
     requests = build_requests(side, args.messages, args.copies)
     env = {"GRIDBOT_RUN_BACKGROUND_JOBS": "false", "GRIDBOT_USER_RATE_LIMIT": "0",
-           "GRIDBOT_WECOM_MAX_AGE": "3600", "GRIDBOT_LOG_LEVEL": "WARNING"}
+           "GRIDBOT_WECOM_MAX_AGE": "3600", "GRIDBOT_LOG_LEVEL": "WARNING", **secrets_env(settings)}
     databases = {"SQLite (WAL)": f"sqlite:///{work / 'load.db'}"}
     if args.postgres:
         databases["PostgreSQL 15"] = args.postgres

@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from config.settings import Settings  # noqa: E402
+from tests.deploy_secrets import TEST_SECRETS, secrets_env  # noqa: E402
 from tests.wecom_sim import WeComSide, text_xml  # noqa: E402
 
 
@@ -66,7 +67,8 @@ def prepare_database(database_url: str | None) -> tuple[str, dict]:
 
     url = database_url or f"sqlite:///{Path(tempfile.mkdtemp(prefix='gridbot-bench-')) / 'bench.db'}"
     env = {"GRIDBOT_DATABASE_URL": url, "GRIDBOT_RUN_BACKGROUND_JOBS": "false",
-           "GRIDBOT_USER_RATE_LIMIT": "0", "GRIDBOT_WECOM_MAX_AGE": "3600"}
+           "GRIDBOT_USER_RATE_LIMIT": "0", "GRIDBOT_WECOM_MAX_AGE": "3600",
+           **secrets_env(Settings(_env_file=None, **TEST_SECRETS))}
     reset_database(url)
     subprocess.run([sys.executable, "-m", "bot", "db", "init", "--demo"], cwd=REPO,
                    env={**os.environ, **env}, check=True, capture_output=True)
@@ -152,7 +154,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="gridbot-bench-"))
     database_url, env = prepare_database(args.database_url)
-    settings = Settings(_env_file=None, database_url=database_url)
+    settings = Settings(_env_file=None, database_url=database_url, **TEST_SECRETS)
     side = WeComSide(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
     userids = bind_residents(database_url, 2000)
     expected_requests = 6000 * args.seconds  # distinct MsgIds for a run at up to 6,000 req/s

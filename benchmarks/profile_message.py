@@ -31,6 +31,7 @@ from bot.state import AppState  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from handlers.intake import inbox  # noqa: E402
 from handlers.console.rulesets import PublishedRules  # noqa: E402
+from tests.deploy_secrets import TEST_SECRETS  # noqa: E402
 from tests.wecom_sim import WeComSide, text_xml  # noqa: E402
 
 STAGES = ("decrypt+parse", "accept (groups of 32)", "process_next", "passive reply+encrypt")
@@ -95,7 +96,7 @@ def main() -> None:
     args = parser.parse_args()
     database_url, _ = prepare_database(args.database_url)
     settings = Settings(_env_file=None, database_url=database_url, user_rate_limit=0, wecom_max_age=3600,
-                        run_background_jobs=False)
+                        run_background_jobs=False, **TEST_SECRETS)
     side = WeComSide(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
     userids = bind_residents(database_url, 2000)
     batch = requests(side, userids, report_texts(), args.warmup + args.messages)

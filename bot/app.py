@@ -13,6 +13,7 @@ from bot.wecom import aibot, callback
 from bot.progress import routes as progress
 from bot.jobs import BackgroundJobs
 from bot.logging_setup import configure_from_settings
+from bot.safety import require_safe
 from bot.state import AppState
 from config.settings import Settings, get_settings
 from handlers.console.rulesets import PublishedRules
@@ -23,6 +24,7 @@ log = logging.getLogger("gridbot.app")
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A gridbot app for `settings` (default: the environment's)."""
     settings = settings or get_settings()
+    require_safe(settings)
     configure_from_settings(settings)
 
     @asynccontextmanager

@@ -108,5 +108,6 @@ def configure_from_settings(settings: Settings) -> None:
     from sqlalchemy.engine import make_url
 
     secrets = [settings.wecom_token, settings.wecom_aes_key, settings.wecom_secret, settings.wecom_bot_token,
-               settings.wecom_bot_aes_key, settings.admin_password, make_url(settings.database_url).password]
+               settings.wecom_bot_aes_key, settings.admin_password, settings.session_secret,
+               settings.wecom_previous_token, settings.wecom_previous_aes_key, make_url(settings.database_url).password]
     configure_logging(secrets, settings.log_level)

@@ -42,7 +42,7 @@ class AppState:
     engine: Engine
     factory: sessionmaker[Session]
     crypto: CallbackCrypto  # the self-built app's callback
-    bot_crypto: CallbackCrypto  # the 智能机器人 callback: empty receive id
+    bot_crypto: CallbackCrypto | None  # the 智能机器人 callback (empty receive id); None: not configured
     services: Services
     runner: DbRunner  # blocking database work of the console and the AI bot
     intake: Intake  # the app callback's messages: accepted, then processed
@@ -70,8 +70,8 @@ class AppState:
             factory=factory,
             crypto=CallbackCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id,
                                   max_age=settings.wecom_max_age),
-            bot_crypto=CallbackCrypto(settings.wecom_bot_token, settings.wecom_bot_aes_key, "",
-                                      max_age=settings.wecom_max_age),
+            bot_crypto=(CallbackCrypto(settings.wecom_bot_token, settings.wecom_bot_aes_key, "",
+                                       max_age=settings.wecom_max_age) if settings.aibot_enabled else None),
             services=services,
             runner=DbRunner(1 if settings.is_sqlite else 8),
             intake=intake,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import datetime
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SHIPPED_CONFIG_DIR = Path(__file__).resolve().parent
@@ -15,6 +17,7 @@ SHIPPED_CONFIG_DIR = Path(__file__).resolve().parent
 DEMO_CORP_ID = "wwgridbotdemo0001"
 DEMO_TOKEN = "gridbotdemotoken"
 DEMO_AES_KEY = "lG2Bm1FnfniElq4M/ESt1AVYPrpWwqmA+ZD/jWgh6eA"
+DEMO_SECRET = "gridbot-demo-secret"
 
 
 class Settings(BaseSettings):
@@ -27,17 +30,27 @@ class Settings(BaseSettings):
     wecom_token: str = DEMO_TOKEN
     wecom_aes_key: str = DEMO_AES_KEY
     wecom_agent_id: int = 1000002
-    wecom_secret: str = "gridbot-demo-secret"
+    wecom_secret: str = DEMO_SECRET
     wecom_api_base: str = "https://qyapi.weixin.qq.com"
-    # The 智能机器人 (AI bot) callback: same crypto, empty receive id, its own token/key.
-    wecom_bot_token: str = DEMO_TOKEN
-    wecom_bot_aes_key: str = DEMO_AES_KEY
+    # Key rotation: the callback's previous Token/key stay accepted until this moment (ISO 8601).
+    wecom_previous_token: str | None = None
+    wecom_previous_aes_key: str | None = None
+    wecom_previous_until: datetime | None = None
+    # The 智能机器人 (AI bot) callback: same crypto, empty receive id, its own token/key. Unset: the
+    # route is not answered (the demo fills in the demo values). bot_id: the only aibotid accepted.
+    wecom_bot_token: str | None = None
+    wecom_bot_aes_key: str | None = None
+    wecom_bot_id: str | None = None
+    session_secret: str | None = Field(default=None, min_length=32)  # console cookies; unset: generated, stored
     config_dir: Path = SHIPPED_CONFIG_DIR
     wecom_max_age: int = Field(default=300, ge=0)
     user_rate_limit: int = Field(default=10, ge=0)
     admin_password: str | None = None
     demo: bool = False
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    admin_upload_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024)  # registry/rules uploads
+    secure_cookies: bool = False  # force Secure console cookies (else: when the request came over https)
+    metrics_networks: str = "127.0.0.0/8,::1/128"  # who may read the app's /metrics (comma-separated CIDRs)
     outbox_interval: float = Field(default=1.0, gt=0)
     outbox_retry_base: float = Field(default=5.0, gt=0)  # seconds before a failed send's first retry
     outbox_max_attempts: int = Field(default=12, ge=1)  # then the notice goes to the dead letters
@@ -58,9 +71,11 @@ class Settings(BaseSettings):
     map_tile_url: str = Field(default="", pattern=r"^(https?://\S+)?$")
     map_tile_attribution: str = ""
 
-    @field_validator("wecom_aes_key", "wecom_bot_aes_key")
+    @field_validator("wecom_aes_key", "wecom_bot_aes_key", "wecom_previous_aes_key")
     @classmethod
-    def _aes_key_is_43_base64_chars(cls, value: str) -> str:
+    def _aes_key_is_43_base64_chars(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if len(value) != 43:
             raise ValueError("must be 43 characters (the EncodingAESKey from the WeCom console)")
         try:
@@ -96,9 +111,34 @@ class Settings(BaseSettings):
     def kf_excluded(self) -> frozenset[str]:
         return frozenset(part.strip() for part in self.kf_exclude.split(",") if part.strip())
 
+    @field_validator("metrics_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        try:
+            [ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip()]
+        except ValueError as exc:
+            raise ValueError(f"not a comma-separated list of networks: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _demo_bot_secrets(self) -> Settings:
+        """The demo's AI bot (the simulator's group chat) uses the demo Token and key."""
+        if self.demo and self.wecom_bot_token is None and self.wecom_bot_aes_key is None:
+            self.wecom_bot_token, self.wecom_bot_aes_key = DEMO_TOKEN, DEMO_AES_KEY
+        return self
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def aibot_enabled(self) -> bool:
+        """The AI bot's route answers only with its own Token and key configured."""
+        return bool(self.wecom_bot_token and self.wecom_bot_aes_key)
+
+    @property
+    def metrics_allowed(self) -> list[IPv4Network | IPv6Network]:
+        return [ip_network(part.strip(), strict=False) for part in self.metrics_networks.split(",") if part.strip()]
 
 
 class SettingsError(Exception):

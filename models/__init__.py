@@ -1,7 +1,7 @@
 """SQLAlchemy models: the registry, cases, messages, the outbox and Open311 API keys."""
 
 from models.apikeys import ApiKey
-from models.admin import AdminRole, AdminUser, AuditLog, Broadcast, RuleSetStatus, RuleSetVersion
+from models.admin import AdminRole, AdminUser, AppSecret, AuditLog, Broadcast, RuleSetStatus, RuleSetVersion
 from models.base import Base, utcnow
 from models.departments import Department, Liaison, Whistle, WhistleState
 from models.channels import KF_USERID_PREFIX, KfAccount, KfContact, ProgressLink, StoredMedia, case_channel, resident_channel
@@ -15,7 +15,7 @@ from models.registry import Area, AreaLevel, Grid, Resident, Unit, Worker, Worke
 from models.visits import PatrolCheckin, Visit
 
 __all__ = [
-    "AdminRole", "AdminUser", "ApiKey", "AuditLog", "Broadcast", "RuleSetStatus", "RuleSetVersion",
+    "AdminRole", "AdminUser", "ApiKey", "AppSecret", "AuditLog", "Broadcast", "RuleSetStatus", "RuleSetVersion",
     "Area", "AreaLevel", "Base", "Case", "CaseEvent", "CaseLink", "CaseState", "ClockMark",
     "Conversation", "Correction", "Department", "Grid", "InboundMessage", "KF_USERID_PREFIX", "KfAccount",
     "KfContact", "Liaison", "OPEN_STATES", "OutboxChannel", "OutboxMessage", "OutboxStatus", "PatrolCheckin",

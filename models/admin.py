@@ -1,4 +1,4 @@
-"""The admin console's own tables: accounts, the audit log, rule-set versions and broadcasts."""
+"""The admin console's own tables: accounts, the audit log, rule-set versions, broadcasts and its secrets."""
 
 from __future__ import annotations
 
@@ -87,4 +87,16 @@ class Broadcast(Base):
     text: Mapped[str] = mapped_column(Text)
     grid_codes: Mapped[list] = mapped_column(default=list)
     recipients: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AppSecret(Base):
+    """A secret the deployment did not set, generated once and shared by every process (the console's
+    session key when `GRIDBOT_SESSION_SECRET` is unset)."""
+
+    __tablename__ = "app_secrets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    value: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
+from tests.deploy_secrets import secrets_env
 from tests.wecom_sim import WeComSide, text_xml
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,7 +33,7 @@ def process_env(settings, wecom_api_base: str) -> dict[str, str]:
     return {"GRIDBOT_DATABASE_URL": settings.database_url, "GRIDBOT_WECOM_API_BASE": wecom_api_base,
             "GRIDBOT_OUTBOX_INTERVAL": "0.05", "GRIDBOT_OUTBOX_LEASE": str(LEASE), "GRIDBOT_USER_RATE_LIMIT": "0",
             "GRIDBOT_OUTBOX_PACE_PER_MINUTE": "0",  # one message per notice: pacing has tests of its own
-            "GRIDBOT_DEMO": "false", "GRIDBOT_LOG_LEVEL": "WARNING"}
+            "GRIDBOT_DEMO": "false", "GRIDBOT_LOG_LEVEL": "WARNING", **secrets_env(settings)}
 
 
 @dataclass(frozen=True)

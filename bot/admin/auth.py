@@ -24,7 +24,8 @@ def _login_page(request: Request, console: Console, cookie: CookieSession, *, st
     request.state.csrf = cookie.csrf
     response = render_page(request, "login", status_code=status_code, error=error, next_path=next_path,
                            disabled=console.first_admin_password is None,
-                           demo_password=console.first_admin_password if console.state.settings.demo else None)
+                           demo_password=accounts.DEMO_ADMIN_PASSWORD if console.state.settings.demo
+                           and console.first_admin_password == accounts.DEMO_ADMIN_PASSWORD else None)
     console.set_cookie(request, response, cookie)
     return response
 

@@ -1,18 +1,17 @@
 """The console's signed session cookie (itsdangerous): who is logged in and their CSRF token.
 
-The signing key is derived from the deployment's secrets, so every app process accepts
-the same cookies; a cookie also carries the account's session epoch, which logout bumps.
+The signing key is a secret of its own (`GRIDBOT_SESSION_SECRET`, else generated once and kept
+in the database), so every app process accepts the same cookies; a cookie also carries the
+account's session epoch, which logout bumps.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from config.settings import Settings
 
 COOKIE = "gridbot_admin"
 MAX_AGE = 12 * 3600
@@ -34,9 +33,7 @@ class CookieSession:
 
 
 class CookieSigner:
-    def __init__(self, settings: Settings, admin_password: str | None) -> None:
-        material = "\0".join([settings.wecom_secret, settings.wecom_aes_key, admin_password or ""])
-        key = hashlib.sha256(b"gridbot-admin-session\0" + material.encode()).hexdigest()
+    def __init__(self, key: str) -> None:
         self._serializer = URLSafeTimedSerializer(key, salt="gridbot-admin")
 
     def dumps(self, session: CookieSession) -> str:

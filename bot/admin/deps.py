@@ -16,6 +16,7 @@ from bot.admin.cookies import COOKIE, MAX_AGE, CookieSession, CookieSigner
 from bot.admin.rendering import render_page
 from bot.state import AppState, get_state
 from handlers.console.accounts import Scope, configured_password, may, same_secret, scope_of
+from handlers.console.session_key import stored_secret
 from models import AdminUser
 
 
@@ -43,11 +44,14 @@ class Console:
 
     @cached_property
     def signer(self) -> CookieSigner:
-        return CookieSigner(self.state.settings, self.first_admin_password)
+        return CookieSigner(self.state.settings.session_secret or stored_secret(self.state.factory))
 
     def set_cookie(self, request: Request, response: Response, session: CookieSession) -> None:
+        """Secure when forced by `GRIDBOT_SECURE_COOKIES` or when the request came over https (behind a proxy:
+        uvicorn's `--forwarded-allow-ips` decides whose X-Forwarded-Proto counts)."""
+        secure = self.state.settings.secure_cookies or request.url.scheme == "https"
         response.set_cookie(COOKIE, self.signer.dumps(session), max_age=MAX_AGE, httponly=True, samesite="lax",
-                            secure=request.url.scheme == "https", path="/admin")
+                            secure=secure, path="/admin")
 
 
 def get_console(request: Request, state: AppState = Depends(get_state)) -> Console:

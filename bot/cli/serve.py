@@ -1,4 +1,5 @@
-"""`gridbot serve`, `gridbot demo` and `gridbot db init`: run the app, the demo, the schema."""
+"""`gridbot serve`, `gridbot demo`, `gridbot doctor` and `gridbot db init`: run the app, the demo, check
+the settings, the schema."""
 
 from __future__ import annotations
 
@@ -14,14 +15,25 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema and demo data."
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
-    """Serve the app (uvicorn with uvloop and httptools)."""
+    """Serve the app (uvicorn with uvloop and httptools); refuses the demo secrets outside the demo.
+
+    Behind a TLS proxy, start uvicorn yourself with `--forwarded-allow-ips=<proxy>` or set
+    GRIDBOT_SECURE_COOKIES (docs/operations.md).
+    """
     import os
 
     import uvicorn
 
+    from bot.safety import findings, refusals
+
     os.environ.setdefault("GRIDBOT_PUBLIC_URL", f"http://{host}:{port}")  # links name the serving address
     get_settings.cache_clear()
-    settings()
+    config = settings()
+    refused = refusals(config)
+    for line in findings(config):
+        typer.echo(f"gridbot: {'refused' if line in refused else 'unsafe'}: {line}", err=True)
+    if refused:
+        raise typer.Exit(2)
     uvicorn.run("bot.app:create_app", factory=True, host=host, port=port, workers=workers,
                 loop="uvloop", http="httptools", access_log=False, log_level="warning")
 
@@ -69,6 +81,18 @@ def demo(host: str = "127.0.0.1", port: int = 8000, fake_port: int = typer.Optio
                 access_log=False, log_level="warning")
 
 
+def doctor() -> None:
+    """List every setting that still leaves this deployment unsafe; exit 1 when there is any."""
+    from bot.safety import findings
+
+    found = findings(settings())
+    for line in found:
+        typer.echo(f"unsafe: {line}")
+    if found:
+        raise typer.Exit(1)
+    typer.echo("nothing unsafe found")
+
+
 def db_init(demo: bool = typer.Option(False, "--demo", help="Also load the demo district.")) -> None:
     """Create or migrate the schema; --demo also loads the demo district."""
     config = settings()
@@ -82,8 +106,9 @@ def db_init(demo: bool = typer.Option(False, "--demo", help="Also load the demo 
 
 
 def register(app: typer.Typer) -> None:
-    """Add `serve`, `demo` and the `db` group to the main command line."""
+    """Add `serve`, `demo`, `doctor` and the `db` group to the main command line."""
     app.command()(serve)
     app.command()(demo)
+    app.command()(doctor)
     db_app.command("init")(db_init)
     app.add_typer(db_app, name="db")

@@ -5,6 +5,9 @@ WeCom delivers a group member's words to gridbot only this way: an encrypted JSO
 `{msgid, chattype, chatid, from: {userid}, msgtype, text: {content}}`. The answer is an
 encrypted JSON envelope holding a finished `stream` message. Commands go through the same
 dispatcher as the app callback (handlers/intake/dispatch.py), so they behave identically.
+
+The route answers only when the bot's own Token and key are configured (404 otherwise: a shipped
+demo key must never move a case), and only for the configured `aibotid` when one is set.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from bot.wecom.callback import answer_verification, read_limited, refuse, reply_nonce
 from bot.wecom.parsing import MAX_TEXT
 from bot.state import AppState, get_state
-from bot.wecom.crypto import CallbackError, MalformedCallback
+from bot.wecom.crypto import CallbackError, MalformedCallback, WrongReceiver
 from handlers.intake import dispatch
 from handlers.chat.inbound import Inbound
 from models import InboundMessage
@@ -63,14 +66,19 @@ def _text_of(payload: dict) -> str:
     return _MENTIONS.sub("", content)[:MAX_TEXT].strip()
 
 
-def inbound_from_bot(plaintext: str) -> Inbound | None:
-    """The decrypted JSON as an `Inbound`; None for what needs no answer (events, stream refreshes)."""
+def inbound_from_bot(plaintext: str, bot_id: str | None = None) -> Inbound | None:
+    """The decrypted JSON as an `Inbound`; None for what needs no answer (events, stream refreshes).
+
+    With `bot_id`, a payload for any other `aibotid` is refused (WrongReceiver).
+    """
     try:
         payload = _object(json.loads(plaintext), "payload")
     except (ValueError, RecursionError):
         raise MalformedCallback("payload is not JSON") from None
     if "\\u0000" in plaintext:  # PostgreSQL text cannot hold NUL, and WeCom never sends it
         raise MalformedCallback("NUL character in payload")
+    if bot_id is not None and payload.get("aibotid") != bot_id:
+        raise WrongReceiver("another aibotid")
     msgtype = _string(payload.get("msgtype"))
     if msgtype in ("event", "stream"):
         return None
@@ -99,10 +107,16 @@ def stream_reply(state: AppState, inbound: Inbound, reply: str, nonce: str) -> J
     return JSONResponse({"encrypt": encrypted, "msgsignature": signature, "timestamp": timestamp, "nonce": nonce})
 
 
+def _not_configured() -> Response:
+    return PlainTextResponse("not found", status_code=404)
+
+
 @router.get("/wecom/aibot", response_class=PlainTextResponse)
 async def verify_url(msg_signature: str = "", timestamp: str = "", nonce: str = "", echostr: str = "",
                      state: AppState = Depends(get_state)) -> Response:
     """URL verification of the AI bot's callback address: answer the decrypted echostr."""
+    if state.bot_crypto is None:
+        return _not_configured()
     return answer_verification(state.bot_crypto, msg_signature, timestamp, nonce, echostr)
 
 
@@ -110,10 +124,13 @@ async def verify_url(msg_signature: str = "", timestamp: str = "", nonce: str = 
 async def receive(request: Request, msg_signature: str = "", timestamp: str = "", nonce: str = "",
                   state: AppState = Depends(get_state)) -> Response:
     """A message to the AI bot: recorded, handled like any other, answered in the bot's envelope."""
+    if state.bot_crypto is None:
+        return _not_configured()
     try:
         body = await read_limited(request, state.settings.max_body_bytes)
         encrypted = encrypted_field(body)
-        inbound = inbound_from_bot(state.bot_crypto.decrypt_field(encrypted, msg_signature, timestamp, nonce))
+        inbound = inbound_from_bot(state.bot_crypto.decrypt_field(encrypted, msg_signature, timestamp, nonce),
+                                   state.settings.wecom_bot_id)
     except CallbackError as error:
         return refuse(error)
     if inbound is None:

@@ -19,6 +19,7 @@ from handlers.classify import load_classifier
 from models.db import make_engine, make_session_factory
 from demo.district import init_demo_database
 from handlers.texts import BEIJING
+from tests.deploy_secrets import TEST_SECRETS
 from tests.servers import serve_in_thread
 from tests.wecom_sim import CallbackClient, WeComSide
 
@@ -70,7 +71,7 @@ def fake_wecom() -> FakeWeCom:
 def demo_settings(database_url: str, fake_wecom: FakeWeCom, **extra) -> Settings:
     """A fresh demo district at `database_url` and the app's settings for it (`extra` on top)."""
     init_demo_database(database_url, SHIPPED_CONFIG_DIR)
-    return Settings(_env_file=None, database_url=database_url, wecom_api_base=fake_wecom.url,
+    return Settings(_env_file=None, database_url=database_url, wecom_api_base=fake_wecom.url, **TEST_SECRETS,
                     outbox_interval=0.05, demo=True, admin_password="e2e-admin-pass", user_rate_limit=30,
                     **extra)
 

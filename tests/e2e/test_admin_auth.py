@@ -36,9 +36,9 @@ def test_every_console_page_needs_a_login(app_url):
         assert answer.status_code == 303 and answer.headers["location"].startswith("/admin/login"), path
 
 
-def test_demo_login_page_shows_the_demo_password(app_url):
+def test_demo_login_page_never_shows_a_password_the_operator_set(app_url):
     page = AdminClient(app_url).get("/admin/login")
-    assert page.status_code == 200 and "e2e-admin-pass" in page.text
+    assert page.status_code == 200 and "e2e-admin-pass" not in page.text and "demo-hint" not in page.text
 
 
 def test_first_admin_logs_in_with_the_configured_password(admin, db):

@@ -29,7 +29,7 @@ def tencent_app(database_url: str):
     init_database(database_url)
     settings = Settings(_env_file=None, database_url=database_url, wecom_token=TENCENT["token"],
                         wecom_corp_id=TENCENT["corp_id"], wecom_aes_key=TENCENT["aes_key"],
-                        wecom_max_age=0, run_background_jobs=False)
+                        wecom_secret="tencent-vector-secret", wecom_max_age=0, run_background_jobs=False)
     with serve_in_thread(create_app(settings)) as url:
         yield url
 

@@ -1,0 +1,55 @@
+"""What a deployment must set: start-up refuses the public demo secrets outside the demo, and
+`gridbot doctor` lists every setting that still leaves a door open."""
+
+from __future__ import annotations
+
+from config.settings import DEMO_AES_KEY, DEMO_CORP_ID, DEMO_SECRET, DEMO_TOKEN, Settings, SettingsError
+from handlers.console.accounts import DEMO_ADMIN_PASSWORD
+
+CALLBACK_SECRETS = {"wecom_corp_id": DEMO_CORP_ID, "wecom_token": DEMO_TOKEN, "wecom_aes_key": DEMO_AES_KEY,
+                    "wecom_secret": DEMO_SECRET}
+
+
+class UnsafeSettings(SettingsError):
+    """Start-up refused: the message has one line per setting to fix."""
+
+
+def _env(name: str) -> str:
+    return f"GRIDBOT_{name.upper()}"
+
+
+def refusals(settings: Settings) -> list[str]:
+    """Why the app must not start: outside the demo, each callback secret still unset or the demo value."""
+    if settings.demo:
+        return []
+    return [f"{_env(name)}: unset or the public demo value; set this deployment's own"
+            for name, demo_value in CALLBACK_SECRETS.items() if getattr(settings, name) in ("", demo_value)]
+
+
+def require_safe(settings: Settings) -> None:
+    """Raise UnsafeSettings naming each refused setting."""
+    problems = refusals(settings)
+    if problems:
+        raise UnsafeSettings("\n".join(problems))
+
+
+def findings(settings: Settings) -> list[str]:
+    """Everything still unsafe in `settings`, one line each (empty: nothing found)."""
+    found = list(refusals(settings))
+    if settings.demo:
+        found.append("GRIDBOT_DEMO: on — the chat simulator is mounted and the demo secrets are accepted")
+    password = settings.admin_password
+    if password is not None and (password == DEMO_ADMIN_PASSWORD or len(password) < 12):
+        found.append("GRIDBOT_ADMIN_PASSWORD: the demo password or shorter than 12 characters")
+    if not settings.demo and DEMO_TOKEN in (settings.wecom_bot_token, settings.wecom_previous_token):
+        found.append("GRIDBOT_WECOM_BOT_TOKEN / _PREVIOUS_TOKEN: the public demo Token")
+    if settings.aibot_enabled and not settings.wecom_bot_id:
+        found.append("GRIDBOT_WECOM_BOT_ID: unset — the AI bot route accepts any aibotid")
+    if any(network.prefixlen == 0 for network in settings.metrics_allowed):
+        found.append("GRIDBOT_METRICS_NETWORKS: open to every address — /metrics is public")
+    if not settings.secure_cookies:
+        found.append("GRIDBOT_SECURE_COOKIES: off — behind a TLS proxy set it, or run uvicorn with "
+                     "--forwarded-allow-ips=<the proxy's address> so X-Forwarded-Proto counts")
+    if settings.wecom_max_age == 0:
+        found.append("GRIDBOT_WECOM_MAX_AGE: 0 — replayed callbacks are not refused")
+    return found

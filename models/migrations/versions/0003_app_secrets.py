@@ -1,0 +1,30 @@
+"""app_secrets: secrets generated on first start (the console's session key)
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-29 19:10:00
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import models.base
+
+
+revision = '0003'
+down_revision = '0002'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('app_secrets',
+                    sa.Column('id', sa.Integer(), nullable=False),
+                    sa.Column('name', sa.String(length=64), nullable=False),
+                    sa.Column('value', sa.String(length=200), nullable=False),
+                    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+                    sa.PrimaryKeyConstraint('id', name=op.f('pk_app_secrets')),
+                    sa.UniqueConstraint('name', name=op.f('uq_app_secrets_name')))
+
+
+def downgrade() -> None:
+    op.drop_table('app_secrets')
