@@ -27,7 +27,8 @@ class AdminUser(Base):
     role: Mapped[str] = mapped_column(String(16), default=AdminRole.READONLY)
     area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))  # scope; None: the whole district
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
+    failed_logins: Mapped[int] = mapped_column(default=0)  # since last_failed_at - LOCKOUT; reset on success
+    last_failed_at: Mapped[datetime | None] = mapped_column()
     locked_until: Mapped[datetime | None] = mapped_column()
     # Bumped on logout and password change: every cookie signed with an older epoch stops working.
     session_epoch: Mapped[int] = mapped_column(default=0)

@@ -2,30 +2,36 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
+from functools import partial
+from math import ceil
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot.admin.cookies import CookieSession
 from bot.admin.deps import (Console, Viewer, cookie_session, current_viewer, get_console, get_now, get_session, safe_next)
 from bot.admin.rendering import render_page
+from bot.admin.throttle import Busy
 from handlers.console import accounts
 from handlers.console.audit import recent
 from models import AdminRole, AdminUser, Area
 
 router = APIRouter()
+log = logging.getLogger("gridbot.admin")
 
 
 def _login_page(request: Request, console: Console, cookie: CookieSession, *, status_code: int = 200,
-                error: accounts.LoginError | None = None, next_path: str = "/admin/") -> HTMLResponse:
+                error: accounts.LoginError | None = None, next_path: str = "/admin/", **context) -> HTMLResponse:
     request.state.csrf = cookie.csrf
     response = render_page(request, "login", status_code=status_code, error=error, next_path=next_path,
                            disabled=console.first_admin_password is None,
                            demo_password=accounts.DEMO_ADMIN_PASSWORD if console.state.settings.demo
-                           and console.first_admin_password == accounts.DEMO_ADMIN_PASSWORD else None)
+                           and console.first_admin_password == accounts.DEMO_ADMIN_PASSWORD else None, **context)
     console.set_cookie(request, response, cookie)
     return response
 
@@ -36,18 +42,45 @@ def login_form(request: Request, next: str | None = None, console: Console = Dep
     return _login_page(request, console, cookie or CookieSession.anonymous(), next_path=safe_next(next))
 
 
+def _committed(session: Session) -> bool:
+    """Commit, or roll back when the database is busy (SQLite's lock): a login never answers 500."""
+    try:
+        session.commit()
+        return True
+    except OperationalError:
+        session.rollback()
+        log.warning("login not recorded: database busy")
+        return False
+
+
 @router.post("/login")
 def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/admin/"),
           console: Console = Depends(get_console), cookie: CookieSession = Depends(cookie_session),
           session: Session = Depends(get_session), now: datetime = Depends(get_now)) -> Response:
+    client = request.client.host if request.client else "?"
+    page = partial(_login_page, request, console, cookie, next_path=safe_next(next))
+    wait = console.throttle.retry_after(client)
+    if wait:
+        response = page(status_code=429, error=accounts.LoginError("throttled"), retry_minutes=ceil(wait / 60))
+        response.headers["Retry-After"] = str(ceil(wait))
+        return response
     try:
-        user = accounts.login(session, username.strip(), password,
-                              first_admin_password=console.first_admin_password, now=now)
+        with console.throttle.checking():
+            user = accounts.login(session, username.strip(), password,
+                                  first_admin_password=console.first_admin_password, now=now)
+    except Busy:
+        return page(status_code=429, error=accounts.LoginError("busy"))
+    except OperationalError:  # SQLite's write lock held past the busy timeout
+        session.rollback()
+        return page(status_code=503, error=accounts.LoginError("busy"))
     except accounts.LoginError as error:
-        session.commit()  # the failure count and the audit row
-        status = 503 if error.reason == "disabled" else 401 if error.reason == "invalid" else 423
-        return _login_page(request, console, cookie, status_code=status, error=error, next_path=safe_next(next))
-    session.commit()
+        if error.reason == "invalid":
+            console.throttle.failed(client)
+        _committed(session)  # the failure count and the audit row, when the database can take them
+        return page(status_code=503 if error.reason == "disabled" else 401, error=error)
+    if not _committed(session):
+        return page(status_code=503, error=accounts.LoginError("busy"))
+    console.throttle.succeeded(client)
     response = RedirectResponse(safe_next(next), status_code=303)
     console.set_cookie(request, response, cookie.logged_in(user.id, user.session_epoch))
     return response

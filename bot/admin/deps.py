@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.admin.cookies import COOKIE, MAX_AGE, CookieSession, CookieSigner
 from bot.admin.rendering import render_page
+from bot.admin.throttle import LoginThrottle
 from bot.state import AppState, get_state
 from handlers.console.accounts import Scope, configured_password, may, same_secret, scope_of
 from handlers.console.session_key import stored_secret
@@ -41,6 +42,10 @@ class Console:
     @cached_property
     def first_admin_password(self) -> str | None:
         return configured_password(self.state.settings.admin_password, self.state.settings.demo)
+
+    @cached_property
+    def throttle(self) -> LoginThrottle:
+        return LoginThrottle()
 
     @cached_property
     def signer(self) -> CookieSigner:

@@ -16,7 +16,9 @@ from models import AdminRole, AdminUser, Area, Grid
 
 FIRST_ADMIN = "admin"
 DEMO_ADMIN_PASSWORD = "gridbot-demo"  # what `gridbot demo` sets; shown on the demo's login page
-MAX_FAILURES = 5
+# Failures from any client within LOCKOUT of each other; one client is throttled after
+# bot/admin/throttle.LIMIT, so locking an account out takes several clients.
+MAX_FAILURES = 20
 LOCKOUT = timedelta(minutes=15)
 
 _hasher = PasswordHasher()
@@ -25,12 +27,14 @@ _DUMMY_HASH = _hasher.hash("gridbot-no-such-user")
 
 
 class LoginError(Exception):
-    """Login refused; `reason` is "invalid", "locked" or "disabled" (the page words it)."""
+    """Login refused; `reason` is "invalid" or "disabled" (the page words it).
 
-    def __init__(self, reason: str, until: datetime | None = None) -> None:
+    A locked account answers "invalid" too, after the same password check: neither the answer nor
+    its timing tells which names exist or are locked (the audit log and `gridbot admin unlock` do)."""
+
+    def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.until = until
 
 
 class AccountError(ValueError):
@@ -66,34 +70,64 @@ def sync_first_admin(session: Session, password: str) -> AdminUser:
     return user
 
 
+def _password_right(session: Session, username: str, password: str, first_admin_password: str) -> bool:
+    """One argon2 check whoever asks (unknown, disabled, locked or not), made with no transaction open:
+    the read ends first, so SQLite's write lock is never held while the hash is computed.
+
+    The first admin's password is the setting itself (it wins over the stored hash)."""
+    stored = session.scalar(select(AdminUser.password_hash)
+                            .where(AdminUser.username == username, AdminUser.active.is_(True)))
+    session.rollback()
+    if username == FIRST_ADMIN:
+        verify_password(_DUMMY_HASH, password)
+        return same_secret(password, first_admin_password)
+    return verify_password(stored or _DUMMY_HASH, password) and stored is not None
+
+
 def login(session: Session, username: str, password: str, *, first_admin_password: str | None,
           now: datetime) -> AdminUser:
-    """The user whose password this is, or LoginError; failures count towards a lockout."""
+    """The user whose password this is, or LoginError; failures count towards a lockout.
+
+    Ends the session's transaction before checking the password (nothing must be pending in it).
+    """
     if first_admin_password is None:
         raise LoginError("disabled")
-    if username == FIRST_ADMIN:
+    right = _password_right(session, username, password, first_admin_password)
+    if username == FIRST_ADMIN and right:
         sync_first_admin(session, first_admin_password)
     user = session.scalars(select(AdminUser).where(AdminUser.username == username)).first()
     if user is None or not user.active:
-        verify_password(_DUMMY_HASH, password)
         record(session, actor=username[:64] or "?", action="login_failed", target=None, now=now)
         raise LoginError("invalid")
     if user.locked_until is not None and user.locked_until > now:
         record(session, actor=user.username, action="login_locked", target=None, now=now)
-        raise LoginError("locked", user.locked_until)
-    if not verify_password(user.password_hash, password):
+        raise LoginError("invalid")
+    if not right:
+        if user.last_failed_at is None or user.last_failed_at < now - LOCKOUT:
+            user.failed_logins = 0  # old failures are forgotten
         user.failed_logins += 1
+        user.last_failed_at = now
         detail = {"failures": user.failed_logins}
         if user.failed_logins >= MAX_FAILURES:
             user.locked_until, user.failed_logins = now + LOCKOUT, 0
             detail["locked_until"] = user.locked_until.isoformat()
         record(session, actor=user.username, action="login_failed", target=None, now=now, **detail)
-        raise LoginError("locked" if "locked_until" in detail else "invalid", user.locked_until)
+        raise LoginError("invalid")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    user.failed_logins, user.locked_until, user.last_failed_at, user.last_login_at = 0, None, None, now
     record(session, actor=user.username, action="login", target=None, now=now)
     return user
+
+
+def unlock(session: Session, username: str, *, actor: str, now: datetime) -> bool:
+    """Lift `username`'s lockout and forget its failures; False when there is no such account."""
+    user = session.scalars(select(AdminUser).where(AdminUser.username == username)).first()
+    if user is None:
+        return False
+    user.locked_until, user.failed_logins, user.last_failed_at = None, 0, None
+    record(session, actor=actor, action="user_unlock", target=username, now=now)
+    return True
 
 
 def logout(session: Session, user: AdminUser, *, now: datetime) -> None:

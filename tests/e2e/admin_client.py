@@ -11,8 +11,10 @@ ADMIN_PASSWORD = "e2e-admin-pass"  # tests/e2e/conftest.py's app_settings
 
 
 class AdminClient:
-    def __init__(self, base_url: str) -> None:
-        self.http = httpx.Client(base_url=base_url, timeout=30)
+    def __init__(self, base_url: str, client_ip: str | None = None) -> None:
+        """`client_ip`: appear as this address (X-Forwarded-For, trusted from loopback by uvicorn's default)."""
+        headers = {"X-Forwarded-For": client_ip} if client_ip else {}
+        self.http = httpx.Client(base_url=base_url, timeout=30, headers=headers)
         self.token = ""
 
     def get(self, path: str, **params) -> httpx.Response:

@@ -14,44 +14,78 @@ from bot.admin.charts import daily_lines, hbars
 from config.settings import SHIPPED_CONFIG_DIR
 from handlers.console import accounts
 from handlers.console import rulesets
-from models import AdminUser, Area, AreaLevel, Grid, utcnow
+from models import AdminUser, Area, AreaLevel, AuditLog, Grid, utcnow
 from tests.demo_db import demo_factory  # noqa: F401 - the module's demo database
 
 WORD = "喵喵怪兽"
 
 
+def _login(factory, username: str, password: str, *, first: str | None = "x", now=None):
+    """accounts.login in a session of its own, committing what it recorded (as the route does)."""
+    with factory() as session:
+        try:
+            return accounts.login(session, username, password, first_admin_password=first, now=now or utcnow())
+        finally:
+            session.commit()
+
+
 def test_changing_the_admin_password_setting_rehashes_and_ends_old_sessions(demo_factory):
-    with demo_factory.begin() as session:
-        first = accounts.login(session, "admin", "first-password", first_admin_password="first-password", now=utcnow())
-        epoch = first.session_epoch
-    with demo_factory.begin() as session, pytest.raises(accounts.LoginError):
-        accounts.login(session, "admin", "first-password", first_admin_password="second-password", now=utcnow())
-    with demo_factory.begin() as session:
-        user = accounts.login(session, "admin", "second-password", first_admin_password="second-password",
-                              now=utcnow())
-        assert user.session_epoch == epoch + 1 and accounts.verify_password(user.password_hash, "second-password")
+    epoch = _login(demo_factory, "admin", "first-password", first="first-password").session_epoch
+    with pytest.raises(accounts.LoginError):
+        _login(demo_factory, "admin", "first-password", first="second-password")
+    user = _login(demo_factory, "admin", "second-password", first="second-password")
+    assert user.session_epoch == epoch + 1 and accounts.verify_password(user.password_hash, "second-password")
 
 
 def test_no_configured_password_disables_every_login(demo_factory):
-    with demo_factory.begin() as session, pytest.raises(accounts.LoginError) as refused:
-        accounts.login(session, "admin", "anything", first_admin_password=None, now=utcnow())
+    with pytest.raises(accounts.LoginError) as refused:
+        _login(demo_factory, "admin", "anything", first=None)
     assert refused.value.reason == "disabled"
+
+
+def _create(factory, username: str, now) -> None:
+    with factory.begin() as session:
+        accounts.create_user(session, actor="t", username=username, password="password-1", role="readonly",
+                             area_id=None, now=now)
 
 
 def test_lockout_lasts_its_time_then_lifts(demo_factory):
     now = utcnow()
-    with demo_factory.begin() as session:
-        accounts.create_user(session, actor="t", username="locky", password="password-1", role="readonly",
-                             area_id=None, now=now)
+    _create(demo_factory, "locky", now)
     for _ in range(accounts.MAX_FAILURES):
-        with demo_factory.begin() as session, pytest.raises(accounts.LoginError):
-            accounts.login(session, "locky", "nope", first_admin_password="x", now=now)
-    with demo_factory.begin() as session, pytest.raises(accounts.LoginError) as locked:
-        accounts.login(session, "locky", "password-1", first_admin_password="x", now=now + timedelta(minutes=14))
-    assert locked.value.reason == "locked"
+        with pytest.raises(accounts.LoginError):
+            _login(demo_factory, "locky", "nope", now=now)
+    with pytest.raises(accounts.LoginError) as locked:
+        _login(demo_factory, "locky", "password-1", now=now + timedelta(minutes=14))
+    assert locked.value.reason == "invalid"  # the same answer as a wrong password: no lock is revealed
+    with demo_factory() as session:
+        assert session.scalars(select(AdminUser.locked_until).where(AdminUser.username == "locky")).one() is not None
+    assert _login(demo_factory, "locky", "password-1", now=now + accounts.LOCKOUT + timedelta(seconds=1)).username \
+        == "locky"
+
+
+def test_failures_spread_wider_than_the_lockout_window_never_lock(demo_factory):
+    now = utcnow()
+    _create(demo_factory, "slowfail", now)
+    for i in range(accounts.MAX_FAILURES + 2):
+        with pytest.raises(accounts.LoginError):
+            _login(demo_factory, "slowfail", "nope", now=now + i * (accounts.LOCKOUT + timedelta(seconds=1)))
+    with demo_factory() as session:
+        assert session.scalars(select(AdminUser).where(AdminUser.username == "slowfail")).one().locked_until is None
+
+
+def test_unlock_lifts_a_lockout_and_is_audited(demo_factory):
+    now = utcnow()
+    _create(demo_factory, "unlockme", now)
     with demo_factory.begin() as session:
-        assert accounts.login(session, "locky", "password-1", first_admin_password="x",
-                              now=now + accounts.LOCKOUT + timedelta(seconds=1)).username == "locky"
+        session.scalars(select(AdminUser).where(AdminUser.username == "unlockme")).one().locked_until = \
+            now + accounts.LOCKOUT
+    with demo_factory.begin() as session:
+        assert accounts.unlock(session, "unlockme", actor="cli", now=now)
+        assert not accounts.unlock(session, "nobody-by-this-name", actor="cli", now=now)
+    assert _login(demo_factory, "unlockme", "password-1", now=now).username == "unlockme"
+    with demo_factory() as session:
+        assert session.scalars(select(AuditLog).where(AuditLog.action == "user_unlock")).one().target == "unlockme"
 
 
 def test_a_street_scope_covers_the_grids_of_its_communities(demo_factory):

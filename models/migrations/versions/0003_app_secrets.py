@@ -1,4 +1,4 @@
-"""app_secrets: secrets generated on first start (the console's session key)
+"""app_secrets: secrets generated on first start (the console's session key); admin_users.last_failed_at
 
 Revision ID: 0003
 Revises: 0002
@@ -24,7 +24,11 @@ def upgrade() -> None:
                     sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
                     sa.PrimaryKeyConstraint('id', name=op.f('pk_app_secrets')),
                     sa.UniqueConstraint('name', name=op.f('uq_app_secrets_name')))
+    with op.batch_alter_table('admin_users') as batch:
+        batch.add_column(sa.Column('last_failed_at', models.base.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('admin_users') as batch:
+        batch.drop_column('last_failed_at')
     op.drop_table('app_secrets')
