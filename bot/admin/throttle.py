@@ -2,7 +2,7 @@
 
 A client (its address, as uvicorn reports it: behind a proxy set `--forwarded-allow-ips`) may fail
 `limit` logins in `window` seconds; then it waits, answered at once without touching the database
-or hashing a password. The per-account lockout (handlers/admin_accounts.py) needs failures from
+or hashing a password. The per-account lockout (handlers/console/accounts.py) needs failures from
 several clients, so no single client can lock an account out. At most `concurrent` password checks
 run at once, so a flood from many addresses cannot take every core from the rest of the app.
 """
