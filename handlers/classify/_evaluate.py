@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from handlers.cells import csv_cell
 from handlers.classify._engine import Classifier, Decision
 
 NO_CATEGORY = "无"  # the label of rows that are no matter at all
@@ -78,7 +79,7 @@ def write_errors(path: Path, errors: list[dict]) -> None:
     with Path(path).open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
-        writer.writerows(errors)
+        writer.writerows({name: csv_cell(value) for name, value in row.items()} for row in errors)
 
 
 DEPARTMENT_LABEL = "非网格事项"  # a gold label meaning "any department matter" (the labelled citizen file)

@@ -17,6 +17,7 @@ from openpyxl import Workbook
 from sqlalchemy import Select, func, or_, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
+from handlers.cells import csv_row, xlsx_row
 from handlers.chat.case_numbers import format_case_number, parse_case_number
 from handlers.console.stats import overdue_condition
 from handlers.texts import BEIJING, label
@@ -159,13 +160,13 @@ def _excel_time(value: datetime | None) -> str:
 
 
 def to_csv(rows: Iterable[list]) -> Iterator[str]:
-    """CSV text in chunks, with a BOM so Excel opens the Chinese correctly."""
+    """CSV text in chunks, with a BOM so Excel opens the Chinese correctly; no cell is a formula."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
     writer.writerow(EXPORT_HEADERS)
     for i, row in enumerate(rows, 1):
-        writer.writerow(row)
+        writer.writerow(csv_row(row))
         if i % 1000 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -174,12 +175,12 @@ def to_csv(rows: Iterable[list]) -> Iterator[str]:
 
 
 def to_xlsx(rows: Iterable[list]) -> bytes:
-    """An Excel workbook (write-only mode: constant memory per row)."""
+    """An Excel workbook (write-only mode: constant memory per row); text stays text, never a formula."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("事项")
     sheet.append(EXPORT_HEADERS)
     for row in rows:
-        sheet.append(row)
+        sheet.append(xlsx_row(sheet, row))
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

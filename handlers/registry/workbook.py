@@ -16,6 +16,8 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from handlers.cells import xlsx_row
+
 
 @dataclass(frozen=True)
 class Column:
@@ -197,7 +199,7 @@ def read_tables(path: Path) -> tuple[list[Table], list[str]]:
 
 
 def write_workbook(path: Path, rows_by_kind: dict[str, list[list[str]]], *, instructions: bool = False) -> None:
-    """A workbook with every registry sheet (text cells), optionally with a 填写说明 sheet first."""
+    """A workbook with every registry sheet (text cells, never formulas), optionally with a 填写说明 sheet first."""
     workbook = Workbook(write_only=False)
     workbook.remove(workbook.active)
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
@@ -216,7 +218,7 @@ def write_workbook(path: Path, rows_by_kind: dict[str, list[list[str]]], *, inst
         for cell in worksheet[1]:
             cell.font, cell.fill = bold, fill
         for row in rows_by_kind.get(sheet.kind, []):
-            worksheet.append(row)
+            worksheet.append(xlsx_row(worksheet, row))
         for index, column in enumerate(sheet.columns, start=1):
             dimension = worksheet.column_dimensions[get_column_letter(index)]
             dimension.width = max(10, len(column.header) * 2 + 4)
