@@ -83,22 +83,24 @@ def test_a_login_flood_from_many_addresses_leaves_healthz_fast_and_never_500s(ap
     finally:
         app.stop()
     statuses = {a.status_code for a in answers}
-    assert statuses <= {401, 429}, statuses
-    # Before: /healthz took up to 3.4 s and some logins 500'd. The bounds leave room for a loaded CI machine.
-    assert health and statistics.median(health) < 0.3 and max(health) < 2.0, sorted(health)[-5:]
+    assert statuses <= {401, 429}, statuses  # before: some 500 ("database is locked" writing the audit row)
+    assert health and {status for status, _ in health} == {200}
+    # Before: /healthz took seconds and timed out on the lock. Only the median is judged: on a shared CI
+    # machine single answers stall for other processes' sake.
+    assert statistics.median(seconds for _, seconds in health) < 0.5, sorted(health)[-5:]
 
 
-def _flood(app_url: str) -> tuple[list[httpx.Response], list[float]]:
-    """120 bogus logins, 40 at a time, each from its own address; /healthz latencies meanwhile."""
+def _flood(app_url: str) -> tuple[list[httpx.Response], list[tuple[int, float]]]:
+    """120 bogus logins, 40 at a time, each from its own address; /healthz (status, seconds) meanwhile."""
     stop = threading.Event()
-    health: list[float] = []
+    health: list[tuple[int, float]] = []
 
     def probe() -> None:
         with httpx.Client(base_url=app_url, timeout=30) as client:
             while not stop.is_set():
                 start = time.perf_counter()
-                assert client.get("/healthz").status_code == 200
-                health.append(time.perf_counter() - start)
+                status = client.get("/healthz").status_code
+                health.append((status, time.perf_counter() - start))
                 time.sleep(0.05)
 
     prober = threading.Thread(target=probe)
