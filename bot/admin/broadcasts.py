@@ -23,9 +23,11 @@ router = APIRouter(prefix="/broadcasts")
 def page(request: Request, done: int | None = None, error: str | None = None,
          viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session)) -> HTMLResponse:
     grids = [g for g in session.scalars(select(Grid).order_by(Grid.code)) if viewer.scope.allows(g.id)]
-    communities = session.scalars(select(Area).where(Area.level == AreaLevel.COMMUNITY).order_by(Area.code)).all()
+    communities = session.scalars(select(Area).where(Area.level == AreaLevel.COMMUNITY,
+                                                     Area.id.in_({g.area_id for g in grids}))
+                                  .order_by(Area.code)).all()
     return render_page(request, "broadcasts", grids=grids, communities=communities, done=done, error=error,
-                       history=broadcasts.history(session), per_minute=broadcasts.SEND_PER_MINUTE,
+                       history=broadcasts.history(session, viewer.scope.grid_ids), per_minute=broadcasts.SEND_PER_MINUTE,
                        per_hour=broadcasts.MAX_PER_HOUR)
 
 

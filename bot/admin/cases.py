@@ -16,6 +16,7 @@ from bot.state import AppState, get_state
 from handlers.console import cases
 from handlers.console.audit import record
 from handlers.console.case_actions import ActionError, act
+from handlers.console.scoping import within
 from handlers.cases.records import StaleCase
 from handlers.cases.case_views import actor_names
 from handlers.cases.lifecycle import IllegalTransition, allowed
@@ -36,7 +37,8 @@ def case_list(request: Request, before: int | None = None, viewer: Viewer = Depe
     flt = _case_filter(request)
     result = cases.page(session, flt, viewer.scope.grid_ids, now, before=before)
     grids = [g for g in session.scalars(select(Grid).order_by(Grid.code)) if viewer.scope.allows(g.id)]
-    workers = session.execute(select(Worker.userid, Worker.name).order_by(Worker.name)).all()
+    workers = session.execute(select(Worker.userid, Worker.name).where(within(Worker, viewer.scope.grid_ids))
+                              .order_by(Worker.name)).all()
     categories = state.services.classifier().catalogue.names()
     return render_page(request, "cases", result=result, flt=flt, params=flt.params(), grids=grids,
                        workers=workers, categories=categories, states=wording()["states"], now=now,

@@ -15,6 +15,7 @@ from bot.admin.deps import Viewer, current_viewer, get_now, get_session
 from bot.admin.rendering import render_page
 from bot.state import AppState, get_state
 from handlers.console import registry
+from handlers.console.scoping import within
 from models import Grid, Resident, Unit, Worker, WorkerRole
 
 router = APIRouter(prefix="/registry")
@@ -38,21 +39,23 @@ def listing(request: Request, kind: str, q: str = "", page: int = 1, done: str |
     rows, total = registry.listing(session, KINDS[kind][0], q=q.strip(), grid_ids=viewer.scope.grid_ids,
                                          offset=(page - 1) * PAGE, limit=PAGE)
     return render_page(request, "registry", kind=kind, rows=rows, total=total, q=q, page=page,
-                       pages=max(1, -(-total // PAGE)), done=done, error=error)
+                       pages=max(1, -(-total // PAGE)), done=done, error=error, mask_phones=not viewer.can("work"))
 
 
-def _find(session: Session, kind: str, key: str):
+def _find(session: Session, kind: str, key: str, viewer: Viewer):
+    """The record, or None when there is none or it is outside the viewer's scope (the same 404)."""
     model, column, _ = KINDS[kind]
-    return session.scalars(select(model).where(column == key)).first()
+    return session.scalars(select(model).where(column == key, within(model, viewer.scope.grid_ids))).first()
 
 
 @router.get("/{kind}/{key}", response_class=HTMLResponse)
 def edit_form(request: Request, kind: str, key: str, error: str | None = None,
               viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session)) -> HTMLResponse:
-    obj = _find(session, kind, key) if kind in KINDS else None
+    obj = _find(session, kind, key, viewer) if kind in KINDS else None
     if obj is None:
         return render_page(request, "not_found", status_code=404, what="记录")
-    return render_page(request, "registry_edit", kind=kind, obj=obj, error=error, roles=list(WorkerRole))
+    return render_page(request, "registry_edit", kind=kind, obj=obj, error=error, roles=list(WorkerRole),
+                       mask_phones=not viewer.can("work"))
 
 
 @router.post("/{kind}/{key}")
@@ -63,7 +66,7 @@ async def edit(request: Request, kind: str, key: str, viewer: Viewer = Depends(c
     form = {name: value for name, value in (await request.form()).items() if isinstance(value, str)}
 
     def run() -> Response:
-        obj = _find(session, kind, key) if kind in KINDS else None
+        obj = _find(session, kind, key, viewer) if kind in KINDS else None
         if obj is None:
             return Response(status_code=404)
         try:

@@ -12,11 +12,17 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from handlers.chat.case_numbers import format_case_number
+from handlers.privacy.masking import mask_phone
 from handlers.texts import BEIJING, TEMPLATES_DIR, label, wording
 
 
 def _when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(BEIJING).strftime(fmt) if value else ""
+
+
+def _phone(value: str | None, masked: bool) -> str:
+    """A phone number as the viewer may see it (read-only accounts: 138****5678)."""
+    return mask_phone(value) if masked else value or ""
 
 
 def _percent(value: float | None) -> str:
@@ -27,7 +33,7 @@ def _percent(value: float | None) -> str:
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(case_number=format_case_number, when=_when, percent=_percent, label=label,
+    env.filters.update(case_number=format_case_number, when=_when, percent=_percent, label=label, phone=_phone,
                        query=lambda params: urlencode({k: v for k, v in params.items() if v not in (None, "")}))
     env.globals["labels"] = wording()
     return env

@@ -91,6 +91,7 @@ async def whatif(request: Request, limit: int = Form(REPLAY_DEFAULT), labelled: 
                  with_corrections: bool = Form(False), viewer: Viewer = Depends(current_viewer),
                  session: Session = Depends(get_session), state: AppState = Depends(get_state),
                  now: datetime = Depends(get_now)) -> Response:
+    viewer.require("manage")  # only those who may edit rules replay them (up to REPLAY_MAX messages)
     payload = await labelled.read() if labelled is not None and labelled.filename else None
     return await run_in_threadpool(_whatif, request, viewer, session, state, now, limit, payload, with_corrections)
 
@@ -101,7 +102,7 @@ def _whatif(request: Request, viewer: Viewer, session: Session, state: AppState,
     if drafted is None:
         return _back("no_draft")
     limit = min(max(limit, 1), REPLAY_MAX)
-    messages = rule_replay.replay(rule_replay.recent_texts(session, limit), live, drafted)
+    messages = rule_replay.replay(rule_replay.recent_texts(session, limit, viewer.scope.grid_ids), live, drafted)
     texts, labels = [], []
     if payload is not None:
         try:

@@ -89,6 +89,14 @@ def delivery_counts(session: Session, broadcast: Broadcast) -> dict[str, int]:
     return {status.value: counts.get(status.value, 0) for status in OutboxStatus}
 
 
-def history(session: Session, limit: int = 50) -> list[tuple[Broadcast, dict[str, int]]]:
-    rows = session.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(limit)).all()
+def history(session: Session, grid_ids: frozenset[int] | None = None,
+            limit: int = 50) -> list[tuple[Broadcast, dict[str, int]]]:
+    """The newest broadcasts that reached any of `grid_ids` (None: all), with their delivery counts."""
+    codes = None if grid_ids is None else set(session.scalars(select(Grid.code).where(Grid.id.in_(grid_ids or {-1}))))
+    rows: list[Broadcast] = []
+    for row in session.scalars(select(Broadcast).order_by(Broadcast.id.desc()).execution_options(yield_per=200)):
+        if codes is None or codes.intersection(row.grid_codes):
+            rows.append(row)
+            if len(rows) == limit:
+                break
     return [(row, delivery_counts(session, row)) for row in rows]

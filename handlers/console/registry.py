@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from handlers.console.audit import record
+from handlers.console.scoping import within
 from handlers.registry.importer import Problem, RegistryImportError, import_registry_file
 from handlers.registry.records import set_groups_since
 from handlers.texts import render
@@ -125,23 +126,21 @@ def _visit_worker(session: Session, userid: str) -> int | None:
 def listing(session: Session, model, *, q: str = "", grid_ids: frozenset[int] | None = None,
             offset: int = 0, limit: int = 100) -> tuple[list, int]:
     """A page of one registry table, searched by code/name/address, within the viewer's grids."""
-    query = select(model)
+    query = select(model).where(within(model, grid_ids))
     if model is Grid:
         query = query.options(selectinload(Grid.area), selectinload(Grid.workers))
-        searched, scoped = [Grid.code, Grid.name], Grid.id
+        searched = [Grid.code, Grid.name]
     elif model is Unit:
         query = query.options(selectinload(Unit.grid))
-        searched, scoped = [Unit.code, Unit.address], Unit.grid_id
+        searched = [Unit.code, Unit.address]
     elif model is Worker:
         query = query.options(selectinload(Worker.grids))
-        searched, scoped = [Worker.userid, Worker.name], None
+        searched = [Worker.userid, Worker.name]
     else:
         query = query.options(selectinload(Resident.unit))
-        searched, scoped = [Resident.userid, Resident.name], None
+        searched = [Resident.userid, Resident.name]
     if q:
         query = query.where(or_(*[column.contains(q, autoescape=True) for column in searched]))
-    if grid_ids is not None and scoped is not None:
-        query = query.where(scoped.in_(grid_ids or {-1}))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(model.id).offset(offset).limit(limit)).all()
     return list(rows), total

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from handlers.classify import Classifier
 from handlers.classify._evaluate import predicted_label, read_examples, scores
+from handlers.console.scoping import messages_within
+from handlers.privacy.masking import mask_text
 from models import InboundMessage
 
 MAX_CSV_ROWS = 20_000
@@ -39,7 +41,8 @@ class Replay:
 
 
 def replay(texts: list[str], before: Classifier, after: Classifier, labels: list[str] | None = None) -> Replay:
-    """Classify every text with both rule sets; keep those whose category or outcome changes."""
+    """Classify every text with both rule sets; keep those whose category or outcome changes (shown with
+    phone and ID numbers masked)."""
     result = Replay(rows=len(texts))
     predicted_before, predicted_after = [], []
     for i, text in enumerate(texts):
@@ -47,7 +50,7 @@ def replay(texts: list[str], before: Classifier, after: Classifier, labels: list
         predicted_before.append(predicted_label(old))
         predicted_after.append(predicted_label(new))
         if (old.category, old.outcome) != (new.category, new.outcome):
-            result.changes.append(Change(text, predicted_label(old), old.outcome, predicted_label(new), new.outcome,
+            result.changes.append(Change(mask_text(text), predicted_label(old), old.outcome, predicted_label(new), new.outcome,
                                          labels[i] if labels else None))
     if labels:
         result.before_scores = scores(labels, predicted_before)
@@ -55,13 +58,13 @@ def replay(texts: list[str], before: Classifier, after: Classifier, labels: list
     return result
 
 
-def recent_texts(session: Session, limit: int) -> list[str]:
-    """The last `limit` inbound texts (newest first)."""
-    return list(session.scalars(
-        select(InboundMessage.content)
-        .where(InboundMessage.msg_type == "text", InboundMessage.content.is_not(None), InboundMessage.content != "")
-        .order_by(InboundMessage.id.desc()).limit(limit)
-    ))
+def recent_texts(session: Session, limit: int, grid_ids: frozenset[int] | None = None) -> list[str]:
+    """The last `limit` inbound texts within the viewer's grids (newest first)."""
+    query = select(InboundMessage.content).where(
+        InboundMessage.msg_type == "text", InboundMessage.content.is_not(None), InboundMessage.content != "")
+    if grid_ids is not None:
+        query = query.where(messages_within(grid_ids))
+    return list(session.scalars(query.order_by(InboundMessage.id.desc()).limit(limit)))
 
 
 def read_labelled_csv(payload: bytes) -> tuple[list[str], list[str]]:
