@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from bot import admin, health, metrics, open311
 from bot.wecom import aibot, callback
+from bot.guards import AdminBodyLimit, SecurityHeaders
 from bot.progress import routes as progress
 from bot.jobs import BackgroundJobs
 from bot.logging_setup import configure_from_settings
@@ -65,6 +66,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics.router)
     app.include_router(open311.router)
     app.add_middleware(metrics.LatencyMiddleware)
+    app.add_middleware(AdminBodyLimit, form=admin.FORM_BYTES, upload=settings.admin_upload_bytes,
+                       upload_paths=admin.UPLOAD_PATHS)
+    app.add_middleware(SecurityHeaders)
     admin.install(app)
     if settings.demo:
         from demo import simulator  # demo-only code, never imported by a production app

@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
+from ipaddress import ip_address
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, start_http_server)
 from prometheus_client.core import GaugeMetricFamily
@@ -168,7 +169,19 @@ def serve_metrics(port: int, factory: sessionmaker[Session]) -> None:
 router = APIRouter()
 
 
+def allowed_client(host: str | None, networks: list) -> bool:
+    """Whether a client address lies in one of `networks` (an unparseable address never does)."""
+    try:
+        address = ip_address(host or "")
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
+
+
 @router.get("/metrics", include_in_schema=False)
-async def metrics(state: AppState = Depends(get_state)) -> Response:
+async def metrics(request: Request, state: AppState = Depends(get_state)) -> Response:
+    """The app's metrics, only to loopback and GRIDBOT_METRICS_NETWORKS (others: 404, as if absent)."""
+    if not allowed_client(request.client.host if request.client else None, state.settings.metrics_allowed):
+        return Response(status_code=404)
     body = await state.runner.run(generate_latest, registry_for(state.factory))
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -16,6 +16,9 @@ from bot.admin.deps import csrf_protect, install_error_pages
 from handlers.texts import TEMPLATES_DIR
 
 VENDOR_DIR = TEMPLATES_DIR.parent / "static" / "vendor"  # third-party browser code, vendored (no CDN)
+# Bodies (bot/guards.py): uploads up to GRIDBOT_ADMIN_UPLOAD_BYTES, every other console form up to FORM_BYTES.
+UPLOAD_PATHS = frozenset({"/admin/registry/import", "/admin/rules/import", "/admin/rules/whatif"})
+FORM_BYTES = 256 * 1024
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)], include_in_schema=False)
 for area in (auth, dashboard, grid_map, cases, rules, corrections, registry, departments, shop, broadcasts, apikeys,

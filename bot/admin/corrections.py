@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from bot.admin import rules
 from bot.admin.deps import Viewer, current_viewer, get_now, get_session
 from bot.admin.rendering import render_page
 from bot.state import AppState, get_state
@@ -42,7 +43,7 @@ def export(viewer: Viewer = Depends(current_viewer), session: Session = Depends(
 
 
 @router.post("/to-draft")
-def to_draft(viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session),
+def to_draft(request: Request, viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session),
              state: AppState = Depends(get_state), now: datetime = Depends(get_now)) -> Response:
     """Every case's latest correction joins the draft's examples: what-if then shows what retraining the
     model on them would change, and publishing puts it in force."""
@@ -52,8 +53,7 @@ def to_draft(viewer: Viewer = Depends(current_viewer), session: Session = Depend
         added = rulesets.add_examples(session, row, corrections.examples(session), source=EXAMPLES_SOURCE,
                                       author=viewer.name, now=now)
     except rulesets.RuleSetError as error:
-        session.rollback()
-        return RedirectResponse(f"/admin/rules?{urlencode({'error': str(error)})}", status_code=303)
+        return rules.refused(request, session, state, str(error))  # said on the page, never in a URL
     session.commit()
     return RedirectResponse(f"/admin/rules?{urlencode({'done': 'examples' if added else 'no_examples'})}",
                             status_code=303)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
@@ -14,6 +14,7 @@ from bot.admin.deps import Viewer, current_viewer, get_now, get_session
 from bot.state import AppState, get_state
 from bot.admin.rendering import render_page
 from handlers.console.accounts import grids_under
+from handlers.console.cases import parse_day
 from handlers.console.stats import Period, dashboard
 from handlers.texts import BEIJING
 from handlers.visits.coverage import checkins_per_day, coverage
@@ -23,17 +24,10 @@ from models import Area, Grid
 router = APIRouter()
 
 
-def _day(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
 def period_from(days: int | None, start: str | None, end: str | None, now: datetime) -> Period:
     """An explicit [start, end] (Beijing days), else the last `days` days ending today."""
     today = now.astimezone(BEIJING).date()
-    first, last = _day(start), _day(end)
+    first, last = parse_day(start), parse_day(end)
     if first and last and first <= last:
         return Period.days(first, min(last, first + timedelta(days=366)))
     days = min(max(days or 30, 1), 366)

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
 from bot.admin.cookies import COOKIE, MAX_AGE, CookieSession, CookieSigner
@@ -135,7 +136,8 @@ async def csrf_protect(request: Request, cookie: CookieSession | None = Depends(
 
 
 def install_error_pages(app) -> None:
-    """Turn the console's exceptions into a redirect to the login page or a 403 page."""
+    """Turn the console's exceptions into a redirect to the login page, a 403 page, or a 404 for numbers out
+    of range."""
 
     async def to_login(request: Request, _exc: Exception) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -145,9 +147,15 @@ def install_error_pages(app) -> None:
         reason = "csrf" if isinstance(exc, CsrfRejected) else "role"
         return render_page(request, "forbidden", status_code=403, reason=reason)
 
+    async def out_of_range(request: Request, _exc: Exception) -> HTMLResponse:
+        """An id, page or date no database column can hold (SQLite: OverflowError; PostgreSQL: DataError)."""
+        return render_page(request, "not_found", status_code=404 if request.method == "GET" else 400, what="页面")
+
     app.add_exception_handler(NotLoggedIn, to_login)
     app.add_exception_handler(Forbidden, forbidden)
     app.add_exception_handler(CsrfRejected, forbidden)
+    app.add_exception_handler(OverflowError, out_of_range)
+    app.add_exception_handler(DataError, out_of_range)
 
 
 def safe_next(target: str | None) -> str:

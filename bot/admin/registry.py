@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from urllib.parse import urlencode
 
@@ -27,6 +28,7 @@ KINDS = {
     "residents": (Resident, Resident.userid, registry.edit_resident),
 }
 PAGE = 100
+_KEY = re.compile(r"[A-Za-z0-9_.@-]{1,64}")  # a code or userid named by "done" (never free text from a URL)
 
 
 @router.get("/{kind}", response_class=HTMLResponse)
@@ -39,7 +41,8 @@ def listing(request: Request, kind: str, q: str = "", page: int = 1, done: str |
     rows, total = registry.listing(session, KINDS[kind][0], q=q.strip(), grid_ids=viewer.scope.grid_ids,
                                          offset=(page - 1) * PAGE, limit=PAGE)
     return render_page(request, "registry", kind=kind, rows=rows, total=total, q=q, page=page,
-                       pages=max(1, -(-total // PAGE)), done=done, error=error, mask_phones=not viewer.can("work"))
+                       pages=max(1, -(-total // PAGE)), done=done if done and _KEY.fullmatch(done) else None,
+                       error=error, mask_phones=not viewer.can("work"))
 
 
 def _find(session: Session, kind: str, key: str, viewer: Viewer):

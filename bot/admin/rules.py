@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from urllib.parse import urlencode
 
@@ -23,6 +24,7 @@ REPLAY_DEFAULT, REPLAY_MAX = 500, 5000
 
 
 def _back(error: str | None = None, **params) -> RedirectResponse:
+    """Back to the overview with a done or error code (codes only: see ERRORS and _DONE)."""
     query = {**params, **({"error": error} if error else {})}
     return RedirectResponse("/admin/rules" + (f"?{urlencode(query)}" if query else ""), status_code=303)
 
@@ -33,10 +35,21 @@ def _classifiers(session: Session, state: AppState) -> tuple[Classifier, Classif
     return state.services.classifier(), (rulesets.validate(row.data) if row is not None else None)
 
 
+ERRORS = {"no_draft": "还没有草稿：请先编辑一条规则。"}  # the only error codes a URL may carry
+_DONE = re.compile(r"saved|discarded|imported|examples|no_examples|v\d{1,9}")
+
+
 @router.get("", response_class=HTMLResponse)
 def overview(request: Request, text: str = "", error: str | None = None, done: str | None = None,
              viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session),
              state: AppState = Depends(get_state)) -> HTMLResponse:
+    return _page(request, session, state, text=text, error=ERRORS.get(error or ""),
+                 done=done if done and _DONE.fullmatch(done) else None)
+
+
+def _page(request: Request, session: Session, state: AppState, *, text: str = "", error: str | None = None,
+          done: str | None = None, status_code: int = 200) -> HTMLResponse:
+    """The rules overview; `error` is shown as written (known words only, never text from a URL)."""
     number, live_data = rulesets.in_force(session, state.settings.config_dir)
     row = rulesets.draft(session)
     live, drafted = _classifiers(session, state)
@@ -45,19 +58,25 @@ def overview(request: Request, text: str = "", error: str | None = None, done: s
         explained = {"live": live.classify(text), "draft": drafted.classify(text) if drafted else None}
     data = row.data if row is not None else live_data
     counts = {name: len(items) for name, items in data["rules"].items()}
-    return render_page(request, "rules", number=number, draft=row, categories=data["catalogue"]["categories"],
-                       counts=counts, text=text, explained=explained, versions=rulesets.versions(session),
-                       error=error, done=done, replay_default=REPLAY_DEFAULT)
+    return render_page(request, "rules", status_code=status_code, number=number, draft=row,
+                       categories=data["catalogue"]["categories"], counts=counts, text=text, explained=explained,
+                       versions=rulesets.versions(session), error=error, done=done, replay_default=REPLAY_DEFAULT)
+
+
+def refused(request: Request, session: Session, state: AppState, message: str) -> HTMLResponse:
+    """The overview showing why a change was refused (422), rendered here rather than passed in a URL."""
+    session.rollback()
+    return _page(request, session, state, error=message, status_code=422)
 
 
 @router.get("/category/{name}", response_class=HTMLResponse)
-def edit_form(request: Request, name: str, error: str | None = None, viewer: Viewer = Depends(current_viewer),
+def edit_form(request: Request, name: str, viewer: Viewer = Depends(current_viewer),
               session: Session = Depends(get_session), state: AppState = Depends(get_state)) -> HTMLResponse:
     row = rulesets.draft(session)
     data = row.data if row is not None else rulesets.in_force(session, state.settings.config_dir)[1]
     entry = next((e for e in data["catalogue"]["categories"] if e.get("name") == name), {"name": name})
     return render_page(request, "rule_edit", name=name, entry_yaml=rulesets.to_yaml(entry),
-                       rules_yaml=rulesets.to_yaml(data["rules"].get(name, [])), error=error, has_draft=row is not None)
+                       rules_yaml=rulesets.to_yaml(data["rules"].get(name, [])), error=None, has_draft=row is not None)
 
 
 @router.post("/category/{name}")
@@ -108,7 +127,7 @@ def _whatif(request: Request, viewer: Viewer, session: Session, state: AppState,
         try:
             texts, labels = rule_replay.read_labelled_csv(payload)
         except rule_replay.ReplayError as error:
-            return _back(str(error))
+            return refused(request, session, state, str(error))
     if with_corrections:  # what people taught (改类, ask-back answers) scores the draft too
         taught = corrections.examples(session)
         texts, labels = texts + [text for text, _ in taught], labels + [label for _, label in taught]
@@ -119,32 +138,32 @@ def _whatif(request: Request, viewer: Viewer, session: Session, state: AppState,
     return render_page(request, "whatif", messages=messages, labelled=labelled, limit=limit)
 
 
-def _publishing(session: Session, publish) -> Response:
+def _publishing(request: Request, session: Session, state: AppState, publish) -> Response:
     """Run a publish or rollback; commit and name the new version, or report why not."""
     try:
         published = publish()
     except rulesets.RuleSetError as error:
-        session.rollback()
-        return _back(str(error))
+        return refused(request, session, state, str(error))
     session.commit()
     return _back(done=f"v{published.number}")
 
 
 @router.post("/publish")
-def publish(note: str = Form(""), viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session),
-            state: AppState = Depends(get_state), now: datetime = Depends(get_now)) -> Response:
+def publish(request: Request, note: str = Form(""), viewer: Viewer = Depends(current_viewer),
+            session: Session = Depends(get_session), state: AppState = Depends(get_state),
+            now: datetime = Depends(get_now)) -> Response:
     viewer.require("manage")
-    return _publishing(session, lambda: rulesets.publish(session, state.settings.config_dir, author=viewer.name,
-                                                         note=note.strip() or None, now=now))
+    return _publishing(request, session, state, lambda: rulesets.publish(
+        session, state.settings.config_dir, author=viewer.name, note=note.strip() or None, now=now))
 
 
 @router.post("/rollback")
-def rollback(number: int = Form(...), viewer: Viewer = Depends(current_viewer),
+def rollback(request: Request, number: int = Form(...), viewer: Viewer = Depends(current_viewer),
              session: Session = Depends(get_session), state: AppState = Depends(get_state),
              now: datetime = Depends(get_now)) -> Response:
     viewer.require("manage")
-    return _publishing(session, lambda: rulesets.rollback(session, state.settings.config_dir, number,
-                                                          author=viewer.name, now=now))
+    return _publishing(request, session, state, lambda: rulesets.rollback(
+        session, state.settings.config_dir, number, author=viewer.name, now=now))
 
 
 @router.get("/export.zip")
@@ -163,7 +182,7 @@ def export(which: str = "live", viewer: Viewer = Depends(current_viewer), sessio
 
 
 @router.post("/import")
-async def import_rules(upload: UploadFile = File(...), viewer: Viewer = Depends(current_viewer),
+async def import_rules(request: Request, upload: UploadFile = File(...), viewer: Viewer = Depends(current_viewer),
                        session: Session = Depends(get_session), state: AppState = Depends(get_state),
                        now: datetime = Depends(get_now)) -> Response:
     viewer.require("manage")
@@ -173,7 +192,7 @@ async def import_rules(upload: UploadFile = File(...), viewer: Viewer = Depends(
         try:
             data = rulesets.import_zip(payload)
         except rulesets.RuleSetError as error:
-            return _back(str(error))
+            return refused(request, session, state, str(error))
         rulesets.replace_draft(session, state.settings.config_dir, data, author=viewer.name, now=now,
                                source=upload.filename or "upload")
         session.commit()

@@ -29,6 +29,15 @@ NEWEST_FIRST = (Case.created_at.desc(), Case.id.desc())
 TEXT_SEARCH_DAYS = 7
 
 
+def parse_day(value: str | None) -> date | None:
+    """An ISO date typed in a form; None when blank, unreadable or out of range (year 0001 has no UTC moment)."""
+    try:
+        day = date.fromisoformat(value or "")
+    except ValueError:
+        return None
+    return day if 1900 <= day.year <= 2999 else None
+
+
 @dataclass(frozen=True)
 class CaseFilter:
     """What the list shows; every field optional. Dates are Beijing calendar days, inclusive."""
@@ -44,16 +53,13 @@ class CaseFilter:
 
     @classmethod
     def from_params(cls, params: dict[str, str]) -> CaseFilter:
-        """From query-string values; blanks and unreadable dates are ignored."""
+        """From query-string values; blanks and unreadable or out-of-range dates are ignored."""
         def text(name: str) -> str | None:
             value = (params.get(name) or "").strip()
             return value[:100] or None
 
         def day(name: str) -> date | None:
-            try:
-                return date.fromisoformat(text(name) or "")
-            except ValueError:
-                return None
+            return parse_day(text(name))
 
         return cls(state=text("state"), category=text("category"), grid=text("grid"), worker=text("worker"),
                    overdue=params.get("overdue") in ("1", "on", "true"), date_from=day("date_from"),

@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 import zipfile
+import zlib
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
@@ -27,7 +28,9 @@ from handlers.classify import (Classifier, RuleConfigError, load_classifier, rea
 from models import RuleSetStatus, RuleSetVersion
 
 MAX_DIFF_CHARS = 20_000
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
+MAX_IMPORT_BYTES = 5 * 1024 * 1024  # the upload
+MAX_IMPORT_UNPACKED = 20 * 1024 * 1024  # everything it decompresses to
+MAX_IMPORT_FILES = 200
 
 
 class RuleSetError(ValueError):
@@ -209,8 +212,30 @@ def export_zip(data: dict) -> bytes:
     return out.getvalue()
 
 
+def _wanted(name: PurePosixPath) -> bool:
+    """catalogue.yaml, rules/<name>.yaml and examples/<name>.csv: the only members an import reads."""
+    folder_suffix = (name.parts[0], name.suffix) if len(name.parts) == 2 else None
+    return name.as_posix() == "catalogue.yaml" or folder_suffix in (("rules", ".yaml"), ("examples", ".csv"))
+
+
+def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budget: int) -> int:
+    """Write one member, reading at most `budget` bytes of its output whatever its header claims (a zip
+    bomb stops there); the bytes written."""
+    written = 0
+    with archive.open(info) as source, target.open("wb") as out:
+        while chunk := source.read(64 * 1024):
+            written += len(chunk)
+            if written > budget:
+                raise RuleSetError("文件过大（解压后超过 20 MB）")
+            out.write(chunk)
+    return written
+
+
 def import_zip(payload: bytes) -> dict:
-    """A rule set from a zip in the config/ format (validated), or RuleSetError."""
+    """A rule set from a zip in the config/ format (validated), or RuleSetError.
+
+    At most MAX_IMPORT_FILES members are read and MAX_IMPORT_UNPACKED written in all, counted as they
+    are decompressed (never trusting the sizes the archive declares)."""
     if len(payload) > MAX_IMPORT_BYTES:
         raise RuleSetError("文件过大")
     try:
@@ -219,17 +244,17 @@ def import_zip(payload: bytes) -> dict:
         raise RuleSetError("不是 zip 文件") from None
     with tempfile.TemporaryDirectory() as folder, archive:
         root = Path(folder)
-        for info in archive.infolist():
-            name = PurePosixPath(info.filename)
-            wanted = name.as_posix() == "catalogue.yaml" or (len(name.parts) == 2 and (
-                (name.parts[0] == "rules" and name.suffix == ".yaml")
-                or (name.parts[0] == "examples" and name.suffix == ".csv")))
-            if info.is_dir() or not wanted:
-                continue
-            if info.file_size > MAX_IMPORT_BYTES:
-                raise RuleSetError("文件过大")
-            (root / name.parent).mkdir(parents=True, exist_ok=True)
-            (root / name).write_bytes(archive.read(info))
+        members = [info for info in archive.infolist() if not info.is_dir() and _wanted(PurePosixPath(info.filename))]
+        if len(members) > MAX_IMPORT_FILES:
+            raise RuleSetError(f"文件过多（最多 {MAX_IMPORT_FILES} 个规则文件）")
+        budget = MAX_IMPORT_UNPACKED
+        try:
+            for info in members:
+                name = PurePosixPath(info.filename)
+                (root / name.parent).mkdir(parents=True, exist_ok=True)
+                budget -= _extract(archive, info, root / name, budget)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
+            raise RuleSetError("zip 文件已损坏或加密") from None
         try:
             catalogue, rules, _ = read_config(root)
             examples = read_example_files(root)

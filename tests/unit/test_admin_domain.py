@@ -171,3 +171,32 @@ def test_count_axes_have_whole_number_ticks():
     svg = str(daily_lines([(date(2026, 3, d), 1, 0) for d in range(1, 4)], chart_id="daily"))
     ticks = re.findall(r'text-anchor="end">([^<]+)</text>', svg)
     assert ticks == ["0", "1"]
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return out.getvalue()
+
+
+def test_a_zip_bomb_is_refused_by_what_it_decompresses_to():
+    # Each member is under the per-upload limit, all together 24 MB: only counting the output stops it.
+    bomb = _zip({"catalogue.yaml": b"categories: []\n", **{f"rules/r{i}.yaml": b" " * (4 * 1024 * 1024)
+                                                             for i in range(6)}})
+    assert len(bomb) < 100_000
+    with pytest.raises(rulesets.RuleSetError, match="文件过大"):
+        rulesets.import_zip(bomb)
+
+
+def test_a_zip_that_lies_about_its_sizes_or_has_too_many_files_is_refused():
+    content = b"categories: []\n" + b"#" * 50_000
+    honest = _zip({"catalogue.yaml": content})
+    lying = honest.replace(len(content).to_bytes(4, "little"), (16).to_bytes(4, "little"))  # the declared sizes
+    assert lying != honest
+    with pytest.raises(rulesets.RuleSetError):
+        rulesets.import_zip(lying)
+    crowd = _zip({"catalogue.yaml": b"categories: []\n", **{f"rules/r{i}.yaml": b"" for i in range(300)}})
+    with pytest.raises(rulesets.RuleSetError, match="文件过多"):
+        rulesets.import_zip(crowd)
