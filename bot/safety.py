@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 from config.settings import DEMO_AES_KEY, DEMO_CORP_ID, DEMO_SECRET, DEMO_TOKEN, Settings, SettingsError
+from handlers.cases.timing import clock_rules, official_calendar_covers
 from handlers.console.accounts import DEMO_ADMIN_PASSWORD
+from models import utcnow
 
 CALLBACK_SECRETS = {"wecom_corp_id": DEMO_CORP_ID, "wecom_token": DEMO_TOKEN, "wecom_aes_key": DEMO_AES_KEY,
                     "wecom_secret": DEMO_SECRET}
@@ -52,4 +54,8 @@ def findings(settings: Settings) -> list[str]:
                      "--forwarded-allow-ips=<the proxy's address> so X-Forwarded-Proto counts")
     if settings.wecom_max_age == 0:
         found.append("GRIDBOT_WECOM_MAX_AGE: 0 — replayed callbacks are not refused")
+    year = utcnow().year
+    if clock_rules(settings.config_dir).working_hours.official_calendar and not official_calendar_covers(year):
+        found.append(f"chinese-calendar: the installed package has no holidays for {year} — upgrade it, or list "
+                     "them in lifecycle.yaml")
     return found

@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 
+import chinese_calendar
 import yaml
 from sqlalchemy import ColumnElement, and_, or_
 
@@ -30,6 +31,25 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
+def official_working_day(day: date) -> bool | None:
+    """China's official calendar: False on a statutory holiday, True on a weekend day made a working day
+    (调休), None on an ordinary day or in a year the chinese-calendar package does not cover yet."""
+    try:
+        is_holiday, name = chinese_calendar.get_holiday_detail(day)
+    except NotImplementedError:
+        return None
+    return None if name is None else not is_holiday
+
+
+def official_calendar_covers(year: int) -> bool:
+    """Whether the installed chinese-calendar package knows `year`'s holidays (update it each December)."""
+    try:
+        chinese_calendar.get_holiday_detail(date(year, 1, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class WorkingHours:
     """A working-hours calendar (Beijing time) for the categories that use one."""
@@ -38,11 +58,15 @@ class WorkingHours:
     start: time
     end: time
     weekdays: frozenset[int]
-    holidays: frozenset[date]
-    workdays: frozenset[date]
+    holidays: frozenset[date]  # local days off, over everything else
+    workdays: frozenset[date]  # local working days, over everything else
+    official_calendar: bool = False  # China's statutory holidays and 调休 days (the chinese-calendar package)
 
     def is_working_day(self, day: date) -> bool:
-        return day in self.workdays or (day.isoweekday() in self.weekdays and day not in self.holidays)
+        if day in self.workdays or day in self.holidays:
+            return day in self.workdays
+        official = official_working_day(day) if self.official_calendar else None
+        return official if official is not None else day.isoweekday() in self.weekdays
 
     def add(self, start: datetime, duration: timedelta) -> datetime:
         """`start` + `duration` in working time: whole days are working days, the rest working hours."""
@@ -168,6 +192,7 @@ def _working_hours(data: dict) -> WorkingHours:
         weekdays=frozenset(data["weekdays"]),
         holidays=frozenset(date.fromisoformat(str(day)) for day in data.get("holidays") or ()),
         workdays=frozenset(date.fromisoformat(str(day)) for day in data.get("workdays") or ()),
+        official_calendar=bool(data.get("official_calendar", False)),
     )
 
 

@@ -53,3 +53,28 @@ def test_other_categories_run_in_calendar_time():
 def test_quiet_hours_span_midnight_in_beijing_time(local, quiet):
     moment = datetime.combine(date(2026, 3, 2), local, BEIJING).astimezone(timezone.utc)
     assert clock_rules().is_quiet(moment) is quiet
+
+
+def test_the_shipped_clock_follows_chinas_official_calendar_with_its_tiao_xiu_days():
+    hours = clock_rules().working_hours
+    assert hours.official_calendar
+    assert not hours.is_working_day(date(2026, 2, 16))  # Spring Festival
+    assert hours.is_working_day(date(2026, 2, 14))  # a Saturday made a working day (调休)
+    assert hours.is_working_day(date(2026, 2, 28))
+    assert not hours.is_working_day(date(2026, 10, 5))  # National Day week
+    assert hours.is_working_day(date(2026, 3, 3)) and not hours.is_working_day(date(2026, 3, 7))
+    # Friday before the Spring Festival + one working day: the 调休 Saturday, not the week after
+    assert hours.add(beijing(2026, 2, 13, 10, 0), timedelta(days=1)) == beijing(2026, 2, 14, 10, 0)
+
+
+def test_local_overrides_win_over_the_official_calendar():
+    hours = WorkingHours(categories=frozenset(), start=time(8, 30), end=time(17, 30), weekdays=frozenset({1, 2, 3, 4, 5}),
+                         holidays=frozenset({date(2026, 3, 3)}), workdays=frozenset({date(2026, 10, 5)}),
+                         official_calendar=True)
+    assert not hours.is_working_day(date(2026, 3, 3)) and hours.is_working_day(date(2026, 10, 5))
+
+
+def test_a_year_the_package_does_not_know_falls_back_to_the_weekdays():
+    hours = WorkingHours(categories=frozenset(), start=time(8, 30), end=time(17, 30), weekdays=frozenset({1, 2, 3, 4, 5}),
+                         holidays=frozenset(), workdays=frozenset(), official_calendar=True)
+    assert hours.is_working_day(date(2040, 1, 2)) and not hours.is_working_day(date(2040, 1, 7))
