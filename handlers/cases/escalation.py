@@ -54,14 +54,23 @@ def escalate(session: Session, case: Case, *, action: str, actor: str, now: date
              note: str | None = None, late: timedelta | None = None,
              at_least: int | None = None, tell_staff: bool = True) -> CaseEvent | None:
     """Raise `case` a level or more (`escalate` by a person, `overdue` by the clock); None at the top.
-    `tell_staff=False`: the caller tells the level's staff itself (the clock's one digest per person)."""
+    `tell_staff=False`: the caller tells the level's staff itself (the clock's one digest per person).
+
+    When it jumps several levels at once (a clock that ran late finds the case several windows
+    overdue), each level passed on the way is told too, once, marked as a catch-up."""
     target = next_level(session, case, at_least)
     if target is None:
         return None
     level, _ = target
+    passed = {person.id: person for skipped in range(case.level + 1, level)
+              for person in level_staff(session, case, skipped)}
     event = apply_action(session, case, action, actor=actor, now=now, note=note)
     case.level = level
-    for person in told_of_escalation(session, case, level) if tell_staff else ():
-        to_worker(session, event, person, "notices/escalated", late=late)
+    for person in told_of_escalation(session, case, level):
+        passed.pop(person.id, None)
+        if tell_staff:
+            to_worker(session, event, person, "notices/escalated", late=late)
+    for person in passed.values():
+        to_worker(session, event, person, "notices/escalated", late=late, catch_up=True)
     notify_event(session, event)
     return event

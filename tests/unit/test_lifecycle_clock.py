@@ -94,6 +94,15 @@ def test_a_clock_that_missed_hours_reminds_first_and_escalates_a_grace_later(fac
     with factory() as session:
         actions = session.scalars(select(CaseEvent.action).where(CaseEvent.case_id == case_id)).all()
     assert actions == ["report", "overdue"]
+    # The levels passed on the way hear of it once, marked as a catch-up; the level reached as usual.
+    for passed in ("t-leader", "t-community"):
+        told = texts_to(factory, case_id, passed, "超时提级")
+        assert len(told) == 1 and "补发" in told[0], passed
+    reached = texts_to(factory, case_id, "t-street", "超时提级")
+    assert len(reached) == 1 and "补发" not in reached[0]
+    clock(factory, services, late + timedelta(hours=4))
+    assert len(texts_to(factory, case_id, "t-leader", "超时提级")) == 1
+    assert texts_to(factory, case_id, "t-other-community", "超时提级") == []
 
 
 def test_a_night_reports_nothing_and_the_morning_brings_one_digest(factory, district, services):
