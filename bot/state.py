@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timezone
 
 from fastapi import Request
 from sqlalchemy import Engine
@@ -68,8 +69,7 @@ class AppState:
             settings=settings,
             engine=engine,
             factory=factory,
-            crypto=CallbackCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id,
-                                  max_age=settings.wecom_max_age),
+            crypto=app_crypto(settings),
             bot_crypto=(CallbackCrypto(settings.wecom_bot_token, settings.wecom_bot_aes_key, "",
                                        max_age=settings.wecom_max_age) if settings.aibot_enabled else None),
             services=services,
@@ -92,6 +92,20 @@ class AppState:
             self.checkpointer.stop()
         self.intake_engine.dispose()
         self.engine.dispose()
+
+
+def app_crypto(settings: Settings) -> CallbackCrypto:
+    """The app callback's crypto; during a key rotation it also opens callbacks sealed with the previous
+    Token/key until GRIDBOT_WECOM_PREVIOUS_UNTIL."""
+    previous, until = None, 0.0
+    if settings.wecom_previous_until is not None and (settings.wecom_previous_token or settings.wecom_previous_aes_key):
+        moment = settings.wecom_previous_until
+        until = (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+        previous = CallbackCrypto(settings.wecom_previous_token or settings.wecom_token,
+                                  settings.wecom_previous_aes_key or settings.wecom_aes_key, settings.wecom_corp_id,
+                                  max_age=settings.wecom_max_age)
+    return CallbackCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id,
+                          max_age=settings.wecom_max_age, previous=previous, previous_until=until)
 
 
 async def get_state(request: Request) -> AppState:

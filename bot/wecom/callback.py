@@ -80,8 +80,9 @@ async def receive(request: Request) -> Response:
     nonce = query.get("nonce", "")
     try:
         body = await read_limited(request, state.settings.max_body_bytes)
-        fields = parse_xml(state.crypto.decrypt_xml(body, query.get("msg_signature", ""),
-                                                    query.get("timestamp", ""), nonce).encode())
+        plaintext, crypto = state.crypto.open_xml(body, query.get("msg_signature", ""), query.get("timestamp", ""),
+                                                  nonce)
+        fields = parse_xml(plaintext.encode())
         kf = kf_event(fields)
         if kf is not None:  # 微信客服: answered at once, the messages are pulled behind the answer
             state.kf.notify(*kf)
@@ -95,7 +96,7 @@ async def receive(request: Request) -> Response:
         return PlainTextResponse("not recorded, try again", status_code=503)
     if not reply:
         return Response(status_code=200)
-    return Response(render_reply(state, inbound, reply, nonce), media_type="application/xml")
+    return Response(render_reply(state, inbound, reply, nonce, crypto), media_type="application/xml")
 
 
 class _PlainRoute(Route):
@@ -111,8 +112,10 @@ class _PlainRoute(Route):
 post_route = _PlainRoute("/wecom/callback", receive, methods=["POST"])  # installed by bot/app.py
 
 
-def render_reply(state: AppState, inbound: Inbound, reply: str, nonce: str) -> str:
-    """The encrypted passive-reply envelope answering `inbound` with the text `reply`."""
+def render_reply(state: AppState, inbound: Inbound, reply: str, nonce: str,
+                 crypto: CallbackCrypto | None = None) -> str:
+    """The encrypted passive-reply envelope answering `inbound` with the text `reply`, sealed with `crypto`
+    (the key the callback came in with; default the current one)."""
     xml = TextReply(source=state.settings.wecom_corp_id, target=_cdata_safe(inbound.userid),
                     content=_cdata_safe(reply), agent=state.settings.wecom_agent_id).render()
-    return state.crypto.encrypt_xml(xml, reply_nonce(nonce))
+    return (crypto or state.crypto).encrypt_xml(xml, reply_nonce(nonce))

@@ -106,14 +106,37 @@ def _forbid_external_reference(context: str, base: str | None, sysid: str | None
 
 
 class CallbackCrypto:
-    """Verifies and decrypts callbacks for one receive id; encrypts passive replies."""
+    """Verifies and decrypts callbacks for one receive id; encrypts passive replies.
 
-    def __init__(self, token: str, aes_key: str, receive_id: str, *, max_age: int = 0) -> None:
+    Key rotation: with `previous` (the old Token/key) and `previous_until` (a Unix time), a callback
+    the current key cannot open is tried with the previous one until then, and its reply is sealed
+    with the key it came in with.
+    """
+
+    def __init__(self, token: str, aes_key: str, receive_id: str, *, max_age: int = 0,
+                 previous: CallbackCrypto | None = None, previous_until: float = 0.0) -> None:
         self._crypto = WeChatCrypto(token, aes_key, receive_id)
         self._prp = PrpCrypto(self._crypto.key)
         self.token = token
         self.receive_id = receive_id
         self.max_age = max_age
+        self.previous, self.previous_until = previous, previous_until
+
+    def _keys(self) -> list[CallbackCrypto]:
+        if self.previous is not None and time.time() < self.previous_until:
+            return [self, self.previous]
+        return [self]
+
+    def _open(self, encrypted: str, signature: str, timestamp: str, nonce: str) -> tuple[str, CallbackCrypto]:
+        """(plaintext, the key that opened it): the current key, else the previous one during its overlap."""
+        refused: CallbackError | None = None
+        for crypto in self._keys():
+            try:
+                crypto._check(signature, timestamp, nonce, encrypted)
+                return crypto._decrypt(encrypted), crypto
+            except (BadSignature, WrongReceiver, MalformedCallback) as error:  # a stale timestamp is final
+                refused = refused or error
+        raise refused
 
     def _check(self, signature: str, timestamp: str, nonce: str, encrypted: str) -> None:
         if not (signature and timestamp and nonce and encrypted):
@@ -141,16 +164,18 @@ class CallbackCrypto:
 
     def verify_url(self, signature: str, timestamp: str, nonce: str, echostr: str) -> str:
         """The decrypted echostr of a URL verification request."""
-        self._check(signature, timestamp, nonce, echostr)
-        return self._decrypt(echostr)
+        return self._open(echostr, signature, timestamp, nonce)[0]
 
-    def decrypt_xml(self, body: bytes, signature: str, timestamp: str, nonce: str) -> str:
-        """The plaintext of an encrypted XML callback body."""
+    def open_xml(self, body: bytes, signature: str, timestamp: str, nonce: str) -> tuple[str, CallbackCrypto]:
+        """(the plaintext of an encrypted XML callback body, the key that opened it: seal the reply with it)."""
         encrypted = parse_xml(body).get("Encrypt", "")
         if not encrypted:
             raise MalformedCallback("no Encrypt element")
-        self._check(signature, timestamp, nonce, encrypted)
-        return self._decrypt(encrypted)
+        return self._open(encrypted, signature, timestamp, nonce)
+
+    def decrypt_xml(self, body: bytes, signature: str, timestamp: str, nonce: str) -> str:
+        """The plaintext of an encrypted XML callback body."""
+        return self.open_xml(body, signature, timestamp, nonce)[0]
 
     def decrypt_field(self, encrypted: str, signature: str, timestamp: str, nonce: str) -> str:
         """The plaintext of an already-extracted `encrypt` value (the AI bot's JSON body)."""
