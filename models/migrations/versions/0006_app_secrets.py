@@ -1,7 +1,7 @@
 """app_secrets: secrets generated on first start (the console's session key); admin_users.last_failed_at
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-29 19:10:00
 """
 from alembic import op
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import models.base
 
 
-revision = '0004'
-down_revision = '0003'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
