@@ -6,8 +6,9 @@ from collections.abc import Callable
 
 from starlette.responses import PlainTextResponse
 
-# The console has no scripts; its charts are inline SVG and its pages use a few style attributes.
-CSP = ("default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+# Scripts: the console's own files (vendored Leaflet) and inline scripts carrying the page's nonce
+# (bot/admin/rendering.py); styles may be inline (charts, Leaflet); map tiles come from a configured server.
+CSP = ("default-src 'self'; script-src 'self'{nonce}; style-src 'self' 'unsafe-inline'; img-src * data: blob:; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
            (b"referrer-policy", b"same-origin")]
@@ -15,7 +16,8 @@ DEMO_PREFIX = "/demo"  # the demo's chat simulator runs its own inline script: n
 
 
 class SecurityHeaders:
-    """nosniff, no framing, same-origin referrers everywhere; a strict CSP except on the demo simulator."""
+    """nosniff, no framing, same-origin referrers everywhere; a CSP (no inline script without the page's
+    nonce) except on the demo simulator."""
 
     def __init__(self, app: Callable) -> None:
         self.app = app
@@ -24,15 +26,20 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = HEADERS if scope["path"].startswith(DEMO_PREFIX) else [*HEADERS, (b"content-security-policy",
-                                                                                   CSP.encode())]
+        demo = scope["path"].startswith(DEMO_PREFIX)
 
         async def with_headers(message: dict) -> None:
             if message["type"] == "http.response.start":
+                extra = HEADERS if demo else [*HEADERS, (b"content-security-policy", _policy(scope))]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+def _policy(scope: dict) -> bytes:
+    nonce = scope.get("state", {}).get("csp_nonce")
+    return CSP.format(nonce=f" 'nonce-{nonce}'" if nonce else "").encode()
 
 
 class AdminBodyLimit:

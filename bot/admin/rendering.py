@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -42,6 +43,8 @@ def environment() -> Environment:
 def render_page(request: Request, template: str, /, *, status_code: int = 200, **context: Any) -> HTMLResponse:
     """`templates/admin/<template>.html.j2` with the viewer, CSRF token and current path in context."""
     viewer = getattr(request.state, "viewer", None)
+    request.state.csp_nonce = nonce = secrets.token_urlsafe(16)  # bot/guards.py names it in the CSP
     html = environment().get_template(f"admin/{template}.html.j2").render(
-        viewer=viewer, csrf_token=getattr(request.state, "csrf", ""), path=request.url.path, **context)
+        viewer=viewer, csrf_token=getattr(request.state, "csrf", ""), path=request.url.path, csp_nonce=nonce,
+        **context)
     return HTMLResponse(html, status_code=status_code)

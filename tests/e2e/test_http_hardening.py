@@ -3,6 +3,8 @@ known codes only, out-of-range numbers answered 404, console bodies limited earl
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
@@ -23,9 +25,17 @@ def test_every_page_carries_the_security_headers(app_url, admin):
     for response in (httpx.get(f"{app_url}/admin/login"), admin.get("/admin/cases"), httpx.get(f"{app_url}/healthz")):
         headers = response.headers
         assert "frame-ancestors 'none'" in headers["content-security-policy"]
-        assert "script-src 'none'" in headers["content-security-policy"]
+        assert "script-src 'self'" in headers["content-security-policy"]
+        assert "'unsafe-inline'" not in headers["content-security-policy"].split("script-src")[1].split(";")[0]
         assert headers["x-frame-options"] == "DENY" and headers["x-content-type-options"] == "nosniff"
         assert headers["referrer-policy"] == "same-origin"
+
+
+def test_an_inline_script_runs_only_with_its_pages_nonce(admin):
+    page = admin.get("/admin/map")
+    nonce = re.search(r"'nonce-([^']+)'", page.headers["content-security-policy"]).group(1)
+    assert f'<script nonce="{nonce}">' in page.text
+    assert nonce not in admin.get("/admin/map").headers["content-security-policy"]  # a new one each page
 
 
 def test_metrics_answer_loopback_only(app_url):
