@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import timezone
+
 from config.settings import DEMO_AES_KEY, DEMO_CORP_ID, DEMO_SECRET, DEMO_TOKEN, Settings, SettingsError
 from handlers.cases.timing import clock_rules, official_calendar_covers
 from handlers.console.accounts import DEMO_ADMIN_PASSWORD
@@ -54,7 +56,13 @@ def findings(settings: Settings) -> list[str]:
                      "--forwarded-allow-ips=<the proxy's address> so X-Forwarded-Proto counts")
     if settings.wecom_max_age == 0:
         found.append("GRIDBOT_WECOM_MAX_AGE: 0 — replayed callbacks are not refused")
-    year = utcnow().year
+    now = utcnow()
+    if settings.wecom_previous_token or settings.wecom_previous_aes_key:
+        until = settings.wecom_previous_until
+        if until is None or (until if until.tzinfo else until.replace(tzinfo=timezone.utc)) < now:
+            found.append("GRIDBOT_WECOM_PREVIOUS_TOKEN / _AES_KEY: the rotation's overlap is over (or has no "
+                         "GRIDBOT_WECOM_PREVIOUS_UNTIL) — remove the previous Token and key")
+    year = now.year
     if clock_rules(settings.config_dir).working_hours.official_calendar and not official_calendar_covers(year):
         found.append(f"chinese-calendar: the installed package has no holidays for {year} — upgrade it, or list "
                      "them in lifecycle.yaml")

@@ -51,10 +51,11 @@ def test_serve_refuses_and_doctor_lists_what_is_unsafe(database_url):
     served = run_cli(["serve"], database_url, GRIDBOT_DEMO="false")
     assert served.exit_code == 2 and "refused: GRIDBOT_WECOM_TOKEN" in served.output
     doctor = run_cli(["doctor"], database_url, GRIDBOT_DEMO="false", GRIDBOT_ADMIN_PASSWORD="short",
-                     GRIDBOT_METRICS_NETWORKS="0.0.0.0/0")
+                     GRIDBOT_METRICS_NETWORKS="0.0.0.0/0", GRIDBOT_WECOM_PREVIOUS_TOKEN="old-token",
+                     GRIDBOT_WECOM_PREVIOUS_UNTIL="2020-01-01T00:00:00+08:00")
     assert doctor.exit_code == 1
     for name in ("GRIDBOT_WECOM_AES_KEY", "GRIDBOT_ADMIN_PASSWORD", "GRIDBOT_METRICS_NETWORKS",
-                 "GRIDBOT_SECURE_COOKIES"):
+                 "GRIDBOT_SECURE_COOKIES", "GRIDBOT_WECOM_PREVIOUS_TOKEN"):
         assert f"unsafe: {name}" in doctor.output, name
     safe = {f"GRIDBOT_{k.upper()}": v for k, v in TEST_SECRETS.items()}
     clean = run_cli(["doctor"], database_url, GRIDBOT_DEMO="false", GRIDBOT_SECURE_COOKIES="true",
