@@ -1,7 +1,7 @@
 """app_secrets: secrets generated on first start (the console's session key); admin_users.last_failed_at
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-29 19:10:00
 """
 from alembic import op
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import models.base
 
 
-revision = '0006'
-down_revision = '0005'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
