@@ -46,7 +46,8 @@ def ask_category(session: Session, services: Services, resident: Resident, text:
                  record: InboundMessage | None, now: datetime, attachments: list | None = None) -> str:
     """Ask which category (top three plus 其他); with no candidate at all, open it as 其他 at once."""
     choices = choices_for(decision, services.classifier().catalogue)
-    draft = {"text": text, "choices": choices, "attachments": attachments or [], "first": decision.category}
+    draft = {"text": text, "choices": choices, "attachments": attachments or [], "first": decision.category,
+             "record_id": record.id if record is not None else None}
     if not choices:
         return open_other(session, services, resident, draft, record, now).reply
     pending.expect(session, resident.userid, pending.CHOOSE_CATEGORY, draft, now)
@@ -73,11 +74,18 @@ def answer_choice(session: Session, services: Services, resident: Resident, draf
     category = services.classifier().catalogue.get(chosen)
     sorted_later = chosen == OTHER
     classification = {"chosen_by_resident": chosen, **({"sorted_later": True} if sorted_later else {})}
-    opened = open_report(session, services, resident, draft["text"], category, classification, record, now,
-                         attachments=draft.get("attachments"), sorted_later=sorted_later)
+    opened = open_report(session, services, resident, draft["text"], category, classification,
+                         _origin(session, draft, record), now, attachments=draft.get("attachments"),
+                         sorted_later=sorted_later)
     record_correction(session, text=draft["text"], label=chosen, previous=draft.get("first"), source="ask_back",
                       actor=resident.userid, now=now, case_id=opened.case.id if opened.case else None)
     return opened.reply
+
+
+def _origin(session: Session, draft: dict, record: InboundMessage | None) -> InboundMessage | None:
+    """The message whose words a draft holds (its case links to that message), else `record`."""
+    record_id = draft.get("record_id")
+    return session.get(InboundMessage, record_id) if record_id is not None else record
 
 
 def wait_for_words(session: Session, services: Services, resident: Resident, attachment: dict,
@@ -103,8 +111,8 @@ def open_other(session: Session, services: Services, resident: Resident, draft: 
     attachments = draft.get("attachments") or []
     text = draft.get("text") or render("notices/media_only_text", kinds=[a["kind"] for a in attachments])
     category = services.classifier().catalogue.get(OTHER)
-    return open_report(session, services, resident, text, category, {"sorted_later": True}, record, now,
-                       attachments=attachments, sorted_later=True)
+    return open_report(session, services, resident, text, category, {"sorted_later": True},
+                       _origin(session, draft, record), now, attachments=attachments, sorted_later=True)
 
 
 def set_aside(session: Session, services: Services, resident: Resident, draft: dict, now: datetime) -> None:

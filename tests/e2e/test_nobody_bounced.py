@@ -19,7 +19,7 @@ import yaml
 from sqlalchemy import select
 
 from config.settings import Settings
-from models import Case, Correction
+from models import Case, Correction, InboundMessage
 from tests.cli import cli_json
 from tests.e2e.conftest import config_with_quiet_hours, demo_settings
 from tests.e2e.worker_chat import number_in, queued, show
@@ -77,6 +77,13 @@ def reported(db, userid: str) -> list[str]:
         return [f"GB-{n:06d}" for n in session.scalars(select(Case.id).where(Case.reporter_userid == userid))]
 
 
+def linked_words(db, case_number: str) -> list[str | None]:
+    """The words of the messages linked to a case (a case links the one message its words came from)."""
+    with db() as session:
+        return list(session.scalars(select(InboundMessage.content)
+                                    .where(InboundMessage.case_id == int(case_number[3:]))))
+
+
 def corrections_for(db, case_number: str) -> list[Correction]:
     with db() as session:
         return list(session.scalars(select(Correction).where(Correction.case_id == int(case_number[3:]))))
@@ -97,6 +104,7 @@ def test_the_ask_back_offers_other_and_other_opens_the_case_for_the_worker_to_so
     assert worker_notice and f"改类 {int(number[3:])}" in worker_notice[0]
     [taught] = corrections_for(db, number)
     assert (taught.label, taught.source, taught.actor) == (OTHER, "ask_back", "nb-other")
+    assert linked_words(db, number) == [ASKED]
 
 
 def test_a_chosen_category_is_kept_as_a_labelled_example(wecom, db, database_url):
@@ -107,6 +115,7 @@ def test_a_chosen_category_is_kept_as_a_labelled_example(wecom, db, database_url
     assert show(number, database_url)["category"] == name
     [taught] = corrections_for(db, number)
     assert (taught.text, taught.label, taught.source) == (ASKED_TOO, name, "ask_back")
+    assert linked_words(db, number) == [ASKED_TOO]
 
 
 def test_an_ask_back_left_unanswered_opens_the_case_when_its_time_runs_out(wecom, db, database_url, app_settings):
@@ -120,6 +129,7 @@ def test_an_ask_back_left_unanswered_opens_the_case_when_its_time_runs_out(wecom
     case = show(number, database_url)
     assert (case["category"], case["state"], case["text"]) == (OTHER, "pending", ASKED)
     assert queued(db, "nb-silent", number, "已登记")  # the resident hears of it
+    assert linked_words(db, number) == [ASKED]
     assert clock_after(database_url, app_settings, 12)["settled"] == 0  # opened once
 
 
@@ -133,6 +143,7 @@ def test_a_resident_who_moves_on_keeps_both_reports(wecom, db, database_url):
     assert (show(first, database_url)["text"], show(first, database_url)["category"]) == (ASKED, OTHER)
     assert show(second, database_url)["text"] == SURE
     assert queued(db, "nb-moves-on", first, "已登记")
+    assert (linked_words(db, first), linked_words(db, second)) == ([ASKED], [SURE])
 
 
 def test_a_report_no_rule_recognises_is_never_bounced(wecom, database_url):
