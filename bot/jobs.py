@@ -10,8 +10,7 @@ from bot import metrics
 from bot.outbox.sender import OutboxSender, SendPolicy
 from bot.wecom.api import WeComClient
 from bot.state import AppState
-from handlers.cases.clock import run_clock
-from handlers.conversation.drafts import settle_due
+from handlers.clocks import run_clocks
 from handlers.visits.clock import run_visit_clock
 
 log = logging.getLogger("gridbot.jobs")
@@ -39,19 +38,18 @@ class BackgroundJobs:
         self._spawn("clock", self._run_clock)
 
     def _run_clock(self) -> None:
-        """The case clock every `clock_interval` seconds, each pass in its own transaction; the visit clock
-        (periods of weeks and months, seconds of reading at 10,000 special-group residents: see
-        benchmarks/RESULTS.md) at most every VISIT_CLOCK_INTERVAL, in a transaction of its own so that
-        SQLite's write lock, taken by the case clock's writes, is not held while it reads. The case
-        clock's pass also opens reports whose question went unanswered (handlers.conversation.drafts)."""
+        """The frequent clocks (case, waiting reports, 报到: handlers/clocks.py) every `clock_interval`
+        seconds, each pass in its own transaction; the visit clock (periods of weeks and months, seconds
+        of reading at 10,000 special-group residents: see benchmarks/RESULTS.md) at most every
+        VISIT_CLOCK_INTERVAL, in a transaction of its own so that SQLite's write lock, taken by the
+        frequent clocks' writes, is not held while it reads."""
         state = self._state
         visits_due = 0.0
         while not self._stop.wait(state.settings.clock_interval):
             try:
                 with state.factory.begin() as session:
                     now = state.services.clock()
-                    counts = {**run_clock(session, state.services, now),
-                              "settled": settle_due(session, state.services, now)}
+                    counts = run_clocks(session, state.services, now)
                 if time.monotonic() >= visits_due:
                     visits_due = time.monotonic() + VISIT_CLOCK_INTERVAL
                     with state.factory.begin() as session:

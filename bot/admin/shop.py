@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.admin.deps import Viewer, current_viewer, get_now, get_session
 from bot.admin.rendering import render_page
-from handlers.cases import shop as counter
+from handlers.points import shop as counter
 from handlers.console import shop
 
 router = APIRouter(prefix="/shop")

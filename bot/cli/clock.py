@@ -18,8 +18,7 @@ def clock_run(now: str = typer.Option(None, "--now", help="ISO-8601 moment to ap
                                                           "no zone is given); default: now.")) -> None:
     """Send due reminders, escalate missed deadlines, archive unrated cases, remind of due visits and send
     the morning digests, open reports whose question went unanswered; twice sends nothing twice."""
-    from handlers.cases.clock import run_clock
-    from handlers.conversation.drafts import settle_due
+    from handlers.clocks import run_clocks
     from handlers.services import Services
     from handlers.visits.clock import run_visit_clock
 
@@ -27,7 +26,7 @@ def clock_run(now: str = typer.Option(None, "--now", help="ISO-8601 moment to ap
     services = Services(config_dir=settings().config_dir, rate_limit=0)
     factory = session_factory()
     with factory.begin() as session:
-        counts = {**run_clock(session, services, moment), "settled": settle_due(session, services, moment)}
+        counts = run_clocks(session, services, moment)
     with factory.begin() as session:  # its own transaction: no write lock held while it reads
         counts |= run_visit_clock(session, services, moment)
     echo_json({"now": moment.isoformat(), **counts})

@@ -14,7 +14,7 @@ from handlers.cases.corrections import record_correction
 from handlers.cases.records import apply_action, set_deadlines
 from handlers.classify import Category
 from handlers.cases.duplicates import likely_duplicate
-from handlers.cases.points import award
+from handlers.points.ledger import award
 from handlers.texts import render
 from handlers.cases.timing import STEPS, ClockRules, clock_rules, due, set_due, shift_deadlines
 from models import Case, CaseEvent, CaseLink, Worker

@@ -21,11 +21,10 @@ from handlers.cases.records import apply_action
 from handlers.classify import Catalogue
 from handlers.cases.escalation import MAX_LEVEL, escalate, told_of_escalation
 from models.outbox import queue_notice
-from handlers.cases.points import award
+from handlers.points.ledger import award
 from handlers.services import Services
 from handlers.texts import render
 from handlers.cases.timing import CLOCK_STATES, ClockRules, clock_rules, due_by, open_steps
-from handlers.cases.whistle_clock import run_whistle_clock
 from models import Case, CaseEvent, CaseState, ClockMark, Worker
 from models.db import insert_or_skip
 from models.outbox import OutboxChannel
@@ -178,5 +177,4 @@ def run_clock(session: Session, services: Services, now: datetime) -> dict:
             log.exception("clock failed on a case", extra={"case_id": case.id})
     _tell_staff(session, escalations, now)
     _archive_unrated(session, rules, now, counts)
-    counts.update(run_whistle_clock(session, services, now))
     return dict(counts)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from handlers.cases.authority import Actor
 from handlers.cases.case_notices import notify_event
-from handlers.cases.points import penalize
+from handlers.points.ledger import penalize
 from handlers.cases.records import apply_action
 from models import Case, CaseEvent
 

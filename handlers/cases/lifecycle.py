@@ -38,7 +38,7 @@ TRANSITIONS: dict[str, Transition] = {
     "attach": Transition(_OPEN | {S.CLOSED}, None),
     "note": Transition(_OPEN | {S.CLOSED, S.ARCHIVED, S.TRANSFERRED}, None),
     "remind": Transition(_OPEN, None),
-    # 吹哨报到 (handlers/cases/whistle.py): a taken case calls a department; its steps keep the state.
+    # 吹哨报到 (handlers/departments/whistle.py): a taken case calls a department; its steps keep the state.
     "whistle": Transition(frozenset({S.IN_PROGRESS, S.ESCALATED}), None),
     "report_in": Transition(_OPEN, None),
     "whistle_return": Transition(_OPEN, None),

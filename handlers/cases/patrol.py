@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from handlers.cases.case_notices import notify_case_opened
-from handlers.cases.points import award
+from handlers.points.ledger import award
 from handlers.cases.records import Place, apply_action, open_case
 from handlers.services import Services
 from handlers.texts import render

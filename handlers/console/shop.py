@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handlers.cases.points import grid_rankings, month_start
-from handlers.cases.shop import stars
+from handlers.points.ledger import grid_rankings, month_start
+from handlers.points.shop import stars
 from handlers.console.audit import record
 from models import Grid, Redemption, RedemptionState, ShopItem, Volunteer, VolunteerHours
 

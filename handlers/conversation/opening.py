@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
-from handlers.cases import whistle
+from handlers.departments import whistle
 from handlers.cases.case_notices import notify_case_opened
 from handlers.cases.case_work import announce
 from handlers.cases.records import Place, open_case, place_case

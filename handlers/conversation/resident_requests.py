@@ -14,8 +14,8 @@ from handlers.chat.case_numbers import parse_case_number
 from handlers.cases.records import apply_action
 from handlers.chat.commands import Command, fold
 from handlers.cases.lifecycle import allowed
-from handlers.cases import shop
-from handlers.cases.points import award_rating
+from handlers.points import shop
+from handlers.points.ledger import award_rating
 from handlers.services import Services
 from handlers.texts import render
 from models import OPEN_STATES, Case, CaseLink, CaseState, Resident, Unit

@@ -15,7 +15,9 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from handlers.cases import case_work, patrol, shop, whistle, worker_queries
+from handlers.cases import case_work, patrol, worker_queries
+from handlers.departments import whistle
+from handlers.points import shop
 from handlers.chat import pending
 from handlers.cases.authority import Actor, may_act, may_assign, may_view, outranks, who_may_act
 from handlers.cases.case_views import find_case

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from handlers import facts, open311
 from handlers.conversation import resident
-from handlers.cases import liaison_commands
+from handlers.departments import liaison_commands
 from handlers.conversation import worker_commands
 from handlers.chat.inbound import Inbound, answered_in_chat
 from handlers.intake.log_context import message_context

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from handlers.cases.case_work import announce
 from handlers.cases.records import Place, open_case
 from handlers.cases.timing import clock_rules
-from handlers.cases.whistle import route_to_department, taking_department, whistle_rules
+from handlers.departments.whistle import route_to_department, taking_department, whistle_rules
 from handlers.chat.case_numbers import format_case_number
 from handlers.chat.commands import fold
 from handlers.chat.inbound import Inbound

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import func, select
 
-from handlers.cases import shop
+from handlers.points import shop
 from models import PointsEntry, Redemption, ShopItem
 from tests.unit.outbox_support import factory  # noqa: F401 (fixture: a migrated database)
 

@@ -1,7 +1,7 @@
 """The 报到 clock of whistles: the liaisons are reminded before the deadline; after it the street
 staff (the level that coordinates departments) are told once and the case's timeline records it.
 
-Run inside the case clock's pass (handlers/cases/clock.py). Each step first claims a ClockMark, so a
+Run beside the case clock in each pass (handlers/clocks.py). Each step first claims a ClockMark, so a
 second pass or a second process acts on nothing twice.
 """
 
@@ -17,7 +17,7 @@ from handlers.cases.case_notices import to_worker
 from handlers.cases.escalation import level_staff
 from handlers.cases.lifecycle import allowed
 from handlers.cases.records import apply_action
-from handlers.cases.whistle import whistle_rules
+from handlers.departments.whistle import whistle_rules
 from handlers.services import Services
 from handlers.texts import render
 from models import ClockMark, Whistle, WhistleState

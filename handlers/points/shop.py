@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from handlers.cases.points import balance, credit, grid_rankings, month_start, recent, spend, table
+from handlers.points.ledger import balance, credit, grid_rankings, month_start, recent, spend, table
 from handlers.texts import render
 from models import Redemption, RedemptionState, Resident, ShopItem, Volunteer, VolunteerHours
 from models.db import lock_for

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
-from handlers.cases import whistle as whistles
+from handlers.departments import whistle as whistles
 from handlers.cases.authority import Actor, answerable_whistle, who_may_act
 from handlers.cases.lifecycle import IllegalTransition
 from handlers.cases.records import StaleCase
