@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from bot.admin.deps import Viewer, current_viewer, get_now, get_session
-from bot.admin.rendering import render_page
+from bot.admin.rendering import refused, render_page, see_other
 from handlers import open311
 
 router = APIRouter(prefix="/apikeys")
@@ -50,6 +49,6 @@ def revoke(name: str, viewer: Viewer = Depends(current_viewer), session: Session
     try:
         open311.revoke_key(session, name, actor=viewer.actor, now=now)
     except open311.ApiKeyError as error:
-        return RedirectResponse(f"/admin/apikeys?error={quote(str(error))}", status_code=303)
+        return refused(session, "/admin/apikeys", error)
     session.commit()
-    return RedirectResponse("/admin/apikeys", status_code=303)
+    return see_other("/admin/apikeys")

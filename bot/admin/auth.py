@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.admin.cookies import CookieSession
 from bot.admin.deps import (Console, Viewer, cookie_session, current_viewer, get_console, get_now, get_session, safe_next)
-from bot.admin.rendering import render_page
+from bot.admin.rendering import refused, render_page, see_other
 from bot.admin.throttle import Busy
 from handlers.console import accounts
 from handlers.console.audit import recent
@@ -114,9 +114,9 @@ def create_user(request: Request, username: str = Form(...), password: str = For
         accounts.create_user(session, actor=viewer.name, username=username, password=password, role=role,
                              area_id=int(area_id) if area_id.isdigit() else None, now=now)
     except accounts.AccountError as error:
-        return RedirectResponse(f"/admin/users?error={error}", status_code=303)
+        return refused(session, "/admin/users", error)
     session.commit()
-    return RedirectResponse("/admin/users", status_code=303)
+    return see_other("/admin/users")
 
 
 @router.post("/users/{user_id}/active")
@@ -128,9 +128,9 @@ def set_active(request: Request, user_id: int, active: str = Form(...), viewer: 
         try:
             accounts.set_active(session, actor=viewer.name, user=user, active=active == "1", now=now)
         except accounts.AccountError as error:
-            return RedirectResponse(f"/admin/users?error={error}", status_code=303)
+            return refused(session, "/admin/users", error)
         session.commit()
-    return RedirectResponse("/admin/users", status_code=303)
+    return see_other("/admin/users")
 
 
 @router.get("/audit", response_class=HTMLResponse)

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.admin.deps import Viewer, current_viewer, get_now, get_session
-from bot.admin.rendering import render_page
+from bot.admin.rendering import refused, render_page, see_other
 from handlers.console import broadcasts
 from handlers.console.accounts import grids_under
 from models import Area, AreaLevel, Grid
@@ -47,7 +46,6 @@ async def send(request: Request, title: str = Form(""), text: str = Form(""), vi
         broadcast = broadcasts.send(session, author=viewer.name, title=title, text=text, grid_ids=chosen,
                                           now=now, sender_area=viewer.area_name)
     except broadcasts.BroadcastError as error:
-        session.rollback()
-        return RedirectResponse(f"/admin/broadcasts?{urlencode({'error': str(error)})}", status_code=303)
+        return refused(session, "/admin/broadcasts", error)
     session.commit()
-    return RedirectResponse(f"/admin/broadcasts?done={broadcast.id}", status_code=303)
+    return see_other("/admin/broadcasts", done=str(broadcast.id))

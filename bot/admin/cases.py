@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.admin.deps import Viewer, current_viewer, get_now, get_session
-from bot.admin.rendering import render_page
+from bot.admin.rendering import render_page, see_other
 from bot.state import AppState, get_state
 from handlers.console import cases
 from handlers.console.audit import record
@@ -134,4 +133,4 @@ def case_action(case_id: int, action: str = Form(...), note: str = Form(""), wor
     except ActionError as error:
         session.rollback()
         outcome = {"error": str(error)}
-    return RedirectResponse(f"/admin/cases/{case_id}?{urlencode(outcome)}", status_code=303)
+    return see_other(f"/admin/cases/{case_id}", **outcome)

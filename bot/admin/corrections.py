@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from bot.admin import rules
 from bot.admin.deps import Viewer, current_viewer, get_now, get_session
-from bot.admin.rendering import render_page
+from bot.admin.rendering import render_page, see_other
 from bot.state import AppState, get_state
 from handlers.cases import corrections
 from handlers.console import rulesets
@@ -55,5 +54,4 @@ def to_draft(request: Request, viewer: Viewer = Depends(current_viewer), session
     except rulesets.RuleSetError as error:
         return rules.refused(request, session, state, str(error))  # said on the page, never in a URL
     session.commit()
-    return RedirectResponse(f"/admin/rules?{urlencode({'done': 'examples' if added else 'no_examples'})}",
-                            status_code=303)
+    return see_other("/admin/rules", done="examples" if added else "no_examples")

@@ -4,15 +4,14 @@ their liaisons edited by admins."""
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from bot.admin.dashboard import period_from
 from bot.admin.deps import Viewer, current_viewer, get_now, get_session
-from bot.admin.rendering import render_page
+from bot.admin.rendering import refused, render_page, see_other
 from handlers.console import departments
 
 router = APIRouter(prefix="/departments")
@@ -36,7 +35,6 @@ def save(code: str = Form(""), name: str = Form(""), liaisons: str = Form(""), r
         departments.save_department(session, code=code, name=name, liaisons=liaisons, report_hours=report_hours,
                                     actor=viewer.actor, now=now)
     except departments.DepartmentError as error:
-        session.rollback()
-        return RedirectResponse(f"/admin/departments?{urlencode({'error': str(error)})}", status_code=303)
+        return refused(session, "/admin/departments", error)
     session.commit()
-    return RedirectResponse(f"/admin/departments?{urlencode({'done': code.strip()})}", status_code=303)
+    return see_other("/admin/departments", done=code.strip())

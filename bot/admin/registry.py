@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from bot.admin.deps import Viewer, current_viewer, get_now, get_session
-from bot.admin.rendering import render_page
+from bot.admin.rendering import refused, render_page, see_other
 from bot.state import AppState, get_state
 from handlers.console import registry
 from handlers.console.scoping import within
@@ -75,13 +74,11 @@ async def edit(request: Request, kind: str, key: str, viewer: Viewer = Depends(c
         try:
             KINDS[kind][2](session, obj, form, actor=viewer.name, now=now)
         except registry.RegistryEditError as error:
-            session.rollback()
-            return RedirectResponse(f"/admin/registry/{kind}/{key}?{urlencode({'error': error.field})}",
-                                    status_code=303)
+            return refused(session, f"/admin/registry/{kind}/{key}", error.field)
         session.commit()
         if kind in ("units", "grids"):
             state.services.addresses.invalidate()
-        return RedirectResponse(f"/admin/registry/{kind}?{urlencode({'done': key})}", status_code=303)
+        return see_other(f"/admin/registry/{kind}", done=key)
 
     return await run_in_threadpool(run)
 

@@ -9,8 +9,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from sqlalchemy.orm import Session
 
 from handlers.chat.case_numbers import format_case_number
 from handlers.privacy.masking import mask_phone
@@ -48,3 +49,14 @@ def render_page(request: Request, template: str, /, *, status_code: int = 200, *
         viewer=viewer, csrf_token=getattr(request.state, "csrf", ""), path=request.url.path, csp_nonce=nonce,
         **context)
     return HTMLResponse(html, status_code=status_code)
+
+
+def see_other(path: str, **query: str) -> RedirectResponse:
+    """The console's answer to a form: 303 to `path`, what happened in its query (`done`, `error`, ...)."""
+    return RedirectResponse(f"{path}?{urlencode(query)}" if query else path, status_code=303)
+
+
+def refused(session: Session, path: str, error: object) -> RedirectResponse:
+    """A form whose work was refused: nothing of it kept, its page shown again with the reason."""
+    session.rollback()
+    return see_other(path, error=str(error))

@@ -4,14 +4,13 @@ and volunteers with their hours and stars."""
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from bot.admin.deps import Viewer, current_viewer, get_now, get_session
-from bot.admin.rendering import render_page
+from bot.admin.rendering import refused, render_page, see_other
 from handlers.points import shop as counter
 from handlers.console import shop
 
@@ -36,10 +35,9 @@ def save_item(name: str = Form(""), points: str = Form(""), stock: str = Form(""
         shop.save_item(session, name=name, points=points, stock=stock, active=bool(active), actor=viewer.actor,
                        now=now)
     except shop.ItemError as error:
-        session.rollback()
-        return RedirectResponse(f"/admin/shop?{urlencode({'error': str(error)})}", status_code=303)
+        return refused(session, "/admin/shop", error)
     session.commit()
-    return RedirectResponse(f"/admin/shop?{urlencode({'done': name.strip()})}", status_code=303)
+    return see_other("/admin/shop", done=name.strip())
 
 
 @router.post("/handover")
@@ -49,4 +47,4 @@ def hand_over(code: str = Form(""), viewer: Viewer = Depends(current_viewer), se
     viewer.require("work")
     answer = counter.hand_over(session, code, viewer.actor, now)
     session.commit()
-    return RedirectResponse(f"/admin/shop?{urlencode({'handed': answer})}", status_code=303)
+    return see_other("/admin/shop", handed=answer)
