@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from bot.admin import (apikeys, auth, broadcasts, cases, corrections, dashboard, departments, grid_map, qr,
-                       registry, rules, shop)
+                       registry, rule_editor, rules, shop)
 from bot.admin.deps import csrf_protect, install_error_pages
 from handlers.texts import TEMPLATES_DIR
 
@@ -21,8 +21,8 @@ UPLOAD_PATHS = frozenset({"/admin/registry/import", "/admin/rules/import", "/adm
 FORM_BYTES = 256 * 1024
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)], include_in_schema=False)
-for area in (auth, dashboard, grid_map, cases, rules, corrections, registry, departments, shop, broadcasts, apikeys,
-             qr):
+for area in (auth, dashboard, grid_map, cases, rules, rule_editor, corrections, registry, departments, shop,
+             broadcasts, apikeys, qr):
     router.include_router(area.router)
 
 

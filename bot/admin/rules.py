@@ -69,33 +69,6 @@ def refused(request: Request, session: Session, state: AppState, message: str) -
     return _page(request, session, state, error=message, status_code=422)
 
 
-@router.get("/category/{name}", response_class=HTMLResponse)
-def edit_form(request: Request, name: str, viewer: Viewer = Depends(current_viewer),
-              session: Session = Depends(get_session), state: AppState = Depends(get_state)) -> HTMLResponse:
-    row = rulesets.draft(session)
-    data = row.data if row is not None else rulesets.in_force(session, state.settings.config_dir)[1]
-    entry = next((e for e in data["catalogue"]["categories"] if e.get("name") == name), {"name": name})
-    return render_page(request, "rule_edit", name=name, entry_yaml=rulesets.to_yaml(entry),
-                       rules_yaml=rulesets.to_yaml(data["rules"].get(name, [])), error=None, has_draft=row is not None)
-
-
-@router.post("/category/{name}")
-def edit(request: Request, name: str, entry: str = Form(...), rules: str = Form(...),
-         viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session),
-         state: AppState = Depends(get_state), now: datetime = Depends(get_now)) -> Response:
-    viewer.require("manage")
-    try:
-        row = rulesets.start_draft(session, state.settings.config_dir, author=viewer.name, now=now)
-        rulesets.edit_category(session, row, name, entry=rulesets.parse_yaml(entry, "类别设置"),
-                               rules=rulesets.parse_yaml(rules, "规则") or [], author=viewer.name, now=now)
-    except rulesets.RuleSetError as error:
-        session.rollback()
-        return render_page(request, "rule_edit", status_code=422, name=name, entry_yaml=entry, rules_yaml=rules,
-                           error=str(error), has_draft=rulesets.draft(session) is not None)
-    session.commit()
-    return _back(done="saved")
-
-
 @router.post("/draft/discard")
 def discard(viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session),
             now: datetime = Depends(get_now)) -> Response:

@@ -65,7 +65,7 @@ def main() -> None:
             browser.find_element(By.ID, "add-note").click()
             full_page(browser, args.out / "case.png")
             shoot("/admin/rules?text=樓上裝修電鑽噪音太大，吵得睡唔著", "rules-explain")
-            browser.get(base + "/admin/rules/category/物业管理")
+            browser.get(base + "/admin/rules/category/物业管理/yaml")
             area = browser.find_element(By.ID, "rules-yaml")
             browser.execute_script("arguments[0].value += arguments[1]", area,
                                    "- id: property-lift\n  keywords: [电梯]\n  weight: 2.0\n")

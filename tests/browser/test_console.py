@@ -111,6 +111,7 @@ def test_explain_box(browser, app_url, screenshot):
 def _edit_rules(browser, app_url, category: str, change) -> None:
     _open(browser, app_url, "/admin/rules")
     _click(browser, f'a.edit-category[data-category="{category}"]')
+    _click(browser, "#advanced-yaml")
     area = browser.find_element(By.ID, "rules-yaml")
     browser.execute_script("arguments[0].value = arguments[1]", area, change(area.get_attribute("value")))
     _click(browser, "#save-rules")

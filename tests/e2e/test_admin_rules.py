@@ -27,7 +27,7 @@ def admin(app_url):
 
 
 def _rules_of(admin, category: str) -> tuple[str, list]:
-    form = admin.get(f"/admin/rules/category/{category}").text
+    form = admin.get(f"/admin/rules/category/{category}/yaml").text
     entry = re.search(r'id="entry-yaml"[^>]*>(.*?)</textarea>', form, re.S).group(1)
     rules = re.search(r'id="rules-yaml"[^>]*>(.*?)</textarea>', form, re.S).group(1)
     unescape = lambda text: text.replace("&#34;", '"').replace("&#39;", "'").replace("&lt;", "<") \
@@ -37,7 +37,7 @@ def _rules_of(admin, category: str) -> tuple[str, list]:
 
 def _save(admin, category: str, rules: list):
     entry, _ = _rules_of(admin, category)
-    return admin.post(f"/admin/rules/category/{category}", {"entry": entry, "rules": yaml.safe_dump(
+    return admin.post(f"/admin/rules/category/{category}/yaml", {"entry": entry, "rules": yaml.safe_dump(
         rules, allow_unicode=True, sort_keys=False)})
 
 
