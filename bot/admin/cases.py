@@ -19,6 +19,7 @@ from handlers.console.scoping import within
 from handlers.cases.records import StaleCase
 from handlers.cases.case_views import actor_names
 from handlers.cases.lifecycle import IllegalTransition, allowed
+from handlers.classify import explain_decision
 from handlers.texts import wording
 from models import Case, Grid, Worker, case_channel
 
@@ -94,8 +95,11 @@ def case_detail(request: Request, case_id: int, error: str | None = None, done: 
     catalogue = state.services.classifier().catalogue
     categories = [name for name in catalogue.names() if catalogue.get(name).grid_matter]
     names = actor_names(session, {event.actor for event in case.events})
+    stored = case.classification or {}
+    explained = explain_decision(stored, state.services.classifier()) if "outcome" in stored else None
     return render_page(request, "case", case=case, workers=workers, possible=possible, error=error, done=done,
-                       categories=categories, names=names, channel=case_channel(case.reporter_userid, case.source))
+                       categories=categories, names=names, channel=case_channel(case.reporter_userid, case.source),
+                       explained=explained)
 
 
 @router.get("/cases/{case_id}/media/{media_id}")

@@ -34,7 +34,7 @@ def _percent(value: float | None) -> str:
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True)
+                      trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.do"])
     env.filters.update(case_number=format_case_number, when=_when, percent=_percent, label=label, phone=_phone,
                        query=lambda params: urlencode({k: v for k, v in params.items() if v not in (None, "")}))
     env.globals["labels"] = wording()

@@ -17,7 +17,7 @@ from bot.state import AppState, get_state
 from handlers.cases import corrections
 from handlers.console import rule_replay, rulesets
 from handlers.console.audit import record
-from handlers.classify import Classifier
+from handlers.classify import Classifier, Explanation, explain_decision
 
 router = APIRouter(prefix="/rules")
 REPLAY_DEFAULT, REPLAY_MAX = 500, 5000
@@ -55,12 +55,18 @@ def _page(request: Request, session: Session, state: AppState, *, text: str = ""
     live, drafted = _classifiers(session, state)
     explained = None
     if text.strip():
-        explained = {"live": live.classify(text), "draft": drafted.classify(text) if drafted else None}
+        explained = {"live": _explained(live, text), "draft": _explained(drafted, text) if drafted else None}
     data = row.data if row is not None else live_data
     counts = {name: len(items) for name, items in data["rules"].items()}
     return render_page(request, "rules", status_code=status_code, number=number, draft=row,
                        categories=data["catalogue"]["categories"], counts=counts, text=text, explained=explained,
                        versions=rulesets.versions(session), error=error, done=done, replay_default=REPLAY_DEFAULT)
+
+
+def _explained(classifier: Classifier, text: str) -> tuple[Explanation, dict]:
+    """(who won and why, the decision as JSON) for the explain box."""
+    decision = classifier.classify(text).to_json()
+    return explain_decision(decision, classifier), decision
 
 
 def refused(request: Request, session: Session, state: AppState, message: str) -> HTMLResponse:

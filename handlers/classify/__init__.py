@@ -8,6 +8,8 @@ Public surface:
   beside a learned model (see `_engine` for who decides when); `decision.ranking` and
   `Classifier.rank(text)` give the model's calibrated probability of every category (`无` = not
   a report), `decision.model_features()` the n-grams and words that weighed most.
+- `explain_decision(decision.to_json(), classifier) -> Explanation` — who won and why, for a person:
+  the winner's rules first, the other categories' rules apart, the model's confidence.
 - `Classifier.with_examples([{"text", "label"}])` — the same rules, the model retrained with
   more labelled examples (e.g. corrections); `classifier.examples()` lists the current ones.
 - `load_classifier(config_dir)` — cached per directory, rebuilt when a file changes.
@@ -45,6 +47,7 @@ from handlers.classify._errors import RuleConfigError
 from handlers.classify._evaluate import (DEPARTMENT_LABEL, NO_CATEGORY, Example, evaluate, outcome_figures,
                                         predicted_label, read_examples, same_matter, scores, write_errors)
 from handlers.classify._examples import read_example_files
+from handlers.classify._explain import CategoryRules, Explanation, FiredRule, explain_decision
 from handlers.classify._learn import LearnOptions, learn_rules
 from handlers.classify._lint import Finding, lint, stored_texts
 from handlers.classify._loader import load_classifier
@@ -53,10 +56,10 @@ from handlers.classify._normalise import chinese_number, normalise, to_simplifie
 from handlers.classify._rules import Rule, read_config, write_config
 
 __all__ = [
-    "DEPARTMENT_LABEL", "NO_CATEGORY", "Attribute", "Candidate", "Catalogue", "Category", "Classifier", "Clock",
-    "Decision", "Example", "Finding", "LearnOptions", "ModelOptions", "Rule", "RuleConfigError", "TextModel",
+    "DEPARTMENT_LABEL", "NO_CATEGORY", "Attribute", "Candidate", "Catalogue", "Category", "CategoryRules", "Classifier",
+    "Clock", "Decision", "Example", "Explanation", "Finding", "FiredRule", "LearnOptions", "ModelOptions", "Rule", "RuleConfigError", "TextModel",
     "chinese_number",
-    "evaluate", "learn_rules", "lint", "load_classifier", "normalise", "outcome_figures", "predicted_label",
+    "evaluate", "explain_decision", "learn_rules", "lint", "load_classifier", "normalise", "outcome_figures", "predicted_label",
     "read_config", "read_example_files", "read_examples", "same_matter", "scores", "stored_texts", "to_simplified",
     "write_config", "write_errors",
 ]

@@ -65,6 +65,16 @@ def test_explain_shows_normalisation_rules_and_decision(admin):
     assert "噪音扰民" in explained and "<td>" in explained
 
 
+def test_explain_says_who_won_and_why_in_words(admin):
+    page = admin.get("/admin/rules", text="楼上装修噪音太大，吵得睡不着").text
+    explained = re.search(r'id="explain-1">(.*?)</div>', page, re.S).group(1)
+    assert re.search(r'class="decision">噪音扰民<', explained)
+    reason = re.search(r'<p class="reason">(.*?)</p>', explained, re.S).group(1)
+    assert re.search(r"关键词“[^”]+”命中，权重 \d\.\d", reason) and re.search(r"模型把握 \d+%", reason)
+    rows = re.findall(r'<tr class="(winner|other)">', explained)
+    assert rows[0] == "winner" and rows == sorted(rows, reverse=True)  # the winner's rules before the others'
+
+
 def test_an_invalid_rule_is_refused_with_the_field_named(admin, db):
     answer = _save(admin, CATEGORY, [{"id": "broken", "keywords": [NEW_WORD], "weight": -1}])
     assert answer.status_code == 422 and "weight" in answer.text
