@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 from datetime import timezone
+from ipaddress import ip_address
+from urllib.parse import urlsplit
 
 from config.settings import DEMO_AES_KEY, DEMO_CORP_ID, DEMO_SECRET, DEMO_TOKEN, Settings, SettingsError
 from handlers.cases.timing import clock_rules, official_calendar_covers
@@ -12,6 +14,8 @@ from models import utcnow
 
 CALLBACK_SECRETS = {"wecom_corp_id": DEMO_CORP_ID, "wecom_token": DEMO_TOKEN, "wecom_aes_key": DEMO_AES_KEY,
                     "wecom_secret": DEMO_SECRET}
+# Object-store keys printed in every quick start: MinIO's default account and AWS's documentation example.
+PUBLIC_S3_KEYS = frozenset({"minioadmin", "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"})
 
 
 class UnsafeSettings(SettingsError):
@@ -23,11 +27,42 @@ def _env(name: str) -> str:
 
 
 def refusals(settings: Settings) -> list[str]:
-    """Why the app must not start: outside the demo, each callback secret still unset or the demo value."""
+    """Why the app must not start: outside the demo, each callback secret still unset or the demo value,
+    and a media bucket's key that every quick start prints."""
     if settings.demo:
         return []
-    return [f"{_env(name)}: unset or the public demo value; set this deployment's own"
-            for name, demo_value in CALLBACK_SECRETS.items() if getattr(settings, name) in ("", demo_value)]
+    refused = [f"{_env(name)}: unset or the public demo value; set this deployment's own"
+               for name, demo_value in CALLBACK_SECRETS.items() if getattr(settings, name) in ("", demo_value)]
+    if settings.media_store == "s3":
+        refused += [f"{_env(name)}: a publicly known example key; give gridbot its own access key"
+                    for name in ("media_s3_access_key", "media_s3_secret_key")
+                    if getattr(settings, name) in PUBLIC_S3_KEYS]
+    return refused
+
+
+def _local(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    try:
+        return host == "localhost" or ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def channel_findings(settings: Settings) -> list[str]:
+    """What leaves the resident channels (微信客服 links and QR codes, kept media) open or broken."""
+    found = []
+    public_url = settings.public_url
+    if not settings.demo and (public_url is None or _local(public_url) or public_url.startswith("http://")):
+        found.append(f"GRIDBOT_PUBLIC_URL: {public_url or 'unset'} — progress links and QR codes must name the "
+                     "public https address residents open in WeChat")
+    odd = sorted(kfid for kfid in settings.kf_excluded if not kfid.startswith("wk"))
+    if odd:
+        found.append(f"GRIDBOT_KF_EXCLUDE: {', '.join(odd)} not an open_kfid (wk…) — the account meant is "
+                     "still served")
+    endpoint = settings.media_s3_endpoint
+    if settings.media_store == "s3" and endpoint and endpoint.startswith("http://") and not _local(endpoint):
+        found.append("GRIDBOT_MEDIA_S3_ENDPOINT: plain http — residents' photos cross the network unencrypted")
+    return found
 
 
 def require_safe(settings: Settings) -> None:
@@ -39,7 +74,7 @@ def require_safe(settings: Settings) -> None:
 
 def findings(settings: Settings) -> list[str]:
     """Everything still unsafe in `settings`, one line each (empty: nothing found)."""
-    found = list(refusals(settings))
+    found = list(refusals(settings)) + channel_findings(settings)
     if settings.demo:
         found.append("GRIDBOT_DEMO: on — the chat simulator is mounted and the demo secrets are accepted")
     password = settings.admin_password

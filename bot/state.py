@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db_runner import DbRunner
 from bot.intake import Intake
-from bot.media import MediaStore
+from bot.media import MediaStore, store_from_settings
 from bot.progress.links import attach_links
 from bot.wecom.api import WeComClient
 from bot.wecom.crypto import CallbackCrypto
@@ -80,7 +80,7 @@ class AppState:
             wecom=wecom,
             kf=KfPuller(factory, wecom, excluded=settings.kf_excluded,
                         on_recorded=intake.wake, clock=services.clock),
-            media=MediaStore(settings.media_dir),
+            media=store_from_settings(settings),
         )
 
     def close(self) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +19,9 @@ DEMO_CORP_ID = "wwgridbotdemo0001"
 DEMO_TOKEN = "gridbotdemotoken"
 DEMO_AES_KEY = "lG2Bm1FnfniElq4M/ESt1AVYPrpWwqmA+ZD/jWgh6eA"
 DEMO_SECRET = "gridbot-demo-secret"
+
+
+S3_REQUIRED = ("media_s3_bucket", "media_s3_access_key", "media_s3_secret_key")
 
 
 class Settings(BaseSettings):
@@ -62,8 +66,17 @@ class Settings(BaseSettings):
     ready_max_backlog_age: float = Field(default=300.0, gt=0)  # /readyz fails when a pending notice is older
     metrics_port: int = Field(default=0, ge=0, le=65535)  # /metrics of `gridbot worker` / `outbox run`; 0: none
     public_url: str | None = None  # base of progress links and QR codes; None: the serving address
-    link_secret: str | None = None  # signs progress links; None: derived from the WeCom secret and key
-    media_dir: Path = Path("./media")  # residents' and workers' photos, voice and video, kept
+    # Signs progress links; None: derived from the WeCom secret and AES key.
+    link_secret: str | None = Field(default=None, min_length=32)
+    media_dir: Path = Path("./media")  # residents' and workers' photos, voice and video, kept (media_store=folder)
+    # Or kept in an S3-compatible bucket (AWS S3, MinIO, Aliyun OSS, Tencent COS): media_store=s3.
+    media_store: Literal["folder", "s3"] = "folder"
+    media_s3_endpoint: str | None = Field(default=None, pattern=r"^https?://\S+$")  # None: AWS S3 itself
+    media_s3_bucket: str | None = None
+    media_s3_access_key: str | None = None
+    media_s3_secret_key: str | None = None
+    media_s3_region: str = "us-east-1"
+    media_s3_addressing: Literal["path", "virtual"] = "path"  # virtual: bucket.endpoint (Aliyun OSS, Tencent COS)
     kf_exclude: str = ""  # comma-separated open_kfids whose kf events are ignored
     log_level: str = Field(default="INFO", pattern=r"(?i)^(debug|info|warning|error|critical)$")
     # The console map's background tiles, e.g. a production map service's https://…/{z}/{x}/{y}.png;
@@ -127,6 +140,16 @@ class Settings(BaseSettings):
             self.wecom_bot_token, self.wecom_bot_aes_key = DEMO_TOKEN, DEMO_AES_KEY
         return self
 
+    @model_validator(mode="after")
+    def _s3_complete(self) -> Settings:
+        """An S3 media store needs its bucket and both keys."""
+        if self.media_store == "s3":
+            missing = [name for name in S3_REQUIRED if not getattr(self, name)]
+            if missing:
+                raise ValueError(", ".join(f"GRIDBOT_{name.upper()}" for name in missing)
+                                 + ": required when GRIDBOT_MEDIA_STORE=s3")
+        return self
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
@@ -152,8 +175,10 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "?"
-            lines.append(f"GRIDBOT_{field.upper()}: {error['msg']}")
+            if not error["loc"]:  # a check across settings: its message names them
+                lines.append(str(error["msg"]).removeprefix("Value error, "))
+                continue
+            lines.append(f"GRIDBOT_{str(error['loc'][0]).upper()}: {error['msg']}")
         raise SettingsError("; ".join(lines)) from None
 
 

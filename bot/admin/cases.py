@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.admin.deps import Viewer, current_viewer, get_now, get_session
 from bot.admin.rendering import render_page, see_other
+from bot.media import served_headers
 from bot.state import AppState, get_state
 from handlers.console import cases
 from handlers.console.audit import record
@@ -105,14 +106,15 @@ def case_detail(request: Request, case_id: int, error: str | None = None, done: 
 @router.get("/cases/{case_id}/media/{media_id}")
 def case_media(case_id: int, media_id: str, viewer: Viewer = Depends(current_viewer),
                session: Session = Depends(get_session), state: AppState = Depends(get_state)) -> Response:
-    """A photo, voice or video attached to a case the viewer may see (kept in the media folder)."""
+    """A photo, voice or video attached to a case the viewer may see (kept in the media store)."""
     case = _load_case(session, viewer, case_id)
     attached = case is not None and any(attachment.get("media_id") == media_id for event in case.events
                                         for attachment in event.attachments or [])
     found = state.media.open(session, media_id) if attached else None
     if found is None:
         return Response("not found", status_code=404)
-    return FileResponse(found[0], media_type=found[1], headers={"Cache-Control": "private, max-age=3600"})
+    media_type, headers = served_headers(found)
+    return Response(found.content, media_type=media_type, headers=headers)
 
 
 @router.post("/cases/{case_id}/action")

@@ -53,14 +53,16 @@ def retention_purge(
     now: str = typer.Option(None, "--now", help="Purge as of this ISO-8601 moment (default: now)."),
     days: int = typer.Option(None, "--days", help="Override GRIDBOT_RETENTION_DAYS."),
 ) -> None:
-    """Purge personal data of cases that ended more than the retention period ago."""
+    """Purge personal data of cases that ended more than the retention period ago, their kept media too."""
+    from bot.media import store_from_settings
     from handlers.privacy.retention import purge
 
     days = settings().retention_days if days is None else days
     if days <= 0:
         typer.echo("gridbot: retention is off (GRIDBOT_RETENTION_DAYS=0); pass --days N", err=True)
         raise typer.Exit(2)
-    echo_json(asdict(purge(session_factory(), now=parse_moment(now), days=days)))
+    media = store_from_settings(settings())
+    echo_json(asdict(purge(session_factory(), now=parse_moment(now), days=days, forget_media=media.forget)))
 
 
 def register(app: typer.Typer) -> None:

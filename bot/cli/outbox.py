@@ -23,11 +23,13 @@ def _row(row: OutboxMessage) -> dict:
 
 
 def _sender():
+    from bot.media import store_from_settings
     from bot.outbox.sender import OutboxSender, SendPolicy
     from bot.wecom.api import WeComClient
 
     s = settings()
-    return OutboxSender(session_factory(), WeComClient.from_settings(s), SendPolicy.from_settings(s)), s
+    return OutboxSender(session_factory(), WeComClient.from_settings(s), SendPolicy.from_settings(s),
+                        media=store_from_settings(s)), s
 
 
 @outbox_app.command("list")

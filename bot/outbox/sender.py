@@ -12,7 +12,7 @@ What a failure does depends on its kind (bot/wecom/errors.py):
 Before sending, rows are paced per recipient (bot/outbox/pacing.py): a burst beyond WeCom's
 per-member limits goes out folded into digests as room frees up, instead of being dropped by WeCom.
 微信客服 residents get at most what their window allows (bot/outbox/window.py); the rest is held.
-Rows of channel `media` are downloads (media/get) into the media folder (bot/media.py), retried alike.
+Rows of channel `media` are downloads (media/get) into the media store (bot/media/), retried alike.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import metrics
-from bot.media import MediaStore
+from bot.media import MediaStore, StoreError
 from bot.outbox import claims, pacing
 from bot.outbox import window
 from bot.wecom.api import WeComClient
@@ -215,7 +215,10 @@ class OutboxSender:
             if self.media is None:
                 raise WeComError(ErrorKind.TRANSIENT, None, "this sender keeps no media", "/cgi-bin/media/get")
             content, content_type = self.client.get_media(first.recipient)
-            self.media.save(self.factory, first.recipient, first.text, content, content_type, utcnow())
+            try:
+                self.media.save(self.factory, first.recipient, first.text, content, content_type, utcnow())
+            except StoreError as error:  # retried with backoff like a failed send
+                raise WeComError(ErrorKind.TRANSIENT, None, str(error), "media store") from error
         else:
             self.client.send(first.channel, first.recipient, text)
 

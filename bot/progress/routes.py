@@ -10,10 +10,10 @@ from __future__ import annotations
 from functools import lru_cache
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from bot.media import MediaStore
+from bot.media import served_headers
 from bot.state import AppState, get_state
 from handlers.progress_links import case_for_link
 from handlers.cases.progress_page import progress_view, worker_photos
@@ -75,14 +75,14 @@ def rate_case(link: str, rating: str = Form(...), reason: str = Form(""),
 
 @router.get("/p/{link}/photos/{index}")
 def photo(link: str, index: int, state: AppState = Depends(get_state)) -> Response:
-    """A photo a worker attached to the case (kept in the media folder), behind the link's check."""
+    """A photo a worker attached to the case (kept in the media store), behind the link's check."""
     with state.factory() as session:
         case = case_for_link(session, link)
         photos = worker_photos(session, case) if case is not None else []
         if not 0 <= index < len(photos):
             return _not_found()
-        found = MediaStore(state.settings.media_dir).open(session, photos[index].media_id)
+        found = state.media.open(session, photos[index].media_id)
     if found is None:
         return _not_found()
-    path, content_type = found
-    return FileResponse(path, media_type=content_type, headers={"Cache-Control": "private, max-age=3600"})
+    media_type, headers = served_headers(found)
+    return Response(found.content, media_type=media_type, headers=headers)

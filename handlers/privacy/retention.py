@@ -1,13 +1,15 @@
 """Retention: personal data of cases that ended more than N days ago is purged; statistics stay.
 
 What goes: residents' names and phones, the free text of inbound messages and replies,
-media references and places, notice texts. What stays: each case's category, grid,
+media references and the kept media themselves (through the caller's `forget_media`), places,
+notice texts. What stays: each case's category, grid,
 unit, states, timestamps, rating and event actions, so every figure can still be counted.
 Case texts and worker notes stay readable for the audit trail with numbers masked.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
@@ -19,6 +21,8 @@ from models import Case, CaseEvent, CaseLink, CaseState, Conversation, InboundMe
 from models.outbox import OutboxStatus
 
 ENDED_STATES = (CaseState.ARCHIVED, CaseState.WITHDRAWN, CaseState.MERGED, CaseState.TRANSFERRED)
+# Deletes kept media (their blobs and records) by media_id inside the purge's transaction; how many.
+ForgetMedia = Callable[[Session, list[str]], int]
 # Callback fields that say nothing about the person beyond who sent it (kept for replay and dedupe).
 _KEPT_FIELDS = ("ToUserName", "FromUserName", "CreateTime", "MsgType", "MsgId", "Event", "AgentID")
 
@@ -29,23 +33,29 @@ class PurgeReport:
     messages: int = 0
     residents: int = 0
     conversations: int = 0
+    media: int = 0
 
     def add(self, other: PurgeReport) -> None:
         for key, value in asdict(other).items():
             setattr(self, key, getattr(self, key) + value)
 
 
-def purge_batch(session: Session, *, now: datetime, days: int, batch: int = 500) -> PurgeReport:
-    """Purge up to `batch` ended cases older than `days` (and the loose data of that age)."""
+def purge_batch(session: Session, *, now: datetime, days: int, batch: int = 500,
+                forget_media: ForgetMedia | None = None) -> PurgeReport:
+    """Purge up to `batch` ended cases older than `days` (and the loose data of that age); `forget_media`
+    deletes the kept photos, voice and video of those cases in the same transaction."""
     cutoff = now - timedelta(days=days)
     cases = session.scalars(
         select(Case).where(Case.state.in_(ENDED_STATES), Case.updated_at < cutoff, Case.purged_at.is_(None))
         .order_by(Case.id).limit(batch)
     ).all()
+    media_ids = [item["media_id"] for case in cases for event in case.events for item in event.attachments or []
+                 if item.get("media_id")]
     for case in cases:
         _purge_case(session, case, now)
     session.flush()
     report = PurgeReport(cases=len(cases))
+    report.media = forget_media(session, media_ids) if forget_media is not None and media_ids else 0
     report.messages = _purge_messages(session, cutoff, [case.id for case in cases])
     report.residents = _purge_residents(session, {case.resident_id for case in cases} - {None})
     report.conversations = session.execute(delete(Conversation).where(Conversation.updated_at < cutoff)).rowcount
@@ -90,12 +100,13 @@ def _purge_residents(session: Session, resident_ids: set[int]) -> int:
     ).rowcount
 
 
-def purge(factory: sessionmaker[Session], *, now: datetime, days: int) -> PurgeReport:
+def purge(factory: sessionmaker[Session], *, now: datetime, days: int,
+          forget_media: ForgetMedia | None = None) -> PurgeReport:
     """Purge everything due, one committed batch at a time."""
     total = PurgeReport()
     while True:
         with factory.begin() as session:
-            report = purge_batch(session, now=now, days=days)
+            report = purge_batch(session, now=now, days=days, forget_media=forget_media)
         total.add(report)
         if report.cases == 0:
             return total

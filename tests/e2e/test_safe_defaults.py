@@ -59,8 +59,45 @@ def test_serve_refuses_and_doctor_lists_what_is_unsafe(database_url):
         assert f"unsafe: {name}" in doctor.output, name
     safe = {f"GRIDBOT_{k.upper()}": v for k, v in TEST_SECRETS.items()}
     clean = run_cli(["doctor"], database_url, GRIDBOT_DEMO="false", GRIDBOT_SECURE_COOKIES="true",
-                    GRIDBOT_ADMIN_PASSWORD="a-long-operator-password", **safe)
+                    GRIDBOT_ADMIN_PASSWORD="a-long-operator-password", GRIDBOT_PUBLIC_URL="https://grid.example.org",
+                    **safe)
     assert clean.exit_code == 0 and "nothing unsafe found" in clean.output
+
+
+def test_start_up_refuses_a_media_bucket_key_from_a_quick_start(database_url):
+    bucket = {"media_store": "s3", "media_s3_endpoint": "https://oss.example.org", "media_s3_bucket": "kept"}
+    with pytest.raises(UnsafeSettings) as refused:
+        create_app(Settings(_env_file=None, database_url=database_url, **TEST_SECRETS, **bucket,
+                            media_s3_access_key="minioadmin", media_s3_secret_key="minioadmin"))
+    assert [line.split(":")[0] for line in str(refused.value).splitlines()] == [
+        "GRIDBOT_MEDIA_S3_ACCESS_KEY", "GRIDBOT_MEDIA_S3_SECRET_KEY"]
+    create_app(Settings(_env_file=None, database_url=database_url, **TEST_SECRETS, **bucket,
+                        media_s3_access_key="gridbot-own", media_s3_secret_key="a-secret-of-its-own"))
+
+
+def test_doctor_lists_what_leaves_the_resident_channels_open(database_url):
+    safe = {f"GRIDBOT_{k.upper()}": v for k, v in TEST_SECRETS.items()}
+    checked = {"GRIDBOT_DEMO": "false", "GRIDBOT_SECURE_COOKIES": "true", **safe}
+    unset = run_cli(["doctor"], database_url, GRIDBOT_KF_EXCLUDE="wkExcludedAccount01,kf-typo",
+                    GRIDBOT_MEDIA_STORE="s3", GRIDBOT_MEDIA_S3_ENDPOINT="http://minio.internal:9000",
+                    GRIDBOT_MEDIA_S3_BUCKET="kept", GRIDBOT_MEDIA_S3_ACCESS_KEY="own",
+                    GRIDBOT_MEDIA_S3_SECRET_KEY="own-secret", **checked)
+    assert unset.exit_code == 1
+    found = [line for line in unset.output.splitlines() if line.startswith("unsafe: ")]
+    assert [line.split(":")[1].strip() for line in found] == [
+        "GRIDBOT_PUBLIC_URL", "GRIDBOT_KF_EXCLUDE", "GRIDBOT_MEDIA_S3_ENDPOINT"]
+    assert "kf-typo" in found[1] and "wkExcludedAccount01" not in found[1]
+    for address in ("http://127.0.0.1:8000", "http://grid.example.org"):
+        assert "unsafe: GRIDBOT_PUBLIC_URL" in run_cli(["doctor"], database_url, GRIDBOT_PUBLIC_URL=address,
+                                                       **checked).output
+    weak = run_cli(["doctor"], database_url, GRIDBOT_LINK_SECRET="short-link-key", **checked)
+    assert weak.exit_code == 2 and "GRIDBOT_LINK_SECRET" in weak.output
+    local_bucket = run_cli(["doctor"], database_url, GRIDBOT_PUBLIC_URL="https://grid.example.org",
+                           GRIDBOT_LINK_SECRET="a-link-signing-key-of-32-characters!",
+                           GRIDBOT_MEDIA_STORE="s3", GRIDBOT_MEDIA_S3_ENDPOINT="http://127.0.0.1:9000",
+                           GRIDBOT_MEDIA_S3_BUCKET="kept", GRIDBOT_MEDIA_S3_ACCESS_KEY="own",
+                           GRIDBOT_MEDIA_S3_SECRET_KEY="own-secret", **checked)
+    assert local_bucket.exit_code == 0, local_bucket.output
 
 
 def _bot_payload(userid: str, text: str, aibotid: str = "AIBOT") -> dict:

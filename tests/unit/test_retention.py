@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from bot.media import FolderStore, MediaStore
 from handlers.privacy.retention import purge
-from models import Case, CaseEvent, CaseState, InboundMessage, OutboxMessage, Resident, utcnow
+from models import Case, CaseEvent, CaseState, InboundMessage, OutboxMessage, Resident, StoredMedia, utcnow
 from models.db import make_engine, make_session_factory
 from models.migrate import upgrade
 from tests.cli import run_cli
@@ -108,8 +109,14 @@ def test_retention_purge_command_refuses_when_retention_is_off(database_url, fac
     assert "GRIDBOT_RETENTION_DAYS" in result.output
 
 
-def test_retention_purge_command_purges_as_of_the_given_moment(database_url, factory):
+def test_retention_purge_command_purges_as_of_the_given_moment_with_the_kept_media(database_url, factory, tmp_path):
+    kept = MediaStore(FolderStore(tmp_path))
+    key = kept.save(factory, "m1", "image", b"\x89PNG photo of the resident's door", "image/png", NOW)
     later = (NOW + timedelta(days=365)).isoformat()
-    result = run_cli(["retention", "purge", "--now", later], database_url, GRIDBOT_RETENTION_DAYS="90")
+    result = run_cli(["retention", "purge", "--now", later], database_url, GRIDBOT_RETENTION_DAYS="90",
+                     GRIDBOT_MEDIA_DIR=str(tmp_path))
     assert result.exit_code == 0, result.output
     assert '"cases": 1' in result.stdout  # the recently archived one is now old enough
+    assert '"media": 1' in result.stdout and not (tmp_path / key).exists()
+    with factory() as session:
+        assert kept.open(session, "m1") is None and session.scalar(select(func.count()).select_from(StoredMedia)) == 0
