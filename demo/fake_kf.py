@@ -1,7 +1,8 @@
 """The fake WeCom's 微信客服 (kf) side: accounts, residents' messages to pull, the send window, media.
 
 It answers kf/sync_msg (cursor paging, the event token checked), kf/send_msg (refused, as WeCom
-does, beyond 5 messages within 48 h of the resident's last message), kf/send_msg_on_event
+does, beyond 5 messages within 48 h of the resident's last message; its msgid is in the call record,
+and `inject` can report it undelivered later with a `msg_send_fail` event), kf/send_msg_on_event
 (single-use welcome codes, ~20 s), kf/add_contact_way, kf/account/list and media/get. Tests and the
 simulator play the resident through `inject`: the message is queued for the pull and the
 `kf_msg_or_event` token to call back with is returned.
@@ -88,6 +89,8 @@ class FakeKf:
                 event = {"event_type": spec.get("event_type", "enter_session"), "open_kfid": kfid,
                          "external_userid": user, "scene": spec.get("scene", ""),
                          "scene_param": spec.get("scene_param", "")}
+                if event["event_type"] == "msg_send_fail":  # WeCom's report of a message it could not deliver
+                    event.update(fail_msgid=spec.get("fail_msgid", ""), fail_type=int(spec.get("fail_type", 0)))
                 if spec.get("welcome", True) and event["event_type"] == "enter_session":
                     code = event["welcome_code"] = secrets.token_hex(12)
                     self.welcome_codes[code] = (now + WELCOME_CODE_TTL, user)
@@ -134,7 +137,8 @@ class FakeKf:
             if window is None or self.now() - window[0] > WINDOW_SECONDS or window[1] >= WINDOW_MESSAGES:
                 return _error(SESSION_REFUSED, "send msg session status invalid")
             window[1] += 1
-        return {"errcode": 0, "errmsg": "ok", "msgid": f"fake-kf-out-{next(self.ids)}"}
+        msgid = marks["msgid"] = f"fake-kf-out-{next(self.ids)}"  # the call record names it (msg_send_fail)
+        return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
 
     def send_msg_on_event(self, query: dict, body: dict, marks: dict) -> dict:
         with self.lock:

@@ -53,6 +53,8 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()
     folded_into: Mapped[int | None] = mapped_column()  # sent inside the digest message of that row
+    # WeCom's msgid of a 微信客服 send (on the message's first row): a later msg_send_fail event names it.
+    remote_msgid: Mapped[str | None] = mapped_column(String(128), index=True)
 
 
 def queue_notice(session: Session, *, channel: str, recipient: str, text: str, dedupe_key: str,

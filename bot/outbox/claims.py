@@ -64,13 +64,14 @@ def _settle(factory: sessionmaker[Session], row_id: int, token: str, **values) -
         return result.rowcount == 1
 
 
-def mark_sent(factory: sessionmaker[Session], row_ids: list[int], token: str, now: datetime) -> int:
-    """Mark rows sent as one message (a digest when several: the first row stands for the message);
-    how many this claim still held."""
+def mark_sent(factory: sessionmaker[Session], row_ids: list[int], token: str, now: datetime,
+              remote_msgid: str | None = None) -> int:
+    """Mark rows sent as one message (a digest when several: the first row stands for the message,
+    and keeps WeCom's msgid of it); how many this claim still held."""
     head, *folded = row_ids
     with factory.begin() as session:
         held = 0
-        for ids, values in (([head], {}), (folded, {"folded_into": head})):
+        for ids, values in (([head], {"remote_msgid": remote_msgid}), (folded, {"folded_into": head})):
             if ids:
                 held += session.execute(
                     update(OutboxMessage)

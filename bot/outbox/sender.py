@@ -205,10 +205,12 @@ class OutboxSender:
             text += "\n" + render("notices/kf_window_last", url=url)
         return text
 
-    def _deliver(self, first: claims.Claimed, text: str) -> None:
+    def _deliver(self, first: claims.Claimed, text: str) -> str | None:
+        """Send one message; WeCom's msgid of a kf send (a msg_send_fail event may name it later)."""
         if first.channel == OutboxChannel.KF:
             budget = self._budgets[first.recipient]
-            self.client.kf_send_text(budget.open_kfid or "", budget.external_userid or "", text)
+            answer = self.client.kf_send_text(budget.open_kfid or "", budget.external_userid or "", text)
+            return str(answer.get("msgid") or "")[:128] or None
         elif first.channel == OutboxChannel.KF_WELCOME:
             self.client.kf_send_on_event(first.recipient, text)
         elif first.channel == OutboxChannel.MEDIA:
@@ -221,21 +223,23 @@ class OutboxSender:
                 raise WeComError(ErrorKind.TRANSIENT, None, str(error), "media store") from error
         else:
             self.client.send(first.channel, first.recipient, text)
+        return None
 
     def _send(self, rows: list[claims.Claimed], token: str, now: datetime) -> int:
         first = rows[0]
         text = self._text(rows)
         try:
-            self._deliver(first, text)
+            remote_msgid = self._deliver(first, text)
         except WeComError as error:
             metrics.send_attempted(first.channel, failure=error.kind.value)
             self.stats.by_kind[error.kind] = self.stats.by_kind.get(error.kind, 0) + 1
             for row in rows:
                 self._failed(row, token, error, now)
             return 0
-        if claims.mark_sent(self.factory, [row.id for row in rows], token, max(now, utcnow())) < len(rows):
+        ids = [row.id for row in rows]
+        if claims.mark_sent(self.factory, ids, token, max(now, utcnow()), remote_msgid) < len(rows):
             self.stats.lost_claims += 1
-            log.warning("outbox rows %s were sent after their lease ran out", [row.id for row in rows])
+            log.warning("outbox rows %s were sent after their lease ran out", ids)
         if self.config_error is not None:
             log.warning("WeCom accepts sends again; outbox resumed (was: %s)", self.config_error)
             self.config_error = None

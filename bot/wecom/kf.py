@@ -4,7 +4,8 @@
 kf/sync_msg from the account's stored cursor, page by page while `has_more`, and records each page
 in ONE transaction: its resident messages as waiting inbound records (handlers/intake/inbox.py, the same
 queue and handler as the app chat; the unique msgid makes a page that comes twice harmless), the
-residents' send windows (bot/outbox/window.py) and the page's `next_cursor`. So a crash loses
+residents' send windows (bot/outbox/window.py), WeCom's reports of messages it could not deliver
+(`msg_send_fail`: bot/outbox/kf_failures.py) and the page's `next_cursor`. So a crash loses
 nothing and doubles nothing: the next pull starts from the last recorded page. Failures are retried
 with backoff; an expired event token falls back to a pull without one (WeCom rate-limits those).
 """
@@ -20,8 +21,9 @@ from datetime import datetime, timezone
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.outbox import kf_failures
 from bot.outbox.window import resident_wrote
-from bot.wecom.kf_messages import RESIDENT, SERVICER, external_userid, inbound_from_kf, kf_userid
+from bot.wecom.kf_messages import RESIDENT, SERVICER, SYSTEM, external_userid, inbound_from_kf, kf_userid
 from bot.wecom.api import WeComClient
 from bot.wecom.errors import ErrorKind, WeComError
 from handlers.intake import inbox
@@ -96,14 +98,18 @@ class KfPuller:
     def _record(self, open_kfid: str, items: list[dict], cursor: str) -> int:
         """One page and the cursor after it, in one transaction; how many messages were new."""
         now = self._clock()
-        wanted = []
+        wanted, failures = [], []
         for item in items:
             inbound = inbound_from_kf(item)
-            if inbound is None:
+            if inbound is not None:
+                wanted.append((item, inbound))
+            elif _event_type(item) == kf_failures.EVENT and item.get("origin") == SYSTEM:
+                failures.append(item["event"])
+            else:
                 _log_skipped(item)
-                continue
-            wanted.append((item, inbound))
         with self._factory.begin() as session:
+            for failure in failures:
+                kf_failures.send_failed(session, failure, now)
             accepted = inbox.accept(session, [inbound for _, inbound in wanted], now) if wanted else []
             for (item, inbound), result in zip(wanted, accepted):
                 if result.new:
@@ -176,9 +182,13 @@ def _sent_at(item: dict) -> datetime | None:
         return None
 
 
+def _event_type(item: dict) -> str | None:
+    return (item.get("event") or {}).get("event_type") if item.get("msgtype") == "event" else None
+
+
 def _log_skipped(item: dict) -> None:
     origin = item.get("origin")
-    kind = (item.get("event") or {}).get("event_type") if item.get("msgtype") == "event" else item.get("msgtype")
+    kind = _event_type(item) or item.get("msgtype")
     reason = "servicer message" if origin == SERVICER else f"not for a handler ({kind})"
     log.info("kf item skipped: %s", reason, extra={"msgid": item.get("msgid"),
                                                     "userid": kf_userid(external_userid(item))})

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handlers.cases.authority import SYSTEM
 from handlers.cases.case_views import CONSOLE_PREFIX
+from handlers.cases.records import apply_action
 from handlers.places.routing import urgent_responders
 from handlers.texts import render
 from models import Case, CaseEvent, CaseLink, Grid, Worker, resident_channel
@@ -106,3 +109,13 @@ def notify_event(session: Session, event: CaseEvent, *, tell_reporter: bool = Tr
         to_worker(session, event, case.assignee, template, who=who, **context)
     if tell_group and event.action in GROUP_EVENTS:
         to_group(session, event, "notices/group_update", who=who, **context)
+
+
+def note_undelivered(session: Session, case_id: int, reason: str, resent: bool, now: datetime) -> CaseEvent | None:
+    """WeCom reported a 微信客服 notice about the case undelivered: a note on the case's timeline saying
+    why and whether it goes out again when the resident next writes (`resent`); None: no such case."""
+    case = session.get(Case, case_id)
+    if case is None:
+        return None
+    return apply_action(session, case, "notice_undelivered", actor=SYSTEM.userid, now=now,
+                        note=render("notices/kf_undelivered_note", reason=reason, resent=resent))

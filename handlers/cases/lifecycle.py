@@ -38,6 +38,8 @@ TRANSITIONS: dict[str, Transition] = {
     "attach": Transition(_OPEN | {S.CLOSED}, None),
     "note": Transition(_OPEN | {S.CLOSED, S.ARCHIVED, S.TRANSFERRED}, None),
     "remind": Transition(_OPEN, None),
+    # WeCom reported a 微信客服 notice about the case undelivered (msg_send_fail): a note, in any state.
+    "notice_undelivered": Transition(frozenset(S), None),
     # 吹哨报到 (handlers/departments/whistle.py): a taken case calls a department; its steps keep the state.
     "whistle": Transition(frozenset({S.IN_PROGRESS, S.ESCALATED}), None),
     "report_in": Transition(_OPEN, None),

@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 
 from bot.app import create_app
 from config.settings import Settings
-from models import Area, AreaLevel, Case, Grid, InboundMessage, KfAccount, OutboxMessage, Resident, Unit, Worker
+from models import (Area, AreaLevel, Case, CaseEvent, Grid, InboundMessage, KfAccount, OutboxMessage, Resident, Unit,
+                    Worker)
 from tests.e2e.admin_client import logged_in
 from tests.e2e.conftest import demo_settings
 from tests.e2e.kf_chat import KF_SEND, KF_WELCOME, KfResident
@@ -167,3 +168,58 @@ def test_the_console_prints_a_code_per_building_of_a_community(app_url, db):
         assert re.search(rb"/Count (\d+)", document.content).group(1) == str(len(units)).encode()
     finally:
         console.close()
+
+
+def _sends(fake_wecom, resident: KfResident) -> list[dict]:
+    return [c for c in fake_wecom.calls(KF_SEND) if c["json"].get("touser") == resident.external_userid]
+
+
+def _undelivered(db, case_id: int) -> list[str]:
+    with db() as session:
+        return list(session.scalars(select(CaseEvent.note).where(
+            CaseEvent.case_id == case_id, CaseEvent.action == "notice_undelivered").order_by(CaseEvent.id)))
+
+
+def test_a_kf_message_wecom_reports_undelivered_is_held_noted_once_and_resent(wecom, fake_wecom, db, building,
+                                                                             app_url):
+    code, _, _ = building
+    resident = KfResident(fake_wecom, wecom, "wmE2eUndeliveredNotice01")
+    userid = f"kf:{resident.external_userid}"
+    resident.write(msgtype="event", event_type="enter_session", scene="building", scene_param=code, welcome=False)
+    resident.say("楼下的路灯不亮了，晚上走路看不见")
+    number = int(re.search(r"GB-(\d{6})", resident.wait_for(1)[0]).group(1))
+    assert "已接单" in wecom.send_text("demo-worker", f"接单 {number}")
+    taken = resident.wait_for(2)[1]
+    assert "接单" in taken
+
+    # WeCom accepted the 接单 notice, then reports it undelivered: the session had expired (fail_type 4).
+    failure = resident.write(msgtype="event", event_type="msg_send_fail",
+                             fail_msgid=_sends(fake_wecom, resident)[1]["msgid"], fail_type=4)
+    assert _wait(lambda: _outbox(db, userid, "held")) == [taken]
+    assert _wait(lambda: _undelivered(db, number)) == ["微信客服通知未送达居民（会话已过期），居民再次留言时补发。"]
+    console = logged_in(app_url)
+    try:
+        assert "通知未送达" in console.get(f"/admin/cases/{number}").text
+    finally:
+        console.close()
+
+    # The same event again (its page pulled once more from the start) changes nothing.
+    resident.announce(failure["token"])
+    with db.begin() as session:
+        session.get(KfAccount, resident.open_kfid).cursor = None
+
+    # The resident writes again: the held notice goes out with the answer, still noted once.
+    resident.say(f"进度 {number}")
+    assert _wait(lambda: len(_outbox(db, userid, "sent")) == 3)  # the opening, 接单 again, the answer
+    assert _outbox(db, userid, "held") == [] and any(taken in text for text in resident.received()[2:])
+    assert len(_undelivered(db, number)) == 1
+
+    # What waiting cannot fix (the resident refuses messages, fail_type 10): dead, and the note says so.
+    wecom.send_text("demo-worker", f"进展 {number} 已报修")
+    reported = fake_wecom.wait_for(lambda: [c for c in _sends(fake_wecom, resident)
+                                            if "已报修" in c["json"]["text"]["content"]])
+    progress = reported[0]
+    resident.write(msgtype="event", event_type="msg_send_fail", fail_msgid=progress["msgid"], fail_type=10)
+    assert _wait(lambda: _outbox(db, userid, "dead")) == [progress["json"]["text"]["content"]]
+    notes = _wait(lambda: _undelivered(db, number)[1:])
+    assert notes == ["微信客服通知未送达居民（居民拒收），已转入失败通知，请电话联系居民。"]
