@@ -111,8 +111,10 @@ class Resident(Base):
     groups: Mapped[list] = mapped_column(default=list)
     visit_worker_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id"))
     groups_since: Mapped[datetime | None] = mapped_column()
-    # The building whose QR code the resident last came through: reports go there unless bound elsewhere.
+    # The building whose QR code the resident last came through, and when: reports go there (for a resident
+    # bound elsewhere, only within lifecycle.yaml's qr_arrival_window of the scan).
     arrival_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    arrived_at: Mapped[datetime | None] = mapped_column()
 
     unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
     visit_worker: Mapped[Worker | None] = relationship()

@@ -118,6 +118,7 @@ class ClockRules:
     duplicate_similarity: Thresholds
     ask_back_timeout: timedelta
     media_wait: timedelta
+    qr_arrival_window: timedelta
     working_hours: WorkingHours
 
     def deadline(self, category: str | None, start: datetime, duration: timedelta) -> datetime:
@@ -180,6 +181,7 @@ def _load(path: Path, _mtime: float) -> ClockRules:
         duplicate_similarity=Thresholds(**data["duplicate_similarity"]),
         ask_back_timeout=parse_duration(data["ask_back_timeout"]),
         media_wait=parse_duration(data["media_wait"]),
+        qr_arrival_window=parse_duration(data.get("qr_arrival_window", "2h")),
         working_hours=_working_hours(data["working_hours"]),
     )
 

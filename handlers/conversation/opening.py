@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
@@ -53,7 +53,7 @@ def open_report(session: Session, services: Services, resident: Resident, text: 
     grid worker will set the category."""
     if not category.grid_matter:
         return _to_department(session, services, resident, text, category, classification, record, now)
-    place, guess = find_place(session, services, resident, text)
+    place, guess = find_place(session, services, resident, text, now)
     assignee = pick_assignee(session, place.grid.id, category.name, urgent=category.urgent) if place.grid else None
     rules = clock_rules(services.config_dir)
     case = open_case(session, text=text, category=category, reporter_userid=resident.userid,
@@ -77,7 +77,7 @@ def open_report(session: Session, services: Services, resident: Resident, text: 
 def _to_department(session: Session, services: Services, resident: Resident, text: str, category: Category,
                    classification: dict | None, record: InboundMessage | None, now: datetime) -> Opened:
     """Not a grid matter: whistled to the department that handles it (吹哨报到), else named to the resident."""
-    place = Place(resident.unit.grid, resident.unit, "profile") if resident.unit else Place(None, None, None)
+    place = known_place(resident, now, clock_rules(services.config_dir).qr_arrival_window) or Place(None, None, None)
     case = whistle.route_to_department(session, resident.userid, resident, place, text, category, classification,
                                        now, whistle.whistle_rules(services.config_dir), clock_rules(services.config_dir))
     if case is None:
@@ -87,12 +87,24 @@ def _to_department(session: Session, services: Services, resident: Resident, tex
     return Opened(render("replies/routed_to_department", case=case, department=case.department), case)
 
 
-def find_place(session: Session, services: Services, resident: Resident, text: str) -> tuple[Place, Unit | None]:
-    """The resident's bound unit, else a confident address in the text; plus a guess to confirm."""
-    if resident.unit is not None:
-        return Place(resident.unit.grid, resident.unit, "profile"), None
-    if resident.arrival_unit is not None:
-        return Place(resident.arrival_unit.grid, resident.arrival_unit, "qr"), None
+def known_place(resident: Resident, now: datetime, window: timedelta) -> Place | None:
+    """Where a report goes without asking: the building whose QR code the resident scanned within `window`
+    (they are standing there, even if bound elsewhere), else their bound unit, else the last building
+    scanned; None when gridbot knows none."""
+    arrival, bound = resident.arrival_unit, resident.unit
+    scanned_just_now = arrival is not None and resident.arrived_at is not None and now - resident.arrived_at <= window
+    if arrival is not None and arrival != bound and (scanned_just_now or bound is None):
+        return Place(arrival.grid, arrival, "qr")
+    return Place(bound.grid, bound, "profile") if bound is not None else None
+
+
+def find_place(session: Session, services: Services, resident: Resident, text: str,
+               now: datetime) -> tuple[Place, Unit | None]:
+    """A place known without asking (known_place), else a confident address in the text; plus a guess to
+    confirm."""
+    known = known_place(resident, now, clock_rules(services.config_dir).qr_arrival_window)
+    if known is not None:
+        return known, None
     matches = services.addresses.get(session).match(text, limit=1)
     if matches:
         unit = session.get(Unit, matches[0].unit_id)

@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from handlers.cases.records import Place, latest_open_case
+from handlers.cases.timing import clock_rules
 from handlers.chat import pending
 from handlers.chat.commands import fold, is_chitchat, is_greeting, is_thanks, parse_command
 from handlers.chat.inbound import Inbound
@@ -47,15 +48,17 @@ def _arrived(session: Session, services: Services, resident: Resident, inbound: 
     """The resident opened the chat, perhaps through a building's QR code (`arrival` = its unit code):
     later reports go to that building, and a greeting offers once to bind it as their address."""
     unit = session.scalars(_UNIT_BY_CODE, {"code": inbound.arrival}).first() if inbound.arrival else None
+    now = services.clock()
     if unit is not None:
-        resident.arrival_unit = unit
+        resident.arrival_unit, resident.arrived_at = unit, now
     if inbound.channel == "kf" and not inbound.welcome_code:
         return None  # WeCom gives no way to greet now; the resident's first message is answered as usual
     offer_bind = unit is not None and resident.unit is None
     if offer_bind:
-        pending.expect(session, resident.userid, pending.CONFIRM_BIND, {"unit_id": unit.id},
-                            services.clock())
-    return render("replies/welcome", unit=unit, offer_bind=offer_bind)
+        pending.expect(session, resident.userid, pending.CONFIRM_BIND, {"unit_id": unit.id}, now)
+    bound_elsewhere = resident.unit if unit is not None and resident.unit not in (None, unit) else None
+    return render("replies/welcome", unit=unit, offer_bind=offer_bind, bound=bound_elsewhere,
+                  window=clock_rules(services.config_dir).qr_arrival_window)
 
 
 def _handle_text(session: Session, services: Services, resident: Resident, text: str,

@@ -223,3 +223,31 @@ def test_a_kf_message_wecom_reports_undelivered_is_held_noted_once_and_resent(we
     assert _wait(lambda: _outbox(db, userid, "dead")) == [progress["json"]["text"]["content"]]
     notes = _wait(lambda: _undelivered(db, number)[1:])
     assert notes == ["微信客服通知未送达居民（居民拒收），已转入失败通知，请电话联系居民。"]
+
+
+def test_a_bound_resident_who_scans_another_buildings_code_reports_there(wecom, fake_wecom, db, building, app_url):
+    code, address, grid = building
+    with db() as session:
+        home = session.scalars(select(Unit).where(Unit.code != code).order_by(Unit.id.desc())).first()
+        home_code, home_address = home.code, home.address
+    resident = KfResident(fake_wecom, wecom, "wmE2eBoundScansElsewhere1")
+
+    # Arrives by the code of their own building and binds it (reply 1 to the greeting).
+    resident.write(msgtype="event", event_type="enter_session", scene="building", scene_param=home_code)
+    resident.say("1")
+    assert home_address in resident.wait_for(1)[0]
+
+    # Later scans another building's code: the greeting names both, and the next report goes there.
+    made = resident.write(msgtype="event", event_type="enter_session", scene="building", scene_param=code)
+    greeting = fake_wecom.wait_for(lambda: [c["json"]["text"]["content"] for c in fake_wecom.calls(KF_WELCOME)
+                                            if c["json"]["code"] == made["welcome_code"]])
+    assert greeting and address in greeting[0] and home_address in greeting[0] and "2小时" in greeting[0]
+    resident.say("这栋楼的电梯又坏了，老人上不去")
+    opened = resident.wait_for(2)[1]
+    number = int(re.search(r"GB-(\d{6})", opened).group(1))
+    assert address in opened and home_address not in opened
+    with db() as session:
+        case = session.get(Case, number)
+        assert (case.unit.code, case.grid.code, case.place_source) == (code, grid, "qr")
+        assert session.scalars(select(Resident).where(Resident.userid == f"kf:{resident.external_userid}")
+                               ).one().unit.code == home_code  # still bound at home
