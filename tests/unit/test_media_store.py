@@ -5,13 +5,14 @@ retried outbox row; the settings for a bucket are checked at start-up."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot.media import Blob, FolderStore, MediaStore, S3Store, StoreError, media_key, served_headers
 from config.settings import SettingsError, load_settings
 from demo.fake_kf import tiny_png
-from models import OutboxMessage, utcnow
+from models import OutboxMessage, StoredMedia, utcnow
 from models.outbox import keep_media
+from tests.cli import cli_json, run_cli
 from tests.s3_server import s3_server
 from tests.servers import free_port
 from tests.unit.outbox_support import factory, fake, fake_url, sender_for  # noqa: F401 (fixtures)
@@ -100,3 +101,22 @@ def test_a_bucket_without_its_keys_stops_start_up_naming_them(monkeypatch):
     monkeypatch.setenv("GRIDBOT_MEDIA_S3_ENDPOINT", "minio.local:9000")
     with pytest.raises(SettingsError, match="GRIDBOT_MEDIA_S3_ENDPOINT"):
         load_settings()
+
+
+def test_switching_to_a_bucket_copies_the_folders_media_once_and_check_finds_what_is_missing(
+        factory, database_url, s3_url, tmp_path):  # noqa: F811
+    with factory.begin() as session:
+        session.execute(delete(StoredMedia))  # only this test's media are recorded
+    folder = MediaStore(FolderStore(tmp_path))
+    keys = [folder.save(factory, f"kfmedia-move-{i}", "image", tiny_png(str(i)), "image/png", utcnow()) for i in (1, 2)]
+    bucket = _bucket(s3_url, "gridbot-unit-switched")
+    env = {"GRIDBOT_MEDIA_STORE": "s3", "GRIDBOT_MEDIA_S3_ENDPOINT": s3_url, "GRIDBOT_MEDIA_S3_BUCKET": bucket.bucket,
+           "GRIDBOT_MEDIA_S3_ACCESS_KEY": "unit-access", "GRIDBOT_MEDIA_S3_SECRET_KEY": "unit-secret"}
+    first = cli_json(["media", "copy", "--from-dir", str(tmp_path)], database_url, **env)
+    assert first == {"copied": 2, "already": 0, "missing": []} and bucket.get(keys[1]).content == tiny_png("2")
+    assert cli_json(["media", "copy", "--from-dir", str(tmp_path)], database_url, **env) == {
+        "copied": 0, "already": 2, "missing": []}
+    assert cli_json(["media", "check"], database_url, **env)["missing"] == []
+    bucket.delete(keys[0])
+    lost = run_cli(["media", "check"], database_url, **env)
+    assert lost.exit_code == 1 and "kfmedia-move-1" in lost.stdout and "kfmedia-move-2" not in lost.stdout
