@@ -1,7 +1,8 @@
 """Media kept in an S3-compatible bucket (GRIDBOT_MEDIA_STORE=s3): moto's S3 server runs as a real
 HTTP server, the app signs its requests with boto3, and a resident's photo travels the whole path:
 the encrypted kf callback → kf/sync_msg and media/get at the fake WeCom → an object in the bucket →
-the console and the progress page serve its bytes behind their own access checks."""
+the console and the progress page serve its bytes behind their own access checks. The server checks
+every request's signature and gridbot's key may only get, put and delete objects in its bucket."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from botocore.config import Config
 from sqlalchemy import select
 
 from bot.app import create_app
+from bot.media import S3Store, StoreError, media_key
 from config.settings import Settings
 from demo.fake_kf import tiny_png
 from models import Case, StoredMedia, Unit, Worker
@@ -21,28 +23,25 @@ from tests.e2e.admin_client import logged_in
 from tests.e2e.conftest import config_with_quiet_hours, demo_settings
 from tests.e2e.kf_chat import KfResident
 from tests.e2e.worker_chat import digits, report
-from tests.s3_server import s3_server
+from tests.s3_server import Bucket, signed_bucket
 from tests.servers import free_port, serve_in_thread
 from tests.wecom_sim import media_xml
 
 BUCKET = "gridbot-media"
-KEYS = {"media_s3_access_key": "gridbot-e2e-access", "media_s3_secret_key": "gridbot-e2e-secret-0123456789abcdef"}
 
 
 @pytest.fixture(scope="module")
-def s3_url() -> str:
-    with s3_server() as url:
-        yield url
+def signed() -> Bucket:
+    """The bucket, behind a server that checks signatures and grants gridbot's key its objects only."""
+    with signed_bucket(BUCKET) as bucket:
+        yield bucket
 
 
 @pytest.fixture(scope="module")
-def bucket(s3_url):
-    """A client on the bucket, as the operator (or anyone checking it) would use it."""
-    client = boto3.client("s3", endpoint_url=s3_url, region_name="us-east-1", aws_access_key_id=KEYS[
-        "media_s3_access_key"], aws_secret_access_key=KEYS["media_s3_secret_key"],
-        config=Config(s3={"addressing_style": "path"}))
-    client.create_bucket(Bucket=BUCKET)
-    return client
+def bucket(signed):
+    """A client on the bucket with gridbot's key, as an operator checking it would use it."""
+    return boto3.client("s3", endpoint_url=signed.url, region_name="us-east-1", aws_access_key_id=signed.access_key,
+                        aws_secret_access_key=signed.secret_key, config=Config(s3={"addressing_style": "path"}))
 
 
 @pytest.fixture(scope="module")
@@ -56,11 +55,11 @@ def app_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app_settings(database_url, fake_wecom, tmp_path_factory, s3_url, bucket, media_dir, app_port) -> Settings:
+def app_settings(database_url, fake_wecom, tmp_path_factory, signed, media_dir, app_port) -> Settings:
     config_dir = config_with_quiet_hours(tmp_path_factory.mktemp("app"), "00:00", "00:00")
     return demo_settings(database_url, fake_wecom, config_dir=config_dir, media_dir=media_dir, media_store="s3",
-                         media_s3_endpoint=s3_url, media_s3_bucket=BUCKET, public_url=f"http://127.0.0.1:{app_port}",
-                         **KEYS)
+                         media_s3_endpoint=signed.url, media_s3_bucket=BUCKET, media_s3_access_key=signed.access_key,
+                         media_s3_secret_key=signed.secret_key, public_url=f"http://127.0.0.1:{app_port}")
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +119,13 @@ def test_a_kf_residents_photo_is_kept_in_the_bucket_and_served_behind_the_checks
     assert httpx.get(f"{tampered}/photos/0").status_code == 404
     with db() as session:
         assert session.get(Case, case_id).reporter_userid == f"kf:{resident.external_userid}"
+
+
+def test_the_bucket_refuses_a_wrong_secret_and_what_gridbots_key_may_not_do(signed):
+    wrong = S3Store(bucket=BUCKET, access_key=signed.access_key, secret_key="not-the-secret", endpoint_url=signed.url)
+    with pytest.raises(StoreError, match="SignatureDoesNotMatch"):
+        wrong.put(media_key("kfmedia-forged", "image/png"), b"forged", "image/png")
+    elsewhere = S3Store(bucket="another-bucket", access_key=signed.access_key, secret_key=signed.secret_key,
+                        endpoint_url=signed.url)
+    with pytest.raises(StoreError, match="AccessDenied"):
+        elsewhere.put(media_key("kfmedia-elsewhere", "image/png"), b"x", "image/png")
