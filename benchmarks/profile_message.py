@@ -1,12 +1,14 @@
 """CPU time per message on the app callback's path, in-process, by stage (independent of machine load).
 
-Runs what the app runs for real encrypted reports from bound residents: decrypt + parse
+Runs what the app runs for real encrypted reports — from bound residents, or (`--scenario
+typhoon`, issue 21) each from a new resident naming their estate and building: decrypt + parse
 (the event loop), accept in groups of 32 (the intake writer's group commit), and
 `inbox.process_next` (the processor: classify, route, case, notices, reply), plus what a
 passive reply costs to render and encrypt. Reports the thread's CPU µs per message for each
 stage; `--profile` adds a cProfile listing of the processing stage.
 
-    .venv/bin/python benchmarks/profile_message.py [--messages 2000] [--database-url URL] [--profile]
+    .venv/bin/python benchmarks/profile_message.py [--messages 2000] [--scenario bound|typhoon]
+        [--database-url URL] [--profile]
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.bench_handling import scenario_texts  # noqa: E402
 from benchmarks.bench_webhook import bind_residents, prepare_database, report_texts  # noqa: E402
 from bot.wecom.callback import render_reply  # noqa: E402
 from bot.logging_setup import configure_from_settings  # noqa: E402
@@ -91,6 +94,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--scenario", choices=("bound", "typhoon"), default="bound",
+                        help="bound: 2,000 residents bound to units; typhoon: a new resident per message, "
+                             "naming estate and building")
     parser.add_argument("--database-url", help="default: a fresh SQLite file (WAL)")
     parser.add_argument("--profile", action="store_true", help="cProfile the dispatch stage")
     args = parser.parse_args()
@@ -98,8 +104,12 @@ def main() -> None:
     settings = Settings(_env_file=None, database_url=database_url, user_rate_limit=0, wecom_max_age=3600,
                         run_background_jobs=False, **TEST_SECRETS)
     side = WeComSide(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
-    userids = bind_residents(database_url, 2000)
-    batch = requests(side, userids, report_texts(), args.warmup + args.messages)
+    count = args.warmup + args.messages
+    if args.scenario == "bound":
+        userids, texts = bind_residents(database_url, 2000), report_texts()
+    else:
+        userids, texts = [f"typhoon-{i:05d}" for i in range(count)], scenario_texts(database_url, count)
+    batch = requests(side, userids, texts, count)
 
     # As the app logs: JSON lines on stderr (sent to /dev/null here, the cost stays).
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -118,7 +128,7 @@ def main() -> None:
         state.services.classifier_source.close()
         state.close()
 
-    print(f"{args.messages} messages, {database_url.split(':')[0]}, load average "
+    print(f"{args.messages} messages ({args.scenario}), {database_url.split(':')[0]}, load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print("| stage | messages | CPU µs mean | CPU µs median | CPU µs p99 |")
     print("|---|---|---|---|---|")
