@@ -2,7 +2,8 @@
 
 Only mounted in demo mode. The browser posts plain text here; this module plays WeCom:
 it builds the callback XML, encrypts and signs it, POSTs it to `/wecom/callback` over
-HTTP, and decrypts the passive reply. Notices come from the fake WeCom's call log.
+HTTP, and decrypts the passive reply. Each pane's conversation is read back from the database
+(demo/history.py), so it survives switching people and reloading the page.
 The "微信居民" pane plays a resident on plain WeChat: the message is queued at the fake WeCom's
 微信客服 side and the app is told by an encrypted `kf_msg_or_event` callback, as WeCom does.
 """
@@ -23,6 +24,8 @@ from sqlalchemy import select
 
 from bot.state import AppState, get_state
 from bot.wecom.crypto import CallbackError, parse_xml
+from bot.wecom.kf_messages import kf_userid
+from demo import history as conversations
 from handlers.texts import TEMPLATES_DIR
 from models import Department, Grid, Liaison, Resident, Unit, Worker
 
@@ -142,25 +145,15 @@ async def _post(request: Request, path: str, body: str, signature: str, timestam
                                  params={"msg_signature": signature, "timestamp": timestamp, "nonce": nonce})
 
 
-@router.get("/feed")
-async def feed(userid: str = "", chatid: str = "", kf: str = "", state: AppState = Depends(get_state)) -> JSONResponse:
-    """What the fake WeCom delivered to `userid` (private), to group `chatid` and to kf resident `kf`."""
-    async with httpx.AsyncClient(base_url=state.settings.wecom_api_base, timeout=5) as client:
-        try:
-            calls = (await client.get("/_fake/calls")).json()
-        except (httpx.HTTPError, ValueError):
-            return JSONResponse({"private": [], "group": [], "kf": []})
-    private, group, residents = [], [], []
-    for call in calls:
-        body = call.get("json") or {}
-        content = (body.get("text") or {}).get("content")
-        if content is None:
-            continue
-        if call["path"].endswith("/message/send") and userid in str(body.get("touser", "")).split("|"):
-            private.append({"at": call.get("at"), "text": content})
-        elif call["path"].endswith("/appchat/send") and body.get("chatid") == chatid:
-            group.append({"at": call.get("at"), "text": content})
-        elif kf and (call["path"].endswith("/kf/send_msg") and body.get("touser") == kf
-                     or call["path"].endswith("/kf/send_msg_on_event") and call.get("kf_user") == kf):
-            residents.append({"at": call.get("at"), "text": content})
-    return JSONResponse({"private": private, "group": group, "kf": residents})
+@router.get("/history")
+async def history(userid: str = "", chatid: str = "", kf: str = "",
+                  state: AppState = Depends(get_state)) -> JSONResponse:
+    """Each pane's conversation read back from the database: private chat of `userid`, group `chatid`, and the
+    微信客服 resident `kf` (an external_userid)."""
+    def read() -> dict:
+        with state.factory() as session:
+            return {"private": conversations.private(session, userid[:64]) if userid else [],
+                    "group": conversations.group(session, chatid[:64]) if chatid else [],
+                    "kf": conversations.kf(session, kf_userid(kf[:60])) if kf else []}
+
+    return JSONResponse(await state.runner.run(read))
