@@ -29,7 +29,10 @@ from models import Case, Grid, Unit  # noqa: E402
 from models.db import make_engine, make_session_factory  # noqa: E402
 from demo.district import init_demo_database  # noqa: E402
 
-MESSAGES = REPO.parent / "shared" / "data" / "citizen-messages-unlabelled.csv"
+# shared/ sits beside the checkout, or one level up from a worktree (/work/wt/<name>)
+MESSAGES = next((folder / "shared" / "data" for folder in (REPO.parent, REPO.parent.parent)
+                 if (folder / "shared" / "data").is_dir()), REPO.parent / "shared" / "data") \
+    / "citizen-messages-unlabelled.csv"
 # (state, share) — most cases of a year are archived; a small backlog is open.
 STATES = [("archived", 0.80), ("closed", 0.04), ("in_progress", 0.05), ("pending", 0.03), ("escalated", 0.01),
           ("suspended", 0.01), ("transferred", 0.03), ("withdrawn", 0.02), ("merged", 0.01)]

@@ -54,6 +54,13 @@ def test_filters_narrow_the_list(admin, cases, db):
     assert _listed(admin.get("/admin/cases", worker="demo-worker").text) >= set(cases.values())
 
 
+def test_a_case_page_explains_who_won_and_why(admin, cases):
+    page = admin.get(f"/admin/cases/{cases['garbage']}").text
+    box = re.search(r'id="case-explain">(.*?)</table>', page, re.S).group(1)
+    assert re.search(r'class="decision">环境卫生<', box)
+    assert re.search(r"(关键词|同时出现)“[^”]+”", re.search(r'<p class="reason">(.*?)</p>', box, re.S).group(1))
+
+
 def test_keyset_pages_walk_every_case_once(admin, wecom, cases, db):
     for i in range(3):
         wecom.send_text("demo-resident", f"路灯坏了第{i + 1}盏，晚上很黑")
