@@ -88,7 +88,7 @@ def _index(text: str) -> int | None:
     """The form's position field: empty for a new rule; anything but digits is no position at all (404)."""
     if not text:
         return None
-    if not text.isdigit() or len(text) > 6:
+    if not (text.isascii() and text.isdigit()) or len(text) > 6:
         raise RuleNotFound(text)
     return int(text)
 

@@ -45,7 +45,13 @@ class RuleFormError(ValueError):
 
 def split_terms(text: str) -> list[str]:
     """Terms typed in one box: separated by commas (either width), 、, semicolons or new lines."""
-    return list(dict.fromkeys(term.strip() for term in _SEPARATORS.split(text or "") if term.strip()))
+    terms = (_printable(term).strip() for term in _SEPARATORS.split(text or ""))
+    return list(dict.fromkeys(term for term in terms if term))
+
+
+def _printable(text: str) -> str:
+    """Without control characters (a NUL cannot even be stored in PostgreSQL's JSON)."""
+    return "".join(char for char in text if char.isprintable())
 
 
 @dataclass
@@ -122,10 +128,11 @@ class RuleForm:
             rule["threshold"] = threshold
         if self.homophones and self.kind in ("keywords", "exclude"):
             rule["homophones"] = True
-        if len(self.note.strip()) > MAX_NOTE:
+        note = _printable(self.note).strip()
+        if len(note) > MAX_NOTE:
             errors["note"] = FieldError("note_long", {"max": MAX_NOTE})
-        elif self.note.strip():
-            rule["note"] = self.note.strip()
+        elif note:
+            rule["note"] = note
         if errors:
             raise RuleFormError(errors)
         return rule

@@ -72,6 +72,7 @@ def test_co_occurrence_needs_two_groups_and_fuzzy_a_threshold_in_range(admin):
 
 def test_nonsense_positions_and_an_empty_form_are_answered_without_a_500(admin):
     assert admin.post(FORM, {"index": "abc", "original_id": "x"}).status_code == 404
+    assert admin.post(FORM, {"index": "²", "original_id": "x"}).status_code == 404  # a digit int() refuses
     assert admin.post("/admin/rules/category/没有这个类别/rules", _rule()).status_code == 404
     assert admin.get(f"{FORM}/9999").status_code == 404
     empty = admin.post(FORM, {})
