@@ -156,3 +156,20 @@ class AppProcess:
                 self.kill()
         if self._log is not subprocess.DEVNULL:
             self._log.close()
+
+
+def wait_for_none_left(count: Callable[[], int], stall: float, what: str, limit: float = 900.0) -> float:
+    """Wait until `count()` is 0; seconds waited. Fails when the count has not gone down for `stall`
+    seconds (something is stuck), not when a busy machine is merely slow, and after `limit` seconds."""
+    started = last_progress = time.monotonic()
+    left = count()
+    while left:
+        now = time.monotonic()
+        assert now - last_progress < stall, f"{what}: {left} left, none done in the last {stall:.0f} s"
+        assert now - started < limit, f"{what}: {left} left after {limit:.0f} s"
+        time.sleep(0.25)
+        now_left = count()
+        if now_left < left:
+            last_progress = time.monotonic()
+        left = now_left
+    return time.monotonic() - started

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from models import Case, InboundMessage, OutboxMessage
 from models.outbox import OutboxStatus
-from tests.loadgen import LEASE, AppProcess, bind_residents, deliver, encrypted_reports, process_env
+from tests.loadgen import LEASE, AppProcess, bind_residents, deliver, encrypted_reports, process_env, wait_for_none_left
 from tests.servers import free_port
 from tests.wecom_sim import CallbackClient, WeComSide
 
@@ -54,8 +54,10 @@ def crash(app_settings, fake_wecom, db, tmp_path_factory) -> dict:
     try:
         redelivered = deliver(second.url, again, CONCURRENCY)
         repeat_of_acknowledged = deliver(second.url, [a.delivery for a in list(acknowledged.values())[:100]], 4)
-        _wait_until_handled(db, timeout=120)
-        drained = _wait_for_outbox(db, timeout=LEASE + 60)
+        wait_for_none_left(lambda: _count(db, InboundMessage, InboundMessage.status == "received"), 120, "messages to handle")
+        # A notice the killed process had claimed waits out its lease before it is sent again.
+        drained = wait_for_none_left(lambda: _count(db, OutboxMessage, OutboxMessage.status == OutboxStatus.PENDING),
+                                     LEASE + 60, "notices to send")
     finally:
         second.stop()
     print(f"\ncrash test: {MESSAGES} reports; {len(acknowledged)} answered 200 before the kill, "
@@ -65,27 +67,9 @@ def crash(app_settings, fake_wecom, db, tmp_path_factory) -> dict:
             "repeat": repeat_of_acknowledged, "reader": CallbackClient("http://127.0.0.1:9", side)}
 
 
-def _wait_until_handled(db, timeout: float) -> None:
-    """Until no accepted message waits to be handled (they are handled behind their answers)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with db() as session:
-            if not session.scalar(select(func.count()).select_from(InboundMessage)
-                                  .where(InboundMessage.status == "received")):
-                return
-        time.sleep(0.25)
-    raise AssertionError("accepted messages were still waiting to be handled")
-
-
-def _wait_for_outbox(db, timeout: float) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        with db() as session:
-            if not session.scalar(select(func.count()).select_from(OutboxMessage)
-                                  .where(OutboxMessage.status == OutboxStatus.PENDING)):
-                return time.monotonic() - started
-        time.sleep(0.25)
-    raise AssertionError("the outbox did not drain after the restart")
+def _count(db, model, condition) -> int:
+    with db() as session:
+        return session.scalar(select(func.count()).select_from(model).where(condition))
 
 
 def test_the_kill_happened_midway(crash):

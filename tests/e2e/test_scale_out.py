@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 
 from models import Case, CaseEvent, CaseState, InboundMessage, OutboxMessage, utcnow
 from models.outbox import OutboxStatus
-from tests.loadgen import AppProcess, bind_residents, deliver, encrypted_reports, process_env
+from tests.loadgen import AppProcess, bind_residents, deliver, encrypted_reports, process_env, wait_for_none_left
 from tests.servers import free_port
 from tests.wecom_sim import CallbackClient, WeComSide
 
@@ -63,17 +63,12 @@ def burst(cluster, app_settings, db) -> dict:
     return {"deliveries": deliveries, "answers": answers, "reader": CallbackClient("http://127.0.0.1:9", side)}
 
 
-def _wait(probe, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not probe():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.25)
-
-
-def _outbox_drained(db) -> bool:
-    with db() as session:
-        return not session.scalar(select(func.count()).select_from(OutboxMessage)
+def _wait_for_outbox(db) -> None:
+    def pending() -> int:
+        with db() as session:
+            return session.scalar(select(func.count()).select_from(OutboxMessage)
                                   .where(OutboxMessage.status == OutboxStatus.PENDING))
+    wait_for_none_left(pending, 90, "notices to send")
 
 
 def _deliveries_match_outbox(db, fake_wecom) -> None:
@@ -114,12 +109,14 @@ def test_one_record_and_at_most_one_case_per_msgid(burst, db):
                                  .where(InboundMessage.msg_key.in_(keys)))
         case_ids = session.scalars(select(InboundMessage.case_id).where(InboundMessage.case_id.is_not(None))).all()
         cases = session.scalar(select(func.count()).select_from(Case))
+        unlinked = session.execute(select(Case.id, Case.reporter_userid, Case.source, Case.text, Case.created_at)
+                                   .where(Case.id.not_in(case_ids))).all()
     assert records == MESSAGES
-    assert cases == len(set(case_ids)) == len(case_ids) > 0
+    assert cases == len(set(case_ids)) == len(case_ids) > 0, (unlinked, Counter(case_ids).most_common(3))
 
 
 def test_both_workers_send_and_every_notice_is_delivered_once(burst, db, fake_wecom):
-    _wait(lambda: _outbox_drained(db))
+    _wait_for_outbox(db)
     _deliveries_match_outbox(db, fake_wecom)
     senders = Counter(call["query"].get("access_token") for call in fake_wecom.calls("/cgi-bin/message/send"))
     print(f"\nscale-out: {MESSAGES} reports x 2 apps; sends per worker (by access token): {sorted(senders.values())}")
@@ -140,8 +137,8 @@ def test_two_clocks_escalate_each_overdue_case_once(burst, db, fake_wecom):
             return session.execute(select(CaseEvent.case_id, func.count()).where(
                 CaseEvent.case_id.in_(overdue), CaseEvent.action == "overdue").group_by(CaseEvent.case_id)).all()
 
-    _wait(lambda: len(escalated()) == len(overdue))
+    wait_for_none_left(lambda: len(overdue) - len(escalated()), 90, "overdue cases to escalate")
     time.sleep(2)  # several more clock passes of both workers: nothing may happen twice
     assert overdue and all(count == 1 for _, count in escalated())
-    _wait(lambda: _outbox_drained(db))
+    _wait_for_outbox(db)
     _deliveries_match_outbox(db, fake_wecom)
