@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.deploy_secrets import secrets_env
 from tests.wecom_sim import WeComSide, text_xml
@@ -173,3 +173,9 @@ def wait_for_none_left(count: Callable[[], int], stall: float, what: str, limit:
             last_progress = time.monotonic()
         left = now_left
     return time.monotonic() - started
+
+
+def count_rows(factory, model, condition) -> int:
+    """How many rows of `model` meet `condition`, read in a session of its own."""
+    with factory() as session:
+        return session.scalar(select(func.count()).select_from(model).where(condition))

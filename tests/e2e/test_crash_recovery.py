@@ -20,7 +20,8 @@ from sqlalchemy import func, select
 
 from models import Case, InboundMessage, OutboxMessage
 from models.outbox import OutboxStatus
-from tests.loadgen import LEASE, AppProcess, bind_residents, deliver, encrypted_reports, process_env, wait_for_none_left
+from tests.loadgen import (LEASE, AppProcess, bind_residents, count_rows, deliver, encrypted_reports, process_env,
+                           wait_for_none_left)
 from tests.servers import free_port
 from tests.wecom_sim import CallbackClient, WeComSide
 
@@ -54,10 +55,12 @@ def crash(app_settings, fake_wecom, db, tmp_path_factory) -> dict:
     try:
         redelivered = deliver(second.url, again, CONCURRENCY)
         repeat_of_acknowledged = deliver(second.url, [a.delivery for a in list(acknowledged.values())[:100]], 4)
-        wait_for_none_left(lambda: _count(db, InboundMessage, InboundMessage.status == "received"), 120, "messages to handle")
+        wait_for_none_left(lambda: count_rows(db, InboundMessage, InboundMessage.status == "received"), 120,
+                           "messages to handle")
         # A notice the killed process had claimed waits out its lease before it is sent again.
-        drained = wait_for_none_left(lambda: _count(db, OutboxMessage, OutboxMessage.status == OutboxStatus.PENDING),
-                                     LEASE + 60, "notices to send")
+        drained = wait_for_none_left(
+            lambda: count_rows(db, OutboxMessage, OutboxMessage.status == OutboxStatus.PENDING), LEASE + 60,
+            "notices to send")
     finally:
         second.stop()
     print(f"\ncrash test: {MESSAGES} reports; {len(acknowledged)} answered 200 before the kill, "
@@ -65,11 +68,6 @@ def crash(app_settings, fake_wecom, db, tmp_path_factory) -> dict:
           f"{time.monotonic() - started:.1f} s in all")
     return {"deliveries": deliveries, "acknowledged": acknowledged, "redelivered": redelivered,
             "repeat": repeat_of_acknowledged, "reader": CallbackClient("http://127.0.0.1:9", side)}
-
-
-def _count(db, model, condition) -> int:
-    with db() as session:
-        return session.scalar(select(func.count()).select_from(model).where(condition))
 
 
 def test_the_kill_happened_midway(crash):

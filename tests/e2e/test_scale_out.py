@@ -19,7 +19,8 @@ from sqlalchemy import func, select, update
 
 from models import Case, CaseEvent, CaseState, InboundMessage, OutboxMessage, utcnow
 from models.outbox import OutboxStatus
-from tests.loadgen import AppProcess, bind_residents, deliver, encrypted_reports, process_env, wait_for_none_left
+from tests.loadgen import (AppProcess, bind_residents, count_rows, deliver, encrypted_reports, process_env,
+                           wait_for_none_left)
 from tests.servers import free_port
 from tests.wecom_sim import CallbackClient, WeComSide
 
@@ -60,15 +61,15 @@ def burst(cluster, app_settings, db) -> dict:
         thread.start()
     for thread in threads:
         thread.join()
+    # Messages are handled behind their answers: judge what the apps did once they are all handled.
+    wait_for_none_left(lambda: count_rows(db, InboundMessage, InboundMessage.status == "received"), 90,
+                       "messages to handle")
     return {"deliveries": deliveries, "answers": answers, "reader": CallbackClient("http://127.0.0.1:9", side)}
 
 
 def _wait_for_outbox(db) -> None:
-    def pending() -> int:
-        with db() as session:
-            return session.scalar(select(func.count()).select_from(OutboxMessage)
-                                  .where(OutboxMessage.status == OutboxStatus.PENDING))
-    wait_for_none_left(pending, 90, "notices to send")
+    wait_for_none_left(lambda: count_rows(db, OutboxMessage, OutboxMessage.status == OutboxStatus.PENDING), 90,
+                       "notices to send")
 
 
 def _deliveries_match_outbox(db, fake_wecom) -> None:
