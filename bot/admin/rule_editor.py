@@ -36,8 +36,8 @@ def _rules_or_404(request: Request, data: dict, name: str) -> list[dict] | HTMLR
         return render_page(request, "not_found", status_code=404, what="类别")
 
 
-def _category_url(name: str, **query: str) -> str:
-    return f"/admin/rules/category/{quote(name)}" + "".join(f"?{k}={v}" for k, v in query.items())
+def _category_url(name: str, done: str) -> str:
+    return f"/admin/rules/category/{quote(name)}?done={done}"
 
 
 @router.get("", response_class=HTMLResponse)

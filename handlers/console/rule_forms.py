@@ -165,7 +165,7 @@ def _check_groups(groups: list[list[str]]) -> FieldError | None:
 
 def _parse_number(text: str, low: float, high: float) -> float | None:
     """A number typed in a box (full-width digits and 。 accepted), or None outside [low, high]."""
-    cleaned = normalise_digits(text.strip())
+    cleaned = _ascii_digits(text.strip())
     try:
         value = float(cleaned)
     except ValueError:
@@ -173,7 +173,7 @@ def _parse_number(text: str, low: float, high: float) -> float | None:
     return value if low <= value <= high else None
 
 
-def normalise_digits(text: str) -> str:
+def _ascii_digits(text: str) -> str:
     """Full-width digits, point and minus as ASCII (staff type them with a Chinese input method)."""
     return text.translate(str.maketrans("０１２３４５６７８９．。－", "0123456789..-"))
 
