@@ -14,6 +14,7 @@ from bot.guards import AdminBodyLimit, SecurityHeaders
 from bot.progress import routes as progress
 from bot.jobs import BackgroundJobs
 from bot.logging_setup import configure_from_settings
+from bot.media import StoreError, store_unavailable
 from bot.safety import require_safe
 from bot.state import AppState
 from config.settings import Settings, get_settings
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(progress.router)
     app.include_router(metrics.router)
     app.include_router(open311.router)
+    app.add_exception_handler(StoreError, store_unavailable)
     app.add_middleware(metrics.LatencyMiddleware)
     app.add_middleware(AdminBodyLimit, form=admin.FORM_BYTES, upload=settings.admin_upload_bytes,
                        upload_paths=admin.UPLOAD_PATHS)

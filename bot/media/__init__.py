@@ -7,8 +7,8 @@ and an S3-compatible object store (`GRIDBOT_MEDIA_STORE=s3`). `MediaStore` recor
 
 from bot.media.blobs import Blob, BlobStore, StoreError
 from bot.media.folder import FolderStore
-from bot.media.kept import MAX_BYTES, MediaStore, media_key, served_headers, store_from_settings
+from bot.media.kept import MAX_BYTES, MediaStore, media_key, served_headers, store_from_settings, store_unavailable
 from bot.media.s3 import S3Store
 
 __all__ = ["MAX_BYTES", "Blob", "BlobStore", "FolderStore", "MediaStore", "S3Store", "StoreError", "media_key",
-           "served_headers", "store_from_settings"]
+           "served_headers", "store_from_settings", "store_unavailable"]

@@ -10,17 +10,23 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+import logging
 from datetime import datetime
 
+from fastapi import Request
+from fastapi.responses import PlainTextResponse
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.media.blobs import Blob, BlobStore
+from bot.media.blobs import Blob, BlobStore, StoreError
 from bot.media.folder import FolderStore
 from bot.media.s3 import S3Store
 from config.settings import Settings
 from models.channels import StoredMedia
+from handlers.texts import render
 from models.db import insert_or_skip
+
+log = logging.getLogger("gridbot.media")
 
 MAX_BYTES = 20 * 1024 * 1024  # WeCom's largest media (video) is 10 MB
 # Served as themselves; anything else (an HTML or SVG "photo") is served as a download, never rendered.
@@ -79,6 +85,12 @@ def served_headers(blob: Blob) -> tuple[str, dict[str, str]]:
     if media_type.startswith(_SHOWN):
         return media_type, headers
     return "application/octet-stream", {**headers, "Content-Disposition": "attachment"}
+
+
+def store_unavailable(request: Request, error: StoreError) -> PlainTextResponse:
+    """A kept medium asked for while its store cannot be reached: 503 and a line in Chinese, never a 500."""
+    log.warning("media store unavailable", extra={"path": request.url.path, "error": str(error)})
+    return PlainTextResponse(render("replies/media_unavailable"), status_code=503, headers={"Retry-After": "30"})
 
 
 def store_from_settings(settings: Settings) -> MediaStore:

@@ -129,3 +129,21 @@ def test_the_bucket_refuses_a_wrong_secret_and_what_gridbots_key_may_not_do(sign
                         endpoint_url=signed.url)
     with pytest.raises(StoreError, match="AccessDenied"):
         elsewhere.put(media_key("kfmedia-elsewhere", "image/png"), b"x", "image/png")
+
+
+def test_a_photo_asked_for_while_the_bucket_is_unreachable_gets_a_polite_503(wecom, fake_wecom, db, app_url,
+                                                                            app_settings):
+    case_id = digits(report(wecom, "楼道里的声控灯不亮了，上下楼看不清", userid="s3-unreachable"))
+    wecom.reply_text(wecom.post_xml(media_xml("s3-unreachable", "image", 881000002)))
+    assert fake_wecom.wait_for(lambda: [k for k in [_kept(db, "media-881000002")] if k])
+    # A second app on the same database whose bucket endpoint answers nothing.
+    cut_off = app_settings.model_copy(update={"media_s3_endpoint": f"http://127.0.0.1:{free_port()}",
+                                              "run_background_jobs": False})
+    with serve_in_thread(create_app(cut_off), port=free_port()) as url:
+        console = logged_in(url)
+        try:
+            served = console.get(f"/admin/cases/{case_id}/media/media-881000002")
+        finally:
+            console.close()
+    assert served.status_code == 503 and served.headers["retry-after"] == "30"
+    assert served.text.strip() == "照片暂时无法读取，请稍后再试。"
