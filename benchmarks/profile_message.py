@@ -3,8 +3,9 @@
 Runs what the app runs for real encrypted reports — from bound residents, or (`--scenario
 typhoon`, issue 21) each from a new resident naming their estate and building: decrypt + parse
 (the event loop), accept in groups of 32 (the intake writer's group commit), and
-`inbox.process_next` (the processor: classify, route, case, notices, reply), plus what a
-passive reply costs to render and encrypt. Reports the thread's CPU µs per message for each
+`inbox.process_batch` (the processor: classify, route, case, notices, reply; `--batch` messages
+per transaction, 1 = a transaction per message as before batching), plus what a passive reply
+costs to render and encrypt. Reports the thread's CPU µs per message for each
 stage; `--profile` adds a cProfile listing of the processing stage.
 
     .venv/bin/python benchmarks/profile_message.py [--messages 2000] [--scenario bound|typhoon]
@@ -37,7 +38,7 @@ from handlers.console.rulesets import PublishedRules  # noqa: E402
 from tests.deploy_secrets import TEST_SECRETS  # noqa: E402
 from tests.wecom_sim import WeComSide, text_xml  # noqa: E402
 
-STAGES = ("decrypt+parse", "accept (groups of 32)", "process_next", "passive reply+encrypt")
+STAGES = ("decrypt+parse", "accept (groups of 32)", "process (batches)", "passive reply+encrypt")
 GROUP = 32
 
 
@@ -57,7 +58,7 @@ def timed(fn, *args) -> tuple[object, int]:
     return result, time.thread_time_ns() - start
 
 
-def run(state: AppState, batch: list[tuple[bytes, dict]], cpu: dict[str, list[float]],
+def run(state: AppState, batch: list[tuple[bytes, dict]], cpu: dict[str, list[float]], limit: int,
         profiler: cProfile.Profile | None = None) -> None:
     """Every stage over `batch`, adding CPU ns per message to `cpu`."""
     inbounds = []
@@ -73,14 +74,15 @@ def run(state: AppState, batch: list[tuple[bytes, dict]], cpu: dict[str, list[fl
     if profiler:
         profiler.enable()
     while True:
-        outcome, spent = timed(inbox.process_next, state.factory, state.services, inbound_from_fields,
-                               lambda _key: False)
-        if outcome is None:
+        outcomes, spent = timed(lambda: inbox.process_batch(state.factory, state.services, inbound_from_fields,
+                                                            lambda _key: False, limit=limit, budget=60.0))
+        if not outcomes:
             break
-        cpu[STAGES[2]].append(spent)
-        if outcome.reply:
-            _, spent = timed(render_reply, state, inbounds[0], outcome.reply, "nonce")
-            cpu[STAGES[3]].append(spent)
+        cpu[STAGES[2]].extend([spent / len(outcomes)] * len(outcomes))
+        for outcome in outcomes:
+            if outcome.reply:
+                _, spent = timed(render_reply, state, inbounds[0], outcome.reply, "nonce")
+                cpu[STAGES[3]].append(spent)
     if profiler:
         profiler.disable()
 
@@ -94,6 +96,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=32, help="messages per processing transaction (1: one each)")
     parser.add_argument("--scenario", choices=("bound", "typhoon"), default="bound",
                         help="bound: 2,000 residents bound to units; typhoon: a new resident per message, "
                              "naming estate and building")
@@ -121,14 +124,14 @@ def main() -> None:
     cpu: dict[str, list[float]] = {stage: [] for stage in STAGES}
     profiler = cProfile.Profile() if args.profile else None
     try:
-        run(state, batch[:args.warmup], {stage: [] for stage in STAGES})
-        run(state, batch[args.warmup:], cpu, profiler)
+        run(state, batch[:args.warmup], {stage: [] for stage in STAGES}, args.batch)
+        run(state, batch[args.warmup:], cpu, args.batch, profiler)
     finally:
         os.dup2(saved_stderr, 2)
         state.services.classifier_source.close()
         state.close()
 
-    print(f"{args.messages} messages ({args.scenario}), {database_url.split(':')[0]}, load average "
+    print(f"{args.messages} messages ({args.scenario}, batches of {args.batch}), {database_url.split(':')[0]}, load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print("| stage | messages | CPU µs mean | CPU µs median | CPU µs p99 |")
     print("|---|---|---|---|---|")

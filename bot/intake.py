@@ -5,12 +5,14 @@ Two sides per process (handlers/intake/inbox.py holds what they run):
   one transaction (a burst costs one commit and one fsync, not one per message), then
   lets each request answer. A commit is a fraction of a millisecond of I/O: cheaper on
   the loop than any hand-over to a thread and back;
-- a processor thread handles accepted messages one at a time, at full speed — except during a
-  flood (more than FLOOD_RATE messages/s accepted, beyond what it could handle anyway),
-  when it yields to the intake and starts one message per FLOOD_PACE seconds only:
-  acknowledging fast keeps WeCom from redelivering, nothing accepted can be lost, and
-  the backlog is handled at full speed once the flood ebbs. (On SQLite a message holds
-  the write gate while it is handled: every request in flight waits for it.)
+- a processor thread handles accepted messages in batches (the oldest waiting message of each of
+  up to BATCH_LIMIT users, started within BATCH_BUDGET seconds (SQLite: SQLITE_BATCH_BUDGET), one
+  savepoint each, one commit for all: `inbox.process_batch`), at full speed — except during a
+  flood (more than FLOOD_RATE messages/s accepted, beyond what it could handle anyway), when it
+  yields to the intake and starts one message per FLOOD_PACE seconds only: acknowledging fast
+  keeps WeCom from redelivering, nothing accepted can be lost, and the backlog is handled at
+  full speed once the flood ebbs. (On SQLite a batch holds the write gate while it is handled: every request
+  in flight waits for it.) A passive reply is handed to its request only after the commit.
 
 A request whose message is at the head of the line waits up to REPLY_WAIT seconds and
 answers with its reply (WeCom's passive reply); behind a backlog it answers at once and
@@ -52,6 +54,11 @@ REPLY_WAIT = 1.5  # WeCom gives up on an answer after 5 s and redelivers
 PASSIVE_BACKLOG = 2  # wait for a passive reply only with at most this many messages ahead
 POLL = 0.5  # how often to look for messages accepted by other processes
 SQLITE_BREATH = 0.002
+BATCH_LIMIT = 64  # messages (of distinct users) handled in one transaction
+BATCH_BUDGET = 0.04  # seconds after which a batch starts no further message
+# SQLite: a batch holds the write lock; other writers (the outbox sender, other processes) poll for it in
+# sleeps of 1-100 ms and must find a gap often enough, as between two single messages before batching.
+SQLITE_BATCH_BUDGET = 0.01
 GATE_RETRY = 0.001  # seconds before a group commit tries the SQLite write gate again
 
 
@@ -87,11 +94,12 @@ class Intake:
         self._rebuild = rebuild
         self.on_reply_queued = on_reply_queued  # e.g. wakes this process's outbox sender
         self._gate = threading.Lock() if single_writer else None  # SQLite: one writer at a time
+        self._budget = SQLITE_BATCH_BUDGET if single_writer else BATCH_BUDGET
         self._pending: list[tuple[Inbound, asyncio.Future]] = []
         self._flush_scheduled = False
         self._lock = threading.Lock()  # guards waiter states
         self._waiters: dict[str, _Waiter] = {}
-        self._claimed: list[_Waiter] = []
+        self._claimed: dict[str, _Waiter] = {}  # msg_key → waiter, claimed by the batch being handled
         self._backlog = 0  # accepted here, not yet processed (approximate across processes)
         self._accepted = 0  # new messages committed by the group commits
         self._rate_sample = (0.0, 0)  # (when, _accepted then): the processor's last look at the rate
@@ -225,6 +233,7 @@ class Intake:
     # --- the processor thread ---------------------------------------------------------------
 
     def _process_forever(self) -> None:
+        single = 0  # messages to handle one per transaction after a batch failed as a whole
         while not self._stopping.is_set():
             pause = self._pause()
             if pause > 0:
@@ -232,27 +241,35 @@ class Intake:
                 continue
             self._wake.clear()
             self._last_started = time.monotonic()
+            # During a flood one message per FLOOD_PACE, as before batching: the intake keeps the gate.
+            limit = 1 if single or self._flood else BATCH_LIMIT
             try:
                 with self._gate or nullcontext():
-                    outcome = inbox.process_next(self._factory, self._services, self._rebuild, self._claim)
+                    outcomes = inbox.process_batch(self._factory, self._services, self._rebuild, self._claim,
+                                                   limit=limit, budget=self._budget)
             except Exception:
+                self._release_claimed([])
+                if limit > 1:
+                    log.exception("a batch failed; handling its messages one at a time")
+                    single = limit
+                    continue
                 log.exception("processing failed; trying again in 1 s")
-                self._release_claimed(None)
                 self._stopping.wait(1.0)
                 continue
-            self._release_claimed(outcome)
-            if outcome is not None:
+            single = max(0, single - len(outcomes))
+            self._release_claimed(outcomes)
+            for outcome in outcomes:
                 self._release_unclaimed(outcome.msg_key)
             with self._lock:
-                self._backlog = 0 if outcome is None else max(0, self._backlog - 1)
-            if outcome is None:
+                self._backlog = max(0, self._backlog - len(outcomes)) if outcomes else 0
+            if not outcomes:
                 self._wake.wait(POLL)
                 continue
-            if outcome.reply and not outcome.passive:
+            if any(outcome.reply and not outcome.passive for outcome in outcomes):
                 self.on_reply_queued()
             if self._gate is not None:
                 # SQLite: other writers (the outbox sender, the console, other processes) wait on the
-                # database lock in sleeps of 1-100 ms; leave them a gap between two messages.
+                # database lock in sleeps of 1-100 ms; leave them a gap between two batches.
                 self._stopping.wait(SQLITE_BREATH)
 
     def _pause(self) -> float:
@@ -267,22 +284,23 @@ class Intake:
         return max(0.0, self._last_started + FLOOD_PACE - now)
 
     def _claim(self, msg_key: str) -> bool:
-        """Called by the handler just before it commits: may this message's reply ride on the HTTP answer?"""
+        """Called by the handler before its batch commits: may this message's reply ride on the HTTP answer?"""
         with self._lock:
             waiter = self._waiters.pop(msg_key, None)
             if waiter is None or waiter.state != "waiting":
                 return False
             waiter.state = "claimed"
-            self._claimed.append(waiter)
+            self._claimed[msg_key] = waiter
             return True
 
-    def _release_claimed(self, outcome: inbox.Processed | None) -> None:
-        """Hand claimed requests their reply (None when it was not committed as passive)."""
+    def _release_claimed(self, outcomes: list[inbox.Processed]) -> None:
+        """After the batch's commit (or its failure): hand claimed requests their reply (None when it was
+        not committed as passive: the message failed, or the whole batch did)."""
         with self._lock:
-            claimed, self._claimed = self._claimed, []
-        for waiter in claimed:
-            reply = outcome.reply if outcome is not None and outcome.passive else None
-            waiter.loop.call_soon_threadsafe(_settle, waiter.future, reply)
+            claimed, self._claimed = self._claimed, {}
+        replies = {outcome.msg_key: outcome.reply for outcome in outcomes if outcome.passive}
+        for msg_key, waiter in claimed.items():
+            waiter.loop.call_soon_threadsafe(_settle, waiter.future, replies.get(msg_key))
 
     def _release_unclaimed(self, msg_key: str) -> None:
         """A message handled without a passive reply (no reply at all, or one queued in the outbox):

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from functools import lru_cache, partial
 
 from sqlalchemy import Engine, Table, TextClause, bindparam, create_engine, event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -102,6 +102,16 @@ def lock_for(session: Session, key: str) -> None:
 def is_busy(error: Exception) -> bool:
     """Whether `error` is SQLite's "database is locked": another writer holds the lock, try again later."""
     return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
+
+
+# PostgreSQL: deadlock detected, serialization failure, lock not available — nothing wrong with the work,
+# it lost a race with another transaction and succeeds when tried again.
+_RETRYABLE_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
+
+
+def is_retryable(error: Exception) -> bool:
+    """Whether `error` is a lost race with another transaction (try again later), not a failure of the work."""
+    return isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES
 
 
 def try_lock_for(session: Session, key: str) -> bool:

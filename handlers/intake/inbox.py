@@ -1,22 +1,25 @@
-"""App callbacks in two steps: `accept` records a message, `process_next` handles it.
+"""App callbacks in two steps: `accept` records a message, `process_batch` handles it.
 
 The HTTP answer waits only for `accept`'s commit (one INSERT under the unique MsgId), so a
 burst is acknowledged at the speed of the database and nothing acknowledged can be lost:
-a message accepted just before a crash is handled after the restart. `process_next` then
-handles the oldest waiting message of one user in ONE transaction — the same
-`dispatch.dispatch` the AI bot uses — so a failure leaves a `failed` record, never a
-half-written case. The reply goes back in the HTTP answer when that request is still
-waiting for it (`answer_passively`), otherwise through the outbox (message/send).
+a message accepted just before a crash is handled after the restart. `process_batch` then
+handles the oldest waiting message of several users in ONE transaction, each in a savepoint of
+its own — the same `dispatch.dispatch` the AI bot uses — so a failure leaves a `failed` record,
+never a half-written case, and the other messages of the batch still commit (one commit, one
+fsync for all). The reply goes back in the HTTP answer when that request is still waiting for it
+(`answer_passively`, honoured only after the commit), otherwise through the outbox (message/send).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from handlers.intake.dispatch import dispatch, log_handled, note_inbound, record_values
@@ -26,7 +29,7 @@ from models.outbox import queue_notice
 from handlers.services import Services
 from handlers.texts import render
 from models import InboundMessage, OutboxMessage, resident_channel
-from models.db import insert_many_or_skip, try_lock_for
+from models.db import insert_many_or_skip, is_retryable, try_lock_for
 from models.outbox import OutboxChannel
 
 log = logging.getLogger("gridbot.inbox")
@@ -34,7 +37,7 @@ log = logging.getLogger("gridbot.inbox")
 RECEIVED = "received"  # accepted, not yet handled
 
 _WAITING_USERS = (select(InboundMessage.from_userid).where(InboundMessage.status == RECEIVED)
-                  .order_by(InboundMessage.id).limit(16))
+                  .order_by(InboundMessage.id).limit(bindparam("rows")))
 _OLDEST_OF_USER = (select(InboundMessage)
                    .where(InboundMessage.from_userid == bindparam("userid"), InboundMessage.status == RECEIVED)
                    .order_by(InboundMessage.id).limit(1))
@@ -100,37 +103,81 @@ def _passive_reply(session: Session, msg_key: str) -> str | None:
     return None if session.scalar(_REPLY_QUEUED, {"key": reply_key(row.id)}) else row.reply
 
 
-def process_next(factory: sessionmaker[Session], services: Services, rebuild: Rebuild,
-                 answer_passively: AnswerPassively) -> Processed | None:
-    """Handle the oldest waiting message of one user; None when no message is waiting for us.
+def process_batch(factory: sessionmaker[Session], services: Services, rebuild: Rebuild,
+                  answer_passively: AnswerPassively, *, limit: int = 64, budget: float = 0.04) -> list[Processed]:
+    """Handle the oldest waiting message of each of up to `limit` users, in ONE transaction; [] when none waits.
 
-    Users are claimed with a transaction-scoped lock (PostgreSQL), so any number of
-    processes can run this and each user's messages are still handled one at a time, in order.
+    Each message runs in a savepoint of its own: one that fails is rolled back alone, marked failed
+    and its sender told, and the others still commit — one commit (one fsync) for the whole batch.
+    No message is started once `budget` seconds have passed (at least one always is): on SQLite the
+    batch holds the write gate that the intake's group commits wait for. Users are claimed with
+    transaction-scoped locks (PostgreSQL), so any number of processes can run this and each user's
+    messages are still handled one at a time, in order. Passive replies are claimed before the
+    commit (`answer_passively`) and may be handed out only once it returned.
+
+    When the transaction itself fails, nothing of it is kept: a batch of one records its message as
+    failed in a fresh transaction, a larger one raises (try again one by one), and so does a lost race.
     """
-    record_id, msg_key = None, None
+    deadline = time.monotonic() + budget
+    claimed: list[tuple[int, str]] = []
     try:
         with factory.begin() as session:
-            record = _claim_oldest(session)
-            if record is None:
-                return None
-            record_id, msg_key = record.id, record.msg_key
-            with message_context(msg_key):
-                return _handle(session, services, record, rebuild(dict(record.payload)), answer_passively)
-    except Exception:
-        if record_id is None:
+            outcomes = []
+            for record in _claim(session, limit):
+                claimed.append((record.id, record.msg_key))
+                with message_context(record.msg_key):
+                    outcome = _handle_alone(session, services, record, rebuild, answer_passively)
+                if outcome is not None:
+                    outcomes.append(outcome)
+                if time.monotonic() >= deadline:
+                    break
+            return outcomes
+    except Exception as error:
+        if len(claimed) != 1 or is_retryable(error):
             raise
+        record_id, msg_key = claimed[0]
         with message_context(msg_key):
             log.exception("handler failed", extra={"msg_key": msg_key})
-            return _record_failure(factory, record_id)
+            return [_record_failure(factory, record_id)]
 
 
-def _claim_oldest(session: Session) -> InboundMessage | None:
-    for userid in dict.fromkeys(session.scalars(_WAITING_USERS)):
+def _claim(session: Session, limit: int) -> Iterator[InboundMessage]:
+    """The oldest waiting message of each waiting user this transaction could lock, oldest first, lazily
+    (a user is locked only when the batch gets to it)."""
+    taken = 0
+    for userid in dict.fromkeys(session.scalars(_WAITING_USERS, {"rows": limit * 4})):
+        if taken >= limit:
+            return
         if try_lock_for(session, f"user:{userid}"):
             record = session.scalars(_OLDEST_OF_USER, {"userid": userid}).first()
             if record is not None:
-                return record
-    return None
+                taken += 1
+                yield record
+
+
+def _handle_alone(session: Session, services: Services, record: InboundMessage, rebuild: Rebuild,
+                  answer_passively: AnswerPassively) -> Processed | None:
+    """One message of a batch in a savepoint: handled, or (its work rolled back) marked failed — or, when
+    it lost a race with another transaction (PostgreSQL: a deadlock between two batches), left waiting
+    for a later batch (None): it is still its user's oldest, so the user's order holds."""
+    try:
+        with session.begin_nested():
+            return _handle(session, services, record, rebuild(dict(record.payload)), answer_passively)
+    except DBAPIError as error:
+        if not is_retryable(error):
+            return _failed(session, record)
+        log.warning("message lost a race with another transaction; it waits for the next batch",
+                    extra={"msg_key": record.msg_key})
+        return None
+    except Exception:
+        return _failed(session, record)
+
+
+def _failed(session: Session, record: InboundMessage) -> Processed:
+    """Inside the `except` of a message whose savepoint rolled back: logged, marked failed."""
+    log.exception("handler failed", extra={"msg_key": record.msg_key})
+    with session.begin_nested():
+        return _mark_failed(session, record)
 
 
 def _handle(session: Session, services: Services, record: InboundMessage, inbound: Inbound,
@@ -150,13 +197,17 @@ def _handle(session: Session, services: Services, record: InboundMessage, inboun
 
 
 def _record_failure(factory: sessionmaker[Session], record_id: int) -> Processed:
-    """Mark a message whose handling failed; the sender is told through the outbox."""
-    reply = render("replies/failed")
+    """Mark a message whose handling failed, in a transaction of its own."""
     with factory.begin() as session:
-        record = session.get(InboundMessage, record_id)
-        record.status, record.reply = "failed", reply
-        if answered_in_chat(record.channel):
-            queue_notice(session, channel=resident_channel(record.from_userid), recipient=record.from_userid, text=reply,
-                         dedupe_key=reply_key(record_id))
-        note_inbound(session, Inbound(record.msg_key, record.from_userid, record.msg_type), "failed")
+        return _mark_failed(session, session.get(InboundMessage, record_id))
+
+
+def _mark_failed(session: Session, record: InboundMessage) -> Processed:
+    """A message whose handling failed: marked failed, and its sender told through the outbox."""
+    reply = render("replies/failed")
+    record.status, record.reply = "failed", reply
+    if answered_in_chat(record.channel):
+        queue_notice(session, channel=resident_channel(record.from_userid), recipient=record.from_userid, text=reply,
+                     dedupe_key=reply_key(record.id))
+    note_inbound(session, Inbound(record.msg_key, record.from_userid, record.msg_type), "failed")
     return Processed(record.msg_key, reply, passive=False)
