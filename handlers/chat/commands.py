@@ -17,7 +17,14 @@ _PUNCT = re.compile(r"[\s,，:：;；。.!！、]+")
 @dataclass(frozen=True)
 class Command:
     name: str
-    args: str  # the rest of the text, trimmed
+    args: str  # the rest of the text, folded (full-width → half-width) and trimmed: what is parsed
+    written: str = ""  # the same rest as the sender wrote it (when folding kept every position)
+
+    def as_written(self, tail: str) -> str:
+        """`tail`, a trailing part of `args` (a note, a reason), in the sender's own characters (“，” stays “，”)."""
+        if tail and len(self.written) == len(self.args) and self.args.endswith(tail):
+            return self.written[len(self.written) - len(tail):]
+        return tail
 
 
 def fold(text: str) -> str:
@@ -50,8 +57,18 @@ def parse_command(text: str, audience: str) -> Command | None:
         rest = folded[len(word):]
         at_boundary = not rest or _PUNCT.match(rest) or rest[0].isdigit() or rest[:2].upper() == "GB"
         if at_boundary or name in _FREE_TEXT_AFTER:
-            return Command(name, _LEADING.sub("", rest).strip())
+            args = _LEADING.sub("", rest)
+            written = _as_written(text, folded)
+            return Command(name, args.strip(), written[len(folded) - len(args):].strip() if written else "")
     return None
+
+
+def _as_written(text: str, folded: str) -> str:
+    """`text` trimmed as `fold` trims it, when each of its characters folds to exactly one (positions then
+    match `folded`'s); else ""."""
+    kept = (text or "").strip()
+    same_places = len(kept) == len(folded) and all(len(unicodedata.normalize("NFKC", ch)) == 1 for ch in kept)
+    return kept if same_places else ""
 
 
 _FREE_TEXT_AFTER = {"patrol", "unsatisfied", "bind", "visit", "redeem"}

@@ -37,7 +37,7 @@ def run(session: Session, services: Services, resident: Resident, command: Comma
         case_id = parse_case_number(number) if number else None
         if case_id is None:
             reason = command.args
-        return rate(session, resident, RATINGS[command.name], case_id, reason.strip(), now)
+        return rate(session, resident, RATINGS[command.name], case_id, command.as_written(reason.strip()), now)
     if command.name == "bind":
         return bind_address(session, services, resident, command.args)
     if command.name == "points":

@@ -104,6 +104,7 @@ def _on_case(request: Request, needs_text: bool, run: Callable[[Request, Case, s
     """Resolve the case reference, check who may act, then run the command."""
     name = request.command.name
     ref, text = split_ref(request.command.args)
+    text = request.command.as_written(text)
     if not ref or (needs_text and not text):
         return render("replies/worker_usage", command=name, ref=ref)
     case = find_case(request.session, ref)
@@ -312,8 +313,8 @@ OTHER_COMMANDS: dict[str, Callable[[Request], str]] = {
     "points": lambda r: worker_queries.points(r.session, r.worker),
     "handover": lambda r: shop.hand_over(r.session, r.command.args, r.actor.userid, r.now),
     "volunteer": lambda r: shop.record_hours(r.session, r.actor.userid, r.command.args, r.now),
-    "patrol": lambda r: patrol.report(r.session, r.services, r.worker, r.command.args, r.record, r.now,
-                                      r.inbound.chat_id),
+    "patrol": lambda r: patrol.report(r.session, r.services, r.worker, r.command.as_written(r.command.args), r.record,
+                                      r.now, r.inbound.chat_id),
     "visit": lambda r: visit_chat.visit(r.session, r.services, r.worker, r.command.args, r.inbound.text, r.now,
                                         masked=r.in_group),
     "visit_case": lambda r: visit_chat.to_case(r.session, r.services, r.worker, r.record, r.now, r.inbound.chat_id),

@@ -57,6 +57,7 @@ def handle(session: Session, services: Services, posts: list[Liaison], inbound: 
     if command is None or command.name == "help":
         return render("replies/liaison_help", departments=departments)
     ref, text = split_ref(command.args)
+    text = command.as_written(text)
     needs_text = STEPS[command.name][0] if command.name in STEPS else False
     if not ref or (needs_text and not text):
         return render("replies/worker_usage", command=command.name)

@@ -158,6 +158,14 @@ def test_full_width_digits_chinese_punctuation_and_full_number_are_accepted(weco
     assert show(number, database_url)["events"][-1]["note"] == "明早清理"
 
 
+def test_a_workers_note_reaches_the_resident_as_written(wecom, db, database_url):
+    number, n = taken(wecom)
+    note = "已清走两车垃圾，楼道干净了！（物业会每天巡查）"
+    assert "办结" in wecom.send_text("demo-worker", f"办结 {n}，{note}")
+    assert show(number, database_url)["events"][-1]["note"] == note
+    assert queued(db, "demo-resident", number, note)
+
+
 def test_unknown_text_and_help_get_the_command_list(wecom):
     for text in ("帮助", "今天天气不错"):
         reply = wecom.send_text("demo-worker", text)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from handlers.chat.case_numbers import format_case_number, parse_case_number
+from handlers.chat.case_numbers import format_case_number, parse_case_number, split_ref
 from handlers.chat.commands import is_chitchat, is_greeting, is_thanks, parse_command, suggest
 from handlers.conversation.drafts import OTHER, read_choice
 
@@ -73,3 +73,21 @@ def test_small_talk_is_recognised_but_short_reports_are_not():
 ])
 def test_an_ask_back_answer_names_a_choice_or_other_or_nothing(answer, expected):
     assert read_choice(answer, ["环境卫生", "市政设施"]) == expected
+
+
+def test_a_note_keeps_the_senders_own_characters_while_the_number_is_read_folded():
+    command = parse_command("办结１２，已清走两车垃圾，楼道干净了！", "worker")
+    ref, note = split_ref(command.args)
+    assert (command.name, ref) == ("close", "12")
+    assert command.as_written(note) == "已清走两车垃圾，楼道干净了！"
+
+
+def test_a_rating_reason_keeps_its_own_punctuation():
+    command = parse_command("不满意 3 还是很吵（晚上十点后）！", "resident")
+    assert command.as_written(command.args.partition(" ")[2]) == "还是很吵（晚上十点后）！"
+
+
+def test_text_whose_folding_changes_its_length_falls_back_to_the_folded_words():
+    command = parse_command("进展 5 ㎡的积水已排干", "worker")  # ㎡ folds to two characters
+    ref, note = split_ref(command.args)
+    assert command.as_written(note) == note == "m2的积水已排干"
