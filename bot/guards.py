@@ -7,7 +7,7 @@ from collections.abc import Callable
 from starlette.responses import PlainTextResponse
 
 # Scripts: the console's own files (vendored Leaflet) and inline scripts carrying the page's nonce
-# (bot/admin/rendering.py); styles may be inline (charts, Leaflet); map tiles come from a configured server.
+# (bot/admin/common/rendering.py); styles may be inline (charts, Leaflet); map tiles come from a configured server.
 CSP = ("default-src 'self'; script-src 'self'{nonce}; style-src 'self' 'unsafe-inline'; img-src * data: blob:; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),

@@ -1,7 +1,8 @@
 """The admin console under `/admin/`: server-rendered pages, one router per area.
 
 Every route needs a login (except the login page and the stylesheet); every form posts
-the session's CSRF token, checked once here for the whole console.
+the session's CSRF token, checked once here for the whole console. One module per area; what every
+page uses is in `common/`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from bot.admin import (apikeys, auth, broadcasts, cases, corrections, dashboard, departments, grid_map, qr,
                        registry, rule_editor, rules, shop)
-from bot.admin.deps import csrf_protect, install_error_pages
+from bot.admin.common.deps import csrf_protect, install_error_pages
 from handlers.texts import TEMPLATES_DIR
 
 VENDOR_DIR = TEMPLATES_DIR.parent / "static" / "vendor"  # third-party browser code, vendored (no CDN)

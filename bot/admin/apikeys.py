@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from bot.admin.deps import Viewer, current_viewer, get_now, get_session
-from bot.admin.rendering import refused, render_page, see_other
+from bot.admin.common.deps import Viewer, current_viewer, get_now, get_session
+from bot.admin.common.rendering import refused, render_page, see_other
 from handlers import open311
 
 router = APIRouter(prefix="/apikeys")

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from bot.admin.cookies import CookieSession
-from bot.admin.deps import (Console, Viewer, cookie_session, current_viewer, get_console, get_now, get_session, safe_next)
-from bot.admin.rendering import refused, render_page, see_other
-from bot.admin.throttle import Busy
+from bot.admin.common.cookies import CookieSession
+from bot.admin.common.deps import (Console, Viewer, cookie_session, current_viewer, get_console, get_now, get_session, safe_next)
+from bot.admin.common.rendering import refused, render_page, see_other
+from bot.admin.common.throttle import Busy
 from handlers.console import accounts
 from handlers.console.audit import recent
 from models import AdminRole, AdminUser, Area

@@ -9,8 +9,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.admin.deps import Viewer, current_viewer, get_now, get_session
-from bot.admin.rendering import refused, render_page, see_other
+from bot.admin.common.deps import Viewer, current_viewer, get_now, get_session
+from bot.admin.common.rendering import refused, render_page, see_other
 from handlers.console import broadcasts
 from handlers.console.accounts import grids_under
 from models import Area, AreaLevel, Grid

@@ -9,8 +9,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from bot.admin import rules
-from bot.admin.deps import Viewer, current_viewer, get_now, get_session
-from bot.admin.rendering import render_page, see_other
+from bot.admin.common.deps import Viewer, current_viewer, get_now, get_session
+from bot.admin.common.rendering import render_page, see_other
 from bot.state import AppState, get_state
 from handlers.cases import corrections
 from handlers.console import rulesets

@@ -10,8 +10,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from bot.admin.dashboard import period_from
-from bot.admin.deps import Viewer, current_viewer, get_now, get_session
-from bot.admin.rendering import refused, render_page, see_other
+from bot.admin.common.deps import Viewer, current_viewer, get_now, get_session
+from bot.admin.common.rendering import refused, render_page, see_other
 from handlers.console import departments
 
 router = APIRouter(prefix="/departments")

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from bot.admin.deps import Viewer, current_viewer, get_now, get_session
-from bot.admin.rendering import render_page
+from bot.admin.common.deps import Viewer, current_viewer, get_now, get_session
+from bot.admin.common.rendering import render_page
 from bot.state import AppState, get_state
 from handlers.console.grid_map import map_data
 from handlers.visits.rules import visit_rules

@@ -7,8 +7,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.admin.deps import Viewer, current_viewer, get_session
-from bot.admin.rendering import render_page
+from bot.admin.common.deps import Viewer, current_viewer, get_session
+from bot.admin.common.rendering import render_page
 from bot.qr.links import community_codes, contact_url
 from bot.qr.render import pdf, svg
 from bot.state import AppState, get_state

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from bot.admin.deps import Viewer, current_viewer, get_now, get_session
-from bot.admin.rendering import refused, render_page, see_other
+from bot.admin.common.deps import Viewer, current_viewer, get_now, get_session
+from bot.admin.common.rendering import refused, render_page, see_other
 from bot.state import AppState, get_state
 from handlers.console import registry
 from handlers.console.scoping import within

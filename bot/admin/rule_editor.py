@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from bot.admin.deps import Viewer, current_viewer, get_now, get_session
-from bot.admin.rendering import render_page
+from bot.admin.common.deps import Viewer, current_viewer, get_now, get_session
+from bot.admin.common.rendering import render_page
 from bot.state import AppState, get_state
 from handlers.console import rule_replay, rulesets
 from handlers.console.rule_forms import (FieldError, RuleForm, RuleFormError, RuleNotFound, category_rules,

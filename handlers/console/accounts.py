@@ -17,7 +17,7 @@ from models import AdminRole, AdminUser, Area, Grid
 FIRST_ADMIN = "admin"
 DEMO_ADMIN_PASSWORD = "gridbot-demo"  # what `gridbot demo` sets; shown on the demo's login page
 # Failures from any client within LOCKOUT of each other; one client is throttled after
-# bot/admin/throttle.LIMIT, so locking an account out takes several clients.
+# bot/admin/common/throttle.LIMIT, so locking an account out takes several clients.
 MAX_FAILURES = 20
 LOCKOUT = timedelta(minutes=15)
 

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from bot.admin.throttle import LIMIT
+from bot.admin.common.throttle import LIMIT
 from handlers.console.accounts import LOCKOUT, MAX_FAILURES, create_user
 from models import AdminUser, utcnow
 from tests.cli import run_cli

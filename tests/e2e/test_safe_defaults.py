@@ -11,7 +11,7 @@ import pytest
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
-from bot.admin.cookies import COOKIE
+from bot.admin.common.cookies import COOKIE
 from bot.app import create_app
 from bot.safety import UnsafeSettings
 from config.settings import DEMO_AES_KEY, DEMO_TOKEN, Settings

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.admin.charts import daily_lines, hbars
+from bot.admin.common.charts import daily_lines, hbars
 from config.settings import SHIPPED_CONFIG_DIR
 from handlers.console import accounts
 from handlers.console import rulesets

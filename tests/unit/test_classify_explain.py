@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from html import unescape
 
-from bot.admin.rendering import environment
+from bot.admin.common.rendering import environment
 from handlers.classify import Classifier, explain_decision
 
 CATALOGUE = {

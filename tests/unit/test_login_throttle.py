@@ -1,4 +1,4 @@
-"""bot/admin/throttle.py: failed logins per client, and the few password-check slots."""
+"""bot/admin/common/throttle.py: failed logins per client, and the few password-check slots."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from bot.admin.throttle import Busy, LoginThrottle
+from bot.admin.common.throttle import Busy, LoginThrottle
 
 
 class Clock:

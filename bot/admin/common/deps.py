@@ -13,9 +13,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
-from bot.admin.cookies import COOKIE, MAX_AGE, CookieSession, CookieSigner
-from bot.admin.rendering import render_page
-from bot.admin.throttle import LoginThrottle
+from bot.admin.common.cookies import COOKIE, MAX_AGE, CookieSession, CookieSigner
+from bot.admin.common.rendering import render_page
+from bot.admin.common.throttle import LoginThrottle
 from bot.state import AppState, get_state
 from handlers.console.accounts import Scope, configured_password, may, same_secret, scope_of
 from handlers.console.session_key import stored_secret
