@@ -19,6 +19,7 @@ from models.db import insert_or_skip
 from models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
 
 WINDOW = timedelta(hours=48)
+_SECOND = timedelta(seconds=1)  # WeCom's send_time has whole seconds
 WINDOW_MESSAGES = 5
 WINDOW_REFUSED = frozenset({95018})  # WeCom: the session does not allow sending (window used up, human servicer)
 
@@ -51,7 +52,7 @@ def budgets(factory: sessionmaker[Session], userids: set[str], now: datetime) ->
 
 
 def _left(last_message_at: datetime | None, sent: int, now: datetime) -> int:
-    if last_message_at is None or now >= last_message_at + WINDOW:
+    if last_message_at is None or now >= last_message_at + WINDOW - _SECOND:
         return 0
     return max(0, WINDOW_MESSAGES - sent)
 
@@ -80,16 +81,22 @@ def hold(factory: sessionmaker[Session], row_ids: list[int], token: str, budget:
 
 def resident_wrote(session: Session, userid: str, external_userid: str, open_kfid: str,
                    sent_at: datetime | None, now: datetime) -> None:
-    """A kf resident's message or event was recorded: remember where they are; a message (`sent_at`)
-    opens a new window and releases what was held for them."""
+    """A kf resident's message or event was recorded: remember where they are; a message (`sent_at`,
+    WeCom's send_time in whole seconds) opens a new window and releases what was held for them.
+
+    The window counts from when the message was surely written: its second's end, or now if that is
+    earlier. So what gridbot sent earlier in that same second is not counted against the new window
+    (a resident answering a burst of notices within a second is answered), and the window closes
+    no later than WeCom's."""
     insert_or_skip(session, KfContact.__table__, {"userid": userid, "external_userid": external_userid,
                                                  "open_kfid": open_kfid, "created_at": now}, "userid")
     values: dict = {"open_kfid": open_kfid, "external_userid": external_userid}
     contact = KfContact.__table__.c
     query = update(KfContact).where(contact.userid == userid)
     if sent_at is not None:
-        session.execute(query.where((contact.last_message_at.is_(None)) | (contact.last_message_at < sent_at))
-                        .values(last_message_at=sent_at).execution_options(synchronize_session=False))
+        opened = min(now, sent_at + _SECOND)
+        session.execute(query.where((contact.last_message_at.is_(None)) | (contact.last_message_at < opened))
+                        .values(last_message_at=opened).execution_options(synchronize_session=False))
         session.execute(update(OutboxMessage)
                         .where(OutboxMessage.channel == OutboxChannel.KF.value, OutboxMessage.recipient == userid,
                                OutboxMessage.status == OutboxStatus.HELD.value)

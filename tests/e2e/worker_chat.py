@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
 
 from sqlalchemy import select
 
-from models import OutboxMessage
+from models import InboundMessage, OutboxMessage
 from tests.cli import cli_json
 
 GARBAGE = "阳光小区门口的垃圾桶满了好几天没人清理，臭气熏天"
@@ -51,3 +52,16 @@ def queued(db, recipient: str, *markers: str) -> list[str]:
         texts = session.scalars(select(OutboxMessage.text).where(OutboxMessage.recipient == recipient)
                                 .order_by(OutboxMessage.id)).all()
     return [text for text in texts if all(marker in text for marker in markers)]
+
+
+def stored_reply(db, msg_id: int, timeout: float = 30.0) -> str | None:
+    """The reply gridbot stored for app message `msg_id`: the same words whether they rode on the HTTP
+    answer or, behind a backlog on a busy machine, went out through the outbox."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with db() as session:
+            reply = session.scalar(select(InboundMessage.reply).where(InboundMessage.msg_key == f"app:{msg_id}",
+                                                                      InboundMessage.status != "received"))
+        if reply is not None or time.monotonic() > deadline:
+            return reply
+        time.sleep(0.1)

@@ -89,3 +89,18 @@ def test_nothing_is_held_when_the_resident_writes_while_it_is_being_held(fake, f
     _writes(fake, factory, "wmRace")  # the resident writes before the hold lands
     assert hold(factory, [row.id for row in claimed], "race-claim", stale) == 0
     assert _statuses(factory, userid) == ["pending"]
+
+
+def test_a_resident_who_writes_within_the_second_of_a_burst_gets_the_whole_window(fake, factory):
+    userid = _writes(fake, factory, "wmSameSecond", when=utcnow() - timedelta(minutes=1))
+    sender = sender_for(factory, fake.url)
+    for index in range(WINDOW_MESSAGES):
+        queue(factory, 1, f"burst{index}", channel="kf", recipient=userid)
+        assert sender.run_once() == 1
+    with factory() as session:
+        last_sent = max(session.scalars(select(OutboxMessage.sent_at).where(OutboxMessage.recipient == userid)))
+    # They write in the second the last notice went out in (WeCom's send_time has whole seconds).
+    with factory.begin() as session:
+        resident_wrote(session, userid, "wmSameSecond", ACCOUNT, last_sent.replace(microsecond=0),
+                       last_sent + timedelta(microseconds=1))
+    assert budgets(factory, {userid}, utcnow())[userid].left == WINDOW_MESSAGES
