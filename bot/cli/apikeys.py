@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli.context import echo_json, session_factory
+from bot.cli.context import echo_rows, session_factory
 from handlers import open311
 from models import utcnow
 
@@ -37,12 +37,8 @@ def list_(as_json: bool = typer.Option(False, "--json")) -> None:
              "created_at": k.created_at.isoformat(),
              "last_used_at": k.last_used_at.isoformat() if k.last_used_at else None,
              "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None} for k in keys]
-    if as_json:
-        echo_json(rows)
-        return
-    for row in rows:
-        typer.echo(f"{row['name']}  {row['prefix']}…  {'active' if row['active'] else 'revoked'}  "
-                   f"{row['rate_per_minute']}/min  last used {row['last_used_at'] or 'never'}")
+    echo_rows(rows, as_json, lambda row: f"{row['name']}  {row['prefix']}…  {'active' if row['active'] else 'revoked'}"
+                                         f"  {row['rate_per_minute']}/min  last used {row['last_used_at'] or 'never'}")
 
 
 @apikey_app.command("revoke")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli.context import echo_json, session_factory, settings
+from bot.cli.context import echo_json, echo_rows, session_factory, settings
 from handlers.cases.case_views import case_detail, case_summary, find_case, list_cases
 from handlers.texts import wording
 
@@ -56,11 +56,8 @@ def case_list(state: str = typer.Option(None, "--state", help="A state code or i
     labels = {name: code for code, name in wording()["states"].items()}
     with session_factory()() as session:
         rows = [case_summary(case) for case in list_cases(session, labels.get(state, state))]
-    if as_json:
-        echo_json(rows)
-        return
-    for row in rows:
-        typer.echo(f"{row['number']}  {row['state_label']}  {row['category']}  {row['grid']}  {row['assignee']}")
+    echo_rows(rows, as_json,
+              lambda row: f"{row['number']}  {row['state_label']}  {row['category']}  {row['grid']}  {row['assignee']}")
 
 
 
@@ -78,11 +75,7 @@ def inbound_failed(as_json: bool = typer.Option(False, "--json")) -> None:
                                .where(InboundMessage.status == "failed").order_by(InboundMessage.id)).all()
     items = [{"id": r.id, "msg_key": r.msg_key, "from": r.from_userid, "received_at": r.received_at.isoformat()}
              for r in rows]
-    if as_json:
-        echo_json(items)
-        return
-    for item in items:
-        typer.echo(f"{item['id']}  {item['received_at']}  {item['from']}  {item['msg_key']}")
+    echo_rows(items, as_json, lambda item: f"{item['id']}  {item['received_at']}  {item['from']}  {item['msg_key']}")
 
 
 @inbound_app.command("replay")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import typer
 
@@ -27,3 +28,12 @@ def session_factory():
 def echo_json(value) -> None:
     """Print `value` as indented JSON, Chinese as written."""
     typer.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def echo_rows(rows: list[dict], as_json: bool, line: Callable[[dict], str]) -> None:
+    """A listing: the rows as JSON with --json, else `line(row)` for each."""
+    if as_json:
+        echo_json(rows)
+        return
+    for row in rows:
+        typer.echo(line(row))

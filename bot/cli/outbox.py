@@ -8,7 +8,7 @@ import threading
 import typer
 
 from models.outbox import OutboxMessage, OutboxStatus
-from bot.cli.context import echo_json, session_factory, settings
+from bot.cli.context import echo_json, echo_rows, session_factory, settings
 
 outbox_app = typer.Typer(no_args_is_help=True, help="Outgoing notices: backlog, dead letters, sending.")
 
@@ -44,12 +44,9 @@ def list_command(status: str = typer.Option(None, "--status", help="pending, sen
         raise typer.Exit(2)
     with session_factory()() as session:
         rows = [_row(row) for row in list_notices(session, status, limit)]
-    if as_json:
-        echo_json(rows)
-        return
-    for row in rows:
-        typer.echo(f"{row['id']}  {row['status']:<7} {row['channel']:<7} {row['recipient'][:40]:<40} "
-                   f"attempts={row['attempts']}  {row['last_error'] or ''}")
+    echo_rows(rows, as_json, lambda row: f"{row['id']}  {row['status']:<7} {row['channel']:<7} "
+                                         f"{row['recipient'][:40]:<40} attempts={row['attempts']}  "
+                                         f"{row['last_error'] or ''}")
 
 
 @outbox_app.command("stats")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from handlers.texts import render
 from models import Department, Unit
-from bot.cli.context import echo_json, session_factory, settings
+from bot.cli.context import echo_rows, session_factory, settings
 
 grid_app = typer.Typer(no_args_is_help=True, help="Grid registry: import, export, template workbook.")
 
@@ -21,11 +21,7 @@ def units(as_json: bool = typer.Option(False, "--json", help="Print a JSON list.
     with session_factory()() as session:
         rows = [{"code": unit.code, "grid": unit.grid.code, "address": unit.address, "aliases": list(unit.aliases or [])}
                 for unit in session.scalars(select(Unit).options(joinedload(Unit.grid)).order_by(Unit.code))]
-    if as_json:
-        echo_json(rows)
-        return
-    for row in rows:
-        typer.echo(f"{row['code']}  {row['grid']}  {row['address']}  {'、'.join(row['aliases'])}")
+    echo_rows(rows, as_json, lambda row: f"{row['code']}  {row['grid']}  {row['address']}  {'、'.join(row['aliases'])}")
 
 
 def departments(as_json: bool = typer.Option(False, "--json", help="Print a JSON list.")) -> None:
@@ -34,11 +30,7 @@ def departments(as_json: bool = typer.Option(False, "--json", help="Print a JSON
         rows = [{"code": d.code, "name": d.name, "liaisons": [liaison.userid for liaison in d.liaisons]}
                 for d in session.scalars(select(Department).options(selectinload(Department.liaisons))
                                          .order_by(Department.code))]
-    if as_json:
-        echo_json(rows)
-        return
-    for row in rows:
-        typer.echo(f"{row['code']}  {row['name']}  {'、'.join(row['liaisons'])}")
+    echo_rows(rows, as_json, lambda row: f"{row['code']}  {row['name']}  {'、'.join(row['liaisons'])}")
 
 
 class _ProgressBars:
