@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from handlers.classify import Classifier, read_examples, read_config  # noqa: E402
+from handlers.classify import Classifier, Example, read_config, read_examples  # noqa: E402
 from handlers.classify._evaluate import DEPARTMENT_LABEL  # noqa: E402
 from handlers.classify._examples import write_example_files  # noqa: E402
 from tests.splits import split_examples  # noqa: E402
@@ -26,19 +26,24 @@ from tests.splits import split_examples  # noqa: E402
 CUT = 250
 
 
+def letter_example(example: Example, by_rules: Classifier) -> dict | None:
+    """The model example a labelled letter gives: its opening, its label (非网格事项: the department
+    category the rules give it), or None when the rules place it in no department."""
+    label = example.label
+    if label == DEPARTMENT_LABEL:
+        decision = by_rules.classify(example.text)
+        if decision.category is None or decision.grid_matter:
+            return None
+        label = decision.category
+    return {"text": example.text[:CUT], "label": label, "source": "citizen-letters"}
+
+
 def main() -> None:
     catalogue, rules, _ = read_config(REPO / "config")
     by_rules = Classifier.from_data(catalogue, rules)  # rules only: no examples yet
-    letters, dropped = [], 0
-    for example in split_examples("labelled", "train"):
-        label = example.label
-        if label == DEPARTMENT_LABEL:
-            decision = by_rules.classify(example.text)
-            if decision.category is None or decision.grid_matter:
-                dropped += 1
-                continue
-            label = decision.category
-        letters.append({"text": example.text[:CUT], "label": label, "source": "citizen-letters"})
+    built = [letter_example(example, by_rules) for example in split_examples("labelled", "train")]
+    letters = [example for example in built if example is not None]
+    dropped = len(built) - len(letters)
     chat = [{"text": e.text, "label": e.label, "source": "chat-dev"}
             for e in read_examples(REPO / "tests" / "data" / "messages-dev.csv")]
     write_example_files(REPO / "config", letters + chat)

@@ -1,13 +1,12 @@
-"""The learned half of the classifier: a linear model over character n-grams and jieba words.
+"""The learned half of the classifier: a linear model over character n-grams.
 
 Trained from labelled examples (`config/examples/*.csv`) in seconds: TF-IDF features
-(sublinear tf, L2 norm) of the normalised text, a `LinearSVC` per class, and one softmax
-temperature fitted on the scores of a held-out third so that its probabilities are
-calibrated (a probability of 0.8 is right about 8 times in 10). Features are character
-1-3-grams and words: the words jieba cuts from the training texts, found again in any text
-by Aho-Corasick (segmenting every message with jieba would cost ~100 µs). Scoring one
-message skips scikit-learn: one Aho-Corasick pass over the whole vocabulary finds its
-features, whose weight rows are summed.
+(sublinear tf, L2 norm, smooth idf as scikit-learn computes them) of the character 1-3-grams of
+the normalised text, a `LinearSVC` per class, and one softmax temperature fitted on the scores
+of a held-out third so that its probabilities are calibrated (a probability of 0.8 is right
+about 8 times in 10). Words (jieba) were dropped: in cross-validation on the training data they
+added nothing over the n-grams and cost most of the retraining time. Scoring one message skips
+scikit-learn: its n-grams are looked up in the vocabulary and their weight rows summed.
 
 Examples labelled `无` (NO_CATEGORY) teach the model what is not a report (greetings, chit-chat).
 """
@@ -21,18 +20,17 @@ import math
 import os
 import tempfile
 import threading
-from collections import Counter, OrderedDict
+import warnings
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from itertools import chain, count
 from pathlib import Path
 from typing import NamedTuple
 
-import ahocorasick
 import numpy as np
 
 NONE_LABEL = "无"  # the class of texts that are no report at all (same as evaluate's NO_CATEGORY)
-_WORD = "w:"  # prefix that keeps jieba words apart from character n-grams
 
 
 class Candidate(NamedTuple):
@@ -44,51 +42,56 @@ class Candidate(NamedTuple):
 
 @dataclass(frozen=True)
 class ModelOptions:
-    """Training parameters (chosen by cross-validation on the training examples only)."""
+    """Training parameters (chosen by cross-validation on the training data only,
+    `benchmarks/dev_hybrid.py`)."""
 
     ngrams: tuple[int, int] = (1, 3)
-    words: bool = True
     min_df: int = 2
     c: float = 1.0
     balanced: bool = False  # class weights inverse to class frequency (worse in cross-validation)
     folds: int = 3  # 1/folds of the examples held out to fit the temperature (0: no calibration)
-    tol: float = 1e-3  # LinearSVC stopping tolerance (1e-4 costs ~35 % more time, same accuracy)
+    tol: float = 1e-3  # LinearSVC stopping tolerance
+    max_iter: int = 15  # LinearSVC passes at most (same dev figures as running to `tol`, a third of the time)
     seed: int = 0
 
 
-@lru_cache(maxsize=1)
-def _jieba():
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    jieba.initialize()
-    return jieba
-
-
-def jieba_words(texts: Iterable[str]) -> set[str]:
-    """The words of 2+ characters jieba cuts from `texts`."""
-    cut = _jieba().lcut
-    return {word for text in texts for word in cut(text, HMM=False) if len(word) >= 2}
-
-
-def word_finder(words: Iterable[str]) -> ahocorasick.Automaton | None:
-    """An automaton that finds every occurrence of `words` in a text."""
-    automaton = ahocorasick.Automaton()
-    for word in words:
-        automaton.add_word(word, _WORD + word)
-    if len(automaton) == 0:
-        return None
-    automaton.make_automaton()
-    return automaton
-
-
-def features(normalised: str, options: ModelOptions, words: ahocorasick.Automaton | None) -> list[str]:
-    """Character n-grams and the known words found in a normalised text."""
+def features(normalised: str, options: ModelOptions = ModelOptions()) -> list[str]:
+    """The character n-grams of a normalised text (every occurrence)."""
     low, high = options.ngrams
-    grams = [normalised[i:i + n] for n in range(low, high + 1) for i in range(len(normalised) - n + 1)]
-    if words is not None and options.words:
-        grams.extend(word for _, word in words.iter(normalised))
-    return grams
+    size = len(normalised)
+    return [normalised[i:i + n] for n in range(low, high + 1) for i in range(size - n + 1)]
+
+
+def _idf(document_counts: np.ndarray, documents: int) -> np.ndarray:
+    """Smooth idf, as scikit-learn's TfidfTransformer: ln((1 + n) / (1 + df)) + 1."""
+    return np.log((1.0 + documents) / (1.0 + document_counts)) + 1.0
+
+
+def _tfidf(texts: Sequence[str], options: ModelOptions):
+    """(vocabulary, idf, L2-normalised sublinear tf-idf CSR matrix) of normalised `texts`; the
+    n-grams found in fewer than `min_df` texts are left out (the same matrix as scikit-learn's
+    TfidfVectorizer, built with one dictionary lookup per distinct n-gram of a text)."""
+    from scipy.sparse import csr_matrix
+
+    documents = [Counter(features(text, options)) for text in texts]
+    ids: defaultdict[str, int] = defaultdict(count().__next__)  # every n-gram, numbered as first seen
+    columns = np.fromiter(chain.from_iterable(map(ids.__getitem__, document) for document in documents),
+                          dtype=np.intp)
+    counts = np.fromiter(chain.from_iterable(document.values() for document in documents), dtype=np.float64,
+                         count=len(columns))
+    rows = np.repeat(np.arange(len(documents)), [len(document) for document in documents])
+    frequency = np.bincount(columns, minlength=len(ids)).astype(np.float64)
+    kept = frequency >= options.min_df
+    renumbered = np.full(len(ids), -1, dtype=np.intp)
+    renumbered[kept] = np.arange(int(kept.sum()))
+    columns = renumbered[columns]
+    known = columns >= 0
+    columns, counts, rows = columns[known], counts[known], rows[known]
+    vocabulary = {gram: row for row, gram in enumerate(np.array(list(ids), dtype=object)[kept].tolist())}
+    idf = _idf(frequency[kept], len(documents))
+    values = (1.0 + np.log(counts)) * idf[columns]
+    values /= np.sqrt(np.bincount(rows, weights=values * values, minlength=len(documents)))[rows]
+    return vocabulary, idf, csr_matrix((values, (rows, columns)), shape=(len(documents), len(vocabulary)))
 
 
 class TextModel:
@@ -99,7 +102,6 @@ class TextModel:
         self.classes = classes
         self._columns = {name: column for column, name in enumerate(classes)}
         self.vocabulary = vocabulary
-        self._finder = _vocabulary_finder(vocabulary)
         self.idf = idf
         self.weights = weights
         self.bias = bias
@@ -110,26 +112,18 @@ class TextModel:
     @classmethod
     def train(cls, texts: Sequence[str], labels: Sequence[str], options: ModelOptions = ModelOptions()) -> TextModel:
         """Fit on normalised `texts` with their `labels` (at least two distinct labels)."""
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        finder = word_finder(jieba_words(texts)) if options.words else None
-        analysed = [features(text, options, finder) for text in texts]
-        vectorizer = TfidfVectorizer(analyzer=lambda grams: grams, sublinear_tf=True, min_df=options.min_df,
-                                     dtype=np.float64)
-        matrix = vectorizer.fit_transform(analysed)
+        vocabulary, idf, matrix = _tfidf(texts, options)
         labels = np.asarray(labels)
         svm = _fit(matrix, labels, options)
         temperature = _temperature(matrix, labels, options) if options.folds >= 2 else 1.0
         classes = [str(c) for c in svm.classes_]
         weights, bias = _weights(svm, len(classes))
-        return cls(classes, {str(k): int(v) for k, v in vectorizer.vocabulary_.items()}, vectorizer.idf_,
-                   weights, bias, temperature, options)
+        return cls(classes, vocabulary, idf, weights, bias, temperature, options)
 
     def _vector(self, normalised: str) -> tuple[np.ndarray, np.ndarray]:
-        """(feature rows, L2-normalised sublinear tf-idf values) of a text: one Aho-Corasick pass
-        over the vocabulary finds every n-gram and word occurrence (the same counts as `features`)."""
-        counts = Counter(row for _, rows in self._finder.iter(normalised) for row in rows) \
-            if self._finder is not None else Counter()
+        """(feature rows, L2-normalised sublinear tf-idf values) of a text."""
+        counts = Counter(map(self.vocabulary.get, features(normalised, self.options)))
+        counts.pop(None, None)  # n-grams outside the vocabulary
         if not counts:
             return np.zeros(0, dtype=np.intp), np.zeros(0)
         rows = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
@@ -148,15 +142,17 @@ class TextModel:
     def ranking(self, normalised: str, blocked: Iterable[str] = (), top: int | None = None) -> list:
         """`Candidate`s of the `top` (default all) most probable classes, leaving out `blocked`
         classes (the other probabilities renormalised to sum to 1)."""
-        probabilities = _softmax(self.scores(normalised) * self.temperature)
+        scores = (self.scores(normalised) * self.temperature).tolist()  # plain floats: faster than numpy at this size
+        highest = max(scores)
+        weights = [math.exp(score - highest) for score in scores]
         for name in blocked:
             column = self._columns.get(name)
             if column is not None:
-                probabilities[column] = 0.0
-        probabilities /= probabilities.sum() or 1.0
-        order = np.argsort(-probabilities)[:top]
+                weights[column] = 0.0
+        total = sum(weights) or 1.0
+        order = sorted(range(len(weights)), key=weights.__getitem__, reverse=True)[:top]
         classes = self.classes
-        return [Candidate(classes[i], float(probabilities[i])) for i in order if probabilities[i] > 0]
+        return [Candidate(classes[i], weights[i] / total) for i in order if weights[i] > 0]
 
     def explain(self, normalised: str, label: str, top: int = 5) -> list[dict]:
         """The features that weighed most for `label` (feature, contribution to its score)."""
@@ -167,9 +163,7 @@ class TextModel:
         contributions = values * self.weights[rows, column] if len(rows) else np.zeros(0)
         order = np.argsort(-contributions)[:top]
         names = self._feature_names()
-        return [{"feature": names[rows[i]].removeprefix(_WORD),
-                 "kind": "word" if names[rows[i]].startswith(_WORD) else "chars",
-                 "weight": round(float(contributions[i]), 3)}
+        return [{"feature": names[rows[i]], "kind": "chars", "weight": round(float(contributions[i]), 3)}
                 for i in order if contributions[i] > 0]
 
     def _feature_names(self) -> list[str]:
@@ -181,25 +175,15 @@ class TextModel:
         return self._names
 
 
-def _vocabulary_finder(vocabulary: dict[str, int]) -> ahocorasick.Automaton | None:
-    """An automaton from each vocabulary string (n-gram or word) to its feature rows."""
-    rows: dict[str, list[int]] = {}
-    for gram, row in vocabulary.items():
-        rows.setdefault(gram.removeprefix(_WORD), []).append(row)
-    automaton = ahocorasick.Automaton()
-    for text, found in rows.items():
-        automaton.add_word(text, tuple(found))
-    if len(automaton) == 0:
-        return None
-    automaton.make_automaton()
-    return automaton
-
-
 def _fit(matrix, labels: np.ndarray, options: ModelOptions):
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.svm import LinearSVC
 
-    return LinearSVC(C=options.c, class_weight="balanced" if options.balanced else None, tol=options.tol,
-                     random_state=options.seed).fit(matrix, labels)
+    svm = LinearSVC(C=options.c, class_weight="balanced" if options.balanced else None, tol=options.tol,
+                    max_iter=options.max_iter, random_state=options.seed)
+    with warnings.catch_warnings():  # stopping at max_iter before tol is the intended trade-off
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return svm.fit(matrix, labels)
 
 
 def _weights(svm, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -251,7 +235,7 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
 _trained: OrderedDict[str, TextModel] = OrderedDict()
 _train_lock = threading.Lock()
 _CACHE_SIZE = 4
-_FORMAT = 2  # bump when the features or the file layout change
+_FORMAT = 3  # bump when the features or the file layout change
 
 
 def cache_dir() -> Path:

@@ -1,0 +1,128 @@
+"""Dev figures for the hybrid classifier (issue 14): K-fold cross-validation over the training data only.
+
+    .venv/bin/python benchmarks/dev_hybrid.py [--folds 4] [--seed 0]
+
+What is cross-validated (no held-out row is read):
+- chat: every row of `config/examples/chat-*.csv` (the team's dev messages and the hand-written
+  chat examples), scored as it stands;
+- letters: every row of the *training part* of `../shared/data/citizen-messages-labelled.csv`
+  (the rows not in `tests/data/labelled-test.csv`), scored on its whole text with its own label
+  (非网格事项 accepts any department category, as on the held-out set); when in a training fold it
+  contributes its model example (`benchmarks/build_examples.py`: cut, department from the rules,
+  or nothing).
+Folds are stratified by label within each kind, `random.Random(seed)`. For each fold the shipped
+rules and decision thresholds are kept and the model is trained on the examples of the other folds;
+the figures are those of `bench_hybrid.py` (right at once, top guess, after ≤1 ask, bounced,
+chit-chat as case), summed over the folds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from benchmarks.build_examples import letter_example  # noqa: E402
+from handlers.classify import Classifier, Example, outcome_figures, read_config, read_example_files  # noqa: E402
+from tests.splits import split_examples  # noqa: E402
+
+CONFIG = REPO / "config"
+FIGURES = ("right_at_once", "right_top1", "right_after_ask")
+
+
+@dataclass(frozen=True)
+class Item:
+    kind: str  # "chat" | "letters"
+    scored: Example  # what is classified and its gold label
+    example: dict | None  # the model example it gives when in a training fold
+
+
+def items(rules_only: Classifier) -> list[Item]:
+    """Every chat example and every training letter, as cross-validation items."""
+    chat = [Item("chat", Example(e["text"], e["label"]), e)
+            for e in read_example_files(CONFIG) if e["source"].startswith("chat")]
+    letters = [Item("letters", example, letter_example(example, rules_only))
+               for example in split_examples("labelled", "train")]
+    return chat + letters
+
+
+def folds(all_items: list[Item], count: int, seed: int) -> list[list[Item]]:
+    """`count` folds, stratified by (kind, label)."""
+    groups: dict[tuple[str, str], list[Item]] = defaultdict(list)
+    for item in all_items:
+        groups[(item.kind, item.scored.label)].append(item)
+    rnd = random.Random(seed)
+    out: list[list[Item]] = [[] for _ in range(count)]
+    offset = 0
+    for key in sorted(groups):
+        members = groups[key]
+        rnd.shuffle(members)
+        for position, item in enumerate(members):
+            out[(offset + position) % count].append(item)
+        offset += len(members)
+    return out
+
+
+def cross_validate(count: int = 4, seed: int = 0, catalogue: dict | None = None,
+                   extra: list[dict] | None = None) -> dict[str, dict]:
+    """Figures per kind, summed over the folds; `catalogue` overrides the shipped one (e.g. its
+    decision thresholds), `extra` are further model examples in every training fold."""
+    shipped, rules, _ = read_config(CONFIG)
+    catalogue = catalogue or shipped
+    rules_only = Classifier.from_data(catalogue, rules)
+    parts = folds(items(rules_only), count, seed)
+    totals: dict[str, dict] = {}
+    for index, held in enumerate(parts):
+        train = [item.example for other, part in enumerate(parts) if other != index
+                 for item in part if item.example is not None] + (extra or [])
+        classifier = Classifier.from_data(catalogue, rules, examples=train)
+        for kind in ("chat", "letters"):
+            scored = [item.scored for item in held if item.kind == kind]
+            _add(totals.setdefault(kind, {}), outcome_figures(classifier, scored))
+    return {kind: _mean(total) for kind, total in totals.items()}
+
+
+def _add(total: dict, figures: dict) -> None:
+    reports, rows = figures["reports"], figures["rows"]
+    for key in FIGURES:
+        total[key] = total.get(key, 0.0) + figures[key] * rows
+    total["bounced"] = total.get("bounced", 0.0) + figures["bounced"] * reports
+    total["chat_as_case"] = total.get("chat_as_case", 0.0) + figures["chat_as_case"] * (rows - reports)
+    total["rows"] = total.get("rows", 0) + rows
+    total["reports"] = total.get("reports", 0) + reports
+
+
+def _mean(total: dict) -> dict:
+    rows, reports = total["rows"], total["reports"]
+    return {"rows": rows, **{key: total[key] / rows for key in FIGURES},
+            "bounced": total["bounced"] / (reports or 1),
+            "chat_as_case": total["chat_as_case"] / ((rows - reports) or 1)}
+
+
+def table(figures: dict[str, dict]) -> str:
+    """The figures as Markdown rows."""
+    lines = []
+    for kind, f in figures.items():
+        lines.append(f"| {kind} | {f['rows']} | {f['right_at_once']:.3f} | {f['right_top1']:.3f} | "
+                     f"{f['right_after_ask']:.3f} | {f['bounced']:.3f} | {f['chat_as_case']:.3f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    print("| dev (CV) | rows | right at once | right top guess | right after ≤1 ask | bounced | chit-chat as case |")
+    print("|---|---|---|---|---|---|---|")
+    print(table(cross_validate(args.folds, args.seed)))
+
+
+if __name__ == "__main__":
+    main()
