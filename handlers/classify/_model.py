@@ -103,11 +103,19 @@ class TextModel:
         self._columns = {name: column for column, name in enumerate(classes)}
         self.vocabulary = vocabulary
         self.idf = idf
-        self.weights = weights
+        # One row per feature: its weight for every class times its idf, then its idf squared, so that
+        # a text's scores and its tf-idf norm come from one row gather and one sum.
+        self._table = np.ascontiguousarray(np.hstack([weights * idf[:, None], (idf * idf)[:, None]]))
         self.bias = bias
         self.temperature = temperature
+        self._scaled_bias = bias * temperature
         self.options = options
         self._names: list[str] | None = None
+
+    @property
+    def weights(self) -> np.ndarray:
+        """The weight matrix (features x classes)."""
+        return self._table[:, :-1] / self.idf[:, None]
 
     @classmethod
     def train(cls, texts: Sequence[str], labels: Sequence[str], options: ModelOptions = ModelOptions()) -> TextModel:
@@ -120,31 +128,39 @@ class TextModel:
         weights, bias = _weights(svm, len(classes))
         return cls(classes, vocabulary, idf, weights, bias, temperature, options)
 
-    def _vector(self, normalised: str) -> tuple[np.ndarray, np.ndarray]:
-        """(feature rows, L2-normalised sublinear tf-idf values) of a text."""
+    def _counts(self, normalised: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """(feature rows, their sublinear tf 1 + ln(count), or None when every count is 1) of a text."""
         counts = Counter(map(self.vocabulary.get, features(normalised, self.options)))
         counts.pop(None, None)  # n-grams outside the vocabulary
-        if not counts:
-            return np.zeros(0, dtype=np.intp), np.zeros(0)
         rows = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
-        values = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * self.idf[rows]
-        return rows, values / math.sqrt(float(values @ values))
+        if counts.total() == len(counts):
+            return rows, None
+        return rows, 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
 
-    def scores(self, normalised: str) -> np.ndarray:
-        """The raw decision score of every class (in `classes` order)."""
-        rows, values = self._vector(normalised)
-        return values @ self.weights[rows] + self.bias if len(rows) else self.bias.copy()
+    def logits(self, normalised: str) -> np.ndarray:
+        """The decision score of every class (in `classes` order, over the L2-normalised tf-idf
+        vector) times the temperature: their softmax is the calibrated probability."""
+        rows, tf = self._counts(normalised)
+        if not len(rows):
+            return self._scaled_bias.copy()
+        table = self._table[rows]
+        if tf is None:
+            summed = table.sum(axis=0)
+            raw, square = summed[:-1], summed[-1]
+        else:
+            raw, square = tf @ table[:, :-1], (tf * tf) @ table[:, -1]
+        return raw * (self.temperature / math.sqrt(square)) + self._scaled_bias
 
     def probabilities(self, normalised: str) -> dict[str, float]:
         """Calibrated probability of every class, summing to 1."""
-        return dict(zip(self.classes, _softmax(self.scores(normalised) * self.temperature).tolist()))
+        return dict(zip(self.classes, _softmax(self.logits(normalised)).tolist()))
 
     def ranking(self, normalised: str, blocked: Iterable[str] = (), top: int | None = None) -> list:
         """`Candidate`s of the `top` (default all) most probable classes, leaving out `blocked`
         classes (the other probabilities renormalised to sum to 1)."""
-        scores = (self.scores(normalised) * self.temperature).tolist()  # plain floats: faster than numpy at this size
-        highest = max(scores)
-        weights = [math.exp(score - highest) for score in scores]
+        logits = self.logits(normalised).tolist()  # plain floats: faster than numpy at this size
+        highest = max(logits)
+        weights = [math.exp(logit - highest) for logit in logits]
         for name in blocked:
             column = self._columns.get(name)
             if column is not None:
@@ -159,8 +175,11 @@ class TextModel:
         if label not in self.classes:
             return []
         column = self.classes.index(label)
-        rows, values = self._vector(normalised)
-        contributions = values * self.weights[rows, column] if len(rows) else np.zeros(0)
+        rows, tf = self._counts(normalised)
+        if not len(rows):
+            return []
+        tf = np.ones(len(rows)) if tf is None else tf
+        contributions = tf * self._table[rows, column] / math.sqrt((tf * tf) @ self._table[rows, -1])
         order = np.argsort(-contributions)[:top]
         names = self._feature_names()
         return [{"feature": names[rows[i]], "kind": "chars", "weight": round(float(contributions[i]), 3)}
