@@ -4,7 +4,7 @@
 
 What is cross-validated (no held-out row is read):
 - chat: every row of `config/examples/chat-*.csv` (the team's dev messages and the hand-written
-  chat examples), scored as it stands;
+  chat examples), scored as it stands; figures per file and for all of them;
 - letters: every row of the *training part* of `../shared/data/citizen-messages-labelled.csv`
   (the rows not in `tests/data/labelled-test.csv`), scored on its whole text with its own label
   (非网格事项 accepts any department category, as on the held-out set); when in a training fold it
@@ -38,14 +38,14 @@ FIGURES = ("right_at_once", "right_top1", "right_after_ask")
 
 @dataclass(frozen=True)
 class Item:
-    kind: str  # "chat" | "letters"
+    kind: str  # the chat example file ("chat-dev", "chat-own", ...) or "letters"
     scored: Example  # what is classified and its gold label
     example: dict | None  # the model example it gives when in a training fold
 
 
 def items(rules_only: Classifier) -> list[Item]:
     """Every chat example and every training letter, as cross-validation items."""
-    chat = [Item("chat", Example(e["text"], e["label"]), e)
+    chat = [Item(e["source"], Example(e["text"], e["label"]), e)
             for e in read_example_files(CONFIG) if e["source"].startswith("chat")]
     letters = [Item("letters", example, letter_example(example, rules_only))
                for example in split_examples("labelled", "train")]
@@ -71,7 +71,7 @@ def folds(all_items: list[Item], count: int, seed: int) -> list[list[Item]]:
 
 def cross_validate(count: int = 4, seed: int = 0, catalogue: dict | None = None,
                    extra: list[dict] | None = None) -> dict[str, dict]:
-    """Figures per kind, summed over the folds; `catalogue` overrides the shipped one (e.g. its
+    """Figures per kind (chat file, all chat, letters), summed over the folds; `catalogue` overrides the shipped one (e.g. its
     decision thresholds), `extra` are further model examples in every training fold."""
     shipped, rules, _ = read_config(CONFIG)
     catalogue = catalogue or shipped
@@ -82,10 +82,12 @@ def cross_validate(count: int = 4, seed: int = 0, catalogue: dict | None = None,
         train = [item.example for other, part in enumerate(parts) if other != index
                  for item in part if item.example is not None] + (extra or [])
         classifier = Classifier.from_data(catalogue, rules, examples=train)
-        for kind in ("chat", "letters"):
-            scored = [item.scored for item in held if item.kind == kind]
-            _add(totals.setdefault(kind, {}), outcome_figures(classifier, scored))
-    return {kind: _mean(total) for kind, total in totals.items()}
+        for kind in sorted({item.kind for item in held}):
+            figures = outcome_figures(classifier, [item.scored for item in held if item.kind == kind])
+            _add(totals.setdefault(kind, {}), figures)
+            if kind != "letters":
+                _add(totals.setdefault("chat (all)", {}), figures)
+    return {kind: _mean(total) for kind, total in sorted(totals.items())}
 
 
 def _add(total: dict, figures: dict) -> None:

@@ -47,7 +47,7 @@ class ModelOptions:
 
     ngrams: tuple[int, int] = (1, 3)
     min_df: int = 2
-    c: float = 1.0
+    c: float = 2.0
     balanced: bool = False  # class weights inverse to class frequency (worse in cross-validation)
     folds: int = 3  # 1/folds of the examples held out to fit the temperature (0: no calibration)
     tol: float = 1e-3  # LinearSVC stopping tolerance
