@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, object_session
 
 from models import Case, utcnow
@@ -55,11 +55,14 @@ def signer_of(session: Session) -> LinkSigner | None:
     return session.info.get(SESSION_KEY)
 
 
+_LIVE_TOKEN = (select(ProgressLink.token)  # built once: every reply naming a case asks it
+               .where(ProgressLink.case_id == bindparam("case_id"), ProgressLink.revoked_at.is_(None))
+               .order_by(ProgressLink.created_at.desc()).limit(1))
+
+
 def token_for(session: Session, case_id: int, now: datetime | None = None) -> str:
     """The case's live token, made on first use."""
-    token = session.scalar(select(ProgressLink.token)
-                           .where(ProgressLink.case_id == case_id, ProgressLink.revoked_at.is_(None))
-                           .order_by(ProgressLink.created_at.desc()).limit(1))
+    token = session.scalar(_LIVE_TOKEN, {"case_id": case_id})
     if token is None:
         token = secrets.token_urlsafe(TOKEN_BYTES)
         session.add(ProgressLink(token=token, case_id=case_id, created_at=now or utcnow()))

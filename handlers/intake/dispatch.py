@@ -31,6 +31,10 @@ log = logging.getLogger("gridbot.dispatch")
 # Statements of every message, built once: SQLAlchemy memoises their cache keys.
 _WORKER = select(Worker).where(Worker.userid == bindparam("userid"))
 _STORED_REPLY = select(InboundMessage.reply).where(InboundMessage.msg_key == bindparam("msg_key"))
+_RECENT_TEXTS = (select(func.count()).select_from(InboundMessage)
+                 .where(InboundMessage.from_userid == bindparam("userid"), InboundMessage.msg_type == "text",
+                        InboundMessage.received_at >= bindparam("since")))
+_RECENT_TEXTS_BEFORE = _RECENT_TEXTS.where(InboundMessage.id < bindparam("id"))
 
 
 class _Duplicate(Exception):
@@ -102,12 +106,10 @@ def dispatch(session: Session, services: Services, inbound: Inbound, record: Inb
 
 def _recent_texts(session: Session, record: InboundMessage) -> int:
     """Texts the sender sent in the minute before `record` (accepted ones not yet handled included)."""
-    query = (select(func.count()).select_from(InboundMessage)
-             .where(InboundMessage.from_userid == record.from_userid, InboundMessage.msg_type == "text",
-                    InboundMessage.received_at >= record.received_at - timedelta(minutes=1)))
-    if record.id is not None:  # already stored: count only what came before it
-        query = query.where(InboundMessage.id < record.id)
-    return session.scalar(query)
+    values = {"userid": record.from_userid, "since": record.received_at - timedelta(minutes=1)}
+    if record.id is None:
+        return session.scalar(_RECENT_TEXTS, values)
+    return session.scalar(_RECENT_TEXTS_BEFORE, {**values, "id": record.id})  # stored: only what came before it
 
 
 def record_values(inbound: Inbound, now: datetime, status: str) -> dict:

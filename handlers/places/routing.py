@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from handlers.places.address_index import AddressIndex, AddressMatch
@@ -78,11 +78,20 @@ def locate_point(session: Session, lat: float, lng: float) -> PointMatch | None:
     return PointMatch(unit.grid_id, unit.id, round(metres, 1))
 
 
+# Statements of every routed report, built once: SQLAlchemy memoises their cache keys.
+_OPEN_COUNTS = (select(Case.assignee_id, func.count())
+                .where(Case.assignee_id.in_(bindparam("workers", expanding=True)), Case.state.in_(OPEN_STATES))
+                .group_by(Case.assignee_id))
+_GRID_WORKERS = (select(Worker).join(worker_grids, worker_grids.c.worker_id == Worker.id)
+                 .where(worker_grids.c.grid_id == bindparam("grid_id"),
+                        Worker.role.in_(bindparam("roles", expanding=True)), Worker.on_duty.is_(True))
+                 .order_by(Worker.id))
+
+
 def _open_counts(session: Session, workers: list[Worker]) -> dict[int, int]:
     if not workers:
         return {}
-    rows = session.execute(select(Case.assignee_id, func.count()).where(
-        Case.assignee_id.in_([w.id for w in workers]), Case.state.in_(OPEN_STATES)).group_by(Case.assignee_id))
+    rows = session.execute(_OPEN_COUNTS, {"workers": [w.id for w in workers]})
     return {assignee_id: count for assignee_id, count in rows}
 
 
@@ -93,8 +102,7 @@ def _least_busy(session: Session, workers: list[Worker]) -> Worker | None:
 
 def _grid_workers(session: Session, grid_id: int, *roles: str) -> list[Worker]:
     """The grid's on-duty workers of `roles`, by id (a join on worker_grids: cheaper than `grids.any()`)."""
-    return list(session.scalars(select(Worker).join(worker_grids, worker_grids.c.worker_id == Worker.id).where(
-        worker_grids.c.grid_id == grid_id, Worker.role.in_(roles), Worker.on_duty.is_(True)).order_by(Worker.id)))
+    return list(session.scalars(_GRID_WORKERS, {"grid_id": grid_id, "roles": list(roles)}))
 
 
 def grid_leader(session: Session, grid_id: int) -> Worker | None:
