@@ -33,9 +33,9 @@ from sqlalchemy.orm import selectinload  # noqa: E402
 from bot.app import create_app  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from handlers.console.cases import NEWEST_FIRST, CaseFilter, filtered, page  # noqa: E402
-from tests.deploy_secrets import TEST_SECRETS  # noqa: E402
 from models import Case, Grid, Worker  # noqa: E402
 from models.db import make_engine, make_session_factory  # noqa: E402
+from tests.deploy_secrets import TEST_SECRETS  # noqa: E402
 from tests.servers import serve_in_thread  # noqa: E402
 
 PASSWORD = "bench-admin-pass"

@@ -28,8 +28,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from handlers.classify import (Classifier, Example, learn_rules, normalise, outcome_figures,  # noqa: E402
-                               read_config, read_example_files, read_examples, scores)
+from handlers.classify import (  # noqa: E402
+    Classifier,
+    Example,
+    learn_rules,
+    normalise,
+    outcome_figures,
+    read_config,
+    read_example_files,
+    read_examples,
+    scores,
+)
 from handlers.classify._model import ModelOptions, TextModel  # noqa: E402
 from tests.conftest import SHARED_DATA  # noqa: E402
 from tests.splits import split_examples  # noqa: E402

@@ -64,8 +64,8 @@ def _scrape_ms(samples: int = 50) -> float:
 
     from bot.metrics import registry_for
     from config.settings import SHIPPED_CONFIG_DIR
-    from models.db import make_engine, make_session_factory
     from demo.district import init_demo_database
+    from models.db import make_engine, make_session_factory
 
     url = f"sqlite:///{tempfile.mkdtemp()}/bench.db"
     init_demo_database(url, SHIPPED_CONFIG_DIR)

@@ -22,12 +22,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from demo.fake_wecom import create_fake_wecom  # noqa: E402
 from bot.outbox.sender import OutboxSender, SendPolicy  # noqa: E402
 from bot.wecom.api import WeComClient  # noqa: E402
-from models.outbox import queue_notice  # noqa: E402
+from demo.fake_wecom import create_fake_wecom  # noqa: E402
 from models.db import make_engine, make_session_factory  # noqa: E402
 from models.migrate import upgrade  # noqa: E402
+from models.outbox import queue_notice  # noqa: E402
 from tests.conftest import reset_database  # noqa: E402
 from tests.servers import serve_in_thread  # noqa: E402
 

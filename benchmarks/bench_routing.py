@@ -29,8 +29,8 @@ from rapidfuzz import fuzz, process
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from config.settings import SHIPPED_CONFIG_DIR  # noqa: E402
-from handlers.places.address_index import AddressIndex  # noqa: E402
 from demo.district import DemoPlace, build_demo_registry  # noqa: E402
+from handlers.places.address_index import AddressIndex  # noqa: E402
 from handlers.registry.records import AreaRecord, GridRecord, Registry, UnitRecord  # noqa: E402
 from tests.routing_set import read_set, variants  # noqa: E402
 

@@ -24,10 +24,10 @@ sys.path.insert(0, str(REPO))
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from config.settings import SHIPPED_CONFIG_DIR  # noqa: E402
+from demo.district import init_demo_database  # noqa: E402
 from handlers.classify import load_classifier  # noqa: E402
 from models import Case, Grid, Unit  # noqa: E402
 from models.db import make_engine, make_session_factory  # noqa: E402
-from demo.district import init_demo_database  # noqa: E402
 
 # shared/ sits beside the checkout, or one level up from a worktree (/work/wt/<name>)
 MESSAGES = next((folder / "shared" / "data" for folder in (REPO.parent, REPO.parent.parent)

@@ -28,13 +28,13 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_handling import scenario_texts  # noqa: E402
 from benchmarks.bench_webhook import bind_residents, prepare_database, report_texts  # noqa: E402
-from bot.wecom.callback import render_reply  # noqa: E402
 from bot.logging_setup import configure_from_settings  # noqa: E402
-from bot.wecom.parsing import inbound_from_fields, inbound_from_xml  # noqa: E402
 from bot.state import AppState  # noqa: E402
+from bot.wecom.callback import render_reply  # noqa: E402
+from bot.wecom.parsing import inbound_from_fields, inbound_from_xml  # noqa: E402
 from config.settings import Settings  # noqa: E402
-from handlers.intake import inbox  # noqa: E402
 from handlers.console.rulesets import PublishedRules  # noqa: E402
+from handlers.intake import inbox  # noqa: E402
 from tests.deploy_secrets import TEST_SECRETS  # noqa: E402
 from tests.wecom_sim import WeComSide, text_xml  # noqa: E402
 

@@ -9,14 +9,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from bot import admin, health, metrics, open311
-from bot.wecom import aibot, callback
 from bot.guards import AdminBodyLimit, SecurityHeaders
-from bot.progress import routes as progress
 from bot.jobs import BackgroundJobs
 from bot.logging_setup import configure_from_settings
 from bot.media import StoreError, store_unavailable
+from bot.progress import routes as progress
 from bot.safety import require_safe
 from bot.state import AppState
+from bot.wecom import aibot, callback
 from config.settings import Settings, get_settings
 from handlers.console.rulesets import PublishedRules
 

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from bot.state import AppState, get_state
 from bot.outbox.store import oldest_pending
+from bot.state import AppState, get_state
 from models import utcnow
 
 router = APIRouter()

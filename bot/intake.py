@@ -39,8 +39,8 @@ from contextlib import nullcontext
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from handlers.intake import inbox
 from handlers.chat.inbound import Inbound
+from handlers.intake import inbox
 from handlers.services import Services
 from models.db import is_busy
 

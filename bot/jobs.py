@@ -8,8 +8,8 @@ import time
 
 from bot import metrics
 from bot.outbox.sender import OutboxSender, SendPolicy
-from bot.wecom.api import WeComClient
 from bot.state import AppState
+from bot.wecom.api import WeComClient
 from handlers.clocks import run_clocks
 from handlers.visits.clock import run_visit_clock
 

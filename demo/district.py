@@ -13,13 +13,21 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.settings import SHIPPED_CONFIG_DIR
-from handlers.registry.records import (AreaRecord, DepartmentRecord, GridRecord, Registry, ResidentRecord, UnitRecord, UpsertCounts,
-                                      WorkerRecord, apply_registry)
+from handlers.registry.records import (
+    AreaRecord,
+    DepartmentRecord,
+    GridRecord,
+    Registry,
+    ResidentRecord,
+    UnitRecord,
+    UpsertCounts,
+    WorkerRecord,
+    apply_registry,
+)
 from models import AreaLevel, Grid, ShopItem, Volunteer, WorkerRole
 from models.db import make_engine, make_session_factory
 from models.setup import init_database

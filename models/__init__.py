@@ -1,17 +1,25 @@
 """SQLAlchemy models: the registry, cases, messages, the outbox and Open311 API keys."""
 
-from models.apikeys import ApiKey
 from models.admin import AdminRole, AdminUser, AppSecret, AuditLog, Broadcast, RuleSetStatus, RuleSetVersion
+from models.apikeys import ApiKey
 from models.base import Base, utcnow
-from models.departments import Department, Liaison, Whistle, WhistleState
-from models.channels import KF_USERID_PREFIX, KfAccount, KfContact, ProgressLink, StoredMedia, case_channel, resident_channel
 from models.cases import OPEN_STATES, Case, CaseEvent, CaseLink, CaseState, ClockMark
+from models.channels import (
+    KF_USERID_PREFIX,
+    KfAccount,
+    KfContact,
+    ProgressLink,
+    StoredMedia,
+    case_channel,
+    resident_channel,
+)
 from models.corrections import Correction
+from models.departments import Department, Liaison, Whistle, WhistleState
 from models.messages import Conversation, InboundMessage
-from models.points import PointsEntry
 from models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
-from models.shop import Redemption, RedemptionState, ShopItem, Volunteer, VolunteerHours
+from models.points import PointsEntry
 from models.registry import Area, AreaLevel, Grid, Resident, Unit, Worker, WorkerRole, worker_grids
+from models.shop import Redemption, RedemptionState, ShopItem, Volunteer, VolunteerHours
 from models.visits import PatrolCheckin, Visit
 
 __all__ = [

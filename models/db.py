@@ -12,7 +12,6 @@ from sqlalchemy import Engine, Table, TextClause, bindparam, create_engine, even
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-
 log = logging.getLogger("gridbot.db")
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from config.settings import SHIPPED_CONFIG_DIR
-from models.db import make_engine, make_session_factory
 from demo.district import init_demo_database
+from models.db import make_engine, make_session_factory
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,21 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from bot.admin import (apikeys, auth, broadcasts, cases, corrections, dashboard, departments, grid_map, qr,
-                       registry, rule_editor, rules, shop)
+from bot.admin import (
+    apikeys,
+    auth,
+    broadcasts,
+    cases,
+    corrections,
+    dashboard,
+    departments,
+    grid_map,
+    qr,
+    registry,
+    rule_editor,
+    rules,
+    shop,
+)
 from bot.admin.common.deps import csrf_protect, install_error_pages
 from handlers.texts import TEMPLATES_DIR
 

@@ -14,7 +14,16 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot.admin.common.cookies import CookieSession
-from bot.admin.common.deps import (Console, Viewer, cookie_session, current_viewer, get_console, get_now, get_session, safe_next)
+from bot.admin.common.deps import (
+    Console,
+    Viewer,
+    cookie_session,
+    current_viewer,
+    get_console,
+    get_now,
+    get_session,
+    safe_next,
+)
 from bot.admin.common.rendering import refused, render_page, see_other
 from bot.admin.common.throttle import Busy
 from handlers.console import accounts

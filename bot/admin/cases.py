@@ -13,14 +13,14 @@ from bot.admin.common.deps import Viewer, current_viewer, get_now, get_session
 from bot.admin.common.rendering import render_page, see_other
 from bot.media import served_headers
 from bot.state import AppState, get_state
+from handlers.cases.case_views import actor_names
+from handlers.cases.lifecycle import IllegalTransition, allowed
+from handlers.cases.records import StaleCase
+from handlers.classify import explain_decision
 from handlers.console import cases
 from handlers.console.audit import record
 from handlers.console.case_actions import ActionError, act
 from handlers.console.scoping import within
-from handlers.cases.records import StaleCase
-from handlers.cases.case_views import actor_names
-from handlers.cases.lifecycle import IllegalTransition, allowed
-from handlers.classify import explain_decision
 from handlers.texts import wording
 from models import Case, Grid, Worker, case_channel
 

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from bot.admin.common.charts import daily_bars, daily_lines, hbars
 from bot.admin.common.deps import Viewer, current_viewer, get_now, get_session
-from bot.state import AppState, get_state
 from bot.admin.common.rendering import render_page
+from bot.state import AppState, get_state
 from handlers.console.accounts import grids_under
 from handlers.console.cases import parse_day
 from handlers.console.stats import Period, dashboard

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from bot.admin.dashboard import period_from
 from bot.admin.common.deps import Viewer, current_viewer, get_now, get_session
 from bot.admin.common.rendering import refused, render_page, see_other
+from bot.admin.dashboard import period_from
 from handlers.console import departments
 
 router = APIRouter(prefix="/departments")

@@ -15,9 +15,20 @@ from bot.admin.common.deps import Viewer, current_viewer, get_now, get_session
 from bot.admin.common.rendering import render_page
 from bot.state import AppState, get_state
 from handlers.console import rule_replay, rulesets
-from handlers.console.rule_forms import (FieldError, RuleForm, RuleFormError, RuleNotFound, category_rules,
-                                         check_position, new_rule_id, rule_id_of, store, taken_ids, try_rule,
-                                         with_rule)
+from handlers.console.rule_forms import (
+    FieldError,
+    RuleForm,
+    RuleFormError,
+    RuleNotFound,
+    category_rules,
+    check_position,
+    new_rule_id,
+    rule_id_of,
+    store,
+    taken_ids,
+    try_rule,
+    with_rule,
+)
 
 router = APIRouter(prefix="/rules/category/{name}")
 TEST_MESSAGES = 500  # recent messages the test box searches

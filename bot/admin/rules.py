@@ -15,9 +15,9 @@ from bot.admin.common.deps import Viewer, current_viewer, get_now, get_session
 from bot.admin.common.rendering import render_page
 from bot.state import AppState, get_state
 from handlers.cases import corrections
+from handlers.classify import Classifier, Explanation, explain_decision
 from handlers.console import rule_replay, rulesets
 from handlers.console.audit import record
-from handlers.classify import Classifier, Explanation, explain_decision
 
 router = APIRouter(prefix="/rules")
 REPLAY_DEFAULT, REPLAY_MAX = 500, 5000

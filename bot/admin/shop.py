@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from bot.admin.common.deps import Viewer, current_viewer, get_now, get_session
 from bot.admin.common.rendering import refused, render_page, see_other
-from handlers.points import shop as counter
 from handlers.console import shop
+from handlers.points import shop as counter
 
 router = APIRouter(prefix="/shop")
 

@@ -35,7 +35,8 @@ def case_show(number: str, as_json: bool = typer.Option(False, "--json")) -> Non
 def case_link_command(number: str, revoke: bool = typer.Option(False, "--revoke", help="Revoke the live link(s).")) -> None:
     """The case's progress-page link; `--revoke` invalidates it (the next reply naming the case gets a new one)."""
     from bot.progress.links import attach_links
-    from handlers.progress_links import link_for, revoke as revoke_links
+    from handlers.progress_links import link_for
+    from handlers.progress_links import revoke as revoke_links
     from models import utcnow
 
     with attach_links(session_factory(), settings()).begin() as session:

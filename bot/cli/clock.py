@@ -5,9 +5,9 @@ from __future__ import annotations
 import typer
 from sqlalchemy import select
 
+from bot.cli.context import echo_json, session_factory, settings
 from bot.cli.jobs import parse_moment
 from models import Grid, WorkerRole
-from bot.cli.context import echo_json, session_factory, settings
 
 clock_app = typer.Typer(no_args_is_help=True, help="The case clock (117: take, plan, close).")
 groups_app = typer.Typer(no_args_is_help=True, help="The grids' WeCom group chats.")

@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 
 import typer
 
-from models import utcnow
 from bot.cli.context import echo_json, session_factory, settings
+from models import utcnow
 
 
 def parse_moment(value: str | None) -> datetime:

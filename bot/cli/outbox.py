@@ -7,8 +7,8 @@ import threading
 
 import typer
 
-from models.outbox import OutboxMessage, OutboxStatus
 from bot.cli.context import echo_json, echo_rows, session_factory, settings
+from models.outbox import OutboxMessage, OutboxStatus
 
 outbox_app = typer.Typer(no_args_is_help=True, help="Outgoing notices: backlog, dead letters, sending.")
 

@@ -9,9 +9,9 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
+from bot.cli.context import echo_rows, session_factory, settings
 from handlers.texts import render
 from models import Department, Unit
-from bot.cli.context import echo_rows, session_factory, settings
 
 grid_app = typer.Typer(no_args_is_help=True, help="Grid registry: import, export, template workbook.")
 

@@ -9,9 +9,21 @@ from pathlib import Path
 import typer
 from tqdm import tqdm
 
-from handlers.classify import (Classifier, Example, LearnOptions, RuleConfigError, evaluate, learn_rules, lint,
-                               load_classifier, read_examples, stored_texts, write_config, write_errors)
 from bot.cli.context import echo_json, session_factory, settings
+from handlers.classify import (
+    Classifier,
+    Example,
+    LearnOptions,
+    RuleConfigError,
+    evaluate,
+    learn_rules,
+    lint,
+    load_classifier,
+    read_examples,
+    stored_texts,
+    write_config,
+    write_errors,
+)
 
 rules_app = typer.Typer(no_args_is_help=True, help="Evaluate, learn and lint classification rules.")
 DATA_OPTION = typer.Option(None, "--data", help="A CSV with columns text,label.")

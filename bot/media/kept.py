@@ -9,8 +9,8 @@ progress page's own access checks.
 from __future__ import annotations
 
 import hashlib
-import mimetypes
 import logging
+import mimetypes
 from datetime import datetime
 
 from fastapi import Request
@@ -22,8 +22,8 @@ from bot.media.blobs import Blob, BlobStore, StoreError
 from bot.media.folder import FolderStore
 from bot.media.s3 import S3Store
 from config.settings import Settings
-from models.channels import StoredMedia
 from handlers.texts import render
+from models.channels import StoredMedia
 from models.db import insert_or_skip
 
 log = logging.getLogger("gridbot.media")

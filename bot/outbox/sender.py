@@ -31,8 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import metrics
 from bot.media import MediaStore, StoreError
-from bot.outbox import claims, pacing
-from bot.outbox import window
+from bot.outbox import claims, pacing, window
 from bot.wecom.api import WeComClient
 from bot.wecom.errors import ErrorKind, WeComError
 from config.settings import Settings

@@ -19,12 +19,12 @@ import time
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from bot.wecom.callback import answer_verification, read_limited, refuse, reply_nonce
-from bot.wecom.parsing import MAX_TEXT
 from bot.state import AppState, get_state
+from bot.wecom.callback import answer_verification, read_limited, refuse, reply_nonce
 from bot.wecom.crypto import CallbackError, MalformedCallback, WrongReceiver
-from handlers.intake import dispatch
+from bot.wecom.parsing import MAX_TEXT
 from handlers.chat.inbound import Inbound
+from handlers.intake import dispatch
 from models import InboundMessage
 
 router = APIRouter()

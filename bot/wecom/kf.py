@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.outbox import kf_failures
 from bot.outbox.window import resident_wrote
-from bot.wecom.kf_messages import RESIDENT, SERVICER, SYSTEM, external_userid, inbound_from_kf, kf_userid
 from bot.wecom.api import WeComClient
 from bot.wecom.errors import ErrorKind, WeComError
+from bot.wecom.kf_messages import RESIDENT, SERVICER, SYSTEM, external_userid, inbound_from_kf, kf_userid
 from handlers.intake import inbox
 from models import utcnow
 from models.channels import KfAccount

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from handlers.chat.inbound import Inbound
 from bot.wecom.crypto import MalformedCallback, parse_xml
+from handlers.chat.inbound import Inbound
 
 _MEDIA_KINDS = {"image", "voice", "video", "file"}
 MAX_TEXT = 4000  # WeCom caps text at 2048 bytes; anything larger is not from WeCom

@@ -8,15 +8,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from handlers.cases.authority import SYSTEM, Actor
-from handlers.chat import pending
 from handlers.cases.case_notices import notify_case_opened, notify_event, to_reporter, to_worker
 from handlers.cases.corrections import record_correction
-from handlers.cases.records import apply_action, set_deadlines
-from handlers.classify import Category
 from handlers.cases.duplicates import likely_duplicate
+from handlers.cases.records import apply_action, set_deadlines
+from handlers.cases.timing import STEPS, ClockRules, clock_rules, due, set_due, shift_deadlines
+from handlers.chat import pending
+from handlers.classify import Category
 from handlers.points.ledger import award
 from handlers.texts import render
-from handlers.cases.timing import STEPS, ClockRules, clock_rules, due, set_due, shift_deadlines
 from models import Case, CaseEvent, CaseLink, Worker
 
 

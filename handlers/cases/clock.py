@@ -17,17 +17,16 @@ from sqlalchemy.orm import Session
 
 from handlers.cases.authority import SYSTEM
 from handlers.cases.case_notices import group_target, notify_event, to_worker
-from handlers.cases.records import apply_action
-from handlers.classify import Catalogue
 from handlers.cases.escalation import MAX_LEVEL, escalate, told_of_escalation
-from models.outbox import queue_notice
+from handlers.cases.records import apply_action
+from handlers.cases.timing import CLOCK_STATES, ClockRules, clock_rules, due_by, open_steps
+from handlers.classify import Catalogue
 from handlers.points.ledger import award
 from handlers.services import Services
 from handlers.texts import render
-from handlers.cases.timing import CLOCK_STATES, ClockRules, clock_rules, due_by, open_steps
 from models import Case, CaseEvent, CaseState, ClockMark, Worker
 from models.db import insert_or_skip
-from models.outbox import OutboxChannel
+from models.outbox import OutboxChannel, queue_notice
 
 log = logging.getLogger("gridbot.clock")
 

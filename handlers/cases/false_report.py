@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from handlers.cases.authority import Actor
 from handlers.cases.case_notices import notify_event
-from handlers.points.ledger import penalize
 from handlers.cases.records import apply_action
+from handlers.points.ledger import penalize
 from models import Case, CaseEvent
 
 

@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from handlers.cases.case_notices import notify_case_opened
-from handlers.points.ledger import award
 from handlers.cases.records import Place, apply_action, open_case
+from handlers.cases.timing import clock_rules
+from handlers.points.ledger import award
 from handlers.services import Services
 from handlers.texts import render
-from handlers.cases.timing import clock_rules
 from models import Grid, InboundMessage, Unit, Worker, WorkerRole
 
 

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from handlers import facts
-from handlers.classify import Category
 from handlers.cases.lifecycle import next_state
 from handlers.cases.timing import ClockRules
+from handlers.classify import Category
 from models import OPEN_STATES, Case, CaseEvent, CaseState, Grid, Resident, Unit, Worker, case_channel
 
 

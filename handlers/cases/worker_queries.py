@@ -8,9 +8,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from handlers.cases.authority import AREA_ROLES, Actor, may_view
+from handlers.cases.timing import CLOCK_STATES, due_by, open_steps, overdue_by
 from handlers.points.ledger import balance_reply
 from handlers.texts import render
-from handlers.cases.timing import CLOCK_STATES, due_by, open_steps, overdue_by
 from models import OPEN_STATES, Case, CaseState, Worker, WorkerRole
 
 LIST_LIMIT = 20

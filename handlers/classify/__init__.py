@@ -44,8 +44,18 @@ rules); the command line is `bot/cli/rules.py`.
 from handlers.classify._catalogue import Attribute, Catalogue, Category, Clock
 from handlers.classify._engine import Candidate, Classifier, Decision
 from handlers.classify._errors import RuleConfigError
-from handlers.classify._evaluate import (DEPARTMENT_LABEL, NO_CATEGORY, Example, evaluate, outcome_figures,
-                                        predicted_label, read_examples, same_matter, scores, write_errors)
+from handlers.classify._evaluate import (
+                                        DEPARTMENT_LABEL,
+                                        NO_CATEGORY,
+                                        Example,
+                                        evaluate,
+                                        outcome_figures,
+                                        predicted_label,
+                                        read_examples,
+                                        same_matter,
+                                        scores,
+                                        write_errors,
+)
 from handlers.classify._examples import read_example_files
 from handlers.classify._explain import CategoryRules, Explanation, FiredRule, explain_decision
 from handlers.classify._learn import LearnOptions, learn_rules

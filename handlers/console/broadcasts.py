@@ -13,9 +13,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from handlers.console.audit import record
-from models.outbox import queue_notice
 from handlers.texts import render
 from models import Broadcast, Grid, OutboxMessage, OutboxStatus, Resident, Unit, resident_channel
+from models.outbox import queue_notice
 
 MAX_PER_HOUR = 5
 SEND_PER_MINUTE = 600

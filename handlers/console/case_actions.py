@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 
 from handlers.cases import case_work
 from handlers.cases.authority import Actor, may_act, may_assign
-from handlers.console.audit import record
 from handlers.cases.case_notices import notify_event
-from handlers.chat.case_numbers import format_case_number
-from handlers.cases.records import apply_action
 from handlers.cases.escalation import escalate
+from handlers.cases.records import apply_action
+from handlers.chat.case_numbers import format_case_number
 from handlers.classify import Category
+from handlers.console.audit import record
 from handlers.places.routing import pick_assignee
 from models import Case, CaseEvent, Worker
 

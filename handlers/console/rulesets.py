@@ -22,9 +22,15 @@ import yaml
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
+from handlers.classify import (
+    Classifier,
+    RuleConfigError,
+    load_classifier,
+    read_config,
+    read_example_files,
+    write_config,
+)
 from handlers.console.audit import record
-from handlers.classify import (Classifier, RuleConfigError, load_classifier, read_config, read_example_files,
-                               write_config)
 from models import RuleSetStatus, RuleSetVersion
 
 MAX_DIFF_CHARS = 20_000

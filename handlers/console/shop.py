@@ -9,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from handlers.console.audit import record
 from handlers.points.ledger import grid_rankings, month_start
 from handlers.points.shop import stars
-from handlers.console.audit import record
 from models import Grid, Redemption, RedemptionState, ShopItem, Volunteer, VolunteerHours
 
 

@@ -18,8 +18,8 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
-from handlers.texts import BEIJING
 from handlers.cases.timing import CLOCK_STATES, due_by
+from handlers.texts import BEIJING
 from models import OPEN_STATES, Case, CaseState, Grid
 
 DONE_STATES = (CaseState.CLOSED, CaseState.ARCHIVED)

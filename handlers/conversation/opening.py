@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
-from handlers.departments import whistle
 from handlers.cases.case_notices import notify_case_opened
 from handlers.cases.case_work import announce
 from handlers.cases.records import Place, open_case, place_case
 from handlers.cases.timing import clock_rules
 from handlers.chat import pending
 from handlers.classify import Category
+from handlers.departments import whistle
 from handlers.places.routing import pick_assignee
 from handlers.services import Services
 from handlers.texts import render

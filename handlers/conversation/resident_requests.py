@@ -7,13 +7,13 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from handlers.chat import pending
 from handlers.cases.case_notices import notify_event
 from handlers.cases.case_work import reopen_clock
-from handlers.chat.case_numbers import parse_case_number
-from handlers.cases.records import apply_action
-from handlers.chat.commands import Command, fold
 from handlers.cases.lifecycle import allowed
+from handlers.cases.records import apply_action
+from handlers.chat import pending
+from handlers.chat.case_numbers import parse_case_number
+from handlers.chat.commands import Command, fold
 from handlers.points import shop
 from handlers.points.ledger import award_rating
 from handlers.services import Services

@@ -9,33 +9,33 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import datetime
+from functools import cached_property
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from handlers.cases import case_work, patrol, worker_queries
-from handlers.departments import whistle
-from handlers.points import shop
-from handlers.chat import pending
 from handlers.cases.authority import Actor, may_act, may_assign, may_view, outranks, who_may_act
 from handlers.cases.case_views import find_case
-from handlers.chat.case_numbers import split_ref
-from handlers.cases.records import StaleCase
-from handlers.classify import Category
-from handlers.chat.commands import Command, is_thanks, parse_command, suggest
-from handlers.cases.false_report import close_as_false
 from handlers.cases.escalation import escalate
-from handlers.chat.inbound import Inbound
+from handlers.cases.false_report import close_as_false
 from handlers.cases.lifecycle import IllegalTransition, allowed
-from handlers.places.routing import pick_assignee
-from models.outbox import keep_media
-from handlers.services import Services
-from handlers.visits import chat as visit_chat
-from handlers.texts import render
+from handlers.cases.records import StaleCase
 from handlers.cases.timing import clock_rules
+from handlers.chat import pending
+from handlers.chat.case_numbers import split_ref
+from handlers.chat.commands import Command, is_thanks, parse_command, suggest
+from handlers.chat.inbound import Inbound
+from handlers.classify import Category
+from handlers.departments import whistle
+from handlers.places.routing import pick_assignee
+from handlers.points import shop
+from handlers.services import Services
+from handlers.texts import render
+from handlers.visits import chat as visit_chat
 from models import OPEN_STATES, Case, CaseEvent, InboundMessage, Worker
+from models.outbox import keep_media
 
 ATTACH_PHOTOS = "attach_photos"  # conversation state: data = {case_id, event_id}
 _MEDIA = ("image", "video", "voice", "file")

@@ -12,15 +12,15 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
-from handlers.departments import whistle as whistles
 from handlers.cases.authority import Actor, answerable_whistle, who_may_act
+from handlers.cases.case_views import find_case
 from handlers.cases.lifecycle import IllegalTransition
 from handlers.cases.records import StaleCase
-from handlers.cases.case_views import find_case
 from handlers.cases.worker_queries import show
 from handlers.chat.case_numbers import split_ref
 from handlers.chat.commands import parse_command
 from handlers.chat.inbound import Inbound
+from handlers.departments import whistle as whistles
 from handlers.services import Services
 from handlers.texts import render
 from models import Case, InboundMessage, Liaison, Whistle

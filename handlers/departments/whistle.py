@@ -21,8 +21,8 @@ from handlers.cases import case_work
 from handlers.cases.authority import Actor
 from handlers.cases.case_notices import to_group, to_reporter, to_worker
 from handlers.cases.records import Place, apply_action, open_case
-from handlers.classify import Category
 from handlers.cases.timing import ClockRules, parse_duration
+from handlers.classify import Category
 from handlers.texts import render
 from models import Case, CaseEvent, Department, Resident, Whistle, WhistleState, Worker
 

@@ -15,16 +15,15 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from handlers import facts, open311
-from handlers.conversation import resident
-from handlers.departments import liaison_commands
-from handlers.conversation import worker_commands
 from handlers.chat.inbound import Inbound, answered_in_chat
+from handlers.conversation import resident, worker_commands
+from handlers.departments import liaison_commands
 from handlers.intake.log_context import message_context
-from models.outbox import queue_notice
 from handlers.services import Services
 from handlers.texts import render
 from models import InboundMessage, Worker, resident_channel
 from models.db import insert_or_skip, lock_for
+from models.outbox import queue_notice
 
 log = logging.getLogger("gridbot.dispatch")
 

@@ -22,15 +22,14 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from handlers.intake.dispatch import dispatch, log_handled, note_inbound, record_values
 from handlers.chat.inbound import Inbound, answered_in_chat
+from handlers.intake.dispatch import dispatch, log_handled, note_inbound, record_values
 from handlers.intake.log_context import message_context
-from models.outbox import queue_notice
 from handlers.services import Services
 from handlers.texts import render
 from models import InboundMessage, OutboxMessage, resident_channel
 from models.db import insert_many_or_skip, is_retryable, try_lock_for
-from models.outbox import OutboxChannel
+from models.outbox import OutboxChannel, queue_notice
 
 log = logging.getLogger("gridbot.inbox")
 

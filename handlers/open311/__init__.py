@@ -12,7 +12,16 @@ Public surface (plain values and a session, like every handler):
 
 from handlers.open311.errors import Open311Error
 from handlers.open311.filing import CHANNEL, Filing, check, filed, handle, inbound_for, inbound_from_payload
-from handlers.open311.keys import DEFAULT_RATE, ApiKeyError, KeyInfo, authenticate, create_key, list_keys, reporter_of, revoke_key
+from handlers.open311.keys import (
+    DEFAULT_RATE,
+    ApiKeyError,
+    KeyInfo,
+    authenticate,
+    create_key,
+    list_keys,
+    reporter_of,
+    revoke_key,
+)
 from handlers.open311.services import service_definition, service_list
 from handlers.open311.views import find_requests, parse_query, request_detail, token_status
 

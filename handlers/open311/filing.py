@@ -22,12 +22,12 @@ from sqlalchemy.orm import Session
 from handlers.cases.case_work import announce
 from handlers.cases.records import Place, open_case
 from handlers.cases.timing import clock_rules
-from handlers.departments.whistle import route_to_department, taking_department, whistle_rules
 from handlers.chat.case_numbers import format_case_number
 from handlers.chat.commands import fold
 from handlers.chat.inbound import Inbound
 from handlers.classify import Attribute, Category
 from handlers.console.audit import record as audit
+from handlers.departments.whistle import route_to_department, taking_department, whistle_rules
 from handlers.open311.errors import Open311Error
 from handlers.open311.keys import FILED, auditor, reporter_of
 from handlers.open311.services import category_for, service_code

@@ -17,7 +17,7 @@ from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from handlers.privacy.masking import mask_text
-from models import Case, CaseEvent, CaseLink, CaseState, Conversation, InboundMessage, OutboxMessage, Resident
+from models import Case, CaseLink, CaseState, Conversation, InboundMessage, OutboxMessage, Resident
 from models.outbox import OutboxStatus
 
 ENDED_STATES = (CaseState.ARCHIVED, CaseState.WITHDRAWN, CaseState.MERGED, CaseState.TRANSFERRED)

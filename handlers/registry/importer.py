@@ -17,7 +17,18 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers.registry.records import (AreaRecord, DepartmentRecord, GridRecord, Progress, Registry, ResidentRecord, UnitRecord, UpsertCounts, WorkerRecord, apply_registry)
+from handlers.registry.records import (
+    AreaRecord,
+    DepartmentRecord,
+    GridRecord,
+    Progress,
+    Registry,
+    ResidentRecord,
+    UnitRecord,
+    UpsertCounts,
+    WorkerRecord,
+    apply_registry,
+)
 from handlers.registry.workbook import LIST_SEPARATORS, Table, read_tables
 from handlers.texts import wording
 from models import Area, AreaLevel, Grid, Unit, Worker, WorkerRole

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from selenium.webdriver.common.by import By
 from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import func, select
 

@@ -13,12 +13,12 @@ import pytest
 import yaml
 
 from bot.app import create_app
-from demo.fake_wecom import create_fake_wecom
 from config.settings import SHIPPED_CONFIG_DIR, Settings
-from handlers.classify import load_classifier
-from models.db import make_engine, make_session_factory
 from demo.district import init_demo_database
+from demo.fake_wecom import create_fake_wecom
+from handlers.classify import load_classifier
 from handlers.texts import BEIJING
+from models.db import make_engine, make_session_factory
 from tests.deploy_secrets import TEST_SECRETS
 from tests.servers import serve_in_thread
 from tests.wecom_sim import CallbackClient, WeComSide

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.app import create_app
 from bot.admin.common.throttle import LIMIT
+from bot.app import create_app
 from handlers.console.accounts import MAX_FAILURES, create_user
 from models import AdminUser, Area, AuditLog, Case, Grid, utcnow
 from tests.e2e.admin_client import AdminClient, logged_in

@@ -3,8 +3,6 @@ broadcast history and worker filter, and assignment or merging across grids (con
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import select
 

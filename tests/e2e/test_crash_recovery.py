@@ -20,8 +20,16 @@ from sqlalchemy import func, select
 
 from models import Case, InboundMessage, OutboxMessage
 from models.outbox import OutboxStatus
-from tests.loadgen import (LEASE, AppProcess, bind_residents, count_rows, deliver, encrypted_reports, process_env,
-                           wait_for_none_left)
+from tests.loadgen import (
+    LEASE,
+    AppProcess,
+    bind_residents,
+    count_rows,
+    deliver,
+    encrypted_reports,
+    process_env,
+    wait_for_none_left,
+)
 from tests.servers import free_port
 from tests.wecom_sim import CallbackClient, WeComSide
 

@@ -23,7 +23,8 @@ from xml.sax.saxutils import escape
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from models import Case, InboundMessage, OutboxMessage, Resident, Unit

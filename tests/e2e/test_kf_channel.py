@@ -17,12 +17,23 @@ from sqlalchemy import func, select
 
 from bot.app import create_app
 from config.settings import Settings
-from models import (Area, AreaLevel, Case, CaseEvent, Grid, InboundMessage, KfAccount, OutboxMessage, Resident, Unit,
-                    Worker)
+from models import (
+    Area,
+    AreaLevel,
+    Case,
+    CaseEvent,
+    Grid,
+    InboundMessage,
+    KfAccount,
+    OutboxMessage,
+    Resident,
+    Unit,
+    Worker,
+)
+from tests.cli import run_cli
 from tests.e2e.admin_client import logged_in
 from tests.e2e.conftest import demo_settings
 from tests.e2e.kf_chat import KF_SEND, KF_WELCOME, KfResident
-from tests.cli import run_cli
 from tests.servers import free_port, serve_in_thread
 
 

@@ -16,9 +16,8 @@ from sqlalchemy import delete
 
 from bot.app import create_app
 from bot.logging_setup import JsonFormatter, Redactor
-from models.outbox import queue_notice
 from models import Case, utcnow
-from models.outbox import OutboxChannel, OutboxMessage
+from models.outbox import OutboxChannel, OutboxMessage, queue_notice
 from tests.loadgen import AppProcess, bind_residents, deliver, encrypted_reports, process_env
 from tests.servers import free_port, serve_in_thread
 from tests.wecom_sim import WeComSide, text_xml

@@ -11,7 +11,7 @@ from handlers.privacy.masking import mask_phone
 from models import Case, InboundMessage, OutboxMessage, Unit, Worker
 from tests.cli import cli_json
 from tests.servers import serve_in_thread
-from tests.wecom_sim import CallbackClient, location_xml, media_xml, text_xml
+from tests.wecom_sim import CallbackClient, location_xml, media_xml
 
 GARBAGE_REPORT = "阳光小区门口的垃圾桶满了好几天没人清理，臭气熏天，麻烦处理一下"
 

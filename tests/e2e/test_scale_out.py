@@ -19,8 +19,15 @@ from sqlalchemy import func, select, update
 
 from models import Case, CaseEvent, CaseState, InboundMessage, OutboxMessage, utcnow
 from models.outbox import OutboxStatus
-from tests.loadgen import (AppProcess, bind_residents, count_rows, deliver, encrypted_reports, process_env,
-                           wait_for_none_left)
+from tests.loadgen import (
+    AppProcess,
+    bind_residents,
+    count_rows,
+    deliver,
+    encrypted_reports,
+    process_env,
+    wait_for_none_left,
+)
 from tests.servers import free_port
 from tests.wecom_sim import CallbackClient, WeComSide
 

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from demo.fake_wecom import create_fake_wecom
 from bot.outbox.sender import OutboxSender, SendPolicy
 from bot.wecom.api import WeComClient
-from models.outbox import queue_notice
+from demo.fake_wecom import create_fake_wecom
 from models import OutboxMessage, utcnow
 from models.db import make_engine, make_session_factory
 from models.migrate import upgrade
+from models.outbox import queue_notice
 from tests.servers import serve_in_thread
 
 CORP_ID, SECRET, AGENT_ID = "wwoutboxtest", "outbox-test-secret", 1000002

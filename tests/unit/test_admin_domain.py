@@ -12,8 +12,7 @@ from sqlalchemy import select
 
 from bot.admin.common.charts import daily_lines, hbars
 from config.settings import SHIPPED_CONFIG_DIR
-from handlers.console import accounts
-from handlers.console import rulesets
+from handlers.console import accounts, rulesets
 from models import AdminUser, Area, AreaLevel, AuditLog, Grid, utcnow
 from tests.demo_db import demo_factory  # noqa: F401 - the module's demo database
 

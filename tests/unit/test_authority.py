@@ -5,7 +5,12 @@ from __future__ import annotations
 from handlers.cases.authority import SYSTEM, Actor, may_act, may_assign, may_merge
 from models import Area, AreaLevel, Grid, Worker, WorkerRole
 from tests.unit.lifecycle_support import (  # noqa: F401 (fixtures)
-    District, district, factory, load_district, new_case, services,
+    District,
+    district,
+    factory,
+    load_district,
+    new_case,
+    services,
 )
 
 

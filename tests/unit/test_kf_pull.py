@@ -4,7 +4,6 @@ messages and excluded accounts left alone, an expired event token replaced by a 
 from __future__ import annotations
 
 import threading
-import time
 
 from sqlalchemy import delete, func, select
 

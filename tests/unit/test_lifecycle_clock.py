@@ -13,7 +13,14 @@ from handlers.cases.clock import run_clock
 from handlers.chat.case_numbers import format_case_number
 from models import Case, CaseEvent, CaseState, ClockMark, OutboxMessage, PointsEntry
 from tests.unit.lifecycle_support import (  # noqa: F401 (fixtures)
-    T0, district, factory, load_district, new_case, notices_for, services, taken_case,
+    T0,
+    district,
+    factory,
+    load_district,
+    new_case,
+    notices_for,
+    services,
+    taken_case,
 )
 
 NIGHT = T0 + timedelta(hours=12)  # 22:00 in Beijing: quiet hours begin

@@ -6,8 +6,8 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
-from handlers.texts import BEIJING
 from handlers.cases.timing import WorkingHours, clock_rules, parse_duration
+from handlers.texts import BEIJING
 
 OFFICE = WorkingHours(categories=frozenset({"违章搭建"}), start=time(8, 30), end=time(17, 30),
                       weekdays=frozenset({1, 2, 3, 4, 5}), holidays=frozenset({date(2026, 10, 1), date(2026, 10, 2)}),

@@ -10,14 +10,22 @@ from sqlalchemy import func, select
 
 from handlers.cases import case_work, worker_queries
 from handlers.cases.authority import Actor, may_act
-from handlers.chat.case_numbers import format_case_number
-from handlers.cases.records import StaleCase
 from handlers.cases.duplicates import likely_duplicate, similarity
-from handlers.cases.timing import Thresholds
 from handlers.cases.lifecycle import IllegalTransition
+from handlers.cases.records import StaleCase
+from handlers.cases.timing import Thresholds
+from handlers.chat.case_numbers import format_case_number
 from models import Case, CaseEvent, CaseLink, CaseState
 from tests.unit.lifecycle_support import (  # noqa: F401 (fixtures)
-    T0, District, district, factory, load_district, new_case, notices_for, services, taken_case,
+    T0,
+    District,
+    district,
+    factory,
+    load_district,
+    new_case,
+    notices_for,
+    services,
+    taken_case,
 )
 
 

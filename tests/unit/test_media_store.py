@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, select
 
-from bot.media import Blob, FolderStore, MediaStore, S3Store, StoreError, media_key, served_headers
+from bot.media import Blob, FolderStore, MediaStore, S3Store, media_key, served_headers
 from config.settings import SettingsError, load_settings
 from demo.fake_kf import tiny_png
 from models import OutboxMessage, StoredMedia, utcnow

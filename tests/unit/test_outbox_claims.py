@@ -16,7 +16,17 @@ from datetime import timedelta
 from bot.outbox import claims
 from models.db import make_engine, make_session_factory
 from tests.unit.outbox_support import (  # noqa: F401 (fixtures)
-    AGENT_ID, CORP_ID, FAST, SECRET, factory, fake, fake_url, later, queue, rows, sender_for,
+    AGENT_ID,
+    CORP_ID,
+    FAST,
+    SECRET,
+    factory,
+    fake,
+    fake_url,
+    later,
+    queue,
+    rows,
+    sender_for,
 )
 
 SEND = "/cgi-bin/message/send"

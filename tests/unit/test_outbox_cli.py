@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from tests.cli import cli_json, run_cli
 from tests.unit.outbox_support import (  # noqa: F401 (fixtures)
-    AGENT_ID, CORP_ID, SECRET, factory, fake, fake_url, queue, rows, sender_for,
+    AGENT_ID,
+    CORP_ID,
+    SECRET,
+    factory,
+    fake,
+    fake_url,
+    queue,
+    rows,
+    sender_for,
 )
 
 

@@ -8,12 +8,19 @@ import time
 
 import pytest
 
-from demo.fake_wecom import create_fake_wecom
 from bot.outbox.sender import SendPolicy
 from bot.outbox.store import retry_notices
+from demo.fake_wecom import create_fake_wecom
 from tests.servers import free_port, serve_in_thread
 from tests.unit.outbox_support import (  # noqa: F401 (fixtures)
-    FAST, factory, fake, fake_url, later, queue, rows, sender_for,
+    FAST,
+    factory,
+    fake,
+    fake_url,
+    later,
+    queue,
+    rows,
+    sender_for,
 )
 
 SEND = "/cgi-bin/message/send"

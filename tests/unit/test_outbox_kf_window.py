@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.outbox import claims
 from bot.outbox.window import WINDOW_MESSAGES, budgets, hold, resident_wrote
 from models import KfContact, OutboxMessage, utcnow
-from tests.unit.outbox_support import fake, fake_url, factory, later, queue, sender_for  # noqa: F401
+from tests.unit.outbox_support import factory, fake, fake_url, later, queue, sender_for  # noqa: F401
 
 KF_SEND = "/cgi-bin/kf/send_msg"
 ACCOUNT = "wkgridbotdemo0001"

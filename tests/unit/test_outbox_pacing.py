@@ -7,13 +7,24 @@ from dataclasses import replace
 
 import pytest
 
-from demo.fake_wecom import create_fake_wecom
 from bot.outbox.claims import Claimed
 from bot.outbox.pacing import digest_text, fold
 from bot.outbox.sender import OutboxSender
+from demo.fake_wecom import create_fake_wecom
 from tests.servers import serve_in_thread
 from tests.unit.outbox_support import (  # noqa: F401 (fixtures)
-    CORP_ID, FAST, SECRET, FakeControl, client_for, factory, fake, fake_url, later, queue, rows, sender_for,
+    CORP_ID,
+    FAST,
+    SECRET,
+    FakeControl,
+    client_for,
+    factory,
+    fake,
+    fake_url,
+    later,
+    queue,
+    rows,
+    sender_for,
 )
 
 SEND = "/cgi-bin/message/send"

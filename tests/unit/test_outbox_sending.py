@@ -5,11 +5,19 @@ from __future__ import annotations
 import logging
 import time
 
-from bot.wecom.api import TEXT_LIMIT_BYTES
 from bot.outbox.store import count_by_status
+from bot.wecom.api import TEXT_LIMIT_BYTES
 from models.outbox import queue_notice
 from tests.unit.outbox_support import (  # noqa: F401 (fixtures)
-    AGENT_ID, SECRET, client_for, factory, fake, fake_url, queue, rows, sender_for,
+    AGENT_ID,
+    SECRET,
+    client_for,
+    factory,
+    fake,
+    fake_url,
+    queue,
+    rows,
+    sender_for,
 )
 
 

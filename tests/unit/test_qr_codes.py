@@ -8,9 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import select
 
-from demo.fake_wecom import create_fake_wecom
 from bot.qr.links import building_url
 from bot.qr.render import png
+from demo.fake_wecom import create_fake_wecom
 from models import Area, AreaLevel, Grid, KfAccount, Unit
 from tests.cli import run_cli
 from tests.demo_db import demo_factory  # noqa: F401  (fixture)

@@ -7,8 +7,8 @@ from collections import Counter
 from sqlalchemy import func, select
 
 from config.settings import SHIPPED_CONFIG_DIR
-from handlers.places.address_index import AddressIndex
 from demo.district import load_demo_district
+from handlers.places.address_index import AddressIndex
 from models import Area, AreaLevel, Grid, Resident, Unit, Worker, WorkerRole
 from tests.cli import cli_json
 from tests.demo_db import demo_factory  # noqa: F401  (fixture)

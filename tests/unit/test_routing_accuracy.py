@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from config.settings import SHIPPED_CONFIG_DIR
-from handlers.places.address_index import AddressIndex
 from demo.district import build_demo_registry
+from handlers.places.address_index import AddressIndex
 from tests.routing_set import generated_rows, read_set
 
 TARGET_TOP1 = 0.95

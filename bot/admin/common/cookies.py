@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-
 COOKIE = "gridbot_admin"
 MAX_AGE = 12 * 3600
 

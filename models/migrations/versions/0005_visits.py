@@ -4,11 +4,10 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-29 19:45:00
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from models.base import UTCDateTime
-
 
 revision = '0005'
 down_revision = '0004'

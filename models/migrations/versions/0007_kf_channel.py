@@ -5,10 +5,10 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-29 19:00:32.408890
 """
-from alembic import op
 import sqlalchemy as sa
-import models.base
+from alembic import op
 
+import models.base
 
 revision = '0007'
 down_revision = '0006'

@@ -4,11 +4,10 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-29 19:10:00
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import models.base
-
 
 revision = '0008'
 down_revision = '0007'

@@ -4,11 +4,10 @@ Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-29 23:05:00
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import models.base
-
 
 revision = '0010'
 down_revision = '0009'
