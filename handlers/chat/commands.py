@@ -55,12 +55,16 @@ def parse_command(text: str, audience: str) -> Command | None:
         if not lowered.startswith(word):
             continue
         rest = folded[len(word):]
-        at_boundary = not rest or _PUNCT.match(rest) or rest[0].isdigit() or rest[:2].upper() == "GB"
-        if at_boundary or name in _FREE_TEXT_AFTER:
+        if _at_boundary(rest) or name in _FREE_TEXT_AFTER:
             args = _LEADING.sub("", rest)
             written = _as_written(text, folded)
             return Command(name, args.strip(), written[len(folded) - len(args):].strip() if written else "")
     return None
+
+
+def _at_boundary(rest: str) -> bool:
+    """Whether a command word ends where `rest` (what follows it) begins: nothing, punctuation or a case number."""
+    return not rest or bool(_PUNCT.match(rest)) or rest[0].isdigit() or rest[:2].upper() == "GB"
 
 
 def _as_written(text: str, folded: str) -> str:
@@ -86,15 +90,18 @@ def _bare(text: str) -> str:
 
 def is_greeting(text: str) -> bool:
     """A short hello/thanks that should get the help text, not a case."""
-    folded = _bare(text)
-    return not folded or folded in {word.lower() for word in _vocabulary()["greetings"]}
+    return _is_greeting_bare(_bare(text))
+
+
+def _is_greeting_bare(bare: str) -> bool:
+    return not bare or bare in {word.lower() for word in _vocabulary()["greetings"]}
 
 
 def is_chitchat(text: str) -> bool:
     """Small talk that describes no problem ("今天天气不错", "测试一下"): a short text holding one of the
     chit-chat phrases, or a greeting. Only asked when the classifier is not sure."""
     bare = _bare(text)
-    if is_greeting(text):
+    if _is_greeting_bare(bare):
         return True
     return len(bare) <= CHITCHAT_MAX_CHARS and any(word.lower() in bare for word in _vocabulary()["chitchat"])
 
@@ -115,7 +122,7 @@ def suggest(text: str, audience: str) -> str | None:
         head, rest = folded[:len(word)].lower(), folded[len(word):]
         if len(word) < 2 or not _typo_of(head, word):
             continue
-        if not rest or _PUNCT.match(rest) or rest[0].isdigit() or rest[:2].upper() == "GB":
+        if _at_boundary(rest):
             return f"{word}{rest}"
     return None
 
