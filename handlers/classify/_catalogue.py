@@ -85,6 +85,9 @@ class Catalogue:
     model_match: float = 0.6
     model_none: float = 0.35
     model_overrule: float = 0.9
+    model_dispute: float = 0.0  # 0: the model never disputes a rules' match (see _engine._disputed)
+    model_rival: float = 1.0
+    dispute_length: float = 100
     data: dict = field(default_factory=dict, repr=False)
 
     def get(self, name: str) -> Category:
@@ -114,7 +117,8 @@ class Catalogue:
             raise RuleConfigError(source, None, "decision", "must be a mapping")
         thresholds = {key: _number(decision.get(key, fallback), source, None, f"decision.{key}")
                       for key, fallback in (("threshold", 1.0), ("ask_threshold", 0.5), ("margin", 0.25),
-                                            ("model_match", 0.6), ("model_none", 0.35), ("model_overrule", 0.9))}
+                                            ("model_match", 0.6), ("model_none", 0.35), ("model_overrule", 0.9),
+                                            ("model_dispute", 0.0), ("model_rival", 1.0), ("dispute_length", 100))}
         entries = data.get("categories")
         if not isinstance(entries, list) or not entries:
             raise RuleConfigError(source, None, "categories", "must be a non-empty list")

@@ -4,7 +4,9 @@ exclusions masking the hits they cover, a threshold + margin) beside a learned m
 How the two decide together (`Classifier.classify`), when the rule set has labelled examples:
 - the rules decide when they match (top score >= threshold, clear margin), unless the model
   gives another category at least `model_overrule` and the rules' category fired no priority
-  (emergency) rule; a category whose exclusion fired is never the model's choice;
+  (emergency) rule; a category whose exclusion fired is never the model's choice; in a short
+  message (`dispute_length`) that the model disputes (the rules' category under `model_dispute`,
+  its own top at `model_rival` or more) the resident is asked, the rules' category first;
 - otherwise the model decides: its top category at `model_match` or more is a match; `无`
   (not a report) first, at `model_none` or more, is `none`; else the resident is
   asked with the model's top three categories.
@@ -195,7 +197,8 @@ class Classifier:
             urgent = tallies[ruled.category].priority > 0
             rival = matters[0] if matters else None
             if urgent or rival is None or rival.category == ruled.category or rival.score < catalogue.model_overrule:
-                return self._decided(ruled, ruled.category, "match", ruled.score, "rules", ranking, normalised)
+                outcome = "ask" if not urgent and _disputed(catalogue, normalised, ruled.category, matters) else "match"
+                return self._decided(ruled, ruled.category, outcome, ruled.score, "rules", ranking, normalised)
         if ranking and ranking[0].category == NONE_LABEL and ranking[0].score >= catalogue.model_none:
             return self._decided(ruled, None, "none", ranking[0].score, "model", ranking, normalised)
         if not matters:
@@ -262,6 +265,16 @@ class Classifier:
             if rule.id not in best or fired.score > best[rule.id].score:
                 best[rule.id] = fired
         return list(best.values())
+
+
+def _disputed(catalogue: Catalogue, normalised: str, category: str, matters: list[Candidate]) -> bool:
+    """Whether the model disputes the rules' match of a short message: it gives the rules' category less
+    than `model_dispute` and its own top category at least `model_rival`. The resident is then asked
+    (the rules' category first, the model's next); long letters keep the rules' match."""
+    if len(normalised) > catalogue.dispute_length or not matters or matters[0].category == category:
+        return False
+    given = next((c.score for c in matters if c.category == category), 0.0)
+    return given < catalogue.model_dispute and matters[0].score >= catalogue.model_rival
 
 
 def _snapshot(data: Any) -> Any:
