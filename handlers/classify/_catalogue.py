@@ -88,11 +88,21 @@ class Catalogue:
     model_dispute: float = 0.0  # 0: the model never disputes a rules' match (see _engine._disputed)
     model_rival: float = 1.0
     dispute_length: float = 100
+    long_text: float = 0.0  # a normalised text of at least this many characters is long (0: none is)
+    long_match: float = 0.6  # model_match for a long text
+    long_overrule: float = 0.9  # model_overrule for a long text
     data: dict = field(default_factory=dict, repr=False)
 
     def get(self, name: str) -> Category:
         """The category called `name` (KeyError when unknown)."""
         return self.categories[name]
+
+    def model_thresholds(self, normalised: str) -> tuple[float, float]:
+        """(model_match, model_overrule) for a normalised text: the long_* pair for a long one (a letter,
+        where rules fire on incidental words and the model reads the whole text), else the model_* pair."""
+        if self.long_text and len(normalised) >= self.long_text:
+            return self.long_match, self.long_overrule
+        return self.model_match, self.model_overrule
 
     def names(self) -> list[str]:
         return list(self.categories)
@@ -118,7 +128,8 @@ class Catalogue:
         thresholds = {key: _number(decision.get(key, fallback), source, None, f"decision.{key}")
                       for key, fallback in (("threshold", 1.0), ("ask_threshold", 0.5), ("margin", 0.25),
                                             ("model_match", 0.6), ("model_none", 0.35), ("model_overrule", 0.9),
-                                            ("model_dispute", 0.0), ("model_rival", 1.0), ("dispute_length", 100))}
+                                            ("model_dispute", 0.0), ("model_rival", 1.0), ("dispute_length", 100),
+                                            ("long_text", 0.0), ("long_match", 0.6), ("long_overrule", 0.9))}
         entries = data.get("categories")
         if not isinstance(entries, list) or not entries:
             raise RuleConfigError(source, None, "categories", "must be a non-empty list")

@@ -10,6 +10,8 @@ How the two decide together (`Classifier.classify`), when the rule set has label
 - otherwise the model decides: its top category at `model_match` or more is a match; `无`
   (not a report) first, at `model_none` or more, is `none`; else the resident is
   asked with the model's top three categories.
+- a long text (`long_text` normalised characters or more: a letter, not a chat message) uses
+  `long_overrule` and `long_match` instead of `model_overrule` and `model_match` (`Catalogue.model_thresholds`).
 Without examples the rules decide alone, as before.
 """
 
@@ -193,17 +195,18 @@ class Classifier:
                    if any(fired.rule.kind == "exclude" for fired in tally.fired)]
         ranking = self.model.ranking(normalised, blocked, RANKED)
         matters = [c for c in ranking if c.category != NONE_LABEL]
+        model_match, model_overrule = catalogue.model_thresholds(normalised)
         if ruled.outcome == "match":
             urgent = tallies[ruled.category].priority > 0
             rival = matters[0] if matters else None
-            if urgent or rival is None or rival.category == ruled.category or rival.score < catalogue.model_overrule:
+            if urgent or rival is None or rival.category == ruled.category or rival.score < model_overrule:
                 outcome = "ask" if not urgent and _disputed(catalogue, normalised, ruled.category, matters) else "match"
                 return self._decided(ruled, ruled.category, outcome, ruled.score, "rules", ranking, normalised)
         if ranking and ranking[0].category == NONE_LABEL and ranking[0].score >= catalogue.model_none:
             return self._decided(ruled, None, "none", ranking[0].score, "model", ranking, normalised)
         if not matters:
             return ruled
-        outcome = "match" if matters[0].score >= catalogue.model_match else "ask"
+        outcome = "match" if matters[0].score >= model_match else "ask"
         return self._decided(ruled, matters[0].category, outcome, matters[0].score, "model", ranking, normalised)
 
     def _decided(self, ruled: Decision, category: str | None, outcome: str, score: float, by: str,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from config.settings import SHIPPED_CONFIG_DIR
-from handlers.classify import Classifier, RuleConfigError, load_classifier, read_config, write_config
+from handlers.classify import Catalogue, Classifier, RuleConfigError, load_classifier, read_config, write_config
 
 CATALOGUE = {
     "decision": {"threshold": 1.0, "ask_threshold": 0.5, "margin": 0.25,
@@ -73,6 +73,49 @@ def test_a_fired_exclusion_keeps_the_model_off_its_category(hybrid):
     decision = hybrid.classify(text)
     assert decision.category != "环境卫生"
     assert "环境卫生" not in {c.category for c in decision.ranking}
+
+
+# A long message (a letter, not a chat line): a noise rule fires on one incidental word, the rest is rubbish.
+LETTER = "楼道里臭烘烘的门口堆满了烂菜叶绿化带里全是狗屎泔水倒在路边发臭老鼠蟑螂到处爬还有点噪音"
+
+
+def with_decision(**decision) -> Classifier:
+    return Classifier.from_data({**CATALOGUE, "decision": {**CATALOGUE["decision"], **decision}}, RULES,
+                                examples=EXAMPLES)
+
+
+def test_on_a_long_text_the_model_overrules_the_rules_at_long_overrule():
+    assert len(LETTER) >= 40
+    strict = with_decision(model_overrule=1.0, long_text=40, long_overrule=1.0)
+    assert strict.classify(LETTER).category == "噪音扰民"  # the rule decides: the model may not overrule
+    assert strict.rank(LETTER)[0].category == "环境卫生"
+    letters = with_decision(model_overrule=1.0, long_text=40, long_overrule=0.0)
+    decision = letters.classify(LETTER)
+    assert decision.category == "环境卫生" and decision.decided_by == "model" and decision.outcome == "match"
+    short = "门口堆满了烂菜叶有噪音"  # the same conflict in a chat-length message: model_overrule holds
+    assert letters.rank(short)[0].category == "环境卫生"
+    assert letters.classify(short).category == "噪音扰民"
+
+
+def test_long_match_decides_a_long_text_the_model_is_unsure_of():
+    text = LETTER.replace("还有点噪音", "")  # no rule fires
+    assert len(text) >= 30
+    asking = with_decision(model_match=1.0, long_text=30, long_match=1.0)
+    assert asking.classify(text).outcome == "ask"
+    deciding = with_decision(model_match=1.0, long_text=30, long_match=0.0)
+    assert deciding.classify(text).outcome == "match" and deciding.classify(text).category == "环境卫生"
+    assert deciding.classify("门口烂菜叶发臭").outcome == "ask"  # short: model_match holds
+
+
+def test_long_thresholds_apply_from_long_text_characters_and_are_off_by_default():
+    catalogue = Catalogue.from_data({**CATALOGUE, "decision": {"model_match": 0.4, "model_overrule": 0.9,
+                                                               "long_text": 5, "long_match": 0.1,
+                                                               "long_overrule": 0.6}})
+    assert catalogue.model_thresholds("四个字儿") == (0.4, 0.9)
+    assert catalogue.model_thresholds("五个字儿啊") == (0.1, 0.6)
+    assert Catalogue.from_data(CATALOGUE).model_thresholds("长" * 1000) == (0.5, 0.9)
+    with pytest.raises(RuleConfigError, match="long_text"):
+        Catalogue.from_data({**CATALOGUE, "decision": {"long_text": -1}})
 
 
 def test_greetings_are_not_turned_into_cases(hybrid):
