@@ -8,7 +8,9 @@ from __future__ import annotations
 import pytest
 
 from config.settings import SHIPPED_CONFIG_DIR
-from handlers.classify import Catalogue, Classifier, RuleConfigError, load_classifier, read_config, write_config
+from handlers.classify import (Catalogue, Classifier, ModelOptions, RuleConfigError, TextModel, load_classifier,
+                               read_config, write_config)
+from handlers.classify._model import OPENING_MARK, features
 
 CATALOGUE = {
     "decision": {"threshold": 1.0, "ask_threshold": 0.5, "margin": 0.25,
@@ -116,6 +118,23 @@ def test_long_thresholds_apply_from_long_text_characters_and_are_off_by_default(
     assert Catalogue.from_data(CATALOGUE).model_thresholds("长" * 1000) == (0.5, 0.9)
     with pytest.raises(RuleConfigError, match="long_text"):
         Catalogue.from_data({**CATALOGUE, "decision": {"long_text": -1}})
+
+
+def test_a_long_texts_opening_is_a_second_feature_block():
+    options = ModelOptions(opening=4)
+    assert features("楼上吵", options) == features("楼上吵", ModelOptions(opening=0))
+    grams = features("楼上好吵啊真的", options)
+    assert [g for g in grams if g.startswith(OPENING_MARK)] == [OPENING_MARK + g for g in features("楼上好吵", options)]
+    assert len(grams) == len(features("楼上好吵啊真的", ModelOptions(opening=0))) + len(features("楼上好吵", options))
+
+
+def test_explained_opening_features_name_their_kind():
+    opening = ModelOptions(opening=6)
+    long_noise = [text + "后来还是老样子" for text in NOISE]
+    model = TextModel.train(long_noise + MESS, ["噪音扰民"] * len(long_noise) + ["环境卫生"] * len(MESS), opening)
+    explained = model.explain("楼上每晚蹦迪到一点后来还是老样子", "噪音扰民", top=20)
+    assert {f["kind"] for f in explained} == {"chars", "opening"}
+    assert all(f["feature"] in "楼上每晚蹦迪" for f in explained if f["kind"] == "opening")
 
 
 def test_greetings_are_not_turned_into_cases(hybrid):
