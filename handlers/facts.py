@@ -12,6 +12,8 @@ from collections.abc import Callable
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
+from models.db import within
+
 Listener = Callable[[str, dict[str, str]], None]
 
 log = logging.getLogger("gridbot.facts")
@@ -32,14 +34,6 @@ def subscribe(listener: Listener) -> None:
         _listeners.append(listener)
 
 
-def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
-    while transaction is not None:
-        if transaction is ancestor:
-            return True
-        transaction = transaction.parent
-    return False
-
-
 @event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
     if session.in_nested_transaction():
@@ -56,4 +50,4 @@ def _committed(session: Session) -> None:
 def _rolled_back(session: Session, previous: SessionTransaction) -> None:
     facts = session.info.get(_KEY)
     if facts:
-        session.info[_KEY] = [fact for fact in facts if not _within(fact[0], previous)]
+        session.info[_KEY] = [fact for fact in facts if not within(fact[0], previous)]

@@ -8,11 +8,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache, partial
 
-from sqlalchemy import Engine, Table, TextClause, bindparam, create_engine, event, text
+from typing import TypeVar
+
+from sqlalchemy import Engine, Insert, Table, TextClause, bindparam, create_engine, event, insert, inspect, text
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import MANYTOONE, Session, SessionTransaction, make_transient_to_detached, sessionmaker
 
 log = logging.getLogger("gridbot.db")
+
+T = TypeVar("T")
 
 
 def _sqlite_pragmas(dbapi_connection, _record, *, background_checkpoints: bool, busy_timeout: float) -> None:
@@ -146,18 +150,19 @@ def _insert_or_skip(table: Table, keys: tuple[str, ...], conflict: tuple[str, ..
     return statement.bindparams(*(bindparam(key, type_=table.c[key].type) for key in keys)).columns(table.c.id)
 
 
-def insert_many_or_skip(session: Session, table: Table, rows: list[dict], conflict: str) -> None:
-    """INSERT `rows` (all with the same keys) in one executemany, skipping any that conflict on `conflict`.
+def insert_many_or_skip(session: Session, table: Table, rows: list[dict], conflict: str) -> int:
+    """INSERT `rows` (all with the same keys) in one statement, skipping any that conflict on `conflict`;
+    how many were inserted.
 
-    The intake's hot path: the statement and the columns' bind processors are prepared once,
-    so each row costs the driver's work and little else (~10 µs, against ~90 µs through `execute`).
+    The intake's and the outbox's hot path: the statement and the columns' bind processors are prepared
+    once, so each row costs the driver's work and little else (~10 µs, against ~90 µs through `execute`).
     """
     connection = session.connection()
     keys = tuple(rows[0])
     sql, processors = _bulk_insert(table, keys, conflict, connection.dialect)
-    connection.exec_driver_sql(sql, [tuple(value if process is None else process(value)
-                                           for value, process in zip(map(row.__getitem__, keys), processors))
-                                     for row in rows])
+    params = [tuple(value if process is None else process(value)
+                    for value, process in zip(map(row.__getitem__, keys), processors)) for row in rows]
+    return connection.exec_driver_sql(sql, params[0] if len(params) == 1 else params).rowcount
 
 
 @lru_cache(maxsize=32)
@@ -165,6 +170,93 @@ def _bulk_insert(table: Table, keys: tuple[str, ...], conflict: str, dialect) ->
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = _insert_skipping_conflicts(table, keys, (conflict,), [marker] * len(keys))
     return sql, tuple(table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys)
+
+
+_INSERTED = "gridbot_inserted"
+
+
+def add_inserted(session: Session, obj: T) -> T:
+    """Write the new mapped object `obj` with one prebuilt `INSERT … RETURNING id` and make it persistent
+    in `session`, without a unit-of-work flush (which costs ~0.5-1 ms for a case: dependency sort,
+    relationship sync, per-flush bookkeeping).
+
+    Every column is written from Python, as set on `obj` or else its default, so the object never needs
+    reloading; a many-to-one relationship set on `obj` gives its foreign key (its object is flushed
+    first if still pending). Collections stay unloaded: set them with `set_committed_value` when known.
+    As after a flush, a rollback of the transaction or savepoint that wrote `obj` removes it from the
+    session (SQLite may hand its id to the next row).
+    """
+    state = inspect(obj)
+    mapper = state.mapper
+    for relationship in mapper.relationships:
+        target = state.dict.get(relationship.key)
+        if relationship.direction is MANYTOONE and target is not None:
+            target_state = inspect(target)
+            if target_state.key is None:
+                session.flush([target])
+            for local, remote in relationship.local_remote_pairs:
+                value = getattr(target, target_state.mapper.get_property_by_column(remote).key)
+                setattr(obj, mapper.get_property_by_column(local).key, value)
+    values, primary_key = {}, None
+    for prop in mapper.column_attrs:
+        column = prop.columns[0]
+        if column.primary_key and state.dict.get(prop.key) is None:
+            primary_key = prop.key
+            continue
+        if prop.key not in state.dict:
+            setattr(obj, prop.key, _default(column))
+        values[column.key] = state.dict[prop.key]
+    new_id = session.connection().execute(_insert_returning_id(mapper.local_table), values).scalar_one()
+    setattr(obj, primary_key, new_id)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    session.info.setdefault(_INSERTED, []).append((session.get_nested_transaction() or session.get_transaction(), obj))
+    return obj
+
+
+def _default(column) -> object:
+    default = column.default
+    if default is None:
+        return None
+    if default.is_callable:
+        return default.arg(None)
+    if default.is_scalar:
+        return default.arg
+    raise ValueError(f"add_inserted cannot compute the default of {column}")
+
+
+@lru_cache(maxsize=32)
+def _insert_returning_id(table: Table) -> Insert:
+    return insert(table).returning(table.c.id)
+
+
+def within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    """Whether `transaction` is `ancestor` or nested inside it."""
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+@event.listens_for(Session, "after_commit")
+def _inserted_committed(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.info.pop(_INSERTED, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _inserted_rolled_back(session: Session, previous: SessionTransaction) -> None:
+    inserted = session.info.get(_INSERTED)
+    if not inserted:
+        return
+    kept = []
+    for transaction, obj in inserted:
+        if not within(transaction, previous):
+            kept.append((transaction, obj))
+        elif obj in session:
+            session.expunge(obj)
+    session.info[_INSERTED] = kept
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

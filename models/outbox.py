@@ -12,7 +12,7 @@ from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, utcnow
-from models.db import insert_or_skip
+from models.db import insert_many_or_skip
 
 
 class OutboxStatus(enum.StrEnum):
@@ -63,7 +63,7 @@ def queue_notice(session: Session, *, channel: str, recipient: str, text: str, d
     now = utcnow()
     values = dict(dedupe_key=dedupe_key, channel=str(channel), recipient=recipient, text=text, case_id=case_id,
                   status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=now, created_at=now)
-    return insert_or_skip(session, OutboxMessage.__table__, values, "dedupe_key") is not None
+    return insert_many_or_skip(session, OutboxMessage.__table__, [values], "dedupe_key") == 1
 
 
 def keep_media(session: Session, attachment: dict) -> None:

@@ -14,6 +14,7 @@ from handlers.cases.lifecycle import next_state
 from handlers.cases.timing import ClockRules
 from handlers.classify import Category
 from models import OPEN_STATES, Case, CaseEvent, CaseState, Grid, Resident, Unit, Worker, case_channel
+from models.db import add_inserted
 
 
 class StaleCase(Exception):
@@ -54,7 +55,8 @@ def open_case(
     classification: dict | None = None,
     attachments: list | None = None,
 ) -> Case:
-    """A new case and its first event, in the caller's transaction."""
+    """A new case and its first event, in the caller's transaction: written at once by two INSERTs
+    (no unit-of-work flush), with `case.events` known without a query."""
     routed = place.grid is not None
     case = Case(
         state=CaseState.PENDING if routed else CaseState.AWAITING_PLACE,
@@ -76,13 +78,13 @@ def open_case(
     )
     if routed:
         set_deadlines(case, category, now, rules)
+    add_inserted(session, case)
     action = "patrol" if source == "patrol" else "report"
-    # The event joins the pending case's (empty, loaded) events: one flush inserts both, gives
-    # both their ids, and case.events needs no query later.
-    CaseEvent(case=case, at=now, actor=reporter_userid, action=action, from_state=None,
-              to_state=case.state, note=None, attachments=attachments or [])
-    session.add(case)
-    session.flush()
+    event = add_inserted(session, CaseEvent(case_id=case.id, at=now, actor=reporter_userid, action=action,
+                                            from_state=None, to_state=case.state, note=None,
+                                            attachments=attachments or []))
+    set_committed_value(event, "case", case)
+    set_committed_value(case, "events", [event])
     facts.note(session, "case_opened", category=category.name, source=source,
                channel=case_channel(reporter_userid, source))
     return case

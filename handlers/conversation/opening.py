@@ -19,6 +19,7 @@ from handlers.places.routing import pick_assignee
 from handlers.services import Services
 from handlers.texts import render
 from models import Case, InboundMessage, Resident, Unit
+from models.db import add_inserted
 
 # Built once; a report needs the resident's unit and its grid (find_place): one query, not three.
 _RESIDENT = (select(Resident).options(joinedload(Resident.unit).joinedload(Unit.grid),
@@ -38,9 +39,7 @@ def ensure_resident(session: Session, userid: str) -> Resident:
     """The resident behind `userid`, registered on first contact."""
     resident = session.scalars(_RESIDENT, {"userid": userid}).first()
     if resident is None:
-        resident = Resident(userid=userid)
-        session.add(resident)
-        session.flush()
+        resident = add_inserted(session, Resident(userid=userid))
     return resident
 
 

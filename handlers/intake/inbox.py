@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,12 +37,19 @@ RECEIVED = "received"  # accepted, not yet handled
 
 _WAITING_USERS = (select(InboundMessage.from_userid).where(InboundMessage.status == RECEIVED)
                   .order_by(InboundMessage.id).limit(bindparam("rows")))
-_OLDEST_OF_USER = (select(InboundMessage)
+# A record is read as plain columns into an InboundMessage the session does not track: the handlers set
+# its status, category, case and reply as they go, and ONE UPDATE writes them at the end (an ORM record
+# would be flushed each time a query follows one of those changes: four UPDATEs per message).
+_OLDEST_OF_USER = (select(*InboundMessage.__table__.columns)
                    .where(InboundMessage.from_userid == bindparam("userid"), InboundMessage.status == RECEIVED)
                    .order_by(InboundMessage.id).limit(1))
 _KNOWN_KEYS = select(InboundMessage.msg_key).where(InboundMessage.msg_key.in_(bindparam("keys", expanding=True)))
 _RECORD_BY_KEY = select(InboundMessage.id, InboundMessage.reply).where(InboundMessage.msg_key == bindparam("key"))
 _REPLY_QUEUED = select(OutboxMessage.id).where(OutboxMessage.dedupe_key == bindparam("key"))
+_RECORD_BY_ID = select(*InboundMessage.__table__.columns).where(InboundMessage.id == bindparam("record_id"))
+_OUTCOME_COLUMNS = ("status", "reply", "case_id", "category")
+_RECORD_OUTCOME = (update(InboundMessage.__table__).where(InboundMessage.id == bindparam("record_id"))
+                   .values({column: bindparam(column) for column in _OUTCOME_COLUMNS}))
 
 Rebuild = Callable[[dict], Inbound]  # a stored callback payload → the Inbound it was
 AnswerPassively = Callable[[str], bool]  # msg_key → True when that HTTP request takes the reply
@@ -148,10 +155,10 @@ def _claim(session: Session, limit: int) -> Iterator[InboundMessage]:
         if taken >= limit:
             return
         if try_lock_for(session, f"user:{userid}"):
-            record = session.scalars(_OLDEST_OF_USER, {"userid": userid}).first()
-            if record is not None:
+            row = session.execute(_OLDEST_OF_USER, {"userid": userid}).first()
+            if row is not None:
                 taken += 1
-                yield record
+                yield InboundMessage(**row._mapping)
 
 
 def _handle_alone(session: Session, services: Services, record: InboundMessage, rebuild: Rebuild,
@@ -190,6 +197,7 @@ def _handle(session: Session, services: Services, record: InboundMessage, inboun
         queue_notice(session, channel=channel, recipient=recipient, text=reply,
                      dedupe_key=reply_key(record.id), case_id=record.case_id)
     note_inbound(session, inbound, record.status)
+    _write_outcome(session, record)
     session.flush()
     log_handled(record)
     return Processed(record.msg_key, reply, passive)
@@ -198,7 +206,8 @@ def _handle(session: Session, services: Services, record: InboundMessage, inboun
 def _record_failure(factory: sessionmaker[Session], record_id: int) -> Processed:
     """Mark a message whose handling failed, in a transaction of its own."""
     with factory.begin() as session:
-        return _mark_failed(session, session.get(InboundMessage, record_id))
+        row = session.execute(_RECORD_BY_ID, {"record_id": record_id}).one()
+        return _mark_failed(session, InboundMessage(**row._mapping))
 
 
 def _mark_failed(session: Session, record: InboundMessage) -> Processed:
@@ -209,4 +218,11 @@ def _mark_failed(session: Session, record: InboundMessage) -> Processed:
         queue_notice(session, channel=resident_channel(record.from_userid), recipient=record.from_userid, text=reply,
                      dedupe_key=reply_key(record.id))
     note_inbound(session, Inbound(record.msg_key, record.from_userid, record.msg_type), "failed")
+    _write_outcome(session, record)
     return Processed(record.msg_key, reply, passive=False)
+
+
+def _write_outcome(session: Session, record: InboundMessage) -> None:
+    """What handling `record` (read by `_claim`, not tracked by the session) decided, in one UPDATE."""
+    session.execute(_RECORD_OUTCOME, {"record_id": record.id,
+                                      **{column: getattr(record, column) for column in _OUTCOME_COLUMNS}})
