@@ -10,9 +10,10 @@ from functools import lru_cache, partial
 
 from typing import TypeVar
 
-from sqlalchemy import Engine, Insert, Table, TextClause, bindparam, create_engine, event, insert, inspect, text
+from sqlalchemy import Engine, Table, TextClause, bindparam, create_engine, event, inspect, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import MANYTOONE, Session, SessionTransaction, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 log = logging.getLogger("gridbot.db")
 
@@ -159,16 +160,43 @@ def insert_many_or_skip(session: Session, table: Table, rows: list[dict], confli
     """
     connection = session.connection()
     keys = tuple(rows[0])
-    sql, processors = _bulk_insert(table, keys, conflict, connection.dialect)
-    params = [tuple(value if process is None else process(value)
-                    for value, process in zip(map(row.__getitem__, keys), processors)) for row in rows]
+    sql, processors = _prepared(table, keys, connection.dialect, "skip", conflict)
+    params = [_bound(row, keys, processors) for row in rows]
     return connection.exec_driver_sql(sql, params[0] if len(params) == 1 else params).rowcount
 
 
-@lru_cache(maxsize=32)
-def _bulk_insert(table: Table, keys: tuple[str, ...], conflict: str, dialect) -> tuple[str, tuple]:
+def insert_returning_id(session: Session, table: Table, values: dict) -> int:
+    """INSERT one row (every column given but the id) through a prepared statement; its new id."""
+    connection = session.connection()
+    sql, processors = _prepared(table, tuple(values), connection.dialect, "insert", "id")
+    return connection.exec_driver_sql(sql, _bound(values, tuple(values), processors)).scalar_one()
+
+
+def update_by_id(session: Session, table: Table, row_id: int, values: dict) -> None:
+    """UPDATE the columns `values` names in the row `row_id`, through a prepared statement."""
+    connection = session.connection()
+    sql, processors = _prepared(table, tuple(values), connection.dialect, "update", "id")
+    connection.exec_driver_sql(sql, (*_bound(values, tuple(values), processors), row_id))
+
+
+def _bound(values: dict, keys: tuple[str, ...], processors: tuple) -> tuple:
+    return tuple(value if process is None else process(value)
+                 for value, process in zip(map(values.__getitem__, keys), processors))
+
+
+@lru_cache(maxsize=64)
+def _prepared(table: Table, keys: tuple[str, ...], dialect, kind: str, column: str) -> tuple[str, tuple]:
+    """(SQL in the driver's paramstyle, the columns' bind processors) of an INSERT skipping conflicts on
+    `column` (kind "skip"), an INSERT returning `column` ("insert") or an UPDATE by `column` ("update")."""
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = _insert_skipping_conflicts(table, keys, (conflict,), [marker] * len(keys))
+    if kind == "skip":
+        sql = _insert_skipping_conflicts(table, keys, (column,), [marker] * len(keys))
+    elif kind == "insert":
+        columns = ", ".join(f'"{key}"' for key in keys)
+        sql = f'INSERT INTO "{table.name}" ({columns}) VALUES ({", ".join([marker] * len(keys))}) RETURNING "{column}"'
+    else:
+        assignments = ", ".join(f'"{key}" = {marker}' for key in keys)
+        sql = f'UPDATE "{table.name}" SET {assignments} WHERE "{column}" = {marker}'
     return sql, tuple(table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys)
 
 
@@ -196,7 +224,7 @@ def add_inserted(session: Session, obj: T) -> T:
                 session.flush([target])
             for local, remote in relationship.local_remote_pairs:
                 value = getattr(target, target_state.mapper.get_property_by_column(remote).key)
-                setattr(obj, mapper.get_property_by_column(local).key, value)
+                set_committed_value(obj, mapper.get_property_by_column(local).key, value)
     values, primary_key = {}, None
     for prop in mapper.column_attrs:
         column = prop.columns[0]
@@ -204,10 +232,9 @@ def add_inserted(session: Session, obj: T) -> T:
             primary_key = prop.key
             continue
         if prop.key not in state.dict:
-            setattr(obj, prop.key, _default(column))
+            set_committed_value(obj, prop.key, _default(column))
         values[column.key] = state.dict[prop.key]
-    new_id = session.connection().execute(_insert_returning_id(mapper.local_table), values).scalar_one()
-    setattr(obj, primary_key, new_id)
+    set_committed_value(obj, primary_key, insert_returning_id(session, mapper.local_table, values))
     make_transient_to_detached(obj)
     session.add(obj)
     session.info.setdefault(_INSERTED, []).append((session.get_nested_transaction() or session.get_transaction(), obj))
@@ -223,11 +250,6 @@ def _default(column) -> object:
     if default.is_scalar:
         return default.arg
     raise ValueError(f"add_inserted cannot compute the default of {column}")
-
-
-@lru_cache(maxsize=32)
-def _insert_returning_id(table: Table) -> Insert:
-    return insert(table).returning(table.c.id)
 
 
 def within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:

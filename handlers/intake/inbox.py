@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,7 +28,7 @@ from handlers.intake.log_context import message_context
 from handlers.services import Services
 from handlers.texts import render
 from models import InboundMessage, OutboxMessage, resident_channel
-from models.db import insert_many_or_skip, is_retryable, try_lock_for
+from models.db import insert_many_or_skip, is_retryable, try_lock_for, update_by_id
 from models.outbox import OutboxChannel, queue_notice
 
 log = logging.getLogger("gridbot.inbox")
@@ -48,8 +48,6 @@ _RECORD_BY_KEY = select(InboundMessage.id, InboundMessage.reply).where(InboundMe
 _REPLY_QUEUED = select(OutboxMessage.id).where(OutboxMessage.dedupe_key == bindparam("key"))
 _RECORD_BY_ID = select(*InboundMessage.__table__.columns).where(InboundMessage.id == bindparam("record_id"))
 _OUTCOME_COLUMNS = ("status", "reply", "case_id", "category")
-_RECORD_OUTCOME = (update(InboundMessage.__table__).where(InboundMessage.id == bindparam("record_id"))
-                   .values({column: bindparam(column) for column in _OUTCOME_COLUMNS}))
 
 Rebuild = Callable[[dict], Inbound]  # a stored callback payload → the Inbound it was
 AnswerPassively = Callable[[str], bool]  # msg_key → True when that HTTP request takes the reply
@@ -224,5 +222,5 @@ def _mark_failed(session: Session, record: InboundMessage) -> Processed:
 
 def _write_outcome(session: Session, record: InboundMessage) -> None:
     """What handling `record` (read by `_claim`, not tracked by the session) decided, in one UPDATE."""
-    session.execute(_RECORD_OUTCOME, {"record_id": record.id,
-                                      **{column: getattr(record, column) for column in _OUTCOME_COLUMNS}})
+    update_by_id(session, InboundMessage.__table__, record.id,
+                 {column: getattr(record, column) for column in _OUTCOME_COLUMNS})
