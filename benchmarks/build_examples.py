@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from handlers.classify import Classifier, Example, read_config, read_examples  # noqa: E402
+from handlers.classify import Classifier, Example, read_config, read_example_files, read_examples  # noqa: E402
 from handlers.classify._evaluate import DEPARTMENT_LABEL  # noqa: E402
 from handlers.classify._examples import write_example_files  # noqa: E402
 from tests.splits import split_examples  # noqa: E402
@@ -38,17 +38,32 @@ def letter_example(example: Example, by_rules: Classifier) -> dict | None:
     return {"text": example.text[:CUT], "label": label, "source": "citizen-letters"}
 
 
+def department_examples(unplaced: list[Example], model: Classifier) -> list[dict]:
+    """Model examples of 非网格事项 letters the rules placed in no department: each takes the department
+    category `model` ranks first (any department is right for them; the likeliest routes best)."""
+    departments = {category.name for category in model.catalogue if not category.grid_matter}
+    examples = []
+    for example in unplaced:
+        label = next((c.category for c in model.rank(example.text) if c.category in departments), None)
+        if label is not None:
+            examples.append({"text": example.text[:CUT], "label": label, "source": "citizen-letters"})
+    return examples
+
+
 def main() -> None:
     catalogue, rules, _ = read_config(REPO / "config")
     by_rules = Classifier.from_data(catalogue, rules)  # rules only: no examples yet
-    built = [letter_example(example, by_rules) for example in split_examples("labelled", "train")]
+    training = split_examples("labelled", "train")
+    built = [letter_example(example, by_rules) for example in training]
     letters = [example for example in built if example is not None]
-    dropped = len(built) - len(letters)
     chat = [{"text": e.text, "label": e.label, "source": "chat-dev"}
             for e in read_examples(REPO / "tests" / "data" / "messages-dev.csv")]
-    write_example_files(REPO / "config", letters + chat)
-    print(f"citizen-letters: {len(letters)} rows ({dropped} department rows the rules could not place left out); "
-          f"chat-dev: {len(chat)} rows")
+    others = [e for e in read_example_files(REPO / "config") if e["source"] not in ("citizen-letters", "chat-dev")]
+    model = Classifier.from_data(catalogue, rules, examples=letters + chat + others)
+    unplaced = department_examples([e for e, built_one in zip(training, built) if built_one is None], model)
+    write_example_files(REPO / "config", letters + unplaced + chat)
+    print(f"citizen-letters: {len(letters) + len(unplaced)} rows ({len(unplaced)} department rows placed by the "
+          f"model); chat-dev: {len(chat)} rows")
 
 
 if __name__ == "__main__":

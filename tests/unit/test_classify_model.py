@@ -188,3 +188,22 @@ def test_the_shipped_config_loads_its_examples_and_the_model_fills_rule_gaps():
         assert decision.category == label and decision.decided_by == "model", (text, decision.to_json())
     for text in ("你们好呀", "谢谢啦辛苦"):
         assert classifier.classify(text).outcome == "none", text
+
+
+def test_department_letters_the_rules_cannot_place_take_the_models_top_department():
+    from benchmarks.build_examples import department_examples
+    from handlers.classify import Example
+
+    catalogue = {"categories": [{"name": "噪音扰民"}, {"name": "教育", "grid_matter": False, "department": "教育局"},
+                                {"name": "税务", "grid_matter": False, "department": "税务局"}]}
+    school = ["孩子上学报名排不上号", "学校划片不合理", "幼儿园学位太少", "小学入学要什么材料", "转学手续怎么办"]
+    tax = ["个税退税怎么申报", "发票开错了找谁", "交税的系统登不上", "房产税怎么交", "社保和个税扣了两次"]
+    model = Classifier.from_data(catalogue, {}, examples=examples(school, "教育") + examples(tax, "税务")
+                                 + examples(NOISE, "噪音扰民"))
+    mixed = "楼上每晚蹦迪到一点，个税的事也想问"
+    assert model.rank(mixed)[0].category == "噪音扰民"
+    placed = department_examples([Example("想问问孩子入学报名的事" + "具体情况如下" * 60, "非网格事项"),
+                                  Example(mixed, "非网格事项")], model)
+    assert [e["label"] for e in placed] == ["教育", "税务"]  # the second: its top category is no department
+    assert placed[0]["text"] == ("想问问孩子入学报名的事" + "具体情况如下" * 60)[:250]
+    assert {e["source"] for e in placed} == {"citizen-letters"}
