@@ -7,7 +7,8 @@ Public surface:
 - `Classifier.classify(text) -> Decision` (`.to_json()` is `gridbot classify --json`): rules
   beside a learned model (see `_engine` for who decides when); `decision.ranking` and
   `Classifier.rank(text)` give the model's calibrated probability of every category (`无` = not
-  a report), `decision.model_features()` the character n-grams that weighed most.
+  a report), `decision.model_features()` the character n-grams that weighed most (`kind` `opening`: from a long
+  text's opening block).
 - `explain_decision(decision.to_json(), classifier) -> Explanation` — who won and why, for a person:
   the winner's rules first, the other categories' rules apart, the model's confidence.
 - `Classifier.with_examples([{"text", "label"}])` — the same rules, the model retrained with

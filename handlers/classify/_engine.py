@@ -9,7 +9,7 @@ How the two decide together (`Classifier.classify`), when the rule set has label
   its own top at `model_rival` or more) the resident is asked, the rules' category first;
 - otherwise the model decides: its top category at `model_match` or more is a match; `无`
   (not a report) first, at `model_none` or more, is `none`; else the resident is
-  asked with the model's top three categories.
+  asked with the model's top three categories;
 - a long text (`long_text` normalised characters or more: a letter, not a chat message) uses
   `long_overrule` and `long_match` instead of `model_overrule` and `model_match` (`Catalogue.model_thresholds`).
 Without examples the rules decide alone, as before.
