@@ -9,10 +9,12 @@ Two sides per process (handlers/intake/inbox.py holds what they run):
   up to BATCH_LIMIT users, started within BATCH_BUDGET seconds (SQLite: SQLITE_BATCH_BUDGET), one
   savepoint each, one commit for all: `inbox.process_batch`), at full speed — except during a
   flood (more than FLOOD_RATE messages/s accepted, beyond what it could handle anyway), when it
-  yields to the intake and starts one message per FLOOD_PACE seconds only: acknowledging fast
-  keeps WeCom from redelivering, nothing accepted can be lost, and the backlog is handled at
-  full speed once the flood ebbs. (On SQLite a batch holds the write gate while it is handled: every request
-  in flight waits for it.) A passive reply is handed to its request only after the commit.
+  yields to the intake (`FloodPacing`): batches bounded by FLOOD_BUDGET seconds, each followed by a
+  rest that keeps the processor (and, on SQLite, its hold on the write gate) to FLOOD_SHARE of the time. Acknowledging fast keeps WeCom from
+  redelivering, nothing accepted can be lost, the first messages of a burst are still handled (in
+  batches: one commit for several) while it lasts, and the backlog is handled at full speed once the
+  flood ebbs. (On SQLite a batch holds the write gate while it is handled: every request in flight
+  waits for it, so flood batches are short.) A passive reply is handed to its request only after the commit.
 
 A request whose message is at the head of the line waits up to REPLY_WAIT seconds and
 answers with its reply (WeCom's passive reply); behind a backlog it answers at once and
@@ -46,8 +48,9 @@ from models.db import is_busy
 
 log = logging.getLogger("gridbot.intake")
 
-FLOOD_RATE = 200.0  # messages/s; the processor handles ~150/s on a 2-core machine
-FLOOD_PACE = 0.1
+FLOOD_RATE = 200.0  # messages/s accepted; the processor handles ~150-250/s on a 2-core machine
+FLOOD_SHARE = 0.5  # during a flood the processor runs at most this share of the time...
+FLOOD_BUDGET = 0.01  # ...in batches that start no message after this many seconds (the write gate is freed often)
 RATE_WINDOW = 0.1  # seconds over which the intake's rate is measured
 FLOOD_POLL = 0.005  # how often a yielding processor looks again
 REPLY_WAIT = 1.5  # WeCom gives up on an answer after 5 s and redelivers
@@ -60,6 +63,37 @@ BATCH_BUDGET = 0.04  # seconds after which a batch starts no further message
 # sleeps of 1-100 ms and must find a gap often enough, as between two single messages before batching.
 SQLITE_BATCH_BUDGET = 0.01
 GATE_RETRY = 0.001  # seconds before a group commit tries the SQLite write gate again
+
+
+class FloodPacing:
+    """When the processor may start its next batch during a flood, and how long that batch may run.
+
+    Outside a flood, or while a request waits for its passive reply, a batch starts at once with the
+    processor's own budget. In a flood, a batch starts no message after FLOOD_BUDGET seconds and the
+    next one starts only after a rest of (1/FLOOD_SHARE - 1) times the last one's duration. Wall time,
+    not CPU: on SQLite a batch holds the write gate, and while it does every request in flight waits
+    for its group commit (32 connections: 32 requests per gate cycle), so the intake's speed follows
+    the share of time the gate is free. FLOOD_SHARE is about what the old pace (one message, a
+    transaction of its own, per 0.1 s) took; cheaper messages now mean more of them per batch.
+    """
+
+    def __init__(self, budget: float) -> None:
+        self.budget = budget  # the processor's batch budget outside a flood
+        self._rest_until = 0.0
+
+    def batch_budget(self, flood: bool) -> float:
+        return min(self.budget, FLOOD_BUDGET) if flood else self.budget
+
+    def ran(self, started: float, ended: float, flood: bool) -> None:
+        """A batch started at `started` (monotonic seconds) ended at `ended`."""
+        self._rest_until = ended + (ended - started) * (1 / FLOOD_SHARE - 1) if flood else 0.0
+
+    def pause(self, now: float, flood: bool, waiting: bool) -> float:
+        """Seconds to yield to the intake before the next batch (0: start now); `waiting`: a request
+        waits for its passive reply."""
+        if waiting or not flood:
+            return 0.0
+        return max(0.0, self._rest_until - now)
 
 
 class _Busy(Exception):
@@ -94,7 +128,7 @@ class Intake:
         self._rebuild = rebuild
         self.on_reply_queued = on_reply_queued  # e.g. wakes this process's outbox sender
         self._gate = threading.Lock() if single_writer else None  # SQLite: one writer at a time
-        self._budget = SQLITE_BATCH_BUDGET if single_writer else BATCH_BUDGET
+        self._pacing = FloodPacing(SQLITE_BATCH_BUDGET if single_writer else BATCH_BUDGET)
         self._pending: list[tuple[Inbound, asyncio.Future]] = []
         self._flush_scheduled = False
         self._lock = threading.Lock()  # guards waiter states
@@ -104,7 +138,6 @@ class Intake:
         self._accepted = 0  # new messages committed by the group commits
         self._rate_sample = (0.0, 0)  # (when, _accepted then): the processor's last look at the rate
         self._flood = False
-        self._last_started = 0.0
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -240,13 +273,12 @@ class Intake:
                 self._stopping.wait(min(pause, FLOOD_POLL))
                 continue
             self._wake.clear()
-            self._last_started = time.monotonic()
-            # During a flood one message per FLOOD_PACE, as before batching: the intake keeps the gate.
-            limit = 1 if single or self._flood else BATCH_LIMIT
+            flood, started = self._flood, time.monotonic()
+            limit = 1 if single else BATCH_LIMIT
             try:
                 with self._gate or nullcontext():
                     outcomes = inbox.process_batch(self._factory, self._services, self._rebuild, self._claim,
-                                                   limit=limit, budget=self._budget)
+                                                   limit=limit, budget=self._pacing.batch_budget(flood))
             except Exception:
                 self._release_claimed([])
                 if limit > 1:
@@ -256,6 +288,7 @@ class Intake:
                 log.exception("processing failed; trying again in 1 s")
                 self._stopping.wait(1.0)
                 continue
+            self._pacing.ran(started, time.monotonic(), flood)
             single = max(0, single - len(outcomes))
             self._release_claimed(outcomes)
             for outcome in outcomes:
@@ -279,9 +312,7 @@ class Intake:
         if now - when >= RATE_WINDOW:
             self._flood = (self._accepted - count) / (now - when) > FLOOD_RATE
             self._rate_sample = (now, self._accepted)
-        if self._waiters or not self._flood:
-            return 0.0
-        return max(0.0, self._last_started + FLOOD_PACE - now)
+        return self._pacing.pause(now, self._flood, bool(self._waiters))
 
     def _claim(self, msg_key: str) -> bool:
         """Called by the handler before its batch commits: may this message's reply ride on the HTTP answer?"""
