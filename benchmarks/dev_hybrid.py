@@ -43,10 +43,10 @@ class Item:
     example: dict | None  # the model example it gives when in a training fold
 
 
-def items(rules_only: Classifier) -> list[Item]:
-    """Every chat example and every training letter, as cross-validation items."""
+def items(rules_only: Classifier, train_only: frozenset[str] = frozenset()) -> list[Item]:
+    """Every chat example (but those of the `train_only` files) and every training letter, as cross-validation items."""
     chat = [Item(e["source"], Example(e["text"], e["label"]), e)
-            for e in read_example_files(CONFIG) if e["source"].startswith("chat")]
+            for e in read_example_files(CONFIG) if e["source"].startswith("chat") and e["source"] not in train_only]
     letters = [Item("letters", example, letter_example(example, rules_only))
                for example in split_examples("labelled", "train")]
     return chat + letters
@@ -70,17 +70,19 @@ def folds(all_items: list[Item], count: int, seed: int) -> list[list[Item]]:
 
 
 def cross_validate(count: int = 4, seed: int = 0, catalogue: dict | None = None,
-                   extra: list[dict] | None = None) -> dict[str, dict]:
+                   extra: list[dict] | None = None, train_only: frozenset[str] = frozenset()) -> dict[str, dict]:
     """Figures per kind (chat file, all chat, letters), summed over the folds; `catalogue` overrides the shipped one (e.g. its
-    decision thresholds), `extra` are further model examples in every training fold."""
+    decision thresholds), `extra` are further model examples in every training fold, and so are the rows of the
+    `train_only` example files (e.g. `{"chat-round3"}`: what a new file adds, on the other files' usual folds)."""
     shipped, rules, _ = read_config(CONFIG)
     catalogue = catalogue or shipped
     rules_only = Classifier.from_data(catalogue, rules)
-    parts = folds(items(rules_only), count, seed)
+    parts = folds(items(rules_only, train_only), count, seed)
+    extra = (extra or []) + [e for e in read_example_files(CONFIG) if e["source"] in train_only]
     totals: dict[str, dict] = {}
     for index, held in enumerate(parts):
         training = [item for other, part in enumerate(parts) if other != index for item in part]
-        train = [item.example for item in training if item.example is not None] + (extra or [])
+        train = [item.example for item in training if item.example is not None] + extra
         unplaced = [item.scored for item in training if item.kind == "letters" and item.example is None]
         if unplaced:  # as build_examples does: the department a model trained on the rest ranks first
             train += department_examples(unplaced, Classifier.from_data(catalogue, rules, examples=train))

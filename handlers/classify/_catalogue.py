@@ -87,7 +87,6 @@ class Catalogue:
     model_overrule: float = 0.9
     model_dispute: float = 0.0  # 0: the model never disputes a rules' match (see _engine._disputed)
     model_rival: float = 1.0
-    dispute_length: float = 100
     long_text: float = 0.0  # a normalised text of at least this many characters is long (0: none is)
     long_match: float = 0.6  # model_match for a long text
     long_overrule: float = 0.9  # model_overrule for a long text
@@ -97,10 +96,14 @@ class Catalogue:
         """The category called `name` (KeyError when unknown)."""
         return self.categories[name]
 
+    def is_long(self, normalised: str) -> bool:
+        """Whether a normalised text is long (`long_text` characters or more: a letter, not a chat message)."""
+        return bool(self.long_text) and len(normalised) >= self.long_text
+
     def model_thresholds(self, normalised: str) -> tuple[float, float]:
         """(model_match, model_overrule) for a normalised text: the long_* pair for a long one (a letter,
         where rules fire on incidental words and the model reads the whole text), else the model_* pair."""
-        if self.long_text and len(normalised) >= self.long_text:
+        if self.is_long(normalised):
             return self.long_match, self.long_overrule
         return self.model_match, self.model_overrule
 
@@ -128,7 +131,7 @@ class Catalogue:
         thresholds = {key: _number(decision.get(key, fallback), source, None, f"decision.{key}")
                       for key, fallback in (("threshold", 1.0), ("ask_threshold", 0.5), ("margin", 0.25),
                                             ("model_match", 0.6), ("model_none", 0.35), ("model_overrule", 0.9),
-                                            ("model_dispute", 0.0), ("model_rival", 1.0), ("dispute_length", 100),
+                                            ("model_dispute", 0.0), ("model_rival", 1.0),
                                             ("long_text", 0.0), ("long_match", 0.6), ("long_overrule", 0.9))}
         entries = data.get("categories")
         if not isinstance(entries, list) or not entries:

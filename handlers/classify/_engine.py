@@ -4,8 +4,8 @@ exclusions masking the hits they cover, a threshold + margin) beside a learned m
 How the two decide together (`Classifier.classify`), when the rule set has labelled examples:
 - the rules decide when they match (top score >= threshold, clear margin), unless the model
   gives another category at least `model_overrule` and the rules' category fired no priority
-  (emergency) rule; a category whose exclusion fired is never the model's choice; in a short
-  message (`dispute_length`) that the model disputes (the rules' category under `model_dispute`,
+  (emergency) rule; a category whose exclusion fired is never the model's choice; in a text
+  that is not long (`long_text`: a chat message) that the model disputes (the rules' category under `model_dispute`,
   its own top at `model_rival` or more) the resident is asked, the rules' category first;
 - otherwise the model decides: its top category at `model_match` or more is a match; `无`
   (not a report) first, at `model_none` or more, is `none`; else the resident is
@@ -271,10 +271,10 @@ class Classifier:
 
 
 def _disputed(catalogue: Catalogue, normalised: str, category: str, matters: list[Candidate]) -> bool:
-    """Whether the model disputes the rules' match of a short message: it gives the rules' category less
-    than `model_dispute` and its own top category at least `model_rival`. The resident is then asked
-    (the rules' category first, the model's next); long letters keep the rules' match."""
-    if len(normalised) > catalogue.dispute_length or not matters or matters[0].category == category:
+    """Whether the model disputes the rules' match of a chat message (not `Catalogue.is_long`): it gives the
+    rules' category less than `model_dispute` and its own top category at least `model_rival`. The resident
+    is then asked (the rules' category first, the model's next); long letters keep the rules' match."""
+    if catalogue.is_long(normalised) or not matters or matters[0].category == category:
         return False
     given = next((c.score for c in matters if c.category == category), 0.0)
     return given < catalogue.model_dispute and matters[0].score >= catalogue.model_rival
