@@ -1,13 +1,13 @@
 """Dev figures for the ask-back policy (issue 14, third round): the decision thresholds for chat messages
 compared by cross-validation over the training data only (`benchmarks/dev_hybrid.py`'s folds).
 
-    .venv/bin/python benchmarks/dev_askback.py [--seeds 0 1 2] [--train-only chat-round3]
+    .venv/bin/python benchmarks/dev_askback.py [--seeds 0 1 2]
 
 For each policy (model_dispute / model_rival / model_match, which apply to texts shorter than
 `long_text`, i.e. chat; the shipped catalogue otherwise) and each fold seed, `dev_hybrid.cross_validate`
-is run; the table gives right at once / right after ≤1 ask per file, averaged over the seeds. With `--train-only FILE` the rows of that example file are put in
-every training fold and not scored, so that the other files keep their usual folds (how a new example
-file was measured). The trained models are cached, so each policy costs only the classifying.
+is run; the table gives right at once / right after ≤1 ask per file, averaged over the seeds
+(`chat-round3`, a `dev_hybrid.TRAIN_ONLY` file, is in every training fold and not scored). The trained
+models are cached, so each policy costs only the classifying.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ POLICIES = [  # (model_dispute, model_rival, model_match); dispute 0 = the model
 KINDS = ("chat (all)", "chat-own", "chat-written", "chat-dev", "letters")
 
 
-def compare(seeds: list[int], train_only: frozenset[str]) -> list[tuple[tuple, dict[str, tuple[float, float]]]]:
+def compare(seeds: list[int]) -> list[tuple[tuple, dict[str, tuple[float, float]]]]:
     """Per policy: {kind: (right at once, right after ≤1 ask)} averaged over `seeds`."""
     shipped, _, _ = read_config(CONFIG)
     rows = []
@@ -46,7 +46,7 @@ def compare(seeds: list[int], train_only: frozenset[str]) -> list[tuple[tuple, d
         catalogue["decision"].update(model_dispute=dispute, model_rival=rival, model_match=match)
         sums: dict[str, list[float]] = {}
         for seed in seeds:
-            figures = cross_validate(4, seed, catalogue=catalogue, train_only=train_only)
+            figures = cross_validate(4, seed, catalogue=catalogue)
             for kind in KINDS:
                 total = sums.setdefault(kind, [0.0, 0.0])
                 total[0] += figures[kind]["right_at_once"] / len(seeds)
@@ -58,11 +58,10 @@ def compare(seeds: list[int], train_only: frozenset[str]) -> list[tuple[tuple, d
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--train-only", nargs="*", default=[])
     args = parser.parse_args()
     print("| dispute / rival / model_match | " + " | ".join(KINDS) + " |")
     print("|---" * (len(KINDS) + 1) + "|")
-    for policy, figures in compare(args.seeds, frozenset(args.train_only)):
+    for policy, figures in compare(args.seeds):
         cells = " | ".join(f"{figures[kind][0]:.3f} / {figures[kind][1]:.3f}" for kind in KINDS)
         print(f"| {' / '.join(str(value) for value in policy)} | {cells} |", flush=True)
 
