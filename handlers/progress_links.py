@@ -16,11 +16,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import Session, object_session
 
 from models import Case, utcnow
 from models.channels import ProgressLink
+from models.db import TransactionMemo
 
 SESSION_KEY = "gridbot_progress_links"
 TOKEN_BYTES = 16
@@ -58,15 +59,22 @@ def signer_of(session: Session) -> LinkSigner | None:
 _LIVE_TOKEN = (select(ProgressLink.token)  # built once: every reply naming a case asks it
                .where(ProgressLink.case_id == bindparam("case_id"), ProgressLink.revoked_at.is_(None))
                .order_by(ProgressLink.created_at.desc()).limit(1))
+_NEW_LINK = insert(ProgressLink.__table__)
+# Case id → its live token as this transaction knows it (None: a case inserted in it, no token yet);
+# forgotten when a link is revoked (an UPDATE of progress_links) or a savepoint rolls back.
+_TOKENS = TransactionMemo("gridbot_progress_tokens", frozenset({ProgressLink.__tablename__}), inserts=False)
 
 
 def token_for(session: Session, case_id: int, now: datetime | None = None) -> str:
-    """The case's live token, made on first use."""
-    token = session.scalar(_LIVE_TOKEN, {"case_id": case_id})
+    """The case's live token, made on first use. Known tokens are kept for the transaction, and a case
+    opened in it has none yet: the reply and notices of a new case cost one INSERT, no lookup."""
+    known = _TOKENS.get(session)
+    token = known.get(case_id) if case_id in known else session.scalar(_LIVE_TOKEN, {"case_id": case_id})
     if token is None:
         token = secrets.token_urlsafe(TOKEN_BYTES)
-        session.add(ProgressLink(token=token, case_id=case_id, created_at=now or utcnow()))
-        session.flush()
+        session.connection().execute(_NEW_LINK, {"token": token, "case_id": case_id,
+                                                 "created_at": now or utcnow(), "revoked_at": None})
+    known[case_id] = token
     return token
 
 
@@ -101,3 +109,9 @@ def revoke(session: Session, case_id: int, now: datetime) -> int:
     return session.execute(update(ProgressLink)
                            .where(ProgressLink.case_id == case_id, ProgressLink.revoked_at.is_(None))
                            .values(revoked_at=now).execution_options(synchronize_session=False)).rowcount
+
+
+@event.listens_for(Case, "after_insert")
+def _new_case(_mapper, connection, case: Case) -> None:
+    """A case just inserted has no link yet: its first `token_for` needs no lookup."""
+    _TOKENS.get(connection)[case.id] = None

@@ -18,7 +18,18 @@ from models.departments import Department, Liaison, Whistle, WhistleState
 from models.messages import Conversation, InboundMessage
 from models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
 from models.points import PointsEntry
-from models.registry import Area, AreaLevel, Grid, Resident, Unit, Worker, WorkerRole, worker_grids
+from models.registry import (
+    REGISTRY_TABLES,
+    Area,
+    AreaLevel,
+    Grid,
+    RegistryVersion,
+    Resident,
+    Unit,
+    Worker,
+    WorkerRole,
+    worker_grids,
+)
 from models.shop import Redemption, RedemptionState, ShopItem, Volunteer, VolunteerHours
 from models.visits import PatrolCheckin, Visit
 
@@ -27,7 +38,7 @@ __all__ = [
     "Area", "AreaLevel", "Base", "Case", "CaseEvent", "CaseLink", "CaseState", "ClockMark",
     "Conversation", "Correction", "Department", "Grid", "InboundMessage", "KF_USERID_PREFIX", "KfAccount",
     "KfContact", "Liaison", "OPEN_STATES", "OutboxChannel", "OutboxMessage", "OutboxStatus", "PatrolCheckin",
-    "PointsEntry", "ProgressLink", "Redemption", "RedemptionState", "Resident", "ShopItem", "StoredMedia", "Unit",
+    "PointsEntry", "ProgressLink", "REGISTRY_TABLES", "Redemption", "RedemptionState", "RegistryVersion", "Resident", "ShopItem", "StoredMedia", "Unit",
     "Visit", "Volunteer", "VolunteerHours", "Whistle", "WhistleState", "Worker", "WorkerRole", "case_channel",
     "resident_channel", "utcnow", "worker_grids",
 ]

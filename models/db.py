@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache, partial
-
 from typing import TypeVar
 
-from sqlalchemy import Engine, Table, TextClause, bindparam, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, Table, TextClause, bindparam, create_engine, event, inspect, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import MANYTOONE, Session, SessionTransaction, make_transient_to_detached, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
@@ -290,3 +290,56 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any exception."""
     with factory() as session, session.begin():
         yield session
+
+
+
+_WRITE = re.compile(r'\s*(INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
+
+
+class TransactionMemo:
+    """What one transaction learnt about some tables (a dict), kept beside its connection (`Connection.info`)
+    and forgotten when the transaction ends, when a savepoint rolls back, and when a statement on that
+    connection writes one of `tables` — whoever sends it: a flush, a Core statement, a prepared one.
+    `inserts=False`: an INSERT into them leaves the memo (its owner counts what it inserts itself)."""
+
+    def __init__(self, key: str, tables: frozenset[str], *, inserts: bool = True) -> None:
+        self.key, self.tables, self.inserts = key, tables, inserts
+        event.listen(Engine, "before_cursor_execute", self._statement)
+        for name in ("commit", "rollback", "rollback_savepoint"):
+            event.listen(Engine, name, self._forget)
+
+    def get(self, bind: Session | Connection) -> dict:
+        """This transaction's memo (a new, empty one when it was forgotten)."""
+        return _info(bind).setdefault(self.key, {})
+
+    def held(self, bind: Session | Connection, memo: dict) -> bool:
+        """Whether `memo` (from `get`) is still this transaction's: a statement since may have dropped it."""
+        return _info(bind).get(self.key) is memo
+
+    def _statement(self, connection, _cursor, statement: str, *_args) -> None:
+        if self.key in connection.info:
+            write = _WRITE.match(statement)
+            if write and write.group(2).lower() in self.tables and (self.inserts or write.group(1)[0] not in "Ii"):
+                connection.info.pop(self.key, None)
+
+    def _forget(self, connection, *_args) -> None:
+        connection.info.pop(self.key, None)
+
+
+def _info(bind: Session | Connection) -> dict:
+    return (bind.connection() if isinstance(bind, Session) else bind).info
+
+def as_loaded(cls: type, values: dict):
+    """An instance of the mapped class `cls` built from a row's column values (a Core SELECT), detached
+    and clean — as if loaded by a query of a session since closed; its relationships load on first use.
+    `session.add` makes it the session's own, `session.merge(..., load=False)` copies it in, with no SQL."""
+    instance = cls(**values)
+    make_transient_to_detached(instance)
+    return instance
+
+
+def flush_pending(session: Session, *classes: type) -> None:
+    """Flush when the session holds unwritten changes to instances of `classes` — before a Core SELECT
+    of their tables, which (unlike an ORM query) does not autoflush."""
+    if any(isinstance(obj, classes) for changed in (session.new, session.dirty, session.deleted) for obj in changed):
+        session.flush()

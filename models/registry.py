@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKey, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
@@ -119,3 +119,17 @@ class Resident(Base):
     unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
     visit_worker: Mapped[Worker | None] = relationship()
     arrival_unit: Mapped[Unit | None] = relationship(foreign_keys=[arrival_unit_id])
+
+
+# The tables whose rows the registry cache (handlers/registry/cache.py) keeps: a database trigger on each
+# gives `registry_version` a new random value on every change, by whatever process or statement.
+REGISTRY_TABLES = ("areas", "grids", "units", "workers", "worker_grids", "departments", "department_liaisons")
+
+
+class RegistryVersion(Base):
+    """One row: a value that changes (randomly, never reused in practice) with every registry change."""
+
+    __tablename__ = "registry_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)

@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from bot.media import served_headers
 from bot.state import AppState, get_state
 from handlers.cases.progress_page import progress_view, worker_photos
-from handlers.conversation.resident import ensure_resident
+from handlers.conversation.opening import ensure_resident
 from handlers.conversation.resident_requests import RATINGS, rate
 from handlers.progress_links import case_for_link
 from handlers.texts import TEMPLATES_DIR, wording

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 from sqlalchemy import bindparam, select
@@ -19,19 +20,22 @@ from sqlalchemy.orm import Session
 from handlers.cases.timing import Thresholds
 from handlers.classify import normalise
 from models import Case, CaseState
+from models.db import flush_pending
 
 LINKABLE = (CaseState.PENDING, CaseState.IN_PROGRESS, CaseState.SUSPENDED, CaseState.ESCALATED)
 CANDIDATES = 20  # the most recent open cases of the matter there that are compared
 
-# Built once (SQLAlchemy memoises a statement's cache key). A case with a unit is found on
-# ix_cases_unit_category (unit, category, id).
-_EARLIER = select(Case.id, Case.text).where(
-    Case.id < bindparam("case_id"), Case.category == bindparam("category"), Case.state.in_(LINKABLE),
-    Case.created_at >= bindparam("since"), Case.duplicate_of_id.is_(None),
-    Case.reporter_userid != bindparam("reporter"),
+# Built once (SQLAlchemy memoises a statement's cache key), on the table: plain rows, without the ORM's
+# compile and result steps. A case with a unit is found on ix_cases_unit_category (unit, category, id),
+# one without on ix_cases_grid_state (grid, state).
+_CASES = Case.__table__.c
+_EARLIER = select(_CASES.id, _CASES.text).where(
+    _CASES.id < bindparam("case_id"), _CASES.category == bindparam("category"), _CASES.state.in_(LINKABLE),
+    _CASES.created_at >= bindparam("since"), _CASES.duplicate_of_id.is_(None),
+    _CASES.reporter_userid != bindparam("reporter"),
 )
-_IN_UNIT = _EARLIER.where(Case.unit_id == bindparam("place")).order_by(Case.id.desc()).limit(CANDIDATES)
-_IN_GRID = _EARLIER.where(Case.grid_id == bindparam("place")).order_by(Case.id.desc()).limit(CANDIDATES)
+_IN_UNIT = _EARLIER.where(_CASES.unit_id == bindparam("place")).order_by(_CASES.id.desc()).limit(CANDIDATES)
+_IN_GRID = _EARLIER.where(_CASES.grid_id == bindparam("place")).order_by(_CASES.id.desc()).limit(CANDIDATES)
 
 # Words that say where, when or fill the sentence, not what is wrong: left out of the comparison.
 _NOT_CONTENT = re.compile(
@@ -52,8 +56,10 @@ class Found:
     sure: bool
 
 
+@lru_cache(maxsize=4096)
 def place_words(*addresses: str) -> tuple[str, ...]:
-    """The parts of the case's address and grid name as a resident may write them, longest first."""
+    """The parts of the case's address and grid name as a resident may write them, longest first (kept
+    per address: a unit's reports ask the same)."""
     words: set[str] = set()
     for address in addresses:
         for part in _ADDRESS_PART.findall(normalise(address)):
@@ -64,8 +70,10 @@ def place_words(*addresses: str) -> tuple[str, ...]:
     return tuple(sorted((word for word in words if word.strip()), key=len, reverse=True))
 
 
+@lru_cache(maxsize=4096)
 def content(text: str, places: tuple[str, ...] = ()) -> str:
-    """What a report says is wrong: the normalised text without its place, time spans, fillers and punctuation."""
+    """What a report says is wrong: the normalised text without its place, time spans, fillers and punctuation
+    (kept: the same earlier cases are compared with every new report of their unit)."""
     folded = normalise(text)
     for word in places:
         folded = folded.replace(word, "")
@@ -87,6 +95,7 @@ def likely_duplicate(session: Session, case: Case, window: timedelta, thresholds
     if case.grid_id is None:
         return None
     query = _IN_UNIT if case.unit_id else _IN_GRID
+    flush_pending(session, Case)
     rows = session.execute(query, {
         "case_id": case.id, "category": case.category, "since": case.created_at - window,
         "reporter": case.reporter_userid, "place": case.unit_id or case.grid_id,

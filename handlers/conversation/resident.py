@@ -17,11 +17,12 @@ from handlers.chat import pending
 from handlers.chat.commands import fold, is_chitchat, is_greeting, is_thanks, parse_command
 from handlers.chat.inbound import Inbound
 from handlers.conversation import drafts, resident_requests
-from handlers.conversation.opening import ensure_resident, open_report, place_report
+from handlers.conversation.opening import open_report, place_report, resident_and_conversation
 from handlers.places.routing import locate_point
+from handlers.registry import cache as registry
 from handlers.services import Services
 from handlers.texts import render
-from models import Case, CaseEvent, CaseState, Grid, InboundMessage, Resident, Unit
+from models import Case, CaseEvent, CaseState, Conversation, InboundMessage, Resident, Unit
 from models.outbox import keep_media
 
 _UNIT_BY_CODE = select(Unit).where(Unit.code == bindparam("code"))
@@ -30,13 +31,13 @@ _YES = frozenset({"1", "是", "对", "是的", "确认"})
 
 def handle(session: Session, services: Services, inbound: Inbound, record: InboundMessage) -> str | None:
     """The reply to one resident message (None: answer with an empty 200)."""
-    resident = ensure_resident(session, inbound.userid)
+    resident, convo = resident_and_conversation(session, inbound.userid)
     if inbound.kind == "text":
-        return _handle_text(session, services, resident, inbound.text, record, services.clock())
+        return _handle_text(session, services, resident, convo, inbound.text, record, services.clock())
     if inbound.kind == "location":
         return _handle_location(session, services, resident, inbound)
     if inbound.kind in ("image", "voice", "video", "file"):
-        return _handle_media(session, services, resident, inbound)
+        return _handle_media(session, services, resident, convo, inbound)
     if inbound.kind == "event" and inbound.event == "enter_session":
         return _arrived(session, services, resident, inbound)
     if inbound.kind == "event":
@@ -61,9 +62,8 @@ def _arrived(session: Session, services: Services, resident: Resident, inbound: 
                   window=clock_rules(services.config_dir).qr_arrival_window)
 
 
-def _handle_text(session: Session, services: Services, resident: Resident, text: str,
+def _handle_text(session: Session, services: Services, resident: Resident, convo: Conversation | None, text: str,
                  record: InboundMessage | None, now: datetime) -> str:
-    convo = pending.current(session, resident.userid)
     if convo is not None:
         reply = _continue(session, services, resident, convo.state, convo.data, text, record, now)
         if reply is not None:
@@ -148,7 +148,7 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
         return None
     folded = fold(text)
     if state == pending.CONFIRM_ADDRESS and folded in _YES:
-        unit = session.get(Unit, data["unit_id"])
+        unit = registry.unit(session, data["unit_id"])
         return place_report(session, services, resident, case, Place(unit.grid, unit, "text"), now)
     if parse_command(text, "resident") is not None:
         return None
@@ -158,7 +158,7 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
             pending.finish(session, resident.userid)
             return None  # a new report, not an address
         return render("replies/address_not_found", case=case)
-    unit = session.get(Unit, matches[0].unit_id)
+    unit = registry.unit(session, matches[0].unit_id)
     if not matches[0].confident:
         pending.expect(session, resident.userid, pending.CONFIRM_ADDRESS, {"case_id": case.id, "unit_id": unit.id}, now)
         return render("replies/confirm_address", case=case, unit=unit)
@@ -174,8 +174,8 @@ def _handle_location(session: Session, services: Services, resident: Resident, i
     if case.state == CaseState.AWAITING_PLACE and inbound.lat is not None and inbound.lng is not None:
         point = locate_point(session, inbound.lat, inbound.lng)
         if point is not None:
-            grid = session.get(Grid, point.grid_id)
-            unit = session.get(Unit, point.unit_id) if point.unit_id else None
+            grid = registry.grid(session, point.grid_id)
+            unit = registry.unit(session, point.unit_id) if point.unit_id else None
             return place_report(session, services, resident, case, Place(grid, unit, "location", location), now)
     case.location = location
     session.add(CaseEvent(case=case, at=now, actor=resident.userid, action="attach", from_state=case.state,
@@ -183,12 +183,12 @@ def _handle_location(session: Session, services: Services, resident: Resident, i
     return render("replies/attached", case=case, kind="location")
 
 
-def _handle_media(session: Session, services: Services, resident: Resident, inbound: Inbound) -> str:
+def _handle_media(session: Session, services: Services, resident: Resident, convo: Conversation | None,
+                  inbound: Inbound) -> str:
     """Media joins a waiting report, else the latest open case; with neither it waits for words."""
     now = services.clock()
     attachment = {"kind": inbound.kind, "media_id": inbound.media_id, "pic_url": inbound.pic_url}
     keep_media(session, attachment)
-    convo = pending.current(session, resident.userid)
     if convo is not None and convo.state in (pending.CHOOSE_CATEGORY, pending.AWAIT_WORDS):
         return drafts.add_attachment(session, convo, attachment, now)
     case = latest_open_case(session, resident.userid)

@@ -21,20 +21,19 @@ from handlers.chat.case_numbers import split_ref
 from handlers.chat.commands import parse_command
 from handlers.chat.inbound import Inbound
 from handlers.departments import whistle as whistles
+from handlers.registry import cache as registry
 from handlers.services import Services
 from handlers.texts import render
 from models import Case, InboundMessage, Liaison, Whistle
 
-# Built once: every message from someone who is not a grid worker asks whether they are a liaison;
-# a bare id probe answers that for residents (~half the cost of loading the posts with their departments).
-_IS_LIAISON = select(Liaison.id).where(Liaison.userid == bindparam("userid")).limit(1)
+# Built once. Whether a sender is a liaison at all is answered by the registry cache (no SQL for residents).
 _LIAISONS = (select(Liaison).options(joinedload(Liaison.department))
              .where(Liaison.userid == bindparam("userid")).order_by(Liaison.id))
 
 
 def liaisons_of(session: Session, userid: str) -> list[Liaison]:
     """`userid`'s liaison posts, one per department (empty: not a liaison)."""
-    if session.execute(_IS_LIAISON, {"userid": userid}).first() is None:
+    if not registry.is_liaison(session, userid):
         return []
     return list(session.scalars(_LIAISONS, {"userid": userid}).unique())
 

@@ -19,6 +19,7 @@ from handlers.chat.inbound import Inbound, answered_in_chat
 from handlers.conversation import resident, worker_commands
 from handlers.departments import liaison_commands
 from handlers.intake.log_context import message_context
+from handlers.registry.cache import is_worker
 from handlers.services import Services
 from handlers.texts import render
 from models import InboundMessage, Worker, resident_channel
@@ -87,7 +88,7 @@ def dispatch(session: Session, services: Services, inbound: Inbound, record: Inb
     """Pick the handler by who sent the message and through which channel."""
     if inbound.channel == open311.CHANNEL:  # a partner system's request: its key was checked at the edge
         return open311.handle(session, services, inbound, record)
-    worker = session.scalars(_WORKER, {"userid": inbound.userid}).first()
+    worker = session.scalars(_WORKER, {"userid": inbound.userid}).first() if is_worker(session, inbound.userid) else None
     if worker is not None:
         return worker_commands.handle(session, services, worker, inbound, record)
     posts = liaison_commands.liaisons_of(session, inbound.userid)

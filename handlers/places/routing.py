@@ -17,8 +17,10 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from handlers.places.address_index import AddressIndex, AddressMatch
+from handlers.registry import cache as registry
+from handlers.registry.cache import StaffMember
 from models import OPEN_STATES, Case, Grid, Unit, Worker, WorkerRole
-from models.registry import worker_grids
+from models.db import TransactionMemo, flush_pending
 
 __all__ = ["AddressIndex", "AddressMatch", "PointMatch", "locate_point", "pick_assignee", "urgent_responders"]
 
@@ -78,43 +80,47 @@ def locate_point(session: Session, lat: float, lng: float) -> PointMatch | None:
     return PointMatch(unit.grid_id, unit.id, round(metres, 1))
 
 
-# Statements of every routed report, built once: SQLAlchemy memoises their cache keys.
+# Built once: SQLAlchemy memoises its cache key.
 _OPEN_COUNTS = (select(Case.assignee_id, func.count())
                 .where(Case.assignee_id.in_(bindparam("workers", expanding=True)), Case.state.in_(OPEN_STATES))
                 .group_by(Case.assignee_id))
-_GRID_WORKERS = (select(Worker).join(worker_grids, worker_grids.c.worker_id == Worker.id)
-                 .where(worker_grids.c.grid_id == bindparam("grid_id"),
-                        Worker.role.in_(bindparam("roles", expanding=True)), Worker.on_duty.is_(True))
-                 .order_by(Worker.id))
+# Open cases per worker as this transaction counts them: read once per transaction (a batch of messages),
+# one added for each case `pick_assignee` picks a worker for, read again once the transaction changes
+# cases otherwise (any UPDATE or DELETE of cases, or a savepoint rolled back).
+_COUNTED = TransactionMemo("gridbot_open_counts", frozenset({Case.__tablename__}), inserts=False)
 
 
-def _open_counts(session: Session, workers: list[Worker]) -> dict[int, int]:
-    if not workers:
-        return {}
-    rows = session.execute(_OPEN_COUNTS, {"workers": [w.id for w in workers]})
-    return {assignee_id: count for assignee_id, count in rows}
+def _open_counts(session: Session, worker_ids: list[int]) -> dict[int, int]:
+    flush_pending(session, Case)  # a case change not yet written is counted once written
+    while True:
+        counted = _COUNTED.get(session)
+        missing = [worker_id for worker_id in worker_ids if worker_id not in counted]
+        if not missing:
+            return counted
+        rows = session.execute(_OPEN_COUNTS, {"workers": missing}).all()
+        if _COUNTED.held(session, counted):  # else a flush before the query changed cases: count again
+            counted.update(dict.fromkeys(missing, 0))
+            counted.update(rows)
+            return counted
 
 
-def _least_busy(session: Session, workers: list[Worker]) -> Worker | None:
-    counts = _open_counts(session, workers)
-    return min(workers, key=lambda w: (counts.get(w.id, 0), w.id)) if workers else None
-
-
-def _grid_workers(session: Session, grid_id: int, *roles: str) -> list[Worker]:
-    """The grid's on-duty workers of `roles`, by id (a join on worker_grids: cheaper than `grids.any()`)."""
-    return list(session.scalars(_GRID_WORKERS, {"grid_id": grid_id, "roles": list(roles)}))
+def _least_busy(session: Session, staff: list[StaffMember]) -> StaffMember | None:
+    if not staff:
+        return None
+    counts = _open_counts(session, [member.id for member in staff])
+    return min(staff, key=lambda m: (counts[m.id], m.id))
 
 
 def grid_leader(session: Session, grid_id: int) -> Worker | None:
     """The on-duty 网格长 of the grid, else of its parent grids."""
     seen: set[int] = set()
-    grid = session.get(Grid, grid_id)
-    while grid is not None and grid.id not in seen:
-        seen.add(grid.id)
-        leaders = _grid_workers(session, grid.id, WorkerRole.LEADER)
+    current: int | None = grid_id
+    while current is not None and current not in seen:
+        seen.add(current)
+        leaders = registry.on_duty_staff(session, current, WorkerRole.LEADER)
         if leaders:
-            return leaders[0]
-        grid = session.get(Grid, grid.parent_grid_id) if grid.parent_grid_id else None
+            return registry.worker(session, leaders[0].id)
+        current = registry.parent_grid_id(session, current)
     return None
 
 
@@ -125,9 +131,9 @@ def _grid_point(session: Session, grid_id: int) -> tuple[float, float] | None:
 
 def nearest_fulltime(session: Session, grid_id: int, point: tuple[float, float] | None = None) -> Worker | None:
     """The grid's on-duty 专职 worker, else the one whose grid is nearest (`point` or the grid's centre)."""
-    own = _least_busy(session, _grid_workers(session, grid_id, WorkerRole.FULLTIME))
+    own = _least_busy(session, registry.on_duty_staff(session, grid_id, WorkerRole.FULLTIME))
     if own is not None:
-        return own
+        return registry.worker(session, own.id)
     grid = session.get(Grid, grid_id)
     point = point or _grid_point(session, grid_id)
     if grid is None or point is None:
@@ -142,16 +148,24 @@ def nearest_fulltime(session: Session, grid_id: int, point: tuple[float, float] 
 
 
 def pick_assignee(session: Session, grid_id: int, category_name: str, urgent: bool = False) -> Worker | None:
-    """Who handles a case of `category_name` in the grid (see the module docstring)."""
+    """Who handles a case of `category_name` in the grid (see the module docstring). The case is counted
+    as theirs for the rest of the transaction: the next pick of the batch sees it."""
     if urgent:
-        return nearest_fulltime(session, grid_id) or grid_leader(session, grid_id)
-    staff = _grid_workers(session, grid_id, WorkerRole.SPECIALIST, WorkerRole.FULLTIME)  # one query for both
-    specialists = [w for w in staff if w.role == WorkerRole.SPECIALIST and category_name in (w.matters or [])]
-    fulltime = [w for w in staff if w.role == WorkerRole.FULLTIME]
-    return _least_busy(session, specialists) or _least_busy(session, fulltime) or grid_leader(session, grid_id)
+        chosen = nearest_fulltime(session, grid_id) or grid_leader(session, grid_id)
+    else:
+        staff = registry.on_duty_staff(session, grid_id, WorkerRole.SPECIALIST, WorkerRole.FULLTIME)
+        specialists = [m for m in staff if m.role == WorkerRole.SPECIALIST and category_name in m.matters]
+        fulltime = [m for m in staff if m.role == WorkerRole.FULLTIME]
+        member = _least_busy(session, specialists) or _least_busy(session, fulltime)
+        chosen = registry.worker(session, member.id) if member is not None else grid_leader(session, grid_id)
+    counted = _COUNTED.get(session)
+    if chosen is not None and chosen.id in counted:
+        counted[chosen.id] += 1
+    return chosen
 
 
 def urgent_responders(session: Session, grid_id: int, point: tuple[float, float] | None = None) -> list[Worker]:
     """Everyone an urgent case goes to at once: the nearest on-duty 专职 worker and the grid leader."""
     people = [nearest_fulltime(session, grid_id, point), grid_leader(session, grid_id)]
     return list({w.id: w for w in people if w is not None}.values())
+

@@ -1,0 +1,146 @@
+"""What one report reads, and how often: the resident and their conversation in one SELECT, the progress
+link of a new case without a lookup, the duplicate check's candidates — each with the answers it gave
+before it was made cheaper."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, func, select
+
+from handlers.chat import pending
+from handlers.conversation.opening import resident_and_conversation
+from handlers.progress_links import SESSION_KEY, LinkSigner, case_for_link, link_for, revoke
+from models import Case, CaseState, Grid, ProgressLink, Resident, Unit, utcnow
+from tests.demo_db import demo_factory  # noqa: F401  (fixture)
+
+SIGNER = LinkSigner("https://gridbot.example", b"secret")
+
+
+@pytest.fixture
+def session(demo_factory):
+    """A session that can make progress links; its changes are rolled back after the test."""
+    with demo_factory(info={SESSION_KEY: SIGNER}) as session:
+        session.begin()
+        yield session
+        session.rollback()
+
+
+@contextmanager
+def statements(session):
+    """The SQL statements `session` sends meanwhile (SAVEPOINT bookkeeping left out)."""
+    seen: list[str] = []
+    engine = session.get_bind()
+
+    def note(_conn, _cursor, statement, *_args) -> None:
+        if "SAVEPOINT" not in statement:
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def new_case(session, unit: Unit | None = None) -> Case:
+    case = Case(state=CaseState.PENDING, category="环境卫生", text="垃圾没人清理", reporter_userid="r",
+                grid=unit.grid if unit else None, unit=unit, created_at=utcnow())
+    session.add(case)
+    session.flush()
+    return case
+
+
+def test_someone_new_is_registered_and_has_no_conversation(session):
+    resident, convo = resident_and_conversation(session, "never-seen")
+    assert convo is None and resident.id is not None
+    assert session.scalars(select(Resident).where(Resident.userid == "never-seen")).one() is resident
+
+
+def test_a_bound_resident_comes_with_unit_grid_and_conversation_in_one_select(session):
+    unit = session.scalars(select(Unit).order_by(Unit.id)).first()
+    session.add(Resident(userid="bound-one", unit=unit))
+    pending.expect(session, "bound-one", pending.AWAIT_ADDRESS, {"case_id": 1}, utcnow())
+    session.flush()
+    resident_and_conversation(session, "bound-one")  # the registry cache holds the unit and grid now
+    session.expunge_all()
+    with statements(session) as seen:
+        resident, convo = resident_and_conversation(session, "bound-one")
+        assert (resident.unit.id, resident.unit.grid.id) == (unit.id, unit.grid_id)
+        assert resident.arrival_unit is None
+        assert convo.state == pending.AWAIT_ADDRESS
+    # SQLite: one SELECT; PostgreSQL: the waiting conversation is read again, locked.
+    locked = session.get_bind().dialect.name == "postgresql"
+    assert len(seen) == (2 if locked else 1)
+    assert not locked or "FOR UPDATE" in seen[1]
+
+
+def test_what_the_transaction_did_before_is_what_is_found(session):
+    """A conversation expected earlier in the batch (not yet flushed) is found; a resident the session
+    already holds comes back as that very instance, changes and all."""
+    first, _ = resident_and_conversation(session, "asked-earlier")
+    first.name = "改过的名字"
+    pending.expect(session, "asked-earlier", pending.RATE, {"case_id": 7}, utcnow())
+    resident, convo = resident_and_conversation(session, "asked-earlier")
+    assert resident is first and resident.name == "改过的名字"
+    assert convo is not None and (convo.state, convo.data) == (pending.RATE, {"case_id": 7})
+    pending.finish(session, "asked-earlier")
+    assert resident_and_conversation(session, "asked-earlier")[1] is None
+
+
+def test_a_new_case_gets_its_link_with_one_insert_and_keeps_it(session):
+    case = new_case(session)
+    with statements(session) as seen:
+        first = link_for(session, case.id)
+        again = link_for(session, case.id)
+    assert first == again and len(seen) == 1 and seen[0].startswith("INSERT INTO progress_links")
+    assert case_for_link(session, first.rpartition("/")[2]) is case
+    session.commit()
+    session.begin()
+    assert link_for(session, case.id) == first  # a later transaction looks it up: the same link
+    assert session.scalar(select(func.count()).select_from(ProgressLink).where(ProgressLink.case_id == case.id)) == 1
+    session.delete(session.get(ProgressLink, first.rpartition("/")[2].rpartition(".")[0]))
+    session.delete(case)
+    session.commit()
+    session.begin()
+
+
+def test_a_revoked_link_is_replaced_in_the_same_transaction(session):
+    case = new_case(session)
+    first = link_for(session, case.id)
+    assert revoke(session, case.id, utcnow()) == 1
+    second = link_for(session, case.id)
+    assert second != first
+    assert case_for_link(session, first.rpartition("/")[2]) is None
+    assert case_for_link(session, second.rpartition("/")[2]) is case
+
+
+def test_a_link_made_in_a_savepoint_rolled_back_is_made_again(session):
+    case = new_case(session)
+    savepoint = session.begin_nested()
+    lost = link_for(session, case.id)
+    savepoint.rollback()
+    kept = link_for(session, case.id)
+    assert kept != lost and case_for_link(session, kept.rpartition("/")[2]) is case
+
+
+def test_duplicate_candidates_are_found_in_the_unit_and_in_the_grid(session):
+    from handlers.cases.duplicates import likely_duplicate
+    from handlers.cases.timing import clock_rules
+
+    rules = clock_rules()
+    unit = session.scalars(select(Unit).order_by(Unit.id)).first()
+    earlier = new_case(session, unit)
+    later = new_case(session, unit)
+    later.reporter_userid = "someone-else"
+    session.flush()
+    found = likely_duplicate(session, later, rules.duplicate_window, rules.duplicate_similarity)
+    assert found is not None and found.case is earlier and found.sure
+    other_grid = session.scalars(select(Grid).where(Grid.id != unit.grid_id).order_by(Grid.id)).first()
+    in_grid = [new_case(session) for _ in range(2)]  # placed by a location: a grid, no unit
+    for case, reporter in zip(in_grid, ("a", "b"), strict=True):
+        case.grid, case.reporter_userid = other_grid, reporter
+    session.flush()
+    found = likely_duplicate(session, in_grid[1], rules.duplicate_window, rules.duplicate_similarity)
+    assert found is not None and found.case is in_grid[0]
