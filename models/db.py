@@ -238,6 +238,8 @@ def add_inserted(session: Session, obj: T) -> T:
     make_transient_to_detached(obj)
     session.add(obj)
     session.info.setdefault(_INSERTED, []).append((session.get_nested_transaction() or session.get_transaction(), obj))
+    if mapper.dispatch.after_insert:  # its listeners run as after a flush (progress_links: a new case has no link)
+        mapper.dispatch.after_insert(mapper, session.connection(), state)
     return obj
 
 

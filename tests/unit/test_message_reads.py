@@ -13,6 +13,7 @@ from handlers.chat import pending
 from handlers.conversation.opening import resident_and_conversation
 from handlers.progress_links import SESSION_KEY, LinkSigner, case_for_link, link_for, revoke
 from models import Case, CaseState, Grid, ProgressLink, Resident, Unit, utcnow
+from models.db import add_inserted
 from tests.demo_db import demo_factory  # noqa: F401  (fixture)
 
 SIGNER = LinkSigner("https://gridbot.example", b"secret")
@@ -89,8 +90,11 @@ def test_what_the_transaction_did_before_is_what_is_found(session):
     assert resident_and_conversation(session, "asked-earlier")[1] is None
 
 
-def test_a_new_case_gets_its_link_with_one_insert_and_keeps_it(session):
-    case = new_case(session)
+@pytest.mark.parametrize("written", ["flushed", "inserted"])
+def test_a_new_case_gets_its_link_with_one_insert_and_keeps_it(session, written):
+    """Written by a flush or, as the report path does, by add_inserted's prepared INSERT."""
+    case = new_case(session) if written == "flushed" else add_inserted(session, Case(
+        state=CaseState.PENDING, category="环境卫生", text="路灯坏了", reporter_userid="r", created_at=utcnow()))
     with statements(session) as seen:
         first = link_for(session, case.id)
         again = link_for(session, case.id)
