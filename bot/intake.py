@@ -48,7 +48,7 @@ from models.db import is_busy
 
 log = logging.getLogger("gridbot.intake")
 
-FLOOD_RATE = 200.0  # messages/s accepted; the processor handles ~150-250/s on a 2-core machine
+FLOOD_RATE = 200.0  # messages/s accepted, beyond what the processor handles (~100-150/s on a 2-core machine)
 FLOOD_SHARE = 0.5  # during a flood the processor runs at most this share of the time...
 FLOOD_BUDGET = 0.01  # ...in batches that start no message after this many seconds (the write gate is freed often)
 RATE_WINDOW = 0.1  # seconds over which the intake's rate is measured

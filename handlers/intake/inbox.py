@@ -35,8 +35,10 @@ log = logging.getLogger("gridbot.inbox")
 
 RECEIVED = "received"  # accepted, not yet handled
 
-_WAITING_USERS = (select(InboundMessage.from_userid).where(InboundMessage.status == RECEIVED)
+_WAITING_USERS = (select(InboundMessage.id, InboundMessage.from_userid)
+                  .where(InboundMessage.status == RECEIVED, InboundMessage.id > bindparam("after"))
                   .order_by(InboundMessage.id).limit(bindparam("rows")))
+CLAIM_PAGE = 16  # waiting rows read at a time: a batch cut short by its budget reads no more than it needs
 # A record is read as plain columns into an InboundMessage the session does not track: the handlers set
 # its status, category, case and reply as they go, and ONE UPDATE writes them at the end (an ORM record
 # would be flushed each time a query follows one of those changes: four UPDATEs per message).
@@ -147,16 +149,25 @@ def process_batch(factory: sessionmaker[Session], services: Services, rebuild: R
 
 def _claim(session: Session, limit: int) -> Iterator[InboundMessage]:
     """The oldest waiting message of each waiting user this transaction could lock, oldest first, lazily
-    (a user is locked only when the batch gets to it)."""
-    taken = 0
-    for userid in dict.fromkeys(session.scalars(_WAITING_USERS, {"rows": limit * 4})):
-        if taken >= limit:
+    (the waiting rows are read a page at a time, and a user is locked only when the batch gets to it);
+    at most `limit` messages, from the first `limit * 4` waiting rows."""
+    taken, scanned, after, seen = 0, 0, 0, set()
+    while scanned < limit * 4:
+        page = session.execute(_WAITING_USERS, {"after": after, "rows": min(CLAIM_PAGE, limit * 4 - scanned)}).all()
+        for _, userid in page:
+            if userid in seen:
+                continue
+            seen.add(userid)
+            if try_lock_for(session, f"user:{userid}"):
+                row = session.execute(_OLDEST_OF_USER, {"userid": userid}).first()
+                if row is not None:
+                    taken += 1
+                    yield InboundMessage(**row._mapping)
+                    if taken >= limit:
+                        return
+        if len(page) < CLAIM_PAGE:
             return
-        if try_lock_for(session, f"user:{userid}"):
-            row = session.execute(_OLDEST_OF_USER, {"userid": userid}).first()
-            if row is not None:
-                taken += 1
-                yield InboundMessage(**row._mapping)
+        scanned, after = scanned + len(page), page[-1].id
 
 
 def _handle_alone(session: Session, services: Services, record: InboundMessage, rebuild: Rebuild,

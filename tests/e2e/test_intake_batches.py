@@ -120,3 +120,13 @@ def test_a_message_that_lost_a_race_waits_for_a_later_batch_instead_of_failing(s
     assert again.msg_key == "app:64001" and again.reply
     with db() as session:
         assert session.scalar(select(InboundMessage.status).where(InboundMessage.msg_key == "app:64001")) == "handled"
+
+
+def test_a_batch_reads_the_waiting_rows_page_by_page_and_still_reaches_users_behind_a_long_queue(state):
+    busy = [("paged-a", f"进度{i}", 65_001 + i) for i in range(inbox.CLAIM_PAGE + 4)]  # more than a page
+    _accept(state, *busy, ("paged-b", REPORT, 65_100))
+    first = _batch(state)
+    assert [o.msg_key for o in first] == ["app:65001", "app:65100"]  # b's message lies on the second page
+    handled = [o.msg_key for _ in busy[1:] for o in _batch(state)]
+    assert handled == [f"app:{msg_id}" for _, _, msg_id in busy[1:]]  # a's, one a batch, in order
+    assert _batch(state) == []
