@@ -95,8 +95,8 @@ def likely_duplicate(session: Session, case: Case, window: timedelta, thresholds
     if case.grid_id is None:
         return None
     query = _IN_UNIT if case.unit_id else _IN_GRID
-    flush_pending(session, Case)
-    rows = session.execute(query, {
+    flush_pending(session, Case)  # then straight to the connection: no autoflush needed
+    rows = session.connection().execute(query, {
         "case_id": case.id, "category": case.category, "since": case.created_at - window,
         "reporter": case.reporter_userid, "place": case.unit_id or case.grid_id,
     }).all()

@@ -54,8 +54,8 @@ def resident_and_conversation(session: Session, userid: str) -> tuple[Resident, 
     """The resident behind `userid` (registered on first contact, their units from the registry cache) and
     what gridbot waits for from them (`pending.current`), in one SELECT. On PostgreSQL a waiting
     conversation is read again, locked, as `pending.current` does (so the clock cannot take it meanwhile)."""
-    flush_pending(session, Resident, Conversation)
-    row = session.execute(_RESIDENT_AND_CONVERSATION, {"userid": userid}).one()._mapping
+    flush_pending(session, Resident, Conversation)  # then straight to the connection: no autoflush needed
+    row = session.connection().execute(_RESIDENT_AND_CONVERSATION, {"userid": userid}).one()._mapping
     convo = _held(session, Conversation, _CONVERSATIONS, row)
     if convo is not None and session.get_bind().dialect.name == "postgresql":
         convo = session.get(Conversation, userid, with_for_update=True, populate_existing=True)
