@@ -78,6 +78,13 @@ def _grams(text: str, ngrams: tuple[int, int]) -> list[str]:
     return [text[i:i + n] for n in range(low, high + 1) for i in range(size - n + 1)]
 
 
+def _known_rows(lookup, text: str, low: int, high: int) -> list[int]:
+    """`lookup` of every n-gram of `text` in `_grams` order, the misses (None) left out."""
+    size = len(text)
+    return [row for n in range(low, high + 1) for i in range(size - n + 1)
+            if (row := lookup(text[i:i + n])) is not None]
+
+
 def _idf(document_counts: np.ndarray, documents: int) -> np.ndarray:
     """Smooth idf, as scikit-learn's TfidfTransformer: ln((1 + n) / (1 + df)) + 1."""
     return np.log((1.0 + documents) / (1.0 + document_counts)) + 1.0
@@ -127,6 +134,8 @@ class TextModel:
         self._scaled_bias = bias * temperature
         self.options = options
         self._names: list[str] | None = None
+        self._opening_rows = {gram[len(OPENING_MARK):]: row for gram, row in vocabulary.items()
+                              if gram.startswith(OPENING_MARK)}
 
     @property
     def weights(self) -> np.ndarray:
@@ -144,14 +153,25 @@ class TextModel:
         weights, bias = _weights(svm, len(classes))
         return cls(classes, vocabulary, idf, weights, bias, temperature, options)
 
-    def _counts(self, normalised: str) -> tuple[np.ndarray, np.ndarray | None]:
-        """(feature rows, their sublinear tf 1 + ln(count), or None when every count is 1) of a text."""
-        counts = Counter(map(self.vocabulary.get, features(normalised, self.options)))
-        counts.pop(None, None)  # n-grams outside the vocabulary
-        rows = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
-        if counts.total() == len(counts):
+    def _counts(self, normalised: str) -> tuple[list[int], np.ndarray | None]:
+        """(feature rows, their sublinear tf 1 + ln(count), or None when every count is 1) of a text,
+        the rows in the order `features` first gives them."""
+        rows = self._rows(normalised)
+        if len(set(rows)) == len(rows):  # the common case in a chat message: no n-gram twice
             return rows, None
-        return rows, 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
+        counts = Counter(rows)
+        return list(counts), 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
+
+    def _rows(self, normalised: str) -> list[int]:
+        """The vocabulary rows of `features(normalised)` in order, n-grams outside the vocabulary left out
+        (each n-gram sliced and looked up in one pass: no list of n-grams, no Counter, no OPENING_MARK
+        prepended: the opening block has its own lookup table)."""
+        low, high = self.options.ngrams
+        rows = _known_rows(self.vocabulary.get, normalised, low, high)
+        opening = self.options.opening
+        if opening and len(normalised) > opening:
+            rows += _known_rows(self._opening_rows.get, normalised[:opening], low, high)
+        return rows
 
     def logits(self, normalised: str) -> np.ndarray:
         """The decision score of every class (in `classes` order, over the L2-normalised tf-idf
