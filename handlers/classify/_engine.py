@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -233,19 +233,19 @@ class Classifier:
                 for index, original in entries:
                     if heard != original:
                         hits[index].append((span, f"{heard}≈{original}", -1))
-        masks: dict[str, list[Span]] = defaultdict(list)
+        masks: dict[str, list[Span]] = {}  # the spans of each category's fired exclusions (most texts: none)
         for index, found in hits.items():
             if self.rules[index].kind == "exclude":
-                masks[self.rules[index].category].extend(span for span, _, _ in found)
+                masks.setdefault(self.rules[index].category, []).extend(span for span, _, _ in found)
         tallies: dict[str, _Tally] = defaultdict(_Tally)
         for index, found in hits.items():
             rule = self.rules[index]
-            kept = [hit for hit in found if rule.kind == "exclude" or not _covered(hit[0], masks[rule.category])]
-            fired = _fire(rule, kept)
+            masked = masks.get(rule.category) if rule.kind != "exclude" else None
+            fired = _fire(rule, [hit for hit in found if not _covered(hit[0], masked)] if masked else found)
             if fired is not None:
                 _add(tallies[rule.category], fired)
         for fired in self._fuzzy_hits(text):
-            if not _covered(fired.span, masks[fired.rule.category]):
+            if not _covered(fired.span, masks.get(fired.rule.category, ())):
                 _add(tallies[fired.rule.category], fired)
         return tallies
 
@@ -309,7 +309,7 @@ def _add(tally: _Tally, fired: _Fired) -> None:
         tally.priority = max(tally.priority, fired.rule.priority)
 
 
-def _covered(span: Span, masks: list[Span]) -> bool:
+def _covered(span: Span, masks: Iterable[Span]) -> bool:
     return any(start < span[1] and span[0] < end for start, end in masks)
 
 
