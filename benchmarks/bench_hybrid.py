@@ -11,7 +11,7 @@ tipdm: `rules learn` (rules + the rows as model examples) vs TF-IDF character 1-
 LinearSVC(C=1), both trained on the training part of tipdm2020c-train.csv and scored with the
 same macro-F1 on tests/data/tipdm-test.csv.
 Speed (thread CPU time): median µs per chat message, rules alone and hybrid measured interleaved
-(5 rounds); retraining time on 5,000 examples.
+(5 rounds, `--rounds N`); retraining time on 5,000 examples.
 """
 
 from __future__ import annotations
@@ -128,13 +128,13 @@ def cpu_us(functions: dict, texts: list[str], rounds: int = 5) -> dict[str, tupl
             for name, runs in times.items()}
 
 
-def speed() -> None:
+def speed(rounds: int = 5) -> None:
     hybrid, rules = classifiers()
     chat = [e.text for e in read_examples(DATA / "messages-dev.csv")]
     print(f"chat messages: {len(chat)}, median {statistics.median(map(len, chat)):.0f} characters")
-    measured = cpu_us({"rules alone (today's engine)": rules.classify, "hybrid": hybrid.classify}, chat)
+    measured = cpu_us({"rules alone (today's engine)": rules.classify, "hybrid": hybrid.classify}, chat, rounds)
     for name, (median, fastest) in measured.items():
-        print(f"  {name}: median {median:.1f} µs CPU per message (5 interleaved rounds; median of each message's "
+        print(f"  {name}: median {median:.1f} µs CPU per message ({rounds} interleaved rounds; median of each message's "
               f"fastest round {fastest:.1f} µs)")
     examples = read_example_files(CONFIG)
     with (SHARED_DATA / "citizen-messages-unlabelled.csv").open(encoding="utf-8") as handle:
@@ -164,6 +164,7 @@ def main() -> None:
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-tipdm", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--rounds", type=int, default=5, help="Interleaved rounds of the speed figures.")
     parser.add_argument("--only-fresh", type=Path, help="Score this chat-style set only (once, after freezing).")
     args = parser.parse_args()
     print(f"# {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()}, "
@@ -176,7 +177,7 @@ def main() -> None:
     if not args.skip_tipdm:
         tipdm()
     if not args.skip_speed:
-        speed()
+        speed(args.rounds)
 
 
 if __name__ == "__main__":
