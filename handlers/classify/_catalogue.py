@@ -90,6 +90,8 @@ class Catalogue:
     long_text: float = 0.0  # a normalised text of at least this many characters is long (0: none is)
     long_match: float = 0.6  # model_match for a long text
     long_overrule: float = 0.9  # model_overrule for a long text
+    urgent_length: float = 0.0  # in a normalised text longer than this (a letter; 0: none is) ...
+    urgent_opening: float = 0.0  # ... an urgent category's rules count only in the first this many characters
     data: dict = field(default_factory=dict, repr=False)
 
     def get(self, name: str) -> Category:
@@ -106,6 +108,15 @@ class Catalogue:
         if self.is_long(normalised):
             return self.long_match, self.long_overrule
         return self.model_match, self.model_overrule
+
+    def urgent_cut(self, normalised: str) -> int | None:
+        """Where an urgent category's rules stop counting in a normalised text: `urgent_opening` in a text
+        longer than `urgent_length` (a letter), else None (everywhere: a chat message). A letter names an
+        ongoing danger in its title and first lines; deeper in, such words are background (a past incident,
+        a hypothetical, another sense), and an emergency rule is authoritative, so they do not count there."""
+        if self.urgent_length and len(normalised) > self.urgent_length:
+            return int(self.urgent_opening)
+        return None
 
     def names(self) -> list[str]:
         return list(self.categories)
@@ -132,7 +143,8 @@ class Catalogue:
                       for key, fallback in (("threshold", 1.0), ("ask_threshold", 0.5), ("margin", 0.25),
                                             ("model_match", 0.6), ("model_none", 0.35), ("model_overrule", 0.9),
                                             ("model_dispute", 0.0), ("model_rival", 1.0),
-                                            ("long_text", 0.0), ("long_match", 0.6), ("long_overrule", 0.9))}
+                                            ("long_text", 0.0), ("long_match", 0.6), ("long_overrule", 0.9),
+                                            ("urgent_length", 0.0), ("urgent_opening", 0.0))}
         entries = data.get("categories")
         if not isinstance(entries, list) or not entries:
             raise RuleConfigError(source, None, "categories", "must be a non-empty list")

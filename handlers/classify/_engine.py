@@ -1,5 +1,7 @@
 """The classifier: rules (one Aho-Corasick pass for every exact term, rapidfuzz for fuzzy phrases,
-exclusions masking the hits they cover, a threshold + margin) beside a learned model.
+exclusions masking the hits they cover, a threshold + margin) beside a learned model. In a letter
+(longer than `urgent_length`) an urgent category's rules count only in its first `urgent_opening`
+characters (`Catalogue.urgent_cut`): deeper in, an emergency word is background, not a danger.
 
 How the two decide together (`Classifier.classify`), when the rule set has labelled examples:
 - the rules decide when they match (top score >= threshold, clear margin), unless the model
@@ -115,6 +117,7 @@ class Classifier:
             if len(labels) >= 2 else None
         self._terms = _build_term_automaton(rules)
         self._homophones = _build_homophone_automaton(rules)
+        self._urgent = frozenset(category.name for category in catalogue if category.urgent)
         self._fuzzy = [(rule, phrase) for rule in rules if rule.kind == "fuzzy" for phrase in rule.terms]
         self._bigrams = _build_bigram_automaton(self._fuzzy)
 
@@ -237,15 +240,20 @@ class Classifier:
         for index, found in hits.items():
             if self.rules[index].kind == "exclude":
                 masks.setdefault(self.rules[index].category, []).extend(span for span, _, _ in found)
+        cut = self.catalogue.urgent_cut(text)  # urgent categories' hits from here on are incidental (a letter)
         tallies: dict[str, _Tally] = defaultdict(_Tally)
         for index, found in hits.items():
             rule = self.rules[index]
             masked = masks.get(rule.category) if rule.kind != "exclude" else None
-            fired = _fire(rule, [hit for hit in found if not _covered(hit[0], masked)] if masked else found)
+            kept = [hit for hit in found if not _covered(hit[0], masked)] if masked else found
+            if cut is not None and rule.kind != "exclude" and rule.category in self._urgent:
+                kept = [hit for hit in kept if hit[0][0] < cut]
+            fired = _fire(rule, kept)
             if fired is not None:
                 _add(tallies[rule.category], fired)
         for fired in self._fuzzy_hits(text):
-            if not _covered(fired.span, masks.get(fired.rule.category, ())):
+            if not _covered(fired.span, masks.get(fired.rule.category, ())) and not (
+                    cut is not None and fired.span[0] >= cut and fired.rule.category in self._urgent):
                 _add(tallies[fired.rule.category], fired)
         return tallies
 

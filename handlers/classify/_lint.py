@@ -47,8 +47,9 @@ def _duplicates(rules: list[Rule]) -> list[Finding]:
 
 
 def _shadowed(rules: list[Rule]) -> list[Finding]:
-    """Rules that can never count: each term hides inside an exclusion of their own category, or
-    inside a term of a higher-priority category's rule, which then always ranks first."""
+    """Rules that can never count: each term contains an exclusion of their own category (which masks
+    every occurrence; a term inside a longer exclusion still counts elsewhere, e.g. 着火 beside 容易着火), or
+    each lies inside a term of a higher-priority category's rule, which then always ranks first."""
     excludes = defaultdict(list)
     for rule in rules:
         if rule.kind == "exclude":
@@ -57,8 +58,8 @@ def _shadowed(rules: list[Rule]) -> list[Finding]:
     for rule in rules:
         if rule.kind != "keywords":
             continue
-        if all(any(term in ex for ex in excludes[rule.category]) for term in rule.terms):
-            findings.append(Finding("shadowed", rule.id, "every keyword lies inside an exclusion of "
+        if all(any(ex in term for ex in excludes[rule.category]) for term in rule.terms):
+            findings.append(Finding("shadowed", rule.id, "every keyword contains an exclusion of "
                                     f"{rule.category}, so the rule never counts"))
             continue
         for other in rules:
