@@ -81,6 +81,15 @@ def test_the_rambling_message_is_chat_length_with_its_fire_past_the_opening(ship
     text = normalise(RAMBLING)
     assert shipped.catalogue.urgent_opening <= text.index("起火") and len(text) <= shipped.catalogue.urgent_length
 
+VOICE_RUN_ON = ("喂你好我是五号楼的王阿姨我这个手机打字不方便是孙子教我用语音的我跟你讲一下啊我家住三楼今天一早起来买菜回来"
+                "走到二楼楼梯口的时候就闻到一股很冲的煤气味道越来越重了我也不敢按门铃怕出事你们赶紧派人过来看看吧我现在站在楼下等着")
+
+
+def test_a_long_voice_message_has_its_danger_past_the_rules_reach(shipped):
+    """Beyond urgent_length the emergency rules see only the opening: the model must catch this one."""
+    text = normalise(VOICE_RUN_ON)
+    assert len(text) > shipped.catalogue.urgent_length and text.index("煤气") > shipped.catalogue.urgent_opening
+
 
 @pytest.fixture(scope="module")
 def shipped():
@@ -98,6 +107,7 @@ def shipped():
     "紧急求助：小区地下车库着火了，浓烟已经冒到一楼大厅，很多住户还在楼上，请马上派人来处理，我们已经打了119但还没到，"
     "物业的人说他们也没办法，大家都很害怕",
     RAMBLING,
+    VOICE_RUN_ON,
 ])
 def test_real_emergencies_still_match_at_once(shipped, text):
     decision = shipped.classify(text)
