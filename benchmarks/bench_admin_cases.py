@@ -30,6 +30,7 @@ sys.path.insert(0, str(REPO))
 from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.orm import selectinload  # noqa: E402
 
+from benchmarks.stats import percentile  # noqa: E402
 from bot.app import create_app  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from handlers.console.cases import NEWEST_FIRST, CaseFilter, filtered, page  # noqa: E402
@@ -93,11 +94,6 @@ def naive(session, params: dict, now: datetime) -> None:
         offset = session.scalar(select(func.count()).where(Case.id >= int(before)))
     session.scalars(query.options(selectinload(Case.grid), selectinload(Case.assignee))
                     .order_by(*NEWEST_FIRST).offset(offset).limit(50)).all()
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
 def main() -> None:

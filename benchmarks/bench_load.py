@@ -33,6 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_webhook import report_texts, serve, wait_up  # noqa: E402
+from benchmarks.stats import percentile  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from tests.deploy_secrets import TEST_SECRETS, secrets_env  # noqa: E402
 from tests.loadgen import bind_residents, encrypted_reports  # noqa: E402
@@ -81,13 +82,9 @@ async def _load(port: int, requests: list[bytes], connections: int) -> dict:
     started = time.perf_counter()
     await asyncio.gather(*(_connection(port, pending, latencies, failures) for _ in range(connections)))
     seconds = time.perf_counter() - started
-    latencies.sort()
-
-    def pct(p: float) -> float:
-        return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000
-
-    return {"answers": len(latencies), "seconds": seconds, "rps": len(latencies) / seconds, "p50": pct(50),
-            "p95": pct(95), "p99": pct(99), "max": latencies[-1] * 1000, "errors": sum(failures.values()),
+    return {"answers": len(latencies), "seconds": seconds, "rps": len(latencies) / seconds,
+            **{f"p{p}": percentile(latencies, p / 100) * 1000 for p in (50, 95, 99)},
+            "max": max(latencies) * 1000, "errors": sum(failures.values()),
             "failures": dict(failures)}
 
 

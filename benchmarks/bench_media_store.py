@@ -19,14 +19,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.stats import percentile  # noqa: E402
 from bot.media import BlobStore, FolderStore, S3Store, media_key  # noqa: E402
 from tests.s3_server import s3_server  # noqa: E402
 
 
 def _ms(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return f"{statistics.mean(ordered) * 1000:.2f} | {statistics.median(ordered) * 1000:.2f} | {p99 * 1000:.2f}"
+    return (f"{statistics.mean(samples) * 1000:.2f} | {statistics.median(samples) * 1000:.2f} | "
+            f"{percentile(samples, .99) * 1000:.2f}")
 
 
 def measure(name: str, blobs: BlobStore, photos: int, size: int) -> None:

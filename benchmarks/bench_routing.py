@@ -28,6 +28,7 @@ from rapidfuzz import fuzz, process
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.stats import percentile  # noqa: E402
 from config.settings import SHIPPED_CONFIG_DIR  # noqa: E402
 from demo.district import DemoPlace, build_demo_registry  # noqa: E402
 from handlers.places.address_index import AddressIndex  # noqa: E402
@@ -106,9 +107,8 @@ class NaiveScan:
 
 
 def _percentiles(values: list[float], prefix: str) -> dict[str, float]:
-    values = sorted(values)
-    return {f"{prefix}mean_us": round(statistics.fmean(values), 1), f"{prefix}p50_us": round(values[len(values) // 2], 1),
-            f"{prefix}p99_us": round(values[int(len(values) * 0.99)], 1)}
+    return {f"{prefix}mean_us": round(statistics.fmean(values), 1), f"{prefix}p50_us": round(percentile(values, .5), 1),
+            f"{prefix}p99_us": round(percentile(values, .99), 1)}
 
 
 def timed(match, items: list[tuple[str, int]]) -> dict:
