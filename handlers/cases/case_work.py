@@ -88,12 +88,16 @@ def _may_ask_rating(session: Session, userid: str) -> bool:
 STEP_ACTIONS = ("plan", "progress", "close")  # the steps 补充 adds to
 
 
-def supplement(session: Session, case: Case, text: str) -> CaseEvent | None:
-    """补充: more words on the case's latest step (方案/进展/办结), kept in that step's note; None
-    when the case has no such step yet."""
+def supplement(session: Session, case: Case, actor: Actor, text: str, now: datetime) -> CaseEvent | None:
+    """补充: more words on the case's latest step (方案/进展/办结), kept in that step's note and on the
+    timeline as who added what; the resident, followers and the assignee (unless they added it) hear it.
+    None when the case has no such step yet."""
     step = next((event for event in reversed(case.events) if event.action in STEP_ACTIONS), None)
-    if step is not None:
-        step.note = f"{step.note}；{text}" if step.note else text
+    if step is None:
+        return None
+    step.note = f"{step.note}；{text}" if step.note else text
+    event = apply_action(session, case, "supplement", actor=actor.userid, now=now, note=text)
+    notify_event(session, event, step=step)
     return step
 
 

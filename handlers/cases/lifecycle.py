@@ -46,6 +46,7 @@ TRANSITIONS: dict[str, Transition] = {
     "whistle_return": Transition(_OPEN, None),
     "whistle_overdue": Transition(_OPEN, None),
     "supervise": Transition(_OPEN, None),  # 督办: a higher level presses the assignee
+    "supplement": Transition(frozenset(S), None),  # 补充: words added to the latest step, in any state
     "close_false": Transition(_WORKABLE | {S.SUSPENDED}, S.ARCHIVED),  # 不实: found false, nothing to rate
     "route_department": Transition(frozenset({S.AWAITING_PLACE, S.PENDING}), S.IN_PROGRESS),  # straight to a department
 }

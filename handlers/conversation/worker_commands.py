@@ -270,7 +270,7 @@ def _whistle(request: Request, case: Case, rest: str) -> str:
 
 
 def _supplement(request: Request, case: Case, text: str) -> str:
-    step = case_work.supplement(request.session, case, text)
+    step = case_work.supplement(request.session, case, request.actor, text, request.now)
     if step is None:
         return render("replies/nothing_to_supplement", case=case)
     return render("replies/supplemented", case=case, step=step)

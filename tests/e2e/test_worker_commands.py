@@ -361,9 +361,30 @@ def test_close_asks_for_a_note_and_supplement_adds_to_the_latest_step(wecom, db,
     assert "已请居民评价" in wecom.send_text("demo-worker", f"办结 {n} 垃圾已清运")
     added = wecom.send_text("demo-worker", f"补充 {n} 桶已消毒")
     assert number in added and "办结" in added
-    close = show(number, database_url)["events"][-1]
+    close, added = show(number, database_url)["events"][-2:]
     assert close["action"] == "close" and close["note"] == "垃圾已清运；桶已消毒"
+    assert (added["action"], added["actor"], added["note"]) == ("supplement", "demo-worker", "桶已消毒")
     assert queued(db, "close-neighbour", number, "已办结：垃圾已清运")
+
+
+def test_a_supplement_reaches_the_residents_and_the_assignee_not_the_group(wecom, db, database_url, home_chat):
+    text = "阳光小区一期15栋门口的垃圾桶满了好几天没人清理"
+    number, n = taken(wecom, text, "supplement-neighbour")
+    assert number in wecom.send_text("supplement-follower", text)  # the same matter: a follower
+    wecom.send_text("demo-worker", f"进展 {n} 已联系保洁")
+    reply = wecom.send_text("demo-worker", f"补充 {n} 明早八点前清运")
+    assert number in reply and "已告知居民" in reply
+    for resident in ("supplement-neighbour", "supplement-follower"):
+        told = queued(db, resident, number, "明早八点前清运")
+        assert len(told) == 1 and "进展记录有补充" in told[0]
+    assert not queued(db, "demo-worker", number, "明早八点前清运")  # whoever added it is not told
+    wecom.send_text("demo-leader", f"补充 {n} 物业已同意加派人手")
+    assignee = queued(db, "demo-worker", number, "物业已同意加派人手")
+    assert len(assignee) == 1 and "林建华补充" in assignee[0]
+    assert len(queued(db, "supplement-neighbour", number, "物业已同意加派人手")) == 1
+    assert not queued(db, home_chat, number, "补充")  # the group hears only take / close / overdue
+    last = show(number, database_url)["events"][-1]
+    assert (last["action"], last["actor"], last["note"]) == ("supplement", "demo-leader", "物业已同意加派人手")
 
 
 def test_a_transferred_case_reaches_its_new_worker_whole(wecom, db, database_url):
