@@ -5,7 +5,8 @@ Definitions (the page's footnote says the same):
 - 办结率: of those, closed or archived ÷ (received − withdrawn − merged − transferred).
 - 按时响应率 (117): of those whose take deadline has passed or that were taken, the share
   taken no later than `take_due`.
-- 满意度: (满意 + 基本满意) ÷ rated, over the period's cases.
+- 满意度: (满意 + 基本满意) ÷ ratings, over the period's cases: the reporter's rating and those of the
+  residents following the case (their duplicate reports were merged into it), one per person and case.
 - 在办 / 超时: right now, whatever the period (the backlog a street office works on).
 """
 
@@ -16,11 +17,11 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, Subquery
 
 from handlers.cases.timing import CLOCK_STATES, due_by
 from handlers.texts import BEIJING
-from models import OPEN_STATES, Case, CaseState, Grid
+from models import OPEN_STATES, Case, CaseLink, CaseState, Grid
 
 DONE_STATES = (CaseState.CLOSED, CaseState.ARCHIVED)
 NOT_COUNTED = (CaseState.WITHDRAWN, CaseState.MERGED, CaseState.TRANSFERRED)
@@ -140,7 +141,19 @@ def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def _period_columns(session: Session, now: datetime) -> list[ColumnElement]:
+def _follower_ratings() -> Subquery:
+    """Per case, the followers' ratings (good, all): a follower who is also the reporter is not counted twice."""
+    return (
+        select(CaseLink.case_id, _count_if(CaseLink.rating.in_(GOOD_RATINGS)).label("good"),
+               func.count().label("rated"))
+        .join(Case, Case.id == CaseLink.case_id)
+        .where(CaseLink.rating.is_not(None), CaseLink.userid != Case.reporter_userid)
+        .group_by(CaseLink.case_id).subquery("follower_ratings")
+    )
+
+
+def _period_columns(session: Session, now: datetime, followers: Subquery) -> list[ColumnElement]:
+    """The Tally columns; `followers` (one row per case, outer-joined) adds the followers' ratings."""
     take_judged = and_(Case.take_due.is_not(None), or_(Case.taken_at.is_not(None), Case.take_due < now))
     closed = Case.closed_at.is_not(None)
     return [
@@ -149,8 +162,8 @@ def _period_columns(session: Session, now: datetime) -> list[ColumnElement]:
         _count_if(Case.state.not_in(NOT_COUNTED)),
         _count_if(and_(take_judged, Case.taken_at.is_not(None), Case.taken_at <= Case.take_due)),
         _count_if(take_judged),
-        _count_if(Case.rating.in_(GOOD_RATINGS)),
-        _count_if(Case.rating.is_not(None)),
+        _count_if(Case.rating.in_(GOOD_RATINGS)) + func.coalesce(func.sum(followers.c.good), 0),
+        _count_if(Case.rating.is_not(None)) + func.coalesce(func.sum(followers.c.rated), 0),
         _count_if(closed),
         func.coalesce(func.sum(case((closed, _hours_to_close(session)), else_=0.0)), 0.0),
     ]
@@ -162,8 +175,11 @@ def dashboard(session: Session, period: Period, grid_ids: frozenset[int] | None,
     in_period = [Case.created_at >= period.start, Case.created_at < period.end, *_in_scope(grid_ids)]
     day = _local_day(session).label("day")
     total, by_day, by_grid_tally = Tally(), {}, {}
+    followers = _follower_ratings()
     for day_value, grid_id, *values in session.execute(
-        select(day, Case.grid_id, *_period_columns(session, now)).where(*in_period).group_by(day, Case.grid_id)
+        select(day, Case.grid_id, *_period_columns(session, now, followers))
+        .select_from(Case)
+        .outerjoin(followers, followers.c.case_id == Case.id).where(*in_period).group_by(day, Case.grid_id)
     ):
         total.add(values)
         by_day.setdefault(str(day_value), Tally()).add(values)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from handlers.texts import BEIJING
-from models import Case, Grid, utcnow
+from models import Case, CaseLink, Grid, utcnow
 from tests.e2e.admin_client import logged_in
 
 # (state, hours ago, taken after (hours) or None, rating) — a small known mix.
@@ -18,6 +18,10 @@ MIX = [
     ("in_progress", 10, 0.9, None), ("pending", 5, None, None), ("pending", 0.2, None, None),
     ("withdrawn", 40, None, None), ("archived", 24 * 40, 0.5, "basic"),
 ]
+# Followers' ratings per MIX row (residents whose duplicate reports were merged into the case); "dash" is the
+# reporter, whose own rating is the case's: a follow under the reporter's name must not count twice.
+FOLLOWERS = {0: [("f1", "basic"), ("f2", "unsatisfied"), ("f3", None), ("dash", "unsatisfied")],
+             2: [("f1", "satisfied")], 7: [("f4", "unsatisfied")]}
 
 
 @pytest.fixture(scope="module")
@@ -25,15 +29,19 @@ def seeded(db):
     now = utcnow()
     with db.begin() as session:
         grid = session.scalars(select(Grid).order_by(Grid.id)).first()
-        for state, hours_ago, taken_after, rating in MIX:
+        for row, (state, hours_ago, taken_after, rating) in enumerate(MIX):
             created = now - timedelta(hours=hours_ago)
-            session.add(Case(state=state, category="环境卫生", text="dashboard fixture", reporter_userid="dash",
-                             grid_id=grid.id, created_at=created, updated_at=created,
-                             take_due=created + timedelta(hours=1), plan_due=created + timedelta(days=1),
-                             close_due=created + timedelta(days=7),
-                             taken_at=created + timedelta(hours=taken_after) if taken_after is not None else None,
-                             closed_at=created + timedelta(hours=12) if state in ("closed", "archived") else None,
-                             rating=rating))
+            case = Case(state=state, category="环境卫生", text="dashboard fixture", reporter_userid="dash",
+                        grid_id=grid.id, created_at=created, updated_at=created,
+                        take_due=created + timedelta(hours=1), plan_due=created + timedelta(days=1),
+                        close_due=created + timedelta(days=7),
+                        taken_at=created + timedelta(hours=taken_after) if taken_after is not None else None,
+                        closed_at=created + timedelta(hours=12) if state in ("closed", "archived") else None,
+                        rating=rating)
+            session.add(case)
+            session.flush()
+            session.add_all(CaseLink(case_id=case.id, userid=userid, rating=follower_rating, created_at=created)
+                            for userid, follower_rating in FOLLOWERS.get(row, []))
     return now
 
 
@@ -42,13 +50,17 @@ def _expected(db, now) -> dict[str, str]:
     start = today - timedelta(days=29)
     with db() as session:
         every = list(session.scalars(select(Case)))
+        links = {(link.case_id, link.userid): link.rating for link in session.scalars(select(CaseLink))}
     in_period = [c for c in every if start <= c.created_at.astimezone(BEIJING).date() <= today]
+    period_ids = {c.id: c.reporter_userid for c in in_period}
+    rated = [c.rating for c in in_period if c.rating] + [
+        rating for (case_id, userid), rating in links.items()
+        if rating and case_id in period_ids and userid != period_ids[case_id]]
+    good = [rating for rating in rated if rating in ("satisfied", "basic")]
     counted = [c for c in in_period if c.state not in ("withdrawn", "merged", "transferred")]
     done = [c for c in in_period if c.state in ("closed", "archived")]
     judged = [c for c in in_period if c.take_due and (c.taken_at or c.take_due < now)]
     on_time = [c for c in judged if c.taken_at and c.taken_at <= c.take_due]
-    rated = [c for c in in_period if c.rating]
-    good = [c for c in rated if c.rating in ("satisfied", "basic")]
     open_now = [c for c in every if c.state in ("awaiting_place", "pending", "in_progress", "suspended", "escalated")]
     overdue = [c for c in open_now if c.state != "suspended" and c.state != "awaiting_place" and (
         (c.taken_at is None and c.take_due and c.take_due <= now) or (c.planned_at is None and c.plan_due
@@ -68,6 +80,15 @@ def test_kpis_match_the_database(app_url, db, seeded):
              for key in ("received", "done-rate", "on-time", "satisfaction", "open", "overdue")}
     assert shown == _expected(db, seeded)
     assert int(shown["received"]) >= len(MIX) - 1  # the 40-day-old case is outside the 30 days
+
+
+def test_satisfaction_counts_followers_ratings_once_each(app_url, db, seeded):
+    """Reporters 满意 + 不满意, followers 基本满意 + 不满意 + 满意 (an unrated follower, the reporter's own
+    follow and a follow of a case outside the period not counted): 3 good of 5 — 50 % if followers were left
+    out, 50 % if the reporter counted twice."""
+    page = logged_in(app_url).get("/admin/", days=30).text
+    shown = re.search(r'id="kpi-satisfaction">.*?class="value">([^<]*)<', page, re.S).group(1)
+    assert shown == "60.0%"
 
 
 def test_charts_are_inline_svg(app_url, seeded):
