@@ -1,5 +1,5 @@
-"""A category's rules in the draft: the list, one form per rule (add, edit, delete, try on recent messages
-before saving), and the raw YAML as an advanced view."""
+"""A category in the draft: its clock and priority as a form, its rules as a list with one form per rule (add,
+edit, delete, try on recent messages before saving), and the raw YAML as an advanced view."""
 
 from __future__ import annotations
 
@@ -16,15 +16,20 @@ from bot.admin.common.rendering import render_page
 from bot.state import AppState, get_state
 from handlers.console import rule_replay, rulesets
 from handlers.console.rule_forms import (
+    CategoryForm,
     FieldError,
     RuleForm,
     RuleFormError,
     RuleNotFound,
+    category_entry,
     category_rules,
     check_position,
+    checked_settings,
+    entry_fingerprint,
     new_rule_id,
     rule_id_of,
     store,
+    store_settings,
     taken_ids,
     try_rule,
     with_rule,
@@ -58,9 +63,47 @@ def category(request: Request, name: str, done: str | None = None, viewer: Viewe
     rules = _rules_or_404(request, data, name)
     if isinstance(rules, HTMLResponse):
         return rules
+    return _category_page(request, name, data, has_draft,
+                          done=done if done in ("saved", "deleted", "settings") else None)
+
+
+def _category_page(request: Request, name: str, data: dict, has_draft: bool, *, settings: CategoryForm | None = None,
+                   errors: dict[str, FieldError] | None = None, done: str | None = None,
+                   status_code: int = 200) -> HTMLResponse:
+    """The category's page: its settings form (as typed when refused), its rules."""
+    rules, entry = category_rules(data, name), category_entry(data, name)
     forms = [(i, rule_id_of(rules, name, i), RuleForm.from_rule(rule)) for i, rule in enumerate(rules)]
-    return render_page(request, "rule_category", name=name, forms=forms, has_draft=has_draft,
-                       done=done if done in ("saved", "deleted") else None)
+    defaults = CategoryForm.from_entry({"clock": data["catalogue"].get("default_clock") or {}})
+    return render_page(request, "rule_category", status_code=status_code, name=name, forms=forms,
+                       has_draft=has_draft, done=done, settings=settings or CategoryForm.from_entry(entry),
+                       defaults=defaults, fingerprint=entry_fingerprint(entry), errors=errors or {})
+
+
+@router.post("/settings", response_class=HTMLResponse)
+def save_settings(request: Request, name: str, original: str = Form(""), take: str = Form(""),
+                  plan: str = Form(""), close: str = Form(""), priority: str = Form("0"),
+                  viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session),
+                  state: AppState = Depends(get_state), now: datetime = Depends(get_now)) -> Response:
+    """Save the category's clock and priority into the draft; a form opened on older settings is refused."""
+    viewer.require("manage")
+    form = CategoryForm(take=take, plan=plan, close=close, priority=priority)
+    data, has_draft = _data(session, state)
+    if not _known(data, name):
+        return render_page(request, "not_found", status_code=404, what="类别")
+    if entry_fingerprint(category_entry(data, name)) != original:
+        return _category_page(request, name, data, has_draft, errors={"form": FieldError("settings_stale")},
+                              status_code=409)
+    try:
+        entry = checked_settings(data, name, form)
+    except RuleFormError as error:
+        return _category_page(request, name, data, has_draft, settings=form, errors=error.errors, status_code=422)
+    except rulesets.RuleSetError as error:
+        return _category_page(request, name, data, has_draft, settings=form, status_code=422,
+                              errors={"form": FieldError("rule_set", {"detail": str(error)})})
+    row = rulesets.start_draft(session, state.settings.config_dir, author=viewer.name, now=now)
+    store_settings(session, row, name, entry, author=viewer.name, now=now)
+    session.commit()
+    return RedirectResponse(_category_url(name, done="settings"), status_code=303)
 
 
 def _form_page(request: Request, name: str, *, form: RuleForm, index: int | None, original_id: str,

@@ -1,5 +1,6 @@
 """The console's rule editor without YAML: one rule as form fields, checked field by field, saved into
-the draft, and tried on recent messages before it is saved.
+the draft, and tried on recent messages before it is saved; a category's settings (its 117 clock and
+priority) the same way.
 
 Field errors are codes with parameters (`FieldError`); the page words them (templates/admin/rule_form).
 """
@@ -7,12 +8,15 @@ Field errors are codes with parameters (`FieldError`); the page words them (temp
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from handlers.cases.timing import parse_duration
 from handlers.classify import Classifier, normalise, predicted_label
 from handlers.console import rulesets
 from handlers.privacy.masking import mask_text
@@ -36,7 +40,8 @@ class FieldError:
 
 
 class RuleFormError(ValueError):
-    """The form cannot become a rule; `errors` maps a field name (or "form") to its FieldError."""
+    """The form cannot become a rule (or a category's settings); `errors` maps a field name (or "form") to
+    its FieldError."""
 
     def __init__(self, errors: dict[str, FieldError]) -> None:
         super().__init__(", ".join(f"{name}: {error.code}" for name, error in errors.items()))
@@ -189,10 +194,17 @@ class RuleNotFound(LookupError):
     """No such category, or no rule at that position (404)."""
 
 
+def category_entry(data: dict, category: str) -> dict:
+    """The category's catalogue entry in a rule set (RuleNotFound for a category not in the catalogue)."""
+    entry = next((e for e in data["catalogue"].get("categories", []) if e.get("name") == category), None)
+    if entry is None:
+        raise RuleNotFound(category)
+    return entry
+
+
 def category_rules(data: dict, category: str) -> list[dict]:
     """The category's rule mappings in a rule set (RuleNotFound for a category not in the catalogue)."""
-    if not any(entry.get("name") == category for entry in data["catalogue"].get("categories", [])):
-        raise RuleNotFound(category)
+    category_entry(data, category)
     return data["rules"].get(category, [])
 
 
@@ -209,7 +221,7 @@ def taken_ids(data: dict, category: str, index: int | None) -> dict[str, str]:
 
 def new_rule_id(data: dict, category: str) -> str:
     """A free id for a new rule: the category's code (else its name), `-rule-` and the next free number."""
-    entry = next(e for e in data["catalogue"]["categories"] if e.get("name") == category)
+    entry = category_entry(data, category)
     stem = f"{entry.get('code') or category}-rule-"
     taken = taken_ids(data, category, None)
     return next(f"{stem}{n}" for n in range(1, len(taken) + 2) if f"{stem}{n}" not in taken)
@@ -239,9 +251,98 @@ def check_position(data: dict, category: str, index: int | None, expected_id: st
 def store(session: Session, row: RuleSetVersion, category: str, changed: dict, *, author: str,
           now: datetime) -> None:
     """Write the category's rules of `changed` into the draft (validated and audited as any draft edit)."""
-    entry = next(e for e in row.data["catalogue"]["categories"] if e.get("name") == category)
-    rulesets.edit_category(session, row, category, entry=copy.deepcopy(entry),
+    rulesets.edit_category(session, row, category, entry=copy.deepcopy(category_entry(row.data, category)),
                            rules=changed["rules"].get(category, []), author=author, now=now)
+
+
+# --- a category's settings: its 117 clock and priority ---------------------------------------------------
+
+CLOCK_STEPS = ("take", "plan", "close")
+MAX_CLOCK_DAYS, MAX_CATEGORY_PRIORITY = 365, 99
+_TYPED_DURATION = re.compile(r"(\d{1,6})\s*(m|min|分钟|分|h|小时|时|d|天|日)")
+_DURATION_UNITS = {"min": "m", "分钟": "m", "分": "m", "小时": "h", "时": "h", "天": "d", "日": "d"}
+
+
+def _duration_text(value) -> str:
+    """A stored clock value as its box shows it: `30m`, `2h`, `3d` (a bare number is minutes)."""
+    if value is None:
+        return ""
+    return f"{value}m" if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+
+
+def _typed_duration(text: str) -> str | None:
+    """`30分钟`, `2 小时`, `3天`, `３ｄ` or `3d` as the catalogue writes it (`3d`); None when it is not a duration."""
+    match = _TYPED_DURATION.fullmatch(_ascii_digits(text.strip()).lower())
+    if match is None:
+        return None
+    return f"{int(match.group(1))}{_DURATION_UNITS.get(match.group(2), match.group(2))}"
+
+
+def entry_fingerprint(entry: dict) -> str:
+    """Names one state of a category's catalogue entry: a form opened on another state is stale."""
+    return hashlib.sha256(json.dumps(entry, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+@dataclass
+class CategoryForm:
+    """A category's clock (an empty box: the catalogue's default_clock) and priority, exactly as typed."""
+
+    take: str = ""
+    plan: str = ""
+    close: str = ""
+    priority: str = "0"
+
+    @classmethod
+    def from_entry(cls, entry: dict) -> CategoryForm:
+        clock = entry.get("clock") or {}
+        return cls(**{step: _duration_text(clock.get(step)) for step in CLOCK_STEPS},
+                   priority=str(entry.get("priority", 0)))
+
+    def to_entry(self, entry: dict) -> dict:
+        """A copy of `entry` with this clock and priority, or RuleFormError naming every field that is wrong."""
+        errors: dict[str, FieldError] = {}
+        clock: dict[str, str] = {}
+        for step in CLOCK_STEPS:
+            typed = getattr(self, step).strip()
+            value = _typed_duration(typed) if typed else None
+            if typed and value is None:
+                errors[step] = FieldError("duration")
+            elif value and not timedelta(0) < parse_duration(value) <= timedelta(days=MAX_CLOCK_DAYS):
+                errors[step] = FieldError("duration_range", {"max": MAX_CLOCK_DAYS})
+            elif value:
+                clock[step] = value
+        priority = _parse_number(self.priority or "0", 0, MAX_CATEGORY_PRIORITY)
+        if priority is None or priority != int(priority):
+            errors["category_priority"] = FieldError("category_priority", {"max": MAX_CATEGORY_PRIORITY})
+        if errors:
+            raise RuleFormError(errors)
+        changed = {key: value for key, value in copy.deepcopy(entry).items() if key != "clock"}
+        changed["priority"] = int(priority)
+        if clock:
+            changed["clock"] = clock
+        return changed
+
+
+def checked_settings(data: dict, category: str, form: CategoryForm) -> dict:
+    """The category's new catalogue entry: each box checked (RuleFormError), the rule set as a whole
+    (rulesets.RuleSetError), and the clock in order with the defaults it keeps (take ≤ plan ≤ close)."""
+    entry = form.to_entry(category_entry(data, category))
+    changed = copy.deepcopy(data)
+    entries = changed["catalogue"]["categories"]
+    entries[next(i for i, e in enumerate(entries) if e.get("name") == category)] = entry
+    clock = rulesets.validate(changed).catalogue.get(category).clock
+    if clock.take > clock.plan:
+        raise RuleFormError({"plan": FieldError("clock_order")})
+    if clock.plan > clock.close:
+        raise RuleFormError({"close": FieldError("clock_order")})
+    return entry
+
+
+def store_settings(session: Session, row: RuleSetVersion, category: str, entry: dict, *, author: str,
+                   now: datetime) -> None:
+    """Write the category's settings into the draft, its rules unchanged (validated and audited)."""
+    rulesets.edit_category(session, row, category, entry=entry,
+                           rules=copy.deepcopy(row.data["rules"].get(category, [])), author=author, now=now)
 
 
 # --- the test box ----------------------------------------------------------------------------------------

@@ -140,3 +140,72 @@ def test_only_rule_editors_may_save_or_try_rules(app_url, db):
     assert reader.post(FORM, _rule(action="test")).status_code == 403
     assert reader.post(FORM, _rule()).status_code == 403
     reader.close()
+
+
+SETTINGS = f"/admin/rules/category/{CATEGORY}/settings"
+
+
+def _settings_form(admin) -> dict:
+    """The category page's settings form as it was opened: its boxes and the state it was opened on."""
+    page = admin.get(f"/admin/rules/category/{CATEGORY}").text
+    form = re.search(r'<form[^>]*id="form-settings".*?</form>', page, re.S).group(0)
+    return {name: unescape(value) for name, value in re.findall(r'<input[^>]*name="(\w+)"[^>]*value="([^"]*)"', form)
+            if name != "csrf_token"}
+
+
+def _draft_entry(admin) -> dict:
+    page = admin.get(f"/admin/rules/category/{CATEGORY}/yaml").text
+    return yaml.safe_load(unescape(re.search(r'id="entry-yaml"[^>]*>(.*?)</textarea>', page, re.S).group(1)))
+
+
+def test_a_categorys_clock_and_priority_saved_through_the_form_are_in_the_drafts_catalogue(admin):
+    opened = _settings_form(admin)
+    assert opened["take"] == opened["plan"] == opened["close"] == "" and opened["priority"] == "3"  # the 117 default
+    rules_before = _draft_rules(admin)
+    answer = admin.post(SETTINGS, {**opened, "take": "30分钟", "plan": "12小时", "close": "５天", "priority": "6"})
+    assert answer.status_code == 303 and answer.headers["location"].endswith("?done=settings")
+    entry = _draft_entry(admin)
+    assert entry["clock"] == {"take": "30m", "plan": "12h", "close": "5d"} and entry["priority"] == 6
+    assert entry["description"].startswith("垃圾清运")  # the rest of the entry kept
+    assert _draft_rules(admin) == rules_before
+    assert {key: _settings_form(admin)[key] for key in ("take", "plan", "close", "priority")} == {
+        "take": "30m", "plan": "12h", "close": "5d", "priority": "6"}
+
+
+def test_wrong_settings_come_back_with_their_messages_and_nothing_is_saved(admin):
+    opened, before = _settings_form(admin), _draft_entry(admin)
+    wrong = admin.post(SETTINGS, {**opened, "take": "很快", "plan": "0小时", "close": "9" * 40 + "天",
+                                  "priority": "一百"})
+    assert wrong.status_code == 422
+    assert "如 30分钟、2小时、3天" in _field_error(wrong.text, "take")
+    assert "须大于 0" in _field_error(wrong.text, "plan")
+    assert "如 30分钟、2小时、3天" in _field_error(wrong.text, "close")
+    assert "0 到 99 之间的整数" in _field_error(wrong.text, "category_priority")
+    assert 'value="很快"' in wrong.text  # the form comes back as typed
+    backwards = admin.post(SETTINGS, {**opened, "take": "3天", "plan": "", "close": ""})  # plan's default is 1 day
+    assert backwards.status_code == 422 and "接单 ≤ 提出方案 ≤ 办结" in _field_error(backwards.text, "plan")
+    assert _draft_entry(admin) == before
+
+
+def test_a_settings_form_opened_before_another_change_is_refused(admin):
+    opened = _settings_form(admin)
+    assert admin.post(SETTINGS, {**opened, "priority": "7"}).status_code == 303
+    stale = admin.post(SETTINGS, {**opened, "priority": "8"})
+    assert stale.status_code == 409 and "刚被修改过" in stale.text
+    assert _settings_form(admin)["priority"] == "7"  # the page shows the latest settings
+    assert _draft_entry(admin)["priority"] == 7
+    assert admin.post(SETTINGS, {}).status_code == 409  # no state named at all: never a 500
+    assert admin.post("/admin/rules/category/没有这个类别/settings", opened).status_code == 404
+
+
+def test_only_rule_editors_may_change_a_categorys_settings(app_url, db, admin):
+    with db.begin() as session:
+        create_user(session, actor="test", username="settings-reader", password="password-123", role="readonly",
+                    area_id=None, now=utcnow())
+    reader = AdminClient(app_url)
+    assert reader.login("settings-reader", "password-123").status_code == 303
+    page = reader.get(f"/admin/rules/category/{CATEGORY}").text
+    assert 'id="form-settings"' in page and 'id="save-settings"' not in page
+    assert reader.post(SETTINGS, {**_settings_form(admin), "priority": "9"}).status_code == 403
+    assert _draft_entry(admin)["priority"] != 9
+    reader.close()

@@ -1,5 +1,5 @@
-"""The rule editor's form: every shipped rule survives a trip through the form unchanged, and what staff
-type (full-width digits, Chinese separators, stray control characters) becomes a clean rule."""
+"""The rule editor's forms: every shipped rule and category's settings survive a trip through the form unchanged,
+and what staff type (full-width digits, Chinese separators and units, stray control characters) becomes clean data."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import pytest
 
 from config.settings import SHIPPED_CONFIG_DIR
 from handlers.classify import read_config
-from handlers.console.rule_forms import RuleForm, RuleFormError, split_terms
+from handlers.console.rule_forms import CategoryForm, RuleForm, RuleFormError, split_terms
 
-_, SHIPPED, _ = read_config(SHIPPED_CONFIG_DIR)
+SHIPPED_CATALOGUE, SHIPPED, _ = read_config(SHIPPED_CONFIG_DIR)
 
 
 def _as_written(rule: dict) -> dict:
@@ -43,3 +43,27 @@ def test_every_wrong_field_is_named_at_once():
     assert {name: error.code for name, error in refused.value.errors.items()} == {
         "groups": "groups_missing", "weight": "weight", "priority": "priority", "rule_id": "id_taken",
         "note": "note_long"}
+
+
+@pytest.mark.parametrize("entry", SHIPPED_CATALOGUE["categories"], ids=lambda entry: entry["name"])
+def test_every_shipped_categorys_settings_come_back_from_the_form_unchanged(entry):
+    assert CategoryForm.from_entry(entry).to_entry(entry) == entry
+
+
+def test_durations_typed_in_chinese_or_full_width_become_the_catalogues_and_empty_boxes_the_default():
+    entry = {"name": "环境卫生", "priority": 3, "clock": {"take": "2h", "close": "15d"}}
+    typed = CategoryForm(take="30分钟", plan="２小时", close=" 3 天 ", priority="５").to_entry(entry)
+    assert typed == {"name": "环境卫生", "priority": 5, "clock": {"take": "30m", "plan": "2h", "close": "3d"}}
+    assert CategoryForm(priority="3").to_entry(entry) == {"name": "环境卫生", "priority": 3}
+    assert entry["clock"] == {"take": "2h", "close": "15d"}  # the stored entry itself is not touched
+
+
+def test_every_wrong_settings_box_is_named_at_once():
+    with pytest.raises(RuleFormError) as refused:
+        CategoryForm(take="很快", plan="0小时", close="99999999999999999999天", priority="100").to_entry({"name": "x"})
+    assert {name: error.code for name, error in refused.value.errors.items()} == {
+        "take": "duration", "plan": "duration_range", "close": "duration", "category_priority": "category_priority"}
+    with pytest.raises(RuleFormError) as refused:
+        CategoryForm(close="366天", priority="2.5").to_entry({"name": "x"})
+    assert {name: error.code for name, error in refused.value.errors.items()} == {
+        "close": "duration_range", "category_priority": "category_priority"}
