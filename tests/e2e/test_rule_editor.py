@@ -129,17 +129,23 @@ def test_deleting_a_rule_removes_it_from_the_draft(admin):
     assert "e2e-tick" not in {rule.get("id") for rule in _draft_rules(admin)}
 
 
-def test_only_rule_editors_may_save_or_try_rules(app_url, db):
+@pytest.fixture(scope="module")
+def reader(app_url, db):
+    """A read-only console account: sees the rule pages, may change nothing."""
     with db.begin() as session:
         create_user(session, actor="test", username="rules-reader", password="password-123", role="readonly",
                     area_id=None, now=utcnow())
-    reader = AdminClient(app_url)
-    assert reader.login("rules-reader", "password-123").status_code == 303
+    client = AdminClient(app_url)
+    assert client.login("rules-reader", "password-123").status_code == 303
+    yield client
+    client.close()
+
+
+def test_only_rule_editors_may_save_or_try_rules(reader):
     page = reader.get(f"{FORM}/0").text
     assert 'id="save-rule"' not in page and 'id="try-rule"' not in page
     assert reader.post(FORM, _rule(action="test")).status_code == 403
     assert reader.post(FORM, _rule()).status_code == 403
-    reader.close()
 
 
 SETTINGS = f"/admin/rules/category/{CATEGORY}/settings"
@@ -198,14 +204,8 @@ def test_a_settings_form_opened_before_another_change_is_refused(admin):
     assert admin.post("/admin/rules/category/没有这个类别/settings", opened).status_code == 404
 
 
-def test_only_rule_editors_may_change_a_categorys_settings(app_url, db, admin):
-    with db.begin() as session:
-        create_user(session, actor="test", username="settings-reader", password="password-123", role="readonly",
-                    area_id=None, now=utcnow())
-    reader = AdminClient(app_url)
-    assert reader.login("settings-reader", "password-123").status_code == 303
+def test_only_rule_editors_may_change_a_categorys_settings(reader, admin):
     page = reader.get(f"/admin/rules/category/{CATEGORY}").text
     assert 'id="form-settings"' in page and 'id="save-settings"' not in page
     assert reader.post(SETTINGS, {**_settings_form(admin), "priority": "9"}).status_code == 403
     assert _draft_entry(admin)["priority"] != 9
-    reader.close()
