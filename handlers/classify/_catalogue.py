@@ -7,6 +7,7 @@ send with a report (Open311 service definitions).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -72,6 +73,7 @@ class Category:
     description: str = ""
     code: str | None = None
     attributes: tuple[Attribute, ...] = ()
+    long_bias: float = 0.0  # added to this category's weighed score in a long text (see Catalogue.long_rules)
 
 
 @dataclass
@@ -90,6 +92,11 @@ class Catalogue:
     long_text: float = 0.0  # a normalised text of at least this many characters is long (0: none is)
     long_match: float = 0.6  # model_match for a long text
     long_overrule: float = 0.9  # model_overrule for a long text
+    # A long text's rules and model weighed together (0: not; long_overrule decides): each category scores
+    # long_scale x the model's logit + long_rules x its rule score (at most long_rule_cap) + its long_bias.
+    long_rules: float = 0.0
+    long_scale: float = 1.0
+    long_rule_cap: float = 3.0
     urgent_length: float = 0.0  # in a normalised text longer than this (a letter; 0: none is) ...
     urgent_opening: float = 0.0  # ... an urgent category's rules count only in the first this many characters
     data: dict = field(default_factory=dict, repr=False)
@@ -144,6 +151,7 @@ class Catalogue:
                                             ("model_match", 0.6), ("model_none", 0.35), ("model_overrule", 0.9),
                                             ("model_dispute", 0.0), ("model_rival", 1.0),
                                             ("long_text", 0.0), ("long_match", 0.6), ("long_overrule", 0.9),
+                                            ("long_rules", 0.0), ("long_scale", 1.0), ("long_rule_cap", 3.0),
                                             ("urgent_length", 0.0), ("urgent_opening", 0.0))}
         entries = data.get("categories")
         if not isinstance(entries, list) or not entries:
@@ -161,7 +169,7 @@ class Catalogue:
 
 
 _CATEGORY_KEYS = {"name", "grid_matter", "priority", "urgent", "clock", "department", "role", "description", "code",
-                  "attributes"}
+                  "attributes", "long_bias"}
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 
 
@@ -214,7 +222,8 @@ def _category(entry: Any, default: dict, attributes: dict[str, Attribute], sourc
                     clock=Clock(**_clock(entry.get("clock") or {}, default, source, name)),
                     department=department, role=entry.get("role"),
                     description=str(entry.get("description", "")), code=code,
-                    attributes=tuple(attributes[item] for item in wanted))
+                    attributes=tuple(attributes[item] for item in wanted),
+                    long_bias=_bias(entry.get("long_bias", 0.0), source, name))
 
 
 def _clock(value: Any, default: dict, source: str, name: str | None) -> dict:
@@ -230,6 +239,12 @@ def _clock(value: Any, default: dict, source: str, name: str | None) -> dict:
         except ValueError as error:
             raise RuleConfigError(source, name, f"clock.{key}", str(error)) from None
     return clock
+
+
+def _bias(value: Any, source: str, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise RuleConfigError(source, name, "long_bias", "must be a number")
+    return float(value)
 
 
 def _number(value: Any, source: str, name: str | None, key: str) -> float:

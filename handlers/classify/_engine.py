@@ -13,7 +13,10 @@ How the two decide together (`Classifier.classify`), when the rule set has label
   (not a report) first, at `model_none` or more, is `none`; else the resident is
   asked with the model's top three categories;
 - a long text (`long_text` normalised characters or more: a letter, not a chat message) uses
-  `long_overrule` and `long_match` instead of `model_overrule` and `model_match` (`Catalogue.model_thresholds`).
+  `long_overrule` and `long_match` instead of `model_overrule` and `model_match` (`Catalogue.model_thresholds`);
+  with `long_rules` set, a long text's rules and model are weighed together instead (`Classifier._weighed`:
+  the model's logits scaled, each category's capped rule score and its `long_bias` added; an emergency
+  rule's match still stands); the decision's ranking is then that weighed probability.
 Without examples the rules decide alone, as before.
 """
 
@@ -115,6 +118,8 @@ class Classifier:
         self.model: TextModel | None = cached_model([normalise(text) for text, _ in pairs],
                                                     [label for _, label in pairs], options) \
             if len(labels) >= 2 else None
+        self._long_bias = [catalogue.get(name).long_bias if name in catalogue else 0.0
+                           for name in self.model.classes] if self.model is not None else []
         self._terms = _build_term_automaton(rules)
         self._homophones = _build_homophone_automaton(rules)
         self._urgent = frozenset(category.name for category in catalogue if category.urgent)
@@ -196,6 +201,8 @@ class Classifier:
         catalogue = self.catalogue
         blocked = [name for name, tally in tallies.items()  # an exclusion that fired rules its category out
                    if any(fired.rule.kind == "exclude" for fired in tally.fired)]
+        if catalogue.long_rules and catalogue.is_long(normalised):
+            return self._weighed(ruled, normalised, tallies, blocked)
         ranking = self.model.ranking(normalised, blocked, RANKED)
         matters = [c for c in ranking if c.category != NONE_LABEL]
         model_match, model_overrule = catalogue.model_thresholds(normalised)
@@ -211,6 +218,29 @@ class Classifier:
             return ruled
         outcome = "match" if matters[0].score >= model_match else "ask"
         return self._decided(ruled, matters[0].category, outcome, matters[0].score, "model", ranking, normalised)
+
+    def _weighed(self, ruled: Decision, normalised: str, tallies: dict[str, _Tally], blocked: list[str]) -> Decision:
+        """A long text (a letter): an emergency rule's match stands; otherwise every category scores
+        `long_scale` x the model's logit + `long_rules` x its rule score (at most `long_rule_cap`) + its
+        `long_bias`, and their softmax decides as the model alone would (`long_match`, `model_none`). It is
+        decided by the rules when their match wins, else by the model."""
+        catalogue = self.catalogue
+        if ruled.outcome == "match" and tallies[ruled.category].priority > 0:
+            return self._decided(ruled, ruled.category, "match", ruled.score, "rules",
+                                 self.model.ranking(normalised, blocked, RANKED), normalised)
+        weight, cap = catalogue.long_rules, catalogue.long_rule_cap
+        offsets = [bias + weight * min(max(tally.score, 0.0), cap) if (tally := tallies.get(name)) else bias
+                   for name, bias in zip(self.model.classes, self._long_bias)]
+        ranking = self.model.ranking(normalised, blocked, RANKED, (catalogue.long_scale, offsets))
+        if ranking and ranking[0].category == NONE_LABEL and ranking[0].score >= catalogue.model_none:
+            return self._decided(ruled, None, "none", ranking[0].score, "model", ranking, normalised)
+        matters = [c for c in ranking if c.category != NONE_LABEL]
+        if not matters:
+            return ruled
+        top = matters[0]
+        by = "rules" if ruled.outcome == "match" and ruled.category == top.category else "model"
+        outcome = "match" if top.score >= catalogue.long_match else "ask"
+        return self._decided(ruled, top.category, outcome, top.score, by, ranking, normalised)
 
     def _decided(self, ruled: Decision, category: str | None, outcome: str, score: float, by: str,
                  ranking: list[Candidate], normalised: str) -> Decision:

@@ -193,10 +193,15 @@ class TextModel:
         """Calibrated probability of every class, summing to 1."""
         return dict(zip(self.classes, _softmax(np.array(self.logits(normalised))).tolist()))
 
-    def ranking(self, normalised: str, blocked: Iterable[str] = (), top: int | None = None) -> list:
+    def ranking(self, normalised: str, blocked: Iterable[str] = (), top: int | None = None,
+                weighed: tuple[float, Sequence[float]] | None = None) -> list:
         """`Candidate`s of the `top` (default all) most probable classes, leaving out `blocked`
-        classes (the other probabilities renormalised to sum to 1)."""
+        classes (the other probabilities renormalised to sum to 1). `weighed` = (scale, offsets): the
+        logits are scaled and each class's offset (in `classes` order) added first (a letter's rules and priors)."""
         logits = self.logits(normalised)
+        if weighed is not None:
+            scale, offsets = weighed
+            logits = [logit * scale + offset for logit, offset in zip(logits, offsets)]
         highest = max(logits)
         exp = math.exp
         weights = [exp(logit - highest) for logit in logits]

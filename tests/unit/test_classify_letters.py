@@ -1,0 +1,93 @@
+"""A long text's rules and model weighed together (issue 14, fourth round): `long_rules`, `long_scale`,
+`long_rule_cap` and each category's `long_bias` (`Classifier._weighed`). Sentences written for this file."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.classify import Catalogue, Classifier, RuleConfigError
+
+CATALOGUE = {
+    "decision": {"threshold": 1.0, "ask_threshold": 0.5, "margin": 0.25, "model_match": 0.5, "model_none": 0.35,
+                 "model_overrule": 0.9, "long_text": 40, "long_match": 0.0, "long_overrule": 0.7},
+    "categories": [{"name": "突发事件", "priority": 9, "urgent": True}, {"name": "噪音扰民", "priority": 4},
+                   {"name": "环境卫生", "priority": 3}, {"name": "税务", "grid_matter": False, "department": "税务局"}],
+}
+RULES = {
+    "突发事件": [{"id": "smoke", "keywords": ["冒黑烟"], "weight": 2.0, "priority": 1}],
+    "噪音扰民": [{"id": "noise", "keywords": ["吵闹"], "weight": 1.2}],
+    "环境卫生": [{"id": "dirt", "keywords": ["臭水沟"], "weight": 1.2}],
+}
+NOISE = ["对门天天半夜打麻将哗啦啦", "楼上小孩跳绳咚咚响", "街口烧烤摊喇叭喊到两点", "隔壁琴房一练就是一晚上",
+         "楼下汽修店砸钣金哐哐的", "小区门口天天放鞭炮"]
+DIRT = ["花坛里扔满了外卖盒", "垃圾房门口污水横流", "楼梯间有人随地吐痰", "菜场后面鱼鳞堆着发酸",
+        "单元门口狗粪没人管", "河边漂着一层白色泡沫"]
+TAX = ["个税汇算退税怎么还没到", "开发票要交多少税", "个体户怎么报税", "房子过户契税怎么算"]
+EXAMPLES = [{"text": text, "label": label, "source": "own"}
+            for rows, label in ((NOISE, "噪音扰民"), (DIRT, "环境卫生"), (TAX, "税务")) for text in rows]
+# A letter about rubbish in which the noise rule fires on one word: the model says 环境卫生, the rules 噪音扰民.
+LETTER = "花坛里扔满了外卖盒垃圾房门口污水横流菜场后面鱼鳞堆着发酸单元门口狗粪没人管楼里有点吵闹"
+SHORT = "垃圾房污水横流有点吵闹"
+
+
+def classifier(biases: dict[str, float] | None = None, **decision) -> Classifier:
+    categories = [{**entry, "long_bias": (biases or {}).get(entry["name"], 0.0)} for entry in CATALOGUE["categories"]]
+    return Classifier.from_data({"decision": {**CATALOGUE["decision"], **decision}, "categories": categories},
+                                RULES, examples=EXAMPLES)
+
+
+def test_a_letters_rule_score_is_weighed_against_the_model_by_long_rules():
+    assert len(LETTER) >= 40 and classifier().rank(LETTER)[0].category == "环境卫生"
+    heavy = classifier(long_rules=5.0).classify(LETTER)
+    assert (heavy.category, heavy.outcome, heavy.decided_by) == ("噪音扰民", "match", "rules")
+    light = classifier(long_rules=0.01).classify(LETTER)
+    assert (light.category, light.outcome, light.decided_by) == ("环境卫生", "match", "model")
+    assert light.score == light.ranking[0].score and abs(sum(c.score for c in classifier(long_rules=0.01)
+                                                             .classify(LETTER).ranking) - 1) < 0.05
+
+
+def test_the_rule_score_counts_up_to_long_rule_cap():
+    capped = classifier(long_rules=5.0, long_rule_cap=0.0).classify(LETTER)
+    assert capped.category == "环境卫生"  # a cap of 0: the rule adds nothing
+
+
+def test_long_bias_moves_a_letter_toward_its_category_and_leaves_chat_alone():
+    text = LETTER.replace("楼里有点吵闹", "河边漂着一层白色泡沫")  # no rule fires
+    assert len(text) >= 40
+    assert classifier(long_rules=0.5).classify(text).category == "环境卫生"
+    biased = classifier({"噪音扰民": 20.0}, long_rules=0.5)
+    assert biased.classify(text).category == "噪音扰民"
+    department = classifier({"税务": 20.0}, long_rules=0.5).classify(text)
+    assert department.category == "税务" and department.grid_matter is False
+    plain = classifier().classify(SHORT)
+    for short in (biased.classify(SHORT), classifier(long_rules=5.0).classify(SHORT)):
+        assert (short.category, short.outcome, short.score, short.decided_by) == \
+            (plain.category, plain.outcome, plain.score, plain.decided_by)
+
+
+def test_long_match_still_asks_when_the_weighed_top_is_unsure():
+    decision = classifier(long_rules=0.5, long_scale=0.0, long_match=0.9).classify(LETTER)
+    assert decision.outcome == "ask"  # scale 0: only the rule and the biases speak, too weakly for 0.9
+
+
+def test_an_emergency_rule_in_a_weighed_letter_still_decides():
+    text = "对面厂房顶上冒黑烟了" + LETTER
+    decision = classifier({"突发事件": -50.0}, long_rules=0.5).classify(text)
+    assert (decision.category, decision.outcome, decision.decided_by) == ("突发事件", "match", "rules")
+
+
+def test_without_long_rules_a_letter_keeps_long_overrule():
+    decision = classifier({"噪音扰民": 20.0}, long_overrule=1.0).classify(LETTER)
+    assert decision.category == "噪音扰民" and decision.decided_by == "rules"  # the bias is not used
+    assert classifier({"环境卫生": -20.0}, long_overrule=0.0).classify(LETTER).category == "环境卫生"
+
+
+def test_long_bias_is_a_number_of_either_sign():
+    entry = {"name": "噪音扰民", "long_bias": -0.5}
+    assert Catalogue.from_data({"categories": [entry]}).get("噪音扰民").long_bias == -0.5
+    assert Catalogue.from_data({"categories": [{"name": "噪音扰民"}]}).get("噪音扰民").long_bias == 0.0
+    for wrong in ("高", True, float("nan")):
+        with pytest.raises(RuleConfigError, match="long_bias"):
+            Catalogue.from_data({"categories": [{**entry, "long_bias": wrong}]})
+    with pytest.raises(RuleConfigError, match="long_rules"):
+        Catalogue.from_data({"decision": {"long_rules": -1}, "categories": [entry]})
