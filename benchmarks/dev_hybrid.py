@@ -73,24 +73,30 @@ def folds(all_items: list[Item], count: int, seed: int) -> list[list[Item]]:
     return out
 
 
-def cross_validate(count: int = 4, seed: int = 0, catalogue: dict | None = None,
-                   extra: list[dict] | None = None, train_only: frozenset[str] = TRAIN_ONLY) -> dict[str, dict]:
-    """Figures per kind (chat file, all chat, letters), summed over the folds; `catalogue` overrides the shipped one (e.g. its
-    decision thresholds), `extra` are further model examples in every training fold, and so are the rows of the
-    `train_only` example files (e.g. `{"chat-round3"}`: what a new file adds, on the other files' usual folds)."""
+def fold_classifiers(count: int = 4, seed: int = 0, catalogue: dict | None = None, extra: list[dict] | None = None,
+                     train_only: frozenset[str] = TRAIN_ONLY):
+    """For each fold: (its items, the classifier trained on the other folds' examples), as `cross_validate` scores them."""
     shipped, rules, _ = read_config(CONFIG)
     catalogue = catalogue or shipped
     rules_only = Classifier.from_data(catalogue, rules)
     parts = folds(items(rules_only, train_only), count, seed)
     extra = (extra or []) + [e for e in read_example_files(CONFIG) if e["source"] in train_only]
-    totals: dict[str, dict] = {}
     for index, held in enumerate(parts):
         training = [item for other, part in enumerate(parts) if other != index for item in part]
         train = [item.example for item in training if item.example is not None] + extra
         unplaced = [item.scored for item in training if item.kind == "letters" and item.example is None]
         if unplaced:  # as build_examples does: the department a model trained on the rest ranks first
             train += department_examples(unplaced, Classifier.from_data(catalogue, rules, examples=train))
-        classifier = Classifier.from_data(catalogue, rules, examples=train)
+        yield held, Classifier.from_data(catalogue, rules, examples=train)
+
+
+def cross_validate(count: int = 4, seed: int = 0, catalogue: dict | None = None,
+                   extra: list[dict] | None = None, train_only: frozenset[str] = TRAIN_ONLY) -> dict[str, dict]:
+    """Figures per kind (chat file, all chat, letters), summed over the folds; `catalogue` overrides the shipped one (e.g. its
+    decision thresholds), `extra` are further model examples in every training fold, and so are the rows of the
+    `train_only` example files (e.g. `{"chat-round3"}`: what a new file adds, on the other files' usual folds)."""
+    totals: dict[str, dict] = {}
+    for held, classifier in fold_classifiers(count, seed, catalogue, extra, train_only):
         for kind in sorted({item.kind for item in held}):
             figures = outcome_figures(classifier, [item.scored for item in held if item.kind == kind])
             _add(totals.setdefault(kind, {}), figures)
