@@ -25,6 +25,7 @@ import argparse
 import random
 import sys
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,8 +75,9 @@ def folds(all_items: list[Item], count: int, seed: int) -> list[list[Item]]:
 
 
 def fold_classifiers(count: int = 4, seed: int = 0, catalogue: dict | None = None, extra: list[dict] | None = None,
-                     train_only: frozenset[str] = TRAIN_ONLY):
-    """For each fold: (its items, the classifier trained on the other folds' examples), as `cross_validate` scores them."""
+                     train_only: frozenset[str] = TRAIN_ONLY) -> Iterator[tuple[list[Item], Classifier]]:
+    """For each fold: (its items, the classifier trained on the other folds' examples), as `cross_validate`
+    scores them."""
     shipped, rules, _ = read_config(CONFIG)
     catalogue = catalogue or shipped
     rules_only = Classifier.from_data(catalogue, rules)
