@@ -22,6 +22,7 @@ _CREDENTIAL = re.compile(r"(?i)\b(access_token|corpsecret|secret|token|password|
 _NAME_FIELDS = frozenset({"resident_name", "worker_name", "person"})
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 _HANDLER_MARK = "_gridbot_handler"
+_REDACTED_BY = "_gridbot_redacted_by"  # on a record: the Redactor that redacted its message and traceback
 _NOISY = ("httpx", "httpcore")  # log every request URL at INFO, access tokens included
 
 
@@ -45,6 +46,11 @@ class Redactor:
             record.exc_text = self(record.exc_text)
         if record.stack_info:
             record.stack_info = self(record.stack_info)
+        record.__dict__[_REDACTED_BY] = self
+        return self.extra_fields(record)
+
+    def extra_fields(self, record: logging.LogRecord) -> logging.LogRecord:
+        """`record` with its extra fields (those `extra=` adds after the record is made) redacted in place."""
         for key, value in list(record.__dict__.items()):
             if key in _STANDARD or not isinstance(value, str):
                 continue
@@ -63,7 +69,10 @@ class JsonFormatter(logging.Formatter):
         self._redactor = redactor
 
     def format(self, record: logging.LogRecord) -> str:
-        self._redactor.record(record)
+        if record.__dict__.get(_REDACTED_BY) is self._redactor:  # made by this redactor's record factory
+            self._redactor.extra_fields(record)
+        else:
+            self._redactor.record(record)
         entry = {"at": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname,
                  "logger": record.name, "message": record.getMessage(), **log_context.fields()}
         entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD and not k.startswith("_")})

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import MutableMapping
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
 from config.settings import SHIPPED_CONFIG_DIR
 from handlers.chat.case_numbers import format_case_number
@@ -48,7 +49,7 @@ def _local_time(value: datetime | None) -> str:
     if value is None:
         return ""
     local = value.astimezone(BEIJING)
-    return f"{local.month}月{local.day}日 {local:%H:%M}"
+    return f"{local.month}月{local.day}日 {local.hour:02d}:{local.minute:02d}"
 
 
 @lru_cache(maxsize=1)
@@ -57,9 +58,18 @@ def wording() -> dict[str, Any]:
     return yaml.safe_load((SHIPPED_CONFIG_DIR / "wording.yaml").read_text(encoding="utf-8"))
 
 
+class _TextEnvironment(Environment):
+    """An environment whose globals are fixed once it is set up: each template's globals are a plain dict
+    (Jinja's default, a ChainMap over the environment's, costs a walk of both maps on every render and
+    every `{% import %}`)."""
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **(d or {})}
+
+
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    env = Environment(
+    env = _TextEnvironment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -67,6 +77,7 @@ def _environment() -> Environment:
         keep_trailing_newline=False,
         autoescape=False,
         auto_reload=False,  # templates ship with the code: no stat() per render
+        cache_size=-1,  # every template kept in a plain dict: no LRU bookkeeping per `{% import %}`
     )
     env.filters.update(
         case_number=format_case_number,
@@ -84,7 +95,13 @@ def _environment() -> Environment:
 
 def render(name: str, **context: Any) -> str:
     """Render `templates/<name>.txt.j2`, stripped."""
-    return _environment().get_template(f"{name}.txt.j2").render(**context).strip()
+    return _text_template(name).render(**context).strip()
+
+
+@lru_cache(maxsize=None)
+def _text_template(name: str) -> Template:
+    """`templates/<name>.txt.j2`, compiled once (templates ship with the code)."""
+    return _environment().get_template(f"{name}.txt.j2")
 
 
 def resident_steps() -> tuple[dict[str, str], frozenset[str]]:

@@ -3,7 +3,7 @@
 from models.admin import AdminRole, AdminUser, AppSecret, AuditLog, Broadcast, RuleSetStatus, RuleSetVersion
 from models.apikeys import ApiKey
 from models.base import Base, utcnow
-from models.cases import OPEN_STATES, Case, CaseEvent, CaseLink, CaseState, ClockMark
+from models.cases import OPEN_STATES, Case, CaseEvent, CaseLink, CaseState, ClockMark, state_in
 from models.channels import (
     KF_USERID_PREFIX,
     KfAccount,
@@ -40,5 +40,5 @@ __all__ = [
     "KfContact", "Liaison", "OPEN_STATES", "OutboxChannel", "OutboxMessage", "OutboxStatus", "PatrolCheckin",
     "PointsEntry", "ProgressLink", "REGISTRY_TABLES", "Redemption", "RedemptionState", "RegistryVersion", "Resident", "ShopItem", "StoredMedia", "Unit",
     "Visit", "Volunteer", "VolunteerHours", "Whistle", "WhistleState", "Worker", "WorkerRole", "case_channel",
-    "resident_channel", "utcnow", "worker_grids",
+    "resident_channel", "state_in", "utcnow", "worker_grids",
 ]

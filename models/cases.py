@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, Text, TextClause, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
@@ -33,7 +34,15 @@ OPEN_STATES = (
     CaseState.ESCALATED,
 )
 
-_OPEN_SQL = text("state IN (" + ", ".join(f"'{state}'" for state in OPEN_STATES) + ")")
+
+
+def state_in(states: Iterable[str]) -> TextClause:
+    """`state IN ('pending', …)` on the cases table with the states written into the SQL: constants, so
+    no list of bound values for SQLAlchemy to expand again on every execution."""
+    return text("state IN (" + ", ".join(f"'{state}'" for state in states) + ")")
+
+
+_OPEN_SQL = state_in(OPEN_STATES)
 
 
 class Case(Base):

@@ -185,7 +185,7 @@ def announce(session: Session, case: Case, rules: ClockRules, now: datetime, *, 
         merge(session, case, found.case, SYSTEM.userid, now, tell_reporter=False)
         return found.case
     if found is not None:
-        case.suspect_of_id = found.case.id
+        case.suspect_of_id = found.case_id
     notify_case_opened(session, case.events[0])
     return None
 

@@ -9,7 +9,7 @@ it opens as a case of its own marked 疑似重复 for the worker to merge with o
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
 
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from handlers.cases.timing import Thresholds
 from handlers.classify import normalise
-from models import Case, CaseState
+from models import Case, CaseState, state_in
 from models.db import flush_pending
 
 LINKABLE = (CaseState.PENDING, CaseState.IN_PROGRESS, CaseState.SUSPENDED, CaseState.ESCALATED)
@@ -30,7 +30,7 @@ CANDIDATES = 20  # the most recent open cases of the matter there that are compa
 # one without on ix_cases_grid_state (grid, state).
 _CASES = Case.__table__.c
 _EARLIER = select(_CASES.id, _CASES.text).where(
-    _CASES.id < bindparam("case_id"), _CASES.category == bindparam("category"), _CASES.state.in_(LINKABLE),
+    _CASES.id < bindparam("case_id"), _CASES.category == bindparam("category"), state_in(LINKABLE),
     _CASES.created_at >= bindparam("since"), _CASES.duplicate_of_id.is_(None),
     _CASES.reporter_userid != bindparam("reporter"),
 )
@@ -51,9 +51,15 @@ _PART_SUFFIX = re.compile(r"(?:街道|社区|小区|花园|新村|大厦|区|路
 class Found:
     """The earlier case a report is like, how alike (0–100), and whether that is sure enough to link."""
 
-    case: Case
+    case_id: int
     score: float
     sure: bool
+    session: Session = field(repr=False, compare=False)
+
+    @property
+    def case(self) -> Case:
+        """The earlier case, loaded when asked (a case only marked 疑似重复 needs just its id)."""
+        return self.session.get(Case, self.case_id)
 
 
 @lru_cache(maxsize=4096)
@@ -107,4 +113,4 @@ def likely_duplicate(session: Session, case: Case, window: timedelta, thresholds
     score, _, best = max(scored)
     if score < thresholds.suspect:
         return None
-    return Found(session.get(Case, best), score, score >= thresholds.link)
+    return Found(best, score, score >= thresholds.link, session)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
+from stat import S_ISREG
 
 import chinese_calendar
 import yaml
@@ -168,8 +170,8 @@ class ClockRules:
 
 
 @lru_cache(maxsize=8)
-def _load(path: Path, _mtime: float) -> ClockRules:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+def _load(path: str, _mtime: float) -> ClockRules:
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     return ClockRules(
         reminder_before={step: parse_duration(data["reminder_before"][step]) for step in STEPS},
         quiet_start=time.fromisoformat(data["quiet_hours"]["start"]),
@@ -199,11 +201,28 @@ def _working_hours(data: dict) -> WorkingHours:
 
 
 def clock_rules(config_dir: Path = SHIPPED_CONFIG_DIR) -> ClockRules:
-    """The rules in `config_dir/lifecycle.yaml` (the shipped file when that folder has none)."""
-    path = config_dir / "lifecycle.yaml"
-    if not path.is_file():
-        path = SHIPPED_CONFIG_DIR / "lifecycle.yaml"
-    return _load(path, path.stat().st_mtime)
+    """The rules in `config_dir/lifecycle.yaml` (the shipped file when that folder has none), read
+    again when the file changes (one stat() per call: a report asks two or three times)."""
+    path = _lifecycle_path(config_dir)
+    mtime = _file_mtime(path)
+    if mtime is None:
+        path = _lifecycle_path(SHIPPED_CONFIG_DIR)
+        mtime = os.stat(path).st_mtime
+    return _load(path, mtime)
+
+
+@lru_cache(maxsize=64)
+def _lifecycle_path(config_dir: Path) -> str:
+    return os.path.join(config_dir, "lifecycle.yaml")
+
+
+def _file_mtime(path: str) -> float | None:
+    """The modification time of the regular file at `path`; None when there is none."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_mtime if S_ISREG(stat.st_mode) else None
 
 
 def due(case: Case, step: str) -> datetime | None:

@@ -134,6 +134,7 @@ class TextModel:
         self._bias_floats = (bias * temperature).tolist()
         self.options = options
         self._names: list[str] | None = None
+        self._last_counts: tuple[str, tuple[list[int], np.ndarray | None]] | None = None
         self._opening_rows = {gram[len(OPENING_MARK):]: row for gram, row in vocabulary.items()
                               if gram.startswith(OPENING_MARK)}
 
@@ -155,12 +156,19 @@ class TextModel:
 
     def _counts(self, normalised: str) -> tuple[list[int], np.ndarray | None]:
         """(feature rows, their sublinear tf 1 + ln(count), or None when every count is 1) of a text,
-        the rows in the order `features` first gives them."""
+        the rows in the order `features` first gives them. The last text's are kept: a decision's
+        explanation (`explain`) asks again for the text just ranked."""
+        last = self._last_counts
+        if last is not None and last[0] == normalised:
+            return last[1]
         rows = self._rows(normalised)
         if len(set(rows)) == len(rows):  # the common case in a chat message: no n-gram twice
-            return rows, None
-        counts = Counter(rows)
-        return list(counts), 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
+            counted = rows, None
+        else:
+            counts = Counter(rows)
+            counted = list(counts), 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
+        self._last_counts = (normalised, counted)
+        return counted
 
     def _rows(self, normalised: str) -> list[int]:
         """The vocabulary rows of `features(normalised)` in order, n-grams outside the vocabulary left out

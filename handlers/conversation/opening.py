@@ -61,7 +61,7 @@ def resident_and_conversation(session: Session, userid: str) -> tuple[Resident, 
         convo = session.get(Conversation, userid, with_for_update=True, populate_existing=True)
     resident = _held(session, Resident, _RESIDENTS, row)
     if resident is None:
-        return add_inserted(session, Resident(userid=userid)), convo
+        resident = add_inserted(session, Resident(userid=userid))
     for attribute, unit_id in (("unit", resident.unit_id), ("arrival_unit", resident.arrival_unit_id)):
         if attribute not in resident.__dict__:  # as if joined-loaded: no SQL when the report is placed
             set_committed_value(resident, attribute, registry.unit(session, unit_id) if unit_id else None)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from handlers.places.address_index import AddressIndex, AddressMatch
 from handlers.registry import cache as registry
 from handlers.registry.cache import StaffMember
-from models import OPEN_STATES, Case, Grid, Unit, Worker, WorkerRole
+from models import OPEN_STATES, Case, Grid, Unit, Worker, WorkerRole, state_in
 from models.db import TransactionMemo, flush_pending
 
 __all__ = ["AddressIndex", "AddressMatch", "PointMatch", "locate_point", "pick_assignee", "urgent_responders"]
@@ -82,7 +82,7 @@ def locate_point(session: Session, lat: float, lng: float) -> PointMatch | None:
 
 # Built once: SQLAlchemy memoises its cache key.
 _OPEN_COUNTS = (select(Case.assignee_id, func.count())
-                .where(Case.assignee_id.in_(bindparam("workers", expanding=True)), Case.state.in_(OPEN_STATES))
+                .where(Case.assignee_id.in_(bindparam("workers", expanding=True)), state_in(OPEN_STATES))
                 .group_by(Case.assignee_id))
 # Open cases per worker as this transaction counts them: read once per transaction (a batch of messages),
 # one added for each case `pick_assignee` picks a worker for, read again once the transaction changes
