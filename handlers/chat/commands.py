@@ -82,8 +82,10 @@ _SYMBOL_CATEGORIES = {"So", "Sk", "Cf", "Mn"}
 _LEADING = re.compile(r"^[\s,，:：;；。、]+")
 
 
+@lru_cache(maxsize=64)
 def _bare(text: str) -> str:
-    """`text` without punctuation, stickers and emoji, lower-case: what short words are compared on."""
+    """`text` without punctuation, stickers and emoji, lower-case: what short words are compared on (kept
+    for the last texts: a message is asked whether it is thanks, a greeting, then chit-chat)."""
     folded = _PUNCT.sub("", _STICKERS.sub("", fold(text))).lower()
     return "".join(ch for ch in folded if unicodedata.category(ch) not in _SYMBOL_CATEGORIES)
 
@@ -94,7 +96,13 @@ def is_greeting(text: str) -> bool:
 
 
 def _is_greeting_bare(bare: str) -> bool:
-    return not bare or bare in {word.lower() for word in _vocabulary()["greetings"]}
+    return not bare or bare in _lowered("greetings")
+
+
+@lru_cache(maxsize=8)
+def _lowered(kind: str) -> frozenset[str]:
+    """The vocabulary's words of `kind` (greetings, thanks), lower-case."""
+    return frozenset(word.lower() for word in _vocabulary()[kind])
 
 
 def is_chitchat(text: str) -> bool:
@@ -111,7 +119,7 @@ CHITCHAT_MAX_CHARS = 10
 
 def is_thanks(text: str) -> bool:
     """A thank-you (谢谢, 辛苦了): answered with one line."""
-    return _bare(text) in {word.lower() for word in _vocabulary()["thanks"]}
+    return _bare(text) in _lowered("thanks")
 
 
 def suggest(text: str, audience: str) -> str | None:
