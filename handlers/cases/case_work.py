@@ -14,10 +14,14 @@ from handlers.cases.duplicates import likely_duplicate
 from handlers.cases.records import apply_action, set_deadlines
 from handlers.cases.timing import STEPS, ClockRules, clock_rules, due, set_due, shift_deadlines
 from handlers.chat import pending
+from handlers.chat.inbound import Inbound
 from handlers.classify import Category
 from handlers.points.ledger import award
 from handlers.texts import render
 from models import Case, CaseEvent, CaseLink, Worker
+from models.outbox import keep_media
+
+MEDIA_KINDS = frozenset({"image", "video", "voice", "file"})
 
 
 def _on_time(case: Case, step: str, now: datetime) -> bool:
@@ -83,6 +87,25 @@ def _may_ask_rating(session: Session, userid: str) -> bool:
     """Only when the resident is not in the middle of answering another question."""
     current = pending.current(session, userid)
     return current is None or current.state == pending.RATE
+
+
+def expect_media(session: Session, userid: str, event: CaseEvent, now: datetime) -> None:
+    """Photos (voice, video, files) `userid` sends next belong to this step: 办结 with a photo of the result."""
+    pending.expect(session, userid, pending.ATTACH_MEDIA, {"case_id": event.case_id, "event_id": event.id}, now)
+
+
+def attach_media(session: Session, userid: str, inbound: Inbound, window: timedelta, now: datetime) -> str:
+    """Media a worker or liaison sends within `window` of their latest step is attached to that step (and kept
+    through the outbox); the reply says where it went, or that it belongs to no step."""
+    convo = pending.current(session, userid)
+    fresh = convo is not None and convo.state == pending.ATTACH_MEDIA and now - convo.updated_at <= window
+    event = session.get(CaseEvent, convo.data["event_id"]) if fresh else None
+    if event is None:
+        return render("replies/worker_media_without_step", kind=inbound.kind)
+    attachment = {"kind": inbound.kind, "media_id": inbound.media_id, "pic_url": inbound.pic_url}
+    keep_media(session, attachment)
+    event.attachments = [*event.attachments, attachment]
+    return render("replies/worker_media_attached", case=event.case, event=event, kind=inbound.kind)
 
 
 STEP_ACTIONS = ("plan", "progress", "close")  # the steps 补充 adds to

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from handlers.chat.case_numbers import format_case_number
 from handlers.privacy.masking import mask_name, mask_text
 from handlers.texts import BEIJING, label, resident_steps
-from models import OPEN_STATES, Case, CaseState, Worker
+from models import OPEN_STATES, Case, CaseState, Liaison, Worker
 
 PHOTO_KINDS = ("image",)
 
@@ -57,9 +57,11 @@ def _place(case: Case) -> str:
 
 
 def worker_photos(session: Session, case: Case) -> list[Photo]:
-    """The photos workers attached to the case's steps (never the residents' own), in order."""
+    """The photos workers and departments' liaisons attached to the case's steps (never the residents' own),
+    in order."""
     actors = {event.actor for event in case.events}
-    workers = set(session.scalars(select(Worker.userid).where(Worker.userid.in_(actors))))
+    workers = set(session.scalars(select(Worker.userid).where(Worker.userid.in_(actors))
+                                  .union(select(Liaison.userid).where(Liaison.userid.in_(actors)))))
     media = [attachment["media_id"] for event in case.events if event.actor in workers
              for attachment in event.attachments or []
              if attachment.get("kind") in PHOTO_KINDS and attachment.get("media_id")]

@@ -16,6 +16,7 @@ CONFIRM_ADDRESS = "confirm_address"  # data: case_id, unit_id
 RATE = "rate"  # data: case_id
 CONFIRM_BIND = "confirm_bind"  # data: unit_id (the building whose QR code the resident came through)
 CONFIRM_WITHDRAW = "confirm_withdraw"  # data: case_id
+ATTACH_MEDIA = "attach_photos"  # data: case_id, event_id (the step a worker's or liaison's next photos belong to)
 
 
 def current(session: Session, userid: str) -> Conversation | None:

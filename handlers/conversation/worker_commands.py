@@ -23,7 +23,6 @@ from handlers.cases.false_report import close_as_false
 from handlers.cases.lifecycle import IllegalTransition, allowed
 from handlers.cases.records import StaleCase
 from handlers.cases.timing import clock_rules
-from handlers.chat import pending
 from handlers.chat.case_numbers import split_ref
 from handlers.chat.commands import Command, is_thanks, parse_command, suggest
 from handlers.chat.inbound import Inbound
@@ -35,10 +34,6 @@ from handlers.services import Services
 from handlers.texts import render
 from handlers.visits import chat as visit_chat
 from models import OPEN_STATES, Case, CaseEvent, InboundMessage, Worker
-from models.outbox import keep_media
-
-ATTACH_PHOTOS = "attach_photos"  # conversation state: data = {case_id, event_id}
-_MEDIA = ("image", "video", "voice", "file")
 
 
 @dataclass(frozen=True)
@@ -73,8 +68,9 @@ def handle(session: Session, services: Services, worker: Worker, inbound: Inboun
     now = services.clock()
     if (answer := visit_chat.answer(session, services, worker, inbound, now)) is not None:
         return answer
-    if inbound.kind in _MEDIA:
-        return _attach_media(session, services, worker, inbound, now)
+    if inbound.kind in case_work.MEDIA_KINDS:  # a photo right after 方案/进展/办结 belongs to that step
+        return case_work.attach_media(session, worker.userid, inbound, clock_rules(services.config_dir).photo_window,
+                                      now)
     if inbound.kind != "text":
         return None
     command = parse_command(inbound.text, "worker")
@@ -155,17 +151,11 @@ def _take(request: Request, case: Case, _text: str) -> str:
     return _done(case, event)
 
 
-def _expect_photos(request: Request, event: CaseEvent) -> None:
-    """Photos the worker sends next belong to this step (办结 with a photo of the result)."""
-    pending.expect(request.session, request.worker.userid, ATTACH_PHOTOS,
-                        {"case_id": event.case_id, "event_id": event.id}, request.now)
-
-
 def _with_photos(step: Callable[[Session, Case, Worker, str, datetime], CaseEvent]):
     """方案 / 进展 / 办结: the step, then photos sent right after attach to it."""
     def run(request: Request, case: Case, text: str) -> str:
         event = step(request.session, case, request.actor, text, request.now)
-        _expect_photos(request, event)
+        case_work.expect_media(request.session, request.worker.userid, event, request.now)
         return _done(case, event)
     return run
 
@@ -322,19 +312,3 @@ OTHER_COMMANDS: dict[str, Callable[[Request], str]] = {
     "due_visits": lambda r: visit_chat.due(r.session, r.services, r.worker, r.now, masked=r.in_group),
     "checkin": lambda r: visit_chat.expect_checkin(r.session, r.services, r.worker, r.command.args, r.now),
 }
-
-
-def _attach_media(session: Session, services: Services, worker: Worker, inbound: Inbound,
-                  now: datetime) -> str:
-    """A photo right after 方案/进展/办结 is attached to that step's event."""
-    convo = pending.current(session, worker.userid)
-    window = clock_rules(services.config_dir).photo_window
-    if convo is None or convo.state != ATTACH_PHOTOS or now - convo.updated_at > window:
-        return render("replies/worker_media_without_step", kind=inbound.kind)
-    event = session.get(CaseEvent, convo.data["event_id"])
-    if event is None:
-        return render("replies/worker_media_without_step", kind=inbound.kind)
-    attachment = {"kind": inbound.kind, "media_id": inbound.media_id, "pic_url": inbound.pic_url}
-    keep_media(session, attachment)
-    event.attachments = [*event.attachments, attachment]
-    return render("replies/worker_media_attached", case=event.case, event=event, kind=inbound.kind)

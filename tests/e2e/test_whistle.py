@@ -6,13 +6,16 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+import httpx
 import pytest
 from sqlalchemy import select
 
-from models import Whistle
+from demo.fake_kf import tiny_png
+from models import StoredMedia, Whistle
 from tests.cli import cli_json
 from tests.e2e.conftest import config_with_quiet_hours
 from tests.e2e.worker_chat import queued, show, taken
+from tests.wecom_sim import media_xml
 
 OCCUPY = "阳光小区门口有人占道摆摊卖菜，堵得车都过不去"
 
@@ -70,6 +73,34 @@ def test_liaison_reports_in_and_closes_and_an_outsider_is_refused(wecom, db, dat
     with db() as session:
         done = session.scalars(select(Whistle).where(Whistle.case_id == int(number[3:]))).one()
         assert (done.state, done.reported_by) == ("closed", "dept-cg-1") and done.reported_at <= done.closed_at
+
+
+def _photo(wecom, userid: str, msg_id: int) -> str:
+    return wecom.reply_text(wecom.post_xml(media_xml(userid, "image", msg_id)))
+
+
+def _kept(db, media_id: str) -> list[str]:
+    with db() as session:
+        return session.scalars(select(StoredMedia.media_id).where(StoredMedia.media_id == media_id)).all()
+
+
+def test_a_liaisons_photo_after_reporting_back_is_attached_to_that_step(wecom, fake_wecom, db, database_url, app_url):
+    number, n = taken(wecom, OCCUPY)
+    whistle(wecom, n)
+    wecom.send_text("dept-cg-1", f"报到 {n}")
+    assert "发送照片" in wecom.send_text("dept-cg-1", f"办结 {n} 摊位已清理")
+    attached = _photo(wecom, "dept-cg-1", 882000003)
+    assert number in attached and "办结" in attached
+    assert "不知道属于哪个事项" in _photo(wecom, "dept-zj-1", 882000004)  # reported nothing back: no step
+
+    close = show(number, database_url)["events"][-1]
+    assert close["action"] == "close" and close["actor"] == "dept-cg-1"
+    assert [a["media_id"] for a in close["attachments"]] == ["media-882000003"]
+    # downloaded with media/get through the outbox, as a worker's photo is
+    assert fake_wecom.wait_for(lambda: _kept(db, "media-882000003"), 1, timeout=60)
+    path = re.search(r"/p/[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+", wecom.send_text("demo-resident", f"进度 {n}")).group(0)
+    shown = httpx.get(f"{app_url}{path}/photos/0")  # the resident sees it on the progress page
+    assert shown.status_code == 200 and shown.content == tiny_png("media-882000003")
 
 
 def test_liaison_returns_a_case_that_is_not_theirs(wecom, db, database_url):
