@@ -1,6 +1,15 @@
 """SQLAlchemy models: the registry, cases, messages, the outbox and Open311 API keys."""
 
-from models.admin import AdminRole, AdminUser, AppSecret, AuditLog, Broadcast, RuleSetStatus, RuleSetVersion
+from models.admin import (
+    AdminRole,
+    AdminUser,
+    AppSecret,
+    AuditLog,
+    Broadcast,
+    LoginFailure,
+    RuleSetStatus,
+    RuleSetVersion,
+)
 from models.apikeys import ApiKey
 from models.base import Base, utcnow
 from models.cases import OPEN_STATES, Case, CaseEvent, CaseLink, CaseState, ClockMark, state_in
@@ -34,7 +43,8 @@ from models.shop import Redemption, RedemptionState, ShopItem, Volunteer, Volunt
 from models.visits import PatrolCheckin, Visit
 
 __all__ = [
-    "AdminRole", "AdminUser", "ApiKey", "AppSecret", "AuditLog", "Broadcast", "RuleSetStatus", "RuleSetVersion",
+    "AdminRole", "AdminUser", "ApiKey", "AppSecret", "AuditLog", "Broadcast", "LoginFailure", "RuleSetStatus",
+    "RuleSetVersion",
     "Area", "AreaLevel", "Base", "Case", "CaseEvent", "CaseLink", "CaseState", "ClockMark",
     "Conversation", "Correction", "Department", "Grid", "InboundMessage", "KF_USERID_PREFIX", "KfAccount",
     "KfContact", "Liaison", "OPEN_STATES", "OutboxChannel", "OutboxMessage", "OutboxStatus", "PatrolCheckin",

@@ -1,4 +1,5 @@
-"""The admin console's own tables: accounts, the audit log, rule-set versions, broadcasts and its secrets."""
+"""The admin console's own tables: accounts, failed logins, the audit log, rule-set versions, broadcasts and its
+secrets."""
 
 from __future__ import annotations
 
@@ -89,6 +90,18 @@ class Broadcast(Base):
     grid_codes: Mapped[list] = mapped_column(default=list)
     recipients: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoginFailure(Base):
+    """One failed console login from a client (its address): the per-client login throttle, shared by every
+    app process (handlers/console/accounts.client_wait)."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_client_at", "client", "at"), Index("ix_login_failures_at", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column()
 
 
 class AppSecret(Base):

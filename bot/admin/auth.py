@@ -68,7 +68,12 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
           session: Session = Depends(get_session), now: datetime = Depends(get_now)) -> Response:
     client = request.client.host if request.client else "?"
     page = partial(_login_page, request, console, cookie, next_path=safe_next(next))
-    wait = console.throttle.retry_after(client)
+    try:
+        wait = console.throttle.retry_after(session, client, now)
+        session.rollback()  # the read ends here: no lock is held while waiting for a password-check slot
+    except OperationalError:  # SQLite's write lock held past the busy timeout
+        session.rollback()
+        return page(status_code=503, error=accounts.LoginError("busy"))
     if wait:
         response = page(status_code=429, error=accounts.LoginError("throttled"), retry_minutes=ceil(wait / 60))
         response.headers["Retry-After"] = str(ceil(wait))
@@ -84,12 +89,12 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
         return page(status_code=503, error=accounts.LoginError("busy"))
     except accounts.LoginError as error:
         if error.reason == "invalid":
-            console.throttle.failed(client)
+            console.throttle.failed(session, client, now)
         _committed(session)  # the failure count and the audit row, when the database can take them
         return page(status_code=503 if error.reason == "disabled" else 401, error=error)
+    console.throttle.succeeded(session, client)
     if not _committed(session):
         return page(status_code=503, error=accounts.LoginError("busy"))
-    console.throttle.succeeded(client)
     response = RedirectResponse(safe_next(next), status_code=303)
     console.set_cookie(request, response, cookie.logged_in(user.id, user.session_epoch))
     return response

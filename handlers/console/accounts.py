@@ -1,4 +1,5 @@
-"""Admin accounts: argon2 passwords, login with lockout, the first `admin`, and who may see what."""
+"""Admin accounts: argon2 passwords, login with lockout, failed logins per client (the throttle's record, shared by
+every app process), the first `admin`, and who may see what."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from handlers.console.audit import record
-from models import AdminRole, AdminUser, Area, Grid
+from models import AdminRole, AdminUser, Area, Grid, LoginFailure
 
 FIRST_ADMIN = "admin"
 DEMO_ADMIN_PASSWORD = "gridbot-demo"  # what `gridbot demo` sets; shown on the demo's login page
@@ -118,6 +119,28 @@ def login(session: Session, username: str, password: str, *, first_admin_passwor
     user.failed_logins, user.locked_until, user.last_failed_at, user.last_login_at = 0, None, None, now
     record(session, actor=user.username, action="login", target=None, now=now)
     return user
+
+
+def client_wait(session: Session, client: str, now: datetime, limit: int, window: timedelta) -> timedelta:
+    """How long `client` must wait before its next login: nothing until it failed `limit` times within `window`
+    (in any app process), then until the oldest of those failures is `window` old."""
+    recent = session.scalars(select(LoginFailure.at)
+                             .where(LoginFailure.client == client[:64], LoginFailure.at > now - window)
+                             .order_by(LoginFailure.at.desc()).limit(limit)).all()
+    return recent[-1] + window - now if len(recent) >= limit else timedelta(0)
+
+
+def client_failed(session: Session, client: str, now: datetime, window: timedelta) -> None:
+    """Record a failed login from `client`; failures older than `window` (anyone's) are forgotten."""
+    session.execute(delete(LoginFailure).where(LoginFailure.at <= now - window)
+                    .execution_options(synchronize_session=False))
+    session.add(LoginFailure(client=client[:64], at=now))
+
+
+def client_succeeded(session: Session, client: str) -> None:
+    """A login from `client` succeeded: its failures are forgotten."""
+    session.execute(delete(LoginFailure).where(LoginFailure.client == client[:64])
+                    .execution_options(synchronize_session=False))
 
 
 def unlock(session: Session, username: str, *, actor: str, now: datetime) -> bool:

@@ -18,7 +18,7 @@ from bot.admin.common.throttle import LIMIT
 from handlers.console.accounts import LOCKOUT, MAX_FAILURES, create_user
 from models import AdminUser, utcnow
 from tests.cli import run_cli
-from tests.e2e.admin_client import AdminClient
+from tests.e2e.admin_client import ADMIN_PASSWORD, AdminClient
 from tests.loadgen import AppProcess, process_env
 from tests.servers import free_port
 
@@ -44,6 +44,21 @@ def test_one_client_is_throttled_long_before_it_could_lock_an_account(app_url, d
     assert _failures(db, "admin") == (LIMIT, None)  # throttled tries never reached the account
     assert LIMIT < MAX_FAILURES
     assert AdminClient(app_url, "10.20.0.2").login().status_code == 303  # the owner still gets in
+
+
+def test_the_throttle_holds_across_app_processes(app_url, app_settings, fake_wecom):
+    """A second app process on the same database: a client's failures count wherever they land."""
+    env = {**process_env(app_settings, fake_wecom.url), "GRIDBOT_ADMIN_PASSWORD": ADMIN_PASSWORD}
+    second = AppProcess(env, free_port())
+    try:
+        here, there = AdminClient(app_url, "10.25.0.1"), AdminClient(second.url, "10.25.0.1")
+        answers = [(here if i % 2 else there).login("admin", f"guess-{i}") for i in range(LIMIT)]
+        assert [a.status_code for a in answers] == [401] * LIMIT  # neither process alone saw LIMIT failures
+        assert here.login("admin", "guess-more").status_code == 429
+        assert there.login("admin", ADMIN_PASSWORD).status_code == 429  # even the right password waits
+        assert AdminClient(second.url, "10.25.0.2").login().status_code == 303  # another client is not affected
+    finally:
+        second.stop()
 
 
 def _timed_login(app_url: str, client_ip: str, username: str, password: str) -> tuple[httpx.Response, float]:
