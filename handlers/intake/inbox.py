@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, Row, bindparam, func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,27 +28,37 @@ from handlers.intake.log_context import message_context
 from handlers.services import Services
 from handlers.texts import render
 from models import InboundMessage, OutboxMessage, resident_channel
-from models.db import insert_many_or_skip, is_retryable, try_lock_for, update_by_id
+from models.db import insert_many_or_skip, is_retryable, try_locks_for, update_by_id
 from models.outbox import OutboxChannel, queue_notice
 
 log = logging.getLogger("gridbot.inbox")
 
 RECEIVED = "received"  # accepted, not yet handled
 
+# The claim. A record is read as plain columns into an InboundMessage the session does not track: the
+# handlers set its status, category, case and reply as they go, and ONE UPDATE writes them at the end (an
+# ORM record would be flushed each time a query follows one of those changes: four UPDATEs per message).
+_RECORD_COLUMNS = InboundMessage.__table__.columns
+_WAITING = InboundMessage.status == RECEIVED
+# SQLite (one writer at a time: what the transaction reads stays true until it commits): the waiting rows
+# in order, whole; the first of each user is that user's oldest.
+_WAITING_ROWS = (select(*_RECORD_COLUMNS).where(_WAITING, InboundMessage.id > bindparam("after"))
+                 .order_by(InboundMessage.id).limit(bindparam("rows")))
+# PostgreSQL (other processes handle too): who waits, then — once locked — their oldest rows, read again.
 _WAITING_USERS = (select(InboundMessage.id, InboundMessage.from_userid)
-                  .where(InboundMessage.status == RECEIVED, InboundMessage.id > bindparam("after"))
+                  .where(_WAITING, InboundMessage.id > bindparam("after"))
                   .order_by(InboundMessage.id).limit(bindparam("rows")))
+_OLDEST_OF_USERS = (select(*_RECORD_COLUMNS)
+                    .where(InboundMessage.id.in_(
+                        select(func.min(InboundMessage.id))
+                        .where(_WAITING, InboundMessage.from_userid.in_(bindparam("userids", expanding=True)))
+                        .group_by(InboundMessage.from_userid)))
+                    .order_by(InboundMessage.id))
 CLAIM_PAGE = 16  # waiting rows read at a time: a batch cut short by its budget reads no more than it needs
-# A record is read as plain columns into an InboundMessage the session does not track: the handlers set
-# its status, category, case and reply as they go, and ONE UPDATE writes them at the end (an ORM record
-# would be flushed each time a query follows one of those changes: four UPDATEs per message).
-_OLDEST_OF_USER = (select(*InboundMessage.__table__.columns)
-                   .where(InboundMessage.from_userid == bindparam("userid"), InboundMessage.status == RECEIVED)
-                   .order_by(InboundMessage.id).limit(1))
 _KNOWN_KEYS = select(InboundMessage.msg_key).where(InboundMessage.msg_key.in_(bindparam("keys", expanding=True)))
 _RECORD_BY_KEY = select(InboundMessage.id, InboundMessage.reply).where(InboundMessage.msg_key == bindparam("key"))
 _REPLY_QUEUED = select(OutboxMessage.id).where(OutboxMessage.dedupe_key == bindparam("key"))
-_RECORD_BY_ID = select(*InboundMessage.__table__.columns).where(InboundMessage.id == bindparam("record_id"))
+_RECORD_BY_ID = select(*_RECORD_COLUMNS).where(InboundMessage.id == bindparam("record_id"))
 _OUTCOME_COLUMNS = ("status", "reply", "case_id", "category")
 
 Rebuild = Callable[[dict], Inbound]  # a stored callback payload → the Inbound it was
@@ -149,25 +159,41 @@ def process_batch(factory: sessionmaker[Session], services: Services, rebuild: R
 
 def _claim(session: Session, limit: int) -> Iterator[InboundMessage]:
     """The oldest waiting message of each waiting user this transaction could lock, oldest first, lazily
-    (the waiting rows are read a page at a time, and a user is locked only when the batch gets to it);
-    at most `limit` messages, from the first `limit * 4` waiting rows."""
+    (the waiting rows are read a page at a time, and a page's users are locked only when the batch gets to
+    them, in one statement); at most `limit` messages, from the first `limit * 4` waiting rows."""
+    connection = session.connection()
+    locking = connection.dialect.name == "postgresql"
     taken, scanned, after, seen = 0, 0, 0, set()
     while scanned < limit * 4:
-        page = session.execute(_WAITING_USERS, {"after": after, "rows": min(CLAIM_PAGE, limit * 4 - scanned)}).all()
-        for _, userid in page:
-            if userid in seen:
-                continue
-            seen.add(userid)
-            if try_lock_for(session, f"user:{userid}"):
-                row = session.execute(_OLDEST_OF_USER, {"userid": userid}).first()
-                if row is not None:
-                    taken += 1
-                    yield InboundMessage(**row._mapping)
-                    if taken >= limit:
-                        return
-        if len(page) < CLAIM_PAGE:
+        page = connection.execute(_WAITING_USERS if locking else _WAITING_ROWS,
+                                  {"after": after, "rows": min(CLAIM_PAGE, limit * 4 - scanned)}).all()
+        firsts = _first_of_each_user(page, seen)[:limit - taken]
+        for row in _locked_oldest(session, connection, firsts) if locking else firsts:
+            taken += 1
+            yield InboundMessage(**row._mapping)
+        if taken >= limit or len(page) < CLAIM_PAGE:
             return
         scanned, after = scanned + len(page), page[-1].id
+
+
+def _first_of_each_user(page: list[Row], seen: set[str]) -> list[Row]:
+    """The rows of `page` whose user is not in `seen` yet, one per user (the first); adds those users to `seen`."""
+    firsts = []
+    for row in page:
+        if row.from_userid not in seen:
+            seen.add(row.from_userid)
+            firsts.append(row)
+    return firsts
+
+
+def _locked_oldest(session: Session, connection: Connection, rows: list[Row]) -> list[Row]:
+    """PostgreSQL: the users of `rows` this transaction could lock (one statement), and the oldest message
+    each of them still has waiting (one more), read after the lock: another process may have handled the
+    message `rows` saw meanwhile."""
+    users = try_locks_for(session, [f"user:{row.from_userid}" for row in rows])
+    if not users:
+        return []
+    return connection.execute(_OLDEST_OF_USERS, {"userids": [user.removeprefix("user:") for user in users]}).all()
 
 
 def _handle_alone(session: Session, services: Services, record: InboundMessage, rebuild: Rebuild,
