@@ -6,8 +6,9 @@ Two sides per process (handlers/intake/inbox.py holds what they run):
   lets each request answer. A commit is a fraction of a millisecond of I/O: cheaper on
   the loop than any hand-over to a thread and back;
 - a processor thread handles accepted messages in batches (the oldest waiting message of each of
-  up to BATCH_LIMIT users, started within BATCH_BUDGET seconds (SQLite: SQLITE_BATCH_BUDGET), one
-  savepoint each, one commit for all: `inbox.process_batch`), at full speed — except during a
+  up to BATCH_LIMIT users, started within BATCH_BUDGET seconds — on SQLite within SQLITE_BATCH_BUDGET
+  while anyone in the process waits for the write lock —, one savepoint each, one commit for all:
+  `inbox.process_batch`), at full speed — except during a
   flood (more than FLOOD_RATE messages/s accepted, beyond what it could handle anyway), when it
   yields to the intake (`FloodPacing`): batches bounded by FLOOD_BUDGET seconds, each followed by a
   rest that keeps the processor (and, on SQLite, its hold on the write gate) to FLOOD_SHARE of the time. Acknowledging fast keeps WeCom from
@@ -44,7 +45,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from handlers.chat.inbound import Inbound
 from handlers.intake import inbox
 from handlers.services import Services
-from models.db import is_busy
+from models.db import is_busy, lock_waiters
 
 log = logging.getLogger("gridbot.intake")
 
@@ -59,8 +60,10 @@ POLL = 0.5  # how often to look for messages accepted by other processes
 SQLITE_BREATH = 0.002
 BATCH_LIMIT = 64  # messages (of distinct users) handled in one transaction
 BATCH_BUDGET = 0.04  # seconds after which a batch starts no further message
-# SQLite: a batch holds the write lock; other writers (the outbox sender, other processes) poll for it in
-# sleeps of 1-100 ms and must find a gap often enough, as between two single messages before batching.
+# SQLite: a batch holds the write lock. While anyone in this process wants it (a group commit of the
+# intake, a request waiting for its passive reply, the outbox sender or the console in BEGIN), a batch
+# starts no message after this many seconds, as before batching; other processes' writers poll for the
+# lock in sleeps of 1-100 ms and find it between two batches (SQLITE_BREATH).
 SQLITE_BATCH_BUDGET = 0.01
 GATE_RETRY = 0.001  # seconds before a group commit tries the SQLite write gate again
 
@@ -128,7 +131,8 @@ class Intake:
         self._rebuild = rebuild
         self.on_reply_queued = on_reply_queued  # e.g. wakes this process's outbox sender
         self._gate = threading.Lock() if single_writer else None  # SQLite: one writer at a time
-        self._pacing = FloodPacing(SQLITE_BATCH_BUDGET if single_writer else BATCH_BUDGET)
+        self._pacing = FloodPacing(BATCH_BUDGET)
+        self._engine = factory.kw["bind"]
         self._pending: list[tuple[Inbound, asyncio.Future]] = []
         self._flush_scheduled = False
         self._lock = threading.Lock()  # guards waiter states
@@ -278,7 +282,8 @@ class Intake:
             try:
                 with self._gate or nullcontext():
                     outcomes = inbox.process_batch(self._factory, self._services, self._rebuild, self._claim,
-                                                   limit=limit, budget=self._pacing.batch_budget(flood))
+                                                   limit=limit, budget=self._pacing.batch_budget(flood),
+                                                   enough=self.lock_wanted if self._gate else None)
             except Exception:
                 self._release_claimed([])
                 if limit > 1:
@@ -313,6 +318,14 @@ class Intake:
             self._flood = (self._accepted - count) / (now - when) > FLOOD_RATE
             self._rate_sample = (now, self._accepted)
         return self._pacing.pause(now, self._flood, bool(self._waiters))
+
+    def lock_wanted(self, elapsed: float) -> bool:
+        """SQLite, between two messages of a batch that has run `elapsed` seconds: end it, past
+        SQLITE_BATCH_BUDGET, when anyone in this process waits for the write lock the batch holds — a group
+        commit of the intake, a request waiting for its passive reply (its message is not in this batch),
+        another thread in BEGIN (the outbox sender, the console). Nobody waiting: the batch runs its
+        whole budget, and one commit (one fsync) serves more messages."""
+        return elapsed >= SQLITE_BATCH_BUDGET and bool(self._pending or self._waiters or lock_waiters(self._engine))
 
     def _claim(self, msg_key: str) -> bool:
         """Called by the handler before its batch commits: may this message's reply ride on the HTTP answer?"""

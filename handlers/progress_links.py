@@ -16,12 +16,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, event, insert, select, update
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session, object_session
 
 from models import Case, utcnow
 from models.channels import ProgressLink
-from models.db import TransactionMemo
+from models.db import TransactionMemo, insert_row
 
 SESSION_KEY = "gridbot_progress_links"
 TOKEN_BYTES = 16
@@ -59,7 +59,6 @@ def signer_of(session: Session) -> LinkSigner | None:
 _LIVE_TOKEN = (select(ProgressLink.token)  # built once: every reply naming a case asks it
                .where(ProgressLink.case_id == bindparam("case_id"), ProgressLink.revoked_at.is_(None))
                .order_by(ProgressLink.created_at.desc()).limit(1))
-_NEW_LINK = insert(ProgressLink.__table__)
 # Case id → its live token as this transaction knows it (None: a case inserted in it, no token yet);
 # forgotten when a link is revoked (an UPDATE of progress_links) or a savepoint rolls back.
 _TOKENS = TransactionMemo("gridbot_progress_tokens", frozenset({ProgressLink.__tablename__}), inserts=False)
@@ -72,8 +71,8 @@ def token_for(session: Session, case_id: int, now: datetime | None = None) -> st
     token = known.get(case_id) if case_id in known else session.scalar(_LIVE_TOKEN, {"case_id": case_id})
     if token is None:
         token = secrets.token_urlsafe(TOKEN_BYTES)
-        session.connection().execute(_NEW_LINK, {"token": token, "case_id": case_id,
-                                                 "created_at": now or utcnow(), "revoked_at": None})
+        insert_row(session, ProgressLink.__table__,
+                   {"token": token, "case_id": case_id, "created_at": now or utcnow(), "revoked_at": None})
     known[case_id] = token
     return token
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from functools import lru_cache, partial
 from typing import NamedTuple, TypeVar
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, Table, TextClause, bindparam, create_engine, event, inspect, text
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -45,7 +46,7 @@ def make_engine(url: str, *, background_checkpoints: bool = False, busy_timeout:
         event.listen(engine, "connect", partial(_sqlite_pragmas, background_checkpoints=background_checkpoints,
                                                 busy_timeout=busy_timeout))
         # Let BEGIN take the write lock up front so two writers never deadlock on upgrade.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", partial(_begin_immediate, _LOCK_WAITERS.setdefault(engine, _Waiting())))
         _disable_pysqlite_autobegin(engine)
     else:
         engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
@@ -60,6 +61,36 @@ def _plain_savepoints(dialect) -> None:
     dialect.do_release_savepoint = lambda connection, name: _run(connection, f"RELEASE SAVEPOINT {name}", ()).close()
     dialect.do_rollback_to_savepoint = (
         lambda connection, name: _run(connection, f"ROLLBACK TO SAVEPOINT {name}", ()).close())
+
+
+class _Waiting:
+    """How many threads wait in BEGIN IMMEDIATE for one SQLite engine's write lock right now."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def add(self, step: int) -> None:
+        with self._lock:
+            self.count += step
+
+
+_LOCK_WAITERS: WeakKeyDictionary[Engine, _Waiting] = WeakKeyDictionary()
+
+
+def _begin_immediate(waiting: _Waiting, connection: Connection) -> None:
+    waiting.add(1)
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    finally:
+        waiting.add(-1)
+
+
+def lock_waiters(engine: Engine) -> int:
+    """SQLite: how many of this process's threads wait for the write lock through `engine` now (a writer
+    holding it long may want to let them in); 0 elsewhere. Other processes' writers are not counted."""
+    waiting = _LOCK_WAITERS.get(engine)
+    return waiting.count if waiting is not None else 0
 
 
 def _disable_pysqlite_autobegin(engine: Engine) -> None:
@@ -185,6 +216,13 @@ def insert_many_or_skip(session: Session, table: Table, rows: list[dict], confli
         return cursor.rowcount
 
 
+def insert_row(session: Session, table: Table, values: dict) -> None:
+    """INSERT one row of the columns `values` names through a prepared statement."""
+    connection = session.connection()
+    prepared = _insert(table, tuple(values), connection.dialect)
+    _run(connection, prepared.sql, prepared.bind(values)).close()
+
+
 def insert_returning_id(session: Session, table: Table, values: dict) -> int:
     """INSERT one row (every column given but the id) through a prepared statement; its new id."""
     connection = session.connection()
@@ -251,10 +289,17 @@ def _insert_skipping(table: Table, keys: tuple[str, ...], conflict: str, dialect
 
 
 @lru_cache(maxsize=32)
+def _insert(table: Table, keys: tuple[str, ...], dialect) -> _Prepared:
+    """INSERT of `keys`."""
+    columns, markers = ", ".join(f'"{key}"' for key in keys), ", ".join([_marker(dialect)] * len(keys))
+    return _prepared(table, keys, dialect, f'INSERT INTO "{table.name}" ({columns}) VALUES ({markers})')
+
+
+@lru_cache(maxsize=32)
 def _insert_returning_id(table: Table, keys: tuple[str, ...], dialect) -> _Prepared:
     """INSERT of `keys` returning the new row's id."""
-    columns, markers = ", ".join(f'"{key}"' for key in keys), ", ".join([_marker(dialect)] * len(keys))
-    return _prepared(table, keys, dialect, f'INSERT INTO "{table.name}" ({columns}) VALUES ({markers}) RETURNING "id"')
+    insert = _insert(table, keys, dialect)
+    return insert._replace(sql=f'{insert.sql} RETURNING "id"')
 
 
 @lru_cache(maxsize=32)

@@ -120,13 +120,15 @@ def _passive_reply(session: Session, msg_key: str) -> str | None:
 
 
 def process_batch(factory: sessionmaker[Session], services: Services, rebuild: Rebuild,
-                  answer_passively: AnswerPassively, *, limit: int = 64, budget: float = 0.04) -> list[Processed]:
+                  answer_passively: AnswerPassively, *, limit: int = 64, budget: float = 0.04,
+                  enough: Callable[[float], bool] | None = None) -> list[Processed]:
     """Handle the oldest waiting message of each of up to `limit` users, in ONE transaction; [] when none waits.
 
     Each message runs in a savepoint of its own: one that fails is rolled back alone, marked failed
     and its sender told, and the others still commit — one commit (one fsync) for the whole batch.
-    No message is started once `budget` seconds have passed (at least one always is): on SQLite the
-    batch holds the write gate that the intake's group commits wait for. Users are claimed with
+    No message is started once `budget` seconds have passed, nor once `enough(seconds passed)` says so
+    (at least one always is): on SQLite the batch holds the write gate that the intake's group commits
+    wait for. Users are claimed with
     transaction-scoped locks (PostgreSQL), so any number of processes can run this and each user's
     messages are still handled one at a time, in order. Passive replies are claimed before the
     commit (`answer_passively`) and may be handed out only once it returned.
@@ -134,7 +136,7 @@ def process_batch(factory: sessionmaker[Session], services: Services, rebuild: R
     When the transaction itself fails, nothing of it is kept: a batch of one records its message as
     failed in a fresh transaction, a larger one raises (try again one by one), and so does a lost race.
     """
-    deadline = time.monotonic() + budget
+    started = time.monotonic()
     claimed: list[tuple[int, str]] = []
     try:
         with factory.begin() as session:
@@ -145,7 +147,8 @@ def process_batch(factory: sessionmaker[Session], services: Services, rebuild: R
                     outcome = _handle_alone(session, services, record, rebuild, answer_passively)
                 if outcome is not None:
                     outcomes.append(outcome)
-                if time.monotonic() >= deadline:
+                elapsed = time.monotonic() - started
+                if elapsed >= budget or (enough is not None and enough(elapsed)):
                     break
             return outcomes
     except Exception as error:

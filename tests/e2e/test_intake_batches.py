@@ -52,8 +52,8 @@ def _accept(state: AppState, *messages: tuple[str, str, int]) -> None:
         inbox.accept(session, inbounds, state.services.clock())
 
 
-def _batch(state: AppState, claims=lambda _key: False, budget: float = 60.0) -> list[inbox.Processed]:
-    return inbox.process_batch(state.factory, state.services, rebuild_inbound, claims, budget=budget)
+def _batch(state: AppState, claims=lambda _key: False, budget: float = 60.0, enough=None) -> list[inbox.Processed]:
+    return inbox.process_batch(state.factory, state.services, rebuild_inbound, claims, budget=budget, enough=enough)
 
 
 def _handled(outcome: str) -> float:
@@ -102,6 +102,19 @@ def test_a_batch_out_of_budget_starts_no_further_message(state):
     _accept(state, ("budget-a", REPORT, 63_001), ("budget-b", REPORT, 63_002))
     assert [o.msg_key for o in _batch(state, budget=0)] == ["app:63001"]
     assert [o.msg_key for o in _batch(state, budget=0)] == ["app:63002"]
+
+
+def test_a_batch_ends_when_its_caller_says_enough_after_a_message(state):
+    _accept(state, ("enough-a", REPORT, 63_101), ("enough-b", REPORT, 63_102), ("enough-c", REPORT, 63_103))
+    asked: list[float] = []
+
+    def enough(elapsed: float) -> bool:  # e.g. another writer now waits for SQLite's lock
+        asked.append(elapsed)
+        return len(asked) == 2
+
+    assert [o.msg_key for o in _batch(state, enough=enough)] == ["app:63101", "app:63102"]
+    assert len(asked) == 2 and 0 < asked[0] <= asked[1]
+    assert [o.msg_key for o in _batch(state)] == ["app:63103"]
 
 
 def test_a_message_that_lost_a_race_waits_for_a_later_batch_instead_of_failing(state, db):
