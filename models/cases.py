@@ -51,8 +51,10 @@ class Case(Base):
         Index("ix_cases_state_created", "state", "created_at"),
         Index("ix_cases_grid_state", "grid_id", "state"),
         Index("ix_cases_assignee_state", "assignee_id", "state"),
-        # The likely-duplicate check on every opened case (handlers/cases/duplicates.py).
+        # The likely-duplicate check on every opened case (handlers/cases/duplicates.py), by unit or, for
+        # a case placed in a grid only (a location, a patrol, a partner's filing), by grid.
         Index("ix_cases_unit_category", "unit_id", "category", "id"),
+        Index("ix_cases_grid_category", "grid_id", "category", "id"),
         # The console: newest-first keyset pages, date filters, and dashboard sums over a
         # period read from the index alone (no table access) on a million cases.
         Index("ix_cases_created_id", "created_at", "id", "grid_id", "category", "state", "rating",

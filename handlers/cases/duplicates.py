@@ -27,7 +27,7 @@ CANDIDATES = 20  # the most recent open cases of the matter there that are compa
 
 # Built once (SQLAlchemy memoises a statement's cache key), on the table: plain rows, without the ORM's
 # compile and result steps. A case with a unit is found on ix_cases_unit_category (unit, category, id),
-# one without on ix_cases_grid_state (grid, state).
+# one without on ix_cases_grid_category (grid, category, id).
 _CASES = Case.__table__.c
 _EARLIER = select(_CASES.id, _CASES.text).where(
     _CASES.id < bindparam("case_id"), _CASES.category == bindparam("category"), state_in(LINKABLE),
