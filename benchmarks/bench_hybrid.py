@@ -66,14 +66,14 @@ def report(name: str, how: str, examples: list[Example], hybrid: Classifier, rul
     for label, classifier in (("hybrid", hybrid), ("rules alone", rules)):
         f = outcome_figures(classifier, examples)
         print(f"| {name} | {how} | {label} | {f['rows']} | {f['right_at_once']:.3f} | {f['right_top1']:.3f} | "
-              f"{f['right_after_ask']:.3f} | {f['bounced']:.3f} | {f['chat_as_case']:.3f} |", flush=True)
+              f"{f['right_after_ask']:.3f} | {f['asked']:.3f} | {f['bounced']:.3f} | {f['chat_as_case']:.3f} |", flush=True)
 
 
 def quality() -> None:
     hybrid, rules = classifiers()
     print("| set | how it was made | classifier | rows | right at once | right top guess | right after ≤1 ask "
-          "| bounced | chit-chat as case |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| asked | bounced | chit-chat as case |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     sets = [
         ("labelled-test (real, held out)", "30 % stratified, seed 14, frozen before tuning",
          split_examples("labelled", "test")),
@@ -153,8 +153,8 @@ def speed(rounds: int = 5) -> None:
 def fresh(path: Path) -> None:
     hybrid, rules = classifiers()
     print("| set | how it was made | classifier | rows | right at once | right top guess | right after ≤1 ask "
-          "| bounced | chit-chat as case |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| asked | bounced | chit-chat as case |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     examples = [Example(e.text, NO_REPORT_LABELS.get(e.label, e.label)) for e in read_examples(path)]
     report(path.name, "independent author, never read the rules; scored once", examples, hybrid, rules)
 

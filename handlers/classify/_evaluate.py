@@ -95,9 +95,9 @@ def same_matter(classifier: Classifier, label: str, category: str | None) -> boo
 
 def outcome_figures(classifier: Classifier, examples: list[Example]) -> dict:
     """How residents would fare: right at once (match), right as the top guess, right after one
-    ask-back (the label among the three choices), bounced (a report answered `none`), and chit-chat
-    turned into a case."""
-    counts = {"right_at_once": 0, "right_top1": 0, "right_after_ask": 0, "bounced": 0, "chat_as_case": 0}
+    ask-back (the label among the three choices), asked (the share of rows asked back: each costs the
+    resident a reply), bounced (a report answered `none`), and chit-chat turned into a case."""
+    counts = {"right_at_once": 0, "right_top1": 0, "right_after_ask": 0, "asked": 0, "bounced": 0, "chat_as_case": 0}
     reports = chats = 0
     for example in examples:
         decision = classifier.classify(example.text)
@@ -110,9 +110,10 @@ def outcome_figures(classifier: Classifier, examples: list[Example]) -> dict:
         counts["right_at_once"] += right and decision.outcome in ("match", "none")
         counts["right_after_ask"] += (right and decision.outcome in ("match", "none")) or (
             decision.outcome == "ask" and any(same_matter(classifier, example.label, c) for c in choices))
+        counts["asked"] += decision.outcome == "ask"
         counts["bounced"] += is_report and decision.outcome == "none"
         counts["chat_as_case"] += not is_report and decision.outcome != "none"
     total = len(examples) or 1
     return {"rows": len(examples), "reports": reports,
-            **{key: counts[key] / total for key in ("right_at_once", "right_top1", "right_after_ask")},
+            **{key: counts[key] / total for key in ("right_at_once", "right_top1", "right_after_ask", "asked")},
             "bounced": counts["bounced"] / (reports or 1), "chat_as_case": counts["chat_as_case"] / (chats or 1)}

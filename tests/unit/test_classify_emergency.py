@@ -129,3 +129,23 @@ def test_real_emergencies_still_match_at_once(shipped, text):
 ])
 def test_past_hypothetical_and_incidental_mentions_are_no_emergency(shipped, text):
     assert shipped.classify(text).category != "突发事件"
+
+
+@pytest.mark.parametrize("text", [
+    "楼下有人触电了，快叫人",
+    "我爸突然抽搐，叫也叫不醒",
+    "有个小孩掉水里了",
+    "一家三口关在电梯里了",
+    "门口出车祸了，有人流了很多血",
+    "楼道里有股很浓的燃气味",
+])
+def test_live_dangers_of_the_fourth_round_match_by_an_emergency_rule(shipped, text):
+    """Dangers the rules used to miss (electrocution, seizure, drowning, stuck in a lift, a road accident, gas)."""
+    decision = shipped.classify(text)
+    assert (decision.category, decision.outcome, decision.decided_by) == ("突发事件", "match", "rules")
+    assert any(rule["category"] == "突发事件" and rule["score"] >= 2.0 for rule in decision.rules)
+
+
+@pytest.mark.parametrize("text", ["配电箱门开着，小孩容易触电", "小区里电线杆上挂着小心触电的牌子掉了"])
+def test_electrocution_named_as_a_risk_is_no_emergency(shipped, text):
+    assert shipped.classify(text).category != "突发事件"
