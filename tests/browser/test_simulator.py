@@ -78,9 +78,9 @@ def test_a_whole_conversation_is_kept_across_switches_and_reloads(page, screensh
     address = Select(browser.find_element(By.ID, "building")).first_selected_option.text
     browser.find_element(By.ID, "scan").click()  # a neighbour on plain WeChat scans the building's code
     _until(browser, "kf", lambda b: b["side"] == "bot" and address in b["text"])
-    _send(browser, "kf-text", "单元门的门禁坏了，关不上")
+    _send(browser, "kf-text", "小区的路灯坏了好几盏")
     kf = _until(browser, "kf", lambda b: b["side"] == "bot" and "GB-" in b["text"])
-    assert [b["side"] for b in kf] == ["me", "bot", "me", "bot"] and kf[2]["text"] == "单元门的门禁坏了，关不上"
+    assert [b["side"] for b in kf] == ["me", "bot", "me", "bot"] and kf[2]["text"] == "小区的路灯坏了好几盏"
     assert kf[0]["meta"].startswith("微信居民 · ") and address in kf[1]["text"]
     browser.set_window_size(1400, 1500)  # tall enough to show each pane's whole conversation
     screenshot("simulator")

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.classify import Classifier
+from config.settings import SHIPPED_CONFIG_DIR
+from handlers.classify import Classifier, read_config
 
 DECISION = {"threshold": 1.0, "ask_threshold": 0.5, "margin": 0.25, "model_match": 0.5, "model_none": 0.35,
             "model_overrule": 0.99, "model_dispute": 0.2, "model_rival": 0.7, "long_text": 31, "long_overrule": 0.99}
@@ -76,3 +77,28 @@ def test_the_rules_match_when_the_model_agrees_or_is_unsure(hybrid):
     unsure = classifier(model_rival=0.999).classify(DISPUTED)  # the model's own pick below model_rival
     assert unsure.outcome == "match" and unsure.category == "环境卫生"
 
+
+
+MILD = "垃圾站的喇叭一直响"  # the rules read 垃圾 as rubbish; the model leans to noise, but only moderately
+
+
+def test_a_moderately_sure_rival_asks_under_the_shipped_chat_thresholds(hybrid):
+    """Fourth round: the shipped chat policy disputes a rules' match as soon as the model's own reading
+    reaches model_rival (0.4) while the rules' category stays under model_dispute (0.5)."""
+    ranked = dict(hybrid.rank(MILD))
+    assert 0.4 <= ranked["噪音扰民"] < 0.7 and ranked["环境卫生"] < 0.2
+    assert hybrid.classify(MILD).outcome == "match"  # the third round's 0.2 / 0.7 kept the rules' match
+    shipped = read_config(SHIPPED_CONFIG_DIR)[0]["decision"]
+    decision = classifier(model_dispute=shipped["model_dispute"], model_rival=shipped["model_rival"]).classify(MILD)
+    assert (decision.outcome, decision.category, decision.candidates[0].category) == ("ask", "环境卫生", "噪音扰民")
+
+
+def test_a_model_reading_under_the_shipped_model_match_is_asked():
+    """Fourth round: a chat message the model decides alone is a match only at model_match (0.65) or more."""
+    text = "有人唱歌"  # no rule fires; the model says noise at about 0.7 with 无 next
+    shipped = read_config(SHIPPED_CONFIG_DIR)[0]["decision"]
+    top = classifier().rank(text)[0]
+    assert top.category == "噪音扰民" and top.score >= shipped["model_match"]
+    assert classifier(model_match=shipped["model_match"]).classify(text).outcome == "match"
+    unsure = classifier(model_match=top.score + 0.01).classify(text)
+    assert (unsure.outcome, unsure.category, unsure.decided_by) == ("ask", "噪音扰民", "model")
