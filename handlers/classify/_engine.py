@@ -8,7 +8,8 @@ How the two decide together (`Classifier.classify`), when the rule set has label
   gives another category at least `model_overrule` and the rules' category fired no priority
   (emergency) rule; a category whose exclusion fired is never the model's choice; in a text
   that is not long (`long_text`: a chat message) that the model disputes (the rules' category under `model_dispute`,
-  its own top at `model_rival` or more) the resident is asked, the rules' category first;
+  its own top at `model_rival` or more; not when the rules scored `rules_sure` or more) the resident is asked, the
+  rules' category first;
 - otherwise the model decides: its top category at `model_match` or more is a match; `无`
   (not a report) first, at `model_none` or more, is `none`; else the resident is
   asked with the model's top three categories;
@@ -210,7 +211,7 @@ class Classifier:
             urgent = tallies[ruled.category].priority > 0
             rival = matters[0] if matters else None
             if urgent or rival is None or rival.category == ruled.category or rival.score < model_overrule:
-                outcome = "ask" if not urgent and _disputed(catalogue, normalised, ruled.category, matters) else "match"
+                outcome = "ask" if not urgent and _disputed(catalogue, normalised, ruled, matters) else "match"
                 return self._decided(ruled, ruled.category, outcome, ruled.score, "rules", ranking, normalised)
         if ranking and ranking[0].category == NONE_LABEL and ranking[0].score >= catalogue.model_none:
             return self._decided(ruled, None, "none", ranking[0].score, "model", ranking, normalised)
@@ -308,11 +309,15 @@ class Classifier:
         return list(best.values())
 
 
-def _disputed(catalogue: Catalogue, normalised: str, category: str, matters: list[Candidate]) -> bool:
+def _disputed(catalogue: Catalogue, normalised: str, ruled: Decision, matters: list[Candidate]) -> bool:
     """Whether the model disputes the rules' match of a chat message (not `Catalogue.is_long`): it gives the
     rules' category less than `model_dispute` and its own top category at least `model_rival`. The resident
-    is then asked (the rules' category first, the model's next); long letters keep the rules' match."""
+    is then asked (the rules' category first, the model's next); long letters keep the rules' match, and so
+    does a match the rules are sure of (a score of `rules_sure` or more, e.g. an admin's strong keyword)."""
+    category = ruled.category
     if catalogue.is_long(normalised) or not matters or matters[0].category == category:
+        return False
+    if catalogue.rules_sure and ruled.score >= catalogue.rules_sure:
         return False
     given = next((c.score for c in matters if c.category == category), 0.0)
     return given < catalogue.model_dispute and matters[0].score >= catalogue.model_rival

@@ -102,3 +102,11 @@ def test_a_model_reading_under_the_shipped_model_match_is_asked():
     assert classifier(model_match=shipped["model_match"]).classify(text).outcome == "match"
     unsure = classifier(model_match=top.score + 0.01).classify(text)
     assert (unsure.outcome, unsure.category, unsure.decided_by) == ("ask", "噪音扰民", "model")
+
+
+def test_a_match_the_rules_are_sure_of_is_not_disputed():
+    """rules_sure: a rules' score at which the model no longer disputes (an admin's strong keyword decides)."""
+    assert classifier().classify(DISPUTED).outcome == "ask"  # the rules' 垃圾 scores 1.2
+    sure = classifier(rules_sure=1.2).classify(DISPUTED)
+    assert (sure.outcome, sure.category, sure.decided_by) == ("match", "环境卫生", "rules")
+    assert classifier(rules_sure=1.3).classify(DISPUTED).outcome == "ask"
