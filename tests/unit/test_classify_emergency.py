@@ -117,7 +117,7 @@ def test_real_emergencies_still_match_at_once(shipped, text):
 @pytest.mark.parametrize("text", [
     "电线乱拉，很容易着火",
     "那个煤气罐放在楼道里，迟早会爆炸",
-    "楼道堆满杂物，万一着火人都跑不出去",
+    "楼道堆满杂物，万一起火人都跑不出去",
     "去年楼下着火过一次，现在消防通道还是堵着",
     "孩子早上上学起不来",
     "楼上装修，声音巨响",
@@ -137,7 +137,7 @@ def test_past_hypothetical_and_incidental_mentions_are_no_emergency(shipped, tex
     "有个小孩掉水里了",
     "一家三口关在电梯里了",
     "门口出车祸了，有人流了很多血",
-    "楼道里有股很浓的燃气味",
+    "楼道里有股很浓的液化气味",
 ])
 def test_live_dangers_of_the_fourth_round_match_by_an_emergency_rule(shipped, text):
     """Dangers the rules used to miss (electrocution, seizure, drowning, stuck in a lift, a road accident, gas)."""
