@@ -415,9 +415,7 @@ class TransactionMemo:
 
     def __init__(self, key: str, tables: frozenset[str], *, inserts: bool = True) -> None:
         self.key, self.tables, self.inserts = key, tables, inserts
-        event.listen(Engine, "before_cursor_execute", self._statement)
-        for name in ("commit", "rollback", "rollback_savepoint"):
-            event.listen(Engine, name, self._forget)
+        _MEMOS.append(self)
 
     def get(self, bind: Session | Connection) -> dict:
         """This transaction's memo (a new, empty one when it was forgotten)."""
@@ -427,14 +425,32 @@ class TransactionMemo:
         """Whether `memo` (from `get`) is still this transaction's: a statement since may have dropped it."""
         return _info(bind).get(self.key) is memo
 
-    def _statement(self, connection, _cursor, statement: str, *_args) -> None:
-        if self.key in connection.info:
-            write = _WRITE.match(statement)
-            if write and write.group(2).lower() in self.tables and (self.inserts or write.group(1)[0] not in "Ii"):
-                connection.info.pop(self.key, None)
 
-    def _forget(self, connection, *_args) -> None:
-        connection.info.pop(self.key, None)
+_MEMOS: list[TransactionMemo] = []
+
+
+# One listener for every memo (each statement is looked at once, not once per memo: ~14 statements a message).
+@event.listens_for(Engine, "before_cursor_execute")
+def _memos_see(connection, _cursor, statement: str, *_args) -> None:
+    info = connection.info
+    if not any(memo.key in info for memo in _MEMOS):
+        return
+    write = _WRITE.match(statement)
+    if write is None:
+        return
+    table, insert = write.group(2).lower(), write.group(1)[0] in "Ii"
+    for memo in _MEMOS:
+        if table in memo.tables and (memo.inserts or not insert):
+            info.pop(memo.key, None)
+
+
+def _memos_forget(connection, *_args) -> None:
+    for memo in _MEMOS:
+        connection.info.pop(memo.key, None)
+
+
+for _name in ("commit", "rollback", "rollback_savepoint"):
+    event.listen(Engine, _name, _memos_forget)
 
 
 _CONNECTION_INFO = "gridbot_connection_info"  # session.info: (root transaction, its connection's info)
