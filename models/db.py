@@ -231,11 +231,15 @@ def insert_returning_id(session: Session, table: Table, values: dict) -> int:
         return cursor.fetchone()[0]
 
 
-def update_by_id(session: Session, table: Table, row_id: int, values: dict) -> None:
-    """UPDATE the columns `values` names in the row `row_id`, through a prepared statement."""
+def update_by_id(session: Session, table: Table, row_id: int, values: dict, *, only_if: dict | None = None) -> int:
+    """UPDATE the columns `values` names in the row `row_id`, through a prepared statement; `only_if`: the
+    columns it must still hold (compare-and-set). How many rows changed (0 or 1)."""
     connection = session.connection()
-    prepared = _update_by_id(table, tuple(values), connection.dialect)
-    _run(connection, prepared.sql, (*prepared.bind(values), row_id)).close()
+    only_if = only_if or {}
+    prepared = _update_by_id(table, tuple(values), tuple(only_if), connection.dialect)
+    params = (*prepared.bind(values), row_id, *prepared.bind_expected(only_if))
+    with closing(_run(connection, prepared.sql, params)) as cursor:
+        return cursor.rowcount
 
 
 def _run(connection: Connection, sql: str, params: tuple | list[tuple], *, many: bool = False):
@@ -260,21 +264,35 @@ def _run(connection: Connection, sql: str, params: tuple | list[tuple], *, many:
 
 
 class _Prepared(NamedTuple):
-    """A statement in the driver's paramstyle, the column keys it binds (in order) and their bind processors."""
+    """A statement in the driver's paramstyle, the column keys it binds (in order) and their bind processors;
+    `expected`: the columns of a compare-and-set WHERE, bound after the row's id."""
 
     sql: str
     keys: tuple[str, ...]
     processors: tuple
+    expected: tuple[str, ...] = ()
+    expected_processors: tuple = ()
 
     def bind(self, values: dict) -> tuple:
         """`values` (by column key) as the driver takes them."""
-        return tuple(values[key] if process is None else process(values[key])
-                     for key, process in zip(self.keys, self.processors))
+        return _bound(values, self.keys, self.processors)
+
+    def bind_expected(self, values: dict) -> tuple:
+        """The compare-and-set values (by column key) as the driver takes them."""
+        return _bound(values, self.expected, self.expected_processors)
+
+
+def _bound(values: dict, keys: tuple[str, ...], processors: tuple) -> tuple:
+    return tuple(values[key] if process is None else process(values[key]) for key, process in zip(keys, processors))
+
+
+def _processors(table: Table, keys: tuple[str, ...], dialect) -> tuple:
+    return tuple(table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys)
 
 
 def _prepared(table: Table, keys: tuple[str, ...], dialect, sql: str) -> _Prepared:
     """`sql` binding the columns `keys` of `table`, with their bind processors for `dialect`."""
-    return _Prepared(sql, keys, tuple(table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys))
+    return _Prepared(sql, keys, _processors(table, keys, dialect))
 
 
 def _marker(dialect) -> str:
@@ -303,10 +321,15 @@ def _insert_returning_id(table: Table, keys: tuple[str, ...], dialect) -> _Prepa
 
 
 @lru_cache(maxsize=32)
-def _update_by_id(table: Table, keys: tuple[str, ...], dialect) -> _Prepared:
-    """UPDATE of `keys` in the row whose id is bound after them."""
-    assignments = ", ".join(f'"{key}" = {_marker(dialect)}' for key in keys)
-    return _prepared(table, keys, dialect, f'UPDATE "{table.name}" SET {assignments} WHERE "id" = {_marker(dialect)}')
+def _update_by_id(table: Table, keys: tuple[str, ...], expected: tuple[str, ...], dialect) -> _Prepared:
+    """UPDATE of `keys` in the row whose id is bound after them, if its columns `expected` (bound last) still
+    hold the values given."""
+    marker = _marker(dialect)
+    assignments = ", ".join(f'"{key}" = {marker}' for key in keys)
+    conditions = "".join(f' AND "{key}" = {marker}' for key in expected)
+    sql = f'UPDATE "{table.name}" SET {assignments} WHERE "id" = {marker}{conditions}'
+    return _prepared(table, keys, dialect, sql)._replace(expected=expected,
+                                                         expected_processors=_processors(table, expected, dialect))
 
 
 _INSERTED = "gridbot_inserted"

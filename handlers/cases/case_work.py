@@ -218,7 +218,6 @@ def merge(session: Session, case: Case, into: Case, actor: str, now: datetime, *
     """合并 (or a likely duplicate linked by the system): `case` duplicates `into`; its reporter and
     followers now follow `into`."""
     event = apply_action(session, case, "merge", actor=actor, now=now, note=render("notices/merged_note", into=into))
-    case.duplicate_of_id = into.id
     followers = list(session.scalars(select(CaseLink.userid).where(CaseLink.case_id == case.id)))
     if case.source == "resident":
         followers.insert(0, case.reporter_userid)
@@ -226,6 +225,7 @@ def merge(session: Session, case: Case, into: Case, actor: str, now: datetime, *
     for userid in dict.fromkeys(followers):
         if userid != into.reporter_userid and userid not in watching:
             session.add(CaseLink(case_id=into.id, userid=userid, text=case.text, created_at=now))
+    case.duplicate_of_id = into.id  # after the reads above: written with the links in one flush
     apply_action(session, into, "note", actor=actor, now=now, note=render("notices/merged_note", source=case))
     notify_event(session, event, tell_reporter=tell_reporter)
     return event

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -14,7 +14,7 @@ from handlers.cases.lifecycle import next_state
 from handlers.cases.timing import ClockRules
 from handlers.classify import Category
 from models import OPEN_STATES, Case, CaseEvent, CaseState, Grid, Resident, Unit, Worker, case_channel
-from models.db import add_inserted
+from models.db import add_inserted, update_by_id
 
 
 class StaleCase(Exception):
@@ -108,18 +108,16 @@ def apply_action(
     """
     before = case.state
     after = next_state(before, action)
-    moved = session.execute(
-        update(Case).where(Case.id == case.id, Case.state == before).values(state=after, updated_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not moved:
+    if not update_by_id(session, Case.__table__, case.id, {"state": after, "updated_at": now},
+                        only_if={"state": before}):
         raise StaleCase(case.id)
     set_committed_value(case, "state", after)
     set_committed_value(case, "updated_at", now)
-    event = CaseEvent(case=case, at=now, actor=actor, action=action, from_state=before,
-                      to_state=case.state, note=note, attachments=attachments or [])
-    session.add(event)
-    session.flush()
+    event = add_inserted(session, CaseEvent(case_id=case.id, at=now, actor=actor, action=action, from_state=before,
+                                            to_state=after, note=note, attachments=attachments or []))
+    set_committed_value(event, "case", case)
+    if "events" in inspect(case).dict:  # loaded: the new event joins it, as a flush would have added it
+        set_committed_value(case, "events", [*case.events, event])
     return event
 
 
