@@ -68,7 +68,10 @@ def token_for(session: Session, case_id: int, now: datetime | None = None) -> st
     """The case's live token, made on first use. Known tokens are kept for the transaction, and a case
     opened in it has none yet: the reply and notices of a new case cost one INSERT, no lookup."""
     known = _TOKENS.get(session)
-    token = known.get(case_id) if case_id in known else session.scalar(_LIVE_TOKEN, {"case_id": case_id})
+    if case_id in known:
+        token = known[case_id]
+    else:  # links are written by statements, never left pending in the session: no autoflush needed
+        token = session.connection().execute(_LIVE_TOKEN, {"case_id": case_id}).scalar()
     if token is None:
         token = secrets.token_urlsafe(TOKEN_BYTES)
         insert_row(session, ProgressLink.__table__,

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, Table, TextClause, bindparam, create_
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import MANYTOONE, Session, SessionTransaction, make_transient_to_detached, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 log = logging.getLogger("gridbot.db")
 
@@ -490,6 +491,19 @@ def _info(bind: Session | Connection) -> dict:
     info = bind.connection().info
     bind.info[_CONNECTION_INFO] = (bind.get_transaction(), info)
     return info
+
+def held(session: Session, cls: type[T], table: Table, row) -> T | None:
+    """The instance of `row`'s columns of `table` (a Core row's mapping, keyed by column) in `session`: the one
+    it holds, else one made from the row and added; None when the row has none (an outer join found nothing)."""
+    key = row[table.primary_key.columns[0]]
+    if key is None:
+        return None
+    instance = session.identity_map.get(identity_key(cls, key))
+    if instance is None:
+        instance = as_loaded(cls, {column.key: row[column] for column in table.columns})
+        session.add(instance)
+    return instance
+
 
 def as_loaded(cls: type, values: dict):
     """An instance of the mapped class `cls` built from a row's column values (a Core SELECT), detached

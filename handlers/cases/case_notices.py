@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 
 from handlers.cases.authority import SYSTEM
 from handlers.cases.case_views import CONSOLE_PREFIX
-from handlers.cases.records import apply_action
+from handlers.cases.records import apply_action, followers_of
 from handlers.places.routing import urgent_responders
 from handlers.texts import render
-from models import Case, CaseEvent, CaseLink, Grid, Worker, resident_channel
+from models import Case, CaseEvent, Grid, Worker, resident_channel
 from models.outbox import OutboxChannel, queue_notice
 
 # What the grid's group chat hears after a case's one-line opening: it is taken, closed, overdue, or
@@ -57,8 +57,7 @@ def to_reporter(session: Session, event: CaseEvent, template: str, **context) ->
     """A notice to the resident who reported the case and to residents following it."""
     case: Case = event.case
     text = render(template, case=case, event=event, **context)
-    followers = session.scalars(select(CaseLink.userid).where(CaseLink.case_id == case.id)).all()
-    for userid in dict.fromkeys([case.reporter_userid, *followers]):
+    for userid in dict.fromkeys([case.reporter_userid, *followers_of(session, case.id)]):
         queue_notice(session, channel=resident_channel(userid), recipient=userid, text=text,
                      dedupe_key=_key(event, "user", userid), case_id=case.id)
 

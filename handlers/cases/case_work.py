@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from handlers.cases.authority import SYSTEM, Actor
 from handlers.cases.case_notices import notify_case_opened, notify_event, to_reporter, to_worker
 from handlers.cases.corrections import record_correction
 from handlers.cases.duplicates import likely_duplicate
-from handlers.cases.records import apply_action, set_deadlines
+from handlers.cases.records import apply_action, followers_of, set_deadlines
 from handlers.cases.timing import STEPS, ClockRules, clock_rules, due, set_due, shift_deadlines
 from handlers.chat import pending
 from handlers.chat.inbound import Inbound
@@ -19,6 +20,7 @@ from handlers.classify import Category
 from handlers.points.ledger import award
 from handlers.texts import render
 from models import Case, CaseEvent, CaseLink, Worker
+from models.db import insert_row, update_by_id
 from models.outbox import keep_media
 
 MEDIA_KINDS = frozenset({"image", "video", "voice", "file"})
@@ -76,8 +78,7 @@ def close(session: Session, case: Case, actor: Actor, note: str, now: datetime) 
     if case.source != "resident":
         apply_action(session, case, "archive", actor=SYSTEM.userid, now=now)
     else:
-        followers = session.scalars(select(CaseLink.userid).where(CaseLink.case_id == case.id)).all()
-        for userid in dict.fromkeys([case.reporter_userid, *followers]):
+        for userid in dict.fromkeys([case.reporter_userid, *followers_of(session, case.id)]):
             if _may_ask_rating(session, userid):
                 pending.expect(session, userid, pending.RATE, {"case_id": case.id}, now)
     return event
@@ -205,8 +206,9 @@ def announce(session: Session, case: Case, rules: ClockRules, now: datetime, *, 
     `compare=False`: a case still to be sorted (its category says nothing yet) is compared with nothing."""
     found = likely_duplicate(session, case, rules.duplicate_window, rules.duplicate_similarity) if compare else None
     if found is not None and found.sure:
-        merge(session, case, found.case, SYSTEM.userid, now, tell_reporter=False)
-        return found.case
+        original = found.case
+        merge(session, case, original, SYSTEM.userid, now, tell_reporter=False)
+        return original
     if found is not None:
         case.suspect_of_id = found.case_id
     notify_case_opened(session, case.events[0])
@@ -218,14 +220,16 @@ def merge(session: Session, case: Case, into: Case, actor: str, now: datetime, *
     """合并 (or a likely duplicate linked by the system): `case` duplicates `into`; its reporter and
     followers now follow `into`."""
     event = apply_action(session, case, "merge", actor=actor, now=now, note=render("notices/merged_note", into=into))
-    followers = list(session.scalars(select(CaseLink.userid).where(CaseLink.case_id == case.id)))
+    followers = followers_of(session, case.id)
     if case.source == "resident":
         followers.insert(0, case.reporter_userid)
-    watching = set(session.scalars(select(CaseLink.userid).where(CaseLink.case_id == into.id)))
+    watching = set(followers_of(session, into.id))
     for userid in dict.fromkeys(followers):
         if userid != into.reporter_userid and userid not in watching:
-            session.add(CaseLink(case_id=into.id, userid=userid, text=case.text, created_at=now))
-    case.duplicate_of_id = into.id  # after the reads above: written with the links in one flush
+            insert_row(session, CaseLink.__table__,
+                       {"case_id": into.id, "userid": userid, "text": case.text, "rating": None, "created_at": now})
+    update_by_id(session, Case.__table__, case.id, {"duplicate_of_id": into.id})
+    set_committed_value(case, "duplicate_of_id", into.id)
     apply_action(session, into, "note", actor=actor, now=now, note=render("notices/merged_note", source=case))
     notify_event(session, event, tell_reporter=tell_reporter)
     return event

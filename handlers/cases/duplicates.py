@@ -16,11 +16,12 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from handlers.cases.timing import Thresholds
 from handlers.classify import normalise
 from models import Case, CaseState, state_in
-from models.db import flush_pending
+from models.db import flush_pending, held
 
 LINKABLE = (CaseState.PENDING, CaseState.IN_PROGRESS, CaseState.SUSPENDED, CaseState.ESCALATED)
 CANDIDATES = 20  # the most recent open cases of the matter there that are compared
@@ -35,6 +36,7 @@ _EARLIER = select(_CASES.id, _CASES.text).where(
     _CASES.reporter_userid != bindparam("reporter"),
 )
 _IN_UNIT = _EARLIER.where(_CASES.unit_id == bindparam("place")).order_by(_CASES.id.desc()).limit(CANDIDATES)
+_CASE = select(Case.__table__).where(_CASES.id == bindparam("case_id"))
 _IN_GRID = _EARLIER.where(_CASES.grid_id == bindparam("place")).order_by(_CASES.id.desc()).limit(CANDIDATES)
 
 # Words that say where, when or fill the sentence, not what is wrong: left out of the comparison.
@@ -58,8 +60,13 @@ class Found:
 
     @property
     def case(self) -> Case:
-        """The earlier case, loaded when asked (a case only marked 疑似重复 needs just its id)."""
-        return self.session.get(Case, self.case_id)
+        """The earlier case, loaded when asked (a case only marked 疑似重复 needs just its id): the session's
+        instance, else one read in a Core SELECT (without the ORM's compile and result steps)."""
+        known = self.session.identity_map.get(identity_key(Case, self.case_id))
+        if known is not None:
+            return known
+        row = self.session.connection().execute(_CASE, {"case_id": self.case_id}).one()._mapping
+        return held(self.session, Case, Case.__table__, row)
 
 
 @lru_cache(maxsize=4096)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import inspect, select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -13,8 +13,8 @@ from handlers import facts
 from handlers.cases.lifecycle import next_state
 from handlers.cases.timing import ClockRules
 from handlers.classify import Category
-from models import OPEN_STATES, Case, CaseEvent, CaseState, Grid, Resident, Unit, Worker, case_channel
-from models.db import add_inserted, update_by_id
+from models import OPEN_STATES, Case, CaseEvent, CaseLink, CaseState, Grid, Resident, Unit, Worker, case_channel
+from models.db import add_inserted, flush_pending, update_by_id
 
 
 class StaleCase(Exception):
@@ -129,6 +129,15 @@ def place_case(session: Session, case: Case, place: Place, category: Category,
     set_deadlines(case, category, now, rules)
     note = place.unit.address if place.unit else (place.location or {}).get("label")
     return apply_action(session, case, "place", actor=actor, now=now, note=note)
+
+
+_FOLLOWERS = select(CaseLink.__table__.c.userid).where(CaseLink.__table__.c.case_id == bindparam("case_id"))
+
+
+def followers_of(session: Session, case_id: int) -> list[str]:
+    """The residents following a case (its likely duplicates' reporters), oldest first; without the reporter."""
+    flush_pending(session, CaseLink)  # then straight to the connection: no autoflush of anything else
+    return list(session.connection().execute(_FOLLOWERS, {"case_id": case_id}).scalars())
 
 
 def get_case(session: Session, case_id: int) -> Case | None:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
 
-from sqlalchemy import String, Table, bindparam, select
+from sqlalchemy import String, bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
 
 from handlers.cases.case_notices import notify_case_opened
 from handlers.cases.case_work import announce
@@ -23,13 +21,11 @@ from handlers.registry import cache as registry
 from handlers.services import Services
 from handlers.texts import render
 from models import Case, Conversation, InboundMessage, Resident, Unit
-from models.db import add_inserted, as_loaded, flush_pending
-
-Row = TypeVar("Row", Resident, Conversation)
+from models.db import add_inserted, flush_pending, held
 
 # Built once: who wrote (the resident, if known) and what gridbot waits for from them (a conversation,
 # if any), in one SELECT that returns a row even for someone never seen before — on the tables: plain
-# rows, without the ORM's compile and result steps (`_held` makes them the session's instances).
+# rows, without the ORM's compile and result steps (`held` makes them the session's instances).
 _ASKED = select(bindparam("userid", type_=String).label("userid")).subquery("asked")
 _RESIDENTS, _CONVERSATIONS = Resident.__table__, Conversation.__table__
 _RESIDENT_AND_CONVERSATION = (select(_RESIDENTS, _CONVERSATIONS).select_from(_ASKED)
@@ -56,30 +52,16 @@ def resident_and_conversation(session: Session, userid: str) -> tuple[Resident, 
     conversation is read again, locked, as `pending.current` does (so the clock cannot take it meanwhile)."""
     flush_pending(session, Resident, Conversation)  # then straight to the connection: no autoflush needed
     row = session.connection().execute(_RESIDENT_AND_CONVERSATION, {"userid": userid}).one()._mapping
-    convo = _held(session, Conversation, _CONVERSATIONS, row)
+    convo = held(session, Conversation, _CONVERSATIONS, row)
     if convo is not None and session.get_bind().dialect.name == "postgresql":
         convo = session.get(Conversation, userid, with_for_update=True, populate_existing=True)
-    resident = _held(session, Resident, _RESIDENTS, row)
+    resident = held(session, Resident, _RESIDENTS, row)
     if resident is None:
         resident = add_inserted(session, Resident(userid=userid))
     for attribute, unit_id in (("unit", resident.unit_id), ("arrival_unit", resident.arrival_unit_id)):
         if attribute not in resident.__dict__:  # as if joined-loaded: no SQL when the report is placed
             set_committed_value(resident, attribute, registry.unit(session, unit_id) if unit_id else None)
     return resident, convo
-
-
-def _held(session: Session, cls: type[Row], table: Table, row) -> Row | None:
-    """The instance of `row`'s columns of `table` in this session: the one it holds, else one made from
-    the row; None when the row has none (an outer join found nothing)."""
-    key = row[table.primary_key.columns[0]]
-    if key is None:
-        return None
-    held = session.identity_map.get(identity_key(cls, key))
-    if held is not None:
-        return held
-    instance = as_loaded(cls, {column.key: row[column] for column in table.columns})
-    session.add(instance)
-    return instance
 
 
 def open_report(session: Session, services: Services, resident: Resident, text: str, category: Category,
