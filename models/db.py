@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from functools import lru_cache, partial
 from typing import NamedTuple, TypeVar
@@ -14,7 +14,6 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Connection, Engine, Table, TextClause, bindparam, create_engine, event, inspect, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import MANYTOONE, Session, SessionTransaction, make_transient_to_detached, sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 log = logging.getLogger("gridbot.db")
@@ -243,6 +242,16 @@ def update_by_id(session: Session, table: Table, row_id: int, values: dict, *, o
         return cursor.rowcount
 
 
+def update_loaded(session: Session, obj: object, values: dict) -> None:
+    """Write `values` (attribute keys of columns) into the persistent `obj`'s row through a prepared UPDATE, and
+    onto `obj` as if loaded: no unit-of-work flush (~1 ms for a case) for a column or two. Columns' `onupdate`
+    defaults are not applied."""
+    state = inspect(obj)
+    update_by_id(session, state.mapper.local_table, state.identity[0], values)
+    for key, value in values.items():
+        state.manager[key].impl.set_committed_value(state, state.dict, value)
+
+
 def _run(connection: Connection, sql: str, params: tuple | list[tuple], *, many: bool = False):
     """Run `sql` (in the driver's paramstyle, `params` bound) on a DBAPI cursor of `connection`'s transaction
     and return the cursor. SQLAlchemy's execution context (~30 µs a statement: result set-up, bookkeeping
@@ -348,26 +357,25 @@ def add_inserted(session: Session, obj: T) -> T:
     session (SQLite may hand its id to the next row).
     """
     state = inspect(obj)
-    mapper = state.mapper
-    for relationship in mapper.relationships:
-        target = state.dict.get(relationship.key)
-        if relationship.direction is MANYTOONE and target is not None:
+    mapper, row = state.mapper, state.dict
+    plan = _insert_plan(mapper)
+    for key, pairs in plan.parents:
+        target = row.get(key)
+        if target is not None:
             target_state = inspect(target)
             if target_state.key is None:
                 session.flush([target])
-            for local, remote in relationship.local_remote_pairs:
-                value = getattr(target, target_state.mapper.get_property_by_column(remote).key)
-                set_committed_value(obj, mapper.get_property_by_column(local).key, value)
+            for local, remote in pairs:
+                row[local] = target_state.dict[remote] if remote in target_state.dict else getattr(target, remote)
     values, primary_key = {}, None
-    for prop in mapper.column_attrs:
-        column = prop.columns[0]
-        if column.primary_key and state.dict.get(prop.key) is None:
-            primary_key = prop.key
+    for key, column_key, is_primary, default in plan.columns:
+        if is_primary and row.get(key) is None:
+            primary_key = key
             continue
-        if prop.key not in state.dict:
-            set_committed_value(obj, prop.key, _default(column))
-        values[column.key] = state.dict[prop.key]
-    set_committed_value(obj, primary_key, insert_returning_id(session, mapper.local_table, values))
+        if key not in row:
+            row[key] = default()
+        values[column_key] = row[key]
+    row[primary_key] = insert_returning_id(session, mapper.local_table, values)
     make_transient_to_detached(obj)
     session.add(obj)
     session.info.setdefault(_INSERTED, []).append((session.get_nested_transaction() or session.get_transaction(), obj))
@@ -376,14 +384,35 @@ def add_inserted(session: Session, obj: T) -> T:
     return obj
 
 
-def _default(column) -> object:
+class _InsertPlan(NamedTuple):
+    """What `add_inserted` needs of a mapper: its many-to-one relationships' (key, [(local, remote) attribute
+    keys]) and its columns' (attribute key, column key, is primary key, default)."""
+
+    parents: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+    columns: tuple[tuple[str, str, bool, Callable[[], object]], ...]
+
+
+@lru_cache(maxsize=64)
+def _insert_plan(mapper) -> _InsertPlan:
+    parents = tuple(
+        (relationship.key, tuple((mapper.get_property_by_column(local).key,
+                                  relationship.mapper.get_property_by_column(remote).key)
+                                 for local, remote in relationship.local_remote_pairs))
+        for relationship in mapper.relationships if relationship.direction is MANYTOONE)
+    columns = tuple((prop.key, prop.columns[0].key, prop.columns[0].primary_key, _default(prop.columns[0]))
+                    for prop in mapper.column_attrs)
+    return _InsertPlan(parents, columns)
+
+
+def _default(column) -> Callable[[], object]:
+    """A column's Python-side default as a function of nothing."""
     default = column.default
     if default is None:
-        return None
+        return lambda: None
     if default.is_callable:
-        return default.arg(None)
+        return partial(default.arg, None)
     if default.is_scalar:
-        return default.arg
+        return lambda: default.arg
     raise ValueError(f"add_inserted cannot compute the default of {column}")
 
 

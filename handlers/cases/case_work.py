@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from handlers.cases.authority import SYSTEM, Actor
 from handlers.cases.case_notices import notify_case_opened, notify_event, to_reporter, to_worker
@@ -20,7 +19,7 @@ from handlers.classify import Category
 from handlers.points.ledger import award
 from handlers.texts import render
 from models import Case, CaseEvent, CaseLink, Worker
-from models.db import insert_row, update_by_id
+from models.db import insert_row, update_loaded
 from models.outbox import keep_media
 
 MEDIA_KINDS = frozenset({"image", "video", "voice", "file"})
@@ -210,7 +209,7 @@ def announce(session: Session, case: Case, rules: ClockRules, now: datetime, *, 
         merge(session, case, original, SYSTEM.userid, now, tell_reporter=False)
         return original
     if found is not None:
-        case.suspect_of_id = found.case_id
+        update_loaded(session, case, {"suspect_of_id": found.case_id})
     notify_case_opened(session, case.events[0])
     return None
 
@@ -228,8 +227,7 @@ def merge(session: Session, case: Case, into: Case, actor: str, now: datetime, *
         if userid != into.reporter_userid and userid not in watching:
             insert_row(session, CaseLink.__table__,
                        {"case_id": into.id, "userid": userid, "text": case.text, "rating": None, "created_at": now})
-    update_by_id(session, Case.__table__, case.id, {"duplicate_of_id": into.id})
-    set_committed_value(case, "duplicate_of_id", into.id)
+    update_loaded(session, case, {"duplicate_of_id": into.id})
     apply_action(session, into, "note", actor=actor, now=now, note=render("notices/merged_note", source=case))
     notify_event(session, event, tell_reporter=tell_reporter)
     return event

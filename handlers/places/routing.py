@@ -97,7 +97,7 @@ def _open_counts(session: Session, worker_ids: list[int]) -> dict[int, int]:
         missing = [worker_id for worker_id in worker_ids if worker_id not in counted]
         if not missing:
             return counted
-        rows = session.execute(_OPEN_COUNTS, {"workers": missing}).all()
+        rows = session.connection().execute(_OPEN_COUNTS, {"workers": missing}).all()  # flushed above
         if _COUNTED.held(session, counted):  # else a flush before the query changed cases: count again
             counted.update(dict.fromkeys(missing, 0))
             counted.update(rows)
