@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, object_session
 
 from models import Case, utcnow
 from models.channels import ProgressLink
-from models.db import TransactionMemo, insert_row
+from models.db import TransactionMemo, fetch_all, insert_row
 
 SESSION_KEY = "gridbot_progress_links"
 TOKEN_BYTES = 16
@@ -71,7 +71,7 @@ def token_for(session: Session, case_id: int, now: datetime | None = None) -> st
     if case_id in known:
         token = known[case_id]
     else:  # links are written by statements, never left pending in the session: no autoflush needed
-        token = session.connection().execute(_LIVE_TOKEN, {"case_id": case_id}).scalar()
+        token = next((token for token, in fetch_all(session, _LIVE_TOKEN, {"case_id": case_id})), None)
     if token is None:
         token = secrets.token_urlsafe(TOKEN_BYTES)
         insert_row(session, ProgressLink.__table__,

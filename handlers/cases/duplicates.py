@@ -21,14 +21,13 @@ from sqlalchemy.orm.util import identity_key
 from handlers.cases.timing import Thresholds
 from handlers.classify import normalise
 from models import Case, CaseState, state_in
-from models.db import flush_pending, held
+from models.db import fetch_all, flush_pending, held
 
 LINKABLE = (CaseState.PENDING, CaseState.IN_PROGRESS, CaseState.SUSPENDED, CaseState.ESCALATED)
 CANDIDATES = 20  # the most recent open cases of the matter there that are compared
 
-# Built once (SQLAlchemy memoises a statement's cache key), on the table: plain rows, without the ORM's
-# compile and result steps. A case with a unit is found on ix_cases_unit_category (unit, category, id),
-# one without on ix_cases_grid_category (grid, category, id).
+# Built once on the table, compiled once and run through the driver (`fetch_all`). A case with a unit is
+# found on ix_cases_unit_category (unit, category, id), one without on ix_cases_grid_category (grid, category, id).
 _CASES = Case.__table__.c
 _EARLIER = select(_CASES.id, _CASES.text).where(
     _CASES.id < bindparam("case_id"), _CASES.category == bindparam("category"), state_in(LINKABLE),
@@ -108,11 +107,11 @@ def likely_duplicate(session: Session, case: Case, window: timedelta, thresholds
     if case.grid_id is None:
         return None
     query = _IN_UNIT if case.unit_id else _IN_GRID
-    flush_pending(session, Case)  # then straight to the connection: no autoflush needed
-    rows = session.connection().execute(query, {
+    flush_pending(session, Case)  # then straight to the driver: no autoflush needed
+    rows = fetch_all(session, query, {
         "case_id": case.id, "category": case.category, "since": case.created_at - window,
         "reporter": case.reporter_userid, "place": case.unit_id or case.grid_id,
-    }).all()
+    })
     places = place_words(case.unit.address if case.unit else "", case.grid.name)
     scored = [(similarity(case.text, text, places), -case_id, case_id) for case_id, text in rows]
     if not scored:

@@ -14,7 +14,7 @@ from handlers.cases.lifecycle import next_state
 from handlers.cases.timing import ClockRules
 from handlers.classify import Category
 from models import OPEN_STATES, Case, CaseEvent, CaseLink, CaseState, Grid, Resident, Unit, Worker, case_channel
-from models.db import add_inserted, flush_pending, update_by_id
+from models.db import add_inserted, fetch_all, flush_pending, update_by_id
 
 
 class StaleCase(Exception):
@@ -136,8 +136,8 @@ _FOLLOWERS = select(CaseLink.__table__.c.userid).where(CaseLink.__table__.c.case
 
 def followers_of(session: Session, case_id: int) -> list[str]:
     """The residents following a case (its likely duplicates' reporters), oldest first; without the reporter."""
-    flush_pending(session, CaseLink)  # then straight to the connection: no autoflush of anything else
-    return list(session.connection().execute(_FOLLOWERS, {"case_id": case_id}).scalars())
+    flush_pending(session, CaseLink)  # then straight to the driver: no autoflush of anything else
+    return [userid for userid, in fetch_all(session, _FOLLOWERS, {"case_id": case_id})]
 
 
 def get_case(session: Session, case_id: int) -> Case | None:

@@ -148,3 +148,46 @@ def test_duplicate_candidates_are_found_in_the_unit_and_in_the_grid(session):
     session.flush()
     found = likely_duplicate(session, in_grid[1], rules.duplicate_window, rules.duplicate_similarity)
     assert found is not None and found.case is in_grid[0]
+
+
+def test_a_query_through_the_driver_gives_what_sqlalchemy_gives(session):
+    """fetch_all binds dates and the statement's own LIMIT as SQLAlchemy would, on this database."""
+    from datetime import timedelta
+
+    from sqlalchemy import bindparam
+
+    from models.db import fetch_all
+
+    cases = [new_case(session) for _ in range(3)]
+    columns = Case.__table__.c
+    newest = (select(columns.id, columns.text).where(columns.created_at >= bindparam("since"),
+                                                     columns.id <= bindparam("up_to"))
+              .order_by(columns.id.desc()).limit(2))
+    params = {"since": utcnow() - timedelta(minutes=1), "up_to": cases[-1].id}
+    expected = [tuple(row) for row in session.connection().execute(newest, params)]
+    assert fetch_all(session, newest, params) == expected == [(cases[2].id, "垃圾没人清理"),
+                                                              (cases[1].id, "垃圾没人清理")]
+    with pytest.raises(ValueError):
+        fetch_all(session, select(columns.id).where(columns.id.in_(bindparam("ids", expanding=True))), {"ids": [1]})
+
+
+def test_a_column_written_by_update_loaded_is_stored_and_clean(session):
+    from models.db import update_loaded
+
+    earlier, later = new_case(session), new_case(session)
+    update_loaded(session, later, {"suspect_of_id": earlier.id})
+    assert later.suspect_of_id == earlier.id and not session.is_modified(later)
+    stored = session.connection().execute(select(Case.__table__.c.suspect_of_id)
+                                          .where(Case.__table__.c.id == later.id)).scalar()
+    assert stored == earlier.id
+
+
+def test_an_earlier_case_not_in_the_session_is_read_as_stored(session):
+    from handlers.cases.duplicates import Found
+
+    case = new_case(session)
+    case_id, category = case.id, case.category
+    session.expunge(case)
+    found = Found(case_id, 90.0, True, session).case
+    assert found is not case and (found.id, found.category, found.state) == (case_id, category, CaseState.PENDING)
+    assert Found(case_id, 90.0, True, session).case is found and not session.is_modified(found)
