@@ -14,6 +14,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Connection, Engine, Select, Table, TextClause, bindparam, create_engine, event, inspect, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import MANYTOONE, Session, SessionTransaction, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.util import identity_key
 
 log = logging.getLogger("gridbot.db")
@@ -332,7 +333,7 @@ class _Prepared(NamedTuple):
 
 
 def _bound(values: dict, keys: tuple[str, ...], processors: tuple) -> tuple:
-    return tuple(values[key] if process is None else process(values[key]) for key, process in zip(keys, processors))
+    return tuple([values[key] if process is None else process(values[key]) for key, process in zip(keys, processors)])
 
 
 def _processors(table: Table, keys: tuple[str, ...], dialect) -> tuple:
@@ -577,8 +578,17 @@ def as_loaded(cls: type, values: dict):
     """An instance of the mapped class `cls` built from a row's column values (a Core SELECT), detached
     and clean — as if loaded by a query of a session since closed; its relationships load on first use.
     `session.add` makes it the session's own, `session.merge(..., load=False)` copies it in, with no SQL."""
-    instance = cls(**values)
+    instance = built(cls, values)
     make_transient_to_detached(instance)
+    return instance
+
+
+def built(cls: type[T], values: dict) -> T:
+    """A new instance of the mapped class `cls` holding `values` (attribute keys: columns, or objects of
+    many-to-one relationships), as `cls(**values)` gives it but without one attribute event per value (~6 µs
+    each): for the report path's rows. Hand it to `add_inserted` or `as_loaded`'s callers."""
+    instance = cls.__mapper__.class_manager.new_instance()
+    instance_state(instance).dict.update(values)
     return instance
 
 

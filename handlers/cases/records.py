@@ -14,7 +14,7 @@ from handlers.cases.lifecycle import next_state
 from handlers.cases.timing import ClockRules
 from handlers.classify import Category
 from models import OPEN_STATES, Case, CaseEvent, CaseLink, CaseState, Grid, Resident, Unit, Worker, case_channel
-from models.db import add_inserted, fetch_all, flush_pending, update_by_id
+from models.db import add_inserted, built, fetch_all, flush_pending, update_by_id
 
 
 class StaleCase(Exception):
@@ -58,7 +58,7 @@ def open_case(
     """A new case and its first event, in the caller's transaction: written at once by two INSERTs
     (no unit-of-work flush), with `case.events` known without a query."""
     routed = place.grid is not None
-    case = Case(
+    case = built(Case, dict(
         state=CaseState.PENDING if routed else CaseState.AWAITING_PLACE,
         category=category.name,
         priority=category.priority,
@@ -75,14 +75,14 @@ def open_case(
         classification=classification,
         created_at=now,
         updated_at=now,
-    )
+    ))
     if routed:
         set_deadlines(case, category, now, rules)
     add_inserted(session, case)
     action = "patrol" if source == "patrol" else "report"
-    event = add_inserted(session, CaseEvent(case_id=case.id, at=now, actor=reporter_userid, action=action,
-                                            from_state=None, to_state=case.state, note=None,
-                                            attachments=attachments or []))
+    event = add_inserted(session, built(CaseEvent, dict(case_id=case.id, at=now, actor=reporter_userid, action=action,
+                                                        from_state=None, to_state=case.state, note=None,
+                                                        attachments=attachments or [])))
     set_committed_value(event, "case", case)
     set_committed_value(case, "events", [event])
     facts.note(session, "case_opened", category=category.name, source=source,
@@ -113,8 +113,9 @@ def apply_action(
         raise StaleCase(case.id)
     set_committed_value(case, "state", after)
     set_committed_value(case, "updated_at", now)
-    event = add_inserted(session, CaseEvent(case_id=case.id, at=now, actor=actor, action=action, from_state=before,
-                                            to_state=after, note=note, attachments=attachments or []))
+    event = add_inserted(session, built(CaseEvent, dict(case_id=case.id, at=now, actor=actor, action=action,
+                                                        from_state=before, to_state=after, note=note,
+                                                        attachments=attachments or [])))
     set_committed_value(event, "case", case)
     if "events" in inspect(case).dict:  # loaded: the new event joins it, as a flush would have added it
         set_committed_value(case, "events", [*case.events, event])

@@ -191,3 +191,19 @@ def test_an_earlier_case_not_in_the_session_is_read_as_stored(session):
     found = Found(case_id, 90.0, True, session).case
     assert found is not case and (found.id, found.category, found.state) == (case_id, category, CaseState.PENDING)
     assert Found(case_id, 90.0, True, session).case is found and not session.is_modified(found)
+
+
+def test_a_case_built_without_attribute_events_is_stored_as_the_constructor_would(session):
+    """`built` + add_inserted (the report path) write the same row as Case(...) + add_inserted."""
+    from models.db import built
+
+    unit = session.scalars(select(Unit).order_by(Unit.id)).first()
+    values = {"state": CaseState.PENDING, "category": "环境卫生", "text": "垃圾没人清理", "reporter_userid": "r",
+              "grid": unit.grid, "unit": unit, "created_at": utcnow(), "updated_at": utcnow(),
+              "classification": {"decided_by": "rules"}}
+    cases = [add_inserted(session, built(Case, dict(values))), add_inserted(session, Case(**values))]
+    columns = [column for column in Case.__table__.c if column.key != "id"]
+    rows = [session.connection().execute(select(*columns).where(Case.__table__.c.id == case.id)).one()
+            for case in cases]
+    assert rows[0] == rows[1] and rows[0].unit_id == unit.id and rows[0].grid_id == unit.grid_id
+    assert cases[0].unit is unit and cases[0].priority == cases[1].priority and not session.is_modified(cases[0])
