@@ -98,6 +98,12 @@ class Catalogue:
     long_rules: float = 0.0
     long_scale: float = 1.0
     long_rule_cap: float = 3.0
+    # ... + long_title x the title model's logit (a second model, trained on the long examples' titles: the
+    # topic a letter was labelled from; 0: no title model is trained) + long_signal x ln(1 + how many times
+    # the `department_signals` occur) for every department category (a policy question, an official addressed).
+    long_title: float = 0.0
+    long_signal: float = 0.0
+    department_signals: tuple[str, ...] = ()
     urgent_length: float = 0.0  # in a normalised text longer than this (a letter; 0: none is) ...
     urgent_opening: float = 0.0  # ... an urgent category's rules count only in the first this many characters
     data: dict = field(default_factory=dict, repr=False)
@@ -153,6 +159,7 @@ class Catalogue:
                                             ("model_dispute", 0.0), ("model_rival", 1.0), ("rules_sure", 0.0),
                                             ("long_text", 0.0), ("long_match", 0.6), ("long_overrule", 0.9),
                                             ("long_rules", 0.0), ("long_scale", 1.0), ("long_rule_cap", 3.0),
+                                            ("long_title", 0.0), ("long_signal", 0.0),
                                             ("urgent_length", 0.0), ("urgent_opening", 0.0))}
         entries = data.get("categories")
         if not isinstance(entries, list) or not entries:
@@ -166,7 +173,11 @@ class Catalogue:
             if category.code and any(other.code == category.code for other in categories.values()):
                 raise RuleConfigError(source, category.name, "code", "duplicate code")
             categories[category.name] = category
-        return cls(categories=categories, data=data, **thresholds)
+        signals = data.get("department_signals") or []
+        if not isinstance(signals, list) or not all(isinstance(term, str) and term.strip() for term in signals):
+            raise RuleConfigError(source, None, "department_signals", "must be a list of non-empty words")
+        return cls(categories=categories, data=data, department_signals=tuple(term.strip() for term in signals),
+                   **thresholds)
 
 
 _CATEGORY_KEYS = {"name", "grid_matter", "priority", "urgent", "clock", "department", "role", "description", "code",

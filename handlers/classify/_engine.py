@@ -16,8 +16,9 @@ How the two decide together (`Classifier.classify`), when the rule set has label
 - a long text (`long_text` normalised characters or more: a letter, not a chat message) uses
   `long_overrule` and `long_match` instead of `model_overrule` and `model_match` (`Catalogue.model_thresholds`);
   with `long_rules` set, a long text's rules and model are weighed together instead (`Classifier._weighed`:
-  the model's logits scaled, each category's capped rule score and its `long_bias` added; an emergency
-  rule's match still stands); the decision's ranking is then that weighed probability.
+  the model's logits scaled, each category's capped rule score and its `long_bias` added, and with
+  `long_title` a title model's logits (`_model.title`) and with `long_signal` the `department_signals`
+  found; an emergency rule's match still stands); the decision's ranking is then that weighed probability.
 Without examples the rules decide alone, as before.
 """
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -37,7 +39,7 @@ from rapidfuzz import fuzz
 
 from handlers.classify._catalogue import Catalogue
 from handlers.classify._examples import check_examples, read_example_files
-from handlers.classify._model import NONE_LABEL, Candidate, ModelOptions, TextModel, cached_model
+from handlers.classify._model import NONE_LABEL, TITLE_OPTIONS, Candidate, ModelOptions, TextModel, cached_model, title
 from handlers.classify._normalise import normalise
 from handlers.classify._pinyin import char_span, to_pinyin
 from handlers.classify._rules import Rule, parse_rules, read_config
@@ -116,11 +118,20 @@ class Classifier:
         self._examples = examples or []
         pairs = check_examples(catalogue, self._examples)
         labels = {label for _, label in pairs}
-        self.model: TextModel | None = cached_model([normalise(text) for text, _ in pairs],
-                                                    [label for _, label in pairs], options) \
+        texts = [normalise(text) for text, _ in pairs]
+        self.model: TextModel | None = cached_model(texts, [label for _, label in pairs], options) \
             if len(labels) >= 2 else None
-        self._long_bias = [catalogue.get(name).long_bias if name in catalogue else 0.0
-                           for name in self.model.classes] if self.model is not None else []
+        classes = self.model.classes if self.model is not None else []
+        self._long_bias = [catalogue.get(name).long_bias if name in catalogue else 0.0 for name in classes]
+        self._departments = [name in catalogue and not catalogue.get(name).grid_matter for name in classes]
+        self.title_model: TextModel | None = None  # see Catalogue.long_title
+        if self.model is not None and catalogue.long_title and catalogue.long_rules:
+            titles = [normalise(title(text)) if catalogue.is_long(normalised) else normalised
+                      for (text, _), normalised in zip(pairs, texts)]
+            self.title_model = cached_model(titles, [label for _, label in pairs], TITLE_OPTIONS)
+            self._title_columns = [self.title_model.classes.index(name) for name in classes]
+        self._signals = re.compile("|".join(re.escape(normalise(term)) for term in sorted(
+            catalogue.department_signals, key=len, reverse=True))) if catalogue.department_signals else None
         self._terms = _build_term_automaton(rules)
         self._homophones = _build_homophone_automaton(rules)
         self._urgent = frozenset(category.name for category in catalogue if category.urgent)
@@ -178,7 +189,7 @@ class Classifier:
         normalised = normalise(text)
         tallies = self._score(normalised)
         ruled = self._rules_decision(normalised, tallies)
-        return ruled if self.model is None else self._hybrid(ruled, normalised, tallies)
+        return ruled if self.model is None else self._hybrid(ruled, text, normalised, tallies)
 
     def _rules_decision(self, normalised: str, tallies: dict[str, _Tally]) -> Decision:
         ranked = sorted(((name, t) for name, t in tallies.items() if t.score > 0),
@@ -197,13 +208,13 @@ class Classifier:
         return Decision(top, outcome, best.score, candidates, fired, normalised,
                         grid_matter=self.catalogue.get(top).grid_matter)
 
-    def _hybrid(self, ruled: Decision, normalised: str, tallies: dict[str, _Tally]) -> Decision:
+    def _hybrid(self, ruled: Decision, text: str, normalised: str, tallies: dict[str, _Tally]) -> Decision:
         """Rules where they are sure (emergencies and exclusions always), the model elsewhere."""
         catalogue = self.catalogue
         blocked = [name for name, tally in tallies.items()  # an exclusion that fired rules its category out
                    if any(fired.rule.kind == "exclude" for fired in tally.fired)]
         if catalogue.long_rules and catalogue.is_long(normalised):
-            return self._weighed(ruled, normalised, tallies, blocked)
+            return self._weighed(ruled, text, normalised, tallies, blocked)
         ranking = self.model.ranking(normalised, blocked, RANKED)
         matters = [c for c in ranking if c.category != NONE_LABEL]
         model_match, model_overrule = catalogue.model_thresholds(normalised)
@@ -220,18 +231,36 @@ class Classifier:
         outcome = "match" if matters[0].score >= model_match else "ask"
         return self._decided(ruled, matters[0].category, outcome, matters[0].score, "model", ranking, normalised)
 
-    def _weighed(self, ruled: Decision, normalised: str, tallies: dict[str, _Tally], blocked: list[str]) -> Decision:
+    def _letter_offsets(self, text: str, normalised: str, tallies: dict[str, _Tally]) -> list[float]:
+        """What a long text's categories score beside the model's scaled logits (in the model's class order):
+        `long_rules` x the capped rule score + `long_bias`, + `long_title` x the title model's logit of the
+        text's `title`, + `long_signal` x ln(1 + the `department_signals` found) for every department."""
+        catalogue = self.catalogue
+        weight, cap = catalogue.long_rules, catalogue.long_rule_cap
+        offsets = [bias + weight * min(max(tally.score, 0.0), cap) if (tally := tallies.get(name)) else bias
+                   for name, bias in zip(self.model.classes, self._long_bias)]
+        if self.title_model is not None:
+            logits = self.title_model.logits(normalise(title(text)))
+            offsets = [offset + catalogue.long_title * logits[column]
+                       for offset, column in zip(offsets, self._title_columns)]
+        found = len(self._signals.findall(normalised)) if self._signals is not None and catalogue.long_signal else 0
+        if found:
+            signal = catalogue.long_signal * math.log1p(found)
+            offsets = [offset + signal if department else offset
+                       for offset, department in zip(offsets, self._departments)]
+        return offsets
+
+    def _weighed(self, ruled: Decision, text: str, normalised: str, tallies: dict[str, _Tally],
+                 blocked: list[str]) -> Decision:
         """A long text (a letter): an emergency rule's match stands; otherwise every category scores
-        `long_scale` x the model's logit + `long_rules` x its rule score (at most `long_rule_cap`) + its
-        `long_bias`, and their softmax decides as the model alone would (`long_match`, `model_none`). It is
-        decided by the rules when their match wins, else by the model."""
+        `long_scale` x the model's logit + its offset (`_letter_offsets`: rules, bias, title, signals), and
+        their softmax decides as the model alone would (`long_match`, `model_none`). It is decided by the
+        rules when their match wins, else by the model."""
         catalogue = self.catalogue
         if ruled.outcome == "match" and tallies[ruled.category].priority > 0:
             return self._decided(ruled, ruled.category, "match", ruled.score, "rules",
                                  self.model.ranking(normalised, blocked, RANKED), normalised)
-        weight, cap = catalogue.long_rules, catalogue.long_rule_cap
-        offsets = [bias + weight * min(max(tally.score, 0.0), cap) if (tally := tallies.get(name)) else bias
-                   for name, bias in zip(self.model.classes, self._long_bias)]
+        offsets = self._letter_offsets(text, normalised, tallies)
         ranking = self.model.ranking(normalised, blocked, RANKED, (catalogue.long_scale, offsets))
         if ranking and ranking[0].category == NONE_LABEL and ranking[0].score >= catalogue.model_none:
             return self._decided(ruled, None, "none", ranking[0].score, "model", ranking, normalised)

@@ -19,6 +19,7 @@ import json
 import logging
 import math
 import os
+import re
 import tempfile
 import threading
 import warnings
@@ -61,6 +62,20 @@ class ModelOptions:
 
 
 OPENING_MARK = "^"  # prefixes an opening n-gram (normalised text holds no punctuation, so no clash)
+
+# The title model (`Classifier` with the catalogue's `long_title`): trained on a long example's title (`title`)
+# and a short example's text, one n-gram block, uncalibrated (its weight in a letter's score is fitted instead).
+TITLE_OPTIONS = ModelOptions(opening=0, c=1.0, folds=0)
+_TITLE_END = re.compile(r"[。！？!?\s]")
+TITLE_MIN, TITLE_FALLBACK = 6, 40
+
+
+def title(text: str) -> str:
+    """A letter's title, from its raw text (punctuation kept): the text before its first sentence end or
+    whitespace (the letters are "title。body" or "title body"); the first `TITLE_FALLBACK` characters when that
+    is shorter than `TITLE_MIN` characters (no title)."""
+    end = _TITLE_END.search(text)
+    return text[:end.start()] if end is not None and end.start() >= TITLE_MIN else text[:TITLE_FALLBACK]
 
 
 def features(normalised: str, options: ModelOptions = ModelOptions()) -> list[str]:
@@ -311,7 +326,7 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
 
 _trained: OrderedDict[str, TextModel] = OrderedDict()
 _train_lock = threading.Lock()
-_CACHE_SIZE = 4
+_CACHE_SIZE = 8  # a rule set with a title model holds two
 _FORMAT = 4  # bump when the features or the file layout change
 
 

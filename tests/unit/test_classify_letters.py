@@ -1,11 +1,13 @@
 """A long text's rules and model weighed together (issue 14, fourth round): `long_rules`, `long_scale`,
-`long_rule_cap` and each category's `long_bias` (`Classifier._weighed`). Sentences written for this file."""
+`long_rule_cap` and each category's `long_bias` (`Classifier._weighed`); fifth round: `long_title` and
+`department_signals` with `long_signal`. Sentences written for this file."""
 
 from __future__ import annotations
 
 import pytest
 
 from handlers.classify import Catalogue, Classifier, RuleConfigError
+from handlers.classify._model import title
 
 CATALOGUE = {
     "decision": {"threshold": 1.0, "ask_threshold": 0.5, "margin": 0.25, "model_match": 0.5, "model_none": 0.35,
@@ -91,3 +93,44 @@ def test_long_bias_is_a_number_of_either_sign():
             Catalogue.from_data({"categories": [{**entry, "long_bias": wrong}]})
     with pytest.raises(RuleConfigError, match="long_rules"):
         Catalogue.from_data({"decision": {"long_rules": -1}, "categories": [entry]})
+
+
+# Issue 14, fifth round: a title model's vote (`long_title`) and department signals (`long_signal`).
+NOISY_TITLE = "隔壁琴房一练就是一晚上。" + LETTER.replace("楼里有点吵闹", "河边漂着一层白色泡沫")  # title: noise, body: rubbish
+
+
+def test_title_is_the_text_before_the_first_sentence_end_else_the_opening():
+    assert title("楼下烧烤店油烟太大。每天晚上都熏到三楼") == "楼下烧烤店油烟太大"
+    assert title("反映菜场门口积水问题 下雨就淹到脚踝！") == "反映菜场门口积水问题"
+    assert title("你好！楼下烧烤店油烟太大") == "你好！楼下烧烤店油烟太大"  # "你好" is too short to be a title
+    assert title("没有标点的一长段话" * 10) == ("没有标点的一长段话" * 10)[:40]
+
+
+def test_long_title_weighs_a_title_models_vote_and_leaves_chat_alone():
+    assert classifier(long_rules=0.5).title_model is None  # long_title 0: no title model is trained
+    assert classifier(long_rules=0.5).classify(NOISY_TITLE).category == "环境卫生"  # the body's four sentences win
+    titled = classifier(long_rules=0.5, long_title=20.0)
+    assert titled.title_model is not None and titled.classify(NOISY_TITLE).category == "噪音扰民"
+    plain = classifier(long_rules=0.5).classify(SHORT)
+    short = titled.classify(SHORT)
+    assert (short.category, short.outcome, short.score) == (plain.category, plain.outcome, plain.score)
+
+
+def test_department_signals_move_a_letter_toward_the_departments():
+    text = "请问有没有政策规定如何办理" + LETTER.replace("楼里有点吵闹", "河边漂着一层白色泡沫")
+    signals = {"department_signals": ["请问", "政策", "规定", "如何办理"]}
+    for catalogue in ({}, signals):
+        assert classifier(long_rules=0.5, **{"long_signal": 20.0} if catalogue else {}) \
+            .classify(text).category == "环境卫生"
+    weighed = {**CATALOGUE["decision"], "long_rules": 0.5, "long_signal": 20.0}
+    pulled = Classifier.from_data({**CATALOGUE, **signals, "decision": weighed}, RULES, examples=EXAMPLES)
+    assert pulled.classify(text).category == "税务" and pulled.classify(text).grid_matter is False
+    assert pulled.classify(LETTER).category != "税务"  # no signal word: no department pull
+
+
+def test_department_signals_are_a_list_of_words():
+    entry = {"name": "噪音扰民"}
+    assert Catalogue.from_data({"categories": [entry], "department_signals": [" 政策 "]}).department_signals == ("政策",)
+    for wrong in ("政策", ["政策", ""], [3]):
+        with pytest.raises(RuleConfigError, match="department_signals"):
+            Catalogue.from_data({"categories": [entry], "department_signals": wrong})
