@@ -207,7 +207,7 @@ def insert_many_or_skip(session: Session, table: Table, rows: list[dict], confli
     The intake's and the outbox's hot path: the statement and the columns' bind processors are prepared
     once and the driver runs it directly (`_run`), so each row costs the driver's work and little else.
     """
-    connection = session.connection()
+    connection = connection_of(session)
     prepared = _insert_skipping(table, tuple(rows[0]), conflict, connection.dialect)
     if len(rows) == 1:
         cursor = _run(connection, prepared.sql, prepared.bind(rows[0]))
@@ -219,14 +219,14 @@ def insert_many_or_skip(session: Session, table: Table, rows: list[dict], confli
 
 def insert_row(session: Session, table: Table, values: dict) -> None:
     """INSERT one row of the columns `values` names through a prepared statement."""
-    connection = session.connection()
+    connection = connection_of(session)
     prepared = _insert(table, tuple(values), connection.dialect)
     _run(connection, prepared.sql, prepared.bind(values)).close()
 
 
 def insert_returning_id(session: Session, table: Table, values: dict) -> int:
     """INSERT one row (every column given but the id) through a prepared statement; its new id."""
-    connection = session.connection()
+    connection = connection_of(session)
     prepared = _insert_returning_id(table, tuple(values), connection.dialect)
     with closing(_run(connection, prepared.sql, prepared.bind(values))) as cursor:
         return cursor.fetchone()[0]
@@ -237,7 +237,7 @@ def fetch_all(session: Session, statement: Select, params: dict) -> list[tuple]:
     as Python values — ids, text, counts — not dates or JSON on SQLite). Compiled once per dialect and run
     through the driver (`_run`): no SQLAlchemy execution context or result set-up (~40 µs a statement). The
     statement takes no expanding (IN-list) parameters."""
-    connection = session.connection()
+    connection = connection_of(session)
     query = _query(statement, connection.dialect)
     with closing(_run(connection, query.sql, query.bind(params))) as cursor:
         return cursor.fetchall()
@@ -274,7 +274,7 @@ def _query(statement: Select, dialect) -> _Query:
 def update_by_id(session: Session, table: Table, row_id: int, values: dict, *, only_if: dict | None = None) -> int:
     """UPDATE the columns `values` names in the row `row_id`, through a prepared statement; `only_if`: the
     columns it must still hold (compare-and-set). How many rows changed (0 or 1)."""
-    connection = session.connection()
+    connection = connection_of(session)
     only_if = only_if or {}
     prepared = _update_by_id(table, tuple(values), tuple(only_if), connection.dialect)
     params = (*prepared.bind(values), row_id, *prepared.bind_expected(only_if))
@@ -420,7 +420,7 @@ def add_inserted(session: Session, obj: T) -> T:
     session.add(obj)
     session.info.setdefault(_INSERTED, []).append((session.get_nested_transaction() or session.get_transaction(), obj))
     if mapper.dispatch.after_insert:  # its listeners run as after a flush (progress_links: a new case has no link)
-        mapper.dispatch.after_insert(mapper, session.connection(), state)
+        mapper.dispatch.after_insert(mapper, connection_of(session), state)
     return obj
 
 
@@ -509,6 +509,7 @@ class TransactionMemo:
     def __init__(self, key: str, tables: frozenset[str], *, inserts: bool = True) -> None:
         self.key, self.tables, self.inserts = key, tables, inserts
         _MEMOS.append(self)
+        _MEMO_KEYS.add(key)
 
     def get(self, bind: Session | Connection) -> dict:
         """This transaction's memo (a new, empty one when it was forgotten)."""
@@ -520,13 +521,67 @@ class TransactionMemo:
 
 
 _MEMOS: list[TransactionMemo] = []
+_MEMO_KEYS: set[str] = set()
 
 
 # One listener for every memo (each statement is looked at once, not once per memo: ~14 statements a message).
 @event.listens_for(Engine, "before_cursor_execute")
 def _memos_see(connection, _cursor, statement: str, *_args) -> None:
     info = connection.info
-    if not any(memo.key in info for memo in _MEMOS):
+    if _MEMO_KEYS.isdisjoint(info):
+        return
+    write = _WRITE.match(statement)
+    if write is None:
+        return
+    table, insert = write.group(2).lower(), write.group(1)[0] in "Ii"
+    for memo in _MEMOS:
+        if table in memo.tables and (memo.inserts or not insert):
+            info.pop(memo.key, None)
+
+
+def _memos_forget(connection, *_args) -> None:
+    for memo in _MEMOS:
+        connection.info.pop(memo.key, None)
+
+
+for _name in ("commit", "rollback", "rollback_savepoint"):
+    event.listen(Engine, _name, _memos_forget)
+
+
+_CONNECTION = "gridbot_connection"  # session.info: (root transaction, its connection)
+
+
+def connection_of(session: Session) -> Connection:
+    """`session.connection()`, kept for the session's transaction (`Session.connection()` costs ~15 µs, and the
+    report path writes a dozen statements a message through it)."""
+    transaction = session.get_transaction()
+    known = session.info.get(_CONNECTION)
+    if transaction is not None and known is not None and known[0] is transaction:
+        return known[1]
+    connection = session.connection()
+    session.info[_CONNECTION] = (session.get_transaction(), connection)
+    return connection
+
+
+def _info(bind: Session | Connection) -> dict:
+    """The `info` of the connection `bind` uses."""
+    return (bind if isinstance(bind, Connection) else connection_of(bind)).info
+
+
+def held(self, bind: Session | Connection, memo: dict) -> bool:
+        """Whether `memo` (from `get`) is still this transaction's: a statement since may have dropped it."""
+        return _info(bind).get(self.key) is memo
+
+
+_MEMOS: list[TransactionMemo] = []
+_MEMO_KEYS: set[str] = set()
+
+
+# One listener for every memo (each statement is looked at once, not once per memo: ~14 statements a message).
+@event.listens_for(Engine, "before_cursor_execute")
+def _memos_see(connection, _cursor, statement: str, *_args) -> None:
+    info = connection.info
+    if _MEMO_KEYS.isdisjoint(info):
         return
     write = _WRITE.match(statement)
     if write is None:

@@ -21,7 +21,7 @@ from sqlalchemy.orm.util import identity_key
 from handlers.cases.timing import Thresholds
 from handlers.classify import normalise
 from models import Case, CaseState, state_in
-from models.db import fetch_all, flush_pending, held
+from models.db import connection_of, fetch_all, flush_pending, held
 
 LINKABLE = (CaseState.PENDING, CaseState.IN_PROGRESS, CaseState.SUSPENDED, CaseState.ESCALATED)
 CANDIDATES = 20  # the most recent open cases of the matter there that are compared
@@ -64,7 +64,7 @@ class Found:
         known = self.session.identity_map.get(identity_key(Case, self.case_id))
         if known is not None:
             return known
-        row = self.session.connection().execute(_CASE, {"case_id": self.case_id}).one()._mapping
+        row = connection_of(self.session).execute(_CASE, {"case_id": self.case_id}).one()._mapping
         return held(self.session, Case, Case.__table__, row)
 
 

@@ -21,7 +21,7 @@ from handlers.registry import cache as registry
 from handlers.services import Services
 from handlers.texts import render
 from models import Case, Conversation, InboundMessage, Resident, Unit
-from models.db import add_inserted, flush_pending, held
+from models.db import add_inserted, connection_of, flush_pending, held
 
 # Built once: who wrote (the resident, if known) and what gridbot waits for from them (a conversation,
 # if any), in one SELECT that returns a row even for someone never seen before — on the tables: plain
@@ -51,7 +51,7 @@ def resident_and_conversation(session: Session, userid: str) -> tuple[Resident, 
     what gridbot waits for from them (`pending.current`), in one SELECT. On PostgreSQL a waiting
     conversation is read again, locked, as `pending.current` does (so the clock cannot take it meanwhile)."""
     flush_pending(session, Resident, Conversation)  # then straight to the connection: no autoflush needed
-    row = session.connection().execute(_RESIDENT_AND_CONVERSATION, {"userid": userid}).one()._mapping
+    row = connection_of(session).execute(_RESIDENT_AND_CONVERSATION, {"userid": userid}).one()._mapping
     convo = held(session, Conversation, _CONVERSATIONS, row)
     if convo is not None and session.get_bind().dialect.name == "postgresql":
         convo = session.get(Conversation, userid, with_for_update=True, populate_existing=True)

@@ -20,7 +20,7 @@ from handlers.places.address_index import AddressIndex, AddressMatch
 from handlers.registry import cache as registry
 from handlers.registry.cache import StaffMember
 from models import OPEN_STATES, Case, Grid, Unit, Worker, WorkerRole, state_in
-from models.db import TransactionMemo, flush_pending
+from models.db import TransactionMemo, connection_of, flush_pending
 
 __all__ = ["AddressIndex", "AddressMatch", "PointMatch", "locate_point", "pick_assignee", "urgent_responders"]
 
@@ -97,7 +97,7 @@ def _open_counts(session: Session, worker_ids: list[int]) -> dict[int, int]:
         missing = [worker_id for worker_id in worker_ids if worker_id not in counted]
         if not missing:
             return counted
-        rows = session.connection().execute(_OPEN_COUNTS, {"workers": missing}).all()  # flushed above
+        rows = connection_of(session).execute(_OPEN_COUNTS, {"workers": missing}).all()  # flushed above
         if _COUNTED.held(session, counted):  # else a flush before the query changed cases: count again
             counted.update(dict.fromkeys(missing, 0))
             counted.update(rows)
