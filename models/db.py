@@ -568,54 +568,6 @@ def _info(bind: Session | Connection) -> dict:
     return (bind if isinstance(bind, Connection) else connection_of(bind)).info
 
 
-def held(self, bind: Session | Connection, memo: dict) -> bool:
-        """Whether `memo` (from `get`) is still this transaction's: a statement since may have dropped it."""
-        return _info(bind).get(self.key) is memo
-
-
-_MEMOS: list[TransactionMemo] = []
-_MEMO_KEYS: set[str] = set()
-
-
-# One listener for every memo (each statement is looked at once, not once per memo: ~14 statements a message).
-@event.listens_for(Engine, "before_cursor_execute")
-def _memos_see(connection, _cursor, statement: str, *_args) -> None:
-    info = connection.info
-    if _MEMO_KEYS.isdisjoint(info):
-        return
-    write = _WRITE.match(statement)
-    if write is None:
-        return
-    table, insert = write.group(2).lower(), write.group(1)[0] in "Ii"
-    for memo in _MEMOS:
-        if table in memo.tables and (memo.inserts or not insert):
-            info.pop(memo.key, None)
-
-
-def _memos_forget(connection, *_args) -> None:
-    for memo in _MEMOS:
-        connection.info.pop(memo.key, None)
-
-
-for _name in ("commit", "rollback", "rollback_savepoint"):
-    event.listen(Engine, _name, _memos_forget)
-
-
-_CONNECTION_INFO = "gridbot_connection_info"  # session.info: (root transaction, its connection's info)
-
-
-def _info(bind: Session | Connection) -> dict:
-    """The `info` of the connection `bind` uses (`Session.connection()` costs ~15 µs: asked once per transaction)."""
-    if isinstance(bind, Connection):
-        return bind.info
-    transaction = bind.get_transaction()
-    known = bind.info.get(_CONNECTION_INFO)
-    if transaction is not None and known is not None and known[0] is transaction:
-        return known[1]
-    info = bind.connection().info
-    bind.info[_CONNECTION_INFO] = (bind.get_transaction(), info)
-    return info
-
 def held(session: Session, cls: type[T], table: Table, row) -> T | None:
     """The instance of `row`'s columns of `table` (a Core row's mapping, keyed by column) in `session`: the one
     it holds, else one made from the row and added; None when the row has none (an outer join found nothing)."""
