@@ -206,7 +206,7 @@ def announce(session: Session, case: Case, rules: ClockRules, now: datetime, *, 
     found = likely_duplicate(session, case, rules.duplicate_window, rules.duplicate_similarity) if compare else None
     if found is not None and found.sure:
         original = found.case
-        merge(session, case, original, SYSTEM.userid, now, tell_reporter=False)
+        merge(session, case, original, SYSTEM.userid, now, tell_reporter=False, opened_now=True)
         return original
     if found is not None:
         update_loaded(session, case, {"suspect_of_id": found.case_id})
@@ -215,11 +215,12 @@ def announce(session: Session, case: Case, rules: ClockRules, now: datetime, *, 
 
 
 def merge(session: Session, case: Case, into: Case, actor: str, now: datetime, *,
-          tell_reporter: bool = True) -> CaseEvent:
+          tell_reporter: bool = True, opened_now: bool = False) -> CaseEvent:
     """合并 (or a likely duplicate linked by the system): `case` duplicates `into`; its reporter and
-    followers now follow `into`."""
-    event = apply_action(session, case, "merge", actor=actor, now=now, note=render("notices/merged_note", into=into))
-    followers = followers_of(session, case.id)
+    followers now follow `into`. `opened_now`: `case` was opened in this transaction (nobody follows it yet)."""
+    event = apply_action(session, case, "merge", actor=actor, now=now, note=render("notices/merged_note", into=into),
+                         also={"duplicate_of_id": into.id})
+    followers = [] if opened_now else followers_of(session, case.id)
     if case.source == "resident":
         followers.insert(0, case.reporter_userid)
     watching = set(followers_of(session, into.id))
@@ -227,7 +228,6 @@ def merge(session: Session, case: Case, into: Case, actor: str, now: datetime, *
         if userid != into.reporter_userid and userid not in watching:
             insert_row(session, CaseLink.__table__,
                        {"case_id": into.id, "userid": userid, "text": case.text, "rating": None, "created_at": now})
-    update_loaded(session, case, {"duplicate_of_id": into.id})
     apply_action(session, into, "note", actor=actor, now=now, note=render("notices/merged_note", source=case))
     notify_event(session, event, tell_reporter=tell_reporter)
     return event

@@ -99,8 +99,10 @@ def apply_action(
     now: datetime,
     note: str | None = None,
     attachments: list | None = None,
+    also: dict | None = None,
 ) -> CaseEvent:
-    """Move `case` by `action` (checked in handlers.lifecycle) and record the event.
+    """Move `case` by `action` (checked in handlers.lifecycle) and record the event; `also`: more columns of
+    the case written in the same UPDATE (e.g. a merge's `duplicate_of_id`).
 
     The move is a compare-and-set on the state read (`UPDATE … WHERE state = :before`):
     when another transaction moved the case first it raises StaleCase and changes nothing.
@@ -108,11 +110,11 @@ def apply_action(
     """
     before = case.state
     after = next_state(before, action)
-    if not update_by_id(session, Case.__table__, case.id, {"state": after, "updated_at": now},
-                        only_if={"state": before}):
+    values = {"state": after, "updated_at": now, **(also or {})}
+    if not update_by_id(session, Case.__table__, case.id, values, only_if={"state": before}):
         raise StaleCase(case.id)
-    set_committed_value(case, "state", after)
-    set_committed_value(case, "updated_at", now)
+    for key, value in values.items():
+        set_committed_value(case, key, value)
     event = add_inserted(session, built(CaseEvent, dict(case_id=case.id, at=now, actor=actor, action=action,
                                                         from_state=before, to_state=after, note=note,
                                                         attachments=attachments or [])))
