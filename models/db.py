@@ -593,7 +593,8 @@ def as_loaded(cls: type, values: dict):
 def built(cls: type[T], values: dict) -> T:
     """A new instance of the mapped class `cls` holding `values` (attribute keys: columns, or objects of
     many-to-one relationships), as `cls(**values)` gives it but without one attribute event per value (~6 µs
-    each): for the report path's rows. Hand it to `add_inserted` or `as_loaded`'s callers."""
+    each): for the report path's new rows (written by `add_inserted`) and for rows read by a Core SELECT
+    (`as_loaded`)."""
     instance = cls.__mapper__.class_manager.new_instance()
     instance_state(instance).dict.update(values)
     return instance

@@ -35,8 +35,8 @@ _EARLIER = select(_CASES.id, _CASES.text).where(
     _CASES.reporter_userid != bindparam("reporter"),
 )
 _IN_UNIT = _EARLIER.where(_CASES.unit_id == bindparam("place")).order_by(_CASES.id.desc()).limit(CANDIDATES)
-_CASE = select(Case.__table__).where(_CASES.id == bindparam("case_id"))
 _IN_GRID = _EARLIER.where(_CASES.grid_id == bindparam("place")).order_by(_CASES.id.desc()).limit(CANDIDATES)
+_CASE = select(Case.__table__).where(_CASES.id == bindparam("case_id"))  # the one found, every column
 
 # Words that say where, when or fill the sentence, not what is wrong: left out of the comparison.
 _NOT_CONTENT = re.compile(

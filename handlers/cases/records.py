@@ -134,7 +134,8 @@ def place_case(session: Session, case: Case, place: Place, category: Category,
     return apply_action(session, case, "place", actor=actor, now=now, note=note)
 
 
-_FOLLOWERS = select(CaseLink.__table__.c.userid).where(CaseLink.__table__.c.case_id == bindparam("case_id"))
+_LINKS = CaseLink.__table__.c
+_FOLLOWERS = select(_LINKS.userid).where(_LINKS.case_id == bindparam("case_id")).order_by(_LINKS.id)
 
 
 def followers_of(session: Session, case_id: int) -> list[str]:

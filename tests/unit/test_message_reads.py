@@ -207,3 +207,16 @@ def test_a_case_built_without_attribute_events_is_stored_as_the_constructor_woul
             for case in cases]
     assert rows[0] == rows[1] and rows[0].unit_id == unit.id and rows[0].grid_id == unit.grid_id
     assert cases[0].unit is unit and cases[0].priority == cases[1].priority and not session.is_modified(cases[0])
+
+
+def test_followers_are_listed_oldest_first_even_when_just_added(session):
+    """followers_of reads through the driver: links the session still holds unwritten are written first."""
+    from handlers.cases.records import followers_of
+    from models import CaseLink
+
+    case = new_case(session)
+    for userid in ("z-first", "a-second"):
+        session.add(CaseLink(case_id=case.id, userid=userid, text="我也是", created_at=utcnow()))
+        session.flush()
+    session.add(CaseLink(case_id=case.id, userid="m-third", text="我也是", created_at=utcnow()))  # not flushed
+    assert followers_of(session, case.id) == ["z-first", "a-second", "m-third"]
