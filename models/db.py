@@ -235,8 +235,9 @@ def insert_returning_id(session: Session, table: Table, values: dict) -> int:
 def fetch_all(session: Session, statement: Select, params: dict) -> list[tuple]:
     """The rows of a Core SELECT as the driver returns them (plain tuples: for columns the driver already gives
     as Python values — ids, text, counts — not dates or JSON on SQLite). Compiled once per dialect and run
-    through the driver (`_run`): no SQLAlchemy execution context or result set-up (~40 µs a statement). The
-    statement takes no expanding (IN-list) parameters."""
+    through the driver (`_run`): no SQLAlchemy execution context or result set-up (~40 µs a statement). For
+    statements built once (module constants: the compiled form is kept per statement object); no expanding
+    (IN-list) parameters."""
     connection = connection_of(session)
     query = _query(statement, connection.dialect)
     with closing(_run(connection, query.sql, query.bind(params))) as cursor:
