@@ -12,7 +12,7 @@ from collections.abc import Callable
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from models.db import within
+from models.rows import within
 
 Listener = Callable[[str, dict[str, str]], None]
 

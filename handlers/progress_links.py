@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session, object_session
 
 from models import Case, utcnow
 from models.channels import ProgressLink
-from models.db import TransactionMemo, fetch_all, insert_row
+from models.db import TransactionMemo
+from models.statements import fetch_all, insert_row
 
 SESSION_KEY = "gridbot_progress_links"
 TOKEN_BYTES = 16

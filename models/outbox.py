@@ -12,7 +12,7 @@ from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, utcnow
-from models.db import insert_many_or_skip
+from models.statements import insert_many_or_skip
 
 
 class OutboxStatus(enum.StrEnum):

@@ -24,7 +24,7 @@ from bot.media.s3 import S3Store
 from config.settings import Settings
 from handlers.texts import render
 from models.channels import StoredMedia
-from models.db import insert_or_skip
+from models.statements import insert_or_skip
 
 log = logging.getLogger("gridbot.media")
 

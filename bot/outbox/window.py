@@ -15,8 +15,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.channels import KfContact
-from models.db import insert_or_skip
 from models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
+from models.statements import insert_or_skip
 
 WINDOW = timedelta(hours=48)
 _SECOND = timedelta(seconds=1)  # WeCom's send_time has whole seconds

@@ -19,8 +19,9 @@ from handlers.classify import Category
 from handlers.points.ledger import award
 from handlers.texts import render
 from models import Case, CaseEvent, CaseLink, Worker
-from models.db import insert_row, update_loaded
 from models.outbox import keep_media
+from models.rows import update_loaded
+from models.statements import insert_row
 
 MEDIA_KINDS = frozenset({"image", "video", "voice", "file"})
 

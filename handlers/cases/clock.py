@@ -25,8 +25,8 @@ from handlers.points.ledger import award
 from handlers.services import Services
 from handlers.texts import render
 from models import Case, CaseEvent, CaseState, ClockMark, Worker
-from models.db import insert_or_skip
 from models.outbox import OutboxChannel, queue_notice
+from models.statements import insert_or_skip
 
 log = logging.getLogger("gridbot.clock")
 

@@ -21,7 +21,8 @@ from sqlalchemy.orm.util import identity_key
 from handlers.cases.timing import Thresholds
 from handlers.classify import normalise
 from models import Case, CaseState, state_in
-from models.db import connection_of, fetch_all, flush_pending, held
+from models.rows import flush_pending, held
+from models.statements import connection_of, fetch_all
 
 LINKABLE = (CaseState.PENDING, CaseState.IN_PROGRESS, CaseState.SUSPENDED, CaseState.ESCALATED)
 CANDIDATES = 20  # the most recent open cases of the matter there that are compared

@@ -14,7 +14,8 @@ from handlers.cases.lifecycle import next_state
 from handlers.cases.timing import ClockRules
 from handlers.classify import Category
 from models import OPEN_STATES, Case, CaseEvent, CaseLink, CaseState, Grid, Resident, Unit, Worker, case_channel
-from models.db import add_inserted, built, fetch_all, flush_pending, update_by_id
+from models.rows import add_inserted, built, flush_pending
+from models.statements import fetch_all, update_by_id
 
 
 class StaleCase(Exception):

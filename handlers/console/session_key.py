@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import AppSecret, utcnow
-from models.db import insert_or_skip
+from models.statements import insert_or_skip
 
 SESSION_KEY = "console_session_key"
 

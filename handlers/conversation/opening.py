@@ -21,7 +21,8 @@ from handlers.registry import cache as registry
 from handlers.services import Services
 from handlers.texts import render
 from models import Case, Conversation, InboundMessage, Resident, Unit
-from models.db import add_inserted, connection_of, flush_pending, held
+from models.rows import add_inserted, flush_pending, held
+from models.statements import connection_of
 
 # Built once: who wrote (the resident, if known) and what gridbot waits for from them (a conversation,
 # if any), in one SELECT that returns a row even for someone never seen before — on the tables: plain

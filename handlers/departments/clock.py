@@ -21,8 +21,8 @@ from handlers.departments.whistle import whistle_rules
 from handlers.services import Services
 from handlers.texts import render
 from models import ClockMark, Whistle, WhistleState
-from models.db import insert_or_skip
 from models.outbox import OutboxChannel, queue_notice
+from models.statements import insert_or_skip
 
 STREET_LEVEL = 3
 

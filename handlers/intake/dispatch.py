@@ -23,8 +23,9 @@ from handlers.registry.cache import is_worker
 from handlers.services import Services
 from handlers.texts import render
 from models import InboundMessage, Worker, resident_channel
-from models.db import insert_or_skip, lock_for
+from models.db import lock_for
 from models.outbox import queue_notice
+from models.statements import insert_or_skip
 
 log = logging.getLogger("gridbot.dispatch")
 

@@ -28,8 +28,9 @@ from handlers.intake.log_context import message_context
 from handlers.services import Services
 from handlers.texts import render
 from models import InboundMessage, OutboxMessage, resident_channel
-from models.db import insert_many_or_skip, is_retryable, try_locks_for, update_by_id
+from models.db import is_retryable, try_locks_for
 from models.outbox import OutboxChannel, queue_notice
+from models.statements import insert_many_or_skip, update_by_id
 
 log = logging.getLogger("gridbot.inbox")
 

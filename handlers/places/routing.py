@@ -20,7 +20,9 @@ from handlers.places.address_index import AddressIndex, AddressMatch
 from handlers.registry import cache as registry
 from handlers.registry.cache import StaffMember
 from models import OPEN_STATES, Case, Grid, Unit, Worker, WorkerRole, state_in
-from models.db import TransactionMemo, connection_of, flush_pending
+from models.db import TransactionMemo
+from models.rows import flush_pending
+from models.statements import connection_of
 
 __all__ = ["AddressIndex", "AddressMatch", "PointMatch", "locate_point", "pick_assignee", "urgent_responders"]
 

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from config.settings import SHIPPED_CONFIG_DIR
 from handlers.texts import BEIJING, render
 from models import Case, PointsEntry, Resident, Unit
-from models.db import insert_or_skip, lock_for
+from models.db import lock_for
+from models.statements import insert_or_skip
 
 
 @lru_cache(maxsize=1)

@@ -26,7 +26,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from models import REGISTRY_TABLES, Area, Department, Grid, Liaison, RegistryVersion, Unit, Worker, worker_grids
-from models.db import TransactionMemo, as_loaded, flush_pending
+from models.db import TransactionMemo
+from models.rows import as_loaded, flush_pending
 
 _VERSION = select(RegistryVersion.__table__.c.version).where(RegistryVersion.__table__.c.id == 1)
 _ALL_WORKERS = select(Worker.__table__).order_by(Worker.id)

@@ -13,7 +13,7 @@ from handlers.chat import pending
 from handlers.conversation.opening import resident_and_conversation
 from handlers.progress_links import SESSION_KEY, LinkSigner, case_for_link, link_for, revoke
 from models import Case, CaseState, Grid, ProgressLink, Resident, Unit, utcnow
-from models.db import add_inserted
+from models.rows import add_inserted
 from tests.demo_db import demo_factory  # noqa: F401  (fixture)
 
 SIGNER = LinkSigner("https://gridbot.example", b"secret")
@@ -156,7 +156,7 @@ def test_a_query_through_the_driver_gives_what_sqlalchemy_gives(session):
 
     from sqlalchemy import bindparam
 
-    from models.db import fetch_all
+    from models.statements import fetch_all
 
     cases = [new_case(session) for _ in range(3)]
     columns = Case.__table__.c
@@ -172,7 +172,7 @@ def test_a_query_through_the_driver_gives_what_sqlalchemy_gives(session):
 
 
 def test_a_column_written_by_update_loaded_is_stored_and_clean(session):
-    from models.db import update_loaded
+    from models.rows import update_loaded
 
     earlier, later = new_case(session), new_case(session)
     update_loaded(session, later, {"suspect_of_id": earlier.id})
@@ -195,7 +195,7 @@ def test_an_earlier_case_not_in_the_session_is_read_as_stored(session):
 
 def test_a_case_built_without_attribute_events_is_stored_as_the_constructor_would(session):
     """`built` + add_inserted (the report path) write the same row as Case(...) + add_inserted."""
-    from models.db import built
+    from models.rows import built
 
     unit = session.scalars(select(Unit).order_by(Unit.id)).first()
     values = {"state": CaseState.PENDING, "category": "环境卫生", "text": "垃圾没人清理", "reporter_userid": "r",
