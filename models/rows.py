@@ -18,14 +18,17 @@ from models.statements import connection_of, insert_returning_id, update_by_id
 T = TypeVar("T")
 
 
-def update_loaded(session: Session, obj: object, values: dict) -> None:
+def update_loaded(session: Session, obj: object, values: dict, *, only_if: dict | None = None) -> bool:
     """Write `values` (attribute keys of columns) into the persistent `obj`'s row through a prepared UPDATE, and
-    onto `obj` as if loaded: no unit-of-work flush (~1 ms for a case) for a column or two. Columns' `onupdate`
-    defaults are not applied."""
+    onto `obj` as if loaded: no unit-of-work flush (~1 ms for a case) for a column or two. `only_if`: the
+    columns the row must still hold (compare-and-set); False, and `obj` left as it was, when it no longer does.
+    Columns' `onupdate` defaults are not applied."""
     state = inspect(obj)
-    update_by_id(session, state.mapper.local_table, state.identity[0], values)
+    if not update_by_id(session, state.mapper.local_table, state.identity[0], values, only_if=only_if):
+        return False
     for key, value in values.items():
         state.manager[key].impl.set_committed_value(state, state.dict, value)
+    return True
 
 
 _INSERTED = "gridbot_inserted"

@@ -45,7 +45,8 @@ def insert_many_or_skip(session: Session, table: Table, rows: list[dict], confli
     how many were inserted.
 
     The intake's and the outbox's hot path: the statement and the columns' bind processors are prepared
-    once and the driver runs it directly (`run_on_driver`), so each row costs the driver's work and little else.
+    once and the driver runs it directly (`run_on_driver`), so each row costs the driver's work and little
+    else.
     """
     connection = connection_of(session)
     prepared = _insert_skipping(table, tuple(rows[0]), conflict, connection.dialect)
@@ -75,9 +76,9 @@ def insert_returning_id(session: Session, table: Table, values: dict) -> int:
 def fetch_all(session: Session, statement: Select, params: dict) -> list[tuple]:
     """The rows of a Core SELECT as the driver returns them (plain tuples: for columns the driver already gives
     as Python values — ids, text, counts — not dates or JSON on SQLite). Compiled once per dialect and run
-    through the driver (`run_on_driver`): no SQLAlchemy execution context or result set-up (~40 µs a statement). For
-    statements built once (module constants: the compiled form is kept per statement object); no expanding
-    (IN-list) parameters."""
+    through the driver (`run_on_driver`): no SQLAlchemy execution context or result set-up (~40 µs a
+    statement). For statements built once (module constants: the compiled form is kept per statement
+    object); no expanding (IN-list) parameters."""
     connection = connection_of(session)
     query = _query(statement, connection.dialect)
     with closing(run_on_driver(connection, query.sql, query.bind(params))) as cursor:
@@ -108,7 +109,7 @@ def _query(statement: Select, dialect) -> _Query:
     binds = {name: bind for bind, name in compiled.bind_names.items()}  # by the name the SQL gives each
     names = tuple(compiled.positiontup) if compiled.positional else tuple(binds)
     return _Query(compiled.string, names,
-                  tuple(binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names),
+                  tuple(_processor(binds[name].type, dialect) for name in names),
                   {name: bind.value for name, bind in binds.items() if not bind.required}, compiled.positional)
 
 
@@ -167,8 +168,13 @@ def _bound(values: dict, keys: tuple[str, ...], processors: tuple) -> tuple:
     return tuple([values[key] if process is None else process(values[key]) for key, process in zip(keys, processors)])
 
 
+def _processor(type_, dialect):
+    """How `dialect`'s driver takes a value of `type_` (None: as it is)."""
+    return type_.dialect_impl(dialect).bind_processor(dialect)
+
+
 def _processors(table: Table, keys: tuple[str, ...], dialect) -> tuple:
-    return tuple(table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys)
+    return tuple(_processor(table.c[key].type, dialect) for key in keys)
 
 
 def _prepared(table: Table, keys: tuple[str, ...], dialect, sql: str) -> _Prepared:

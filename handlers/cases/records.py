@@ -14,8 +14,8 @@ from handlers.cases.lifecycle import next_state
 from handlers.cases.timing import ClockRules
 from handlers.classify import Category
 from models import OPEN_STATES, Case, CaseEvent, CaseLink, CaseState, Grid, Resident, Unit, Worker, case_channel
-from models.rows import add_inserted, built, flush_pending
-from models.statements import fetch_all, update_by_id
+from models.rows import add_inserted, built, flush_pending, update_loaded
+from models.statements import fetch_all
 
 
 class StaleCase(Exception):
@@ -111,11 +111,9 @@ def apply_action(
     """
     before = case.state
     after = next_state(before, action)
-    values = {"state": after, "updated_at": now, **(also or {})}
-    if not update_by_id(session, Case.__table__, case.id, values, only_if={"state": before}):
+    if not update_loaded(session, case, {"state": after, "updated_at": now, **(also or {})},
+                         only_if={"state": before}):
         raise StaleCase(case.id)
-    for key, value in values.items():
-        set_committed_value(case, key, value)
     event = add_inserted(session, built(CaseEvent, dict(case_id=case.id, at=now, actor=actor, action=action,
                                                         from_state=before, to_state=after, note=note,
                                                         attachments=attachments or [])))
