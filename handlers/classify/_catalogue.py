@@ -90,6 +90,11 @@ class Catalogue:
     model_dispute: float = 0.0  # 0: the model never disputes a rules' match (see _engine._disputed)
     model_rival: float = 1.0
     rules_sure: float = 0.0  # a rules' match scoring this much is never disputed (0: any may be)
+    # Two matters in one chat message (0: not looked for): a clause the model reads as another category at
+    # two_matters or more puts that category among the ask-back's choices, and asks unless the model gives the
+    # matched category two_sure or more (see _engine.Classifier._two_matters).
+    two_matters: float = 0.0
+    two_sure: float = 1.0
     long_text: float = 0.0  # a normalised text of at least this many characters is long (0: none is)
     long_match: float = 0.6  # model_match for a long text
     long_overrule: float = 0.9  # model_overrule for a long text
@@ -157,6 +162,7 @@ class Catalogue:
                       for key, fallback in (("threshold", 1.0), ("ask_threshold", 0.5), ("margin", 0.25),
                                             ("model_match", 0.6), ("model_none", 0.35), ("model_overrule", 0.9),
                                             ("model_dispute", 0.0), ("model_rival", 1.0), ("rules_sure", 0.0),
+                                            ("two_matters", 0.0), ("two_sure", 1.0),
                                             ("long_text", 0.0), ("long_match", 0.6), ("long_overrule", 0.9),
                                             ("long_rules", 0.0), ("long_scale", 1.0), ("long_rule_cap", 3.0),
                                             ("long_title", 0.0), ("long_signal", 0.0),

@@ -18,7 +18,11 @@ How the two decide together (`Classifier.classify`), when the rule set has label
   with `long_rules` set, a long text's rules and model are weighed together instead (`Classifier._weighed`:
   the model's logits scaled, each category's capped rule score and its `long_bias` added, and with
   `long_title` a title model's logits (`_model.title`) and with `long_signal` the `department_signals`
-  found; an emergency rule's match still stands); the decision's ranking is then that weighed probability.
+  found; an emergency rule's match still stands); the decision's ranking is then that weighed probability;
+- two matters in one chat message (`Classifier._two_matters`, with `two_matters` set): when a clause of it reads
+  as another category (the model's top at `two_matters` or more), the resident is asked with both matters among
+  the choices, unless the message was matched surely (an emergency or `rules_sure` rule, or the model giving the
+  matched category `two_sure` or more); a model-decided ask also offers the rules' category.
 Without examples the rules decide alone, as before.
 """
 
@@ -46,6 +50,10 @@ from handlers.classify._rules import Rule, parse_rules, read_config
 
 Span = tuple[int, int]
 RANKED = 6  # classes of the model's ranking kept in a decision (the top choices and 无)
+# Where a chat message's clauses part: sentence ends and the words that add a further matter (not commas:
+# "灯坏了，好几天了" is one matter told in two parts).
+_CLAUSES = re.compile(r"[。！？；!?;\n]+|还有|另外|而且|顺便|再就是|同时|還有|順便")
+_CLAUSE_MIN = 4  # normalised characters a clause needs to be read on its own
 
 
 @dataclass
@@ -223,13 +231,47 @@ class Classifier:
             rival = matters[0] if matters else None
             if urgent or rival is None or rival.category == ruled.category or rival.score < model_overrule:
                 outcome = "ask" if not urgent and _disputed(catalogue, normalised, ruled, matters) else "match"
-                return self._decided(ruled, ruled.category, outcome, ruled.score, "rules", ranking, normalised)
+                decided = self._decided(ruled, ruled.category, outcome, ruled.score, "rules", ranking, normalised)
+                sure = urgent or bool(catalogue.rules_sure and ruled.score >= catalogue.rules_sure)
+                return decided if sure else self._two_matters(decided, text, blocked)
         if ranking and ranking[0].category == NONE_LABEL and ranking[0].score >= catalogue.model_none:
             return self._decided(ruled, None, "none", ranking[0].score, "model", ranking, normalised)
         if not matters:
             return ruled
         outcome = "match" if matters[0].score >= model_match else "ask"
-        return self._decided(ruled, matters[0].category, outcome, matters[0].score, "model", ranking, normalised)
+        decided = self._decided(ruled, matters[0].category, outcome, matters[0].score, "model", ranking, normalised,
+                                also=ruled.category if catalogue.two_matters else None)
+        return self._two_matters(decided, text, blocked)
+
+    def _two_matters(self, decided: Decision, text: str, blocked: list[str]) -> Decision:
+        """A chat message that tells two matters: when one of its clauses (`_CLAUSES`) reads as another category
+        than the decided one (the model's top, at `two_matters` or more), that category becomes the ask-back's
+        second choice, and a match the model is not sure of (it gives the category under `two_sure`) is asked."""
+        catalogue = self.catalogue
+        if not catalogue.two_matters or decided.category is None:
+            return decided
+        if decided.outcome == "match":
+            given = next((c.score for c in decided.ranking if c.category == decided.category), 0.0)
+            if given >= catalogue.two_sure:
+                return decided
+        second = self._other_matter(text, decided.category, blocked)
+        if second is None:
+            return decided
+        decided.outcome = "ask"
+        decided.candidates = [Candidate(second, 0.0), *(c for c in decided.candidates if c.category != second)][:3]
+        return decided
+
+    def _other_matter(self, text: str, category: str, blocked: list[str]) -> str | None:
+        """The first category other than `category` (and 无) that a clause of `text` reads as at `two_matters` or
+        more; None for a text of one clause."""
+        clauses = [clause for clause in map(normalise, _CLAUSES.split(text)) if len(clause) >= _CLAUSE_MIN]
+        if len(clauses) < 2:
+            return None
+        for clause in clauses:
+            top = self.model.ranking(clause, blocked, 1)
+            if top and top[0].category not in (category, NONE_LABEL) and top[0].score >= self.catalogue.two_matters:
+                return top[0].category
+        return None
 
     def _letter_offsets(self, text: str, normalised: str, tallies: dict[str, _Tally]) -> list[float]:
         """What a long text's categories score beside the model's scaled logits (in the model's class order):
@@ -273,8 +315,13 @@ class Classifier:
         return self._decided(ruled, top.category, outcome, top.score, by, ranking, normalised)
 
     def _decided(self, ruled: Decision, category: str | None, outcome: str, score: float, by: str,
-                 ranking: list[Candidate], normalised: str) -> Decision:
+                 ranking: list[Candidate], normalised: str, also: str | None = None) -> Decision:
+        """The decision for `category`; its other choices are the ranking's next, and when asking, `also`
+        (e.g. the rules' category, where the model decided) comes first among them."""
         others = [c for c in ranking if c.category not in (category, NONE_LABEL)][:3]
+        if also and outcome == "ask" and also != category:
+            given = next((c for c in others if c.category == also), Candidate(also, 0.0))
+            others = [given, *(c for c in others if c.category != also)][:3]
         explained = category or (ranking[0].category if ranking else None)
         return Decision(category, outcome, score, others, ruled.rules, normalised,
                         grid_matter=self.catalogue.get(category).grid_matter if category else False,
