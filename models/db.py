@@ -9,7 +9,7 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import partial
+from functools import lru_cache, partial
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
@@ -200,6 +200,7 @@ class TransactionMemo:
         self.key, self.tables, self.inserts = key, tables, inserts
         _MEMOS.append(self)
         _MEMO_KEYS.add(key)
+        _dropped_by.cache_clear()
 
     def get(self, bind: Session | Connection) -> dict:
         """This transaction's memo (a new, empty one when it was forgotten)."""
@@ -220,13 +221,18 @@ def _memos_see(connection, _cursor, statement: str, *_args) -> None:
     info = connection.info
     if _MEMO_KEYS.isdisjoint(info):
         return
+    for key in _dropped_by(statement):
+        info.pop(key, None)
+
+
+@lru_cache(maxsize=1024)
+def _dropped_by(statement: str) -> tuple[str, ...]:
+    """The keys of the memos a statement forgets (kept per SQL text: the hot path sends a few dozen texts)."""
     write = _WRITE.match(statement)
     if write is None:
-        return
+        return ()
     table, insert = write.group(2).lower(), write.group(1)[0] in "Ii"
-    for memo in _MEMOS:
-        if table in memo.tables and (memo.inserts or not insert):
-            info.pop(memo.key, None)
+    return tuple(memo.key for memo in _MEMOS if table in memo.tables and (memo.inserts or not insert))
 
 
 def _memos_forget(connection, *_args) -> None:

@@ -16,12 +16,11 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.util import identity_key
 
 from handlers.cases.timing import Thresholds
 from handlers.classify import normalise
 from models import Case, CaseState, state_in
-from models.rows import flush_pending, held
+from models.rows import flush_pending, held, in_session
 from models.statements import connection_of, fetch_all
 
 LINKABLE = (CaseState.PENDING, CaseState.IN_PROGRESS, CaseState.SUSPENDED, CaseState.ESCALATED)
@@ -62,7 +61,7 @@ class Found:
     def case(self) -> Case:
         """The earlier case, loaded when asked (a case only marked 疑似重复 needs just its id): the session's
         instance, else one read in a Core SELECT (without the ORM's compile and result steps)."""
-        known = self.session.identity_map.get(identity_key(Case, self.case_id))
+        known = in_session(self.session, Case, self.case_id)
         if known is not None:
             return known
         row = connection_of(self.session).execute(_CASE, {"case_id": self.case_id}).one()._mapping

@@ -9,8 +9,8 @@ SELECT), and again after it changed the registry itself (a flush or statement to
 table, a savepoint rolled back), so a message sees the changes of the messages before it.
 
 What is cached is read in the caller's transaction, after the version it is filed under: it is never
-older than that version. ORM rows are kept detached and handed out through `Session.merge(load=False)`
-(no SQL); an instance the session already holds is returned as it is.
+older than that version. ORM rows are kept detached and handed out as copies (`models.rows.copied_in`, no
+SQL); an instance the session already holds is returned as it is.
 """
 
 from __future__ import annotations
@@ -23,11 +23,10 @@ from typing import TypeVar
 from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
 
 from models import REGISTRY_TABLES, Area, Department, Grid, Liaison, RegistryVersion, Unit, Worker, worker_grids
 from models.db import TransactionMemo
-from models.rows import as_loaded, flush_pending
+from models.rows import as_loaded, copied_in, flush_pending
 
 _VERSION = select(RegistryVersion.__table__.c.version).where(RegistryVersion.__table__.c.id == 1)
 _ALL_WORKERS = select(Worker.__table__).order_by(Worker.id)
@@ -115,7 +114,13 @@ def registry_cache(session: Session) -> RegistryCache:
 
 
 def _snapshot(session: Session) -> _Snapshot:
-    return registry_cache(session).snapshot(session)
+    """The snapshot this transaction reads (kept beside its version: a lookup costs a dict read)."""
+    flush_pending(session, *_ROW_CLASSES)
+    seen = _SEEN.get(session)
+    snap = seen.get("snapshot")
+    if snap is None:
+        snap = seen["snapshot"] = registry_cache(session).snapshot(session)
+    return snap
 
 
 def _rows(session: Session, cls: type[Row], statement, params: dict | None = None) -> list[Row]:
@@ -144,13 +149,6 @@ def _grids(session: Session, snap: _Snapshot) -> dict[int, Grid]:
     return snap.grids
 
 
-def _attached(session: Session, cls: type[Row], row: Row) -> Row:
-    """`row` (detached, cached) as an instance of this session: the one it holds, else a copy merged in
-    without SQL."""
-    held = session.identity_map.get(identity_key(cls, row.id))
-    return held if held is not None else session.merge(row, load=False)
-
-
 def is_worker(session: Session, userid: str) -> bool:
     """Whether `userid` is a registered worker (any role, on duty or not)."""
     return userid in _people(session, _snapshot(session)).userids
@@ -172,13 +170,13 @@ def on_duty_staff(session: Session, grid_id: int, *roles: str) -> list[StaffMemb
 
 def worker(session: Session, worker_id: int) -> Worker:
     """The worker row of a `StaffMember`, as an instance of this session."""
-    return _attached(session, Worker, _people(session, _snapshot(session)).workers[worker_id])
+    return copied_in(session, _people(session, _snapshot(session)).workers[worker_id])
 
 
 def grid(session: Session, grid_id: int) -> Grid | None:
     """The grid, as an instance of this session; None when there is none."""
     found = _grids(session, _snapshot(session)).get(grid_id)
-    return _attached(session, Grid, found) if found is not None else None
+    return copied_in(session, found) if found is not None else None
 
 
 def parent_grid_id(session: Session, grid_id: int) -> int | None:
@@ -196,7 +194,7 @@ def unit(session: Session, unit_id: int) -> Unit | None:
     found = units[unit_id]
     if found is None:
         return None
-    attached = _attached(session, Unit, found)
+    attached = copied_in(session, found)
     if "grid" not in attached.__dict__:
         set_committed_value(attached, "grid", grid(session, found.grid_id))
     return attached

@@ -220,3 +220,27 @@ def test_followers_are_listed_oldest_first_even_when_just_added(session):
         session.flush()
     session.add(CaseLink(case_id=case.id, userid="m-third", text="我也是", created_at=utcnow()))  # not flushed
     assert followers_of(session, case.id) == ["z-first", "a-second", "m-third"]
+
+
+def test_a_cached_row_copied_in_is_the_sessions_own_without_sql(session, demo_factory):
+    """copied_in (the registry cache's hand-out): a copy of a row another session loaded, held by this one as if
+    loaded — no statement, clean, the same instance when asked again, its relationships loading on use."""
+    from models.rows import copied_in
+
+    with demo_factory() as other:
+        cached = other.scalars(select(Unit).order_by(Unit.id)).first()
+        other.expunge(cached)
+    with statements(session) as seen:
+        copy = copied_in(session, cached)
+        again = copied_in(session, cached)
+    assert seen == [] and copy is again and copy is not cached
+    assert copy in session and not session.is_modified(copy) and (copy.id, copy.address) == (cached.id, cached.address)
+    assert copy.grid is session.get(Grid, cached.grid_id)
+
+
+def test_an_inserted_row_is_persistent_and_loads_what_it_refers_to(session):
+    """add_inserted makes the new row the session's own (no flush pending) and lazy-loads what it did not set."""
+    case = add_inserted(session, Case(state=CaseState.PENDING, category="环境卫生", text="垃圾没人清理",
+                                      reporter_userid="r", created_at=utcnow()))
+    assert case in session and case not in session.new and not session.is_modified(case)
+    assert session.get(Case, case.id) is case and case.events == [] and case.resident is None
