@@ -19,6 +19,8 @@ How the two decide together (`Classifier.classify`), when the rule set has label
   the model's logits scaled, each category's capped rule score and its `long_bias` added, and with
   `long_title` a title model's logits (`_model.title`) and with `long_signal` the `department_signals`
   found; an emergency rule's match still stands); the decision's ranking is then that weighed probability;
+- the model reads a chat message with its homophone typos corrected (`_spell.Speller`: a character in no bigram
+  the model saw becomes the homophone that makes a frequent one), the rules and the stored text as written;
 - two matters in one chat message (`Classifier._two_matters`, with `two_matters` set): when a clause of it reads
   as another category (the model's top at `two_matters` or more), the resident is asked with both matters among
   the choices, unless the message was matched surely (an emergency or `rules_sure` rule, or the model giving the
@@ -47,6 +49,7 @@ from handlers.classify._model import NONE_LABEL, TITLE_OPTIONS, Candidate, Model
 from handlers.classify._normalise import normalise
 from handlers.classify._pinyin import char_span, to_pinyin
 from handlers.classify._rules import Rule, parse_rules, read_config
+from handlers.classify._spell import Speller
 
 Span = tuple[int, int]
 RANKED = 6  # classes of the model's ranking kept in a decision (the top choices and 无)
@@ -132,6 +135,8 @@ class Classifier:
         classes = self.model.classes if self.model is not None else []
         self._long_bias = [catalogue.get(name).long_bias if name in catalogue else 0.0 for name in classes]
         self._departments = [name in catalogue and not catalogue.get(name).grid_matter for name in classes]
+        # homophone typos corrected for the model's view of a chat message (`_spell`)
+        self._speller = Speller(self.model.vocabulary, self.model.idf, len(texts)) if self.model is not None else None
         self.title_model: TextModel | None = None  # see Catalogue.long_title
         if self.model is not None and catalogue.long_title and catalogue.long_rules:
             titles = [normalise(title(text)) if catalogue.is_long(normalised) else normalised
@@ -223,7 +228,8 @@ class Classifier:
                    if any(fired.rule.kind == "exclude" for fired in tally.fired)]
         if catalogue.long_rules and catalogue.is_long(normalised):
             return self._weighed(ruled, text, normalised, tallies, blocked)
-        ranking = self.model.ranking(normalised, blocked, RANKED)
+        seen = self._speller.correct(normalised)  # the model's view: homophone typos corrected
+        ranking = self.model.ranking(seen, blocked, RANKED)
         matters = [c for c in ranking if c.category != NONE_LABEL]
         model_match, model_overrule = catalogue.model_thresholds(normalised)
         if ruled.outcome == "match":
@@ -231,15 +237,15 @@ class Classifier:
             rival = matters[0] if matters else None
             if urgent or rival is None or rival.category == ruled.category or rival.score < model_overrule:
                 outcome = "ask" if not urgent and _disputed(catalogue, normalised, ruled, matters) else "match"
-                decided = self._decided(ruled, ruled.category, outcome, ruled.score, "rules", ranking, normalised)
+                decided = self._decided(ruled, ruled.category, outcome, ruled.score, "rules", ranking, seen)
                 sure = urgent or bool(catalogue.rules_sure and ruled.score >= catalogue.rules_sure)
                 return decided if sure else self._two_matters(decided, text, blocked)
         if ranking and ranking[0].category == NONE_LABEL and ranking[0].score >= catalogue.model_none:
-            return self._decided(ruled, None, "none", ranking[0].score, "model", ranking, normalised)
+            return self._decided(ruled, None, "none", ranking[0].score, "model", ranking, seen)
         if not matters:
             return ruled
         outcome = "match" if matters[0].score >= model_match else "ask"
-        decided = self._decided(ruled, matters[0].category, outcome, matters[0].score, "model", ranking, normalised,
+        decided = self._decided(ruled, matters[0].category, outcome, matters[0].score, "model", ranking, seen,
                                 also=ruled.category if catalogue.two_matters else None)
         return self._two_matters(decided, text, blocked)
 
@@ -315,18 +321,19 @@ class Classifier:
         return self._decided(ruled, top.category, outcome, top.score, by, ranking, normalised)
 
     def _decided(self, ruled: Decision, category: str | None, outcome: str, score: float, by: str,
-                 ranking: list[Candidate], normalised: str, also: str | None = None) -> Decision:
+                 ranking: list[Candidate], seen: str, also: str | None = None) -> Decision:
         """The decision for `category`; its other choices are the ranking's next, and when asking, `also`
-        (e.g. the rules' category, where the model decided) comes first among them."""
+        (e.g. the rules' category, where the model decided) comes first among them. `seen`: the text the model
+        ranked (its features explain the decision)."""
         others = [c for c in ranking if c.category not in (category, NONE_LABEL)][:3]
         if also and outcome == "ask" and also != category:
             given = next((c for c in others if c.category == also), Candidate(also, 0.0))
             others = [given, *(c for c in others if c.category != also)][:3]
         explained = category or (ranking[0].category if ranking else None)
-        return Decision(category, outcome, score, others, ruled.rules, normalised,
+        return Decision(category, outcome, score, others, ruled.rules, ruled.normalised,
                         grid_matter=self.catalogue.get(category).grid_matter if category else False,
                         decided_by=by, ranking=ranking,
-                        explain=partial(self.model.explain, normalised, explained) if explained else None)
+                        explain=partial(self.model.explain, seen, explained) if explained else None)
 
     def _score(self, text: str) -> dict[str, _Tally]:
         hits: dict[int, list[tuple[Span, str, int]]] = defaultdict(list)

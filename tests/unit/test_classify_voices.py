@@ -1,16 +1,20 @@
-"""Chat voices (issue 14, sixth round): Cantonese words and HK/TW variant characters normalised; two matters in
-one message offered together when the resident is asked.
+"""Chat voices (issue 14, sixth round): Cantonese words and HK/TW variant characters normalised; homophone typos
+corrected for the model; two matters in one message offered together when the resident is asked.
 
 Every sentence here is written for this file; none comes from a held-out split or an example file.
 """
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
 
 from config.settings import SHIPPED_CONFIG_DIR
 from handlers.classify import Classifier, read_config, read_example_files
 from handlers.classify._normalise import normalise
+from handlers.classify._spell import Speller
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -99,3 +103,29 @@ def test_a_message_with_two_matters_is_asked_with_both(shipped):
 def test_one_matter_told_in_two_clauses_is_still_matched(shipped):
     decision = shipped[0].classify("楼上装修太吵了。周末也不停")
     assert decision.outcome == "match" and decision.category == "噪音扰民"
+
+
+def speller() -> Speller:
+    """A model vocabulary where 垃圾, 圾桶, 噪音 and 路灯 occur in 40 of 100 texts and 拉开 in 2."""
+    grams = ["垃圾", "圾桶", "噪音", "路灯", "坏了", "拉开", "门口"]
+    documents = {"拉开": 2}
+    idf = np.array([math.log(101 / (1 + documents.get(gram, 40))) + 1 for gram in grams])
+    return Speller({gram: row for row, gram in enumerate(grams)}, idf, 100)
+
+
+@pytest.mark.parametrize(("typed", "read"), [("门口拉圾桶", "门口垃圾桶"), ("造音", "噪音"), ("路等坏了", "路灯坏了")])
+def test_a_homophone_typo_is_read_as_the_frequent_word_of_its_sound(typed, read):
+    assert speller().correct(typed) == read
+
+
+@pytest.mark.parametrize("text", ["门口垃圾桶", "拉开门口", "门口一只猫"])
+def test_characters_in_a_known_bigram_and_rare_sounds_stay(text):
+    """拉开 is known; 一只猫 forms no known bigram but no frequent bigram sounds like it."""
+    assert speller().correct(text) == text
+
+
+def test_the_model_reads_a_typo_as_the_word_the_rules_hear(shipped):
+    """装休造音 (a pinyin slip for 装修噪音): the model's features are those of the corrected words."""
+    decision = shipped[0].classify("楼上装休造音太大")
+    assert decision.category == "噪音扰民" and decision.normalised == "楼上装休造音太大"
+    assert "噪" in {feature["feature"] for feature in decision.model_features()}
