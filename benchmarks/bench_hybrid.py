@@ -1,7 +1,8 @@
 """Issue 14 figures: the hybrid classifier (rules + learned model) on frozen held-out splits.
 
     .venv/bin/python benchmarks/bench_hybrid.py [--skip-quality] [--skip-tipdm] [--skip-speed]
-    .venv/bin/python benchmarks/bench_hybrid.py --only-fresh tests/data/fresh-chat-test.csv
+    .venv/bin/python benchmarks/bench_hybrid.py --only-fresh tests/data/fresh-chat-test-4.csv
+      (with the set's `.tags.csv` beside it: the figures by kind of row and by voice too)
 
 Quality: every labelled set, scored with the shipped config (hybrid) and with its rules alone
 (today's engine): right at once (outcome match, right category; or `none` for a 无 row), right as
@@ -164,6 +165,26 @@ def fresh(path: Path) -> None:
     print("|---|---|---|---|---|---|---|---|---|---|")
     examples = [Example(e.text, NO_REPORT_LABELS.get(e.label, e.label)) for e in read_examples(path)]
     report(path.name, "independent author, never read the rules; scored once", examples, hybrid, rules)
+    tags = path.with_name(f"{path.stem}.tags.csv")
+    if tags.exists():
+        by_group(hybrid, examples, tags)
+
+
+def by_group(classifier: Classifier, examples: list[Example], tags: Path) -> None:
+    """The hybrid's figures by kind of row (grid matter, department matter, chit-chat) and by the author's voice
+    tags (`text,tags` in the same order as the set; a row counts under each of its tags)."""
+    with tags.open(encoding="utf-8") as handle:
+        voices = [row["tags"].split() for row in csv.DictReader(handle)]
+    groups: dict[str, list[Example]] = {}
+    for example, row_tags in zip(examples, voices, strict=True):
+        category = classifier.catalogue.get(example.label) if example.label in classifier.catalogue else None
+        kind = "chit-chat" if category is None else "grid matter" if category.grid_matter else "department matter"
+        for group in (kind, *(f"voice {tag}" for tag in row_tags or ["(none)"])):
+            groups.setdefault(group, []).append(example)
+    print("\n| rows (hybrid) | n | right at once | right after ≤1 ask | asked |\n|---|---|---|---|---|")
+    for group, members in sorted(groups.items()):
+        f = outcome_figures(classifier, members)
+        print(f"| {group} | {f['rows']} | {f['right_at_once']:.3f} | {f['right_after_ask']:.3f} | {f['asked']:.3f} |")
 
 
 def main() -> None:
