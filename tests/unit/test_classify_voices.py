@@ -129,3 +129,9 @@ def test_the_model_reads_a_typo_as_the_word_the_rules_hear(shipped):
     decision = shipped[0].classify("楼上装休造音太大")
     assert decision.category == "噪音扰民" and decision.normalised == "楼上装休造音太大"
     assert "噪" in {feature["feature"] for feature in decision.model_features()}
+
+
+def test_full_and_half_width_forms_of_a_message_read_the_same(shipped):
+    full, half = "３号楼ＷＩＦＩ箱子冒烟了！！（急）", "3号楼wifi箱子冒烟了!!(急)"
+    assert normalise(full) == normalise(half) == "3号楼wifi箱子冒烟了急"
+    assert shipped[0].classify(full).to_json() == shipped[0].classify(half).to_json()
