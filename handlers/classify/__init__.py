@@ -9,6 +9,8 @@ Public surface:
   `Classifier.rank(text)` give the model's calibrated probability of every category (`无` = not
   a report), `decision.model_features()` the character n-grams that weighed most (`kind` `opening`: from a long
   text's opening block).
+  A chat message's model reads it with homophone typos corrected (`_spell`; `rank` reads the text as written),
+  and a chat message telling two matters is asked with both among the choices (`two_matters`).
 - `explain_decision(decision.to_json(), classifier) -> Explanation` — who won and why, for a person:
   the winner's rules first, the other categories' rules apart, the model's confidence.
 - `Classifier.with_examples([{"text", "label"}])` — the same rules, the model retrained with
