@@ -57,13 +57,25 @@ class OutboxMessage(Base):
     remote_msgid: Mapped[str | None] = mapped_column(String(128), index=True)
 
 
+def notice(*, channel: str, recipient: str, text: str, dedupe_key: str, case_id: int | None = None) -> dict:
+    """The outbox row of `text` for `recipient`, due now (`queue_notices` writes it)."""
+    now = utcnow()
+    return dict(dedupe_key=dedupe_key, channel=str(channel), recipient=recipient, text=text, case_id=case_id,
+                status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=now, created_at=now)
+
+
 def queue_notice(session: Session, *, channel: str, recipient: str, text: str, dedupe_key: str,
                  case_id: int | None = None) -> bool:
     """Queue `text` for `recipient` once per `dedupe_key`; False when that key was queued before."""
-    now = utcnow()
-    values = dict(dedupe_key=dedupe_key, channel=str(channel), recipient=recipient, text=text, case_id=case_id,
-                  status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=now, created_at=now)
-    return insert_many_or_skip(session, OutboxMessage.__table__, [values], "dedupe_key") == 1
+    row = notice(channel=channel, recipient=recipient, text=text, dedupe_key=dedupe_key, case_id=case_id)
+    return insert_many_or_skip(session, OutboxMessage.__table__, [row], "dedupe_key") == 1
+
+
+def queue_notices(session: Session, rows: list[dict]) -> None:
+    """Queue the `notice` rows one step implies in one statement (a database round trip), in their order, each
+    once per dedupe key."""
+    if rows:
+        insert_many_or_skip(session, OutboxMessage.__table__, rows, "dedupe_key")
 
 
 def keep_media(session: Session, attachment: dict) -> None:

@@ -13,7 +13,7 @@ from handlers.cases.records import apply_action, followers_of
 from handlers.places.routing import urgent_responders
 from handlers.texts import render
 from models import Case, CaseEvent, Grid, Worker, resident_channel
-from models.outbox import OutboxChannel, queue_notice
+from models.outbox import OutboxChannel, notice, queue_notices
 
 # What the grid's group chat hears after a case's one-line opening: it is taken, closed, overdue, or
 # leaves the queue otherwise. Everything else goes only to the people who must act.
@@ -37,29 +37,41 @@ def group_target(grid: Grid | None) -> tuple[str, str] | None:
 
 def to_worker(session: Session, event: CaseEvent, worker: Worker, template: str, **context) -> None:
     """A notice to one worker (private message; they see the resident in full)."""
-    text = render(template, case=event.case, event=event, worker=worker, masked=False, **context)
-    queue_notice(session, channel=OutboxChannel.USER, recipient=worker.userid, text=text,
-                 dedupe_key=_key(event, "user", worker.userid), case_id=event.case_id)
+    queue_notices(session, [_worker_notice(event, worker, template, **context)])
 
 
 def to_group(session: Session, event: CaseEvent, template: str, **context) -> None:
     """A notice to the case's grid group chat, with personal data masked."""
-    target = group_target(event.case.grid)
-    if target is None:
-        return
-    channel, recipient = target
-    text = render(template, case=event.case, event=event, masked=True, **context)
-    queue_notice(session, channel=channel, recipient=recipient, text=text,
-                 dedupe_key=_key(event, channel, recipient), case_id=event.case_id)
+    queue_notices(session, _group_notices(event, template, **context))
 
 
 def to_reporter(session: Session, event: CaseEvent, template: str, **context) -> None:
     """A notice to the resident who reported the case and to residents following it."""
+    queue_notices(session, _reporter_notices(session, event, template, **context))
+
+
+def _worker_notice(event: CaseEvent, worker: Worker, template: str, **context) -> dict:
+    text = render(template, case=event.case, event=event, worker=worker, masked=False, **context)
+    return notice(channel=OutboxChannel.USER, recipient=worker.userid, text=text,
+                  dedupe_key=_key(event, "user", worker.userid), case_id=event.case_id)
+
+
+def _group_notices(event: CaseEvent, template: str, **context) -> list[dict]:
+    target = group_target(event.case.grid)
+    if target is None:
+        return []
+    channel, recipient = target
+    text = render(template, case=event.case, event=event, masked=True, **context)
+    return [notice(channel=channel, recipient=recipient, text=text, dedupe_key=_key(event, channel, recipient),
+                   case_id=event.case_id)]
+
+
+def _reporter_notices(session: Session, event: CaseEvent, template: str, **context) -> list[dict]:
     case: Case = event.case
     text = render(template, case=case, event=event, **context)
-    for userid in dict.fromkeys([case.reporter_userid, *followers_of(session, case.id)]):
-        queue_notice(session, channel=resident_channel(userid), recipient=userid, text=text,
-                     dedupe_key=_key(event, "user", userid), case_id=case.id)
+    return [notice(channel=resident_channel(userid), recipient=userid, text=text,
+                   dedupe_key=_key(event, "user", userid), case_id=case.id)
+            for userid in dict.fromkeys([case.reporter_userid, *followers_of(session, case.id)])]
 
 
 def who_acted(session: Session, event: CaseEvent) -> str:
@@ -75,15 +87,16 @@ def who_acted(session: Session, event: CaseEvent) -> str:
 def notify_case_opened(session: Session, event: CaseEvent) -> None:
     """A routed new case: its assignee gets the card, the grid's group chat one line; an urgent one
     also reaches the grid leader and the nearest on-duty 专职 worker at once (the 15-minute promise)
-    as a copy that says who holds it."""
+    as a copy that says who holds it. Queued together, in one statement."""
     case = event.case
+    notices = []
     if case.assignee is not None and case.assignee.userid != case.reporter_userid:  # not one's own 上报
-        to_worker(session, event, case.assignee, "notices/new_case_worker", copy=False)
+        notices.append(_worker_notice(event, case.assignee, "notices/new_case_worker", copy=False))
     if case.urgent and case.grid_id is not None:
-        for worker in urgent_responders(session, case.grid_id, _point(case)):
-            if worker.id != case.assignee_id:
-                to_worker(session, event, worker, "notices/new_case_worker", copy=True)
-    to_group(session, event, "notices/new_case_group")
+        notices += [_worker_notice(event, worker, "notices/new_case_worker", copy=True)
+                    for worker in urgent_responders(session, case.grid_id, _point(case))
+                    if worker.id != case.assignee_id]
+    queue_notices(session, notices + _group_notices(event, "notices/new_case_group"))
 
 
 def _point(case: Case) -> tuple[float, float] | None:
@@ -98,16 +111,19 @@ def _point(case: Case) -> tuple[float, float] | None:
 
 def notify_event(session: Session, event: CaseEvent, *, tell_reporter: bool = True,
                  tell_group: bool = True, **context) -> None:
-    """A state change: the resident hears what happens next, the assignee and group what changed."""
+    """A state change: the resident hears what happens next, the assignee and group what changed (queued
+    together, in one statement)."""
     case = event.case
     who = who_acted(session, event)
+    notices = []
     if tell_reporter and case.source == "resident":
-        to_reporter(session, event, "notices/resident_update", **context)
+        notices += _reporter_notices(session, event, "notices/resident_update", **context)
     if case.assignee is not None and case.assignee.userid != event.actor:
         template = "notices/transferred" if event.action == "reassign" else "notices/worker_update"
-        to_worker(session, event, case.assignee, template, who=who, **context)
+        notices.append(_worker_notice(event, case.assignee, template, who=who, **context))
     if tell_group and event.action in GROUP_EVENTS:
-        to_group(session, event, "notices/group_update", who=who, **context)
+        notices += _group_notices(event, "notices/group_update", who=who, **context)
+    queue_notices(session, notices)
 
 
 def note_undelivered(session: Session, case_id: int, reason: str, resent: bool, now: datetime) -> CaseEvent | None:

@@ -244,3 +244,27 @@ def test_an_inserted_row_is_persistent_and_loads_what_it_refers_to(session):
                                       reporter_userid="r", created_at=utcnow()))
     assert case in session and case not in session.new and not session.is_modified(case)
     assert session.get(Case, case.id) is case and case.events == [] and case.resident is None
+
+
+def test_a_new_cases_notices_are_queued_together_in_order_and_once(session):
+    """notify_case_opened writes the assignee's card and the group's line in one statement, card first; told
+    again (a retried step), nothing new is queued."""
+    from handlers.cases.case_notices import group_target, notify_case_opened
+    from models import CaseEvent, Worker
+    from models.outbox import OutboxMessage
+
+    unit = next(u for u in session.scalars(select(Unit).order_by(Unit.id)) if group_target(u.grid) is not None)
+    case = new_case(session, unit)
+    case.assignee = session.scalars(select(Worker).order_by(Worker.id)).first()
+    event = CaseEvent(case=case, at=utcnow(), actor="r", action="report", to_state=case.state, attachments=[])
+    session.add(event)
+    session.flush()
+    with statements(session) as seen:
+        notify_case_opened(session, event)
+    assert len([sql for sql in seen if "outbox" in sql]) == 1
+    queued = session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case.id)
+                             .order_by(OutboxMessage.id)).all()
+    assert [row.recipient for row in queued] == [case.assignee.userid, group_target(unit.grid)[1]]
+    notify_case_opened(session, event)
+    assert session.scalar(select(func.count()).select_from(OutboxMessage)
+                          .where(OutboxMessage.case_id == case.id)) == 2
