@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import Index, String, Text
@@ -66,16 +68,46 @@ def notice(*, channel: str, recipient: str, text: str, dedupe_key: str, case_id:
 
 def queue_notice(session: Session, *, channel: str, recipient: str, text: str, dedupe_key: str,
                  case_id: int | None = None) -> bool:
-    """Queue `text` for `recipient` once per `dedupe_key`; False when that key was queued before."""
+    """Queue `text` for `recipient` once per `dedupe_key`; False when that key was queued before. Written at
+    once (after the notices `notices_together` holds, so the order queued is kept)."""
+    _write_held(session)
     row = notice(channel=channel, recipient=recipient, text=text, dedupe_key=dedupe_key, case_id=case_id)
     return insert_many_or_skip(session, OutboxMessage.__table__, [row], "dedupe_key") == 1
 
 
 def queue_notices(session: Session, rows: list[dict]) -> None:
-    """Queue the `notice` rows one step implies in one statement (a database round trip), in their order, each
-    once per dedupe key."""
-    if rows:
+    """Queue `notice` rows, in their order, each once per dedupe key: in one statement (a database round trip),
+    or inside `notices_together`, with the others it holds."""
+    held = session.info.get(_HELD)
+    if held is not None:
+        held.extend(rows)
+    elif rows:
         insert_many_or_skip(session, OutboxMessage.__table__, rows, "dedupe_key")
+
+
+_HELD = "gridbot_notices_held"  # session.info: the rows `notices_together` holds
+
+
+@contextmanager
+def notices_together(session: Session) -> Iterator[None]:
+    """Hold the notices `queue_notices` queues meanwhile (a message's steps and its reply) and write them in
+    one statement when the block ends; dropped if it raises (the caller's savepoint undoes the rest)."""
+    if _HELD in session.info:  # already holding: the outer block writes them
+        yield
+        return
+    session.info[_HELD] = []
+    try:
+        yield
+        _write_held(session)
+    finally:
+        session.info.pop(_HELD, None)
+
+
+def _write_held(session: Session) -> None:
+    held = session.info.get(_HELD)
+    if held:
+        insert_many_or_skip(session, OutboxMessage.__table__, held, "dedupe_key")
+        held.clear()
 
 
 def keep_media(session: Session, attachment: dict) -> None:

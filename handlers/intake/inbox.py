@@ -29,7 +29,7 @@ from handlers.services import Services
 from handlers.texts import render
 from models import InboundMessage, OutboxMessage, resident_channel
 from models.db import is_retryable, try_locks_for
-from models.outbox import OutboxChannel, queue_notice
+from models.outbox import OutboxChannel, notice, notices_together, queue_notice, queue_notices
 from models.statements import insert_many_or_skip, update_by_id
 
 log = logging.getLogger("gridbot.inbox")
@@ -228,13 +228,14 @@ def _failed(session: Session, record: InboundMessage) -> Processed:
 def _handle(session: Session, services: Services, record: InboundMessage, inbound: Inbound,
             answer_passively: AnswerPassively) -> Processed:
     record.status = "handled"
-    reply = dispatch(session, services, inbound, record)
-    record.reply = reply
-    passive = bool(reply) and answer_passively(record.msg_key)
-    if reply and not passive and answered_in_chat(inbound.channel):
-        channel, recipient = reply_route(inbound)
-        queue_notice(session, channel=channel, recipient=recipient, text=reply,
-                     dedupe_key=reply_key(record.id), case_id=record.case_id)
+    with notices_together(session):  # the steps' notices and the reply: one statement
+        reply = dispatch(session, services, inbound, record)
+        record.reply = reply
+        passive = bool(reply) and answer_passively(record.msg_key)
+        if reply and not passive and answered_in_chat(inbound.channel):
+            channel, recipient = reply_route(inbound)
+            queue_notices(session, [notice(channel=channel, recipient=recipient, text=reply,
+                                           dedupe_key=reply_key(record.id), case_id=record.case_id)])
     note_inbound(session, inbound, record.status)
     _write_outcome(session, record)
     session.flush()
