@@ -1,4 +1,4 @@
-"""A fixture: the module's database, migrated, with the demo district loaded."""
+"""Fixtures: the module's database, migrated, with the demo district loaded; a session on it."""
 
 from __future__ import annotations
 
@@ -16,3 +16,12 @@ def demo_factory(database_url):
     engine = make_engine(database_url)
     yield make_session_factory(engine)
     engine.dispose()
+
+
+@pytest.fixture
+def demo_session(demo_factory):
+    """A session on the demo database whose changes are rolled back after the test."""
+    with demo_factory() as session:
+        session.begin()
+        yield session
+        session.rollback()

@@ -6,15 +6,12 @@ import pytest
 from sqlalchemy import event, select
 
 from models.outbox import OutboxMessage, notice, notices_together, queue_notice, queue_notices
-from tests.demo_db import demo_factory  # noqa: F401  (fixture)
+from tests.demo_db import demo_factory, demo_session  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
-def session(demo_factory):
-    with demo_factory() as session:
-        session.begin()
-        yield session
-        session.rollback()
+def session(demo_session):
+    return demo_session
 
 
 def _note(key: str, recipient: str = "u1") -> dict:

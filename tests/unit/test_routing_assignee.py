@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from handlers.places.routing import locate_point, pick_assignee, urgent_responders
 from models import Case, CaseState, Grid, Unit, Worker, WorkerRole
-from tests.demo_db import demo_factory  # noqa: F401  (fixture)
+from tests.demo_db import demo_factory, demo_session  # noqa: F401  (fixtures)
 
 DEMO_GRID = "441999001001001"  # 阳光社区第一网格: demo-worker, demo-leader, fire specialist only
 SANITATION_GRID = "441999001001003"  # 阳光社区第三网格: has a 环境卫生 specialist
@@ -16,12 +16,9 @@ VILLAGE_GRID = "441999101002003"  # 石湾村第一网格: a level-2 grid under 
 
 
 @pytest.fixture
-def session(demo_factory):
+def session(demo_session):
     """A session whose changes are rolled back after the test."""
-    with demo_factory() as session:
-        session.begin()
-        yield session
-        session.rollback()
+    return demo_session
 
 
 def grid(session, code: str) -> Grid:
