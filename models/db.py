@@ -206,10 +206,6 @@ class TransactionMemo:
         """This transaction's memo (a new, empty one when it was forgotten)."""
         return _info(bind).setdefault(self.key, {})
 
-    def held(self, bind: Session | Connection, memo: dict) -> bool:
-        """Whether `memo` (from `get`) is still this transaction's: a statement since may have dropped it."""
-        return _info(bind).get(self.key) is memo
-
 
 _MEMOS: list[TransactionMemo] = []
 _MEMO_KEYS: set[str] = set()

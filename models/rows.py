@@ -1,6 +1,7 @@
 """Mapped objects without the unit of work: a new row written at once (`add_inserted`, `built`), rows of a
-Core SELECT adopted as if loaded (`held`, `as_loaded`), a column or two written in place (`update_loaded`),
-and the flush a Core SELECT needs first (`flush_pending`)."""
+Core SELECT adopted as if loaded (`held`, `as_loaded`), a cached row copied into a session (`copied_in`), an
+instance found by primary key (`in_session`), a column or two written in place (`update_loaded`), and the
+flush a Core SELECT needs first (`flush_pending`)."""
 
 from __future__ import annotations
 
@@ -55,15 +56,14 @@ def add_inserted(session: Session, obj: T) -> T:
                 session.flush([target])
             for local, remote in pairs:
                 row[local] = target_state.dict[remote] if remote in target_state.dict else getattr(target, remote)
-    values, primary_key = {}, None
+    values = {}
     for key, column_key, is_primary, default in plan.columns:
         if is_primary and row.get(key) is None:
-            primary_key = key
             continue
         if key not in row:
             row[key] = default()
         values[column_key] = row[key]
-    row[primary_key] = insert_returning_id(session, mapper.local_table, values)
+    row[plan.primary_key] = insert_returning_id(session, mapper.local_table, values)
     _adopt(session, obj)
     session.info.setdefault(_INSERTED, []).append((session.get_nested_transaction() or session.get_transaction(), obj))
     if mapper.dispatch.after_insert:  # its listeners run as after a flush (progress_links: a new case has no link)
@@ -181,7 +181,7 @@ def _adopt(session: Session, instance: T) -> T:
 def as_loaded(cls: type, values: dict):
     """An instance of the mapped class `cls` built from a row's column values (a Core SELECT), detached
     and clean — as if loaded by a query of a session since closed; its relationships load on first use.
-    `session.add` makes it the session's own, `session.merge(..., load=False)` copies it in, with no SQL."""
+    `copied_in` copies it into a session, with no SQL."""
     instance = built(cls, values)
     make_transient_to_detached(instance)
     return instance
