@@ -1,8 +1,10 @@
 """Issue 14 figures: the hybrid classifier (rules + learned model) on frozen held-out splits.
 
     .venv/bin/python benchmarks/bench_hybrid.py [--skip-quality] [--skip-tipdm] [--skip-speed]
-    .venv/bin/python benchmarks/bench_hybrid.py --only-fresh tests/data/fresh-chat-test-4.csv
-      (with the set's `.tags.csv` beside it: the figures by kind of row and by voice too)
+    .venv/bin/python benchmarks/bench_hybrid.py --only-fresh NEW-SET.csv
+      (a fresh set not yet scored, once; with the set's `.tags.csv` beside it: the figures by kind of row and by
+      voice too. Sets 1–6 in tests/data are retired into the model's examples: `dev_hybrid.py --by-set` scores
+      them as dev)
 
 Quality: every labelled set, scored with the shipped config (hybrid) and with its rules alone
 (today's engine): right at once (outcome match, right category; or `none` for a 无 row), right as
@@ -41,12 +43,12 @@ from handlers.classify import (  # noqa: E402
     scores,
 )
 from handlers.classify._model import TITLE_OPTIONS, ModelOptions, TextModel, title  # noqa: E402
+from benchmarks.build_retired import NO_REPORT_LABELS  # noqa: E402
 from tests.conftest import SHARED_DATA  # noqa: E402
 from tests.splits import split_examples  # noqa: E402
 
 DATA = REPO / "tests" / "data"
 CONFIG = REPO / "config"
-NO_REPORT_LABELS = {"闲聊": "无"}  # fresh-chat's label for "not a report"
 
 
 def real_rows(split: str) -> list[Example]:

@@ -92,7 +92,7 @@ def choices(decision) -> list[str]:
 
 
 def test_a_message_with_two_matters_is_asked_with_both(shipped):
-    text = "我家楼下的垃圾堆好多天没人清了。还有楼上装修吵得不行"
+    text = "楼下的垃圾堆好多天没人清了。顺便说下楼上装修好吵"
     on, off = shipped
     assert off.classify(text).outcome == "match"
     decision = on.classify(text)
