@@ -111,8 +111,8 @@ def apply_action(
     """
     before = case.state
     after = next_state(before, action)
-    if not update_loaded(session, case, {"state": after, "updated_at": now, **(also or {})},
-                         only_if={"state": before}):
+    moved = {"state": after} if after != before else {}  # a note leaves the state (and its indexes) alone
+    if not update_loaded(session, case, {**moved, "updated_at": now, **(also or {})}, only_if={"state": before}):
         raise StaleCase(case.id)
     event = add_inserted(session, built(CaseEvent, dict(case_id=case.id, at=now, actor=actor, action=action,
                                                         from_state=before, to_state=after, note=note,
