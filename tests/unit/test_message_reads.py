@@ -268,3 +268,29 @@ def test_a_new_cases_notices_are_queued_together_in_order_and_once(session):
     notify_case_opened(session, event)
     assert session.scalar(select(func.count()).select_from(OutboxMessage)
                           .where(OutboxMessage.case_id == case.id)) == 2
+
+
+def test_a_note_leaves_the_state_unwritten_and_a_move_writes_it(session):
+    from handlers.cases.records import apply_action
+
+    case = new_case(session)
+    with statements(session) as seen:
+        apply_action(session, case, "note", actor="w1", now=utcnow(), note="又有居民反映")
+    update = next(sql for sql in seen if sql.startswith("UPDATE"))
+    assert '"state" =' not in update.split("WHERE")[0] and case.state == CaseState.PENDING
+    with statements(session) as seen:
+        apply_action(session, case, "take", actor="w1", now=utcnow())
+    update = next(sql for sql in seen if sql.startswith("UPDATE"))
+    assert '"state" =' in update.split("WHERE")[0]
+    assert session.scalar(select(Case.state).where(Case.id == case.id)) == CaseState.IN_PROGRESS
+
+
+def test_a_json_column_keeps_the_residents_characters_and_reads_back_as_written(session):
+    case = new_case(session)
+    case.classification = {"category": "噪音扰民", "normalised": "楼上装修“吵”", 3: [1.5, None]}
+    session.flush()
+    stored = session.connection().exec_driver_sql(f"SELECT classification FROM cases WHERE id = {case.id}").scalar()
+    text = stored if isinstance(stored, str) else None  # PostgreSQL's driver hands back the parsed value
+    assert text is None or "噪音扰民" in text
+    session.expire(case)
+    assert case.classification == {"category": "噪音扰民", "normalised": "楼上装修“吵”", "3": [1.5, None]}
