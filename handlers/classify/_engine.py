@@ -23,8 +23,9 @@ How the two decide together (`Classifier.classify`), when the rule set has label
   the model saw becomes the homophone that makes a frequent one), the rules and the stored text as written;
 - two matters in one chat message (`Classifier._two_matters`, with `two_matters` set): when a clause of it reads
   as another category (the model's top at `two_matters` or more), the resident is asked with both matters among
-  the choices, unless the message was matched surely (an emergency or `rules_sure` rule, or the model giving the
-  matched category `two_sure` or more); a model-decided ask also offers the rules' category.
+  the choices, unless the message was matched surely (an emergency rule, or the model giving the matched category
+  `two_sure` or more; a `rules_sure` match is asked too: it is sure of one matter, not that there is no other);
+  a model-decided ask also offers the rules' category.
 Without examples the rules decide alone, as before.
 """
 
@@ -238,8 +239,8 @@ class Classifier:
             if urgent or rival is None or rival.category == ruled.category or rival.score < model_overrule:
                 outcome = "ask" if not urgent and _disputed(catalogue, normalised, ruled, matters) else "match"
                 decided = self._decided(ruled, ruled.category, outcome, ruled.score, "rules", ranking, seen)
-                sure = urgent or bool(catalogue.rules_sure and ruled.score >= catalogue.rules_sure)
-                return decided if sure else self._two_matters(decided, text, blocked)
+                # a rules_sure match too: the rules being sure of one matter says nothing of a second one
+                return decided if urgent else self._two_matters(decided, text, blocked)
         if ranking and ranking[0].category == NONE_LABEL and ranking[0].score >= catalogue.model_none:
             return self._decided(ruled, None, "none", ranking[0].score, "model", ranking, seen)
         if not matters:

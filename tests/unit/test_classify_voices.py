@@ -76,6 +76,15 @@ def test_a_model_decided_ask_offers_the_rules_category_next():
     assert decision.candidates[0].category == "环境卫生"
 
 
+def test_a_match_the_rules_are_sure_of_is_still_asked_when_a_clause_tells_a_second_matter():
+    """垃圾山 scores 4.2 (over rules_sure): sure of the rubbish, which says nothing of the noise in the next clause."""
+    text = "门口堆成了垃圾山。还有隔壁半夜蹦迪"
+    assert classifier().classify(text).outcome == "match"
+    decision = classifier(two_matters=0.5, two_sure=0.8).classify(text)
+    assert decision.outcome == "ask" and choices(decision)[:2] == ["环境卫生", "噪音扰民"]
+    assert classifier(two_matters=0.5, two_sure=0.8).classify("门口堆成了垃圾山").outcome == "match"
+
+
 @pytest.fixture(scope="module")
 def shipped() -> tuple[Classifier, Classifier]:
     """The shipped rule set, and the same without `two_matters`."""
