@@ -18,7 +18,6 @@ from bot.safety import require_safe
 from bot.state import AppState
 from bot.wecom import aibot, callback
 from config.settings import Settings, get_settings
-from handlers.console.rulesets import PublishedRules
 
 log = logging.getLogger("gridbot.app")
 
@@ -32,10 +31,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         state = AppState.build(settings)
-        published_rules = PublishedRules(settings.database_url, settings.config_dir)
-        state.services.classifier_source = published_rules
         try:
-            published_rules()  # build the rule set now, not inside the first message's request (~0.8 s)
+            state.rules()  # build the rule set now, not inside the first message's request (~0.8 s)
         except Exception:
             log.exception("rules not loaded at start-up; the first message tries again")
         app.state.gridbot = state
@@ -55,7 +52,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             jobs.stop()
-            published_rules.close()
             state.close()
 
     app = FastAPI(title="gridbot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)

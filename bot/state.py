@@ -21,6 +21,7 @@ from bot.wecom.parsing import inbound_from_fields
 from config.settings import Settings
 from handlers import open311
 from handlers.chat.inbound import Inbound
+from handlers.console.rulesets import PublishedRules
 from handlers.services import Services
 from models.db import WalCheckpointer, make_engine, make_session_factory
 
@@ -52,6 +53,7 @@ class AppState:
     wecom: WeComClient  # the app's API client for requests made in the app process (kf pulls, QR links)
     kf: KfPuller  # 微信客服: pulls the messages a kf_msg_or_event announces
     media: MediaStore
+    rules: PublishedRules  # the rule set in force (published in the console, else the config dir's), every process
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:
@@ -61,7 +63,9 @@ class AppState:
         # writer's lock; their sessions fail at once instead, and the intake tries again 1 ms later.
         intake_engine = (make_engine(settings.database_url, background_checkpoints=True, busy_timeout=0)
                          if settings.is_sqlite else engine)
-        services = Services(config_dir=settings.config_dir, rate_limit=settings.user_rate_limit)
+        rules = PublishedRules(settings.database_url, settings.config_dir)
+        services = Services(config_dir=settings.config_dir, rate_limit=settings.user_rate_limit,
+                            classifier_source=rules)
         intake = Intake(factory, services, rebuild_inbound, accept_factory=make_session_factory(intake_engine),
                         single_writer=settings.is_sqlite)
         wecom = WeComClient.from_settings(settings)
@@ -81,6 +85,7 @@ class AppState:
             kf=KfPuller(factory, wecom, excluded=settings.kf_excluded,
                         on_recorded=intake.wake, clock=services.clock),
             media=store_from_settings(settings),
+            rules=rules,
         )
 
     def close(self) -> None:
@@ -90,6 +95,7 @@ class AppState:
         self.runner.shutdown()
         if self.checkpointer is not None:
             self.checkpointer.stop()
+        self.rules.close()
         self.intake_engine.dispose()
         self.engine.dispose()
 

@@ -137,6 +137,34 @@ def test_published_versions_reach_a_running_classifier_source_and_roll_back(demo
         source.close()
 
 
+def test_every_process_state_classifies_with_the_published_rules(demo_factory, database_url):
+    """`gridbot worker` builds the same AppState as the app: a message a worker handles is classified with the
+    rule set published in the console, not with the config dir's files."""
+    from bot.state import AppState
+    from config.settings import Settings
+    from tests.deploy_secrets import TEST_SECRETS
+
+    def publish(with_word: bool) -> None:
+        with demo_factory.begin() as session:
+            live = rulesets.in_force(session, SHIPPED_CONFIG_DIR)[1]
+            live["rules"]["环境卫生"] = [r for r in live["rules"]["环境卫生"] if r.get("id") != "t-monster"]
+            rulesets.replace_draft(session, SHIPPED_CONFIG_DIR, live, author="t", now=utcnow(), source="test")
+            rulesets.publish(session, SHIPPED_CONFIG_DIR, author="t", note=None, now=utcnow())
+            if with_word:
+                _draft_with_word(session)
+                rulesets.publish(session, SHIPPED_CONFIG_DIR, author="t", note=None, now=utcnow())
+
+    publish(with_word=False)
+    state = AppState.build(Settings(_env_file=None, database_url=database_url, **TEST_SECRETS))
+    try:
+        assert ruled(state.services.classifier(), f"院子里有{WORD}") is None
+        publish(with_word=True)
+        state.rules._checked = float("-inf")  # past the source's 2 s look-up interval
+        assert ruled(state.services.classifier(), f"院子里有{WORD}") == "环境卫生"
+    finally:
+        state.close()
+
+
 def test_an_invalid_draft_edit_is_refused_and_changes_nothing(demo_factory):
     with demo_factory.begin() as session:
         row = rulesets.start_draft(session, SHIPPED_CONFIG_DIR, author="t", now=utcnow())
