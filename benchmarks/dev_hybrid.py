@@ -143,10 +143,8 @@ def by_set(catalogue: dict | None = None, extra: list[dict] | None = None, added
     figures: dict[str, dict] = {}
     pooled: dict = {}
     for name, held, classifier in set_classifiers(catalogue, extra, added):
-        one, total = outcome_figures(classifier, held), {}
-        _add(pooled, one)
-        _add(total, one)
-        figures[name] = _mean(total)
+        figures[name] = outcome_figures(classifier, held)
+        _add(pooled, figures[name])
     return {**figures, "fresh (all)": _mean(pooled)}
 
 
