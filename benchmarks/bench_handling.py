@@ -131,8 +131,10 @@ def run_database(name: str, url: str, env: dict, side: WeComSide, residents: int
     requests = raw_requests(side, scenario_texts(url, residents))
     port = 18822
     env = {**env, "GRIDBOT_DATABASE_URL": url, "GRIDBOT_LOG_LEVEL": "WARNING",
-           # The sender and the clock stay idle: the figure is about handling.
-           "GRIDBOT_OUTBOX_INTERVAL": "3600", "GRIDBOT_CLOCK_INTERVAL": "3600"}
+           # The sender and the clock stay idle: the figure is about handling. A reply queued in the outbox
+           # still wakes a worker's sender: it finds the API refused at once (not a DNS look-up of WeCom's host).
+           "GRIDBOT_OUTBOX_INTERVAL": "3600", "GRIDBOT_CLOCK_INTERVAL": "3600",
+           "GRIDBOT_WECOM_API_BASE": "http://127.0.0.1:9"}
     helpers = [subprocess.Popen([sys.executable, "-m", "bot", "worker"], cwd=REPO, stderr=subprocess.DEVNULL,
                                 env={**os.environ, **env, "GRIDBOT_METRICS_PORT": str(port + 1 + i)})
                for i in range(workers)]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -19,8 +17,6 @@ from bot.state import AppState
 from bot.wecom import aibot, callback
 from config.settings import Settings, get_settings
 
-log = logging.getLogger("gridbot.app")
-
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A gridbot app for `settings` (default: the environment's)."""
@@ -31,17 +27,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         state = AppState.build(settings)
-        try:
-            state.rules()  # build the rule set now, not inside the first message's request (~0.8 s)
-        except Exception:
-            log.exception("rules not loaded at start-up; the first message tries again")
+        state.warm()
         app.state.gridbot = state
-        with state.factory() as session:
-            state.services.addresses.get(session)  # built now, not while the first resident waits
-        # Everything built so far (rules, templates, registry caches) lives as long as the process:
-        # out of the collector's sight, a full collection no longer walks it (it took ~0.5 s).
-        gc.collect()
-        gc.freeze()
         jobs = BackgroundJobs(state)
         state.intake.on_reply_queued = jobs.wake_outbox
         state.intake.start()

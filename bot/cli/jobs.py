@@ -34,6 +34,7 @@ def worker() -> None:
     config = settings()
     configure_from_settings(config)
     state = AppState.build(config)
+    state.warm()  # before its metrics are served: a worker that answers is one ready to handle
     serve_metrics(config.metrics_port, state.factory)
     jobs = BackgroundJobs(state)
     stop = threading.Event()

@@ -165,6 +165,33 @@ def test_every_process_state_classifies_with_the_published_rules(demo_factory, d
         state.close()
 
 
+def test_a_process_builds_its_rule_set_before_it_handles_a_message(demo_factory, database_url, monkeypatch):
+    """`AppState.warm` (the app's start-up and `gridbot worker`'s, before either handles anything) builds the rule
+    set in force: the first message does not wait while its model is trained."""
+    import gc
+
+    from bot.state import AppState
+    from config.settings import Settings
+    from handlers.classify import Classifier
+    from tests.deploy_secrets import TEST_SECRETS
+
+    with demo_factory.begin() as session:
+        rulesets.start_draft(session, SHIPPED_CONFIG_DIR, author="t", now=utcnow())
+        rulesets.publish(session, SHIPPED_CONFIG_DIR, author="t", note=None, now=utcnow())
+    state = AppState.build(Settings(_env_file=None, database_url=database_url, **TEST_SECRETS))
+    try:
+        state.warm()
+        built = []
+        from_dict = Classifier.from_dict
+        monkeypatch.setattr(Classifier, "from_dict", lambda data: built.append(data) or from_dict(data))
+        assert ruled(state.services.classifier(), "楼下垃圾桶满了好几天没人收") == "环境卫生"
+        assert built == []
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        state.close()
+
+
 def test_an_invalid_draft_edit_is_refused_and_changes_nothing(demo_factory):
     with demo_factory.begin() as session:
         row = rulesets.start_draft(session, SHIPPED_CONFIG_DIR, author="t", now=utcnow())
