@@ -17,7 +17,9 @@ Baseline, same run: wrk against the bare FastAPI endpoint (`benchmarks/bare_app.
 encrypted requests; the target is handled/s ≥ 10 % of its requests/s.
 
 Runs: SQLite (one app process), and with `--postgres URL` (that database is wiped) PostgreSQL with
-the app and two `gridbot worker` processes handling beside it (outbox sender and clock idle).
+the app and two `gridbot worker --no-jobs` processes handling beside it (no outbox sender, no clock: the
+figure is about handling; before 2026-11-30 16:00 UTC the workers ran both, and their senders tried to deliver
+every queued notice to an unreachable API during the run).
 
     .venv/bin/python benchmarks/bench_handling.py [--residents 6000] [--connections 32]
         [--postgres postgresql+psycopg://postgres@127.0.0.1:55432/bench] [--skip-sqlite]
@@ -131,11 +133,11 @@ def run_database(name: str, url: str, env: dict, side: WeComSide, residents: int
     requests = raw_requests(side, scenario_texts(url, residents))
     port = 18822
     env = {**env, "GRIDBOT_DATABASE_URL": url, "GRIDBOT_LOG_LEVEL": "WARNING",
-           # The sender and the clock stay idle: the figure is about handling. A reply queued in the outbox
-           # still wakes a worker's sender: it finds the API refused at once (not a DNS look-up of WeCom's host).
+           # No outbox sender and no clock run (the app: prepare_database's environment; the workers:
+           # --no-jobs): the figure is about handling. Were one to run, it would find the API refused at once.
            "GRIDBOT_OUTBOX_INTERVAL": "3600", "GRIDBOT_CLOCK_INTERVAL": "3600",
            "GRIDBOT_WECOM_API_BASE": "http://127.0.0.1:9"}
-    helpers = [subprocess.Popen([sys.executable, "-m", "bot", "worker"], cwd=REPO, stderr=subprocess.DEVNULL,
+    helpers = [subprocess.Popen([sys.executable, "-m", "bot", "worker", "--no-jobs"], cwd=REPO, stderr=subprocess.DEVNULL,
                                 env={**os.environ, **env, "GRIDBOT_METRICS_PORT": str(port + 1 + i)})
                for i in range(workers)]
     app = serve("bot.app:create_app", port, env, True)

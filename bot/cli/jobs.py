@@ -1,4 +1,4 @@
-"""`gridbot worker` (the periodic jobs without HTTP) and `gridbot retention purge`."""
+"""`gridbot worker` (message handling and the periodic jobs, without HTTP) and `gridbot retention purge`."""
 
 from __future__ import annotations
 
@@ -24,8 +24,11 @@ def parse_moment(value: str | None) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def worker() -> None:
-    """Handle accepted messages, run the outbox sender and the case clock, without HTTP; any number may run."""
+def worker(jobs: bool = typer.Option(True, "--jobs/--no-jobs",
+                                     help="also run the outbox sender and the case clock (--no-jobs: only "
+                                          "handle messages, while other processes send and keep the clock)")) -> None:
+    """Handle accepted messages and (unless --no-jobs) run the outbox sender and the case clock, without HTTP;
+    any number may run."""
     from bot.jobs import BackgroundJobs
     from bot.logging_setup import configure_from_settings
     from bot.metrics import serve_metrics
@@ -36,17 +39,19 @@ def worker() -> None:
     state = AppState.build(config)
     state.warm()  # before its metrics are served: a worker that answers is one ready to handle
     serve_metrics(config.metrics_port, state.factory)
-    jobs = BackgroundJobs(state)
+    background = BackgroundJobs(state)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    jobs.start()
-    state.intake.on_reply_queued = jobs.wake_outbox
+    if jobs:
+        background.start()
+    state.intake.on_reply_queued = background.wake_outbox
     state.intake.start()
-    typer.echo("gridbot worker: handling accepted messages, running the outbox sender and the clock", err=True)
+    typer.echo("gridbot worker: handling accepted messages"
+               + (", running the outbox sender and the clock" if jobs else " (no outbox sender, no clock)"), err=True)
     while not stop.wait(1.0):
         pass
-    jobs.stop()
+    background.stop()
     state.close()
 
 
