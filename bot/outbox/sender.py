@@ -3,8 +3,12 @@
 What a failure does depends on its kind (bot/wecom/errors.py):
 - stale token: the client already refreshed and retried once; a second refusal is retried later;
 - rate limit: the row waits >= 60 s without losing an attempt, and this sender pauses as long;
-- system busy, HTTP 5xx, timeout, refused connection, unknown errcode: exponential backoff, and
-  after `max_attempts` the row goes to the dead letters (`gridbot outbox list --status dead`);
+- system busy, HTTP 5xx, a timeout after the request went out, unknown errcode: exponential backoff,
+  and after `max_attempts` the row goes to the dead letters (`gridbot outbox list --status dead`);
+- unreachable (connection refused, DNS failure, connect timeout: nothing was sent): the row waits
+  unharmed and this sender pauses, doubling from `base` up to `config_pause` while the outage
+  lasts, then probes with one row; one WARNING line when it starts and one when WeCom answers
+  again. An outage of any length kills no notice and costs one connection attempt per probe;
 - rejected (bad userid, unknown chat, too long...): dead at once, with WeCom's reason;
 - configuration (60020 IP not trusted, bad corp id or secret...): the row is dead with the reason,
   one ERROR line says what to fix, and the sender pauses; after each pause it probes with one row,
@@ -104,6 +108,8 @@ class OutboxSender:
         self.stats = SenderStats()
         self.paused_until: datetime | None = None
         self.config_error: str | None = None  # the configuration error reported, while it lasts
+        self.unreachable: str | None = None  # why WeCom's API cannot be reached, while that lasts
+        self._outage_pause = 0.0  # seconds of this sender's last pause for an unreachable API
         self.wakeup = threading.Event()  # set: something was just queued, poll now
 
     def run_forever(self, stop: threading.Event, interval: float) -> None:
@@ -232,9 +238,12 @@ class OutboxSender:
         except WeComError as error:
             metrics.send_attempted(first.channel, failure=error.kind.value)
             self.stats.by_kind[error.kind] = self.stats.by_kind.get(error.kind, 0) + 1
+            if error.kind is not ErrorKind.UNREACHABLE:
+                self._reached()
             for row in rows:
                 self._failed(row, token, error, now)
             return 0
+        self._reached()
         ids = [row.id for row in rows]
         if claims.mark_sent(self.factory, ids, token, max(now, utcnow()), remote_msgid) < len(rows):
             self.stats.lost_claims += 1
@@ -258,6 +267,8 @@ class OutboxSender:
             self._pause(now, self.policy.rate_limit_pause)
             log.warning("WeCom rate limit (%s); outbox pauses %.0f s", reason, self.policy.rate_limit_pause)
             self._defer(row, token, reason, self.paused_until)
+        elif error.kind is ErrorKind.UNREACHABLE:
+            self._unreachable(row, token, reason, now)
         elif error.kind is ErrorKind.CONFIG:
             self._config_failure(row, token, error, now)
         elif error.kind is ErrorKind.REJECTED:
@@ -279,6 +290,23 @@ class OutboxSender:
                   "agent id, trusted IPs), then run `gridbot outbox retry --all-dead`. Probing every %.0f s.",
                   reason, self.policy.config_pause)
         self._dead(row, token, f"configuration error: {reason}", quiet=True)
+
+    def _unreachable(self, row: claims.Claimed, token: str, reason: str, now: datetime) -> None:
+        """Nothing reached WeCom: the row waits unharmed while this sender pauses (longer each time in a row)."""
+        self._outage_pause = min(self.policy.config_pause, max(self.policy.base, 2 * self._outage_pause))
+        self._pause(now, self._outage_pause)
+        if self.unreachable is None:
+            log.warning("WeCom's API cannot be reached (%s); notices wait, probing with one after %.0f s, "
+                        "then less often (at most every %.0f s) while it lasts", reason, self._outage_pause,
+                        self.policy.config_pause)
+        self.unreachable = reason
+        self._defer(row, token, reason, self.paused_until)
+
+    def _reached(self) -> None:
+        """WeCom answered (whatever it said): an outage, if there was one, is over."""
+        if self.unreachable is not None:
+            log.warning("WeCom's API answers again; outbox resumed (was: %s)", self.unreachable)
+        self.unreachable, self._outage_pause = None, 0.0
 
     def _pause(self, now: datetime, seconds: float) -> None:
         until = now + timedelta(seconds=seconds)

@@ -214,6 +214,8 @@ class WeComClient:
         """The HTTP answer of one call; transport failures and non-200 statuses as `WeComError`s."""
         try:
             response = self._http.request(method, path, params=params, json=json)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # the request never left: safe to send again
+            raise WeComError(ErrorKind.UNREACHABLE, None, f"connection failed: {type(exc).__name__}", path) from None
         except httpx.TimeoutException:
             raise WeComError(ErrorKind.TRANSIENT, None, f"timeout after {self.timeout:g} s", path) from None
         except httpx.TransportError as exc:

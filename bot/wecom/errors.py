@@ -13,7 +13,8 @@ import enum
 class ErrorKind(enum.StrEnum):
     TOKEN = "token"  # access_token invalid or expired: refresh and retry at once
     RATE_LIMIT = "rate_limit"  # API frequency/concurrency limits: back off >= 60 s
-    TRANSIENT = "transient"  # system busy, HTTP 5xx, timeouts, refused connections: back off
+    TRANSIENT = "transient"  # system busy, HTTP 5xx, timeouts after sending, broken answers: back off
+    UNREACHABLE = "unreachable"  # no connection (refused, DNS, connect timeout): nothing was sent, wait it out
     CONFIG = "config"  # corp id, secret, agent id, trusted IP...: an operator must act
     REJECTED = "rejected"  # this message or recipient is invalid: retrying cannot help
 

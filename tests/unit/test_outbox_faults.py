@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 
+import httpx
 import pytest
 
 from bot.outbox.sender import SendPolicy
 from bot.outbox.store import retry_notices
+from bot.wecom.errors import ErrorKind
 from demo.fake_wecom import create_fake_wecom
 from tests.servers import free_port, serve_in_thread
 from tests.unit.outbox_support import (  # noqa: F401 (fixtures)
+    CORP_ID,
     FAST,
+    SECRET,
     factory,
     fake,
     fake_url,
@@ -24,6 +29,7 @@ from tests.unit.outbox_support import (  # noqa: F401 (fixtures)
 )
 
 SEND = "/cgi-bin/message/send"
+PROBES = 20  # four times the attempts a notice has (FAST); the pause doubles from 0.01 s past the 300 s cap
 
 
 def drain(sender, until=None, seconds: float = 60) -> int:
@@ -97,14 +103,31 @@ def test_backoff_doubles_with_each_failed_attempt():
     assert max(waits) <= 1800 * 1.2
 
 
-def test_an_unreachable_wecom_loses_nothing(factory, fake):
+def test_an_unreachable_wecom_loses_nothing_however_long_it_lasts(factory, fake, caplog):
+    """Nothing reaches WeCom (connection refused): the notices wait without spending attempts while the sender
+    probes with one, less and less often; when WeCom is back the same sender delivers each once."""
     queue(factory, 3, "f")
-    down = sender_for(factory, f"http://127.0.0.1:{free_port()}")  # connection refused
-    assert down.run_once() == 0
-    assert [(r.status, r.attempts) for r in rows(factory, "f")] == [("pending", 1)] * 3
-    assert "connection failed" in rows(factory, "f")[0].last_error
-    assert drain(sender_for(factory, fake.url), later(1)) == 3
-    assert fake.delivered_texts() == {f"f notice {i}": 1 for i in range(3)}
+    port = free_port()
+    sender = sender_for(factory, f"http://127.0.0.1:{port}")  # connection refused until the fake starts
+    start = later(0)
+    with caplog.at_level(logging.WARNING, "gridbot.outbox"):
+        assert sender.run_once(start) == 0
+        pauses = []
+        for _probe in range(PROBES):
+            pauses.append((sender.paused_until - start).total_seconds())
+            assert sender.run_once(sender.paused_until) == 0
+        assert [(r.status, r.attempts) for r in rows(factory, "f")] == [("pending", 0)] * 3
+        assert "connection failed" in rows(factory, "f")[0].last_error
+        assert sender.stats.by_kind == {ErrorKind.UNREACHABLE: PROBES + 1}  # one try a probe
+        steps = [round(later - earlier, 3) for earlier, later in zip(pauses, pauses[1:])]  # each probe's pause
+        assert all(b >= a for a, b in zip(steps, steps[1:])) and max(steps) == FAST.config_pause
+        with serve_in_thread(create_fake_wecom(corp_id=CORP_ID, secret=SECRET), port):
+            assert drain(sender, sender.paused_until) == 3
+            delivered = Counter(c["json"]["text"]["content"] for c in httpx.get(
+                f"http://127.0.0.1:{port}/_fake/calls").json() if c["json"] and "text" in c["json"])
+    assert delivered == {f"f notice {i}": 1 for i in range(3)}
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 2 and "cannot be reached" in warned[0] and "answers again" in warned[1]
 
 
 def test_a_notice_that_keeps_failing_goes_to_the_dead_letters_and_can_be_retried(factory, fake, caplog):
