@@ -7,7 +7,9 @@ queue and handler as the app chat; the unique msgid makes a page that comes twic
 residents' send windows (bot/outbox/window.py), WeCom's reports of messages it could not deliver
 (`msg_send_fail`: bot/outbox/kf_failures.py) and the page's `next_cursor`. So a crash loses
 nothing and doubles nothing: the next pull starts from the last recorded page. Failures are retried
-with backoff; an expired event token falls back to a pull without one (WeCom rate-limits those).
+with backoff (up to MAX_ATTEMPTS; an unreachable API — no connection at all — is retried every
+RETRY_CAP seconds for as long as the outage lasts); an expired event token falls back to a pull
+without one (WeCom rate-limits those).
 """
 
 from __future__ import annotations
@@ -48,8 +50,9 @@ def kf_event(fields: dict[str, str]) -> tuple[str, str] | None:
 @dataclass
 class _Wanted:
     token: str | None
-    attempts: int = 0
+    attempts: int = 0  # failed pulls so far that count towards MAX_ATTEMPTS
     due: float = 0.0
+    outage: int = 0  # failed pulls in a row that found no connection at all (they count for the backoff only)
 
 
 class KfPuller:
@@ -154,14 +157,19 @@ class KfPuller:
         if error is not None and error.errcode in TOKEN_REFUSED:
             log.warning("kf event token refused; pulling without it", extra={"open_kfid": open_kfid})
             token = None
-        if error is not None and error.kind is ErrorKind.CONFIG or wanted.attempts + 1 >= MAX_ATTEMPTS:
+        if error is not None and error.kind is ErrorKind.UNREACHABLE:  # waited out however long, costing no attempt
+            attempts, outage = wanted.attempts, wanted.outage + 1
+            delay = min(RETRY_CAP, RETRY_BASE * 2 ** min(wanted.outage, 16))
+        elif error is not None and error.kind is ErrorKind.CONFIG or wanted.attempts + 1 >= MAX_ATTEMPTS:
             log.error("kf pull gave up: %s; the next event pulls again", error, extra={"open_kfid": open_kfid})
             return
-        delay = min(RETRY_CAP, RETRY_BASE * 2 ** wanted.attempts)
+        else:
+            attempts, outage = wanted.attempts + 1, 0
+            delay = min(RETRY_CAP, RETRY_BASE * 2 ** wanted.attempts)
         log.warning("kf pull failed (%s); retrying in %.0f s", error, delay, extra={"open_kfid": open_kfid})
         with self._cond:
             if open_kfid not in self._wanted:  # a newer event's token wins
-                self._wanted[open_kfid] = _Wanted(token, wanted.attempts + 1, time.monotonic() + delay)
+                self._wanted[open_kfid] = _Wanted(token, attempts, time.monotonic() + delay, outage)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="gridbot-kf", daemon=True)

@@ -1,15 +1,29 @@
 """The kf pull against the fake WeCom: pages recorded with their cursor, each message once, servicers'
-messages and excluded accounts left alone, an expired event token replaced by a pull without one."""
+messages and excluded accounts left alone, an expired event token replaced by a pull without one, an
+unreachable WeCom waited out."""
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 
 from sqlalchemy import delete, func, select
+from starlette.testclient import TestClient
 
+from bot.wecom import kf
 from bot.wecom.kf import KfPuller
+from demo.fake_wecom import create_fake_wecom
 from models import InboundMessage, KfAccount, KfContact
-from tests.unit.outbox_support import client_for, factory, fake, fake_url  # noqa: F401
+from tests.servers import free_port, serve_in_thread
+from tests.unit.outbox_support import (  # noqa: F401
+    CORP_ID,
+    SECRET,
+    client_for,
+    factory,
+    fake,
+    fake_url,
+)
 
 ACCOUNT = "wkgridbotdemo0001"
 
@@ -77,3 +91,32 @@ def test_a_refused_token_is_retried_without_it_in_the_background(fake, factory):
     assert [c["errcode"] for c in pulls][:2] == [95007, 0] and "token" not in pulls[1]["json"]
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(InboundMessage)) == 1
+
+
+def test_a_pull_waits_out_an_unreachable_wecom_however_long_it_lasts(factory, monkeypatch, caplog):
+    """With no connection to WeCom a pull is retried past MAX_ATTEMPTS (other failures give up there); once
+    WeCom answers, the waiting message is pulled without a new event."""
+    monkeypatch.setattr(kf, "RETRY_BASE", 0.01)
+    monkeypatch.setattr(kf, "RETRY_CAP", 0.02)
+    port = free_port()  # nothing listens until the fake starts
+    recorded = threading.Event()
+    with factory.begin() as session:
+        session.execute(delete(InboundMessage))
+        session.execute(delete(KfAccount))
+    puller = KfPuller(factory, client_for(f"http://127.0.0.1:{port}"), excluded=frozenset(),
+                      on_recorded=recorded.set)
+    puller.start()
+    try:
+        with caplog.at_level(logging.WARNING, "gridbot.kf"):
+            puller.notify(ACCOUNT, "ENCevent-token")
+            deadline = time.monotonic() + 20
+            while sum("kf pull failed" in r.getMessage() for r in caplog.records) < 2 * kf.MAX_ATTEMPTS:
+                assert time.monotonic() < deadline and "gave up" not in caplog.text
+                time.sleep(0.01)
+        back = create_fake_wecom(corp_id=CORP_ID, secret=SECRET)  # WeCom got a message during the outage
+        TestClient(back).post("/_fake/kf/inject", json={"external_userid": "wmOutage", "content": "停电了"})
+        with serve_in_thread(back, port):
+            assert recorded.wait(10)
+    finally:
+        puller.stop()
+    assert [text for _, text in _records(factory)] == ["停电了"]
