@@ -124,6 +124,7 @@ def _publishing(request: Request, session: Session, state: AppState, publish) ->
     except rulesets.RuleSetError as error:
         return refused(request, session, state, str(error))
     session.commit()
+    state.rules.look_again()
     return _back(done=f"v{published.number}")
 
 

@@ -304,6 +304,12 @@ class PublishedRules:
                 self._refresh()
             return self._classifier
 
+    def look_again(self) -> None:
+        """Look the newest version up at the next call, not once `ttl` has passed (this process just published
+        or rolled back: its next message uses the rule set the admin chose)."""
+        with self._lock:
+            self._checked = float("-inf")
+
     def _refresh(self) -> None:
         with Session(self._engine) as session:
             number = latest_number(session)
