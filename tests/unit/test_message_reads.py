@@ -4,10 +4,8 @@ before it was made cheaper."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from handlers.chat import pending
 from handlers.conversation.opening import resident_and_conversation
@@ -15,6 +13,7 @@ from handlers.progress_links import SESSION_KEY, LinkSigner, case_for_link, link
 from models import Case, CaseState, Grid, ProgressLink, Resident, Unit, utcnow
 from models.rows import add_inserted
 from tests.demo_db import demo_factory  # noqa: F401  (fixture)
+from tests.sql_seen import statements_sent
 
 SIGNER = LinkSigner("https://gridbot.example", b"secret")
 
@@ -28,21 +27,9 @@ def session(demo_factory):
         session.rollback()
 
 
-@contextmanager
 def statements(session):
     """The SQL statements `session` sends meanwhile (SAVEPOINT bookkeeping left out)."""
-    seen: list[str] = []
-    engine = session.get_bind()
-
-    def note(_conn, _cursor, statement, *_args) -> None:
-        if "SAVEPOINT" not in statement:
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
+    return statements_sent(session.get_bind(), lambda sql: "SAVEPOINT" not in sql)
 
 
 def new_case(session, unit: Unit | None = None) -> Case:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from models.outbox import OutboxMessage, notice, notices_together, queue_notice, queue_notices
 from tests.demo_db import demo_factory, demo_session  # noqa: F401  (fixtures)
+from tests.sql_seen import statements_sent
 
 
 @pytest.fixture
@@ -26,15 +27,8 @@ def _queued(session) -> list[str]:
 @pytest.fixture
 def outbox_writes(session):
     """The statements that write the outbox meanwhile."""
-    seen: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args) -> None:
-        if "outbox" in statement:
-            seen.append(statement)
-
-    event.listen(session.get_bind(), "before_cursor_execute", note)
-    yield seen
-    event.remove(session.get_bind(), "before_cursor_execute", note)
+    with statements_sent(session.get_bind(), lambda sql: "outbox" in sql) as seen:
+        yield seen
 
 
 def test_notices_held_are_written_in_one_statement_when_the_block_ends(session, outbox_writes):
