@@ -99,10 +99,10 @@ class AppState:
         process that handles messages calls it before it starts: the app and `gridbot worker` alike."""
         try:
             self.rules()
-        except Exception:
-            log.exception("rules not loaded at start-up; the first message tries again")
-        with self.factory() as session:
-            self.services.addresses.get(session)
+            with self.factory() as session:
+                self.services.addresses.get(session)
+        except Exception:  # e.g. the database is not up yet: the process starts anyway
+            log.exception("rules or address index not built at start-up; the first message tries again")
         gc.collect()
         gc.freeze()
 

@@ -192,6 +192,21 @@ def test_a_process_builds_its_rule_set_before_it_handles_a_message(demo_factory,
         state.close()
 
 
+def test_a_process_starts_while_its_database_is_down(caplog):
+    """`AppState.warm` with no database to reach: logged, and the process starts (its first message tries again)."""
+    from bot.state import AppState
+    from config.settings import Settings
+    from tests.deploy_secrets import TEST_SECRETS
+
+    down = Settings(_env_file=None, database_url="postgresql+psycopg://gridbot@127.0.0.1:9/none", **TEST_SECRETS)
+    state = AppState.build(down)
+    try:
+        state.warm()
+    finally:
+        state.close()
+    assert "not built at start-up" in caplog.text
+
+
 def test_an_invalid_draft_edit_is_refused_and_changes_nothing(demo_factory):
     with demo_factory.begin() as session:
         row = rulesets.start_draft(session, SHIPPED_CONFIG_DIR, author="t", now=utcnow())
