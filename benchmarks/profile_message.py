@@ -34,7 +34,6 @@ from bot.state import AppState  # noqa: E402
 from bot.wecom.callback import render_reply  # noqa: E402
 from bot.wecom.parsing import inbound_from_fields, inbound_from_xml  # noqa: E402
 from config.settings import Settings  # noqa: E402
-from handlers.console.rulesets import PublishedRules  # noqa: E402
 from handlers.intake import inbox  # noqa: E402
 from tests.deploy_secrets import TEST_SECRETS  # noqa: E402
 from tests.wecom_sim import WeComSide, text_xml  # noqa: E402
@@ -124,7 +123,6 @@ def main() -> None:
     os.dup2(devnull, 2)
     configure_from_settings(settings)
     state = AppState.build(settings)
-    state.services.classifier_source = PublishedRules(database_url, settings.config_dir)
     cpu: dict[str, list[float]] = {stage: [] for stage in STAGES}
     profiler = cProfile.Profile() if args.profile else None
     try:
@@ -132,7 +130,6 @@ def main() -> None:
         run(state, batch[args.warmup:], cpu, args.batch, profiler)
     finally:
         os.dup2(saved_stderr, 2)
-        state.services.classifier_source.close()
         state.close()
 
     print(f"{args.messages} messages ({args.scenario}, batches of {args.batch}), {database_url.split(':')[0]}, load average "
