@@ -78,14 +78,20 @@ def written_rows(sets: dict[str, list[Example]], others: list[dict], categories:
     return rows, dropped
 
 
-def main() -> None:
-    config = REPO / "config"
+def built_rows(config: Path, sets: dict[str, list[Example]]) -> tuple[list[dict], Counter]:
+    """`written_rows` of `sets` against `config`'s catalogue and other example files and the shared real letters:
+    what `config`'s file of written letters holds."""
     catalogue, _, _ = read_config(config)
     categories = {category["name"] for category in catalogue["categories"]}
     others = [e for e in read_example_files(config) if e["source"] != SOURCE]
     real = real_runs(row["text"] for name in REAL for row in shared_rows(name))
+    return written_rows(sets, others, categories, real)
+
+
+def main() -> None:
+    config = REPO / "config"
     sets = written_sets()
-    rows, dropped = written_rows(sets, others, categories, real)
+    rows, dropped = built_rows(config, sets)
     write_example_files(config, rows)
     kept = {name: sum(row["set"] == name for row in rows) for name in sets}
     print(f"{SOURCE}: {len(rows)} rows of {sum(map(len, sets.values()))} "

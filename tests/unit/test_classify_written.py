@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from benchmarks.build_examples import CUT
 from benchmarks.build_retired import text_key
-from benchmarks.build_written_letters import REAL, SOURCE, WRITERS, real_runs, runs, written_rows, written_sets
+from benchmarks.build_written_letters import (
+    SOURCE,
+    WRITERS,
+    built_rows,
+    real_runs,
+    runs,
+    written_rows,
+    written_sets,
+)
 from config.settings import SHIPPED_CONFIG_DIR
-from handlers.classify import Example, read_config, read_example_files
-from tests.splits import shared_rows
+from handlers.classify import Example, read_example_files
 
 CATEGORIES = {"噪音扰民", "物业管理", "教育"}
 OTHER_FILE = [{"text": "楼下广场舞太吵了", "label": "噪音扰民", "source": "chat-own"}]
@@ -45,11 +52,9 @@ def test_the_shipped_file_is_what_the_builder_makes_of_the_four_writers_files():
     shipped = read_example_files(SHIPPED_CONFIG_DIR)
     written = [(e["text"], e["label"]) for e in shipped if e["source"] == SOURCE]
     others = [e for e in shipped if e["source"] != SOURCE]
-    catalogue, _, _ = read_config(SHIPPED_CONFIG_DIR)
     sets = written_sets()
     assert list(sets) == list(WRITERS) and all(len(letters) == 200 for letters in sets.values())
-    real = real_runs(row["text"] for name in REAL for row in shared_rows(name))
-    built, _ = written_rows(sets, others, {category["name"] for category in catalogue["categories"]}, real)
+    built, _ = built_rows(SHIPPED_CONFIG_DIR, sets)
     assert written == [(row["text"], row["label"]) for row in built]
     assert len(written) == 800 and max(len(text) for text, _ in written) == CUT
     keys = [text_key(text) for text, _ in written]
