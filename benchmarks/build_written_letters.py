@@ -57,7 +57,7 @@ def real_runs(texts: Iterable[str], length: int = COPY_RUN) -> set[int]:
 
 
 def written_rows(sets: dict[str, list[Example]], others: list[dict], categories: set[str], real: set[int],
-                 cut: int = CUT) -> tuple[list[dict], Counter]:
+                 cut: int = CUT, source: str = SOURCE) -> tuple[list[dict], Counter]:
     """(the model examples `sets` give — `{"text", "label", "source", "set"}`, each text cut to `cut` characters,
     in set then row order —, how many rows were left out and why: `label`, `copied`, `duplicate`)."""
     seen = {text_key(example["text"]) for example in others}
@@ -74,18 +74,18 @@ def written_rows(sets: dict[str, list[Example]], others: list[dict], categories:
                 dropped["duplicate"] += 1
             else:
                 seen.add(key)
-                rows.append({"text": text, "label": letter.label, "source": SOURCE, "set": name})
+                rows.append({"text": text, "label": letter.label, "source": source, "set": name})
     return rows, dropped
 
 
-def built_rows(config: Path, sets: dict[str, list[Example]]) -> tuple[list[dict], Counter]:
+def built_rows(config: Path, sets: dict[str, list[Example]], source: str = SOURCE) -> tuple[list[dict], Counter]:
     """`written_rows` of `sets` against `config`'s catalogue and other example files and the shared real letters:
-    what `config`'s file of written letters holds."""
+    what `config`'s example file `source` holds."""
     catalogue, _, _ = read_config(config)
     categories = {category["name"] for category in catalogue["categories"]}
-    others = [e for e in read_example_files(config) if e["source"] != SOURCE]
+    others = [e for e in read_example_files(config) if e["source"] != source]
     real = real_runs(row["text"] for name in REAL for row in shared_rows(name))
-    return written_rows(sets, others, categories, real)
+    return written_rows(sets, others, categories, real, source=source)
 
 
 def main() -> None:

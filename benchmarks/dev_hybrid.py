@@ -2,7 +2,7 @@
 retired fresh chat sets scored one author at a time.
 
     .venv/bin/python benchmarks/dev_hybrid.py [--folds 4] [--seed 0] [--by-set] [--without-retired]
-                                              [--without-written]
+                                              [--without-written] [--without-tipdm]
 
 What is cross-validated (no held-out row is read):
 - chat: every row of `config/examples/chat-*.csv` (the team's dev messages and the hand-written
@@ -25,7 +25,9 @@ is scored as held out of a model trained on every other example file and the oth
 no set's own rows (nor its author's voice) are in its model. `--without-retired`: the retired sets are in no
 training fold and no model (what the figures were before they were added). The written letters
 (`benchmarks/build_written_letters.py`: four writers' letters to the message board) are a `TRAIN_ONLY` file too:
-never scored, so the letters' figure stays the real training letters'; `--without-written` leaves them out.
+never scored, so the letters' figure stays the real training letters'; `--without-written` leaves them out. So are
+the tipdm letters labelled into the grid matters (`benchmarks/build_tipdm_letters.py`); `--without-tipdm` leaves
+them out.
 """
 
 from __future__ import annotations
@@ -43,13 +45,14 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.build_examples import department_examples, letter_example  # noqa: E402
 from benchmarks.build_retired import SOURCE as RETIRED, retired_rows, retired_sets  # noqa: E402
+from benchmarks.build_tipdm_letters import SOURCE as TIPDM  # noqa: E402
 from benchmarks.build_written_letters import SOURCE as WRITTEN  # noqa: E402
 from handlers.classify import Classifier, Example, outcome_figures, read_config, read_example_files  # noqa: E402
 from tests.splits import split_examples  # noqa: E402
 
 CONFIG = REPO / "config"
 # files added after the dev folds were set (see the docstring); the retired sets are scored by `by_set`
-TRAIN_ONLY = frozenset({"chat-round3", "chat-round4", RETIRED, WRITTEN})
+TRAIN_ONLY = frozenset({"chat-round3", "chat-round4", RETIRED, WRITTEN, TIPDM})
 FIGURES = ("right_at_once", "right_top1", "right_after_ask", "asked")
 
 
@@ -188,9 +191,11 @@ def main() -> None:
                         help="The retired fresh sets in no model (the figures before they were added).")
     parser.add_argument("--without-written", action="store_true",
                         help="The written letters in no model (the figures before they were added).")
+    parser.add_argument("--without-tipdm", action="store_true",
+                        help="The relabelled tipdm letters in no model (the figures before they were added).")
     args = parser.parse_args()
-    leave_out = frozenset({RETIRED} if args.without_retired else ()) | frozenset(
-        {WRITTEN} if args.without_written else ())
+    left = {RETIRED: args.without_retired, WRITTEN: args.without_written, TIPDM: args.without_tipdm}
+    leave_out = frozenset(name for name, out in left.items() if out)
     print("| dev (CV) | rows | right at once | right top guess | right after ≤1 ask | asked | bounced | chit-chat as case |")
     print("|---|---|---|---|---|---|---|---|")
     print(table(cross_validate(args.folds, args.seed, leave_out=leave_out)), flush=True)
