@@ -265,7 +265,7 @@ class OutboxSender:
             self._defer(row, token, reason, now + timedelta(seconds=self.policy.rate_limit_pause))  # one robot's limit
         elif error.kind is ErrorKind.RATE_LIMIT:
             self._pause(now, self.policy.rate_limit_pause)
-            log.warning("WeCom rate limit (%s); outbox pauses %.0f s", reason, self.policy.rate_limit_pause)
+            log.warning("WeCom rate limit (%s); outbox pauses %g s", reason, self.policy.rate_limit_pause)
             self._defer(row, token, reason, self.paused_until)
         elif error.kind is ErrorKind.UNREACHABLE:
             self._unreachable(row, token, reason, now)
@@ -287,7 +287,7 @@ class OutboxSender:
             return
         self.config_error = reason
         log.error("WeCom configuration error: %s. Notices are held; fix the WeCom settings (corp id, secret, "
-                  "agent id, trusted IPs), then run `gridbot outbox retry --all-dead`. Probing every %.0f s.",
+                  "agent id, trusted IPs), then run `gridbot outbox retry --all-dead`. Probing every %g s.",
                   reason, self.policy.config_pause)
         self._dead(row, token, f"configuration error: {reason}", quiet=True)
 
@@ -296,8 +296,8 @@ class OutboxSender:
         self._outage_pause = min(self.policy.config_pause, max(self.policy.base, 2 * self._outage_pause))
         self._pause(now, self._outage_pause)
         if self.unreachable is None:
-            log.warning("WeCom's API cannot be reached (%s); notices wait, probing with one after %.0f s, "
-                        "then less often (at most every %.0f s) while it lasts", reason, self._outage_pause,
+            log.warning("WeCom's API cannot be reached (%s); notices wait, probing with one after %g s, "
+                        "then less often (at most every %g s) while it lasts", reason, self._outage_pause,
                         self.policy.config_pause)
         self.unreachable = reason
         self._defer(row, token, reason, self.paused_until)

@@ -15,6 +15,7 @@ without one (WeCom rate-limits those).
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +39,7 @@ KF_EVENT = "kf_msg_or_event"
 TOKEN_REFUSED = frozenset({95007})  # the event token is invalid or expired
 MAX_PAGES = 100  # per pull; the rest follows on the next notice
 RETRY_BASE, RETRY_CAP, MAX_ATTEMPTS = 1.0, 60.0, 8
+CAP_REACHED = math.ceil(math.log2(RETRY_CAP / RETRY_BASE))  # doublings after which an outage's delay is the cap
 
 
 def kf_event(fields: dict[str, str]) -> tuple[str, str] | None:
@@ -158,15 +160,16 @@ class KfPuller:
             log.warning("kf event token refused; pulling without it", extra={"open_kfid": open_kfid})
             token = None
         if error is not None and error.kind is ErrorKind.UNREACHABLE:  # waited out however long, costing no attempt
-            attempts, outage = wanted.attempts, wanted.outage + 1
-            delay = min(RETRY_CAP, RETRY_BASE * 2 ** min(wanted.outage, 16))
+            attempts, outage = wanted.attempts, min(wanted.outage + 1, CAP_REACHED)
+            delay = min(RETRY_CAP, RETRY_BASE * 2 ** wanted.outage)
         elif error is not None and error.kind is ErrorKind.CONFIG or wanted.attempts + 1 >= MAX_ATTEMPTS:
             log.error("kf pull gave up: %s; the next event pulls again", error, extra={"open_kfid": open_kfid})
             return
         else:
             attempts, outage = wanted.attempts + 1, 0
             delay = min(RETRY_CAP, RETRY_BASE * 2 ** wanted.attempts)
-        log.warning("kf pull failed (%s); retrying in %.0f s", error, delay, extra={"open_kfid": open_kfid})
+        level = logging.DEBUG if wanted.outage else logging.WARNING  # an outage is told once, not every minute
+        log.log(level, "kf pull failed (%s); retrying in %g s", error, delay, extra={"open_kfid": open_kfid})
         with self._cond:
             if open_kfid not in self._wanted:  # a newer event's token wins
                 self._wanted[open_kfid] = _Wanted(token, attempts, time.monotonic() + delay, outage)
