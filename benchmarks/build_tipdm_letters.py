@@ -80,10 +80,11 @@ def agreement(rows: list[dict]) -> dict[str, float]:
     """On the calibration rows: the share each annotator, and the majority, gave the labelled file's label."""
     gold = shared_rows(SOURCES["labelled"])
     calibration = [row for row in rows if row["source"] == "labelled"]
-    readers = {f"labeller-{n}": (lambda votes, n=n: votes[n - 1]) for n in range(1, len(calibration[0]["votes"]) + 1)}
-    readers["majority"] = majority
-    return {name: sum(_agrees(read(row["votes"]), gold[row["row"]]["label"]) for row in calibration) / len(calibration)
-            for name, read in readers.items()}
+    truth = [gold[row["row"]]["label"] for row in calibration]
+    readings = {f"labeller-{n + 1}": [row["votes"][n] for row in calibration]
+                for n in range(len(calibration[0]["votes"]))}
+    readings["majority"] = [majority(row["votes"]) for row in calibration]
+    return {name: sum(map(_agrees, labels, truth)) / len(truth) for name, labels in readings.items()}
 
 
 def _agrees(label: str | None, gold: str) -> bool:
