@@ -11,6 +11,7 @@ applied by the clock pass (`settle_due`), so a restart loses nothing.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 
 from sqlalchemy import select
@@ -20,7 +21,7 @@ from handlers.cases.corrections import record_correction
 from handlers.cases.timing import clock_rules
 from handlers.chat import pending
 from handlers.chat.commands import fold
-from handlers.classify import Catalogue, Decision
+from handlers.classify import Catalogue, Decision, chinese_number, to_simplified
 from handlers.conversation.opening import Opened, ensure_resident, open_report
 from handlers.services import Services
 from handlers.texts import render
@@ -30,9 +31,14 @@ from models.outbox import OutboxChannel, queue_notice
 log = logging.getLogger("gridbot.drafts")
 
 OTHER = "居民诉求-其他"
-OTHER_WORDS = frozenset({"其他", "其它", "都不是", "不知道", "不清楚", "不确定"})
+OTHER_WORDS = frozenset({"其他", "其它", "都不是", "不知道", "不清楚", "不确定", "其他由网格员判断"})
 MAX_CHOICES = 3
-_TRIM = " 。.!！?？~～"
+# What is left of an answer without punctuation and spaces ("1、" → "1", "其他（由网格员判断）" → "其他由网格员判断").
+_NOT_WORDS = re.compile(r"[\W_]+")
+# A choice by its number, as people write it: 1, 一, 壹 (capital numerals), 第一个, 选1, 1号, perhaps with the
+# choice's name after it, as when the whole line of the question is copied back ("1 噪音扰民").
+_PICKED = re.compile(r"(?:我选|选择|选|第)?([0-9]+|[一二两三四五六七八九十]+)(?:个|项|类|种|号|条)?(.*)")
+_CAPITAL_NUMERALS = str.maketrans("壹贰貳叁參肆伍陆陸柒捌玖拾", "一二二三三四五六六七八九十")
 
 
 def choices_for(decision: Decision, catalogue: Catalogue) -> list[str]:
@@ -55,16 +61,27 @@ def ask_category(session: Session, services: Services, resident: Resident, text:
 
 
 def read_choice(answer: str, choices: list[str]) -> str | None:
-    """The category an answer to the ask-back names (a number, 其他, or a choice's name); None: not an answer."""
-    folded = fold(answer).strip(_TRIM)
-    if folded.isdigit():
-        number = int(folded)
-        if 1 <= number <= len(choices):
-            return choices[number - 1]
-        return OTHER if number == len(choices) + 1 else None
-    if folded in OTHER_WORDS:
+    """The category an answer to the ask-back names: its number however written (2, ２, 二, 贰, 第二个, 选2,
+    "2、"), its name (also in traditional characters), both ("2 市政设施") or 其他; None: not an answer."""
+    bare = _NOT_WORDS.sub("", to_simplified(fold(answer))).translate(_CAPITAL_NUMERALS)
+    named = _named(bare, choices)
+    if named is not None or not bare:
+        return named
+    picked = _PICKED.fullmatch(bare)
+    if picked is None:
+        return None
+    numeral, name = picked.groups()
+    number = int(numeral) if numeral.isdigit() else chinese_number(numeral)
+    options = [*choices, OTHER]
+    chosen = options[number - 1] if 1 <= number <= len(options) else None
+    return chosen if chosen is not None and (not name or _named(name, choices) == chosen) else None
+
+
+def _named(bare: str, choices: list[str]) -> str | None:
+    """The choice (or 其他) whose name `bare` is, written without punctuation."""
+    if bare in OTHER_WORDS:
         return OTHER
-    return folded if folded in choices else None
+    return next((choice for choice in choices if _NOT_WORDS.sub("", choice) == bare), None)
 
 
 def answer_choice(session: Session, services: Services, resident: Resident, draft: dict, chosen: str,

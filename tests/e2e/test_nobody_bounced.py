@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from opencc import OpenCC
 from sqlalchemy import select
 
 from config.settings import Settings
@@ -116,6 +117,23 @@ def test_a_chosen_category_is_kept_as_a_labelled_example(wecom, db, database_url
     [taught] = corrections_for(db, number)
     assert (taught.text, taught.label, taught.source) == (ASKED_TOO, name, "ask_back")
     assert linked_words(db, number) == [ASKED_TOO]
+
+
+@pytest.mark.parametrize("written", ["第一个", "一", "壹", "1、", "选1", "{first} in traditional characters",
+                                     "the whole line of the first choice"])
+def test_an_answer_written_the_way_people_write_numbers_opens_that_choice_and_nothing_else(
+        wecom, db, database_url, written):
+    userid = f"nb-written-{written}"[:40]
+    bound(wecom, database_url, userid)
+    choices = asked_choices(wecom.send_text(userid, ASKED))
+    first, digit = next(iter(choices.items()))
+    answer = {"{first} in traditional characters": OpenCC("s2t").convert(first),
+              "the whole line of the first choice": f"{digit} {first}"}.get(written, written)
+    reply = wecom.send_text(userid, answer)
+    assert "请问" not in reply, reply
+    [number] = reported(db, userid)  # the answer is no second report (the reply may link it to a neighbour's)
+    assert number in reply and show(number, database_url)["category"] == first
+    assert linked_words(db, number) == [ASKED]
 
 
 def test_an_ask_back_left_unanswered_opens_the_case_when_its_time_runs_out(wecom, db, database_url, app_settings):

@@ -75,6 +75,16 @@ def test_an_ask_back_answer_names_a_choice_or_other_or_nothing(answer, expected)
     assert read_choice(answer, ["环境卫生", "市政设施"]) == expected
 
 
+@pytest.mark.parametrize("answer, expected", [
+    ("二", "市政设施"), ("贰", "市政设施"), ("第二个", "市政设施"), ("第2项", "市政设施"), ("选2", "市政设施"),
+    ("2、", "市政设施"), ("（2）", "市政设施"), ("2 市政设施", "市政设施"), ("市政設施", "市政设施"),
+    ("第三个", OTHER), ("3 其他（由网格员判断）", OTHER), ("其他（由网格员判断）", OTHER),
+    ("2 环境卫生", None), ("第四个", None), ("一楼的灯坏了", None), ("二手车堵路", None), ("", None),
+])
+def test_an_ask_back_answer_is_read_however_the_number_or_name_is_written(answer, expected):
+    assert read_choice(answer, ["环境卫生", "市政设施"]) == expected
+
+
 def test_a_note_keeps_the_senders_own_characters_while_the_number_is_read_folded():
     command = parse_command("办结１２，已清走两车垃圾，楼道干净了！", "worker")
     ref, note = split_ref(command.args)
