@@ -1,7 +1,9 @@
 """Likely duplicates (重复反映): a new report like a recent open case of the same matter and place.
 
 Same place and category are not enough (a loose manhole cover is not a broken street light):
-the words must be alike too, compared on the normalised texts without place words and fillers.
+the words must be alike too, compared on the normalised texts without place words and fillers,
+and two reports that name different spots of the place (building, entrance, floor or room) are
+about different things (the lift of 3单元 is not the lift of 5单元).
 Alike enough (`link`) and the report follows the earlier case; somewhat alike (`suspect`) and
 it opens as a case of its own marked 疑似重复 for the worker to merge with one word (合并).
 """
@@ -43,6 +45,9 @@ _NOT_CONTENT = re.compile(
     r"[0-9a-z一二三四五六七八九十]+(?:号楼|栋|座|幢|单元|号|室|层|楼|期|区)|小区|楼道|门口|门前|楼下|楼上|附近|旁边"
     r"|[0-9一两三四五六七八九十几好]+个?(?:星期|礼拜|周|天|日|月)"
     r"|这里|那里|我们|你们|他们|大家|麻烦|请|一下|处理|[的了吧啊呢吗呀很太都也还又在有是这那个些]|[^\w]")
+# A spot inside a unit: a building (8栋 = 8号楼 = 8幢 = 8座), entrance, floor or room number, on normalised text.
+_SPOT = re.compile(r"(\d+)(号楼|栋|幢|座|单元|层|楼|室)")
+_SPOT_KIND = {"号楼": "栋", "幢": "栋", "座": "栋", "楼": "层"}
 # An address cut into its parts ("湖滨路", "88号", "阳光小区"), each also without its suffix ("阳光").
 _ADDRESS_PART = re.compile(r".+?(?:街道|社区|小区|花园|新村|大厦|区|路|街|巷|号|期|栋|座|幢|单元|室|$)")
 _PART_SUFFIX = re.compile(r"(?:街道|社区|小区|花园|新村|大厦|区|路|街|巷|号|期|栋|座|幢|单元|室)$")
@@ -92,6 +97,21 @@ def content(text: str, places: tuple[str, ...] = ()) -> str:
     return _NOT_CONTENT.sub("", folded)
 
 
+@lru_cache(maxsize=4096)
+def spots(text: str) -> dict[str, frozenset[str]]:
+    """The numbered spots a report names, by kind: "3单元302室" → {"单元": {"3"}, "室": {"302"}} (kept as `content`)."""
+    found: dict[str, set[str]] = {}
+    for number, kind in _SPOT.findall(normalise(text)):
+        found.setdefault(_SPOT_KIND.get(kind, kind), set()).add(number)
+    return {kind: frozenset(numbers) for kind, numbers in found.items()}
+
+
+def elsewhere(a: str, b: str) -> bool:
+    """Whether two reports name different spots of one kind (5栋 and 6栋, 3单元 and 5单元): not the same problem."""
+    first, second = spots(a), spots(b)
+    return any(first[kind].isdisjoint(second[kind]) for kind in first.keys() & second.keys())
+
+
 def similarity(a: str, b: str, places: tuple[str, ...] = ()) -> float:
     """0–100: how alike two reports' contents are (the mean of whole and best-partial alignment)."""
     first, second = content(a, places), content(b, places)
@@ -103,7 +123,8 @@ def similarity(a: str, b: str, places: tuple[str, ...] = ()) -> float:
 def likely_duplicate(session: Session, case: Case, window: timedelta, thresholds: Thresholds) -> Found | None:
     """The most alike open case of the same category in the same unit (without a unit: the same grid),
     reported by someone else within `window` before `case`, if at least `thresholds.suspect` alike
-    (a resident's own repeat stays a case)."""
+    (a resident's own repeat stays a case; a case naming another building, entrance, floor or room is
+    not compared)."""
     if case.grid_id is None:
         return None
     query = _IN_UNIT if case.unit_id else _IN_GRID
@@ -113,7 +134,8 @@ def likely_duplicate(session: Session, case: Case, window: timedelta, thresholds
         "reporter": case.reporter_userid, "place": case.unit_id or case.grid_id,
     })
     places = place_words(case.unit.address if case.unit else "", case.grid.name)
-    scored = [(similarity(case.text, text, places), -case_id, case_id) for case_id, text in rows]
+    scored = [(similarity(case.text, text, places), -case_id, case_id) for case_id, text in rows
+              if not elsewhere(case.text, text)]
     if not scored:
         return None
     score, _, best = max(scored)

@@ -18,13 +18,17 @@ BINS = "小区北门的垃圾桶好几天没人倒，臭得不行"
 BINS_AGAIN = "小区北门垃圾桶几天没人倒了，太臭了"
 DRILL = "楼上装修电钻噪音从早到晚"
 DRILL_AGAIN = "楼上一直在装修，电钻声太吵了"  # alike, but not alike enough to be sure
+# The same words about another spot of the same unit (the neighbours' unit holds buildings 5 and 6).
+LIFT, OTHER_LIFT = "3单元的电梯又坏了，天天困人", "5单元的电梯又坏了，天天困人"
+SHED, OTHER_SHED = "5栋楼顶有人搭了个铁皮棚子", "6栋楼顶有人搭了个铁皮棚子"
+PARTY, OTHER_PARTY = "302室家里天天半夜唱歌跳舞吵得睡不着", "501室家里天天半夜唱歌跳舞吵得睡不着"
 
 
 @pytest.fixture(scope="module")
 def neighbours(wecom, database_url) -> list[str]:
     """Residents bound to one unit."""
     unit = cli_json(["units", "--json"], database_url)[2]
-    users = [f"dup-{n}" for n in range(8)]
+    users = [f"dup-{n}" for n in range(14)]
     for userid in users:
         assert "绑定" in wecom.send_text(userid, f"绑定 {unit['address']}")
     return users
@@ -75,3 +79,14 @@ def test_a_somewhat_alike_report_opens_marked_suspected_and_the_worker_merges_it
     assert f"已并入 {first}" in wecom.send_text(case["assignee"], hint)
     merged = show(second, database_url)
     assert (merged["state"], merged["duplicate_of"]) == ("merged", first)
+
+
+@pytest.mark.parametrize(("first", "second", "users"), [(LIFT, OTHER_LIFT, (8, 9)), (SHED, OTHER_SHED, (10, 11)),
+                                                        (PARTY, OTHER_PARTY, (12, 13))])
+def test_the_same_words_about_another_building_entrance_or_room_of_the_unit_stay_apart(
+        wecom, database_url, neighbours, first, second, users):
+    one = opened(wecom, neighbours[users[0]], first)
+    other = opened(wecom, neighbours[users[1]], second)
+    assert show(one, database_url)["category"] == show(other, database_url)["category"]
+    case = show(other, database_url)
+    assert case["state"] == "pending" and case["duplicate_of"] is None and case["suspect_of"] is None

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from handlers.cases import case_work, worker_queries
 from handlers.cases.authority import Actor, may_act
-from handlers.cases.duplicates import likely_duplicate, similarity
+from handlers.cases.duplicates import elsewhere, likely_duplicate, similarity
 from handlers.cases.lifecycle import IllegalTransition
 from handlers.cases.records import StaleCase
 from handlers.cases.timing import Thresholds
@@ -197,3 +197,14 @@ def test_a_duplicate_needs_alike_words_and_somewhat_alike_words_are_only_suspect
         assert found.case in (cover, cover_again) and not found.sure
         assert thresholds.suspect <= found.score < thresholds.link
     assert similarity("8栋北门的路灯晚上不亮", "3号楼北门的路灯晚上不亮") == 100  # place words do not count
+
+
+@pytest.mark.parametrize(("first", "second", "apart"), [
+    ("8栋北门的路灯晚上不亮", "3号楼北门的路灯晚上不亮", True), ("三单元电梯坏了", "5单元电梯坏了", True),
+    ("302室漏水", "501室漏水", True), ("3楼楼道堆满杂物", "5层楼道堆满杂物", True),
+    ("8栋北门的路灯晚上不亮", "8号楼北门路灯坏了", False), ("三单元电梯坏了", "3单元的电梯又坏了", False),
+    ("5栋和6栋之间的路灯不亮", "6栋旁边的路灯不亮", False), ("8栋3单元电梯坏了", "电梯坏了", False),
+    ("8栋3单元电梯坏了", "8栋电梯又坏了", False),
+])
+def test_reports_naming_other_buildings_entrances_floors_or_rooms_are_elsewhere(first, second, apart):
+    assert elsewhere(first, second) is apart and elsewhere(second, first) is apart
