@@ -7,6 +7,7 @@ handlers.visits for proactive work).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -164,14 +165,21 @@ def _find_worker(session: Session, who: str) -> list[Worker]:
     return list(session.scalars(select(Worker).where(or_(Worker.userid == who, Worker.name == who)).limit(5)))
 
 
+# 转派's target: a name or userid (an @-mention's @ dropped), then the reason after a space, a comma or a new line.
+_TARGET = re.compile(r"^[@＠]?([^\s,，:：;；。、]+)[\s,，:：;；。、]*(.*)$", re.DOTALL)
+
+
 def _reassign(request: Request, case: Case, rest: str) -> str:
-    who, _, reason = rest.partition(" ")
+    match = _TARGET.match(rest)
+    who, reason = match.groups() if match else (rest, "")
     found = _find_worker(request.session, who)
     if len(found) != 1:
-        return render("replies/worker_not_found", who=who, found=found)
+        return render("replies/worker_not_found", case=case, who=who, found=found)
     target = found[0]
     if case.assignee_id == target.id:
         return render("replies/already_assigned", case=case)
+    if not target.on_duty:
+        return render("replies/assign_on_leave", case=case, target=target)
     if not may_assign(request.actor, case, target):
         return render("replies/assign_out_of_reach", case=case, target=target)
     take_window = request.category(case.category).clock.take

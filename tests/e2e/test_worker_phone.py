@@ -1,0 +1,58 @@
+"""A grid worker's day typed on a phone, over the encrypted protocol: the slips people make (a comma after a
+name, an @-mention, a colleague on leave, a name that is nobody) get a short answer naming the case, and a
+refused command changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from models import Worker, WorkerRole
+from tests.e2e.worker_chat import show, taken
+
+
+def nearby(building: int, matter: str = "门口的垃圾桶满了好几天没人清理") -> str:
+    """A report in demo-worker's grid naming its own building (one per unit of two buildings: no two tests
+    share one, so none is linked to another as a duplicate)."""
+    return f"阳光小区一期{building}栋{matter}"
+
+
+@pytest.fixture(scope="module")
+def on_leave(db) -> str:
+    """The name of a worker of demo-worker's grid who is on leave (请假)."""
+    with db.begin() as session:
+        home = session.scalars(select(Worker).where(Worker.userid == "demo-worker")).one().grids[0]
+        worker = next(w for w in home.workers if w.role == WorkerRole.PARTTIME)
+        worker.on_duty = False
+        return worker.name
+
+
+def test_transfer_to_a_worker_on_leave_is_refused_and_changes_nothing(wecom, on_leave, database_url):
+    number, n = taken(wecom, nearby(1), "leave-neighbour")
+    reply = wecom.send_text("demo-worker", f"转派 {n} {on_leave}")
+    assert number in reply and on_leave in reply and "请假" in reply
+    case = show(number, database_url)
+    assert (case["state"], case["assignee"]) == ("in_progress", "demo-worker")
+    assert [e["action"] for e in case["events"]] == ["report", "take"]
+
+
+def test_transfer_target_may_be_an_at_mention_followed_by_a_comma_and_the_reason(wecom, database_url):
+    number, n = taken(wecom, nearby(3), "mention-neighbour")
+    assert "已转派给林建华" in wecom.send_text("demo-worker", f"转派 {n} @林建华，需要网格长出面协调物业")
+    case = show(number, database_url)
+    assert case["assignee"] == "demo-leader"
+    assert case["events"][-1]["note"] == "林建华：需要网格长出面协调物业"
+
+
+def test_transfer_reason_may_follow_the_name_on_a_new_line(wecom, database_url):
+    number, n = taken(wecom, nearby(5), "newline-neighbour")
+    assert "已转派给林建华" in wecom.send_text("demo-worker", f"转派 {n} 林建华\n物业不配合")
+    assert show(number, database_url)["events"][-1]["note"] == "林建华：物业不配合"
+
+
+@pytest.mark.parametrize("who", ["王大锤", "demo-resident"])
+def test_transfer_to_someone_who_is_not_a_worker_names_the_case_and_changes_nothing(wecom, database_url, who):
+    number, n = taken(wecom, nearby(7 if who == "王大锤" else 9), f"nobody-neighbour-{who}")
+    reply = wecom.send_text("demo-worker", f"转派 {n} {who}")
+    assert number in reply and f"没有找到网格员“{who}”" in reply
+    assert show(number, database_url)["assignee"] == "demo-worker"
