@@ -10,6 +10,7 @@ from functools import lru_cache
 import yaml
 
 from config.settings import SHIPPED_CONFIG_DIR
+from handlers.chat.scripts import to_simplified
 
 _PUNCT = re.compile(r"[\s,，:：;；。.!！、]+")
 
@@ -28,8 +29,9 @@ class Command:
 
 
 def fold(text: str) -> str:
-    """Full-width → half-width (NFKC), trimmed: what both audiences' words are matched on."""
-    return unicodedata.normalize("NFKC", text or "").strip()
+    """Full-width → half-width (NFKC), traditional → simplified, trimmed: what both audiences' words are matched
+    on (“進度　１２” is “进度 12”)."""
+    return to_simplified(unicodedata.normalize("NFKC", text or "").strip())
 
 
 @lru_cache(maxsize=1)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import yaml
 
+from handlers.chat.scripts import to_simplified
+
 _DIALECT_FILE = Path(__file__).with_name("dialect.yaml")
 _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _POWERS = {"十": 10, "百": 100, "千": 1000}
@@ -26,27 +28,6 @@ _REPEATS = re.compile(r"(\D)\1{2,}")
 # Full-width ASCII and the ideographic space: the bulk of what NFKC changes in Chinese text,
 # folded by one regex pass so that the full NFKC only runs when something else needs it.
 _FULL_WIDTH = re.compile("[\uff01-\uff5e\u3000]")
-
-
-@lru_cache(maxsize=1)
-def _opencc():
-    from opencc import OpenCC
-
-    return OpenCC("t2s")
-
-
-@lru_cache(maxsize=1)
-def _traditional_chars() -> frozenset[str]:
-    """Characters OpenCC's t2s table changes (fast path: most text has none)."""
-    import opencc
-
-    table = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
-    chars = set()
-    for line in table.read_text(encoding="utf-8").splitlines():
-        key, _, value = line.partition("\t")
-        if value.split(" ")[0] != key:
-            chars.add(key)
-    return frozenset(chars)
 
 
 @lru_cache(maxsize=1)
@@ -73,13 +54,6 @@ def chinese_number(numeral: str) -> int:
 def _half_width(match: re.Match[str]) -> str:
     char = match.group(0)
     return " " if char == "\u3000" else chr(ord(char) - 0xFEE0)
-
-
-def to_simplified(text: str) -> str:
-    """Traditional → simplified via OpenCC, skipped when no character would change."""
-    if _traditional_chars().isdisjoint(text):
-        return text
-    return _opencc().convert(text)
 
 
 def _strip_noise(text: str) -> str:

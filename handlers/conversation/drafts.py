@@ -21,7 +21,7 @@ from handlers.cases.corrections import record_correction
 from handlers.cases.timing import clock_rules
 from handlers.chat import pending
 from handlers.chat.commands import fold
-from handlers.classify import Catalogue, Decision, chinese_number, to_simplified
+from handlers.classify import Catalogue, Decision, chinese_number
 from handlers.conversation.opening import Opened, ensure_resident, open_report
 from handlers.services import Services
 from handlers.texts import render
@@ -63,7 +63,7 @@ def ask_category(session: Session, services: Services, resident: Resident, text:
 def read_choice(answer: str, choices: list[str]) -> str | None:
     """The category an answer to the ask-back names: its number however written (2, ２, 二, 贰, 第二个, 选2,
     "2、"), its name (also in traditional characters), both ("2 市政设施") or 其他; None: not an answer."""
-    bare = _NOT_WORDS.sub("", to_simplified(fold(answer))).translate(_CAPITAL_NUMERALS)
+    bare = _NOT_WORDS.sub("", fold(answer)).translate(_CAPITAL_NUMERALS)
     named = _named(bare, choices)
     if named is not None or not bare:
         return named

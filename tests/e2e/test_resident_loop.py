@@ -172,3 +172,21 @@ def test_the_case_keeps_the_residents_own_words(wecom, db):
     number = case_number(wecom.send_text("demo-resident", words))
     with db() as session:
         assert session.get(Case, int(number.removeprefix("GB-"))).text == words
+
+
+def test_a_resident_writing_traditional_characters_is_understood(wecom, db, database_url):
+    """進度, 撤銷 and 滿意 are 进度, 撤销 and 满意: not a new report, not the help text."""
+    before = count_cases(db)
+    kept = case_number(wecom.send_text("tc-resident", "阳光小区一期3栋门口的垃圾桶满了，好几天没人清理"))
+    dropped = case_number(wecom.send_text("tc-resident", "阳光小区一期3栋楼下的路灯坏了，晚上黑漆漆的"))
+    listed = wecom.send_text("tc-resident", "進度")
+    assert kept in listed and dropped in listed, listed
+    assert f"事项 {dropped} 已撤销" in wecom.send_text("tc-resident", f"撤銷 {dropped}")
+    worker = cli_json(["case", "show", kept, "--json"], database_url)["assignee"]
+    assert "已接单" in wecom.send_text(worker, f"接单 {int(kept[3:])}")
+    wecom.send_text(worker, f"办结 {int(kept[3:])} 垃圾已清运")
+    rated = wecom.send_text("tc-resident", "滿意")
+    assert "感谢您的评价" in rated and kept in rated, rated
+    states = {number: cli_json(["case", "show", number, "--json"], database_url)["state"] for number in (kept, dropped)}
+    assert states == {kept: "archived", dropped: "withdrawn"}
+    assert count_cases(db) == before + 2  # no case opened from the words

@@ -92,6 +92,15 @@ def test_a_note_keeps_the_senders_own_characters_while_the_number_is_read_folded
     assert command.as_written(note) == "已清走两车垃圾，楼道干净了！"
 
 
+def test_words_in_traditional_characters_are_the_same_words_and_notes_keep_them_as_written():
+    assert parse_command("進度 12", "resident").name == "progress"
+    assert parse_command("撤銷１２", "resident").name == "withdraw"
+    assert parse_command("不滿意 還是很吵", "resident").name == "unsatisfied"
+    command = parse_command("辦結 12 垃圾已清運", "worker")
+    ref, note = split_ref(command.args)
+    assert (command.name, ref, command.as_written(note)) == ("close", "12", "垃圾已清運")
+
+
 def test_a_rating_reason_keeps_its_own_punctuation():
     command = parse_command("不满意 3 还是很吵（晚上十点后）！", "resident")
     assert command.as_written(command.args.partition(" ")[2]) == "还是很吵（晚上十点后）！"
