@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
+from rapidfuzz.distance import Levenshtein
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -25,7 +26,7 @@ from handlers.cases.lifecycle import IllegalTransition, allowed
 from handlers.cases.records import StaleCase
 from handlers.cases.timing import clock_rules
 from handlers.chat.case_numbers import split_ref
-from handlers.chat.commands import Command, is_thanks, parse_command, suggest
+from handlers.chat.commands import Command, fold, is_thanks, parse_command, suggest
 from handlers.chat.inbound import Inbound
 from handlers.classify import Category
 from handlers.departments import whistle
@@ -216,11 +217,36 @@ def _return(request: Request, case: Case, reason: str) -> str:
     return _done(case, event)
 
 
+def _bare(text: str) -> str:
+    """`text` as a category name is compared: folded, simplified, without punctuation or spaces, lower-case."""
+    return _NOT_WORDS.sub("", fold(text)).lower()
+
+
+_NOT_WORDS = re.compile(r"[\W_]+")
+FUZZY_MIN_CHARS = 3  # a name this long may be one character off (噪声扰民 → 噪音扰民); a shorter one must be exact
+
+
+def _categories_named(names: list[str], wanted: str) -> list[str]:
+    """The categories `wanted` may mean, as a worker types it: the name itself (punctuation, spaces and
+    traditional characters aside), else the names it is part of or that are part of it (噪音 → 噪音扰民,
+    环境卫生问题 → 环境卫生), else those one character away."""
+    bare = _bare(wanted)
+    if not bare:
+        return []
+    bares = {name: _bare(name) for name in names}
+    tests = (lambda b: b == bare, lambda b: bare in b or b in bare,
+             lambda b: len(bare) >= FUZZY_MIN_CHARS and Levenshtein.distance(b, bare) <= 1)
+    for test in tests:
+        if found := [name for name, b in bares.items() if test(b)]:
+            return found
+    return []
+
+
 def _recategorize(request: Request, case: Case, name: str) -> str:
     catalogue = request.services.classifier().catalogue
-    matches = [n for n in catalogue.names() if n == name] or [n for n in catalogue.names() if name in n]
+    matches = _categories_named(catalogue.names(), name)
     if len(matches) != 1:
-        return render("replies/unknown_category", wanted=name, names=catalogue.names())
+        return render("replies/unknown_category", case=case, wanted=name, names=catalogue.names(), matches=matches)
     category = catalogue.get(matches[0])
     if category.name == case.category:
         return render("replies/same_category", case=case)

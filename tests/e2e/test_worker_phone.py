@@ -56,3 +56,23 @@ def test_transfer_to_someone_who_is_not_a_worker_names_the_case_and_changes_noth
     reply = wecom.send_text("demo-worker", f"转派 {n} {who}")
     assert number in reply and f"没有找到网格员“{who}”" in reply
     assert show(number, database_url)["assignee"] == "demo-worker"
+
+
+def test_recategorize_reads_a_name_close_to_a_category(wecom, database_url):
+    number, n = taken(wecom, nearby(11), "category-neighbour")
+    for written, meant in (("噪音扰民。", "噪音扰民"), ("環境衛生", "环境卫生"), ("噪声扰民", "噪音扰民"),
+                           ("环境卫生问题", "环境卫生")):
+        reply = wecom.send_text("demo-worker", f"改类 {n} {written}")
+        assert reply.startswith(f"{number} 类别已改为“{meant}”"), (written, reply)
+    notes = [e["note"] for e in show(number, database_url)["events"] if e["action"] == "recategorize"]
+    assert notes == ["环境卫生 → 噪音扰民", "噪音扰民 → 环境卫生", "环境卫生 → 噪音扰民", "噪音扰民 → 环境卫生"]
+
+
+def test_recategorize_to_a_name_of_two_categories_asks_which_and_changes_nothing(wecom, database_url):
+    number, n = taken(wecom, nearby(13), "which-neighbour")
+    reply = wecom.send_text("demo-worker", f"改类 {n} 卫生")
+    assert number in reply and "环境卫生" in reply and "医疗卫生" in reply and f"改类 {n} 环境卫生" in reply
+    unknown = wecom.send_text("demo-worker", f"改类 {n} 火星事务")
+    assert number in unknown and "没有找到类别“火星事务”" in unknown
+    case = show(number, database_url)
+    assert case["category"] == "环境卫生" and [e["action"] for e in case["events"]] == ["report", "take"]
