@@ -134,7 +134,11 @@ def open_other(session: Session, services: Services, resident: Resident, draft: 
 
 def set_aside(session: Session, services: Services, resident: Resident, draft: dict, now: datetime) -> None:
     """Open a waiting report as 其他 and tell the resident in a message of its own (they moved on, or went quiet)."""
-    opened = open_other(session, services, resident, draft, None, now)
+    tell_apart(session, resident, open_other(session, services, resident, draft, None, now))
+
+
+def tell_apart(session: Session, resident: Resident, opened: Opened) -> None:
+    """Tell the resident of a report opened without their answer, in a message of its own."""
     queue_notice(session, channel=OutboxChannel.USER, recipient=resident.userid, text=opened.reply,
                  dedupe_key=f"draft:{opened.case.id}:{resident.userid}", case_id=opened.case.id)
 

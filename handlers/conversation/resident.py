@@ -130,12 +130,24 @@ def _moved_on(session: Session, services: Services, resident: Resident, draft: d
               record: InboundMessage | None, now: datetime) -> str:
     """The resident wrote something else instead of answering: open the waiting report as 其他 and handle
     the new words as new (the opened report is told in a message of its own); after a mere greeting
-    the reply is the opened report."""
+    the reply is the opened report, and a place it lacks is taken as its place."""
     pending.finish(session, resident.userid)
     if is_greeting(text):
         return drafts.open_other(session, services, resident, draft, record, now).reply
-    drafts.set_aside(session, services, resident, draft, now)
+    opened = drafts.open_other(session, services, resident, draft, None, now)
+    if opened.case.state == CaseState.AWAITING_PLACE and _only_a_place(session, services, text):
+        asked = session.get(Conversation, resident.userid).data  # the opened report asks for its place: this is it
+        return _answer_address(session, services, resident, pending.AWAIT_ADDRESS, asked, text, now)
+    drafts.tell_apart(session, resident, opened)
     return _fresh(session, services, resident, text, record, now)
+
+
+def _only_a_place(session: Session, services: Services, text: str) -> bool:
+    """Whether `text` names a place of the registry and no matter (an address written after a question)."""
+    if not services.addresses.get(session).match(fold(text), limit=1):
+        return False
+    decision = services.classifier().classify(text)
+    return decision.outcome == "none" or not drafts.choices_for(decision, services.classifier().catalogue)
 
 
 def _answer_address(session: Session, services: Services, resident: Resident, state: str, data: dict,

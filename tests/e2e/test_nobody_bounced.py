@@ -164,6 +164,18 @@ def test_a_resident_who_moves_on_keeps_both_reports(wecom, db, database_url):
     assert (linked_words(db, first), linked_words(db, second)) == ([ASKED], [SURE])
 
 
+def test_a_place_written_instead_of_the_category_places_the_waiting_report(wecom, db, database_url):
+    """Not bound to a unit, the resident answers the ask-back with where it is: the report opens there."""
+    unit = cli_json(["units", "--json"], database_url)[3]
+    assert "其他" in wecom.send_text("nb-place-instead", ASKED)
+    reply = wecom.send_text("nb-place-instead", unit["address"])
+    [number] = reported(db, "nb-place-instead")
+    assert number in reply and "请告诉我们具体地址" not in reply, reply
+    case = show(number, database_url)
+    assert (case["text"], case["unit"], case["state"]) == (ASKED, unit["code"], "pending")
+    assert not queued(db, "nb-place-instead", "请告诉我们具体地址")  # not asked for the place it was just given
+
+
 def test_a_report_no_rule_recognises_is_never_bounced(wecom, database_url):
     bound(wecom, database_url, "nb-unknown")
     reply = wecom.send_text("nb-unknown", UNKNOWN)
