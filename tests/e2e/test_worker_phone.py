@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from models import Worker, WorkerRole
-from tests.e2e.worker_chat import show, taken
+from tests.e2e.worker_chat import digits, report, show, taken
 
 
 def nearby(building: int, matter: str = "门口的垃圾桶满了好几天没人清理") -> str:
@@ -76,3 +76,18 @@ def test_recategorize_to_a_name_of_two_categories_asks_which_and_changes_nothing
     assert number in unknown and "没有找到类别“火星事务”" in unknown
     case = show(number, database_url)
     assert case["category"] == "环境卫生" and [e["action"] for e in case["events"]] == ["report", "take"]
+
+
+def test_take_with_several_numbers_takes_none_and_says_to_send_them_one_by_one(wecom, database_url):
+    first = report(wecom, nearby(15), "batch-neighbour")
+    second = report(wecom, nearby(16, "楼道的灯坏了好几天，晚上黑漆漆的"), "batch-neighbour-2")
+    a, b = digits(first), digits(second)
+    reply = wecom.send_text("demo-worker", f"接单 {a}、{b}")
+    assert first in reply and second in reply and f"“接单 {a}”" in reply and f"“接单 {b}”" in reply
+    assert [show(number, database_url)["state"] for number in (first, second)] == ["pending", "pending"]
+
+
+def test_take_with_words_after_the_number_still_takes_it(wecom, database_url):
+    number = report(wecom, nearby(2, "门口的路面塌了个坑，很危险"), "words-neighbour")
+    assert "已接单" in wecom.send_text("demo-worker", f"接单 {digits(number)} 5分钟后到")
+    assert show(number, database_url)["assignee"] == "demo-worker"
