@@ -116,6 +116,8 @@ def _on_case(request: Request, needs_text: bool, run: Callable[[Request, Case, s
         return _already_taken(request, case)
     if not (may_view if name == "show" else may_act)(request.actor, case):
         return _refused(case, name)
+    if name in ONCE_PER_TAP and case_work.repeated(case, request.worker.userid, name, text, request.now):
+        return render("replies/repeated_step", case=case, action=name)
     try:
         return run(request, case, text)
     except IllegalTransition as error:
@@ -338,6 +340,9 @@ CASE_COMMANDS: dict[str, tuple[bool, Callable[[Request, Case, str], str]]] = {
     "supplement": (True, _supplement),
     "supervise": (True, _supervise),
 }
+
+# Steps that the case's state does not guard: the same words again at once are not recorded twice.
+ONCE_PER_TAP = frozenset({"plan", "progress", "escalate", "supplement", "supervise"})
 
 OTHER_COMMANDS: dict[str, Callable[[Request], str]] = {
     "mine": lambda r: worker_queries.mine(r.session, r.worker, r.now),

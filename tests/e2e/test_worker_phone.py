@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from models import Worker, WorkerRole
-from tests.e2e.worker_chat import digits, report, show, taken
+from tests.e2e.worker_chat import digits, queued, report, show, taken
 
 
 def nearby(building: int, matter: str = "门口的垃圾桶满了好几天没人清理") -> str:
@@ -91,3 +91,23 @@ def test_take_with_words_after_the_number_still_takes_it(wecom, database_url):
     number = report(wecom, nearby(2, "门口的路面塌了个坑，很危险"), "words-neighbour")
     assert "已接单" in wecom.send_text("demo-worker", f"接单 {digits(number)} 5分钟后到")
     assert show(number, database_url)["assignee"] == "demo-worker"
+
+
+def test_a_double_tapped_escalation_escalates_once(wecom, db, database_url):
+    number, n = taken(wecom, nearby(4, "楼下的井盖松了，踩上去会晃"), "tap-neighbour")
+    first = wecom.send_text("demo-worker", f"提级 {n} 需要协调物业")
+    again = wecom.send_text("demo-worker", f"提级 {n} 需要协调物业")  # a second tap: a new MsgId
+    assert "已提级至网格长" in first
+    assert number in again and "没有重复" in again and "社区" not in again
+    case = show(number, database_url)
+    assert case["level"] == 1 and [e["action"] for e in case["events"]].count("escalate") == 1
+    assert len(queued(db, "demo-leader", number, "提级办理")) == 1
+
+
+def test_a_double_tapped_progress_note_is_recorded_and_sent_once(wecom, db, database_url):
+    number, n = taken(wecom, nearby(6, "楼道的灯坏了好几天，晚上黑漆漆的"), "tap-neighbour-2")
+    replies = [wecom.send_text("demo-worker", f"进展 {n} 已联系电工，明天上午来修") for _ in range(2)]
+    assert "进展已记录" in replies[0] and number in replies[1] and "没有重复" in replies[1]
+    assert [e["action"] for e in show(number, database_url)["events"]].count("progress") == 1
+    assert len(queued(db, "tap-neighbour-2", number, "已联系电工")) == 1
+    assert "进展已记录" in wecom.send_text("demo-worker", f"进展 {n} 电工已到场")  # new words: a new step
