@@ -6,12 +6,14 @@ handled as new, and a report still waiting for its category is opened first (han
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from handlers.cases.records import Place, latest_open_case
+from handlers.cases.case_notices import notify_event
+from handlers.cases.records import Place, apply_action, latest_open_case
 from handlers.cases.timing import clock_rules
 from handlers.chat import pending
 from handlers.chat.commands import fold, is_chitchat, is_greeting, is_thanks, parse_command
@@ -27,6 +29,7 @@ from models.outbox import keep_media
 
 _UNIT_BY_CODE = select(Unit).where(Unit.code == bindparam("code"))
 _YES = frozenset({"1", "是", "对", "是的", "确认"})
+_CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 
 def handle(session: Session, services: Services, inbound: Inbound, record: InboundMessage) -> str | None:
@@ -86,8 +89,10 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
 
 def report(session: Session, services: Services, resident: Resident, text: str,
            record: InboundMessage | None, now: datetime, attachments: list | None = None) -> str:
-    """Open a report's case when the classifier is sure; else ask back (top three plus 其他). Only
-    chit-chat without media gets the help text: a report is never answered with "not understood"."""
+    """Open a report's case when the classifier is sure; else ask back (top three plus 其他). Words the model
+    is sure are no report, from a resident with an open case, are added to that case (a correction such as
+    "不是3栋，是5栋"); only chit-chat without media gets the help text: a report is never answered with "not
+    understood"."""
     decision = services.classifier().classify(text)
     if record is not None:
         record.category = decision.category
@@ -95,10 +100,21 @@ def report(session: Session, services: Services, resident: Resident, text: str,
         category = services.classifier().catalogue.get(decision.category)
         return open_report(session, services, resident, text, category, decision.to_json(), record, now,
                            attachments=attachments).reply
-    small_talk = is_chitchat(text) or (decision.outcome == "none" and decision.decided_by == "model")
-    if small_talk and not attachments:  # the model, trained on chit-chat too, is sure it is no report
+    no_report = decision.outcome == "none" and decision.decided_by == "model"  # the model, trained on chit-chat too
+    if no_report and not attachments and not is_chitchat(text) and _CHINESE.search(text):
+        case = latest_open_case(session, resident.userid)
+        if case is not None:  # words about their case ("不是3栋，是5栋"): kept on it, not answered with the help
+            return _supplement(session, resident, case, text, now)
+    if (no_report or is_chitchat(text)) and not attachments:
         return render("replies/help")
     return drafts.ask_category(session, services, resident, text, decision, record, now, attachments)
+
+
+def _supplement(session: Session, resident: Resident, case: Case, text: str, now: datetime) -> str:
+    """The resident's words added to their case and told to its worker."""
+    event = apply_action(session, case, "attach", actor=resident.userid, now=now, note=text)
+    notify_event(session, event, tell_reporter=False, tell_group=False)
+    return render("replies/case_supplemented", case=case, note=text)
 
 
 def _continue(session: Session, services: Services, resident: Resident, state: str, data: dict,

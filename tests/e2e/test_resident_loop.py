@@ -190,3 +190,18 @@ def test_a_resident_writing_traditional_characters_is_understood(wecom, db, data
     states = {number: cli_json(["case", "show", number, "--json"], database_url)["state"] for number in (kept, dropped)}
     assert states == {kept: "archived", dropped: "withdrawn"}
     assert count_cases(db) == before + 2  # no case opened from the words
+
+
+def test_a_correction_after_the_report_is_kept_on_the_case_and_told_to_its_worker(wecom, db, database_url):
+    """"不是3栋，是5栋" is no report of its own (the shipped model says so): it belongs to the resident's case."""
+    number = case_number(wecom.send_text("fix-resident", "阳光小区一期3栋门口的垃圾堆满了，一直没人清理"))
+    before = count_cases(db)
+    reply = wecom.send_text("fix-resident", "不是3栋，是5栋")
+    assert number in reply and "帮助" not in reply, reply
+    assert count_cases(db) == before
+    case = cli_json(["case", "show", number, "--json"], database_url)
+    assert [(e["action"], e["actor"], e["note"]) for e in case["events"]][-1] == \
+        ("attach", "fix-resident", "不是3栋，是5栋")
+    with db() as session:
+        told = session.scalars(select(OutboxMessage.text).where(OutboxMessage.recipient == case["assignee"])).all()
+    assert any(number in text and "不是3栋，是5栋" in text for text in told), told
