@@ -25,11 +25,14 @@ from bot.wecom.crypto import CallbackError, MalformedCallback, WrongReceiver
 from bot.wecom.parsing import MAX_TEXT
 from handlers.chat.inbound import Inbound
 from handlers.intake import dispatch
+from handlers.texts import wording
 from models import InboundMessage
 
 router = APIRouter()
 MAX_USERID = InboundMessage.__table__.c.from_userid.type.length
 _MENTIONS = re.compile(r"^(?:\s*@[^\s\u2005]+[\s\u2005]*)+")
+# The bot's own mention after the words ("进展 12 已修好 @网格通"); other people's stay (转派 12 @林建华).
+_OWN_MENTION_AFTER = re.compile(rf"(?:[\s\u2005]*@{re.escape(wording()['brand'])})+[\s\u2005]*$")
 
 
 def _object(value: object, what: str) -> dict:
@@ -63,7 +66,7 @@ def _text_of(payload: dict) -> str:
         content = " ".join(parts)
     else:
         content = _string(_object(payload.get("text"), "text").get("content"))
-    return _MENTIONS.sub("", content)[:MAX_TEXT].strip()
+    return _OWN_MENTION_AFTER.sub("", _MENTIONS.sub("", content))[:MAX_TEXT].strip()
 
 
 def inbound_from_bot(plaintext: str, bot_id: str | None = None) -> Inbound | None:

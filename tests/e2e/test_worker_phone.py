@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from models import Worker, WorkerRole
+from tests.e2e.test_worker_commands import aibot, bot_say, home_chat  # noqa: F401 (fixtures)
 from tests.e2e.worker_chat import digits, queued, report, show, taken
 
 
@@ -111,3 +112,18 @@ def test_a_double_tapped_progress_note_is_recorded_and_sent_once(wecom, db, data
     assert [e["action"] for e in show(number, database_url)["events"]].count("progress") == 1
     assert len(queued(db, "tap-neighbour-2", number, "已联系电工")) == 1
     assert "进展已记录" in wecom.send_text("demo-worker", f"进展 {n} 电工已到场")  # new words: a new step
+
+
+def test_in_the_group_the_bots_mention_after_the_words_is_not_part_of_them(wecom, aibot, home_chat, database_url):
+    number, n = taken(wecom, nearby(8, "楼下的路灯坏了一个星期，晚上黑漆漆的"), "group-neighbour")
+    assert "进展已记录" in bot_say(aibot, "demo-worker", f"进展 {n} 已联系电工 @网格通", home_chat)
+    assert show(number, database_url)["events"][-1]["note"] == "已联系电工"
+    reply = bot_say(aibot, "demo-worker", f"改类 {n} 噪音扰民\u2005@网格通", home_chat)
+    assert reply.startswith(f"{number} 类别已改为“噪音扰民”"), reply
+
+
+def test_in_the_group_a_transfer_may_mention_the_colleague(wecom, aibot, home_chat, database_url):
+    number, n = taken(wecom, nearby(10, "楼上半夜还在装修电钻响个不停"), "group-neighbour-2")
+    assert "已转派给林建华" in bot_say(aibot, "demo-worker", f"转派 {n} @林建华 @网格通", home_chat)
+    case = show(number, database_url)
+    assert case["assignee"] == "demo-leader" and case["events"][-1]["note"] == "林建华"
