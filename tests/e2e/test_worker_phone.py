@@ -127,3 +127,10 @@ def test_in_the_group_a_transfer_may_mention_the_colleague(wecom, aibot, home_ch
     assert "已转派给林建华" in bot_say(aibot, "demo-worker", f"转派 {n} @林建华 @网格通", home_chat)
     case = show(number, database_url)
     assert case["assignee"] == "demo-leader" and case["events"][-1]["note"] == "林建华"
+
+
+def test_a_case_number_written_12hao_leaves_no_hao_in_the_note_the_resident_reads(wecom, db, database_url):
+    number, n = taken(wecom, nearby(12, "门口的垃圾桶满了好几天没人清理"), "hao-neighbour")
+    assert "已请居民评价" in wecom.send_text("demo-worker", f"办结 {n}号，垃圾已清运")
+    assert show(number, database_url)["events"][-1]["note"] == "垃圾已清运"
+    assert queued(db, "hao-neighbour", number, "已办结：垃圾已清运")

@@ -110,3 +110,16 @@ def test_text_whose_folding_changes_its_length_falls_back_to_the_folded_words():
     command = parse_command("进展 5 ㎡的积水已排干", "worker")  # ㎡ folds to two characters
     ref, note = split_ref(command.args)
     assert command.as_written(note) == note == "m2的积水已排干"
+
+
+@pytest.mark.parametrize("text, ref, note", [
+    ("办结 12号，已清理", "12", "已清理"),
+    ("办结12号 已清理", "12", "已清理"),
+    ("办结 #12 已清理", "#12", "已清理"),
+    ("办结 GB 000012 已清理", "GB 000012", "已清理"),
+    ("办结 12 3号楼垃圾已清理", "12", "3号楼垃圾已清理"),
+])
+def test_a_case_number_is_read_as_workers_write_it_and_the_note_keeps_none_of_it(text, ref, note):
+    command = parse_command(text, "worker")
+    assert command.name == "close" and split_ref(command.args) == (ref, note)
+    assert parse_case_number(ref) == 12
