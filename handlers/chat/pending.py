@@ -26,8 +26,12 @@ def current(session: Session, userid: str) -> Conversation | None:
 
 
 def expect(session: Session, userid: str, state: str, data: dict, now: datetime) -> None:
-    """Remember that the next message from `userid` answers `state`."""
+    """Remember that the next message from `userid` answers `state` (also right after `finish` in the same
+    transaction: the earlier question's row, still to be deleted, then carries the new one)."""
     convo = session.get(Conversation, userid)
+    if convo is not None and convo in session.deleted:
+        session.expunge(convo)  # cancels the pending DELETE; the row is read again and asked afresh
+        convo = session.get(Conversation, userid)
     if convo is None:
         session.add(Conversation(userid=userid, state=state, data=data, updated_at=now))
     else:

@@ -23,6 +23,7 @@ from config.settings import Settings
 from models import Case, Correction, InboundMessage
 from tests.cli import cli_json
 from tests.e2e.conftest import config_with_quiet_hours, demo_settings
+from tests.e2e.kf_chat import KF_WELCOME, KfResident
 from tests.e2e.worker_chat import number_in, queued, show
 from tests.wecom_sim import media_xml
 
@@ -174,6 +175,26 @@ def test_a_place_written_instead_of_the_category_places_the_waiting_report(wecom
     case = show(number, database_url)
     assert (case["text"], case["unit"], case["state"]) == (ASKED, unit["code"], "pending")
     assert not queued(db, "nb-place-instead", "请告诉我们具体地址")  # not asked for the place it was just given
+
+
+def test_a_plain_wechat_resident_from_a_buildings_code_is_asked_back_and_the_answer_opens_the_report(
+        wecom, fake_wecom, db, database_url):
+    """The greeting's offer to bind the building is still open when the first report needs the ask-back:
+    the question must be remembered, or the answer finds nothing and the report is lost."""
+    unit = cli_json(["units", "--json"], database_url)[4]
+    resident = KfResident(fake_wecom, wecom, "wmNobodyBouncedFromQr01")
+    userid = f"kf:{resident.external_userid}"
+    resident.write(msgtype="event", event_type="enter_session", scene="building", scene_param=unit["code"])
+    fake_wecom.wait_for(lambda: fake_wecom.calls(KF_WELCOME))
+    resident.say(ASKED)
+    choices = asked_choices(resident.wait_for(1)[0])
+    name, digit = next(iter(choices.items()))
+    resident.say(digit)
+    answer = resident.wait_for(2)[-1]
+    [number] = reported(db, userid)
+    assert number in answer, answer
+    case = show(number, database_url)
+    assert (case["text"], case["category"], case["unit"]) == (ASKED, name, unit["code"])
 
 
 def test_a_report_no_rule_recognises_is_never_bounced(wecom, database_url):
