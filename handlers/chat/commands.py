@@ -64,6 +64,17 @@ def parse_command(text: str, audience: str) -> Command | None:
     return None
 
 
+def after_acknowledgement(text: str) -> str | None:
+    """What follows a greeting or acknowledgement `text` opens with ("收到，接单 12" → "接单 12"), in the
+    sender's own characters where folding kept every position; None when it opens with none."""
+    folded, kept = fold(text), (text or "").strip()
+    lowered = folded.lower()
+    for word in sorted(_lowered("greetings"), key=len, reverse=True):
+        if lowered.startswith(word) and (gap := _PUNCT.match(folded, len(word))) and gap.end() < len(folded):
+            return (kept if len(kept) == len(folded) else folded)[gap.end():]
+    return None
+
+
 def _at_boundary(rest: str) -> bool:
     """Whether a command word ends where `rest` (what follows it) begins: nothing, punctuation or a case number."""
     return not rest or bool(_PUNCT.match(rest)) or rest[0].isdigit() or rest[:2].upper() == "GB"

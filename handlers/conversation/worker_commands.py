@@ -26,7 +26,7 @@ from handlers.cases.lifecycle import IllegalTransition, allowed
 from handlers.cases.records import StaleCase
 from handlers.cases.timing import clock_rules
 from handlers.chat.case_numbers import parse_case_number, split_ref
-from handlers.chat.commands import Command, fold, is_thanks, parse_command, suggest
+from handlers.chat.commands import Command, after_acknowledgement, fold, is_thanks, parse_command, suggest
 from handlers.chat.inbound import Inbound
 from handlers.classify import Category
 from handlers.departments import whistle
@@ -76,6 +76,8 @@ def handle(session: Session, services: Services, worker: Worker, inbound: Inboun
     if inbound.kind != "text":
         return None
     command = parse_command(inbound.text, "worker")
+    if command is None and (rest := after_acknowledgement(inbound.text)):  # 收到，接单 12
+        command = parse_command(rest, "worker")
     if command is None:
         return _not_a_command(inbound.text)
     if command.name == "help":

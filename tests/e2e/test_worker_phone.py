@@ -134,3 +134,12 @@ def test_a_case_number_written_12hao_leaves_no_hao_in_the_note_the_resident_read
     assert "已请居民评价" in wecom.send_text("demo-worker", f"办结 {n}号，垃圾已清运")
     assert show(number, database_url)["events"][-1]["note"] == "垃圾已清运"
     assert queued(db, "hao-neighbour", number, "已办结：垃圾已清运")
+
+
+def test_a_command_after_an_acknowledgement_is_still_the_command(wecom, db, database_url):
+    number = report(wecom, nearby(14, "门口的垃圾桶满了好几天没人清理"), "ack-neighbour")
+    n = digits(number)
+    assert "已接单" in wecom.send_text("demo-worker", f"收到，接单 {n}")
+    assert "已请居民评价" in wecom.send_text("demo-worker", f"好的 办结 {n} 垃圾已清运，桶已消毒")
+    case = show(number, database_url)
+    assert case["state"] == "closed" and case["events"][-1]["note"] == "垃圾已清运，桶已消毒"
