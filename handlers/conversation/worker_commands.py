@@ -281,8 +281,10 @@ def _resume(request: Request, case: Case, _text: str) -> str:
 def _merge(request: Request, case: Case, rest: str) -> str:
     into_ref, _ = split_ref(rest)
     into = find_case(request.session, into_ref)
-    if into is None or into.id == case.id:
+    if into is None:
         return render("replies/worker_case_not_found", ref=into_ref, command="merge")
+    if into.id == case.id:
+        return render("replies/merge_into_itself", case=case)
     if into.state not in OPEN_STATES:
         return render("replies/illegal_transition", case=into, action="merge")
     if not may_act(request.actor, into):

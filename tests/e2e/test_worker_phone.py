@@ -143,3 +143,11 @@ def test_a_command_after_an_acknowledgement_is_still_the_command(wecom, db, data
     assert "已请居民评价" in wecom.send_text("demo-worker", f"好的 办结 {n} 垃圾已清运，桶已消毒")
     case = show(number, database_url)
     assert case["state"] == "closed" and case["events"][-1]["note"] == "垃圾已清运，桶已消毒"
+
+
+def test_merging_a_case_into_itself_says_so_and_changes_nothing(wecom, database_url):
+    number = report(wecom, nearby(1, "楼上半夜还在装修电钻响个不停，吵得没法睡觉"), "self-merge-neighbour")
+    n = digits(number)
+    reply = wecom.send_text("demo-worker", f"合并 {n} {number}")
+    assert number in reply and "没有找到" not in reply and "保留" in reply
+    assert show(number, database_url)["state"] == "pending"
