@@ -30,6 +30,7 @@ from models.outbox import keep_media
 _UNIT_BY_CODE = select(Unit).where(Unit.code == bindparam("code"))
 _YES = frozenset({"1", "是", "对", "是的", "确认"})
 _CHINESE = re.compile(r"[\u4e00-\u9fff]")
+_NOT_WORDS = re.compile(r"[\W_]+")
 
 
 def handle(session: Session, services: Services, inbound: Inbound, record: InboundMessage) -> str | None:
@@ -101,13 +102,20 @@ def report(session: Session, services: Services, resident: Resident, text: str,
         return open_report(session, services, resident, text, category, decision.to_json(), record, now,
                            attachments=attachments).reply
     no_report = decision.outcome == "none" and decision.decided_by == "model"  # the model, trained on chit-chat too
-    if no_report and not attachments and not is_chitchat(text) and _CHINESE.search(text):
+    if no_report and not attachments and not is_chitchat(text) and _says_something(text):
         case = latest_open_case(session, resident.userid)
         if case is not None:  # words about their case ("不是3栋，是5栋"): kept on it, not answered with the help
             return _supplement(session, resident, case, text, now)
     if (no_report or is_chitchat(text)) and not attachments:
         return render("replies/help")
     return drafts.ask_category(session, services, resident, text, decision, record, now, attachments)
+
+
+def _says_something(text: str) -> bool:
+    """Whether words can be about a case: Chinese with a number (是5栋, 302室) or five characters or more; not
+    嗯嗯, 好 or 发错了, which would only ping the worker."""
+    bare = _NOT_WORDS.sub("", text)
+    return _CHINESE.search(bare) is not None and (len(bare) >= 5 or any(ch.isdigit() for ch in bare))
 
 
 def _supplement(session: Session, resident: Resident, case: Case, text: str, now: datetime) -> str:

@@ -205,3 +205,12 @@ def test_a_correction_after_the_report_is_kept_on_the_case_and_told_to_its_worke
     with db() as session:
         told = session.scalars(select(OutboxMessage.text).where(OutboxMessage.recipient == case["assignee"])).all()
     assert any(number in text and "不是3栋，是5栋" in text for text in told), told
+
+
+def test_a_bare_acknowledgement_after_the_report_stays_off_the_case(wecom, db, database_url):
+    """嗯嗯, 好, 发错了 say nothing about the case: the resident gets the help text and the worker is not pinged."""
+    number = case_number(wecom.send_text("ack-resident", "阳光小区一期2栋门口的垃圾堆满了，一直没人清理"))
+    events = len(cli_json(["case", "show", number, "--json"], database_url)["events"])
+    for words in ("嗯嗯", "好", "发错了"):
+        assert number not in wecom.send_text("ack-resident", words)
+    assert len(cli_json(["case", "show", number, "--json"], database_url)["events"]) == events
