@@ -3,8 +3,9 @@
 Nobody is bounced (首问负责). A report the classifier is not sure of is asked back with its top
 three categories plus 其他; the answer 其他, no answer within `ask_back_timeout`, or a message about
 something else opens it as 居民诉求-其他, placed and routed like any other, for the grid worker to
-re-categorise (改类). A voice message, photo or video with no case and no text waits `media_wait`
-for words that may follow, then opens the same way with the media attached. The timeouts are
+re-categorise (改类). A voice message, photo, video or location with no case and no text waits
+`media_wait` for words that may follow, then opens the same way with the media attached (a location is
+its place when nothing else gives one). The timeouts are
 applied by the clock pass (`settle_due`), so a restart loses nothing.
 """
 

@@ -16,7 +16,7 @@ from handlers.cases.timing import clock_rules
 from handlers.chat import pending
 from handlers.classify import Category
 from handlers.departments import whistle
-from handlers.places.routing import pick_assignee
+from handlers.places.routing import locate_point, pick_assignee
 from handlers.registry import cache as registry
 from handlers.services import Services
 from handlers.texts import render
@@ -74,7 +74,7 @@ def open_report(session: Session, services: Services, resident: Resident, text: 
     grid worker will set the category."""
     if not category.grid_matter:
         return _to_department(session, services, resident, text, category, classification, record, now)
-    place, guess = find_place(session, services, resident, text, now)
+    place, guess = find_place(session, services, resident, text, now, attachments)
     assignee = pick_assignee(session, place.grid.id, category.name, urgent=category.urgent) if place.grid else None
     rules = clock_rules(services.config_dir)
     case = open_case(session, text=text, category=category, reporter_userid=resident.userid,
@@ -119,20 +119,33 @@ def known_place(resident: Resident, now: datetime, window: timedelta) -> Place |
     return Place(bound.grid, bound, "profile") if bound is not None else None
 
 
-def find_place(session: Session, services: Services, resident: Resident, text: str,
-               now: datetime) -> tuple[Place, Unit | None]:
-    """A place known without asking (known_place), else a confident address in the text; plus a guess to
-    confirm."""
+def find_place(session: Session, services: Services, resident: Resident, text: str, now: datetime,
+               attachments: list | None = None) -> tuple[Place, Unit | None]:
+    """A place known without asking (known_place), else a confident address in the text, else a location the
+    resident sent with the report (`attachments`); plus a guess to confirm."""
     known = known_place(resident, now, clock_rules(services.config_dir).qr_arrival_window)
     if known is not None:
         return known, None
     matches = services.addresses.get(session).match(text, limit=1)
     unit = registry.unit(session, matches[0].unit_id) if matches else None  # None: removed since indexed
-    if unit is None:
-        return Place(None, None, None), None
-    if matches[0].confident:
+    if unit is not None and matches[0].confident:
         return Place(unit.grid, unit, "text"), None
+    pinned = _pinned(session, attachments or [])
+    if pinned is not None:
+        return pinned, None
     return Place(None, None, None), unit
+
+
+def _pinned(session: Session, attachments: list) -> Place | None:
+    """The place of the last location among a report's attachments, when it lies in the district."""
+    location = next((a for a in reversed(attachments) if a.get("kind") == "location"), None)
+    point = locate_point(session, location["lat"], location["lng"]) if location and location["lat"] is not None \
+        else None
+    if point is None:
+        return None
+    unit = registry.unit(session, point.unit_id) if point.unit_id else None
+    place_of = {key: location[key] for key in ("lat", "lng", "label")}
+    return Place(registry.grid(session, point.grid_id), unit, "location", place_of)
 
 
 def place_report(session: Session, services: Services, resident: Resident, case: Case, place: Place,

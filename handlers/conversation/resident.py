@@ -39,7 +39,7 @@ def handle(session: Session, services: Services, inbound: Inbound, record: Inbou
     if inbound.kind == "text":
         return _handle_text(session, services, resident, convo, inbound.text, record, services.clock())
     if inbound.kind == "location":
-        return _handle_location(session, services, resident, inbound)
+        return _handle_location(session, services, resident, convo, inbound)
     if inbound.kind in ("image", "voice", "video", "file"):
         return _handle_media(session, services, resident, convo, inbound)
     if inbound.kind == "event" and inbound.event == "enter_session":
@@ -201,12 +201,17 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
     return place_report(session, services, resident, case, Place(unit.grid, unit, "asked"), now)
 
 
-def _handle_location(session: Session, services: Services, resident: Resident, inbound: Inbound) -> str:
+def _handle_location(session: Session, services: Services, resident: Resident, convo: Conversation | None,
+                     inbound: Inbound) -> str:
+    """A location places the case waiting for its place; else it joins a waiting report (it becomes its place
+    when nothing else gives one) or the latest open case; with none of them it waits for words, as media does."""
     now = services.clock()
+    location = {"lat": inbound.lat, "lng": inbound.lng, "label": inbound.label}
+    if convo is not None and convo.state in (pending.CHOOSE_CATEGORY, pending.AWAIT_WORDS):
+        return drafts.add_attachment(session, convo, {"kind": "location", **location}, now)
     case = latest_open_case(session, resident.userid)
     if case is None:
-        return render("replies/location_without_case")
-    location = {"lat": inbound.lat, "lng": inbound.lng, "label": inbound.label}
+        return drafts.wait_for_words(session, services, resident, {"kind": "location", **location}, now)
     if case.state == CaseState.AWAITING_PLACE and inbound.lat is not None and inbound.lng is not None:
         point = locate_point(session, inbound.lat, inbound.lng)
         if point is not None:

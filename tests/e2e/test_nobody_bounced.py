@@ -20,12 +20,12 @@ from opencc import OpenCC
 from sqlalchemy import select
 
 from config.settings import Settings
-from models import Case, Correction, InboundMessage
+from models import Case, Correction, InboundMessage, Unit
 from tests.cli import cli_json
 from tests.e2e.conftest import config_with_quiet_hours, demo_settings
 from tests.e2e.kf_chat import KF_WELCOME, KfResident
 from tests.e2e.worker_chat import number_in, queued, show
-from tests.wecom_sim import media_xml
+from tests.wecom_sim import location_xml, media_xml
 
 OTHER = "居民诉求-其他"
 ASKED = "楼下那家店的蓝莓怪味道和动静都很大"  # two categories tie: asked back
@@ -195,6 +195,25 @@ def test_a_plain_wechat_resident_from_a_buildings_code_is_asked_back_and_the_ans
     assert number in answer, answer
     case = show(number, database_url)
     assert (case["text"], case["category"], case["unit"]) == (ASKED, name, unit["code"])
+
+
+@pytest.mark.parametrize("asked", [False, True], ids=["before the words", "while asked back"])
+def test_a_location_sent_before_the_report_is_opened_places_it(wecom, db, database_url, asked):
+    """Not bound to a unit: a location pin sent before the words, or while the ask-back waits, is the place."""
+    userid = f"nb-pin-{asked}"
+    with db() as session:
+        unit = session.scalars(select(Unit).where(Unit.lat.is_not(None)).order_by(Unit.id.desc()).limit(1)).one()
+        lat, lng, grid_code = unit.lat, unit.lng, unit.grid.code
+    if asked:
+        choices = asked_choices(wecom.send_text(userid, ASKED))
+    pinned = wecom.reply_text(wecom.post_xml(location_xml(userid, lat, lng, "小区东门")))
+    assert "位置" in pinned, pinned
+    reply = wecom.send_text(userid, choices["其他（由网格员判断）"] if asked else SURE)
+    [number] = reported(db, userid)
+    assert number in reply and "请告诉我们具体地址" not in reply, reply
+    case = show(number, database_url)
+    assert (case["state"], case["grid"], case["place_source"]) == ("pending", grid_code, "location")
+    assert case["text"] == (ASKED if asked else SURE)
 
 
 def test_a_report_no_rule_recognises_is_never_bounced(wecom, database_url):
