@@ -88,7 +88,7 @@ def _as_written(text: str, folded: str) -> str:
     return kept if same_places else ""
 
 
-_FREE_TEXT_AFTER = {"patrol", "unsatisfied", "bind", "visit", "redeem"}
+_FREE_TEXT_AFTER = {"patrol", "unsatisfied", "bind", "visit", "redeem", "add"}
 # WeChat sends stickers and emoji as codes like [微笑] or as emoji characters: not a report.
 _STICKERS = re.compile(r"\[[^\[\]\s]{1,6}\]")
 _SYMBOL_CATEGORIES = {"So", "Sk", "Cf", "Mn"}

@@ -16,7 +16,8 @@ from handlers.cases.case_notices import notify_event
 from handlers.cases.records import Place, apply_action, latest_open_case
 from handlers.cases.timing import clock_rules
 from handlers.chat import pending
-from handlers.chat.commands import fold, is_chitchat, is_greeting, is_thanks, parse_command
+from handlers.chat.case_numbers import parse_case_number
+from handlers.chat.commands import Command, fold, is_chitchat, is_greeting, is_thanks, parse_command, split_number
 from handlers.chat.inbound import Inbound
 from handlers.conversation import drafts, resident_requests
 from handlers.conversation.opening import open_report, place_report, resident_and_conversation
@@ -79,6 +80,8 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
            record: InboundMessage | None, now: datetime) -> str:
     """A message that answers no question: a command, a greeting or a report."""
     command = parse_command(text, "resident")
+    if command is not None and command.name == "add":
+        return _add(session, services, resident, command, record, now)
     if command is not None:
         return resident_requests.run(session, services, resident, command, now)
     if is_thanks(text):
@@ -116,6 +119,23 @@ def _says_something(text: str) -> bool:
     嗯嗯, 好 or 发错了, which would only ping the worker."""
     bare = _NOT_WORDS.sub("", text)
     return _CHINESE.search(bare) is not None and (len(bare) >= 5 or any(ch.isdigit() for ch in bare))
+
+
+def _add(session: Session, services: Services, resident: Resident, command: Command, record: InboundMessage | None,
+         now: datetime) -> str:
+    """`补充 [N] 内容`: the words added to the resident's case N, else their latest open case; with no case
+    they are a report."""
+    ref, rest = split_number(command.args)
+    named = parse_case_number(ref) is not None
+    case = resident_requests.own_case(session, resident, ref) if named else latest_open_case(session, resident.userid)
+    if named and case is None:
+        return render("replies/case_not_found", ref=ref)
+    words = command.as_written(rest if named else command.args)
+    if not words:
+        return render("replies/help")
+    if case is None:
+        return report(session, services, resident, words, record, now)
+    return _supplement(session, resident, case, words, now)
 
 
 def _supplement(session: Session, resident: Resident, case: Case, text: str, now: datetime) -> str:

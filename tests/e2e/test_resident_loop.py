@@ -214,3 +214,18 @@ def test_a_bare_acknowledgement_after_the_report_stays_off_the_case(wecom, db, d
     for words in ("嗯嗯", "好", "发错了"):
         assert number not in wecom.send_text("ack-resident", words)
     assert len(cli_json(["case", "show", number, "--json"], database_url)["events"]) == events
+
+
+def test_words_starting_with_buchong_are_added_to_the_residents_case_not_a_new_report(wecom, db, database_url):
+    """“补充一下，…” reads like a report of its own (楼道 → 消防安全) but adds to the case just reported."""
+    number = case_number(wecom.send_text("add-resident", "阳光小区一期5栋楼道的灯坏了一个星期，晚上黑漆漆的"))
+    before = count_cases(db)
+    reply = wecom.send_text("add-resident", "补充一下，是2单元的楼道，三楼到五楼都不亮")
+    assert number in reply, reply
+    assert count_cases(db) == before
+    case = cli_json(["case", "show", number, "--json"], database_url)
+    assert [(e["action"], e["note"]) for e in case["events"]][-1] == ("attach", "是2单元的楼道，三楼到五楼都不亮")
+    assert number in wecom.send_text("add-resident", f"补充 {int(number[3:])} 物业说明天来修")
+    assert cli_json(["case", "show", number, "--json"], database_url)["events"][-1]["note"] == "物业说明天来修"
+    assert "没有找到您反映的事项 999999" in wecom.send_text("add-resident", "补充 999999 不是我的事项")
+    assert count_cases(db) == before
