@@ -130,6 +130,11 @@ def is_chitchat(text: str) -> bool:
 CHITCHAT_MAX_CHARS = 10
 
 
+def is_yes(text: str) -> bool:
+    """Yes to a question that asks “回复 1 确认”: 1, 是, 对的, 没错！, 好的 …"""
+    return _bare(text) in _lowered("confirm")
+
+
 def is_thanks(text: str) -> bool:
     """A thank-you (谢谢, 辛苦了): answered with one line."""
     return _bare(text) in _lowered("thanks")

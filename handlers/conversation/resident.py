@@ -17,7 +17,16 @@ from handlers.cases.records import Place, apply_action, latest_open_case
 from handlers.cases.timing import clock_rules
 from handlers.chat import pending
 from handlers.chat.case_numbers import parse_case_number
-from handlers.chat.commands import Command, fold, is_chitchat, is_greeting, is_thanks, parse_command, split_number
+from handlers.chat.commands import (
+    Command,
+    fold,
+    is_chitchat,
+    is_greeting,
+    is_thanks,
+    is_yes,
+    parse_command,
+    split_number,
+)
 from handlers.chat.inbound import Inbound
 from handlers.conversation import drafts, resident_requests
 from handlers.conversation.opening import open_report, place_report, resident_and_conversation
@@ -29,7 +38,6 @@ from models import Case, CaseEvent, CaseState, Conversation, InboundMessage, Res
 from models.outbox import keep_media
 
 _UNIT_BY_CODE = select(Unit).where(Unit.code == bindparam("code"))
-_YES = frozenset({"1", "是", "对", "是的", "确认"})
 _CHINESE = re.compile(r"[\u4e00-\u9fff]")
 _NOT_WORDS = re.compile(r"[\W_]+")
 
@@ -151,7 +159,7 @@ def _continue(session: Session, services: Services, resident: Resident, state: s
     if state == pending.CONFIRM_BIND:
         pending.finish(session, resident.userid)
         unit = session.get(Unit, data["unit_id"])
-        if fold(text) not in _YES or unit is None:
+        if not is_yes(text) or unit is None:
             return None
         resident.unit = unit
         return render("replies/bound", unit=unit)
@@ -203,7 +211,7 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
         pending.finish(session, resident.userid)
         return None
     folded = fold(text)
-    if state == pending.CONFIRM_ADDRESS and folded in _YES:
+    if state == pending.CONFIRM_ADDRESS and is_yes(text):
         unit = registry.unit(session, data["unit_id"])
         return place_report(session, services, resident, case, Place(unit.grid, unit, "text"), now)
     if parse_command(text, "resident") is not None:

@@ -13,7 +13,7 @@ from handlers.cases.lifecycle import allowed
 from handlers.cases.records import apply_action
 from handlers.chat import pending
 from handlers.chat.case_numbers import parse_case_number
-from handlers.chat.commands import Command, fold
+from handlers.chat.commands import Command, fold, is_yes
 from handlers.points import shop
 from handlers.points.ledger import award_rating
 from handlers.services import Services
@@ -155,7 +155,7 @@ def continue_answer(session: Session, services: Services, resident: Resident, st
     folded = fold(text)
     if state == pending.CONFIRM_WITHDRAW:
         pending.finish(session, resident.userid)
-        return _withdraw(session, resident, str(data["case_id"]), now) if folded in ("1", "确认", "是") else None
+        return _withdraw(session, resident, str(data["case_id"]), now) if is_yes(text) else None
     if state != pending.RATE:
         return None
     if data.get("rating") == "unsatisfied":

@@ -229,3 +229,18 @@ def test_words_starting_with_buchong_are_added_to_the_residents_case_not_a_new_r
     assert cli_json(["case", "show", number, "--json"], database_url)["events"][-1]["note"] == "物业说明天来修"
     assert "没有找到您反映的事项 999999" in wecom.send_text("add-resident", "补充 999999 不是我的事项")
     assert count_cases(db) == before
+
+
+def test_a_guessed_place_is_confirmed_with_the_words_people_use_for_yes(wecom, database_url):
+    """“请问地点是…吗？回复 1 确认”: 对的, 没错 and 好的 confirm it as 1 does."""
+    codes = {unit["address"]: unit["code"] for unit in cli_json(["units", "--json"], database_url)}
+    for n, yes in enumerate(("对的", "没错！", "好的")):
+        userid = f"yes-resident-{n}"
+        number = case_number(wecom.send_text(userid, "路边的井盖松动了，车一过就哐哐响"))
+        question = wecom.send_text(userid, "湖景苑")
+        assert "回复 1 确认" in question, question
+        guessed = re.search(r"地点是“(.+?)”", question).group(1)
+        answer = wecom.send_text(userid, yes)
+        assert number in answer and "没有找到" not in answer, (yes, answer)
+        case = cli_json(["case", "show", number, "--json"], database_url)
+        assert (case["state"], case["unit"]) == ("pending", codes[guessed])

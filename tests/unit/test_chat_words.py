@@ -3,7 +3,7 @@
 import pytest
 
 from handlers.chat.case_numbers import format_case_number, parse_case_number, split_ref
-from handlers.chat.commands import is_chitchat, is_greeting, is_thanks, parse_command, suggest
+from handlers.chat.commands import is_chitchat, is_greeting, is_thanks, is_yes, parse_command, suggest
 from handlers.conversation.drafts import OTHER, read_choice
 
 
@@ -123,3 +123,8 @@ def test_a_case_number_is_read_as_workers_write_it_and_the_note_keeps_none_of_it
     command = parse_command(text, "worker")
     assert command.name == "close" and split_ref(command.args) == (ref, note)
     assert parse_case_number(ref) == 12
+
+
+def test_yes_is_said_in_many_words_but_a_report_is_no_yes():
+    assert all(is_yes(word) for word in ("1", "１", "对的！", "没错", "好的[微笑]", "确定", "OK"))
+    assert not any(is_yes(word) for word in ("2", "对面楼漏水", "好吵", "不是"))
