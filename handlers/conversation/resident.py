@@ -94,7 +94,7 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
         return resident_requests.run(session, services, resident, command, now)
     if is_thanks(text):
         return render("replies/thanks")
-    if is_greeting(text):
+    if is_greeting(text) or is_yes(text):  # a bare 对 or 好 with nothing asked is no report
         return render("replies/help")
     return report(session, services, resident, text.strip(), record, now)
 
@@ -181,10 +181,10 @@ def _continue(session: Session, services: Services, resident: Resident, state: s
 def _moved_on(session: Session, services: Services, resident: Resident, draft: dict, text: str,
               record: InboundMessage | None, now: datetime) -> str:
     """The resident wrote something else instead of answering: open the waiting report as 其他 and handle
-    the new words as new (the opened report is told in a message of its own); after a mere greeting
-    the reply is the opened report, and a place it lacks is taken as its place."""
+    the new words as new (the opened report is told in a message of its own); after a mere greeting or
+    yes (对, 好的) the reply is the opened report, and a place it lacks is taken as its place."""
     pending.finish(session, resident.userid)
-    if is_greeting(text):
+    if is_greeting(text) or is_yes(text):
         return drafts.open_other(session, services, resident, draft, record, now).reply
     opened = drafts.open_other(session, services, resident, draft, None, now)
     if opened.case.state == CaseState.AWAITING_PLACE and _only_a_place(session, services, text):

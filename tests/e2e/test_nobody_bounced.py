@@ -216,6 +216,18 @@ def test_a_location_sent_before_the_report_is_opened_places_it(wecom, db, databa
     assert case["text"] == (ASKED if asked else SURE)
 
 
+def test_a_bare_yes_is_no_report_of_its_own(wecom, db, database_url):
+    """对 to the ask-back opens the waiting report (as 其他) in the reply; 好 with nothing asked opens nothing."""
+    bound(wecom, database_url, "nb-yes")
+    assert "其他" in wecom.send_text("nb-yes", ASKED)
+    reply = wecom.send_text("nb-yes", "对")
+    [number] = reported(db, "nb-yes")
+    assert number in reply and "请问" not in reply, reply
+    assert show(number, database_url)["text"] == ASKED
+    assert "帮助" in wecom.send_text("nb-yes", "好")
+    assert reported(db, "nb-yes") == [number]
+
+
 def test_a_report_no_rule_recognises_is_never_bounced(wecom, database_url):
     bound(wecom, database_url, "nb-unknown")
     reply = wecom.send_text("nb-unknown", UNKNOWN)
