@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from models import Worker, WorkerRole
-from tests.e2e.test_worker_commands import aibot, bot_say, home_chat  # noqa: F401 (fixtures)
+from tests.e2e.test_worker_commands import aibot, bot_say, home_chat, outsider  # noqa: F401 (fixtures)
 from tests.e2e.worker_chat import digits, queued, report, show, taken
 
 
@@ -151,3 +151,10 @@ def test_merging_a_case_into_itself_says_so_and_changes_nothing(wecom, database_
     reply = wecom.send_text("demo-worker", f"合并 {n} {number}")
     assert number in reply and "没有找到" not in reply and "保留" in reply
     assert show(number, database_url)["state"] == "pending"
+
+
+def test_a_refused_progress_note_says_what_was_refused_in_plain_chinese(wecom, outsider, database_url):
+    number, n = taken(wecom, nearby(9, "楼下的污水井堵了，污水漫到路上"), "refused-neighbour")
+    reply = wecom.send_text(outsider, f"进展 {n} 已到场")
+    assert number in reply and "不能记录进展" in reply
+    assert [e["action"] for e in show(number, database_url)["events"]] == ["report", "take"]
