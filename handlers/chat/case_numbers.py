@@ -12,6 +12,11 @@ _REF = re.compile(r"^((?:#|GB[-\s]?)?\d+)(?:号(?![楼院室房栋幢座门铺�
                   re.IGNORECASE | re.DOTALL)
 
 
+# Further references after the first, and nothing else: "3", "3、4号", "和 GB-000004".
+_MORE = re.compile(r"(?:[\s,，、;；和及与]*(?:#|GB[-\s]?)?\d+号?)+[\s,，、;；。.]*", re.IGNORECASE)
+_ONE = re.compile(r"(?:#|GB[-\s]?)?\d+", re.IGNORECASE)
+
+
 def format_case_number(case_id: int) -> str:
     """The number people see for case `case_id`."""
     return f"{PREFIX}-{case_id:06d}"
@@ -27,3 +32,8 @@ def split_ref(args: str) -> tuple[str, str]:
     """`"12，明天清理"` or `"12号 明天清理"` → ("12", "明天清理"); ("", args) when `args` starts with no case number."""
     match = _REF.match(args.strip())
     return (match.group(1), match.group(2).strip()) if match else ("", args.strip())
+
+
+def only_refs(text: str) -> list[str]:
+    """The case references `text` consists of (`"3、4号"` → ["3", "4"]); [] when it holds any other words."""
+    return _ONE.findall(text) if _MORE.fullmatch(text) else []

@@ -25,7 +25,7 @@ from handlers.cases.false_report import close_as_false
 from handlers.cases.lifecycle import IllegalTransition, allowed
 from handlers.cases.records import StaleCase
 from handlers.cases.timing import clock_rules
-from handlers.chat.case_numbers import parse_case_number, split_ref
+from handlers.chat.case_numbers import only_refs, parse_case_number, split_ref
 from handlers.chat.commands import Command, after_acknowledgement, fold, is_thanks, parse_command, suggest
 from handlers.chat.inbound import Inbound
 from handlers.classify import Category
@@ -107,8 +107,8 @@ def _on_case(request: Request, needs_text: bool, run: Callable[[Request, Case, s
     text = request.command.as_written(text)
     if not ref or (needs_text and not text):
         return render("replies/worker_usage", command=name, ref=ref)
-    if not needs_text and _MORE_REFS.fullmatch(text):  # 接单 2、3: acting on the first alone would leave 3 unsaid
-        ids = [parse_case_number(each) for each in [ref, *_REF.findall(text)]]
+    if not needs_text and (more := only_refs(text)):  # 接单 2、3: acting on the first alone would leave 3 unsaid
+        ids = [parse_case_number(each) for each in [ref, *more]]
         return render("replies/one_case_a_message", command=name, ids=[i for i in ids if i is not None])
     case = find_case(request.session, ref)
     if case is None:
@@ -127,11 +127,6 @@ def _on_case(request: Request, needs_text: bool, run: Callable[[Request, Case, s
     except StaleCase:
         request.session.refresh(case)
         return render("replies/case_changed", case=case)
-
-
-# More case numbers after the first: "2、3", "2 和 3", "GB-000002，GB-000003".
-_REF = re.compile(r"(?:GB-?)?\d+", re.IGNORECASE)
-_MORE_REFS = re.compile(r"(?:[\s,，、;；和及与]*(?:GB-?)?\d+号?)+[\s,，、;；。.]*", re.IGNORECASE)
 
 
 def _done(case: Case, event: CaseEvent, **context) -> str:

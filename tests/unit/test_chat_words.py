@@ -2,7 +2,7 @@
 
 import pytest
 
-from handlers.chat.case_numbers import format_case_number, parse_case_number, split_ref
+from handlers.chat.case_numbers import format_case_number, only_refs, parse_case_number, split_ref
 from handlers.chat.commands import is_chitchat, is_greeting, is_thanks, is_yes, parse_command, suggest
 from handlers.conversation.drafts import OTHER, read_choice
 
@@ -128,3 +128,9 @@ def test_a_case_number_is_read_as_workers_write_it_and_the_note_keeps_none_of_it
 def test_yes_is_said_in_many_words_but_a_report_is_no_yes():
     assert all(is_yes(word) for word in ("1", "１", "对的！", "没错", "好的[微笑]", "确定", "OK"))
     assert not any(is_yes(word) for word in ("2", "对面楼漏水", "好吵", "不是"))
+
+
+@pytest.mark.parametrize("text, refs", [("3", ["3"]), ("3、4号", ["3", "4"]), ("和 GB-000004。", ["GB-000004"]),
+                                        ("#5 #6", ["#5", "#6"]), ("5分钟后到", []), ("", [])])
+def test_only_refs_finds_further_case_numbers_and_nothing_in_words(text, refs):
+    assert only_refs(text) == refs
