@@ -12,7 +12,7 @@ import yaml
 from config.settings import SHIPPED_CONFIG_DIR
 from handlers.chat.scripts import to_simplified
 
-_PUNCT = re.compile(r"[\s,，:：;；。.!！、]+")
+_PUNCT = re.compile(r"[\s,，:：;；。.!！、~]+")  # after NFKC: ～ is ~
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ ACTIONS = ("assign", "escalate", "close", "note", "recategorize")
 
 
 class ActionError(ValueError):
-    """The console cannot do this (unknown worker, out of scope, nothing above the case's level, empty note)."""
+    """The console cannot do this (unknown worker, worker on leave, out of scope, nothing above the case's level,
+    empty note)."""
 
 
 def act(session: Session, case: Case, action: str, *, username: str, scope: frozenset[int] | None, now: datetime,
@@ -44,6 +45,8 @@ def act(session: Session, case: Case, action: str, *, username: str, scope: froz
         target = session.scalars(select(Worker).where(Worker.userid == worker_userid.strip())).first()
         if target is None:
             raise ActionError("worker")
+        if not target.on_duty:  # as 转派 in chat: a case is not handed to someone on leave
+            raise ActionError("on_leave")
         if not may_assign(actor, case, target):
             raise ActionError("scope")
         event = case_work.reassign(session, case, actor, target, now, take_window)

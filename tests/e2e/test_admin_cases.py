@@ -108,6 +108,26 @@ def test_the_timeline_names_people_and_the_transfer_starts_unselected(admin, cas
     assert '<option value="" selected disabled>请选择网格员</option>' in page
 
 
+def test_assign_to_a_worker_on_leave_is_refused_and_changes_nothing(admin, cases, db):
+    with db() as session:
+        case = session.get(Case, cases["noise"])
+        before = case.assignee_id
+        away = next(w for w in case.grid.workers if w.id != before)
+        away.on_duty = False
+        session.commit()
+        userid = away.userid
+    try:
+        answer = admin.post(f"/admin/cases/{cases['noise']}/action", {"action": "assign", "worker": userid})
+        assert "error=on_leave" in answer.headers["location"]
+        assert "正在请假" in admin.get(answer.headers["location"]).text
+        with db() as session:
+            assert session.get(Case, cases["noise"]).assignee_id == before
+    finally:
+        with db() as session:
+            session.scalars(select(Worker).where(Worker.userid == userid)).one().on_duty = True
+            session.commit()
+
+
 def test_assign_notifies_the_new_worker(admin, cases, db, fake_wecom):
     with db() as session:
         case = session.get(Case, cases["noise"])

@@ -58,6 +58,7 @@ def test_a_mistyped_command_word_is_suggested_only_when_one_character_is_off():
 
 def test_thanks_are_told_apart_from_other_greetings():
     assert is_thanks("谢谢！") and is_thanks("辛苦了[微笑]")
+    assert all(is_thanks(words) for words in ("谢谢你们！", "非常感谢", "太感谢了～", "辛苦你们了", "謝謝你們"))
     assert not is_thanks("你好") and not is_thanks("谢谢你们帮我修好了路灯，但是楼道灯还是坏的")
 
 
