@@ -13,6 +13,7 @@ from config.settings import SHIPPED_CONFIG_DIR
 from handlers.chat.scripts import to_simplified
 
 _PUNCT = re.compile(r"[\s,，:：;；。.!！、~]+")  # after NFKC: ～ is ~
+_NOT_WORDS = re.compile(r"[\W_]+")
 
 
 @dataclass(frozen=True)
@@ -67,12 +68,18 @@ def parse_command(text: str, audience: str) -> Command | None:
 def after_acknowledgement(text: str) -> str | None:
     """What follows a greeting or acknowledgement `text` opens with ("收到，接单 12" → "接单 12"), in the
     sender's own characters where folding kept every position; None when it opens with none."""
-    folded, kept = fold(text), (text or "").strip()
+    folded = fold(text)
     lowered = folded.lower()
     for word in sorted(_lowered("greetings"), key=len, reverse=True):
         if lowered.startswith(word) and (gap := _PUNCT.match(folded, len(word))) and gap.end() < len(folded):
-            return (kept if len(kept) == len(folded) else folded)[gap.end():]
+            return (_as_written(text, folded) or folded)[gap.end():]
     return None
+
+
+def word_characters(text: str) -> str:
+    """`text` with its letters, digits and characters only: no punctuation, spaces or symbols ("1、" → "1",
+    "其他（由网格员判断）" → "其他由网格员判断")."""
+    return _NOT_WORDS.sub("", text)
 
 
 def _at_boundary(rest: str) -> bool:

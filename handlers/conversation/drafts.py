@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from handlers.cases.corrections import record_correction
 from handlers.cases.timing import clock_rules
 from handlers.chat import pending
-from handlers.chat.commands import fold
+from handlers.chat.commands import fold, word_characters
 from handlers.classify import Catalogue, Decision, chinese_number
 from handlers.conversation.opening import Opened, ensure_resident, open_report
 from handlers.services import Services
@@ -34,8 +34,6 @@ log = logging.getLogger("gridbot.drafts")
 OTHER = "居民诉求-其他"
 OTHER_WORDS = frozenset({"其他", "其它", "都不是", "不知道", "不清楚", "不确定", "其他由网格员判断"})
 MAX_CHOICES = 3
-# What is left of an answer without punctuation and spaces ("1、" → "1", "其他（由网格员判断）" → "其他由网格员判断").
-_NOT_WORDS = re.compile(r"[\W_]+")
 # A choice by its number, as people write it: 1, 一, 壹 (capital numerals), 第一个, 选1, 1号, perhaps with the
 # choice's name after it, as when the whole line of the question is copied back ("1 噪音扰民").
 _PICKED = re.compile(r"(?:我选|选择|选|第)?([0-9]+|[一二两三四五六七八九十]+)(?:个|项|类|种|号|条)?(.*)")
@@ -64,7 +62,7 @@ def ask_category(session: Session, services: Services, resident: Resident, text:
 def read_choice(answer: str, choices: list[str]) -> str | None:
     """The category an answer to the ask-back names: its number however written (2, ２, 二, 贰, 第二个, 选2,
     "2、"), its name (also in traditional characters), both ("2 市政设施") or 其他; None: not an answer."""
-    bare = _NOT_WORDS.sub("", fold(answer)).translate(_CAPITAL_NUMERALS)
+    bare = word_characters(fold(answer)).translate(_CAPITAL_NUMERALS)
     named = _named(bare, choices)
     if named is not None or not bare:
         return named
@@ -82,7 +80,7 @@ def _named(bare: str, choices: list[str]) -> str | None:
     """The choice (or 其他) whose name `bare` is, written without punctuation."""
     if bare in OTHER_WORDS:
         return OTHER
-    return next((choice for choice in choices if _NOT_WORDS.sub("", choice) == bare), None)
+    return next((choice for choice in choices if word_characters(choice) == bare), None)
 
 
 def answer_choice(session: Session, services: Services, resident: Resident, draft: dict, chosen: str,

@@ -139,8 +139,14 @@ def find_place(session: Session, services: Services, resident: Resident, text: s
 def _pinned(session: Session, attachments: list) -> Place | None:
     """The place of the last location among a report's attachments, when it lies in the district."""
     location = next((a for a in reversed(attachments) if a.get("kind") == "location"), None)
-    point = locate_point(session, location["lat"], location["lng"]) if location and location["lat"] is not None \
-        else None
+    return located(session, location) if location is not None else None
+
+
+def located(session: Session, location: dict) -> Place | None:
+    """The place of a location a resident sent (`lat`, `lng`, `label`), when it lies in the district."""
+    if location["lat"] is None or location["lng"] is None:
+        return None
+    point = locate_point(session, location["lat"], location["lng"])
     if point is None:
         return None
     unit = registry.unit(session, point.unit_id) if point.unit_id else None

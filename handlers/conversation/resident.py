@@ -26,11 +26,11 @@ from handlers.chat.commands import (
     is_yes,
     parse_command,
     split_number,
+    word_characters,
 )
 from handlers.chat.inbound import Inbound
 from handlers.conversation import drafts, resident_requests
-from handlers.conversation.opening import open_report, place_report, resident_and_conversation
-from handlers.places.routing import locate_point
+from handlers.conversation.opening import located, open_report, place_report, resident_and_conversation
 from handlers.registry import cache as registry
 from handlers.services import Services
 from handlers.texts import render
@@ -39,7 +39,6 @@ from models.outbox import keep_media
 
 _UNIT_BY_CODE = select(Unit).where(Unit.code == bindparam("code"))
 _CHINESE = re.compile(r"[\u4e00-\u9fff]")
-_NOT_WORDS = re.compile(r"[\W_]+")
 
 
 def handle(session: Session, services: Services, inbound: Inbound, record: InboundMessage) -> str | None:
@@ -125,7 +124,7 @@ def report(session: Session, services: Services, resident: Resident, text: str,
 def _says_something(text: str) -> bool:
     """Whether words can be about a case: Chinese with a number (是5栋, 302室) or five characters or more; not
     嗯嗯, 好 or 发错了, which would only ping the worker."""
-    bare = _NOT_WORDS.sub("", text)
+    bare = word_characters(text)
     return _CHINESE.search(bare) is not None and (len(bare) >= 5 or any(ch.isdigit() for ch in bare))
 
 
@@ -240,12 +239,9 @@ def _handle_location(session: Session, services: Services, resident: Resident, c
     case = latest_open_case(session, resident.userid)
     if case is None:
         return drafts.wait_for_words(session, services, resident, {"kind": "location", **location}, now)
-    if case.state == CaseState.AWAITING_PLACE and inbound.lat is not None and inbound.lng is not None:
-        point = locate_point(session, inbound.lat, inbound.lng)
-        if point is not None:
-            grid = registry.grid(session, point.grid_id)
-            unit = registry.unit(session, point.unit_id) if point.unit_id else None
-            return place_report(session, services, resident, case, Place(grid, unit, "location", location), now)
+    place = located(session, location) if case.state == CaseState.AWAITING_PLACE else None
+    if place is not None:
+        return place_report(session, services, resident, case, place, now)
     case.location = location
     session.add(CaseEvent(case=case, at=now, actor=resident.userid, action="attach", from_state=case.state,
                           to_state=case.state, note=inbound.label, attachments=[{"kind": "location", **location}]))

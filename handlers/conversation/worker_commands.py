@@ -26,7 +26,15 @@ from handlers.cases.lifecycle import IllegalTransition, allowed
 from handlers.cases.records import StaleCase
 from handlers.cases.timing import clock_rules
 from handlers.chat.case_numbers import only_refs, parse_case_number, split_ref
-from handlers.chat.commands import Command, after_acknowledgement, fold, is_thanks, parse_command, suggest
+from handlers.chat.commands import (
+    Command,
+    after_acknowledgement,
+    fold,
+    is_thanks,
+    parse_command,
+    suggest,
+    word_characters,
+)
 from handlers.chat.inbound import Inbound
 from handlers.classify import Category
 from handlers.departments import whistle
@@ -226,10 +234,9 @@ def _return(request: Request, case: Case, reason: str) -> str:
 
 def _bare(text: str) -> str:
     """`text` as a category name is compared: folded, simplified, without punctuation or spaces, lower-case."""
-    return _NOT_WORDS.sub("", fold(text)).lower()
+    return word_characters(fold(text)).lower()
 
 
-_NOT_WORDS = re.compile(r"[\W_]+")
 FUZZY_MIN_CHARS = 3  # a name this long may be one character off (噪声扰民 → 噪音扰民); a shorter one must be exact
 
 
