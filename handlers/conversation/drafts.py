@@ -26,8 +26,8 @@ from handlers.classify import Catalogue, Decision, chinese_number
 from handlers.conversation.opening import Opened, ensure_resident, open_report
 from handlers.services import Services
 from handlers.texts import render
-from models import Conversation, InboundMessage, Resident
-from models.outbox import OutboxChannel, queue_notice
+from models import Conversation, InboundMessage, Resident, resident_channel
+from models.outbox import queue_notice
 
 log = logging.getLogger("gridbot.drafts")
 
@@ -138,7 +138,7 @@ def set_aside(session: Session, services: Services, resident: Resident, draft: d
 
 def tell_apart(session: Session, resident: Resident, opened: Opened) -> None:
     """Tell the resident of a report opened without their answer, in a message of its own."""
-    queue_notice(session, channel=OutboxChannel.USER, recipient=resident.userid, text=opened.reply,
+    queue_notice(session, channel=resident_channel(resident.userid), recipient=resident.userid, text=opened.reply,
                  dedupe_key=f"draft:{opened.case.id}:{resident.userid}", case_id=opened.case.id)
 
 

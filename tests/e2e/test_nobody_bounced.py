@@ -197,6 +197,30 @@ def test_a_plain_wechat_resident_from_a_buildings_code_is_asked_back_and_the_ans
     assert (case["text"], case["category"], case["unit"]) == (ASKED, name, unit["code"])
 
 
+@pytest.mark.parametrize("moved_on", [True, False], ids=["another report", "time ran out"])
+def test_a_plain_wechat_resident_hears_of_the_waiting_report_opened_without_their_answer(
+        wecom, fake_wecom, db, database_url, app_settings, moved_on):
+    """The report asked back is opened as 其他 when the resident writes about something else or says nothing:
+    they are told its number through 微信客服, where they are (an app message never reaches them)."""
+    unit = cli_json(["units", "--json"], database_url)[5]
+    resident = KfResident(fake_wecom, wecom, f"wmNobodyBouncedSetAside{int(moved_on)}")
+    userid = f"kf:{resident.external_userid}"
+    resident.write(msgtype="event", event_type="enter_session", scene="building", scene_param=unit["code"],
+                   welcome=False)
+    resident.say(ASKED)
+    assert "其他" in resident.wait_for(1)[0]
+    if moved_on:
+        resident.say(SURE)
+        assert "已登记" in resident.wait_for(2)[1]
+    else:
+        assert clock_after(database_url, app_settings, 11)["settled"] >= 1
+    with db() as session:
+        [first] = [f"GB-{n:06d}" for n in session.scalars(select(Case.id).where(
+            Case.reporter_userid == userid, Case.text == ASKED))]
+    told = fake_wecom.wait_for(lambda: [text for text in resident.received() if first in text])
+    assert told and "已登记" in told[0], resident.received()
+
+
 @pytest.mark.parametrize("asked", [False, True], ids=["before the words", "while asked back"])
 def test_a_location_sent_before_the_report_is_opened_places_it(wecom, db, database_url, asked):
     """Not bound to a unit: a location pin sent before the words, or while the ask-back waits, is the place."""
