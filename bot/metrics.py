@@ -70,7 +70,7 @@ facts.subscribe(count_fact)
 def clock_pass(counts: dict[str, int]) -> None:
     """Count a committed clock pass (`run_clock`'s result)."""
     for action, key in (("reminder", "reminders"), ("escalation", "escalations"), ("archive", "archived"),
-                        ("settle", "settled")):
+                        ("settle", "settled"), ("hand_over_unplaced", "handed_over")):
         if counts.get(key):
             CLOCK.labels(action).inc(counts[key])
 

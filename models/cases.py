@@ -76,7 +76,7 @@ class Case(Base):
     reporter_userid: Mapped[str] = mapped_column(String(64))
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
-    place_source: Mapped[str | None] = mapped_column(String(16))  # profile/text/location/asked
+    place_source: Mapped[str | None] = mapped_column(String(16))  # profile/text/location/asked/staff/worker/open311
     location: Mapped[dict | None] = mapped_column()
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id"))
     level: Mapped[int] = mapped_column(default=0)  # 0 worker, 1 leader, 2 community, 3 street

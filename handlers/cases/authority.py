@@ -112,8 +112,17 @@ def may_act(actor: Actor, case: Case) -> bool:
 
 
 def may_view(actor: Actor, case: Case) -> bool:
-    """Who may act on a case, plus every worker of its grid (查 N)."""
+    """Who may act on a case, plus every worker of its grid (查 N); a case with no place yet, community and
+    street staff too (they are asked to place it: handlers/cases/unplaced.py)."""
+    if case.grid_id is None and actor.role in AREA_ROLES:
+        return True
     return may_act(actor, case) or (case.grid_id is not None and case.grid_id in (actor.grid_ids or ()))
+
+
+def may_place(actor: Actor, case: Case) -> bool:
+    """定位 N 地址: any worker may try to place a case that has no place (whether the place lies in their
+    reach is checked with the place: `covers`); a placed case, whoever may act on it (they are told so)."""
+    return (case.grid_id is None and actor.is_worker) or may_act(actor, case)
 
 
 def may_assign(actor: Actor, case: Case, target: Worker) -> bool:

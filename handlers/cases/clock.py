@@ -145,13 +145,13 @@ def _tell_staff(session: Session, escalations: list[Escalation], now: datetime) 
 
 def _archive_unrated(session: Session, rules: ClockRules, now: datetime, counts: Counter) -> None:
     query = select(Case).where(Case.state == CaseState.CLOSED, Case.closed_at <= now - rules.rating_window)
-    for case in session.scalars(_skip_locked(session, query.order_by(Case.id))):
+    for case in session.scalars(skip_locked(session, query.order_by(Case.id))):
         event = apply_action(session, case, "archive", actor=SYSTEM.userid, now=now)
         notify_event(session, event, tell_group=False)
         counts["archived"] += 1
 
 
-def _skip_locked(session: Session, query):
+def skip_locked(session: Session, query):
     """With PostgreSQL, rows another clock process is working on are left to it."""
     if session.bind.dialect.name == "postgresql":
         return query.with_for_update(skip_locked=True)
@@ -166,7 +166,7 @@ def run_clock(session: Session, services: Services, now: datetime) -> dict:
     horizon = now + max(rules.reminder_before.values())
     query = select(Case).where(Case.state.in_(CLOCK_STATES), due_by(horizon)).order_by(Case.id)
     escalations: list[Escalation] = []
-    for case in session.scalars(_skip_locked(session, query)).all():
+    for case in session.scalars(skip_locked(session, query)).all():
         try:
             with session.begin_nested():
                 found: list[Escalation] = []

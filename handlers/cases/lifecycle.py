@@ -48,6 +48,8 @@ TRANSITIONS: dict[str, Transition] = {
     "supervise": Transition(_OPEN, None),  # 督办: a higher level presses the assignee
     "supplement": Transition(frozenset(S), None),  # 补充: words added to the latest step, in any state
     "close_false": Transition(_WORKABLE | {S.SUSPENDED}, S.ARCHIVED),  # 不实: found false, nothing to rate
+    # still without a place after lifecycle.yaml's place_wait: handed to the street (handlers/cases/unplaced.py)
+    "hand_over_unplaced": Transition(frozenset({S.AWAITING_PLACE}), None),
     "route_department": Transition(frozenset({S.AWAITING_PLACE, S.PENDING}), S.IN_PROGRESS),  # straight to a department
 }
 

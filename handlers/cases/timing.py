@@ -121,6 +121,7 @@ class ClockRules:
     ask_back_timeout: timedelta
     media_wait: timedelta
     qr_arrival_window: timedelta
+    place_wait: timedelta  # a report still without a place this long goes to the street's staff
     working_hours: WorkingHours
 
     def deadline(self, category: str | None, start: datetime, duration: timedelta) -> datetime:
@@ -184,6 +185,7 @@ def _load(path: str, _mtime: float) -> ClockRules:
         ask_back_timeout=parse_duration(data["ask_back_timeout"]),
         media_wait=parse_duration(data["media_wait"]),
         qr_arrival_window=parse_duration(data.get("qr_arrival_window", "2h")),
+        place_wait=parse_duration(data.get("place_wait", "30m")),
         working_hours=_working_hours(data["working_hours"]),
     )
 

@@ -20,7 +20,7 @@ from handlers.places.routing import locate_point, pick_assignee
 from handlers.registry import cache as registry
 from handlers.services import Services
 from handlers.texts import render
-from models import Case, Conversation, InboundMessage, Resident, Unit
+from models import Case, CaseEvent, Conversation, InboundMessage, Resident, Unit
 from models.rows import add_inserted, flush_pending, held
 from models.statements import connection_of
 
@@ -156,12 +156,21 @@ def located(session: Session, location: dict) -> Place | None:
 
 def place_report(session: Session, services: Services, resident: Resident, case: Case, place: Place,
                  now: datetime) -> str:
-    """A case that waited for its address gets it: routed, its people told."""
+    """A case that waited for its address gets it from its resident: routed, its people told; the reply."""
     pending.finish(session, resident.userid)
+    place_waiting(session, services, case, place, now, actor=resident.userid)
+    offer_bind = resident.unit is None and place.unit is not None
+    category = services.classifier().catalogue.get(case.category)
+    return render("replies/case_opened", case=case, category=category, offer_bind=offer_bind)
+
+
+def place_waiting(session: Session, services: Services, case: Case, place: Place, now: datetime, *,
+                  actor: str) -> CaseEvent:
+    """A case that waited for its address gets it (from its resident, or from staff with 定位): routed to the
+    place's worker, who is told with the grid's group; the `place` event."""
     category = services.classifier().catalogue.get(case.category)
     assignee = pick_assignee(session, place.grid.id, category.name, urgent=category.urgent)
-    event = place_case(session, case, place, category, assignee, actor=resident.userid, now=now,
+    event = place_case(session, case, place, category, assignee, actor=actor, now=now,
                        rules=clock_rules(services.config_dir))
     notify_case_opened(session, event)
-    offer_bind = resident.unit is None and place.unit is not None
-    return render("replies/case_opened", case=case, category=category, offer_bind=offer_bind)
+    return event

@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from handlers.cases.case_notices import notify_event
+from handlers.cases.duplicates import content, place_words
 from handlers.cases.records import Place, apply_action, latest_open_case
 from handlers.cases.timing import clock_rules
 from handlers.chat import pending
@@ -222,10 +223,30 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
             return None  # a new report, not an address
         return render("replies/address_not_found", case=case)
     unit = registry.unit(session, matches[0].unit_id)
+    if _another_matter(services, case, text, unit):  # a new report naming its own place: this case keeps waiting
+        pending.finish(session, resident.userid)
+        return None
     if not matches[0].confident:
         pending.expect(session, resident.userid, pending.CONFIRM_ADDRESS, {"case_id": case.id, "unit_id": unit.id}, now)
         return render("replies/confirm_address", case=case, unit=unit)
     return place_report(session, services, resident, case, Place(unit.grid, unit, "asked"), now)
+
+
+MATTER_MIN_CHARS = 4  # words left beside the place, fewer than this are no matter of their own (就路灯)
+
+
+def _another_matter(services: Services, case: Case, text: str, unit: Unit) -> bool:
+    """Whether `text`, which names `unit`, reports another matter than `case`'s (湖景苑3栋门口垃圾桶满了 while
+    a street lamp's place is asked) rather than giving its place: its words without the place are classified
+    (an address alone may look like a report to the model); a case to be sorted takes any matter."""
+    rest = content(text, place_words(unit.address, unit.grid.name if unit.grid else ""))
+    if case.category == drafts.OTHER or len(rest) < MATTER_MIN_CHARS:
+        return False
+    decision = services.classifier().classify(rest)
+    if decision.outcome == "match":
+        return decision.category != case.category
+    choices = drafts.choices_for(decision, services.classifier().catalogue)
+    return decision.outcome == "ask" and case.category not in choices
 
 
 def _handle_location(session: Session, services: Services, resident: Resident, convo: Conversation | None,

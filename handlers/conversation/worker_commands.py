@@ -18,13 +18,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from handlers.cases import case_work, patrol, worker_queries
-from handlers.cases.authority import Actor, may_act, may_assign, may_view, outranks, who_may_act
+from handlers.cases.authority import Actor, covers, may_act, may_assign, may_place, may_view, outranks, who_may_act
+from handlers.cases.case_notices import to_reporter
 from handlers.cases.case_views import find_case
 from handlers.cases.escalation import escalate
 from handlers.cases.false_report import close_as_false
 from handlers.cases.lifecycle import IllegalTransition, allowed
-from handlers.cases.records import StaleCase
+from handlers.cases.records import Place, StaleCase
 from handlers.cases.timing import clock_rules
+from handlers.chat import pending
 from handlers.chat.case_numbers import only_refs, parse_case_number, split_ref
 from handlers.chat.commands import (
     Command,
@@ -37,13 +39,16 @@ from handlers.chat.commands import (
 )
 from handlers.chat.inbound import Inbound
 from handlers.classify import Category
+from handlers.conversation.opening import place_waiting
 from handlers.departments import whistle
+from handlers.places.address_index import AddressMatch
 from handlers.places.routing import pick_assignee
 from handlers.points import shop
+from handlers.registry import cache as registry
 from handlers.services import Services
 from handlers.texts import render
 from handlers.visits import chat as visit_chat
-from models import OPEN_STATES, Case, CaseEvent, InboundMessage, Worker
+from models import OPEN_STATES, Case, CaseEvent, CaseState, InboundMessage, Worker
 
 
 @dataclass(frozen=True)
@@ -124,7 +129,7 @@ def _on_case(request: Request, needs_text: bool, run: Callable[[Request, Case, s
     request.record.case_id = case.id
     if name == "take" and _taken(case, request.worker):
         return _already_taken(request, case)
-    if not (may_view if name == "show" else may_act)(request.actor, case):
+    if not AUTHORITY.get(name, may_act)(request.actor, case):
         return _refused(case, name)
     if name in ONCE_PER_TAP and case_work.repeated(case, request.worker.userid, name, text, request.now):
         return render("replies/repeated_step", case=case, action=name)
@@ -272,6 +277,25 @@ def _recategorize(request: Request, case: Case, name: str) -> str:
     return _done(case, event)
 
 
+def _place(request: Request, case: Case, words: str) -> str:
+    """定位 N 地址: a case that never got its place is placed by staff and routed; its resident is told."""
+    if case.state != CaseState.AWAITING_PLACE:
+        return render("replies/already_placed", case=case)
+    found: list[AddressMatch] = request.services.addresses.get(request.session).match(fold(words), limit=1)
+    unit = registry.unit(request.session, found[0].unit_id) if found else None
+    if unit is None or not found[0].confident:
+        return render("replies/place_not_found", case=case, words=words, guess=unit)
+    if not covers(request.actor, unit.grid):
+        return render("replies/place_out_of_reach", case=case, unit=unit)
+    if (asking := pending.current(request.session, case.reporter_userid)) is not None \
+            and asking.data.get("case_id") == case.id:
+        pending.finish(request.session, case.reporter_userid)  # the address question is answered
+    event = place_waiting(request.session, request.services, case, Place(unit.grid, unit, "staff"), request.now,
+                          actor=request.worker.userid)
+    to_reporter(request.session, event, "replies/case_opened", category=request.category(case.category))
+    return _done(case, event)
+
+
 def _suspend(request: Request, case: Case, reason: str) -> str:
     return _done(case, case_work.suspend(request.session, case, request.actor, reason, request.now))
 
@@ -336,6 +360,7 @@ CASE_COMMANDS: dict[str, tuple[bool, Callable[[Request, Case, str], str]]] = {
     "escalate": (True, _escalate),
     "return": (True, _return),
     "recategorize": (True, _recategorize),
+    "place": (True, _place),
     "suspend": (True, _suspend),
     "resume": (False, _resume),
     "merge": (True, _merge),
@@ -346,6 +371,9 @@ CASE_COMMANDS: dict[str, tuple[bool, Callable[[Request, Case, str], str]]] = {
     "supplement": (True, _supplement),
     "supervise": (True, _supervise),
 }
+
+# Who may give a command on a case, where it is not whoever may act on it.
+AUTHORITY: dict[str, Callable[[Actor, Case], bool]] = {"show": may_view, "place": may_place}
 
 # Steps that the case's state does not guard: the same words again at once are not recorded twice.
 ONCE_PER_TAP = frozenset({"plan", "progress", "escalate", "supplement", "supervise"})

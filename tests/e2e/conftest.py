@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
@@ -19,6 +19,7 @@ from demo.fake_wecom import create_fake_wecom
 from handlers.classify import load_classifier
 from handlers.texts import BEIJING
 from models.db import make_engine, make_session_factory
+from tests.cli import cli_json
 from tests.deploy_secrets import TEST_SECRETS
 from tests.servers import serve_in_thread
 from tests.wecom_sim import CallbackClient, WeComSide
@@ -118,3 +119,11 @@ def db(app_settings: Settings):
     engine = make_engine(app_settings.database_url)
     yield make_session_factory(engine)
     engine.dispose()
+
+
+def clock_after(database_url: str, settings: Settings, minutes: int) -> dict:
+    """One `gridbot clock run` pass `minutes` from now (the app's clock is the real one), on the app's config;
+    what it did (its counts)."""
+    moment = datetime.now(timezone.utc) + timedelta(minutes=minutes)
+    return cli_json(["clock", "run", "--now", moment.isoformat()], database_url,
+                    GRIDBOT_CONFIG_DIR=str(settings.config_dir))

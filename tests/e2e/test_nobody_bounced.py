@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import shutil
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from sqlalchemy import select
 from config.settings import Settings
 from models import Case, Correction, InboundMessage, Unit
 from tests.cli import cli_json
-from tests.e2e.conftest import config_with_quiet_hours, demo_settings
+from tests.e2e.conftest import clock_after, config_with_quiet_hours, demo_settings
 from tests.e2e.kf_chat import KF_WELCOME, KfResident
 from tests.e2e.worker_chat import number_in, queued, show
 from tests.wecom_sim import location_xml, media_xml
@@ -55,13 +54,6 @@ def bound(wecom, database_url, userid: str) -> str:
     unit = cli_json(["units", "--json"], database_url)[1]
     assert "绑定" in wecom.send_text(userid, f"绑定 {unit['address']}")
     return unit["code"]
-
-
-def clock_after(database_url, app_settings, minutes: int) -> dict:
-    """One clock pass `minutes` from now (the app's clock is the real one), on the app's config."""
-    moment = datetime.now(timezone.utc) + timedelta(minutes=minutes)
-    return cli_json(["clock", "run", "--now", moment.isoformat()], database_url,
-                    GRIDBOT_CONFIG_DIR=str(app_settings.config_dir))
 
 
 def asked_choices(reply: str) -> dict[str, str]:
