@@ -1,6 +1,6 @@
 """Address text as residents write it, folded into one canonical form and taken apart.
 
-三栋 = 3栋 = 3号楼 = 3座 = 3幢 become `3栋`; 二期 = 2区 become `2期`; 第三村民小组 = 3队
+三栋 = 3栋 = 3号楼 = 3座 = 3幢 = 3#楼 become `3栋` (3-2-301 is 3栋2单元301); 二期 = 2区 become `2期`; 第三村民小组 = 3队
 become `3组`; full width, traditional characters and common typos are folded first.
 What is left after the numbered parts are taken out are the place *names*.
 """
@@ -64,6 +64,7 @@ class _Rules:
         self.bare_number = re.compile(r"(?<![路街道巷弄里\d])(\d+)号(?![门铺店楼栋院房\d])")
         self.listed = re.compile(r"((?:\d+[、,，和及/])+\d+)栋")
         self.ranged = re.compile(r"(\d+)[-~至到](\d+)栋")
+        self.unit_room = re.compile(r"(?<![\d-])(\d{1,2})-(\d{1,2})-(\d{3,4})(?![\d-])")  # 3-2-301: 栋-单元-室
         self.room_shorthand = re.compile(r"(?<![\d-])(\d{1,2})-(\d{3,4})(?!\d)")
         self.suffixes = tuple(sorted(spec["name_suffixes"], key=len, reverse=True))
 
@@ -97,6 +98,7 @@ def normalise_address(text: str) -> str:
     text = rules.bare_number.sub(r"\1栋", text)
     text = rules.listed.sub(lambda m: "".join(f"{n}栋" for n in re.split(r"\D+", m.group(1))), text)
     text = rules.ranged.sub(_expand_range, text)
+    text = rules.unit_room.sub(r"\1栋\2单元\3", text)
     text = rules.room_shorthand.sub(r"\1栋\2", text)
     return _NOISE.sub("", text)
 

@@ -45,3 +45,9 @@ def test_place_names_leave_out_areas_roads_split_and_suffixes_dropped():
     assert place_names(normalise_address("明湖区湖滨街道湖滨路88号阳光小区一期1-2栋"), AREAS) == ["湖滨路88号", "阳光小区"]
     assert place_names(normalise_address("明湖区青山镇石湾村上塘村民小组"), AREAS) == ["上塘"]
     assert place_names(normalise_address("石湾村3组"), AREAS) == []
+
+
+@pytest.mark.parametrize("written", ["湖景苑3-2-301", "湖景苑3-2-301室", "湖景苑3#楼", "湖景苑3#", "湖景苑３＃楼２单元"])
+def test_building_unit_room_dashes_and_the_hash_sign_name_the_building(written):
+    """栋-单元-室 (3-2-301) and 3#楼 as residents write them: building 3."""
+    assert designators(normalise_address(written)).buildings == {"3"}
