@@ -30,6 +30,7 @@ REPORTED = 55.0  # below this a unit is not offered even as a guess
 MISMATCH = 40.0  # a phase/building/group the message names that the unit does not have
 UNSTRUCTURED = 10.0  # the message names a building but the unit has none
 SHORT_NAME = 90.0  # an exact two-character name (阳光, 上塘): likely, less certain
+SHORT_IN_TEXT = 80.0  # ... in running text with nothing else of a place (下水道的水口堵了): a guess
 AREA_WITH_NUMBER = 90.0  # 石湾村3组: the community's name plus a matching designator
 AREA_ONLY = 50.0  # a community's name alone narrows nothing down
 FUZZY_FLOOR = 60.0  # rapidfuzz partial ratio a misspelt name needs to count
@@ -159,13 +160,10 @@ class AddressIndex:
         if not normalised:
             return []
         wanted = designators(normalised)
-        names: dict[str, float] = {}
-        areas: list[str] = []
-        for name in self._exact_hits(normalised):
-            if name in self._by_name:
-                names[name] = 100.0 if len(name) >= 3 else SHORT_NAME
-            else:
-                areas.append(name)
+        hits = self._exact_hits(normalised)
+        areas = [name for name in hits if name not in self._by_name]
+        names = {name: 100.0 if len(name) >= 3 else _short_name_score(name, normalised, wanted, areas)
+                 for name in hits if name in self._by_name}
         if not names:
             names = self._fuzzy_hits(normalised)
         best: dict[int, float] = {}
@@ -199,6 +197,14 @@ class AddressIndex:
         if area:
             return base - (100.0 - AREA_WITH_NUMBER) if matched else min(base, AREA_ONLY)
         return base
+
+
+def _short_name_score(name: str, normalised: str, wanted: Designators, areas: list[str]) -> float:
+    """A two-character name is a place when something says so: a building or group number, a community's name,
+    or a message hardly longer than the name (an answer: 上塘, 在上塘). In running text it is often a plain word
+    (水口, 石桥, 竹园), so there it is only a guess."""
+    said_so = wanted != Designators() or bool(areas) or len(normalised) <= len(name) + 2
+    return SHORT_NAME if said_so else SHORT_IN_TEXT
 
 
 def unit_places(session: Session) -> list[UnitPlace]:

@@ -65,3 +65,11 @@ def test_a_guess_is_still_offered_when_the_building_is_missing(demo):
     matches = index.match("阳光小区3栋", limit=3)
     assert len(matches) >= 2 and not matches[0].confident
     assert {codes[m.unit_id] for m in matches[:2]} == {"441999001001001002", "441999001001002002"}
+
+
+@pytest.mark.parametrize("written", ["上塘", "在水口", "石湾村水口", "湖景3栋", "金桂3栋"])
+def test_a_two_character_name_is_confident_when_something_says_it_is_a_place(demo, written):
+    """The name alone, with the village's name or with a number: the same names in running text are guesses."""
+    index, _ = demo
+    matches = index.match(written)
+    assert matches and matches[0].confident, written
