@@ -121,11 +121,9 @@ def known_place(resident: Resident, now: datetime, window: timedelta) -> Place |
 
 def find_place(session: Session, services: Services, resident: Resident, text: str, now: datetime,
                attachments: list | None = None) -> tuple[Place, Unit | None]:
-    """A place known without asking (known_place), else a confident address in the text, else a location the
-    resident sent with the report (`attachments`); plus a guess to confirm."""
-    known = known_place(resident, now, clock_rules(services.config_dir).qr_arrival_window)
-    if known is not None:
-        return known, None
+    """Where the report says it is — a confident address in the text, else a location the resident sent with it
+    (`attachments`) — else a place known without asking (known_place: a resident bound to one building may
+    report another); plus a guess to confirm when there is none of them."""
     matches = services.addresses.get(session).match(text, limit=1)
     unit = registry.unit(session, matches[0].unit_id) if matches else None  # None: removed since indexed
     if unit is not None and matches[0].confident:
@@ -133,6 +131,9 @@ def find_place(session: Session, services: Services, resident: Resident, text: s
     pinned = _pinned(session, attachments or [])
     if pinned is not None:
         return pinned, None
+    known = known_place(resident, now, clock_rules(services.config_dir).qr_arrival_window)
+    if known is not None:
+        return known, None
     return Place(None, None, None), unit
 
 

@@ -232,6 +232,19 @@ def test_a_location_sent_before_the_report_is_opened_places_it(wecom, db, databa
     assert case["text"] == (ASKED if asked else SURE)
 
 
+def test_a_location_sent_with_the_words_beats_the_bound_address(wecom, db, database_url):
+    """Bound to a unit, a resident who pins where the matter is gets the report placed at the pin."""
+    userid = "nb-pin-bound"
+    home = bound(wecom, database_url, userid)
+    with db() as session:
+        unit = session.scalars(select(Unit).where(Unit.lat.is_not(None)).order_by(Unit.id.desc()).limit(1)).one()
+        lat, lng, grid_code = unit.lat, unit.lng, unit.grid.code
+    assert "位置" in wecom.reply_text(wecom.post_xml(location_xml(userid, lat, lng, "村口")))
+    number = number_in(wecom.send_text(userid, SURE))
+    case = show(number, database_url)
+    assert (case["grid"], case["place_source"]) == (grid_code, "location") and case["unit"] != home
+
+
 def test_a_bare_yes_is_no_report_of_its_own(wecom, db, database_url):
     """对 to the ask-back opens the waiting report (as 其他) in the reply; 好 with nothing asked opens nothing."""
     bound(wecom, database_url, "nb-yes")

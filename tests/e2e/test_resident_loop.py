@@ -244,3 +244,19 @@ def test_a_guessed_place_is_confirmed_with_the_words_people_use_for_yes(wecom, d
         assert number in answer and "没有找到" not in answer, (yes, answer)
         case = cli_json(["case", "show", number, "--json"], database_url)
         assert (case["state"], case["unit"]) == ("pending", codes[guessed])
+
+
+def test_a_bound_resident_naming_another_estate_in_full_gets_the_case_placed_there(wecom, database_url):
+    """demo-resident lives in 阳光小区一期; 湖景苑5栋 written in full is another grid with its own 环境卫生 worker."""
+    codes = {unit["address"]: unit["code"] for unit in cli_json(["units", "--json"], database_url)}
+    number = case_number(wecom.send_text("demo-resident", "湖景苑5栋门口的垃圾桶满了好几天没人清理，臭烘烘的"))
+    case = cli_json(["case", "show", number, "--json"], database_url)
+    assert case["unit"] == codes["明湖区湖滨街道湖滨路120号湖景苑5-6栋"]
+    assert case["assignee"] == "yg-clean-1"
+
+
+def test_a_bound_resident_whose_words_name_no_other_place_keeps_the_bound_address(wecom, database_url):
+    """小区门口 or a hamlet's name used as a plain word (水口) are no other place: the bound unit stays."""
+    number = case_number(wecom.send_text("demo-resident", "我家楼下下水道的水口堵了，污水漫到小区门口"))
+    case = cli_json(["case", "show", number, "--json"], database_url)
+    assert (case["unit"], case["assignee"]) == ("441999001001001001", "demo-worker")
