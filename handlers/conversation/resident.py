@@ -52,22 +52,25 @@ def handle(session: Session, services: Services, inbound: Inbound, record: Inbou
     if inbound.kind in ("image", "voice", "video", "file"):
         return _handle_media(session, services, resident, convo, inbound)
     if inbound.kind == "event" and inbound.event == "enter_session":
-        return _arrived(session, services, resident, inbound)
+        return _arrived(session, services, resident, convo, inbound)
     if inbound.kind == "event":
         return render("replies/welcome") if inbound.event in ("subscribe", "enter_agent") else None
     return render("replies/help")
 
 
-def _arrived(session: Session, services: Services, resident: Resident, inbound: Inbound) -> str | None:
+def _arrived(session: Session, services: Services, resident: Resident, convo: Conversation | None,
+             inbound: Inbound) -> str | None:
     """The resident opened the chat, perhaps through a building's QR code (`arrival` = its unit code):
-    later reports go to that building, and a greeting offers once to bind it as their address."""
+    later reports go to that building, and a greeting offers once to bind it as their address, unless
+    gridbot still waits for another answer (a report asked back): that question stays the one answered."""
     unit = session.scalars(_UNIT_BY_CODE, {"code": inbound.arrival}).first() if inbound.arrival else None
     now = services.clock()
     if unit is not None:
         resident.arrival_unit, resident.arrived_at = unit, now
     if inbound.channel == "kf" and not inbound.welcome_code:
         return None  # WeCom gives no way to greet now; the resident's first message is answered as usual
-    offer_bind = unit is not None and resident.unit is None
+    asking = convo is not None and convo.state != pending.CONFIRM_BIND
+    offer_bind = unit is not None and resident.unit is None and not asking
     if offer_bind:
         pending.expect(session, resident.userid, pending.CONFIRM_BIND, {"unit_id": unit.id}, now)
     bound_elsewhere = resident.unit if unit is not None and resident.unit not in (None, unit) else None

@@ -189,6 +189,29 @@ def test_a_plain_wechat_resident_from_a_buildings_code_is_asked_back_and_the_ans
     assert (case["text"], case["category"], case["unit"]) == (ASKED, name, unit["code"])
 
 
+def test_a_plain_wechat_resident_who_comes_back_through_the_code_while_asked_back_keeps_the_report(
+        wecom, fake_wecom, db, database_url):
+    """Leaving the chat and scanning the building's code again greets the resident afresh; the greeting must
+    not put its offer to bind the building in place of the ask-back, or the answer binds and the report is lost."""
+    unit = cli_json(["units", "--json"], database_url)[6]
+    resident = KfResident(fake_wecom, wecom, "wmNobodyBouncedComesBack1")
+    userid = f"kf:{resident.external_userid}"
+    resident.write(msgtype="event", event_type="enter_session", scene="building", scene_param=unit["code"],
+                   welcome=False)
+    resident.say(ASKED)
+    name, digit = next(iter(asked_choices(resident.wait_for(1)[0]).items()))
+    again = resident.write(msgtype="event", event_type="enter_session", scene="building", scene_param=unit["code"])
+    greeting = fake_wecom.wait_for(lambda: [c["json"]["text"]["content"] for c in fake_wecom.calls(KF_WELCOME)
+                                            if c["json"]["code"] == again["welcome_code"]])
+    assert greeting and "绑定" not in greeting[0], greeting
+    resident.say(digit)
+    answer = resident.wait_for(2)[-1]
+    [number] = reported(db, userid)
+    assert number in answer, answer
+    case = show(number, database_url)
+    assert (case["text"], case["category"], case["unit"]) == (ASKED, name, unit["code"])
+
+
 @pytest.mark.parametrize("moved_on", [True, False], ids=["another report", "time ran out"])
 def test_a_plain_wechat_resident_hears_of_the_waiting_report_opened_without_their_answer(
         wecom, fake_wecom, db, database_url, app_settings, moved_on):
