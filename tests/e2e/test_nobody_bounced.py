@@ -83,6 +83,32 @@ def corrections_for(db, case_number: str) -> list[Correction]:
         return list(session.scalars(select(Correction).where(Correction.case_id == int(case_number[3:]))))
 
 
+def kf_asked_back(wecom, fake_wecom, database_url, external_userid: str, unit_index: int,
+                  welcome: bool = False) -> tuple[KfResident, dict, dict[str, str]]:
+    """A plain-WeChat resident who scanned a building's code (greeted or not) and whose report (ASKED) is asked
+    back: the resident, the building (a unit of `gridbot units --json`) and the choices offered."""
+    unit = cli_json(["units", "--json"], database_url)[unit_index]
+    resident = KfResident(fake_wecom, wecom, external_userid)
+    resident.write(msgtype="event", event_type="enter_session", scene="building", scene_param=unit["code"],
+                   welcome=welcome)
+    if welcome:
+        fake_wecom.wait_for(lambda: fake_wecom.calls(KF_WELCOME))
+    resident.say(ASKED)
+    return resident, unit, asked_choices(resident.wait_for(1)[0])
+
+
+def first_choice_opens_the_report(resident: KfResident, choices: dict[str, str], unit: dict, db, database_url):
+    """The resident answers the ask-back with its first choice: the report opens in it, at the building."""
+    name, digit = next(iter(choices.items()))
+    before = len(resident.received())
+    resident.say(digit)
+    answer = resident.wait_for(before + 1)[-1]
+    [number] = reported(db, f"kf:{resident.external_userid}")
+    assert number in answer, answer
+    case = show(number, database_url)
+    assert (case["text"], case["category"], case["unit"]) == (ASKED, name, unit["code"])
+
+
 def test_the_ask_back_offers_other_and_other_opens_the_case_for_the_worker_to_sort(wecom, db, database_url):
     bound(wecom, database_url, "nb-other")
     question = wecom.send_text("nb-other", ASKED)
@@ -173,43 +199,21 @@ def test_a_plain_wechat_resident_from_a_buildings_code_is_asked_back_and_the_ans
         wecom, fake_wecom, db, database_url):
     """The greeting's offer to bind the building is still open when the first report needs the ask-back:
     the question must be remembered, or the answer finds nothing and the report is lost."""
-    unit = cli_json(["units", "--json"], database_url)[4]
-    resident = KfResident(fake_wecom, wecom, "wmNobodyBouncedFromQr01")
-    userid = f"kf:{resident.external_userid}"
-    resident.write(msgtype="event", event_type="enter_session", scene="building", scene_param=unit["code"])
-    fake_wecom.wait_for(lambda: fake_wecom.calls(KF_WELCOME))
-    resident.say(ASKED)
-    choices = asked_choices(resident.wait_for(1)[0])
-    name, digit = next(iter(choices.items()))
-    resident.say(digit)
-    answer = resident.wait_for(2)[-1]
-    [number] = reported(db, userid)
-    assert number in answer, answer
-    case = show(number, database_url)
-    assert (case["text"], case["category"], case["unit"]) == (ASKED, name, unit["code"])
+    resident, unit, choices = kf_asked_back(wecom, fake_wecom, database_url, "wmNobodyBouncedFromQr01", 4,
+                                            welcome=True)
+    first_choice_opens_the_report(resident, choices, unit, db, database_url)
 
 
 def test_a_plain_wechat_resident_who_comes_back_through_the_code_while_asked_back_keeps_the_report(
         wecom, fake_wecom, db, database_url):
     """Leaving the chat and scanning the building's code again greets the resident afresh; the greeting must
     not put its offer to bind the building in place of the ask-back, or the answer binds and the report is lost."""
-    unit = cli_json(["units", "--json"], database_url)[6]
-    resident = KfResident(fake_wecom, wecom, "wmNobodyBouncedComesBack1")
-    userid = f"kf:{resident.external_userid}"
-    resident.write(msgtype="event", event_type="enter_session", scene="building", scene_param=unit["code"],
-                   welcome=False)
-    resident.say(ASKED)
-    name, digit = next(iter(asked_choices(resident.wait_for(1)[0]).items()))
+    resident, unit, choices = kf_asked_back(wecom, fake_wecom, database_url, "wmNobodyBouncedComesBack1", 6)
     again = resident.write(msgtype="event", event_type="enter_session", scene="building", scene_param=unit["code"])
     greeting = fake_wecom.wait_for(lambda: [c["json"]["text"]["content"] for c in fake_wecom.calls(KF_WELCOME)
                                             if c["json"]["code"] == again["welcome_code"]])
     assert greeting and "绑定" not in greeting[0], greeting
-    resident.say(digit)
-    answer = resident.wait_for(2)[-1]
-    [number] = reported(db, userid)
-    assert number in answer, answer
-    case = show(number, database_url)
-    assert (case["text"], case["category"], case["unit"]) == (ASKED, name, unit["code"])
+    first_choice_opens_the_report(resident, choices, unit, db, database_url)
 
 
 @pytest.mark.parametrize("moved_on", [True, False], ids=["another report", "time ran out"])
@@ -217,13 +221,10 @@ def test_a_plain_wechat_resident_hears_of_the_waiting_report_opened_without_thei
         wecom, fake_wecom, db, database_url, app_settings, moved_on):
     """The report asked back is opened as 其他 when the resident writes about something else or says nothing:
     they are told its number through 微信客服, where they are (an app message never reaches them)."""
-    unit = cli_json(["units", "--json"], database_url)[5]
-    resident = KfResident(fake_wecom, wecom, f"wmNobodyBouncedSetAside{int(moved_on)}")
+    external_userid = f"wmNobodyBouncedSetAside{int(moved_on)}"
+    resident, _, choices = kf_asked_back(wecom, fake_wecom, database_url, external_userid, 5)
+    assert "其他（由网格员判断）" in choices
     userid = f"kf:{resident.external_userid}"
-    resident.write(msgtype="event", event_type="enter_session", scene="building", scene_param=unit["code"],
-                   welcome=False)
-    resident.say(ASKED)
-    assert "其他" in resident.wait_for(1)[0]
     if moved_on:
         resident.say(SURE)
         assert "已登记" in resident.wait_for(2)[1]
