@@ -231,6 +231,17 @@ def test_words_starting_with_buchong_are_added_to_the_residents_case_not_a_new_r
     assert count_cases(db) == before
 
 
+def test_a_correction_of_the_matter_is_kept_on_the_case_not_a_second_case(wecom, db, database_url):
+    """“说错了，是楼道灯坏了” right after a report corrects it: the words go to its worker (who may 改类)."""
+    number = case_number(wecom.send_text("fix-resident", "阳光小区一期6栋门口的路灯坏了，晚上黑漆漆的"))
+    before = count_cases(db)
+    for words in ("说错了，不是路灯，是楼道里的灯坏了", "写错了 是三单元"):
+        assert number in wecom.send_text("fix-resident", words)
+    assert count_cases(db) == before
+    notes = [e["note"] for e in cli_json(["case", "show", number, "--json"], database_url)["events"]]
+    assert notes[-2:] == ["不是路灯，是楼道里的灯坏了", "是三单元"], notes
+
+
 def test_a_guessed_place_is_confirmed_with_the_words_people_use_for_yes(wecom, database_url):
     """“请问地点是…吗？回复 1 确认”: 对的, 没错 and 好的 confirm it as 1 does."""
     codes = {unit["address"]: unit["code"] for unit in cli_json(["units", "--json"], database_url)}
