@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from handlers.cases.authority import SYSTEM, Actor
@@ -15,10 +15,11 @@ from handlers.cases.records import apply_action, followers_of, set_deadlines
 from handlers.cases.timing import STEPS, ClockRules, clock_rules, due, set_due, shift_deadlines
 from handlers.chat import pending
 from handlers.chat.inbound import Inbound
-from handlers.classify import Category
+from handlers.classify import Catalogue, Category
+from handlers.places.routing import pick_assignee
 from handlers.points.ledger import award
 from handlers.texts import render
-from models import Case, CaseEvent, CaseLink, Worker
+from models import Case, CaseEvent, CaseLink, CaseState, Worker
 from models.outbox import keep_media
 from models.rows import update_loaded
 from models.statements import insert_row
@@ -245,11 +246,12 @@ def merge(session: Session, case: Case, into: Case, actor: str, now: datetime, *
 
 
 def unlink(session: Session, case: Case, actor: Actor, category: Category, assignee: Worker | None,
-           now: datetime, rules: ClockRules) -> CaseEvent:
-    """取消关联: a merged case was not a duplicate after all; it becomes a case of its own, clock from now."""
+           now: datetime, rules: ClockRules, *, withdrawn: bool = False) -> CaseEvent:
+    """取消关联: a merged case was not a duplicate after all (`withdrawn`: the case it followed was withdrawn by
+    its reporter); it becomes a case of its own, clock from now."""
     original = session.get(Case, case.duplicate_of_id) if case.duplicate_of_id else None
-    event = apply_action(session, case, "unlink", actor=actor.userid, now=now,
-                         note=render("notices/merged_note", unlinked=original) if original else None)
+    note = render("notices/merged_note", unlinked=original, withdrawn=withdrawn) if original else None
+    event = apply_action(session, case, "unlink", actor=actor.userid, now=now, note=note)
     if original is not None:
         session.execute(delete(CaseLink).where(CaseLink.case_id == original.id,
                                                CaseLink.userid == case.reporter_userid))
@@ -257,5 +259,23 @@ def unlink(session: Session, case: Case, actor: Actor, category: Category, assig
     set_deadlines(case, category, now, rules)
     notify_case_opened(session, event)
     if case.source == "resident":
-        to_reporter(session, event, "notices/resident_update")
+        to_reporter(session, event, "notices/resident_update", withdrawn=withdrawn)
     return event
+
+
+def stand_alone(session: Session, case: Case, actor: Actor, category: Category, now: datetime, rules: ClockRules,
+                *, withdrawn: bool = False) -> CaseEvent:
+    """`unlink` to the worker routing picks for the case's grid and category (its assignee when it has no grid)."""
+    assignee = pick_assignee(session, case.grid_id, category.name, urgent=category.urgent) \
+        if case.grid_id else case.assignee
+    return unlink(session, case, actor, category, assignee, now, rules, withdrawn=withdrawn)
+
+
+def release_duplicates(session: Session, case: Case, catalogue: Catalogue, now: datetime,
+                       rules: ClockRules) -> list[CaseEvent]:
+    """A case withdrawn by its reporter takes nobody else's report with it: every report merged into it stands
+    alone again, routed, and its reporter is told why."""
+    merged = session.scalars(select(Case).where(Case.duplicate_of_id == case.id, Case.state == CaseState.MERGED)
+                             .order_by(Case.id)).all()
+    return [stand_alone(session, duplicate, SYSTEM, catalogue.get(duplicate.category), now, rules, withdrawn=True)
+            for duplicate in merged]

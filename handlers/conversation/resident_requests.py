@@ -8,9 +8,10 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from handlers.cases.case_notices import notify_event
-from handlers.cases.case_work import reopen_clock
+from handlers.cases.case_work import release_duplicates, reopen_clock
 from handlers.cases.lifecycle import allowed
 from handlers.cases.records import apply_action
+from handlers.cases.timing import clock_rules
 from handlers.chat import pending
 from handlers.chat.case_numbers import parse_case_number
 from handlers.chat.commands import Command, fold, is_yes
@@ -31,7 +32,7 @@ def run(session: Session, services: Services, resident: Resident, command: Comma
     if command.name == "progress":
         return _progress(session, resident, command.args)
     if command.name == "withdraw":
-        return _withdraw(session, resident, command.args, now)
+        return _withdraw(session, services, resident, command.args, now)
     if command.name in RATINGS:
         number, _, reason = command.args.partition(" ")
         case_id = parse_case_number(number) if number else None
@@ -76,7 +77,7 @@ def _which_to_withdraw(session: Session, resident: Resident, now: datetime) -> s
     return render("replies/withdraw_which", cases=cases)
 
 
-def _withdraw(session: Session, resident: Resident, ref: str, now: datetime) -> str:
+def _withdraw(session: Session, services: Services, resident: Resident, ref: str, now: datetime) -> str:
     if not ref:
         return _which_to_withdraw(session, resident, now)
     case = own_case(session, resident, ref)
@@ -87,6 +88,7 @@ def _withdraw(session: Session, resident: Resident, ref: str, now: datetime) -> 
     event = apply_action(session, case, "withdraw", actor=resident.userid, now=now)
     pending.finish(session, resident.userid)
     notify_event(session, event, tell_reporter=False)
+    release_duplicates(session, case, services.classifier().catalogue, now, clock_rules(services.config_dir))
     return render("replies/withdrawn", case=case)
 
 
@@ -155,7 +157,7 @@ def continue_answer(session: Session, services: Services, resident: Resident, st
     folded = fold(text)
     if state == pending.CONFIRM_WITHDRAW:
         pending.finish(session, resident.userid)
-        return _withdraw(session, resident, str(data["case_id"]), now) if is_yes(text) else None
+        return _withdraw(session, services, resident, str(data["case_id"]), now) if is_yes(text) else None
     if state != pending.RATE:
         return None
     if data.get("rating") == "unsatisfied":

@@ -320,12 +320,8 @@ def _merge(request: Request, case: Case, rest: str) -> str:
 
 
 def _unlink(request: Request, case: Case, _text: str) -> str:
-    category = request.category(case.category)
-    assignee = pick_assignee(request.session, case.grid_id, category.name, urgent=category.urgent) \
-        if case.grid_id else case.assignee
-    rules = clock_rules(request.services.config_dir)
-    return _done(case, case_work.unlink(request.session, case, request.actor, category, assignee, request.now,
-                                        rules))
+    return _done(case, case_work.stand_alone(request.session, case, request.actor, request.category(case.category),
+                                             request.now, clock_rules(request.services.config_dir)))
 
 
 def _whistle(request: Request, case: Case, rest: str) -> str:

@@ -22,13 +22,14 @@ DRILL_AGAIN = "楼上一直在装修，电钻声太吵了"  # alike, but not ali
 LIFT, OTHER_LIFT = "3单元的电梯又坏了，天天困人", "5单元的电梯又坏了，天天困人"
 SHED, OTHER_SHED = "5栋楼顶有人搭了个铁皮棚子", "6栋楼顶有人搭了个铁皮棚子"
 PARTY, OTHER_PARTY = "302室家里天天半夜唱歌跳舞吵得睡不着", "501室家里天天半夜唱歌跳舞吵得睡不着"
+PARCELS, PARCELS_AGAIN = "小区东门快递柜旁边的垃圾堆了好几天没人收", "东门快递柜边上的垃圾堆了几天没人收，太脏了"
 
 
 @pytest.fixture(scope="module")
 def neighbours(wecom, database_url) -> list[str]:
     """Residents bound to one unit."""
     unit = cli_json(["units", "--json"], database_url)[2]
-    users = [f"dup-{n}" for n in range(14)]
+    users = [f"dup-{n}" for n in range(16)]
     for userid in users:
         assert "绑定" in wecom.send_text(userid, f"绑定 {unit['address']}")
     return users
@@ -90,3 +91,17 @@ def test_the_same_words_about_another_building_entrance_or_room_of_the_unit_stay
     assert show(one, database_url)["category"] == show(other, database_url)["category"]
     case = show(other, database_url)
     assert case["state"] == "pending" and case["duplicate_of"] is None and case["suspect_of"] is None
+
+
+def test_a_report_linked_to_a_case_its_reporter_withdraws_is_handled_on_its_own(wecom, db, database_url, neighbours):
+    """The first reporter's 撤销 withdraws their own report, not the neighbour's that follows it: that one
+    stands alone again, routed, and its reporter hears so with its number."""
+    original = opened(wecom, neighbours[14], PARCELS)
+    reply = wecom.send_text(neighbours[15], PARCELS_AGAIN)
+    assert "已有人反映" in reply and original in reply
+    follower = reply.split("登记为 ")[1][:9]
+    assert "已撤销" in wecom.send_text(neighbours[14], f"撤销 {digits(original)}")
+    case = show(follower, database_url)
+    assert (case["state"], case["duplicate_of"]) == ("pending", None) and case["assignee"]
+    assert queued(db, neighbours[15], follower, "单独办理")
+    assert queued(db, case["assignee"], follower)
