@@ -92,7 +92,7 @@ def case_detail(request: Request, case_id: int, error: str | None = None, done: 
         workers = sorted(case.grid.workers, key=lambda w: (w.role, w.name))
     possible = {"assign": allowed(case.state, "reassign"), "escalate": allowed(case.state, "escalate"),
                 "close": allowed(case.state, "close"), "note": allowed(case.state, "note"),
-                "recategorize": allowed(case.state, "recategorize")}
+                "recategorize": allowed(case.state, "recategorize"), "place": allowed(case.state, "place")}
     catalogue = state.services.classifier().catalogue
     categories = [name for name in catalogue.names() if catalogue.get(name).grid_matter]
     names = actor_names(session, {event.actor for event in case.events})
@@ -131,7 +131,7 @@ def case_action(case_id: int, action: str = Form(...), note: str = Form(""), wor
         take_window = catalogue.get(case.category).clock.take if case.category in catalogue.names() else None
         chosen = catalogue.get(category) if category in catalogue.names() else None
         act(session, case, action, username=viewer.name, scope=viewer.scope.grid_ids, now=now, note=note,
-            worker_userid=worker, category=chosen, **({"take_window": take_window} if take_window else {}))
+            worker_userid=worker, category=chosen, services=state.services, **({"take_window": take_window} if take_window else {}))
         session.commit()
     except (IllegalTransition, StaleCase):
         session.rollback()

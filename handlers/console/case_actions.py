@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers.cases import case_work
+from handlers.cases import case_work, unplaced
 from handlers.cases.authority import Actor, may_act, may_assign
 from handlers.cases.case_notices import notify_event
 from handlers.cases.escalation import escalate
@@ -17,23 +17,25 @@ from handlers.chat.case_numbers import format_case_number
 from handlers.classify import Category
 from handlers.console.audit import record
 from handlers.places.routing import pick_assignee
+from handlers.services import Services
 from models import Case, CaseEvent, Worker
 
-ACTIONS = ("assign", "escalate", "close", "note", "recategorize")
+ACTIONS = ("assign", "escalate", "close", "note", "recategorize", "place")
 
 
 class ActionError(ValueError):
     """The console cannot do this (unknown worker, worker on leave, out of scope, nothing above the case's level,
-    empty note)."""
+    empty note, a place not found: `place_not_found` …)."""
 
 
 def act(session: Session, case: Case, action: str, *, username: str, scope: frozenset[int] | None, now: datetime,
         note: str = "", worker_userid: str = "", take_window: timedelta = timedelta(hours=1),
-        category: Category | None = None) -> CaseEvent:
+        category: Category | None = None, services: Services | None = None) -> CaseEvent:
     """Apply one console action to `case` as `username` (whose account covers the grids `scope`; None: all),
     audit it, and return its event.
 
     `recategorize` (改类) needs `category`; it is stored as a correction like a worker's 改类 in chat.
+    `place` (定位) needs `services` and the address in `note`, as 定位 N 地址 in chat.
 
     Raises handlers.cases.lifecycle.IllegalTransition when the case's state does not allow it.
     """
@@ -59,6 +61,11 @@ def act(session: Session, case: Case, action: str, *, username: str, scope: froz
     elif action == "recategorize":
         event = _recategorize(session, case, actor, category, now)
         note = event.note or ""
+    elif action == "place" and services is not None:
+        try:
+            event = unplaced.place_by_staff(session, services, case, note, actor, now)
+        except unplaced.PlaceRefused as refused:
+            raise ActionError(f"place_{refused.reason}") from None
     elif action == "note":
         if not note:
             raise ActionError("empty_note")

@@ -9,10 +9,10 @@ from sqlalchemy import String, bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from handlers.cases.case_notices import notify_case_opened
 from handlers.cases.case_work import announce
-from handlers.cases.records import Place, open_case, place_case
+from handlers.cases.records import Place, open_case
 from handlers.cases.timing import clock_rules
+from handlers.cases.unplaced import place_waiting
 from handlers.chat import pending
 from handlers.classify import Category
 from handlers.departments import whistle
@@ -20,7 +20,7 @@ from handlers.places.routing import locate_point, pick_assignee
 from handlers.registry import cache as registry
 from handlers.services import Services
 from handlers.texts import render
-from models import Case, CaseEvent, Conversation, InboundMessage, Resident, Unit
+from models import Case, Conversation, InboundMessage, Resident, Unit
 from models.rows import add_inserted, flush_pending, held
 from models.statements import connection_of
 
@@ -163,15 +163,3 @@ def place_report(session: Session, services: Services, resident: Resident, case:
     offer_bind = resident.unit is None and place.unit is not None
     category = services.classifier().catalogue.get(case.category)
     return render("replies/case_opened", case=case, category=category, offer_bind=offer_bind)
-
-
-def place_waiting(session: Session, services: Services, case: Case, place: Place, now: datetime, *,
-                  actor: str) -> CaseEvent:
-    """A case that waited for its address gets it (from its resident, or from staff with 定位): routed to the
-    place's worker, who is told with the grid's group; the `place` event."""
-    category = services.classifier().catalogue.get(case.category)
-    assignee = pick_assignee(session, place.grid.id, category.name, urgent=category.urgent)
-    event = place_case(session, case, place, category, assignee, actor=actor, now=now,
-                       rules=clock_rules(services.config_dir))
-    notify_case_opened(session, event)
-    return event

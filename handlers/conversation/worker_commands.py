@@ -17,16 +17,14 @@ from rapidfuzz.distance import Levenshtein
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from handlers.cases import case_work, patrol, worker_queries
-from handlers.cases.authority import Actor, covers, may_act, may_assign, may_place, may_view, outranks, who_may_act
-from handlers.cases.case_notices import to_reporter
+from handlers.cases import case_work, patrol, unplaced, worker_queries
+from handlers.cases.authority import Actor, may_act, may_assign, may_place, may_view, outranks, who_may_act
 from handlers.cases.case_views import find_case
 from handlers.cases.escalation import escalate
 from handlers.cases.false_report import close_as_false
 from handlers.cases.lifecycle import IllegalTransition, allowed
-from handlers.cases.records import Place, StaleCase
+from handlers.cases.records import StaleCase
 from handlers.cases.timing import clock_rules
-from handlers.chat import pending
 from handlers.chat.case_numbers import only_refs, parse_case_number, split_ref
 from handlers.chat.commands import (
     Command,
@@ -39,16 +37,13 @@ from handlers.chat.commands import (
 )
 from handlers.chat.inbound import Inbound
 from handlers.classify import Category
-from handlers.conversation.opening import place_waiting
 from handlers.departments import whistle
-from handlers.places.address_index import AddressMatch
 from handlers.places.routing import pick_assignee
 from handlers.points import shop
-from handlers.registry import cache as registry
 from handlers.services import Services
 from handlers.texts import render
 from handlers.visits import chat as visit_chat
-from models import OPEN_STATES, Case, CaseEvent, CaseState, InboundMessage, Worker
+from models import OPEN_STATES, Case, CaseEvent, InboundMessage, Worker
 
 
 @dataclass(frozen=True)
@@ -279,20 +274,10 @@ def _recategorize(request: Request, case: Case, name: str) -> str:
 
 def _place(request: Request, case: Case, words: str) -> str:
     """定位 N 地址: a case that never got its place is placed by staff and routed; its resident is told."""
-    if case.state != CaseState.AWAITING_PLACE:
-        return render("replies/already_placed", case=case)
-    found: list[AddressMatch] = request.services.addresses.get(request.session).match(fold(words), limit=1)
-    unit = registry.unit(request.session, found[0].unit_id) if found else None
-    if unit is None or not found[0].confident:
-        return render("replies/place_not_found", case=case, words=words, guess=unit)
-    if not covers(request.actor, unit.grid):
-        return render("replies/place_out_of_reach", case=case, unit=unit)
-    if (asking := pending.current(request.session, case.reporter_userid)) is not None \
-            and asking.data.get("case_id") == case.id:
-        pending.finish(request.session, case.reporter_userid)  # the address question is answered
-    event = place_waiting(request.session, request.services, case, Place(unit.grid, unit, "staff"), request.now,
-                          actor=request.worker.userid)
-    to_reporter(request.session, event, "replies/case_opened", category=request.category(case.category))
+    try:
+        event = unplaced.place_by_staff(request.session, request.services, case, words, request.actor, request.now)
+    except unplaced.PlaceRefused as refused:
+        return render(f"replies/place_{refused.reason}", case=case, words=words, unit=refused.unit)
     return _done(case, event)
 
 

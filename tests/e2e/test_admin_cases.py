@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from handlers.cases.authority import area_chain
 from handlers.console.accounts import create_user
-from models import AreaLevel, AuditLog, Case, CaseEvent, PointsEntry, Resident, Worker, WorkerRole, utcnow
+from models import AreaLevel, AuditLog, Case, CaseEvent, PointsEntry, Resident, Unit, Worker, WorkerRole, utcnow
 from tests.e2e.admin_client import logged_in
 
 NOISE = "楼上装修电钻噪音从早到晚，吵得老人睡不着"
@@ -126,6 +126,25 @@ def test_assign_to_a_worker_on_leave_is_refused_and_changes_nothing(admin, cases
         with db() as session:
             session.scalars(select(Worker).where(Worker.userid == userid)).one().on_duty = True
             session.commit()
+
+
+def test_a_case_waiting_for_its_place_is_placed_from_the_console(admin, wecom, db, fake_wecom):
+    number = _number(wecom.send_text("console-unplaced", "路边的路灯坏了好几天，晚上一片漆黑"))
+    page = admin.get(f"/admin/cases/{number}").text
+    assert 'id="form-place"' in page and 'id="form-assign"' not in page
+    refused = admin.post(f"/admin/cases/{number}/action", {"action": "place", "note": "火星基地9栋"})
+    assert "error=place_not_found" in refused.headers["location"]
+    with db() as session:
+        unit = session.scalars(select(Unit).order_by(Unit.id).limit(1)).one()
+        address = unit.address
+    answer = admin.post(f"/admin/cases/{number}/action", {"action": "place", "note": address})
+    assert "done=place" in answer.headers["location"]
+    with db() as session:
+        case = session.get(Case, number)
+        assert (case.state, case.unit_id, case.place_source) == ("pending", unit.id, "staff")
+        assignee = case.assignee.userid
+    assert fake_wecom.wait_for(lambda: [m for m in fake_wecom.messages_to("console-unplaced") if address in m])
+    assert fake_wecom.wait_for(lambda: [m for m in fake_wecom.messages_to(assignee) if f"GB-{number:06d}" in m])
 
 
 def test_assign_notifies_the_new_worker(admin, cases, db, fake_wecom):
