@@ -14,7 +14,7 @@ from handlers.cases.records import apply_action
 from handlers.cases.timing import clock_rules
 from handlers.chat import pending
 from handlers.chat.case_numbers import parse_case_number
-from handlers.chat.commands import Command, fold, is_yes
+from handlers.chat.commands import Command, fold, is_yes, parse_command
 from handlers.points import shop
 from handlers.points.ledger import award_rating
 from handlers.services import Services
@@ -160,7 +160,10 @@ def continue_answer(session: Session, services: Services, resident: Resident, st
         return _withdraw(session, services, resident, str(data["case_id"]), now) if is_yes(text) else None
     if state != pending.RATE:
         return None
-    if data.get("rating") == "unsatisfied":
+    if data.get("rating") == "unsatisfied":  # the reason asked for; a command (进度, 满意) is answered as one
+        command = parse_command(text, "resident")
+        if command is not None and command.name != "add":  # 补充 … gives the reason
+            return None
         return rate(session, resident, "unsatisfied", data["case_id"], folded, now)
     if folded in _RATING_DIGITS:
         return rate(session, resident, _RATING_DIGITS[folded], data["case_id"], "", now)

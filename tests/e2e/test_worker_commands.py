@@ -275,6 +275,20 @@ def test_unsatisfied_reopens_to_the_same_worker(wecom, db, database_url):
     assert queued(db, "demo-worker", number, "不满意")
 
 
+def test_a_command_while_the_reason_for_unsatisfied_is_asked_is_answered_and_is_no_reason(wecom, database_url):
+    """不满意 without a reason asks for one; 进度 meanwhile is answered (it was taken as the reason and reopened
+    the case with the note '进度'), and the reason that follows still reopens it."""
+    number, n = taken(wecom)
+    wecom.send_text("demo-worker", f"办结 {n} 已清理")
+    assert "原因" in wecom.send_text("demo-resident", "不满意")
+    detail = wecom.send_text("demo-resident", f"进度 {n}")
+    assert number in detail and "重新交办" not in detail, detail
+    assert show(number, database_url)["state"] == "closed"
+    assert "重新交办" in wecom.send_text("demo-resident", "门口还是有垃圾")
+    case = show(number, database_url)
+    assert case["state"] == "in_progress" and case["events"][-1]["note"] == "门口还是有垃圾"
+
+
 def test_group_at_mention_goes_through_the_same_command_handler(wecom, aibot, home_chat, database_url):
     number = report(wecom)
     reply = bot_say(aibot, "demo-worker", f"接单 {digits(number)}", home_chat)
