@@ -32,6 +32,8 @@ from handlers.chat.commands import (
 from handlers.chat.inbound import Inbound
 from handlers.conversation import drafts, resident_requests
 from handlers.conversation.opening import located, open_report, place_report, resident_and_conversation
+from handlers.places.address import Designators, designators, normalise_address, without_numbers
+from handlers.places.address_index import AddressMatch
 from handlers.registry import cache as registry
 from handlers.services import Services
 from handlers.texts import render
@@ -220,6 +222,8 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
     if parse_command(text, "resident") is not None:
         return None
     matches = services.addresses.get(session).match(folded, limit=1)
+    if state == pending.CONFIRM_ADDRESS and not (matches and matches[0].confident):
+        matches = _in_guessed_estate(session, services, data["unit_id"], folded) or matches
     if not matches:
         if services.classifier().classify(text).outcome != "none":
             pending.finish(session, resident.userid)
@@ -233,6 +237,16 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
         pending.expect(session, resident.userid, pending.CONFIRM_ADDRESS, {"case_id": case.id, "unit_id": unit.id}, now)
         return render("replies/confirm_address", case=case, unit=unit)
     return place_report(session, services, resident, case, Place(unit.grid, unit, "asked"), now)
+
+
+def _in_guessed_estate(session: Session, services: Services, unit_id: int, text: str) -> list[AddressMatch]:
+    """An answer to “请问地点是湖景苑3-4栋吗？” that names only a number (5栋, 不是，是5号楼, 二期) read in the guessed
+    unit's estate; [] for an answer without one."""
+    guess = registry.unit(session, unit_id)
+    answer = normalise_address(text)
+    if guess is None or designators(answer) == Designators():
+        return []
+    return services.addresses.get(session).match(without_numbers(normalise_address(guess.address)) + answer, limit=1)
 
 
 MATTER_MIN_CHARS = 4  # words left beside the place, fewer than this are no matter of their own (就路灯)

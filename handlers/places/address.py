@@ -109,12 +109,17 @@ def designators(normalised: str) -> Designators:
                        frozenset(_GROUP.findall(normalised)))
 
 
+def without_numbers(normalised: str, mark: str = "") -> str:
+    """A normalised text with its phases, buildings and groups replaced by `mark`: 湖景苑3栋4栋 → 湖景苑."""
+    return _GROUP.sub(mark, _PHASE.sub(mark, _BUILDING.sub(mark, normalised)))
+
+
 def place_names(normalised: str, area_names: tuple[str, ...] = ()) -> list[str]:
     """The names in a normalised registry address or alias, without area names and numbers.
 
     "明湖区湖滨街道湖滨路88号阳光小区1期1栋2栋" → ["湖滨路88号", "阳光小区"].
     """
-    rest = _GROUP.sub("|", _PHASE.sub("|", _BUILDING.sub("|", normalised)))
+    rest = without_numbers(normalised, "|")
     for area in sorted(area_names, key=len, reverse=True):
         rest = rest.replace(area, "|")
     pieces: list[str] = []

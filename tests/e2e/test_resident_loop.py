@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.app import create_app
@@ -271,3 +272,17 @@ def test_a_bound_resident_whose_words_name_no_other_place_keeps_the_bound_addres
     number = case_number(wecom.send_text("demo-resident", "我家楼下下水道的水口堵了，污水漫到小区门口"))
     case = cli_json(["case", "show", number, "--json"], database_url)
     assert (case["unit"], case["assignee"]) == ("441999001001001001", "demo-worker")
+
+
+@pytest.mark.parametrize("answer", ["5栋", "不是，是5号楼", "不对 五栋"])
+def test_a_building_number_answering_a_guessed_place_is_read_in_the_guessed_estate(wecom, database_url, answer):
+    """“请问地点是湖景苑3-4栋吗？” answered with another building: that building of 湖景苑, not an unknown address
+    (5栋) or a new report (不是，是5号楼)."""
+    codes = {unit["address"]: unit["code"] for unit in cli_json(["units", "--json"], database_url)}
+    userid = f"guess-resident-{answer}"
+    number = case_number(wecom.send_text(userid, "路边的井盖松动了，车一过就哐哐响"))
+    assert "湖景苑3-4栋”吗" in wecom.send_text(userid, "湖井苑3栋")
+    reply = wecom.send_text(userid, answer)
+    assert number in reply and "湖景苑5-6栋" in reply, reply
+    case = cli_json(["case", "show", number, "--json"], database_url)
+    assert (case["state"], case["unit"]) == ("pending", codes["明湖区湖滨街道湖滨路120号湖景苑5-6栋"])
