@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from os.path import commonprefix
 from datetime import datetime, timedelta
 
 from sqlalchemy import String, bindparam, select
@@ -16,6 +17,7 @@ from handlers.cases.unplaced import place_waiting
 from handlers.chat import pending
 from handlers.classify import Category
 from handlers.departments import whistle
+from handlers.places.address_index import CONFIDENT, AddressMatch
 from handlers.places.routing import locate_point, pick_assignee
 from handlers.registry import cache as registry
 from handlers.services import Services
@@ -32,6 +34,9 @@ _RESIDENTS, _CONVERSATIONS = Resident.__table__, Conversation.__table__
 _RESIDENT_AND_CONVERSATION = (select(_RESIDENTS, _CONVERSATIONS).select_from(_ASKED)
                               .outerjoin(_RESIDENTS, _RESIDENTS.c.userid == _ASKED.c.userid)
                               .outerjoin(_CONVERSATIONS, _CONVERSATIONS.c.userid == _ASKED.c.userid))
+
+
+TIED_UNITS = 64  # the most units one place name is read as (an estate's buildings) when looking for their grid
 
 
 @dataclass(frozen=True)
@@ -121,20 +126,34 @@ def known_place(resident: Resident, now: datetime, window: timedelta) -> Place |
 
 def find_place(session: Session, services: Services, resident: Resident, text: str, now: datetime,
                attachments: list | None = None) -> tuple[Place, Unit | None]:
-    """Where the report says it is — a confident address in the text, else a location the resident sent with it
-    (`attachments`) — else a place known without asking (known_place: a resident bound to one building may
-    report another); plus a guess to confirm when there is none of them."""
-    matches = services.addresses.get(session).match(text, limit=1)
-    unit = registry.unit(session, matches[0].unit_id) if matches else None  # None: removed since indexed
-    if unit is not None and matches[0].confident:
-        return Place(unit.grid, unit, "text"), None
-    pinned = _pinned(session, attachments or [])
-    if pinned is not None:
-        return pinned, None
-    known = known_place(resident, now, clock_rules(services.config_dir).qr_arrival_window)
-    if known is not None:
-        return known, None
-    return Place(None, None, None), unit
+    """Where the report says it is — an address in the text (`named_place`), else a location the resident sent
+    with it (`attachments`) — else a place known without asking (known_place: a resident bound to one building
+    may report another); plus a guess to confirm when there is none of them. A pin or the known building in the
+    grid of an estate named without a building is the finer place."""
+    named, guess = named_place(session, services.addresses.get(session).match(text, limit=TIED_UNITS), "text")
+    if named is not None and named.unit is not None:
+        return named, None
+    for place in (_pinned(session, attachments or []),
+                  known_place(resident, now, clock_rules(services.config_dir).qr_arrival_window)):
+        if place is not None and (named is None or place.grid.id == named.grid.id):
+            return place, None
+    return (named, None) if named is not None else (Place(None, None, None), guess)
+
+
+def named_place(session: Session, matches: list[AddressMatch], source: str) -> tuple[Place | None, Unit | None]:
+    """The place address matches (`AddressIndex.match`, best first) give: the unit when it is clear; the grid
+    when the best units all lie in one grid (湖景苑东门: the estate, whichever building); else None, with the
+    best unit as a guess to confirm (None: no place named)."""
+    if not matches:
+        return None, None
+    best = registry.unit(session, matches[0].unit_id)  # None: removed since indexed
+    if best is None or matches[0].confident:
+        return (Place(best.grid, best, source) if best is not None else None), None
+    tied = [registry.unit(session, m.unit_id) for m in matches if m.score == matches[0].score]
+    if matches[0].score < CONFIDENT or len(tied) == TIED_UNITS or None in tied or len({u.grid_id for u in tied}) > 1:
+        return None, best
+    estate = commonprefix([unit.address for unit in tied]).rstrip("0123456789-")
+    return Place(best.grid, None, source, {"lat": None, "lng": None, "label": estate}), None
 
 
 def _pinned(session: Session, attachments: list) -> Place | None:

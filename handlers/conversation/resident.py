@@ -31,7 +31,14 @@ from handlers.chat.commands import (
 )
 from handlers.chat.inbound import Inbound
 from handlers.conversation import drafts, resident_requests
-from handlers.conversation.opening import located, open_report, place_report, resident_and_conversation
+from handlers.conversation.opening import (
+    TIED_UNITS,
+    located,
+    named_place,
+    open_report,
+    place_report,
+    resident_and_conversation,
+)
 from handlers.places.address import Designators, designators, normalise_address, without_numbers
 from handlers.places.address_index import AddressMatch
 from handlers.registry import cache as registry
@@ -221,7 +228,7 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
         return place_report(session, services, resident, case, Place(unit.grid, unit, "text"), now)
     if parse_command(text, "resident") is not None:
         return None
-    matches = services.addresses.get(session).match(folded, limit=1)
+    matches = services.addresses.get(session).match(folded, limit=TIED_UNITS)
     if state == pending.CONFIRM_ADDRESS and not (matches and matches[0].confident):
         matches = _in_guessed_estate(session, services, data["unit_id"], folded) or matches
     if not matches:
@@ -233,10 +240,13 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
     if _another_matter(services, case, text, unit):  # a new report naming its own place: this case keeps waiting
         pending.finish(session, resident.userid)
         return None
-    if not matches[0].confident:
-        pending.expect(session, resident.userid, pending.CONFIRM_ADDRESS, {"case_id": case.id, "unit_id": unit.id}, now)
-        return render("replies/confirm_address", case=case, unit=unit)
-    return place_report(session, services, resident, case, Place(unit.grid, unit, "asked"), now)
+    named, guess = named_place(session, matches, "asked")
+    if named is not None:
+        return place_report(session, services, resident, case, named, now)
+    if guess is None:  # removed from the registry since indexed
+        return render("replies/address_not_found", case=case)
+    pending.expect(session, resident.userid, pending.CONFIRM_ADDRESS, {"case_id": case.id, "unit_id": guess.id}, now)
+    return render("replies/confirm_address", case=case, unit=guess)
 
 
 def _in_guessed_estate(session: Session, services: Services, unit_id: int, text: str) -> list[AddressMatch]:
@@ -246,7 +256,8 @@ def _in_guessed_estate(session: Session, services: Services, unit_id: int, text:
     answer = normalise_address(text)
     if guess is None or designators(answer) == Designators():
         return []
-    return services.addresses.get(session).match(without_numbers(normalise_address(guess.address)) + answer, limit=1)
+    estate = without_numbers(normalise_address(guess.address))
+    return services.addresses.get(session).match(estate + answer, limit=TIED_UNITS)
 
 
 MATTER_MIN_CHARS = 4  # words left beside the place, fewer than this are no matter of their own (就路灯)

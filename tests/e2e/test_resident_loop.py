@@ -249,7 +249,7 @@ def test_a_guessed_place_is_confirmed_with_the_words_people_use_for_yes(wecom, d
     for n, yes in enumerate(("对的", "没错！", "好的")):
         userid = f"yes-resident-{n}"
         number = case_number(wecom.send_text(userid, "路边的井盖松动了，车一过就哐哐响"))
-        question = wecom.send_text(userid, "湖景苑")
+        question = wecom.send_text(userid, "湖井苑3栋")
         assert "回复 1 确认" in question, question
         guessed = re.search(r"地点是“(.+?)”", question).group(1)
         answer = wecom.send_text(userid, yes)
@@ -286,3 +286,28 @@ def test_a_building_number_answering_a_guessed_place_is_read_in_the_guessed_esta
     assert number in reply and "湖景苑5-6栋" in reply, reply
     case = cli_json(["case", "show", number, "--json"], database_url)
     assert (case["state"], case["unit"]) == ("pending", codes["明湖区湖滨街道湖滨路120号湖景苑5-6栋"])
+
+
+def test_an_estate_in_one_grid_named_without_a_building_goes_to_that_grid_without_asking(wecom, database_url):
+    """湖景苑 lies in one grid: 湖景苑东门 is placed there, not at a building guessed to confirm. 阳光小区 spans two
+    grids (一期, 二期): there the resident is still asked."""
+    reply = wecom.send_text("estate-resident-1", "湖景苑东门的垃圾堆成山了，苍蝇到处飞")
+    case = cli_json(["case", "show", case_number(reply), "--json"], database_url)
+    assert (case["state"], case["grid"], case["unit"], case["assignee"]) == ("pending", "441999001001003", None,
+                                                                              "yg-clean-1")
+    assert "湖景苑" in reply and "回复 1 确认" not in reply, reply
+    assert "回复 1 确认" in wecom.send_text("estate-resident-2", "阳光小区门口的垃圾桶满了好几天没人清理")
+
+
+def test_an_estate_named_as_the_answer_to_the_address_question_places_the_case_in_its_grid(wecom, database_url):
+    number = case_number(wecom.send_text("estate-resident-3", "楼道里堆满了杂物和纸箱，很危险"))
+    reply = wecom.send_text("estate-resident-3", "湖景苑")
+    assert number in reply and "回复 1 确认" not in reply, reply
+    assert cli_json(["case", "show", number, "--json"], database_url)["grid"] == "441999001001003"
+
+
+def test_a_resident_of_the_estate_naming_it_without_a_building_keeps_the_bound_building(wecom, database_url):
+    """Bound to 湖景苑3栋, 湖景苑东门 is the same grid: the case keeps the bound unit rather than the grid alone."""
+    assert "绑定" in wecom.send_text("estate-resident-4", "绑定 湖景苑3栋")
+    number = case_number(wecom.send_text("estate-resident-4", "湖景苑东门的垃圾桶满了好几天没人清理"))
+    assert cli_json(["case", "show", number, "--json"], database_url)["unit"] == "441999001001003002"
