@@ -58,45 +58,62 @@ def signer_of(session: Session) -> LinkSigner | None:
 
 
 _LIVE_TOKEN = (select(ProgressLink.token)  # built once: every reply naming a case asks it
-               .where(ProgressLink.case_id == bindparam("case_id"), ProgressLink.revoked_at.is_(None))
+               .where(ProgressLink.case_id == bindparam("case_id"), ProgressLink.revoked_at.is_(None),
+                      ProgressLink.userid.is_not_distinct_from(bindparam("holder")))
                .order_by(ProgressLink.created_at.desc()).limit(1))
-# Case id → its live token as this transaction knows it (None: a case inserted in it, no token yet);
+# (Case id, holder) → its live token as this transaction knows it (None: a case inserted in it, no token yet);
 # forgotten when a link is revoked (an UPDATE of progress_links) or a savepoint rolls back.
 _TOKENS = TransactionMemo("gridbot_progress_tokens", frozenset({ProgressLink.__tablename__}), inserts=False)
 
 
-def token_for(session: Session, case_id: int, now: datetime | None = None) -> str:
-    """The case's live token, made on first use. Known tokens are kept for the transaction, and a case
-    opened in it has none yet: the reply and notices of a new case cost one INSERT, no lookup."""
+def token_for(session: Session, case_id: int, now: datetime | None = None, holder: str | None = None) -> str:
+    """The case's live token for `holder` (a resident following the case; None: its reporter), made on first
+    use. Known tokens are kept for the transaction, and a case opened in it has none yet: the reply and
+    notices of a new case cost one INSERT, no lookup."""
     known = _TOKENS.get(session)
-    if case_id in known:
-        token = known[case_id]
+    if (case_id, holder) in known:
+        token = known[case_id, holder]
     else:  # links are written by statements, never left pending in the session: no autoflush needed
-        token = next((token for token, in fetch_all(session, _LIVE_TOKEN, {"case_id": case_id})), None)
+        token = next((token for token, in fetch_all(session, _LIVE_TOKEN, {"case_id": case_id, "holder": holder})),
+                     None)
     if token is None:
         token = secrets.token_urlsafe(TOKEN_BYTES)
-        insert_row(session, ProgressLink.__table__,
-                   {"token": token, "case_id": case_id, "created_at": now or utcnow(), "revoked_at": None})
-    known[case_id] = token
+        insert_row(session, ProgressLink.__table__, {"token": token, "case_id": case_id, "userid": holder,
+                                                     "created_at": now or utcnow(), "revoked_at": None})
+    known[case_id, holder] = token
     return token
 
 
-def link_for(session: Session, case_id: int) -> str | None:
-    """The progress link of a case, or None when this session has no signer."""
+def link_for(session: Session, case_id: int, holder: str | None = None) -> str | None:
+    """The progress link of a case (given to `holder`, see `token_for`), or None when this session has no signer."""
     signer = signer_of(session)
-    return signer.url(token_for(session, case_id)) if signer is not None else None
+    return signer.url(token_for(session, case_id, holder=holder)) if signer is not None else None
 
 
-def case_link(case: Case) -> str:
+def link_given_to(session: Session, case_id: int, userid: str) -> str | None:
+    """The progress link for resident `userid`: the case's own when they reported it, else one held by them
+    (they follow it)."""
+    reporter = session.scalar(select(Case.reporter_userid).where(Case.id == case_id))
+    return link_for(session, case_id, None if userid == reporter else userid)
+
+
+def case_link(case: Case, holder: str | None = None) -> str:
     """A template's view of `link_for`: the case's link, or "" (no signer, or a case not yet stored)."""
     session = object_session(case)
     if session is None or case.id is None:
         return ""
-    return link_for(session, case.id) or ""
+    return link_for(session, case.id, holder) or ""
 
 
 def case_for_link(session: Session, signed: str) -> Case | None:
     """The case a link shows; None when it is tampered with, unknown or revoked."""
+    held = case_and_holder(session, signed)
+    return held[0] if held is not None else None
+
+
+def case_and_holder(session: Session, signed: str) -> tuple[Case, str] | None:
+    """The case a link shows and the resident it was given to (its reporter, or one following it); None when
+    it is tampered with, unknown or revoked."""
     signer = signer_of(session)
     token = signer.token_of(signed) if signer is not None else None
     if token is None:
@@ -104,7 +121,8 @@ def case_for_link(session: Session, signed: str) -> Case | None:
     link = session.get(ProgressLink, token)
     if link is None or link.revoked_at is not None:
         return None
-    return session.get(Case, link.case_id)
+    case = session.get(Case, link.case_id)
+    return (case, link.userid or case.reporter_userid) if case is not None else None
 
 
 def revoke(session: Session, case_id: int, now: datetime) -> int:
@@ -117,4 +135,4 @@ def revoke(session: Session, case_id: int, now: datetime) -> int:
 @event.listens_for(Case, "after_insert")
 def _new_case(_mapper, connection, case: Case) -> None:
     """A case just inserted has no link yet: its first `token_for` needs no lookup."""
-    _TOKENS.get(connection)[case.id] = None
+    _TOKENS.get(connection)[case.id, None] = None

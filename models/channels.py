@@ -60,6 +60,8 @@ class ProgressLink(Base):
 
     token: Mapped[str] = mapped_column(String(32), primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    # The resident following the case the link was given to (None: its reporter): whom the page's rating acts for.
+    userid: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column()
 

@@ -39,7 +39,7 @@ from bot.outbox import claims, pacing, window
 from bot.wecom.api import WeComClient
 from bot.wecom.errors import ErrorKind, WeComError
 from config.settings import Settings
-from handlers.progress_links import link_for
+from handlers.progress_links import link_given_to
 from handlers.texts import render
 from models import utcnow
 from models.outbox import OutboxChannel
@@ -206,7 +206,7 @@ class OutboxSender:
         if first.id in self._last_in_window:
             case_id = next((row.case_id for row in rows if row.case_id is not None), None)
             with self.factory.begin() as session:
-                url = link_for(session, case_id) if case_id is not None else None
+                url = link_given_to(session, case_id, first.recipient) if case_id is not None else None
             text += "\n" + render("notices/kf_window_last", url=url)
         return text
 

@@ -2,7 +2,7 @@
 
 A link that is tampered with, unknown or revoked gets the same polite not-found page (404), so a
 guess learns nothing. The rating buttons act exactly like the chat words (满意 / 基本满意 / 不满意 +
-reason): they call the same domain function for the case's reporter.
+reason): they call the same domain function for the resident the link was given to.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from bot.media import served_headers
 from bot.state import AppState, get_state
 from handlers.cases.progress_page import progress_view, worker_photos
 from handlers.conversation.opening import ensure_resident
-from handlers.conversation.resident_requests import RATINGS, rate
-from handlers.progress_links import case_for_link
+from handlers.conversation.resident_requests import RATINGS, has_rated, rate
+from handlers.progress_links import case_and_holder, case_for_link
 from handlers.texts import TEMPLATES_DIR, wording
 
 router = APIRouter()
@@ -57,19 +57,21 @@ def progress_page(link: str, request: Request, done: str = "", state: AppState =
 @router.post("/p/{link}/rate")
 def rate_case(link: str, rating: str = Form(...), reason: str = Form(""),
               state: AppState = Depends(get_state)) -> Response:
-    """满意 / 基本满意 / 不满意 (+ reason) from the page, as if the reporter had said it in chat."""
+    """满意 / 基本满意 / 不满意 (+ reason) from the page, as if the link's holder (the reporter, or a resident
+    following the case) had said it in chat."""
     reason = reason.strip()[:500]
     if rating not in RATINGS:
         return _not_found()
     with state.factory.begin() as session:
-        case = case_for_link(session, link)
-        if case is None:
+        held = case_and_holder(session, link)
+        if held is None:
             return _not_found()
         if rating == "unsatisfied" and not reason:
             return RedirectResponse(f"/p/{link}?done=need_reason", status_code=303)
-        resident = ensure_resident(session, case.reporter_userid)
+        case, holder = held
+        resident = ensure_resident(session, holder)
         rate(session, resident, RATINGS[rating], case.id, reason, state.services.clock())
-        done = "rated" if case.rating else "not_rated"
+        done = "rated" if has_rated(session, case, holder) else "not_rated"
     return RedirectResponse(f"/p/{link}?done={done}", status_code=303)
 
 

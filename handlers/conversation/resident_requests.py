@@ -103,9 +103,16 @@ def _latest_rateable(session: Session, resident: Resident) -> Case | None:
     ).first()
 
 
-def _follow(session: Session, resident: Resident, case_id: int) -> CaseLink | None:
-    return session.scalars(select(CaseLink).where(CaseLink.case_id == case_id,
-                                                  CaseLink.userid == resident.userid)).first()
+def _follow(session: Session, userid: str, case_id: int) -> CaseLink | None:
+    return session.scalars(select(CaseLink).where(CaseLink.case_id == case_id, CaseLink.userid == userid)).first()
+
+
+def has_rated(session: Session, case: Case, userid: str) -> bool:
+    """Whether `userid` has rated the case: its reporter, or a resident following it."""
+    if userid == case.reporter_userid:
+        return case.rating is not None
+    link = _follow(session, userid, case.id)
+    return link is not None and link.rating is not None
 
 
 def rate(session: Session, resident: Resident, rating: str, case_id: int | None, reason: str,
@@ -114,7 +121,7 @@ def rate(session: Session, resident: Resident, rating: str, case_id: int | None,
     rating is recorded without moving the case."""
     case = session.get(Case, case_id) if case_id else _latest_rateable(session, resident)
     if case is not None and case.reporter_userid != resident.userid:
-        link = _follow(session, resident, case.id)
+        link = _follow(session, resident.userid, case.id)
         if link is not None and link.rating is None and case.state in _FOLLOWER_RATEABLE:
             return _follower_rating(session, resident, case, link, rating, reason, now)
         case = None
@@ -142,13 +149,13 @@ def _follower_rating(session: Session, resident: Resident, case: Case, link: Cas
     follow and on the timeline, told to the assignee; the reporter's rating alone archives or reopens."""
     if rating == "unsatisfied" and not reason:
         pending.expect(session, resident.userid, pending.RATE, {"case_id": case.id, "rating": "unsatisfied"}, now)
-        return render("replies/ask_reason", case=case)
+        return render("replies/ask_reason", case=case, holder=resident.userid)
     pending.finish(session, resident.userid)
     link.rating = rating
     event = apply_action(session, case, "note", actor=resident.userid, now=now,
                          note=render("notices/follower_rated", rating=rating, reason=reason))
     notify_event(session, event, tell_reporter=False, tell_group=False)
-    return render("replies/rated", case=case, rating=rating, follower=True)
+    return render("replies/rated", case=case, rating=rating, follower=True, holder=resident.userid)
 
 
 def continue_answer(session: Session, services: Services, resident: Resident, state: str, data: dict,

@@ -5,6 +5,9 @@ Our own sentences, reported by residents bound to the same unit (so place and ca
 
 from __future__ import annotations
 
+import re
+
+import httpx
 import pytest
 
 from tests.cli import cli_json
@@ -22,6 +25,7 @@ DRILL_AGAIN = "楼上一直在装修，电钻声太吵了"  # alike, but not ali
 LIFT, OTHER_LIFT = "3单元的电梯又坏了，天天困人", "5单元的电梯又坏了，天天困人"
 SHED, OTHER_SHED = "5栋楼顶有人搭了个铁皮棚子", "6栋楼顶有人搭了个铁皮棚子"
 PARTY, OTHER_PARTY = "302室家里天天半夜唱歌跳舞吵得睡不着", "501室家里天天半夜唱歌跳舞吵得睡不着"
+SHOP_BINS, SHOP_BINS_AGAIN = "小区西门超市旁的垃圾桶好几天没人倒，臭得不行", "小区西门超市旁垃圾桶几天没人倒了，太臭了"
 PARCELS, PARCELS_AGAIN = "小区东门快递柜旁边的垃圾堆了好几天没人收", "东门快递柜边上的垃圾堆了几天没人收，太脏了"
 
 
@@ -29,7 +33,7 @@ PARCELS, PARCELS_AGAIN = "小区东门快递柜旁边的垃圾堆了好几天没
 def neighbours(wecom, database_url) -> list[str]:
     """Residents bound to one unit."""
     unit = cli_json(["units", "--json"], database_url)[2]
-    users = [f"dup-{n}" for n in range(16)]
+    users = [f"dup-{n}" for n in range(18)]
     for userid in users:
         assert "绑定" in wecom.send_text(userid, f"绑定 {unit['address']}")
     return users
@@ -105,3 +109,22 @@ def test_a_report_linked_to_a_case_its_reporter_withdraws_is_handled_on_its_own(
     assert (case["state"], case["duplicate_of"]) == ("pending", None) and case["assignee"]
     assert queued(db, neighbours[15], follower, "单独办理")
     assert queued(db, case["assignee"], follower)
+
+
+def test_the_progress_link_a_follower_is_given_rates_as_them_never_as_the_first_reporter(
+        wecom, db, database_url, neighbours, app_url):
+    """The page's rating buttons act for whoever the link was given to: a neighbour following the case rates
+    it as a follower; they cannot reopen (or archive) it in the first reporter's name."""
+    original = opened(wecom, neighbours[16], SHOP_BINS)
+    assert original in wecom.send_text(neighbours[17], SHOP_BINS_AGAIN)
+    worker = show(original, database_url)["assignee"]
+    assert "已接单" in wecom.send_text(worker, f"接单 {digits(original)}")
+    wecom.send_text(worker, f"办结 {digits(original)} 垃圾已清运")
+    [closed] = queued(db, neighbours[17], original, "请您评价")
+    page = re.search(r"/p/[\w-]+\.[\w-]+", closed).group(0)
+    rated = httpx.post(f"{app_url}{page}/rate", data={"rating": "unsatisfied", "reason": "还是很臭"}, follow_redirects=True)
+    assert rated.status_code == 200 and "感谢您的评价" in rated.text
+    case = show(original, database_url)
+    assert case["state"] == "closed"  # the first reporter's rating is still to come
+    assert not [e for e in case["events"] if e["actor"] == neighbours[16] and e["action"] != "report"]
+    assert any(e["actor"] == neighbours[17] and "还是很臭" in (e["note"] or "") for e in case["events"])
