@@ -36,6 +36,10 @@ AREA_ONLY = 50.0  # a community's name alone narrows nothing down
 FUZZY_FLOOR = 60.0  # rapidfuzz partial ratio a misspelt name needs to count
 FUZZY_CANDIDATES = 30
 COMMON_CHAR_SHARE = 0.05  # characters in more names than this share do not pick candidates
+# Characters of the kind of place, not of its name (小区, 花园, 家园, 山庄 …): a candidate must share another
+# character too, so "小区里的路灯坏了" guesses no estate in a district too small for COMMON_CHAR_SHARE to leave
+# them out, while 湖京苑 (a typo) still finds 湖景苑.
+KIND_CHARS = frozenset("小区花园苑庭居寓厦广场社家庄城府村")
 
 
 @dataclass(frozen=True)
@@ -148,9 +152,13 @@ class AddressIndex:
 
     def _fuzzy_hits(self, text: str) -> dict[str, float]:
         shared: Counter[str] = Counter()
+        named: set[str] = set()  # candidates sharing a character of the name itself, not only of its kind
         for char in set(text):
-            shared.update(self._char_names.get(char, ()))
-        ranked = [name for name, count in shared.most_common(FUZZY_CANDIDATES) if count >= 2]
+            names = self._char_names.get(char, ())
+            shared.update(names)
+            if char not in KIND_CHARS:
+                named.update(names)
+        ranked = [name for name, count in shared.most_common(FUZZY_CANDIDATES) if count >= 2 and name in named]
         scores = {name: fuzz.partial_ratio(name, text) for name in ranked}
         return {name: score for name, score in scores.items() if score >= FUZZY_FLOOR}
 

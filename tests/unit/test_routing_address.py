@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from handlers.places.address import designators, normalise_address, place_names
+from handlers.places.address_index import AddressIndex, UnitPlace
 
 AREAS = ("明湖区", "湖滨街道", "青山镇", "石湾村")
 
@@ -51,3 +52,21 @@ def test_place_names_leave_out_areas_roads_split_and_suffixes_dropped():
 def test_building_unit_room_dashes_and_the_hash_sign_name_the_building(written):
     """栋-单元-室 (3-2-301) and 3#楼 as residents write them: building 3."""
     assert designators(normalise_address(written)).buildings == {"3"}
+
+
+def _small_index() -> AddressIndex:
+    """A district too small for COMMON_CHAR_SHARE to leave 小/区/花/园 out of the fuzzy candidates."""
+    areas = ("阳光社区", "湖滨街道", "明湖区")
+    return AddressIndex([UnitPlace(1, "湖滨路88号阳光小区1栋", ("阳光花园小区",), areas),
+                         UnitPlace(2, "湖滨路120号湖景苑3栋", (), areas),
+                         UnitPlace(3, "湖滨路126号金桂园2栋", (), areas)])
+
+
+@pytest.mark.parametrize("text", ["小区里的路灯坏了好几天", "花园里的树倒了", "我们小区门口的花园没人管"])
+def test_words_for_the_kind_of_place_alone_guess_no_estate(text):
+    assert _small_index().match(text) == []
+
+
+@pytest.mark.parametrize(("text", "unit_id"), [("湖京苑3栋漏水", 2), ("金贵园2栋", 3)])
+def test_a_misspelt_estate_name_is_still_guessed(text, unit_id):
+    assert [m.unit_id for m in _small_index().match(text)] == [unit_id]
