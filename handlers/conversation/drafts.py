@@ -56,7 +56,13 @@ def ask_category(session: Session, services: Services, resident: Resident, text:
     if not choices:
         return open_other(session, services, resident, draft, record, now).reply
     pending.expect(session, resident.userid, pending.CHOOSE_CATEGORY, draft, now)
-    return render("replies/ask_category", choices=choices, wait=clock_rules(services.config_dir).ask_back_timeout)
+    return ask_again(services, draft)
+
+
+def ask_again(services: Services, draft: dict) -> str:
+    """The ask-back's question for a waiting report."""
+    return render("replies/ask_category", choices=draft["choices"],
+                  wait=clock_rules(services.config_dir).ask_back_timeout)
 
 
 def read_choice(answer: str, choices: list[str]) -> str | None:

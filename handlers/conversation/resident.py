@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from handlers.cases.case_notices import notify_event
+from handlers.cases.case_work import DOUBLE_TAP
 from handlers.cases.duplicates import content, place_words
 from handlers.cases.records import Place, apply_action, latest_open_case
 from handlers.cases.timing import clock_rules
@@ -49,6 +50,7 @@ from models.outbox import keep_media
 
 _UNIT_BY_CODE = select(Unit).where(Unit.code == bindparam("code"))
 _CHINESE = re.compile(r"[\u4e00-\u9fff]")
+RECENT_REPORTS = 5  # the resident's latest cases a report sent again is compared with
 
 
 def handle(session: Session, services: Services, inbound: Inbound, record: InboundMessage) -> str | None:
@@ -108,7 +110,34 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
         return render("replies/thanks")
     if is_greeting(text) or is_yes(text):  # a bare 对 or 好 with nothing asked is no report
         return render("replies/help")
+    again = _sent_again(session, resident, text, now)
+    if again is not None:
+        return _told_again(session, resident, again, record, now)
     return report(session, services, resident, text.strip(), record, now)
+
+
+def _sent_again(session: Session, resident: Resident, text: str, now: datetime) -> Case | None:
+    """The resident's case opened from these very words less than DOUBLE_TAP ago: the report sent again (no
+    answer yet, or a tap on resend; a new MsgId, so the inbox cannot tell). A withdrawn case is reported anew."""
+    recent = session.scalars(select(Case).where(
+        Case.reporter_userid == resident.userid, Case.created_at >= now - DOUBLE_TAP,
+        Case.state != CaseState.WITHDRAWN).order_by(Case.id.desc()).limit(RECENT_REPORTS))
+    return next((case for case in recent if _same_words(case.text, text)), None)
+
+
+def _told_again(session: Session, resident: Resident, case: Case, record: InboundMessage | None,
+                now: datetime) -> str:
+    """The case a report sent again already is; the place is asked again when it still waits for one."""
+    if record is not None:
+        record.case_id = case.id
+    if case.state == CaseState.AWAITING_PLACE:
+        pending.expect(session, resident.userid, pending.AWAIT_ADDRESS, {"case_id": case.id}, now)
+    return render("replies/report_repeated", case=case)
+
+
+def _same_words(first: str, second: str) -> bool:
+    """Whether two texts say the same, leaving out punctuation, spaces, full-width and traditional forms."""
+    return word_characters(fold(first)) == word_characters(fold(second))
 
 
 def report(session: Session, services: Services, resident: Resident, text: str,
@@ -179,6 +208,8 @@ def _continue(session: Session, services: Services, resident: Resident, state: s
         chosen = drafts.read_choice(text, data["choices"])
         if chosen is not None:
             return drafts.answer_choice(session, services, resident, data, chosen, record, now)
+        if _same_words(text, data["text"]):  # the report sent again: the question stands
+            return drafts.ask_again(services, data)
         return _moved_on(session, services, resident, data, text, record, now)
     if state == pending.AWAIT_WORDS:
         pending.finish(session, resident.userid)

@@ -262,3 +262,20 @@ def test_a_bound_resident_who_scans_another_buildings_code_reports_there(wecom, 
         assert (case.unit.code, case.grid.code, case.place_source) == (code, grid, "qr")
         assert session.scalars(select(Resident).where(Resident.userid == f"kf:{resident.external_userid}")
                                ).one().unit.code == home_code  # still bound at home
+
+
+def test_the_same_report_sent_twice_in_a_row_is_one_case(wecom, fake_wecom, db, building, app_url):
+    """A resident who sends their report again (no answer yet, or a tap on resend: a new msgid, so the inbox
+    cannot tell) is told the case it already is; before, a second case went to the worker for the same words."""
+    code, _, _ = building
+    resident = KfResident(fake_wecom, wecom, "wmE2eSameReportTwice01")
+    userid = f"kf:{resident.external_userid}"
+    resident.write(msgtype="event", event_type="enter_session", scene="building", scene_param=code, welcome=False)
+    words = "单元门的门禁坏了，门一直关不上，谁都能进来"
+    resident.say(words)
+    resident.say(f"{words}。")
+    told = fake_wecom.wait_for(lambda: [text for text in resident.received() if "重复" in text])  # maybe folded
+    assert told, resident.received()
+    assert set(re.findall(r"GB-\d{6}", "\n".join(resident.received()))) == {re.search(r"GB-\d{6}", told[0]).group(0)}
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(Case).where(Case.reporter_userid == userid)) == 1

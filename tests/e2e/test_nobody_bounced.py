@@ -216,6 +216,16 @@ def test_a_plain_wechat_resident_who_comes_back_through_the_code_while_asked_bac
     first_choice_opens_the_report(resident, choices, unit, db, database_url)
 
 
+def test_a_report_sent_again_while_asked_back_is_asked_once(wecom, fake_wecom, db, database_url):
+    """The same words again while their ask-back waits are the same report: the question is repeated. Before,
+    they were read as a new matter: the first opened as 其他 and the second was asked back, two cases in the end."""
+    resident, unit, choices = kf_asked_back(wecom, fake_wecom, database_url, "wmNobodyBouncedSaysAgain1", 7)
+    resident.say(ASKED)
+    again = fake_wecom.wait_for(lambda: resident.received()[1:])
+    assert again and "GB-" not in "".join(again) and asked_choices(again[0]) == choices, again
+    first_choice_opens_the_report(resident, choices, unit, db, database_url)
+
+
 @pytest.mark.parametrize("moved_on", [True, False], ids=["another report", "time ran out"])
 def test_a_plain_wechat_resident_hears_of_the_waiting_report_opened_without_their_answer(
         wecom, fake_wecom, db, database_url, app_settings, moved_on):
@@ -327,3 +337,14 @@ def test_a_new_report_while_an_address_is_awaited_is_kept_as_a_report(wecom, dat
     second = number_in(reply)
     assert second != first and show(second, database_url)["text"] == SURE_TOO
     assert progress(wecom, "nb-no-address") == {first, second}
+
+
+def test_the_same_report_again_while_its_address_is_asked_names_the_case_and_asks_again(wecom, database_url):
+    first = number_in(wecom.send_text("nb-again-no-address", SURE))
+    assert show(first, database_url)["state"] == "awaiting_place"
+    again = wecom.send_text("nb-again-no-address", SURE)
+    assert number_in(again) == first and "地址" in again, again
+    unit = cli_json(["units", "--json"], database_url)[8]
+    assert first in wecom.send_text("nb-again-no-address", unit["address"])
+    assert show(first, database_url)["unit"] == unit["code"]
+    assert progress(wecom, "nb-again-no-address") == {first}
