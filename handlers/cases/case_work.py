@@ -111,16 +111,14 @@ def attach_media(session: Session, userid: str, inbound: Inbound, window: timede
 
 
 STEP_ACTIONS = ("plan", "progress", "close")  # the steps 补充 adds to
-# The same words on the same step again this soon are a second tap of one command (a new MsgId, so the inbox
-# cannot tell), not a second step: 提级 twice would reach the community, 进展 twice would tell the resident twice.
-DOUBLE_TAP = timedelta(minutes=5)
 
 
-def repeated(case: Case, actor: str, action: str, note: str, now: datetime) -> bool:
-    """Whether the case's latest event is `actor`'s `action` with this `note`, less than DOUBLE_TAP ago."""
+def repeated(case: Case, actor: str, action: str, note: str, now: datetime, window: timedelta) -> bool:
+    """Whether the case's latest event is `actor`'s `action` with this `note`, less than `window` ago
+    (lifecycle.yaml's double_tap: a second tap of one command, with a new MsgId the inbox cannot tell)."""
     latest = case.events[-1] if case.events else None
     return latest is not None and (latest.actor, latest.action, latest.note) == (actor, action, note) \
-        and now - latest.at < DOUBLE_TAP
+        and now - latest.at < window
 
 
 def supplement(session: Session, case: Case, actor: Actor, text: str, now: datetime) -> CaseEvent | None:

@@ -122,6 +122,7 @@ class ClockRules:
     media_wait: timedelta
     qr_arrival_window: timedelta
     place_wait: timedelta  # a report still without a place this long goes to the street's staff
+    double_tap: timedelta  # a worker's same words on the same case again this soon are one tap, recorded once
     working_hours: WorkingHours
 
     def deadline(self, category: str | None, start: datetime, duration: timedelta) -> datetime:
@@ -186,6 +187,7 @@ def _load(path: str, _mtime: float) -> ClockRules:
         media_wait=parse_duration(data["media_wait"]),
         qr_arrival_window=parse_duration(data.get("qr_arrival_window", "2h")),
         place_wait=parse_duration(data.get("place_wait", "30m")),
+        double_tap=parse_duration(data.get("double_tap", "5m")),
         working_hours=_working_hours(data["working_hours"]),
     )
 

@@ -126,7 +126,8 @@ def _on_case(request: Request, needs_text: bool, run: Callable[[Request, Case, s
         return _already_taken(request, case)
     if not AUTHORITY.get(name, may_act)(request.actor, case):
         return _refused(case, name)
-    if name in ONCE_PER_TAP and case_work.repeated(case, request.worker.userid, name, text, request.now):
+    double_tap = clock_rules(request.services.config_dir).double_tap
+    if name in ONCE_PER_TAP and case_work.repeated(case, request.worker.userid, name, text, request.now, double_tap):
         return render("replies/repeated_step", case=case, action=name)
     try:
         return run(request, case, text)
