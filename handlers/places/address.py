@@ -61,7 +61,7 @@ class _Rules:
         self.building = re.compile(rf"(?<![a-z])(\d+|[a-z])(?:{buildings})")
         self.phase = re.compile(rf"(\d+)(?:{phases})")
         self.group = re.compile(rf"(\d+)(?:{groups})")
-        self.bare_number = re.compile(r"(?<![路街道巷弄里\d])(\d+)号(?![门铺店楼栋院房\d])")
+        self.bare_number = re.compile(r"(?<![路街道巷弄里月\d])(\d+)号(?![门铺店楼栋院房\d])")
         self.listed = re.compile(r"((?:\d+[、,，和及/])+\d+)栋")
         self.ranged = re.compile(r"(\d+)[-~至到](\d+)栋")
         self.unit_room = re.compile(r"(?<![\d-])(\d{1,2})-(\d{1,2})-(\d{3,4})(?![\d-])")  # 3-2-301: 栋-单元-室

@@ -70,3 +70,7 @@ def test_words_for_the_kind_of_place_alone_guess_no_estate(text):
 @pytest.mark.parametrize(("text", "unit_id"), [("湖京苑3栋漏水", 2), ("金贵园2栋", 3)])
 def test_a_misspelt_estate_name_is_still_guessed(text, unit_id):
     assert [m.unit_id for m in _small_index().match(text)] == [unit_id]
+
+
+def test_a_date_is_no_building():
+    assert designators(normalise_address("湖景苑从11月5号起天天半夜装修")).buildings == frozenset()
