@@ -17,6 +17,7 @@ from handlers.cases.unplaced import place_waiting
 from handlers.chat import pending
 from handlers.classify import Category
 from handlers.departments import whistle
+from handlers.places.address import Designators, designators, in_estate, normalise_address, split_home
 from handlers.places.address_index import CONFIDENT, AddressMatch
 from handlers.places.routing import locate_point, pick_assignee
 from handlers.registry import cache as registry
@@ -126,18 +127,39 @@ def known_place(resident: Resident, now: datetime, window: timedelta) -> Place |
 
 def find_place(session: Session, services: Services, resident: Resident, text: str, now: datetime,
                attachments: list | None = None) -> tuple[Place, Unit | None]:
-    """Where the report says it is — an address in the text (`named_place`), else a location the resident sent
-    with it (`attachments`) — else a place known without asking (known_place: a resident bound to one building
-    may report another); plus a guess to confirm when there is none of them. A pin or the known building in the
-    grid of an estate named without a building is the finer place."""
-    named, guess = named_place(session, services.addresses.get(session).match(text, limit=TIED_UNITS), "text")
+    """Where the report says it is — an address in the text (`_named_in_words`), else a location the resident
+    sent with it (`attachments`) — else a place known without asking (known_place: a resident bound to one
+    building may report another); plus a guess to confirm when there is none of them. A pin or the known
+    building in the grid of an estate named without a building is the finer place."""
+    known = known_place(resident, now, clock_rules(services.config_dir).qr_arrival_window)
+    named, guess = _named_in_words(session, services, text, known.unit if known is not None else None)
     if named is not None and named.unit is not None:
         return named, None
-    for place in (_pinned(session, attachments or []),
-                  known_place(resident, now, clock_rules(services.config_dir).qr_arrival_window)):
+    for place in (_pinned(session, attachments or []), known):
         if place is not None and (named is None or place.grid.id == named.grid.id):
             return place, None
     return (named, None) if named is not None else (Place(None, None, None), guess)
+
+
+def _named_in_words(session: Session, services: Services, text: str,
+                    home: Unit | None) -> tuple[Place | None, Unit | None]:
+    """The place a report's words name (`named_place`). Where they say the resident lives (住在…, 我家是…) is the
+    place only when they name no other; a building number alone (5栋门口) is read in the estate of home — the
+    one the words give, else the resident's known `home`."""
+    index = services.addresses.get(session)
+    said_home, rest = split_home(text)
+    named, guess = named_place(session, index.match(rest, limit=TIED_UNITS), "text")
+    if named is not None:
+        return named, None
+    said = index.match(said_home, limit=1) if said_home else []
+    home = (registry.unit(session, said[0].unit_id) if said else None) or home
+    if guess is None and home is not None and designators(normalise_address(rest)) != Designators():
+        within, _ = named_place(session, index.match(in_estate(home.address, rest, True), limit=TIED_UNITS), "text")
+        if within is not None:
+            return within, None
+    if said_home:
+        return named_place(session, index.match(text, limit=TIED_UNITS), "text")
+    return None, guess
 
 
 def named_place(session: Session, matches: list[AddressMatch], source: str) -> tuple[Place | None, Unit | None]:

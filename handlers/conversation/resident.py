@@ -40,7 +40,7 @@ from handlers.conversation.opening import (
     place_report,
     resident_and_conversation,
 )
-from handlers.places.address import Designators, designators, normalise_address, without_numbers
+from handlers.places.address import Designators, designators, in_estate, normalise_address
 from handlers.places.address_index import AddressMatch
 from handlers.registry import cache as registry
 from handlers.services import Services
@@ -282,13 +282,11 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
 
 def _in_guessed_estate(session: Session, services: Services, unit_id: int, text: str) -> list[AddressMatch]:
     """An answer to “请问地点是湖景苑3-4栋吗？” that names only a number (5栋, 不是，是5号楼, 二期) read in the guessed
-    unit's estate; [] for an answer without one."""
+    unit's estate (its phase too was a guess); [] for an answer without one."""
     guess = registry.unit(session, unit_id)
-    answer = normalise_address(text)
-    if guess is None or designators(answer) == Designators():
+    if guess is None or designators(normalise_address(text)) == Designators():
         return []
-    estate = without_numbers(normalise_address(guess.address))
-    return services.addresses.get(session).match(estate + answer, limit=TIED_UNITS)
+    return services.addresses.get(session).match(in_estate(guess.address, text, False), limit=TIED_UNITS)
 
 
 MATTER_MIN_CHARS = 4  # words left beside the place, fewer than this are no matter of their own (就路灯)

@@ -67,6 +67,7 @@ class _Rules:
         self.unit_room = re.compile(r"(?<![\d-])(\d{1,2})-(\d{1,2})-(\d{3,4})(?![\d-])")  # 3-2-301: 栋-单元-室
         self.room_shorthand = re.compile(r"(?<![\d-])(\d{1,2})-(\d{3,4})(?!\d)")
         self.suffixes = tuple(sorted(spec["name_suffixes"], key=len, reverse=True))
+        self.home = re.compile(rf"(?:{alternation(spec['home_words'])}).*?(?=[，,。；;！!？?\s]|但|可是|不过|$)")
 
 
 @lru_cache(maxsize=4)
@@ -112,6 +113,22 @@ def designators(normalised: str) -> Designators:
 def without_numbers(normalised: str, mark: str = "") -> str:
     """A normalised text with its phases, buildings and groups replaced by `mark`: 湖景苑3栋4栋 → 湖景苑."""
     return _GROUP.sub(mark, _PHASE.sub(mark, _BUILDING.sub(mark, normalised)))
+
+
+def split_home(text: str) -> tuple[str, str]:
+    """(where the words say the resident lives, the rest of them): 住在湖景苑3栋，但是5栋门口… → ("住在湖景苑3栋",
+    "，但是5栋门口…"); ("", text) when they say nothing of home."""
+    found = _rules().home.search(text)
+    return (found.group(0), text[:found.start()] + text[found.end():]) if found else ("", text)
+
+
+def in_estate(address: str, words: str, phase_known: bool) -> str:
+    """`words` that name only numbers (5栋门口, 二期3栋) put in the estate of a unit's `address`, as one normalised
+    text: its names, and its phase when `phase_known` and the words name none (湖景苑3-4栋 + 5栋门口 → 湖景苑5栋门口)."""
+    normalised, wanted = normalise_address(address), normalise_address(words)
+    if phase_known and not designators(wanted).phases:
+        return _GROUP.sub("", _BUILDING.sub("", normalised)) + wanted
+    return without_numbers(normalised) + wanted
 
 
 def place_names(normalised: str, area_names: tuple[str, ...] = ()) -> list[str]:

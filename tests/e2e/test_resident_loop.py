@@ -311,3 +311,16 @@ def test_a_resident_of_the_estate_naming_it_without_a_building_keeps_the_bound_b
     assert "绑定" in wecom.send_text("estate-resident-4", "绑定 湖景苑3栋")
     number = case_number(wecom.send_text("estate-resident-4", "湖景苑东门的垃圾桶满了好几天没人清理"))
     assert cli_json(["case", "show", number, "--json"], database_url)["unit"] == "441999001001003002"
+
+
+@pytest.mark.parametrize("userid, text, unit", [
+    ("home-resident-1", "住在湖景苑3栋，但是5栋门口的垃圾桶满了好几天", "441999001001003003"),
+    ("home-resident-2", "我住阳光小区一期3栋，湖景苑5栋门口的垃圾桶满了好几天", "441999001001003003"),
+    ("demo-resident", "我家是1栋，但是5栋楼下的垃圾桶满了好几天没人清理", "441999001001001003"),
+], ids=["two buildings", "two estates", "bound, another building"])
+def test_where_the_resident_lives_is_not_the_place_when_the_words_name_another(wecom, database_url, userid, text,
+                                                                               unit):
+    """住在/我家是 X says where the resident lives; the place of the matter is the other one the words name (a bare
+    building number in the estate of home: the text's or the bound one)."""
+    number = case_number(wecom.send_text(userid, text))
+    assert cli_json(["case", "show", number, "--json"], database_url)["unit"] == unit

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.places.address import designators, normalise_address, place_names
+from handlers.places.address import designators, normalise_address, place_names, split_home
 from handlers.places.address_index import AddressIndex, UnitPlace
 
 AREAS = ("明湖区", "湖滨街道", "青山镇", "石湾村")
@@ -74,3 +74,10 @@ def test_a_misspelt_estate_name_is_still_guessed(text, unit_id):
 
 def test_a_date_is_no_building():
     assert designators(normalise_address("湖景苑从11月5号起天天半夜装修")).buildings == frozenset()
+
+
+@pytest.mark.parametrize("written, home", [("住在湖景苑3栋，但是5栋门口堵了", "住在湖景苑3栋"),
+                                           ("我家是1栋但是5栋楼下很吵", "我家是1栋"), ("5栋门口堵了", "")])
+def test_where_the_resident_lives_is_told_apart_from_the_rest(written, home):
+    found, rest = split_home(written)
+    assert (found, rest) == (home, written.replace(home, "", 1))
