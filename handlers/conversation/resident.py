@@ -7,13 +7,12 @@ handled as new, and a report still waiting for its category is opened first (han
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from handlers.cases.case_notices import notify_event
-from handlers.cases.case_work import DOUBLE_TAP
 from handlers.cases.duplicates import content, place_words
 from handlers.cases.records import Place, apply_action, latest_open_case
 from handlers.cases.timing import clock_rules
@@ -110,17 +109,17 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
         return render("replies/thanks")
     if is_greeting(text) or is_yes(text):  # a bare 对 or 好 with nothing asked is no report
         return render("replies/help")
-    again = _sent_again(session, resident, text, now)
+    again = _sent_again(session, resident, text, now, clock_rules(services.config_dir).double_tap)
     if again is not None:
         return _told_again(session, resident, again, record, now)
     return report(session, services, resident, text.strip(), record, now)
 
 
-def _sent_again(session: Session, resident: Resident, text: str, now: datetime) -> Case | None:
-    """The resident's case opened from these very words less than DOUBLE_TAP ago: the report sent again (no
+def _sent_again(session: Session, resident: Resident, text: str, now: datetime, window: timedelta) -> Case | None:
+    """The resident's case opened from these very words less than `window` ago: the report sent again (no
     answer yet, or a tap on resend; a new MsgId, so the inbox cannot tell). A withdrawn case is reported anew."""
     recent = session.scalars(select(Case).where(
-        Case.reporter_userid == resident.userid, Case.created_at >= now - DOUBLE_TAP,
+        Case.reporter_userid == resident.userid, Case.created_at >= now - window,
         Case.state != CaseState.WITHDRAWN).order_by(Case.id.desc()).limit(RECENT_REPORTS))
     return next((case for case in recent if _same_words(case.text, text)), None)
 
