@@ -28,6 +28,7 @@ __all__ = ["AddressIndex", "AddressMatch", "PointMatch", "locate_point", "pick_a
 
 EARTH_RADIUS_M = 6_371_000.0
 MAX_UNIT_DISTANCE_M = 3_000.0  # a location farther than this from every unit is not ours
+MAX_OUTSIDE_M = 500.0  # ... nor one outside every boundary farther than this from the nearest unit of a mapped grid
 _SEARCH_DEGREES = MAX_UNIT_DISTANCE_M / 111_000.0
 
 
@@ -66,7 +67,8 @@ def _nearest_unit(session: Session, lat: float, lng: float, grid_id: int | None 
 
 
 def locate_point(session: Session, lat: float, lng: float) -> PointMatch | None:
-    """The grid whose boundary holds the point (its nearest unit too), else the nearest unit's grid."""
+    """The grid whose boundary holds the point (its nearest unit too), else the nearest unit's grid: within
+    MAX_UNIT_DISTANCE_M of it, or of MAX_OUTSIDE_M when that grid has a boundary (a pin just past its edge)."""
     holding = [grid for grid in session.scalars(select(Grid).where(Grid.boundary.is_not(None)).order_by(Grid.id))
                if grid.boundary and contains(grid.boundary, lat, lng)]
     if holding:
@@ -79,6 +81,8 @@ def locate_point(session: Session, lat: float, lng: float) -> PointMatch | None:
     if nearest is None:
         return None
     unit, metres = nearest
+    if metres > MAX_OUTSIDE_M and registry.grid(session, unit.grid_id).boundary:
+        return None  # the unit's grid is mapped and does not hold the point: beyond the edge of the district
     return PointMatch(unit.grid_id, unit.id, round(metres, 1))
 
 

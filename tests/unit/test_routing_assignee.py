@@ -103,3 +103,13 @@ def test_a_point_in_a_grid_without_boundary_finds_the_nearest_unit(session):
 
 def test_a_point_far_from_the_district_is_not_placed(session):
     assert locate_point(session, 39.9, 116.4) is None
+
+
+def test_a_point_well_outside_the_mapped_grids_is_not_placed_at_the_nearest_one(session):
+    """1.5 km south of 阳光社区第一网格's square (the edge of the district): not ours, though a unit is within 3 km."""
+    assert locate_point(session, 22.5665, 113.082) is None
+
+
+def test_a_point_just_outside_a_grid_boundary_is_placed_at_that_grid(session):
+    """A pin on the road just south of 阳光社区第一网格 (about 50 m out): that grid's."""
+    assert locate_point(session, 22.5795, 113.082).grid_id == grid(session, DEMO_GRID).id
