@@ -49,6 +49,7 @@ from models.outbox import keep_media
 
 _UNIT_BY_CODE = select(Unit).where(Unit.code == bindparam("code"))
 _CHINESE = re.compile(r"[\u4e00-\u9fff]")
+BIND_ANSWER = "1"  # the greeting's 回复“1”可把这里绑定为您的住址
 RECENT_REPORTS = 5  # the resident's latest cases a report sent again is compared with
 
 
@@ -107,12 +108,21 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
         return resident_requests.run(session, services, resident, command, now)
     if is_thanks(text):
         return render("replies/thanks")
+    if _binds_the_scanned_building(resident, text):
+        resident.unit = resident.arrival_unit
+        return render("replies/bound", unit=resident.unit)
     if is_greeting(text) or is_yes(text):  # a bare 对 or 好 with nothing asked is no report
         return render("replies/help")
     again = _sent_again(session, resident, text, now, clock_rules(services.config_dir).double_tap)
     if again is not None:
         return _told_again(session, resident, again, record, now)
     return report(session, services, resident, text.strip(), record, now)
+
+
+def _binds_the_scanned_building(resident: Resident, text: str) -> bool:
+    """Whether `text` is the 1 the greeting asked for to bind the scanned building, sent after the offer ended (the
+    resident reported first): a resident bound nowhere who scanned a building's code."""
+    return word_characters(fold(text)) == BIND_ANSWER and resident.unit is None and resident.arrival_unit is not None
 
 
 def _sent_again(session: Session, resident: Resident, text: str, now: datetime, window: timedelta) -> Case | None:

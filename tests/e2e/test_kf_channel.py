@@ -279,3 +279,22 @@ def test_the_same_report_sent_twice_in_a_row_is_one_case(wecom, fake_wecom, db, 
     assert set(re.findall(r"GB-\d{6}", "\n".join(resident.received()))) == {re.search(r"GB-\d{6}", told[0]).group(0)}
     with db() as session:
         assert session.scalar(select(func.count()).select_from(Case).where(Case.reporter_userid == userid)) == 1
+
+
+def test_a_resident_who_reports_before_answering_the_offer_to_bind_can_still_reply_1(wecom, fake_wecom, db, building,
+                                                                                     app_url):
+    """The greeting says '回复“1”可把这里绑定为您的住址'; a resident who first reports and then replies 1 binds the
+    building. Before, the report had ended the offer and 1 got the whole help text."""
+    code, address, _ = building
+    resident = KfResident(fake_wecom, wecom, "wmE2eBindsAfterReport1")
+    made = resident.write(msgtype="event", event_type="enter_session", scene="building", scene_param=code)
+    assert fake_wecom.wait_for(lambda: [c for c in fake_wecom.calls(KF_WELCOME)
+                                        if c["json"]["code"] == made["welcome_code"]])
+    resident.say("楼下的单车乱停乱放，把人行道都堵死了")
+    assert "已登记" in resident.wait_for(1)[0]
+    resident.say("1")
+    answer = resident.wait_for(2)[1]
+    assert "已绑定" in answer and address in answer, answer
+    with db() as session:
+        assert session.scalars(select(Resident).where(Resident.userid == f"kf:{resident.external_userid}")
+                               ).one().unit.code == code
