@@ -4,8 +4,9 @@ Same place and category are not enough (a loose manhole cover is not a broken st
 the words must be alike too, compared on the normalised texts without place words and fillers,
 and two reports that name different spots of the place (building, entrance, floor or room) are
 about different things (the lift of 3单元 is not the lift of 5单元).
-Alike enough (`link`) and the report follows the earlier case; somewhat alike (`suspect`) and
-it opens as a case of its own marked 疑似重复 for the worker to merge with one word (合并).
+Alike enough (`link`), and nothing says they differ (`same_matter`), the report follows the earlier case;
+somewhat alike (`suspect`) and it opens as a case of its own marked 疑似重复 for the worker to merge with
+one word (合并): a wrong link hides a resident's report in someone else's case, a wrong mark costs a word.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import timedelta
 from functools import lru_cache
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
@@ -40,11 +42,16 @@ _IN_UNIT = _EARLIER.where(_CASES.unit_id == bindparam("place")).order_by(_CASES.
 _IN_GRID = _EARLIER.where(_CASES.grid_id == bindparam("place")).order_by(_CASES.id.desc()).limit(CANDIDATES)
 _CASE = select(Case.__table__).where(_CASES.id == bindparam("case_id"))  # the one found, every column
 
-# Words that say where, when or fill the sentence, not what is wrong: left out of the comparison.
+# Words that say where, when or fill the sentence, not what is wrong: left out of the comparison (楼道, 楼上 and
+# 楼下 stay: 楼道灯 is not a 路灯, the flat above is not the flat below).
 _NOT_CONTENT = re.compile(
-    r"[0-9a-z一二三四五六七八九十]+(?:号楼|栋|座|幢|单元|号|室|层|楼|期|区)|小区|楼道|门口|门前|楼下|楼上|附近|旁边"
+    r"[0-9a-z一二三四五六七八九十]+(?:号楼|栋|座|幢|单元|号|室|层|楼|期|区)|小区|门口|门前|附近|旁边"
     r"|[0-9一两三四五六七八九十几好]+个?(?:星期|礼拜|周|天|日|月)"
     r"|这里|那里|我们|你们|他们|大家|麻烦|请|一下|处理|[的了吧啊呢吗呀很太都也还又在有是这那个些]|[^\w]")
+# Where a report places the matter relative to the reporter's own home: each reporter's own, never the same spot.
+_AT_HOME = re.compile(r"楼上|隔壁|对门|我家|我们家|家里|家中")
+# A day a report names: the same words about two days are two events (a fight yesterday is not today's).
+_DAY = re.compile(r"[今昨前明][天早晚夜]|(?:周|星期|礼拜)[一二三四五六日天]")
 # A spot inside a unit: a building (8栋 = 8号楼 = 8幢 = 8座), entrance, floor or room number, on normalised text.
 _SPOT = re.compile(r"(\d+)(号楼|栋|幢|座|单元|层|楼|室)")
 _SPOT_KIND = {"号楼": "栋", "幢": "栋", "座": "栋", "楼": "层"}
@@ -112,6 +119,34 @@ def elsewhere(a: str, b: str) -> bool:
     return any(first[kind].isdisjoint(second[kind]) for kind in first.keys() & second.keys())
 
 
+def same_matter(a: str, b: str, places: tuple[str, ...] = ()) -> bool:
+    """Whether nothing in two alike reports says they are about different things: neither names a thing where
+    the other names another (楼道灯 / 路灯, 不牵绳 / 不捡粪便: `replaced`), they name no different days, and
+    neither places it relative to its reporter's home (楼上, 隔壁, 我家: another home for another reporter)."""
+    first, second = normalise(a), normalise(b)
+    if _AT_HOME.search(first) or _AT_HOME.search(second):
+        return False
+    days = set(_DAY.findall(first)), set(_DAY.findall(second))
+    if all(days) and days[0].isdisjoint(days[1]):
+        return False
+    return not replaced(content(a, places), content(b, places))
+
+
+def replaced(first: str, second: str) -> bool:
+    """Whether a run of `first` stands where `second` has another (three characters or more between them): one
+    says one thing where the other says another, not merely more or less (车一过 / 车压过去 is a wording)."""
+    differing = [0, 0]
+    for op in [*Levenshtein.opcodes(first, second), None]:
+        if op is None or op.tag == "equal":
+            if min(differing) > 0 and sum(differing) >= 3:
+                return True
+            differing = [0, 0]
+        else:
+            differing[0] += op.src_end - op.src_start
+            differing[1] += op.dest_end - op.dest_start
+    return False
+
+
 def similarity(a: str, b: str, places: tuple[str, ...] = ()) -> float:
     """0–100: how alike two reports' contents are (the mean of whole and best-partial alignment)."""
     first, second = content(a, places), content(b, places)
@@ -134,11 +169,11 @@ def likely_duplicate(session: Session, case: Case, window: timedelta, thresholds
         "reporter": case.reporter_userid, "place": case.unit_id or case.grid_id,
     })
     places = place_words(case.unit.address if case.unit else "", case.grid.name)
-    scored = [(similarity(case.text, text, places), -case_id, case_id) for case_id, text in rows
+    scored = [(similarity(case.text, text, places), -case_id, case_id, text) for case_id, text in rows
               if not elsewhere(case.text, text)]
     if not scored:
         return None
-    score, _, best = max(scored)
+    score, _, best, text = max(scored)
     if score < thresholds.suspect:
         return None
-    return Found(best, score, score >= thresholds.link, session)
+    return Found(best, score, score >= thresholds.link and same_matter(case.text, text, places), session)

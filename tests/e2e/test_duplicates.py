@@ -25,6 +25,9 @@ DRILL_AGAIN = "楼上一直在装修，电钻声太吵了"  # alike, but not ali
 LIFT, OTHER_LIFT = "3单元的电梯又坏了，天天困人", "5单元的电梯又坏了，天天困人"
 SHED, OTHER_SHED = "5栋楼顶有人搭了个铁皮棚子", "6栋楼顶有人搭了个铁皮棚子"
 PARTY, OTHER_PARTY = "302室家里天天半夜唱歌跳舞吵得睡不着", "501室家里天天半夜唱歌跳舞吵得睡不着"
+# Alike words about another thing: the stairwell's lamp is not the street lamp; the flat above each reporter's home.
+STAIR_LAMP, STREET_LAMP = "楼道灯坏了，晚上黑漆漆的", "路灯坏了，晚上黑漆漆的"
+UPSTAIRS, UPSTAIRS_TOO = "楼上天天装修，电钻声吵得人头疼", "楼上天天装修，电钻声吵得人头疼"
 SHOP_BINS, SHOP_BINS_AGAIN = "小区西门超市旁的垃圾桶好几天没人倒，臭得不行", "小区西门超市旁垃圾桶几天没人倒了，太臭了"
 PARCELS, PARCELS_AGAIN = "小区东门快递柜旁边的垃圾堆了好几天没人收", "东门快递柜边上的垃圾堆了几天没人收，太脏了"
 
@@ -33,7 +36,7 @@ PARCELS, PARCELS_AGAIN = "小区东门快递柜旁边的垃圾堆了好几天没
 def neighbours(wecom, database_url) -> list[str]:
     """Residents bound to one unit."""
     unit = cli_json(["units", "--json"], database_url)[2]
-    users = [f"dup-{n}" for n in range(18)]
+    users = [f"dup-{n}" for n in range(22)]
     for userid in users:
         assert "绑定" in wecom.send_text(userid, f"绑定 {unit['address']}")
     return users
@@ -128,3 +131,14 @@ def test_the_progress_link_a_follower_is_given_rates_as_them_never_as_the_first_
     assert case["state"] == "closed"  # the first reporter's rating is still to come
     assert not [e for e in case["events"] if e["actor"] == neighbours[16] and e["action"] != "report"]
     assert any(e["actor"] == neighbours[17] and "还是很臭" in (e["note"] or "") for e in case["events"])
+
+
+@pytest.mark.parametrize(("first", "second", "users"), [(STAIR_LAMP, STREET_LAMP, (18, 19)),
+                                                        (UPSTAIRS, UPSTAIRS_TOO, (20, 21))])
+def test_alike_words_about_another_thing_or_home_open_a_case_of_their_own_marked_for_the_worker(
+        wecom, database_url, neighbours, first, second, users):
+    """(Last in the module: the noise case would be the closest match of the earlier tests' drilling.)"""
+    one = opened(wecom, neighbours[users[0]], first)
+    other = opened(wecom, neighbours[users[1]], second)
+    case = show(other, database_url)
+    assert (case["state"], case["duplicate_of"], case["suspect_of"]) == ("pending", None, one)

@@ -1,0 +1,37 @@
+"""Alike words are not enough to follow another resident's case: nothing in the two reports may say they are
+about different things (handlers.cases.duplicates.same_matter). Our own sentences."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.cases.duplicates import same_matter, similarity
+
+LINK = 70  # the shipped config's duplicate_similarity.link
+
+SAME = [
+    ("小区北门的垃圾桶好几天没人倒，臭得不行", "小区北门垃圾桶几天没人倒了，太臭了"),
+    ("楼下的路灯坏了好几天了，晚上黑乎乎的", "楼下的路灯坏了好几天，晚上很黑"),
+    ("楼道里堆满了杂物，堵住了消防通道", "楼道里堆满了杂物，堵住了消防通道，太危险"),
+    ("楼下垃圾桶满了没人清理", "垃圾桶满了好几天了没人清理"),
+    ("北门那块井盖松了，车一过就响", "北门井盖松了，车压过去就响"),  # a wording, not another thing
+]
+# Alike enough to have been linked, each about another thing, day or home.
+APART = [
+    ("楼道灯坏了，晚上黑漆漆的", "路灯坏了，晚上黑漆漆的"),  # the stairwell's lamp is not the street's
+    ("小区里有人遛狗不牵绳", "小区里有人遛狗不捡粪便"),  # another complaint about dogs
+    ("昨天晚上有人在楼下打架", "今天早上有人在楼下打架"),  # another day, another fight
+    ("楼上天天装修很吵", "楼下天天装修很吵"),  # the flat above is not the flat below
+    ("楼上天天装修很吵", "楼上天天装修很吵"),  # each reporter's flat above: another home
+    ("隔壁家的狗整夜叫个不停", "隔壁家的狗整夜叫个不停"),
+]
+
+
+@pytest.mark.parametrize(("first", "second"), SAME)
+def test_a_report_that_only_says_more_or_less_is_the_same_matter(first, second):
+    assert similarity(first, second) >= LINK and same_matter(first, second)
+
+
+@pytest.mark.parametrize(("first", "second"), APART)
+def test_alike_reports_about_another_thing_day_or_home_are_not_the_same_matter(first, second):
+    assert similarity(first, second) >= LINK and not same_matter(first, second)
