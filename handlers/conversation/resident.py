@@ -303,9 +303,10 @@ MATTER_MIN_CHARS = 4  # words left beside the place, fewer than this are no matt
 
 def _another_matter(services: Services, case: Case, text: str, unit: Unit) -> bool:
     """Whether `text`, which names `unit`, reports another matter than `case`'s (湖景苑3栋门口垃圾桶满了 while
-    a street lamp's place is asked) rather than giving its place: its words without the place are classified
-    (an address alone may look like a report to the model); a case to be sorted takes any matter."""
-    rest = content(text, place_words(unit.address, unit.grid.name if unit.grid else ""))
+    a street lamp's place is asked) rather than giving its place: its words without the place (read as addresses
+    are: 阳光小去2期5洞 is 阳光小区2期5栋) are classified (an address alone may look like a report to the model); a case
+    to be sorted takes any matter."""
+    rest = content(normalise_address(text), place_words(unit.address, unit.grid.name if unit.grid else ""))
     if case.category == drafts.OTHER or len(rest) < MATTER_MIN_CHARS:
         return False
     decision = services.classifier().classify(rest)

@@ -324,3 +324,11 @@ def test_where_the_resident_lives_is_not_the_place_when_the_words_name_another(w
     building number in the estate of home: the text's or the bound one)."""
     number = case_number(wecom.send_text(userid, text))
     assert cli_json(["case", "show", number, "--json"], database_url)["unit"] == unit
+
+
+def test_an_address_answer_with_typos_places_the_case(wecom, database_url):
+    """阳光小去2期5洞 (小区 and 栋 as pinyin input slips them) is 阳光小区二期5栋: the place, not words of a new matter."""
+    number = case_number(wecom.send_text("typo-resident", "楼道里堆满了杂物和纸箱，很危险"))
+    reply = wecom.send_text("typo-resident", "阳光小去2期5洞")
+    assert number in reply and "二期5-6栋" in reply, reply
+    assert cli_json(["case", "show", number, "--json"], database_url)["unit"] == "441999001001002003"
