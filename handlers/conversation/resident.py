@@ -39,7 +39,7 @@ from handlers.conversation.opening import (
     place_report,
     resident_and_conversation,
 )
-from handlers.places.address import Designators, designators, in_estate, normalise_address
+from handlers.places.address import Designators, designators, in_estate, normalise_address, without_denied
 from handlers.places.address_index import AddressMatch
 from handlers.registry import cache as registry
 from handlers.services import Services
@@ -262,7 +262,7 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
     if case is None or case.state != CaseState.AWAITING_PLACE:
         pending.finish(session, resident.userid)
         return None
-    folded = fold(text)
+    folded = without_denied(fold(text))
     if state == pending.CONFIRM_ADDRESS and is_yes(text):
         unit = registry.unit(session, data["unit_id"])
         return place_report(session, services, resident, case, Place(unit.grid, unit, "text"), now)

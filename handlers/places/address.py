@@ -115,6 +115,14 @@ def without_numbers(normalised: str, mark: str = "") -> str:
     return _GROUP.sub(mark, _PHASE.sub(mark, _BUILDING.sub(mark, normalised)))
 
 
+_DENIED = re.compile(r"不是[^，,。；;！!？?\s是]*[，,。；;！!？?\s]*")
+
+
+def without_denied(text: str) -> str:
+    """The words without what they deny: 不是一期，是二期的 → 是二期的 (an answer that corrects a guessed place)."""
+    return _DENIED.sub("", text)
+
+
 def split_home(text: str) -> tuple[str, str]:
     """(where the words say the resident lives, the rest of them): 住在湖景苑3栋，但是5栋门口… → ("住在湖景苑3栋",
     "，但是5栋门口…"); ("", text) when they say nothing of home."""

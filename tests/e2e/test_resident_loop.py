@@ -332,3 +332,11 @@ def test_an_address_answer_with_typos_places_the_case(wecom, database_url):
     reply = wecom.send_text("typo-resident", "阳光小去2期5洞")
     assert number in reply and "二期5-6栋" in reply, reply
     assert cli_json(["case", "show", number, "--json"], database_url)["unit"] == "441999001001002003"
+
+
+def test_what_an_answer_denies_is_not_read_as_the_place(wecom, database_url):
+    """“请问地点是…阳光小区一期3-4栋吗？” — 不是一期，是二期的: 二期 (another grid), not a tie of both phases asked again."""
+    number = case_number(wecom.send_text("denying-resident", "阳光小区3栋楼道里堆满杂物"))
+    reply = wecom.send_text("denying-resident", "不是一期，是二期的")
+    assert number in reply and "回复 1 确认" not in reply, reply
+    assert cli_json(["case", "show", number, "--json"], database_url)["grid"] == "441999001001002"
