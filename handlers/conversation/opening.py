@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from os.path import commonprefix
 from datetime import datetime, timedelta
@@ -80,7 +81,7 @@ def open_report(session: Session, services: Services, resident: Resident, text: 
     grid worker will set the category."""
     if not category.grid_matter:
         return _to_department(session, services, resident, text, category, classification, record, now)
-    place, guess = find_place(session, services, resident, text, now, attachments)
+    place, asked = find_place(session, services, resident, text, now, attachments)
     assignee = pick_assignee(session, place.grid.id, category.name, urgent=category.urgent) if place.grid else None
     rules = clock_rules(services.config_dir)
     case = open_case(session, text=text, category=category, reporter_userid=resident.userid,
@@ -89,12 +90,7 @@ def open_report(session: Session, services: Services, resident: Resident, text: 
     if record is not None:
         record.case_id = case.id
     if place.grid is None:
-        if guess is not None:
-            pending.expect(session, resident.userid, pending.CONFIRM_ADDRESS,
-                           {"case_id": case.id, "unit_id": guess.id}, now)
-            return Opened(render("replies/confirm_address", case=case, unit=guess), case)
-        pending.expect(session, resident.userid, pending.AWAIT_ADDRESS, {"case_id": case.id}, now)
-        return Opened(render("replies/ask_address", case=case), case)
+        return Opened(ask_place(session, resident.userid, case, asked, now), case)
     original = announce(session, case, rules, now, compare=not sorted_later)
     if original is not None:
         return Opened(render("replies/duplicate_linked", case=case, original=original), case)
@@ -126,56 +122,85 @@ def known_place(resident: Resident, now: datetime, window: timedelta) -> Place |
 
 
 def find_place(session: Session, services: Services, resident: Resident, text: str, now: datetime,
-               attachments: list | None = None) -> tuple[Place, Unit | None]:
+               attachments: list | None = None) -> tuple[Place, Named]:
     """Where the report says it is — an address in the text (`_named_in_words`), else a location the resident
     sent with it (`attachments`) — else a place known without asking (known_place: a resident bound to one
-    building may report another); plus a guess to confirm when there is none of them. A pin or the known
-    building in the grid of an estate named without a building is the finer place."""
+    building may report another); with what to ask when there is none of them. A pin or the known building in
+    the grid of an estate named without a building is the finer place."""
     known = known_place(resident, now, clock_rules(services.config_dir).qr_arrival_window)
-    named, guess = _named_in_words(session, services, text, known.unit if known is not None else None)
-    if named is not None and named.unit is not None:
-        return named, None
+    named = _named_in_words(session, services, text, known.unit if known is not None else None)
+    if named.place is not None and named.place.unit is not None:
+        return named.place, Named()
     for place in (_pinned(session, attachments or []), known):
-        if place is not None and (named is None or place.grid.id == named.grid.id):
-            return place, None
-    return (named, None) if named is not None else (Place(None, None, None), guess)
+        if place is not None and (named.place is None or place.grid.id == named.place.grid.id):
+            return place, Named()
+    return named.place or Place(None, None, None), named
 
 
-def _named_in_words(session: Session, services: Services, text: str,
-                    home: Unit | None) -> tuple[Place | None, Unit | None]:
+def _named_in_words(session: Session, services: Services, text: str, home: Unit | None) -> Named:
     """The place a report's words name (`named_place`). Where they say the resident lives (住在…, 我家是…) is the
     place only when they name no other; a building number alone (5栋门口) is read in the estate of home — the
     one the words give, else the resident's known `home`."""
     index = services.addresses.get(session)
     said_home, rest = split_home(text)
-    named, guess = named_place(session, index.match(rest, limit=TIED_UNITS), "text")
-    if named is not None:
-        return named, None
+    named = named_place(session, index.match(rest, limit=TIED_UNITS), "text")
+    if named.place is not None:
+        return named
     said = index.match(said_home, limit=1) if said_home else []
     home = (registry.unit(session, said[0].unit_id) if said else None) or home
-    if guess is None and home is not None and designators(normalise_address(rest)) != Designators():
-        within, _ = named_place(session, index.match(in_estate(home.address, rest, True), limit=TIED_UNITS), "text")
-        if within is not None:
-            return within, None
+    if named.guess is None and home is not None and designators(normalise_address(rest)) != Designators():
+        within = named_place(session, index.match(in_estate(home.address, rest, True), limit=TIED_UNITS), "text")
+        if within.place is not None:
+            return within
     if said_home:
         return named_place(session, index.match(text, limit=TIED_UNITS), "text")
-    return None, guess
+    return named
 
 
-def named_place(session: Session, matches: list[AddressMatch], source: str) -> tuple[Place | None, Unit | None]:
+@dataclass(frozen=True)
+class Named:
+    """What address matches give: a `place`; else what to ask — whether a `guess` is the place (a misspelt name),
+    or, when parts of one `estate` in several grids tie (翠苑小区 without its phase), which part (`guess`, one of
+    them, is the estate an answer such as 三期 is read in); nothing named: ask for the address."""
+
+    place: Place | None = None
+    guess: Unit | None = None
+    estate: str | None = None
+
+
+_PART_OF_ESTATE = re.compile(r"(?:[一二三四五六七八九十]+期)?[0-9a-z]+(?:-[0-9a-z]+)?(?:栋|座)", re.IGNORECASE)
+
+
+def named_place(session: Session, matches: list[AddressMatch], source: str) -> Named:
     """The place address matches (`AddressIndex.match`, best first) give: the unit when it is clear; the grid
-    when the best units all lie in one grid (湖景苑东门: the estate, whichever building); else None, with the
-    best unit as a guess to confirm (None: no place named)."""
+    when the best units all lie in one grid (湖景苑东门: the estate, whichever building); else what to ask (`Named`)."""
     if not matches:
-        return None, None
+        return Named()
     best = registry.unit(session, matches[0].unit_id)  # None: removed since indexed
     if best is None or matches[0].confident:
-        return (Place(best.grid, best, source) if best is not None else None), None
+        return Named(Place(best.grid, best, source) if best is not None else None)
     tied = [registry.unit(session, m.unit_id) for m in matches if m.score == matches[0].score]
-    if matches[0].score < CONFIDENT or len(tied) == TIED_UNITS or None in tied or len({u.grid_id for u in tied}) > 1:
-        return None, best
+    if len(tied) == 1 or None in tied or len(tied) == TIED_UNITS:
+        return Named(guess=best)
     estate = commonprefix([unit.address for unit in tied]).rstrip("0123456789-")
-    return Place(best.grid, None, source, {"lat": None, "lng": None, "label": estate}), None
+    if not all(_PART_OF_ESTATE.fullmatch(unit.address[len(estate):]) for unit in tied):
+        return Named()  # several estates (a road they lie on): no one of them to offer
+    if matches[0].score >= CONFIDENT and len({unit.grid_id for unit in tied}) == 1:
+        return Named(Place(best.grid, None, source, {"lat": None, "lng": None, "label": estate}))
+    return Named(guess=best, estate=estate)
+
+
+def ask_place(session: Session, userid: str, case: Case, named: Named, now: datetime) -> str:
+    """The question a case without a place asks (and the state its answer is read in): which part of the estate
+    named, whether the guess is the place, or where."""
+    if named.guess is None:
+        pending.expect(session, userid, pending.AWAIT_ADDRESS, {"case_id": case.id}, now)
+        return render("replies/ask_address", case=case)
+    pending.expect(session, userid, pending.CONFIRM_ADDRESS,
+                   {"case_id": case.id, "unit_id": named.guess.id, "estate": named.estate}, now)
+    if named.estate is not None:
+        return render("replies/ask_estate_part", case=case, estate=named.estate)
+    return render("replies/confirm_address", case=case, unit=named.guess)
 
 
 def _pinned(session: Session, attachments: list) -> Place | None:

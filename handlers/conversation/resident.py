@@ -33,6 +33,7 @@ from handlers.chat.inbound import Inbound
 from handlers.conversation import drafts, resident_requests
 from handlers.conversation.opening import (
     TIED_UNITS,
+    ask_place,
     located,
     named_place,
     open_report,
@@ -264,6 +265,8 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
         return None
     folded = without_denied(fold(text))
     if state == pending.CONFIRM_ADDRESS and is_yes(text):
+        if data.get("estate"):  # which part of the estate was asked: a yes says none
+            return render("replies/ask_estate_part", case=case, estate=data["estate"])
         unit = registry.unit(session, data["unit_id"])
         return place_report(session, services, resident, case, Place(unit.grid, unit, "text"), now)
     if parse_command(text, "resident") is not None:
@@ -280,13 +283,10 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
     if _another_matter(services, case, text, unit):  # a new report naming its own place: this case keeps waiting
         pending.finish(session, resident.userid)
         return None
-    named, guess = named_place(session, matches, "asked")
-    if named is not None:
-        return place_report(session, services, resident, case, named, now)
-    if guess is None:  # removed from the registry since indexed
-        return render("replies/address_not_found", case=case)
-    pending.expect(session, resident.userid, pending.CONFIRM_ADDRESS, {"case_id": case.id, "unit_id": guess.id}, now)
-    return render("replies/confirm_address", case=case, unit=guess)
+    named = named_place(session, matches, "asked")
+    if named.place is not None:
+        return place_report(session, services, resident, case, named.place, now)
+    return ask_place(session, resident.userid, case, named, now)
 
 
 def _in_guessed_estate(session: Session, services: Services, unit_id: int, text: str) -> list[AddressMatch]:

@@ -110,6 +110,11 @@ def designators(normalised: str) -> Designators:
                        frozenset(_GROUP.findall(normalised)))
 
 
+def is_road_number(name: str) -> bool:
+    """Whether a place name is a number on a road (湖滨路88号): found only as written, never as a misspelling."""
+    return _ROAD.fullmatch(name) is not None
+
+
 def without_numbers(normalised: str, mark: str = "") -> str:
     """A normalised text with its phases, buildings and groups replaced by `mark`: 湖景苑3栋4栋 → 湖景苑."""
     return _GROUP.sub(mark, _PHASE.sub(mark, _BUILDING.sub(mark, normalised)))

@@ -20,7 +20,7 @@ from rapidfuzz import fuzz
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers.places.address import Designators, designators, normalise_address, place_names
+from handlers.places.address import Designators, designators, is_road_number, normalise_address, place_names
 from handlers.registry.records import Registry
 from models import Area, Grid, Unit
 
@@ -121,7 +121,7 @@ class AddressIndex:
     def _build_char_postings(self) -> dict[str, list[str]]:
         postings: dict[str, list[str]] = defaultdict(list)
         for name in self._by_name:
-            if len(name) >= 3:
+            if len(name) >= 3 and not is_road_number(name):  # a road's name alone (湖滨路上) is no number on it
                 for char in set(name):
                     postings[char].append(name)
         limit = max(50, int(len(self._by_name) * COMMON_CHAR_SHARE))

@@ -296,7 +296,7 @@ def test_an_estate_in_one_grid_named_without_a_building_goes_to_that_grid_withou
     assert (case["state"], case["grid"], case["unit"], case["assignee"]) == ("pending", "441999001001003", None,
                                                                               "yg-clean-1")
     assert "湖景苑" in reply and "回复 1 确认" not in reply, reply
-    assert "回复 1 确认" in wecom.send_text("estate-resident-2", "阳光小区门口的垃圾桶满了好几天没人清理")
+    assert "哪一期" in wecom.send_text("estate-resident-2", "阳光小区门口的垃圾桶满了好几天没人清理")
 
 
 def test_an_estate_named_as_the_answer_to_the_address_question_places_the_case_in_its_grid(wecom, database_url):
@@ -340,3 +340,19 @@ def test_what_an_answer_denies_is_not_read_as_the_place(wecom, database_url):
     reply = wecom.send_text("denying-resident", "不是一期，是二期的")
     assert number in reply and "回复 1 确认" not in reply, reply
     assert cli_json(["case", "show", number, "--json"], database_url)["grid"] == "441999001001002"
+
+
+def test_an_estate_across_grids_named_alone_is_asked_which_part_not_a_building_to_confirm(wecom, database_url):
+    """翠苑小区 has three phases in three grids: the resident is asked which phase, not “请问地点是…一期1-2栋吗？”,
+    so a yes by habit (1) places nothing; 三期 then places it in that phase's grid."""
+    number = case_number(question := wecom.send_text("part-resident", "翠苑小区门口的井盖松动了，车一过就哐哐响"))
+    assert "“明湖区湖滨街道江南大道301号翠苑小区”的哪一期" in question and "回复 1 确认" not in question, question
+    assert "哪一期" in wecom.send_text("part-resident", "1")
+    assert cli_json(["case", "show", number, "--json"], database_url)["state"] == "awaiting_place"
+    assert number in wecom.send_text("part-resident", "三期")
+    assert cli_json(["case", "show", number, "--json"], database_url)["grid"] == "441999001002003"
+
+
+def test_a_road_many_estates_lie_on_is_asked_for_the_address_not_an_estate_to_confirm(wecom):
+    reply = wecom.send_text("road-resident", "湖滨路上有人乱摆摊，人行道都走不了")
+    assert "请告诉我们具体地址" in reply and "阳光小区" not in reply, reply
