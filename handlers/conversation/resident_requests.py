@@ -158,6 +158,14 @@ def _follower_rating(session: Session, resident: Resident, case: Case, link: Cas
     return render("replies/rated", case=case, rating=rating, follower=True, holder=resident.userid)
 
 
+def rate_by_digit(session: Session, resident: Resident, text: str, now: datetime) -> str | None:
+    """A bare 1, 2 or 3 with nothing asked, from a resident whose case waits for their rating: that rating (the
+    close notice asked "回复 1 满意…" while another question of theirs was open); None otherwise."""
+    rating = _RATING_DIGITS.get(fold(text))
+    case = _latest_rateable(session, resident) if rating is not None else None
+    return rate(session, resident, rating, case.id, "", now) if case is not None else None
+
+
 def continue_answer(session: Session, services: Services, resident: Resident, state: str, data: dict,
                     text: str, now: datetime) -> str | None:
     """The answer to "please rate 1/2/3", to "why not satisfied?" or to "撤销 GB-…？回复 1 确认"."""

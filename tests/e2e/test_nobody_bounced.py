@@ -23,7 +23,7 @@ from models import Case, Correction, InboundMessage, Unit
 from tests.cli import cli_json
 from tests.e2e.conftest import clock_after, config_with_quiet_hours, demo_settings
 from tests.e2e.kf_chat import KF_WELCOME, KfResident
-from tests.e2e.worker_chat import number_in, queued, show
+from tests.e2e.worker_chat import digits, number_in, queued, show
 from tests.wecom_sim import location_xml, media_xml
 
 OTHER = "居民诉求-其他"
@@ -277,6 +277,22 @@ def test_a_location_sent_with_the_words_beats_the_bound_address(wecom, db, datab
     number = number_in(wecom.send_text(userid, SURE))
     case = show(number, database_url)
     assert (case["grid"], case["place_source"]) == (grid_code, "location") and case["unit"] != home
+
+
+def test_the_rating_asked_while_another_question_was_open_is_taken_after_it(wecom, db, database_url):
+    """The case is closed while the resident is being asked back about another report: its notice asks
+    "回复 1 满意…", so the 1 that follows the ask-back's answer rates the case (it got the help text)."""
+    bound(wecom, database_url, "nb-rate-later")
+    closed = number_in(wecom.send_text("nb-rate-later", "橙子怪把小区里的健身器材弄坏了"))  # no neighbour's case
+    worker = show(closed, database_url)["assignee"]
+    assert "已接单" in wecom.send_text(worker, f"接单 {digits(closed)}")
+    choices = asked_choices(wecom.send_text("nb-rate-later", ASKED))
+    wecom.send_text(worker, f"办结 {digits(closed)} 井盖已换新")
+    assert queued(db, "nb-rate-later", closed, "请您评价")
+    assert "请问" not in wecom.send_text("nb-rate-later", choices["其他（由网格员判断）"])
+    rated = wecom.send_text("nb-rate-later", "1")
+    assert "感谢您的评价" in rated and closed in rated, rated
+    assert show(closed, database_url)["state"] == "archived"
 
 
 def test_a_bare_yes_is_no_report_of_its_own(wecom, db, database_url):
