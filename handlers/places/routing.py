@@ -3,8 +3,8 @@
 The place comes from, in order: the resident's bound unit, an address in the text
 (`AddressIndex`), a location (`locate_point`), or the resident's answer when asked.
 The assignee (`pick_assignee`): a 专业 worker of the grid covering the category, else the
-专职 worker with the fewest open cases, else the grid leader (up the grid's parents);
-workers on leave are skipped. Urgent matters go to the nearest on-duty 专职 worker,
+专职 worker with the fewest open cases, else the grid leader (up the grid's parents), else the
+nearest on-duty 专职 worker of the community; workers on leave are skipped. Urgent matters go to the nearest on-duty 专职 worker,
 with the leader told at once (`urgent_responders`).
 """
 
@@ -159,6 +159,7 @@ def pick_assignee(session: Session, grid_id: int, category_name: str, urgent: bo
         fulltime = [m for m in staff if m.role == WorkerRole.FULLTIME]
         member = _least_busy(session, specialists) or _least_busy(session, fulltime)
         chosen = registry.worker(session, member.id) if member is not None else grid_leader(session, grid_id)
+        chosen = chosen or nearest_fulltime(session, grid_id)  # nobody of the grid on duty: not nobody at all
     counted = _COUNTED.get(session)
     if chosen is not None and chosen.id in counted:
         counted[chosen.id] += 1

@@ -75,6 +75,13 @@ def test_the_leader_is_found_up_the_parent_grids(session):
     assert assignee(session, VILLAGE_GRID, "噪音扰民") == "sw-leader-1"  # 石湾村北片's leader
 
 
+def test_with_everyone_of_the_grid_on_leave_the_nearest_fulltime_worker_gets_it(session):
+    """No one of 东岭社区第四网格 on duty (its 专职 worker is on leave, its leader too): not nobody, but the 专职 worker
+    of a neighbouring square, as an urgent case would."""
+    worker(session, "dl-leader-4").on_duty = False
+    assert assignee(session, LEAVE_GRID, "噪音扰民") in {"dl-worker-1", "dl-worker-5"}
+
+
 def test_urgent_cases_go_to_the_fulltime_worker_and_the_leader_not_the_specialist(session):
     assert assignee(session, DEMO_GRID, "消防安全", urgent=True) == "demo-worker"
     responders = urgent_responders(session, grid(session, DEMO_GRID).id)
