@@ -58,13 +58,22 @@ def own_case(session: Session, resident: Resident, ref: str) -> Case | None:
 def _progress(session: Session, resident: Resident, ref: str) -> str:
     if ref:
         case = own_case(session, resident, ref)
+        if case is not None:
+            return render("replies/progress_detail", case=case)
+        case = _followed_case(session, resident, ref)
         if case is None:
             return render("replies/case_not_found", ref=ref)
-        return render("replies/progress_detail", case=case)
+        return render("replies/progress_detail", case=case, holder=resident.userid)
     cases = session.scalars(
         select(Case).where(Case.reporter_userid == resident.userid).order_by(Case.id.desc()).limit(PROGRESS_LIST_LIMIT)
     ).all()
     return render("replies/progress_list", cases=cases)
+
+
+def _followed_case(session: Session, resident: Resident, ref: str) -> Case | None:
+    """The case by number that the resident follows (their report was linked to it): theirs to look at only."""
+    case_id = parse_case_number(ref)
+    return session.get(Case, case_id) if case_id and _follow(session, resident.userid, case_id) is not None else None
 
 
 def _which_to_withdraw(session: Session, resident: Resident, now: datetime) -> str:

@@ -28,6 +28,7 @@ PARTY, OTHER_PARTY = "302室家里天天半夜唱歌跳舞吵得睡不着", "501
 # Alike words about another thing: the stairwell's lamp is not the street lamp; the flat above each reporter's home.
 STAIR_LAMP, STREET_LAMP = "楼道灯坏了，晚上黑漆漆的", "路灯坏了，晚上黑漆漆的"
 UPSTAIRS, UPSTAIRS_TOO = "楼上天天装修，电钻声吵得人头疼", "楼上天天装修，电钻声吵得人头疼"
+SOUTH_BINS, SOUTH_BINS_AGAIN = "小区南门的垃圾桶好几天没人倒，臭得不行", "小区南门垃圾桶几天没人倒了，太臭了"
 SHOP_BINS, SHOP_BINS_AGAIN = "小区西门超市旁的垃圾桶好几天没人倒，臭得不行", "小区西门超市旁垃圾桶几天没人倒了，太臭了"
 PARCELS, PARCELS_AGAIN = "小区东门快递柜旁边的垃圾堆了好几天没人收", "东门快递柜边上的垃圾堆了几天没人收，太脏了"
 
@@ -36,7 +37,7 @@ PARCELS, PARCELS_AGAIN = "小区东门快递柜旁边的垃圾堆了好几天没
 def neighbours(wecom, database_url) -> list[str]:
     """Residents bound to one unit."""
     unit = cli_json(["units", "--json"], database_url)[2]
-    users = [f"dup-{n}" for n in range(22)]
+    users = [f"dup-{n}" for n in range(24)]
     for userid in users:
         assert "绑定" in wecom.send_text(userid, f"绑定 {unit['address']}")
     return users
@@ -142,3 +143,15 @@ def test_alike_words_about_another_thing_or_home_open_a_case_of_their_own_marked
     other = opened(wecom, neighbours[users[1]], second)
     case = show(other, database_url)
     assert (case["state"], case["duplicate_of"], case["suspect_of"]) == ("pending", None, one)
+
+
+def test_a_follower_can_look_up_the_case_they_follow_by_its_number_without_its_reporters_words(
+        wecom, database_url, neighbours):
+    """The duplicate reply names the case the report follows: 进度 with that number shows it (as the progress
+    link does), not 'no such case'; nothing of the first reporter's own words."""
+    original = opened(wecom, neighbours[22], SOUTH_BINS)
+    assert original in wecom.send_text(neighbours[23], SOUTH_BINS_AGAIN)
+    detail = wecom.send_text(neighbours[23], f"进度 {original}")
+    assert original in detail and "没有找到" not in detail, detail
+    assert "没人倒" not in detail and neighbours[22] not in detail
+    assert "没有找到" in wecom.send_text(neighbours[0], f"进度 {original}")  # a neighbour who follows nothing
