@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 
 from sqlalchemy import select
 
@@ -24,9 +25,15 @@ def digits(number: str) -> str:
     return str(int(number[3:]))
 
 
+_reported: Counter = Counter()  # (userid, text) → how often reported: the same words again would be the same case
+
+
 def report(wecom, text: str = GARBAGE, userid: str = "demo-resident") -> str:
-    """A resident's report that opened a case of its own (not linked to another); its number."""
-    reply = wecom.send_text(userid, text)
+    """A resident's report that opened a case of its own (not linked to another); its number. The same words
+    from the same resident a second time are marked （第N次）, or they would be the report sent again."""
+    _reported[userid, text] += 1
+    count = _reported[userid, text]
+    reply = wecom.send_text(userid, text if count == 1 else f"{text}（第{count}次）")
     match = re.search(r"事项编号 (GB-\d{6})", reply)
     assert match, reply
     return match.group(1)
