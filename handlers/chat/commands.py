@@ -147,6 +147,19 @@ def is_thanks(text: str) -> bool:
     return _bare(text) in _lowered("thanks")
 
 
+RATING_MAX_CHARS = 12
+
+
+def rating_in_words(text: str) -> str | None:
+    """The rating (satisfied, basic, unsatisfied) a short answer to "请您评价" gives in the words people use
+    (挺满意的, 还行吧, 不太满意, 👍); None for anything else, and for a longer text (a new report may hold 不满意)."""
+    folded = fold(text).lower()
+    if len(word_characters(folded)) > RATING_MAX_CHARS:
+        return None
+    return next((rating for rating, words in _vocabulary()["rating_words"].items()
+                 if any(word.lower() in folded for word in words)), None)
+
+
 def suggest(text: str, audience: str) -> str | None:
     """The command a mistyped text most likely meant, with its rest: `结单 3` → `接单 3`. A word of two
     or more characters with one character wrong or two swapped, at a boundary; None when none is close."""

@@ -14,7 +14,7 @@ from handlers.cases.records import apply_action
 from handlers.cases.timing import clock_rules
 from handlers.chat import pending
 from handlers.chat.case_numbers import parse_case_number
-from handlers.chat.commands import Command, fold, is_yes, parse_command
+from handlers.chat.commands import Command, fold, is_yes, parse_command, rating_in_words
 from handlers.points import shop
 from handlers.points.ledger import award_rating
 from handlers.services import Services
@@ -184,14 +184,15 @@ def continue_answer(session: Session, services: Services, resident: Resident, st
         return _withdraw(session, services, resident, str(data["case_id"]), now) if is_yes(text) else None
     if state != pending.RATE:
         return None
-    if data.get("rating") == "unsatisfied":  # the reason asked for; a command (进度, 满意) is answered as one
-        command = parse_command(text, "resident")
+    command = parse_command(text, "resident")  # answered as the command (进度, 满意, 不满意 原因)
+    if data.get("rating") == "unsatisfied":  # the reason asked for
         if command is not None and command.name != "add":  # 补充 … gives the reason
             return None
         return rate(session, resident, "unsatisfied", data["case_id"], folded, now)
-    if folded in _RATING_DIGITS:
-        return rate(session, resident, _RATING_DIGITS[folded], data["case_id"], "", now)
-    return None
+    if command is not None:
+        return None
+    rating = _RATING_DIGITS.get(folded) or rating_in_words(text)  # 不太满意 asks for the reason, as 3 does
+    return rate(session, resident, rating, data["case_id"], "", now) if rating is not None else None
 
 
 def bind_address(session: Session, services: Services, resident: Resident, address: str) -> str:

@@ -298,3 +298,36 @@ def test_a_resident_who_reports_before_answering_the_offer_to_bind_can_still_rep
     with db() as session:
         assert session.scalars(select(Resident).where(Resident.userid == f"kf:{resident.external_userid}")
                                ).one().unit.code == code
+
+
+@pytest.mark.parametrize(("answer", "report", "rating"), [
+    ("挺满意的", "小区门口的减速带被压坏了，开车过去咯噔响", "satisfied"),
+    ("还行吧", "花坛边上的自来水管一直在漏水", "basic"),
+    ("不太满意", "楼顶平台的防护栏杆松动了", "unsatisfied"),
+])
+def test_a_rating_in_the_words_people_use_rates_the_case_just_closed(wecom, fake_wecom, db, building, app_url,
+                                                                    answer, report, rating):
+    """After 办结 the resident is asked to rate; an answer in their own words rates. Before, 挺满意的 and 不太满意
+    were asked back as new reports (opened as 其他 for the worker ten minutes later) and 还行 got the help text."""
+    code, _, _ = building
+    resident = KfResident(fake_wecom, wecom, f"wmE2eRatesInWords{rating}")
+    userid = f"kf:{resident.external_userid}"
+    resident.write(msgtype="event", event_type="enter_session", scene="building", scene_param=code, welcome=False)
+    resident.say(report)
+    number = int(re.search(r"GB-(\d{6})", resident.wait_for(1)[0]).group(1))
+    with db() as session:
+        assignee = session.get(Case, number).assignee.userid
+    wecom.send_text(assignee, f"接单 {number}")
+    assert "已办结" in wecom.send_text(assignee, f"办结 {number} 已处理好")
+    assert fake_wecom.wait_for(lambda: [text for text in resident.received() if "请您评价" in text])
+    sent = len(resident.received())
+    resident.say(answer)
+    reply = resident.wait_for(sent + 1)[-1]
+    if rating == "unsatisfied":
+        assert "原因" in reply, reply
+        resident.say("栏杆还是晃的")
+        reply = resident.wait_for(sent + 2)[-1]
+    assert f"GB-{number:06d}" in reply and "请问" not in reply, reply
+    with db() as session:
+        assert session.get(Case, number).rating == rating
+        assert session.scalar(select(func.count()).select_from(Case).where(Case.reporter_userid == userid)) == 1

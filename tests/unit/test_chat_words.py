@@ -3,7 +3,7 @@
 import pytest
 
 from handlers.chat.case_numbers import format_case_number, only_refs, parse_case_number, split_ref
-from handlers.chat.commands import is_chitchat, is_greeting, is_thanks, is_yes, parse_command, suggest
+from handlers.chat.commands import is_chitchat, is_greeting, is_thanks, is_yes, parse_command, rating_in_words, suggest
 from handlers.conversation.drafts import OTHER, read_choice
 
 
@@ -129,6 +129,16 @@ def test_a_case_number_is_read_as_workers_write_it_and_the_note_keeps_none_of_it
 def test_yes_is_said_in_many_words_but_a_report_is_no_yes():
     assert all(is_yes(word) for word in ("1", "１", "对的！", "没错", "好的[微笑]", "确定", "OK"))
     assert not any(is_yes(word) for word in ("2", "对面楼漏水", "好吵", "不是"))
+
+
+@pytest.mark.parametrize("text, rating", [
+    ("挺满意的", "satisfied"), ("很好👍", "satisfied"), ("[强]", "satisfied"), ("五星好评！", "satisfied"),
+    ("還行吧", "basic"), ("一般般", "basic"), ("基本满意吧", "basic"),
+    ("不太满意", "unsatisfied"), ("还是没修好", "unsatisfied"), ("不是很满意", "unsatisfied"),
+    ("谢谢", None), ("好的", None), ("楼上的住户对物业很不满意，天天在楼道里吵架", None),
+])
+def test_a_rating_is_read_in_the_words_people_use_from_a_short_answer_only(text, rating):
+    assert rating_in_words(text) == rating
 
 
 @pytest.mark.parametrize("text, refs", [("3", ["3"]), ("3、4号", ["3", "4"]), ("和 GB-000004。", ["GB-000004"]),
