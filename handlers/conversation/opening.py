@@ -131,6 +131,8 @@ def find_place(session: Session, services: Services, resident: Resident, text: s
     named = _named_in_words(session, services, text, known.unit if known is not None else None)
     if named.place is not None and named.place.unit is not None:
         return named.place, Named()
+    if known is not None and named.estate is not None and not known.unit.address.startswith(named.estate):
+        known = None  # the words name another estate, only not which part of it: that is asked
     for place in (_pinned(session, attachments or []), known):
         if place is not None and (named.place is None or place.grid.id == named.place.grid.id):
             return place, Named()

@@ -356,3 +356,11 @@ def test_an_estate_across_grids_named_alone_is_asked_which_part_not_a_building_t
 def test_a_road_many_estates_lie_on_is_asked_for_the_address_not_an_estate_to_confirm(wecom):
     reply = wecom.send_text("road-resident", "湖滨路上有人乱摆摊，人行道都走不了")
     assert "请告诉我们具体地址" in reply and "阳光小区" not in reply, reply
+
+
+def test_a_resident_naming_another_estate_without_its_part_is_asked_not_placed_at_home(wecom, database_url):
+    """Bound to 湖景苑3栋, '阳光小区门口…' names another estate (in two grids): which part is asked; home is not it."""
+    assert "绑定" in wecom.send_text("part-resident-2", "绑定 湖景苑3栋")
+    reply = wecom.send_text("part-resident-2", "阳光小区门口的垃圾桶满了好几天没人清理")
+    assert "阳光小区”的哪一期" in reply, reply
+    assert cli_json(["case", "show", case_number(reply), "--json"], database_url)["state"] == "awaiting_place"
