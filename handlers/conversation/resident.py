@@ -45,7 +45,7 @@ from handlers.places.address_index import AddressMatch
 from handlers.registry import cache as registry
 from handlers.services import Services
 from handlers.texts import render
-from models import Case, CaseEvent, CaseState, Conversation, InboundMessage, Resident, Unit
+from models import Case, CaseState, Conversation, InboundMessage, Resident, Unit
 from models.outbox import keep_media
 
 _UNIT_BY_CODE = select(Unit).where(Unit.code == bindparam("code"))
@@ -333,9 +333,7 @@ def _handle_location(session: Session, services: Services, resident: Resident, c
     if place is not None:
         return place_report(session, services, resident, case, place, now)
     case.location = location
-    session.add(CaseEvent(case=case, at=now, actor=resident.userid, action="attach", from_state=case.state,
-                          to_state=case.state, note=inbound.label, attachments=[{"kind": "location", **location}]))
-    return render("replies/attached", case=case, kind="location")
+    return _attached(session, resident, case, {"kind": "location", **location}, inbound.label, now)
 
 
 def _handle_media(session: Session, services: Services, resident: Resident, convo: Conversation | None,
@@ -349,6 +347,13 @@ def _handle_media(session: Session, services: Services, resident: Resident, conv
     case = latest_open_case(session, resident.userid)
     if case is None:
         return drafts.wait_for_words(session, services, resident, attachment, now)
-    session.add(CaseEvent(case=case, at=now, actor=resident.userid, action="attach", from_state=case.state,
-                          to_state=case.state, note=None, attachments=[attachment]))
-    return render("replies/attached", case=case, kind=inbound.kind)
+    return _attached(session, resident, case, attachment, None, now)
+
+
+def _attached(session: Session, resident: Resident, case: Case, attachment: dict, note: str | None,
+              now: datetime) -> str:
+    """Media or a location added to the resident's case and told to its worker (a voice message may hold the
+    report's details), as words added with 补充 are."""
+    event = apply_action(session, case, "attach", actor=resident.userid, now=now, note=note, attachments=[attachment])
+    notify_event(session, event, tell_reporter=False, tell_group=False)
+    return render("replies/attached", case=case, kind=attachment["kind"])

@@ -331,3 +331,19 @@ def test_a_rating_in_the_words_people_use_rates_the_case_just_closed(wecom, fake
     with db() as session:
         assert session.get(Case, number).rating == rating
         assert session.scalar(select(func.count()).select_from(Case).where(Case.reporter_userid == userid)) == 1
+
+
+def test_a_voice_message_or_photo_after_the_report_is_told_to_its_worker(wecom, fake_wecom, db, building, app_url):
+    """What a resident sends after the report (a voice message with the details, a photo) joins the case and its
+    worker hears of it, as of words added with 补充. Before, it was only on the timeline: nobody was told."""
+    code, _, _ = building
+    resident = KfResident(fake_wecom, wecom, "wmE2eVoiceAfterReport01")
+    resident.write(msgtype="event", event_type="enter_session", scene="building", scene_param=code, welcome=False)
+    resident.say("地下车库的排水沟堵了，下雨就积水")
+    number = re.search(r"GB-\d{6}", resident.wait_for(1)[0]).group(0)
+    resident.write(msgtype="voice")
+    assert "语音" in resident.wait_for(2)[1]
+    with db() as session:
+        assignee = session.get(Case, int(number[3:])).assignee.userid
+    assert _wait(lambda: [text for text in _outbox(db, assignee, "pending") + _outbox(db, assignee, "sent")
+                          if number in text and "语音" in text])
