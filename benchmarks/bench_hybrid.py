@@ -42,7 +42,7 @@ from handlers.classify import (  # noqa: E402
     read_examples,
     scores,
 )
-from handlers.classify._model import TITLE_OPTIONS, ModelOptions, TextModel, title  # noqa: E402
+from handlers.classify._model import LETTERS_OPTIONS, TITLE_OPTIONS, ModelOptions, TextModel, title  # noqa: E402
 from benchmarks.build_retired import NO_REPORT_LABELS  # noqa: E402
 from tests.conftest import SHARED_DATA  # noqa: E402
 from tests.splits import split_examples  # noqa: E402
@@ -151,12 +151,15 @@ def speed(rounds: int = 5) -> None:
     normalised = [normalise(t) for t in texts]
     TextModel.train(normalised, labels, ModelOptions())
     model_cpu = time.thread_time() - start
+    is_long = hybrid.catalogue.is_long
     if hybrid.title_model is not None:  # the title model (catalogue long_title) is retrained with it
-        is_long = hybrid.catalogue.is_long
         TextModel.train([normalise(title(t)) if is_long(n) else n for t, n in zip(texts, normalised)], labels,
                         TITLE_OPTIONS)
-    print(f"  retraining on {len(texts)} examples (normalise + features + fit + calibration, then the title model): "
-          f"{time.thread_time() - start:.1f} s CPU (the model alone {model_cpu:.1f} s), "
+    if hybrid.letters_model is not None:  # and the letters model (catalogue long_letters), on the long ones
+        long = [(n, label) for n, label in zip(normalised, labels) if is_long(n)]
+        TextModel.train([n for n, _ in long], [label for _, label in long], LETTERS_OPTIONS)
+    print(f"  retraining on {len(texts)} examples (normalise + features + fit + calibration, then the title and "
+          f"letters models): {time.thread_time() - start:.1f} s CPU (the model alone {model_cpu:.1f} s), "
           f"{time.perf_counter() - wall:.1f} s wall")
 
 

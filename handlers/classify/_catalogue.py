@@ -105,9 +105,12 @@ class Catalogue:
     long_rule_cap: float = 3.0
     # ... + long_title x the title model's logit (a second model, trained on the long examples' titles: the
     # topic a letter was labelled from; 0: no title model is trained) + long_signal x ln(1 + how many times
-    # the `department_signals` occur) for every department category (a policy question, an official addressed).
+    # the `department_signals` occur) for every department category (a policy question, an official addressed)
+    # + long_letters x the letters model's logit (a third model, trained on the long examples alone: letters have
+    # another vocabulary and label balance than chat; 0: no letters model is trained).
     long_title: float = 0.0
     long_signal: float = 0.0
+    long_letters: float = 0.0
     department_signals: tuple[str, ...] = ()
     urgent_length: float = 0.0  # in a normalised text longer than this (a letter; 0: none is) ...
     urgent_opening: float = 0.0  # ... an urgent category's rules count only in the first this many characters
@@ -165,7 +168,7 @@ class Catalogue:
                                             ("two_matters", 0.0), ("two_sure", 1.0),
                                             ("long_text", 0.0), ("long_match", 0.6), ("long_overrule", 0.9),
                                             ("long_rules", 0.0), ("long_scale", 1.0), ("long_rule_cap", 3.0),
-                                            ("long_title", 0.0), ("long_signal", 0.0),
+                                            ("long_title", 0.0), ("long_signal", 0.0), ("long_letters", 0.0),
                                             ("urgent_length", 0.0), ("urgent_opening", 0.0))}
         entries = data.get("categories")
         if not isinstance(entries, list) or not entries:

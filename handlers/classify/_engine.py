@@ -17,8 +17,9 @@ How the two decide together (`Classifier.classify`), when the rule set has label
   `long_overrule` and `long_match` instead of `model_overrule` and `model_match` (`Catalogue.model_thresholds`);
   with `long_rules` set, a long text's rules and model are weighed together instead (`Classifier._weighed`:
   the model's logits scaled, each category's capped rule score and its `long_bias` added, and with
-  `long_title` a title model's logits (`_model.title`) and with `long_signal` the `department_signals`
-  found; an emergency rule's match still stands); the decision's ranking is then that weighed probability;
+  `long_title` a title model's logits (`_model.title`), with `long_letters` a letters model's logits (trained on
+  the long examples alone) and with `long_signal` the `department_signals` found; an emergency rule's match still
+  stands); the decision's ranking is then that weighed probability;
 - the model reads a chat message with its homophone typos corrected (`_spell.Speller`: a character in no bigram
   the model saw becomes the homophone that makes a frequent one), the rules and the stored text as written;
 - two matters in one chat message (`Classifier._two_matters`, with `two_matters` set): when a clause of it reads
@@ -46,7 +47,8 @@ from rapidfuzz import fuzz
 
 from handlers.classify._catalogue import Catalogue
 from handlers.classify._examples import check_examples, read_example_files
-from handlers.classify._model import NONE_LABEL, TITLE_OPTIONS, Candidate, ModelOptions, TextModel, cached_model, title
+from handlers.classify._model import (LETTERS_OPTIONS, NONE_LABEL, TITLE_OPTIONS, Candidate, ModelOptions, TextModel,
+                                     cached_model, title)
 from handlers.classify._normalise import normalise
 from handlers.classify._pinyin import char_span, to_pinyin
 from handlers.classify._rules import Rule, parse_rules, read_config
@@ -143,7 +145,14 @@ class Classifier:
             titles = [normalise(title(text)) if catalogue.is_long(normalised) else normalised
                       for (text, _), normalised in zip(pairs, texts)]
             self.title_model = cached_model(titles, [label for _, label in pairs], TITLE_OPTIONS)
-            self._title_columns = [self.title_model.classes.index(name) for name in classes]
+            self._title_columns = _columns(self.title_model, classes)
+        self.letters_model: TextModel | None = None  # see Catalogue.long_letters
+        if self.model is not None and catalogue.long_letters and catalogue.long_rules:
+            long = [(normalised, label) for (_, label), normalised in zip(pairs, texts) if catalogue.is_long(normalised)]
+            if len({label for _, label in long}) >= 2:
+                self.letters_model = cached_model([text for text, _ in long], [label for _, label in long],
+                                                  LETTERS_OPTIONS)
+                self._letters_columns = _columns(self.letters_model, classes)
         self._signals = re.compile("|".join(re.escape(normalise(term)) for term in sorted(
             catalogue.department_signals, key=len, reverse=True))) if catalogue.department_signals else None
         self._terms = _build_term_automaton(rules)
@@ -283,15 +292,17 @@ class Classifier:
     def _letter_offsets(self, text: str, normalised: str, tallies: dict[str, _Tally]) -> list[float]:
         """What a long text's categories score beside the model's scaled logits (in the model's class order):
         `long_rules` x the capped rule score + `long_bias`, + `long_title` x the title model's logit of the
-        text's `title`, + `long_signal` x ln(1 + the `department_signals` found) for every department."""
+        text's `title`, + `long_letters` x the letters model's logit of the text, + `long_signal` x ln(1 + the
+        `department_signals` found) for every department."""
         catalogue = self.catalogue
         weight, cap = catalogue.long_rules, catalogue.long_rule_cap
         offsets = [bias + weight * min(max(tally.score, 0.0), cap) if (tally := tallies.get(name)) else bias
                    for name, bias in zip(self.model.classes, self._long_bias)]
         if self.title_model is not None:
-            logits = self.title_model.logits(normalise(title(text)))
-            offsets = [offset + catalogue.long_title * logits[column]
-                       for offset, column in zip(offsets, self._title_columns)]
+            offsets = _voted(offsets, catalogue.long_title, self.title_model, normalise(title(text)),
+                             self._title_columns)
+        if self.letters_model is not None:
+            offsets = _voted(offsets, catalogue.long_letters, self.letters_model, normalised, self._letters_columns)
         found = len(self._signals.findall(normalised)) if self._signals is not None and catalogue.long_signal else 0
         if found:
             signal = catalogue.long_signal * math.log1p(found)
@@ -391,6 +402,20 @@ class Classifier:
             if rule.id not in best or fired.score > best[rule.id].score:
                 best[rule.id] = fired
         return list(best.values())
+
+
+def _columns(model: TextModel, classes: list[str]) -> list[int | None]:
+    """For each of `classes`, its column in a further model's classes (None: that model never saw the class)."""
+    return [model.classes.index(name) if name in model.classes else None for name in classes]
+
+
+def _voted(offsets: list[float], weight: float, model: TextModel, seen: str, columns: list[int | None]) -> list[float]:
+    """`offsets` plus `weight` x a further model's logit of `seen` for each class (`columns`, from `_columns`); a
+    class that model never saw gets its lowest logit."""
+    logits = model.logits(seen)
+    lowest = min(logits)
+    return [offset + weight * (logits[column] if column is not None else lowest)
+            for offset, column in zip(offsets, columns)]
 
 
 def _disputed(catalogue: Catalogue, normalised: str, ruled: Decision, matters: list[Candidate]) -> bool:

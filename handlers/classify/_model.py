@@ -66,6 +66,10 @@ OPENING_MARK = "^"  # prefixes an opening n-gram (normalised text holds no punct
 # The title model (`Classifier` with the catalogue's `long_title`): trained on a long example's title (`title`)
 # and a short example's text, one n-gram block, uncalibrated (its weight in a letter's score is fitted instead).
 TITLE_OPTIONS = ModelOptions(opening=0, c=1.0, folds=0)
+# The letters model (`Classifier` with the catalogue's `long_letters`): trained on the long examples alone (letters
+# have another vocabulary and label balance than chat), one n-gram block (an opening block as well trained twice as
+# long for the same dev figure), uncalibrated (its weight in a letter's score is fitted instead).
+LETTERS_OPTIONS = ModelOptions(opening=0, folds=0)
 _TITLE_END = re.compile(r"[。！？!?\s]")
 TITLE_MIN, TITLE_FALLBACK = 6, 40
 
@@ -326,7 +330,7 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
 
 _trained: OrderedDict[str, TextModel] = OrderedDict()
 _train_lock = threading.Lock()
-_CACHE_SIZE = 8  # a rule set with a title model holds two
+_CACHE_SIZE = 8  # a rule set with a title model and a letters model holds three
 _FORMAT = 4  # bump when the features or the file layout change
 
 

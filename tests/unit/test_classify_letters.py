@@ -1,6 +1,6 @@
 """A long text's rules and model weighed together (issue 14, fourth round): `long_rules`, `long_scale`,
 `long_rule_cap` and each category's `long_bias` (`Classifier._weighed`); fifth round: `long_title` and
-`department_signals` with `long_signal`. Sentences written for this file."""
+`department_signals` with `long_signal`; eleventh round: `long_letters`. Sentences written for this file."""
 
 from __future__ import annotations
 
@@ -134,3 +134,39 @@ def test_department_signals_are_a_list_of_words():
     for wrong in ("政策", ["政策", ""], [3]):
         with pytest.raises(RuleConfigError, match="department_signals"):
             Catalogue.from_data({"categories": [entry], "department_signals": wrong})
+
+
+# Issue 14, eleventh round: a letters model's vote (`long_letters`), trained on the long examples alone.
+LONG_EXAMPLES = [{"text": text, "label": label, "source": "own-letters"} for text, label in (
+    ("关于收取清运费的疑问。社区每户每月收清运费五块钱，问收费依据开不开发票，社区干部和物业谁也说不清楚", "税务"),
+    ("物业代收的清运费开不出发票。我们想知道这笔收费算不算税，收费标准是哪里定的，请相关部门答复", "税务"),
+    ("河道里死鱼发臭没人打捞。每到傍晚臭味飘进窗户，水面漂着油花和塑料瓶，请相关部门尽快派人清理一下", "环境卫生"),
+    ("公厕好几天没人冲洗。蹲位堵住了苍蝇乱飞，旁边就是早餐摊，希望环卫部门安排人每天早晚各打扫一次", "环境卫生"),
+)]
+# Rubbish told as the short examples tell it, asked as the long 税务 letters ask: the letters model reads the ask.
+FEE_LETTER = "花坛里扔满了外卖盒，垃圾房门口污水横流，菜场后面鱼鳞堆着发酸，单元门口狗粪没人管。收清运费开不开发票"
+
+
+def letters_classifier(**decision) -> Classifier:
+    weighed = {**CATALOGUE["decision"], "long_rules": 0.5, **decision}
+    return Classifier.from_data({**CATALOGUE, "decision": weighed}, RULES, examples=EXAMPLES + LONG_EXAMPLES)
+
+
+def test_long_letters_weighs_a_model_trained_on_the_long_examples_alone():
+    assert len(FEE_LETTER) >= 40 and letters_classifier().letters_model is None  # long_letters 0: not trained
+    assert letters_classifier().classify(FEE_LETTER).category == "环境卫生"  # the shared model: the rubbish words
+    voted = letters_classifier(long_letters=20.0)
+    assert voted.letters_model is not None and sorted(voted.letters_model.classes) == ["环境卫生", "税务"]
+    decision = voted.classify(FEE_LETTER)
+    assert (decision.category, decision.grid_matter) == ("税务", False)
+    # a class no long example carries gets the letters model's lowest logit: 噪音扰民 is not pulled up
+    assert [c.category for c in decision.ranking].index("噪音扰民") > 1
+
+
+def test_long_letters_leaves_chat_alone_and_needs_two_labels_among_the_long_examples():
+    plain, voted = letters_classifier().classify(SHORT), letters_classifier(long_letters=20.0).classify(SHORT)
+    assert (voted.category, voted.outcome, voted.score) == (plain.category, plain.outcome, plain.score)
+    one_label = [e for e in LONG_EXAMPLES if e["label"] == "税务"]
+    weighed = {**CATALOGUE["decision"], "long_rules": 0.5, "long_letters": 20.0}
+    lone = Classifier.from_data({**CATALOGUE, "decision": weighed}, RULES, examples=EXAMPLES + one_label)
+    assert lone.letters_model is None and lone.classify(FEE_LETTER).category is not None
