@@ -39,7 +39,8 @@ _EARLIER = select(_CASES.id, _CASES.text).where(
     _CASES.reporter_userid != bindparam("reporter"),
 )
 _IN_UNIT = _EARLIER.where(_CASES.unit_id == bindparam("place")).order_by(_CASES.id.desc()).limit(CANDIDATES)
-_IN_GRID = _EARLIER.where(_CASES.grid_id == bindparam("place")).order_by(_CASES.id.desc()).limit(CANDIDATES)
+_IN_GRID = _EARLIER.where(_CASES.grid_id == bindparam("place"), _CASES.unit_id.is_(None)).order_by(
+    _CASES.id.desc()).limit(CANDIDATES)  # a case of one building is no duplicate of one placed at the estate
 _CASE = select(Case.__table__).where(_CASES.id == bindparam("case_id"))  # the one found, every column
 
 # Words that say where, when or fill the sentence, not what is wrong: left out of the comparison (楼道, 楼上 and
@@ -156,7 +157,7 @@ def similarity(a: str, b: str, places: tuple[str, ...] = ()) -> float:
 
 
 def likely_duplicate(session: Session, case: Case, window: timedelta, thresholds: Thresholds) -> Found | None:
-    """The most alike open case of the same category in the same unit (without a unit: the same grid),
+    """The most alike open case of the same category in the same unit (without a unit: the same grid, also without),
     reported by someone else within `window` before `case`, if at least `thresholds.suspect` alike
     (a resident's own repeat stays a case; a case naming another building, entrance, floor or room is
     not compared)."""

@@ -155,3 +155,10 @@ def test_a_follower_can_look_up_the_case_they_follow_by_its_number_without_its_r
     assert original in detail and "没有找到" not in detail, detail
     assert "没人倒" not in detail and neighbours[22] not in detail
     assert "没有找到" in wecom.send_text(neighbours[0], f"进度 {original}")  # a neighbour who follows nothing
+
+
+def test_a_report_placed_at_an_estate_is_not_merged_into_one_building_s_case(wecom):
+    """湖景苑东门 (the estate, no building) and 湖景苑5栋门口 are two spots: alike words do not make the gate's bins
+    the building's (the worker would go to 5栋 and the gate's bins stay full)."""
+    opened(wecom, "dup-estate-1", "湖景苑5栋门口的垃圾桶满了好几天没人清理")
+    opened(wecom, "dup-estate-2", "湖景苑东门的垃圾桶满了好几天没人清理")
