@@ -109,11 +109,11 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
         return resident_requests.run(session, services, resident, command, now)
     if is_thanks(text):
         return render("replies/thanks")
+    if (rated := resident_requests.rate_by_digit(session, resident, text, now)) is not None:
+        return rated  # the 1 a close notice asked for comes before the greeting's offer to bind
     if _binds_the_scanned_building(resident, text):
         resident.unit = resident.arrival_unit
         return render("replies/bound", unit=resident.unit)
-    if (rated := resident_requests.rate_by_digit(session, resident, text, now)) is not None:
-        return rated
     if is_greeting(text) or is_yes(text):  # a bare 对 or 好 with nothing asked is no report
         return render("replies/help")
     again = _sent_again(session, resident, text, now, clock_rules(services.config_dir).double_tap)

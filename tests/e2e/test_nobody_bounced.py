@@ -19,7 +19,7 @@ from opencc import OpenCC
 from sqlalchemy import select
 
 from config.settings import Settings
-from models import Case, Correction, InboundMessage, Unit
+from models import Case, Correction, InboundMessage, Resident, Unit
 from tests.cli import cli_json
 from tests.e2e.conftest import clock_after, config_with_quiet_hours, demo_settings
 from tests.e2e.kf_chat import KF_WELCOME, KfResident
@@ -364,3 +364,31 @@ def test_the_same_report_again_while_its_address_is_asked_names_the_case_and_ask
     assert first in wecom.send_text("nb-again-no-address", unit["address"])
     assert show(first, database_url)["unit"] == unit["code"]
     assert progress(wecom, "nb-again-no-address") == {first}
+
+
+def test_a_bare_1_after_another_question_rates_the_closed_case_before_it_binds_the_scanned_building(
+        wecom, fake_wecom, db, database_url):
+    """A case closed while its resident was asked back is not put to them as a question, yet its notice says
+    '回复 1 满意'; the 1 that follows rates it. It used to bind the building the resident scanned, the offer their
+    greeting made, and the rating the notice asked for was never given."""
+    unit = cli_json(["units", "--json"], database_url)[9]
+    resident = KfResident(fake_wecom, wecom, "wmNobodyBouncedRatesBy1")
+    userid = f"kf:{resident.external_userid}"
+    resident.write(msgtype="event", event_type="enter_session", scene="building", scene_param=unit["code"],
+                   welcome=False)
+    resident.say(SURE)
+    first = number_in(resident.wait_for(1)[0])
+    resident.say(ASKED)
+    digit = next(iter(asked_choices(resident.wait_for(2)[1]).values()))
+    assignee = show(first, database_url)["assignee"]
+    wecom.send_text(assignee, f"接单 {int(first[3:])}")
+    assert "已办结" in wecom.send_text(assignee, f"办结 {int(first[3:])} 已修好")
+    resident.say(digit)
+    assert fake_wecom.wait_for(lambda: set(re.findall(r"GB-\d{6}", "".join(resident.received()))) - {first})
+    sent = len(resident.received())
+    resident.say("1")
+    assert fake_wecom.wait_for(lambda: [text for text in resident.received()[sent:] if "满意" in text])
+    assert show(first, database_url)["rating"] == "satisfied"
+    with db() as session:
+        assert session.scalars(select(Unit).join(Resident, Resident.unit_id == Unit.id)
+                               .where(Resident.userid == userid)).first() is None
