@@ -43,6 +43,11 @@ class Actor:
                    grid_ids=frozenset(grid.id for grid in worker.grids), area_ids=areas)
 
     @classmethod
+    def for_resident(cls, userid: str) -> Actor:
+        """A resident acting on their own report (取消关联 of a report linked to another's case)."""
+        return cls(userid=userid, name="居民", role="resident", grid_ids=None)
+
+    @classmethod
     def for_console(cls, username: str, grid_ids: frozenset[int] | None) -> Actor:
         """A console user; `grid_ids` is their account's scope (None: the whole district)."""
         return cls(userid=f"admin:{username}", name=username, role=CONSOLE_ROLE, grid_ids=grid_ids)

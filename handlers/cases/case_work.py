@@ -256,7 +256,7 @@ def unlink(session: Session, case: Case, actor: Actor, category: Category, assig
     case.duplicate_of_id, case.assignee, case.taken_at = None, assignee, None
     set_deadlines(case, category, now, rules)
     notify_case_opened(session, event)
-    if case.source == "resident":
+    if case.source == "resident" and actor.userid != case.reporter_userid:  # the reporter who asked hears the reply
         to_reporter(session, event, "notices/resident_update", withdrawn=withdrawn)
     return event
 

@@ -8,7 +8,8 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from handlers.cases.case_notices import notify_event
-from handlers.cases.case_work import release_duplicates, reopen_clock
+from handlers.cases.authority import Actor
+from handlers.cases.case_work import release_duplicates, reopen_clock, stand_alone
 from handlers.cases.lifecycle import allowed
 from handlers.cases.records import apply_action
 from handlers.cases.timing import clock_rules
@@ -39,6 +40,8 @@ def run(session: Session, services: Services, resident: Resident, command: Comma
         if case_id is None:
             reason = command.args
         return rate(session, resident, RATINGS[command.name], case_id, command.as_written(reason.strip()), now)
+    if command.name == "unlink":
+        return _unlink(session, services, resident, command.args, now)
     if command.name == "bind":
         return bind_address(session, services, resident, command.args)
     if command.name == "points":
@@ -74,6 +77,28 @@ def _followed_case(session: Session, resident: Resident, ref: str) -> Case | Non
     """The case by number that the resident follows (their report was linked to it): theirs to look at only."""
     case_id = parse_case_number(ref)
     return session.get(Case, case_id) if case_id and _follow(session, resident.userid, case_id) is not None else None
+
+
+def _linked_report(session: Session, resident: Resident, ref: str) -> Case | None:
+    """The resident's report linked to another's case: their case N, or the one following case N, or (no number)
+    their latest such report."""
+    linked = select(Case).where(Case.reporter_userid == resident.userid, Case.state == CaseState.MERGED)
+    if ref:
+        case_id = parse_case_number(ref)
+        if case_id is None:
+            return None
+        linked = linked.where(or_(Case.id == case_id, Case.duplicate_of_id == case_id))
+    return session.scalars(linked.order_by(Case.id.desc()).limit(1)).first()
+
+
+def _unlink(session: Session, services: Services, resident: Resident, ref: str, now: datetime) -> str:
+    """取消关联 / 不是同一个问题: the resident's report linked to another's case becomes a case of its own."""
+    case = _linked_report(session, resident, ref)
+    if case is None:
+        return render("replies/nothing_to_unlink")
+    category = services.classifier().catalogue.get(case.category)
+    stand_alone(session, case, Actor.for_resident(resident.userid), category, now, clock_rules(services.config_dir))
+    return render("replies/unlinked", case=case)
 
 
 def _which_to_withdraw(session: Session, resident: Resident, now: datetime) -> str:

@@ -29,6 +29,7 @@ PARTY, OTHER_PARTY = "302室家里天天半夜唱歌跳舞吵得睡不着", "501
 STAIR_LAMP, STREET_LAMP = "楼道灯坏了，晚上黑漆漆的", "路灯坏了，晚上黑漆漆的"
 UPSTAIRS, UPSTAIRS_TOO = "楼上天天装修，电钻声吵得人头疼", "楼上天天装修，电钻声吵得人头疼"
 SOUTH_BINS, SOUTH_BINS_AGAIN = "小区南门的垃圾桶好几天没人倒，臭得不行", "小区南门垃圾桶几天没人倒了，太臭了"
+YARD_BINS, YARD_BINS_AGAIN = "小区西边停车场的垃圾桶好几天没人倒，臭得不行", "小区西边停车场垃圾桶几天没人倒了，太臭了"
 SHOP_BINS, SHOP_BINS_AGAIN = "小区西门超市旁的垃圾桶好几天没人倒，臭得不行", "小区西门超市旁垃圾桶几天没人倒了，太臭了"
 PARCELS, PARCELS_AGAIN = "小区东门快递柜旁边的垃圾堆了好几天没人收", "东门快递柜边上的垃圾堆了几天没人收，太脏了"
 
@@ -37,7 +38,7 @@ PARCELS, PARCELS_AGAIN = "小区东门快递柜旁边的垃圾堆了好几天没
 def neighbours(wecom, database_url) -> list[str]:
     """Residents bound to one unit."""
     unit = cli_json(["units", "--json"], database_url)[2]
-    users = [f"dup-{n}" for n in range(24)]
+    users = [f"dup-{n}" for n in range(26)]
     for userid in users:
         assert "绑定" in wecom.send_text(userid, f"绑定 {unit['address']}")
     return users
@@ -162,3 +163,20 @@ def test_a_report_placed_at_an_estate_is_not_merged_into_one_building_s_case(wec
     the building's (the worker would go to 5栋 and the gate's bins stay full)."""
     opened(wecom, "dup-estate-1", "湖景苑5栋门口的垃圾桶满了好几天没人清理")
     opened(wecom, "dup-estate-2", "湖景苑东门的垃圾桶满了好几天没人清理")
+
+
+def test_a_resident_who_says_their_report_is_another_matter_gets_it_handled_on_its_own(
+        wecom, db, database_url, neighbours):
+    """The duplicate reply says how to undo the link; 不是同一个问题 (or 取消关联) makes the report a case of its
+    own, routed to a worker, and its reporter no longer hears of the other case."""
+    original = opened(wecom, neighbours[24], YARD_BINS)
+    reply = wecom.send_text(neighbours[25], YARD_BINS_AGAIN)
+    assert "已有人反映" in reply and "取消关联" in reply
+    follower = reply.split("登记为 ")[1][:9]
+    undone = wecom.send_text(neighbours[25], "不是同一个问题")
+    assert follower in undone and "单独办理" in undone, undone
+    case = show(follower, database_url)
+    assert (case["state"], case["duplicate_of"]) == ("pending", None) and case["assignee"]
+    assert queued(db, case["assignee"], follower)
+    assert "已接单" in wecom.send_text(case["assignee"], f"接单 {digits(original)}")
+    assert not queued(db, neighbours[25], original, "接单")
