@@ -74,15 +74,20 @@ def insert_returning_id(session: Session, table: Table, values: dict) -> int:
 
 
 def fetch_all(session: Session, statement: Select, params: dict) -> list[tuple]:
-    """The rows of a Core SELECT as the driver returns them (plain tuples: for columns the driver already gives
-    as Python values — ids, text, counts — not dates or JSON on SQLite). Compiled once per dialect and run
-    through the driver (`run_on_driver`): no SQLAlchemy execution context or result set-up (~40 µs a
-    statement). For statements built once (module constants: the compiled form is kept per statement
-    object); no expanding (IN-list) parameters."""
+    """The rows of a Core SELECT as plain tuples, each value as SQLAlchemy gives it (a date or JSON column
+    through its type's result processor; ids, text and counts as the driver returns them). Compiled once per
+    dialect and run through the driver (`run_on_driver`): no SQLAlchemy execution context or result set-up
+    (~40 µs a statement). For statements built once (module constants: the compiled form is kept per
+    statement object); no expanding (IN-list) parameters."""
     connection = connection_of(session)
     query = _query(statement, connection.dialect)
     with closing(run_on_driver(connection, query.sql, query.bind(params))) as cursor:
-        return cursor.fetchall()
+        rows = cursor.fetchall()
+        results = _results(statement, connection.dialect, tuple(column[1] for column in cursor.description))
+    if results is None:
+        return rows
+    return [tuple([value if process is None or value is None else process(value)
+                   for value, process in zip(row, results)]) for row in rows]
 
 
 class _Query(NamedTuple):
@@ -111,6 +116,15 @@ def _query(statement: Select, dialect) -> _Query:
     return _Query(compiled.string, names,
                   tuple(_processor(binds[name].type, dialect) for name in names),
                   {name: bind.value for name, bind in binds.items() if not bind.required}, compiled.positional)
+
+
+@lru_cache(maxsize=64)
+def _results(statement: Select, dialect, coltypes: tuple) -> tuple | None:
+    """The result processors of `statement`'s columns, as SQLAlchemy picks them for the types the driver
+    reports (`cursor.description`); None when every column comes as the driver gives it."""
+    results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, coltype)
+                    for column, coltype in zip(statement.selected_columns, coltypes, strict=True))
+    return results if any(results) else None
 
 
 def update_by_id(session: Session, table: Table, row_id: int, values: dict, *, only_if: dict | None = None) -> int:

@@ -32,13 +32,19 @@ class Place:
     location: dict | None = None
 
 
-def set_deadlines(case: Case, category: Category, start: datetime, rules: ClockRules) -> None:
-    """The 117 clock from `start`, with the category's own durations (and calendar, config/lifecycle.yaml);
-    a non-urgent report in quiet hours starts its take clock when they end."""
+def deadlines(category: Category, start: datetime, rules: ClockRules) -> dict[str, datetime]:
+    """The 117 clock from `start` (`take_due`, `plan_due`, `close_due`), with the category's own durations (and
+    calendar, config/lifecycle.yaml); a non-urgent report in quiet hours starts its take clock when they end."""
     take_start = rules.take_clock_start(category.urgent, start)
-    case.take_due = rules.deadline(category.name, take_start, category.clock.take)
-    case.plan_due = rules.deadline(category.name, start, category.clock.plan)
-    case.close_due = rules.deadline(category.name, start, category.clock.close)
+    return {"take_due": rules.deadline(category.name, take_start, category.clock.take),
+            "plan_due": rules.deadline(category.name, start, category.clock.plan),
+            "close_due": rules.deadline(category.name, start, category.clock.close)}
+
+
+def set_deadlines(case: Case, category: Category, start: datetime, rules: ClockRules) -> None:
+    """The case's `deadlines` set on it."""
+    for step, due in deadlines(category, start, rules).items():
+        setattr(case, step, due)
 
 
 def open_case(
@@ -76,9 +82,8 @@ def open_case(
         classification=classification,
         created_at=now,
         updated_at=now,
+        **(deadlines(category, now, rules) if routed else {}),
     ))
-    if routed:
-        set_deadlines(case, category, now, rules)
     add_inserted(session, case)
     action = "patrol" if source == "patrol" else "report"
     event = add_inserted(session, built(CaseEvent, dict(case_id=case.id, at=now, actor=reporter_userid, action=action,

@@ -25,17 +25,19 @@ from handlers.registry import cache as registry
 from handlers.services import Services
 from handlers.texts import render
 from models import Case, Conversation, InboundMessage, Resident, Unit
-from models.rows import add_inserted, flush_pending, held
-from models.statements import connection_of
+from models.rows import add_inserted, built, flush_pending, held
+from models.statements import fetch_all
 
 # Built once: who wrote (the resident, if known) and what gridbot waits for from them (a conversation,
-# if any), in one SELECT that returns a row even for someone never seen before — on the tables: plain
-# rows, without the ORM's compile and result steps (`held` makes them the session's instances).
+# if any), in one SELECT that returns a row even for someone never seen before — on the tables, run through
+# the driver (`fetch_all`): plain rows, without the ORM's or the Core's result steps (`held` makes them the
+# session's instances).
 _ASKED = select(bindparam("userid", type_=String).label("userid")).subquery("asked")
 _RESIDENTS, _CONVERSATIONS = Resident.__table__, Conversation.__table__
 _RESIDENT_AND_CONVERSATION = (select(_RESIDENTS, _CONVERSATIONS).select_from(_ASKED)
                               .outerjoin(_RESIDENTS, _RESIDENTS.c.userid == _ASKED.c.userid)
                               .outerjoin(_CONVERSATIONS, _CONVERSATIONS.c.userid == _ASKED.c.userid))
+_SELECTED = tuple(_RESIDENT_AND_CONVERSATION.selected_columns)  # the row's values, by column, for `held`
 
 
 TIED_UNITS = 64  # the most units one place name is read as (an estate's buildings) when looking for their grid
@@ -59,13 +61,13 @@ def resident_and_conversation(session: Session, userid: str) -> tuple[Resident, 
     what gridbot waits for from them (`pending.current`), in one SELECT. On PostgreSQL a waiting
     conversation is read again, locked, as `pending.current` does (so the clock cannot take it meanwhile)."""
     flush_pending(session, Resident, Conversation)  # then straight to the connection: no autoflush needed
-    row = connection_of(session).execute(_RESIDENT_AND_CONVERSATION, {"userid": userid}).one()._mapping
+    row = dict(zip(_SELECTED, fetch_all(session, _RESIDENT_AND_CONVERSATION, {"userid": userid})[0], strict=True))
     convo = held(session, Conversation, _CONVERSATIONS, row)
     if convo is not None and session.get_bind().dialect.name == "postgresql":
         convo = session.get(Conversation, userid, with_for_update=True, populate_existing=True)
     resident = held(session, Resident, _RESIDENTS, row)
     if resident is None:
-        resident = add_inserted(session, Resident(userid=userid))
+        resident = add_inserted(session, built(Resident, {"userid": userid}))
     for attribute, unit_id in (("unit", resident.unit_id), ("arrival_unit", resident.arrival_unit_id)):
         if attribute not in resident.__dict__:  # as if joined-loaded: no SQL when the report is placed
             set_committed_value(resident, attribute, registry.unit(session, unit_id) if unit_id else None)

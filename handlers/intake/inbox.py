@@ -30,6 +30,7 @@ from handlers.texts import render
 from models import InboundMessage, OutboxMessage, resident_channel
 from models.db import is_retryable, try_locks_for
 from models.outbox import OutboxChannel, notice, notices_together, queue_notice, queue_notices
+from models.rows import built
 from models.statements import insert_many_or_skip, update_by_id
 
 log = logging.getLogger("gridbot.inbox")
@@ -174,10 +175,15 @@ def _claim(session: Session, limit: int) -> Iterator[InboundMessage]:
         firsts = _first_of_each_user(page, seen)[:limit - taken]
         for row in _locked_oldest(session, connection, firsts) if locking else firsts:
             taken += 1
-            yield InboundMessage(**row._mapping)
+            yield _record(row)
         if taken >= limit or len(page) < CLAIM_PAGE:
             return
         scanned, after = scanned + len(page), page[-1].id
+
+
+def _record(row: Row) -> InboundMessage:
+    """The InboundMessage of a row of its columns, untracked, built without one attribute event per column."""
+    return built(InboundMessage, dict(row._mapping))
 
 
 def _first_of_each_user(page: list[Row], seen: set[str]) -> list[Row]:
@@ -247,7 +253,7 @@ def _record_failure(factory: sessionmaker[Session], record_id: int) -> Processed
     """Mark a message whose handling failed, in a transaction of its own."""
     with factory.begin() as session:
         row = session.execute(_RECORD_BY_ID, {"record_id": record_id}).one()
-        return _mark_failed(session, InboundMessage(**row._mapping))
+        return _mark_failed(session, _record(row))
 
 
 def _mark_failed(session: Session, record: InboundMessage) -> Processed:

@@ -27,6 +27,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from models import REGISTRY_TABLES, Area, Department, Grid, Liaison, RegistryVersion, Unit, Worker, worker_grids
 from models.db import TransactionMemo
 from models.rows import as_loaded, copied_in, flush_pending
+from models.statements import fetch_all
 
 _VERSION = select(RegistryVersion.__table__.c.version).where(RegistryVersion.__table__.c.id == 1)
 _ALL_WORKERS = select(Worker.__table__).order_by(Worker.id)
@@ -124,9 +125,11 @@ def _snapshot(session: Session) -> _Snapshot:
 
 
 def _rows(session: Session, cls: type[Row], statement, params: dict | None = None) -> list[Row]:
-    """Rows of `cls` read in the caller's transaction (its uncommitted changes too) as detached instances,
-    loaded as if by a query of their own session (columns only: relationships load where they are used)."""
-    return [as_loaded(cls, dict(mapping)) for mapping in session.execute(statement, params).mappings()]
+    """Rows of `cls` read in the caller's transaction (its registry changes too: `_snapshot` flushed them) as
+    detached instances, loaded as if by a query of their own session (columns only: relationships load where
+    they are used); through the driver (`fetch_all`)."""
+    keys = [column.key for column in statement.selected_columns]
+    return [as_loaded(cls, dict(zip(keys, row, strict=True))) for row in fetch_all(session, statement, params or {})]
 
 
 def _people(session: Session, snap: _Snapshot) -> _People:

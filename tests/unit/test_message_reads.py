@@ -138,7 +138,8 @@ def test_duplicate_candidates_are_found_in_the_unit_and_in_the_grid(session):
 
 
 def test_a_query_through_the_driver_gives_what_sqlalchemy_gives(session):
-    """fetch_all binds dates and the statement's own LIMIT as SQLAlchemy would, on this database."""
+    """fetch_all binds dates and the statement's own LIMIT as SQLAlchemy would, and gives dates, JSON and
+    flags back as SQLAlchemy does (aware datetimes, parsed JSON, bools), on this database."""
     from datetime import timedelta
 
     from sqlalchemy import bindparam
@@ -146,14 +147,19 @@ def test_a_query_through_the_driver_gives_what_sqlalchemy_gives(session):
     from models.statements import fetch_all
 
     cases = [new_case(session) for _ in range(3)]
+    cases[2].classification, cases[2].urgent = {"category": "环境卫生", "rules": ["垃圾"]}, True
+    session.flush()
     columns = Case.__table__.c
-    newest = (select(columns.id, columns.text).where(columns.created_at >= bindparam("since"),
-                                                     columns.id <= bindparam("up_to"))
+    newest = (select(columns.id, columns.text, columns.created_at, columns.classification, columns.urgent,
+                     columns.take_due)
+              .where(columns.created_at >= bindparam("since"), columns.id <= bindparam("up_to"))
               .order_by(columns.id.desc()).limit(2))
     params = {"since": utcnow() - timedelta(minutes=1), "up_to": cases[-1].id}
     expected = [tuple(row) for row in session.connection().execute(newest, params)]
-    assert fetch_all(session, newest, params) == expected == [(cases[2].id, "垃圾没人清理"),
-                                                              (cases[1].id, "垃圾没人清理")]
+    assert fetch_all(session, newest, params) == expected == [
+        (cases[2].id, "垃圾没人清理", cases[2].created_at, {"category": "环境卫生", "rules": ["垃圾"]}, True, None),
+        (cases[1].id, "垃圾没人清理", cases[1].created_at, None, False, None)]
+    assert expected[0][2].tzinfo is not None
     with pytest.raises(ValueError):
         fetch_all(session, select(columns.id).where(columns.id.in_(bindparam("ids", expanding=True))), {"ids": [1]})
 
