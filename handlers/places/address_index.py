@@ -37,8 +37,8 @@ FUZZY_FLOOR = 60.0  # rapidfuzz partial ratio a misspelt name needs to count
 FUZZY_CANDIDATES = 30
 COMMON_CHAR_SHARE = 0.05  # characters in more names than this share do not pick candidates
 # Characters of the kind of place, not of its name (小区, 花园, 家园, 山庄 …): a candidate must share another
-# character too, so "小区里的路灯坏了" guesses no estate in a district too small for COMMON_CHAR_SHARE to leave
-# them out, while 湖京苑 (a typo) still finds 湖景苑.
+# character too, or three of them, so "小区里的路灯坏了" guesses no estate in a district too small for
+# COMMON_CHAR_SHARE to leave them out, while 湖京苑 and 脆苑小区 (typos) still find 湖景苑 and 翠苑小区.
 KIND_CHARS = frozenset("小区花园苑庭居寓厦广场社家庄城府村")
 
 
@@ -158,7 +158,8 @@ class AddressIndex:
             shared.update(names)
             if char not in KIND_CHARS:
                 named.update(names)
-        ranked = [name for name, count in shared.most_common(FUZZY_CANDIDATES) if count >= 2 and name in named]
+        ranked = [name for name, count in shared.most_common(FUZZY_CANDIDATES)
+                  if count >= 3 or (count >= 2 and name in named)]
         scores = {name: fuzz.partial_ratio(name, text) for name in ranked}
         return {name: score for name, score in scores.items() if score >= FUZZY_FLOOR}
 
