@@ -1,9 +1,9 @@
 """Reports waiting for the resident: the ask-back (which category?) and media waiting for words.
 
 Nobody is bounced (首问负责). A report the classifier is not sure of is asked back with its top
-three categories plus 其他; the answer 其他, no answer within `ask_back_timeout`, or a message about
-something else opens it as 居民诉求-其他, placed and routed like any other, for the grid worker to
-re-categorise (改类). A voice message, photo, video or location with no case and no text waits
+three categories plus 其他; words that are no report of their own join it (a report typed in pieces, `join`);
+the answer 其他, no answer within `ask_back_timeout`, or a report about something else opens it as 居民诉求-其他,
+placed and routed like any other, for the grid worker to re-categorise (改类). A voice message, photo, video or location with no case and no text waits
 `media_wait` for words that may follow, then opens the same way with the media attached (a location is
 its place when nothing else gives one). The timeouts are
 applied by the clock pass (`settle_due`), so a restart loses nothing.
@@ -63,6 +63,23 @@ def ask_again(services: Services, draft: dict) -> str:
     """The ask-back's question for a waiting report."""
     return render("replies/ask_category", choices=draft["choices"],
                   wait=clock_rules(services.config_dir).ask_back_timeout)
+
+
+def join(session: Session, services: Services, resident: Resident, draft: dict, text: str,
+         record: InboundMessage | None, now: datetime) -> str:
+    """More words for a report asked back, typed in pieces (我们楼下 / 那个垃圾桶 / 满了好几天了): the report is
+    the words together, classified again: opened when now sure, else asked again with the choices they give."""
+    whole = f"{draft['text']} {text.strip()}"
+    decision = services.classifier().classify(whole)
+    if decision.outcome == "match" and decision.category is not None:
+        pending.finish(session, resident.userid)
+        category = services.classifier().catalogue.get(decision.category)
+        return open_report(session, services, resident, whole, category, decision.to_json(),
+                           _origin(session, draft, record), now, attachments=draft.get("attachments")).reply
+    choices = choices_for(decision, services.classifier().catalogue) or draft["choices"]
+    joined = {**draft, "text": whole, "choices": choices, "first": decision.category or draft.get("first")}
+    pending.expect(session, resident.userid, pending.CHOOSE_CATEGORY, joined, now)
+    return ask_again(services, joined)
 
 
 def read_choice(answer: str, choices: list[str]) -> str | None:

@@ -147,6 +147,18 @@ def _told_again(session: Session, resident: Resident, case: Case, record: Inboun
     return render("replies/report_repeated", case=case)
 
 
+PIECE_CHARS = 8  # a report asked back this short (我们楼下) is a piece of one typed in several messages
+
+
+def _a_piece(services: Services, asked: str, text: str) -> bool:
+    """Whether words sent while the report `asked` is asked back are more of it: no command, greeting, yes or
+    thanks; and either `asked` is a mere piece (我们楼下, then 那个垃圾桶) or the words are no report the classifier
+    is sure of on their own (one it is sure of, after a whole report, is new: the resident moved on)."""
+    if parse_command(text, "resident") is not None or is_greeting(text) or is_yes(text) or is_thanks(text):
+        return False
+    return len(word_characters(asked)) <= PIECE_CHARS or services.classifier().classify(text).outcome != "match"
+
+
 def _same_words(first: str, second: str) -> bool:
     """Whether two texts say the same, leaving out punctuation, spaces, full-width and traditional forms."""
     return word_characters(fold(first)) == word_characters(fold(second))
@@ -222,6 +234,8 @@ def _continue(session: Session, services: Services, resident: Resident, state: s
             return drafts.answer_choice(session, services, resident, data, chosen, record, now)
         if _same_words(text, data["text"]):  # the report sent again: the question stands
             return drafts.ask_again(services, data)
+        if _a_piece(services, data["text"], text) and not _only_a_place(session, services, text):
+            return drafts.join(session, services, resident, data, text, record, now)
         return _moved_on(session, services, resident, data, text, record, now)
     if state == pending.AWAIT_WORDS:
         pending.finish(session, resident.userid)

@@ -243,6 +243,18 @@ def test_a_correction_of_the_matter_is_kept_on_the_case_not_a_second_case(wecom,
     assert notes[-2:] == ["不是路灯，是楼道里的灯坏了", "是三单元"], notes
 
 
+def test_a_report_typed_in_pieces_while_asked_back_is_one_case(wecom, db, database_url):
+    """我们楼下 (asked back: which category?), then 那个垃圾桶满了: one report, not a 其他 case and a second one."""
+    before = count_cases(db)
+    asked = wecom.send_text("pieces-resident", "我们楼下")
+    assert "回复数字" in asked, asked
+    reply = wecom.send_text("pieces-resident", "那个垃圾桶满了")
+    number = case_number(reply)
+    assert count_cases(db) == before + 1, reply
+    case = cli_json(["case", "show", number, "--json"], database_url)
+    assert (case["category"], case["text"]) == ("环境卫生", "我们楼下 那个垃圾桶满了"), case
+
+
 def test_a_guessed_place_is_confirmed_with_the_words_people_use_for_yes(wecom, database_url):
     """“请问地点是…吗？回复 1 确认”: 对的, 没错 and 好的 confirm it as 1 does."""
     codes = {unit["address"]: unit["code"] for unit in cli_json(["units", "--json"], database_url)}
