@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     session_secret: str | None = Field(default=None, min_length=32)  # console cookies; unset: generated, stored
     config_dir: Path = SHIPPED_CONFIG_DIR
     wecom_max_age: int = Field(default=300, ge=0)
-    user_rate_limit: int = Field(default=10, ge=0)
+    user_rate_limit: int = Field(default=30, ge=0)  # a report typed line by line is not a flood
     admin_password: str | None = None
     demo: bool = False
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
