@@ -123,6 +123,7 @@ class ClockRules:
     qr_arrival_window: timedelta
     place_wait: timedelta  # a report still without a place this long goes to the street's staff
     double_tap: timedelta  # a worker's same words on the same case again this soon are one tap, recorded once
+    pieces_window: timedelta  # a short text this soon after a resident's report may be more of it
     working_hours: WorkingHours
 
     def deadline(self, category: str | None, start: datetime, duration: timedelta) -> datetime:
@@ -188,6 +189,7 @@ def _load(path: str, _mtime: float) -> ClockRules:
         qr_arrival_window=parse_duration(data.get("qr_arrival_window", "2h")),
         place_wait=parse_duration(data.get("place_wait", "30m")),
         double_tap=parse_duration(data.get("double_tap", "5m")),
+        pieces_window=parse_duration(data.get("pieces_window", "3m")),
         working_hours=_working_hours(data["working_hours"]),
     )
 

@@ -148,6 +148,8 @@ def _told_again(session: Session, resident: Resident, case: Case, record: Inboun
 
 
 PIECE_CHARS = 8  # a report asked back this short (我们楼下) is a piece of one typed in several messages
+FOLLOW_UP_CHARS = 12  # a text this short, just after a report itself short, may be more of it (满了好几天了)
+SHORT_REPORT_CHARS = 16  # ... a report this short may go on in the next messages; a whole one is done
 
 
 def _a_piece(services: Services, asked: str, text: str) -> bool:
@@ -173,6 +175,9 @@ def report(session: Session, services: Services, resident: Resident, text: str,
     decision = services.classifier().classify(text)
     if record is not None:
         record.category = decision.category
+    if decision.outcome != "none" and not attachments and (piece_of := _just_reported(session, services, resident,
+                                                                                        text, now)) is not None:
+        return _supplement(session, resident, piece_of, text, now)
     if decision.outcome == "match" and decision.category is not None:
         category = services.classifier().catalogue.get(decision.category)
         return open_report(session, services, resident, text, category, decision.to_json(), record, now,
@@ -185,6 +190,22 @@ def report(session: Session, services: Services, resident: Resident, text: str,
     if (no_report or is_chitchat(text)) and not attachments:
         return render("replies/help")
     return drafts.ask_category(session, services, resident, text, decision, record, now, attachments)
+
+
+def _just_reported(session: Session, services: Services, resident: Resident, text: str, now: datetime) -> Case | None:
+    """The case the resident reported moments ago (lifecycle.yaml's pieces_window) in a few words that `text` is
+    more of: a short text (满了好几天了, 都没人来收) naming no place of its own, with which the case's words still
+    read as its category. A report typed in several messages is one case, not one per line; after a whole report
+    (more than SHORT_REPORT_CHARS) a new short text is a new report."""
+    if len(word_characters(text)) > FOLLOW_UP_CHARS:
+        return None
+    case = latest_open_case(session, resident.userid)
+    if case is None or now - case.created_at > clock_rules(services.config_dir).pieces_window \
+            or len(word_characters(case.text)) > SHORT_REPORT_CHARS:
+        return None
+    if services.addresses.get(session).match(fold(text), limit=1):
+        return None  # a place of its own: another report, or the answer to the address question
+    return case if services.classifier().classify(f"{case.text} {text}").category == case.category else None
 
 
 def _says_something(text: str) -> bool:
@@ -291,6 +312,8 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
     if state == pending.CONFIRM_ADDRESS and not (matches and matches[0].confident):
         matches = _in_guessed_estate(session, services, data["unit_id"], folded) or matches
     if not matches:
+        if _just_reported(session, services, resident, text, now) is case:  # more of it: the question stands
+            return _supplement(session, resident, case, text, now)
         if services.classifier().classify(text).outcome != "none":
             pending.finish(session, resident.userid)
             return None  # a new report, not an address

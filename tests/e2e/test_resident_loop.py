@@ -141,13 +141,15 @@ def test_urgent_report_reaches_worker_and_leader_at_once_with_the_short_clock(we
 
 def test_an_unsure_message_asks_back_and_the_digit_opens_the_case_even_after_a_restart(wecom, db, database_url,
                                                                                        app_settings):
+    address = cli_json(["units", "--json"], database_url)[0]["address"]
+    assert "绑定" in wecom.send_text("vague-resident", f"绑定 {address}")  # no report of theirs moments ago
     before = count_cases(db)
-    question = wecom.send_text("demo-resident", "楼下烧烤店的事")  # vague: neither rules nor model are sure
+    question = wecom.send_text("vague-resident", "楼下烧烤店的事")  # vague: neither rules nor model are sure
     assert "1 " in question and "2 " in question
     assert count_cases(db) == before  # nothing opened until the resident chooses
     chosen = re.search(r"2 (\S+)", question).group(1)
     with serve_in_thread(create_app(app_settings)) as restarted:  # the question was persisted, not held in memory
-        reply = CallbackClient(restarted, wecom.side).send_text("demo-resident", "２")  # full-width digit
+        reply = CallbackClient(restarted, wecom.side).send_text("vague-resident", "２")  # full-width digit
     case = cli_json(["case", "show", case_number(reply), "--json"], database_url)
     assert case["category"] == chosen
     assert case["state"] == "pending"
@@ -253,6 +255,14 @@ def test_a_report_typed_in_pieces_while_asked_back_is_one_case(wecom, db, databa
     assert count_cases(db) == before + 1, reply
     case = cli_json(["case", "show", number, "--json"], database_url)
     assert (case["category"], case["text"]) == ("环境卫生", "我们楼下 那个垃圾桶满了"), case
+    for more in ("好几天了", "都没人来收"):  # more of it, while its place is asked: kept on it
+        assert number in wecom.send_text("pieces-resident", more)
+    assert count_cases(db) == before + 1
+    notes = [e["note"] for e in cli_json(["case", "show", number, "--json"], database_url)["events"]]
+    assert notes[-2:] == ["好几天了", "都没人来收"], notes
+    unit = cli_json(["units", "--json"], database_url)[3]
+    placed = wecom.send_text("pieces-resident", unit["address"])  # the address question still stands
+    assert number in placed and cli_json(["case", "show", number, "--json"], database_url)["unit"] == unit["code"]
 
 
 def test_a_guessed_place_is_confirmed_with_the_words_people_use_for_yes(wecom, database_url):
