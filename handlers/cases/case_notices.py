@@ -68,11 +68,13 @@ def _group_notices(event: CaseEvent, template: str, **context) -> list[dict]:
 
 def _reporter_notices(session: Session, event: CaseEvent, template: str, **context) -> list[dict]:
     """The notice to the case's reporter, and to each resident following it with a progress link of their own
-    (its rating buttons act for them, not for the reporter)."""
+    (its rating buttons act for them, not for the reporter) and personal data in the workers' notes masked (a
+    note may name the reporter's phone: 已联系反映人138…)."""
     case: Case = event.case
     followers = [userid for userid in dict.fromkeys(followers_of(session, case.id)) if userid != case.reporter_userid]
     texts = {case.reporter_userid: render(template, case=case, event=event, **context)}
-    texts.update((userid, render(template, case=case, event=event, holder=userid, **context)) for userid in followers)
+    texts.update((userid, render(template, case=case, event=event, holder=userid, masked=True,
+                                             **context)) for userid in followers)
     return [notice(channel=resident_channel(userid), recipient=userid, text=text,
                    dedupe_key=_key(event, "user", userid), case_id=case.id) for userid, text in texts.items()]
 

@@ -31,6 +31,7 @@ UPSTAIRS, UPSTAIRS_TOO = "楼上天天装修，电钻声吵得人头疼", "楼�
 SOUTH_BINS, SOUTH_BINS_AGAIN = "小区南门的垃圾桶好几天没人倒，臭得不行", "小区南门垃圾桶几天没人倒了，太臭了"
 YARD_BINS, YARD_BINS_AGAIN = "小区西边停车场的垃圾桶好几天没人倒，臭得不行", "小区西边停车场垃圾桶几天没人倒了，太臭了"
 SHOP_BINS, SHOP_BINS_AGAIN = "小区西门超市旁的垃圾桶好几天没人倒，臭得不行", "小区西门超市旁垃圾桶几天没人倒了，太臭了"
+GYM, GYM_AGAIN = "小区后门的健身器材坏了，单杠断了一根", "后门健身器材的单杠断了一根，太危险了"
 PARCELS, PARCELS_AGAIN = "小区东门快递柜旁边的垃圾堆了好几天没人收", "东门快递柜边上的垃圾堆了几天没人收，太脏了"
 
 
@@ -38,7 +39,7 @@ PARCELS, PARCELS_AGAIN = "小区东门快递柜旁边的垃圾堆了好几天没
 def neighbours(wecom, database_url) -> list[str]:
     """Residents bound to one unit."""
     unit = cli_json(["units", "--json"], database_url)[2]
-    users = [f"dup-{n}" for n in range(26)]
+    users = [f"dup-{n}" for n in range(28)]
     for userid in users:
         assert "绑定" in wecom.send_text(userid, f"绑定 {unit['address']}")
     return users
@@ -180,3 +181,15 @@ def test_a_resident_who_says_their_report_is_another_matter_gets_it_handled_on_i
     assert queued(db, case["assignee"], follower)
     assert "已接单" in wecom.send_text(case["assignee"], f"接单 {digits(original)}")
     assert not queued(db, neighbours[25], original, "接单")
+
+
+def test_a_workers_note_reaches_followers_with_phone_numbers_masked(wecom, db, database_url, neighbours):
+    """A note may name the reporter's phone; the reporter reads it whole, residents following the case masked."""
+    original = opened(wecom, neighbours[26], GYM)
+    assert original in wecom.send_text(neighbours[27], GYM_AGAIN)
+    worker = show(original, database_url)["assignee"]
+    assert "已接单" in wecom.send_text(worker, f"接单 {digits(original)}")
+    wecom.send_text(worker, f"进展 {digits(original)} 已联系反映人13812345678，明早清运")
+    assert queued(db, neighbours[26], original, "13812345678")
+    told = queued(db, neighbours[27], original, "明早清运")
+    assert told and all("13812345678" not in text and "138****5678" in text for text in told), told
