@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from handlers.cases.timing import Thresholds
@@ -39,8 +39,10 @@ _EARLIER = select(_CASES.id, _CASES.text).where(
     _CASES.reporter_userid != bindparam("reporter"),
 )
 _IN_UNIT = _EARLIER.where(_CASES.unit_id == bindparam("place")).order_by(_CASES.id.desc()).limit(CANDIDATES)
-_IN_GRID = _EARLIER.where(_CASES.grid_id == bindparam("place"), _CASES.unit_id.is_(None)).order_by(
-    _CASES.id.desc()).limit(CANDIDATES)  # a case of one building is no duplicate of one placed at the estate
+# A case of one building is no duplicate of one placed at the estate: only cases without a unit, tested through
+# coalesce so that SQLite never reads them on ix_cases_unit_category (every unit-less case of the category).
+_IN_GRID = _EARLIER.where(_CASES.grid_id == bindparam("place"), func.coalesce(_CASES.unit_id, 0) == 0).order_by(
+    _CASES.id.desc()).limit(CANDIDATES)
 _CASE = select(Case.__table__).where(_CASES.id == bindparam("case_id"))  # the one found, every column
 
 # Words that say where, when or fill the sentence, not what is wrong: left out of the comparison (楼道, 楼上 and
