@@ -147,6 +147,13 @@ def is_thanks(text: str) -> bool:
     return _bare(text) in _lowered("thanks")
 
 
+def says_wrong_grid(reason: str) -> bool:
+    """Whether a worker's 退回 reason says the case belongs to another grid (不是我的网格, 派错了), not to a
+    department."""
+    folded = fold(reason).lower()
+    return any(word in folded for word in _lowered("wrong_grid"))
+
+
 RATING_MAX_CHARS = 12
 
 

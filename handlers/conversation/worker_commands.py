@@ -32,6 +32,7 @@ from handlers.chat.commands import (
     fold,
     is_thanks,
     parse_command,
+    says_wrong_grid,
     suggest,
     word_characters,
 )
@@ -227,6 +228,8 @@ def _department(request: Request, case: Case, reason: str) -> str:
 
 
 def _return(request: Request, case: Case, reason: str) -> str:
+    if says_wrong_grid(reason):  # another grid's case: 退回 would tell the resident it went to a department
+        return render("replies/return_wrong_grid", case=case)
     department = _department(request, case, reason)
     event = case_work.return_to_department(request.session, case, request.actor, reason, department,
                                            request.now)

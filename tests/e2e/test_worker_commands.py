@@ -191,6 +191,16 @@ def test_return_tells_the_resident_who_decided_why_and_where(wecom, db, database
     assert "个人所得税" not in wecom.send_text("demo-resident", f"进度 {n}")
 
 
+def test_return_for_another_grid_is_refused_with_how_to_hand_it_over(wecom, db, database_url):
+    """退回 means "not a grid matter" (the resident hears of a department); another grid's case is 转派 or 提级."""
+    number = report(wecom)
+    n = digits(number)
+    reply = wecom.send_text("demo-leader", f"退回 {n} 这个不是我的网格，派错了")
+    assert number in reply and f"转派 {n}" in reply and "未退回" in reply, reply
+    assert show(number, database_url)["state"] == "pending"
+    assert not queued(db, "demo-resident", number, "不属于网格")
+
+
 def test_reassign_by_name_hands_the_case_over_and_notifies_the_new_assignee(wecom, db, database_url):
     number, n = taken(wecom)
     assert "已转派给林建华" in wecom.send_text("demo-worker", f"转派 {n} 林建华")
