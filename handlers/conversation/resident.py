@@ -153,7 +153,8 @@ def _told_again(session: Session, resident: Resident, case: Case, record: Inboun
 
 
 PIECE_CHARS = 8  # a report asked back this short (我们楼下) is a piece of one typed in several messages
-FOLLOW_UP_CHARS = 12  # a text this short, just after a report itself short, may be more of it (满了好几天了)
+FOLLOW_UP_CHARS = 6  # a text this short, just after a report itself short, may be more of it (满了好几天了);
+# a longer one is a sentence of its own (院子里天天有野猫出没), a report of its own
 SHORT_REPORT_CHARS = 16  # ... a report this short may go on in the next messages; a whole one is done
 
 
