@@ -24,7 +24,7 @@ from handlers.chat.commands import fold
 from handlers.places.routing import pick_assignee
 from handlers.registry import cache as registry
 from handlers.services import Services
-from models import Case, CaseEvent, CaseState, ClockMark, Conversation, Unit, Worker, WorkerRole
+from models import Case, CaseEvent, CaseState, ClockMark, Unit, Worker, WorkerRole
 
 log = logging.getLogger("gridbot.clock")
 
@@ -110,6 +110,5 @@ def _hand_over(session: Session, case: Case, now: datetime) -> None:
     for person in staff:
         to_worker(session, event, person, "notices/unplaced")
     to_reporter(session, event, "notices/unplaced_resident")
-    asking = session.get(Conversation, case.reporter_userid)
-    if asking is None:  # the resident's next words may be the address
+    if pending.current(session, case.reporter_userid) is None:  # the resident's next words may be the address
         pending.expect(session, case.reporter_userid, pending.AWAIT_ADDRESS, {"case_id": case.id}, now)
