@@ -71,8 +71,9 @@ def worker_photos(session: Session, case: Case) -> list[Photo]:
 def progress_view(session: Session, case: Case) -> ProgressView:
     """The page of one case."""
     shown, with_notes = resident_steps()
+    reporter = case.resident.name if case.resident else None
     steps = [Step(_beijing(event.at), shown[event.action],
-                  mask_text(event.note) if event.note and event.action in with_notes else "")
+                  mask_text(event.note, reporter) if event.note and event.action in with_notes else "")
              for event in case.events if event.action in shown]
     deadlines = [(name, _beijing(due)) for name, due, done in (
         ("接单", case.take_due, case.taken_at), ("提出方案", case.plan_due, case.planned_at),

@@ -8,6 +8,14 @@ _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3}-?)(\d{3,4})(\d{4})(?!\d)")
 _DIGIT = re.compile(r"\d")
 _ID_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
+# A name the writer introduces (我叫王建国, 联系人：李梅, 本人张伟): a common surname and one or two characters, up to
+# what follows a name (punctuation, a digit, 电话, 的, 住 …). Only after such words: a surname alone is too common.
+_SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+             "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
+_INTRODUCED_NAME = re.compile(
+    r"(我叫|我是|本人|姓名|名字叫|联系人|户主|业主|反映人)([:：\s]*)([" + _SURNAMES + r"])"
+    r"(?!先生|女士|阿姨|师傅|老师|大爷|大妈|奶奶|爷爷|叔叔|姐|哥)([\u4e00-\u9fff]{1,2}?)"
+    r"(?=[^\u4e00-\u9fff]|$|电话|手机|联系|住|的|在|是|家|和|先生|女士)")
 
 
 def mask_phone(phone: str | None) -> str:
@@ -26,9 +34,14 @@ def mask_name(name: str | None) -> str:
     return name[0] + "*" * max(1, len(name) - 1)
 
 
-def mask_text(text: str) -> str:
-    """Free text with phone and ID-card numbers masked (for group chats and logs)."""
-    if _DIGIT.search(text) is None:  # every pattern needs digits: most log fields and many texts have none
+def mask_text(text: str, *names: str | None) -> str:
+    """Free text with phone and ID-card numbers masked, and the names it introduces (我叫王建国 → 我叫王**) or
+    that are given in `names` (the resident's own) (for group chats, followers and logs)."""
+    for name in names:
+        if name and len(name) > 1:
+            text = text.replace(name, mask_name(name))
+    text = _INTRODUCED_NAME.sub(lambda m: m.group(1) + m.group(2) + m.group(3) + "*" * len(m.group(4)), text)
+    if _DIGIT.search(text) is None:  # every other pattern needs digits: most log fields and many texts have none
         return text
     text = _PHONE.sub(r"\1****\3", text)
     text = _LANDLINE.sub(lambda m: m.group(1) + "*" * len(m.group(2)) + m.group(3), text)

@@ -183,13 +183,15 @@ def test_a_resident_who_says_their_report_is_another_matter_gets_it_handled_on_i
     assert not queued(db, neighbours[25], original, "接单")
 
 
-def test_a_workers_note_reaches_followers_with_phone_numbers_masked(wecom, db, database_url, neighbours):
-    """A note may name the reporter's phone; the reporter reads it whole, residents following the case masked."""
+def test_a_workers_note_reaches_followers_with_phone_numbers_and_names_masked(wecom, db, database_url, neighbours):
+    """A note may name the reporter and their phone; the reporter reads it whole, residents following the case
+    masked."""
     original = opened(wecom, neighbours[26], GYM)
     assert original in wecom.send_text(neighbours[27], GYM_AGAIN)
     worker = show(original, database_url)["assignee"]
     assert "已接单" in wecom.send_text(worker, f"接单 {digits(original)}")
-    wecom.send_text(worker, f"进展 {digits(original)} 已联系反映人13812345678，明早清运")
-    assert queued(db, neighbours[26], original, "13812345678")
+    wecom.send_text(worker, f"进展 {digits(original)} 已联系反映人王建国13812345678，明早清运")
+    assert queued(db, neighbours[26], original, "王建国13812345678")
     told = queued(db, neighbours[27], original, "明早清运")
     assert told and all("13812345678" not in text and "138****5678" in text for text in told), told
+    assert all("王建国" not in text and "王**" in text for text in told), told

@@ -11,6 +11,7 @@ from bot.app import create_app
 from handlers.privacy.masking import mask_phone
 from models import Case, InboundMessage, OutboxMessage, Unit, Worker
 from tests.cli import cli_json
+from tests.e2e.worker_chat import queued
 from tests.servers import serve_in_thread
 from tests.wecom_sim import CallbackClient, location_xml, media_xml
 
@@ -386,3 +387,15 @@ def test_a_resident_naming_another_estate_without_its_part_is_asked_not_placed_a
     reply = wecom.send_text("part-resident-2", "阳光小区门口的垃圾桶满了好几天没人清理")
     assert "阳光小区”的哪一期" in reply, reply
     assert cli_json(["case", "show", case_number(reply), "--json"], database_url)["state"] == "awaiting_place"
+
+
+def test_a_name_the_resident_writes_is_masked_in_the_group_chat_and_whole_for_the_assignee(wecom, fake_wecom, db,
+                                                                                          database_url):
+    """The group chat reads the report with the name it introduces masked; the worker who holds the case reads it
+    whole (to call the resident back)."""
+    number = case_number(wecom.send_text("demo-resident", "我叫王建国，小区东门的路灯坏了三天了"))
+    group = fake_wecom.wait_for(lambda: [c["json"]["text"]["content"] for c in fake_wecom.calls("/cgi-bin/appchat/send")
+                                         if number in c["json"]["text"]["content"]])
+    assert "王**" in group[0] and "王建国" not in group[0], group
+    assignee = cli_json(["case", "show", number, "--json"], database_url)["assignee"]
+    assert queued(db, assignee, number, "我叫王建国")

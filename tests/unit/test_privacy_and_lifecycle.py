@@ -39,3 +39,13 @@ def test_every_transition_targets_a_known_state():
     for transition in TRANSITIONS.values():
         assert transition.sources <= known
         assert transition.target is None or transition.target in known
+
+
+def test_free_text_masks_the_names_it_introduces_and_the_names_given():
+    assert mask_text("我叫王建国，电话13812345678") == "我叫王**，电话138****5678"
+    assert mask_text("联系人：李梅 路灯不亮") == "联系人：李* 路灯不亮"
+    assert mask_text("本人张伟住5栋") == "本人张*住5栋"
+    assert mask_text("已联系反映人陈晓明的家人") == "已联系反映人陈**的家人"
+    for kept in ("我是3栋的住户", "我是刘阿姨", "我是张先生", "我是业主，垃圾满了", "王家湾小区的路灯"):
+        assert mask_text(kept) == kept
+    assert mask_text("赵海涛说楼道灯坏了", "赵海涛") == "赵**说楼道灯坏了"
