@@ -96,6 +96,8 @@ class FakeKf:
                     self.welcome_codes[code] = (now + WELCOME_CODE_TTL, user)
                     made["welcome_code"] = code
                 item["event"] = event
+            else:  # link, miniprogram, business_card, channels, merged_msg ...: WeCom's body of that kind, as given
+                item[kind] = spec.get(kind) or {}
             if origin == 3:  # the resident wrote: a fresh window of 5 messages
                 self.windows[(kfid, user)] = [now, 0]
             self.messages.setdefault(kfid, []).append(item)

@@ -12,7 +12,7 @@ kf/account/list, media/get) — errcode/errmsg JSON, access tokens issued, check
   `delay` (seconds) alone slows the answer; `close` drops the connection without an answer.
 - `GET`/`DELETE /_fake/faults`, `POST /_fake/expire_tokens`, `POST /_fake/reset` (calls and faults).
 - `POST /_fake/kf/inject`: a kf resident writes (`{external_userid, msgtype, content | event_type,
-  scene_param, origin?, open_kfid?}`); answers `{msgid, token, welcome_code?, media_id?}`, the token
+  scene_param | <msgtype>: {WeCom's body of that kind}, origin?, open_kfid?}`); answers `{msgid, token, welcome_code?, media_id?}`, the token
   being the one WeCom's `kf_msg_or_event` callback carries. `POST /_fake/kf/clock {"advance": s}`.
 """
 

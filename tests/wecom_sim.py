@@ -84,6 +84,16 @@ def location_xml(userid: str, lat: float, lng: float, label: str, msg_id: int | 
             f"<Label><![CDATA[{label}]]></Label><MsgId>{msg_id}</MsgId><AgentID>1000002</AgentID></xml>")
 
 
+def link_xml(userid: str, title: str, description: str, url: str, msg_id: int | None = None) -> str:
+    """A shared link (an article, a notice) in the app chat: WeCom's MsgType link."""
+    msg_id = msg_id if msg_id is not None else next(_msg_ids)
+    return (f"<xml><ToUserName>corp</ToUserName><FromUserName>{userid}</FromUserName>"
+            f"<CreateTime>{int(time.time())}</CreateTime><MsgType>link</MsgType>"
+            f"<Title><![CDATA[{title}]]></Title><Description><![CDATA[{description}]]></Description>"
+            f"<Url><![CDATA[{url}]]></Url><PicUrl><![CDATA[http://example.invalid/cover.jpg]]></PicUrl>"
+            f"<MsgId>{msg_id}</MsgId><AgentID>1000002</AgentID></xml>")
+
+
 class CallbackClient:
     """Sends encrypted callbacks to a running app and reads its encrypted replies."""
 

@@ -4,18 +4,23 @@ A resident (origin 3) becomes the same kind of resident as in the app chat, unde
 `kf:<external_userid>`; the one system event gridbot answers is `enter_session` (the resident
 opened the chat, maybe through a building's QR code). Servicer messages (origin 5) and other
 events are nobody's to answer: `inbound_from_kf` returns None for them.
+
+What residents share keeps what a worker can use: a link's title and address, a mini-program card's or
+a 视频号 post's title, the words of forwarded chat records (merged_msg; not who wrote them). A kind
+WeCom adds later is still an `Inbound` ("other"): recorded and answered.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 
-from handlers.chat.inbound import Inbound
+from bot.wecom.parsing import MAX_TITLE, MAX_URL
+from handlers.chat.inbound import MEDIA_KINDS, SHARED_KINDS, Inbound
 from models.channels import KF_USERID_PREFIX
 
 RESIDENT, SYSTEM, SERVICER = 3, 4, 5
-_MEDIA_KINDS = {"image", "voice", "video", "file"}
 MAX_TEXT = 4000
 MAX_KEY = 128
 
@@ -67,15 +72,58 @@ def inbound_from_kf(item: dict) -> Inbound | None:
     if kind == "text":
         text = str((item.get("text") or {}).get("content") or "")[:MAX_TEXT]
         return Inbound(key, userid, "text", channel="kf", text=text, raw=item)
-    if kind in _MEDIA_KINDS:
-        media_id = (item.get(kind) or {}).get("media_id")
-        return Inbound(key, userid, kind, channel="kf", media_id=media_id, raw=item)  # type: ignore[arg-type]
+    body = item.get(kind) if isinstance(item.get(kind), dict) else {}
+    if kind in MEDIA_KINDS:
+        return Inbound(key, userid, kind, channel="kf", media_id=body.get("media_id"), raw=item)  # type: ignore[arg-type]
+    if kind in SHARED_KINDS:
+        url = _clip(body.get("url"), MAX_URL) if kind == "link" else None
+        return Inbound(key, userid, kind, channel="kf", title=_shared_title(kind, body), url=url, raw=item)
+    if kind == "business_card":
+        return Inbound(key, userid, "card", channel="kf", raw=item)
+    if kind == "merged_msg":
+        return Inbound(key, userid, "merged", channel="kf", text="\n".join(_record_lines(body))[:MAX_TEXT],
+                       title=_clip(body.get("title"), MAX_TITLE), raw=item)
     if kind == "location":
         place = item.get("location") or {}
         label = place.get("address") or place.get("name")
         return Inbound(key, userid, "location", channel="kf", lat=_coordinate(place.get("latitude"), 90),
                        lng=_coordinate(place.get("longitude"), 180), label=label, raw=item)
     return Inbound(key, userid, "other", channel="kf", raw=item)
+
+
+def _clip(value: object, limit: int) -> str | None:
+    """A text field cut to `limit` characters; None when absent, empty or not text."""
+    if not isinstance(value, str):
+        return None
+    return value.strip()[:limit] or None
+
+
+def _shared_title(kind: str, body: dict) -> str | None:
+    """A shared item's title; a 视频号 post's with its account's name (who posted it)."""
+    title = _clip(body.get("title"), MAX_TITLE)
+    if kind == "channels" and (nickname := _clip(body.get("nickname"), 64)):
+        return f"{nickname}：{title}" if title else nickname
+    return title
+
+
+def _record_lines(body: dict) -> list[str]:
+    """The words of forwarded chat records (merged_msg items of msgtype text), in order; who wrote them is left
+    out (neighbours' names are not the report). `msg_content` is JSON text, or already an object."""
+    lines = []
+    for entry in body.get("item") or []:
+        if not isinstance(entry, dict) or entry.get("msgtype") != "text":
+            continue
+        content = entry.get("msg_content")
+        if isinstance(content, str):
+            try:
+                content = json.loads(content)
+            except ValueError:
+                continue
+        words = content.get("text") if isinstance(content, dict) else None
+        text = _clip(words.get("content"), MAX_TEXT) if isinstance(words, dict) else None
+        if text:
+            lines.append(text)
+    return lines
 
 
 def is_kf_payload(payload: dict) -> bool:

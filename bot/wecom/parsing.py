@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 from bot.wecom.crypto import MalformedCallback, parse_xml
-from handlers.chat.inbound import Inbound
+from handlers.chat.inbound import MEDIA_KINDS, Inbound
 
-_MEDIA_KINDS = {"image", "voice", "video", "file"}
 MAX_TEXT = 4000  # WeCom caps text at 2048 bytes; anything larger is not from WeCom
+MAX_TITLE, MAX_URL = 200, 1000
 MAX_USERID = 64  # WeCom userids are at most 64 bytes; the userid columns hold no more
 
 
@@ -48,7 +48,7 @@ def inbound_from_fields(fields: dict[str, str]) -> Inbound:
     key = f"app:{msg_id}"[:128]
     if msg_type == "text":
         return Inbound(key, userid, "text", text=fields.get("Content", "")[:MAX_TEXT], raw=fields)
-    if msg_type in _MEDIA_KINDS:
+    if msg_type in MEDIA_KINDS:
         return Inbound(key, userid, msg_type, media_id=fields.get("MediaId"), pic_url=fields.get("PicUrl"), raw=fields)  # type: ignore[arg-type]
     if msg_type == "location":
         return Inbound(
@@ -56,4 +56,7 @@ def inbound_from_fields(fields: dict[str, str]) -> Inbound:
             lat=_coordinate(fields.get("Location_X"), 90), lng=_coordinate(fields.get("Location_Y"), 180),
             label=fields.get("Label"), raw=fields,
         )
+    if msg_type == "link":  # an article or notice shared into the chat
+        return Inbound(key, userid, "link", title=fields.get("Title", "").strip()[:MAX_TITLE] or None,
+                       url=fields.get("Url", "").strip()[:MAX_URL] or None, raw=fields)
     return Inbound(key, userid, "other", raw=fields)

@@ -14,7 +14,7 @@ from handlers.cases.duplicates import likely_duplicate
 from handlers.cases.records import apply_action, followers_of, set_deadlines
 from handlers.cases.timing import STEPS, ClockRules, clock_rules, due, set_due, shift_deadlines
 from handlers.chat import pending
-from handlers.chat.inbound import Inbound
+from handlers.chat.inbound import MEDIA_KINDS, Inbound
 from handlers.classify import Catalogue, Category
 from handlers.places.routing import pick_assignee
 from handlers.points.ledger import award
@@ -24,7 +24,6 @@ from models.outbox import keep_media
 from models.rows import update_loaded
 from models.statements import insert_row
 
-MEDIA_KINDS = frozenset({"image", "video", "voice", "file"})
 
 
 def _on_time(case: Case, step: str, now: datetime) -> bool:

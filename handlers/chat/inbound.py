@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Kind = Literal["text", "image", "voice", "video", "file", "location", "event", "other"]
+Kind = Literal["text", "image", "voice", "video", "file", "location", "link", "miniprogram", "channels", "card",
+               "merged", "event", "other"]
 Channel = Literal["app", "aibot", "console", "open311", "kf"]
+MEDIA_KINDS = frozenset({"image", "voice", "video", "file"})  # a media_id to download
+# Something shared with a title (and perhaps an address): an article's link, a mini-program card, a 视频号 post.
+SHARED_KINDS = frozenset({"link", "miniprogram", "channels"})
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,8 @@ class Inbound:
     lat: float | None = None
     lng: float | None = None
     label: str | None = None  # a location's address label
+    title: str | None = None  # what a shared link, card or post is called
+    url: str | None = None  # where a shared link leads
     event: str | None = None
     chat_id: str | None = None  # group chat the message came from (AI bot)
     arrival: str | None = None  # the unit code of the link or QR code the resident came through

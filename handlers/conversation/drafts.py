@@ -3,7 +3,8 @@
 Nobody is bounced (首问负责). A report the classifier is not sure of is asked back with its top
 three categories plus 其他; words that are no report of their own join it (a report typed in pieces, `join`);
 the answer 其他, no answer within `ask_back_timeout`, or a report about something else opens it as 居民诉求-其他,
-placed and routed like any other, for the grid worker to re-categorise (改类). A voice message, photo, video or location with no case and no text waits
+placed and routed like any other, for the grid worker to re-categorise (改类). A voice message, photo, video, file,
+location or something shared (a link, a mini-program card, a 视频号 post) with no case and no text waits
 `media_wait` for words that may follow, then opens the same way with the media attached (a location is
 its place when nothing else gives one). The timeouts are
 applied by the clock pass (`settle_due`), so a restart loses nothing.
@@ -148,7 +149,7 @@ def open_other(session: Session, services: Services, resident: Resident, draft: 
                record: InboundMessage | None, now: datetime) -> Opened:
     """A waiting report opened as 居民诉求-其他 without the resident's choice (media only: a placeholder text)."""
     attachments = draft.get("attachments") or []
-    text = draft.get("text") or render("notices/media_only_text", kinds=[a["kind"] for a in attachments])
+    text = draft.get("text") or render("notices/media_only_text", attachments=attachments)
     category = services.classifier().catalogue.get(OTHER)
     return open_report(session, services, resident, text, category, {"sorted_later": True},
                        _origin(session, draft, record), now, attachments=attachments, sorted_later=True)

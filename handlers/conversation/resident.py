@@ -29,7 +29,7 @@ from handlers.chat.commands import (
     split_number,
     word_characters,
 )
-from handlers.chat.inbound import Inbound
+from handlers.chat.inbound import MEDIA_KINDS, SHARED_KINDS, Inbound
 from handlers.conversation import drafts, resident_requests
 from handlers.conversation.opening import (
     TIED_UNITS,
@@ -67,13 +67,17 @@ def handle(session: Session, services: Services, inbound: Inbound, record: Inbou
         return _handle_text(session, services, resident, convo, inbound.text, record, services.clock())
     if inbound.kind == "location":
         return _handle_location(session, services, resident, convo, inbound)
-    if inbound.kind in ("image", "voice", "video", "file"):
+    if inbound.kind in MEDIA_KINDS or inbound.kind in SHARED_KINDS:
         return _handle_media(session, services, resident, convo, inbound)
+    if inbound.kind == "merged":
+        return _handle_records(session, services, resident, convo, inbound, record)
+    if inbound.kind == "card":  # a contact's card is nothing to act on; it stays in the message record
+        return render("replies/card_kept")
     if inbound.kind == "event" and inbound.event == "enter_session":
         return _arrived(session, services, resident, convo, inbound)
     if inbound.kind == "event":
         return render("replies/welcome") if inbound.event in ("subscribe", "enter_agent") else None
-    return render("replies/help")
+    return render("replies/unsupported_kind")  # a kind WeCom added later: kept (the record), answered
 
 
 def _arrived(session: Session, services: Services, resident: Resident, convo: Conversation | None,
@@ -381,16 +385,37 @@ def _handle_location(session: Session, services: Services, resident: Resident, c
 
 def _handle_media(session: Session, services: Services, resident: Resident, convo: Conversation | None,
                   inbound: Inbound) -> str:
-    """Media joins a waiting report, else the latest open case; with neither it waits for words."""
+    """Media, or something shared (a link, a mini-program card, a 视频号 post), joins a waiting report, else the
+    latest open case; with neither it waits for words."""
     now = services.clock()
-    attachment = {"kind": inbound.kind, "media_id": inbound.media_id, "pic_url": inbound.pic_url}
-    keep_media(session, attachment)
+    if inbound.kind in MEDIA_KINDS:
+        attachment, note = {"kind": inbound.kind, "media_id": inbound.media_id, "pic_url": inbound.pic_url}, None
+        keep_media(session, attachment)
+    else:  # shared, or chat records without words: its title and address are what the worker opens or looks up
+        attachment = {"kind": inbound.kind, "title": inbound.title, "url": inbound.url}
+        note = " ".join(filter(None, (inbound.title, inbound.url))) or None
     if convo is not None and convo.state in (pending.CHOOSE_CATEGORY, pending.AWAIT_WORDS):
         return drafts.add_attachment(session, convo, attachment, now)
     case = latest_open_case(session, resident.userid)
     if case is None:
         return drafts.wait_for_words(session, services, resident, attachment, now)
-    return _attached(session, resident, case, attachment, None, now)
+    return _attached(session, resident, case, attachment, note, now)
+
+
+def _handle_records(session: Session, services: Services, resident: Resident, convo: Conversation | None,
+                    inbound: Inbound, record: InboundMessage) -> str:
+    """Forwarded chat records (合并转发), e.g. neighbours' complaints: their words are the resident's report, marked as
+    forwarded (never a command); sent moments after a report of the same matter, they add to it. Records with no
+    words are kept like something shared."""
+    if not inbound.text.strip():
+        return _handle_media(session, services, resident, convo, inbound)
+    now = services.clock()
+    words = render("notices/merged_text", text=inbound.text.strip())
+    case = latest_open_case(session, resident.userid) if convo is None else None
+    if case is not None and now - case.created_at <= clock_rules(services.config_dir).pieces_window \
+            and services.classifier().classify(words).category in (None, case.category):
+        return _supplement(session, resident, case, words, now)
+    return _handle_text(session, services, resident, convo, words, record, now)
 
 
 def _attached(session: Session, resident: Resident, case: Case, attachment: dict, note: str | None,

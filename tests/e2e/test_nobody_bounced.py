@@ -83,14 +83,22 @@ def corrections_for(db, case_number: str) -> list[Correction]:
         return list(session.scalars(select(Correction).where(Correction.case_id == int(case_number[3:]))))
 
 
-def kf_asked_back(wecom, fake_wecom, database_url, external_userid: str, unit_index: int,
-                  welcome: bool = False) -> tuple[KfResident, dict, dict[str, str]]:
-    """A plain-WeChat resident who scanned a building's code (greeted or not) and whose report (ASKED) is asked
-    back: the resident, the building (a unit of `gridbot units --json`) and the choices offered."""
+def kf_scanned(wecom, fake_wecom, database_url, external_userid: str, unit_index: int,
+               welcome: bool = False) -> tuple[KfResident, dict]:
+    """A plain-WeChat resident who scanned a building's code (greeted or not): the resident and the building (a
+    unit of `gridbot units --json`); their reports go to that building."""
     unit = cli_json(["units", "--json"], database_url)[unit_index]
     resident = KfResident(fake_wecom, wecom, external_userid)
     resident.write(msgtype="event", event_type="enter_session", scene="building", scene_param=unit["code"],
                    welcome=welcome)
+    return resident, unit
+
+
+def kf_asked_back(wecom, fake_wecom, database_url, external_userid: str, unit_index: int,
+                  welcome: bool = False) -> tuple[KfResident, dict, dict[str, str]]:
+    """A plain-WeChat resident who scanned a building's code (greeted or not) and whose report (ASKED) is asked
+    back: the resident, the building (a unit of `gridbot units --json`) and the choices offered."""
+    resident, unit = kf_scanned(wecom, fake_wecom, database_url, external_userid, unit_index, welcome)
     if welcome:
         fake_wecom.wait_for(lambda: fake_wecom.calls(KF_WELCOME))
     resident.say(ASKED)

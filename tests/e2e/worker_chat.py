@@ -61,13 +61,14 @@ def queued(db, recipient: str, *markers: str) -> list[str]:
     return [text for text in texts if all(marker in text for marker in markers)]
 
 
-def stored_reply(db, msg_id: int, timeout: float = 30.0) -> str | None:
-    """The reply gridbot stored for app message `msg_id`: the same words whether they rode on the HTTP
-    answer or, behind a backlog on a busy machine, went out through the outbox."""
+def stored_reply(db, msg_id: int | str, timeout: float = 30.0, channel: str = "app") -> str | None:
+    """The reply gridbot stored for message `msg_id` (an app MsgId, or a kf msgid with channel "kf"): the same
+    words whether they rode on the HTTP answer or, behind a backlog on a busy machine, went out through the
+    outbox."""
     deadline = time.monotonic() + timeout
     while True:
         with db() as session:
-            reply = session.scalar(select(InboundMessage.reply).where(InboundMessage.msg_key == f"app:{msg_id}",
+            reply = session.scalar(select(InboundMessage.reply).where(InboundMessage.msg_key == f"{channel}:{msg_id}",
                                                                       InboundMessage.status != "received"))
         if reply is not None or time.monotonic() > deadline:
             return reply

@@ -1,0 +1,134 @@
+"""Every kind of message a resident sends ends on the right case, over the real protocol.
+
+Residents on plain WeChat (微信客服: kf/sync_msg items) and in the app chat share links, mini-program cards,
+视频号 posts, files, business cards and forwarded chat records (合并转发). What they share after a report
+joins that case and reaches its worker; shared with nothing open it waits for words like a photo, then opens
+a case to be sorted; a business card is answered and kept; a kind nobody knows is kept and answered politely.
+The app runs on test_nobody_bounced's rules (橙子怪 opens 市政设施 at once); every sentence here is our own.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from models import Case, CaseEvent, InboundMessage
+from tests.e2e.conftest import clock_after
+from tests.e2e.test_nobody_bounced import OTHER, app_settings, bound, kf_scanned, reported  # noqa: F401 (a fixture)
+from tests.e2e.worker_chat import number_in, queued, show, stored_reply
+from tests.wecom_sim import link_xml
+
+LINK = {"title": "街坊热议：单元门口的路灯又不亮了", "desc": "记者走访了附近的几栋楼",
+        "url": "https://news.example.cn/street/2026/1201", "pic_url": "https://news.example.cn/cover.jpg"}
+MINI_PROGRAM = {"title": "随手拍·城市问题上报", "appid": "wx0000000000demo01", "pagepath": "pages/report/index",
+                "thumb_media_id": "kf-thumb-001"}
+CHANNELS = {"sub_type": 1, "nickname": "街道生活记", "title": "夜里整条小路黑漆漆"}
+SHARED = {"link": LINK, "miniprogram": MINI_PROGRAM, "channels": CHANNELS}
+
+
+def said(db, resident, **spec) -> str:
+    """What gridbot answered one kf message (stored with it, whether or not WeCom let it through)."""
+    made = resident.write(**spec)
+    reply = stored_reply(db, made["msgid"], channel="kf")
+    assert reply is not None, spec
+    return reply
+
+
+def attach_events(db, number: str) -> list[CaseEvent]:
+    with db() as session:
+        return list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == int(number[3:]),
+                                                            CaseEvent.action == "attach").order_by(CaseEvent.id)))
+
+
+def test_a_link_mini_program_video_post_or_file_after_the_report_joins_the_case_and_reaches_its_worker(
+        wecom, fake_wecom, db, database_url):
+    resident, _ = kf_scanned(wecom, fake_wecom, database_url, "wmKindsSharedAfterReport1", 11)
+    number = number_in(said(db, resident, msgtype="text", content="橙子怪把单元门口的路灯杆撞歪了，晚上一片漆黑"))
+    for kind, body in SHARED.items():
+        reply = said(db, resident, msgtype=kind, **{kind: body})
+        assert number in reply and "帮助" not in reply, (kind, reply)
+    assert number in said(db, resident, msgtype="file")
+    kinds = [[a["kind"] for a in event.attachments] for event in attach_events(db, number)]
+    assert kinds == [["link"], ["miniprogram"], ["channels"], ["file"]]
+    worker = queued(db, show(number, database_url)["assignee"], number)
+    told = "\n".join(worker)
+    assert LINK["url"] in told and MINI_PROGRAM["title"] in told and CHANNELS["title"] in told, told
+
+
+def test_a_link_shared_with_nothing_open_waits_for_words_then_opens_a_case_to_be_sorted(
+        wecom, fake_wecom, db, database_url, app_settings):  # noqa: F811
+    resident, unit = kf_scanned(wecom, fake_wecom, database_url, "wmKindsLinkAlone000001", 12)
+    userid = f"kf:{resident.external_userid}"
+    reply = said(db, resident, msgtype="link", link=LINK)
+    assert "链接" in reply and "3分钟" in reply, reply
+    assert reported(db, userid) == []
+    assert clock_after(database_url, app_settings, 4)["settled"] >= 1
+    [number] = reported(db, userid)
+    case = show(number, database_url)
+    assert (case["category"], case["state"], case["unit"]) == (OTHER, "pending", unit["code"])
+    assert LINK["title"] in case["text"] and LINK["url"] in case["text"]
+    assert [a["kind"] for a in case["events"][0]["attachments"]] == ["link"]
+    assert queued(db, userid, number, "已登记")
+
+
+def test_words_after_a_shared_mini_program_make_the_report_with_the_card_attached(wecom, fake_wecom, db,
+                                                                                  database_url):
+    resident, _ = kf_scanned(wecom, fake_wecom, database_url, "wmKindsMiniThenWords01", 13)
+    assert "小程序" in said(db, resident, msgtype="miniprogram", miniprogram=MINI_PROGRAM)
+    number = number_in(said(db, resident, msgtype="text", content="橙子怪把楼前的窨井盖掀开了没人管"))
+    case = show(number, database_url)
+    assert case["category"] != OTHER
+    assert [a["kind"] for a in case["events"][0]["attachments"]] == ["miniprogram"]
+
+
+def test_a_business_card_is_answered_and_kept_opening_no_case(wecom, fake_wecom, db, database_url):
+    resident, _ = kf_scanned(wecom, fake_wecom, database_url, "wmKindsBusinessCard001", 14)
+    reply = said(db, resident, msgtype="business_card", business_card={"userid": "zhangsan-property"})
+    assert "名片" in reply and "帮助" not in reply, reply
+    userid = f"kf:{resident.external_userid}"
+    assert reported(db, userid) == []
+    with db() as session:
+        kinds = list(session.scalars(select(InboundMessage.msg_type).where(InboundMessage.from_userid == userid,
+                                                                           InboundMessage.channel == "kf")))
+    assert "card" in kinds
+
+
+def test_a_kind_nobody_knows_is_kept_and_answered_politely(wecom, fake_wecom, db, database_url):
+    resident, _ = kf_scanned(wecom, fake_wecom, database_url, "wmKindsUnknownKind0001", 15)
+    for kind in ("note", "holographic_postcard"):
+        reply = said(db, resident, msgtype=kind, **{kind: {"anything": 1}})
+        assert "暂时" in reply and "文字" in reply and "帮助" not in reply, (kind, reply)
+    with db() as session:
+        stored = session.scalar(select(func.count()).select_from(InboundMessage).where(
+            InboundMessage.from_userid == f"kf:{resident.external_userid}", InboundMessage.msg_type == "other"))
+    assert stored == 2
+
+
+def _merged_item(sender: str, content: str) -> dict:
+    return {"send_time": 1764547200, "msgtype": "text", "sender_name": sender,
+            "msg_content": '{"msgtype": "text", "text": {"content": "%s"}}' % content}
+
+
+def test_forwarded_chat_records_of_a_neighbours_complaint_become_a_report(wecom, fake_wecom, db, database_url):
+    """A resident forwards (合并转发) what neighbours wrote in their building's group: its words are the report.
+    The neighbours' names stay out of the case."""
+    resident, unit = kf_scanned(wecom, fake_wecom, database_url, "wmKindsMergedRecords01", 16)
+    records = {"title": "邻里群的聊天记录", "item": [
+        _merged_item("王阿姨", "橙子怪把我们楼后面的消防通道井盖弄坏了"),
+        _merged_item("小李", "是的，我昨晚差点踩空"),
+        {"send_time": 1764547260, "msgtype": "image", "sender_name": "小李",
+         "msg_content": '{"msgtype": "image", "image": {"media_id": "kf-merged-img"}}'},
+    ]}
+    number = number_in(said(db, resident, msgtype="merged_msg", merged_msg=records))
+    case = show(number, database_url)
+    assert case["category"] == "市政设施" and case["unit"] == unit["code"], case
+    assert "消防通道井盖弄坏了" in case["text"] and "差点踩空" in case["text"]
+    assert "王阿姨" not in case["text"] and "小李" not in case["text"]
+
+
+def test_a_link_shared_in_the_app_chat_after_the_report_joins_the_case(wecom, db, database_url):
+    bound(wecom, database_url, "kinds-app-link")
+    number = number_in(wecom.send_text("kinds-app-link", "橙子怪把小区东门的路灯灯罩打碎了"))
+    reply = wecom.reply_text(wecom.post_xml(link_xml("kinds-app-link", LINK["title"], LINK["desc"], LINK["url"])))
+    assert number in reply and "链接" in reply, reply
+    assert [[a["kind"] for a in e.attachments] for e in attach_events(db, number)] == [["link"]]
+    assert queued(db, show(number, database_url)["assignee"], number, LINK["url"])
