@@ -154,6 +154,22 @@ def says_wrong_grid(reason: str) -> bool:
     return any(word in folded for word in _lowered("wrong_grid"))
 
 
+def holds_words(text: str, kind: str) -> bool:
+    """Whether `text` holds a word of the vocabulary's `kind` (follow_up: 怎么样了, 催一下; still_not: 还没修;
+    refer_back: 上次说的, 那个)."""
+    folded = fold(text).lower()
+    return any(word in folded for word in _lowered(kind))
+
+
+def without_follow_up_words(text: str) -> str:
+    """`text` (folded) without the words that ask after a case or point back at one (上次说的那个…怎么样了):
+    what is left names the matter (路灯)."""
+    folded = fold(text).lower()
+    for word in sorted(_lowered("follow_up") | _lowered("still_not") | _lowered("refer_back"), key=len, reverse=True):
+        folded = folded.replace(word, " ")
+    return folded
+
+
 RATING_MAX_CHARS = 12
 
 

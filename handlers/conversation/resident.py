@@ -30,7 +30,7 @@ from handlers.chat.commands import (
     word_characters,
 )
 from handlers.chat.inbound import MEDIA_KINDS, SHARED_KINDS, Inbound
-from handlers.conversation import drafts, resident_requests
+from handlers.conversation import drafts, follow_ups, resident_requests
 from handlers.conversation.opening import (
     TIED_UNITS,
     ask_place,
@@ -129,6 +129,8 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
     again = _sent_again(session, resident, text, now, clock_rules(services.config_dir).double_tap)
     if again is not None:
         return _told_again(session, resident, again, record, now)
+    if (followed := follow_ups.answer(session, services, resident, text, now)) is not None:
+        return followed  # 那个路灯的事怎么样了: the lamp's case, not a new one
     return report(session, services, resident, text.strip(), record, now)
 
 

@@ -1,0 +1,42 @@
+"""Which of a resident's cases their everyday words point at (那个路灯的事, 垃圾站那个): the cases whose own words
+share the most two-character pieces of matter with them; when the words name no matter, all of them (the
+resident is then asked, unless there is only one)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from handlers.cases.duplicates import content, place_words
+from models import OPEN_STATES, Case, CaseState
+
+IN_PLAY_LIMIT = 10  # the resident's latest cases words may point at
+
+_IN_PLAY = (*OPEN_STATES, CaseState.CLOSED)  # a closed case waits for its rating: still theirs to ask after
+
+
+def cases_in_play(session: Session, userid: str) -> list[Case]:
+    """The resident's own cases still open or waiting for their rating, newest first."""
+    return list(session.scalars(select(Case).where(Case.reporter_userid == userid, Case.state.in_(_IN_PLAY))
+                                .order_by(Case.id.desc()).limit(IN_PLAY_LIMIT)))
+
+
+def pointed_at(cases: list[Case], words: str) -> list[Case]:
+    """The cases `words` name: those sharing the most two-character pieces of matter (their place left out) with
+    them, newest first; [] when the words share none with any (they name nothing, or another matter)."""
+    pieces = _pairs(content(words))
+    if not pieces:
+        return []
+    shared = [(len(pieces & _pairs(_matter(case))), case) for case in cases]
+    best = max((count for count, _ in shared), default=0)
+    return [case for count, case in shared if best and count == best]
+
+
+def _matter(case: Case) -> str:
+    """What the case says is wrong, without the words of its place (金桂园 is no matter)."""
+    address = case.unit.address if case.unit else ""
+    return content(case.text, place_words(address, case.grid.name if case.grid else ""))
+
+
+def _pairs(text: str) -> set[str]:
+    return {text[i:i + 2] for i in range(len(text) - 1)}

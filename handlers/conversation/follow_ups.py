@@ -1,0 +1,47 @@
+"""A resident asking after a case in everyday words (那个路灯的事怎么样了, 上次说的还没修, 催一下): the case the words
+point at answers with its progress, and an open one's worker hears that the resident asked; when the words could
+mean several cases, the resident is asked which. Never a new case, never words on another case."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from handlers.cases.case_notices import notify_event
+from handlers.cases.records import apply_action
+from handlers.chat.commands import holds_words, without_follow_up_words
+from handlers.conversation.case_reference import cases_in_play, pointed_at
+from handlers.services import Services
+from handlers.texts import render
+from models import Case, CaseState, Resident
+
+
+def answer(session: Session, services: Services, resident: Resident, text: str, now: datetime) -> str | None:
+    """The reply to words asking after one of the resident's cases; None when they ask after none (no such words,
+    no case in play, or a report of another matter the classifier is sure of)."""
+    asks, still_not = holds_words(text, "follow_up"), holds_words(text, "still_not")
+    if not (asks or still_not):
+        return None
+    cases = cases_in_play(session, resident.userid)
+    if not cases:
+        return None
+    a_report = services.classifier().classify(text).outcome == "match"
+    if not asks and a_report and not holds_words(text, "refer_back"):
+        return None  # a report of its own that says nobody came yet (东门路灯坏了半个月还没修)
+    named = pointed_at(cases, without_follow_up_words(text))
+    if not named and a_report:
+        return None  # asking after another matter: a report of its own
+    candidates = named or cases
+    if len(candidates) > 1:
+        return render("replies/follow_up_which", cases=candidates)
+    return _progress_told(session, resident, candidates[0], text.strip(), now)
+
+
+def _progress_told(session: Session, resident: Resident, case: Case, text: str, now: datetime) -> str:
+    """The case's progress; the worker of an open case hears the resident's words (a chase is for them)."""
+    told = case.state != CaseState.CLOSED and case.assignee is not None
+    if told:
+        event = apply_action(session, case, "attach", actor=resident.userid, now=now, note=text)
+        notify_event(session, event, tell_reporter=False, tell_group=False)
+    return render("replies/followed_up", case=case, told=told)

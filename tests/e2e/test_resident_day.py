@@ -1,0 +1,58 @@
+"""A resident's day with several cases open: everyday words asking after one of them, withdrawing one, or saying
+it is still not fixed land on the case they mean, never on another nor on a new case; when the words do not say
+which, the resident is asked.
+
+Over the encrypted callback; every sentence here is our own."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from models import Case
+from tests.e2e.worker_chat import queued, report, show
+
+# Each resident lives in a building of their own (one per unit), so no report is taken for a neighbour's.
+LAMP = "金桂园{}栋单元门口那盏路灯坏了，晚上黑乎乎的"
+BINS = "金桂园{}栋后面的垃圾桶满出来了，味道很大"
+
+
+def bound(wecom, userid: str, building: int) -> tuple[str, str, str]:
+    """A new resident bound to 金桂园`building`栋: (userid, their lamp report, their bins report)."""
+    assert "已绑定" in wecom.send_text(userid, f"绑定 金桂园{building}栋")
+    return userid, LAMP.format(building), BINS.format(building)
+
+
+def cases_of(db, userid: str) -> int:
+    with db() as session:
+        return session.scalar(select(func.count()).select_from(Case).where(Case.reporter_userid == userid))
+
+
+def test_asking_after_the_lamp_names_the_lamp_case_and_opens_nothing(wecom, db, database_url):
+    resident, lamp_words, bins_words = bound(wecom, "day-asker", 1)
+    lamp, bins = report(wecom, lamp_words, resident), report(wecom, bins_words, resident)
+    reply = wecom.send_text(resident, "路灯那事现在怎么样了？")
+    assert lamp in reply and bins not in reply, reply
+    assert cases_of(db, resident) == 2
+    worker = show(lamp, database_url)["assignee"]
+    assert queued(db, worker, lamp, "路灯那事现在怎么样了"), "the worker hears that the resident asked"
+
+
+def test_a_chase_that_names_nothing_with_two_cases_open_asks_which(wecom, db, database_url):
+    resident, lamp_words, bins_words = bound(wecom, "day-chaser", 3)
+    lamp, bins = report(wecom, lamp_words, resident), report(wecom, bins_words, resident)
+    before = [len(show(number, database_url)["events"]) for number in (lamp, bins)]
+    reply = wecom.send_text(resident, "上回跟你们讲的到现在还没修呢")
+    assert lamp in reply and bins in reply and "路灯" in reply and "垃圾桶" in reply, reply
+    assert "进度" in reply  # how to pick one
+    assert [len(show(number, database_url)["events"]) for number in (lamp, bins)] == before
+    assert cases_of(db, resident) == 2
+
+
+def test_a_chase_with_one_case_open_goes_to_it(wecom, db, database_url):
+    resident, lamp_words, _ = bound(wecom, "day-one-case", 5)
+    lamp = report(wecom, lamp_words, resident)
+    reply = wecom.send_text(resident, "麻烦再催催")
+    assert lamp in reply and "待接单" in reply, reply  # where it stands
+    assert cases_of(db, resident) == 1
+    assert show(lamp, database_url)["events"][-1]["note"] == "麻烦再催催"
