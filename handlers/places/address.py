@@ -21,7 +21,8 @@ from handlers.classify._normalise import chinese_number, to_simplified
 MAX_RANGE = 60  # a building range wider than this is not a range ("1-501" is building 1, room 501)
 _CN_NUMERAL = "零〇一二两三四五六七八九十百"
 _ROOM = re.compile(r"\d+(?:单元|楼|层|室|户|号房)|\d{3,4}")
-_ROAD = re.compile(r"[\u4e00-\u9fff]{2,5}?(?:大道|路|街|巷|弄)\d+号")
+_ROAD = re.compile(r"([\u4e00-\u9fff]{2,5}?(?:大道|路|街|巷|弄))(\d+)号")
+_NUMBER_ON_ROAD = re.compile(r"(?:大道|[路街巷弄])(\d+)号")
 _NOISE = re.compile(r"[^\w-]+|_")
 _BUILDING = re.compile(r"(?<![a-z0-9])(\d+|[a-z])栋")
 _PHASE = re.compile(r"(?<!\d)(\d+)期")
@@ -110,9 +111,16 @@ def designators(normalised: str) -> Designators:
                        frozenset(_GROUP.findall(normalised)))
 
 
-def is_road_number(name: str) -> bool:
-    """Whether a place name is a number on a road (湖滨路88号): found only as written, never as a misspelling."""
-    return _ROAD.fullmatch(name) is not None
+def road_number(name: str) -> tuple[str, str] | None:
+    """(the road, the number) when a place name is a number on a road: 湖滨路88号 → ("湖滨路", "88")."""
+    found = _ROAD.fullmatch(name)
+    return (found.group(1), found.group(2)) if found else None
+
+
+def numbers_on_roads(normalised: str) -> list[tuple[str, str]]:
+    """(the text up to the road's end, the number) for each number on a road a text names: 住在胡滨路120号门口 →
+    [("住在胡滨路", "120")]. A misspelt road is recognised by its number (see AddressIndex)."""
+    return [(normalised[:found.start(1)], found.group(1)) for found in _NUMBER_ON_ROAD.finditer(normalised)]
 
 
 def without_numbers(normalised: str, mark: str = "") -> str:

@@ -20,7 +20,14 @@ from rapidfuzz import fuzz
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers.places.address import Designators, designators, is_road_number, normalise_address, place_names
+from handlers.places.address import (
+    Designators,
+    designators,
+    normalise_address,
+    numbers_on_roads,
+    place_names,
+    road_number,
+)
 from handlers.registry.records import Registry
 from models import Area, Grid, Unit
 
@@ -109,6 +116,10 @@ class AddressIndex:
             del self._by_area[area]  # a place named like its community is matched as the place
         self._automaton = self._build_automaton()
         self._char_names = self._build_char_postings()
+        self._roads_by_number: dict[str, list[tuple[str, str]]] = defaultdict(list)  # 88 -> [(湖滨路, 湖滨路88号)]
+        for name in self._by_name:
+            if (on_road := road_number(name)) is not None:
+                self._roads_by_number[on_road[1]].append((on_road[0], name))
 
     def _build_automaton(self):
         automaton = ahocorasick.Automaton()
@@ -121,7 +132,7 @@ class AddressIndex:
     def _build_char_postings(self) -> dict[str, list[str]]:
         postings: dict[str, list[str]] = defaultdict(list)
         for name in self._by_name:
-            if len(name) >= 3 and not is_road_number(name):  # a road's name alone (湖滨路上) is no number on it
+            if len(name) >= 3 and road_number(name) is None:  # a road's name alone (湖滨路上) is no number on it
                 for char in set(name):
                     postings[char].append(name)
         limit = max(50, int(len(self._by_name) * COMMON_CHAR_SHARE))
@@ -161,7 +172,17 @@ class AddressIndex:
         ranked = [name for name, count in shared.most_common(FUZZY_CANDIDATES)
                   if count >= 3 or (count >= 2 and name in named)]
         scores = {name: fuzz.partial_ratio(name, text) for name in ranked}
+        scores.update(self._misspelt_roads(text))
         return {name: score for name, score in scores.items() if score >= FUZZY_FLOOR}
+
+    def _misspelt_roads(self, text: str) -> dict[str, float]:
+        """Numbers on roads (湖滨路88号) the text writes with the number right and the road misspelt (胡滨路88号):
+        only a number on a road makes one a candidate, so the road's name alone (湖滨路上) guesses no estate."""
+        scores: dict[str, float] = {}
+        for before, number in numbers_on_roads(text):
+            for road, name in self._roads_by_number.get(number, ()):
+                scores[name] = max(scores.get(name, 0.0), fuzz.ratio(road, before[-len(road):]))
+        return scores
 
     def match(self, text: str, limit: int = 1) -> list[AddressMatch]:
         """The best units for `text`, best first; `confident` on the first only when it is clear."""

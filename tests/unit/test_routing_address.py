@@ -81,3 +81,14 @@ def test_a_date_is_no_building():
 def test_where_the_resident_lives_is_told_apart_from_the_rest(written, home):
     found, rest = split_home(written)
     assert (found, rest) == (home, written.replace(home, "", 1))
+
+
+@pytest.mark.parametrize("text", ["胡滨路120号门口的井盖松了", "湖宾路120号", "住在胡滨路１２０号"])
+def test_a_misspelt_road_with_its_number_is_still_guessed(text):
+    """The number on the road is what residents get right: a slip in the road's name is asked about, not dropped."""
+    assert [(m.unit_id, m.confident) for m in _small_index().match(text)] == [(2, False)]
+
+
+@pytest.mark.parametrize("text", ["胡滨路121号", "建设路120号", "湖滨路上有人乱摆摊", "胡滨路那边有人乱摆摊"])
+def test_another_number_another_road_or_a_road_alone_guesses_no_road_number(text):
+    assert _small_index().match(text) == []

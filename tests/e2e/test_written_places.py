@@ -1,0 +1,16 @@
+"""Places as residents write them, over the encrypted protocol: the report reaches the right grid, or the
+resident is asked — never a guess routed silently."""
+
+from __future__ import annotations
+
+from tests.cli import cli_json
+from tests.e2e.test_resident_loop import case_number
+
+
+def test_a_misspelt_road_with_its_number_asks_which_part_of_the_estate_there(wecom, database_url):
+    """胡滨路88号 for 湖滨路88号 (阳光小区, two phases in two grids): the estate is offered, its phase asked."""
+    number = case_number(question := wecom.send_text("road-typo-resident", "胡滨路88号门口的垃圾桶满了好几天没人清理"))
+    assert "湖滨路88号阳光小区”的哪一期" in question, question
+    assert number in wecom.send_text("road-typo-resident", "二期3栋")
+    case = cli_json(["case", "show", number, "--json"], database_url)
+    assert (case["grid"], case["unit"]) == ("441999001001002", "441999001001002002")
