@@ -74,7 +74,8 @@ def inbound_from_kf(item: dict) -> Inbound | None:
         return Inbound(key, userid, "text", channel="kf", text=text, raw=item)
     body = item.get(kind) if isinstance(item.get(kind), dict) else {}
     if kind in MEDIA_KINDS:
-        return Inbound(key, userid, kind, channel="kf", media_id=body.get("media_id"), raw=item)  # type: ignore[arg-type]
+        media_id = body.get("media_id")
+        return Inbound(key, userid, kind, channel="kf", media_id=media_id, raw=item)  # type: ignore[arg-type]
     if kind in SHARED_KINDS:
         url = _clip(body.get("url"), MAX_URL) if kind == "link" else None
         return Inbound(key, userid, kind, channel="kf", title=_shared_title(kind, body), url=url, raw=item)

@@ -148,9 +148,9 @@ def reopen_clock(case: Case, now: datetime) -> None:
 
 
 def reassign(session: Session, case: Case, actor: Actor, target: Worker, now: datetime,
-             take_window: timedelta, reason: str = "") -> CaseEvent:
+             take_window: timedelta, reason: str = "", *, tell_reporter: bool = True) -> CaseEvent:
     """转派: `target` becomes the assignee and has the take window to take it; they get the whole case
-    with who handed it over and why."""
+    with who handed it over and why (the reporter too, unless they caused it and are answered in chat)."""
     previous = case.assignee
     note = f"{target.name}：{reason}" if reason else target.name
     event = apply_action(session, case, "reassign", actor=actor.userid, now=now, note=note)
@@ -158,7 +158,7 @@ def reassign(session: Session, case: Case, actor: Actor, target: Worker, now: da
     case.take_due = clock_rules().deadline(case.category, now, take_window)
     if previous is not None and previous.userid not in (actor.userid, target.userid):
         to_worker(session, event, previous, "notices/worker_update", who=actor.name)
-    notify_event(session, event, reason=reason)
+    notify_event(session, event, tell_reporter=tell_reporter, reason=reason)
     return event
 
 
@@ -172,21 +172,24 @@ def return_to_department(session: Session, case: Case, actor: Actor, reason: str
 
 
 def recategorize(session: Session, case: Case, actor: Actor, category: Category, assignee: Worker | None,
-                 now: datetime, *, source: str = "recategorize") -> CaseEvent:
-    """改类: new category, priority and clock (history kept in the event); a new assignee if routing says so.
+                 now: datetime, *, source: str = "recategorize", note: str | None = None,
+                 tell_reporter: bool = True) -> CaseEvent:
+    """改类: new category, priority and clock (history kept in the event, `note` saying more); a new assignee if
+    routing says so. The reporter is told unless they made the change (`tell_reporter`: they are answered).
 
-    The case's words with the new category are stored as a correction (`source`: chat or console)."""
+    The case's words with the new category are stored as a correction (`source`: chat, console or the ask-back)."""
+    change = f"{case.category} → {category.name}"
     event = apply_action(session, case, "recategorize", actor=actor.userid, now=now,
-                         note=f"{case.category} → {category.name}")
+                         note=f"{note} {change}" if note else change)
     record_correction(session, text=case.text, label=category.name, previous=case.category, source=source,
                       actor=actor.userid, now=now, case_id=case.id)
     case.category, case.priority, case.urgent = category.name, category.priority, category.urgent
     for step in STEPS:
         if due(case, step) is not None:
             set_due(case, step, clock_rules().deadline(category.name, case.created_at, getattr(category.clock, step)))
-    notify_event(session, event)
+    notify_event(session, event, tell_reporter=tell_reporter)
     if assignee is not None and case.assignee_id != assignee.id and case.grid is not None:
-        reassign(session, case, actor, assignee, now, category.clock.take)
+        reassign(session, case, actor, assignee, now, category.clock.take, tell_reporter=tell_reporter)
     return event
 
 

@@ -19,7 +19,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from handlers.cases import case_work
+from handlers.cases.authority import Actor
+from handlers.cases.case_notices import notify_event
 from handlers.cases.corrections import record_correction
+from handlers.cases.records import apply_action, latest_open_case
 from handlers.cases.timing import clock_rules
 from handlers.chat import pending
 from handlers.chat.commands import fold, word_characters
@@ -27,7 +31,8 @@ from handlers.classify import Catalogue, Decision, chinese_number
 from handlers.conversation.opening import Opened, ensure_resident, open_report
 from handlers.services import Services
 from handlers.texts import render
-from models import Conversation, InboundMessage, Resident, resident_channel
+from handlers.places.routing import pick_assignee
+from models import OPEN_STATES, Conversation, InboundMessage, Resident, resident_channel
 from models.outbox import queue_notice
 
 log = logging.getLogger("gridbot.drafts")
@@ -151,8 +156,35 @@ def open_other(session: Session, services: Services, resident: Resident, draft: 
     attachments = draft.get("attachments") or []
     text = draft.get("text") or render("notices/media_only_text", attachments=attachments)
     category = services.classifier().catalogue.get(OTHER)
-    return open_report(session, services, resident, text, category, {"sorted_later": True},
+    asked = {"asked": draft["choices"], "first": draft.get("first")} if draft.get("choices") else {}
+    return open_report(session, services, resident, text, category, {"sorted_later": True, **asked},
                        _origin(session, draft, record), now, attachments=attachments, sorted_later=True)
+
+
+def late_choice(session: Session, services: Services, resident: Resident, text: str, now: datetime) -> str | None:
+    """The ask-back's answer after its report was opened as 其他 without it (time-out, or the resident wrote about
+    something else), within `late_choice_window`: the case takes the chosen category and is routed for it, unless a
+    worker set one meanwhile (the resident is told which); a department's matter is left to the worker, with the
+    answer on the case. None: `text` answers no such question."""
+    case = latest_open_case(session, resident.userid)
+    asked = (case.classification or {}).get("asked") if case is not None and case.state in OPEN_STATES else None
+    if not asked or now - case.created_at > clock_rules(services.config_dir).late_choice_window:
+        return None
+    chosen = read_choice(text, asked)
+    if chosen is None:
+        return None
+    if chosen == OTHER or case.category != OTHER:  # nothing to change, or a worker sorted it already
+        return render("replies/late_choice", case=case, chosen=chosen, outcome="kept", unsorted=case.category == OTHER)
+    category = services.classifier().catalogue.get(chosen)
+    note = render("notices/late_choice_note", chosen=chosen)
+    if not category.grid_matter:
+        event = apply_action(session, case, "attach", actor=resident.userid, now=now, note=note)
+        notify_event(session, event, tell_reporter=False, tell_group=False)
+        return render("replies/late_choice", case=case, chosen=chosen, outcome="noted")
+    assignee = pick_assignee(session, case.grid_id, category.name, urgent=category.urgent) if case.grid_id else None
+    case_work.recategorize(session, case, Actor.for_resident(resident.userid), category, assignee, now,
+                           source="ask_back", note=note, tell_reporter=False)
+    return render("replies/late_choice", case=case, chosen=chosen, outcome="sorted")
 
 
 def set_aside(session: Session, services: Services, resident: Resident, draft: dict, now: datetime) -> None:

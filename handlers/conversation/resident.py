@@ -121,6 +121,8 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
         return render("replies/thanks")
     if (rated := resident_requests.rate_by_digit(session, resident, text, now)) is not None:
         return rated  # the 1 a close notice asked for comes before the greeting's offer to bind
+    if (sorted_late := drafts.late_choice(session, services, resident, text, now)) is not None:
+        return sorted_late  # the ask-back's answer after its time ran out: no new report, no binding
     if _binds_the_scanned_building(resident, text):
         resident.unit = resident.arrival_unit
         return render("replies/bound", unit=resident.unit)

@@ -400,3 +400,40 @@ def test_a_bare_1_after_another_question_rates_the_closed_case_before_it_binds_t
     with db() as session:
         assert session.scalars(select(Unit).join(Resident, Resident.unit_id == Unit.id)
                                .where(Resident.userid == userid)).first() is None
+
+
+def timed_out(wecom, db, database_url, app_settings, userid: str) -> tuple[str, dict[str, str]]:
+    """A bound resident's report asked back and opened as 其他 by the time-out: its number and the choices offered."""
+    bound(wecom, database_url, userid)
+    choices = asked_choices(wecom.send_text(userid, ASKED))
+    assert clock_after(database_url, app_settings, 11)["settled"] >= 1
+    [number] = reported(db, userid)
+    assert show(number, database_url)["category"] == OTHER
+    return number, choices
+
+
+def test_a_category_answered_after_the_time_out_sorts_the_case_it_opened(wecom, db, database_url, app_settings):
+    """The resident answers the ask-back after its time ran out: the case opened as 其他 takes the category they
+    chose, its worker hears of it and the timeline shows the resident's answer. It got the help text."""
+    number, choices = timed_out(wecom, db, database_url, app_settings, "nb-late-answer")
+    name, digit = next(iter(choices.items()))
+    reply = wecom.send_text("nb-late-answer", digit)
+    assert number in reply and name in reply and "帮助" not in reply, reply
+    case = show(number, database_url)
+    assert case["category"] == name
+    [changed] = [event for event in case["events"] if event["action"] == "recategorize"]
+    assert changed["actor"] == "nb-late-answer" and name in changed["note"]
+    assert queued(db, case["assignee"], number, name)
+    assert {taught.label for taught in corrections_for(db, number)} == {name}
+    assert reported(db, "nb-late-answer") == [number]  # no second case
+
+
+def test_a_late_answer_leaves_a_category_a_worker_already_set(wecom, db, database_url, app_settings):
+    number, choices = timed_out(wecom, db, database_url, app_settings, "nb-late-after-worker")
+    worker = show(number, database_url)["assignee"]
+    assert "市政设施" in wecom.send_text(worker, f"改类 {digits(number)} 市政设施")
+    name = next(iter(choices))
+    reply = wecom.send_text("nb-late-after-worker", name)
+    assert number in reply and "市政设施" in reply and "帮助" not in reply, reply
+    assert show(number, database_url)["category"] == "市政设施"
+    assert reported(db, "nb-late-after-worker") == [number]
