@@ -63,7 +63,9 @@ class _Rules:
         self.phase = re.compile(rf"(\d+)(?:{phases})")
         self.group = re.compile(rf"(\d+)(?:{groups})")
         self.bare_number = re.compile(r"(?<![路街道巷弄里月\d])(\d+)号(?![门铺店楼栋院房\d])")
-        self.listed = re.compile(r"((?:\d+[、,，和及/])+\d+)栋")
+        # 1、3栋 and 1,3栋 list buildings; so does a dot (1.3栋), which may also mean 1栋3单元: either way
+        # building 1 or 3 is meant, never 13, and an estate splitting them between units is asked
+        self.listed = re.compile(r"((?:\d+[、,，和及/.。·])+\d+)栋")
         self.ranged = re.compile(r"(\d+)[-~至到](\d+)栋")
         self.unit_room = re.compile(r"(?<![\d-])(\d{1,2})-(\d{1,2})-(\d{3,4})(?![\d-])")  # 3-2-301: 栋-单元-室
         self.room_shorthand = re.compile(r"(?<![\d-])(\d{1,2})-(\d{3,4})(?!\d)")

@@ -14,3 +14,11 @@ def test_a_misspelt_road_with_its_number_asks_which_part_of_the_estate_there(wec
     assert number in wecom.send_text("road-typo-resident", "二期3栋")
     case = cli_json(["case", "show", number, "--json"], database_url)
     assert (case["grid"], case["unit"]) == ("441999001001002", "441999001001002002")
+
+
+def test_buildings_written_with_a_dot_are_not_read_as_one_joined_number(wecom, database_url):
+    """阳光小区一期1.3栋 (buildings 1 and 3, or 1栋3单元): both lie in 阳光社区第一网格, so the case goes there at the
+    estate, not to building 13 (a unit of its own)."""
+    number = case_number(wecom.send_text("dotted-resident", "阳光小区一期1.3栋楼下的垃圾桶满了好几天没人清理"))
+    case = cli_json(["case", "show", number, "--json"], database_url)
+    assert (case["grid"], case["unit"]) == ("441999001001001", None)

@@ -28,6 +28,19 @@ def test_ranges_lists_and_room_shorthand_name_their_buildings():
     assert designators(normalise_address("阳光小区3-501漏水")).buildings == {"3"}
 
 
+@pytest.mark.parametrize("written", ["阳光小区1.3栋", "阳光小区1．3号楼", "阳光小区1。3幢", "阳光小区1·3栋"])
+def test_a_dot_between_building_numbers_names_both_never_the_joined_number(written):
+    """1.3栋 is buildings 1 and 3, or 1栋3单元: either way building 1 or 3, never 13."""
+    assert designators(normalise_address(written)).buildings == {"1", "3"}
+
+
+def test_buildings_written_with_a_dot_in_two_units_are_no_confident_answer():
+    index = AddressIndex([UnitPlace(1, "阳光小区1栋", (), ()), UnitPlace(2, "阳光小区3栋", (), ()),
+                          UnitPlace(3, "阳光小区13栋", (), ())])
+    matches = index.match("阳光小区1.3栋楼下的灯坏了", limit=3)
+    assert not matches[0].confident and {m.unit_id for m in matches[:2]} == {1, 2}
+
+
 def test_village_groups_in_any_wording():
     for written in ("石湾村3组", "石湾村三队", "石湾村第三村民小组", "石灣村第三村民小組"):
         assert designators(normalise_address(written)).groups == {"3"}, written
