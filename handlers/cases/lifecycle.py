@@ -47,6 +47,8 @@ TRANSITIONS: dict[str, Transition] = {
     "whistle_overdue": Transition(_OPEN, None),
     "supervise": Transition(_OPEN, None),  # 督办: a higher level presses the assignee
     "supplement": Transition(frozenset(S), None),  # 补充: words added to the latest step, in any state
+    # one of the cases a resident's message reporting several matters became (handlers/conversation/matters.py)
+    "split": Transition(frozenset(S), None),
     "close_false": Transition(_WORKABLE | {S.SUSPENDED}, S.ARCHIVED),  # 不实: found false, nothing to rate
     # still without a place after lifecycle.yaml's place_wait: handed to the street (handlers/cases/unplaced.py)
     "hand_over_unplaced": Transition(frozenset({S.AWAITING_PLACE}), None),

@@ -11,12 +11,14 @@ from sqlalchemy import String, bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from handlers.cases.authority import SYSTEM
 from handlers.cases.case_work import announce
-from handlers.cases.records import Place, open_case
+from handlers.cases.records import Place, apply_action, open_case
 from handlers.cases.timing import clock_rules
 from handlers.cases.unplaced import place_waiting
 from handlers.chat import pending
 from handlers.classify import Category
+from handlers.conversation.matters import Part
 from handlers.departments import whistle
 from handlers.places.address import Designators, designators, in_estate, normalise_address, split_home
 from handlers.places.address_index import CONFIDENT, AddressMatch
@@ -76,14 +78,15 @@ def resident_and_conversation(session: Session, userid: str) -> tuple[Resident, 
 
 def open_report(session: Session, services: Services, resident: Resident, text: str, category: Category,
                 classification: dict | None, record: InboundMessage | None, now: datetime, *,
-                attachments: list | None = None, sorted_later: bool = False) -> Opened:
+                attachments: list | None = None, sorted_later: bool = False,
+                found: tuple[Place, Named] | None = None) -> Opened:
     """Open the case (or name the department), place and route it; ask for the address when unknown.
 
     `sorted_later`: opened as 居民诉求-其他 without the resident's choice; the reply says the
-    grid worker will set the category."""
+    grid worker will set the category. `found`: the place (`find_place`) when the caller looked it up."""
     if not category.grid_matter:
         return _to_department(session, services, resident, text, category, classification, record, now)
-    place, asked = find_place(session, services, resident, text, now, attachments)
+    place, asked = found or find_place(session, services, resident, text, now, attachments)
     assignee = pick_assignee(session, place.grid.id, category.name, urgent=category.urgent) if place.grid else None
     rules = clock_rules(services.config_dir)
     case = open_case(session, text=text, category=category, reporter_userid=resident.userid,
@@ -233,3 +236,34 @@ def place_report(session: Session, services: Services, resident: Resident, case:
     offer_bind = resident.unit is None and place.unit is not None
     category = services.classifier().catalogue.get(case.category)
     return render("replies/case_opened", case=case, category=category, offer_bind=offer_bind)
+
+
+def open_matters(session: Session, services: Services, resident: Resident, text: str, parts: list[Part],
+                 record: InboundMessage | None, now: datetime) -> str | None:
+    """One case per matter of a message that reports several (`matters.matters`), each classified, placed and
+    routed like any report, linked to the others by a `split` event that keeps the whole message; the one reply
+    lists them. A part is placed where its words (and the words before the first matter) say, else where the
+    resident is known to be, else where the rest of the message says; None (nothing opened) when a part has no
+    place then: the message is one report as before, asked for its place once."""
+    catalogue = services.classifier().catalogue
+    categories = [catalogue.get(part.decision.category) for part in parts]
+    places = []
+    for part, category in zip(parts, categories):
+        found = find_place(session, services, resident, part.lead + part.text, now) if category.grid_matter else None
+        if found is not None and found[0].grid is None:
+            found = find_place(session, services, resident, text, now)
+            if found[0].grid is None:
+                return None
+        places.append(found)
+    opened = [open_report(session, services, resident, part.text, category,
+                          {**part.decision.to_json(), "split": {"message": text, "part": n, "of": len(parts)}},
+                          record, now, found=found).case
+              for n, (part, category, found) in enumerate(zip(parts, categories, places), start=1)]
+    numbers = [case.id for case in opened if case is not None]
+    for n, case in enumerate(opened, start=1):
+        if case is not None:
+            apply_action(session, case, "split", actor=SYSTEM.userid, now=now,
+                         note=render("notices/split_note", message=text, part=n, numbers=numbers))
+    if record is not None and numbers:
+        record.case_id = numbers[0]
+    return render("replies/cases_split", matters=list(zip(parts, categories, opened)))

@@ -30,12 +30,15 @@ from handlers.chat.commands import (
     word_characters,
 )
 from handlers.chat.inbound import MEDIA_KINDS, SHARED_KINDS, Inbound
+from handlers.classify import Decision
 from handlers.conversation import drafts, follow_ups, resident_requests
+from handlers.conversation.matters import clear_report, matter_rules, matters
 from handlers.conversation.opening import (
     TIED_UNITS,
     ask_place,
     located,
     named_place,
+    open_matters,
     open_report,
     place_report,
     resident_and_conversation,
@@ -147,7 +150,12 @@ def _sent_again(session: Session, resident: Resident, text: str, now: datetime, 
     answer yet, or a tap on resend; a new MsgId, so the inbox cannot tell). A withdrawn case is reported anew."""
     recent = session.scalars(_RECENT_REPORTS, {"resident_id": resident.id, "userid": resident.userid,
                                                "since": now - window})
-    return next((case for case in recent if _same_words(case.text, text)), None)
+    return next((case for case in recent if _same_words(_reported_words(case), text)), None)
+
+
+def _reported_words(case: Case) -> str:
+    """The message a case was opened from: its text, or the whole message of which it is one matter."""
+    return ((case.classification or {}).get("split") or {}).get("message", case.text)
 
 
 def _told_again(session: Session, resident: Resident, case: Case, record: InboundMessage | None,
@@ -182,16 +190,22 @@ def _same_words(first: str, second: str) -> bool:
 
 def report(session: Session, services: Services, resident: Resident, text: str,
            record: InboundMessage | None, now: datetime, attachments: list | None = None) -> str:
-    """Open a report's case when the classifier is sure; else ask back (top three plus 其他). Words the model
-    is sure are no report, from a resident with an open case, are added to that case (a correction such as
-    "不是3栋，是5栋"); only chit-chat without media gets the help text: a report is never answered with "not
+    """Open a report's case when the classifier is sure — one case per matter when the words report several
+    (handlers.conversation.matters; with media the words stay one report) —; else ask back (top three plus 其他).
+    Words the model is sure are no report, from a resident with an open case, are added to that case (a correction
+    such as "不是3栋，是5栋"); only chit-chat without media gets the help text: a report is never answered with "not
     understood"."""
     decision = services.classifier().classify(text)
     if record is not None:
         record.category = decision.category
-    if decision.outcome != "none" and not attachments and (piece_of := _just_reported(session, services, resident,
-                                                                                        text, now)) is not None:
+    if decision.outcome != "none" and not attachments and (piece_of := _just_reported(
+            session, services, resident, text, now, decision)) is not None:
         return _supplement(session, resident, piece_of, text, now)
+    if not attachments and (parts := matters(services.classifier(), text, decision,
+                                             matter_rules(services.config_dir))) is not None:
+        split = open_matters(session, services, resident, text, parts, record, now)
+        if split is not None:
+            return split
     if decision.outcome == "match" and decision.category is not None:
         category = services.classifier().catalogue.get(decision.category)
         return open_report(session, services, resident, text, category, decision.to_json(), record, now,
@@ -206,9 +220,11 @@ def report(session: Session, services: Services, resident: Resident, text: str,
     return drafts.ask_category(session, services, resident, text, decision, record, now, attachments)
 
 
-def _just_reported(session: Session, services: Services, resident: Resident, text: str, now: datetime) -> Case | None:
+def _just_reported(session: Session, services: Services, resident: Resident, text: str, now: datetime,
+                   alone: Decision | None = None) -> Case | None:
     """The case the resident reported moments ago (lifecycle.yaml's pieces_window) in a few words that `text` is
-    more of: a short text (满了好几天了, 都没人来收) naming no place of its own, with which the case's words still
+    more of: a short text (满了好几天了, 都没人来收) naming no place of its own, no clear report of another category on
+    its own (停水了 after a street lamp: `alone`, the text's decision when known), with which the case's words still
     read as its category. A report typed in several messages is one case, not one per line; after a whole report
     (more than SHORT_REPORT_CHARS) a new short text is a new report."""
     if len(word_characters(text)) > FOLLOW_UP_CHARS:
@@ -219,6 +235,9 @@ def _just_reported(session: Session, services: Services, resident: Resident, tex
         return None
     if services.addresses.get(session).match(fold(text), limit=1):
         return None  # a place of its own: another report, or the answer to the address question
+    alone = alone or services.classifier().classify(text)
+    if alone.category != case.category and clear_report(alone, matter_rules(services.config_dir).part_sure):
+        return None  # a new matter of its own (电梯坏了 after a street lamp), however short
     return case if services.classifier().classify(f"{case.text} {text}").category == case.category else None
 
 

@@ -1,0 +1,179 @@
+"""A message that reports separate matters (路灯坏了，还有楼下的垃圾桶好几天没人倒): its parts, one per matter.
+
+Conservative (config/matters.yaml): a message is split only where each part on its own is a clear report (the
+classifier's sure match) of another category, or of the same category at another numbered spot (3栋 / 5栋); one
+matter told in several clauses (垃圾桶满了，臭气熏天: cause and effect, place and problem) stays one. The ordinary
+message costs a regex search or two: clauses are classified only when a split mark is present.
+
+When one part is clear and another is not, nothing is split: the message stays one report as before, its whole words
+on the case (or asked back, the classifier offering both matters), so the unclear matter is not lost but read by the
+worker of the clear one. Words joined to a report asked back, and words sent with media, are not split either.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from config.settings import SHIPPED_CONFIG_DIR
+from handlers.cases.duplicates import elsewhere, spots
+from handlers.chat.commands import word_characters
+from handlers.classify import Classifier, Decision
+
+OTHER = "居民诉求-其他"  # a report to be sorted: never a clear matter of its own
+
+
+@dataclass(frozen=True)
+class MatterRules:
+    """config/matters.yaml: where clauses part and what a part needs to be a matter of its own."""
+
+    separators: re.Pattern  # every place clauses part
+    strong: re.Pattern  # marks, words and numbers: after them a clause of another category is a new matter
+    commas: re.Pattern  # after a comma alone only a clause at another numbered spot is
+    goes_on: re.Pattern  # a clause that goes on with the matter before it (还占了…, 万一…, …也不管)
+    max_chars: int
+    min_part_chars: int
+    part_sure: float
+    max_parts: int
+
+
+@dataclass(frozen=True)
+class Part:
+    """One matter of a message: its words as written (a slice of the message), their decision, and the words
+    before the first matter (`lead`, e.g. a place: 湖景苑3栋，) that a later part is placed with too."""
+
+    text: str
+    decision: Decision
+    lead: str = ""
+
+
+@lru_cache(maxsize=8)
+def matter_rules(config_dir: Path = SHIPPED_CONFIG_DIR) -> MatterRules:
+    """The rules in `config_dir/matters.yaml` (the shipped file when that folder has none), read once."""
+    path = Path(config_dir) / "matters.yaml"
+    data = yaml.safe_load((path if path.is_file() else SHIPPED_CONFIG_DIR / "matters.yaml").read_text("utf-8"))
+    marks, commas = (f"[{''.join(map(re.escape, data[key]))}]+" for key in ("marks", "commas"))
+    starts = "".join(map(re.escape, data["marks"] + data["commas"]))
+    words = f"(?:^|(?<=[{starts}]))(?:{_either(data['words'])})(?![{''.join(map(re.escape, data['not_before']))}])"
+    strong = "|".join([marks, words, data["numbered"]])
+    return MatterRules(separators=re.compile(f"{strong}|{commas}"), strong=re.compile(strong),
+                       commas=re.compile(commas),
+                       goes_on=re.compile(f"^(?:{_either(data['continuations'])})|{_either(data['follow_ups'])}"),
+                       max_chars=int(data["max_chars"]), min_part_chars=int(data["min_part_chars"]),
+                       part_sure=float(data["part_sure"]), max_parts=int(data["max_parts"]))
+
+
+def _either(words: list[str]) -> str:
+    """A regex alternation of `words`, longest first."""
+    return "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
+
+
+def clear_report(decision: Decision, sure: float) -> bool:
+    """Whether a decision is a clear report on its own: a match, not to be sorted, whose words name the matter (a
+    rule of its category fired: 电梯坏了, not 好几天了, which the model alone may read as a category), the model
+    (if any) giving its category `sure` or more."""
+    if decision.outcome != "match" or decision.category in (None, OTHER):
+        return False
+    if not any(rule["category"] == decision.category for rule in decision.rules):
+        return False
+    given = next((c.score for c in decision.ranking if c.category == decision.category), None)
+    return given is None if not decision.ranking else given is not None and given >= sure
+
+
+def matters(classifier: Classifier, text: str, decision: Decision, rules: MatterRules) -> list[Part] | None:
+    """The separate matters `text` reports (two or more, each a clear report), or None: one matter, or no clear
+    split. `decision` is the whole message's."""
+    if decision.outcome == "none" or not _may_part(text, rules):
+        return None
+    groups = _grouped(classifier, text, rules)
+    if groups is None or not 2 <= len(groups) <= rules.max_parts:
+        return None
+    parts: list[Part] = []
+    for group in groups:
+        words = text[group.start:group.end]
+        alone = group.decision if words == group.first else classifier.classify(words)
+        if not clear_report(alone, rules.part_sure) or alone.category != group.decision.category:
+            return None  # its clauses together read otherwise: one report after all
+        parts.append(Part(words, alone, groups[0].lead if parts else ""))
+    return parts if _all_apart(parts) else None
+
+
+def _may_part(text: str, rules: MatterRules) -> bool:
+    """Whether `text` is a chat message with a split mark: a mark, a word or a number, or commas with two numbered
+    spots of one kind (3栋 … 5栋)."""
+    if len(word_characters(text)) > rules.max_chars:
+        return False
+    if rules.strong.search(text) is not None:
+        return True
+    return rules.commas.search(text) is not None and any(len(numbers) >= 2 for numbers in spots(text).values())
+
+
+@dataclass
+class _Group:
+    """Clauses read as one matter: where they lie, the clause that made them a matter (`first`, its `decision`)
+    and the words before it that belonged to no matter yet (`lead`)."""
+
+    start: int
+    end: int
+    first: str | None = None
+    decision: Decision | None = None
+    lead: str = ""
+
+
+def _clauses(text: str, rules: MatterRules) -> list[tuple[int, int, bool]]:
+    """Where the clauses of `text` lie (start, end, whether only a comma parts it from the one before), separators
+    and spaces left out."""
+    spans, start, only_commas = [], 0, True
+    for found in [*rules.separators.finditer(text), None]:
+        end = found.start() if found is not None else len(text)
+        words = text[start:end]
+        if words.strip():
+            spans.append((start + len(words) - len(words.lstrip()), end - len(words) + len(words.rstrip()),
+                          only_commas and bool(spans)))
+            only_commas = True
+        if found is not None:
+            start, only_commas = found.end(), only_commas and rules.commas.fullmatch(found.group()) is not None
+    return spans
+
+
+def _grouped(classifier: Classifier, text: str, rules: MatterRules) -> list[_Group] | None:
+    """The clauses gathered into matters: a clause that is a clear report of another category than the matter
+    before it, or at another numbered spot (after a comma alone: only at another spot), starts a new one; every
+    other clause goes with the matter before it (the words before the first matter go with it). None when some
+    words are no clear matter."""
+    clauses = _clauses(text, rules)
+    if len(clauses) < 2:
+        return None
+    groups: list[_Group] = []
+    for start, end, after_comma in clauses:
+        words = text[start:end]
+        if not groups:
+            groups.append(_Group(start, end))
+        current = groups[-1]
+        before = text[current.start:current.end]
+        readable = _readable(words, rules) and (not after_comma or current.decision is None or elsewhere(before, words))
+        decision = classifier.classify(words) if readable else None
+        if decision is not None and clear_report(decision, rules.part_sure) and current.first != words:
+            if current.decision is None:
+                current.end, current.first, current.decision, current.lead = end, words, decision, text[current.start:start]
+                continue
+            if decision.category != current.decision.category or elsewhere(before, words):
+                groups.append(_Group(start, end, words, decision))
+                continue
+        current.end = end
+    return None if any(group.decision is None for group in groups) else groups
+
+
+def _readable(words: str, rules: MatterRules) -> bool:
+    """Whether a clause may be a matter of its own: long enough and not going on with the one before."""
+    return len(word_characters(words)) >= rules.min_part_chars and rules.goes_on.search(words) is None
+
+
+def _all_apart(parts: list[Part]) -> bool:
+    """Whether every two parts are separate matters: other categories, or one category at other numbered spots."""
+    return all(a.decision.category != b.decision.category or elsewhere(a.text, b.text)
+               for i, a in enumerate(parts) for b in parts[i + 1:])

@@ -1,0 +1,99 @@
+"""A message that reports two matters becomes two cases, each routed on its own, with one reply naming both; one
+matter told in several sentences stays one case; a short new matter right after a short report is not glued to it.
+
+Over the encrypted callback. Every sentence here is our own (none from a test, held-out or labelled file).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from models import Case
+from tests.e2e.worker_chat import queued, show
+
+HOME_UNIT = "441999001001001001"  # 阳光小区一期1-2栋: grid 1 (demo-worker, demo-leader)
+LAKE_UNIT = "441999001001003002"  # 湖景苑3-4栋: grid 3, whose 环境卫生 goes to yg-clean-1
+LAMP_AND_BIN = "我家门口的路灯坏了，还有湖景苑3栋楼下的垃圾桶好几天没人倒了"
+
+
+def numbers_in(reply: str) -> list[str]:
+    return re.findall(r"GB-\d{6}", reply)
+
+
+def count_cases(db) -> int:
+    with db() as session:
+        return session.scalar(select(func.count()).select_from(Case))
+
+
+def bound(wecom, userid: str) -> None:
+    """A new resident bound to 阳光小区一期1栋 (a report that names no place is placed there)."""
+    assert "绑定" in wecom.send_text(userid, "绑定 阳光小区一期1栋")
+
+
+def test_two_matters_become_two_cases_routed_apart_with_one_reply(wecom, db, database_url):
+    bound(wecom, "two-matters-1")
+    before = count_cases(db)
+    reply = wecom.send_text("two-matters-1", LAMP_AND_BIN)
+    lamp, bin_ = numbers_in(reply)[:2]
+    assert count_cases(db) == before + 2, reply
+    assert "市政设施" in reply and "环境卫生" in reply and "路灯" in reply and "垃圾桶" in reply, reply
+
+    lamp_case, bin_case = show(lamp, database_url), show(bin_, database_url)
+    assert (lamp_case["category"], lamp_case["unit"], lamp_case["assignee"]) == ("市政设施", HOME_UNIT, "demo-worker")
+    assert (bin_case["category"], bin_case["unit"], bin_case["assignee"]) == ("环境卫生", LAKE_UNIT, "yg-clean-1")
+    for case, words, part in ((lamp_case, "我家门口的路灯坏了", 1), (bin_case, "湖景苑3栋楼下的垃圾桶好几天没人倒了", 2)):
+        with db() as session:
+            assert session.scalars(select(Case.text).where(Case.id == int(case["number"][3:]))).one() == words
+        split = [e["note"] for e in case["events"] if e["action"] == "split"]
+        assert len(split) == 1 and lamp in split[0] and bin_ in split[0] and LAMP_AND_BIN in split[0], case
+        assert f"第{part}项" in split[0]
+    # each worker hears of their own matter only
+    assert queued(db, "demo-worker", lamp) and not queued(db, "demo-worker", bin_)
+    assert queued(db, "yg-clean-1", bin_) and not queued(db, "yg-clean-1", lamp)
+
+    again = wecom.send_text("two-matters-1", LAMP_AND_BIN)  # the message sent again: nothing new
+    assert count_cases(db) == before + 2 and "无需重复发送" in again, again
+
+
+def test_an_emergency_part_keeps_its_urgency_and_the_other_part_its_own_clock(wecom, db, database_url):
+    bound(wecom, "two-matters-2")
+    reply = wecom.send_text("two-matters-2", "楼道里着火了，另外小区门口的路灯不亮")
+    fire, lamp = numbers_in(reply)[:2]
+    with db() as session:
+        fire_case, lamp_case = (session.get(Case, int(number[3:])) for number in (fire, lamp))
+        assert (fire_case.category, fire_case.urgent) == ("突发事件", True)
+        assert fire_case.take_due - fire_case.created_at == timedelta(minutes=15)
+        assert (lamp_case.category, lamp_case.urgent) == ("市政设施", False)
+        assert lamp_case.take_due - lamp_case.created_at == timedelta(hours=1)
+    assert show(fire, database_url)["assignee"] == show(lamp, database_url)["assignee"] == "demo-worker"
+    assert queued(db, "demo-leader", fire) and not queued(db, "demo-leader", lamp)  # the emergency's responders
+
+
+def test_one_matter_in_several_sentences_stays_one_case_where_two_matters_split(wecom, db, database_url):
+    """The same marks (a full stop, 另外) in one matter's sentences open one case with the whole words."""
+    bound(wecom, "two-matters-3")
+    before = count_cases(db)
+    one = "楼下的垃圾桶满了，臭烘烘的。好几天都没人来收了"
+    reply = wecom.send_text("two-matters-3", one)
+    assert count_cases(db) == before + 1 and len(set(numbers_in(reply))) == 1, reply
+    case = show(numbers_in(reply)[0], database_url)
+    assert case["category"] == "环境卫生" and "split" not in [e["action"] for e in case["events"]]
+    reply = wecom.send_text("two-matters-3", "湖景苑5栋门口的井盖被人偷了。另外小区里的垃圾好几天没人清")
+    assert count_cases(db) == before + 3 and len(set(numbers_in(reply))) == 2, reply
+
+
+def test_a_short_new_matter_right_after_a_short_report_is_a_case_of_its_own(wecom, db, database_url):
+    """The pieces rule adds 好几天了 to a short report sent a moment before, not 电梯坏了: a clear report of another
+    category, however short."""
+    bound(wecom, "two-matters-4")
+    lamp = numbers_in(wecom.send_text("two-matters-4", "小区门口路灯坏了"))[0]
+    reply = wecom.send_text("two-matters-4", "电梯坏了")
+    assert numbers_in(reply) and lamp not in reply, reply
+    lift = show(numbers_in(reply)[0], database_url)
+    assert (lift["category"], lift["unit"]) == ("物业管理", HOME_UNIT)
+    assert "电梯坏了" not in [e["note"] for e in show(lamp, database_url)["events"]]
+    more = wecom.send_text("two-matters-4", "好几天了")  # more of the latest report: still added to it
+    assert lift["number"] in more, more
