@@ -352,13 +352,20 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
             return None  # a new report, not an address
         return render("replies/address_not_found", case=case)
     unit = registry.unit(session, matches[0].unit_id)
-    if _another_matter(services, case, text, unit):  # a new report naming its own place: this case keeps waiting
+    matter = _matter_words(text, unit)
+    if _another_matter(services, case, matter):  # a new report naming its own place: this case keeps waiting
         pending.finish(session, resident.userid)
         return None
     named = named_place(session, matches, "asked")
-    if named.place is not None:
-        return place_report(session, services, resident, case, named.place, now)
-    return ask_place(session, resident.userid, case, named, now)
+    told_more = len(matter) >= MATTER_MIN_CHARS  # 湖景苑3栋楼道灯坏了 for a photo: its words stay on the case
+    if named.place is None:
+        if told_more:
+            _supplement(session, resident, case, text, now)
+        return ask_place(session, resident.userid, case, named, now)
+    reply = place_report(session, services, resident, case, named.place, now)
+    if told_more:  # after placing: its worker, now known, is told them
+        _supplement(session, resident, case, text, now)
+    return reply
 
 
 def _in_guessed_estate(session: Session, services: Services, unit_id: int, text: str) -> list[AddressMatch]:
@@ -373,12 +380,17 @@ def _in_guessed_estate(session: Session, services: Services, unit_id: int, text:
 MATTER_MIN_CHARS = 4  # words left beside the place, fewer than this are no matter of their own (就路灯)
 
 
-def _another_matter(services: Services, case: Case, text: str, unit: Unit) -> bool:
-    """Whether `text`, which names `unit`, reports another matter than `case`'s (湖景苑3栋门口垃圾桶满了 while
-    a street lamp's place is asked) rather than giving its place: its words without the place (read as addresses
-    are: 阳光小去2期5洞 is 阳光小区2期5栋) are classified (an address alone may look like a report to the model); a case
-    to be sorted takes any matter."""
-    rest = content(normalise_address(text), place_words(unit.address, unit.grid.name if unit.grid else ""))
+def _matter_words(text: str, unit: Unit) -> str:
+    """The words of an answer that names `unit` beside the place (read as addresses are: 阳光小去2期5洞 is
+    阳光小区2期5栋)."""
+    return content(normalise_address(text), place_words(unit.address, unit.grid.name if unit.grid else ""))
+
+
+def _another_matter(services: Services, case: Case, rest: str) -> bool:
+    """Whether an answer to `case`'s place question whose words beside the place are `rest` reports another
+    matter than `case`'s (湖景苑3栋门口垃圾桶满了 while a street lamp's place is asked) rather than giving its place:
+    `rest` is classified (an address alone may look like a report to the model); a case to be sorted takes any
+    matter."""
     if case.category == drafts.OTHER or len(rest) < MATTER_MIN_CHARS:
         return False
     decision = services.classifier().classify(rest)

@@ -345,6 +345,22 @@ def test_a_voice_message_alone_opens_a_case_with_the_voice_after_a_short_wait(we
     assert [a["kind"] for a in case["events"][0]["attachments"]] == ["voice"]
 
 
+def test_words_naming_a_place_after_a_photo_was_opened_to_be_sorted_place_it_and_stay_on_it(
+        wecom, db, database_url, app_settings):
+    """A photo alone, the wait for words over: a case to be sorted, asked for its place. 湖景苑3栋楼道的灯坏了… gives
+    the place and says what the photo shows: placed there, and the words are on the case for its worker (they were
+    read as the address only, and lost)."""
+    wecom.reply_text(wecom.post_xml(media_xml("nb-photo-late", "image")))
+    assert clock_after(database_url, app_settings, 4)["settled"] >= 1
+    [number] = reported(db, "nb-photo-late")
+    words = "湖景苑3栋楼道的灯坏了，晚上上楼看不见"
+    assert number in wecom.send_text("nb-photo-late", words)
+    case = show(number, database_url)
+    assert case["state"] == "pending" and case["assignee"], case
+    assert any(event["note"] == words for event in case["events"]), case["events"]
+    assert queued(db, case["assignee"], number, words)
+
+
 def test_words_after_a_photo_make_the_report_with_the_photo_attached(wecom, database_url):
     bound(wecom, database_url, "nb-photo")
     wecom.reply_text(wecom.post_xml(media_xml("nb-photo", "image")))
