@@ -65,6 +65,14 @@ def parse_command(text: str, audience: str) -> Command | None:
     return None
 
 
+def after_command_word(text: str, audience: str, name: str) -> str | None:
+    """The words after a word of command `name` that `text` opens with, even glued to it (撤销垃圾站那个 →
+    垃圾站那个, which `parse_command` leaves a report); None when it opens with none."""
+    lowered = fold(text).lower()
+    return next((lowered[len(word):] for word, command in _words(audience)
+                 if command == name and lowered.startswith(word)), None)
+
+
 def after_acknowledgement(text: str) -> str | None:
     """What follows a greeting or acknowledgement `text` opens with ("收到，接单 12" → "接单 12"), in the
     sender's own characters where folding kept every position; None when it opens with none."""
@@ -165,7 +173,8 @@ def without_follow_up_words(text: str) -> str:
     """`text` (folded) without the words that ask after a case or point back at one (上次说的那个…怎么样了):
     what is left names the matter (路灯)."""
     folded = fold(text).lower()
-    for word in sorted(_lowered("follow_up") | _lowered("still_not") | _lowered("refer_back"), key=len, reverse=True):
+    asking = _lowered("follow_up") | _lowered("still_not") | _lowered("no_longer_needed") | _lowered("refer_back")
+    for word in sorted(asking, key=len, reverse=True):
         folded = folded.replace(word, " ")
     return folded
 

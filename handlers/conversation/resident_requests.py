@@ -15,7 +15,17 @@ from handlers.cases.records import apply_action
 from handlers.cases.timing import clock_rules
 from handlers.chat import pending
 from handlers.chat.case_numbers import parse_case_number
-from handlers.chat.commands import Command, fold, is_yes, parse_command, rating_in_words
+from handlers.chat.commands import (
+    Command,
+    after_command_word,
+    fold,
+    holds_words,
+    is_yes,
+    parse_command,
+    rating_in_words,
+    without_follow_up_words,
+)
+from handlers.conversation.case_reference import pointed_at
 from handlers.points import shop
 from handlers.points.ledger import award_rating
 from handlers.services import Services
@@ -101,19 +111,44 @@ def _unlink(session: Session, services: Services, resident: Resident, ref: str, 
     return render("replies/unlinked", case=case)
 
 
-def _which_to_withdraw(session: Session, resident: Resident, now: datetime) -> str:
-    """`撤销` without a number: with one open case, ask to confirm it; with several, list them."""
-    cases = session.scalars(select(Case).where(Case.reporter_userid == resident.userid,
-                                               Case.state.in_(OPEN_STATES))
-                            .order_by(Case.id.desc()).limit(PROGRESS_LIST_LIMIT)).all()
+def _which_to_withdraw(session: Session, resident: Resident, now: datetime, words: str = "") -> str:
+    """`撤销` without a number: the open cases its words point at (撤销垃圾站那个), else all of them; with one,
+    ask to confirm it; with several, list them."""
+    cases = open_cases(session, resident)
+    return _offer_withdraw(session, resident, pointed_at(cases, without_follow_up_words(words)) or cases, now)
+
+
+def _offer_withdraw(session: Session, resident: Resident, cases: list[Case], now: datetime) -> str:
     if len(cases) == 1:
         pending.expect(session, resident.userid, pending.CONFIRM_WITHDRAW, {"case_id": cases[0].id}, now)
     return render("replies/withdraw_which", cases=cases)
 
 
+def open_cases(session: Session, resident: Resident) -> list[Case]:
+    """The resident's own open cases, newest first."""
+    return list(session.scalars(select(Case).where(Case.reporter_userid == resident.userid,
+                                                   Case.state.in_(OPEN_STATES))
+                                .order_by(Case.id.desc()).limit(PROGRESS_LIST_LIMIT)))
+
+
+def offer_withdraw(session: Session, services: Services, resident: Resident, text: str, now: datetime) -> str | None:
+    """Words withdrawing one of the resident's open cases without its number, offered to withdraw that case (or
+    asked which): 撤销 glued to words naming it (撤销垃圾站那个), or words saying a matter needs nothing any more
+    (路灯的事不用管了). None for words naming none of them that are a report (撤销违建的事情怎么说), or that the
+    classifier is sure of; and without an open case."""
+    glued = after_command_word(text, "resident", "withdraw")
+    if glued is None and not holds_words(text, "no_longer_needed"):
+        return None
+    cases = open_cases(session, resident)
+    named = pointed_at(cases, without_follow_up_words(text if glued is None else glued))
+    if not named and (glued is not None or not cases or services.classifier().classify(text).outcome == "match"):
+        return None
+    return _offer_withdraw(session, resident, named or cases, now)
+
+
 def _withdraw(session: Session, services: Services, resident: Resident, ref: str, now: datetime) -> str:
-    if not ref:
-        return _which_to_withdraw(session, resident, now)
+    if parse_case_number(ref) is None:
+        return _which_to_withdraw(session, resident, now, ref)
     case = own_case(session, resident, ref)
     if case is None:
         return render("replies/case_not_found", ref=ref)

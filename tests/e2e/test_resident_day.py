@@ -13,13 +13,13 @@ from models import Case
 from tests.e2e.worker_chat import queued, report, show
 
 # Each resident lives in a building of their own (one per unit), so no report is taken for a neighbour's.
-LAMP = "金桂园{}栋单元门口那盏路灯坏了，晚上黑乎乎的"
-BINS = "金桂园{}栋后面的垃圾桶满出来了，味道很大"
+LAMP = "明湖新村{}栋单元门口那盏路灯坏了，晚上黑乎乎的"
+BINS = "明湖新村{}栋后面的垃圾桶满出来了，味道很大"
 
 
 def bound(wecom, userid: str, building: int) -> tuple[str, str, str]:
-    """A new resident bound to 金桂园`building`栋: (userid, their lamp report, their bins report)."""
-    assert "已绑定" in wecom.send_text(userid, f"绑定 金桂园{building}栋")
+    """A new resident bound to 明湖新村`building`栋: (userid, their lamp report, their bins report)."""
+    assert "已绑定" in wecom.send_text(userid, f"绑定 明湖新村{building}栋")
     return userid, LAMP.format(building), BINS.format(building)
 
 
@@ -56,3 +56,30 @@ def test_a_chase_with_one_case_open_goes_to_it(wecom, db, database_url):
     assert lamp in reply and "待接单" in reply, reply  # where it stands
     assert cases_of(db, resident) == 1
     assert show(lamp, database_url)["events"][-1]["note"] == "麻烦再催催"
+
+
+def test_withdrawing_the_bins_in_words_asks_to_confirm_that_case_and_withdraws_only_it(wecom, db, database_url):
+    resident, lamp_words, bins_words = bound(wecom, "day-withdrawer", 7)
+    lamp, bins = report(wecom, lamp_words, resident), report(wecom, bins_words, resident)
+    asked = wecom.send_text(resident, "撤销垃圾桶那个")
+    assert bins in asked and lamp not in asked and "回复 1" in asked, asked
+    assert cases_of(db, resident) == 2
+    assert "已撤销" in wecom.send_text(resident, "1")
+    assert (show(bins, database_url)["state"], show(lamp, database_url)["state"]) == ("withdrawn", "pending")
+
+
+def test_saying_one_matter_needs_nothing_any_more_offers_to_withdraw_that_case(wecom, db, database_url):
+    resident, lamp_words, bins_words = bound(wecom, "day-sorted-it", 9)
+    lamp, bins = report(wecom, lamp_words, resident), report(wecom, bins_words, resident)
+    asked = wecom.send_text(resident, "路灯的事不用管了，物业已经找人弄好了")
+    assert lamp in asked and bins not in asked and "回复 1" in asked, asked
+    assert [e["action"] for e in show(bins, database_url)["events"]] == ["report"]
+    assert "已撤销" in wecom.send_text(resident, "好的")
+    assert (show(lamp, database_url)["state"], show(bins, database_url)["state"]) == ("withdrawn", "pending")
+
+
+def test_a_bare_withdraw_with_two_cases_lists_each_with_the_residents_words(wecom, database_url):
+    resident, lamp_words, bins_words = bound(wecom, "day-bare-withdraw", 11)
+    lamp, bins = report(wecom, lamp_words, resident), report(wecom, bins_words, resident)
+    listed = wecom.send_text(resident, "撤销")
+    assert f"{lamp} 市政设施 待接单：明湖新村11栋单元门口" in listed and "垃圾桶" in listed, listed

@@ -466,7 +466,7 @@ def test_a_mistyped_command_word_gets_a_question_and_thanks_one_line(wecom, data
 
 def test_withdraw_without_a_number_asks_to_confirm_the_one_open_case(wecom, database_url):
     number = report(wecom, userid="withdraw-neighbour", text="阳光小区一期6栋电梯又坏了，物业一直不来修")
-    assert wecom.send_text("withdraw-neighbour", "撤销") == f"撤销 {number}（物业管理）？回复 1 确认。"
+    assert wecom.send_text("withdraw-neighbour", "撤销") == f"撤销 {number}（物业管理：阳光小区一期6栋电梯又坏了，物…）？回复 1 确认。"
     assert "已撤销" in wecom.send_text("withdraw-neighbour", "1")
     assert show(number, database_url)["state"] == "withdrawn"
 
