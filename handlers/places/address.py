@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +24,8 @@ _CN_NUMERAL = "零〇一二两三四五六七八九十百"
 _ROOM = re.compile(r"\d+(?:单元|楼|层|室|户|号房)|\d{3,4}")
 _ROAD = re.compile(r"([\u4e00-\u9fff]{2,5}?(?:大道|路|街|巷|弄))(\d+)号")
 _NUMBER_ON_ROAD = re.compile(r"(?:大道|[路街巷弄])(\d+)号")
+LANE_WORDS = ("里", "弄", "巷", "坊", "胡同")  # a number after them is a house of the lane (建设里5号)
+_LANE_HOUSE = re.compile(r"(?:(?<=[里弄巷坊])|(?<=胡同))(\d+)号")  # 5号门口 in a lane: at house 5 (in an estate: gate 5)
 _NOISE = re.compile(r"[^\w-]+|_")
 _BUILDING = re.compile(r"(?<![a-z0-9])(\d+|[a-z])栋")
 _PHASE = re.compile(r"(?<!\d)(\d+)期")
@@ -123,6 +126,19 @@ def numbers_on_roads(normalised: str) -> list[tuple[str, str]]:
     """(the text up to the road's end, the number) for each number on a road a text names: 住在胡滨路120号门口 →
     [("住在胡滨路", "120")]. A misspelt road is recognised by its number (see AddressIndex)."""
     return [(normalised[:found.start(1)], found.group(1)) for found in _NUMBER_ON_ROAD.finditer(normalised)]
+
+
+def lane_houses_as_buildings(normalised: str, lanes: Collection[str] | None = None) -> str:
+    """`normalised` with the house numbers of lanes written as buildings of them: 建设里5号 → 建设里5栋. In a message,
+    a number right after one of the `lanes` it names (names ending in LANE_WORDS); after any other word (这里5号: a
+    date) it stays. In a registry's address (`lanes` None), the number that ends it (和平里5号)."""
+    def house(found: re.Match) -> str:
+        if lanes is None:
+            known = found.end() == len(normalised)
+        else:
+            known = any(normalised.endswith(lane, 0, found.start()) for lane in lanes)
+        return f"{found.group(1)}栋" if known else found.group(0)
+    return _LANE_HOUSE.sub(house, normalised)
 
 
 def without_numbers(normalised: str, mark: str = "") -> str:

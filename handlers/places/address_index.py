@@ -21,8 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handlers.places.address import (
+    LANE_WORDS,
     Designators,
     designators,
+    lane_houses_as_buildings,
     normalise_address,
     numbers_on_roads,
     place_names,
@@ -104,7 +106,7 @@ class AddressIndex:
                 area_forms[place.area_names] = tuple(map(normalise_address, place.area_names))
             areas = area_forms[place.area_names]
             for text in (place.address, *place.aliases):
-                normalised = normalise_address(text)
+                normalised = lane_houses_as_buildings(normalise_address(text))
                 numbers |= designators(normalised)
                 names.update(place_names(normalised, areas))
             self._entries.append(_Entry(place.unit_id, numbers))
@@ -189,8 +191,11 @@ class AddressIndex:
         normalised = normalise_address(text)
         if not normalised:
             return []
-        wanted = designators(normalised)
         hits = self._exact_hits(normalised)
+        lanes = [name for name in hits if name.endswith(LANE_WORDS)]
+        if lanes and (houses := lane_houses_as_buildings(normalised, lanes)) != normalised:
+            normalised, hits = houses, self._exact_hits(houses)
+        wanted = designators(normalised)
         areas = [name for name in hits if name not in self._by_name]
         names = {name: 100.0 if len(name) >= 3 else _short_name_score(name, normalised, wanted, areas)
                  for name in hits if name in self._by_name}

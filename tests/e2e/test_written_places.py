@@ -22,3 +22,10 @@ def test_buildings_written_with_a_dot_are_not_read_as_one_joined_number(wecom, d
     number = case_number(wecom.send_text("dotted-resident", "阳光小区一期1.3栋楼下的垃圾桶满了好几天没人清理"))
     case = cli_json(["case", "show", number, "--json"], database_url)
     assert (case["grid"], case["unit"]) == ("441999001001001", None)
+
+
+def test_a_house_number_in_a_lane_places_the_case_at_that_house(wecom, database_url):
+    """建设里5号 (a lane whose houses the registry lists as 1-6栋): house 5's unit, not the lane at large."""
+    number = case_number(wecom.send_text("lane-resident", "建设里5号门口的垃圾桶满了好几天没人清理"))
+    case = cli_json(["case", "show", number, "--json"], database_url)
+    assert (case["grid"], case["unit"]) == ("441999001001006", "441999001001006009")

@@ -105,3 +105,25 @@ def test_a_misspelt_road_with_its_number_is_still_guessed(text):
 @pytest.mark.parametrize("text", ["胡滨路121号", "建设路120号", "湖滨路上有人乱摆摊", "胡滨路那边有人乱摆摊"])
 def test_another_number_another_road_or_a_road_alone_guesses_no_road_number(text):
     assert _small_index().match(text) == []
+
+
+def _lane_index() -> AddressIndex:
+    """Lanes whose houses the registry lists as numbers (幸福巷1-4号) or buildings (建设里5-6栋)."""
+    return AddressIndex([UnitPlace(1, "建设路9号建设里1-4栋", ("建设里老街",), ()),
+                         UnitPlace(2, "建设路9号建设里5-6栋", ("建设里老街",), ()),
+                         UnitPlace(3, "幸福巷1-4号", (), ()), UnitPlace(4, "幸福巷5-8号", (), ()),
+                         UnitPlace(5, "康乐弄1-9号", (), ()), UnitPlace(6, "康乐弄10-12号", (), ())])
+
+
+@pytest.mark.parametrize(("text", "unit_id"), [("建设里5号门口的垃圾桶满了", 2), ("建設里５號", 2),
+                                               ("幸福巷6号漏水", 4), ("康乐弄11号门口堆满杂物", 6)])
+def test_a_house_number_in_a_known_lane_places_like_a_building(text, unit_id):
+    assert [(m.unit_id, m.confident) for m in _lane_index().match(text)] == [(unit_id, True)]
+
+
+@pytest.mark.parametrize("text", ["和平里5号漏水", "和平里5号楼下", "帽儿胡同12号门口", "和平里五号"])
+def test_houses_the_registry_lists_one_by_one_in_a_lane_are_found_however_written(text):
+    index = AddressIndex([UnitPlace(1, "和平里5号", (), ()), UnitPlace(2, "和平里6号", (), ()),
+                          UnitPlace(3, "帽儿胡同12号", (), ()), UnitPlace(4, "帽儿胡同13号", (), ())])
+    assert [m.confident for m in index.match(text)] == [True]
+    assert index.match(text)[0].unit_id == (3 if "胡同" in text else 1)
