@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from models import Case, CaseEvent, InboundMessage
 from tests.e2e.conftest import clock_after
 from tests.e2e.test_nobody_bounced import OTHER, app_settings, bound, kf_scanned, reported  # noqa: F401 (a fixture)
-from tests.e2e.worker_chat import number_in, queued, show, stored_reply
+from tests.e2e.worker_chat import digits, number_in, queued, show, stored_reply
 from tests.wecom_sim import link_xml
 
 LINK = {"title": "街坊热议：单元门口的路灯又不亮了", "desc": "记者走访了附近的几栋楼",
@@ -132,3 +132,22 @@ def test_a_link_shared_in_the_app_chat_after_the_report_joins_the_case(wecom, db
     assert number in reply and "链接" in reply, reply
     assert [[a["kind"] for a in e.attachments] for e in attach_events(db, number)] == [["link"]]
     assert queued(db, show(number, database_url)["assignee"], number, LINK["url"])
+
+
+def test_a_long_pasted_letter_leaves_the_workers_card_whole(wecom, fake_wecom, db, database_url):
+    """A resident pastes a long letter (thousands of characters; WeCom takes 2048 bytes a message): the worker's
+    card and 查 N show the start of it and still say who reported it and how to take it; the case keeps it all.
+    Before, the card was cut inside the letter: no reporter, no 接单 line."""
+    resident, _ = kf_scanned(wecom, fake_wecom, database_url, "wmKindsLongLetter00001", 17)
+    points = "\n".join(f"{i}. 橙子怪近来第{i}次在楼下破坏东西，先弄坏路灯，又掀开井盖，还把健身器材拆了，邻居们一直担心有人受伤。"
+                       for i in range(1, 41))
+    letter = f"尊敬的网格员：\n{points}\n恳请尽快处理。一位住了二十年的老住户"
+    assert len(letter.encode()) > 2 * 2048
+    number = number_in(said(db, resident, msgtype="text", content=letter))
+    case = show(number, database_url)
+    assert case["text"] == letter
+    card = fake_wecom.wait_for(lambda: [text for text in fake_wecom.messages_to(case["assignee"]) if number in text])
+    assert card and f"接单 {digits(number)}" in card[0] and "反映人" in card[0], card
+    assert "尊敬的网格员" in card[0] and "全文" in card[0]
+    looked_up = wecom.send_text(case["assignee"], f"查 {digits(number)}")
+    assert "承办" in looked_up and "全文" in looked_up, looked_up
