@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from handlers.places.address_index import AddressIndex, AddressMatch
 from handlers.registry import cache as registry
@@ -125,27 +125,32 @@ def grid_leader(session: Session, grid_id: int) -> Worker | None:
     return None
 
 
-def _grid_point(session: Session, grid_id: int) -> tuple[float, float] | None:
-    lat, lng = session.execute(select(func.avg(Unit.lat), func.avg(Unit.lng)).where(Unit.grid_id == grid_id)).one()
-    return (lat, lng) if lat is not None else None
+def _grid_points(session: Session, grid_ids: set[int]) -> dict[int, tuple[float, float]]:
+    """The centre of each grid's located units (one query), for the grids that have any."""
+    rows = session.execute(select(Unit.grid_id, func.avg(Unit.lat), func.avg(Unit.lng))
+                           .where(Unit.grid_id.in_(grid_ids), Unit.lat.is_not(None)).group_by(Unit.grid_id))
+    return {grid_id: (lat, lng) for grid_id, lat, lng in rows}
 
 
 def nearest_fulltime(session: Session, grid_id: int, point: tuple[float, float] | None = None) -> Worker | None:
-    """The grid's on-duty 专职 worker, else the one whose grid is nearest (`point` or the grid's centre)."""
+    """The grid's on-duty 专职 worker, else the community's on-duty 专职 worker with a grid nearest to `point`
+    (or the grid's centre): the nearest of each worker's grids counts, not the first listed."""
     own = _least_busy(session, registry.on_duty_staff(session, grid_id, WorkerRole.FULLTIME))
     if own is not None:
         return registry.worker(session, own.id)
     grid = session.get(Grid, grid_id)
-    point = point or _grid_point(session, grid_id)
-    if grid is None or point is None:
+    if grid is None:
         return None
     candidates = session.scalars(select(Worker).where(
         Worker.role == WorkerRole.FULLTIME, Worker.on_duty.is_(True),
-        Worker.grids.any(Grid.area_id == grid.area_id)).order_by(Worker.id)).all()
-    placed = [(w, p) for w in candidates for p in [_grid_point(session, w.grids[0].id)] if p is not None]
-    if not placed:
+        Worker.grids.any(Grid.area_id == grid.area_id)).options(selectinload(Worker.grids)).order_by(Worker.id)).all()
+    centres = _grid_points(session, {grid_id} | {g.id for w in candidates for g in w.grids})
+    point = point or centres.get(grid_id)
+    if point is None:
         return None
-    return min(placed, key=lambda wp: (distance_m(*point, *wp[1]), wp[0].id))[0]
+    reach = [(min(distance_m(*point, *centres[g.id]) for g in w.grids if g.id in centres), w.id, w)
+             for w in candidates if any(g.id in centres for g in w.grids)]
+    return min(reach, key=lambda found: found[:2])[2] if reach else None
 
 
 def pick_assignee(session: Session, grid_id: int, category_name: str, urgent: bool = False) -> Worker | None:

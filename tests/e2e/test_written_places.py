@@ -3,6 +3,9 @@ resident is asked — never a guess routed silently."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from models import Grid, Worker
 from tests.cli import cli_json
 from tests.e2e.test_resident_loop import case_number
 
@@ -29,3 +32,25 @@ def test_a_house_number_in_a_lane_places_the_case_at_that_house(wecom, database_
     number = case_number(wecom.send_text("lane-resident", "建设里5号门口的垃圾桶满了好几天没人清理"))
     case = cli_json(["case", "show", number, "--json"], database_url)
     assert (case["grid"], case["unit"]) == ("441999001001006", "441999001001006009")
+
+
+def test_with_a_grid_all_on_leave_the_worker_with_a_grid_nearest_to_it_gets_the_case(wecom, db, database_url):
+    """碧水山庄 (东岭社区第四网格): its 专职 worker and leader on leave, and the 专职 workers of the squares beside it
+    too; dl-worker-3's second grid (第五网格) adjoins it, though their own (第三网格) is the farthest square."""
+    away = ("dl-leader-4", "dl-worker-1", "dl-worker-5")
+    _change_staff(db, away, on_duty=False, second_grid=True)
+    try:
+        number = case_number(wecom.send_text("far-resident", "碧水山庄3栋楼下的垃圾桶满了好几天没人清理"))
+        assert cli_json(["case", "show", number, "--json"], database_url)["assignee"] == "dl-worker-3"
+    finally:
+        _change_staff(db, away, on_duty=True, second_grid=False)
+
+
+def _change_staff(db, userids: tuple[str, ...], on_duty: bool, second_grid: bool) -> None:
+    """Put `userids` on duty or on leave; give dl-worker-3 东岭社区第五网格 as a second grid, or take it back."""
+    with db() as session, session.begin():
+        for worker in session.scalars(select(Worker).where(Worker.userid.in_(userids))):
+            worker.on_duty = on_duty
+        third = session.scalars(select(Worker).where(Worker.userid == "dl-worker-3")).one()
+        fifth = session.scalars(select(Grid).where(Grid.code == "441999101001005")).one()
+        third.grids = [g for g in third.grids if g.id != fifth.id] + ([fifth] if second_grid else [])

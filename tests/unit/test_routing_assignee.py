@@ -120,3 +120,15 @@ def test_a_point_well_outside_the_mapped_grids_is_not_placed_at_the_nearest_one(
 def test_a_point_just_outside_a_grid_boundary_is_placed_at_that_grid(session):
     """A pin on the road just south of 阳光社区第一网格 (about 50 m out): that grid's."""
     assert locate_point(session, 22.5795, 113.082).grid_id == grid(session, DEMO_GRID).id
+
+
+def test_the_nearest_fulltime_worker_is_measured_from_the_nearest_of_their_grids(session):
+    """With 东岭社区第四网格 and its neighbours' 专职 workers on leave, a worker whose second grid adjoins it
+    (第五网格, about 400 m) is nearer than the one of 第二网格 (about 600 m), though their own (第三网格) is not."""
+    for userid in ("dl-leader-4", "dl-worker-1", "dl-worker-5"):
+        worker(session, userid).on_duty = False
+    third = worker(session, "dl-worker-3")
+    third.grids.append(grid(session, "441999101001005"))
+    session.flush()
+    assert assignee(session, LEAVE_GRID, "噪音扰民") == "dl-worker-3"
+    assert assignee(session, LEAVE_GRID, "突发事件", urgent=True) == "dl-worker-3"
