@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from handlers.cases.case_notices import notify_event
 from handlers.cases.records import apply_action
-from handlers.chat.commands import holds_words, without_follow_up_words
+from handlers.chat import pending
+from handlers.chat.commands import holds_words, is_chitchat, is_thanks, without_follow_up_words
 from handlers.conversation.case_reference import cases_in_play, pointed_at
 from handlers.services import Services
 from handlers.texts import render
@@ -45,3 +46,20 @@ def _progress_told(session: Session, resident: Resident, case: Case, text: str, 
         event = apply_action(session, case, "attach", actor=resident.userid, now=now, note=text)
         notify_event(session, event, tell_reporter=False, tell_group=False)
     return render("replies/followed_up", case=case, told=told)
+
+
+def on_the_rated_case(session: Session, services: Services, resident: Resident, case_id: int, text: str,
+                      now: datetime) -> str | None:
+    """Words answering “请您评价” that give no rating (还是不亮啊, 跟原来一样): about the case just closed, kept on it
+    for its worker, and the rating asked again; a 3 then reopens it with these words as the reason. None for
+    thanks or small talk, and for words the classifier is sure are a report (小区北门路灯也坏了: a report of its own,
+    even of the same matter)."""
+    case = session.get(Case, case_id)
+    if case is None or case.state != CaseState.CLOSED or is_thanks(text) or is_chitchat(text):
+        return None
+    if services.classifier().classify(text).outcome == "match":
+        return None
+    event = apply_action(session, case, "attach", actor=resident.userid, now=now, note=text.strip())
+    notify_event(session, event, tell_reporter=False, tell_group=False)
+    pending.expect(session, resident.userid, pending.RATE, {"case_id": case.id, "said": text.strip()}, now)
+    return render("replies/rating_words_kept", case=case)

@@ -25,6 +25,7 @@ from handlers.chat.commands import (
     rating_in_words,
     without_follow_up_words,
 )
+from handlers.conversation import follow_ups
 from handlers.conversation.case_reference import pointed_at
 from handlers.points import shop
 from handlers.points.ledger import award_rating
@@ -252,7 +253,10 @@ def continue_answer(session: Session, services: Services, resident: Resident, st
     if command is not None:
         return None
     rating = _RATING_DIGITS.get(folded) or rating_in_words(text)  # 不太满意 asks for the reason, as 3 does
-    return rate(session, resident, rating, data["case_id"], "", now) if rating is not None else None
+    if rating is None:
+        return follow_ups.on_the_rated_case(session, services, resident, data["case_id"], text, now)
+    said = data.get("said", "") if rating == "unsatisfied" else ""  # 还是不亮 said before the 3: the reason
+    return rate(session, resident, rating, data["case_id"], said, now)
 
 
 def bind_address(session: Session, services: Services, resident: Resident, address: str) -> str:

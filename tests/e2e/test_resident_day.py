@@ -83,3 +83,24 @@ def test_a_bare_withdraw_with_two_cases_lists_each_with_the_residents_words(weco
     lamp, bins = report(wecom, lamp_words, resident), report(wecom, bins_words, resident)
     listed = wecom.send_text(resident, "撤销")
     assert f"{lamp} 市政设施 待接单：明湖新村11栋单元门口" in listed and "垃圾桶" in listed, listed
+
+
+def closed_by_its_worker(wecom, database_url, number: str) -> None:
+    worker = show(number, database_url)["assignee"]
+    assert "已接单" in wecom.send_text(worker, f"接单 {number}")
+    assert "已办结" in wecom.send_text(worker, f"办结 {number} 已经处理")
+
+
+def test_saying_it_is_still_broken_when_asked_to_rate_stays_on_that_case_and_3_reopens_it_with_those_words(
+        wecom, db, database_url):
+    resident, lamp_words, bins_words = bound(wecom, "day-still-dark", 13)
+    lamp, bins = report(wecom, lamp_words, resident), report(wecom, bins_words, resident)
+    closed_by_its_worker(wecom, database_url, lamp)
+    kept = wecom.send_text(resident, "还是不亮啊，跟原来一模一样")
+    assert lamp in kept and bins not in kept and "3" in kept, kept
+    assert [e["action"] for e in show(bins, database_url)["events"]] == ["report"]
+    assert queued(db, show(lamp, database_url)["assignee"], lamp, "跟原来一模一样")
+    assert "重新交办" in wecom.send_text(resident, "3")
+    case = show(lamp, database_url)
+    assert (case["state"], case["events"][-1]["action"], case["events"][-1]["note"]) == (
+        "in_progress", "reopen", "还是不亮啊，跟原来一模一样")
