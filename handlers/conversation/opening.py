@@ -26,7 +26,7 @@ from handlers.places.routing import locate_point, pick_assignee
 from handlers.registry import cache as registry
 from handlers.services import Services
 from handlers.texts import render
-from models import Case, Conversation, InboundMessage, Resident, Unit
+from models import Case, CaseState, Conversation, InboundMessage, Resident, Unit
 from models.rows import add_inserted, built, flush_pending, held
 from models.statements import fetch_all
 
@@ -233,37 +233,56 @@ def place_report(session: Session, services: Services, resident: Resident, case:
     """A case that waited for its address gets it from its resident: routed, its people told; the reply."""
     pending.finish(session, resident.userid)
     place_waiting(session, services, case, place, now, actor=resident.userid)
+    siblings = waiting_siblings(session, case)
+    for sibling in siblings:  # the other matters of its message, asked for their place with it
+        place_waiting(session, services, sibling, place, now, actor=resident.userid)
     offer_bind = resident.unit is None and place.unit is not None
     category = services.classifier().catalogue.get(case.category)
-    return render("replies/case_opened", case=case, category=category, offer_bind=offer_bind)
+    return render("replies/case_opened", case=case, category=category, offer_bind=offer_bind, siblings=siblings)
+
+
+def waiting_siblings(session: Session, case: Case) -> list[Case]:
+    """The other cases of the message `case` is one matter of (`open_matters`) that still wait for their place."""
+    split = (case.classification or {}).get("split")
+    if not split:
+        return []
+    found = session.scalars(select(Case).where(
+        Case.resident_id == case.resident_id, Case.created_at == case.created_at, Case.id != case.id,
+        Case.state == CaseState.AWAITING_PLACE).order_by(Case.id))
+    return [other for other in found if ((other.classification or {}).get("split") or {}).get("message")
+            == split["message"]]
 
 
 def open_matters(session: Session, services: Services, resident: Resident, text: str, parts: list[Part],
-                 record: InboundMessage | None, now: datetime) -> str | None:
+                 record: InboundMessage | None, now: datetime) -> str:
     """One case per matter of a message that reports several (`matters.matters`), each classified, placed and
     routed like any report, linked to the others by a `split` event that keeps the whole message; the one reply
     lists them. A part is placed where its words (and the words before the first matter) say, else where the
-    resident is known to be, else where the rest of the message says; None (nothing opened) when a part has no
-    place then: the message is one report as before, asked for its place once."""
+    resident is known to be, else where the rest of the message says; else it waits for its place, asked once for
+    all the parts (the answer places them all)."""
     catalogue = services.classifier().catalogue
     categories = [catalogue.get(part.decision.category) for part in parts]
+    whole: tuple[Place, Named] | None = None
     places = []
     for part, category in zip(parts, categories):
         found = find_place(session, services, resident, part.lead + part.text, now) if category.grid_matter else None
         if found is not None and found[0].grid is None:
-            found = find_place(session, services, resident, text, now)
-            if found[0].grid is None:
-                return None
+            found = whole = whole or find_place(session, services, resident, text, now)
         places.append(found)
     opened = [open_report(session, services, resident, part.text, category,
                           {**part.decision.to_json(), "split": {"message": text, "part": n, "of": len(parts)}},
-                          record, now, found=found).case
+                          record, now, found=found)
               for n, (part, category, found) in enumerate(zip(parts, categories, places), start=1)]
-    numbers = [case.id for case in opened if case is not None]
-    for n, case in enumerate(opened, start=1):
-        if case is not None:
-            apply_action(session, case, "split", actor=SYSTEM.userid, now=now,
+    numbers = [each.case.id for each in opened if each.case is not None]
+    for n, each in enumerate(opened, start=1):
+        if each.case is not None:
+            apply_action(session, each.case, "split", actor=SYSTEM.userid, now=now,
                          note=render("notices/split_note", message=text, part=n, numbers=numbers))
     if record is not None and numbers:
         record.case_id = numbers[0]
-    return render("replies/cases_split", matters=list(zip(parts, categories, opened)))
+    # the place question asked last is the one answered: its answer places every part still waiting (place_report)
+    question = next((each.reply for each in reversed(opened)
+                     if each.case is not None and each.case.state == CaseState.AWAITING_PLACE), None)
+    return render("replies/cases_split", matters=[(part, category, each.case)
+                                                  for part, category, each in zip(parts, categories, opened)],
+                  question=question)

@@ -204,10 +204,8 @@ def report(session: Session, services: Services, resident: Resident, text: str,
             session, services, resident, text, now, decision)) is not None:
         return _supplement(session, resident, piece_of, text, now)
     if not attachments and (parts := matters(services.classifier(), text, decision,
-                                             matter_rules(services.config_dir))) is not None:
-        split = open_matters(session, services, resident, text, parts, record, now)
-        if split is not None:
-            return split
+                                             matter_rules(services.config_dir))):
+        return open_matters(session, services, resident, text, parts, record, now)
     if decision.outcome == "match" and decision.category is not None:
         category = services.classifier().catalogue.get(decision.category)
         return open_report(session, services, resident, text, category, decision.to_json(), record, now,

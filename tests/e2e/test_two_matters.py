@@ -97,3 +97,16 @@ def test_a_short_new_matter_right_after_a_short_report_is_a_case_of_its_own(weco
     assert "电梯坏了" not in [e["note"] for e in show(lamp, database_url)["events"]]
     more = wecom.send_text("two-matters-4", "好几天了")  # more of the latest report: still added to it
     assert lift["number"] in more, more
+
+
+def test_two_matters_with_no_place_known_are_asked_once_and_both_placed_by_the_answer(wecom, db, database_url):
+    """A resident bound nowhere, naming no place: both matters open and wait; one address answers for both."""
+    before = count_cases(db)
+    reply = wecom.send_text("two-matters-5", "单元门口的路灯坏了，还有垃圾桶满了好几天没人清")
+    lamp, bin_ = list(dict.fromkeys(numbers_in(reply)))[:2]
+    assert count_cases(db) == before + 2 and "地址" in reply, reply
+    placed = wecom.send_text("two-matters-5", "湖景苑3栋")
+    assert lamp in placed and bin_ in placed, placed
+    lamp_case, bin_case = show(lamp, database_url), show(bin_, database_url)
+    assert (lamp_case["state"], lamp_case["unit"], lamp_case["category"]) == ("pending", LAKE_UNIT, "市政设施")
+    assert (bin_case["state"], bin_case["unit"], bin_case["assignee"]) == ("pending", LAKE_UNIT, "yg-clean-1")
