@@ -36,6 +36,7 @@ ONE_MATTER = [
     "我家门口的路灯坏了，楼下的垃圾桶好几天没人倒了",  # a comma alone, no other spot: kept whole (conservative)
     "马路上的红绿灯坏了。车很多很危险。",
     "电梯坏了好几天了。另外说一下，电梯里的按钮也掉了",  # the same matter's other detail
+    "垃圾站旁边新搭了个棚子。里面堆满了垃圾，臭气熏天",  # 里面: what the shed holds, the same matter
 ]
 
 
