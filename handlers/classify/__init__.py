@@ -65,11 +65,11 @@ from handlers.classify._learn import LearnOptions, learn_rules
 from handlers.classify._lint import Finding, lint, stored_texts
 from handlers.classify._loader import load_classifier
 from handlers.classify._model import ModelOptions, TextModel
-from handlers.classify._normalise import chinese_number, normalise, to_simplified
+from handlers.classify._normalise import CAPITAL_NUMERALS, chinese_number, normalise, to_simplified
 from handlers.classify._rules import Rule, read_config, write_config
 
 __all__ = [
-    "DEPARTMENT_LABEL", "NO_CATEGORY", "Attribute", "Candidate", "Catalogue", "Category", "CategoryRules", "Classifier",
+    "CAPITAL_NUMERALS", "DEPARTMENT_LABEL", "NO_CATEGORY", "Attribute", "Candidate", "Catalogue", "Category", "CategoryRules", "Classifier",
     "Clock", "Decision", "Example", "Explanation", "Finding", "FiredRule", "LearnOptions", "ModelOptions", "Rule", "RuleConfigError", "TextModel",
     "chinese_number",
     "evaluate", "explain_decision", "learn_rules", "lint", "load_classifier", "normalise", "outcome_figures", "predicted_label",

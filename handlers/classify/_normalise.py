@@ -20,6 +20,8 @@ from handlers.chat.scripts import to_simplified
 _DIALECT_FILE = Path(__file__).with_name("dialect.yaml")
 _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _POWERS = {"十": 10, "百": 100, "千": 1000}
+# 大写数字 (壹贰叁…), as on forms and receipts, in either script.
+CAPITAL_NUMERALS = str.maketrans("壹贰貳叁參参肆伍陆陸柒捌玖拾", "一二二三三三四五六六七八九十")
 _COUNTERS = "栋|幢|号楼|号|单元|楼|层|室|座|期|区|组|户|弄|巷|路|街|村"
 _NUMERAL = re.compile(rf"([零〇一二两三四五六七八九十百千]+)(?=({_COUNTERS}))")
 _NOISE = re.compile(r"[\W_]+")
@@ -38,7 +40,8 @@ def _dialect() -> tuple[re.Pattern[str], dict[str, str], re.Pattern[str]]:
 
 
 def chinese_number(numeral: str) -> int:
-    """一百零二 → 102, 十二 → 12, 三零二 → 302 (digit by digit without 十/百/千)."""
+    """一百零二 → 102, 十二 → 12, 三零二 → 302 (digit by digit without 十/百/千), 贰 → 2 (CAPITAL_NUMERALS)."""
+    numeral = numeral.translate(CAPITAL_NUMERALS)
     if not any(c in _POWERS for c in numeral):
         return int("".join(str(_DIGITS[c]) for c in numeral))
     total, current = 0, 0

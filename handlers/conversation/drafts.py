@@ -27,7 +27,7 @@ from handlers.cases.records import apply_action, latest_open_case
 from handlers.cases.timing import clock_rules
 from handlers.chat import pending
 from handlers.chat.commands import fold, word_characters
-from handlers.classify import Catalogue, Decision, chinese_number
+from handlers.classify import CAPITAL_NUMERALS, Catalogue, Decision, chinese_number
 from handlers.conversation.opening import Opened, ensure_resident, open_report
 from handlers.services import Services
 from handlers.texts import render
@@ -43,7 +43,6 @@ MAX_CHOICES = 3
 # A choice by its number, as people write it: 1, 一, 壹 (capital numerals), 第一个, 选1, 1号, perhaps with the
 # choice's name after it, as when the whole line of the question is copied back ("1 噪音扰民").
 _PICKED = re.compile(r"(?:我选|选择|选|第)?([0-9]+|[一二两三四五六七八九十]+)(?:个|项|类|种|号|条)?(.*)")
-_CAPITAL_NUMERALS = str.maketrans("壹贰貳叁參肆伍陆陸柒捌玖拾", "一二二三三四五六六七八九十")
 
 
 def choices_for(decision: Decision, catalogue: Catalogue) -> list[str]:
@@ -91,7 +90,7 @@ def join(session: Session, services: Services, resident: Resident, draft: dict, 
 def read_choice(answer: str, choices: list[str]) -> str | None:
     """The category an answer to the ask-back names: its number however written (2, ２, 二, 贰, 第二个, 选2,
     "2、"), its name (also in traditional characters), both ("2 市政设施") or 其他; None: not an answer."""
-    bare = word_characters(fold(answer)).translate(_CAPITAL_NUMERALS)
+    bare = word_characters(fold(answer)).translate(CAPITAL_NUMERALS)
     named = _named(bare, choices)
     if named is not None or not bare:
         return named

@@ -20,7 +20,7 @@ from config.settings import SHIPPED_CONFIG_DIR
 from handlers.classify._normalise import chinese_number, to_simplified
 
 MAX_RANGE = 60  # a building range wider than this is not a range ("1-501" is building 1, room 501)
-_CN_NUMERAL = "零〇一二两三四五六七八九十百"
+_CN_NUMERAL = "零〇一二两三四五六七八九十百壹贰叁参肆伍陆柒捌玖"  # 拾 left out: 收拾楼道 is no 10楼
 _ROOM = re.compile(r"\d+(?:单元|楼|层|室|户|号房)|\d{3,4}")
 _ROAD = re.compile(r"([\u4e00-\u9fff]{2,5}?(?:大道|路|街|巷|弄))(\d+)号")
 _NUMBER_ON_ROAD = re.compile(r"(?:大道|[路街巷弄])(\d+)号")

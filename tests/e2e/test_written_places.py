@@ -34,6 +34,13 @@ def test_a_house_number_in_a_lane_places_the_case_at_that_house(wecom, database_
     assert (case["grid"], case["unit"]) == ("441999001001006", "441999001001006009")
 
 
+def test_capital_numerals_name_the_phase_and_building(wecom, database_url):
+    """陽光小區貳期伍棟 (traditional script, 大写数字): 二期5栋 of 阳光小区, in 阳光社区第二网格, without asking which phase."""
+    number = case_number(wecom.send_text("capital-resident", "陽光小區貳期伍棟樓下的垃圾桶滿了好幾天沒人清理"))
+    case = cli_json(["case", "show", number, "--json"], database_url)
+    assert (case["grid"], case["unit"]) == ("441999001001002", "441999001001002003")
+
+
 def test_with_a_grid_all_on_leave_the_worker_with_a_grid_nearest_to_it_gets_the_case(wecom, db, database_url):
     """碧水山庄 (东岭社区第四网格): its 专职 worker and leader on leave, and the 专职 workers of the squares beside it
     too; dl-worker-3's second grid (第五网格) adjoins it, though their own (第三网格) is the farthest square."""

@@ -22,6 +22,12 @@ def test_phase_and_district_numbers_are_the_same_phase(written):
     assert found.phases == {"2"} and found.buildings == {"5"}
 
 
+@pytest.mark.parametrize("written", ["陽光小區貳期伍棟", "阳光小区贰期五栋", "阳光小区二期伍号楼"])
+def test_capital_numerals_name_phases_and_buildings(written):
+    """壹贰叁… (大写数字), as on forms and receipts: 贰期伍栋 is 2期5栋."""
+    assert normalise_address(written) == "阳光小区2期5栋"
+
+
 def test_ranges_lists_and_room_shorthand_name_their_buildings():
     assert designators(normalise_address("阳光小区一期1-3栋")).buildings == {"1", "2", "3"}
     assert designators(normalise_address("阳光小区1、3、5栋")).buildings == {"1", "3", "5"}
@@ -127,3 +133,4 @@ def test_houses_the_registry_lists_one_by_one_in_a_lane_are_found_however_writte
                           UnitPlace(3, "帽儿胡同12号", (), ()), UnitPlace(4, "帽儿胡同13号", (), ())])
     assert [m.confident for m in index.match(text)] == [True]
     assert index.match(text)[0].unit_id == (3 if "胡同" in text else 1)
+
