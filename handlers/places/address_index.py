@@ -11,6 +11,7 @@ clearly beats every other unit — a tie (阳光小区 without a building number
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -156,12 +157,13 @@ class AddressIndex:
         return cls(UnitPlace(i, u.address, u.aliases, _chain(areas, grid_areas[u.grid_code]))
                    for i, u in enumerate(registry.units))
 
-    def _exact_hits(self, text: str) -> list[str]:
+    def _exact_hits(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, name) of the names and community names in `text`, those inside a longer one left out."""
         if not len(self._automaton):
             return []
-        spans = [(end - len(name) + 1, end + 1, name) for end, name in self._automaton.iter(text)]
-        return list({name for start, end, name in spans
-                     if not any(s <= start and end <= e and (s, e) != (start, end) for s, e, _ in spans)})
+        spans = {(end - len(name) + 1, end + 1, name) for end, name in self._automaton.iter(text)}
+        return [(start, end, name) for start, end, name in spans
+                if not any(s <= start and end <= e and (s, e) != (start, end) for s, e, _ in spans)]
 
     def _fuzzy_hits(self, text: str) -> dict[str, float]:
         shared: Counter[str] = Counter()
@@ -191,11 +193,12 @@ class AddressIndex:
         normalised = normalise_address(text)
         if not normalised:
             return []
-        hits = self._exact_hits(normalised)
-        lanes = [name for name in hits if name.endswith(LANE_WORDS)]
+        spans = self._exact_hits(normalised)
+        lanes = [name for _, _, name in spans if name.endswith(LANE_WORDS)]
         if lanes and (houses := lane_houses_as_buildings(normalised, lanes)) != normalised:
-            normalised, hits = houses, self._exact_hits(houses)
+            normalised, spans = houses, self._exact_hits(houses)
         wanted = designators(normalised)
+        hits = {name for _, _, name in spans}
         areas = [name for name in hits if name not in self._by_name]
         names = {name: 100.0 if len(name) >= 3 else _short_name_score(name, normalised, wanted, areas)
                  for name in hits if name in self._by_name}
@@ -215,8 +218,16 @@ class AddressIndex:
             return []
         top = ranked[0][1]
         clear = top >= CONFIDENT and (len(ranked) == 1 or top - ranked[1][1] >= MARGIN)
+        clear = clear and all(self._in_area(ranked[0][0], area) for area in _apart(spans, self._by_name))
         return [AddressMatch(self._entries[index].unit_id, round(score, 1), clear and i == 0)
                 for i, (index, score) in enumerate(ranked[:limit])]
+
+    def _in_area(self, index: int, area: str) -> bool:
+        """Whether an entry lies in a community the text names: one named with an estate of another community
+        (翠苑社区湖景苑3栋) may be a slip, or another estate of that name, so the estate is only a guess."""
+        members = self._by_area[area]  # entry indexes, ascending
+        found = bisect_left(members, index)
+        return found < len(members) and members[found] == index
 
     @staticmethod
     def _score(base: float, wanted: Designators, has: Designators, area: bool = False) -> float:
@@ -232,6 +243,13 @@ class AddressIndex:
         if area:
             return base - (100.0 - AREA_WITH_NUMBER) if matched else min(base, AREA_ONLY)
         return base
+
+
+def _apart(spans: list[tuple[int, int, str]], places: dict) -> list[str]:
+    """The community names among `spans` that overlap no place name (新村20栋 holds 村2, but names no 村2)."""
+    named = [(start, end) for start, end, name in spans if name in places]
+    return [name for start, end, name in spans
+            if name not in places and not any(s < end and start < e for s, e in named)]
 
 
 def _short_name_score(name: str, normalised: str, wanted: Designators, areas: list[str]) -> float:

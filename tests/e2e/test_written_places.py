@@ -41,6 +41,15 @@ def test_capital_numerals_name_the_phase_and_building(wecom, database_url):
     assert (case["grid"], case["unit"]) == ("441999001001002", "441999001001002003")
 
 
+def test_an_estate_named_with_another_community_is_confirmed_before_it_is_placed(wecom, database_url):
+    """湖景苑 lies in 阳光社区, not 翠苑社区: the resident is asked whether 湖景苑3-4栋 is the place; 对 places it."""
+    number = case_number(question := wecom.send_text("community-resident", "翠苑社区湖景苑3栋门口的垃圾桶满了好几天没人清理"))
+    assert "湖景苑3-4栋”吗" in question and "回复 1 确认" in question, question
+    assert cli_json(["case", "show", number, "--json"], database_url)["state"] == "awaiting_place"
+    assert number in wecom.send_text("community-resident", "对")
+    case = cli_json(["case", "show", number, "--json"], database_url)
+    assert (case["grid"], case["unit"]) == ("441999001001003", "441999001001003002")
+
 def test_with_a_grid_all_on_leave_the_worker_with_a_grid_nearest_to_it_gets_the_case(wecom, db, database_url):
     """碧水山庄 (东岭社区第四网格): its 专职 worker and leader on leave, and the 专职 workers of the squares beside it
     too; dl-worker-3's second grid (第五网格) adjoins it, though their own (第三网格) is the farthest square."""

@@ -134,3 +134,16 @@ def test_houses_the_registry_lists_one_by_one_in_a_lane_are_found_however_writte
     assert [m.confident for m in index.match(text)] == [True]
     assert index.match(text)[0].unit_id == (3 if "胡同" in text else 1)
 
+
+def _two_community_index() -> AddressIndex:
+    return AddressIndex([UnitPlace(1, "湖滨路120号湖景苑3栋", (), ("阳光社区", "湖滨街道")),
+                         UnitPlace(2, "江南大道301号翠苑小区3栋", (), ("翠苑社区", "湖滨街道"))])
+
+
+def test_an_estate_named_with_another_community_is_a_guess_to_confirm():
+    """翠苑社区湖景苑3栋: 湖景苑 lies in 阳光社区; the community may be wrong, or the estate another of that name."""
+    assert [(m.unit_id, m.confident) for m in _two_community_index().match("翠苑社区湖景苑3栋门口漏水")] == [(1, False)]
+
+
+def test_an_estate_named_with_its_own_community_stays_certain():
+    assert [(m.unit_id, m.confident) for m in _two_community_index().match("阳光社区湖景苑3栋门口漏水")] == [(1, True)]
