@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from handlers.cases.case_notices import notify_event
 from handlers.cases.authority import Actor
+from handlers.cases.case_notices import notify_event
 from handlers.cases.case_work import release_duplicates, reopen_clock, stand_alone
 from handlers.cases.lifecycle import allowed
 from handlers.cases.records import apply_action
@@ -239,24 +239,34 @@ def rate_by_digit(session: Session, resident: Resident, text: str, now: datetime
 def continue_answer(session: Session, services: Services, resident: Resident, state: str, data: dict,
                     text: str, now: datetime) -> str | None:
     """The answer to "please rate 1/2/3", to "why not satisfied?" or to "撤销 GB-…？回复 1 确认"."""
-    folded = fold(text)
     if state == pending.CONFIRM_WITHDRAW:
         pending.finish(session, resident.userid)
         return _withdraw(session, services, resident, str(data["case_id"]), now) if is_yes(text) else None
     if state != pending.RATE:
         return None
     command = parse_command(text, "resident")  # answered as the command (进度, 满意, 不满意 原因)
-    if data.get("rating") == "unsatisfied":  # the reason asked for
+    if data.get("rating") == "unsatisfied":  # the reason asked for, in the resident's own words
         if command is not None and command.name != "add":  # 补充 … gives the reason
             return None
-        return rate(session, resident, "unsatisfied", data["case_id"], folded, now)
+        if command is None and _another_report(session, services, data["case_id"], text):
+            return None  # a report of its own; the question stays for the reason
+        reason = command.as_written(command.args) if command is not None else text.strip()
+        return rate(session, resident, "unsatisfied", data["case_id"], reason, now)
     if command is not None:
         return None
-    rating = _RATING_DIGITS.get(folded) or rating_in_words(text)  # 不太满意 asks for the reason, as 3 does
+    rating = _RATING_DIGITS.get(fold(text)) or rating_in_words(text)  # 不太满意 asks for the reason, as 3 does
     if rating is None:
         return follow_ups.on_the_rated_case(session, services, resident, data["case_id"], text, now)
     said = data.get("said", "") if rating == "unsatisfied" else ""  # 还是不亮 said before the 3: the reason
     return rate(session, resident, rating, data["case_id"], said, now)
+
+
+def _another_report(session: Session, services: Services, case_id: int, text: str) -> bool:
+    """Whether words sent while the reason for 不满意 is asked report a matter of another category than the case's
+    (湖景苑3栋楼道的灯坏了 for a case about rubbish): a new report, not why the resident is not satisfied."""
+    case = session.get(Case, case_id)
+    decision = services.classifier().classify(text)
+    return case is not None and decision.outcome == "match" and decision.category != case.category
 
 
 def bind_address(session: Session, services: Services, resident: Resident, address: str) -> str:

@@ -299,6 +299,24 @@ def test_a_command_while_the_reason_for_unsatisfied_is_asked_is_answered_and_is_
     assert case["state"] == "in_progress" and case["events"][-1]["note"] == "门口还是有垃圾"
 
 
+def test_a_report_of_another_matter_while_the_reason_for_unsatisfied_is_asked_is_a_case_of_its_own(
+        wecom, database_url):
+    """不满意 asks for the reason; a report of another matter meanwhile opens its own case (it was taken as the
+    reason: the rubbish case reopened with the lamp's words, and the lamp was never a case), and the reason that
+    follows reopens the case in the resident's own words (full-width punctuation kept)."""
+    resident = "unsatisfied-neighbour"
+    assert "绑定" in wecom.send_text(resident, f"绑定 {cli_json(['units', '--json'], database_url)[1]['address']}")
+    number, n = taken(wecom, "我家楼下的垃圾箱塞满了，苍蝇到处飞", userid=resident)
+    wecom.send_text("demo-worker", f"办结 {n} 已清理")
+    assert "原因" in wecom.send_text(resident, "不满意")
+    lamp = wecom.send_text(resident, "湖景苑3栋楼道的灯坏了，晚上上楼看不见")
+    assert "事项编号" in lamp and number not in lamp, lamp
+    assert show(number, database_url)["state"] == "closed"
+    assert "重新交办" in wecom.send_text(resident, "门口还是有垃圾，没扫干净！")
+    case = show(number, database_url)
+    assert case["state"] == "in_progress" and case["events"][-1]["note"] == "门口还是有垃圾，没扫干净！"
+
+
 def test_group_at_mention_goes_through_the_same_command_handler(wecom, aibot, home_chat, database_url):
     number = report(wecom)
     reply = bot_say(aibot, "demo-worker", f"接单 {digits(number)}", home_chat)

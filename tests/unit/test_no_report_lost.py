@@ -3,11 +3,13 @@ words, pieces, answers, addresses, greetings, commands, photos, time passing wit
 message handler every channel reaches after its edge (`handlers.intake.process`), on the demo district.
 
 After the clocks have settled every question, each report a resident sent stands in one of their own cases (its
-words or a note), never in another resident's case; no message failed, and every text got an answer."""
+words or a note), never in another resident's case; no message failed, every text got an answer, and a reply names
+only cases the resident reported or follows."""
 
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -18,7 +20,7 @@ from sqlalchemy import select
 
 from config.settings import SHIPPED_CONFIG_DIR
 from demo.district import load_demo_district
-from handlers.cases.records import followers_of
+from handlers.cases.records import followers_of, latest_open_case
 from handlers.chat.inbound import Inbound
 from handlers.clocks import run_clocks
 from handlers.intake import dispatch
@@ -38,7 +40,8 @@ REPORTS = (
 )
 OTHER_WORDS = ("我们楼下", "那边有点问题", "好几天了", "都没人管", "1", "2", "其他", "是", "不是", "对",
                "湖景苑5栋", "工人新村3栋", "说错了，是湖景苑5栋", "补充 已经好几天了", "取消关联",
-               "你好", "谢谢", "在吗", "进度", "撤销", "满意", "不满意")
+               "那个路灯的事怎么样了", "催一下", "市政设施", "环境卫生", "还是没人来修",
+               "你好", "谢谢", "在吗", "进度", "撤销", "满意", "不满意", "不满意，根本没修好")
 WAITS = (timedelta(seconds=20), timedelta(minutes=4), timedelta(minutes=40), timedelta(hours=3))
 RESIDENTS = ("a", "b", "c")  # c is bound to a home; a and b are not
 
@@ -48,8 +51,9 @@ steps = st.lists(st.one_of(
     st.tuples(st.sampled_from(RESIDENTS), st.just("report"), st.sampled_from(REPORTS)),
     st.tuples(st.sampled_from(RESIDENTS), st.just("text"), st.sampled_from(OTHER_WORDS)),
     st.tuples(st.sampled_from(RESIDENTS), st.sampled_from(("image", "location")), st.none()),
+    st.tuples(st.sampled_from(RESIDENTS), st.just("closed"), st.none()),  # its worker takes and closes its case
     st.tuples(st.just(""), st.just("wait"), st.sampled_from(WAITS)),
-), min_size=1, max_size=14)
+), min_size=1, max_size=16)
 
 
 @dataclass
@@ -60,6 +64,7 @@ class Run:
     serial: itertools.count
     users: dict[str, str] = field(default_factory=dict)
     reported: dict[str, set[str]] = field(default_factory=dict)  # userid → report sentences sent
+    replies: list[tuple[str, str]] = field(default_factory=list)  # (userid, reply)
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +90,7 @@ def test_every_report_stands_in_its_own_residents_case(district, services, run, 
     example = next(run.serial)
     run.users = {name: f"fuzz-{example}-{name}" for name in RESIDENTS}
     run.reported = {userid: set() for userid in run.users.values()}
+    run.replies = []
     with district.begin() as session:
         home = session.scalars(select(Unit).order_by(Unit.id).limit(1)).one()
         session.add(Resident(userid=run.users["c"], unit=home))
@@ -94,9 +100,13 @@ def test_every_report_stands_in_its_own_residents_case(district, services, run, 
             continue
         run.now += timedelta(seconds=5)
         userid = run.users[name]
+        if kind == "closed":
+            _close_latest(district, services, run, userid)
+            continue
         reply = dispatch.process(district, services, _inbound(f"fuzz:{next(run.serial)}", userid, kind, value))
         if kind in ("text", "report"):
             assert reply, (name, value, conversation)
+        run.replies.append((userid, reply or ""))
         if kind == "report":
             run.reported[userid].add(value)
     _wait(district, services, run, timedelta(days=2))
@@ -109,6 +119,19 @@ def _inbound(msg_key: str, userid: str, kind: str, text: str | None) -> Inbound:
     if kind == "location":  # 湖景苑's corner of the demo map
         return Inbound(msg_key=msg_key, userid=userid, kind="location", lat=22.5838, lng=113.0841, label="湖滨路")
     return Inbound(msg_key=msg_key, userid=userid, kind="text", text=text or "")
+
+
+def _close_latest(factory, services: Services, run: Run, userid: str) -> None:  # noqa: F811
+    """The worker of the resident's latest open case takes it and closes it, in chat."""
+    with factory() as session:
+        case = latest_open_case(session, userid)
+        worker = case.assignee.userid if case is not None and case.assignee is not None else None
+        number = case.id if case is not None else None
+    if worker is None:
+        return
+    for words in (f"接单 {number}", f"办结 {number} 已处理好了"):
+        dispatch.process(factory, services, Inbound(msg_key=f"fuzz:{next(run.serial)}", userid=worker, kind="text",
+                                                    text=words))
 
 
 def _wait(factory, services: Services, run: Run, span: timedelta) -> None:  # noqa: F811
@@ -134,6 +157,11 @@ def _assert_no_report_lost(factory, run: Run, conversation: list[Step]) -> None:
         for userid, sentences in run.reported.items():
             for sentence in sentences:
                 assert sentence in words[userid], (userid, sentence, conversation)
+        for userid, reply in run.replies:  # a reply names only the resident's own cases and those they follow
+            for number in re.findall(r"GB-(\d{6})", reply):
+                case = session.get(Case, int(number))
+                assert case.reporter_userid == userid or userid in followers_of(session, case.id), (
+                    userid, reply, conversation)
         foreign = session.execute(select(CaseEvent.case_id, CaseEvent.actor, CaseEvent.note).join(Case).where(
             CaseEvent.actor.in_(users), CaseEvent.actor != Case.reporter_userid)).all()
         for case_id, actor, note in foreign:
