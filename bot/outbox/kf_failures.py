@@ -17,8 +17,9 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from handlers.cases.case_notices import note_undelivered
+from handlers.cases.case_notices import UNDELIVERED, note_undelivered, notify_event
 from handlers.texts import label
+from models import CaseEvent
 from models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
 
 log = logging.getLogger("gridbot.outbox")
@@ -27,6 +28,7 @@ EVENT = "msg_send_fail"
 # fail_type values that waiting for the resident cannot fix (WeCom's list): the notice is dead.
 FINAL = frozenset({1, 2, 8, 10, 11, 12, 13})
 CONFIGURATION = frozenset({1, 2, 8, 11})  # the corp's set-up: an operator must act
+SESSION_EXPIRED = 4  # WeCom's fail_type for a session past its 48 h
 
 
 def _fail_type(value: object) -> int:
@@ -34,6 +36,21 @@ def _fail_type(value: object) -> int:
         return int(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return 0  # WeCom's own "unknown cause"
+
+
+def window_ran_out(session: Session, row_ids: list[int], ended: datetime, now: datetime) -> None:
+    """Notices held because the resident's 48 h ran out at `ended`: each case they are about gets a timeline note
+    (as WeCom's own 会话已过期 report gives) and its worker a notice, so they can phone the resident; once a window."""
+    case_ids = session.scalars(select(OutboxMessage.case_id).distinct().where(
+        OutboxMessage.id.in_(row_ids), OutboxMessage.status == OutboxStatus.HELD.value,
+        OutboxMessage.case_id.is_not(None)))
+    for case_id in sorted(case_ids):
+        if session.scalar(select(CaseEvent.id).where(CaseEvent.case_id == case_id, CaseEvent.at >= ended,
+                                                     CaseEvent.action == UNDELIVERED).limit(1)) is not None:
+            continue
+        event = note_undelivered(session, case_id, label("kf_fail_types", SESSION_EXPIRED), True, now)
+        if event is not None:
+            notify_event(session, event, tell_reporter=False, tell_group=False)
 
 
 def send_failed(session: Session, event: dict, now: datetime) -> int:

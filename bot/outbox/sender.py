@@ -159,7 +159,7 @@ class OutboxSender:
         self._last_in_window = set()
         messages: list[list[claims.Claimed]] = []
         for key in [key for key in by_recipient if key[0] == OutboxChannel.KF]:
-            messages += self._within_window(by_recipient.pop(key), token)
+            messages += self._within_window(by_recipient.pop(key), token, now)
         if not self.policy.pace_per_minute:
             return messages + [[row] for rows in by_recipient.values() for row in rows]
         rooms = pacing.room(self.factory, set(by_recipient), self.policy.pace_per_minute, now)
@@ -175,22 +175,22 @@ class OutboxSender:
             self.stats.deferred += len(waiting)
         return messages
 
-    def _within_window(self, rows: list[claims.Claimed], token: str) -> list[list[claims.Claimed]]:
+    def _within_window(self, rows: list[claims.Claimed], token: str, now: datetime) -> list[list[claims.Claimed]]:
         """A kf resident's rows folded into as few messages as fit, as many as their window allows; the
         rest held until they write again. The window's last message will carry the progress link."""
         left = self._budgets[rows[0].recipient].left
         digests = pacing.fold(rows, text=window_digest) if len(rows) > 1 else [rows]
         held = [row.id for digest in digests[left:] for row in digest]
         if held:
-            self._hold(held, token, rows[0].recipient)
+            self._hold(held, token, rows[0].recipient, now)
         sending = digests[:left]
         if sending and len(sending) == left:
             self._last_in_window.add(sending[-1][0].id)
         return sending
 
-    def _hold(self, row_ids: list[int], token: str, userid: str) -> None:
+    def _hold(self, row_ids: list[int], token: str, userid: str, now: datetime) -> None:
         """Hold rows for a kf resident; any the window no longer calls for (they just wrote) go back to be sent."""
-        held = window.hold(self.factory, row_ids, token, self._budgets[userid])
+        held = window.hold(self.factory, row_ids, token, self._budgets[userid], now)
         self.stats.held += held
         if held < len(row_ids):
             claims.release(self.factory, row_ids, token, utcnow())  # only rows still claimed: the unheld
@@ -260,7 +260,7 @@ class OutboxSender:
         reason = error.describe()
         if row.channel == OutboxChannel.KF and error.errcode in window.WINDOW_REFUSED:
             log.warning("kf send refused by WeCom (%s); held until %s writes", reason, row.recipient)
-            self._hold([row.id], token, row.recipient)  # WeCom's count differs from ours: wait for the resident
+            self._hold([row.id], token, row.recipient, now)  # WeCom's count differs from ours: wait for the resident
         elif error.kind is ErrorKind.RATE_LIMIT and row.channel == OutboxChannel.WEBHOOK:
             self._defer(row, token, reason, now + timedelta(seconds=self.policy.rate_limit_pause))  # one robot's limit
         elif error.kind is ErrorKind.RATE_LIMIT:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.outbox import kf_failures
 from models.channels import KfContact
 from models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
 from models.statements import insert_or_skip
@@ -57,8 +58,10 @@ def _left(last_message_at: datetime | None, sent: int, now: datetime) -> int:
     return max(0, WINDOW_MESSAGES - sent)
 
 
-def hold(factory: sessionmaker[Session], row_ids: list[int], token: str, budget: Budget) -> int:
+def hold(factory: sessionmaker[Session], row_ids: list[int], token: str, budget: Budget, now: datetime) -> int:
     """Keep claimed rows until the resident writes again (the claim's attempt is not counted); how many.
+    When the resident's 48 h have run out (not merely the 5 messages used), the cases the rows are about are
+    noted and their workers told, once a window (kf_failures.window_ran_out): the resident may not write again.
 
     Only while the window is still the one `budget` was computed for: if the resident wrote in the
     meantime, nothing is held (the caller hands the rows back to be sent in the new window). The check
@@ -71,12 +74,15 @@ def hold(factory: sessionmaker[Session], row_ids: list[int], token: str, budget:
                                               last.is_(None) if budget.last_message_at is None
                                               else last == budget.last_message_at).exists())
     with factory.begin() as session:
-        return session.execute(update(OutboxMessage)
+        held = session.execute(update(OutboxMessage)
                                .where(OutboxMessage.id.in_(row_ids), OutboxMessage.claimed_by == token,
                                       OutboxMessage.status == OutboxStatus.PENDING.value, same_window)
                                .values(status=OutboxStatus.HELD.value, claimed_by=None,
                                        attempts=OutboxMessage.attempts - 1)
                                .execution_options(synchronize_session=False)).rowcount
+        if held and budget.last_message_at is not None and now >= budget.last_message_at + WINDOW - _SECOND:
+            kf_failures.window_ran_out(session, row_ids, budget.last_message_at + WINDOW - _SECOND, now)
+        return held
 
 
 def resident_wrote(session: Session, userid: str, external_userid: str, open_kfid: str,

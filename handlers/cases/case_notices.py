@@ -17,6 +17,7 @@ from models.outbox import OutboxChannel, notice, queue_notices
 
 # What the grid's group chat hears after a case's one-line opening: it is taken, closed, overdue, or
 # leaves the queue otherwise. Everything else goes only to the people who must act.
+UNDELIVERED = "notice_undelivered"  # the timeline's note of a 微信客服 notice that did not reach its resident
 GROUP_EVENTS = frozenset({"take", "close", "overdue", "withdraw", "merge", "return"})
 
 
@@ -137,5 +138,5 @@ def note_undelivered(session: Session, case_id: int, reason: str, resent: bool, 
     case = session.get(Case, case_id)
     if case is None:
         return None
-    return apply_action(session, case, "notice_undelivered", actor=SYSTEM.userid, now=now,
+    return apply_action(session, case, UNDELIVERED, actor=SYSTEM.userid, now=now,
                         note=render("notices/kf_undelivered_note", reason=reason, resent=resent))

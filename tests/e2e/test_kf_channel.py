@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -25,6 +26,7 @@ from models import (
     Grid,
     InboundMessage,
     KfAccount,
+    KfContact,
     OutboxMessage,
     Resident,
     Unit,
@@ -191,14 +193,20 @@ def _undelivered(db, case_id: int) -> list[str]:
             CaseEvent.case_id == case_id, CaseEvent.action == "notice_undelivered").order_by(CaseEvent.id)))
 
 
+def _reported_at(fake_wecom, wecom, building, external_userid: str, text: str) -> tuple[KfResident, str, int]:
+    """A resident who scanned `building`'s code (not greeted) and reported `text` there: them, their userid and
+    the case's number."""
+    resident = KfResident(fake_wecom, wecom, external_userid)
+    resident.write(msgtype="event", event_type="enter_session", scene="building", scene_param=building[0],
+                   welcome=False)
+    resident.say(text)
+    return resident, f"kf:{external_userid}", int(re.search(r"GB-(\d{6})", resident.wait_for(1)[0]).group(1))
+
+
 def test_a_kf_message_wecom_reports_undelivered_is_held_noted_once_and_resent(wecom, fake_wecom, db, building,
                                                                              app_url):
-    code, _, _ = building
-    resident = KfResident(fake_wecom, wecom, "wmE2eUndeliveredNotice01")
-    userid = f"kf:{resident.external_userid}"
-    resident.write(msgtype="event", event_type="enter_session", scene="building", scene_param=code, welcome=False)
-    resident.say("楼下的路灯不亮了，晚上走路看不见")
-    number = int(re.search(r"GB-(\d{6})", resident.wait_for(1)[0]).group(1))
+    resident, userid, number = _reported_at(fake_wecom, wecom, building, "wmE2eUndeliveredNotice01",
+                                            "楼下的路灯不亮了，晚上走路看不见")
     assert "已接单" in wecom.send_text("demo-worker", f"接单 {number}")
     taken = resident.wait_for(2)[1]
     assert "接单" in taken
@@ -347,3 +355,26 @@ def test_a_voice_message_or_photo_after_the_report_is_told_to_its_worker(wecom, 
         assignee = session.get(Case, int(number[3:])).assignee.userid
     assert _wait(lambda: [text for text in _outbox(db, assignee, "pending") + _outbox(db, assignee, "sent")
                           if number in text and "语音" in text])
+
+
+def test_a_notice_after_the_residents_48_hours_is_held_its_worker_told_and_sent_when_they_write(
+        wecom, fake_wecom, db, building, app_url):
+    """WeCom lets nothing reach a plain-WeChat resident 48 h after their last message. A notice then is kept, and
+    the case's timeline and its worker hear (once a window) that it waits for the resident to write, so the worker
+    can phone them; it goes out when they do. Before, the worker was never told."""
+    resident, userid, number = _reported_at(fake_wecom, wecom, building, "wmE2eWindowRanOut00001",
+                                            "单元门的门禁坏了，门一直关不上")
+    with db.begin() as session:  # two days pass without a word from the resident
+        contact = session.scalars(select(KfContact).where(KfContact.userid == userid)).one()
+        contact.last_message_at -= timedelta(hours=49)
+    assert "已接单" in wecom.send_text("demo-worker", f"接单 {number}")
+    assert _wait(lambda: _outbox(db, userid, "held"))
+    assert _wait(lambda: _undelivered(db, number)) == ["微信客服通知未送达居民（会话已过期），居民再次留言时补发。"]
+    assert _wait(lambda: [text for text in _outbox(db, "demo-worker", "pending") + _outbox(db, "demo-worker", "sent")
+                          if f"GB-{number:06d}" in text and "未送达" in text])
+    wecom.send_text("demo-worker", f"进展 {number} 物业明早来修")
+    assert _wait(lambda: len(_outbox(db, userid, "held")) == 2)
+    assert len(_undelivered(db, number)) == 1  # once a window
+    resident.say("谢谢")
+    assert _wait(lambda: any("物业明早来修" in text for text in resident.received()))
+    assert _outbox(db, userid, "held") == []

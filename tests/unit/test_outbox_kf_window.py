@@ -87,7 +87,7 @@ def test_nothing_is_held_when_the_resident_writes_while_it_is_being_held(fake, f
     stale = budgets(factory, {userid}, utcnow())[userid]
     assert stale.left == 0
     _writes(fake, factory, "wmRace")  # the resident writes before the hold lands
-    assert hold(factory, [row.id for row in claimed], "race-claim", stale) == 0
+    assert hold(factory, [row.id for row in claimed], "race-claim", stale, utcnow()) == 0
     assert _statuses(factory, userid) == ["pending"]
 
 
