@@ -20,7 +20,9 @@ from config.settings import SHIPPED_CONFIG_DIR
 from handlers.classify._normalise import chinese_number, to_simplified
 
 MAX_RANGE = 60  # a building range wider than this is not a range ("1-501" is building 1, room 501)
-_CN_NUMERAL = "零〇一二两三四五六七八九十百壹贰叁参肆伍陆柒捌玖"  # 拾 left out: 收拾楼道 is no 10楼
+# 拾 left out (收拾楼道 is no 10楼), and 两, which counts (两栋楼中间: between two buildings), never names one
+_CN_NUMERAL = "零〇一二三四五六七八九十百壹贰叁参肆伍陆柒捌玖"
+_SEPARATORS = "-~至到、,，和及/.。·"  # of the numbers of a range or list: 三到五栋, 1、3栋, 1.3栋
 _ROOM = re.compile(r"\d+(?:单元|楼|层|室|户|号房)|\d{3,4}")
 _ROAD = re.compile(r"([\u4e00-\u9fff]{2,5}?(?:大道|路|街|巷|弄))(\d+)号")
 _NUMBER_ON_ROAD = re.compile(r"(?:大道|[路街巷弄])(\d+)号")
@@ -60,7 +62,7 @@ class _Rules:
         counters = alternation([*spec["building_words"], *spec["building_typos"], *spec["phase_words"],
                                 *spec["phase_typos"], *spec["group_words"], "号", "单元", "楼", "层", "室"])
         self.typos = [(str(k), str(v)) for k, v in sorted(spec["typos"].items(), key=lambda kv: -len(kv[0]))]
-        self.numeral = re.compile(rf"第?([{_CN_NUMERAL}]+)(?={counters})")
+        self.numeral = re.compile(rf"第?([{_CN_NUMERAL}]+)(?=(?:[{_SEPARATORS}][0-9{_CN_NUMERAL}]+)*(?:{counters}))")
         self.ordinal = re.compile(r"第(?=\d)")
         self.building = re.compile(rf"(?<![a-z])(\d+|[a-z])(?:{buildings})")
         self.phase = re.compile(rf"(\d+)(?:{phases})")

@@ -3,6 +3,7 @@ resident is asked — never a guess routed silently."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from models import Grid, Worker
@@ -49,6 +50,15 @@ def test_an_estate_named_with_another_community_is_confirmed_before_it_is_placed
     assert number in wecom.send_text("community-resident", "对")
     case = cli_json(["case", "show", number, "--json"], database_url)
     assert (case["grid"], case["unit"]) == ("441999001001003", "441999001001003002")
+
+@pytest.mark.parametrize(("text", "grid"), [("阳光小区一期两栋楼中间的路灯坏了，晚上很黑", "441999001001001"),
+                                            ("湖景苑三到五栋之间的垃圾桶满了好几天没人清理", "441999001001003")])
+def test_two_buildings_or_a_range_of_them_place_the_case_at_the_estate_not_one_building(wecom, database_url, text,
+                                                                                         grid):
+    """两栋楼中间 (between two buildings) names no building 2; 三到五栋 names 3 to 5, two units of 湖景苑, not only 5."""
+    number = case_number(wecom.send_text(f"between-resident-{grid[-1]}", text))
+    case = cli_json(["case", "show", number, "--json"], database_url)
+    assert (case["grid"], case["unit"]) == (grid, None)
 
 def test_with_a_grid_all_on_leave_the_worker_with_a_grid_nearest_to_it_gets_the_case(wecom, db, database_url):
     """碧水山庄 (东岭社区第四网格): its 专职 worker and leader on leave, and the 专职 workers of the squares beside it

@@ -28,6 +28,18 @@ def test_capital_numerals_name_phases_and_buildings(written):
     assert normalise_address(written) == "阳光小区2期5栋"
 
 
+@pytest.mark.parametrize("written", ["阳光小区两栋楼中间的路灯坏了", "两期之间的路", "两号楼之间"])
+def test_two_of_something_is_a_count_not_a_number(written):
+    """两栋楼中间 is between two buildings: 两 counts, it never names building 2 (that is 二栋, 2栋)."""
+    found = designators(normalise_address(written))
+    assert (found.phases, found.buildings) == (frozenset(), frozenset())
+
+
+@pytest.mark.parametrize("written", ["湖景苑三到五栋", "湖景苑三至五号楼", "湖景苑三、五栋", "湖景苑3到五栋"])
+def test_a_range_or_list_in_chinese_numerals_names_every_building(written):
+    assert designators(normalise_address(written)).buildings >= {"3", "5"}
+
+
 def test_ranges_lists_and_room_shorthand_name_their_buildings():
     assert designators(normalise_address("阳光小区一期1-3栋")).buildings == {"1", "2", "3"}
     assert designators(normalise_address("阳光小区1、3、5栋")).buildings == {"1", "3", "5"}
