@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-_PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+# A mobile number as people write it: 13812345678, 138 1234 5678, 138-1234-5678, +8613812345678.
+_PHONE = re.compile(r"(?<!\d)((?:\+?86[\s-]?)?1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?!\d)")
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3}-?)(\d{3,4})(\d{4})(?!\d)")
 _DIGIT = re.compile(r"\d")
 _ID_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
@@ -43,6 +45,7 @@ def mask_text(text: str, *names: str | None) -> str:
     text = _INTRODUCED_NAME.sub(lambda m: m.group(1) + m.group(2) + m.group(3) + "*" * len(m.group(4)), text)
     if _DIGIT.search(text) is None:  # every other pattern needs digits: most log fields and many texts have none
         return text
+    text = text.translate(_FULL_WIDTH_DIGITS)  # １３８… typed on a full-width keyboard is the same number
     text = _PHONE.sub(r"\1****\3", text)
     text = _LANDLINE.sub(lambda m: m.group(1) + "*" * len(m.group(2)) + m.group(3), text)
     return _ID_CARD.sub(lambda m: m.group(1) + "********" + m.group(2), text)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from bot.app import create_app
 from handlers.privacy.masking import mask_phone
-from models import Case, InboundMessage, OutboxMessage, Unit, Worker
+from models import Case, Grid, InboundMessage, OutboxMessage, Unit, Worker
 from tests.cli import cli_json
 from tests.e2e.worker_chat import queued
 from tests.servers import serve_in_thread
@@ -399,3 +399,18 @@ def test_a_name_the_resident_writes_is_masked_in_the_group_chat_and_whole_for_th
     assert "王**" in group[0] and "王建国" not in group[0], group
     assignee = cli_json(["case", "show", number, "--json"], database_url)["assignee"]
     assert queued(db, assignee, number, "我叫王建国")
+
+
+@pytest.mark.parametrize(("written", "whole"), [("电话139 2468 1357，", "2468"), ("手机139-8642-7531，", "8642"),
+                                                ("电话１３９７５３１８６４２，", "７５３１"), ("电话：+8613955556666，", "5555")])
+def test_a_phone_number_written_with_spaces_dashes_full_width_digits_or_86_is_masked_in_the_group_chat(
+        wecom, db, database_url, written, whole):
+    """People write a phone number the way they read it out; the group chat never reads it whole, the assignee
+    does."""
+    number = case_number(wecom.send_text("demo-resident", f"{written}小区南门口的垃圾桶满了好几天没人清理，臭得很"))
+    case = cli_json(["case", "show", number, "--json"], database_url)
+    with db() as session:
+        chat = session.scalars(select(Grid.chat_id).where(Grid.code == case["grid"])).one()
+    group = queued(db, chat, number)
+    assert group and whole not in group[0], group
+    assert queued(db, case["assignee"], number, written)

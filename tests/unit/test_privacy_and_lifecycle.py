@@ -20,6 +20,12 @@ def test_free_text_masks_mobile_landline_and_id_numbers():
     assert "199003071234" not in masked
 
 
+@pytest.mark.parametrize(("written", "masked"), [("139 2468 1357", "139****1357"), ("139-2468-1357", "139****1357"),
+                                                 ("１３９２４６８１３５７", "139****1357"), ("+8613924681357", "+86139****1357")])
+def test_a_mobile_number_is_masked_however_it_is_written(written, masked):
+    assert mask_text(f"电话{written}，路灯坏了") == f"电话{masked}，路灯坏了"
+
+
 def test_happy_path_through_the_closed_loop():
     state = CaseState.PENDING
     for action in ("take", "plan", "progress", "close", "rate"):
