@@ -151,8 +151,17 @@ def is_yes(text: str) -> bool:
 
 
 def is_thanks(text: str) -> bool:
-    """A thank-you (谢谢, 辛苦了): answered with one line."""
-    return _bare(text) in _lowered("thanks")
+    """A thank-you (谢谢, 辛苦了, or stickers alone that say it: 👍, 🙏🏻, [抱拳]): answered with one line."""
+    bare = _bare(text)
+    if bare:
+        return bare in _lowered("thanks")
+    rest = text
+    for sticker in _vocabulary()["thanks_stickers"]:
+        rest = rest.replace(sticker, "")
+    return rest != text and all(ch.isspace() or unicodedata.category(ch) in _MODIFIERS for ch in rest)
+
+
+_MODIFIERS = {"Sk", "Mn", "Cf"}  # skin tones, variation selectors, joiners: parts of an emoji, not one of their own
 
 
 def says_wrong_grid(reason: str) -> bool:
