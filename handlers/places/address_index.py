@@ -216,18 +216,20 @@ class AddressIndex:
         ranked = [(index, score) for index, score in ranked if score >= REPORTED]
         if not ranked:
             return []
-        top = ranked[0][1]
-        clear = top >= CONFIDENT and (len(ranked) == 1 or top - ranked[1][1] >= MARGIN)
-        clear = clear and all(self._in_area(ranked[0][0], area) for area in _apart(spans, self._by_name))
+        clear = self._clear(ranked, spans, names)
         return [AddressMatch(self._entries[index].unit_id, round(score, 1), clear and i == 0)
                 for i, (index, score) in enumerate(ranked[:limit])]
 
-    def _in_area(self, index: int, area: str) -> bool:
-        """Whether an entry lies in a community the text names: one named with an estate of another community
-        (翠苑社区湖景苑3栋) may be a slip, or another estate of that name, so the estate is only a guess."""
-        members = self._by_area[area]  # entry indexes, ascending
-        found = bisect_left(members, index)
-        return found < len(members) and members[found] == index
+    def _clear(self, ranked: list[tuple[int, float]], spans: list[tuple[int, int, str]], names: dict) -> bool:
+        """Whether the best entry is certain: it scores high, clearly above the next, lies in every community the
+        words name (翠苑社区湖景苑3栋: 湖景苑 is 阳光社区's, a slip or another estate of that name), and bears a
+        place name the words give when they give any (石湾村3组上塘: 3组 is 东坑, 上塘 is 1组)."""
+        best, top = ranked[0]
+        if top < CONFIDENT or (len(ranked) > 1 and top - ranked[1][1] < MARGIN):
+            return False
+        if names and not any(_holds(self._by_name[name], best) for name in names):
+            return False
+        return all(_holds(self._by_area[area], best) for area in _apart(spans, self._by_name))
 
     @staticmethod
     def _score(base: float, wanted: Designators, has: Designators, area: bool = False) -> float:
@@ -243,6 +245,12 @@ class AddressIndex:
         if area:
             return base - (100.0 - AREA_WITH_NUMBER) if matched else min(base, AREA_ONLY)
         return base
+
+
+def _holds(members: list[int], index: int) -> bool:
+    """Whether ascending entry indexes hold `index` (a bisect: no scan of a community's units)."""
+    found = bisect_left(members, index)
+    return found < len(members) and members[found] == index
 
 
 def _apart(spans: list[tuple[int, int, str]], places: dict) -> list[str]:

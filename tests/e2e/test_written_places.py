@@ -60,6 +60,12 @@ def test_two_buildings_or_a_range_of_them_place_the_case_at_the_estate_not_one_b
     case = cli_json(["case", "show", number, "--json"], database_url)
     assert (case["grid"], case["unit"]) == (grid, None)
 
+def test_a_village_group_and_a_hamlet_that_disagree_are_asked_not_placed(wecom, database_url):
+    """石湾村3组上塘: 3组 is 东坑 and 上塘 is 1组; the case waits for the resident's word instead of going to 东坑."""
+    number = case_number(question := wecom.send_text("hamlet-resident", "石湾村3组上塘的路灯坏了，晚上很黑"))
+    assert "回复 1 确认" in question, question
+    assert cli_json(["case", "show", number, "--json"], database_url)["state"] == "awaiting_place"
+
 def test_with_a_grid_all_on_leave_the_worker_with_a_grid_nearest_to_it_gets_the_case(wecom, db, database_url):
     """碧水山庄 (东岭社区第四网格): its 专职 worker and leader on leave, and the 专职 workers of the squares beside it
     too; dl-worker-3's second grid (第五网格) adjoins it, though their own (第三网格) is the farthest square."""

@@ -159,3 +159,12 @@ def test_an_estate_named_with_another_community_is_a_guess_to_confirm():
 
 def test_an_estate_named_with_its_own_community_stays_certain():
     assert [(m.unit_id, m.confident) for m in _two_community_index().match("阳光社区湖景苑3栋门口漏水")] == [(1, True)]
+
+
+def test_a_village_group_contradicting_the_hamlet_named_is_no_confident_answer():
+    """石湾村3组上塘: 上塘 is 1组 and 3组 is 东坑 — one of the two is wrong, so neither is certain."""
+    areas = ("石湾村", "青山镇")
+    index = AddressIndex([UnitPlace(1, "石湾村上塘村民小组", ("上塘", "石湾村1组"), areas),
+                          UnitPlace(2, "石湾村东坑村民小组", ("东坑", "石湾村3组"), areas)])
+    assert not index.match("石湾村3组上塘的路灯坏了")[0].confident
+    assert index.match("石湾村3组的路灯坏了")[0].confident
