@@ -104,3 +104,12 @@ def test_saying_it_is_still_broken_when_asked_to_rate_stays_on_that_case_and_3_r
     case = show(lamp, database_url)
     assert (case["state"], case["events"][-1]["action"], case["events"][-1]["note"]) == (
         "in_progress", "reopen", "还是不亮啊，跟原来一模一样")
+
+
+def test_the_progress_list_tells_two_cases_of_one_matter_apart_by_the_residents_words(wecom):
+    resident, lamp_words, _ = bound(wecom, "day-two-lamps", 15)
+    lamp = report(wecom, lamp_words, resident)
+    cover = report(wecom, "明湖新村15栋楼前的井盖裂开了，车一压就响", resident)
+    listed = wecom.send_text(resident, "进度")
+    assert "明湖新村15栋单元门口" in listed.split(lamp)[1].split("\n")[0], listed
+    assert "井盖" in listed.split(cover)[1].split("\n")[0], listed
