@@ -50,8 +50,8 @@ def test_two_matters_become_two_cases_routed_apart_with_one_reply(wecom, db, dat
         split = [e["note"] for e in case["events"] if e["action"] == "split"]
         assert len(split) == 1 and lamp in split[0] and bin_ in split[0] and LAMP_AND_BIN in split[0], case
         assert f"第{part}项" in split[0]
-    # each worker hears of their own matter only
-    assert queued(db, "demo-worker", lamp) and not queued(db, "demo-worker", bin_)
+    # each worker hears of their own matter only, and that the message told another
+    assert queued(db, "demo-worker", lamp, "反映了2件事，本件为第1件") and not queued(db, "demo-worker", bin_)
     assert queued(db, "yg-clean-1", bin_) and not queued(db, "yg-clean-1", lamp)
 
     again = wecom.send_text("two-matters-1", LAMP_AND_BIN)  # the message sent again: nothing new
