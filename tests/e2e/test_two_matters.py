@@ -110,3 +110,15 @@ def test_two_matters_with_no_place_known_are_asked_once_and_both_placed_by_the_a
     lamp_case, bin_case = show(lamp, database_url), show(bin_, database_url)
     assert (lamp_case["state"], lamp_case["unit"], lamp_case["category"]) == ("pending", LAKE_UNIT, "市政设施")
     assert (bin_case["state"], bin_case["unit"], bin_case["assignee"]) == ("pending", LAKE_UNIT, "yg-clean-1")
+
+
+def test_a_part_a_neighbour_already_reported_follows_that_case_and_the_other_opens(wecom, database_url):
+    """Duplicate detection works per matter: the rubbish part follows a neighbour's case of the same bin."""
+    earlier = numbers_in(wecom.send_text("two-matters-6", "湖景苑9栋门口的垃圾桶满了好几天没人清理，臭烘烘的"))[0]
+    bound(wecom, "two-matters-7")
+    reply = wecom.send_text("two-matters-7", "家门口的路灯不亮了。另外湖景苑9栋门口的垃圾桶满了好几天没人清理")
+    listed = dict(re.findall(r"^([12])\. (GB-\d{6})", reply, re.MULTILINE))
+    assert f"并入 {earlier}" in reply.splitlines()[2], reply
+    assert (show(listed["2"], database_url)["state"], show(listed["2"], database_url)["duplicate_of"]) == (
+        "merged", earlier)
+    assert show(listed["1"], database_url)["category"] == "市政设施"
