@@ -130,15 +130,12 @@ def numbers_on_roads(normalised: str) -> list[tuple[str, str]]:
     return [(normalised[:found.start(1)], found.group(1)) for found in _NUMBER_ON_ROAD.finditer(normalised)]
 
 
-def lane_houses_as_buildings(normalised: str, lanes: Collection[str] | None = None) -> str:
-    """`normalised` with the house numbers of lanes written as buildings of them: 建设里5号 → 建设里5栋. In a message,
-    a number right after one of the `lanes` it names (names ending in LANE_WORDS); after any other word (这里5号: a
-    date) it stays. In a registry's address (`lanes` None), the number that ends it (和平里5号)."""
+def lane_houses_as_buildings(normalised: str, lanes: Collection[str]) -> str:
+    """`normalised` with each house number right after one of the `lanes` it names (place names ending in
+    LANE_WORDS) written as a building of the lane: 建设里5号 → 建设里5栋. After any other word (这里5号: a date) it
+    stays. A registry's addresses are read as written (龙津西路永兴巷12号 is a house of its own)."""
     def house(found: re.Match) -> str:
-        if lanes is None:
-            known = found.end() == len(normalised)
-        else:
-            known = any(normalised.endswith(lane, 0, found.start()) for lane in lanes)
+        known = any(normalised.endswith(lane, 0, found.start()) for lane in lanes)
         return f"{found.group(1)}栋" if known else found.group(0)
     return _LANE_HOUSE.sub(house, normalised)
 

@@ -107,7 +107,7 @@ class AddressIndex:
                 area_forms[place.area_names] = tuple(map(normalise_address, place.area_names))
             areas = area_forms[place.area_names]
             for text in (place.address, *place.aliases):
-                normalised = lane_houses_as_buildings(normalise_address(text))
+                normalised = normalise_address(text)
                 numbers |= designators(normalised)
                 names.update(place_names(normalised, areas))
             self._entries.append(_Entry(place.unit_id, numbers))
