@@ -82,8 +82,8 @@ def inbound_from_kf(item: dict) -> Inbound | None:
     if kind == "business_card":
         return Inbound(key, userid, "card", channel="kf", raw=item)
     if kind == "merged_msg":
-        return Inbound(key, userid, "merged", channel="kf", text="\n".join(_record_lines(body))[:MAX_TEXT],
-                       title=_clip(body.get("title"), MAX_TITLE), raw=item)
+        # Its title names who talked (张三和李四的聊天记录): left out like the senders' names.
+        return Inbound(key, userid, "merged", channel="kf", text="\n".join(_record_lines(body))[:MAX_TEXT], raw=item)
     if kind == "location":
         place = item.get("location") or {}
         label = place.get("address") or place.get("name")

@@ -163,3 +163,23 @@ def test_a_thumbs_up_or_folded_hands_is_thanks_not_the_help_text(wecom, fake_wec
         assert reply == said(db, resident, msgtype="text", content="谢谢"), (thanks, reply)
     assert "帮助" in said(db, resident, msgtype="text", content="😡😡")
     assert reported(db, f"kf:{resident.external_userid}") == [number]
+
+
+def test_forwarded_records_right_after_a_report_of_the_same_matter_add_to_it(wecom, fake_wecom, db, database_url):
+    """Moments after reporting, the resident forwards what neighbours said about it: their words join the case
+    and reach its worker; no second case. Records of nothing but photos wait for words like a photo; their title
+    (which names who talked) stays out like the senders' names."""
+    resident, _ = kf_scanned(wecom, fake_wecom, database_url, "wmKindsMergedAfter0001", 19)
+    number = number_in(said(db, resident, msgtype="text", content="橙子怪把车棚的顶棚掀了一大块"))
+    records = {"title": "陈大爷和刘阿姨的聊天记录", "item": [_merged_item("陈大爷", "又是橙子怪干的，下雨电动车全淋湿")]}
+    reply = said(db, resident, msgtype="merged_msg", merged_msg=records)
+    assert number in reply, reply
+    assert reported(db, f"kf:{resident.external_userid}") == [number]
+    [added] = [event for event in show(number, database_url)["events"] if event["action"] == "attach"]
+    assert "下雨电动车全淋湿" in added["note"] and "陈大爷" not in added["note"]
+    assert queued(db, show(number, database_url)["assignee"], number, "下雨电动车全淋湿")
+    photos = {"title": "陈大爷和刘阿姨的聊天记录", "item": [
+        {"send_time": 1764547300, "msgtype": "image", "sender_name": "刘阿姨", "msg_content": "{}"}]}
+    reply = said(db, resident, msgtype="merged_msg", merged_msg=photos)
+    assert "聊天记录" in reply and number in reply, reply
+    assert not any("刘阿姨" in (event["note"] or "") for event in show(number, database_url)["events"])
