@@ -113,9 +113,10 @@ def normalise_address(text: str) -> str:
 
 
 def designators(normalised: str) -> Designators:
-    """The phases, buildings and groups a normalised text names."""
-    return Designators(frozenset(_PHASE.findall(normalised)), frozenset(_BUILDING.findall(normalised)),
-                       frozenset(_GROUP.findall(normalised)))
+    """The phases, buildings and groups a normalised text names, numbers without leading zeros (03栋 is 3栋)."""
+    def numbers(pattern: re.Pattern) -> frozenset[str]:
+        return frozenset(found.lstrip("0") or found for found in pattern.findall(normalised))
+    return Designators(numbers(_PHASE), numbers(_BUILDING), numbers(_GROUP))
 
 
 def road_number(name: str) -> tuple[str, str] | None:

@@ -66,6 +66,11 @@ def test_a_village_group_and_a_hamlet_that_disagree_are_asked_not_placed(wecom, 
     assert "回复 1 确认" in question, question
     assert cli_json(["case", "show", number, "--json"], database_url)["state"] == "awaiting_place"
 
+def test_a_building_number_with_a_leading_zero_is_that_building(wecom, database_url):
+    number = case_number(wecom.send_text("zero-resident", "湖景苑03栋楼下的垃圾桶满了好几天没人清理"))
+    case = cli_json(["case", "show", number, "--json"], database_url)
+    assert (case["grid"], case["unit"]) == ("441999001001003", "441999001001003002")
+
 def test_with_a_grid_all_on_leave_the_worker_with_a_grid_nearest_to_it_gets_the_case(wecom, db, database_url):
     """碧水山庄 (东岭社区第四网格): its 专职 worker and leader on leave, and the 专职 workers of the squares beside it
     too; dl-worker-3's second grid (第五网格) adjoins it, though their own (第三网格) is the farthest square."""

@@ -40,6 +40,12 @@ def test_a_range_or_list_in_chinese_numerals_names_every_building(written):
     assert designators(normalise_address(written)).buildings >= {"3", "5"}
 
 
+@pytest.mark.parametrize("written", ["阳光小区01期03栋", "阳光小区1期003号楼", "阳光小区一期3栋"])
+def test_leading_zeros_do_not_change_the_number(written):
+    found = designators(normalise_address(written))
+    assert (found.phases, found.buildings) == ({"1"}, {"3"})
+
+
 def test_ranges_lists_and_room_shorthand_name_their_buildings():
     assert designators(normalise_address("阳光小区一期1-3栋")).buildings == {"1", "2", "3"}
     assert designators(normalise_address("阳光小区1、3、5栋")).buildings == {"1", "3", "5"}
