@@ -8,9 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handlers.cases.duplicates import content, place_words
+from handlers.chat.commands import word_characters
 from models import OPEN_STATES, Case, CaseState
 
 IN_PLAY_LIMIT = 10  # the resident's latest cases words may point at
+ABOUT_A_CASE_MAX_CHARS = 40  # words about a case already reported are short: a letter that says 还没解决 is a report
 
 _IN_PLAY = (*OPEN_STATES, CaseState.CLOSED)  # a closed case waits for its rating: still theirs to ask after
 
@@ -19,6 +21,11 @@ def cases_in_play(session: Session, userid: str) -> list[Case]:
     """The resident's own cases still open or waiting for their rating, newest first."""
     return list(session.scalars(select(Case).where(Case.reporter_userid == userid, Case.state.in_(_IN_PLAY))
                                 .order_by(Case.id.desc()).limit(IN_PLAY_LIMIT)))
+
+
+def may_be_about_a_case(text: str) -> bool:
+    """Whether `text` is short enough to be words about a case already reported (a chase, a withdrawal)."""
+    return len(word_characters(text)) <= ABOUT_A_CASE_MAX_CHARS
 
 
 def pointed_at(cases: list[Case], words: str) -> list[Case]:

@@ -12,7 +12,7 @@ from handlers.cases.case_notices import notify_event
 from handlers.cases.records import apply_action
 from handlers.chat import pending
 from handlers.chat.commands import holds_words, is_chitchat, is_thanks, without_follow_up_words
-from handlers.conversation.case_reference import cases_in_play, pointed_at
+from handlers.conversation.case_reference import cases_in_play, may_be_about_a_case, pointed_at
 from handlers.services import Services
 from handlers.texts import render
 from models import Case, CaseState, Resident
@@ -22,7 +22,7 @@ def answer(session: Session, services: Services, resident: Resident, text: str, 
     """The reply to words asking after one of the resident's cases; None when they ask after none (no such words,
     no case in play, or a report of another matter the classifier is sure of)."""
     asks, still_not = holds_words(text, "follow_up"), holds_words(text, "still_not")
-    if not (asks or still_not):
+    if not (asks or still_not) or not may_be_about_a_case(text):
         return None
     cases = cases_in_play(session, resident.userid)
     if not cases:

@@ -134,6 +134,8 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
     again = _sent_again(session, resident, text, now, clock_rules(services.config_dir).double_tap)
     if again is not None:
         return _told_again(session, resident, again, record, now)
+    if (moved := resident_requests.offer_new_home(session, services, resident, text, now)) is not None:
+        return moved  # 我们家搬到金桂园5栋了: bind it?
     if (offered := resident_requests.offer_withdraw(session, services, resident, text, now)) is not None:
         return offered  # 路灯的事不用管了: withdraw the lamp's case?
     if (followed := follow_ups.answer(session, services, resident, text, now)) is not None:

@@ -26,7 +26,7 @@ from handlers.chat.commands import (
     without_follow_up_words,
 )
 from handlers.conversation import follow_ups
-from handlers.conversation.case_reference import pointed_at
+from handlers.conversation.case_reference import may_be_about_a_case, pointed_at
 from handlers.points import shop
 from handlers.points.ledger import award_rating
 from handlers.services import Services
@@ -138,7 +138,7 @@ def offer_withdraw(session: Session, services: Services, resident: Resident, tex
     (路灯的事不用管了). None for words naming none of them that are a report (撤销违建的事情怎么说), or that the
     classifier is sure of; and without an open case."""
     glued = after_command_word(text, "resident", "withdraw")
-    if glued is None and not holds_words(text, "no_longer_needed"):
+    if (glued is None and not holds_words(text, "no_longer_needed")) or not may_be_about_a_case(text):
         return None
     cases = open_cases(session, resident)
     named = pointed_at(cases, without_follow_up_words(text if glued is None else glued))
@@ -267,6 +267,19 @@ def _another_report(session: Session, services: Services, case_id: int, text: st
     case = session.get(Case, case_id)
     decision = services.classifier().classify(text)
     return case is not None and decision.outcome == "match" and decision.category != case.category
+
+
+def offer_new_home(session: Session, services: Services, resident: Resident, text: str, now: datetime) -> str | None:
+    """A resident saying they moved (我们家搬到金桂园5栋了) is offered to bind the address their words name (回复 1);
+    None for words saying no such thing or naming no address of the registry. Their cases stay theirs."""
+    if not holds_words(text, "moved_house"):
+        return None
+    matches = services.addresses.get(session).match(fold(text), limit=1)
+    if not matches or not matches[0].confident:
+        return None
+    unit = session.get(Unit, matches[0].unit_id)
+    pending.expect(session, resident.userid, pending.CONFIRM_BIND, {"unit_id": unit.id}, now)
+    return render("replies/confirm_new_home", unit=unit)
 
 
 def bind_address(session: Session, services: Services, resident: Resident, address: str) -> str:

@@ -113,3 +113,26 @@ def test_the_progress_list_tells_two_cases_of_one_matter_apart_by_the_residents_
     listed = wecom.send_text(resident, "进度")
     assert "明湖新村15栋单元门口" in listed.split(lamp)[1].split("\n")[0], listed
     assert "井盖" in listed.split(cover)[1].split("\n")[0], listed
+
+
+def test_a_resident_who_says_they_moved_is_offered_the_new_address_and_keeps_their_old_case(wecom, db, database_url):
+    resident, _, bins_words = bound(wecom, "day-mover", 17)
+    bins = report(wecom, bins_words, resident)
+    offered = wecom.send_text(resident, "我们家搬到金桂园5栋了")
+    assert "金桂园5-6栋" in offered and "回复 1" in offered and "GB-" not in offered, offered
+    assert [e["action"] for e in show(bins, database_url)["events"]] == ["report"]
+    assert cases_of(db, resident) == 1
+    assert "已绑定" in wecom.send_text(resident, "对")
+    placed = wecom.send_text(resident, "楼下的垃圾桶满出来了，没人收")
+    assert "金桂园5-6栋" in placed, placed
+    assert bins in wecom.send_text(resident, "进度")  # the old home's case is still theirs
+
+
+def test_a_letter_saying_another_matter_is_still_not_solved_is_a_report_of_its_own(wecom, db):
+    """A long letter holding 还没解决 and words of the resident's open case is a new report, not a chase."""
+    resident, lamp_words, _ = bound(wecom, "day-letter", 19)
+    report(wecom, lamp_words, resident)
+    letter = ("明湖新村19栋旁边的小公园晚上路灯下总有人聚集打牌喝酒大声喧哗，一直闹到凌晨一两点，"
+              "老人孩子都睡不好，找物业说了好几次，到现在还没解决，到底有没有人管")
+    assert "事项编号" in wecom.send_text(resident, letter)
+    assert cases_of(db, resident) == 2
