@@ -12,7 +12,7 @@ from models import Conversation
 CHOOSE_CATEGORY = "choose_category"  # data: text, choices, attachments, first (the classifier's pick)
 AWAIT_WORDS = "await_words"  # data: attachments (media with no case, waiting for words)
 AWAIT_ADDRESS = "await_address"  # data: case_id
-CONFIRM_ADDRESS = "confirm_address"  # data: case_id, unit_id
+CONFIRM_ADDRESS = "confirm_address"  # data: case_id, unit_id, estate (its part asked), whole (the estate asked)
 RATE = "rate"  # data: case_id
 CONFIRM_BIND = "confirm_bind"  # data: unit_id (the building whose QR code the resident came through)
 CONFIRM_WITHDRAW = "confirm_withdraw"  # data: case_id

@@ -173,6 +173,7 @@ class Named:
     place: Place | None = None
     guess: Unit | None = None
     estate: str | None = None
+    whole: bool = False  # the estate's parts lie in one grid: whether it is the estate is asked (a misspelt name)
 
 
 _PART_OF_ESTATE = re.compile(r"(?:[一二三四五六七八九十]+期)?[0-9a-z]+(?:-[0-9a-z]+)?(?:栋|座)", re.IGNORECASE)
@@ -192,22 +193,28 @@ def named_place(session: Session, matches: list[AddressMatch], source: str) -> N
     estate = commonprefix([unit.address for unit in tied]).rstrip("0123456789-")
     if not all(_PART_OF_ESTATE.fullmatch(unit.address[len(estate):]) for unit in tied):
         return Named()  # several estates (a road they lie on): no one of them to offer
-    if matches[0].score >= CONFIDENT and len({unit.grid_id for unit in tied}) == 1:
-        return Named(Place(best.grid, None, source, {"lat": None, "lng": None, "label": estate}))
-    return Named(guess=best, estate=estate)
+    one_grid = len({unit.grid_id for unit in tied}) == 1
+    if matches[0].score >= CONFIDENT and one_grid:
+        return Named(estate_place(best, estate, source))
+    return Named(guess=best, estate=estate, whole=one_grid)
+
+
+def estate_place(unit: Unit, estate: str, source: str) -> Place:
+    """An estate as the place, in the grid of its `unit` (湖景苑东门: whichever building)."""
+    return Place(unit.grid, None, source, {"lat": None, "lng": None, "label": estate})
 
 
 def ask_place(session: Session, userid: str, case: Case, named: Named, now: datetime) -> str:
     """The question a case without a place asks (and the state its answer is read in): which part of the estate
-    named, whether the guess is the place, or where."""
+    named, whether the guess (a unit, or an estate in one grid) is the place, or where."""
     if named.guess is None:
         pending.expect(session, userid, pending.AWAIT_ADDRESS, {"case_id": case.id}, now)
         return render("replies/ask_address", case=case)
     pending.expect(session, userid, pending.CONFIRM_ADDRESS,
-                   {"case_id": case.id, "unit_id": named.guess.id, "estate": named.estate}, now)
-    if named.estate is not None:
+                   {"case_id": case.id, "unit_id": named.guess.id, "estate": named.estate, "whole": named.whole}, now)
+    if named.estate is not None and not named.whole:
         return render("replies/ask_estate_part", case=case, estate=named.estate)
-    return render("replies/confirm_address", case=case, unit=named.guess)
+    return render("replies/confirm_address", case=case, address=named.estate or named.guess.address)
 
 
 def _pinned(session: Session, attachments: list) -> Place | None:

@@ -36,6 +36,7 @@ from handlers.conversation.matters import clear_report, matter_rules, matters
 from handlers.conversation.opening import (
     TIED_UNITS,
     ask_place,
+    estate_place,
     located,
     named_place,
     open_matters,
@@ -337,9 +338,11 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
         return None
     folded = without_denied(fold(text))
     if state == pending.CONFIRM_ADDRESS and is_yes(text):
+        unit = registry.unit(session, data["unit_id"])
+        if data.get("whole"):  # the estate, in one grid, was asked about: its grid, whichever building
+            return place_report(session, services, resident, case, estate_place(unit, data["estate"], "text"), now)
         if data.get("estate"):  # which part of the estate was asked: a yes says none
             return render("replies/ask_estate_part", case=case, estate=data["estate"])
-        unit = registry.unit(session, data["unit_id"])
         return place_report(session, services, resident, case, Place(unit.grid, unit, "text"), now)
     if parse_command(text, "resident") is not None:
         return None

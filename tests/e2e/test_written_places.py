@@ -71,6 +71,17 @@ def test_a_building_number_with_a_leading_zero_is_that_building(wecom, database_
     case = cli_json(["case", "show", number, "--json"], database_url)
     assert (case["grid"], case["unit"]) == ("441999001001003", "441999001001003002")
 
+@pytest.mark.parametrize("text", ["湖京苑门口的垃圾桶满了好几天没人清理", "胡滨路120号门口的垃圾桶满了好几天没人清理"])
+def test_a_misspelt_estate_in_one_grid_is_confirmed_and_a_yes_places_it_there(wecom, database_url, text):
+    """湖京苑 (or its road misspelt) for 湖景苑, all in 阳光社区第三网格: whether it is 湖景苑 is asked, not which phase
+    it has none of, and 对 places the case at the estate in that grid."""
+    userid = f"misspelt-resident-{len(text)}"
+    number = case_number(question := wecom.send_text(userid, text))
+    assert "湖滨路120号湖景苑”吗" in question and "回复 1 确认" in question, question
+    assert number in wecom.send_text(userid, "对")
+    case = cli_json(["case", "show", number, "--json"], database_url)
+    assert (case["state"], case["grid"], case["unit"]) == ("pending", "441999001001003", None)
+
 def test_with_a_grid_all_on_leave_the_worker_with_a_grid_nearest_to_it_gets_the_case(wecom, db, database_url):
     """碧水山庄 (东岭社区第四网格): its 专职 worker and leader on leave, and the 专职 workers of the squares beside it
     too; dl-worker-3's second grid (第五网格) adjoins it, though their own (第三网格) is the farthest square."""
