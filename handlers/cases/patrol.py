@@ -51,7 +51,7 @@ def report(session: Session, services: Services, worker: Worker, text: str, reco
     case = open_case(session, text=text, category=category, reporter_userid=worker.userid, resident=None,
                      place=place, assignee=worker, now=now,
                      rules=clock_rules(services.config_dir), source="patrol",
-                     classification=decision.to_json())
+                     classification=decision.stored())
     record.case_id = case.id
     notify_case_opened(session, case.events[0])
     apply_action(session, case, "take", actor=worker.userid, now=now)  # found it, holds it: 处置中

@@ -79,7 +79,7 @@ def join(session: Session, services: Services, resident: Resident, draft: dict, 
     if decision.outcome == "match" and decision.category is not None:
         pending.finish(session, resident.userid)
         category = services.classifier().catalogue.get(decision.category)
-        return open_report(session, services, resident, whole, category, decision.to_json(),
+        return open_report(session, services, resident, whole, category, decision.stored(),
                            _origin(session, draft, record), now, attachments=draft.get("attachments")).reply
     choices = choices_for(decision, services.classifier().catalogue) or draft["choices"]
     joined = {**draft, "text": whole, "choices": choices, "first": decision.category or draft.get("first")}

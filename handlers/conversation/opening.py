@@ -277,7 +277,7 @@ def open_matters(session: Session, services: Services, resident: Resident, text:
             found = whole = whole or find_place(session, services, resident, text, now)
         places.append(found)
     opened = [open_report(session, services, resident, part.text, category,
-                          {**part.decision.to_json(), "split": {"message": text, "part": n, "of": len(parts)}},
+                          {**part.decision.stored(), "split": {"message": text, "part": n, "of": len(parts)}},
                           record, now, found=found)
               for n, (part, category, found) in enumerate(zip(parts, categories, places), start=1)]
     numbers = [each.case.id for each in opened if each.case is not None]

@@ -218,7 +218,7 @@ def report(session: Session, services: Services, resident: Resident, text: str,
         return open_matters(session, services, resident, text, parts, record, now)
     if decision.outcome == "match" and decision.category is not None:
         category = services.classifier().catalogue.get(decision.category)
-        return open_report(session, services, resident, text, category, decision.to_json(), record, now,
+        return open_report(session, services, resident, text, category, decision.stored(), record, now,
                            attachments=attachments).reply
     no_report = decision.outcome == "none" and decision.decided_by == "model"  # the model, trained on chit-chat too
     if no_report and not attachments and not is_chitchat(text) and _says_something(text):

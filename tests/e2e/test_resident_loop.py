@@ -178,6 +178,17 @@ def test_the_case_keeps_the_residents_own_words(wecom, db):
         assert session.get(Case, int(number.removeprefix("GB-"))).text == words
 
 
+def test_the_case_keeps_what_the_console_explains_of_its_decision_but_not_the_models_features(wecom, db):
+    """The console's 分类依据 reads the stored decision's rules, score and the model's ranking; which n-grams
+    weighed most is shown for a live decision only (`gridbot classify`, the rule editor), so a report does not
+    compute it."""
+    number = case_number(wecom.send_text("demo-keeps-decision", GARBAGE_REPORT))
+    with db() as session:
+        stored = session.get(Case, int(number.removeprefix("GB-"))).classification
+    assert stored["category"] == "环境卫生" and stored["rules"] and stored["model"]["ranking"]
+    assert "features" not in stored["model"]
+
+
 def test_a_resident_writing_traditional_characters_is_understood(wecom, db, database_url):
     """進度, 撤銷 and 滿意 are 进度, 撤销 and 满意: not a new report, not the help text."""
     before = count_cases(db)
