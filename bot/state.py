@@ -10,6 +10,7 @@ from datetime import timezone
 from fastapi import Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from threadpoolctl import threadpool_limits
 
 from bot.db_runner import DbRunner
 from bot.intake import Intake
@@ -103,6 +104,10 @@ class AppState:
                 self.services.addresses.get(session)
         except Exception:  # e.g. the database is not up yet: the process starts anyway
             log.exception("rules or address index not built at start-up; the first message tries again")
+        # One BLAS thread: a message's model products are a few hundred rows by ~30 classes, where OpenBLAS's
+        # worker threads gain nothing and then spin on the other core (~0.5 % of a message's instructions),
+        # the core the database or another handling process would use.
+        threadpool_limits(1, user_api="blas")
         gc.collect()
         gc.freeze()
 

@@ -165,6 +165,27 @@ def test_every_process_state_classifies_with_the_published_rules(demo_factory, d
         state.close()
 
 
+def test_a_process_that_handles_messages_runs_its_model_on_one_blas_thread(database_url):
+    """OpenBLAS's worker threads gain nothing on a message's small products and spin on the other core after
+    each: `AppState.warm` leaves one."""
+    import gc
+
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from bot.state import AppState
+    from config.settings import Settings
+    from tests.deploy_secrets import TEST_SECRETS
+
+    state = AppState.build(Settings(_env_file=None, database_url=database_url, **TEST_SECRETS))
+    with threadpool_limits(None):  # whatever this test process had is given back afterwards
+        try:
+            state.warm()
+            assert {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"} == {1}
+        finally:
+            gc.unfreeze()
+            state.close()
+
+
 def test_a_process_builds_its_rule_set_before_it_handles_a_message(demo_factory, database_url, monkeypatch):
     """`AppState.warm` (the app's start-up and `gridbot worker`'s, before either handles anything) builds the rule
     set in force: the first message does not wait while its model is trained."""
