@@ -11,6 +11,7 @@ import logging
 import re
 import traceback
 from collections.abc import Iterable
+from functools import lru_cache
 
 from config.settings import Settings
 from handlers.intake import log_context
@@ -24,6 +25,7 @@ _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime
 _HANDLER_MARK = "_gridbot_handler"
 _REDACTED_BY = "_gridbot_redacted_by"  # on a record: the Redactor that redacted its message and traceback
 _NOISY = ("httpx", "httpcore")  # log every request URL at INFO, access tokens included
+_KEPT_CHARS = 200  # texts up to this long are kept redacted (Redactor); longer ones are redacted each time
 
 
 class Redactor:
@@ -31,14 +33,23 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
         self._secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+        # The same few texts come again and again ("message handled", "text", "handled"): each redacted once.
+        self._known = lru_cache(maxsize=1024)(self._redacted)
 
     def __call__(self, text: str) -> str:
+        return self._known(text) if len(text) <= _KEPT_CHARS else self._redacted(text)
+
+    def _redacted(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "[secret]")
         return mask_text(_CREDENTIAL.sub(r"\1\2[secret]", text))
 
     def record(self, record: logging.LogRecord) -> logging.LogRecord:
         """`record` with its message, traceback and extra fields redacted in place."""
+        return self.extra_fields(self.made(record))
+
+    def made(self, record: logging.LogRecord) -> logging.LogRecord:
+        """`record`, just made (no extra fields yet), with its message and traceback redacted in place."""
         record.msg, record.args = self(record.getMessage()), ()
         if record.exc_info and not record.exc_text:
             record.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip()
@@ -47,14 +58,15 @@ class Redactor:
         if record.stack_info:
             record.stack_info = self(record.stack_info)
         record.__dict__[_REDACTED_BY] = self
-        return self.extra_fields(record)
+        return record
 
     def extra_fields(self, record: logging.LogRecord) -> logging.LogRecord:
         """`record` with its extra fields (those `extra=` adds after the record is made) redacted in place."""
-        for key, value in list(record.__dict__.items()):
-            if key in _STANDARD or not isinstance(value, str):
-                continue
-            record.__dict__[key] = mask_name(value) if key in _NAME_FIELDS else self(value)
+        fields = record.__dict__
+        for key in fields.keys() - _STANDARD:
+            value = fields[key]
+            if isinstance(value, str):
+                fields[key] = mask_name(value) if key in _NAME_FIELDS else self(value)
         return record
 
 
@@ -88,7 +100,7 @@ def install_redactor(redactor: Redactor) -> None:
     """Make every log record of this process pass through `redactor` when it is created."""
 
     def factory(*args, **kwargs) -> logging.LogRecord:
-        return redactor.record(_base_factory(*args, **kwargs))
+        return redactor.made(_base_factory(*args, **kwargs))
 
     logging.setLogRecordFactory(factory)
 
