@@ -49,6 +49,16 @@ def _words(audience: str) -> list[tuple[str, str]]:
     return sorted(pairs, key=lambda pair: -len(pair[0]))
 
 
+@lru_cache(maxsize=4)
+def _words_by_length(audience: str) -> tuple[tuple[int, dict[str, str]], ...]:
+    """`_words(audience)` as (length, {word: command}), longest first: a text's candidate words are its first
+    few characters, looked up once per length (every message is asked whether it is a command)."""
+    lengths: dict[int, dict[str, str]] = {}
+    for word, name in _words(audience):
+        lengths.setdefault(len(word), {}).setdefault(word, name)
+    return tuple(lengths.items())
+
+
 def parse_command(text: str, audience: str) -> Command | None:
     """The command `text` starts with, for `audience` ("resident", "worker" or "liaison").
 
@@ -57,10 +67,11 @@ def parse_command(text: str, audience: str) -> Command | None:
     """
     folded = fold(text)
     lowered = folded.lower()
-    for word, name in _words(audience):
-        if not lowered.startswith(word):
+    for length, words in _words_by_length(audience):
+        name = words.get(lowered[:length])
+        if name is None:
             continue
-        rest = folded[len(word):]
+        rest = folded[length:]
         if _at_boundary(rest) or name in _FREE_TEXT_AFTER:
             args = _LEADING.sub("", rest)
             written = _as_written(text, folded)
