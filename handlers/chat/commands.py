@@ -10,7 +10,7 @@ from functools import lru_cache
 import yaml
 
 from config.settings import SHIPPED_CONFIG_DIR
-from handlers.chat.scripts import to_simplified
+from handlers.chat.scripts import nfkc, to_simplified
 
 _PUNCT = re.compile(r"[\s,，:：;；。.!！、~]+")  # after NFKC: ～ is ~
 _NOT_WORDS = re.compile(r"[\W_]+")
@@ -33,9 +33,8 @@ class Command:
 def fold(text: str) -> str:
     """Full-width → half-width (NFKC), traditional → simplified, trimmed: what both audiences' words are matched
     on (“進度　１２” is “进度 12”). Kept for the last texts: a message is folded by each test it is put to (a
-    command? thanks? the 1 that binds?), and NFKC of Chinese with full-width punctuation costs ~50 K
-    instructions a time."""
-    return to_simplified(unicodedata.normalize("NFKC", text or "").strip())
+    command? thanks? the 1 that binds?)."""
+    return to_simplified(nfkc(text or "").strip())
 
 
 @lru_cache(maxsize=1)

@@ -8,7 +8,6 @@ What is left after the numbered parts are taken out are the place *names*.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
@@ -17,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from config.settings import SHIPPED_CONFIG_DIR
+from handlers.chat.scripts import nfkc
 from handlers.classify._normalise import chinese_number, to_simplified
 
 MAX_RANGE = 60  # a building range wider than this is not a range ("1-501" is building 1, room 501)
@@ -96,7 +96,7 @@ def _expand_range(match: re.Match) -> str:
 def normalise_address(text: str) -> str:
     """The canonical form of an address or message: what names and designators are read from."""
     rules = _rules()
-    text = to_simplified(unicodedata.normalize("NFKC", text or "").casefold())
+    text = to_simplified(nfkc(text or "").casefold())
     for wrong, right in rules.typos:
         text = text.replace(wrong, right)
     text = rules.numeral.sub(lambda m: str(chinese_number(m.group(1))), text)
