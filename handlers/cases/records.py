@@ -13,7 +13,8 @@ from handlers import facts
 from handlers.cases.lifecycle import next_state
 from handlers.cases.timing import ClockRules
 from handlers.classify import Category
-from models import OPEN_STATES, Case, CaseEvent, CaseLink, CaseState, Grid, Resident, Unit, Worker, case_channel
+from models import (OPEN_STATES, Case, CaseEvent, CaseLink, CaseState, Grid, Resident, Unit, Worker, case_channel,
+                    state_in)
 from models.rows import add_inserted, built, flush_pending, update_loaded
 from models.statements import fetch_all
 
@@ -150,6 +151,23 @@ def followers_of(session: Session, case_id: int) -> list[str]:
 
 def get_case(session: Session, case_id: int) -> Case | None:
     return session.get(Case, case_id)
+
+
+# Found on the resident's own cases (ix_cases_resident_id): by reporter alone SQLite reads every case newer than the one
+# it finds, every case for someone with none open (a typhoon night's new residents), and `drafts.late_choice` asks on
+# every text a resident sends.
+_LATEST_OPEN_OF_RESIDENT = (select(Case.id)
+                            .where(Case.resident_id == bindparam("resident_id"),
+                                   Case.reporter_userid == bindparam("userid"),
+                                   state_in([*OPEN_STATES, CaseState.CLOSED]))
+                            .order_by(Case.id.desc()).limit(1))
+
+
+def latest_open_case_of(session: Session, resident: Resident) -> Case | None:
+    """`latest_open_case` of a resident's own reports (the cases they reported as this resident), read on an index."""
+    flush_pending(session, Case)  # then straight to the driver: no autoflush of anything else
+    found = fetch_all(session, _LATEST_OPEN_OF_RESIDENT, {"resident_id": resident.id, "userid": resident.userid})
+    return session.get(Case, found[0][0]) if found else None
 
 
 def latest_open_case(session: Session, reporter_userid: str) -> Case | None:

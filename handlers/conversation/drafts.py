@@ -23,7 +23,7 @@ from handlers.cases import case_work
 from handlers.cases.authority import Actor
 from handlers.cases.case_notices import notify_event
 from handlers.cases.corrections import record_correction
-from handlers.cases.records import apply_action, latest_open_case
+from handlers.cases.records import apply_action, latest_open_case_of
 from handlers.cases.timing import clock_rules
 from handlers.chat import pending
 from handlers.chat.commands import fold, word_characters
@@ -165,7 +165,7 @@ def late_choice(session: Session, services: Services, resident: Resident, text: 
     something else), within `late_choice_window`: the case takes the chosen category and is routed for it, unless a
     worker set one meanwhile (the resident is told which); a department's matter is left to the worker, with the
     answer on the case. None: `text` answers no such question."""
-    case = latest_open_case(session, resident.userid)
+    case = latest_open_case_of(session, resident)
     asked = (case.classification or {}).get("asked") if case is not None and case.state in OPEN_STATES else None
     if not asked or now - case.created_at > clock_rules(services.config_dir).late_choice_window:
         return None

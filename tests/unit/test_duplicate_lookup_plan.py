@@ -10,7 +10,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import create_engine, event
 
-from handlers.cases import duplicates
+from handlers.cases import duplicates, records
 from handlers.conversation import resident
 from models.base import Base
 
@@ -41,4 +41,11 @@ def test_the_earlier_cases_of_a_place_and_matter_are_searched_on_their_own_index
 def test_a_report_sent_again_is_looked_for_among_the_residents_own_cases():
     """Not every case of the last minutes (a typhoon night's burst: before, `SCAN cases` on every report)."""
     plan = plan_of(resident._RECENT_REPORTS, {"resident_id": 1, "userid": "r", "since": datetime(2026, 11, 1)})
+    assert plan[0] == "SEARCH cases USING INDEX ix_cases_resident_id (resident_id=?)"
+
+
+def test_the_case_a_late_category_answer_sorts_is_looked_for_among_the_residents_own_cases():
+    """Asked on every text a resident sends (drafts.late_choice); by reporter alone SQLite read every case newer than
+    the one it found: every case, for someone with none open (a typhoon night's thousands of new residents)."""
+    plan = plan_of(records._LATEST_OPEN_OF_RESIDENT, {"resident_id": 1, "userid": "r"})
     assert plan[0] == "SEARCH cases USING INDEX ix_cases_resident_id (resident_id=?)"
