@@ -91,6 +91,8 @@ class FakeKf:
                          "scene_param": spec.get("scene_param", "")}
                 if event["event_type"] == "msg_send_fail":  # WeCom's report of a message it could not deliver
                     event.update(fail_msgid=spec.get("fail_msgid", ""), fail_type=int(spec.get("fail_type", 0)))
+                if event["event_type"] == "user_recall_msg":  # the resident took a message back (撤回)
+                    event["recall_msgid"] = spec.get("recall_msgid", "")
                 if spec.get("welcome", True) and event["event_type"] == "enter_session":
                     code = event["welcome_code"] = secrets.token_hex(12)
                     self.welcome_codes[code] = (now + WELCOME_CODE_TTL, user)

@@ -1,9 +1,9 @@
 """微信客服 (kf) message items (kf/sync_msg's `msg_list`) as `Inbound` values.
 
 A resident (origin 3) becomes the same kind of resident as in the app chat, under the userid
-`kf:<external_userid>`; the one system event gridbot answers is `enter_session` (the resident
-opened the chat, maybe through a building's QR code). Servicer messages (origin 5) and other
-events are nobody's to answer: `inbound_from_kf` returns None for them.
+`kf:<external_userid>`; the system events gridbot handles are `enter_session` (the resident
+opened the chat, maybe through a building's QR code) and `user_recall_msg` (they took a message back).
+Servicer messages (origin 5) and other events are nobody's to answer: `inbound_from_kf` returns None for them.
 
 What residents share keeps what a worker can use: a link's title and address, a mini-program card's or
 a 视频号 post's title, the words of forwarded chat records (merged_msg; not who wrote them). A kind
@@ -21,6 +21,7 @@ from handlers.chat.inbound import MEDIA_KINDS, SHARED_KINDS, Inbound
 from models.channels import KF_USERID_PREFIX
 
 RESIDENT, SYSTEM, SERVICER = 3, 4, 5
+RECALL = "user_recall_msg"  # the resident took a message back (撤回)
 MAX_TEXT = 4000
 MAX_KEY = 128
 
@@ -62,6 +63,9 @@ def inbound_from_kf(item: dict) -> Inbound | None:
     origin = item.get("origin")
     if kind == "event":
         event = item.get("event") or {}
+        if event.get("event_type") == RECALL and event.get("recall_msgid"):
+            return Inbound(key, userid, "event", channel="kf", event=RECALL,
+                           recalled=msg_key(str(event["recall_msgid"])), raw=item)
         if event.get("event_type") != "enter_session":
             return None
         return Inbound(key, userid, "event", channel="kf", event="enter_session",

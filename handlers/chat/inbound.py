@@ -29,6 +29,7 @@ class Inbound:
     label: str | None = None  # a location's address label
     title: str | None = None  # what a shared link, card or post is called
     url: str | None = None  # where a shared link leads
+    recalled: str | None = None  # the msg_key of a message its sender took back (撤回)
     event: str | None = None
     chat_id: str | None = None  # group chat the message came from (AI bot)
     arrival: str | None = None  # the unit code of the link or QR code the resident came through

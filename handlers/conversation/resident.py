@@ -83,6 +83,8 @@ def handle(session: Session, services: Services, inbound: Inbound, record: Inbou
         return render("replies/card_kept")
     if inbound.kind == "event" and inbound.event == "enter_session":
         return _arrived(session, services, resident, convo, inbound)
+    if inbound.kind == "event" and inbound.recalled is not None:
+        return resident_requests.recalled(session, resident, inbound.recalled, services.clock())
     if inbound.kind == "event":
         return render("replies/welcome") if inbound.event in ("subscribe", "enter_agent") else None
     return render("replies/unsupported_kind")  # a kind WeCom added later: kept (the record), answered

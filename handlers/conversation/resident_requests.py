@@ -31,7 +31,7 @@ from handlers.points import shop
 from handlers.points.ledger import award_rating
 from handlers.services import Services
 from handlers.texts import render
-from models import OPEN_STATES, Case, CaseLink, CaseState, Resident, Unit
+from models import OPEN_STATES, Case, CaseEvent, CaseLink, CaseState, InboundMessage, Resident, Unit
 
 _FOLLOWER_RATEABLE = (CaseState.CLOSED, CaseState.ARCHIVED)
 RATINGS = {"satisfied": "satisfied", "basic": "basic", "unsatisfied": "unsatisfied"}
@@ -291,3 +291,20 @@ def bind_address(session: Session, services: Services, resident: Resident, addre
         return render("replies/bind_not_found", address=address)
     resident.unit = session.get(Unit, matches[0].unit_id)
     return render("replies/bound", unit=resident.unit)
+
+
+def recalled(session: Session, resident: Resident, msg_key: str, now: datetime) -> None:
+    """The resident took back (撤回) a message: a case opened from it stays open (its worker may be on the way, and
+    a slip of the finger is no withdrawal: that is 撤销), and its timeline and worker hear of it, once, so the worker
+    can check with the resident. Nothing is answered: WeCom's event is no message of theirs."""
+    case = session.scalars(select(Case).join(InboundMessage, InboundMessage.case_id == Case.id).where(
+        InboundMessage.msg_key == msg_key, InboundMessage.from_userid == resident.userid)).first()
+    if case is None or case.state not in OPEN_STATES:
+        return None
+    note = render("notices/recalled_note")
+    if session.scalar(select(CaseEvent.id).where(CaseEvent.case_id == case.id, CaseEvent.actor == resident.userid,
+                                                 CaseEvent.note == note).limit(1)) is not None:
+        return None
+    event = apply_action(session, case, "note", actor=resident.userid, now=now, note=note)
+    notify_event(session, event, tell_reporter=False, tell_group=False)
+    return None

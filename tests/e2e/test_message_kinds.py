@@ -183,3 +183,25 @@ def test_forwarded_records_right_after_a_report_of_the_same_matter_add_to_it(wec
     reply = said(db, resident, msgtype="merged_msg", merged_msg=photos)
     assert "聊天记录" in reply and number in reply, reply
     assert not any("刘阿姨" in (event["note"] or "") for event in show(number, database_url)["events"])
+
+
+def test_a_report_the_resident_takes_back_is_noted_on_its_case_for_the_worker(wecom, fake_wecom, db, database_url):
+    """A plain-WeChat resident recalls (撤回) the message a case was opened from: WeCom says so with a
+    user_recall_msg event. The case stays (the worker may already be on the way), its timeline and worker hear of
+    it so they can check with the resident; a recall of a message that opened nothing changes nothing. Before,
+    the event was dropped."""
+    resident, _ = kf_scanned(wecom, fake_wecom, database_url, "wmKindsRecallsReport01", 20)
+    sent = resident.write(msgtype="text", content="橙子怪把消防栓的盖子撬开了")
+    number = number_in(stored_reply(db, sent["msgid"], channel="kf"))
+    resident.write(msgtype="event", event_type="user_recall_msg", recall_msgid=sent["msgid"])
+    notes = fake_wecom.wait_for(lambda: [e for e in show(number, database_url)["events"] if "撤回" in (e["note"] or "")])
+    assert len(notes) == 1 and notes[0]["actor"] == f"kf:{resident.external_userid}", notes
+    assert queued(db, show(number, database_url)["assignee"], number, "撤回")
+    assert show(number, database_url)["state"] == "pending"
+    chat = resident.write(msgtype="text", content="你好")
+    assert stored_reply(db, chat["msgid"], channel="kf")
+    resident.write(msgtype="event", event_type="user_recall_msg", recall_msgid=chat["msgid"])
+    resident.write(msgtype="event", event_type="user_recall_msg", recall_msgid=sent["msgid"])  # WeCom again
+    after = resident.write(msgtype="text", content="谢谢")
+    assert stored_reply(db, after["msgid"], channel="kf")
+    assert len([e for e in show(number, database_url)["events"] if "撤回" in (e["note"] or "")]) == 1
