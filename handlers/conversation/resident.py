@@ -21,6 +21,7 @@ from handlers.chat.case_numbers import parse_case_number
 from handlers.chat.commands import (
     Command,
     fold,
+    holds_words,
     is_chitchat,
     is_greeting,
     is_thanks,
@@ -364,6 +365,8 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
         if services.classifier().classify(text).outcome != "none":
             pending.finish(session, resident.userid)
             return None  # a new report, not an address
+        if is_greeting(text) or is_chitchat(text) or holds_words(text, "question"):  # 你们是谁？ 要多久？
+            return render("replies/address_still_asked", case=case)
         return render("replies/address_not_found", case=case)
     unit = registry.unit(session, matches[0].unit_id)
     matter = _matter_words(text, unit)

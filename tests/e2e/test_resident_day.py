@@ -136,3 +136,16 @@ def test_a_letter_saying_another_matter_is_still_not_solved_is_a_report_of_its_o
               "老人孩子都睡不好，找物业说了好几次，到现在还没解决，到底有没有人管")
     assert "事项编号" in wecom.send_text(resident, letter)
     assert cases_of(db, resident) == 2
+
+
+@pytest.mark.parametrize(("userid", "said"), [("day-who", "你们是谁啊？"), ("day-how-long", "这个要多久？"),
+                                              ("day-hello", "您好")])
+def test_a_question_or_greeting_while_the_address_is_asked_is_not_taken_for_a_wrong_address(
+        wecom, database_url, userid, said):
+    asked = wecom.send_text(userid, "楼道里的声控灯坏了好多天了，上下楼摸黑")
+    number = asked.split("事项编号 ")[1][:9]
+    assert show(number, database_url)["state"] == "awaiting_place"
+    reply = wecom.send_text(userid, said)
+    assert "没有找到" not in reply and number in reply and "地址" in reply, reply
+    assert number in wecom.send_text(userid, "湖景苑9栋")
+    assert show(number, database_url)["state"] == "pending"
