@@ -32,6 +32,7 @@ _NOISE = re.compile(r"[^\w-]+|_")
 _BUILDING = re.compile(r"(?<![a-z0-9])(\d+|[a-z])栋")
 _PHASE = re.compile(r"(?<!\d)(\d+)期")
 _GROUP = re.compile(r"(?<!\d)(\d+)组")
+_LEADING_ZERO = re.compile(r"(?<!\d)0+(?=\d)")
 
 
 @dataclass(frozen=True)
@@ -114,9 +115,9 @@ def normalise_address(text: str) -> str:
 
 def designators(normalised: str) -> Designators:
     """The phases, buildings and groups a normalised text names, numbers without leading zeros (03栋 is 3栋)."""
-    def numbers(pattern: re.Pattern) -> frozenset[str]:
-        return frozenset(found.lstrip("0") or found for found in pattern.findall(normalised))
-    return Designators(numbers(_PHASE), numbers(_BUILDING), numbers(_GROUP))
+    normalised = _LEADING_ZERO.sub("", normalised)
+    return Designators(frozenset(_PHASE.findall(normalised)), frozenset(_BUILDING.findall(normalised)),
+                       frozenset(_GROUP.findall(normalised)))
 
 
 def road_number(name: str) -> tuple[str, str] | None:

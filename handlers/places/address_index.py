@@ -216,17 +216,20 @@ class AddressIndex:
         ranked = [(index, score) for index, score in ranked if score >= REPORTED]
         if not ranked:
             return []
-        clear = self._clear(ranked, spans, names)
+        clear = self._clear(ranked, spans, names, areas)
         return [AddressMatch(self._entries[index].unit_id, round(score, 1), clear and i == 0)
                 for i, (index, score) in enumerate(ranked[:limit])]
 
-    def _clear(self, ranked: list[tuple[int, float]], spans: list[tuple[int, int, str]], names: dict) -> bool:
-        """Whether the best entry is certain: it scores high, clearly above the next, lies in every community the
-        words name (翠苑社区湖景苑3栋: 湖景苑 is 阳光社区's, a slip or another estate of that name), and bears a
-        place name the words give when they give any (石湾村3组上塘: 3组 is 东坑, 上塘 is 1组)."""
+    def _clear(self, ranked: list[tuple[int, float]], spans: list[tuple[int, int, str]], names: dict,
+               areas: list[str]) -> bool:
+        """Whether the best entry is certain: it scores high, clearly above the next, and, when the words name a
+        community, lies in it (翠苑社区湖景苑3栋: 湖景苑 is 阳光社区's, a slip or another estate of that name) and
+        bears a place name the words give, if any (石湾村3组上塘: 3组 is 东坑, 上塘 is 1组)."""
         best, top = ranked[0]
         if top < CONFIDENT or (len(ranked) > 1 and top - ranked[1][1] < MARGIN):
             return False
+        if not areas:  # then the best was found by a name: nothing can disagree with it
+            return True
         if names and not any(_holds(self._by_name[name], best) for name in names):
             return False
         return all(_holds(self._by_area[area], best) for area in _apart(spans, self._by_name))
