@@ -211,10 +211,12 @@ def resume(session: Session, case: Case, actor: Actor, now: datetime) -> CaseEve
     return event
 
 
-def announce(session: Session, case: Case, rules: ClockRules, now: datetime, *, compare: bool = True) -> Case | None:
+def announce(session: Session, case: Case, rules: ClockRules, now: datetime, *, compare: bool = True,
+             tell: bool = True) -> Case | None:
     """A newly routed case: linked to a likely duplicate (returned; nobody is told twice), else its
     assignee and grid hear of it (None), marked 疑似重复 when only somewhat alike another case.
-    `compare=False`: a case still to be sorted (its category says nothing yet) is compared with nothing."""
+    `compare=False`: a case still to be sorted (its category says nothing yet) is compared with nothing.
+    `tell=False`: nobody hears of it yet (the caller calls notify_case_opened)."""
     found = likely_duplicate(session, case, rules.duplicate_window, rules.duplicate_similarity) if compare else None
     if found is not None and found.sure:
         original = found.case
@@ -222,7 +224,8 @@ def announce(session: Session, case: Case, rules: ClockRules, now: datetime, *, 
         return original
     if found is not None:
         update_loaded(session, case, {"suspect_of_id": found.case_id})
-    notify_case_opened(session, case.events[0])
+    if tell:
+        notify_case_opened(session, case.events[0])
     return None
 
 

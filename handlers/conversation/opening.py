@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from handlers.cases.authority import SYSTEM
+from handlers.cases.case_notices import notify_case_opened
 from handlers.cases.case_work import announce
 from handlers.cases.records import Place, apply_action, open_case
 from handlers.cases.timing import clock_rules
@@ -27,7 +28,7 @@ from handlers.registry import cache as registry
 from handlers.services import Services
 from handlers.texts import render
 from models import Case, CaseState, Conversation, InboundMessage, Resident, Unit
-from models.rows import add_inserted, built, flush_pending, held
+from models.rows import add_inserted, built, flush_pending, held, update_loaded
 from models.statements import fetch_all
 
 # Built once: who wrote (the resident, if known) and what gridbot waits for from them (a conversation,
@@ -79,11 +80,12 @@ def resident_and_conversation(session: Session, userid: str) -> tuple[Resident, 
 def open_report(session: Session, services: Services, resident: Resident, text: str, category: Category,
                 classification: dict | None, record: InboundMessage | None, now: datetime, *,
                 attachments: list | None = None, sorted_later: bool = False,
-                found: tuple[Place, Named] | None = None) -> Opened:
+                found: tuple[Place, Named] | None = None, tell: bool = True) -> Opened:
     """Open the case (or name the department), place and route it; ask for the address when unknown.
 
     `sorted_later`: opened as 居民诉求-其他 without the resident's choice; the reply says the
-    grid worker will set the category. `found`: the place (`find_place`) when the caller looked it up."""
+    grid worker will set the category. `found`: the place (`find_place`) when the caller looked it up.
+    `tell=False`: a routed case's people are not told yet (the caller tells them, `notify_case_opened`)."""
     if not category.grid_matter:
         return _to_department(session, services, resident, text, category, classification, record, now)
     place, asked = found or find_place(session, services, resident, text, now, attachments)
@@ -96,7 +98,7 @@ def open_report(session: Session, services: Services, resident: Resident, text: 
         record.case_id = case.id
     if place.grid is None:
         return Opened(ask_place(session, resident.userid, case, asked, now), case)
-    original = announce(session, case, rules, now, compare=not sorted_later)
+    original = announce(session, case, rules, now, compare=not sorted_later, tell=tell)
     if original is not None:
         return Opened(render("replies/duplicate_linked", case=case, original=original), case)
     return Opened(render("replies/case_opened", case=case, category=category, sorted_later=sorted_later), case)
@@ -260,6 +262,14 @@ def waiting_siblings(session: Session, case: Case) -> list[Case]:
             == split["message"]]
 
 
+def _know_the_others(session: Session, case: Case, numbers: list[int]) -> None:
+    """One matter of a split message keeps the other matters' case numbers (`split.others`): its worker's card
+    names them, so a worker who gets two of them can tell the two cards apart and knows where the rest went."""
+    split = case.classification["split"]
+    others = [number for number in numbers if number != case.id]
+    update_loaded(session, case, {"classification": {**case.classification, "split": {**split, "others": others}}})
+
+
 def open_matters(session: Session, services: Services, resident: Resident, text: str, parts: list[Part],
                  record: InboundMessage | None, now: datetime) -> str:
     """One case per matter of a message that reports several (`matters.matters`), each classified, placed and
@@ -278,13 +288,16 @@ def open_matters(session: Session, services: Services, resident: Resident, text:
         places.append(found)
     opened = [open_report(session, services, resident, part.text, category,
                           {**part.decision.stored(), "split": {"message": text, "part": n, "of": len(parts)}},
-                          record, now, found=found)
+                          record, now, found=found, tell=False)
               for n, (part, category, found) in enumerate(zip(parts, categories, places), start=1)]
     numbers = [each.case.id for each in opened if each.case is not None]
-    for n, each in enumerate(opened, start=1):
+    for n, (each, category) in enumerate(zip(opened, categories), start=1):
         if each.case is not None:
+            _know_the_others(session, each.case, numbers)
             apply_action(session, each.case, "split", actor=SYSTEM.userid, now=now,
                          note=render("notices/split_note", message=text, part=n, numbers=numbers))
+            if category.grid_matter and each.case.grid_id is not None and each.case.duplicate_of_id is None:
+                notify_case_opened(session, each.case.events[0])
     if record is not None and numbers:
         record.case_id = numbers[0]
     # the place question asked last is the one answered: its answer places every part still waiting (place_report)

@@ -50,9 +50,10 @@ def test_two_matters_become_two_cases_routed_apart_with_one_reply(wecom, db, dat
         split = [e["note"] for e in case["events"] if e["action"] == "split"]
         assert len(split) == 1 and lamp in split[0] and bin_ in split[0] and LAMP_AND_BIN in split[0], case
         assert f"第{part}项" in split[0]
-    # each worker hears of their own matter only, and that the message told another
-    assert queued(db, "demo-worker", lamp, "反映了2件事，本件为第1件") and not queued(db, "demo-worker", bin_)
-    assert queued(db, "yg-clean-1", bin_) and not queued(db, "yg-clean-1", lamp)
+    # each worker gets the card of their own matter only, which names the other matter's number
+    assert queued(db, "demo-worker", lamp, f"反映了2件事，本件为第1件，另一件为 {bin_}")
+    assert not queued(db, "demo-worker", f"【新事项】{bin_}")
+    assert queued(db, "yg-clean-1", f"【新事项】{bin_}", f"另一件为 {lamp}") and not queued(db, "yg-clean-1", f"【新事项】{lamp}")
 
     again = wecom.send_text("two-matters-1", LAMP_AND_BIN)  # the message sent again: nothing new
     assert count_cases(db) == before + 2 and "无需重复发送" in again, again
@@ -69,7 +70,7 @@ def test_an_emergency_part_keeps_its_urgency_and_the_other_part_its_own_clock(we
         assert (lamp_case.category, lamp_case.urgent) == ("市政设施", False)
         assert lamp_case.take_due - lamp_case.created_at == timedelta(hours=1)
     assert show(fire, database_url)["assignee"] == show(lamp, database_url)["assignee"] == "demo-worker"
-    assert queued(db, "demo-leader", fire) and not queued(db, "demo-leader", lamp)  # the emergency's responders
+    assert queued(db, "demo-leader", fire) and not queued(db, "demo-leader", f"】{lamp}")  # the emergency's responders
 
 
 def test_one_matter_in_several_sentences_stays_one_case_where_two_matters_split(wecom, db, database_url):
@@ -122,3 +123,12 @@ def test_a_part_a_neighbour_already_reported_follows_that_case_and_the_other_ope
     assert (show(listed["2"], database_url)["state"], show(listed["2"], database_url)["duplicate_of"]) == (
         "merged", earlier)
     assert show(listed["1"], database_url)["category"] == "市政设施"
+
+
+def test_each_card_of_a_split_message_names_the_other_part_so_one_worker_holding_both_can_tell(wecom, db):
+    """Both matters go to demo-worker: each card names the other matter's number, not two cards that each say
+    only 'the rest was registered apart'."""
+    bound(wecom, "two-matters-8")
+    fire, cover = numbers_in(wecom.send_text("two-matters-8", "一楼车棚着火了，另外小区大门口的井盖松了踩上去直晃"))[:2]
+    assert queued(db, "demo-worker", f"【新事项·紧急】{fire}", f"另一件为 {cover}"), queued(db, "demo-worker", fire)
+    assert queued(db, "demo-worker", f"【新事项】{cover}", f"另一件为 {fire}"), queued(db, "demo-worker", cover)
