@@ -64,9 +64,10 @@ def ask_category(session: Session, services: Services, resident: Resident, text:
     return ask_again(services, draft)
 
 
-def ask_again(services: Services, draft: dict) -> str:
-    """The ask-back's question for a waiting report."""
-    return render("replies/ask_category", choices=draft["choices"],
+def ask_again(services: Services, draft: dict, questioned: bool = False) -> str:
+    """The ask-back's question for a waiting report (`questioned`: after the resident's question to us, who we are
+    first)."""
+    return render("replies/ask_category", choices=draft["choices"], questioned=questioned,
                   wait=clock_rules(services.config_dir).ask_back_timeout)
 
 

@@ -198,6 +198,12 @@ def _a_piece(services: Services, asked: str, text: str) -> bool:
     return len(word_characters(asked)) <= PIECE_CHARS or services.classifier().classify(text).outcome != "match"
 
 
+def _a_question_to_us(services: Services, text: str) -> bool:
+    """Whether `text` is a question to gridbot (你们多久能来？, 你们是谁) rather than more of a report: question words
+    and no matter the classifier reads in them."""
+    return holds_words(text, "question") and services.classifier().classify(text).outcome == "none"
+
+
 def _same_words(first: str, second: str) -> bool:
     """Whether two texts say the same, leaving out punctuation, spaces, full-width and traditional forms."""
     return word_characters(fold(first)) == word_characters(fold(second))
@@ -301,6 +307,8 @@ def _continue(session: Session, services: Services, resident: Resident, state: s
             return drafts.answer_choice(session, services, resident, data, chosen, record, now)
         if _same_words(text, data["text"]):  # the report sent again: the question stands
             return drafts.ask_again(services, data)
+        if _a_question_to_us(services, text):  # 你们多久能来？ is no more of the report: answered, the question stands
+            return drafts.ask_again(services, data, questioned=True)
         if _a_piece(services, data["text"], text) and not _only_a_place(session, services, text):
             return drafts.join(session, services, resident, data, text, record, now)
         return _moved_on(session, services, resident, data, text, record, now)

@@ -149,3 +149,16 @@ def test_a_question_or_greeting_while_the_address_is_asked_is_not_taken_for_a_wr
     assert "没有找到" not in reply and number in reply and "地址" in reply, reply
     assert number in wecom.send_text(userid, "湖景苑9栋")
     assert show(number, database_url)["state"] == "pending"
+
+
+def test_a_question_while_the_category_is_asked_keeps_the_choices_and_the_report(wecom, db, database_url):
+    asked = wecom.send_text("day-impatient", "那边的东西又坏掉了")
+    choices = [line for line in asked.splitlines() if line[:1].isdigit()]
+    assert "哪一类" in asked and len(choices) >= 2, asked
+    again = wecom.send_text("day-impatient", "你们多久能来？")
+    assert [line for line in again.splitlines() if line[:1].isdigit()] == choices, again
+    number = wecom.send_text("day-impatient", "1").split("事项编号 ")[1][:9]
+    assert show(number, database_url)["category"] == choices[0].split(" ")[1]
+    with db() as session:
+        assert session.scalars(select(Case.text).where(Case.reporter_userid == "day-impatient")).all() == [
+            "那边的东西又坏掉了"]
