@@ -4,7 +4,7 @@ resident is then asked, unless there is only one)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from handlers.cases.duplicates import content, place_words
@@ -18,9 +18,18 @@ _IN_PLAY = (*OPEN_STATES, CaseState.CLOSED)  # a closed case waits for its ratin
 
 
 def cases_in_play(session: Session, userid: str) -> list[Case]:
-    """The resident's own cases still open or waiting for their rating, newest first."""
-    return list(session.scalars(select(Case).where(Case.reporter_userid == userid, Case.state.in_(_IN_PLAY))
-                                .order_by(Case.id.desc()).limit(IN_PLAY_LIMIT)))
+    """The resident's own cases still open or waiting for their rating, and their reports linked to such a case of
+    another's (their own words, standing for the case they follow), newest first."""
+    followed = select(Case.id).where(Case.state.in_(_IN_PLAY))
+    return list(session.scalars(select(Case).where(
+        Case.reporter_userid == userid,
+        or_(Case.state.in_(_IN_PLAY), and_(Case.state == CaseState.MERGED, Case.duplicate_of_id.in_(followed))),
+    ).order_by(Case.id.desc()).limit(IN_PLAY_LIMIT)))
+
+
+def followed_case(session: Session, case: Case) -> Case:
+    """The case `case` stands for: the one it follows when it is a report linked to another's, else itself."""
+    return session.get(Case, case.duplicate_of_id) if case.state == CaseState.MERGED else case
 
 
 def may_be_about_a_case(text: str) -> bool:

@@ -12,7 +12,7 @@ from handlers.cases.case_notices import notify_event
 from handlers.cases.records import apply_action
 from handlers.chat import pending
 from handlers.chat.commands import holds_words, is_chitchat, is_thanks, without_follow_up_words
-from handlers.conversation.case_reference import cases_in_play, may_be_about_a_case, pointed_at
+from handlers.conversation.case_reference import cases_in_play, followed_case, may_be_about_a_case, pointed_at
 from handlers.services import Services
 from handlers.texts import render
 from models import Case, CaseState, Resident
@@ -39,13 +39,16 @@ def answer(session: Session, services: Services, resident: Resident, text: str, 
     return _progress_told(session, resident, candidates[0], text.strip(), now)
 
 
-def _progress_told(session: Session, resident: Resident, case: Case, text: str, now: datetime) -> str:
-    """The case's progress; the worker of an open case hears the resident's words (a chase is for them)."""
+def _progress_told(session: Session, resident: Resident, named: Case, text: str, now: datetime) -> str:
+    """The progress of the case `named` is or follows (a follower reads it as its link's holder, without the
+    reporter's words); the worker of an open case hears the resident's words (a chase is for them)."""
+    case = followed_case(session, named)
+    holder = resident.userid if case is not named else None
     told = case.state != CaseState.CLOSED and case.assignee is not None
     if told:
         event = apply_action(session, case, "attach", actor=resident.userid, now=now, note=text)
         notify_event(session, event, tell_reporter=False, tell_group=False)
-    return render("replies/followed_up", case=case, told=told)
+    return render("replies/followed_up", case=case, told=told, holder=holder)
 
 
 def on_the_rated_case(session: Session, services: Services, resident: Resident, case_id: int, text: str,

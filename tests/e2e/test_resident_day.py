@@ -162,3 +162,16 @@ def test_a_question_while_the_category_is_asked_keeps_the_choices_and_the_report
     with db() as session:
         assert session.scalars(select(Case.text).where(Case.reporter_userid == "day-impatient")).all() == [
             "那边的东西又坏掉了"]
+
+
+def test_a_family_member_whose_report_was_linked_asks_after_it_and_gets_the_shared_case_not_a_new_one(wecom, db):
+    """Two of one home report the same bins; the second, linked to the first's case, later asks after it."""
+    for userid in ("day-mother", "day-son"):
+        assert "已绑定" in wecom.send_text(userid, "绑定 湖景苑11栋")
+    shared = report(wecom, "湖景苑11栋楼下的垃圾桶三天没人清了，臭气熏天", "day-mother")
+    linked = wecom.send_text("day-son", "湖景苑11栋楼下垃圾桶三天没清了，太臭了")
+    assert "已有人反映" in linked and shared in linked, linked
+    reply = wecom.send_text("day-son", "垃圾桶那事怎么样了？")
+    assert shared in reply and "事项编号" not in reply, reply
+    assert "三天没人清了，臭气熏天" not in reply  # the other reporter's words stay theirs
+    assert cases_of(db, "day-son") == 1
