@@ -440,7 +440,23 @@ def _handle_location(session: Session, services: Services, resident: Resident, c
     if place is not None:
         return place_report(session, services, resident, case, place, now)
     case.location = location
-    return _attached(session, resident, case, {"kind": "location", **location}, inbound.label, now)
+    attached = _attached(session, resident, case, {"kind": "location", **location}, inbound.label, now)
+    if case.state != CaseState.AWAITING_PLACE:
+        return attached
+    return _place_by_name(session, services, resident, case, inbound.label, now)
+
+
+def _place_by_name(session: Session, services: Services, resident: Resident, case: Case, name: str | None,
+                   now: datetime) -> str:
+    """A pin that places nothing (WeCom gave it without coordinates, or it lies outside the district) for a case
+    waiting for its place: its name, when a registry address, places the case; else the address is asked again."""
+    matches = services.addresses.get(session).match(without_denied(fold(name)), limit=TIED_UNITS) if name else []
+    if not matches:
+        return render("replies/address_not_found", case=case)
+    named = named_place(session, matches, "asked")
+    if named.place is None:
+        return ask_place(session, resident.userid, case, named, now)
+    return place_report(session, services, resident, case, named.place, now)
 
 
 def _handle_media(session: Session, services: Services, resident: Resident, convo: Conversation | None,

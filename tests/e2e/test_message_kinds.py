@@ -12,7 +12,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from models import Case, CaseEvent, InboundMessage
+from tests.cli import cli_json
 from tests.e2e.conftest import clock_after
+from tests.e2e.kf_chat import KfResident
 from tests.e2e.test_nobody_bounced import OTHER, app_settings, bound, kf_scanned, reported  # noqa: F401 (a fixture)
 from tests.e2e.worker_chat import digits, number_in, queued, show, stored_reply
 from tests.wecom_sim import link_xml
@@ -205,3 +207,22 @@ def test_a_report_the_resident_takes_back_is_noted_on_its_case_for_the_worker(we
     after = resident.write(msgtype="text", content="谢谢")
     assert stored_reply(db, after["msgid"], channel="kf")
     assert len([e for e in show(number, database_url)["events"] if "撤回" in (e["note"] or "")]) == 1
+
+
+def test_a_pin_that_cannot_place_the_report_still_asks_for_its_address(wecom, fake_wecom, db, database_url):
+    """A report waits for its place; the resident sends a location WeCom gives without coordinates (only a name) or
+    one outside the district. It is kept on the case, and the reply says the address is still needed (it said
+    “已补充到事项”, and the case waited for a place nobody was asked for); a name that is a registry address places it."""
+    resident = KfResident(fake_wecom, wecom, "wmKindsPinNoPlace00001")
+    number = number_in(said(db, resident, msgtype="text", content="橙子怪把路口的交通护栏推倒了"))
+    assert show(number, database_url)["state"] == "awaiting_place"
+    for pin in ({"name": "东门", "address": ""}, {"latitude": 48.85, "longitude": 2.35, "name": "远方"}):
+        reply = said(db, resident, msgtype="location", **pin)
+        assert number in reply and "地址" in reply and "已补充" not in reply, (pin, reply)
+    assert show(number, database_url)["state"] == "awaiting_place"
+    kinds = [a["kind"] for e in show(number, database_url)["events"] for a in e.get("attachments") or []]
+    assert kinds.count("location") == 2
+    unit = cli_json(["units", "--json"], database_url)[21]
+    reply = said(db, resident, msgtype="location", name="", address=unit["address"])
+    case = show(number, database_url)
+    assert (case["state"], case["unit"]) == ("pending", unit["code"]), reply
