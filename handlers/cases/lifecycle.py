@@ -36,6 +36,7 @@ TRANSITIONS: dict[str, Transition] = {
     "reopen": Transition(frozenset({S.CLOSED}), S.IN_PROGRESS),
     "archive": Transition(frozenset({S.CLOSED}), S.ARCHIVED),
     "attach": Transition(_OPEN | {S.CLOSED}, None),
+    "follow_up": Transition(_OPEN, None),  # the resident asks after the case or chases it (催一下)
     "note": Transition(_OPEN | {S.CLOSED, S.ARCHIVED, S.TRANSFERRED}, None),
     "remind": Transition(_OPEN, None),
     # WeCom reported a 微信客服 notice about the case undelivered (msg_send_fail): a note, in any state.

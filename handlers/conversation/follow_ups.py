@@ -46,7 +46,7 @@ def _progress_told(session: Session, resident: Resident, named: Case, text: str,
     holder = resident.userid if case is not named else None
     told = case.state != CaseState.CLOSED and case.assignee is not None
     if told:
-        event = apply_action(session, case, "attach", actor=resident.userid, now=now, note=text)
+        event = apply_action(session, case, "follow_up", actor=resident.userid, now=now, note=text)
         notify_event(session, event, tell_reporter=False, tell_group=False)
     return render("replies/followed_up", case=case, told=told, holder=holder)
 

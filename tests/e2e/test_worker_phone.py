@@ -158,3 +158,16 @@ def test_a_refused_progress_note_says_what_was_refused_in_plain_chinese(wecom, o
     reply = wecom.send_text(outsider, f"进展 {n} 已到场")
     assert number in reply and "不能记录进展" in reply
     assert [e["action"] for e in show(number, database_url)["events"]] == ["report", "take"]
+
+
+def test_a_resident_asking_after_their_case_reaches_the_worker_as_a_chase_with_how_to_answer(wecom, db, database_url):
+    """那个…怎么样了 / 催一下 reached the worker as 【居民补充材料】, as if the words were more of the report, with no
+    word that the resident waits for an answer nor how to give one."""
+    assert "绑定" in wecom.send_text("phone-chaser", "绑定 阳光小区一期1栋")
+    number, short = taken(wecom, "小区北门那盏路灯一到晚上就闪个不停", "phone-chaser")
+    assert number in wecom.send_text("phone-chaser", "那个路灯的事怎么样了")
+    [chase] = queued(db, "demo-worker", number, "那个路灯的事怎么样了")
+    assert "【居民催问】" in chase and f"请回复“进展 {short} 内容”" in chase, chase
+    assert "已记录并告知居民" in wecom.send_text("demo-worker", f"进展 {short} 已联系电工，明天上午来修")
+    steps = [(event["action"], event["note"]) for event in show(number, database_url)["events"]]
+    assert ("follow_up", "那个路灯的事怎么样了") in steps, steps
