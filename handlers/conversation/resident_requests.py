@@ -25,6 +25,7 @@ from handlers.chat.commands import (
     rating_in_words,
     without_follow_up_words,
 )
+from handlers.cases.duplicates import content
 from handlers.conversation import follow_ups
 from handlers.conversation.case_reference import may_be_about_a_case, pointed_at
 from handlers.points import shop
@@ -134,15 +135,17 @@ def open_cases(session: Session, resident: Resident) -> list[Case]:
 
 def offer_withdraw(session: Session, services: Services, resident: Resident, text: str, now: datetime) -> str | None:
     """Words withdrawing one of the resident's open cases without its number, offered to withdraw that case (or
-    asked which): 撤销 glued to words naming it (撤销垃圾站那个), or words saying a matter needs nothing any more
-    (路灯的事不用管了). None for words naming none of them that are a report (撤销违建的事情怎么说), or that the
-    classifier is sure of; and without an open case."""
+    asked which): 撤销 glued to words naming it (撤销垃圾站那个) or to no matter at all (撤销吧: a bare 撤销), or words
+    saying a matter needs nothing any more (路灯的事不用管了). None for words naming none of them that are a report
+    (撤销违建的事情怎么说), or that the classifier is sure of; and without an open case."""
     glued = after_command_word(text, "resident", "withdraw")
     if (glued is None and not holds_words(text, "no_longer_needed")) or not may_be_about_a_case(text):
         return None
     cases = open_cases(session, resident)
     named = pointed_at(cases, without_follow_up_words(text if glued is None else glued))
-    if not named and (glued is not None or not cases or services.classifier().classify(text).outcome == "match"):
+    if not named and glued is not None and content(without_follow_up_words(glued)):
+        return None  # 撤销违建的事情怎么说: names none of their cases, a report
+    if not named and glued is None and (not cases or services.classifier().classify(text).outcome == "match"):
         return None
     return _offer_withdraw(session, resident, named or cases, now)
 

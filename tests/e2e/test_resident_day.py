@@ -175,3 +175,13 @@ def test_a_family_member_whose_report_was_linked_asks_after_it_and_gets_the_shar
     assert shared in reply and "事项编号" not in reply, reply
     assert "三天没人清了，臭气熏天" not in reply  # the other reporter's words stay theirs
     assert cases_of(db, "day-son") == 1
+
+
+def test_withdraw_with_a_particle_after_it_asks_to_confirm_the_one_open_case(wecom, database_url):
+    resident = "day-particle"
+    assert "已绑定" in wecom.send_text(resident, "绑定 湖景苑1栋")
+    bins = report(wecom, "湖景苑1栋楼后的化粪池冒水了，味道很冲", resident)
+    asked = wecom.send_text(resident, "撤销吧")
+    assert bins in asked and "回复 1" in asked, asked
+    assert "已撤销" in wecom.send_text(resident, "1")
+    assert show(bins, database_url)["state"] == "withdrawn"
