@@ -453,3 +453,19 @@ def test_a_late_answer_leaves_a_category_a_worker_already_set(wecom, db, databas
     assert number in reply and "市政设施" in reply and "帮助" not in reply, reply
     assert show(number, database_url)["category"] == "市政设施"
     assert reported(db, "nb-late-after-worker") == [number]
+
+
+def test_a_late_answer_that_moves_the_case_tells_its_first_worker_it_is_no_longer_theirs(wecom, db, database_url,
+                                                                                          app_settings):
+    """Opened as 其他 at 湖景苑 (yg-worker-3), sorted by the late answer to 环境卫生 (yg-clean-1): the first worker read
+    only 【居民转派】… 说明：吴桂芳, not that the case left them."""
+    assert "绑定" in wecom.send_text("nb-late-moves", "绑定 湖景苑3栋")
+    choices = asked_choices(wecom.send_text("nb-late-moves", ASKED))
+    assert clock_after(database_url, app_settings, 11)["settled"] >= 1
+    [number] = reported(db, "nb-late-moves")
+    first = show(number, database_url)["assignee"]
+    assert number in wecom.send_text("nb-late-moves", choices["环境卫生"])
+    now = show(number, database_url)["assignee"]
+    assert (first, now) == ("yg-worker-3", "yg-clean-1")
+    assert queued(db, first, number, "已改由吴桂芳办理，您无需再跟进"), queued(db, first, number)
+    assert queued(db, now, f"【转派给您】{number}")
