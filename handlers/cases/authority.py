@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from models import Area, Case, Grid, Whistle, WhistleState, Worker, WorkerRole
+from models import Area, Case, CaseState, Grid, Whistle, WhistleState, Worker, WorkerRole
 
 AREA_ROLES = frozenset({WorkerRole.COMMUNITY, WorkerRole.STREET})
 CONSOLE_ROLE = "admin"
@@ -125,9 +125,12 @@ def may_view(actor: Actor, case: Case) -> bool:
 
 
 def may_place(actor: Actor, case: Case) -> bool:
-    """定位 N 地址: any worker may try to place a case that has no place (whether the place lies in their
-    reach is checked with the place: `covers`); a placed case, whoever may act on it (they are told so)."""
-    return (case.grid_id is None and actor.is_worker) or may_act(actor, case)
+    """定位 N 地址: any worker may try (whether the place lies in their reach is checked with the place: `covers`);
+    a case placed meanwhile is refused, its place told only to whoever may act on it (staff who got the 【待定位】
+    card and answer after a colleague hear that it is done)."""
+    if may_act(actor, case):
+        return True
+    return actor.is_worker and (case.grid_id is None or case.state != CaseState.AWAITING_PLACE)
 
 
 def may_assign(actor: Actor, case: Case, target: Worker) -> bool:

@@ -281,6 +281,8 @@ def _place(request: Request, case: Case, words: str) -> str:
     try:
         event = unplaced.place_by_staff(request.session, request.services, case, words, request.actor, request.now)
     except unplaced.PlaceRefused as refused:
+        if refused.reason == "placed" and not may_act(request.actor, case):
+            return render("replies/place_placed_by_another", case=case)
         return render(f"replies/place_{refused.reason}", case=case, words=words, unit=refused.unit)
     return _done(case, event)
 

@@ -85,3 +85,16 @@ def test_a_new_report_naming_its_own_place_is_not_taken_for_the_address(wecom, d
     answer = wecom.send_text("up-new", unit["address"])
     assert number in answer and "已登记" in answer, answer
     assert show(number, database_url)["unit"] == unit["code"]
+
+
+def test_staff_who_place_a_case_another_placed_first_are_told_it_is_done(wecom, db, database_url, app_settings):
+    """Both streets' staff get the 【待定位】 card; the one who answers second (another street's) was told
+    '您不是事项…的承办人，不能补充地址', as if they had done something wrong, not that the case needs nothing more."""
+    number = number_in(wecom.send_text("up-twice", "楼道门口的垃圾堆了好多天没人管，苍蝇乱飞"))
+    clock_after(database_url, app_settings, 31)
+    assert queued(db, OTHER_STREET, "待定位", number)
+    assert f"{number} 已定位到" in wecom.send_text(STREET, f"定位 {digits(number)} 湖景苑3号楼")
+    late = wecom.send_text(OTHER_STREET, f"定位 {digits(number)} 湖景苑三栋楼下")
+    assert number in late and "已由其他工作人员定位" in late and "承办人" not in late, late
+    assert "湖景苑" not in late  # the place is for whoever may act on the case
+    assert [e["action"] for e in show(number, database_url)["events"]].count("place") == 1
