@@ -132,6 +132,15 @@ def notify_event(session: Session, event: CaseEvent, *, tell_reporter: bool = Tr
     queue_notices(session, notices)
 
 
+def tell_worker(session: Session, case: Case, action: str, actor: str, now: datetime, note: str | None,
+                attachments: list | None = None) -> CaseEvent:
+    """A resident's words or things added to their case (补充, media, a chase, a note): recorded as `action` and
+    told to its worker only — the resident is answered by the reply, the group hears of no step."""
+    event = apply_action(session, case, action, actor=actor, now=now, note=note, attachments=attachments)
+    notify_event(session, event, tell_reporter=False, tell_group=False)
+    return event
+
+
 def note_undelivered(session: Session, case_id: int, reason: str, resent: bool, now: datetime) -> CaseEvent | None:
     """WeCom reported a 微信客服 notice about the case undelivered: a note on the case's timeline saying
     why and whether it goes out again when the resident next writes (`resent`); None: no such case."""

@@ -21,17 +21,17 @@ from sqlalchemy.orm import Session
 
 from handlers.cases import case_work
 from handlers.cases.authority import Actor
-from handlers.cases.case_notices import notify_event
+from handlers.cases.case_notices import tell_worker
 from handlers.cases.corrections import record_correction
-from handlers.cases.records import apply_action, latest_open_case_of
+from handlers.cases.records import latest_open_case_of
 from handlers.cases.timing import clock_rules
 from handlers.chat import pending
 from handlers.chat.commands import fold, word_characters
 from handlers.classify import CAPITAL_NUMERALS, Catalogue, Decision, chinese_number
 from handlers.conversation.opening import Opened, ensure_resident, open_report
+from handlers.places.routing import pick_assignee
 from handlers.services import Services
 from handlers.texts import render
-from handlers.places.routing import pick_assignee
 from models import OPEN_STATES, Conversation, InboundMessage, Resident, resident_channel
 from models.outbox import queue_notice
 
@@ -178,8 +178,7 @@ def late_choice(session: Session, services: Services, resident: Resident, text: 
     category = services.classifier().catalogue.get(chosen)
     note = render("notices/late_choice_note", chosen=chosen)
     if not category.grid_matter:
-        event = apply_action(session, case, "attach", actor=resident.userid, now=now, note=note)
-        notify_event(session, event, tell_reporter=False, tell_group=False)
+        tell_worker(session, case, "attach", resident.userid, now, note)
         return render("replies/late_choice", case=case, chosen=chosen, outcome="noted")
     assignee = pick_assignee(session, case.grid_id, category.name, urgent=category.urgent) if case.grid_id else None
     case_work.recategorize(session, case, Actor.for_resident(resident.userid), category, assignee, now,

@@ -8,8 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from handlers.cases.case_notices import notify_event
-from handlers.cases.records import apply_action
+from handlers.cases.case_notices import tell_worker
 from handlers.chat import pending
 from handlers.chat.commands import holds_words, is_chitchat, is_thanks, without_follow_up_words
 from handlers.conversation.case_reference import cases_in_play, followed_case, may_be_about_a_case, pointed_at
@@ -46,8 +45,7 @@ def _progress_told(session: Session, resident: Resident, named: Case, text: str,
     holder = resident.userid if case is not named else None
     told = case.state != CaseState.CLOSED and case.assignee is not None
     if told:
-        event = apply_action(session, case, "follow_up", actor=resident.userid, now=now, note=text)
-        notify_event(session, event, tell_reporter=False, tell_group=False)
+        tell_worker(session, case, "follow_up", resident.userid, now, text)
     return render("replies/followed_up", case=case, told=told, holder=holder)
 
 
@@ -62,7 +60,6 @@ def on_the_rated_case(session: Session, services: Services, resident: Resident, 
         return None
     if services.classifier().classify(text).outcome == "match":
         return None
-    event = apply_action(session, case, "attach", actor=resident.userid, now=now, note=text.strip())
-    notify_event(session, event, tell_reporter=False, tell_group=False)
+    tell_worker(session, case, "attach", resident.userid, now, text.strip())
     pending.expect(session, resident.userid, pending.RATE, {"case_id": case.id, "said": text.strip()}, now)
     return render("replies/rating_words_kept", case=case)

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from handlers.cases.case_notices import notify_event
+from handlers.cases.case_notices import tell_worker
 from handlers.cases.duplicates import content, place_words
-from handlers.cases.records import Place, apply_action, latest_open_case
+from handlers.cases.records import Place, latest_open_case
 from handlers.cases.timing import clock_rules
 from handlers.chat import pending
 from handlers.chat.case_numbers import parse_case_number
@@ -286,8 +286,7 @@ def _add(session: Session, services: Services, resident: Resident, command: Comm
 
 def _supplement(session: Session, resident: Resident, case: Case, text: str, now: datetime) -> str:
     """The resident's words added to their case and told to its worker."""
-    event = apply_action(session, case, "attach", actor=resident.userid, now=now, note=text)
-    notify_event(session, event, tell_reporter=False, tell_group=False)
+    tell_worker(session, case, "attach", resident.userid, now, text)
     return render("replies/case_supplemented", case=case, note=text)
 
 
@@ -498,6 +497,5 @@ def _attached(session: Session, resident: Resident, case: Case, attachment: dict
               now: datetime) -> str:
     """Media or a location added to the resident's case and told to its worker (a voice message may hold the
     report's details), as words added with 补充 are."""
-    event = apply_action(session, case, "attach", actor=resident.userid, now=now, note=note, attachments=[attachment])
-    notify_event(session, event, tell_reporter=False, tell_group=False)
+    tell_worker(session, case, "attach", resident.userid, now, note, [attachment])
     return render("replies/attached", case=case, kind=attachment["kind"])

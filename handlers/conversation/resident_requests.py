@@ -8,8 +8,9 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from handlers.cases.authority import Actor
-from handlers.cases.case_notices import notify_event
+from handlers.cases.case_notices import notify_event, tell_worker
 from handlers.cases.case_work import release_duplicates, reopen_clock, stand_alone
+from handlers.cases.duplicates import content
 from handlers.cases.lifecycle import allowed
 from handlers.cases.records import apply_action
 from handlers.cases.timing import clock_rules
@@ -25,7 +26,6 @@ from handlers.chat.commands import (
     rating_in_words,
     without_follow_up_words,
 )
-from handlers.cases.duplicates import content
 from handlers.conversation import follow_ups
 from handlers.conversation.case_reference import may_be_about_a_case, pointed_at
 from handlers.points import shop
@@ -225,9 +225,8 @@ def _follower_rating(session: Session, resident: Resident, case: Case, link: Cas
         return render("replies/ask_reason", case=case, holder=resident.userid)
     pending.finish(session, resident.userid)
     link.rating = rating
-    event = apply_action(session, case, "note", actor=resident.userid, now=now,
-                         note=render("notices/follower_rated", rating=rating, reason=reason))
-    notify_event(session, event, tell_reporter=False, tell_group=False)
+    tell_worker(session, case, "note", resident.userid, now, render("notices/follower_rated", rating=rating,
+                                                                    reason=reason))
     return render("replies/rated", case=case, rating=rating, follower=True, holder=resident.userid)
 
 
@@ -308,6 +307,5 @@ def recalled(session: Session, resident: Resident, msg_key: str, now: datetime) 
     if session.scalar(select(CaseEvent.id).where(CaseEvent.case_id == case.id, CaseEvent.actor == resident.userid,
                                                  CaseEvent.note == note).limit(1)) is not None:
         return None
-    event = apply_action(session, case, "note", actor=resident.userid, now=now, note=note)
-    notify_event(session, event, tell_reporter=False, tell_group=False)
+    tell_worker(session, case, "note", resident.userid, now, note)
     return None
