@@ -177,16 +177,9 @@ def is_thanks(text: str) -> bool:
 _MODIFIERS = {"Sk", "Mn", "Cf"}  # skin tones, variation selectors, joiners: parts of an emoji, not one of their own
 
 
-def says_wrong_grid(reason: str) -> bool:
-    """Whether a worker's 退回 reason says the case belongs to another grid (不是我的网格, 派错了), not to a
-    department."""
-    folded = fold(reason).lower()
-    return any(word in folded for word in _lowered("wrong_grid"))
-
-
 def holds_words(text: str, kind: str) -> bool:
     """Whether `text` holds a word of the vocabulary's `kind` (follow_up: 怎么样了, 催一下; still_not: 还没修;
-    refer_back: 上次说的, 那个)."""
+    refer_back: 上次说的, 那个; wrong_grid: a 退回 reason saying the case is another grid's, 不是我的网格)."""
     folded = fold(text).lower()
     return any(word in folded for word in _lowered(kind))
 

@@ -30,9 +30,9 @@ from handlers.chat.commands import (
     Command,
     after_acknowledgement,
     fold,
+    holds_words,
     is_thanks,
     parse_command,
-    says_wrong_grid,
     suggest,
     word_characters,
 )
@@ -228,7 +228,7 @@ def _department(request: Request, case: Case, reason: str) -> str:
 
 
 def _return(request: Request, case: Case, reason: str) -> str:
-    if says_wrong_grid(reason):  # another grid's case: 退回 would tell the resident it went to a department
+    if holds_words(reason, "wrong_grid"):  # another grid's case: 退回 would tell the resident it went to a department
         return render("replies/return_wrong_grid", case=case)
     department = _department(request, case, reason)
     event = case_work.return_to_department(request.session, case, request.actor, reason, department,
