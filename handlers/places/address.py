@@ -24,7 +24,10 @@ MAX_RANGE = 60  # a building range wider than this is not a range ("1-501" is bu
 _CN_NUMERAL = "零〇一二三四五六七八九十百壹贰叁参肆伍陆柒捌玖"
 _SEPARATORS = "-~至到、,，和及/.。·"  # of the numbers of a range or list: 三到五栋, 1、3栋, 1.3栋
 _ROOM = re.compile(r"\d+(?:单元|楼|层|室|户|号房)|\d{3,4}")
-_ROAD = re.compile(r"([\u4e00-\u9fff]{2,5}?(?:大道|路|街|巷|弄))(\d+)号")
+# A road's own name holds no road word: 龙津西路永兴巷12号 is 12 on 永兴巷 (off 龙津西路), never on 津西路永兴巷
+_ROAD_NAME = r"(?:(?!大道)[\u4e00-\u9fff](?<![路街巷弄])){2,5}?(?:大道|路|街|巷|弄)"
+_ROAD = re.compile(rf"({_ROAD_NAME})(\d+)号")
+_ROAD_ALONE = re.compile(_ROAD_NAME)
 _NUMBER_ON_ROAD = re.compile(r"(?:大道|[路街巷弄])(\d+)号")
 LANE_WORDS = ("里", "弄", "巷", "坊", "胡同")  # a number after them is a house of the lane (建设里5号)
 _LANE_HOUSE = re.compile(r"(?:(?<=[里弄巷坊])|(?<=胡同))(\d+)号")  # 5号门口 in a lane: at house 5 (in an estate: gate 5)
@@ -174,7 +177,9 @@ def in_estate(address: str, words: str, phase_known: bool) -> str:
 def place_names(normalised: str, area_names: tuple[str, ...] = ()) -> list[str]:
     """The names in a normalised registry address or alias, without area names and numbers.
 
-    "明湖区湖滨街道湖滨路88号阳光小区1期1栋2栋" → ["湖滨路88号", "阳光小区"].
+    "明湖区湖滨街道湖滨路88号阳光小区1期1栋2栋" → ["湖滨路88号", "阳光小区"]; a number on a lane written after the
+    road it is off is named with and without it, the road alone never: "龙津西路永兴巷12号" → ["龙津西路永兴巷12号",
+    "永兴巷12号"] (a road's name alone, 龙津西路上, names no house on it).
     """
     rest = without_numbers(normalised, "|")
     for area in sorted(area_names, key=len, reverse=True):
@@ -183,7 +188,12 @@ def place_names(normalised: str, area_names: tuple[str, ...] = ()) -> list[str]:
     for chunk in rest.split("|"):
         start = 0
         for road in _ROAD.finditer(chunk):
-            pieces += [*_ROOM.sub("|", chunk[start:road.start()]).split("|"), road.group(0)]
+            before = chunk[start:road.start()]
+            if _ROAD_ALONE.fullmatch(before):
+                pieces.append(before + road.group(0))
+            else:
+                pieces += _ROOM.sub("|", before).split("|")
+            pieces.append(road.group(0))
             start = road.end()
         pieces += _ROOM.sub("|", chunk[start:]).split("|")
     names = []

@@ -135,7 +135,7 @@ class AddressIndex:
     def _build_char_postings(self) -> dict[str, list[str]]:
         postings: dict[str, list[str]] = defaultdict(list)
         for name in self._by_name:
-            if len(name) >= 3 and road_number(name) is None:  # a road's name alone (湖滨路上) is no number on it
+            if len(name) >= 3 and not numbers_on_roads(name):  # a road's name alone (湖滨路上) is no number on it
                 for char in set(name):
                     postings[char].append(name)
         limit = max(50, int(len(self._by_name) * COMMON_CHAR_SHARE))

@@ -181,3 +181,17 @@ def test_a_house_on_a_lane_off_a_road_ranks_above_its_neighbour():
     index = AddressIndex([UnitPlace(1, "龙津西路永兴巷12号", (), ()), UnitPlace(2, "龙津西路永兴巷14号", (), ())])
     matches = index.match("永兴巷12号门口漏水", limit=2)
     assert matches[0].unit_id == 1 and (len(matches) == 1 or matches[0].score > matches[1].score)
+
+
+def test_a_lane_off_a_road_is_read_whole_not_with_the_road_cut_in_two():
+    """龙津西路永兴巷12号 is house 12 on 永兴巷, off 龙津西路: never 津西路永兴巷 (the road's first character lost)."""
+    assert place_names(normalise_address("龙津西路永兴巷12号")) == ["龙津西路永兴巷12号", "永兴巷12号"]
+
+
+def test_a_house_on_a_lane_is_found_by_the_lane_alone_and_a_lane_of_two_roads_is_asked():
+    index = AddressIndex([UnitPlace(1, "龙津西路永兴巷12号", (), ()), UnitPlace(2, "龙津西路永兴巷14号", (), ())])
+    assert [(m.unit_id, m.confident) for m in index.match("永兴巷12号门口漏水")] == [(1, True)]
+    index = AddressIndex([UnitPlace(1, "龙津西路永兴巷12号", (), ()), UnitPlace(2, "东风路永兴巷12号", (), ())])
+    assert not index.match("永兴巷12号门口漏水")[0].confident
+    assert [(m.unit_id, m.confident) for m in index.match("东风路永兴巷12号门口漏水")] == [(2, True)]
+    assert index.match("龙津西路上有人摆摊") == []
