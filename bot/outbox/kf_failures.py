@@ -6,7 +6,8 @@ when waiting for the resident can fix it (the session expired or was closed, the
 an unknown cause): like any held notice it goes out, folded, when the resident writes again.
 What waiting cannot fix (the resident refuses messages, the account or app is gone, a corp or content
 restriction) goes to the dead letters with the reason. Either way each case named gets a note on
-its timeline, once: a redelivered event finds nothing still `sent` and changes nothing.
+its timeline and its worker is told (they may phone the resident), once: a redelivered event finds nothing
+still `sent` and changes nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from handlers.cases.case_notices import UNDELIVERED, note_undelivered, notify_event
+from handlers.cases.case_notices import UNDELIVERED, note_undelivered
 from handlers.texts import label
 from models import CaseEvent
 from models.outbox import OutboxChannel, OutboxMessage, OutboxStatus
@@ -48,9 +49,7 @@ def window_ran_out(session: Session, row_ids: list[int], ended: datetime, now: d
         if session.scalar(select(CaseEvent.id).where(CaseEvent.case_id == case_id, CaseEvent.at >= ended,
                                                      CaseEvent.action == UNDELIVERED).limit(1)) is not None:
             continue
-        event = note_undelivered(session, case_id, label("kf_fail_types", SESSION_EXPIRED), True, now)
-        if event is not None:
-            notify_event(session, event, tell_reporter=False, tell_group=False)
+        note_undelivered(session, case_id, label("kf_fail_types", SESSION_EXPIRED), True, now)
 
 
 def send_failed(session: Session, event: dict, now: datetime) -> int:

@@ -143,9 +143,10 @@ def tell_worker(session: Session, case: Case, action: str, actor: str, now: date
 
 def note_undelivered(session: Session, case_id: int, reason: str, resent: bool, now: datetime) -> CaseEvent | None:
     """WeCom reported a 微信客服 notice about the case undelivered: a note on the case's timeline saying
-    why and whether it goes out again when the resident next writes (`resent`); None: no such case."""
+    why and whether it goes out again when the resident next writes (`resent`), told to its worker, who may phone
+    the resident (they may never write again); None: no such case."""
     case = session.get(Case, case_id)
     if case is None:
         return None
-    return apply_action(session, case, UNDELIVERED, actor=SYSTEM.userid, now=now,
-                        note=render("notices/kf_undelivered_note", reason=reason, resent=resent))
+    return tell_worker(session, case, UNDELIVERED, SYSTEM.userid, now,
+                       render("notices/kf_undelivered_note", reason=reason, resent=resent))

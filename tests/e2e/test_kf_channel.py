@@ -378,3 +378,21 @@ def test_a_notice_after_the_residents_48_hours_is_held_its_worker_told_and_sent_
     resident.say("谢谢")
     assert _wait(lambda: any("物业明早来修" in text for text in resident.received()))
     assert _outbox(db, userid, "held") == []
+
+
+@pytest.mark.parametrize(("external_userid", "report", "fail_type", "reason"), [
+    ("wmE2eFailTellsWorkerExpired1", "车棚顶上的挡雨板被风吹掉了一块", 4, "会话已过期"),
+    ("wmE2eFailTellsWorkerRefused1", "健身器材的螺丝松了，坐上去直晃", 10, "居民拒收"),
+])
+def test_the_worker_hears_when_wecom_reports_a_kf_notice_undelivered(wecom, fake_wecom, db, building, app_url,
+                                                                     external_userid, report, fail_type, reason):
+    """WeCom's msg_send_fail (a notice it accepted, then could not deliver) reaches the case's worker with the
+    reason, so they can phone the resident. Before, only the timeline was noted: nobody read it."""
+    resident, _, number = _reported_at(fake_wecom, wecom, building, external_userid, report)
+    assert "已接单" in wecom.send_text("demo-worker", f"接单 {number}")
+    assert "接单" in resident.wait_for(2)[1]
+    resident.write(msgtype="event", event_type="msg_send_fail", fail_msgid=_sends(fake_wecom, resident)[1]["msgid"],
+                   fail_type=fail_type)
+    told = _wait(lambda: [text for text in _outbox(db, "demo-worker", "pending") + _outbox(db, "demo-worker", "sent")
+                          if f"GB-{number:06d}" in text and "未送达" in text])
+    assert len(told) == 1 and reason in told[0] and "电话" in told[0], told
