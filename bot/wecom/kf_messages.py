@@ -22,7 +22,9 @@ from models.channels import KF_USERID_PREFIX
 
 RESIDENT, SYSTEM, SERVICER = 3, 4, 5
 RECALL = "user_recall_msg"  # the resident took a message back (撤回)
-MAX_TEXT = 4000
+# A resident on plain WeChat may paste a whole letter, far past the app callback's 2,048 bytes; all of it is the
+# report. Only a bound against a malformed page (handling 50,000 characters takes under a second).
+MAX_TEXT = 50_000
 MAX_KEY = 128
 
 

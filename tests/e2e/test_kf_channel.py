@@ -396,3 +396,21 @@ def test_the_worker_hears_when_wecom_reports_a_kf_notice_undelivered(wecom, fake
     told = _wait(lambda: [text for text in _outbox(db, "demo-worker", "pending") + _outbox(db, "demo-worker", "sent")
                           if f"GB-{number:06d}" in text and "未送达" in text])
     assert len(told) == 1 and reason in told[0] and "电话" in told[0], told
+
+
+def test_a_long_letter_pasted_on_plain_wechat_reaches_the_case_whole(wecom, fake_wecom, db, building, app_url):
+    """WeChat lets a resident paste a letter far longer than 4,000 characters; the case holds all of it (the worker's
+    card, which WeCom cuts at 2,048 bytes, shows its start and how long it is). Before, the kf text was cut at 4,000
+    characters on its way to the case, and the rest was only in the inbound record."""
+    lines = [f"第{n}条：楼下烧烤店每天营业到凌晨两点，油烟顺着窗户飘进屋里，客人喝酒划拳吵得孩子睡不着觉，"
+             f"我们找过店主{n}次都没有用，希望尽快处理。" for n in range(1, 81)]
+    letter = "\n".join(["关于楼下烧烤店夜间噪音和油烟扰民的情况反映", *lines, "以上情况属实，恳请处理。"])
+    assert len(letter) > 5000
+    resident, _, number = _reported_at(fake_wecom, wecom, building, "wmE2eLongLetterPasted01", letter)
+    with db() as session:
+        case = session.get(Case, number)
+        assert case.text == letter, (len(case.text), len(letter))
+        assignee = case.assignee.userid
+    card = _wait(lambda: [text for text in _outbox(db, assignee, "pending") + _outbox(db, assignee, "sent")
+                          if f"GB-{number:06d}" in text and "新事项" in text])
+    assert card and f"全文共{len(letter)}字" in card[0] and len(card[0].encode()) <= 2048, card
