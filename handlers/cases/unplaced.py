@@ -4,12 +4,17 @@
 定位 N 地址 in chat or the console). `hand_over_due`, in the clock pass, gives those still waiting after
 `place_wait` to the street's staff and asks the resident once more (once per case, a ClockMark; in quiet
 hours only urgent ones), so no report waits unseen because its resident did not answer the question.
+
+The matters of one message that all wait (`waiting_siblings`: none named its place, so they are where the
+resident was) travel together: one card to staff, one question to the resident, and one place, given by
+either, places them all.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
@@ -52,10 +57,30 @@ def place_waiting(session: Session, services: Services, case: Case, place: Place
     return event
 
 
+def waiting_siblings(session: Session, case: Case) -> list[Case]:
+    """The other cases of the message `case` is one matter of (a split message) that still wait for their place."""
+    split = (case.classification or {}).get("split")
+    if not split:
+        return []
+    found = session.scalars(select(Case).where(
+        Case.resident_id == case.resident_id, Case.created_at == case.created_at, Case.id != case.id,
+        Case.state == CaseState.AWAITING_PLACE).order_by(Case.id))
+    return [other for other in found if ((other.classification or {}).get("split") or {}).get("message")
+            == split["message"]]
+
+
+class Placed(NamedTuple):
+    """What 定位 did: the case's `place` event and the other matters of its message placed with it."""
+
+    event: CaseEvent
+    siblings: list[Case]
+
+
 def place_by_staff(session: Session, services: Services, case: Case, words: str, actor: Actor,
-                   now: datetime) -> CaseEvent:
-    """定位: staff place a waiting case at the unit `words` name (a confident match, within the actor's reach);
-    routed, and its resident told where and who. Raises PlaceRefused."""
+                   now: datetime) -> Placed:
+    """定位: staff place a waiting case, and the other matters of its message still waiting, at the unit `words`
+    name (a confident match, within the actor's reach); routed, and its resident told where and who, once.
+    Raises PlaceRefused."""
     if case.state != CaseState.AWAITING_PLACE:
         raise PlaceRefused("placed")
     found = services.addresses.get(session).match(fold(words), limit=1)
@@ -64,12 +89,17 @@ def place_by_staff(session: Session, services: Services, case: Case, words: str,
         raise PlaceRefused("not_found", unit)
     if not covers(actor, unit.grid):
         raise PlaceRefused("out_of_reach", unit)
+    siblings = waiting_siblings(session, case)
     asking = pending.current(session, case.reporter_userid)
-    if asking is not None and (asking.data or {}).get("case_id") == case.id:
+    if asking is not None and (asking.data or {}).get("case_id") in {case.id, *(other.id for other in siblings)}:
         pending.finish(session, case.reporter_userid)  # the address question is answered
-    event = place_waiting(session, services, case, Place(unit.grid, unit, "staff"), now, actor=actor.userid)
-    to_reporter(session, event, "replies/case_opened", category=services.classifier().catalogue.get(case.category))
-    return event
+    place = Place(unit.grid, unit, "staff")
+    event = place_waiting(session, services, case, place, now, actor=actor.userid)
+    for sibling in siblings:
+        place_waiting(session, services, sibling, place, now, actor=actor.userid)
+    to_reporter(session, event, "replies/case_opened", category=services.classifier().catalogue.get(case.category),
+                siblings=siblings)
+    return Placed(event, siblings)
 
 
 def placing_staff(session: Session) -> list[Worker]:
@@ -83,32 +113,42 @@ def placing_staff(session: Session) -> list[Worker]:
 
 
 def hand_over_due(session: Session, rules: ClockRules, now: datetime) -> int:
-    """Hand every report that has waited `place_wait` for its place to the staff who place it; how many."""
+    """Hand every report that has waited `place_wait` for its place to the staff who place it, the waiting matters
+    of one message together; how many reports."""
     handed_over = 0
     marked = exists().where(ClockMark.case_id == Case.id, ClockMark.mark == MARK)
     query = select(Case).where(Case.state == CaseState.AWAITING_PLACE, Case.created_at <= now - rules.place_wait,
                                ~marked).order_by(Case.id)
+    done: set[int] = set()
     for case in session.scalars(skip_locked(session, query)).all():
-        if rules.is_quiet(now) and not case.urgent:
+        if case.id in done:
+            continue  # handed over with the first matter of its message
+        together = [case, *waiting_siblings(session, case)]
+        if rules.is_quiet(now) and not any(each.urgent for each in together):
             continue  # handed over when the quiet hours end
         try:
             with session.begin_nested():
-                if claim(session, case, MARK, now):
-                    _hand_over(session, case, now)
-                    handed_over += 1
+                claimed = [each for each in together if claim(session, each, MARK, now)]
+                if claimed:
+                    _hand_over(session, claimed, now)
+                    handed_over += len(claimed)
         except Exception:  # one case's failure does not stop the clock pass; it is tried again next pass
             log.exception("a report without a place could not be handed over", extra={"case_id": case.id})
+        done.update(each.id for each in together)
     return handed_over
 
 
-def _hand_over(session: Session, case: Case, now: datetime) -> None:
+def _hand_over(session: Session, cases: list[Case], now: datetime) -> None:
+    """The matters of one message (or one report) on each case's timeline, in one card to each of the staff and
+    one notice to the resident, whose next words may be the address (it places them all)."""
     staff = placing_staff(session)
     if not staff:
-        log.warning("a report without a place has nobody to place it", extra={"case_id": case.id})
-    event = apply_action(session, case, "hand_over_unplaced", actor=SYSTEM.userid, now=now,
-                         note="、".join(person.name for person in staff) or None)
+        log.warning("a report without a place has nobody to place it", extra={"case_id": cases[0].id})
+    events = [apply_action(session, case, "hand_over_unplaced", actor=SYSTEM.userid, now=now,
+                           note="、".join(person.name for person in staff) or None) for case in cases]
+    first, siblings = cases[0], cases[1:]
     for person in staff:
-        to_worker(session, event, person, "notices/unplaced")
-    to_reporter(session, event, "notices/unplaced_resident")
-    if pending.current(session, case.reporter_userid) is None:  # the resident's next words may be the address
-        pending.expect(session, case.reporter_userid, pending.AWAIT_ADDRESS, {"case_id": case.id}, now)
+        to_worker(session, events[0], person, "notices/unplaced", siblings=siblings)
+    to_reporter(session, events[0], "notices/unplaced_resident", siblings=siblings)
+    if pending.current(session, first.reporter_userid) is None:  # the resident's next words may be the address
+        pending.expect(session, first.reporter_userid, pending.AWAIT_ADDRESS, {"case_id": first.id}, now)

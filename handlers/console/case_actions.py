@@ -63,7 +63,7 @@ def act(session: Session, case: Case, action: str, *, username: str, scope: froz
         note = event.note or ""
     elif action == "place" and services is not None:
         try:
-            event = unplaced.place_by_staff(session, services, case, note, actor, now)
+            event = unplaced.place_by_staff(session, services, case, note, actor, now).event
         except unplaced.PlaceRefused as refused:
             raise ActionError(f"place_{refused.reason}") from None
     elif action == "note":

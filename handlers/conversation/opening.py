@@ -16,7 +16,7 @@ from handlers.cases.case_notices import notify_case_opened
 from handlers.cases.case_work import announce
 from handlers.cases.records import Place, apply_action, open_case
 from handlers.cases.timing import clock_rules
-from handlers.cases.unplaced import place_waiting
+from handlers.cases.unplaced import place_waiting, waiting_siblings
 from handlers.chat import pending
 from handlers.classify import Category
 from handlers.conversation.matters import Part
@@ -248,18 +248,6 @@ def place_report(session: Session, services: Services, resident: Resident, case:
     offer_bind = resident.unit is None and place.unit is not None
     category = services.classifier().catalogue.get(case.category)
     return render("replies/case_opened", case=case, category=category, offer_bind=offer_bind, siblings=siblings)
-
-
-def waiting_siblings(session: Session, case: Case) -> list[Case]:
-    """The other cases of the message `case` is one matter of (`open_matters`) that still wait for their place."""
-    split = (case.classification or {}).get("split")
-    if not split:
-        return []
-    found = session.scalars(select(Case).where(
-        Case.resident_id == case.resident_id, Case.created_at == case.created_at, Case.id != case.id,
-        Case.state == CaseState.AWAITING_PLACE).order_by(Case.id))
-    return [other for other in found if ((other.classification or {}).get("split") or {}).get("message")
-            == split["message"]]
 
 
 def _know_the_others(session: Session, case: Case, numbers: list[int]) -> None:

@@ -277,14 +277,15 @@ def _recategorize(request: Request, case: Case, name: str) -> str:
 
 
 def _place(request: Request, case: Case, words: str) -> str:
-    """定位 N 地址: a case that never got its place is placed by staff and routed; its resident is told."""
+    """定位 N 地址: a case that never got its place is placed by staff and routed, with the other matters of its
+    message still waiting; its resident is told."""
     try:
-        event = unplaced.place_by_staff(request.session, request.services, case, words, request.actor, request.now)
+        placed = unplaced.place_by_staff(request.session, request.services, case, words, request.actor, request.now)
     except unplaced.PlaceRefused as refused:
         if refused.reason == "placed" and not may_act(request.actor, case):
             return render("replies/place_placed_by_another", case=case)
         return render(f"replies/place_{refused.reason}", case=case, words=words, unit=refused.unit)
-    return _done(case, event)
+    return _done(case, placed.event, siblings=placed.siblings)
 
 
 def _suspend(request: Request, case: Case, reason: str) -> str:

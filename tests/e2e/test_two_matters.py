@@ -12,7 +12,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from models import Case
-from tests.e2e.worker_chat import queued, show
+from tests.e2e.conftest import clock_after
+from tests.e2e.worker_chat import digits, queued, show
 
 HOME_UNIT = "441999001001001001"  # 阳光小区一期1-2栋: grid 1 (demo-worker, demo-leader)
 LAKE_UNIT = "441999001001003002"  # 湖景苑3-4栋: grid 3, whose 环境卫生 goes to yg-clean-1
@@ -132,3 +133,27 @@ def test_each_card_of_a_split_message_names_the_other_part_so_one_worker_holding
     fire, cover = numbers_in(wecom.send_text("two-matters-8", "一楼车棚着火了，另外小区大门口的井盖松了踩上去直晃"))[:2]
     assert queued(db, "demo-worker", f"【新事项·紧急】{fire}", f"另一件为 {cover}"), queued(db, "demo-worker", fire)
     assert queued(db, "demo-worker", f"【新事项】{cover}", f"另一件为 {fire}"), queued(db, "demo-worker", cover)
+
+
+def test_parts_waiting_for_their_place_go_to_staff_together_and_one_placing_places_both(wecom, db, database_url,
+                                                                                       app_settings):
+    """Two matters of one message, no place known, the resident silent: the street's staff get one 【待定位】 card
+    naming both, and 定位 of either places both where the resident was (as the resident's own answer does). Before,
+    each part came as a card of its own, and 定位 of the part the resident had been asked about ended the question
+    while the other part waited, with nobody asking for its place."""
+    reply = wecom.send_text("two-matters-9", "楼道的灯坏了，另外垃圾桶满了好几天没人清")
+    lamp, bin_ = list(dict.fromkeys(numbers_in(reply)))[:2]
+    assert count_cases(db) >= 2 and "地址" in reply, reply
+    clock_after(database_url, app_settings, 31)
+    cards = queued(db, "hb-street-1", "待定位", lamp)
+    assert len(cards) == 1 and bin_ in cards[0] and "楼道的灯坏了" in cards[0] and "垃圾桶满了" in cards[0], cards
+    assert not queued(db, "hb-street-1", f"【待定位】{bin_}")
+    asked = queued(db, "two-matters-9", "还缺少具体地址")
+    assert len(asked) == 1 and lamp in asked[0] and bin_ in asked[0], asked
+
+    placed = wecom.send_text("hb-street-1", f"定位 {digits(bin_)} 湖景苑3栋")  # the part the resident was asked about
+    assert f"{bin_} 已定位到" in placed and lamp in placed, placed
+    for number in (lamp, bin_):
+        assert (show(number, database_url)["state"], show(number, database_url)["unit"]) == ("pending", LAKE_UNIT)
+    told = queued(db, "two-matters-9", "已登记", "湖景苑")
+    assert len(told) == 1 and lamp in told[0] and bin_ in told[0], told
