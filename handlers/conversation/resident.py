@@ -332,7 +332,9 @@ def _moved_on(session: Session, services: Services, resident: Resident, draft: d
     opened = drafts.open_other(session, services, resident, draft, None, now)
     if opened.case.state == CaseState.AWAITING_PLACE and _only_a_place(session, services, text):
         asked = session.get(Conversation, resident.userid).data  # the opened report asks for its place: this is it
-        return _answer_address(session, services, resident, pending.AWAIT_ADDRESS, asked, text, now)
+        placed = _answer_address(session, services, resident, pending.AWAIT_ADDRESS, asked, text, now)
+        if placed is not None:
+            return placed
     drafts.tell_apart(session, resident, opened)
     return _fresh(session, services, resident, text, record, now)
 
@@ -353,7 +355,6 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
     if case is None or case.state != CaseState.AWAITING_PLACE:
         pending.finish(session, resident.userid)
         return None
-    folded = without_denied(fold(text))
     if state == pending.CONFIRM_ADDRESS and is_yes(text):
         unit = registry.unit(session, data["unit_id"])
         if data.get("whole"):  # the estate, in one grid, was asked about: its grid, whichever building
@@ -361,8 +362,11 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
         if data.get("estate"):  # which part of the estate was asked: a yes says none
             return render("replies/ask_estate_part", case=case, estate=data["estate"])
         return place_report(session, services, resident, case, Place(unit.grid, unit, "text"), now)
-    if parse_command(text, "resident") is not None:
-        return None
+    if (command := parse_command(text, "resident")) is not None:
+        text = _place_added(session, services, command)  # 说错了，是5栋 / 补充 湖景苑5栋: the place asked for
+        if text is None:
+            return None
+    folded = without_denied(fold(text))
     matches = services.addresses.get(session).match(folded, limit=TIED_UNITS)
     if state == pending.CONFIRM_ADDRESS and not (matches and matches[0].confident):
         matches = _in_guessed_estate(session, services, data["unit_id"], folded) or matches
@@ -390,6 +394,15 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
     if told_more:  # after placing: its worker, now known, is told them
         _supplement(session, resident, case, text, now)
     return reply
+
+
+def _place_added(session: Session, services: Services, command: Command) -> str | None:
+    """The words of `补充 …` / `说错了，…` (no case number) when they name a place of the registry: the answer to the
+    place question, not a note beside it; None for any other command."""
+    if command.name != "add" or parse_case_number(split_number(command.args)[0]) is not None:
+        return None
+    words = command.as_written(command.args)
+    return words if services.addresses.get(session).match(without_denied(fold(words)), limit=1) else None
 
 
 def _in_guessed_estate(session: Session, services: Services, unit_id: int, text: str) -> list[AddressMatch]:

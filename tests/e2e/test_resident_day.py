@@ -151,6 +151,17 @@ def test_a_question_or_greeting_while_the_address_is_asked_is_not_taken_for_a_wr
     assert show(number, database_url)["state"] == "pending"
 
 
+@pytest.mark.parametrize(("userid", "said"), [("day-correcting", "说错了，是湖景苑9栋"), ("day-adding", "补充 湖景苑9栋")])
+def test_an_address_sent_with_a_correction_word_while_the_address_is_asked_places_the_case(
+        wecom, database_url, userid, said):
+    """补充 / 说错了 before the address asked for: the case is placed, not left waiting with the address as a note."""
+    number = wecom.send_text(userid, "楼道里的声控灯坏了好多天了，上下楼摸黑").split("事项编号 ")[1][:9]
+    reply = wecom.send_text(userid, said)
+    case = show(number, database_url)
+    assert case["state"] == "pending" and case["unit"] is not None, (reply, case)
+    assert number in reply and "补充" not in reply, reply
+
+
 def test_a_question_while_the_category_is_asked_keeps_the_choices_and_the_report(wecom, db, database_url):
     asked = wecom.send_text("day-impatient", "那边的东西又坏掉了")
     choices = [line for line in asked.splitlines() if line[:1].isdigit()]
