@@ -138,8 +138,8 @@ def find_place(session: Session, services: Services, resident: Resident, text: s
     named = _named_in_words(session, services, text, known.unit if known is not None else None)
     if named.place is not None and named.place.unit is not None:
         return named.place, Named()
-    if known is not None and named.estate is not None and not known.unit.address.startswith(named.estate):
-        known = None  # the words name another estate, only not which part of it: that is asked
+    if known is not None and not named.may_be(known.unit):
+        known = None  # the words name another estate, only not which part of it, or two places: that is asked
     for place in (_pinned(session, attachments or []), known):
         if place is not None and (named.place is None or place.grid.id == named.place.grid.id):
             return place, Named()
@@ -157,7 +157,7 @@ def _named_in_words(session: Session, services: Services, text: str, home: Unit 
         return named
     said = index.match(said_home, limit=1) if said_home else []
     home = (registry.unit(session, said[0].unit_id) if said else None) or home
-    if named.guess is None and home is not None and designators(normalise_address(rest)) != Designators():
+    if named == Named() and home is not None and designators(normalise_address(rest)) != Designators():
         within = named_place(session, index.match(in_estate(home.address, rest, True), limit=TIED_UNITS), "text")
         if within.place is not None:
             return within
@@ -170,15 +170,23 @@ def _named_in_words(session: Session, services: Services, text: str, home: Unit 
 class Named:
     """What address matches give: a `place`; else what to ask — whether a `guess` is the place (a misspelt name),
     or, when parts of one `estate` in several grids tie (翠苑小区 without its phase), which part (`guess`, one of
-    them, is the estate an answer such as 三期 is read in); nothing named: ask for the address."""
+    them, is the estate an answer such as 三期 is read in), or which of the `choices` (places in several grids
+    that the words name alike: 从阳光小区一期3栋到湖景苑5栋); nothing named: ask for the address."""
 
     place: Place | None = None
     guess: Unit | None = None
     estate: str | None = None
     whole: bool = False  # the estate's parts lie in one grid: whether it is the estate is asked (a misspelt name)
+    choices: tuple[str, ...] = ()
+
+    def may_be(self, unit: Unit) -> bool:
+        """Whether `unit` may be the place asked about (it lies in the estate or one of the choices named)."""
+        named = (self.estate,) if self.estate is not None else self.choices
+        return not named or unit.address.startswith(named)
 
 
-_PART_OF_ESTATE = re.compile(r"(?:[一二三四五六七八九十]+期)?[0-9a-z]+(?:-[0-9a-z]+)?(?:栋|座)", re.IGNORECASE)
+_ESTATE_PART = re.compile(r"(?:[一二三四五六七八九十]+期)?[0-9a-z]+(?:-[0-9a-z]+)?(?:栋|座)$", re.IGNORECASE)
+MAX_CHOICES = 3  # places named alike offered to choose from; more are asked as an address
 
 
 def named_place(session: Session, matches: list[AddressMatch], source: str) -> Named:
@@ -192,13 +200,27 @@ def named_place(session: Session, matches: list[AddressMatch], source: str) -> N
     tied = [registry.unit(session, m.unit_id) for m in matches if m.score == matches[0].score]
     if len(tied) == 1 or None in tied or len(tied) == TIED_UNITS:
         return Named(guess=best)
-    estate = commonprefix([unit.address for unit in tied]).rstrip("0123456789-")
-    if not all(_PART_OF_ESTATE.fullmatch(unit.address[len(estate):]) for unit in tied):
-        return Named()  # several estates (a road they lie on): no one of them to offer
     one_grid = len({unit.grid_id for unit in tied}) == 1
+    places = _places(tied)
+    if len(places) > 1:  # several estates or hamlets, named alike (两处 in one message, a name they share)
+        if matches[0].score >= CONFIDENT and one_grid:
+            return Named(Place(best.grid, None, source, {"lat": None, "lng": None, "label": "、".join(places)}))
+        return Named(choices=tuple(places)) if len(places) <= MAX_CHOICES else Named()
+    estate = commonprefix([unit.address for unit in tied]).rstrip("0123456789-")
     if matches[0].score >= CONFIDENT and one_grid:
         return Named(estate_place(best, estate, source))
     return Named(guess=best, estate=estate, whole=one_grid)
+
+
+def _places(units: list[Unit]) -> list[str]:
+    """The estates (or hamlets) `units` lie in, in order: a unit alone is named by its address, several units of one
+    estate by what their addresses share (湖景苑1-2栋, 湖景苑3-4栋 → 湖景苑)."""
+    estates: dict[str, list[str]] = {}
+    for unit in units:
+        part = _ESTATE_PART.search(unit.address)
+        estates.setdefault(unit.address[:part.start()] if part else unit.address, []).append(unit.address)
+    return [addresses[0] if len(addresses) == 1 else commonprefix(addresses).rstrip("0123456789-")
+            for addresses in estates.values()]
 
 
 def estate_place(unit: Unit, estate: str, source: str) -> Place:
@@ -210,7 +232,9 @@ def ask_place(session: Session, userid: str, case: Case, named: Named, now: date
     """The question a case without a place asks (and the state its answer is read in): which part of the estate
     named, whether the guess (a unit, or an estate in one grid) is the place, or where."""
     if named.guess is None:
-        pending.expect(session, userid, pending.AWAIT_ADDRESS, {"case_id": case.id}, now)
+        pending.expect(session, userid, pending.AWAIT_ADDRESS, {"case_id": case.id, "choices": named.choices}, now)
+        if named.choices:
+            return render("replies/ask_which_place", case=case, choices=named.choices)
         return render("replies/ask_address", case=case)
     pending.expect(session, userid, pending.CONFIRM_ADDRESS,
                    {"case_id": case.id, "unit_id": named.guess.id, "estate": named.estate, "whole": named.whole}, now)

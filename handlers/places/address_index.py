@@ -200,14 +200,16 @@ class AddressIndex:
         wanted = designators(normalised)
         hits = {name for _, _, name in spans}
         areas = [name for name in hits if name not in self._by_name]
-        names = {name: 100.0 if len(name) >= 3 else _short_name_score(name, normalised, wanted, areas)
+        own = self._own_numbers(normalised, spans)
+        names = {name: 100.0 if len(name) >= 3 else _short_name_score(name, normalised, own.get(name, wanted), areas)
                  for name in hits if name in self._by_name}
         if not names:
             names = self._fuzzy_hits(normalised)
         best: dict[int, float] = {}
         for name, base in names.items():
+            asked = own.get(name, wanted)
             for index in self._by_name[name]:
-                best[index] = max(best.get(index, 0.0), self._score(base, wanted, self._entries[index].numbers))
+                best[index] = max(best.get(index, 0.0), self._score(base, asked, self._entries[index].numbers))
         for area in areas:
             for index in self._by_area[area]:
                 score = self._score(100.0, wanted, self._entries[index].numbers, area=True)
@@ -219,6 +221,30 @@ class AddressIndex:
         clear = self._clear(ranked, spans, names, areas)
         return [AddressMatch(self._entries[index].unit_id, round(score, 1), clear and i == 0)
                 for i, (index, score) in enumerate(ranked[:limit])]
+
+    def _own_numbers(self, normalised: str, spans: list[tuple[int, int, str]]) -> dict[str, Designators]:
+        """The designators each place name owns when the words name two places or more (从阳光小区一期3栋到湖景苑5栋:
+        1期3栋 are 阳光小区's, 5栋 湖景苑's): those written from the name up to the next other place's name (those
+        before the first name are the first's). Names of shared units (湖滨路88号阳光小区) are one place; {} when
+        the words name one place (it owns every designator)."""
+        named = sorted((start, name) for start, _, name in spans if name in self._by_name)
+        places: list[set[int]] = []
+        place_of: dict[str, int] = {}
+        for _, name in named:
+            if name not in place_of:
+                units = set(self._by_name[name])
+                place_of[name] = next((i for i, held in enumerate(places) if held & units), len(places))
+                if place_of[name] == len(places):
+                    places.append(set())
+                places[place_of[name]] |= units
+        if len(places) < 2:
+            return {}
+        owned = [Designators() for _ in places]
+        cuts = [(0 if i == 0 else start, place_of[name]) for i, (start, name) in enumerate(named)
+                if i == 0 or place_of[name] != place_of[named[i - 1][1]]]
+        for (start, place), (end, _) in zip(cuts, [*cuts[1:], (len(normalised), -1)]):
+            owned[place] |= designators(normalised[start:end])
+        return {name: owned[place] for name, place in place_of.items()}
 
     def _clear(self, ranked: list[tuple[int, float]], spans: list[tuple[int, int, str]], names: dict,
                areas: list[str]) -> bool:

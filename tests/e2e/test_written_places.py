@@ -82,6 +82,25 @@ def test_a_misspelt_estate_in_one_grid_is_confirmed_and_a_yes_places_it_there(we
     case = cli_json(["case", "show", number, "--json"], database_url)
     assert (case["state"], case["grid"], case["unit"]) == ("pending", "441999001001003", None)
 
+def test_two_estates_in_two_grids_are_asked_which_and_neither_building_is_read_in_the_other(wecom, database_url):
+    """从阳光小区一期3栋到湖景苑5栋: 5栋 is 湖景苑's, not 阳光小区's; the two lie in two grids, so the resident is asked
+    which of the two, and an answer naming what sets one apart (湖景苑那边) places the case at the building named."""
+    userid = "two-estates-resident"
+    number = case_number(question := wecom.send_text(userid, "从阳光小区一期3栋到湖景苑5栋的路灯都不亮，晚上很黑"))
+    assert "阳光小区一期3-4栋”还是“" in question and "湖景苑5-6栋”？" in question, question
+    assert cli_json(["case", "show", number, "--json"], database_url)["state"] == "awaiting_place"
+    assert number in wecom.send_text(userid, "湖景苑那边")
+    case = cli_json(["case", "show", number, "--json"], database_url)
+    assert (case["grid"], case["unit"]) == ("441999001001003", "441999001001003003")
+
+
+def test_two_estates_of_one_grid_place_the_case_in_that_grid(wecom, database_url):
+    """湖景苑 and 金桂园 both lie in 阳光社区第三网格: whichever the place is, the grid is certain."""
+    number = case_number(wecom.send_text("one-grid-resident", "从湖景苑3栋到金桂园2栋的路灯都不亮，晚上很黑"))
+    case = cli_json(["case", "show", number, "--json"], database_url)
+    assert (case["state"], case["grid"], case["unit"]) == ("pending", "441999001001003", None)
+
+
 def test_with_a_grid_all_on_leave_the_worker_with_a_grid_nearest_to_it_gets_the_case(wecom, db, database_url):
     """碧水山庄 (东岭社区第四网格): its 专职 worker and leader on leave, and the 专职 workers of the squares beside it
     too; dl-worker-3's second grid (第五网格) adjoins it, though their own (第三网格) is the farthest square."""

@@ -195,3 +195,13 @@ def test_a_house_on_a_lane_is_found_by_the_lane_alone_and_a_lane_of_two_roads_is
     assert not index.match("永兴巷12号门口漏水")[0].confident
     assert [(m.unit_id, m.confident) for m in index.match("东风路永兴巷12号门口漏水")] == [(2, True)]
     assert index.match("龙津西路上有人摆摊") == []
+
+
+def test_each_place_named_owns_the_numbers_written_after_it():
+    """从阳光小区一期3栋到湖景苑5栋: 5栋 is 湖景苑's; 阳光小区's building 5 is not named, so it is not a candidate."""
+    index = AddressIndex([UnitPlace(1, "湖滨路88号阳光小区1期3栋", (), ()), UnitPlace(2, "湖滨路88号阳光小区1期5栋", (), ()),
+                          UnitPlace(3, "湖滨路120号湖景苑5栋", (), ())])
+    matches = index.match("从阳光小区一期3栋到湖景苑5栋的路灯都不亮", limit=3)
+    assert {m.unit_id for m in matches[:2]} == {1, 3} and not matches[0].confident
+    assert matches[2].unit_id == 2 and matches[2].score < matches[1].score
+    assert [(m.unit_id, m.confident) for m in index.match("湖滨路88号阳光小区一期5栋")] == [(2, True)]
