@@ -14,7 +14,7 @@ from handlers.cases.duplicates import likely_duplicate
 from handlers.cases.records import apply_action, followers_of, set_deadlines
 from handlers.cases.timing import STEPS, ClockRules, clock_rules, due, set_due, shift_deadlines
 from handlers.chat import pending
-from handlers.chat.inbound import MEDIA_KINDS, Inbound
+from handlers.chat.inbound import MEDIA_KINDS, Inbound, attachment_of
 from handlers.classify import Catalogue, Category
 from handlers.places.routing import pick_assignee
 from handlers.points.ledger import award
@@ -96,15 +96,17 @@ def expect_media(session: Session, userid: str, event: CaseEvent, now: datetime)
 
 
 def attach_media(session: Session, userid: str, inbound: Inbound, window: timedelta, now: datetime) -> str:
-    """Media a worker or liaison sends within `window` of their latest step is attached to that step (and kept
-    through the outbox); the reply says where it went, or that it belongs to no step."""
+    """Media or something shared (a link: a repair booking, the notice put up) a worker or liaison sends within
+    `window` of their latest step is attached to that step (media kept through the outbox); the reply says where it
+    went, or that it belongs to no step and how to give it one."""
     convo = pending.current(session, userid)
     fresh = convo is not None and convo.state == pending.ATTACH_MEDIA and now - convo.updated_at <= window
     event = session.get(CaseEvent, convo.data["event_id"]) if fresh else None
     if event is None:
-        return render("replies/worker_media_without_step", kind=inbound.kind)
-    attachment = {"kind": inbound.kind, "media_id": inbound.media_id, "pic_url": inbound.pic_url}
-    keep_media(session, attachment)
+        return render("replies/worker_media_without_step", kind=inbound.kind, title=inbound.title)
+    attachment = attachment_of(inbound)
+    if inbound.kind in MEDIA_KINDS:
+        keep_media(session, attachment)
     event.attachments = [*event.attachments, attachment]
     return render("replies/worker_media_attached", case=event.case, event=event, kind=inbound.kind)
 

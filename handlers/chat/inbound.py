@@ -37,6 +37,14 @@ class Inbound:
     raw: dict = field(default_factory=dict)
 
 
+def attachment_of(inbound: Inbound) -> dict:
+    """What a message adds to a case: media by its media_id (kept through the outbox), anything else (a link, a
+    mini-program card, a 视频号 post, chat records without words) by its title and address."""
+    if inbound.kind in MEDIA_KINDS:
+        return {"kind": inbound.kind, "media_id": inbound.media_id, "pic_url": inbound.pic_url}
+    return {"kind": inbound.kind, "title": inbound.title, "url": inbound.url}
+
+
 def answered_in_chat(channel: str) -> bool:
     """Whether a message's reply goes back to its sender by chat (an Open311 partner reads it from the API)."""
     return channel != "open311"

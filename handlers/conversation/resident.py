@@ -30,7 +30,7 @@ from handlers.chat.commands import (
     split_number,
     word_characters,
 )
-from handlers.chat.inbound import MEDIA_KINDS, SHARED_KINDS, Inbound
+from handlers.chat.inbound import MEDIA_KINDS, SHARED_KINDS, Inbound, attachment_of
 from handlers.classify import Decision
 from handlers.conversation import drafts, follow_ups, resident_requests
 from handlers.conversation.matters import clear_report, matter_rules, matters
@@ -489,11 +489,10 @@ def _handle_media(session: Session, services: Services, resident: Resident, conv
     """Media, or something shared (a link, a mini-program card, a 视频号 post), joins a waiting report, else the
     latest open case; with neither it waits for words."""
     now = services.clock()
+    attachment, note = attachment_of(inbound), None
     if inbound.kind in MEDIA_KINDS:
-        attachment, note = {"kind": inbound.kind, "media_id": inbound.media_id, "pic_url": inbound.pic_url}, None
         keep_media(session, attachment)
     else:  # shared, or chat records without words: its title and address are what the worker opens or looks up
-        attachment = {"kind": inbound.kind, "title": inbound.title, "url": inbound.url}
         note = " ".join(filter(None, (inbound.title, inbound.url))) or None
     if convo is not None and convo.state in (pending.CHOOSE_CATEGORY, pending.AWAIT_WORDS):
         return drafts.add_attachment(session, convo, attachment, now)

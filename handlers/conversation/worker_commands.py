@@ -36,7 +36,7 @@ from handlers.chat.commands import (
     suggest,
     word_characters,
 )
-from handlers.chat.inbound import MEDIA_KINDS, Inbound
+from handlers.chat.inbound import MEDIA_KINDS, SHARED_KINDS, Inbound
 from handlers.classify import Category
 from handlers.departments import whistle
 from handlers.places.routing import pick_assignee
@@ -79,7 +79,7 @@ def handle(session: Session, services: Services, worker: Worker, inbound: Inboun
     now = services.clock()
     if (answer := visit_chat.answer(session, services, worker, inbound, now)) is not None:
         return answer
-    if inbound.kind in MEDIA_KINDS:  # a photo right after 方案/进展/办结 belongs to that step
+    if inbound.kind in MEDIA_KINDS or inbound.kind in SHARED_KINDS:  # a photo or link after 方案/进展/办结: that step's
         return case_work.attach_media(session, worker.userid, inbound, clock_rules(services.config_dir).photo_window,
                                       now)
     if inbound.kind != "text":

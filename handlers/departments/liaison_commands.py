@@ -22,7 +22,7 @@ from handlers.cases.timing import clock_rules
 from handlers.cases.worker_queries import show
 from handlers.chat.case_numbers import split_ref
 from handlers.chat.commands import parse_command
-from handlers.chat.inbound import MEDIA_KINDS, Inbound
+from handlers.chat.inbound import MEDIA_KINDS, SHARED_KINDS, Inbound
 from handlers.departments import whistle as whistles
 from handlers.registry import cache as registry
 from handlers.services import Services
@@ -57,7 +57,7 @@ def handle(session: Session, services: Services, posts: list[Liaison], inbound: 
     """The reply to one message from a liaison."""
     departments = [post.department for post in posts]
     now = services.clock()
-    if inbound.kind in MEDIA_KINDS:
+    if inbound.kind in MEDIA_KINDS or inbound.kind in SHARED_KINDS:  # a photo or link after 进展/办结: that step's
         return case_work.attach_media(session, posts[0].userid, inbound, clock_rules(services.config_dir).photo_window,
                                       now)
     command = parse_command(inbound.text, "liaison") if inbound.kind == "text" else None

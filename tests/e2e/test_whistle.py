@@ -15,7 +15,7 @@ from models import StoredMedia, Whistle
 from tests.cli import cli_json
 from tests.e2e.conftest import config_with_quiet_hours
 from tests.e2e.worker_chat import queued, show, taken
-from tests.wecom_sim import media_xml
+from tests.wecom_sim import link_xml, media_xml
 
 OCCUPY = "阳光小区门口有人占道摆摊卖菜，堵得车都过不去"
 
@@ -159,3 +159,28 @@ def test_a_residents_department_matter_goes_straight_to_the_registered_departmen
     assert show(number, database_url)["state"] == "closed"
     tax = wecom.send_text("tax-resident", "想问一下个人所得税专项附加扣除怎么申报，退税什么时候到账")
     assert "不属于网格" in tax  # no registered department takes 税务: the referral reply as before
+
+
+def test_a_link_a_worker_or_liaison_shares_after_a_step_is_kept_on_it_and_one_after_none_is_answered(wecom, db,
+                                                                                                   database_url):
+    """A link shared right after 进展 or 办结 (a repair booking, the notice put up) belongs to that step, as a photo
+    does: kept on it with its title and address; one that follows no step of theirs is answered with what to do.
+    Before, a worker's link got no answer at all and a liaison's the command list."""
+    number, n = taken(wecom, OCCUPY)
+    wecom.send_text("demo-worker", f"进展 {n} 已约物业明天上门")
+    booking = ("物业维修预约单", "https://wuye.example.cn/booking/20261201")
+    kept = wecom.reply_text(wecom.post_xml(link_xml("demo-worker", *booking[:1], "明天上午", booking[1])))
+    assert number in kept and "链接" in kept and "进展" in kept, kept
+    whistle(wecom, n)
+    wecom.send_text("dept-cg-1", f"报到 {n}")
+    wecom.send_text("dept-cg-1", f"办结 {n} 摊位已清理")
+    notice = ("关于规范占道经营的告知书", "https://cg.example.cn/notice/88")
+    closed = wecom.reply_text(wecom.post_xml(link_xml("dept-cg-1", notice[0], "城管执法", notice[1])))
+    assert number in closed and "办结" in closed, closed
+    steps = {e["action"]: e["attachments"] for e in show(number, database_url)["events"] if e["attachments"]}
+    assert steps["progress"] == [{"kind": "link", "title": booking[0], "url": booking[1]}], steps
+    assert steps["close"] == [{"kind": "link", "title": notice[0], "url": notice[1]}], steps
+
+    for who in ("dept-zj-1", "demo-leader"):  # nothing reported back just now: which case is not known
+        asked = wecom.reply_text(wecom.post_xml(link_xml(who, "占道经营整治方案", "", "https://cg.example.cn/plan")))
+        assert asked and "占道经营整治方案" in asked and "不知道属于哪个事项" in asked and "进展 编号" in asked, (who, asked)
