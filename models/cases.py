@@ -43,6 +43,7 @@ def state_in(states: Iterable[str]) -> TextClause:
 
 
 _OPEN_SQL = state_in(OPEN_STATES)
+_REPEAT_SQL = text("repeat_of_id IS NOT NULL")
 
 
 class Case(Base):
@@ -63,6 +64,8 @@ class Case(Base):
         # and the most overdue cases first.
         Index("ix_cases_open", "take_due", "state", "grid_id", "plan_due", "close_due", "taken_at",
               "planned_at", "closed_at", postgresql_where=_OPEN_SQL, sqlite_where=_OPEN_SQL),
+        # The dashboard's 回头件 of a period (a few of all cases): only they are read.
+        Index("ix_cases_repeats", "created_at", "grid_id", postgresql_where=_REPEAT_SQL, sqlite_where=_REPEAT_SQL),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)  # the case number's digits
@@ -92,6 +95,8 @@ class Case(Base):
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     # 疑似重复: an open case of the same matter and place with somewhat similar words; the worker decides.
     suspect_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    # 回头件: the same problem at the same place as a case closed not long before (handlers/cases/duplicates.py).
+    repeat_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     department: Mapped[str | None] = mapped_column(String(100))
     purged_at: Mapped[datetime | None] = mapped_column()  # personal data removed (retention)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -101,6 +106,7 @@ class Case(Base):
     grid: Mapped[Grid | None] = relationship()
     unit: Mapped[Unit | None] = relationship()
     assignee: Mapped[Worker | None] = relationship()
+    repeat_of: Mapped[Case | None] = relationship(remote_side="Case.id", foreign_keys=[repeat_of_id])
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"
     )

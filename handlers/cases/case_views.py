@@ -36,6 +36,7 @@ def case_summary(case: Case) -> dict:
         "duplicate_of": format_case_number(case.duplicate_of_id) if case.duplicate_of_id else None,
         "department": case.department,
         "suspect_of": format_case_number(case.suspect_of_id) if case.suspect_of_id else None,
+        "repeat_of": format_case_number(case.repeat_of_id) if case.repeat_of_id else None,
     }
 
 

@@ -6,11 +6,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from handlers.cases.authority import SYSTEM, Actor
 from handlers.cases.case_notices import notify_case_opened, notify_event, to_reporter, to_worker
 from handlers.cases.corrections import record_correction
-from handlers.cases.duplicates import likely_duplicate
+from handlers.cases.duplicates import likely_duplicate, likely_repeat
 from handlers.cases.records import apply_action, followers_of, set_deadlines
 from handlers.cases.timing import STEPS, ClockRules, clock_rules, due, set_due, shift_deadlines
 from handlers.chat import pending
@@ -216,7 +217,8 @@ def resume(session: Session, case: Case, actor: Actor, now: datetime) -> CaseEve
 def announce(session: Session, case: Case, rules: ClockRules, now: datetime, *, compare: bool = True,
              tell: bool = True) -> Case | None:
     """A newly routed case: linked to a likely duplicate (returned; nobody is told twice), else its
-    assignee and grid hear of it (None), marked 疑似重复 when only somewhat alike another case.
+    assignee and grid hear of it (None), marked 疑似重复 when only somewhat alike another case and 回头件 when
+    like a case closed there not long ago (`mark_repeat`).
     `compare=False`: a case still to be sorted (its category says nothing yet) is compared with nothing.
     `tell=False`: nobody hears of it yet (the caller calls notify_case_opened)."""
     found = likely_duplicate(session, case, rules.duplicate_window, rules.duplicate_similarity) if compare else None
@@ -226,9 +228,31 @@ def announce(session: Session, case: Case, rules: ClockRules, now: datetime, *, 
         return original
     if found is not None:
         update_loaded(session, case, {"suspect_of_id": found.case_id})
+    repeat_of = likely_repeat(session, case, rules.repeat_window, rules.duplicate_similarity) if compare else None
+    if repeat_of is not None:
+        mark_repeat(session, case, session.get(Case, repeat_of), now)
     if tell:
         notify_case_opened(session, case.events[0])
     return None
+
+
+def mark_repeat(session: Session, case: Case, earlier: Case, now: datetime) -> None:
+    """回头件: `case` reports again the problem of `earlier`, closed not long ago; each timeline names the other (the
+    new case's worker reads the earlier number and how it was closed on the card)."""
+    update_loaded(session, case, {"repeat_of_id": earlier.id})
+    set_committed_value(case, "repeat_of", earlier)
+    apply_action(session, case, "repeat", actor=SYSTEM.userid, now=now,
+                 note=render("notices/repeat_note", earlier=earlier))
+    apply_action(session, earlier, "note", actor=SYSTEM.userid, now=now, note=render("notices/repeat_note", later=case))
+
+
+def repeat_of_their_own(session: Session, case: Case) -> Case | None:
+    """The closed case a 回头件 reports again, when its reporter reported or follows that one too (they may hear its
+    number; a neighbour's earlier case is not theirs to be told of)."""
+    earlier = case.repeat_of
+    if earlier is None or earlier.reporter_userid == case.reporter_userid:
+        return earlier
+    return earlier if case.reporter_userid in followers_of(session, earlier.id) else None
 
 
 def merge(session: Session, case: Case, into: Case, actor: str, now: datetime, *,

@@ -7,6 +7,8 @@ about different things (the lift of 3单元 is not the lift of 5单元).
 Alike enough (`link`), and nothing says they differ (`same_matter`), the report follows the earlier case;
 somewhat alike (`suspect`) and it opens as a case of its own marked 疑似重复 for the worker to merge with
 one word (合并): a wrong link hides a resident's report in someone else's case, a wrong mark costs a word.
+A report like a case of the place closed not long before (`likely_repeat`) is a 回头件: the problem came back, so it
+opens as a case of its own that names the earlier one and how it was closed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from handlers.cases.timing import Thresholds
+from handlers.chat.commands import holds_words
 from handlers.classify import normalise
 from models import Case, CaseState, state_in
 from models.rows import flush_pending, held, in_session
@@ -44,6 +47,14 @@ _IN_UNIT = _EARLIER.where(_CASES.unit_id == bindparam("place")).order_by(_CASES.
 _IN_GRID = _EARLIER.where(_CASES.grid_id == bindparam("place"), func.coalesce(_CASES.unit_id, 0) == 0).order_by(
     _CASES.id.desc()).limit(CANDIDATES)
 _CASE = select(Case.__table__).where(_CASES.id == bindparam("case_id"))  # the one found, every column
+# Cases of the matter there closed (办结, then perhaps rated and archived) since `since`, on the same indexes.
+_CLOSED = select(_CASES.id, _CASES.text, _CASES.reporter_userid).where(
+    _CASES.id < bindparam("case_id"), _CASES.category == bindparam("category"),
+    state_in((CaseState.CLOSED, CaseState.ARCHIVED)), _CASES.closed_at >= bindparam("since"),
+)
+_CLOSED_IN_UNIT = _CLOSED.where(_CASES.unit_id == bindparam("place")).order_by(_CASES.id.desc()).limit(CANDIDATES)
+_CLOSED_IN_GRID = _CLOSED.where(_CASES.grid_id == bindparam("place"), func.coalesce(_CASES.unit_id, 0) == 0).order_by(
+    _CASES.id.desc()).limit(CANDIDATES)
 
 # Words that say where, when or fill the sentence, not what is wrong: left out of the comparison (楼道, 楼上 and
 # 楼下 stay: 楼道灯 is not a 路灯, the flat above is not the flat below).
@@ -128,12 +139,17 @@ def same_matter(a: str, b: str, places: tuple[str, ...] = ()) -> bool:
     the other names another (楼道灯 / 路灯, 不牵绳 / 不捡粪便: `replaced`), they name no different days, and
     neither places it relative to its reporter's home (楼上, 隔壁, 我家: another home for another reporter)."""
     first, second = normalise(a), normalise(b)
-    if _AT_HOME.search(first) or _AT_HOME.search(second):
+    if _at_home(first, second):
         return False
     days = set(_DAY.findall(first)), set(_DAY.findall(second))
     if all(days) and days[0].isdisjoint(days[1]):
         return False
     return not replaced(content(a, places), content(b, places))
+
+
+def _at_home(*texts: str) -> bool:
+    """Whether a normalised report places its matter relative to its reporter's home (楼上, 隔壁, 我家)."""
+    return any(_AT_HOME.search(text) for text in texts)
 
 
 def replaced(first: str, second: str) -> bool:
@@ -181,3 +197,39 @@ def likely_duplicate(session: Session, case: Case, window: timedelta, thresholds
     if score < thresholds.suspect:
         return None
     return Found(best, score, score >= thresholds.link and same_matter(case.text, text, places), session)
+
+
+def likely_repeat(session: Session, case: Case, window: timedelta, thresholds: Thresholds) -> int | None:
+    """The case of the same category and place (`likely_duplicate`'s) closed within `window` before `case` of which
+    `case` is a 回头件, by anyone: the most alike from `thresholds.suspect`, or, when `case` says the problem is back
+    (又, 还是: `again`), one sharing a piece of its matter. Not one naming another spot, nor, for another reporter,
+    a matter placed at its reporter's home (楼上: their own upstairs)."""
+    if case.grid_id is None:
+        return None
+    flush_pending(session, Case)
+    rows = fetch_all(session, _CLOSED_IN_UNIT if case.unit_id else _CLOSED_IN_GRID, {
+        "case_id": case.id, "category": case.category, "since": case.created_at - window,
+        "place": case.unit_id or case.grid_id,
+    })
+    places = place_words(case.unit.address if case.unit else "", case.grid.name)
+    again = holds_words(case.text, "again")
+    alike = [(similarity(case.text, text, places), case_id) for case_id, text, reporter in rows
+             if _back_again(case, text, reporter == case.reporter_userid, places, again, thresholds.suspect)]
+    return max(alike)[1] if alike else None
+
+
+def _back_again(case: Case, earlier: str, same_reporter: bool, places: tuple[str, ...], again: bool,
+                suspect: float) -> bool:
+    """Whether `case` reports again the problem a closed case's words `earlier` reported (`likely_repeat`)."""
+    if elsewhere(case.text, earlier) or not same_reporter and _at_home(normalise(case.text), normalise(earlier)):
+        return False
+    first, second = content(case.text, places), content(earlier, places)
+    if again and _shares_a_piece(first, second):
+        return True
+    return similarity(case.text, earlier, places) >= suspect and not replaced(first, second)
+
+
+def _shares_a_piece(first: str, second: str) -> bool:
+    """Whether two reports' contents share a two-character piece (路灯 in 路灯不亮 and 单元盏路灯坏晚上黑乎乎)."""
+    return not {first[i:i + 2] for i in range(len(first) - 1)}.isdisjoint(
+        second[i:i + 2] for i in range(len(second) - 1))

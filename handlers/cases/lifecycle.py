@@ -50,6 +50,8 @@ TRANSITIONS: dict[str, Transition] = {
     "supplement": Transition(frozenset(S), None),  # 补充: words added to the latest step, in any state
     # one of the cases a resident's message reporting several matters became (handlers/conversation/matters.py)
     "split": Transition(frozenset(S), None),
+    # 回头件: opened as the same problem as a case closed not long ago (handlers/cases/duplicates.py likely_repeat)
+    "repeat": Transition(_OPEN, None),
     "close_false": Transition(_WORKABLE | {S.SUSPENDED}, S.ARCHIVED),  # 不实: found false, nothing to rate
     # still without a place after lifecycle.yaml's place_wait: handed to the street (handlers/cases/unplaced.py)
     "hand_over_unplaced": Transition(frozenset({S.AWAITING_PLACE}), None),

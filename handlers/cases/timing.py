@@ -118,6 +118,7 @@ class ClockRules:
     photo_window: timedelta
     duplicate_window: timedelta
     duplicate_similarity: Thresholds
+    repeat_window: timedelta  # a report like a case closed this recently is a 回头件 of it
     ask_back_timeout: timedelta
     media_wait: timedelta
     qr_arrival_window: timedelta
@@ -185,6 +186,7 @@ def _load(path: str, _mtime: float) -> ClockRules:
         photo_window=parse_duration(data["photo_window"]),
         duplicate_window=parse_duration(data["duplicate_window"]),
         duplicate_similarity=Thresholds(**data["duplicate_similarity"]),
+        repeat_window=parse_duration(data.get("repeat_window", "30d")),
         ask_back_timeout=parse_duration(data["ask_back_timeout"]),
         media_wait=parse_duration(data["media_wait"]),
         qr_arrival_window=parse_duration(data.get("qr_arrival_window", "2h")),

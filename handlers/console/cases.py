@@ -47,6 +47,7 @@ class CaseFilter:
     grid: str | None = None  # grid code
     worker: str | None = None  # assignee userid
     overdue: bool = False
+    repeat: bool = False  # 回头件 only
     date_from: date | None = None
     date_to: date | None = None
     q: str | None = None  # a case number, else words in the text or a reporter's userid
@@ -62,7 +63,8 @@ class CaseFilter:
             return parse_day(text(name))
 
         return cls(state=text("state"), category=text("category"), grid=text("grid"), worker=text("worker"),
-                   overdue=params.get("overdue") in ("1", "on", "true"), date_from=day("date_from"),
+                   overdue=params.get("overdue") in ("1", "on", "true"),
+                   repeat=params.get("repeat") in ("1", "on", "true"), date_from=day("date_from"),
                    date_to=day("date_to"), q=text("q"))
 
     @property
@@ -99,6 +101,8 @@ def filtered(session: Session, flt: CaseFilter, grid_ids: frozenset[int] | None,
                             .scalar_subquery())
     if flt.overdue:
         query = query.where(overdue_condition(now))
+    if flt.repeat:
+        query = query.where(Case.repeat_of_id.is_not(None))
     if flt.date_from:
         query = query.where(Case.created_at >= _local_midnight(flt.date_from))
     if flt.date_to:

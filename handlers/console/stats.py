@@ -7,6 +7,7 @@ Definitions (the page's footnote says the same):
   taken no later than `take_due`.
 - 满意度: (满意 + 基本满意) ÷ ratings, over the period's cases: the reporter's rating and those of the
   residents following the case (their duplicate reports were merged into it), one per person and case.
+- 回头件: of those, reports of a problem already closed at the same place not long before (handlers/cases/duplicates).
 - 在办 / 超时: right now, whatever the period (the backlog a street office works on).
 """
 
@@ -72,6 +73,11 @@ class Kpis(Tally):
 
     open_now: int = 0
     overdue_now: int = 0
+    repeats: int = 0
+
+    @property
+    def repeat_rate(self) -> float | None:
+        return self._rate(self.repeats, self.received)
 
     @staticmethod
     def _rate(part: int, whole: int) -> float | None:
@@ -121,8 +127,8 @@ def overdue_condition(now: datetime) -> ColumnElement[bool]:
     return and_(Case.state.in_(CLOCK_STATES), due_by(now))
 
 
-def _in_scope(grid_ids: frozenset[int] | None) -> list[ColumnElement[bool]]:
-    return [] if grid_ids is None else [Case.grid_id.in_(grid_ids or {-1})]
+def _in_scope(grid_ids: frozenset[int] | None, grid: ColumnElement = Case.grid_id) -> list[ColumnElement[bool]]:
+    return [] if grid_ids is None else [grid.in_(grid_ids or {-1})]
 
 
 def _local_day(session: Session) -> ColumnElement:
@@ -211,6 +217,10 @@ def dashboard(session: Session, period: Period, grid_ids: frozenset[int] | None,
         select(Case).where(overdue_condition(now), *_in_scope(grid_ids))
         .order_by(Case.take_due).limit(overdue_limit)
     ).all()
-    kpis = Kpis(**vars(total), open_now=open_now, overdue_now=overdue_now)
+    # On ix_cases_repeats: the period's repeats only (the grid as `grid_id + 0`, or SQLite reads the grids' cases).
+    repeats = session.scalar(select(func.count()).select_from(Case).where(
+        Case.repeat_of_id.is_not(None), Case.created_at >= period.start, Case.created_at < period.end,
+        *_in_scope(grid_ids, Case.grid_id + 0)))
+    kpis = Kpis(**vars(total), open_now=open_now, overdue_now=overdue_now, repeats=repeats)
     return Dashboard(period, kpis, [(name, int(count)) for name, count in by_category], by_grid, per_day,
                      list(overdue_cases))

@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from handlers.cases.authority import SYSTEM
 from handlers.cases.case_notices import notify_case_opened
-from handlers.cases.case_work import announce
+from handlers.cases.case_work import announce, repeat_of_their_own
 from handlers.cases.records import Place, apply_action, open_case
 from handlers.cases.timing import clock_rules
 from handlers.cases.unplaced import place_waiting, waiting_siblings
@@ -101,7 +101,8 @@ def open_report(session: Session, services: Services, resident: Resident, text: 
     original = announce(session, case, rules, now, compare=not sorted_later, tell=tell)
     if original is not None:
         return Opened(render("replies/duplicate_linked", case=case, original=original), case)
-    return Opened(render("replies/case_opened", case=case, category=category, sorted_later=sorted_later), case)
+    return Opened(render("replies/case_opened", case=case, category=category, sorted_later=sorted_later,
+                         earlier=repeat_of_their_own(session, case)), case)
 
 
 def _to_department(session: Session, services: Services, resident: Resident, text: str, category: Category,

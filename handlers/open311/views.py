@@ -28,7 +28,8 @@ from models import OPEN_STATES, Case, CaseEvent, InboundMessage
 MAX_SPAN = timedelta(days=90)
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
-_QUIET_ACTIONS = {"remind", "note", "attach", "follow_up", "archive", "overdue", "notice_undelivered"}  # bookkeeping, not a step of the case
+# Bookkeeping, not a step of the case (a 回头件's note names an earlier case: the partner follows that one itself).
+_QUIET_ACTIONS = {"remind", "note", "attach", "follow_up", "archive", "overdue", "notice_undelivered", "repeat"}
 _LOAD = (selectinload(Case.grid), selectinload(Case.unit), selectinload(Case.events))
 
 

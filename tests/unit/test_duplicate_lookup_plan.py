@@ -1,4 +1,4 @@
-"""The likely-duplicate check runs on every opened case: it must find the recent cases of the same matter
+"""The likely-duplicate and 回头件 checks run on every opened case: it must find the recent cases of the same matter
 and place on an index that ends at them (place, category, newest id first), for a case with a unit and
 for one placed in a grid only — never read the category's cases of every place. The double-tap check runs
 on every report: it must read the resident's own cases."""
@@ -31,6 +31,8 @@ def plan_of(statement, params: dict) -> list[str]:
 @pytest.mark.parametrize(("statement", "index"), [
     (duplicates._IN_UNIT, "ix_cases_unit_category (unit_id=? AND category=? AND id<?)"),
     (duplicates._IN_GRID, "ix_cases_grid_category (grid_id=? AND category=? AND id<?)"),
+    (duplicates._CLOSED_IN_UNIT, "ix_cases_unit_category (unit_id=? AND category=? AND id<?)"),  # 回头件
+    (duplicates._CLOSED_IN_GRID, "ix_cases_grid_category (grid_id=? AND category=? AND id<?)"),
 ])
 def test_the_earlier_cases_of_a_place_and_matter_are_searched_on_their_own_index(statement, index):
     plan = plan_of(statement, {"case_id": 1000, "category": "环境卫生", "since": datetime(2026, 11, 1),

@@ -1,0 +1,89 @@
+"""回头件: a problem reported again after its case was closed opens a case of its own that names the earlier one —
+its worker reads the earlier number and how it was closed, the timelines point at each other, the console marks and
+counts it — and the resident who reported the earlier case hears that the two are linked.
+
+Over the encrypted callback; every sentence here is our own."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from models import Case
+from tests.e2e.admin_client import logged_in
+from tests.e2e.worker_chat import digits, queued, report, show
+
+LAMP = "明湖新村{}栋单元门口那盏路灯坏了，晚上黑乎乎的"
+LAMP_AGAIN = "明湖新村{}栋门口的路灯又不亮了"  # other words, a week later
+LAMP_NEIGHBOUR = "明湖新村{}栋单元门口的路灯坏了，晚上黑乎乎的"
+COVER = "明湖新村{}栋门口的井盖翘起来了，车一压就响"  # the same category (市政设施) and place, another thing
+
+
+def bound(wecom, userid: str, building: int) -> str:
+    assert "已绑定" in wecom.send_text(userid, f"绑定 明湖新村{building}栋")
+    return userid
+
+
+def closed_days_ago(wecom, db, database_url, number: str, resident: str, days: int, note: str = "已更换灯泡") -> None:
+    """The case taken, closed with `note` and rated 满意 by its reporter, then moved back `days` in time."""
+    worker = show(number, database_url)["assignee"]
+    assert "已接单" in wecom.send_text(worker, f"接单 {digits(number)}")
+    wecom.send_text(worker, f"办结 {digits(number)} {note}")
+    assert "感谢您的评价" in wecom.send_text(resident, "1")
+    with db.begin() as session:
+        case = session.get(Case, int(digits(number)))
+        case.created_at -= timedelta(days=days + 1)
+        case.closed_at -= timedelta(days=days)
+
+
+def test_the_same_problem_reported_a_week_after_its_case_closed_names_the_earlier_case(
+        wecom, db, database_url, app_url):
+    resident = bound(wecom, "rep-own", 1)
+    lamp = report(wecom, LAMP.format(1), resident)
+    closed_days_ago(wecom, db, database_url, lamp, resident, 7)
+
+    reply = wecom.send_text(resident, LAMP_AGAIN.format(1))
+    again = re.search(r"事项编号 (GB-\d{6})", reply).group(1)
+    assert again != lamp and lamp in reply and "回头件" in reply, reply
+    case = show(again, database_url)
+    assert (case["state"], case["repeat_of"], case["duplicate_of"]) == ("pending", lamp, None)
+    assert queued(db, case["assignee"], f"【新事项】{again}", "回头件", lamp, "已更换灯泡", "满意")
+    assert any(e["action"] == "repeat" and lamp in e["note"] for e in case["events"])
+    assert any(again in (e["note"] or "") for e in show(lamp, database_url)["events"])
+
+    console = logged_in(app_url)
+    page = console.get(f"/admin/cases/{digits(again)}").text
+    assert re.search(rf'id="case-repeat-of">[^<]*<a href="/admin/cases/{digits(lamp)}">{lamp}', page), page
+    board = console.get("/admin/", days="1").text
+    assert int(re.search(r'id="kpi-repeats">.*?class="value">(\d+)<', board, re.S).group(1)) >= 1
+    listed = console.get("/admin/cases", repeat="1").text
+    assert f'data-case="{digits(again)}"' in listed and f'data-case="{digits(lamp)}"' not in listed
+
+
+def test_a_neighbour_reporting_the_problem_again_is_marked_without_hearing_the_other_residents_case(
+        wecom, db, database_url):
+    """The worker sees the spot's history; the neighbour is not told another resident's case number."""
+    first, neighbour = bound(wecom, "rep-first", 3), bound(wecom, "rep-neighbour", 3)
+    lamp = report(wecom, LAMP.format(3), first)
+    closed_days_ago(wecom, db, database_url, lamp, first, 5)
+
+    reply = wecom.send_text(neighbour, LAMP_NEIGHBOUR.format(3))
+    again = re.search(r"事项编号 (GB-\d{6})", reply).group(1)
+    assert lamp not in reply and "回头件" not in reply, reply
+    case = show(again, database_url)
+    assert case["repeat_of"] == lamp
+    assert queued(db, case["assignee"], f"【新事项】{again}", "回头件", lamp)
+
+
+def test_another_thing_at_the_spot_or_a_case_closed_long_ago_is_no_repeat(wecom, db, database_url):
+    resident = bound(wecom, "rep-other", 5)
+    lamp = report(wecom, LAMP.format(5), resident)
+    closed_days_ago(wecom, db, database_url, lamp, resident, 3)
+    cover = show(report(wecom, COVER.format(5), resident), database_url)
+    assert (cover["category"], cover["repeat_of"]) == (show(lamp, database_url)["category"], None)
+
+    old = bound(wecom, "rep-long-ago", 7)
+    lamp = report(wecom, LAMP.format(7), old)
+    closed_days_ago(wecom, db, database_url, lamp, old, 60)  # beyond lifecycle.yaml's repeat_window
+    again = report(wecom, LAMP_AGAIN.format(7), old)
+    assert show(again, database_url)["repeat_of"] is None
