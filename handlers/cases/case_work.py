@@ -151,17 +151,20 @@ def reopen_clock(case: Case, now: datetime) -> None:
 
 
 def reassign(session: Session, case: Case, actor: Actor, target: Worker, now: datetime,
-             take_window: timedelta, reason: str = "", *, tell_reporter: bool = True) -> CaseEvent:
+             take_window: timedelta, reason: str = "", *, tell_reporter: bool = True,
+             category_change: dict | None = None) -> CaseEvent:
     """转派: `target` becomes the assignee and has the take window to take it; they get the whole case
-    with who handed it over and why (the reporter too, unless they caused it and are answered in chat)."""
+    with who handed it over and why (the reporter too, unless they caused it and are answered in chat).
+    `category_change`: the case moves because its category changed (`recategorize`: `previous` category, `chosen` by
+    the resident's answer); the previous assignee heard so in the 改类 notice, the new one reads it on the card."""
     previous = case.assignee
     note = f"{target.name}：{reason}" if reason else target.name
     event = apply_action(session, case, "reassign", actor=actor.userid, now=now, note=note)
     case.assignee, case.taken_at = target, None
     case.take_due = clock_rules().deadline(case.category, now, take_window)
-    if previous is not None and previous.userid not in (actor.userid, target.userid):
+    if previous is not None and previous.userid not in (actor.userid, target.userid) and category_change is None:
         to_worker(session, event, previous, "notices/worker_update", who=actor.name)
-    notify_event(session, event, tell_reporter=tell_reporter, reason=reason)
+    notify_event(session, event, tell_reporter=tell_reporter, reason=reason, category_change=category_change)
     return event
 
 
@@ -181,7 +184,7 @@ def recategorize(session: Session, case: Case, actor: Actor, category: Category,
     routing says so. The reporter is told unless they made the change (`tell_reporter`: they are answered).
 
     The case's words with the new category are stored as a correction (`source`: chat, console or the ask-back)."""
-    change = f"{case.category} → {category.name}"
+    previous, change = case.category, f"{case.category} → {category.name}"
     event = apply_action(session, case, "recategorize", actor=actor.userid, now=now,
                          note=f"{note} {change}" if note else change)
     record_correction(session, text=case.text, label=category.name, previous=case.category, source=source,
@@ -190,9 +193,11 @@ def recategorize(session: Session, case: Case, actor: Actor, category: Category,
     for step in STEPS:
         if due(case, step) is not None:
             set_due(case, step, clock_rules().deadline(category.name, case.created_at, getattr(category.clock, step)))
-    notify_event(session, event, tell_reporter=tell_reporter)
-    if assignee is not None and case.assignee_id != assignee.id and case.grid is not None:
-        reassign(session, case, actor, assignee, now, category.clock.take, tell_reporter=tell_reporter)
+    moves = assignee is not None and case.assignee_id != assignee.id and case.grid is not None
+    notify_event(session, event, tell_reporter=tell_reporter, handed_to=assignee if moves else None)
+    if moves:  # one notice each: the 改类 tells the assignee it moved on, the card tells the new one why
+        reassign(session, case, actor, assignee, now, category.clock.take, tell_reporter=tell_reporter,
+                 category_change={"previous": previous, "chosen": source == "ask_back"})
     return event
 
 

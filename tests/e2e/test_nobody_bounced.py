@@ -458,7 +458,9 @@ def test_a_late_answer_leaves_a_category_a_worker_already_set(wecom, db, databas
 def test_a_late_answer_that_moves_the_case_tells_its_first_worker_it_is_no_longer_theirs(wecom, db, database_url,
                                                                                           app_settings):
     """Opened as 其他 at 湖景苑 (yg-worker-3), sorted by the late answer to 环境卫生 (yg-clean-1): the first worker read
-    only 【居民转派】… 说明：吴桂芳, not that the case left them."""
+    only 【居民转派】… 说明：吴桂芳, not that the case left them. One notice each: the first worker's says the category
+    changed and the case left them (it was two, 改类 then 转派), the new worker's card says the resident chose the
+    category (it read 居民转派)."""
     assert "绑定" in wecom.send_text("nb-late-moves", "绑定 湖景苑3栋")
     choices = asked_choices(wecom.send_text("nb-late-moves", ASKED))
     assert clock_after(database_url, app_settings, 11)["settled"] >= 1
@@ -468,4 +470,7 @@ def test_a_late_answer_that_moves_the_case_tells_its_first_worker_it_is_no_longe
     now = show(number, database_url)["assignee"]
     assert (first, now) == ("yg-worker-3", "yg-clean-1")
     assert queued(db, first, number, "已改由吴桂芳办理，您无需再跟进"), queued(db, first, number)
-    assert queued(db, now, f"【转派给您】{number}")
+    [card, moved] = queued(db, first, number)
+    assert "【新事项】" in card and "环境卫生" in moved, moved
+    [handed] = queued(db, now, f"【转派给您】{number}")
+    assert "居民选择了类别“环境卫生”" in handed and "居民转派" not in handed, handed
