@@ -177,6 +177,23 @@ def is_thanks(text: str) -> bool:
 _MODIFIERS = {"Sk", "Mn", "Cf"}  # skin tones, variation selectors, joiners: parts of an emoji, not one of their own
 
 
+def is_never_mind(text: str) -> bool:
+    """Words that only say the resident needs nothing (不用了, 算了算了, 好的不需要了，谢谢): never-mind words, perhaps
+    with a greeting or thanks, and nothing else."""
+    bare = _bare(text)
+    rest = bare
+    for word in _never_mind_fillers():
+        rest = rest.replace(word, "")
+    return not rest and any(word in bare for word in _lowered("never_mind"))
+
+
+@lru_cache(maxsize=1)
+def _never_mind_fillers() -> tuple[str, ...]:
+    """The words a never-mind message may hold, longest first."""
+    words = _lowered("never_mind") | _lowered("greetings") | _lowered("thanks")
+    return tuple(sorted(words, key=len, reverse=True))
+
+
 def holds_words(text: str, kind: str) -> bool:
     """Whether `text` holds a word of the vocabulary's `kind` (follow_up: 怎么样了, 催一下; still_not: 还没修;
     refer_back: 上次说的, 那个; wrong_grid: a 退回 reason saying the case is another grid's, 不是我的网格)."""

@@ -64,11 +64,11 @@ def ask_category(session: Session, services: Services, resident: Resident, text:
     return ask_again(services, draft)
 
 
-def ask_again(services: Services, draft: dict, questioned: bool = False) -> str:
+def ask_again(services: Services, draft: dict, questioned: bool = False, thanked: bool = False) -> str:
     """The ask-back's question for a waiting report (`questioned`: after the resident's question to us, who we are
-    first)."""
-    return render("replies/ask_category", choices=draft["choices"], questioned=questioned,
-                  wait=clock_rules(services.config_dir).ask_back_timeout)
+    first; `thanked`: after their thanks or word that a matter is sorted, how to say the report needs nothing)."""
+    return render("replies/ask_category", choices=draft["choices"], questioned=questioned, thanked=thanked,
+                  text=draft["text"], wait=clock_rules(services.config_dir).ask_back_timeout)
 
 
 def join(session: Session, services: Services, resident: Resident, draft: dict, text: str,

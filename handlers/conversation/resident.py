@@ -24,6 +24,7 @@ from handlers.chat.commands import (
     holds_words,
     is_chitchat,
     is_greeting,
+    is_never_mind,
     is_thanks,
     is_yes,
     parse_command,
@@ -137,6 +138,9 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
     if _binds_the_scanned_building(resident, text):
         resident.unit = resident.arrival_unit
         return render("replies/bound", unit=resident.unit)
+    if _a_bare_number(text):  # a 2 with nothing asked: no report, nothing for a case's worker
+        return render("replies/bare_number", number=word_characters(fold(text)),
+                      cases=resident_requests.open_cases(session, resident)[:BARE_NUMBER_CASES])
     if is_greeting(text) or is_yes(text):  # a bare 对 or 好 with nothing asked is no report
         return render("replies/help")
     again = _sent_again(session, resident, text, now, clock_rules(services.config_dir).double_tap)
@@ -146,6 +150,8 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
         return moved  # 我们家搬到金桂园5栋了: bind it?
     if (offered := resident_requests.offer_withdraw(session, services, resident, text, now)) is not None:
         return offered  # 路灯的事不用管了: withdraw the lamp's case?
+    if is_never_mind(text):  # 不用了 with nothing asked: no report; an open case is said how to withdraw
+        return render("replies/never_mind", cases=resident_requests.open_cases(session, resident)[:BARE_NUMBER_CASES])
     if (followed := follow_ups.answer(session, services, resident, text, now)) is not None:
         return followed  # 那个路灯的事怎么样了: the lamp's case, not a new one
     return report(session, services, resident, text.strip(), record, now)
@@ -155,6 +161,16 @@ def _binds_the_scanned_building(resident: Resident, text: str) -> bool:
     """Whether `text` is the 1 the greeting asked for to bind the scanned building, sent after the offer ended (the
     resident reported first): a resident bound nowhere who scanned a building's code."""
     return word_characters(fold(text)) == BIND_ANSWER and resident.unit is None and resident.arrival_unit is not None
+
+
+BARE_NUMBER_DIGITS = 4  # a number this short alone is a choice or a case number, not a phone number or a report
+BARE_NUMBER_CASES = 3  # the open cases a bare number is answered with
+
+
+def _a_bare_number(text: str) -> bool:
+    """Whether `text` is a short number alone (2, ２、, 12), which answers nothing when nothing was asked."""
+    bare = word_characters(fold(text))
+    return bare.isdigit() and len(bare) <= BARE_NUMBER_DIGITS
 
 
 def _sent_again(session: Session, resident: Resident, text: str, now: datetime, window: timedelta) -> Case | None:
@@ -202,6 +218,15 @@ def _a_question_to_us(services: Services, text: str) -> bool:
     """Whether `text` is a question to gridbot (你们多久能来？, 你们是谁) rather than more of a report: question words
     and no matter the classifier reads in them."""
     return holds_words(text, "question") and services.classifier().classify(text).outcome == "none"
+
+
+def _a_closing_remark(services: Services, text: str) -> bool:
+    """Whether `text` thanks us or says a matter is sorted in more than a greeting (灯修好了，谢谢师傅, 好了，谢谢) and
+    reports nothing: thanks or sorted words, nothing still wrong (还没修好), and no report the classifier reads in it."""
+    if is_thanks(text) or is_greeting(text) or holds_words(text, "still_not"):
+        return False
+    said = holds_words(text, "thanks") or holds_words(text, "resolved")
+    return said and services.classifier().classify(text).outcome == "none"
 
 
 def _same_words(first: str, second: str) -> bool:
@@ -304,10 +329,15 @@ def _continue(session: Session, services: Services, resident: Resident, state: s
         chosen = drafts.read_choice(text, data["choices"])
         if chosen is not None:
             return drafts.answer_choice(session, services, resident, data, chosen, record, now)
-        if _same_words(text, data["text"]):  # the report sent again: the question stands
+        if _same_words(text, data["text"]) or _a_bare_number(text):  # sent again, or a number not offered
             return drafts.ask_again(services, data)
         if _a_question_to_us(services, text):  # 你们多久能来？ is no more of the report: answered, the question stands
             return drafts.ask_again(services, data, questioned=True)
+        if is_never_mind(text):  # 不用了: the resident takes the report back before it is registered
+            pending.finish(session, resident.userid)
+            return render("replies/draft_dropped", text=data["text"])
+        if _a_closing_remark(services, text):  # 灯修好了，谢谢师傅: no more of the report; it may need nothing now
+            return drafts.ask_again(services, data, thanked=True)
         if _a_piece(services, data["text"], text) and not _only_a_place(session, services, text):
             return drafts.join(session, services, resident, data, text, record, now)
         return _moved_on(session, services, resident, data, text, record, now)

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import Case
-from tests.e2e.worker_chat import queued, report, show
+from tests.e2e.worker_chat import digits, queued, report, show
 
 # Each resident lives in a building of their own (one per unit), so no report is taken for a neighbour's.
 LAMP = "明湖新村{}栋单元门口那盏路灯坏了，晚上黑乎乎的"
@@ -196,3 +196,50 @@ def test_withdraw_with_a_particle_after_it_asks_to_confirm_the_one_open_case(wec
     assert bins in asked and "回复 1" in asked, asked
     assert "已撤销" in wecom.send_text(resident, "1")
     assert show(bins, database_url)["state"] == "withdrawn"
+
+
+def test_a_bare_number_with_nothing_asked_is_answered_and_kept_off_the_open_case(wecom, db, database_url):
+    """A 2 right after a short report was added to it (【居民补充材料】… 说明：2 for its worker); a 2 later was asked
+    back as a report of its own."""
+    resident = "day-digit"
+    assert "已绑定" in wecom.send_text(resident, "绑定 荔枝湾小区1栋")
+    lamp = report(wecom, "楼下路灯坏了", resident)
+    for digit in ("2", "３"):
+        reply = wecom.send_text(resident, digit)
+        assert lamp in reply and f"进度 {digits(lamp)}" in reply and "哪一类" not in reply, reply
+    assert [e["action"] for e in show(lamp, database_url)["events"]] == ["report"]
+    assert not queued(db, show(lamp, database_url)["assignee"], "说明：2")
+    assert cases_of(db, resident) == 1
+
+
+def test_thanks_saying_the_lamp_is_fixed_while_it_is_asked_back_is_no_piece_of_the_report(wecom, db, database_url):
+    """灯修好了，谢谢师傅 was joined to the waiting report (楼下的灯 灯修好了，谢谢师傅); now it is thanked, the question
+    stands with how to say the report needs nothing, and the answer opens the report in its own words."""
+    resident = "day-fixed-thanks"
+    assert "已绑定" in wecom.send_text(resident, "绑定 荔枝湾小区3栋")
+    assert "哪一类" in wecom.send_text(resident, "楼下的灯")
+    reply = wecom.send_text(resident, "灯修好了，谢谢师傅")
+    assert "不客气" in reply and "哪一类" in reply and "不用了" in reply, reply
+    number = wecom.send_text(resident, "1").split("事项编号 ")[1][:9]
+    assert show(number, database_url)["text"] == "楼下的灯"
+
+
+@pytest.mark.parametrize(("userid", "said"), [("day-never-mind-1", "不需要了"), ("day-never-mind-2", "不用了"),
+                                              ("day-never-mind-3", "算了")])
+def test_never_mind_with_nothing_open_is_answered_politely_and_opens_nothing(wecom, db, userid, said):
+    """不需要了 with no case was asked back as a report (哪一类？ 住房建设、教育…); 不用了 and 算了 got the whole help."""
+    reply = wecom.send_text(userid, said)
+    assert reply.startswith("好的") and "哪一类" not in reply and "有事您说" not in reply, reply
+    assert "收到“1”" in wecom.send_text(userid, "1")  # nothing asked is left waiting
+    assert cases_of(db, userid) == 0
+
+
+def test_never_mind_while_a_report_is_asked_back_does_not_register_it(wecom, db):
+    resident = "day-take-back"
+    assert "已绑定" in wecom.send_text(resident, "绑定 荔枝湾小区5栋")
+    assert "哪一类" in wecom.send_text(resident, "楼下的灯")
+    reply = wecom.send_text(resident, "算了，不用了")
+    assert "不再登记" in reply and "楼下的灯" in reply, reply
+    assert "收到“1”" in wecom.send_text(resident, "1")
+    assert cases_of(db, resident) == 0
+
