@@ -27,6 +27,12 @@ def cases_in_play(session: Session, userid: str) -> list[Case]:
     ).order_by(Case.id.desc()).limit(IN_PLAY_LIMIT)))
 
 
+def finished_cases(session: Session, userid: str) -> list[Case]:
+    """The resident's own cases closed, rated and archived, newest first: theirs to ask after, not to chase."""
+    return list(session.scalars(select(Case).where(Case.reporter_userid == userid, Case.state == CaseState.ARCHIVED)
+                                .order_by(Case.id.desc()).limit(IN_PLAY_LIMIT)))
+
+
 def followed_case(session: Session, case: Case) -> Case:
     """The case `case` stands for: the one it follows when it is a report linked to another's, else itself."""
     return session.get(Case, case.duplicate_of_id) if case.state == CaseState.MERGED else case

@@ -11,10 +11,16 @@ from sqlalchemy.orm import Session
 from handlers.cases.case_notices import tell_worker
 from handlers.chat import pending
 from handlers.chat.commands import holds_words, is_chitchat, is_thanks, without_follow_up_words
-from handlers.conversation.case_reference import cases_in_play, followed_case, may_be_about_a_case, pointed_at
+from handlers.conversation.case_reference import (
+    cases_in_play,
+    finished_cases,
+    followed_case,
+    may_be_about_a_case,
+    pointed_at,
+)
 from handlers.services import Services
 from handlers.texts import render
-from models import Case, CaseState, Resident
+from models import OPEN_STATES, Case, CaseState, Resident
 
 
 def answer(session: Session, services: Services, resident: Resident, text: str, now: datetime) -> str | None:
@@ -24,12 +30,15 @@ def answer(session: Session, services: Services, resident: Resident, text: str, 
     if not (asks or still_not) or not may_be_about_a_case(text):
         return None
     cases = cases_in_play(session, resident.userid)
+    named = pointed_at(cases, without_follow_up_words(text))
+    if asks and not named and (done := pointed_at(finished_cases(session, resident.userid),
+                                                  without_follow_up_words(text))):
+        return _progress_told(session, resident, done[0], text.strip(), now)  # 上次那个垃圾桶的事处理得怎么样了
     if not cases:
         return None
     a_report = services.classifier().classify(text).outcome == "match"
     if not asks and a_report and not holds_words(text, "refer_back"):
         return None  # a report of its own that says nobody came yet (东门路灯坏了半个月还没修)
-    named = pointed_at(cases, without_follow_up_words(text))
     if not named and a_report:
         return None  # asking after another matter: a report of its own
     candidates = named or cases
@@ -43,7 +52,7 @@ def _progress_told(session: Session, resident: Resident, named: Case, text: str,
     reporter's words); the worker of an open case hears the resident's words (a chase is for them)."""
     case = followed_case(session, named)
     holder = resident.userid if case is not named else None
-    told = case.state != CaseState.CLOSED and case.assignee is not None
+    told = case.state in OPEN_STATES and case.assignee is not None
     if told:
         tell_worker(session, case, "follow_up", resident.userid, now, text)
     return render("replies/followed_up", case=case, told=told, holder=holder)

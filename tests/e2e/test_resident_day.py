@@ -243,3 +243,14 @@ def test_never_mind_while_a_report_is_asked_back_does_not_register_it(wecom, db)
     assert "收到“1”" in wecom.send_text(resident, "1")
     assert cases_of(db, resident) == 0
 
+
+def test_asking_after_a_case_closed_and_rated_answers_with_it_and_opens_nothing(wecom, db, database_url):
+    """上次那个垃圾桶的事处理得怎么样了 about an archived case opened a new 环境卫生 case with those words: only open cases
+    and cases waiting for a rating were looked at."""
+    resident, _, bins_words = bound(wecom, "day-asks-old", 2)
+    bins = report(wecom, bins_words, resident)
+    closed_by_its_worker(wecom, database_url, bins)
+    assert "已归档" in wecom.send_text(resident, "1")
+    reply = wecom.send_text(resident, "上次那个垃圾桶的事处理得怎么样了")
+    assert bins in reply and "已归档" in reply and "事项编号" not in reply, reply
+    assert cases_of(db, resident) == 1
