@@ -46,7 +46,14 @@ from handlers.conversation.opening import (
     place_report,
     resident_and_conversation,
 )
-from handlers.places.address import Designators, designators, in_estate, normalise_address, without_denied
+from handlers.places.address import (
+    Designators,
+    chosen_place,
+    designators,
+    in_estate,
+    normalise_address,
+    without_denied,
+)
 from handlers.places.address_index import AddressMatch
 from handlers.registry import cache as registry
 from handlers.services import Services
@@ -397,7 +404,7 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
         if text is None:
             return None
     folded = without_denied(fold(text))
-    matches = services.addresses.get(session).match(_chosen(data.get("choices", ()), folded), limit=TIED_UNITS)
+    matches = services.addresses.get(session).match(chosen_place(data.get("choices", ()), folded), limit=TIED_UNITS)
     if state == pending.CONFIRM_ADDRESS and not (matches and matches[0].confident):
         matches = _in_guessed_estate(session, services, data["unit_id"], folded) or matches
     if not matches:
@@ -433,19 +440,6 @@ def _place_added(session: Session, services: Services, command: Command) -> str 
         return None
     words = command.as_written(command.args)
     return words if services.addresses.get(session).match(without_denied(fold(words)), limit=1) else None
-
-
-_AROUND_A_CHOICE = re.compile(r"^(?:就是|就在|是|在)?(.+?)(?:那边|那里|那儿|这边|的)?$")
-
-
-def _chosen(choices: list[str], answer: str) -> str:
-    """The place asked about (“请问是A还是B？”) an answer names by what sets it apart (东区, 湖景苑5栋: words of one of
-    `choices` only); else the answer itself, read as any address is."""
-    words = _AROUND_A_CHOICE.match(normalise_address(answer))
-    if words is None:
-        return answer
-    named = [choice for choice in choices if words.group(1) in normalise_address(choice)]
-    return named[0] if len(named) == 1 else answer
 
 
 def _in_guessed_estate(session: Session, services: Services, unit_id: int, text: str) -> list[AddressMatch]:

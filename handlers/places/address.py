@@ -1,7 +1,8 @@
 """Address text as residents write it, folded into one canonical form and taken apart.
 
-三栋 = 3栋 = 3号楼 = 3座 = 3幢 = 3#楼 become `3栋` (3-2-301 is 3栋2单元301); 二期 = 2区 become `2期`; 第三村民小组 = 3队
-become `3组`; full width, traditional characters and common typos are folded first.
+三栋 = 3栋 = 3号楼 = 3座 = 3幢 = 3#楼 become `3栋` (3-2-301 is 3栋2单元301, 湖景苑3-2 is 3栋2单元); 二期 = 2区 become
+`2期`, and an estate's part named by direction or letter (东区, a区) `东期`, `a期`; 第三村民小组 = 3队 become `3组`; full
+width, traditional characters and common typos are folded first.
 What is left after the numbered parts are taken out are the place *names*.
 """
 
@@ -33,8 +34,12 @@ LANE_WORDS = ("里", "弄", "巷", "坊", "胡同")  # a number after them is a 
 _LANE_HOUSE = re.compile(r"(?:(?<=[里弄巷坊])|(?<=胡同))(\d+)号")  # 5号门口 in a lane: at house 5 (in an estate: gate 5)
 _NOISE = re.compile(r"[^\w-]+|_")
 _BUILDING = re.compile(r"(?<![a-z0-9])(\d+|[a-z])栋")
-_PHASE = re.compile(r"(?<!\d)(\d+)期")
+_PHASE = re.compile(r"(?<![\da-z])(\d+|[a-z东南西北])期")
+# The last character of an estate's name (阳光小区, 湖景苑, 明湖新村, 荔枝湾) or of its phase: what a part (东区, a区)
+# or a building-unit shorthand (3-2) follows. 城 is left out: 城东区 names a district.
+_ESTATE_END = "区园苑庭居寓厦场家庄府村湾舍邨期"
 _GROUP = re.compile(r"(?<!\d)(\d+)组")
+_COUNTERS = "|".join("点 号 月 日 天 元 块 米 个 岁 次 年 分 秒 小时 周 斤 度 % 人 只 辆 户".split())
 _LEADING_ZERO = re.compile(r"(?<!\d)0+(?=\d)")
 
 
@@ -78,6 +83,10 @@ class _Rules:
         self.ranged = re.compile(r"(\d+)[-~至到](\d+)栋")
         self.unit_room = re.compile(r"(?<![\d-])(\d{1,2})-(\d{1,2})-(\d{3,4})(?![\d-])")  # 3-2-301: 栋-单元-室
         self.room_shorthand = re.compile(r"(?<![\d-])(\d{1,2})-(\d{3,4})(?!\d)")
+        # 湖景苑3-2: 栋-单元 after an estate's name; never a count, a time or a date (3-5个, 8-9点, 3-2号)
+        self.unit_shorthand = re.compile(rf"(?<=[{_ESTATE_END}])(\d{{1,2}})-(\d)(?:单元)?+(?![\d.-]|栋|{_COUNTERS})")
+        # 东区, a区: a part of an estate, after its name or alone (an answer: 东区3栋)
+        self.part = re.compile(rf"(?:(?<=[{_ESTATE_END}])|^)([东南西北a-z])区(?!域)")
         self.suffixes = tuple(sorted(spec["name_suffixes"], key=len, reverse=True))
         self.home = re.compile(rf"(?:{alternation(spec['home_words'])}).*?(?=[，,。；;！!？?\s]|但|可是|不过|$)")
 
@@ -113,6 +122,8 @@ def normalise_address(text: str) -> str:
     text = rules.ranged.sub(_expand_range, text)
     text = rules.unit_room.sub(r"\1栋\2单元\3", text)
     text = rules.room_shorthand.sub(r"\1栋\2", text)
+    text = rules.unit_shorthand.sub(r"\1栋\2单元", text)
+    text = rules.part.sub(r"\1期", text)
     return _NOISE.sub("", text)
 
 
@@ -156,6 +167,20 @@ _DENIED = re.compile(r"不是[^，,。；;！!？?\s是]*[，,。；;！!？?\s]
 def without_denied(text: str) -> str:
     """The words without what they deny: 不是一期，是二期的 → 是二期的 (an answer that corrects a guessed place)."""
     return _DENIED.sub("", text)
+
+
+_AROUND_A_CHOICE = re.compile(r"^(?:就是|就在|是|在)?(.+?)(?:那边|那里|那儿|这边|的)?$")
+
+
+def chosen_place(choices: Collection[str], answer: str) -> str:
+    """The one of `choices` (“请问地点是A还是B？”) an answer names by what sets it apart (湖景苑那边, 是东区: words of
+    that choice only), else the answer itself, to be read as any address is."""
+    words = _AROUND_A_CHOICE.match(answer.strip())
+    if words is None or not choices:
+        return answer
+    wanted = normalise_address(words.group(1))
+    named = [choice for choice in choices if wanted and wanted in normalise_address(choice)]
+    return named[0] if len(named) == 1 else answer
 
 
 def split_home(text: str) -> tuple[str, str]:

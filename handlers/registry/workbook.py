@@ -65,7 +65,7 @@ SHEETS: tuple[Sheet, ...] = (
         Column("code", "单元编码", ("编码", "最小单元编码"), True),
         Column("grid", "网格编码", ("所属网格编码", "所属网格"), True),
         Column("address", "详细地址", ("地址",), True, "如：湖滨路88号阳光小区一期1-2栋"),
-        Column("aliases", "别名", ("常用名", "简称"), False, "小区别称、楼栋号等，用“、”分隔"),
+        Column("aliases", "别名", ("常用名", "简称"), False, "小区别称、楼栋号、居民常说的附近地标（如某菜市场、某小学后门）等，用“、”分隔"),
         Column("lat", "纬度", ("lat",), False),
         Column("lng", "经度", ("lng",), False),
     ), "最小单元：1-3栋楼、一个自然村或小区的一期"),

@@ -101,6 +101,13 @@ def test_two_estates_of_one_grid_place_the_case_in_that_grid(wecom, database_url
     assert (case["state"], case["grid"], case["unit"]) == ("pending", "441999001001003", None)
 
 
+def test_building_unit_shorthand_places_the_case_at_that_building(wecom, database_url):
+    """湖景苑3-2 (栋-单元, no room): building 3's unit, not the estate at large."""
+    number = case_number(wecom.send_text("shorthand-resident", "湖景苑3-2楼道的灯坏了一个星期，晚上很黑"))
+    case = cli_json(["case", "show", number, "--json"], database_url)
+    assert (case["grid"], case["unit"]) == ("441999001001003", "441999001001003002")
+
+
 def test_with_a_grid_all_on_leave_the_worker_with_a_grid_nearest_to_it_gets_the_case(wecom, db, database_url):
     """碧水山庄 (东岭社区第四网格): its 专职 worker and leader on leave, and the 专职 workers of the squares beside it
     too; dl-worker-3's second grid (第五网格) adjoins it, though their own (第三网格) is the farthest square."""

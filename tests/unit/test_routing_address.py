@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.places.address import designators, normalise_address, place_names, split_home
+from handlers.places.address import chosen_place, designators, normalise_address, place_names, split_home
 from handlers.places.address_index import AddressIndex, UnitPlace
 
 AREAS = ("明湖区", "湖滨街道", "青山镇", "石湾村")
@@ -205,3 +205,39 @@ def test_each_place_named_owns_the_numbers_written_after_it():
     assert {m.unit_id for m in matches[:2]} == {1, 3} and not matches[0].confident
     assert matches[2].unit_id == 2 and matches[2].score < matches[1].score
     assert [(m.unit_id, m.confident) for m in index.match("湖滨路88号阳光小区一期5栋")] == [(2, True)]
+
+
+@pytest.mark.parametrize("written", ["湖景苑3-2", "湖景苑3-2楼道灯不亮", "湖景苑3-2单元", "翠苑2期3-2", "金桂园３－２"])
+def test_building_unit_shorthand_after_an_estate_names_the_building(written):
+    """3-2 after an estate's name is 3栋2单元 (as 3-2-301 is 3栋2单元301)."""
+    assert designators(normalise_address(written)).buildings == {"3"}
+
+
+@pytest.mark.parametrize("written", ["湖景苑3-5个人在吵", "湖景苑8-9点最吵", "湖景苑12-25停水", "等了2-3天"])
+def test_counts_times_and_dates_with_a_dash_name_no_building(written):
+    assert designators(normalise_address(written)).buildings == frozenset()
+
+
+def _parts_index() -> AddressIndex:
+    """An estate in parts named by direction (东区/西区), as some registries list them."""
+    return AddressIndex([UnitPlace(1, "湖滨路8号阳光小区东区1-5栋", (), ()), UnitPlace(2, "湖滨路8号阳光小区西区1-5栋", (), ()),
+                         UnitPlace(3, "湖滨路8号阳光小区西区6-9栋", (), ())])
+
+
+@pytest.mark.parametrize(("text", "unit_id"), [("阳光小区7栋漏水", 3), ("阳光小区东区3栋漏水", 1), ("陽光小區西區3棟", 2)])
+def test_an_estate_in_parts_is_found_with_or_without_its_part(text, unit_id):
+    """东区/西区 are parts of 阳光小区 (as 一期/二期 are): a building only one part has is found without it."""
+    assert [(m.unit_id, m.confident) for m in _parts_index().match(text)][:1] == [(unit_id, True)]
+
+
+def test_a_building_two_parts_have_is_asked_and_a_district_is_no_part():
+    assert not _parts_index().match("阳光小区3栋漏水")[0].confident
+    assert designators(normalise_address("城东区阳光小区")).phases == frozenset()
+
+
+@pytest.mark.parametrize(("answer", "chosen"), [("是东区", 0), ("西区那边", 1), ("西區", 1), ("阳光小区", None),
+                                                ("湖景苑5栋", None)])
+def test_an_answer_naming_what_sets_one_place_apart_picks_it(answer, chosen):
+    """To 请问地点是“…阳光小区东区”还是“…阳光小区西区”？: 东区 picks the first; words both share, or neither has, pick none."""
+    choices = ["明湖区湖滨路8号阳光小区东区", "明湖区湖滨路8号阳光小区西区"]
+    assert chosen_place(choices, answer) == (answer if chosen is None else choices[chosen])
