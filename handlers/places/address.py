@@ -71,7 +71,7 @@ class _Rules:
         counters = alternation([*spec["building_words"], *spec["building_typos"], *spec["phase_words"],
                                 *spec["phase_typos"], *spec["group_words"], "号", "单元", "楼", "层", "室"])
         self.typos = [(str(k), str(v)) for k, v in sorted(spec["typos"].items(), key=lambda kv: -len(kv[0]))]
-        self.numeral = re.compile(rf"第?([{_CN_NUMERAL}]+)(?=(?:[{_SEPARATORS}][0-9{_CN_NUMERAL}]+)*(?:{counters}))")
+        self.numeral = re.compile(rf"第?([{_CN_NUMERAL}]+)(?=(?:[{_SEPARATORS}][0-9{_CN_NUMERAL}]+)*({counters}))")
         self.ordinal = re.compile(r"第(?=\d)")
         self.building = re.compile(rf"(?<![a-z])(\d+|[a-z])(?:{buildings})")
         self.phase = re.compile(rf"(\d+)(?:{phases})")
@@ -79,7 +79,7 @@ class _Rules:
         self.bare_number = re.compile(r"(?<![路街道巷弄里月\d])(\d+)号(?![门铺店楼栋院房\d])")
         # 1、3栋 and 1,3栋 list buildings; so does a dot (1.3栋), which may also mean 1栋3单元: either way
         # building 1 or 3 is meant, never 13, and an estate splitting them between units is asked
-        self.listed = re.compile(r"((?:\d+[、,，和及/.。·])+\d+)栋")
+        self.listed = re.compile(r"((?:\d+[、,，和及/.。· ])+\d+)栋")  # a space too: 5 6栋
         self.ranged = re.compile(r"(\d+)[-~至到](\d+)栋")
         self.unit_room = re.compile(r"(?<![\d-])(\d{1,2})-(\d{1,2})-(\d{3,4})(?![\d-])")  # 3-2-301: 栋-单元-室
         self.room_shorthand = re.compile(r"(?<![\d-])(\d{1,2})-(\d{3,4})(?!\d)")
@@ -99,6 +99,17 @@ def _rules(config_dir: Path = SHIPPED_CONFIG_DIR) -> _Rules:
     return _Rules(yaml.safe_load(path.read_text(encoding="utf-8")))
 
 
+def _read_numeral(found: re.Match) -> str:
+    """三 → 3, 十二 → 12, 一零一 → 101; two consecutive digits right before their counter are both and the number
+    they join (三四栋 → 3栋4栋34栋): residents write 三四栋 for buildings 3 and 4, seldom for 34 (三十四栋), so a unit
+    holding 3 and 4 is certain, and one with a building 34 as likely (asked)."""
+    run, counter = found.group(1), found.group(2)
+    digits = [chinese_number(char) for char in run] if found.end() == found.start(2) else []
+    if len(digits) == 2 and 0 < digits[0] and digits[1] == digits[0] + 1 and all(c not in "十百" for c in run):
+        return f"{digits[0]}{counter}{digits[1]}{counter}{digits[0]}{digits[1]}"
+    return str(chinese_number(run))
+
+
 def _expand_range(match: re.Match) -> str:
     first, last = int(match.group(1)), int(match.group(2))
     if first > last or last - first > MAX_RANGE:
@@ -112,7 +123,7 @@ def normalise_address(text: str) -> str:
     text = to_simplified(nfkc(text or "").casefold())
     for wrong, right in rules.typos:
         text = text.replace(wrong, right)
-    text = rules.numeral.sub(lambda m: str(chinese_number(m.group(1))), text)
+    text = rules.numeral.sub(_read_numeral, text)
     text = rules.ordinal.sub("", text)
     text = rules.building.sub(r"\1栋", text)
     text = rules.phase.sub(r"\1期", text)
@@ -170,14 +181,19 @@ def without_denied(text: str) -> str:
 
 
 _AROUND_A_CHOICE = re.compile(r"^(?:就是|就在|是|在)?(.+?)(?:那边|那里|那儿|这边|的)?$")
+_ORDINAL = re.compile(r"(?:就是|是)?(?:第([1-9一二三])(?:个|处)?|([1-9])|([前后])(?:者|一个|一处|面那个|面那处|面的|面))[。.!！]?")
 
 
 def chosen_place(choices: Collection[str], answer: str) -> str:
-    """The one of `choices` (“请问地点是A还是B？”) an answer names by what sets it apart (湖景苑那边, 是东区: words of
-    that choice only), else the answer itself, to be read as any address is."""
+    """The one of `choices` (“请问地点是A还是B？”) an answer names by its turn (第二个, 后面那个) or by what sets it
+    apart (湖景苑那边, 是东区: words of that choice only), else the answer itself, to be read as any address is."""
     words = _AROUND_A_CHOICE.match(answer.strip())
     if words is None or not choices:
         return answer
+    if turn := _ORDINAL.fullmatch(answer.strip()):
+        said = turn.group(1) or turn.group(2) or ""
+        number = {"前": 1, "后": len(choices)}.get(turn.group(3)) or (int(said) if said.isdigit() else chinese_number(said))
+        return list(choices)[number - 1] if number <= len(choices) else answer
     wanted = normalise_address(words.group(1))
     named = [choice for choice in choices if wanted and wanted in normalise_address(choice)]
     return named[0] if len(named) == 1 else answer

@@ -94,11 +94,27 @@ def test_two_estates_in_two_grids_are_asked_which_and_neither_building_is_read_i
     assert (case["grid"], case["unit"]) == ("441999001001003", "441999001001003003")
 
 
+def test_a_place_offered_among_two_is_picked_by_its_turn(wecom, database_url):
+    """To 请问地点是“…阳光小区一期3-4栋”还是“…湖景苑5-6栋”？ the answer 第二个 places the case at 湖景苑5-6栋."""
+    userid = "turn-resident"
+    number = case_number(wecom.send_text(userid, "从阳光小区一期3栋到湖景苑5栋的路灯都不亮，晚上很黑"))
+    assert number in wecom.send_text(userid, "第二个")
+    case = cli_json(["case", "show", number, "--json"], database_url)
+    assert (case["grid"], case["unit"]) == ("441999001001003", "441999001001003003")
+
+
 def test_two_estates_of_one_grid_place_the_case_in_that_grid(wecom, database_url):
     """湖景苑 and 金桂园 both lie in 阳光社区第三网格: whichever the place is, the grid is certain."""
     number = case_number(wecom.send_text("one-grid-resident", "从湖景苑3栋到金桂园2栋的路灯都不亮，晚上很黑"))
     case = cli_json(["case", "show", number, "--json"], database_url)
     assert (case["state"], case["grid"], case["unit"]) == ("pending", "441999001001003", None)
+
+
+def test_two_consecutive_numerals_place_the_case_at_the_unit_holding_both(wecom, database_url):
+    """湖景苑三四栋中间 (between buildings 3 and 4, not building 34): 湖景苑3-4栋, without asking whether it is 湖景苑."""
+    number = case_number(wecom.send_text("consecutive-resident", "湖景苑三四栋中间的路灯坏了，晚上很黑"))
+    case = cli_json(["case", "show", number, "--json"], database_url)
+    assert (case["grid"], case["unit"]) == ("441999001001003", "441999001001003002")
 
 
 def test_building_unit_shorthand_places_the_case_at_that_building(wecom, database_url):

@@ -241,3 +241,18 @@ def test_an_answer_naming_what_sets_one_place_apart_picks_it(answer, chosen):
     """To 请问地点是“…阳光小区东区”还是“…阳光小区西区”？: 东区 picks the first; words both share, or neither has, pick none."""
     choices = ["明湖区湖滨路8号阳光小区东区", "明湖区湖滨路8号阳光小区西区"]
     assert chosen_place(choices, answer) == (answer if chosen is None else choices[chosen])
+
+
+@pytest.mark.parametrize(("written", "buildings"), [("湖景苑三四栋中间", {"3", "4", "34"}), ("湖景苑五六号楼之间", {"5", "6", "56"}),
+                                                    ("湖景苑5 6栋", {"5", "6"}), ("湖景苑十二栋", {"12"}),
+                                                    ("湖景苑三五栋", {"35"})])
+def test_two_consecutive_numerals_name_both_buildings_and_their_joint_number(written, buildings):
+    """三四栋 is mostly buildings 3 and 4 (34 is 三十四栋): both readings are kept, so a unit holding 3 and 4 is found
+    and an estate with a building 34 too is asked; 5 6栋 (a space) is a list, never 56."""
+    assert designators(normalise_address(written)).buildings == buildings
+
+
+@pytest.mark.parametrize(("answer", "chosen"), [("第二个", 1), ("2", 1), ("后面那个", 1), ("前者", 0), ("第3个", None)])
+def test_an_answer_naming_a_place_by_its_turn_picks_it(answer, chosen):
+    choices = ["明湖区湖滨路8号阳光小区东区", "明湖区湖滨路8号阳光小区西区"]
+    assert chosen_place(choices, answer) == (answer if chosen is None else choices[chosen])
