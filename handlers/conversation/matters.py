@@ -2,8 +2,10 @@
 
 Conservative (config/matters.yaml): a message is split only where each part on its own is a clear report (the
 classifier's sure match) of another category, or of the same category at another numbered spot (3栋 / 5栋); one
-matter told in several clauses (垃圾桶满了，臭气熏天: cause and effect, place and problem) stays one. The ordinary
-message costs a regex search or two: clauses are classified only when a split mark is present.
+matter told in several clauses (垃圾桶满了，臭气熏天: cause and effect, place and problem) stays one. After a comma
+alone a new matter needs another numbered spot or an `also` (路灯坏了，垃圾桶也满了没人收). The ordinary message costs a
+regex search or two: clauses are classified only when a split mark is present. benchmarks/dev_split.py counts what
+the shipped rules split among the training chat messages.
 
 When one part is clear and another is not, nothing is split: the message stays one report as before, its whole words
 on the case (or asked back, the classifier offering both matters), so the unclear matter is not lost but read by the
@@ -35,12 +37,14 @@ class MatterRules:
 
     separators: re.Pattern  # every place clauses part
     strong: re.Pattern  # marks, words and numbers: after them a clause of another category is a new matter
-    commas: re.Pattern  # after a comma alone only a clause at another numbered spot is
+    commas: re.Pattern  # after a comma alone only a clause at another numbered spot, or one that says `also`, is
+    also: re.Pattern  # a clause whose thing does “too” what the one before did (垃圾桶也满了): another matter's mark
     goes_on: re.Pattern  # a clause that goes on with the matter before it (还占了…, 万一…, …也不管)
     max_chars: int
     min_part_chars: int
     part_sure: float
     max_parts: int
+    model_sure: float | None = None  # a part the model alone reads this sure of counts as clear (None: never)
 
 
 @dataclass(frozen=True)
@@ -62,11 +66,14 @@ def matter_rules(config_dir: Path = SHIPPED_CONFIG_DIR) -> MatterRules:
     starts = "".join(map(re.escape, data["marks"] + data["commas"]))
     words = f"(?:^|(?<=[{starts}]))(?:{_either(data['words'])})(?![{''.join(map(re.escape, data['not_before']))}])"
     strong = "|".join([marks, words, data["numbered"]])
+    not_after = "".join(f"(?<!{re.escape(word)})" for word in data["also_not_after"])
+    also = f"(?:^|(?<=[{starts}]))[^{starts}]{{{data['also_after']},}}?{not_after}(?:{_either(data['also'])})"
     return MatterRules(separators=re.compile(f"{strong}|{commas}"), strong=re.compile(strong),
-                       commas=re.compile(commas),
+                       commas=re.compile(commas), also=re.compile(also),
                        goes_on=re.compile(f"^(?:{_either(data['continuations'])})|{_either(data['follow_ups'])}"),
                        max_chars=int(data["max_chars"]), min_part_chars=int(data["min_part_chars"]),
-                       part_sure=float(data["part_sure"]), max_parts=int(data["max_parts"]))
+                       part_sure=float(data["part_sure"]), max_parts=int(data["max_parts"]),
+                       model_sure=None if data.get("model_sure") is None else float(data["model_sure"]))
 
 
 def _either(words: list[str]) -> str:
@@ -74,15 +81,15 @@ def _either(words: list[str]) -> str:
     return "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
 
 
-def clear_report(decision: Decision, sure: float) -> bool:
+def clear_report(decision: Decision, sure: float, model_sure: float | None = None) -> bool:
     """Whether a decision is a clear report on its own: a match, not to be sorted, whose words name the matter (a
     rule of its category fired: 电梯坏了, not 好几天了, which the model alone may read as a category), the model
-    (if any) giving its category `sure` or more."""
+    (if any) giving its category `sure` or more; or, with `model_sure`, one the model alone gives that much."""
     if decision.outcome != "match" or decision.category in (None, OTHER):
         return False
-    if not any(rule["category"] == decision.category for rule in decision.rules):
-        return False
     given = next((c.score for c in decision.ranking if c.category == decision.category), None)
+    if not any(rule["category"] == decision.category for rule in decision.rules):
+        return model_sure is not None and given is not None and given >= model_sure
     return given is None if not decision.ranking else given is not None and given >= sure
 
 
@@ -98,21 +105,23 @@ def matters(classifier: Classifier, text: str, decision: Decision, rules: Matter
     for group in groups:
         words = text[group.start:group.end]
         alone = group.decision if words == group.first else classifier.classify(words)
-        if not clear_report(alone, rules.part_sure) or alone.category != group.decision.category:
+        if not clear_report(alone, rules.part_sure, rules.model_sure) or alone.category != group.decision.category:
             return None  # its clauses together read otherwise: one report after all
         parts.append(Part(words, alone, groups[0].lead if parts else ""))
     return parts if _all_apart(parts) else None
 
 
 def _may_part(text: str, rules: MatterRules) -> bool:
-    """Whether `text` is a chat message with a split mark: a mark, a word or a number, or commas with two numbered
-    spots of one kind (3栋 … 5栋)."""
+    """Whether `text` is a chat message with a split mark: a mark, a word or a number, or commas with a later clause
+    that says `also` (…，垃圾桶也满了) or two numbered spots of one kind (3栋 … 5栋)."""
     if len(word_characters(text)) > rules.max_chars:
         return False
     if rules.strong.search(text) is not None:
         return True
-    return (rules.commas.search(text) is not None and len(_SPOT_LIKE.findall(text)) >= 2
-            and any(len(numbers) >= 2 for numbers in spots(text).values()))
+    if rules.commas.search(text) is None:
+        return False
+    return rules.also.search(text, 1) is not None or (len(_SPOT_LIKE.findall(text)) >= 2
+                                                     and any(len(numbers) >= 2 for numbers in spots(text).values()))
 
 
 @dataclass
@@ -158,9 +167,10 @@ def _grouped(classifier: Classifier, text: str, rules: MatterRules) -> list[_Gro
             groups.append(_Group(start, end))
         current = groups[-1]
         before = text[current.start:current.end]
-        readable = _readable(words, rules) and (not after_comma or current.decision is None or elsewhere(before, words))
+        readable = _readable(words, rules) and (not after_comma or current.decision is None
+                                                or rules.also.match(words) is not None or elsewhere(before, words))
         decision = classifier.classify(words) if readable else None
-        if decision is not None and clear_report(decision, rules.part_sure) and current.first != words:
+        if decision is not None and clear_report(decision, rules.part_sure, rules.model_sure) and current.first != words:
             if current.decision is None:
                 current.end, current.first, current.decision, current.lead = end, words, decision, text[current.start:start]
                 continue

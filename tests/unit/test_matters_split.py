@@ -24,6 +24,11 @@ TWO_MATTERS = [
      [("有个老人摔倒在楼道起不来了", "突发事件"), ("门口的井盖松了", "市政设施")]),
     # one category at two numbered spots: two matters, though only a comma parts them
     ("3栋门口的路灯坏了，5栋门口的路灯也坏了", [("3栋门口的路灯坏了", "市政设施"), ("5栋门口的路灯也坏了", "市政设施")]),
+    # a comma, then another thing that is broken too (…也…): two matters when both are clear and of two categories
+    ("楼下路灯坏了，垃圾桶也满了没人收", [("楼下路灯坏了", "市政设施"), ("垃圾桶也满了没人收", "环境卫生")]),
+    ("单元门的门禁坏了，楼下的垃圾也好几天没人收", [("单元门的门禁坏了", "物业管理"), ("楼下的垃圾也好几天没人收", "环境卫生")]),
+    # a part no rule reads, that the model is all but certain of (matters.yaml's model_sure)
+    ("单元门口的路灯坏了，还有楼上天天弹钢琴到半夜", [("单元门口的路灯坏了", "市政设施"), ("楼上天天弹钢琴到半夜", "噪音扰民")]),
 ]
 
 ONE_MATTER = [
@@ -37,6 +42,11 @@ ONE_MATTER = [
     "马路上的红绿灯坏了。车很多很危险。",
     "电梯坏了好几天了。另外说一下，电梯里的按钮也掉了",  # the same matter's other detail
     "垃圾站旁边新搭了个棚子。里面堆满了垃圾，臭气熏天",  # 里面: what the shed holds, the same matter
+    "垃圾桶满了，旁边的地上也全是垃圾",  # …也… of the same category: one matter
+    "楼下路灯坏了，晚上也黑得看不见路",  # …也… that is no clear report of its own
+    "电梯坏了，物业也不管",  # what the matter lacks, not a matter of its own
+    "楼道的声控灯坏了，晚上啥也看不见",  # 啥也: "at all", not "also"
+    "井盖缺了一块，差点崴脚！在公交站牌旁边",  # 在…: where the matter is, not another matter
 ]
 
 
@@ -85,6 +95,16 @@ def test_a_fragment_the_model_alone_reads_as_a_category_is_no_clear_report(class
     sure = matter_rules().part_sure
     assert not clear_report(classifier.classify("好几天了"), sure)
     assert clear_report(classifier.classify("电梯坏了"), sure)
+
+
+def test_a_part_only_the_model_reads_is_clear_only_when_it_is_all_but_certain(classifier):
+    """楼上天天弹钢琴到半夜 fires no rule: clear with matters.yaml's model_sure, not without it."""
+    decision = classifier.classify("楼上天天弹钢琴到半夜")
+    assert not any(rule["category"] == decision.category for rule in decision.rules)
+    rules = matter_rules()
+    assert clear_report(decision, rules.part_sure, rules.model_sure)
+    assert not clear_report(decision, rules.part_sure)
+    assert not clear_report(decision, rules.part_sure, 0.99999999)
 
 
 def test_the_split_words_come_from_the_config(classifier, tmp_path):
