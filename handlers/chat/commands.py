@@ -204,9 +204,13 @@ def holds_words(text: str, kind: str) -> bool:
 def without_follow_up_words(text: str) -> str:
     """`text` (folded) without the words that ask after a case or point back at one (上次说的那个…怎么样了):
     what is left names the matter (路灯)."""
+    return without_words(text, "follow_up", "still_not", "no_longer_needed", "refer_back")
+
+
+def without_words(text: str, *kinds: str) -> str:
+    """`text` (folded) without the vocabulary's words of `kinds` (路灯的事谢谢你们 without thanks and refer_back: 路灯)."""
     folded = fold(text).lower()
-    asking = _lowered("follow_up") | _lowered("still_not") | _lowered("no_longer_needed") | _lowered("refer_back")
-    for word in sorted(asking, key=len, reverse=True):
+    for word in sorted(set().union(*(_lowered(kind) for kind in kinds)), key=len, reverse=True):
         folded = folded.replace(word, " ")
     return folded
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from handlers.cases.case_notices import tell_worker
 from handlers.chat import pending
-from handlers.chat.commands import holds_words, is_chitchat, is_thanks, without_follow_up_words
+from handlers.chat.commands import holds_words, is_chitchat, is_thanks, without_follow_up_words, without_words
 from handlers.conversation.case_reference import (
     cases_in_play,
     finished_cases,
@@ -26,7 +26,8 @@ from models import OPEN_STATES, Case, CaseState, Resident
 def answer(session: Session, services: Services, resident: Resident, text: str, now: datetime) -> str | None:
     """The reply to words asking after one of the resident's cases; None when they ask after none (no such words,
     no case in play, or a report of another matter the classifier is sure of)."""
-    asks, still_not = holds_words(text, "follow_up"), holds_words(text, "still_not")
+    asks = holds_words(text, "follow_up")  # 怎么样了; or it is still not done, or back again (还是那个路灯，又不亮了)
+    still_not = holds_words(text, "still_not") or holds_words(text, "again") and holds_words(text, "refer_back")
     if not (asks or still_not) or not may_be_about_a_case(text):
         return None
     cases = cases_in_play(session, resident.userid)
@@ -45,6 +46,27 @@ def answer(session: Session, services: Services, resident: Resident, text: str, 
     if len(candidates) > 1:
         return render("replies/follow_up_which", cases=candidates)
     return _progress_told(session, resident, candidates[0], text.strip(), now)
+
+
+def thanked(session: Session, resident: Resident, text: str, now: datetime) -> str | None:
+    """Thanks for a case already reported (路灯的事谢谢你们, 灯修好了，谢谢师傅): thanks with words pointing back at it or
+    saying it is sorted, naming one of the resident's cases open, waiting for a rating or archived. An open case's
+    worker hears the words (the resident may say it is fixed); a closed one asks the rating. None for other words
+    (谢谢，楼下路灯坏了 is a report)."""
+    if not holds_words(text, "thanks") or not (holds_words(text, "refer_back") or holds_words(text, "resolved")) \
+            or any(holds_words(text, kind) for kind in ("still_not", "again", "follow_up")) \
+            or not may_be_about_a_case(text):
+        return None
+    words = without_words(text, "thanks", "resolved", "refer_back")
+    named = pointed_at(cases_in_play(session, resident.userid), words) \
+        or pointed_at(finished_cases(session, resident.userid), words)
+    if not named:
+        return None
+    case = followed_case(session, named[0])
+    told = case.state in OPEN_STATES and case.assignee is not None
+    if told:
+        tell_worker(session, case, "note", resident.userid, now, text.strip())
+    return render("replies/thanks", case=case, told=told)
 
 
 def _progress_told(session: Session, resident: Resident, named: Case, text: str, now: datetime) -> str:

@@ -159,6 +159,8 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
         return offered  # 路灯的事不用管了: withdraw the lamp's case?
     if is_never_mind(text):  # 不用了 with nothing asked: no report; an open case is said how to withdraw
         return render("replies/never_mind", cases=resident_requests.open_cases(session, resident)[:BARE_NUMBER_CASES])
+    if (thanks := follow_ups.thanked(session, resident, text, now)) is not None:
+        return thanks  # 路灯的事谢谢你们: no new report of the lamp
     if (followed := follow_ups.answer(session, services, resident, text, now)) is not None:
         return followed  # 那个路灯的事怎么样了: the lamp's case, not a new one
     return report(session, services, resident, text.strip(), record, now)
@@ -266,8 +268,8 @@ def report(session: Session, services: Services, resident: Resident, text: str,
         case = latest_open_case(session, resident.userid)
         if case is not None:  # words about their case ("不是3栋，是5栋"): kept on it, not answered with the help
             return _supplement(session, resident, case, text, now)
-    if (no_report or is_chitchat(text)) and not attachments:
-        return render("replies/help")
+    if (no_report or is_chitchat(text)) and not attachments:  # thanks in more words (灯修好了，谢谢师傅) are thanked
+        return render("replies/thanks" if _a_closing_remark(services, text) else "replies/help")
     return drafts.ask_category(session, services, resident, text, decision, record, now, attachments)
 
 

@@ -254,3 +254,38 @@ def test_asking_after_a_case_closed_and_rated_answers_with_it_and_opens_nothing(
     reply = wecom.send_text(resident, "上次那个垃圾桶的事处理得怎么样了")
     assert bins in reply and "已归档" in reply and "事项编号" not in reply, reply
     assert cases_of(db, resident) == 1
+
+
+def test_thanks_naming_a_case_already_closed_is_thanked_and_opens_nothing(wecom, db, database_url):
+    """路灯的事谢谢你们 after the lamp's case was archived opened a new 市政设施 case with those words; 灯修好了，谢谢师傅
+    got the whole help."""
+    resident = "day-grateful"
+    assert "已绑定" in wecom.send_text(resident, "绑定 荔枝湾小区7栋")
+    lamp = report(wecom, "荔枝湾小区7栋门口的路灯坏了，晚上很黑", resident)
+    closed_by_its_worker(wecom, database_url, lamp)
+    assert "已归档" in wecom.send_text(resident, "1")
+    thanked = wecom.send_text(resident, "路灯的事谢谢你们")
+    assert thanked.startswith("不客气") and lamp in thanked and "事项编号" not in thanked, thanked
+    assert wecom.send_text(resident, "燈修好了，謝謝師傅").startswith("不客气")
+    assert cases_of(db, resident) == 1
+
+
+def test_asking_for_my_cases_in_words_lists_them_and_adds_nothing_to_the_open_one(wecom, database_url):
+    """查一下我的事项 was added to the open case as more of it (【居民补充材料】… 说明：查一下我的事项)."""
+    resident = "day-my-cases"
+    assert "已绑定" in wecom.send_text(resident, "绑定 荔枝湾小区9栋")
+    lamp = report(wecom, "荔枝湾小区9栋门口的路灯坏了，晚上很黑", resident)
+    listed = wecom.send_text(resident, "查一下我的事项")
+    assert lamp in listed and "补充" not in listed, listed
+    assert [e["action"] for e in show(lamp, database_url)["events"]] == ["report"]
+
+
+def test_saying_that_lamp_is_out_again_while_its_case_is_open_chases_it(wecom, db, database_url):
+    """还是那个路灯，又不亮了 opened a second case of the lamp the resident's open case is about."""
+    resident = "day-again"
+    assert "已绑定" in wecom.send_text(resident, "绑定 荔枝湾小区11栋")
+    lamp = report(wecom, "荔枝湾小区11栋门口的路灯坏了，晚上很黑", resident)
+    reply = wecom.send_text(resident, "还是那个路灯，又不亮了")
+    assert lamp in reply and "事项编号" not in reply, reply
+    assert cases_of(db, resident) == 1
+    assert queued(db, show(lamp, database_url)["assignee"], lamp, "又不亮了")
