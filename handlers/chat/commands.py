@@ -177,6 +177,20 @@ def is_thanks(text: str) -> bool:
 _MODIFIERS = {"Sk", "Mn", "Cf"}  # skin tones, variation selectors, joiners: parts of an emoji, not one of their own
 
 
+_OPENER_FILLERS = re.compile(r"[我你您们要想有个一下的了吧啊呢呀请问就是这那里点儿]")
+
+
+def is_opener(text: str) -> bool:
+    """Words that only say the resident has something to report or ask (有个事想问一下, 你好，我想反映个问题): an opener
+    word, perhaps a greeting, and nothing but fillers."""
+    bare = _bare(text)
+    if not any(word in bare for word in _lowered("opener")):
+        return False
+    for word in sorted(_lowered("opener") | _lowered("greetings"), key=len, reverse=True):
+        bare = bare.replace(word, "")
+    return not _OPENER_FILLERS.sub("", bare)
+
+
 def is_never_mind(text: str) -> bool:
     """Words that only say the resident needs nothing (不用了, 算了算了, 好的不需要了，谢谢): never-mind words, perhaps
     with a greeting or thanks, and nothing else."""

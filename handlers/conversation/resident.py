@@ -25,6 +25,7 @@ from handlers.chat.commands import (
     is_chitchat,
     is_greeting,
     is_never_mind,
+    is_opener,
     is_thanks,
     is_yes,
     parse_command,
@@ -150,6 +151,8 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
                       cases=resident_requests.open_cases(session, resident)[:BARE_NUMBER_CASES])
     if is_greeting(text) or is_yes(text):  # a bare 对 or 好 with nothing asked is no report
         return render("replies/help")
+    if is_opener(text):  # 有个事想问一下: the matter is still to come
+        return render("replies/go_ahead")
     again = _sent_again(session, resident, text, now, clock_rules(services.config_dir).double_tap)
     if again is not None:
         return _told_again(session, resident, again, record, now)

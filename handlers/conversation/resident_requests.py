@@ -273,8 +273,9 @@ def _another_report(session: Session, services: Services, case_id: int, text: st
 
 def offer_new_home(session: Session, services: Services, resident: Resident, text: str, now: datetime) -> str | None:
     """A resident saying they moved (我们家搬到金桂园5栋了) is offered to bind the address their words name (回复 1);
-    None for words saying no such thing or naming no address of the registry. Their cases stay theirs."""
-    if not holds_words(text, "moved_house"):
+    None for words saying no such thing or naming no address of the registry, and for words that report a matter
+    there (我搬到金桂园5栋后发现楼下垃圾桶一直没人清理: the report, placed by its words). Their cases stay theirs."""
+    if not holds_words(text, "moved_house") or services.classifier().classify(text).outcome == "match":
         return None
     matches = services.addresses.get(session).match(fold(text), limit=1)
     if not matches or not matches[0].confident:

@@ -289,3 +289,22 @@ def test_saying_that_lamp_is_out_again_while_its_case_is_open_chases_it(wecom, d
     assert lamp in reply and "事项编号" not in reply, reply
     assert cases_of(db, resident) == 1
     assert queued(db, show(lamp, database_url)["assignee"], lamp, "又不亮了")
+
+
+def test_a_report_that_says_the_resident_moved_is_opened_where_it_says(wecom, db):
+    """我搬到金桂园3栋后发现… was taken for a move only: the resident was offered to bind the address, and the report
+    was never opened (its 1 bound the address)."""
+    reply = wecom.send_text("day-moved-in", "我搬到金桂园3栋后发现楼下垃圾桶一直没人清理，臭死了")
+    assert "事项编号" in reply and "金桂园3-4栋" in reply, reply
+    assert cases_of(db, "day-moved-in") == 1
+
+
+@pytest.mark.parametrize(("userid", "said"), [("day-opener-1", "有个事想问一下"), ("day-opener-2", "你好，我想反映個問題"),
+                                              ("day-opener-3", "我要投诉")])
+def test_saying_there_is_something_to_report_asks_to_go_ahead_and_opens_nothing(wecom, db, userid, said):
+    """有个事想问一下 was asked back as a report (社会救助? 安全生产? 税务?) and, unanswered, opened as a case of those
+    words; the others got the whole help."""
+    reply = wecom.send_text(userid, said)
+    assert "请说" in reply and "哪一类" not in reply and "有事您说" not in reply, reply
+    assert "收到“1”" in wecom.send_text(userid, "1")  # nothing asked is left waiting
+    assert cases_of(db, userid) == 0
