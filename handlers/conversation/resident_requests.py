@@ -222,7 +222,7 @@ def _follower_rating(session: Session, resident: Resident, case: Case, link: Cas
     follow and on the timeline, told to the assignee; the reporter's rating alone archives or reopens."""
     if rating == "unsatisfied" and not reason:
         pending.expect(session, resident.userid, pending.RATE, {"case_id": case.id, "rating": "unsatisfied"}, now)
-        return render("replies/ask_reason", case=case, holder=resident.userid)
+        return render("replies/ask_reason", case=case, follower=True, holder=resident.userid)
     pending.finish(session, resident.userid)
     link.rating = rating
     tell_worker(session, case, "note", resident.userid, now, render("notices/follower_rated", rating=rating,

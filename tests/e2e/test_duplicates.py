@@ -32,6 +32,7 @@ SOUTH_BINS, SOUTH_BINS_AGAIN = "小区南门的垃圾桶好几天没人倒，臭
 YARD_BINS, YARD_BINS_AGAIN = "小区西边停车场的垃圾桶好几天没人倒，臭得不行", "小区西边停车场垃圾桶几天没人倒了，太臭了"
 SHOP_BINS, SHOP_BINS_AGAIN = "小区西门超市旁的垃圾桶好几天没人倒，臭得不行", "小区西门超市旁垃圾桶几天没人倒了，太臭了"
 GYM, GYM_AGAIN = "小区后门的健身器材坏了，单杠断了一根", "后门健身器材的单杠断了一根，太危险了"
+BED_BINS, BED_BINS_AGAIN = "小区东边花坛旁的垃圾桶好几天没人倒，臭得不行", "小区东边花坛旁垃圾桶几天没人倒了，太臭了"
 PARCELS, PARCELS_AGAIN = "小区东门快递柜旁边的垃圾堆了好几天没人收", "东门快递柜边上的垃圾堆了几天没人收，太脏了"
 
 
@@ -39,7 +40,7 @@ PARCELS, PARCELS_AGAIN = "小区东门快递柜旁边的垃圾堆了好几天没
 def neighbours(wecom, database_url) -> list[str]:
     """Residents bound to one unit."""
     unit = cli_json(["units", "--json"], database_url)[2]
-    users = [f"dup-{n}" for n in range(28)]
+    users = [f"dup-{n}" for n in range(30)]
     for userid in users:
         assert "绑定" in wecom.send_text(userid, f"绑定 {unit['address']}")
     return users
@@ -77,6 +78,20 @@ def test_a_near_identical_report_follows_the_earlier_case_and_its_reporter_may_r
     timeline = show(original, database_url)["events"]
     assert any(e["actor"] == neighbours[5] and "满意" in (e["note"] or "") for e in timeline)
     assert show(original, database_url)["state"] == "closed"  # the reporter's own rating is still to come
+
+
+def test_a_follower_who_is_not_satisfied_is_not_promised_the_case_is_redone(wecom, db, database_url, neighbours):
+    """Only the reporter's 不满意 reopens a case: a follower asked for the reason hears it goes to the worker."""
+    original = opened(wecom, neighbours[28], BED_BINS)
+    assert original in wecom.send_text(neighbours[29], BED_BINS_AGAIN)
+    worker = show(original, database_url)["assignee"]
+    wecom.send_text(worker, f"接单 {digits(original)}")
+    wecom.send_text(worker, f"办结 {digits(original)} 垃圾已清运")
+    asked = wecom.send_text(neighbours[29], "3")
+    assert original in asked and "重新处理" not in asked and "网格员" in asked, asked
+    told = wecom.send_text(neighbours[29], "桶边上还是很脏")
+    assert "感谢您的评价" in told, told
+    assert show(original, database_url)["state"] == "closed"
 
 
 def test_a_somewhat_alike_report_opens_marked_suspected_and_the_worker_merges_it_with_one_word(
