@@ -133,14 +133,14 @@ def find_place(session: Session, services: Services, resident: Resident, text: s
                attachments: list | None = None) -> tuple[Place, Named]:
     """Where the report says it is — an address in the text (`_named_in_words`), else a location the resident
     sent with it (`attachments`) — else a place known without asking (known_place: a resident bound to one
-    building may report another); with what to ask when there is none of them. A pin or the known building in
-    the grid of an estate named without a building is the finer place."""
+    building may report another); with what to ask when there is none of them. A pin in the grid of an estate
+    named without a building, or the known building when it is one the words may mean, is the finer place."""
     known = known_place(resident, now, clock_rules(services.config_dir).qr_arrival_window)
     named = _named_in_words(session, services, text, known.unit if known is not None else None)
     if named.place is not None and named.place.unit is not None:
         return named.place, Named()
     if known is not None and not named.may_be(known.unit):
-        known = None  # the words name another estate, only not which part of it, or two places: that is asked
+        known = None  # the words name other buildings, or another estate only not which part of it: that is asked
     for place in (_pinned(session, attachments or []), known):
         if place is not None and (named.place is None or place.grid.id == named.place.grid.id):
             return place, Named()
@@ -158,7 +158,7 @@ def _named_in_words(session: Session, services: Services, text: str, home: Unit 
         return named
     said = index.match(said_home, limit=1) if said_home else []
     home = (registry.unit(session, said[0].unit_id) if said else None) or home
-    if named == Named() and home is not None and designators(normalise_address(rest)) != Designators():
+    if named.guess is None and not named.candidates and home is not None and designators(normalise_address(rest)) != Designators():
         within = named_place(session, index.match(in_estate(home.address, rest, True), limit=TIED_UNITS), "text")
         if within.place is not None:
             return within
@@ -172,18 +172,20 @@ class Named:
     """What address matches give: a `place`; else what to ask — whether a `guess` is the place (a misspelt name),
     or, when parts of one `estate` in several grids tie (翠苑小区 without its phase), which part (`guess`, one of
     them, is the estate an answer such as 三期 is read in), or which of the `choices` (places in several grids
-    that the words name alike: 从阳光小区一期3栋到湖景苑5栋); nothing named: ask for the address."""
+    that the words name alike: 从阳光小区一期3栋到湖景苑5栋); nothing named: ask for the address. `candidates`: the
+    units the words name alike, when they name several (a building known otherwise stands in only among them)."""
 
     place: Place | None = None
     guess: Unit | None = None
     estate: str | None = None
     whole: bool = False  # the estate's parts lie in one grid: whether it is the estate is asked (a misspelt name)
     choices: tuple[str, ...] = ()
+    candidates: frozenset[int] = frozenset()
 
     def may_be(self, unit: Unit) -> bool:
-        """Whether `unit` may be the place asked about (it lies in the estate or one of the choices named)."""
-        named = (self.estate,) if self.estate is not None else self.choices
-        return not named or unit.address.startswith(named)
+        """Whether `unit` may be the place the words mean (one of the units they name alike, if they name several):
+        a resident bound to 阳光小区二期1-2栋 who writes 阳光小区一期3栋，不对，是二期3栋 means building 3, not theirs."""
+        return not self.candidates or unit.id in self.candidates
 
 
 _ESTATE_PART = re.compile(r"(?:[一二三四五六七八九十]+期)?[0-9a-z]+(?:-[0-9a-z]+)?(?:栋|座)$", re.IGNORECASE)
@@ -202,15 +204,16 @@ def named_place(session: Session, matches: list[AddressMatch], source: str) -> N
     if len(tied) == 1 or None in tied or len(tied) == TIED_UNITS:
         return Named(guess=best)
     one_grid = len({unit.grid_id for unit in tied}) == 1
-    places = _places(tied)
+    places, candidates = _places(tied), frozenset(unit.id for unit in tied)
     if len(places) > 1:  # several estates or hamlets, named alike (两处 in one message, a name they share)
         if matches[0].score >= CONFIDENT and one_grid:
-            return Named(Place(best.grid, None, source, {"lat": None, "lng": None, "label": "、".join(places)}))
-        return Named(choices=tuple(places)) if len(places) <= MAX_CHOICES else Named()
+            label = {"lat": None, "lng": None, "label": "、".join(places)}
+            return Named(Place(best.grid, None, source, label), candidates=candidates)
+        return Named(choices=tuple(places) if len(places) <= MAX_CHOICES else (), candidates=candidates)
     estate = commonprefix([unit.address for unit in tied]).rstrip("0123456789-")
     if matches[0].score >= CONFIDENT and one_grid:
-        return Named(estate_place(best, estate, source))
-    return Named(guess=best, estate=estate, whole=one_grid)
+        return Named(estate_place(best, estate, source), candidates=candidates)
+    return Named(guess=best, estate=estate, whole=one_grid, candidates=candidates)
 
 
 def _places(units: list[Unit]) -> list[str]:

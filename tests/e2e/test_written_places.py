@@ -23,23 +23,20 @@ def test_a_misspelt_road_with_its_number_asks_which_part_of_the_estate_there(wec
 def test_buildings_written_with_a_dot_are_not_read_as_one_joined_number(wecom, database_url):
     """阳光小区一期1.3栋 (buildings 1 and 3, or 1栋3单元): both lie in 阳光社区第一网格, so the case goes there at the
     estate, not to building 13 (a unit of its own)."""
-    number = case_number(wecom.send_text("dotted-resident", "阳光小区一期1.3栋楼下的垃圾桶满了好几天没人清理"))
-    case = cli_json(["case", "show", number, "--json"], database_url)
-    assert (case["grid"], case["unit"]) == ("441999001001001", None)
+    place = _placed(wecom, database_url, "dotted-resident", "阳光小区一期1.3栋楼下的垃圾桶满了好几天没人清理")
+    assert place == ("441999001001001", None)
 
 
 def test_a_house_number_in_a_lane_places_the_case_at_that_house(wecom, database_url):
     """建设里5号 (a lane whose houses the registry lists as 1-6栋): house 5's unit, not the lane at large."""
-    number = case_number(wecom.send_text("lane-resident", "建设里5号门口的垃圾桶满了好几天没人清理"))
-    case = cli_json(["case", "show", number, "--json"], database_url)
-    assert (case["grid"], case["unit"]) == ("441999001001006", "441999001001006009")
+    place = _placed(wecom, database_url, "lane-resident", "建设里5号门口的垃圾桶满了好几天没人清理")
+    assert place == ("441999001001006", "441999001001006009")
 
 
 def test_capital_numerals_name_the_phase_and_building(wecom, database_url):
     """陽光小區貳期伍棟 (traditional script, 大写数字): 二期5栋 of 阳光小区, in 阳光社区第二网格, without asking which phase."""
-    number = case_number(wecom.send_text("capital-resident", "陽光小區貳期伍棟樓下的垃圾桶滿了好幾天沒人清理"))
-    case = cli_json(["case", "show", number, "--json"], database_url)
-    assert (case["grid"], case["unit"]) == ("441999001001002", "441999001001002003")
+    place = _placed(wecom, database_url, "capital-resident", "陽光小區貳期伍棟樓下的垃圾桶滿了好幾天沒人清理")
+    assert place == ("441999001001002", "441999001001002003")
 
 
 def test_an_estate_named_with_another_community_is_confirmed_before_it_is_placed(wecom, database_url):
@@ -56,20 +53,17 @@ def test_an_estate_named_with_another_community_is_confirmed_before_it_is_placed
 def test_two_buildings_or_a_range_of_them_place_the_case_at_the_estate_not_one_building(wecom, database_url, text,
                                                                                          grid):
     """两栋楼中间 (between two buildings) names no building 2; 三到五栋 names 3 to 5, two units of 湖景苑, not only 5."""
-    number = case_number(wecom.send_text(f"between-resident-{grid[-1]}", text))
-    case = cli_json(["case", "show", number, "--json"], database_url)
-    assert (case["grid"], case["unit"]) == (grid, None)
+    place = _placed(wecom, database_url, f"between-resident-{grid[-1]}", text)
+    assert place == (grid, None)
 
 def test_a_village_group_and_a_hamlet_that_disagree_are_asked_not_placed(wecom, database_url):
     """石湾村3组上塘: 3组 is 东坑 and 上塘 is 1组; the case waits for the resident's word instead of going to 东坑."""
-    number = case_number(question := wecom.send_text("hamlet-resident", "石湾村3组上塘的路灯坏了，晚上很黑"))
+    question = _asked(wecom, database_url, "hamlet-resident", "石湾村3组上塘的路灯坏了，晚上很黑")
     assert "回复 1 确认" in question, question
-    assert cli_json(["case", "show", number, "--json"], database_url)["state"] == "awaiting_place"
 
 def test_a_building_number_with_a_leading_zero_is_that_building(wecom, database_url):
-    number = case_number(wecom.send_text("zero-resident", "湖景苑03栋楼下的垃圾桶满了好几天没人清理"))
-    case = cli_json(["case", "show", number, "--json"], database_url)
-    assert (case["grid"], case["unit"]) == ("441999001001003", "441999001001003002")
+    place = _placed(wecom, database_url, "zero-resident", "湖景苑03栋楼下的垃圾桶满了好几天没人清理")
+    assert place == ("441999001001003", "441999001001003002")
 
 @pytest.mark.parametrize("text", ["湖京苑门口的垃圾桶满了好几天没人清理", "胡滨路120号门口的垃圾桶满了好几天没人清理"])
 def test_a_misspelt_estate_in_one_grid_is_confirmed_and_a_yes_places_it_there(wecom, database_url, text):
@@ -112,16 +106,27 @@ def test_two_estates_of_one_grid_place_the_case_in_that_grid(wecom, database_url
 
 def test_two_consecutive_numerals_place_the_case_at_the_unit_holding_both(wecom, database_url):
     """湖景苑三四栋中间 (between buildings 3 and 4, not building 34): 湖景苑3-4栋, without asking whether it is 湖景苑."""
-    number = case_number(wecom.send_text("consecutive-resident", "湖景苑三四栋中间的路灯坏了，晚上很黑"))
-    case = cli_json(["case", "show", number, "--json"], database_url)
-    assert (case["grid"], case["unit"]) == ("441999001001003", "441999001001003002")
+    place = _placed(wecom, database_url, "consecutive-resident", "湖景苑三四栋中间的路灯坏了，晚上很黑")
+    assert place == ("441999001001003", "441999001001003002")
 
 
 def test_building_unit_shorthand_places_the_case_at_that_building(wecom, database_url):
     """湖景苑3-2 (栋-单元, no room): building 3's unit, not the estate at large."""
-    number = case_number(wecom.send_text("shorthand-resident", "湖景苑3-2楼道的灯坏了一个星期，晚上很黑"))
-    case = cli_json(["case", "show", number, "--json"], database_url)
-    assert (case["grid"], case["unit"]) == ("441999001001003", "441999001001003002")
+    place = _placed(wecom, database_url, "shorthand-resident", "湖景苑3-2楼道的灯坏了一个星期，晚上很黑")
+    assert place == ("441999001001003", "441999001001003002")
+
+
+def test_a_bound_resident_naming_other_buildings_of_their_estate_is_asked_not_placed_at_home(wecom, database_url):
+    """resident-026 lives at 翠苑小区一期1-2栋 (翠苑社区第一网格) and writes of building 3 in 二期 or 三期 (two other grids):
+    the case waits for which, instead of going to their own building's grid, which the words never named."""
+    question = _asked(wecom, database_url, "resident-026", "翠苑二期3栋，不对，是三期3栋，楼道里堆满了杂物没人清理")
+    assert "翠苑小区”的哪一期" in question, question
+
+
+def test_a_bound_resident_naming_other_buildings_in_their_grid_gets_the_estate_not_their_building(wecom, database_url):
+    """resident-009 lives at 湖景苑1-2栋; 湖景苑3栋和5栋中间 is in their grid, but not at their building."""
+    place = _placed(wecom, database_url, "resident-009", "湖景苑3栋和5栋中间的下水道堵了，污水漫到路上")
+    assert place == ("441999001001003", None)
 
 
 def test_with_a_grid_all_on_leave_the_worker_with_a_grid_nearest_to_it_gets_the_case(wecom, db, database_url):
@@ -144,3 +149,16 @@ def _change_staff(db, userids: tuple[str, ...], on_duty: bool, second_grid: bool
         third = session.scalars(select(Worker).where(Worker.userid == "dl-worker-3")).one()
         fifth = session.scalars(select(Grid).where(Grid.code == "441999101001005")).one()
         third.grids = [g for g in third.grids if g.id != fifth.id] + ([fifth] if second_grid else [])
+
+
+def _placed(wecom, database_url: str, userid: str, text: str) -> tuple[str | None, str | None]:
+    """The grid and unit of the case `text` opens."""
+    case = cli_json(["case", "show", case_number(wecom.send_text(userid, text)), "--json"], database_url)
+    return case["grid"], case["unit"]
+
+
+def _asked(wecom, database_url: str, userid: str, text: str) -> str:
+    """The question `text` is answered with, its case still waiting for its place."""
+    question = wecom.send_text(userid, text)
+    assert cli_json(["case", "show", case_number(question), "--json"], database_url)["state"] == "awaiting_place"
+    return question
