@@ -291,9 +291,9 @@ def _just_reported(session: Session, services: Services, resident: Resident, tex
         return None
     if services.addresses.get(session).match(fold(text), limit=1):
         return None  # a place of its own: another report, or the answer to the address question
-    alone = alone or services.classifier().classify(text)
-    if alone.category != case.category and clear_report(alone, matter_rules(services.config_dir).part_sure):
-        return None  # a new matter of its own (电梯坏了 after a street lamp), however short
+    alone, rules = alone or services.classifier().classify(text), matter_rules(services.config_dir)
+    if alone.category != case.category and clear_report(alone, rules.part_sure, rules.model_sure):
+        return None  # a new matter of its own (电梯坏了, 水管爆了 after a street lamp), however short
     return case if services.classifier().classify(f"{case.text} {text}").category == case.category else None
 
 

@@ -182,3 +182,16 @@ def test_a_part_only_the_model_reads_but_is_all_but_sure_of_is_a_case_of_its_own
     assert count_cases(db) == before + 2, reply
     listed = dict(re.findall(r"^([12])\. (GB-\d{6})", reply, re.MULTILINE))
     assert show(listed["2"], database_url)["category"] == "噪音扰民", reply
+
+
+def test_a_short_emergency_only_the_model_reads_right_after_a_short_report_is_not_added_to_it(wecom, database_url):
+    """水管爆了 fires no rule, but the model is all but certain it is an emergency (matters.yaml's model_sure): sent
+    right after 垃圾桶满了 it opens an urgent case of its own. Before, the pieces rule took it for more of the rubbish
+    report and added it there, as a note to the cleaner."""
+    bound(wecom, "two-matters-12")
+    bin_ = numbers_in(wecom.send_text("two-matters-12", "楼下垃圾桶满了"))[0]
+    reply = wecom.send_text("two-matters-12", "水管爆了")
+    assert numbers_in(reply) and bin_ not in reply, reply
+    burst = show(numbers_in(reply)[0], database_url)
+    assert (burst["category"], burst["unit"]) == ("突发事件", HOME_UNIT), burst
+    assert "水管爆了" not in [e["note"] for e in show(bin_, database_url)["events"]]
