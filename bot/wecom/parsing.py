@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 
 from bot.wecom.crypto import MalformedCallback, parse_xml
-from handlers.chat.inbound import MEDIA_KINDS, Inbound
+from handlers.chat.inbound import MAX_TITLE, MAX_URL, MEDIA_KINDS, Inbound
 
 MAX_TEXT = 4000  # WeCom caps text at 2048 bytes; anything larger is not from WeCom
-MAX_TITLE, MAX_URL = 200, 1000
 MAX_USERID = 64  # WeCom userids are at most 64 bytes; the userid columns hold no more
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 Kind = Literal["text", "image", "voice", "video", "file", "location", "link", "miniprogram", "channels", "card",
@@ -11,6 +12,8 @@ Channel = Literal["app", "aibot", "console", "open311", "kf"]
 MEDIA_KINDS = frozenset({"image", "voice", "video", "file"})  # a media_id to download
 # Something shared with a title (and perhaps an address): an article's link, a mini-program card, a 视频号 post.
 SHARED_KINDS = frozenset({"link", "miniprogram", "channels"})
+_ADDRESS = re.compile(r"https?://[^\s，。；！？“”（）<>]+", re.IGNORECASE)
+MAX_TITLE, MAX_URL = 200, 1000  # what is kept of a shared link's title and address
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,16 @@ def attachment_of(inbound: Inbound) -> dict:
     if inbound.kind in MEDIA_KINDS:
         return {"kind": inbound.kind, "media_id": inbound.media_id, "pic_url": inbound.pic_url}
     return {"kind": inbound.kind, "title": inbound.title, "url": inbound.url}
+
+
+def link_in_words(inbound: Inbound) -> Inbound | None:
+    """A link written as words (in a group an @-mention carries no link card: 维修预约单 https://…) as the link it
+    shares, its other words its title; None when the words hold no web address."""
+    found = _ADDRESS.search(inbound.text) if inbound.kind == "text" else None
+    if found is None:
+        return None
+    title = " ".join((inbound.text[:found.start()] + " " + inbound.text[found.end():]).split())
+    return replace(inbound, kind="link", url=found.group()[:MAX_URL], title=title[:MAX_TITLE] or None)
 
 
 def answered_in_chat(channel: str) -> bool:

@@ -36,7 +36,7 @@ from handlers.chat.commands import (
     suggest,
     word_characters,
 )
-from handlers.chat.inbound import MEDIA_KINDS, SHARED_KINDS, Inbound
+from handlers.chat.inbound import MEDIA_KINDS, SHARED_KINDS, Inbound, link_in_words
 from handlers.classify import Category
 from handlers.departments import whistle
 from handlers.places.routing import pick_assignee
@@ -87,6 +87,8 @@ def handle(session: Session, services: Services, worker: Worker, inbound: Inboun
     command = parse_command(inbound.text, "worker")
     if command is None and (rest := after_acknowledgement(inbound.text)):  # 收到，接单 12
         command = parse_command(rest, "worker")
+    if command is None and (link := link_in_words(inbound)) is not None:  # a link written in the group
+        return case_work.attach_media(session, worker.userid, link, clock_rules(services.config_dir).photo_window, now)
     if command is None:
         return _not_a_command(inbound.text)
     if command.name == "help":

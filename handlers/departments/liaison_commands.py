@@ -22,7 +22,7 @@ from handlers.cases.timing import clock_rules
 from handlers.cases.worker_queries import show
 from handlers.chat.case_numbers import split_ref
 from handlers.chat.commands import parse_command
-from handlers.chat.inbound import MEDIA_KINDS, SHARED_KINDS, Inbound
+from handlers.chat.inbound import MEDIA_KINDS, SHARED_KINDS, Inbound, link_in_words
 from handlers.departments import whistle as whistles
 from handlers.registry import cache as registry
 from handlers.services import Services
@@ -61,6 +61,9 @@ def handle(session: Session, services: Services, posts: list[Liaison], inbound: 
         return case_work.attach_media(session, posts[0].userid, inbound, clock_rules(services.config_dir).photo_window,
                                       now)
     command = parse_command(inbound.text, "liaison") if inbound.kind == "text" else None
+    if command is None and (link := link_in_words(inbound)) is not None:  # a link written as words
+        return case_work.attach_media(session, posts[0].userid, link, clock_rules(services.config_dir).photo_window,
+                                      now)
     if command is None or command.name == "help":
         return render("replies/liaison_help", departments=departments)
     ref, text = split_ref(command.args)

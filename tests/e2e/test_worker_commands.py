@@ -504,3 +504,18 @@ def test_a_specialists_escalation_past_the_grid_also_tells_the_grid_leader(wecom
 def test_a_working_hours_matter_promises_its_working_hours_deadlines(wecom):
     reply = wecom.send_text("build-neighbour", "阳光小区一期4栋楼顶有人私自加盖彩钢房")
     assert "违章搭建" in reply and "前办结" in reply and "天内办结" not in reply
+
+
+def test_a_link_written_in_the_group_after_a_step_is_kept_on_that_step(wecom, aibot, home_chat, database_url):
+    """In the group a link comes as words (an @-mention carries no link card). Right after the worker's 进展 it is
+    kept on that step with its title, as a shared link is; one after no step of theirs is answered with what to do.
+    Before, both got the whole command list."""
+    number, n = taken(wecom, "单元门口的快递柜歪倒了，差点砸到人")
+    bot_say(aibot, "demo-worker", f"进展 {n} 已约物业明天上门", home_chat)
+    kept = bot_say(aibot, "demo-worker", "物业维修预约单 https://wuye.example.cn/booking/7", home_chat)
+    assert number in kept and "链接" in kept and "进展" in kept, kept
+    progress = [e for e in show(number, database_url)["events"] if e["action"] == "progress"][-1]
+    assert progress["attachments"] == [{"kind": "link", "title": "物业维修预约单",
+                                        "url": "https://wuye.example.cn/booking/7"}], progress
+    asked = bot_say(aibot, "demo-leader", "https://cg.example.cn/plan", home_chat)
+    assert asked and "不知道属于哪个事项" in asked and "进展 编号" in asked, asked
