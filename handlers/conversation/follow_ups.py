@@ -85,12 +85,18 @@ def on_the_rated_case(session: Session, services: Services, resident: Resident, 
     """Words answering “请您评价” that give no rating (还是不亮啊, 跟原来一样): about the case just closed, kept on it
     for its worker, and the rating asked again; a 3 then reopens it with these words as the reason. None for
     thanks or small talk, and for words the classifier is sure are a report (小区北门路灯也坏了: a report of its own,
-    even of the same matter)."""
+    even of the same matter) unless they say the case's own matter is still or again wrong (路灯还是不亮)."""
     case = session.get(Case, case_id)
     if case is None or case.state != CaseState.CLOSED or is_thanks(text) or is_chitchat(text):
         return None
-    if services.classifier().classify(text).outcome == "match":
+    if services.classifier().classify(text).outcome == "match" and not _still_wrong(case, text):
         return None
     tell_worker(session, case, "attach", resident.userid, now, text.strip())
     pending.expect(session, resident.userid, pending.RATE, {"case_id": case.id, "said": text.strip()}, now)
     return render("replies/rating_words_kept", case=case)
+
+
+def _still_wrong(case: Case, text: str) -> bool:
+    """Whether words say `case`'s own matter is still or again wrong (路灯还是不亮, 门口路灯又不亮了 about a lamp)."""
+    return (holds_words(text, "again") or holds_words(text, "still_not")) \
+        and bool(pointed_at([case], without_follow_up_words(text)))

@@ -308,3 +308,18 @@ def test_saying_there_is_something_to_report_asks_to_go_ahead_and_opens_nothing(
     assert "请说" in reply and "哪一类" not in reply and "有事您说" not in reply, reply
     assert "收到“1”" in wecom.send_text(userid, "1")  # nothing asked is left waiting
     assert cases_of(db, userid) == 0
+
+
+def test_saying_the_lamp_is_still_out_when_asked_to_rate_stays_on_its_case_even_as_a_clear_report(
+        wecom, db, database_url):
+    """路灯还是不亮 after the lamp's close notice is a clear report of a lamp: it opened a second case (a 回头件 of
+    the one still waiting for its rating) instead of staying on the case whose rating it answers."""
+    resident = "day-still-out"
+    assert "已绑定" in wecom.send_text(resident, "绑定 滨江花园一期1栋")
+    lamp = report(wecom, "滨江花园一期1栋门口的路灯坏了，晚上很黑", resident)
+    closed_by_its_worker(wecom, database_url, lamp)
+    kept = wecom.send_text(resident, "路灯还是不亮")
+    assert lamp in kept and "事项编号" not in kept, kept
+    assert "重新交办" in wecom.send_text(resident, "3")
+    assert show(lamp, database_url)["state"] == "in_progress"
+    assert cases_of(db, resident) == 1
