@@ -410,8 +410,8 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
             return None
     folded = without_denied(fold(text))
     matches = services.addresses.get(session).match(chosen_place(data.get("choices", ()), folded), limit=TIED_UNITS)
-    if state == pending.CONFIRM_ADDRESS and not (matches and matches[0].confident):
-        matches = _in_guessed_estate(session, services, data["unit_id"], folded) or matches
+    if not (matches and matches[0].confident):
+        matches = _in_places_asked(session, services, _places_asked(session, state, data), folded) or matches
     if not matches:
         if _just_reported(session, services, resident, text, now) is case:  # more of it: the question stands
             return _supplement(session, resident, case, text, now)
@@ -447,13 +447,22 @@ def _place_added(session: Session, services: Services, command: Command) -> str 
     return words if services.addresses.get(session).match(without_denied(fold(words)), limit=1) else None
 
 
-def _in_guessed_estate(session: Session, services: Services, unit_id: int, text: str) -> list[AddressMatch]:
-    """An answer to “请问地点是湖景苑3-4栋吗？” that names only a number (5栋, 不是，是5号楼, 二期) read in the guessed
-    unit's estate (its phase too was a guess); [] for an answer without one."""
-    guess = registry.unit(session, unit_id)
-    if guess is None or designators(normalise_address(text)) == Designators():
+def _places_asked(session: Session, state: str, data: dict) -> list[str]:
+    """The addresses the place question offered: the guessed unit's, or the places to choose from."""
+    guess = registry.unit(session, data["unit_id"]) if state == pending.CONFIRM_ADDRESS else None
+    return [guess.address] if guess is not None else list(data.get("choices", ()))
+
+
+def _in_places_asked(session: Session, services: Services, addresses: list[str], text: str) -> list[AddressMatch]:
+    """An answer that names only a number (5栋, 不是，是5号楼, 二期) read in the estates the question offered: the
+    guessed unit's (its phase too was a guess), or whichever of the places to choose from it fits best (二期 to
+    阳光小区 or 湖景苑5-6栋: 阳光小区, which has one); [] for an answer without a number, or one that fits two alike."""
+    if not addresses or designators(normalise_address(text)) == Designators():
         return []
-    return services.addresses.get(session).match(in_estate(guess.address, text, False), limit=TIED_UNITS)
+    index = services.addresses.get(session)
+    found = [matches for address in addresses if (matches := index.match(in_estate(address, text, False), TIED_UNITS))]
+    found.sort(key=lambda matches: -matches[0].score)
+    return found[0] if found and (len(found) == 1 or found[1][0].score < found[0][0].score) else []
 
 
 MATTER_MIN_CHARS = 4  # words left beside the place, fewer than this are no matter of their own (就路灯)
