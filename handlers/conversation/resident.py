@@ -104,7 +104,8 @@ def _arrived(session: Session, services: Services, resident: Resident, convo: Co
              inbound: Inbound) -> str | None:
     """The resident opened the chat, perhaps through a building's QR code (`arrival` = its unit code):
     later reports go to that building, and a greeting offers once to bind it as their address, unless
-    gridbot still waits for another answer (a report asked back): that question stays the one answered."""
+    gridbot still waits for another answer (a report asked back): that question stays the one answered. A report
+    waiting for its place is placed at that building."""
     unit = session.scalars(_UNIT_BY_CODE, {"code": inbound.arrival}).first() if inbound.arrival else None
     now = services.clock()
     if unit is not None:
@@ -116,8 +117,22 @@ def _arrived(session: Session, services: Services, resident: Resident, convo: Co
     if offer_bind:
         pending.expect(session, resident.userid, pending.CONFIRM_BIND, {"unit_id": unit.id}, now)
     bound_elsewhere = resident.unit if unit is not None and resident.unit not in (None, unit) else None
-    return render("replies/welcome", unit=unit, offer_bind=offer_bind, bound=bound_elsewhere,
-                  window=clock_rules(services.config_dir).qr_arrival_window)
+    welcome = render("replies/welcome", unit=unit, offer_bind=offer_bind, bound=bound_elsewhere,
+                     window=clock_rules(services.config_dir).qr_arrival_window)
+    placed = _placed_by_arrival(session, services, resident, convo, unit, now) if unit is not None else None
+    return f"{welcome}\n{placed}" if placed else welcome
+
+
+def _placed_by_arrival(session: Session, services: Services, resident: Resident, convo: Conversation | None,
+                       unit: Unit, now: datetime) -> str | None:
+    """The report whose place is being asked, placed at the building whose code the resident just came through (the
+    greeting tells them reports are recorded there); None when no place is asked."""
+    if convo is None or convo.state not in (pending.AWAIT_ADDRESS, pending.CONFIRM_ADDRESS):
+        return None
+    case = session.get(Case, convo.data["case_id"])
+    if case is None or case.state != CaseState.AWAITING_PLACE or case.reporter_userid != resident.userid:
+        return None
+    return place_report(session, services, resident, case, Place(unit.grid, unit, "qr"), now)
 
 
 def _handle_text(session: Session, services: Services, resident: Resident, convo: Conversation | None, text: str,

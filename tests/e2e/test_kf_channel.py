@@ -414,3 +414,23 @@ def test_a_long_letter_pasted_on_plain_wechat_reaches_the_case_whole(wecom, fake
     card = _wait(lambda: [text for text in _outbox(db, assignee, "pending") + _outbox(db, assignee, "sent")
                           if f"GB-{number:06d}" in text and "新事项" in text])
     assert card and f"全文共{len(letter)}字" in card[0] and len(card[0].encode()) <= 2048, card
+
+
+def test_a_resident_asked_for_the_address_who_scans_a_buildings_code_has_the_report_placed_there(
+        wecom, fake_wecom, db, building, app_url):
+    """The greeting says reports are recorded at the scanned building; a report that waits for its address is
+    placed there too. Before, it kept waiting (its address still asked) while the greeting said no address was
+    needed."""
+    code, address, grid = building
+    resident = KfResident(fake_wecom, wecom, "wmE2eScansWhileAsked01")
+    resident.say("路灯坏了好几天了，晚上黑乎乎的")
+    asked = resident.wait_for(1)[0]
+    assert "地址" in asked, asked
+    number = int(re.search(r"GB-(\d{6})", asked).group(1))
+    made = resident.write(msgtype="event", event_type="enter_session", scene="building", scene_param=code)
+    greeting = fake_wecom.wait_for(lambda: [c["json"]["text"]["content"] for c in fake_wecom.calls(KF_WELCOME)
+                                            if c["json"]["code"] == made["welcome_code"]])
+    assert greeting and f"GB-{number:06d}" in greeting[0] and address in greeting[0], greeting
+    with db() as session:
+        case = session.get(Case, number)
+        assert (case.state, case.unit.code, case.grid.code, case.place_source) == ("pending", code, grid, "qr")
