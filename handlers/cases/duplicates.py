@@ -202,8 +202,9 @@ def likely_duplicate(session: Session, case: Case, window: timedelta, thresholds
 def likely_repeat(session: Session, case: Case, window: timedelta, thresholds: Thresholds) -> int | None:
     """The case of the same category and place (`likely_duplicate`'s) closed within `window` before `case` of which
     `case` is a 回头件, by anyone: the most alike from `thresholds.suspect`, or, when `case` says the problem is back
-    (又, 还是: `again`), one sharing a piece of its matter. Not one naming another spot, nor, for another reporter,
-    a matter placed at its reporter's home (楼上: their own upstairs)."""
+    (又, 还是: `again`), one sharing a piece of its matter, or, when it also points back at the reporter's own report
+    (我上个月反映的那个噪音问题又开始了: `refer_back`), their own. Not one naming another spot, nor, for another
+    reporter, a matter placed at its reporter's home (楼上: their own upstairs)."""
     if case.grid_id is None:
         return None
     flush_pending(session, Case)
@@ -213,16 +214,21 @@ def likely_repeat(session: Session, case: Case, window: timedelta, thresholds: T
     })
     places = place_words(case.unit.address if case.unit else "", case.grid.name)
     again = holds_words(case.text, "again")
+    referred = again and holds_words(case.text, "refer_back")
     alike = [(similarity(case.text, text, places), case_id) for case_id, text, reporter in rows
-             if _back_again(case, text, reporter == case.reporter_userid, places, again, thresholds.suspect)]
+             if _back_again(case, text, reporter == case.reporter_userid, places, (again, referred), thresholds.suspect)]
     return max(alike)[1] if alike else None
 
 
-def _back_again(case: Case, earlier: str, same_reporter: bool, places: tuple[str, ...], again: bool,
+def _back_again(case: Case, earlier: str, same_reporter: bool, places: tuple[str, ...], said: tuple[bool, bool],
                 suspect: float) -> bool:
-    """Whether `case` reports again the problem a closed case's words `earlier` reported (`likely_repeat`)."""
+    """Whether `case` reports again the problem a closed case's words `earlier` reported (`likely_repeat`); `said`:
+    whether its words say it is back, and whether they also point back at a report made before."""
     if elsewhere(case.text, earlier) or not same_reporter and _at_home(normalise(case.text), normalise(earlier)):
         return False
+    again, referred = said
+    if referred and same_reporter:
+        return True
     first, second = content(case.text, places), content(earlier, places)
     if again and _shares_a_piece(first, second):
         return True

@@ -87,3 +87,15 @@ def test_another_thing_at_the_spot_or_a_case_closed_long_ago_is_no_repeat(wecom,
     closed_days_ago(wecom, db, database_url, lamp, old, 60)  # beyond lifecycle.yaml's repeat_window
     again = report(wecom, LAMP_AGAIN.format(7), old)
     assert show(again, database_url)["repeat_of"] is None
+
+
+def test_words_pointing_back_at_the_residents_own_report_name_it_even_in_other_words(wecom, db, database_url):
+    """我上个月反映的那个噪音问题，现在又开始了 shares no word with 楼上…电钻声吵得睡不着: it opened a case with no pointer to
+    the resident's own noise case closed three weeks before."""
+    resident = bound(wecom, "rep-noise", 11)
+    noise = report(wecom, "明湖新村11栋楼上天天半夜装修，电钻声吵得睡不着", resident)
+    closed_days_ago(wecom, db, database_url, noise, resident, 20, note="已上门协调")
+    reply = wecom.send_text(resident, "我上个月反映的那个噪音问题，现在又开始了")
+    again = re.search(r"事项编号 (GB-\d{6})", reply).group(1)
+    assert noise in reply and show(again, database_url)["repeat_of"] == noise, reply
+
