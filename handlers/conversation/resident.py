@@ -150,8 +150,8 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
     command = parse_command(text, "resident")
     if command is not None and command.name == "add":
         return _add(session, services, resident, command, record, now)
-    if command is not None:
-        return resident_requests.run(session, services, resident, command, now)
+    if command is not None and (answered := resident_requests.run(session, services, resident, command, now)):
+        return answered
     if is_thanks(text):
         return render("replies/thanks")
     if (rated := resident_requests.rate_by_digit(session, resident, text, now)) is not None:

@@ -40,8 +40,9 @@ _RATING_DIGITS = {"1": "satisfied", "2": "basic", "3": "unsatisfied"}
 PROGRESS_LIST_LIMIT = 10
 
 
-def run(session: Session, services: Services, resident: Resident, command: Command, now: datetime) -> str:
-    """The reply to a resident's command."""
+def run(session: Session, services: Services, resident: Resident, command: Command, now: datetime) -> str | None:
+    """The reply to a resident's command; None for 不满意 with a reason when no case waits for their rating (the
+    reason is a report of its own: 不满意，灯又坏了 after the case was archived)."""
     if command.name == "progress":
         return _progress(session, resident, command.args)
     if command.name == "withdraw":
@@ -51,6 +52,8 @@ def run(session: Session, services: Services, resident: Resident, command: Comma
         case_id = parse_case_number(number) if number else None
         if case_id is None:
             reason = command.args
+            if command.name == "unsatisfied" and reason and _latest_rateable(session, resident) is None:
+                return None
         return rate(session, resident, RATINGS[command.name], case_id, command.as_written(reason.strip()), now)
     if command.name == "unlink":
         return _unlink(session, services, resident, command.args, now)
@@ -246,6 +249,10 @@ def continue_answer(session: Session, services: Services, resident: Resident, st
         return _withdraw(session, services, resident, str(data["case_id"]), now) if is_yes(text) else None
     if state != pending.RATE:
         return None
+    case = session.get(Case, data["case_id"])
+    if case is None or case.reporter_userid == resident.userid and case.state != CaseState.CLOSED:
+        pending.finish(session, resident.userid)
+        return None  # rated meanwhile, or archived by the clock: the words are handled as new
     command = parse_command(text, "resident")  # answered as the command (进度, 满意, 不满意 原因)
     if data.get("rating") == "unsatisfied":  # the reason asked for, in the resident's own words
         if command is not None and command.name != "add":  # 补充 … gives the reason

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from models import Case
 from tests.e2e.admin_client import logged_in
+from tests.e2e.conftest import clock_after
 from tests.e2e.worker_chat import digits, queued, report, show
 
 LAMP = "明湖新村{}栋单元门口那盏路灯坏了，晚上黑乎乎的"
@@ -99,3 +100,19 @@ def test_words_pointing_back_at_the_residents_own_report_name_it_even_in_other_w
     again = re.search(r"事项编号 (GB-\d{6})", reply).group(1)
     assert noise in reply and show(again, database_url)["repeat_of"] == noise, reply
 
+
+def test_not_satisfied_after_the_case_was_archived_unrated_is_reported_not_dropped(
+        wecom, db, database_url, app_settings):
+    """不满意，门口路灯又不亮了 after the clock archived the unrated case was answered 您目前没有待评价的事项 and the words
+    were dropped. (Last in the module: the clock runs days ahead.)"""
+    resident = bound(wecom, "rep-late-rating", 9)
+    lamp = report(wecom, LAMP.format(9), resident)
+    worker = show(lamp, database_url)["assignee"]
+    assert "已接单" in wecom.send_text(worker, f"接单 {digits(lamp)}")
+    wecom.send_text(worker, f"办结 {digits(lamp)} 已更换灯泡")
+    clock_after(database_url, app_settings, 4 * 24 * 60)  # past lifecycle.yaml's rating_window
+    assert show(lamp, database_url)["state"] == "archived"
+    reply = wecom.send_text(resident, "不满意，门口路灯又不亮了")
+    again = re.search(r"事项编号 (GB-\d{6})", reply)
+    assert again and "没有待评价" not in reply, reply
+    assert show(again.group(1), database_url)["repeat_of"] == lamp
