@@ -37,8 +37,8 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from functools import partial
+from dataclasses import dataclass, field, replace
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -60,11 +60,16 @@ RANKED = 6  # classes of the model's ranking kept in a decision (the top choices
 # "灯坏了，好几天了" is one matter told in two parts).
 _CLAUSES = re.compile(r"[。！？；!?;\n]+|还有|另外|而且|顺便|再就是|同时|還有|順便")
 _CLAUSE_MIN = 4  # normalised characters a clause needs to be read on its own
+# Texts whose decisions a classifier keeps: one message's words are put to several checks that each ask for a
+# decision (a chase, a withdrawal, words while a question is open: three or four times the same text).
+REMEMBERED = 64
 
 
-@dataclass
+@dataclass(frozen=True)
 class Decision:
-    """What the classifier decided and why (`rules`: every rule that fired, with span and score)."""
+    """What the classifier decided and why (`rules`: every rule that fired, with span and score). Frozen: the
+    classifier hands the decision of a text it has just read out again (`Classifier.classify`), so nobody may
+    change it; its lists are shared as well and are read only."""
 
     category: str | None
     outcome: str  # "match" | "ask" | "none"
@@ -98,7 +103,7 @@ class Decision:
             "score": round(self.score, 3),
             "outcome": self.outcome,
             "candidates": [{"category": c.category, "score": round(c.score, 3)} for c in self.candidates],
-            "rules": self.rules,
+            "rules": [{**rule, "span": list(rule["span"])} for rule in self.rules],  # the case's own copy
             "normalised": self.normalised,
             "decided_by": self.decided_by,
             "model": {"ranking": [{"category": c.category, "probability": round(c.score, 3)}
@@ -168,6 +173,7 @@ class Classifier:
         self._urgent = frozenset(category.name for category in catalogue if category.urgent)
         self._fuzzy = [(rule, phrase) for rule in rules if rule.kind == "fuzzy" for phrase in rule.terms]
         self._bigrams = _build_bigram_automaton(self._fuzzy)
+        self._remembered = lru_cache(maxsize=REMEMBERED)(self._classify)
 
     @classmethod
     def from_data(cls, catalogue: dict, rules: dict[str, list], sources: dict[str, str] | None = None,
@@ -216,7 +222,11 @@ class Classifier:
         return self.model.ranking(normalise(text))
 
     def classify(self, text: str) -> Decision:
-        """Classify one message; the decision explains itself."""
+        """Classify one message; the decision explains itself. The decisions of the last `REMEMBERED` texts are
+        kept and handed out again (a `Decision` is frozen)."""
+        return self._remembered(text)
+
+    def _classify(self, text: str) -> Decision:
         normalised = normalise(text)
         tallies = self._score(normalised)
         ruled = self._rules_decision(normalised, tallies)
@@ -281,14 +291,16 @@ class Classifier:
         second = self._other_matter(text, decided.category, blocked)
         if second is None:
             return decided
-        decided.outcome = "ask"
-        decided.candidates = [Candidate(second, 0.0), *(c for c in decided.candidates if c.category != second)][:3]
-        return decided
+        return replace(decided, outcome="ask", candidates=[Candidate(second, 0.0),
+                                                           *(c for c in decided.candidates if c.category != second)][:3])
 
     def _other_matter(self, text: str, category: str, blocked: list[str]) -> str | None:
         """The first category other than `category` (and 无) that a clause of `text` reads as at `two_matters` or
         more; None for a text of one clause."""
-        clauses = [clause for clause in map(normalise, _CLAUSES.split(text)) if len(clause) >= _CLAUSE_MIN]
+        pieces = _CLAUSES.split(text)
+        if len(pieces) < 2:  # one clause: nothing to normalise again
+            return None
+        clauses = [clause for clause in map(normalise, pieces) if len(clause) >= _CLAUSE_MIN]
         if len(clauses) < 2:
             return None
         for clause in clauses:

@@ -148,3 +148,20 @@ def test_load_classifier_is_cached_and_reloads_on_change(tmp_path):
     write_config(tmp_path, CATALOGUE, {"环境卫生": [{"id": "g", "keywords": ["垃圾", "臭味"]}]})
     reloaded = load_classifier(tmp_path)
     assert reloaded is not first and reloaded.classify("有臭味").category == "环境卫生"
+
+
+def test_a_text_read_again_is_not_classified_again_and_its_decision_cannot_change(monkeypatch):
+    """One message's words are put to several checks in turn (a chase, a withdrawal, words while a question is
+    open), each asking for a decision: the classifier reads them once and hands out the same frozen decision."""
+    classifier = build({"环境卫生": [{"id": "garbage", "keywords": ["垃圾桶"]}]})
+    scored = []
+    real = classifier._score
+    monkeypatch.setattr(classifier, "_score", lambda text: scored.append(text) or real(text))
+    first = classifier.classify("门口的垃圾桶满了")
+    assert classifier.classify("门口的垃圾桶满了") is first and scored == ["门口的垃圾桶满了"]
+    assert classifier.classify("门口的垃圾桶又满了").category == "环境卫生" and len(scored) == 2
+    with pytest.raises(AttributeError):
+        first.outcome = "ask"
+    stored = first.stored()
+    stored["rules"][0]["span"][0] = 99
+    assert first.rules[0]["span"] == [3, 6] and classifier.classify("门口的垃圾桶满了").stored()["rules"][0]["span"] == [3, 6]
