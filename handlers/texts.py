@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
+from jinja2.runtime import Context, Macro
 
 from config.settings import SHIPPED_CONFIG_DIR
 from handlers.chat.case_numbers import format_case_number
@@ -67,6 +68,24 @@ class _TextEnvironment(Environment):
         return {**self.globals, **(d or {})}
 
 
+class _TextContext(Context):
+    """A template context that calls a macro straight away: `Context.call` first asks every callee what it wants
+    passed (two look-ups of Jinja's marker attributes, on the object and on its `__call__`), and a macro always
+    takes the evaluation context (`Macro.__call__` is `pass_eval_context`). A text's render calls three to six
+    macros of `_case.j2`; anything else is called as Jinja calls it."""
+
+    def call(__self, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 (Jinja's own signature)
+        if type(__obj) is not Macro:
+            return super().call(__obj, *args, **kwargs)
+        kwargs.pop("_block_vars", None)
+        kwargs.pop("_loop_vars", None)
+        try:
+            return __obj(__self.eval_ctx, *args, **kwargs)
+        except StopIteration:  # as Context.call answers it
+            return __self.environment.undefined("value was undefined because a callable raised a"
+                                                " StopIteration exception")
+
+
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
     env = _TextEnvironment(
@@ -79,6 +98,7 @@ def _environment() -> Environment:
         auto_reload=False,  # templates ship with the code: no stat() per render
         cache_size=-1,  # every template kept in a plain dict: no LRU bookkeeping per `{% import %}`
     )
+    env.context_class = _TextContext
     env.filters.update(
         case_number=format_case_number,
         mask_phone=mask_phone,
