@@ -26,6 +26,8 @@ _HANDLER_MARK = "_gridbot_handler"
 _REDACTED_BY = "_gridbot_redacted_by"  # on a record: the Redactor that redacted its message and traceback
 _NOISY = ("httpx", "httpcore")  # log every request URL at INFO, access tokens included
 _KEPT_CHARS = 200  # texts up to this long are kept redacted (Redactor); longer ones are redacted each time
+_AT = "%Y-%m-%dT%H:%M:%S"  # a line's time, to the second
+_ENCODE = json.JSONEncoder(ensure_ascii=False, default=str).encode  # json.dumps with these, its encoder built once
 
 
 class Redactor:
@@ -79,18 +81,27 @@ class JsonFormatter(logging.Formatter):
     def __init__(self, redactor: Redactor) -> None:
         super().__init__()
         self._redactor = redactor
+        self._second = (-1, "")  # the last second a line was written in, and its time as written
+
+    def _at(self, record: logging.LogRecord) -> str:
+        """`formatTime(record, _AT)`, kept for its second: the lines of one second share it."""
+        second = int(record.created)
+        last = self._second
+        if last[0] != second:
+            last = self._second = (second, self.formatTime(record, _AT))
+        return last[1]
 
     def format(self, record: logging.LogRecord) -> str:
         if record.__dict__.get(_REDACTED_BY) is self._redactor:  # made by this redactor's record factory
             self._redactor.extra_fields(record)
         else:
             self._redactor.record(record)
-        entry = {"at": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname,
+        entry = {"at": self._at(record), "level": record.levelname,
                  "logger": record.name, "message": record.getMessage(), **log_context.fields()}
         entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD and not k.startswith("_")})
         if record.exc_text:
             entry["exc"] = record.exc_text
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return _ENCODE(entry)
 
 
 _base_factory = logging.getLogRecordFactory()
