@@ -120,6 +120,7 @@ _FREE_TEXT_AFTER = {"patrol", "unsatisfied", "bind", "visit", "redeem", "add"}
 # WeChat sends stickers and emoji as codes like [微笑] or as emoji characters: not a report.
 _STICKERS = re.compile(r"\[[^\[\]\s]{1,6}\]")
 _SYMBOL_CATEGORIES = {"So", "Sk", "Cf", "Mn"}
+_PLAIN = re.compile(r"[\u4e00-\u9fffa-z0-9]*")  # characters of none of those categories (CJK ideographs are Lo)
 _LEADING = re.compile(r"^[\s,，:：;；。、]+")
 
 
@@ -128,6 +129,8 @@ def _bare(text: str) -> str:
     """`text` without punctuation, stickers and emoji, lower-case: what short words are compared on (kept
     for the last texts: a message is asked whether it is thanks, a greeting, then chit-chat)."""
     folded = _PUNCT.sub("", _STICKERS.sub("", fold(text))).lower()
+    if _PLAIN.fullmatch(folded):  # Chinese, latin letters and digits only, as most messages: no symbol to drop
+        return folded
     return "".join(ch for ch in folded if unicodedata.category(ch) not in _SYMBOL_CATEGORIES)
 
 
@@ -211,8 +214,14 @@ def _never_mind_fillers() -> tuple[str, ...]:
 def holds_words(text: str, kind: str) -> bool:
     """Whether `text` holds a word of the vocabulary's `kind` (follow_up: 怎么样了, 催一下; still_not: 还没修;
     refer_back: 上次说的, 那个; wrong_grid: a 退回 reason saying the case is another grid's, 不是我的网格)."""
-    folded = fold(text).lower()
-    return any(word in folded for word in _lowered(kind))
+    return _any_of(kind).search(fold(text).lower()) is not None
+
+
+@lru_cache(maxsize=16)
+def _any_of(kind: str) -> re.Pattern[str]:
+    """One search for any word of `kind` (`_lowered`): every message is asked about four kinds, 60-odd words."""
+    words = sorted(_lowered(kind), key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, words)) if words else "(?!)")  # no words: nothing holds one
 
 
 def without_follow_up_words(text: str) -> str:
