@@ -35,9 +35,9 @@ _LANE_HOUSE = re.compile(r"(?:(?<=[里弄巷坊])|(?<=胡同))(\d+)号")  # 5号
 _NOISE = re.compile(r"[^\w-]+|_")
 _BUILDING = re.compile(r"(?<![a-z0-9])(\d+|[a-z])栋")
 _PHASE = re.compile(r"(?<![\da-z])(\d+|[a-z东南西北])期")
-# The last character of an estate's name (阳光小区, 湖景苑, 明湖新村, 荔枝湾) or of its phase: what a part (东区, a区)
-# or a building-unit shorthand (3-2) follows. 城 is left out: 城东区 names a district.
-_ESTATE_END = "区园苑庭居寓厦场家庄府村湾舍邨期"
+# The last character of an estate's name (阳光小区, 湖景苑, 明湖新村, 荔枝湾), of its phase or of its number on a road
+# (湖滨路120号): what a part (东区, a区) or a building-unit shorthand (3-2) follows. 城 is left out: 城东区 is a district.
+_ESTATE_END = "区园苑庭居寓厦场家庄府村湾舍邨期号"
 _GROUP = re.compile(r"(?<!\d)(\d+)组")
 _COUNTERS = "|".join("点 号 月 日 天 元 块 米 个 岁 次 年 分 秒 小时 周 斤 度 % 人 只 辆 户".split())
 _LEADING_ZERO = re.compile(r"(?<!\d)0+(?=\d)")

@@ -207,13 +207,15 @@ def test_each_place_named_owns_the_numbers_written_after_it():
     assert [(m.unit_id, m.confident) for m in index.match("湖滨路88号阳光小区一期5栋")] == [(2, True)]
 
 
-@pytest.mark.parametrize("written", ["湖景苑3-2", "湖景苑3-2楼道灯不亮", "湖景苑3-2单元", "翠苑2期3-2", "金桂园３－２"])
+@pytest.mark.parametrize("written", ["湖景苑3-2", "湖景苑3-2楼道灯不亮", "湖景苑3-2单元", "翠苑2期3-2", "金桂园３－２",
+                                     "湖滨路120号3-2"])
 def test_building_unit_shorthand_after_an_estate_names_the_building(written):
     """3-2 after an estate's name is 3栋2单元 (as 3-2-301 is 3栋2单元301)."""
     assert designators(normalise_address(written)).buildings == {"3"}
 
 
-@pytest.mark.parametrize("written", ["湖景苑3-5个人在吵", "湖景苑8-9点最吵", "湖景苑12-25停水", "等了2-3天"])
+@pytest.mark.parametrize("written", ["湖景苑3-5个人在吵", "湖景苑8-9点最吵", "湖景苑12-25停水", "等了2-3天",
+                                     "11号3-5点停电"])
 def test_counts_times_and_dates_with_a_dash_name_no_building(written):
     assert designators(normalise_address(written)).buildings == frozenset()
 
