@@ -289,6 +289,9 @@ def unlink(session: Session, case: Case, actor: Actor, category: Category, assig
     if original is not None:
         session.execute(delete(CaseLink).where(CaseLink.case_id == original.id,
                                                CaseLink.userid == case.reporter_userid))
+        asking = pending.current(session, case.reporter_userid)  # its rating asked: their next words are not for it
+        if asking is not None and (asking.data or {}).get("case_id") == original.id:
+            pending.finish(session, case.reporter_userid)
     case.duplicate_of_id, case.assignee, case.taken_at = None, assignee, None
     set_deadlines(case, category, now, rules)
     notify_case_opened(session, event)

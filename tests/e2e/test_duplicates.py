@@ -33,6 +33,7 @@ YARD_BINS, YARD_BINS_AGAIN = "小区西边停车场的垃圾桶好几天没人�
 SHOP_BINS, SHOP_BINS_AGAIN = "小区西门超市旁的垃圾桶好几天没人倒，臭得不行", "小区西门超市旁垃圾桶几天没人倒了，太臭了"
 GYM, GYM_AGAIN = "小区后门的健身器材坏了，单杠断了一根", "后门健身器材的单杠断了一根，太危险了"
 BED_BINS, BED_BINS_AGAIN = "小区东边花坛旁的垃圾桶好几天没人倒，臭得不行", "小区东边花坛旁垃圾桶几天没人倒了，太臭了"
+SHED_BINS, SHED_BINS_AGAIN = "小区东边车棚旁的垃圾桶好几天没人倒，臭得不行", "小区东边车棚旁垃圾桶几天没人倒了，太臭了"
 PARCELS, PARCELS_AGAIN = "小区东门快递柜旁边的垃圾堆了好几天没人收", "东门快递柜边上的垃圾堆了几天没人收，太脏了"
 
 
@@ -40,7 +41,7 @@ PARCELS, PARCELS_AGAIN = "小区东门快递柜旁边的垃圾堆了好几天没
 def neighbours(wecom, database_url) -> list[str]:
     """Residents bound to one unit."""
     unit = cli_json(["units", "--json"], database_url)[2]
-    users = [f"dup-{n}" for n in range(30)]
+    users = [f"dup-{n}" for n in range(32)]
     for userid in users:
         assert "绑定" in wecom.send_text(userid, f"绑定 {unit['address']}")
     return users
@@ -92,6 +93,21 @@ def test_a_follower_who_is_not_satisfied_is_not_promised_the_case_is_redone(weco
     told = wecom.send_text(neighbours[29], "桶边上还是很脏")
     assert "感谢您的评价" in told, told
     assert show(original, database_url)["state"] == "closed"
+
+
+def test_a_follower_who_unlinks_while_asked_to_rate_leaves_that_case_and_its_question(
+        wecom, database_url, neighbours):
+    """取消关联 after the close notice asked the follower to rate: their next words are no longer put on the case they
+    left (and told to its worker), nor is its number named to them."""
+    original = opened(wecom, neighbours[30], SHED_BINS)
+    assert original in wecom.send_text(neighbours[31], SHED_BINS_AGAIN)
+    worker = show(original, database_url)["assignee"]
+    wecom.send_text(worker, f"接单 {digits(original)}")
+    wecom.send_text(worker, f"办结 {digits(original)} 垃圾已清运")
+    assert "单独办理" in wecom.send_text(neighbours[31], "取消关联")
+    reply = wecom.send_text(neighbours[31], "就在车棚旁边那个位置")
+    assert original not in reply, reply
+    assert not [e for e in show(original, database_url)["events"] if e["actor"] == neighbours[31]]
 
 
 def test_a_somewhat_alike_report_opens_marked_suspected_and_the_worker_merges_it_with_one_word(
