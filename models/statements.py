@@ -233,16 +233,22 @@ def _update_by_id(table: Table, keys: tuple[str, ...], expected: tuple[str, ...]
                                                          expected_processors=_processors(table, expected, dialect))
 
 
-_CONNECTION = "gridbot_connection"  # session.info: (root transaction, its connection)
+_CONNECTION = "gridbot_connection"  # session.info: (innermost transaction, its connection)
 
 
 def connection_of(session: Session) -> Connection:
-    """`session.connection()`, kept for the session's transaction (`Session.connection()` costs ~15 µs, and the
-    report path writes a dozen statements a message through it)."""
-    transaction = session.get_transaction()
+    """`session.connection()`, kept for the session's innermost transaction (`Session.connection()` costs ~15 µs, and
+    the report path writes a dozen statements a message through it). Asked once in each savepoint, so that the
+    savepoint is opened (SQLAlchemy sends SAVEPOINT when a nested transaction first asks for its connection) before
+    any statement of it goes to the driver."""
+    transaction = _innermost(session)
     known = session.info.get(_CONNECTION)
     if transaction is not None and known is not None and known[0] is transaction:
         return known[1]
     connection = session.connection()
-    session.info[_CONNECTION] = (session.get_transaction(), connection)
+    session.info[_CONNECTION] = (_innermost(session), connection)
     return connection
+
+
+def _innermost(session: Session):
+    return session.get_nested_transaction() or session.get_transaction()

@@ -16,15 +16,20 @@ from bot.state import AppState, rebuild_inbound
 from bot.wecom.parsing import inbound_from_xml
 from handlers.intake import inbox
 from handlers.texts import render
-from models import Case, InboundMessage, OutboxMessage
+from models import Case, InboundMessage, OutboxMessage, Resident
 from tests.wecom_sim import text_xml
 
 REFUSED = "触发故障"
+HALF_WRITTEN = "写到一半"  # refused at the case's first event: after the resident and the case were written
 RACE = "模拟死锁"  # PostgreSQL only: the trigger reports a deadlock, as when two batches lock cases crosswise
 REPORT = "阳光小区1期3栋楼道里的灯坏了好几天，晚上上下楼很危险"
 
-_SQLITE_TRIGGER = (f"CREATE TRIGGER refuse_marked_cases BEFORE INSERT ON cases WHEN NEW.text LIKE '%{REFUSED}%' "
-                   "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+_SQLITE_TRIGGERS = [
+    f"CREATE TRIGGER refuse_marked_cases BEFORE INSERT ON cases WHEN NEW.text LIKE '%{REFUSED}%' "
+    "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+    "CREATE TRIGGER refuse_marked_events BEFORE INSERT ON case_events WHEN (SELECT text FROM cases WHERE id = "
+    f"NEW.case_id) LIKE '%{HALF_WRITTEN}%' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+]
 _POSTGRES_FUNCTION = ("CREATE OR REPLACE FUNCTION refuse_marked_cases() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
                       f"IF NEW.text LIKE '%{REFUSED}%' THEN RAISE EXCEPTION 'refused by the test'; END IF; "
                       "{race}RETURN NEW; END $$")
@@ -32,6 +37,11 @@ _DEADLOCK = f"IF NEW.text LIKE '%{RACE}%' THEN RAISE EXCEPTION 'deadlock' USING 
 _POSTGRES_TRIGGER = [
     _POSTGRES_FUNCTION.format(race=_DEADLOCK),
     "CREATE TRIGGER refuse_marked_cases BEFORE INSERT ON cases FOR EACH ROW EXECUTE FUNCTION refuse_marked_cases()",
+    "CREATE OR REPLACE FUNCTION refuse_marked_events() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    f"IF (SELECT text FROM cases WHERE id = NEW.case_id) LIKE '%{HALF_WRITTEN}%' THEN "
+    "RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$",
+    "CREATE TRIGGER refuse_marked_events BEFORE INSERT ON case_events FOR EACH ROW "
+    "EXECUTE FUNCTION refuse_marked_events()",
 ]
 
 
@@ -40,7 +50,7 @@ def state(app_settings):
     state = AppState.build(app_settings)
     with state.factory.begin() as session:
         postgres = session.get_bind().dialect.name == "postgresql"
-        for statement in _POSTGRES_TRIGGER if postgres else [_SQLITE_TRIGGER]:
+        for statement in _POSTGRES_TRIGGER if postgres else _SQLITE_TRIGGERS:
             session.execute(text(statement))
     yield state
     state.close()
@@ -84,6 +94,28 @@ def test_a_failing_message_is_marked_failed_and_told_while_the_rest_of_its_batch
         assert rows[key].status == "handled" and rows[key].case_id is not None
         assert rows[key].reply == next(o.reply for o in outcomes if o.msg_key == key)
     assert (_handled("handled") - handled_before, _handled("failed") - failed_before) == (2, 1)
+
+
+def test_a_message_that_fails_after_writing_leaves_nothing_of_it_whatever_its_place_in_the_batch(state, db,
+                                                                                                  monkeypatch):
+    """Its savepoint holds everything it wrote: the resident it registered and its case (the case's first event is
+    refused). Before, a message whose first statements went straight to the driver (`models.statements`) sent its
+    SAVEPOINT only at its first ORM statement, after them: without the per-user rate limit's count (a deployment
+    without one; every message that is not text), a later message of a batch left its resident and case committed,
+    half-written."""
+    monkeypatch.setattr(state.services, "rate_limit", 0)
+    _accept(state, ("half-a", REPORT, 66_001), ("half-b", f"{REPORT}{HALF_WRITTEN}", 66_002),
+            ("half-c", f"{REPORT}，快来修", 66_003))
+    outcomes = _batch(state)
+    assert [o.msg_key for o in outcomes] == ["app:66001", "app:66002", "app:66003"]
+    with db() as session:
+        statuses = dict(session.execute(select(InboundMessage.msg_key, InboundMessage.status).where(
+            InboundMessage.msg_key.in_(["app:66001", "app:66002", "app:66003"]))).all())
+        half_written = session.scalars(select(Case.id).where(Case.text.contains(HALF_WRITTEN))).all()
+        residents = session.scalars(select(Resident.userid).where(Resident.userid.like("half-%"))).all()
+        cases = session.scalars(select(Case.reporter_userid).where(Case.reporter_userid.like("half-%"))).all()
+    assert statuses == {"app:66001": "handled", "app:66002": "failed", "app:66003": "handled"}
+    assert half_written == [] and sorted(residents) == sorted(cases) == ["half-a", "half-c"]
 
 
 def test_a_batch_takes_the_oldest_message_of_each_user_so_each_users_messages_stay_in_order(state, db):

@@ -12,6 +12,7 @@ from handlers.conversation.opening import resident_and_conversation
 from handlers.progress_links import SESSION_KEY, LinkSigner, case_for_link, link_for, revoke
 from models import Case, CaseState, Grid, ProgressLink, Resident, Unit, utcnow
 from models.rows import add_inserted
+from models.statements import insert_row
 from tests.demo_db import demo_factory  # noqa: F401  (fixture)
 from tests.sql_seen import statements_sent
 
@@ -287,3 +288,13 @@ def test_a_json_column_keeps_the_residents_characters_and_reads_back_as_written(
     assert "噪音扰民" in stored and "\\u" not in stored  # the characters themselves, not escapes
     session.expire(case)
     assert case.classification == {"category": "噪音扰民", "normalised": "楼上装修“吵”", "3": [1.5, None]}
+
+
+def test_a_write_sent_straight_to_the_driver_in_a_savepoint_is_undone_with_it(session):
+    """The savepoint is opened before its first statement, even when the transaction's connection was already
+    kept for the driver's statements (`connection_of`) and nothing else in the savepoint asks for it."""
+    resident_and_conversation(session, "before-the-savepoint")
+    savepoint = session.begin_nested()
+    insert_row(session, Resident.__table__, {"userid": "in-the-savepoint"})
+    savepoint.rollback()
+    assert session.scalar(select(func.count()).select_from(Resident).where(Resident.userid == "in-the-savepoint")) == 0
