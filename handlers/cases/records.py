@@ -15,6 +15,7 @@ from handlers.cases.timing import ClockRules
 from handlers.classify import Category
 from models import (OPEN_STATES, Case, CaseEvent, CaseLink, CaseState, Grid, Resident, Unit, Worker, case_channel,
                     state_in)
+from models.db import TransactionMemo
 from models.rows import add_inserted, built, flush_pending, update_loaded
 from models.statements import fetch_all
 
@@ -163,8 +164,27 @@ _LATEST_OPEN_OF_RESIDENT = (select(Case.id)
                             .order_by(Case.id.desc()).limit(1))
 
 
+# Residents registered in this transaction who have no case yet (a typhoon night's first-time reporters): their cases
+# are not read, no statement is needed to find none. Forgotten at any write to cases (a case of theirs may be opened),
+# at a savepoint rolled back and at the transaction's end.
+_CASELESS = TransactionMemo("gridbot_caseless_residents", frozenset({Case.__tablename__}))
+
+
+def registered_now(session: Session, resident: Resident) -> None:
+    """`resident` was registered in this transaction (inserted just now): no case of theirs exists yet."""
+    _CASELESS.get(session)[resident.id] = True
+
+
+def has_no_case(session: Session, resident: Resident) -> bool:
+    """Whether `resident` is known, without SQL, to have no case: registered in this transaction, and no case
+    written since."""
+    return resident.id in _CASELESS.get(session)
+
+
 def latest_open_case_of(session: Session, resident: Resident) -> Case | None:
     """`latest_open_case` of a resident's own reports (the cases they reported as this resident), read on an index."""
+    if has_no_case(session, resident):
+        return None
     flush_pending(session, Case)  # then straight to the driver: no autoflush of anything else
     found = fetch_all(session, _LATEST_OPEN_OF_RESIDENT, {"resident_id": resident.id, "userid": resident.userid})
     return session.get(Case, found[0][0]) if found else None

@@ -14,7 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from handlers.cases.authority import SYSTEM
 from handlers.cases.case_notices import notify_case_opened
 from handlers.cases.case_work import announce, repeat_of_their_own
-from handlers.cases.records import Place, apply_action, open_case
+from handlers.cases.records import Place, apply_action, open_case, registered_now
 from handlers.cases.timing import clock_rules
 from handlers.cases.unplaced import place_waiting, waiting_siblings
 from handlers.chat import pending
@@ -71,6 +71,7 @@ def resident_and_conversation(session: Session, userid: str) -> tuple[Resident, 
     resident = held(session, Resident, _RESIDENTS, row)
     if resident is None:
         resident = add_inserted(session, built(Resident, {"userid": userid}))
+        registered_now(session, resident)
     for attribute, unit_id in (("unit", resident.unit_id), ("arrival_unit", resident.arrival_unit_id)):
         if attribute not in resident.__dict__:  # as if joined-loaded: no SQL when the report is placed
             set_committed_value(resident, attribute, registry.unit(session, unit_id) if unit_id else None)

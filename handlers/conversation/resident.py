@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from handlers.cases.case_notices import tell_worker
 from handlers.cases.duplicates import content, place_words
-from handlers.cases.records import Place, latest_open_case
+from handlers.cases.records import Place, has_no_case, latest_open_case
 from handlers.cases.timing import clock_rules
 from handlers.chat import pending
 from handlers.chat.case_numbers import parse_case_number
@@ -203,6 +203,8 @@ def _a_bare_number(text: str) -> bool:
 def _sent_again(session: Session, resident: Resident, text: str, now: datetime, window: timedelta) -> Case | None:
     """The resident's case opened from these very words less than `window` ago: the report sent again (no
     answer yet, or a tap on resend; a new MsgId, so the inbox cannot tell). A withdrawn case is reported anew."""
+    if has_no_case(session, resident):
+        return None
     flush_pending(session, Case)
     recent = fetch_all(session, _RECENT_REPORTS, {"resident_id": resident.id, "userid": resident.userid,
                                                   "since": now - window})

@@ -4,10 +4,14 @@ before it was made cheaper."""
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import func, select
+from datetime import timedelta
 
+import pytest
+from sqlalchemy import func, insert, select
+
+from handlers.cases.records import latest_open_case_of
 from handlers.chat import pending
+from handlers.conversation import resident as resident_messages
 from handlers.conversation.opening import resident_and_conversation
 from handlers.progress_links import SESSION_KEY, LinkSigner, case_for_link, link_for, revoke
 from models import Case, CaseState, Grid, ProgressLink, Resident, Unit, utcnow
@@ -298,3 +302,46 @@ def test_a_write_sent_straight_to_the_driver_in_a_savepoint_is_undone_with_it(se
     insert_row(session, Resident.__table__, {"userid": "in-the-savepoint"})
     savepoint.rollback()
     assert session.scalar(select(func.count()).select_from(Resident).where(Resident.userid == "in-the-savepoint")) == 0
+
+
+def test_the_cases_of_someone_registered_by_this_message_are_not_read(session):
+    """A typhoon night's first-time reporters: the late category answer and the report sent again look for none
+    of their cases (two SELECTs a report before)."""
+    newcomer, _ = resident_and_conversation(session, "first-time")
+    with statements(session) as seen:
+        assert latest_open_case_of(session, newcomer) is None
+        assert resident_messages._sent_again(session, newcomer, "路灯坏了", utcnow(), timedelta(minutes=2)) is None
+    assert seen == []
+
+
+@pytest.mark.parametrize("written", ["inserted", "flushed", "plain SQL"])
+def test_a_case_written_for_someone_just_registered_is_found(session, written):
+    """However the case is written (the report path's prepared INSERT, a flush, a statement of its own)."""
+    newcomer, _ = resident_and_conversation(session, "first-time")
+    values = dict(state=CaseState.PENDING, category="环境卫生", text="路灯坏了", resident_id=newcomer.id,
+                  reporter_userid="first-time", created_at=utcnow())
+    if written == "inserted":
+        add_inserted(session, Case(**values))
+    elif written == "flushed":
+        session.add(Case(**values))
+        session.flush()
+    else:
+        session.execute(insert(Case), values)
+    assert latest_open_case_of(session, newcomer).text == "路灯坏了"
+    assert resident_messages._sent_again(session, newcomer, "路灯坏了", utcnow(), timedelta(minutes=2)).text == "路灯坏了"
+
+
+def test_someone_registered_in_a_savepoint_rolled_back_is_read_again(session):
+    savepoint = session.begin_nested()
+    resident_and_conversation(session, "first-time")
+    savepoint.rollback()
+    newcomer, _ = resident_and_conversation(session, "first-time")  # registered again, no case yet
+    with statements(session) as seen:
+        assert latest_open_case_of(session, newcomer) is None
+    assert seen == []
+    session.add(Resident(userid="known-before"))
+    session.flush()
+    known, _ = resident_and_conversation(session, "known-before")
+    with statements(session) as seen:
+        assert latest_open_case_of(session, known) is None
+    assert len(seen) == 1
