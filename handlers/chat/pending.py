@@ -8,6 +8,8 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from models import Conversation
+from models.db import TransactionMemo
+from models.rows import add_inserted, built
 
 CHOOSE_CATEGORY = "choose_category"  # data: text, choices, attachments, first (the classifier's pick)
 AWAIT_WORDS = "await_words"  # data: attachments (media with no case, waiting for words)
@@ -19,6 +21,17 @@ CONFIRM_WITHDRAW = "confirm_withdraw"  # data: case_id
 ATTACH_MEDIA = "attach_photos"  # data: case_id, event_id (the step a worker's or liaison's next photos belong to)
 
 
+# Users this transaction found waiting for nothing (no conversation row: `resident_and_conversation`'s SELECT), so
+# that asking them a question writes its row at once, without reading it first or a unit-of-work flush. Forgotten at
+# any write to conversations, a savepoint rolled back and the transaction's end.
+_ABSENT = TransactionMemo("gridbot_no_conversation", frozenset({Conversation.__tablename__}))
+
+
+def found_none(session: Session, userid: str) -> None:
+    """This transaction read that gridbot waits for nothing from `userid` (and nothing is left unwritten)."""
+    _ABSENT.get(session)[userid] = True
+
+
 def current(session: Session, userid: str) -> Conversation | None:
     """What gridbot waits for from `userid`; on PostgreSQL the row stays locked until commit, so the
     clock cannot open a waiting report while its answer is being handled (see `claim`)."""
@@ -28,17 +41,19 @@ def current(session: Session, userid: str) -> Conversation | None:
 def expect(session: Session, userid: str, state: str, data: dict, now: datetime) -> None:
     """Remember that the next message from `userid` answers `state` (also right after `finish` in the same
     transaction: the earlier question's row, still to be deleted, then carries the new one)."""
-    convo = session.get(Conversation, userid)
+    convo = None if userid in _ABSENT.get(session) else session.get(Conversation, userid)
     if convo is not None and convo in session.deleted:
         session.expunge(convo)  # cancels the pending DELETE; the row is read again and asked afresh
         convo = session.get(Conversation, userid)
     if convo is None:
-        session.add(Conversation(userid=userid, state=state, data=data, updated_at=now))
+        add_inserted(session, built(Conversation, {"userid": userid, "state": state, "data": data, "updated_at": now}))
     else:
         convo.state, convo.data, convo.updated_at = state, data, now
 
 
 def finish(session: Session, userid: str) -> None:
+    if userid in _ABSENT.get(session):
+        return
     convo = session.get(Conversation, userid)
     if convo is not None:
         session.delete(convo)

@@ -66,6 +66,8 @@ def resident_and_conversation(session: Session, userid: str) -> tuple[Resident, 
     flush_pending(session, Resident, Conversation)  # then straight to the connection: no autoflush needed
     row = dict(zip(_SELECTED, fetch_all(session, _RESIDENT_AND_CONVERSATION, {"userid": userid})[0], strict=True))
     convo = held(session, Conversation, _CONVERSATIONS, row)
+    if convo is None:
+        pending.found_none(session, userid)
     if convo is not None and session.get_bind().dialect.name == "postgresql":
         convo = session.get(Conversation, userid, with_for_update=True, populate_existing=True)
     resident = held(session, Resident, _RESIDENTS, row)

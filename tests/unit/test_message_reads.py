@@ -345,3 +345,24 @@ def test_someone_registered_in_a_savepoint_rolled_back_is_read_again(session):
     with statements(session) as seen:
         assert latest_open_case_of(session, known) is None
     assert len(seen) == 1
+
+
+def test_a_question_to_someone_waiting_for_nothing_is_written_at_once_and_found(session):
+    """A case asking its place (a typhoon night's reports without an address): the conversation the SELECT found
+    absent is not read again; its row is one INSERT, there and then (before: a SELECT and a unit-of-work flush)."""
+    newcomer, convo = resident_and_conversation(session, "first-time")
+    assert convo is None
+    with statements(session) as seen:
+        pending.finish(session, "first-time")  # nothing to finish
+        pending.expect(session, "first-time", pending.AWAIT_ADDRESS, {"case_id": 7}, utcnow())
+    assert [sql.replace('"', "").split(" (")[0] for sql in seen] == ["INSERT INTO conversations"]
+    pending.expect(session, "first-time", pending.CONFIRM_ADDRESS, {"case_id": 7, "unit_id": 1}, utcnow())
+    assert resident_and_conversation(session, "first-time")[1].state == pending.CONFIRM_ADDRESS
+    pending.finish(session, "first-time")
+    assert resident_and_conversation(session, "first-time")[1] is None
+    savepoint = session.begin_nested()
+    pending.expect(session, "first-time", pending.RATE, {"case_id": 7}, utcnow())
+    savepoint.rollback()
+    assert resident_and_conversation(session, "first-time")[1] is None
+    pending.expect(session, "first-time", pending.RATE, {"case_id": 8}, utcnow())
+    assert resident_and_conversation(session, "first-time")[1].data == {"case_id": 8}
