@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import re
 from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
+from config.settings import SHIPPED_CONFIG_DIR
 from handlers.cases.timing import WorkingHours, clock_rules, parse_duration
 from handlers.texts import BEIJING
 
@@ -78,3 +81,25 @@ def test_a_year_the_package_does_not_know_falls_back_to_the_weekdays():
     hours = WorkingHours(categories=frozenset(), start=time(8, 30), end=time(17, 30), weekdays=frozenset({1, 2, 3, 4, 5}),
                          holidays=frozenset(), workdays=frozenset(), official_calendar=True)
     assert hours.is_working_day(date(2040, 1, 2)) and not hours.is_working_day(date(2040, 1, 7))
+
+
+def test_lifecycle_yaml_is_looked_at_once_a_second_and_an_edit_is_read(tmp_path, monkeypatch):
+    """A report asks for the rules two or three times: one stat() each before; the file is still read again
+    once it changed (at most RECHECK seconds later)."""
+    from handlers.cases import timing
+
+    shipped = (SHIPPED_CONFIG_DIR / "lifecycle.yaml").read_text(encoding="utf-8")
+    (tmp_path / "lifecycle.yaml").write_text(shipped, encoding="utf-8")
+    now = [1000.0]
+    monkeypatch.setattr(timing, "monotonic", lambda: now[0])
+    looked = []
+    file_mtime = timing._file_mtime
+    monkeypatch.setattr(timing, "_file_mtime", lambda path: looked.append(path) or file_mtime(path))
+    before = [clock_rules(tmp_path) for _ in range(3)]
+    assert len(looked) == 1 and before[0] is before[2]
+    edited = re.sub(r"^duplicate_window: .*$", "duplicate_window: 7d", shipped, count=1, flags=re.MULTILINE)
+    (tmp_path / "lifecycle.yaml").write_text(edited, encoding="utf-8")
+    os.utime(tmp_path / "lifecycle.yaml", (1, 1))  # another modification time, whatever the clock's resolution
+    now[0] += timing.RECHECK
+    assert clock_rules(tmp_path).duplicate_window == timedelta(days=7) != before[0].duplicate_window
+    assert len(looked) == 2
