@@ -204,8 +204,11 @@ def flush_pending(session: Session, *classes: type) -> None:
     """Flush when the session holds unwritten changes to instances of `classes` — before a Core SELECT
     of their tables, which (unlike an ORM query) does not autoflush."""
     # The states themselves (what Session.new/.dirty/.deleted are built from, without building them):
-    # asked before every registry lookup, this must cost next to nothing.
-    for states in (session._new, session._deleted, session.identity_map._modified):
+    # asked before every registry lookup and read of a report (~10 a message), this must cost next to nothing.
+    new, deleted, modified = session._new, session._deleted, session.identity_map._modified
+    if not (new or deleted or modified):  # the usual case: nothing at all unwritten
+        return
+    for states in (new, deleted, modified):
         if any(issubclass(state.class_, classes) for state in states):
             session.flush()
             return

@@ -41,6 +41,7 @@ RECEIVED = "received"  # accepted, not yet handled
 # handlers set its status, category, case and reply as they go, and ONE UPDATE writes them at the end (an
 # ORM record would be flushed each time a query follows one of those changes: four UPDATEs per message).
 _RECORD_COLUMNS = InboundMessage.__table__.columns
+_RECORD_KEYS = tuple(column.key for column in _RECORD_COLUMNS)  # a claimed row's values, in its columns' order
 _WAITING = InboundMessage.status == RECEIVED
 # SQLite (one writer at a time: what the transaction reads stays true until it commits): the waiting rows
 # in order, whole; the first of each user is that user's oldest.
@@ -183,7 +184,7 @@ def _claim(session: Session, limit: int) -> Iterator[InboundMessage]:
 
 def _record(row: Row) -> InboundMessage:
     """The InboundMessage of a row of its columns, untracked, built without one attribute event per column."""
-    return built(InboundMessage, dict(row._mapping))
+    return built(InboundMessage, dict(zip(_RECORD_KEYS, row, strict=True)))
 
 
 def _first_of_each_user(page: list[Row], seen: set[str]) -> list[Row]:
