@@ -72,8 +72,10 @@ def _strip_noise(text: str) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=256)
 def normalise(text: str) -> str:
-    """The canonical form every rule is matched against."""
+    """The canonical form every rule is matched against. Kept for the last texts: a report's words are normalised
+    by the classifier, then again by the duplicate check (`content`, `spots`) when its unit has earlier cases."""
     text = _FULL_WIDTH.sub(_half_width, text or "")
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
