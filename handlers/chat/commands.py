@@ -161,6 +161,16 @@ def is_chitchat(text: str) -> bool:
 CHITCHAT_MAX_CHARS = 10
 
 
+BARE_NUMBER_DIGITS = 4  # a number this short alone is a choice or a case number, not a phone number or a report
+
+
+def is_bare_number(text: str) -> bool:
+    """Whether `text` is a short number alone (2, ２、, 12): an answer to a question of numbered choices, never words
+    about a case."""
+    bare = word_characters(fold(text))
+    return bare.isdigit() and len(bare) <= BARE_NUMBER_DIGITS
+
+
 def is_yes(text: str) -> bool:
     """Yes to a question that asks “回复 1 确认”: 1, 是, 对的, 没错！, 好的 …"""
     return _bare(text) in _lowered("confirm")

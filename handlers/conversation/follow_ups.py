@@ -10,7 +10,14 @@ from sqlalchemy.orm import Session
 
 from handlers.cases.case_notices import tell_worker
 from handlers.chat import pending
-from handlers.chat.commands import holds_words, is_chitchat, is_thanks, without_follow_up_words, without_words
+from handlers.chat.commands import (
+    holds_words,
+    is_bare_number,
+    is_chitchat,
+    is_thanks,
+    without_follow_up_words,
+    without_words,
+)
 from handlers.conversation.case_reference import (
     cases_in_play,
     finished_cases,
@@ -91,6 +98,8 @@ def on_the_rated_case(session: Session, services: Services, resident: Resident, 
         return None
     if services.classifier().classify(text).outcome == "match" and not _still_wrong(case, text):
         return None
+    if is_bare_number(text):  # 4: no rating offered, nothing for the worker; the rating is asked again
+        return render("replies/rating_words_kept", case=case, kept=False)
     tell_worker(session, case, "attach", resident.userid, now, text.strip())
     pending.expect(session, resident.userid, pending.RATE, {"case_id": case.id, "said": text.strip()}, now)
     return render("replies/rating_words_kept", case=case)

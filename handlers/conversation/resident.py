@@ -23,6 +23,7 @@ from handlers.chat.commands import (
     fold,
     holds_words,
     is_chitchat,
+    is_bare_number,
     is_greeting,
     is_never_mind,
     is_opener,
@@ -161,7 +162,7 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
     if _binds_the_scanned_building(resident, text):
         resident.unit = resident.arrival_unit
         return render("replies/bound", unit=resident.unit)
-    if _a_bare_number(text):  # a 2 with nothing asked: no report, nothing for a case's worker
+    if is_bare_number(text):  # a 2 with nothing asked: no report, nothing for a case's worker
         return render("replies/bare_number", number=word_characters(fold(text)),
                       cases=resident_requests.open_cases(session, resident)[:BARE_NUMBER_CASES])
     if is_greeting(text) or is_yes(text):  # a bare 对 or 好 with nothing asked is no report
@@ -190,14 +191,7 @@ def _binds_the_scanned_building(resident: Resident, text: str) -> bool:
     return word_characters(fold(text)) == BIND_ANSWER and resident.unit is None and resident.arrival_unit is not None
 
 
-BARE_NUMBER_DIGITS = 4  # a number this short alone is a choice or a case number, not a phone number or a report
 BARE_NUMBER_CASES = 3  # the open cases a bare number is answered with
-
-
-def _a_bare_number(text: str) -> bool:
-    """Whether `text` is a short number alone (2, ２、, 12), which answers nothing when nothing was asked."""
-    bare = word_characters(fold(text))
-    return bare.isdigit() and len(bare) <= BARE_NUMBER_DIGITS
 
 
 def _sent_again(session: Session, resident: Resident, text: str, now: datetime, window: timedelta) -> Case | None:
@@ -358,7 +352,7 @@ def _continue(session: Session, services: Services, resident: Resident, state: s
         chosen = drafts.read_choice(text, data["choices"])
         if chosen is not None:
             return drafts.answer_choice(session, services, resident, data, chosen, record, now)
-        if _same_words(text, data["text"]) or _a_bare_number(text):  # sent again, or a number not offered
+        if _same_words(text, data["text"]) or is_bare_number(text):  # sent again, or a number not offered
             return drafts.ask_again(services, data)
         if _a_question_to_us(services, text):  # 你们多久能来？ is no more of the report: answered, the question stands
             return drafts.ask_again(services, data, questioned=True)

@@ -323,3 +323,17 @@ def test_saying_the_lamp_is_still_out_when_asked_to_rate_stays_on_its_case_even_
     assert "重新交办" in wecom.send_text(resident, "3")
     assert show(lamp, database_url)["state"] == "in_progress"
     assert cases_of(db, resident) == 1
+
+
+def test_a_number_not_offered_when_asked_to_rate_asks_again_and_stays_off_the_case(wecom, db, database_url):
+    """4 answering 请您评价 (1, 2 or 3) was put on the closed case as the resident's words for its worker."""
+    resident = "day-rates-4"
+    assert "已绑定" in wecom.send_text(resident, "绑定 滨江花园一期3栋")
+    lamp = report(wecom, "滨江花园一期3栋门口的路灯坏了，晚上很黑", resident)
+    closed_by_its_worker(wecom, database_url, lamp)
+    before = show(lamp, database_url)["events"]
+    asked = wecom.send_text(resident, "4")
+    assert lamp in asked and "1 满意" in asked and "记入" not in asked, asked
+    assert show(lamp, database_url)["events"] == before
+    assert "感谢您的评价" in wecom.send_text(resident, "1")
+
