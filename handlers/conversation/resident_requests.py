@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select
@@ -25,6 +26,8 @@ from handlers.chat.commands import (
     parse_command,
     rating_in_words,
     without_follow_up_words,
+    without_words,
+    word_characters,
 )
 from handlers.conversation import follow_ups
 from handlers.conversation.case_reference import may_be_about_a_case, pointed_at
@@ -285,11 +288,27 @@ def offer_new_home(session: Session, services: Services, resident: Resident, tex
     if not holds_words(text, "moved_house") or services.classifier().classify(text).outcome == "match":
         return None
     matches = services.addresses.get(session).match(fold(text), limit=1)
-    if not matches or not matches[0].confident:
-        return None
+    if not matches or not matches[0].confident:  # 我搬家了 alone: where to is asked; other words stay what they were
+        return render("replies/home_address", unit=resident.unit, moved=True) if _only_moved(text) else None
     unit = session.get(Unit, matches[0].unit_id)
     pending.expect(session, resident.userid, pending.CONFIRM_BIND, {"unit_id": unit.id}, now)
     return render("replies/confirm_new_home", unit=unit)
+
+
+_MOVED_FILLERS = re.compile(r"[我们家已经了啦吧啊呀]")
+
+
+def _only_moved(text: str) -> bool:
+    """Whether `text` says only that the resident moved (我搬家了, 我们已经搬家啦), nothing more."""
+    return not _MOVED_FILLERS.sub("", word_characters(without_words(text, "moved_house")))
+
+
+def home_told(services: Services, resident: Resident, text: str) -> str | None:
+    """A resident asking which address they bound (我绑定的地址是哪里) hears it and how to change it; None for other
+    words, and for a report that names its place (我的住址楼下垃圾桶满了)."""
+    if not holds_words(text, "my_address") or services.classifier().classify(text).outcome == "match":
+        return None
+    return render("replies/home_address", unit=resident.unit)
 
 
 def bind_address(session: Session, services: Services, resident: Resident, address: str) -> str:

@@ -337,3 +337,15 @@ def test_a_number_not_offered_when_asked_to_rate_asks_again_and_stays_off_the_ca
     assert show(lamp, database_url)["events"] == before
     assert "感谢您的评价" in wecom.send_text(resident, "1")
 
+
+def test_a_resident_asking_their_bound_address_or_saying_only_they_moved_is_answered_not_asked_back(wecom, db):
+    """我绑定的地址是哪里 was asked back as a report (食品安全? 医疗卫生?) and, unanswered, would open a case of those
+    words; 我搬家了 got the whole help instead of the question where to."""
+    resident = "day-where-home"
+    assert "已绑定" in wecom.send_text(resident, "绑定 滨江花园一期5栋")
+    told = wecom.send_text(resident, "我绑定的地址是哪里")
+    assert "滨江花园一期5-6栋" in told and "哪一类" not in told, told
+    asked = wecom.send_text(resident, "我搬家了")
+    assert "新地址" in asked and "绑定" in asked and "有事您说" not in asked, asked
+    assert "收到“1”" in wecom.send_text(resident, "1")  # nothing asked is left waiting
+    assert cases_of(db, resident) == 0
