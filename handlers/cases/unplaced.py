@@ -91,15 +91,28 @@ def place_by_staff(session: Session, services: Services, case: Case, words: str,
         raise PlaceRefused("out_of_reach", unit)
     siblings = waiting_siblings(session, case)
     asking = pending.current(session, case.reporter_userid)
-    if asking is not None and (asking.data or {}).get("case_id") in {case.id, *(other.id for other in siblings)}:
-        pending.finish(session, case.reporter_userid)  # the address question is answered
+    answered = asking is not None and (asking.data or {}).get("case_id") in {case.id, *(each.id for each in siblings)}
     place = Place(unit.grid, unit, "staff")
     event = place_waiting(session, services, case, place, now, actor=actor.userid)
     for sibling in siblings:
         place_waiting(session, services, sibling, place, now, actor=actor.userid)
+    still_waiting = _ask_next(session, case.reporter_userid, now) if answered else None
     to_reporter(session, event, "replies/case_opened", category=services.classifier().catalogue.get(case.category),
-                siblings=siblings)
+                siblings=siblings, still_waiting=still_waiting)
     return Placed(event, siblings)
+
+
+def _ask_next(session: Session, userid: str, now: datetime) -> Case | None:
+    """The address question about the cases just placed is answered: it moves on to the resident's latest other
+    case still waiting for its place (a report of another message), returned; else it ends."""
+    waiting = session.scalars(select(Case).where(Case.reporter_userid == userid,
+                                                 Case.state == CaseState.AWAITING_PLACE)
+                              .order_by(Case.id.desc()).limit(1)).first()
+    if waiting is None:
+        pending.finish(session, userid)
+    else:
+        pending.expect(session, userid, pending.AWAIT_ADDRESS, {"case_id": waiting.id}, now)
+    return waiting
 
 
 def placing_staff(session: Session) -> list[Worker]:

@@ -195,3 +195,22 @@ def test_a_short_emergency_only_the_model_reads_right_after_a_short_report_is_no
     burst = show(numbers_in(reply)[0], database_url)
     assert (burst["category"], burst["unit"]) == ("突发事件", HOME_UNIT), burst
     assert "水管爆了" not in [e["note"] for e in show(bin_, database_url)["events"]]
+
+
+def test_placing_the_parts_asked_about_moves_the_question_on_to_the_residents_other_waiting_report(wecom, db,
+                                                                                                  database_url):
+    """A report waits for its place, then a split message of two matters with no place (the question moves to it):
+    staff 定位 of a part used to end the question, and the first report was never asked about again. Now the
+    resident's notice asks for that report's place, and the next address places it."""
+    first = numbers_in(wecom.send_text("two-matters-21", "单元楼下的消防栓一直在漏水，地上湿了一大片"))[0]
+    reply = wecom.send_text("two-matters-21", "电梯间的灯不亮了，另外走廊里堆了好多纸箱没人清")
+    lamp, bin_ = [number for number in dict.fromkeys(numbers_in(reply)) if number != first][:2]
+    assert show(first, database_url)["state"] == "awaiting_place" and "地址" in reply, reply
+
+    placed = wecom.send_text("hb-street-1", f"定位 {digits(bin_)} 湖景苑3栋")
+    assert f"{bin_} 已定位到" in placed and lamp in placed, placed
+    told = queued(db, "two-matters-21", "已登记", "湖景苑")
+    assert len(told) == 1 and f"{first} 还缺少具体地址" in told[0], told
+    answered = wecom.send_text("two-matters-21", "湖景苑3栋")
+    assert first in answered and "已登记" in answered, answered
+    assert (show(first, database_url)["state"], show(first, database_url)["unit"]) == ("pending", LAKE_UNIT)
