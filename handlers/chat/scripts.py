@@ -1,5 +1,5 @@
-"""Traditional characters read as simplified: 進度 is 进度, 環境衛生 is 环境卫生 (OpenCC t2s); full-width forms
-as half-width: １２， is 12, (NFKC)."""
+"""Traditional characters read as simplified: 進度 is 进度, 環境衛生 is 环境卫生 (OpenCC t2s), 甚麼 is 什么; full-width
+forms as half-width: １２， is 12, (NFKC)."""
 
 from __future__ import annotations
 
@@ -29,11 +29,18 @@ def _traditional_chars() -> frozenset[str]:
     return frozenset(chars)
 
 
+# 甚麼, as Taiwan and Hong Kong often write 什麼, is 甚么 after t2s: read as 什么 (甚麼時候能修好 asks after a case)
+VARIANTS = {"甚么": "什么"}
+
+
 def to_simplified(text: str) -> str:
-    """Traditional → simplified via OpenCC, skipped when no character would change."""
-    if _traditional_chars().isdisjoint(text):
-        return text
-    return _opencc().convert(text)
+    """Traditional → simplified via OpenCC (skipped when no character would change), variants as their usual form."""
+    if not _traditional_chars().isdisjoint(text):
+        text = _opencc().convert(text)
+    for variant, usual in VARIANTS.items():
+        if variant in text:
+            text = text.replace(variant, usual)
+    return text
 
 
 @lru_cache(maxsize=256)

@@ -44,7 +44,8 @@ def answer(session: Session, services: Services, resident: Resident, text: str, 
         return _progress_told(session, resident, done[0], text.strip(), now)  # 上次那个垃圾桶的事处理得怎么样了
     if not cases:
         return None
-    a_report = services.classifier().classify(text).outcome == "match"
+    # asking, what the words report is what is left of them (什么时候能修好 reports nothing: 修好 names no matter)
+    a_report = services.classifier().classify(without_follow_up_words(text) if asks else text).outcome == "match"
     if not asks and a_report and not holds_words(text, "refer_back"):
         return None  # a report of its own that says nobody came yet (东门路灯坏了半个月还没修)
     if not named and a_report:

@@ -437,6 +437,21 @@ def test_a_resident_asked_for_the_address_who_scans_a_buildings_code_has_the_rep
         assert (case.state, case.unit.code, case.grid.code, case.place_source) == ("pending", code, grid, "qr")
 
 
+@pytest.mark.parametrize(("who", "question"), [("Simplified", "什么时候能修好？"), ("Traditional", "甚麼時候能修好？")])
+def test_a_resident_who_asks_when_it_is_fixed_is_answered_about_the_case_not_given_a_new_one(
+        wecom, fake_wecom, db, building, app_url, who, question):
+    """Right after a report of a lamp, 什么时候能修好？ was read as a new report (the classifier reads 修好 as 市政设施)
+    and opened a second case of the same lamp; asked after a case, the words left (修好) are what they report.
+    甚麼, as Taiwan and Hong Kong often write 什麼, was 甚么 after OpenCC, no follow-up word: read as 什么 now."""
+    resident, userid, number = _reported_at(fake_wecom, wecom, building, f"wmE2eAsksWhenFixed{who}",
+                                            "樓梯間的燈壞了好幾天，晚上摸黑上樓")
+    resident.say(question)
+    answer = resident.wait_for(2)[1]
+    assert f"GB-{number:06d}" in answer and "已登记" not in answer, answer
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(Case).where(Case.reporter_userid == userid)) == 1
+
+
 def _kf_cases_opened(app_url: str) -> float:
     """gridbot_cases_opened_total summed over its series of the kf channel, as /metrics shows it."""
     text = httpx.get(app_url + "/metrics").text
