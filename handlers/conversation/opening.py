@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from os.path import commonprefix
 from datetime import datetime, timedelta
+from os.path import commonprefix
 
 from sqlalchemy import String, bindparam, select
 from sqlalchemy.orm import Session
@@ -152,8 +152,9 @@ def find_place(session: Session, services: Services, resident: Resident, text: s
 
 def _named_in_words(session: Session, services: Services, text: str, home: Unit | None) -> Named:
     """The place a report's words name (`named_place`). Where they say the resident lives (住在…, 我家是…) is the
-    place only when they name no other; a building number alone (5栋门口) is read in the estate of home — the
-    one the words give, else the resident's known `home`."""
+    place only when they name no other; a building number alone (5栋门口), or one of an estate whose parts it may
+    lie in (阳光小区3栋, 一期 or 二期), is read in the estate of home — the one the words give, else the resident's
+    known `home` — when that reading is one of the units the words may mean (not 翠苑二期3栋 for a home in 一期)."""
     index = services.addresses.get(session)
     said_home, rest = split_home(text)
     named = named_place(session, index.match(rest, limit=TIED_UNITS), "text")
@@ -161,13 +162,19 @@ def _named_in_words(session: Session, services: Services, text: str, home: Unit 
         return named
     said = index.match(said_home, limit=1) if said_home else []
     home = (registry.unit(session, said[0].unit_id) if said else None) or home
-    if named.guess is None and not named.candidates and home is not None and designators(normalise_address(rest)) != Designators():
+    if home is not None and (named.candidates or named.guess is None) and designators(normalise_address(rest)) != \
+            Designators():
         within = named_place(session, index.match(in_estate(home.address, rest, True), limit=TIED_UNITS), "text")
-        if within.place is not None:
+        if within.place is not None and _among(within.place, named.candidates):
             return within
     if said_home:
         return named_place(session, index.match(text, limit=TIED_UNITS), "text")
     return named
+
+
+def _among(place: Place, candidates: frozenset[int]) -> bool:
+    """Whether `place` is one of the `candidates` units (any place when there are none)."""
+    return not candidates or (place.unit is not None and place.unit.id in candidates)
 
 
 @dataclass(frozen=True)

@@ -162,6 +162,14 @@ def _change_staff(db, userids: tuple[str, ...], on_duty: bool, second_grid: bool
         third.grids = [g for g in third.grids if g.id != fifth.id] + ([fifth] if second_grid else [])
 
 
+def test_a_bound_resident_naming_a_building_of_their_estate_without_its_phase_gets_it_in_their_phase(wecom,
+                                                                                                      database_url):
+    """resident-001 lives at 阳光小区一期1-2栋: 阳光小区3栋 (一期 or 二期, two grids) is building 3 of their own 一期, not a
+    question which phase, nor their own building."""
+    place = _placed(wecom, database_url, "resident-001", "阳光小区3栋门口的垃圾桶满了好几天没人清理")
+    assert place == ("441999001001001", "441999001001001002")
+
+
 def _placed(wecom, database_url: str, userid: str, text: str) -> tuple[str | None, str | None]:
     """The grid and unit of the case `text` opens."""
     case = cli_json(["case", "show", case_number(wecom.send_text(userid, text)), "--json"], database_url)
