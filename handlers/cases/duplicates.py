@@ -182,13 +182,8 @@ def likely_duplicate(session: Session, case: Case, window: timedelta, thresholds
     not compared)."""
     if case.grid_id is None:
         return None
-    query = _IN_UNIT if case.unit_id else _IN_GRID
-    flush_pending(session, Case)  # then straight to the driver: no autoflush needed
-    rows = fetch_all(session, query, {
-        "case_id": case.id, "category": case.category, "since": case.created_at - window,
-        "reporter": case.reporter_userid, "place": case.unit_id or case.grid_id,
-    })
-    places = place_words(case.unit.address if case.unit else "", case.grid.name)
+    rows, places = _of_the_place(session, case, (_IN_UNIT, _IN_GRID), since=case.created_at - window,
+                                 reporter=case.reporter_userid)
     scored = [(similarity(case.text, text, places), -case_id, case_id, text) for case_id, text in rows
               if not elsewhere(case.text, text)]
     if not scored:
@@ -207,23 +202,29 @@ def likely_repeat(session: Session, case: Case, window: timedelta, thresholds: T
     reporter, a matter placed at its reporter's home (楼上: their own upstairs)."""
     if case.grid_id is None:
         return None
-    flush_pending(session, Case)
-    rows = fetch_all(session, _CLOSED_IN_UNIT if case.unit_id else _CLOSED_IN_GRID, {
-        "case_id": case.id, "category": case.category, "since": case.created_at - window,
-        "place": case.unit_id or case.grid_id,
-    })
-    places = place_words(case.unit.address if case.unit else "", case.grid.name)
+    rows, places = _of_the_place(session, case, (_CLOSED_IN_UNIT, _CLOSED_IN_GRID), since=case.created_at - window)
     again = holds_words(case.text, "again")
-    referred = again and holds_words(case.text, "refer_back")
-    alike = [(similarity(case.text, text, places), case_id) for case_id, text, reporter in rows
-             if _back_again(case, text, reporter == case.reporter_userid, places, (again, referred), thresholds.suspect)]
+    said = again, again and holds_words(case.text, "refer_back")
+    scored = [(similarity(case.text, text, places), case_id, text, reporter) for case_id, text, reporter in rows]
+    alike = [(score, case_id) for score, case_id, text, reporter in scored
+             if _back_again(case, text, reporter == case.reporter_userid, places, said, score >= thresholds.suspect)]
     return max(alike)[1] if alike else None
 
 
+def _of_the_place(session: Session, case: Case, queries: tuple, **params) -> tuple[list, tuple[str, ...]]:
+    """The rows of the first of `queries` (cases of `case`'s unit), or of the second when it has none (of its grid,
+    also without a unit), for its category, and the words naming its place (left out when words are compared)."""
+    flush_pending(session, Case)  # then straight to the driver: no autoflush needed
+    rows = fetch_all(session, queries[0] if case.unit_id else queries[1], {
+        "case_id": case.id, "category": case.category, "place": case.unit_id or case.grid_id, **params})
+    return rows, place_words(case.unit.address if case.unit else "", case.grid.name)
+
+
 def _back_again(case: Case, earlier: str, same_reporter: bool, places: tuple[str, ...], said: tuple[bool, bool],
-                suspect: float) -> bool:
+                alike: bool) -> bool:
     """Whether `case` reports again the problem a closed case's words `earlier` reported (`likely_repeat`); `said`:
-    whether its words say it is back, and whether they also point back at a report made before."""
+    whether its words say it is back, and whether they also point back at a report made before; `alike`: whether
+    their similarity reaches the suspect threshold."""
     if elsewhere(case.text, earlier) or not same_reporter and _at_home(normalise(case.text), normalise(earlier)):
         return False
     again, referred = said
@@ -232,7 +233,7 @@ def _back_again(case: Case, earlier: str, same_reporter: bool, places: tuple[str
     first, second = content(case.text, places), content(earlier, places)
     if again and _shares_a_piece(first, second):
         return True
-    return similarity(case.text, earlier, places) >= suspect and not replaced(first, second)
+    return alike and not replaced(first, second)
 
 
 def _shares_a_piece(first: str, second: str) -> bool:
