@@ -37,15 +37,15 @@ def answer(session: Session, services: Services, resident: Resident, text: str, 
     still_not = holds_words(text, "still_not") or holds_words(text, "again") and holds_words(text, "refer_back")
     if not (asks or still_not) or not may_be_about_a_case(text):
         return None
+    rest = without_follow_up_words(text)
     cases = cases_in_play(session, resident.userid)
-    named = pointed_at(cases, without_follow_up_words(text))
-    if asks and not named and (done := pointed_at(finished_cases(session, resident.userid),
-                                                  without_follow_up_words(text))):
+    named = pointed_at(cases, rest)
+    if asks and not named and (done := pointed_at(finished_cases(session, resident.userid), rest)):
         return _progress_told(session, resident, done[0], text.strip(), now)  # 上次那个垃圾桶的事处理得怎么样了
     if not cases:
         return None
     # asking, what the words report is what is left of them (什么时候能修好 reports nothing: 修好 names no matter)
-    a_report = services.classifier().classify(without_follow_up_words(text) if asks else text).outcome == "match"
+    a_report = services.classifier().classify(rest if asks else text).outcome == "match"
     if not asks and a_report and not holds_words(text, "refer_back"):
         return None  # a report of its own that says nobody came yet (东门路灯坏了半个月还没修)
     if not named and a_report:
