@@ -195,8 +195,9 @@ def recategorize(session: Session, case: Case, actor: Actor, category: Category,
             set_due(case, step, clock_rules().deadline(category.name, case.created_at, getattr(category.clock, step)))
     moves = assignee is not None and case.assignee_id != assignee.id and case.grid is not None
     notify_event(session, event, tell_reporter=tell_reporter, handed_to=assignee if moves else None)
-    if moves:  # one notice each: the 改类 tells the assignee it moved on, the card tells the new one why
-        reassign(session, case, actor, assignee, now, category.clock.take, tell_reporter=tell_reporter,
+    if moves:  # one notice each: the 改类 tells the assignee it moved on and the reporter who has it now,
+        # the card tells the new one why
+        reassign(session, case, actor, assignee, now, category.clock.take, tell_reporter=False,
                  category_change={"previous": previous, "chosen": source == "ask_back"})
     return event
 

@@ -9,9 +9,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from models import Correction, RuleSetVersion
+from models import Correction, RuleSetVersion, Worker
 from tests.e2e.admin_client import logged_in
-from tests.e2e.worker_chat import digits, report, show
+from tests.e2e.worker_chat import digits, queued, report, show
 
 # Our own sentences (not from any test or held-out file).
 BINS = "二号楼后面那排分类垃圾箱已经溢出来了，苍蝇乱飞"
@@ -80,3 +80,19 @@ def test_corrections_join_the_draft_so_that_what_if_shows_what_retraining_would_
     after = float(re.search(r'id="acc-after">([\d.]+)%', page).group(1))
     assert after >= before  # the draft's model was retrained on them
     assert "done=no_examples" in admin.post("/admin/corrections/to-draft").headers["location"]  # nothing twice
+
+
+def test_a_console_recategorize_that_moves_the_case_tells_the_resident_once(admin, wecom, db, database_url):
+    """改类 from the console to 环境卫生 at 湖景苑 moves the case from yg-worker-3 to yg-clean-1: the resident read
+    two notices (类别已调整…由<the first worker>办理, then 已转由<the new one>办理); one now, naming the new worker."""
+    assert "绑定" in wecom.send_text("corr-moved", "绑定 湖景苑3栋")
+    number = report(wecom, "三栋楼下那盏路灯坏了好几天，晚上黑漆漆的", "corr-moved")
+    first = show(number, database_url)["assignee"]
+    answer = admin.post(f"/admin/cases/{digits(number)}/action", {"action": "recategorize", "category": "环境卫生"})
+    assert "done=recategorize" in answer.headers["location"], answer.headers["location"]
+    case = show(number, database_url)
+    assert case["assignee"] != first, (first, case)
+    with db() as session:
+        name = session.scalars(select(Worker.name).where(Worker.userid == case["assignee"])).one()
+    [notice] = queued(db, "corr-moved", number)
+    assert "环境卫生" in notice and name in notice, notice
