@@ -32,7 +32,7 @@ TRANSITIONS: dict[str, Transition] = {
     "merge": Transition(_OPEN, S.MERGED),
     "unlink": Transition(frozenset({S.MERGED}), S.PENDING),  # not a duplicate after all
     "withdraw": Transition(_OPEN, S.WITHDRAWN),
-    "rate": Transition(frozenset({S.CLOSED}), S.ARCHIVED),
+    "rate": Transition(frozenset({S.CLOSED, S.ARCHIVED}), S.ARCHIVED),  # archived: a late rating of an unrated case
     "reopen": Transition(frozenset({S.CLOSED}), S.IN_PROGRESS),
     "archive": Transition(frozenset({S.CLOSED}), S.ARCHIVED),
     "attach": Transition(_OPEN | {S.CLOSED}, None),

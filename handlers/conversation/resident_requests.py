@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -57,7 +57,8 @@ def run(session: Session, services: Services, resident: Resident, command: Comma
             reason = command.args
             if command.name == "unsatisfied" and reason and _latest_rateable(session, resident) is None:
                 return None
-        return rate(session, resident, RATINGS[command.name], case_id, command.as_written(reason.strip()), now)
+        return rate(session, resident, RATINGS[command.name], case_id, command.as_written(reason.strip()), now,
+                    late_window=clock_rules(services.config_dir).late_rating_window)
     if command.name == "unlink":
         return _unlink(session, services, resident, command.args, now)
     if command.name == "bind":
@@ -195,15 +196,20 @@ def has_rated(session: Session, case: Case, userid: str) -> bool:
 
 
 def rate(session: Session, resident: Resident, rating: str, case_id: int | None, reason: str,
-         now: datetime) -> str:
+         now: datetime, *, late_window: timedelta | None = None) -> str:
     """满意 / 基本满意 archive the case; 不满意 reopens it to the same worker with the reason. A follower's
-    rating is recorded without moving the case."""
+    rating is recorded without moving the case. `late_window`: with no case waiting for the rating, the resident's
+    latest case archived unrated (by the clock) and closed within it is the one rated (`_rate_late`)."""
     case = session.get(Case, case_id) if case_id else _latest_rateable(session, resident)
     if case is not None and case.reporter_userid != resident.userid:
         link = _follow(session, resident.userid, case.id)
         if link is not None and link.rating is None and case.state in _FOLLOWER_RATEABLE:
             return _follower_rating(session, resident, case, link, rating, reason, now)
         case = None
+    if case is None and case_id is None and late_window is not None:
+        case = _latest_archived(session, resident, now - late_window)
+    if case is not None and case.state == CaseState.ARCHIVED and case.closed_at is not None:
+        return _rate_late(session, case, rating, now)
     if case is None or case.state != CaseState.CLOSED:
         return render("replies/nothing_to_rate")
     if rating == "unsatisfied" and not reason:
@@ -217,6 +223,26 @@ def rate(session: Session, resident: Resident, rating: str, case_id: int | None,
     if rating == "unsatisfied":
         case.closed_at = None
         reopen_clock(case, now)
+    award_rating(session, case, rating, now)
+    notify_event(session, event, tell_reporter=False)
+    return render("replies/rated", case=case, rating=rating)
+
+
+def _latest_archived(session: Session, resident: Resident, since: datetime) -> Case | None:
+    """The resident's latest case closed (办结) since `since` and archived since: rated or by the clock."""
+    return session.scalars(select(Case).where(
+        Case.reporter_userid == resident.userid, Case.state == CaseState.ARCHIVED, Case.closed_at >= since,
+    ).order_by(Case.closed_at.desc(), Case.id.desc()).limit(1)).first()
+
+
+def _rate_late(session: Session, case: Case, rating: str, now: datetime) -> str:
+    """A rating of the reporter's case the clock archived unrated: 满意 / 基本满意 are its rating (told to its
+    worker, points as for a rating in time); 不满意 cannot reopen an archived case, and a case rated already keeps
+    its rating: the reply names the case and how to report the problem again."""
+    if rating == "unsatisfied" or case.rating is not None:
+        return render("replies/nothing_to_rate", archived=case)
+    case.rating = rating
+    event = apply_action(session, case, "rate", actor=case.reporter_userid, now=now)
     award_rating(session, case, rating, now)
     notify_event(session, event, tell_reporter=False)
     return render("replies/rated", case=case, rating=rating)

@@ -116,3 +116,31 @@ def test_not_satisfied_after_the_case_was_archived_unrated_is_reported_not_dropp
     again = re.search(r"事项编号 (GB-\d{6})", reply)
     assert again and "没有待评价" not in reply, reply
     assert show(again.group(1), database_url)["repeat_of"] == lamp
+
+
+def test_a_late_rating_after_the_case_was_archived_unrated_rates_that_case(wecom, db, database_url, app_settings):
+    """满意 after the clock archived the unrated case was answered 您目前没有待评价的事项: it is that case's rating now,
+    told to its worker; 不满意 alone is answered about that case (archived: describe the problem to report it again)."""
+    resident = bound(wecom, "rep-late-satisfied", 13)
+    lamp = report(wecom, LAMP.format(13), resident)
+    worker = show(lamp, database_url)["assignee"]
+    assert "已接单" in wecom.send_text(worker, f"接单 {digits(lamp)}")
+    wecom.send_text(worker, f"办结 {digits(lamp)} 已更换灯泡")
+    clock_after(database_url, app_settings, 4 * 24 * 60)  # past lifecycle.yaml's rating_window
+    assert show(lamp, database_url)["state"] == "archived"
+    reply = wecom.send_text(resident, "满意")
+    assert lamp in reply and "感谢您的评价" in reply and "没有待评价" not in reply, reply
+    case = show(lamp, database_url)
+    assert (case["state"], case["rating"]) == ("archived", "satisfied")
+    assert queued(db, worker, lamp, "居民评价：满意")
+    assert lamp in wecom.send_text(resident, "满意")  # rated already: nothing to rate, but about that case
+
+    neighbour = bound(wecom, "rep-late-unsatisfied", 15)
+    cover = report(wecom, COVER.format(15), neighbour)
+    worker = show(cover, database_url)["assignee"]
+    assert "已接单" in wecom.send_text(worker, f"接单 {digits(cover)}")
+    wecom.send_text(worker, f"办结 {digits(cover)} 已盖好井盖")
+    clock_after(database_url, app_settings, 4 * 24 * 60)
+    reply = wecom.send_text(neighbour, "不满意")
+    assert cover in reply and "已归档" in reply, reply
+    assert show(cover, database_url)["rating"] is None
