@@ -101,17 +101,23 @@ def test_words_pointing_back_at_the_residents_own_report_name_it_even_in_other_w
     assert noise in reply and show(again, database_url)["repeat_of"] == noise, reply
 
 
+def archived_unrated(wecom, database_url, app_settings, resident: str, text: str, note: str) -> tuple[str, str]:
+    """A report of `resident` taken, closed with `note` and archived unrated by the clock: its number and worker."""
+    number = report(wecom, text, resident)
+    worker = show(number, database_url)["assignee"]
+    assert "已接单" in wecom.send_text(worker, f"接单 {digits(number)}")
+    wecom.send_text(worker, f"办结 {digits(number)} {note}")
+    clock_after(database_url, app_settings, 4 * 24 * 60)  # past lifecycle.yaml's rating_window
+    assert show(number, database_url)["state"] == "archived"
+    return number, worker
+
+
 def test_not_satisfied_after_the_case_was_archived_unrated_is_reported_not_dropped(
         wecom, db, database_url, app_settings):
     """不满意，门口路灯又不亮了 after the clock archived the unrated case was answered 您目前没有待评价的事项 and the words
-    were dropped. (Last in the module: the clock runs days ahead.)"""
+    were dropped. (Last in the module, with the next: the clock runs days ahead.)"""
     resident = bound(wecom, "rep-late-rating", 9)
-    lamp = report(wecom, LAMP.format(9), resident)
-    worker = show(lamp, database_url)["assignee"]
-    assert "已接单" in wecom.send_text(worker, f"接单 {digits(lamp)}")
-    wecom.send_text(worker, f"办结 {digits(lamp)} 已更换灯泡")
-    clock_after(database_url, app_settings, 4 * 24 * 60)  # past lifecycle.yaml's rating_window
-    assert show(lamp, database_url)["state"] == "archived"
+    lamp, _ = archived_unrated(wecom, database_url, app_settings, resident, LAMP.format(9), "已更换灯泡")
     reply = wecom.send_text(resident, "不满意，门口路灯又不亮了")
     again = re.search(r"事项编号 (GB-\d{6})", reply)
     assert again and "没有待评价" not in reply, reply
@@ -122,12 +128,7 @@ def test_a_late_rating_after_the_case_was_archived_unrated_rates_that_case(wecom
     """满意 after the clock archived the unrated case was answered 您目前没有待评价的事项: it is that case's rating now,
     told to its worker; 不满意 alone is answered about that case (archived: describe the problem to report it again)."""
     resident = bound(wecom, "rep-late-satisfied", 13)
-    lamp = report(wecom, LAMP.format(13), resident)
-    worker = show(lamp, database_url)["assignee"]
-    assert "已接单" in wecom.send_text(worker, f"接单 {digits(lamp)}")
-    wecom.send_text(worker, f"办结 {digits(lamp)} 已更换灯泡")
-    clock_after(database_url, app_settings, 4 * 24 * 60)  # past lifecycle.yaml's rating_window
-    assert show(lamp, database_url)["state"] == "archived"
+    lamp, worker = archived_unrated(wecom, database_url, app_settings, resident, LAMP.format(13), "已更换灯泡")
     reply = wecom.send_text(resident, "满意")
     assert lamp in reply and "感谢您的评价" in reply and "没有待评价" not in reply, reply
     case = show(lamp, database_url)
@@ -136,11 +137,7 @@ def test_a_late_rating_after_the_case_was_archived_unrated_rates_that_case(wecom
     assert lamp in wecom.send_text(resident, "满意")  # rated already: nothing to rate, but about that case
 
     neighbour = bound(wecom, "rep-late-unsatisfied", 15)
-    cover = report(wecom, COVER.format(15), neighbour)
-    worker = show(cover, database_url)["assignee"]
-    assert "已接单" in wecom.send_text(worker, f"接单 {digits(cover)}")
-    wecom.send_text(worker, f"办结 {digits(cover)} 已盖好井盖")
-    clock_after(database_url, app_settings, 4 * 24 * 60)
+    cover, _ = archived_unrated(wecom, database_url, app_settings, neighbour, COVER.format(15), "已盖好井盖")
     reply = wecom.send_text(neighbour, "不满意")
     assert cover in reply and "已归档" in reply, reply
     assert show(cover, database_url)["rating"] is None
