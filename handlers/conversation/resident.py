@@ -35,7 +35,7 @@ from handlers.chat.commands import (
 )
 from handlers.chat.inbound import MEDIA_KINDS, SHARED_KINDS, Inbound, attachment_of
 from handlers.classify import Decision
-from handlers.conversation import drafts, follow_ups, resident_requests
+from handlers.conversation import contact, drafts, follow_ups, resident_requests
 from handlers.conversation.matters import clear_report, matter_rules, matters
 from handlers.conversation.opening import (
     TIED_UNITS,
@@ -162,6 +162,8 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
     if _binds_the_scanned_building(resident, text):
         resident.unit = resident.arrival_unit
         return render("replies/bound", unit=resident.unit)
+    if (phone := contact.phone_alone(text)) is not None:  # 13812345678: the resident's contact, not a report
+        return contact.keep_contact(session, resident, phone, now)
     if is_bare_number(text):  # a 2 with nothing asked: no report, nothing for a case's worker
         return render("replies/bare_number", number=word_characters(fold(text)),
                       cases=resident_requests.open_cases(session, resident)[:BARE_NUMBER_CASES])

@@ -20,6 +20,11 @@ _INTRODUCED_NAME = re.compile(
     r"(?=[^\u4e00-\u9fff]|$|电话|手机|联系|住|的|在|是|家|和|先生|女士)")
 
 
+def phone_numbers(text: str) -> list[str]:
+    """The mobile numbers `text` holds, as 11 digits (138 1234 5678 and +86 138… → 13812345678)."""
+    return [f"{head[-3:]}{middle}{tail}" for head, middle, tail in _PHONE.findall(text.translate(_FULL_WIDTH_DIGITS))]
+
+
 def mask_phone(phone: str | None) -> str:
     """`13812345678` → `138****5678`."""
     if not phone:

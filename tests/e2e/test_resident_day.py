@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from models import Case
+from models import Case, Resident
 from tests.e2e.worker_chat import digits, queued, report, show
 
 # Each resident lives in a building of their own (one per unit), so no report is taken for a neighbour's.
@@ -349,3 +349,25 @@ def test_a_resident_asking_their_bound_address_or_saying_only_they_moved_is_answ
     assert "新地址" in asked and "绑定" in asked and "有事您说" not in asked, asked
     assert "收到“1”" in wecom.send_text(resident, "1")  # nothing asked is left waiting
     assert cases_of(db, resident) == 0
+
+
+def test_a_phone_number_sent_alone_is_kept_as_the_residents_contact_on_their_open_case(wecom, db, database_url):
+    """13812345678 (or 电话13812345678) after a report got the help text and the number was lost: it is the resident's
+    contact now, on their open case for its worker; the grid's group chat never reads it unmasked."""
+    resident = "day-phone"
+    assert "已绑定" in wecom.send_text(resident, "绑定 建设里1栋")
+    lamp = report(wecom, "建设里1栋门口的路灯坏了，晚上很黑", resident)
+    kept = wecom.send_text(resident, "13812345678")
+    assert lamp in kept and "138****5678" in kept and "有事您说" not in kept, kept
+    worker = show(lamp, database_url)["assignee"]
+    assert queued(db, worker, lamp, "13812345678")
+    with db() as session:
+        assert session.scalars(select(Resident.phone).where(Resident.userid == resident)).one() == "13812345678"
+        group = session.get(Case, int(digits(lamp))).grid.chat_id
+    assert "已接单" in wecom.send_text(worker, f"接单 {digits(lamp)}")
+    assert queued(db, group, lamp) and not queued(db, group, "13812345678")
+    assert cases_of(db, resident) == 1
+
+    alone = wecom.send_text("day-phone-no-case", "我的电话是139 8765 4321")
+    assert "139****4321" in alone and "有事您说" not in alone, alone
+    assert cases_of(db, "day-phone-no-case") == 0
