@@ -186,7 +186,10 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
         return thanks  # 路灯的事谢谢你们: no new report of the lamp
     if (followed := follow_ups.answer(session, services, resident, text, now)) is not None:
         return followed  # 那个路灯的事怎么样了: the lamp's case, not a new one
-    return report(session, services, resident, text.strip(), record, now)
+    reported = report(session, services, resident, text.strip(), record, now)
+    opened = session.get(Case, record.case_id) if record is not None and record.case_id is not None else None
+    moved = resident_requests.offer_home_after_report(session, resident, text, opened, now)
+    return f"{reported}\n{moved}" if moved else reported  # 我搬到金桂园5栋后发现…: the report, then bind it?
 
 
 def _binds_the_scanned_building(resident: Resident, text: str) -> bool:

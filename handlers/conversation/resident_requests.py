@@ -316,7 +316,23 @@ def offer_new_home(session: Session, services: Services, resident: Resident, tex
     matches = services.addresses.get(session).match(fold(text), limit=1)
     if not matches or not matches[0].confident:  # 我搬家了 alone: where to is asked; other words stay what they were
         return render("replies/home_address", unit=resident.unit, moved=True) if _only_moved(text) else None
-    unit = session.get(Unit, matches[0].unit_id)
+    return _offer_home(session, resident, session.get(Unit, matches[0].unit_id), now)
+
+
+def offer_home_after_report(session: Session, resident: Resident, text: str, case: Case | None,
+                            now: datetime) -> str | None:
+    """A report that also says the resident moved (我搬到金桂园5栋后发现楼道灯坏了), opened at the building its words
+    name: the offer to bind that building, to follow the report's reply; None when the words say no move, the case
+    is placed otherwise (or not yet), the building is their home already, or a question of the report waits."""
+    if case is None or not holds_words(text, "moved_house") or case.unit is None or case.place_source != "text":
+        return None
+    if case.unit_id == resident.unit_id or pending.current(session, resident.userid) is not None:
+        return None
+    return _offer_home(session, resident, case.unit, now)
+
+
+def _offer_home(session: Session, resident: Resident, unit: Unit, now: datetime) -> str:
+    """Ask whether `unit` is the resident's new home (回复 1 binds it)."""
     pending.expect(session, resident.userid, pending.CONFIRM_BIND, {"unit_id": unit.id}, now)
     return render("replies/confirm_new_home", unit=unit)
 

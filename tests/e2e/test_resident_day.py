@@ -371,3 +371,16 @@ def test_a_phone_number_sent_alone_is_kept_as_the_residents_contact_on_their_ope
     alone = wecom.send_text("day-phone-no-case", "我的电话是139 8765 4321")
     assert "139****4321" in alone and "有事您说" not in alone, alone
     assert cases_of(db, "day-phone-no-case") == 0
+
+
+def test_a_report_that_says_the_resident_moved_then_offers_to_bind_the_new_address(wecom, db, database_url):
+    """我搬到金桂园5栋后发现楼道灯坏了 opened the case there but never offered to bind the new address, as the move said
+    alone does: the offer follows the case's reply, and 1 binds it."""
+    resident = "day-moved-reports"
+    assert "已绑定" in wecom.send_text(resident, "绑定 建设里3栋")
+    reply = wecom.send_text(resident, "我搬到金桂园5栋后发现楼道灯坏了，晚上上楼看不见")
+    assert "事项编号" in reply and "金桂园5-6栋吗？回复 1" in reply, reply
+    assert "已绑定" in wecom.send_text(resident, "1")
+    with db() as session:
+        home = session.scalars(select(Resident).where(Resident.userid == resident)).one().unit.address
+    assert home.endswith("金桂园5-6栋") and cases_of(db, resident) == 1
