@@ -54,6 +54,7 @@ from handlers.places.address import (
     designators,
     in_estate,
     normalise_address,
+    turn_of,
     without_denied,
 )
 from handlers.places.address_index import AddressMatch
@@ -426,8 +427,10 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
         text = _place_added(session, services, command)  # 说错了，是5栋 / 补充 湖景苑5栋: the place asked for
         if text is None:
             return None
-    folded = without_denied(fold(text))
-    matches = services.addresses.get(session).match(chosen_place(data.get("choices", ()), folded), limit=TIED_UNITS)
+    folded, choices = without_denied(fold(text)), data.get("choices", ())
+    if choices and (turn_of(choices, folded) or 0) > len(choices):  # 第三个 of two: the choices, asked again
+        return render("replies/ask_which_place", case=case, choices=choices, beyond=True)
+    matches = services.addresses.get(session).match(chosen_place(choices, folded), limit=TIED_UNITS)
     if not (matches and matches[0].confident):
         matches = _in_places_asked(session, services, _places_asked(session, state, data), folded) or matches
     if not matches:

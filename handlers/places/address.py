@@ -181,7 +181,17 @@ def without_denied(text: str) -> str:
 
 
 _AROUND_A_CHOICE = re.compile(r"^(?:就是|就在|是|在)?(.+?)(?:那边|那里|那儿|这边|的)?$")
-_ORDINAL = re.compile(r"(?:就是|是)?(?:第([1-9一二三])(?:个|处)?|([1-9])|([前后])(?:者|一个|一处|面那个|面那处|面的|面))[。.!！]?")
+_ORDINAL = re.compile(r"(?:就是|是)?(?:第([1-9一二三四五六七八九])(?:个|处)?|([1-9])|([前后])(?:者|一个|一处|面那个|面那处|面的|面))[。.!！]?")
+
+
+def turn_of(choices: Collection[str], answer: str) -> int | None:
+    """The place an answer to “请问地点是A还是B？” picks by its turn (第二个 → 2, 后面那个 → the last), counted from 1
+    and perhaps beyond the choices (第三个 of two); None when it names no turn."""
+    turn = _ORDINAL.fullmatch(answer.strip())
+    if turn is None:
+        return None
+    said = turn.group(1) or turn.group(2) or ""
+    return {"前": 1, "后": len(choices)}.get(turn.group(3)) or (int(said) if said.isdigit() else chinese_number(said))
 
 
 def chosen_place(choices: Collection[str], answer: str) -> str:
@@ -190,9 +200,7 @@ def chosen_place(choices: Collection[str], answer: str) -> str:
     words = _AROUND_A_CHOICE.match(answer.strip())
     if words is None or not choices:
         return answer
-    if turn := _ORDINAL.fullmatch(answer.strip()):
-        said = turn.group(1) or turn.group(2) or ""
-        number = {"前": 1, "后": len(choices)}.get(turn.group(3)) or (int(said) if said.isdigit() else chinese_number(said))
+    if (number := turn_of(choices, answer)) is not None:
         return list(choices)[number - 1] if number <= len(choices) else answer
     wanted = normalise_address(words.group(1))
     named = [choice for choice in choices if wanted and wanted in normalise_address(choice)]

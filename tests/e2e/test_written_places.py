@@ -108,6 +108,20 @@ def test_a_place_offered_among_two_is_picked_by_its_turn(wecom, database_url):
     assert (case["grid"], case["unit"]) == ("441999001001003", "441999001001003003")
 
 
+@pytest.mark.parametrize("answer", ["第三个", "3"])
+def test_a_turn_beyond_the_places_offered_is_told_there_were_only_two_and_asked_again(wecom, database_url, answer):
+    """第三个 when two places were offered: the resident is told kindly there were only two and asked again (the
+    case still waits), and 第二个 then places it. Before, the answer was no address: 第三个 became a report of its own."""
+    userid = f"beyond-resident-{len(answer)}"
+    number = case_number(wecom.send_text(userid, "从阳光小区一期3栋到湖景苑5栋的路灯都不亮，晚上很黑"))
+    again = wecom.send_text(userid, answer)
+    assert number in again and "只列出了2处" in again and "阳光小区一期3-4栋”还是“" in again, again
+    assert cli_json(["case", "show", number, "--json"], database_url)["state"] == "awaiting_place"
+    assert number in wecom.send_text(userid, "第二个")
+    case = cli_json(["case", "show", number, "--json"], database_url)
+    assert (case["grid"], case["unit"]) == ("441999001001003", "441999001001003003")
+
+
 def test_two_estates_of_one_grid_place_the_case_in_that_grid(wecom, database_url):
     """湖景苑 and 金桂园 both lie in 阳光社区第三网格: whichever the place is, the grid is certain."""
     number = case_number(wecom.send_text("one-grid-resident", "从湖景苑3栋到金桂园2栋的路灯都不亮，晚上很黑"))
