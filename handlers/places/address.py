@@ -1,7 +1,7 @@
 """Address text as residents write it, folded into one canonical form and taken apart.
 
 三栋 = 3栋 = 3号楼 = 3座 = 3幢 = 3#楼 become `3栋` (3-2-301 is 3栋2单元301, 湖景苑3-2 is 3栋2单元); 二期 = 2区 become
-`2期`, and an estate's part named by direction or letter (东区, a区) `东期`, `a期`; 第三村民小组 = 3队 become `3组`; full
+`2期` (Ⅱ期 too), and an estate's part named by direction or letter (东区, a区) `东期`, `a期`; 第三村民小组 = 3队 become `3组`; full
 width, traditional characters and common typos are folded first.
 What is left after the numbered parts are taken out are the place *names*.
 """
@@ -72,6 +72,8 @@ class _Rules:
                                 *spec["phase_typos"], *spec["group_words"], "号", "单元", "楼", "层", "室"])
         self.typos = [(str(k), str(v)) for k, v in sorted(spec["typos"].items(), key=lambda kv: -len(kv[0]))]
         self.numeral = re.compile(rf"第?([{_CN_NUMERAL}]+)(?=(?:[{_SEPARATORS}][0-9{_CN_NUMERAL}]+)*({counters}))")
+        # Ⅲ期, Ⅴ栋 (Unicode Roman numerals, full width or not: III期, V栋 once NFKC folds them) are numbers
+        self.roman = re.compile(rf"(?<![a-z0-9])(?=[ivx])(x{{0,2}}(?:ix|iv|v?i{{0,3}}))(?=(?:{counters}))")
         self.ordinal = re.compile(r"第(?=\d)")
         self.building = re.compile(rf"(?<![a-z])(\d+|[a-z])(?:{buildings})")
         self.phase = re.compile(rf"(\d+)(?:{phases})")
@@ -110,6 +112,15 @@ def _read_numeral(found: re.Match) -> str:
     return str(chinese_number(run))
 
 
+_ROMAN_VALUES = {"i": 1, "v": 5, "x": 10}
+
+
+def _read_roman(found: re.Match) -> str:
+    """iii → 3, iv → 4, xii → 12 (a letter before a greater one is taken off it)."""
+    values = [_ROMAN_VALUES[letter] for letter in found.group(1)]
+    return str(sum(-v if v < after else v for v, after in zip(values, [*values[1:], 0])))
+
+
 def _expand_range(match: re.Match) -> str:
     first, last = int(match.group(1)), int(match.group(2))
     if first > last or last - first > MAX_RANGE:
@@ -123,6 +134,7 @@ def normalise_address(text: str) -> str:
     text = to_simplified(nfkc(text or "").casefold())
     for wrong, right in rules.typos:
         text = text.replace(wrong, right)
+    text = rules.roman.sub(_read_roman, text)
     text = rules.numeral.sub(_read_numeral, text)
     text = rules.ordinal.sub("", text)
     text = rules.building.sub(r"\1栋", text)

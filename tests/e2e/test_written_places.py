@@ -33,10 +33,14 @@ def test_a_house_number_in_a_lane_places_the_case_at_that_house(wecom, database_
     assert place == ("441999001001006", "441999001001006009")
 
 
-def test_capital_numerals_name_the_phase_and_building(wecom, database_url):
-    """陽光小區貳期伍棟 (traditional script, 大写数字): 二期5栋 of 阳光小区, in 阳光社区第二网格, without asking which phase."""
-    place = _placed(wecom, database_url, "capital-resident", "陽光小區貳期伍棟樓下的垃圾桶滿了好幾天沒人清理")
-    assert place == ("441999001001002", "441999001001002003")
+@pytest.mark.parametrize(("userid", "text"), [("capital-resident", "陽光小區貳期伍棟樓下的垃圾桶滿了好幾天沒人清理"),
+                                             ("roman-resident", "阳光小区Ⅱ期Ⅴ栋楼下的垃圾桶满了好几天没人清理"),
+                                             ("wide-roman-resident", "阳光小区ＩＩ期Ｖ栋楼下垃圾桶满了好几天没人清理")])
+def test_capital_or_roman_numerals_name_the_phase_and_building(wecom, database_url, userid, text):
+    """陽光小區貳期伍棟 (traditional script, 大写数字), 阳光小区Ⅱ期Ⅴ栋 (Unicode Roman numerals) or ＩＩ期Ｖ栋 (full-width
+    letters): 二期5栋 of 阳光小区, in 阳光社区第二网格, without asking which phase. Before, Ⅴ栋 was read as a building
+    named v (and Ⅱ期 as no phase) and the resident was asked which phase."""
+    assert _placed(wecom, database_url, userid, text) == ("441999001001002", "441999001001002003")
 
 
 def test_an_estate_named_with_another_community_is_confirmed_before_it_is_placed(wecom, database_url):
