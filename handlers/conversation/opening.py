@@ -21,7 +21,14 @@ from handlers.chat import pending
 from handlers.classify import Category
 from handlers.conversation.matters import Part
 from handlers.departments import whistle
-from handlers.places.address import Designators, designators, in_estate, normalise_address, split_home
+from handlers.places.address import (
+    Designators,
+    corrected,
+    designators,
+    in_estate,
+    normalise_address,
+    split_home,
+)
 from handlers.places.address_index import CONFIDENT, AddressMatch
 from handlers.places.routing import locate_point, pick_assignee
 from handlers.registry import cache as registry
@@ -154,9 +161,10 @@ def _named_in_words(session: Session, services: Services, text: str, home: Unit 
     """The place a report's words name (`named_place`). Where they say the resident lives (住在…, 我家是…) is the
     place only when they name no other; a building number alone (5栋门口), or one of an estate whose parts it may
     lie in (阳光小区3栋, 一期 or 二期), is read in the estate of home — the one the words give, else the resident's
-    known `home` — when that reading is one of the units the words may mean (not 翠苑二期3栋 for a home in 一期)."""
+    known `home` — when that reading is one of the units the words may mean (not 翠苑二期3栋 for a home in 一期). A place
+    the words take back (阳光小区一期3栋，不对，是二期3栋) is not read (`corrected`)."""
     index = services.addresses.get(session)
-    said_home, rest = split_home(text)
+    said_home, rest = split_home(corrected(text))
     named = named_place(session, index.match(rest, limit=TIED_UNITS), "text")
     if named.place is not None:
         return named

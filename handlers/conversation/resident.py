@@ -51,6 +51,7 @@ from handlers.conversation.opening import (
 from handlers.places.address import (
     Designators,
     chosen_place,
+    corrected,
     designators,
     in_estate,
     normalise_address,
@@ -427,7 +428,7 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
         text = _place_added(session, services, command)  # 说错了，是5栋 / 补充 湖景苑5栋: the place asked for
         if text is None:
             return None
-    folded, choices = without_denied(fold(text)), data.get("choices", ())
+    folded, choices = corrected(without_denied(fold(text))), data.get("choices", ())
     if choices and (turn_of(choices, folded) or 0) > len(choices):  # 第三个 of two: the choices, asked again
         return render("replies/ask_which_place", case=case, choices=choices, beyond=True)
     matches = services.addresses.get(session).match(chosen_place(choices, folded), limit=TIED_UNITS)

@@ -90,6 +90,9 @@ class _Rules:
         # 东区, a区: a part of an estate, after its name or alone (an answer: 东区3栋)
         self.part = re.compile(rf"(?:(?<=[{_ESTATE_END}])|^)([东南西北a-z])区(?!域)")
         self.suffixes = tuple(sorted(spec["name_suffixes"], key=len, reverse=True))
+        self.correction = re.compile(rf"(?:{alternation(spec['correction_words'])})[，,。；;！!\s]*"
+                                     rf"|(?:{alternation(spec['correction_ends'])})")
+        self.correction_ends = frozenset(spec["correction_ends"])
         self.home = re.compile(rf"(?:{alternation(spec['home_words'])}).*?(?=[，,。；;！!？?\s]|但|可是|不过|$)")
 
 
@@ -217,6 +220,45 @@ def chosen_place(choices: Collection[str], answer: str) -> str:
     wanted = normalise_address(words.group(1))
     named = [choice for choice in choices if wanted and wanted in normalise_address(choice)]
     return named[0] if len(named) == 1 else answer
+
+
+_CLAUSE_END = re.compile(r"[，,。；;！!？?\s]")
+_FILLER = re.compile(r"^(?:应该|就|还|其实)?(?:是|在)?")
+
+
+def corrected(text: str) -> str:
+    """The words with the place a correction takes back left out (config/address.yaml's correction words), for
+    reading the place: 阳光小区一期3栋，不对，是二期3栋 → 阳光小区，是二期3栋 (a correction naming only numbers keeps the
+    name before it), 湖景苑3栋，说错了，是阳光小区二期3栋 → ，是阳光小区二期3栋; the text as it is when no correction names
+    a number. The last correction wins."""
+    rules = _rules()
+    for found in reversed(list(rules.correction.finditer(text))):
+        if found.group(0) in rules.correction_ends:  # 二期3栋才对: the clause it closes corrects
+            fix_start = max((m.end() for m in _CLAUSE_END.finditer(text, 0, found.start())), default=0)
+            fix, before = text[fix_start:found.start()], text[:fix_start]
+        else:
+            fix, before = text[found.end():], text[:found.start()]
+            fix = fix[:end.start()] if (end := _CLAUSE_END.search(fix)) else fix
+        fixed = normalise_address(fix)
+        if designators(fixed) == Designators():
+            continue
+        clause = _taken_back(before)
+        if clause is None:
+            continue
+        start, end = clause
+        own_name = _FILLER.sub("", without_numbers(fixed, "|").split("|")[0])
+        kept = "" if len(own_name) >= 2 else without_numbers(normalise_address(before[start:end]))
+        return before[:start] + kept + text[end:]
+    return text
+
+
+def _taken_back(before: str) -> tuple[int, int] | None:
+    """Where the last clause of `before` that names a number lies (the place a correction takes back)."""
+    ends = [0, *(m.end() for m in _CLAUSE_END.finditer(before)), len(before) + 1]
+    for start, end in reversed(list(zip(ends, ends[1:]))):
+        if designators(normalise_address(before[start:end - 1])) != Designators():
+            return start, end - 1
+    return None
 
 
 def split_home(text: str) -> tuple[str, str]:

@@ -145,11 +145,18 @@ def test_building_unit_shorthand_places_the_case_at_that_building(wecom, databas
     assert place == ("441999001001003", "441999001001003002")
 
 
-def test_a_bound_resident_naming_other_buildings_of_their_estate_is_asked_not_placed_at_home(wecom, database_url):
-    """resident-026 lives at 翠苑小区一期1-2栋 (翠苑社区第一网格) and writes of building 3 in 二期 or 三期 (two other grids):
-    the case waits for which, instead of going to their own building's grid, which the words never named."""
-    question = _asked(wecom, database_url, "resident-026", "翠苑二期3栋，不对，是三期3栋，楼道里堆满了杂物没人清理")
-    assert "翠苑小区”的哪一期" in question, question
+@pytest.mark.parametrize(("userid", "text", "place"), [
+    ("correcting-resident-1", "阳光小区一期3栋，不对，是二期3栋，楼道里堆满了垃圾没人清理", ("441999001001002", "441999001001002002")),
+    ("correcting-resident-2", "阳光小区一期3栋门口垃圾桶满了，说错了，应该是二期3栋", ("441999001001002", "441999001001002002")),
+    ("correcting-resident-3", "阳光小区一期3栋，二期3栋才对，门口的垃圾桶满了好几天没人清理", ("441999001001002", "441999001001002002")),
+    ("correcting-resident-4", "湖景苑5栋，不对，是阳光小区二期3栋，楼下垃圾桶满了好几天没人清理", ("441999001001002", "441999001001002002")),
+    # resident-026 lives at 翠苑小区一期1-2栋: the corrected building, not their own, nor a question which phase
+    ("resident-026", "翠苑二期3栋，不对，是三期3栋，楼道里堆满了杂物没人清理", ("441999001002003", "441999001002003002"))])
+def test_a_place_corrected_inside_the_report_is_the_place(wecom, database_url, userid, text, place):
+    """不对 / 说错了 / 应该是 / …才对 take back the place written before them: the corrected one wins (its estate kept
+    when the correction names only numbers). Before, both places were read alike and the resident was asked which
+    phase (or which of the two estates)."""
+    assert _placed(wecom, database_url, userid, text) == place
 
 
 def test_a_bound_resident_naming_other_buildings_in_their_grid_gets_the_estate_not_their_building(wecom, database_url):
