@@ -288,17 +288,22 @@ def unlink(session: Session, case: Case, actor: Actor, category: Category, assig
     note = render("notices/merged_note", unlinked=original, withdrawn=withdrawn) if original else None
     event = apply_action(session, case, "unlink", actor=actor.userid, now=now, note=note)
     if original is not None:
-        session.execute(delete(CaseLink).where(CaseLink.case_id == original.id,
-                                               CaseLink.userid == case.reporter_userid))
-        asking = pending.current(session, case.reporter_userid)  # its rating asked: their next words are not for it
-        if asking is not None and (asking.data or {}).get("case_id") == original.id:
-            pending.finish(session, case.reporter_userid)
+        stop_following(session, case.reporter_userid, original)
     case.duplicate_of_id, case.assignee, case.taken_at = None, assignee, None
     set_deadlines(case, category, now, rules)
     notify_case_opened(session, event)
     if case.source == "resident" and actor.userid != case.reporter_userid:  # the reporter who asked hears the reply
         to_reporter(session, event, "notices/resident_update", withdrawn=withdrawn)
     return event
+
+
+def stop_following(session: Session, userid: str, original: Case) -> None:
+    """`userid`'s report no longer follows `original` (取消关联, or their linked report withdrawn): they hear nothing
+    more of it, and a question about it (its rating) ends, so their next words are not put on it."""
+    session.execute(delete(CaseLink).where(CaseLink.case_id == original.id, CaseLink.userid == userid))
+    asking = pending.current(session, userid)
+    if asking is not None and (asking.data or {}).get("case_id") == original.id:
+        pending.finish(session, userid)
 
 
 def stand_alone(session: Session, case: Case, actor: Actor, category: Category, now: datetime, rules: ClockRules,

@@ -31,7 +31,7 @@ TRANSITIONS: dict[str, Transition] = {
     "resume": Transition(frozenset({S.SUSPENDED}), S.IN_PROGRESS),
     "merge": Transition(_OPEN, S.MERGED),
     "unlink": Transition(frozenset({S.MERGED}), S.PENDING),  # not a duplicate after all
-    "withdraw": Transition(_OPEN, S.WITHDRAWN),
+    "withdraw": Transition(_OPEN | {S.MERGED}, S.WITHDRAWN),  # a merged report: while the case it follows is open
     "rate": Transition(frozenset({S.CLOSED, S.ARCHIVED}), S.ARCHIVED),  # archived: a late rating of an unrated case
     "reopen": Transition(frozenset({S.CLOSED}), S.IN_PROGRESS),
     "archive": Transition(frozenset({S.CLOSED}), S.ARCHIVED),

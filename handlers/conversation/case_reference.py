@@ -20,10 +20,16 @@ _IN_PLAY = (*OPEN_STATES, CaseState.CLOSED)  # a closed case waits for its ratin
 def cases_in_play(session: Session, userid: str) -> list[Case]:
     """The resident's own cases still open or waiting for their rating, and their reports linked to such a case of
     another's (their own words, standing for the case they follow), newest first."""
-    followed = select(Case.id).where(Case.state.in_(_IN_PLAY))
+    return reports_in(session, userid, _IN_PLAY)
+
+
+def reports_in(session: Session, userid: str, states: tuple[str, ...]) -> list[Case]:
+    """The resident's own cases in `states`, and their reports linked to a case of another's in `states`, newest
+    first."""
+    followed = select(Case.id).where(Case.state.in_(states))
     return list(session.scalars(select(Case).where(
         Case.reporter_userid == userid,
-        or_(Case.state.in_(_IN_PLAY), and_(Case.state == CaseState.MERGED, Case.duplicate_of_id.in_(followed))),
+        or_(Case.state.in_(states), and_(Case.state == CaseState.MERGED, Case.duplicate_of_id.in_(followed))),
     ).order_by(Case.id.desc()).limit(IN_PLAY_LIMIT)))
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from handlers.cases.authority import Actor
 from handlers.cases.case_notices import notify_event, tell_worker
-from handlers.cases.case_work import release_duplicates, reopen_clock, stand_alone
+from handlers.cases.case_work import release_duplicates, reopen_clock, stand_alone, stop_following
 from handlers.cases.duplicates import content
 from handlers.cases.lifecycle import allowed
 from handlers.cases.records import apply_action
@@ -30,7 +30,7 @@ from handlers.chat.commands import (
     word_characters,
 )
 from handlers.conversation import follow_ups
-from handlers.conversation.case_reference import may_be_about_a_case, pointed_at
+from handlers.conversation.case_reference import followed_case, may_be_about_a_case, pointed_at, reports_in
 from handlers.points import shop
 from handlers.points.ledger import award_rating
 from handlers.services import Services
@@ -134,10 +134,8 @@ def _offer_withdraw(session: Session, resident: Resident, cases: list[Case], now
 
 
 def open_cases(session: Session, resident: Resident) -> list[Case]:
-    """The resident's own open cases, newest first."""
-    return list(session.scalars(select(Case).where(Case.reporter_userid == resident.userid,
-                                                   Case.state.in_(OPEN_STATES))
-                                .order_by(Case.id.desc()).limit(PROGRESS_LIST_LIMIT)))
+    """The resident's own open cases, and their reports linked to an open case of another's, newest first."""
+    return reports_in(session, resident.userid, OPEN_STATES)
 
 
 def offer_withdraw(session: Session, services: Services, resident: Resident, text: str, now: datetime) -> str | None:
@@ -160,11 +158,14 @@ def offer_withdraw(session: Session, services: Services, resident: Resident, tex
 def _withdraw(session: Session, services: Services, resident: Resident, ref: str, now: datetime) -> str:
     if parse_case_number(ref) is None:
         return _which_to_withdraw(session, resident, now, ref)
-    case = own_case(session, resident, ref)
+    case = own_case(session, resident, ref) or _linked_report(session, resident, ref)
     if case is None:
         return render("replies/case_not_found", ref=ref)
-    if not allowed(case.state, "withdraw"):
+    followed = followed_case(session, case)
+    if not allowed(case.state, "withdraw") or followed.state not in OPEN_STATES:
         return render("replies/cannot_withdraw", case=case)
+    if followed is not case:  # their report linked to a neighbour's case: they leave it, the case goes on
+        stop_following(session, resident.userid, followed)
     event = apply_action(session, case, "withdraw", actor=resident.userid, now=now)
     pending.finish(session, resident.userid)
     notify_event(session, event, tell_reporter=False)

@@ -9,6 +9,9 @@ import re
 
 import httpx
 import pytest
+from sqlalchemy import func, select
+
+from models import Case
 
 from tests.cli import cli_json
 from tests.e2e.worker_chat import digits, number_in, queued, show
@@ -35,13 +38,16 @@ GYM, GYM_AGAIN = "小区后门的健身器材坏了，单杠断了一根", "后�
 BED_BINS, BED_BINS_AGAIN = "小区东边花坛旁的垃圾桶好几天没人倒，臭得不行", "小区东边花坛旁垃圾桶几天没人倒了，太臭了"
 SHED_BINS, SHED_BINS_AGAIN = "小区东边车棚旁的垃圾桶好几天没人倒，臭得不行", "小区东边车棚旁垃圾桶几天没人倒了，太臭了"
 PARCELS, PARCELS_AGAIN = "小区东门快递柜旁边的垃圾堆了好几天没人收", "东门快递柜边上的垃圾堆了几天没人收，太脏了"
+COURT_BINS, COURT_BINS_AGAIN = "小区篮球场旁的垃圾桶好几天没人倒，臭得不行", "小区篮球场旁垃圾桶几天没人倒了，太臭了"
+POOL_BINS, POOL_BINS_AGAIN = "小区水池边的垃圾桶好几天没人倒，臭得不行", "小区水池边垃圾桶几天没人倒了，太臭了"
+GARDEN_BINS, GARDEN_BINS_AGAIN = "小区凉亭旁的垃圾桶好几天没人倒，臭得不行", "小区凉亭旁垃圾桶几天没人倒了，太臭了"
 
 
 @pytest.fixture(scope="module")
 def neighbours(wecom, database_url) -> list[str]:
     """Residents bound to one unit."""
     unit = cli_json(["units", "--json"], database_url)[2]
-    users = [f"dup-{n}" for n in range(32)]
+    users = [f"dup-{n}" for n in range(38)]
     for userid in users:
         assert "绑定" in wecom.send_text(userid, f"绑定 {unit['address']}")
     return users
@@ -108,6 +114,48 @@ def test_a_follower_who_unlinks_while_asked_to_rate_leaves_that_case_and_its_que
     reply = wecom.send_text(neighbours[31], "就在车棚旁边那个位置")
     assert original not in reply, reply
     assert not [e for e in show(original, database_url)["events"] if e["actor"] == neighbours[31]]
+
+
+def _linked(wecom, first_userid: str, first: str, second_userid: str, second: str) -> tuple[str, str]:
+    """A report and a neighbour's alike one linked to it: (the case, the neighbour's linked report)."""
+    original = opened(wecom, first_userid, first)
+    reply = wecom.send_text(second_userid, second)
+    assert "已有人反映" in reply and original in reply, reply
+    return original, reply.split("登记为 ")[1][:9]
+
+
+@pytest.mark.parametrize(("words", "users", "pair"), [
+    ("撤销", (32, 33), (COURT_BINS, COURT_BINS_AGAIN)),
+    ("垃圾桶的事不用管了", (34, 35), (POOL_BINS, POOL_BINS_AGAIN)),
+])
+def test_a_follower_withdraws_their_linked_report_and_no_longer_follows_the_case(
+        wecom, db, database_url, neighbours, words, users, pair):
+    """A neighbour whose report was linked to another's case may take it back (撤销, or in words): offered their
+    linked report, 1 withdraws it and they hear nothing more of the case, which goes on for its reporter. Before,
+    撤销 answered 没有可以撤销的事项 and 垃圾桶的事不用管了 opened a new case of the rubbish bins."""
+    reporter, follower = (neighbours[n] for n in users)
+    original, linked = _linked(wecom, reporter, pair[0], follower, pair[1])
+    offered = wecom.send_text(follower, words)
+    assert linked in offered and "回复 1" in offered and "已登记" not in offered, offered
+    withdrawn = wecom.send_text(follower, "1")
+    assert "已撤销" in withdrawn and linked in withdrawn, withdrawn
+    assert show(linked, database_url)["state"] == "withdrawn"
+    worker = show(original, database_url)["assignee"]
+    assert "已接单" in wecom.send_text(worker, f"接单 {digits(original)}")
+    assert show(original, database_url)["state"] == "in_progress"
+    assert queued(db, reporter, original, "接单") and not queued(db, follower, original, "接单")
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(Case).where(Case.reporter_userid == follower)) == 1
+
+
+def test_a_follower_withdraws_their_linked_report_by_the_number_of_the_case_it_follows(
+        wecom, database_url, neighbours):
+    """The duplicate reply names the case followed first: 撤销 with that number withdraws the follower's own linked
+    report, never the neighbour's case. Before: 没有找到您反映的事项; with their own number: 已合并，无法撤销."""
+    original, linked = _linked(wecom, neighbours[36], GARDEN_BINS, neighbours[37], GARDEN_BINS_AGAIN)
+    withdrawn = wecom.send_text(neighbours[37], f"撤销 {digits(original)}")
+    assert "已撤销" in withdrawn and linked in withdrawn, withdrawn
+    assert (show(linked, database_url)["state"], show(original, database_url)["state"]) == ("withdrawn", "pending")
 
 
 def test_a_somewhat_alike_report_opens_marked_suspected_and_the_worker_merges_it_with_one_word(
