@@ -234,6 +234,14 @@ def _any_of(kind: str) -> re.Pattern[str]:
     return re.compile("|".join(map(re.escape, words)) if words else "(?!)")  # no words: nothing holds one
 
 
+def is_a_chase(text: str) -> bool:
+    """Words that only ask after a case or chase it (催一下, 麻烦再催催, 那个事怎么样了？): follow-up words, perhaps with
+    words pointing back at the case, urging, a greeting or thanks, and nothing saying what is wrong."""
+    bare = _bare(text)
+    return holds_words(bare, "follow_up") and not word_characters(
+        without_words(bare, "follow_up", "refer_back", "urging", "greetings", "thanks"))
+
+
 def without_follow_up_words(text: str) -> str:
     """`text` (folded) without the words that ask after a case or point back at one (上次说的那个…怎么样了):
     what is left names the matter (路灯)."""

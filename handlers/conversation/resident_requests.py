@@ -22,6 +22,7 @@ from handlers.chat.commands import (
     after_command_word,
     fold,
     holds_words,
+    is_a_chase,
     is_yes,
     parse_command,
     rating_in_words,
@@ -280,13 +281,17 @@ def continue_answer(session: Session, services: Services, resident: Resident, st
     if state != pending.RATE:
         return None
     case = session.get(Case, data["case_id"])
-    if case is None or case.reporter_userid == resident.userid and case.state != CaseState.CLOSED:
+    if case is None or not _still_rateable(session, resident, case):
         pending.finish(session, resident.userid)
-        return None  # rated meanwhile, or archived by the clock: the words are handled as new
+        return None  # rated meanwhile, reopened by its reporter, or archived by the clock: the words are new
     command = parse_command(text, "resident")  # answered as the command (进度, 满意, 不满意 原因)
     if data.get("rating") == "unsatisfied":  # the reason asked for, in the resident's own words
         if command is not None and command.name != "add":  # 补充 … gives the reason
             return None
+        if command is None and is_a_chase(text):  # 催一下 says why nothing: where it stands, and asked again
+            follower = case.reporter_userid != resident.userid
+            return render("replies/ask_reason", case=case, chased=True, follower=follower,
+                          holder=resident.userid if follower else None)
         if command is None and _another_report(session, services, data["case_id"], text):
             return None  # a report of its own; the question stays for the reason
         reason = command.as_written(command.args) if command is not None else text.strip()
@@ -298,6 +303,15 @@ def continue_answer(session: Session, services: Services, resident: Resident, st
         return follow_ups.on_the_rated_case(session, services, resident, data["case_id"], text, now)
     said = data.get("said", "") if rating == "unsatisfied" else ""  # 还是不亮 said before the 3: the reason
     return rate(session, resident, rating, data["case_id"], said, now)
+
+
+def _still_rateable(session: Session, resident: Resident, case: Case) -> bool:
+    """Whether `case`, whose rating the resident was asked, still waits for it: closed, for its reporter; closed or
+    archived and not rated by them, for a resident following it (its reporter's 不满意 reopens it)."""
+    if case.reporter_userid == resident.userid:
+        return case.state == CaseState.CLOSED
+    link = _follow(session, resident.userid, case.id)
+    return link is not None and link.rating is None and case.state in _FOLLOWER_RATEABLE
 
 
 def _another_report(session: Session, services: Services, case_id: int, text: str) -> bool:

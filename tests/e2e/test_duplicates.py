@@ -41,13 +41,15 @@ PARCELS, PARCELS_AGAIN = "小区东门快递柜旁边的垃圾堆了好几天没
 COURT_BINS, COURT_BINS_AGAIN = "小区篮球场旁的垃圾桶好几天没人倒，臭得不行", "小区篮球场旁垃圾桶几天没人倒了，太臭了"
 POOL_BINS, POOL_BINS_AGAIN = "小区水池边的垃圾桶好几天没人倒，臭得不行", "小区水池边垃圾桶几天没人倒了，太臭了"
 GARDEN_BINS, GARDEN_BINS_AGAIN = "小区凉亭旁的垃圾桶好几天没人倒，臭得不行", "小区凉亭旁垃圾桶几天没人倒了，太臭了"
+SWING_BINS, SWING_BINS_AGAIN = "小区秋千旁的垃圾桶好几天没人倒，臭得不行", "小区秋千旁垃圾桶几天没人倒了，太臭了"
+SLIDE_BINS, SLIDE_BINS_AGAIN = "小区滑梯旁的垃圾桶好几天没人倒，臭得不行", "小区滑梯旁垃圾桶几天没人倒了，太臭了"
 
 
 @pytest.fixture(scope="module")
 def neighbours(wecom, database_url) -> list[str]:
     """Residents bound to one unit."""
     unit = cli_json(["units", "--json"], database_url)[2]
-    users = [f"dup-{n}" for n in range(38)]
+    users = [f"dup-{n}" for n in range(42)]
     for userid in users:
         assert "绑定" in wecom.send_text(userid, f"绑定 {unit['address']}")
     return users
@@ -156,6 +158,40 @@ def test_a_follower_withdraws_their_linked_report_by_the_number_of_the_case_it_f
     withdrawn = wecom.send_text(neighbours[37], f"撤销 {digits(original)}")
     assert "已撤销" in withdrawn and linked in withdrawn, withdrawn
     assert (show(linked, database_url)["state"], show(original, database_url)["state"]) == ("withdrawn", "pending")
+
+
+def _closed_and_asked_why(wecom, database_url, reporter: str, follower: str, pair: tuple[str, str]) -> str:
+    """A case a neighbour follows, closed by its worker; the follower answered 不满意 and was asked why: the case."""
+    original, _ = _linked(wecom, reporter, pair[0], follower, pair[1])
+    worker = show(original, database_url)["assignee"]
+    wecom.send_text(worker, f"接单 {digits(original)}")
+    wecom.send_text(worker, f"办结 {digits(original)} 垃圾已清运")
+    assert "原因" in wecom.send_text(follower, "不满意")
+    return original
+
+
+def test_a_follower_asked_why_not_satisfied_who_chases_is_asked_again_not_rated_with_the_chase(
+        wecom, db, database_url, neighbours):
+    """催一下 says why nothing: the follower hears where the case stands and is asked the reason again; the reason
+    they then give is what the worker reads. Before, 催一下 was kept as the reason (不满意（催一下）)."""
+    original = _closed_and_asked_why(wecom, database_url, neighbours[38], neighbours[39], (SWING_BINS, SWING_BINS_AGAIN))
+    chased = wecom.send_text(neighbours[39], "麻烦再催一下")
+    assert original in chased and "原因" in chased and "感谢您的评价" not in chased, chased
+    assert "感谢您的评价" in wecom.send_text(neighbours[39], "桶边上还是一地烂菜叶")
+    notes = [e["note"] for e in show(original, database_url)["events"] if e["actor"] == neighbours[39]]
+    assert notes == ["关注该事项的居民评价：不满意（桶边上还是一地烂菜叶）"], notes
+
+
+def test_a_follower_asked_why_who_chases_after_the_reporter_reopened_the_case_is_told_its_progress(
+        wecom, db, database_url, neighbours):
+    """The case's reporter answered 不满意 first: it is being redone, the follower's question about it is over, and
+    their 催一下 is a chase its worker hears. Before, it was taken as the reason and answered 没有待评价的事项."""
+    original = _closed_and_asked_why(wecom, database_url, neighbours[40], neighbours[41],
+                                     (SLIDE_BINS, SLIDE_BINS_AGAIN))
+    assert "重新交办" in wecom.send_text(neighbours[40], "不满意 桶还是满的")
+    chased = wecom.send_text(neighbours[41], "催一下")
+    assert original in chased and "没有待评价" not in chased and "重新办理" in chased, chased
+    assert queued(db, show(original, database_url)["assignee"], original, "催一下")
 
 
 def test_a_somewhat_alike_report_opens_marked_suspected_and_the_worker_merges_it_with_one_word(
