@@ -58,9 +58,10 @@ def place_waiting(session: Session, services: Services, case: Case, place: Place
 
 
 def waiting_siblings(session: Session, case: Case) -> list[Case]:
-    """The other cases of the message `case` is one matter of (a split message) that still wait for their place."""
+    """The other cases of the message `case` is one matter of (a split message) that still wait for their place;
+    none for one matter at several places (湖景苑5栋和阳光小区3栋都停水了): each part's place is its own."""
     split = (case.classification or {}).get("split")
-    if not split:
+    if not split or split.get("where"):
         return []
     found = session.scalars(select(Case).where(
         Case.resident_id == case.resident_id, Case.created_at == case.created_at, Case.id != case.id,

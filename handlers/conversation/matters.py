@@ -25,6 +25,8 @@ from config.settings import SHIPPED_CONFIG_DIR
 from handlers.cases.duplicates import elsewhere, spots
 from handlers.chat.commands import word_characters
 from handlers.classify import Classifier, Decision
+from handlers.places.address import joined_places
+from handlers.places.address_index import AddressIndex
 
 OTHER = "居民诉求-其他"  # a report to be sorted: never a clear matter of its own
 # Two of these in the words as written, before `spots` reads the normalised text (~10 µs): a number and a spot's word
@@ -50,11 +52,13 @@ class MatterRules:
 @dataclass(frozen=True)
 class Part:
     """One matter of a message: its words as written (a slice of the message), their decision, and the words
-    before the first matter (`lead`, e.g. a place: 湖景苑3栋，) that a later part is placed with too."""
+    before the first matter (`lead`, e.g. a place: 湖景苑3栋，) that a later part is placed with too; or, of one matter
+    at several places, the whole words and the place of this part (`where`)."""
 
     text: str
     decision: Decision
     lead: str = ""
+    where: str = ""  # one matter at several places (湖景苑5栋和阳光小区3栋都停水了): the words of this part's place
 
 
 @lru_cache(maxsize=8)
@@ -109,6 +113,21 @@ def matters(classifier: Classifier, text: str, decision: Decision, rules: Matter
             return None  # its clauses together read otherwise: one report after all
         parts.append(Part(words, alone, groups[0].lead if parts else ""))
     return parts if _all_apart(parts) else None
+
+
+def places_apart(index: AddressIndex, text: str, decision: Decision, rules: MatterRules) -> list[Part] | None:
+    """One matter at places joined in one clause (湖景苑5栋和阳光小区3栋都停水了): a part per place, each with the whole
+    words, to be placed at its own; None unless the words are a report opened as it is (a match) and each joined piece
+    names a place of the registry that the others do not (湖景苑3栋和5栋 names one estate: one case)."""
+    if decision.outcome != "match" or decision.category is None:
+        return None
+    pieces = joined_places(text)
+    if not 2 <= len(pieces) <= rules.max_parts:
+        return None
+    units = [index.units_named(piece) for piece in pieces]
+    if not all(units) or any(a & b for i, a in enumerate(units) for b in units[i + 1:]):
+        return None
+    return [Part(text, decision, where=piece) for piece in pieces]
 
 
 def _may_part(text: str, rules: MatterRules) -> bool:

@@ -310,18 +310,21 @@ def open_matters(session: Session, services: Services, resident: Resident, text:
     routed like any report, linked to the others by a `split` event that keeps the whole message; the one reply
     lists them. A part is placed where its words (and the words before the first matter) say, else where the
     resident is known to be, else where the rest of the message says; else it waits for its place, asked once for
-    all the parts (the answer places them all)."""
+    all the parts (the answer places them all). A part of one matter at several places is placed where its own
+    place words say, else asked on its own."""
     catalogue = services.classifier().catalogue
     categories = [catalogue.get(part.decision.category) for part in parts]
     whole: tuple[Place, Named] | None = None
     places = []
     for part, category in zip(parts, categories):
-        found = find_place(session, services, resident, part.lead + part.text, now) if category.grid_matter else None
-        if found is not None and found[0].grid is None:
+        words = part.where or part.lead + part.text
+        found = find_place(session, services, resident, words, now) if category.grid_matter else None
+        if found is not None and found[0].grid is None and not part.where:
             found = whole = whole or find_place(session, services, resident, text, now)
         places.append(found)
     opened = [open_report(session, services, resident, part.text, category,
-                          {**part.decision.stored(), "split": {"message": text, "part": n, "of": len(parts)}},
+                          {**part.decision.stored(), "split": {"message": text, "part": n, "of": len(parts)}
+                           | ({"where": part.where} if part.where else {})},
                           record, now, found=found, tell=False)
               for n, (part, category, found) in enumerate(zip(parts, categories, places), start=1)]
     numbers = [each.case.id for each in opened if each.case is not None]
@@ -329,7 +332,8 @@ def open_matters(session: Session, services: Services, resident: Resident, text:
         if each.case is not None:
             _know_the_others(session, each.case, numbers)
             apply_action(session, each.case, "split", actor=SYSTEM.userid, now=now,
-                         note=render("notices/split_note", message=text, part=n, numbers=numbers))
+                         note=render("notices/split_note", message=text, part=n, numbers=numbers,
+                                     where=parts[n - 1].where))
             if category.grid_matter and each.case.grid_id is not None and each.case.duplicate_of_id is None:
                 notify_case_opened(session, each.case.events[0])
     if record is not None and numbers:
@@ -339,4 +343,4 @@ def open_matters(session: Session, services: Services, resident: Resident, text:
                      if each.case is not None and each.case.state == CaseState.AWAITING_PLACE), None)
     return render("replies/cases_split", matters=[(part, category, each.case)
                                                   for part, category, each in zip(parts, categories, opened)],
-                  question=question)
+                  question=question, where=any(part.where for part in parts))

@@ -36,7 +36,7 @@ from handlers.chat.commands import (
 from handlers.chat.inbound import MEDIA_KINDS, SHARED_KINDS, Inbound, attachment_of
 from handlers.classify import Decision
 from handlers.conversation import contact, drafts, follow_ups, resident_requests
-from handlers.conversation.matters import clear_report, matter_rules, matters
+from handlers.conversation.matters import clear_report, matter_rules, matters, places_apart
 from handlers.conversation.opening import (
     TIED_UNITS,
     ask_place,
@@ -268,8 +268,8 @@ def _same_words(first: str, second: str) -> bool:
 
 def report(session: Session, services: Services, resident: Resident, text: str,
            record: InboundMessage | None, now: datetime, attachments: list | None = None) -> str:
-    """Open a report's case when the classifier is sure — one case per matter when the words report several
-    (handlers.conversation.matters; with media the words stay one report) —; else ask back (top three plus 其他).
+    """Open a report's case when the classifier is sure — one case per matter when the words report several, or one
+    matter at several places (handlers.conversation.matters; with media the words stay one report) —; else ask back (top three plus 其他).
     Words the model is sure are no report, from a resident with an open case, are added to that case (a correction
     such as "不是3栋，是5栋"); only chit-chat without media gets the help text: a report is never answered with "not
     understood"."""
@@ -279,8 +279,9 @@ def report(session: Session, services: Services, resident: Resident, text: str,
     if decision.outcome != "none" and not attachments and (piece_of := _just_reported(
             session, services, resident, text, now, decision)) is not None:
         return _supplement(session, resident, piece_of, text, now)
-    if not attachments and (parts := matters(services.classifier(), text, decision,
-                                             matter_rules(services.config_dir))):
+    rules = matter_rules(services.config_dir)
+    if not attachments and (parts := matters(services.classifier(), text, decision, rules)
+                            or places_apart(services.addresses.get(session), text, decision, rules)):
         return open_matters(session, services, resident, text, parts, record, now)
     if decision.outcome == "match" and decision.category is not None:
         category = services.classifier().catalogue.get(decision.category)

@@ -93,6 +93,8 @@ class _Rules:
         self.correction = re.compile(rf"(?:{alternation(spec['correction_words'])})[，,。；;！!\s]*"
                                      rf"|(?:{alternation(spec['correction_ends'])})")
         self.correction_ends = frozenset(spec["correction_ends"])
+        self.joins = re.compile(alternation(spec["place_joins"]))
+        self.between = re.compile(alternation(spec["between_words"]))
         self.home = re.compile(rf"(?:{alternation(spec['home_words'])}).*?(?=[，,。；;！!？?\s]|但|可是|不过|$)")
 
 
@@ -259,6 +261,26 @@ def _taken_back(before: str) -> tuple[int, int] | None:
         if designators(normalise_address(before[start:end - 1])) != Designators():
             return start, end - 1
     return None
+
+
+_WRITTEN_NUMBER = re.compile(r"[0-9０-９一二三四五六七八九十两零Ⅰ-Ⅻⅰ-ⅻ]+\s*(?:号楼|栋|幢|座|单元|期|区|组|号)")
+
+
+def joined_places(text: str) -> list[str]:
+    """The words of the first clause of `text` that joins pieces (config/address.yaml's place_joins), split there, the
+    last up to its last number (the matter after it left out): 湖景苑5栋和阳光小区3栋都停水了 → [湖景苑5栋, 阳光小区3栋];
+    [] when no clause joins two, or the words say what lies between or around the places (湖景苑和阳光小区中间). Whether
+    each piece is a place is for the address index to say."""
+    rules = _rules()
+    if rules.between.search(text):
+        return []
+    for clause in _CLAUSE_END.split(text):
+        pieces = rules.joins.split(clause)
+        if len(pieces) >= 2:
+            numbers = list(_WRITTEN_NUMBER.finditer(pieces[-1]))
+            pieces[-1] = pieces[-1][:numbers[-1].end()] if numbers else pieces[-1]
+            return pieces
+    return []
 
 
 def split_home(text: str) -> tuple[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from models import Case
@@ -214,3 +215,36 @@ def test_placing_the_parts_asked_about_moves_the_question_on_to_the_residents_ot
     answered = wecom.send_text("two-matters-21", "湖景苑3栋")
     assert first in answered and "已登记" in answered, answered
     assert (show(first, database_url)["state"], show(first, database_url)["unit"]) == ("pending", LAKE_UNIT)
+
+
+@pytest.mark.parametrize(("joined", "lake", "sun"), [("和", 5, 3), ("跟", 7, 5), ("还有", 11, 7)])
+def test_one_matter_at_two_places_becomes_a_case_per_place_each_routed_to_its_grid(wecom, db, database_url, joined,
+                                                                                  lake, sun):
+    """湖景苑5栋和阳光小区二期3栋都停水了 (和, 跟 or 还有 joining two full addresses): one case per place, each at its own
+    building and in its own grid, both keeping the resident's whole words; one reply lists both numbers. Before, the
+    two places were read alike and the resident was asked which of them."""
+    text = f"湖景苑{lake}栋{joined}阳光小区二期{sun}栋都停水了，一整天了"
+    before = count_cases(db)
+    reply = wecom.send_text(f"two-places-{lake}", text)
+    listed = dict(re.findall(r"^([12])\. (GB-\d{6})", reply, re.MULTILINE))
+    assert count_cases(db) == before + 2 and len(listed) == 2 and "2处地点" in reply, reply
+    lake_case, sun_case = show(listed["1"], database_url), show(listed["2"], database_url)
+    assert (lake_case["state"], lake_case["unit"]) == ("pending", f"44199900100100300{(lake + 1) // 2}"), lake_case
+    assert (sun_case["state"], sun_case["grid"], sun_case["unit"]) == (
+        "pending", "441999001001002", f"44199900100100200{(sun + 1) // 2}"), sun_case
+    with db() as session:
+        assert set(session.scalars(select(Case.text).where(Case.id.in_([int(n[3:]) for n in listed.values()])))) == {text}
+    assert queued(db, lake_case["assignee"], f"【新事项】{listed['1']}", f"湖景苑{lake}栋", f"另一件为 {listed['2']}")
+
+
+def test_a_place_of_one_matter_at_two_places_that_needs_its_phase_is_asked_alone(wecom, database_url):
+    """湖景苑5栋和阳光小区3栋都停水了: 湖景苑5栋's case is routed at once; 阳光小区3栋's (一期 or 二期, two grids) waits,
+    asked which phase in the same reply, and the answer places it alone."""
+    reply = wecom.send_text("two-places-asked", "湖景苑5栋和阳光小区3栋都停水了")
+    listed = dict(re.findall(r"^([12])\. (GB-\d{6})", reply, re.MULTILINE))
+    assert len(listed) == 2 and f"事项 {listed['2']}：请问是“" in reply and "哪一期" in reply, reply
+    assert show(listed["1"], database_url)["unit"] == "441999001001003003"
+    assert show(listed["2"], database_url)["state"] == "awaiting_place"
+    assert listed["2"] in wecom.send_text("two-places-asked", "二期3栋")
+    assert show(listed["2"], database_url)["unit"] == "441999001001002002"
+    assert show(listed["1"], database_url)["unit"] == "441999001001003003"

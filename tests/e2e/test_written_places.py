@@ -96,7 +96,7 @@ def test_a_phase_answering_which_of_two_places_is_read_in_the_one_that_has_it(we
     """To 请问地点是“…阳光小区”还是“…湖景苑5-6栋”？ the answer 二期 is 阳光小区's (湖景苑 has no phases): the case goes to
     阳光小区二期's grid, instead of 二期 being taken for a new report."""
     userid = "phase-answer-resident"
-    question = _asked(wecom, database_url, userid, "湖景苑5栋和阳光小区3栋门口的垃圾桶都满了好几天没人清理")
+    question = _asked(wecom, database_url, userid, "湖景苑5栋和阳光小区3栋中间的垃圾桶满了好几天没人清理")
     assert "还是“" in question, question
     assert case_number(question) in wecom.send_text(userid, "二期")
     case = cli_json(["case", "show", case_number(question), "--json"], database_url)
