@@ -81,7 +81,7 @@ def _load_case(session: Session, viewer: Viewer, case_id: int) -> Case | None:
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-def case_detail(request: Request, case_id: int, error: str | None = None, done: str | None = None,
+def case_detail(request: Request, case_id: int, error: str | None = None, done: str | None = None, also: str = "",
                 viewer: Viewer = Depends(current_viewer), session: Session = Depends(get_session),
                 state: AppState = Depends(get_state)) -> HTMLResponse:
     case = _load_case(session, viewer, case_id)
@@ -98,7 +98,9 @@ def case_detail(request: Request, case_id: int, error: str | None = None, done: 
     names = actor_names(session, {event.actor for event in case.events})
     stored = case.classification or {}
     explained = explain_decision(stored, state.services.classifier()) if "outcome" in stored else None
+    placed_with = [int(number) for number in also.split(",") if number.isdigit()]  # from a 定位 of a split message
     return render_page(request, "case", case=case, workers=workers, possible=possible, error=error, done=done,
+                       placed_with=placed_with,
                        categories=categories, names=names, channel=case_channel(case.reporter_userid, case.source),
                        explained=explained)
 
@@ -130,9 +132,12 @@ def case_action(case_id: int, action: str = Form(...), note: str = Form(""), wor
         catalogue = state.services.classifier().catalogue
         take_window = catalogue.get(case.category).clock.take if case.category in catalogue.names() else None
         chosen = catalogue.get(category) if category in catalogue.names() else None
-        act(session, case, action, username=viewer.name, scope=viewer.scope.grid_ids, now=now, note=note,
-            worker_userid=worker, category=chosen, services=state.services, **({"take_window": take_window} if take_window else {}))
+        acted = act(session, case, action, username=viewer.name, scope=viewer.scope.grid_ids, now=now, note=note,
+                    worker_userid=worker, category=chosen, services=state.services,
+                    **({"take_window": take_window} if take_window else {}))
         session.commit()
+        if acted.placed_with:  # the flash names the other matters of the message placed with it
+            outcome["also"] = ",".join(map(str, acted.placed_with))
     except (IllegalTransition, StaleCase):
         session.rollback()
         outcome = {"error": "illegal"}

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,6 +24,13 @@ from models import Case, CaseEvent, Worker
 ACTIONS = ("assign", "escalate", "close", "note", "recategorize", "place")
 
 
+class Acted(NamedTuple):
+    """What a console action did: its event, and the other matters of the case's message that 定位 placed with it."""
+
+    event: CaseEvent
+    placed_with: tuple[int, ...] = ()
+
+
 class ActionError(ValueError):
     """The console cannot do this (unknown worker, worker on leave, out of scope, nothing above the case's level,
     empty note, a place not found: `place_not_found` …)."""
@@ -30,16 +38,16 @@ class ActionError(ValueError):
 
 def act(session: Session, case: Case, action: str, *, username: str, scope: frozenset[int] | None, now: datetime,
         note: str = "", worker_userid: str = "", take_window: timedelta = timedelta(hours=1),
-        category: Category | None = None, services: Services | None = None) -> CaseEvent:
+        category: Category | None = None, services: Services | None = None) -> Acted:
     """Apply one console action to `case` as `username` (whose account covers the grids `scope`; None: all),
-    audit it, and return its event.
+    audit it, and return its event (with, for 定位, the other matters of the message placed with it).
 
     `recategorize` (改类) needs `category`; it is stored as a correction like a worker's 改类 in chat.
     `place` (定位) needs `services` and the address in `note`, as 定位 N 地址 in chat.
 
     Raises handlers.cases.lifecycle.IllegalTransition when the case's state does not allow it.
     """
-    actor = Actor.for_console(username, scope)
+    actor, placed_with = Actor.for_console(username, scope), ()
     if not may_act(actor, case):
         raise ActionError("scope")
     note = note.strip()
@@ -63,7 +71,8 @@ def act(session: Session, case: Case, action: str, *, username: str, scope: froz
         note = event.note or ""
     elif action == "place" and services is not None:
         try:
-            event = unplaced.place_by_staff(session, services, case, note, actor, now).event
+            placed = unplaced.place_by_staff(session, services, case, note, actor, now)
+            event, placed_with = placed.event, tuple(sibling.id for sibling in placed.siblings)
         except unplaced.PlaceRefused as refused:
             raise ActionError(f"place_{refused.reason}") from None
     elif action == "note":
@@ -75,7 +84,7 @@ def act(session: Session, case: Case, action: str, *, username: str, scope: froz
         raise ActionError("action")
     record(session, actor=username, action=f"case_{action}", target=format_case_number(case.id), now=now,
            note=note or None, worker=worker_userid or None, state=case.state)
-    return event
+    return Acted(event, placed_with)
 
 
 def _recategorize(session: Session, case: Case, actor: Actor, category: Category | None,

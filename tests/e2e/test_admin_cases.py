@@ -147,6 +147,16 @@ def test_a_case_waiting_for_its_place_is_placed_from_the_console(admin, wecom, d
     assert fake_wecom.wait_for(lambda: [m for m in fake_wecom.messages_to(assignee) if f"GB-{number:06d}" in m])
 
 
+def test_placing_one_part_of_a_split_message_from_the_console_names_the_parts_placed_with_it(admin, wecom):
+    """Two matters of one message, no place known: 定位 of one in the console places both (as in chat) and the page's
+    notice names the other part's number. Before, it said only 已定位并派单, though the timelines showed both placed."""
+    reply = wecom.send_text("console-split", "电梯间的灯不亮了，另外楼道里的垃圾满了好几天没人清")
+    first, second = sorted({_number(n) for n in re.findall(r"GB-\d{6}", reply)})
+    answer = admin.post(f"/admin/cases/{first}/action", {"action": "place", "note": "湖景苑3栋"})
+    notice = re.search(r'id="action-done">(.*?)</div>', admin.get(answer.headers["location"]).text).group(1)
+    assert "定位并派单" in notice and f"GB-{second:06d}" in notice, notice
+
+
 def test_assign_notifies_the_new_worker(admin, cases, db, fake_wecom):
     with db() as session:
         case = session.get(Case, cases["noise"])
