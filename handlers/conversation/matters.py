@@ -46,6 +46,7 @@ class MatterRules:
     min_part_chars: int
     part_sure: float
     max_parts: int
+    words: frozenset[str] = frozenset()  # the words that start another matter (还有, 顺便说下): kept in its words
     model_sure: float | None = None  # a part the model alone reads this sure of counts as clear (None: never)
 
 
@@ -76,7 +77,7 @@ def matter_rules(config_dir: Path = SHIPPED_CONFIG_DIR) -> MatterRules:
                        commas=re.compile(commas), also=re.compile(also),
                        goes_on=re.compile(f"^(?:{_either(data['continuations'])})|{_either(data['follow_ups'])}"),
                        max_chars=int(data["max_chars"]), min_part_chars=int(data["min_part_chars"]),
-                       part_sure=float(data["part_sure"]), max_parts=int(data["max_parts"]),
+                       part_sure=float(data["part_sure"]), max_parts=int(data["max_parts"]), words=frozenset(data["words"]),
                        model_sure=None if data.get("model_sure") is None else float(data["model_sure"]))
 
 
@@ -111,7 +112,7 @@ def matters(classifier: Classifier, text: str, decision: Decision, rules: Matter
         alone = group.decision if words == group.first else classifier.classify(words)
         if not clear_report(alone, rules.part_sure, rules.model_sure) or alone.category != group.decision.category:
             return None  # its clauses together read otherwise: one report after all
-        parts.append(Part(words, alone, groups[0].lead if parts else ""))
+        parts.append(Part(text[group.said:group.end], alone, groups[0].lead if parts else ""))
     return parts if _all_apart(parts) else None
 
 
@@ -153,21 +154,28 @@ class _Group:
     first: str | None = None
     decision: Decision | None = None
     lead: str = ""
+    said: int | None = None  # where its words as written start (the word that starts it: 顺便说下…); None: `start`
+
+    def __post_init__(self) -> None:
+        self.said = self.start if self.said is None else self.said
 
 
-def _clauses(text: str, rules: MatterRules) -> list[tuple[int, int, bool]]:
-    """Where the clauses of `text` lie (start, end, whether only a comma parts it from the one before), separators
-    and spaces left out."""
-    spans, start, only_commas = [], 0, True
+def _clauses(text: str, rules: MatterRules) -> list[tuple[int, int, bool, int]]:
+    """Where the clauses of `text` lie (start, end, whether only a comma parts it from the one before, where its words
+    as written start: at the word that starts it, 还有 or 顺便说下, if any), separators and spaces left out."""
+    spans, start, only_commas, said = [], 0, True, None
     for found in [*rules.separators.finditer(text), None]:
         end = found.start() if found is not None else len(text)
         words = text[start:end]
         if words.strip():
-            spans.append((start + len(words) - len(words.lstrip()), end - len(words) + len(words.rstrip()),
-                          only_commas and bool(spans)))
-            only_commas = True
+            begins = start + len(words) - len(words.lstrip())
+            spans.append((begins, end - len(words) + len(words.rstrip()), only_commas and bool(spans),
+                          begins if said is None else said))
+            only_commas, said = True, None
         if found is not None:
             start, only_commas = found.end(), only_commas and rules.commas.fullmatch(found.group()) is not None
+            if said is None and found.group() in rules.words:
+                said = found.start()
     return spans
 
 
@@ -180,7 +188,7 @@ def _grouped(classifier: Classifier, text: str, rules: MatterRules) -> list[_Gro
     if len(clauses) < 2:
         return None
     groups: list[_Group] = []
-    for start, end, after_comma in clauses:
+    for start, end, after_comma, said in clauses:
         words = text[start:end]
         if not groups:
             groups.append(_Group(start, end))
@@ -194,7 +202,7 @@ def _grouped(classifier: Classifier, text: str, rules: MatterRules) -> list[_Gro
                 current.end, current.first, current.decision, current.lead = end, words, decision, text[current.start:start]
                 continue
             if decision.category != current.decision.category or elsewhere(before, words):
-                groups.append(_Group(start, end, words, decision))
+                groups.append(_Group(start, end, words, decision, said=said))
                 continue
         current.end = end
     return None if any(group.decision is None for group in groups) else groups

@@ -46,7 +46,7 @@ def test_two_matters_become_two_cases_routed_apart_with_one_reply(wecom, db, dat
     lamp_case, bin_case = show(lamp, database_url), show(bin_, database_url)
     assert (lamp_case["category"], lamp_case["unit"], lamp_case["assignee"]) == ("市政设施", HOME_UNIT, "demo-worker")
     assert (bin_case["category"], bin_case["unit"], bin_case["assignee"]) == ("环境卫生", LAKE_UNIT, "yg-clean-1")
-    for case, words, part in ((lamp_case, "我家门口的路灯坏了", 1), (bin_case, "湖景苑3栋楼下的垃圾桶好几天没人倒了", 2)):
+    for case, words, part in ((lamp_case, "我家门口的路灯坏了", 1), (bin_case, "还有湖景苑3栋楼下的垃圾桶好几天没人倒了", 2)):
         with db() as session:
             assert session.scalars(select(Case.text).where(Case.id == int(case["number"][3:]))).one() == words
         split = [e["note"] for e in case["events"] if e["action"] == "split"]
@@ -160,18 +160,24 @@ def test_parts_waiting_for_their_place_go_to_staff_together_and_one_placing_plac
     assert len(told) == 1 and lamp in told[0] and bin_ in told[0], told
 
 
-def test_two_matters_joined_by_a_comma_and_also_become_two_cases(wecom, db, database_url):
+@pytest.mark.parametrize(("userid", "text", "bin_words"), [
+    ("two-matters-10", "楼下路灯坏了，垃圾桶也满了没人收", "垃圾桶也满了没人收"),
+    ("two-matters-13", "楼下路灯坏了。顺便说下，垃圾桶满了好几天没人收", "顺便说下，垃圾桶满了好几天没人收"),
+    ("two-matters-14", "楼下路灯坏了，顺便提一下垃圾桶满了没人收", "顺便提一下垃圾桶满了没人收")])
+def test_two_matters_become_two_cases_each_with_the_residents_own_words(wecom, db, database_url, userid, text,
+                                                                         bin_words):
     """楼下路灯坏了，垃圾桶也满了没人收: only a comma parts them, but 也 says the bin is another thing; both clear
-    reports of two categories. Before, the message stayed one 市政设施 case and the bin reached no cleaner."""
-    bound(wecom, "two-matters-10")
+    reports of two categories (before, the message stayed one 市政设施 case and the bin reached no cleaner). The bin's
+    case keeps the words as written, the one that starts it too (顺便说下, 顺便提一下: before, 顺便 was cut off)."""
+    bound(wecom, userid)
     before = count_cases(db)
-    reply = wecom.send_text("two-matters-10", "楼下路灯坏了，垃圾桶也满了没人收")
+    reply = wecom.send_text(userid, text)
     assert count_cases(db) == before + 2, reply
     listed = dict(re.findall(r"^([12])\. (GB-\d{6})", reply, re.MULTILINE))
     lamp, bin_ = listed["1"], listed["2"]
     assert (show(lamp, database_url)["category"], show(bin_, database_url)["category"]) == ("市政设施", "环境卫生"), reply
     with db() as session:
-        assert session.scalars(select(Case.text).where(Case.id == int(bin_[3:]))).one() == "垃圾桶也满了没人收"
+        assert session.scalars(select(Case.text).where(Case.id == int(bin_[3:]))).one() == bin_words
 
 
 def test_a_part_only_the_model_reads_but_is_all_but_sure_of_is_a_case_of_its_own(wecom, db, database_url):
