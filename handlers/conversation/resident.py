@@ -113,8 +113,9 @@ def _arrived(session: Session, services: Services, resident: Resident, convo: Co
     now = services.clock()
     if unit is not None:
         resident.arrival_unit, resident.arrived_at = unit, now
-    if inbound.channel == "kf" and not inbound.welcome_code:
-        return None  # WeCom gives no way to greet now; the resident's first message is answered as usual
+    if inbound.channel == "kf" and not inbound.welcome_code:  # WeCom gives no way to greet now (the resident wrote
+        # within 48 hours): no greeting, but a report waiting for its place is placed at the building, told in the window
+        return _placed_by_arrival(session, services, resident, convo, unit, now) if unit is not None else None
     asking = convo is not None and convo.state != pending.CONFIRM_BIND
     offer_bind = unit is not None and resident.unit is None and not asking
     if offer_bind:
