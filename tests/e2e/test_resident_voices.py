@@ -1,0 +1,56 @@
+"""Residents as they write on plain WeChat (微信客服): dialect, traditional characters, a question instead of an
+answer, a matter that came back after it was rated. Each conversation is read as the resident reads it: the right
+case, a short zh-CN reply with the case number, a link that opens.
+
+Over the encrypted callback and the fake WeCom; every sentence here is our own."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from models import Case
+from tests.e2e.kf_chat import KfResident
+from tests.e2e.worker_chat import digits, number_in, show
+
+LINK = re.compile(r"http://127\.0\.0\.1:\d+/p/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")  # a token: no CJK
+
+
+def kf_resident(fake_wecom, wecom, external_userid: str) -> tuple[KfResident, str]:
+    """A new resident on plain WeChat and their gridbot userid."""
+    return KfResident(fake_wecom, wecom, external_userid), f"kf:{external_userid}"
+
+
+def said(resident: KfResident, text: str) -> str:
+    """`text` from the resident, and gridbot's answer to it (every message it sent them since)."""
+    before = len(resident.received())
+    resident.say(text)
+    return "\n".join(resident.wait_for(before + 1)[before:])
+
+
+def cases_of(db, userid: str) -> int:
+    with db() as session:
+        return session.scalar(select(func.count()).select_from(Case).where(Case.reporter_userid == userid))
+
+
+def rated(wecom, resident: KfResident, number: str, database_url: str) -> None:
+    """The case taken and closed by its worker, and rated 满意 by the resident when asked."""
+    worker = show(number, database_url)["assignee"]
+    assert "已接单" in wecom.send_text(worker, f"接单 {digits(number)}")
+    assert "已办结" in wecom.send_text(worker, f"办结 {digits(number)} 已处理好")
+    resident.fake.wait_for(lambda: [text for text in resident.received() if "请您评价" in text])
+    assert "已归档" in said(resident, "满意")
+
+
+def test_asked_after_a_case_already_archived_the_progress_link_stands_on_its_own_line(
+        wecom, fake_wecom, db, database_url):
+    """The answer about an archived case ended its link with the next sentence glued on (…/p/abc该事项已办结归档),
+    so WeChat opened a link that shows no case."""
+    resident, _ = kf_resident(fake_wecom, wecom, "wmVoicesAskedLastMonth1")
+    number = number_in(said(resident, "御景湾二期5栋旁边的绿化带被人挖了种菜"))
+    rated(wecom, resident, number, database_url)
+    answer = said(resident, "上个月反映的那个绿化带的事处理得怎么样了？")
+    assert number in answer and "已办结归档" in answer, answer
+    assert all(line.startswith("进度查询：http") and LINK.fullmatch(line.removeprefix("进度查询："))
+               for line in answer.splitlines() if "http" in line), answer
