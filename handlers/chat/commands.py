@@ -234,6 +234,19 @@ def _any_of(kind: str) -> re.Pattern[str]:
     return re.compile("|".join(map(re.escape, words)) if words else "(?!)")  # no words: nothing holds one
 
 
+# What a resident asking to see the progress may write around the word (我想问下在哪里可以看进度, 點樣查進度, 我反映的事有冇进度).
+_PROGRESS_FILLERS = re.compile(r"哪里|哪儿|边度|怎么|怎样|如何|点样|可以|能不能|反映|投诉|事项|事情|问题"
+                               r"|[我你您们要想有个一下的了吧啊呢呀吗嘛请问就是这那里点儿在喺去查看睇知道嘅冇没事]")
+
+
+def asks_for_progress(text: str) -> bool:
+    """Words that only ask to see the progress (在哪里看进度？, 喺边度睇进度, 點樣查進度): a progress word and nothing but
+    words asking where or how, a greeting or thanks."""
+    bare = _bare(text)
+    return holds_words(bare, "progress_asked") and not _PROGRESS_FILLERS.sub("", word_characters(
+        without_words(bare, "progress_asked", "greetings", "thanks")))
+
+
 def is_a_chase(text: str) -> bool:
     """Words that only ask after a case or chase it (催一下, 麻烦再催催, 那个事怎么样了？): follow-up words, perhaps with
     words pointing back at the case, urging, a greeting or thanks, and nothing saying what is wrong."""

@@ -189,6 +189,8 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
         return thanks  # 路灯的事谢谢你们: no new report of the lamp
     if (followed := follow_ups.answer(session, services, resident, text, now)) is not None:
         return followed  # 那个路灯的事怎么样了: the lamp's case, not a new one
+    if (listed := resident_requests.progress_in_words(session, resident, text)) is not None:
+        return listed  # 在哪里看进度？: the 进度 list, no report
     reported = report(session, services, resident, text.strip(), record, now)
     opened = session.get(Case, record.case_id) if record is not None and record.case_id is not None else None
     moved = resident_requests.offer_home_after_report(session, resident, text, opened, now)

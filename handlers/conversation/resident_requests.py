@@ -20,6 +20,7 @@ from handlers.chat.case_numbers import parse_case_number
 from handlers.chat.commands import (
     Command,
     after_command_word,
+    asks_for_progress,
     fold,
     holds_words,
     is_a_chase,
@@ -91,6 +92,12 @@ def _progress(session: Session, resident: Resident, ref: str) -> str:
         select(Case).where(Case.reporter_userid == resident.userid).order_by(Case.id.desc()).limit(PROGRESS_LIST_LIMIT)
     ).all()
     return render("replies/progress_list", cases=cases)
+
+
+def progress_in_words(session: Session, resident: Resident, text: str) -> str | None:
+    """Words asking for the progress without the 进度 command (在哪里看进度？, 喺边度睇进度): the resident's cases, as 进度
+    lists them; None for other words."""
+    return _progress(session, resident, "") if asks_for_progress(text) else None
 
 
 def _followed_case(session: Session, resident: Resident, ref: str) -> Case | None:

@@ -54,3 +54,15 @@ def test_asked_after_a_case_already_archived_the_progress_link_stands_on_its_own
     assert number in answer and "已办结归档" in answer, answer
     assert all(line.startswith("进度查询：http") and LINK.fullmatch(line.removeprefix("进度查询："))
                for line in answer.splitlines() if "http" in line), answer
+
+
+def test_a_resident_asking_where_to_see_the_progress_in_cantonese_or_traditional_gets_their_cases(
+        wecom, fake_wecom, db):
+    """喺边度睇进度？ (where do I see the progress?) right after a report was asked back as a new report of 医疗卫生,
+    医保 or 住房建设, and opened as 其他 for a worker ten minutes later: words asking for the progress are 进度."""
+    resident, userid = kf_resident(fake_wecom, wecom, "wmVoicesCantoneseProgress")
+    number = number_in(said(resident, "我哋荔枝湾小区5座楼下啲垃圾桶成个礼拜冇人收，臭到死，唔该快啲嚟处理"))
+    for question in ("喺边度睇进度？", "點樣查進度呀", "我想问下在哪里可以看进度"):
+        answer = said(resident, question)
+        assert number in answer and "哪一类" not in answer and "已登记" not in answer, (question, answer)
+    assert cases_of(db, userid) == 1
