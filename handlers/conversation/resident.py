@@ -181,6 +181,8 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
         return moved  # 我们家搬到金桂园5栋了: bind it?
     if (home := resident_requests.home_told(services, resident, text)) is not None:
         return home  # 我绑定的地址是哪里
+    if (noted := resident_requests.address_first(session, services, resident, text, now)) is not None:
+        return noted  # 我住滨江花园二期4栋: where the problem that follows is
     if (offered := resident_requests.offer_withdraw(session, services, resident, text, now)) is not None:
         return offered  # 路灯的事不用管了: withdraw the lamp's case?
     if is_never_mind(text):  # 不用了 with nothing asked: no report; an open case is said how to withdraw

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from handlers.cases.authority import Actor
 from handlers.cases.case_notices import notify_event, tell_worker
 from handlers.cases.case_work import release_duplicates, reopen_clock, stand_alone, stop_following
-from handlers.cases.duplicates import content
+from handlers.cases.duplicates import content, place_words
 from handlers.cases.lifecycle import allowed
-from handlers.cases.records import apply_action
+from handlers.cases.records import apply_action, latest_open_case_of
 from handlers.cases.timing import clock_rules
 from handlers.chat import pending
 from handlers.chat.case_numbers import parse_case_number
@@ -33,6 +33,7 @@ from handlers.chat.commands import (
 )
 from handlers.conversation import follow_ups
 from handlers.conversation.case_reference import followed_case, may_be_about_a_case, pointed_at, reports_in
+from handlers.places.address import normalise_address, split_home, without_denied
 from handlers.points import shop
 from handlers.points.ledger import award_rating
 from handlers.services import Services
@@ -357,6 +358,29 @@ def _offer_home(session: Session, resident: Resident, unit: Unit, now: datetime)
     """Ask whether `unit` is the resident's new home (回复 1 binds it)."""
     pending.expect(session, resident.userid, pending.CONFIRM_BIND, {"unit_id": unit.id}, now)
     return render("replies/confirm_new_home", unit=unit)
+
+
+def address_first(session: Session, services: Services, resident: Resident, text: str, now: datetime) -> str | None:
+    """An address and no matter (我住滨江花园二期4栋; the problem follows, perhaps an hour later): where the resident's
+    reports go for lifecycle.yaml's qr_arrival_window, as a building's code is, with binding it offered (回复 1) when
+    it is not their home already. None for other words: a report the classifier is sure of, words naming no address
+    of the registry or a matter beside it, and words from a resident with an open case (a place for it: its worker
+    hears them)."""
+    if services.classifier().classify(text).outcome == "match" or latest_open_case_of(session, resident):
+        return None
+    matches = services.addresses.get(session).match(without_denied(fold(text)), limit=1)
+    if not matches or not matches[0].confident:
+        return None
+    rules = clock_rules(services.config_dir)
+    unit = session.get(Unit, matches[0].unit_id)
+    matter = content(normalise_address(split_home(text)[1]), place_words(unit.address, unit.grid.name))
+    if matter and services.classifier().classify(matter).outcome != "none":
+        return None
+    resident.arrival_unit, resident.arrived_at = unit, now
+    offer_bind = resident.unit != unit
+    if offer_bind:
+        pending.expect(session, resident.userid, pending.CONFIRM_BIND, {"unit_id": unit.id}, now)
+    return render("replies/address_noted", unit=unit, offer_bind=offer_bind, window=rules.qr_arrival_window)
 
 
 _MOVED_FILLERS = re.compile(r"[我们家已经了啦吧啊呀]")
