@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from handlers.cases.case_notices import tell_worker
 from handlers.chat import pending
+from handlers.cases.records import Place
 from handlers.chat.commands import (
+    fold,
     holds_words,
     is_bare_number,
     is_chitchat,
@@ -25,9 +27,10 @@ from handlers.conversation.case_reference import (
     may_be_about_a_case,
     pointed_at,
 )
+from handlers.conversation.opening import Named, open_report
 from handlers.services import Services
 from handlers.texts import render
-from models import OPEN_STATES, Case, CaseState, Resident
+from models import OPEN_STATES, Case, CaseState, InboundMessage, Resident
 
 
 def answer(session: Session, services: Services, resident: Resident, text: str, now: datetime) -> str | None:
@@ -54,6 +57,30 @@ def answer(session: Session, services: Services, resident: Resident, text: str, 
     if len(candidates) > 1:
         return render("replies/follow_up_which", cases=candidates)
     return _progress_told(session, resident, candidates[0], text.strip(), now)
+
+
+def back_again(session: Session, services: Services, resident: Resident, text: str, record: InboundMessage | None,
+               now: datetime) -> str | None:
+    """A matter of the resident's archived case come back (又坏了！刚修好两天扶手又掉了, 上个月反映的菜地又种回去了): a new
+    case of that case's matter at its place, where the 回头件 check finds it. The case the words point at, else, when
+    they point back at a report of theirs (上个月反映的), their latest archived. None for other words: no again-word, a
+    place named (the report places itself), no archived case of theirs meant, or another matter the classifier is
+    sure of."""
+    if not holds_words(text, "again") or not may_be_about_a_case(text) \
+            or services.addresses.get(session).match(fold(text), limit=1):
+        return None
+    finished = finished_cases(session, resident.userid)
+    named = pointed_at(finished, without_follow_up_words(text))
+    if not named and holds_words(text, "refer_back"):  # 上个月反映的菜地又种回去了: their latest, in other words
+        named = finished[:1]
+    decision = services.classifier().classify(text)
+    earlier = named[0] if named else None
+    if earlier is None or earlier.grid is None or decision.outcome == "match" and decision.category != earlier.category:
+        return None
+    classification = decision.stored() if decision.outcome == "match" else {"back_again": earlier.id}
+    place = Place(earlier.grid, earlier.unit, earlier.place_source, earlier.location)
+    return open_report(session, services, resident, text, services.classifier().catalogue.get(earlier.category),
+                       classification, record, now, found=(place, Named())).reply
 
 
 def thanked(session: Session, resident: Resident, text: str, now: datetime) -> str | None:

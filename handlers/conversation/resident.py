@@ -191,6 +191,8 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
         return thanks  # 路灯的事谢谢你们: no new report of the lamp
     if (followed := follow_ups.answer(session, services, resident, text, now)) is not None:
         return followed  # 那个路灯的事怎么样了: the lamp's case, not a new one
+    if (back := follow_ups.back_again(session, services, resident, text, record, now)) is not None:
+        return back  # 又坏了！扶手又掉了 after the handrail's case was archived: a case there again
     if (listed := resident_requests.progress_in_words(session, resident, text)) is not None:
         return listed  # 在哪里看进度？: the 进度 list, no report
     reported = report(session, services, resident, text.strip(), record, now)

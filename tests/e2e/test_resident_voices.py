@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from models import Case, Resident
@@ -83,3 +84,23 @@ def test_a_resident_who_gives_the_address_first_has_the_problem_an_hour_later_pl
     with db() as session:
         case = session.scalars(select(Case).where(Case.reporter_userid == userid)).one()
         assert case.unit.address.endswith("滨江花园二期3-4栋")
+
+
+@pytest.mark.parametrize(("who", "first", "again"), [
+    ("Handrail", "东岭花园一期2栋楼下的健身器材坏了，扶手掉了", "又坏了！刚修好两天扶手又掉了"),
+    ("Vegetables", "碧水山庄9栋旁边的绿化带被人挖了种菜", "上个月反映的菜地又种回去了"),
+])
+def test_a_resident_who_rated_then_says_the_matter_is_back_gets_a_case_where_it_was(
+        wecom, fake_wecom, db, database_url, who, first, again):
+    """After 满意, 又坏了！刚修好两天扶手又掉了 was asked its address again (and 菜地又种回去了 asked back with 食品安全 or
+    社保待遇), though the words point at the resident's own case just archived: the new case is that case's matter at
+    its place, a 回头件 naming it for the worker."""
+    resident, userid = kf_resident(fake_wecom, wecom, f"wmVoicesBackAgain{who}")
+    earlier = number_in(said(resident, first))
+    rated(wecom, resident, earlier, database_url)
+    opened = said(resident, again)
+    assert "事项编号" in opened and "具体地址" not in opened and "哪一类" not in opened, opened
+    with db() as session:
+        old, new = session.scalars(select(Case).where(Case.reporter_userid == userid).order_by(Case.id)).all()
+        assert (new.unit_id, new.category, new.repeat_of_id, new.state) == (old.unit_id, old.category, old.id,
+                                                                           "pending")
