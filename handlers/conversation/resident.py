@@ -410,11 +410,14 @@ def _moved_on(session: Session, services: Services, resident: Resident, draft: d
 
 
 def _only_a_place(session: Session, services: Services, text: str) -> bool:
-    """Whether `text` names a place of the registry and no matter (an address written after a question)."""
+    """Whether `text` names a place of the registry and no matter (an address written after a question; what the
+    classifier reads in a place's own name is no matter: 工人新村4栋)."""
     if not services.addresses.get(session).match(fold(text), limit=1):
         return False
     decision = services.classifier().classify(text)
-    return decision.outcome == "none" or not drafts.choices_for(decision, services.classifier().catalogue)
+    if decision.outcome == "none" or not drafts.choices_for(decision, services.classifier().catalogue):
+        return True
+    return resident_requests.only_a_place(session, services, text) is not None
 
 
 def _answer_address(session: Session, services: Services, resident: Resident, state: str, data: dict,

@@ -368,19 +368,27 @@ def address_first(session: Session, services: Services, resident: Resident, text
     hears them)."""
     if services.classifier().classify(text).outcome == "match" or latest_open_case_of(session, resident):
         return None
-    matches = services.addresses.get(session).match(without_denied(fold(text)), limit=1)
-    if not matches or not matches[0].confident:
+    unit = only_a_place(session, services, text)
+    if unit is None:
         return None
     rules = clock_rules(services.config_dir)
-    unit = session.get(Unit, matches[0].unit_id)
-    matter = content(normalise_address(split_home(text)[1]), place_words(unit.address, unit.grid.name))
-    if matter and services.classifier().classify(matter).outcome != "none":
-        return None
     resident.arrival_unit, resident.arrived_at = unit, now
     offer_bind = resident.unit != unit
     if offer_bind:
         pending.expect(session, resident.userid, pending.CONFIRM_BIND, {"unit_id": unit.id}, now)
     return render("replies/address_noted", unit=unit, offer_bind=offer_bind, window=rules.qr_arrival_window)
+
+
+def only_a_place(session: Session, services: Services, text: str) -> Unit | None:
+    """The unit of the registry `text` names when it names a place and no matter (工人新村4栋, 我住滨江花园二期4栋): the
+    words beside the place (and beside where the resident says they live) report nothing to the classifier, whatever
+    it reads in the place's own name (工人新村: 工人). None for other words."""
+    matches = services.addresses.get(session).match(without_denied(fold(text)), limit=1)
+    if not matches or not matches[0].confident:
+        return None
+    unit = session.get(Unit, matches[0].unit_id)
+    matter = content(normalise_address(split_home(text)[1]), place_words(unit.address, unit.grid.name))
+    return unit if not matter or services.classifier().classify(matter).outcome == "none" else None
 
 
 _MOVED_FILLERS = re.compile(r"[我们家已经了啦吧啊呀]")

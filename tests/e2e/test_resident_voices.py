@@ -104,3 +104,18 @@ def test_a_resident_who_rated_then_says_the_matter_is_back_gets_a_case_where_it_
         old, new = session.scalars(select(Case).where(Case.reporter_userid == userid).order_by(Case.id)).all()
         assert (new.unit_id, new.category, new.repeat_of_id, new.state) == (old.unit_id, old.category, old.id,
                                                                            "pending")
+
+
+def test_a_resident_asked_the_category_who_answers_with_the_address_is_never_given_a_category_they_did_not_choose(
+        wecom, fake_wecom, db):
+    """楼上漏水 is asked back (the classifier reads 发霉 as 食品安全); the resident, thinking they were asked where, answers
+    工人新村4栋, whose 工人 the classifier reads as work safety: the address was joined to the report and the case opened
+    as 食品安全 though nobody chose it. An address alone is the place: the report opens to be sorted there."""
+    resident, userid = kf_resident(fake_wecom, wecom, "wmVoicesCategoryAddress1")
+    assert "哪一类" in said(resident, "我家楼上天天漏水，天花板都发霉了")
+    opened = said(resident, "工人新村4栋")
+    assert "事项编号" in opened and "工人新村3-4栋" in opened, opened
+    with db() as session:
+        case = session.scalars(select(Case).where(Case.reporter_userid == userid)).one()
+        assert (case.category, case.unit.address.endswith("工人新村3-4栋")) == ("居民诉求-其他", True)
+        assert case.text == "我家楼上天天漏水，天花板都发霉了"
