@@ -119,3 +119,21 @@ def test_a_resident_asked_the_category_who_answers_with_the_address_is_never_giv
         case = session.scalars(select(Case).where(Case.reporter_userid == userid)).one()
         assert (case.category, case.unit.address.endswith("工人新村3-4栋")) == ("居民诉求-其他", True)
         assert case.text == "我家楼上天天漏水，天花板都发霉了"
+
+
+def test_a_household_member_asking_after_the_shared_case_once_closed_is_not_promised_it_is_redone(
+        wecom, database_url):
+    """The second of a household, whose report was linked to the first's case, asks after it once it is closed: the
+    answer told them 回复“不满意 原因”，我们会重新办理, but only the case's reporter reopens it (the follower's reason
+    goes to its worker). Over the WeCom app, as members of the street's WeCom write."""
+    first, second = "voices-home-mother", "voices-home-son"
+    for userid in (first, second):
+        assert "已绑定" in wecom.send_text(userid, "绑定 电厂宿舍3栋")
+    case = number_in(wecom.send_text(first, "电厂宿舍3栋门口的下水道井盖不见了，好大一个洞"))
+    linked = wecom.send_text(second, "电厂宿舍3栋门口下水道的井盖不见了，一个大洞")
+    assert "已有人反映" in linked and case in linked, linked
+    worker = show(case, database_url)["assignee"]
+    wecom.send_text(worker, f"接单 {digits(case)}")
+    assert "已办结" in wecom.send_text(worker, f"办结 {digits(case)} 已盖上新井盖")
+    answer = wecom.send_text(second, "井盖的事处理得怎么样了？")
+    assert case in answer and "已办结" in answer and "重新办理" not in answer, answer
