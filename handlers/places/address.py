@@ -197,14 +197,18 @@ def without_denied(text: str) -> str:
     return _DENIED.sub("", text)
 
 
-_AROUND_A_CHOICE = re.compile(r"^(?:就是|就在|是|在)?(.+?)(?:那边|那里|那儿|这边|的)?$")
-_ORDINAL = re.compile(r"(?:就是|是)?(?:第([1-9一二三四五六七八九])(?:个|处)?|([1-9])|([前后])(?:者|一个|一处|面那个|面那处|面的|面))[。.!！]?")
+_AROUND_A_CHOICE = re.compile(r"^(?:就是|就在|是|在|系|喺)?(.+?)(?:那边|那里|那儿|这边|嗰边|𠮶边|嗰度|𠮶度|的|嘅)?$")
+# 是第二个, 后面那个, and as Cantonese writes them: 系第二个, 后面嗰个 (嗰: that, 𠮶 once OpenCC has read it); emoji
+# and marks left out first
+_ORDINAL = re.compile(r"(?:就是|就系|是|系)?(?:第([1-9一二三四五六七八九])(?:个|处)?|([1-9])|最?([前后])(?:者|一个|一处|面?(?:那|嗰|𠮶)?[个处]|面的|面))"
+                      r"(?:的|嘅|啊|呀|吧|啦|喔)?")
+_NOT_WORDS = re.compile(r"[\W_]+")
 
 
 def turn_of(choices: Collection[str], answer: str) -> int | None:
     """The place an answer to “请问地点是A还是B？” picks by its turn (第二个 → 2, 后面那个 → the last), counted from 1
     and perhaps beyond the choices (第三个 of two); None when it names no turn."""
-    turn = _ORDINAL.fullmatch(answer.strip())
+    turn = _ORDINAL.fullmatch(_NOT_WORDS.sub("", answer))
     if turn is None:
         return None
     said = turn.group(1) or turn.group(2) or ""

@@ -103,11 +103,14 @@ def test_a_phase_answering_which_of_two_places_is_read_in_the_one_that_has_it(we
     assert (case["state"], case["grid"]) == ("pending", "441999001001002")
 
 
-def test_a_place_offered_among_two_is_picked_by_its_turn(wecom, database_url):
-    """To 请问地点是“…阳光小区一期3-4栋”还是“…湖景苑5-6栋”？ the answer 第二个 places the case at 湖景苑5-6栋."""
-    userid = "turn-resident"
+@pytest.mark.parametrize(("userid", "answer"), [("turn-resident", "第二个"), ("turn-resident-yue", "系第二个"),
+                                               ("turn-resident-hk", "後面嗰個"), ("turn-resident-emoji", "第二个😊")])
+def test_a_place_offered_among_two_is_picked_by_its_turn(wecom, database_url, userid, answer):
+    """To 请问地点是“…阳光小区一期3-4栋”还是“…湖景苑5-6栋”？ the answer 第二个 places the case at 湖景苑5-6栋; so do
+    Cantonese (系第二个, 後面嗰個: 嗰 is 那) and an emoji after it, which before were “address not found” or a new
+    report."""
     number = case_number(wecom.send_text(userid, "从阳光小区一期3栋到湖景苑5栋的路灯都不亮，晚上很黑"))
-    assert number in wecom.send_text(userid, "第二个")
+    assert number in wecom.send_text(userid, answer)
     case = cli_json(["case", "show", number, "--json"], database_url)
     assert (case["grid"], case["unit"]) == ("441999001001003", "441999001001003003")
 
