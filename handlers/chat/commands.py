@@ -172,8 +172,18 @@ def is_bare_number(text: str) -> bool:
 
 
 def is_yes(text: str) -> bool:
-    """Yes to a question that asks “回复 1 确认”: 1, 是, 对的, 没错！, 好的 …"""
-    return _bare(text) in _lowered("confirm")
+    """Yes to a question that asks “回复 1 确认”: 1, 是, 对的, 没错！, 好的 …, said again (对对对, 是的是的👍) or with an
+    ending (对啊, 係呀)."""
+    bare = _bare(text)
+    return bare in _lowered("confirm") or _yes_words().fullmatch(bare) is not None
+
+
+@lru_cache(maxsize=1)
+def _yes_words() -> re.Pattern[str]:
+    """Yes words (not 1: 11 is no yes), once or more, each perhaps with an ending (是啊是啊)."""
+    words = sorted((w for w in _lowered("confirm") if not w.isdigit()), key=len, reverse=True)
+    endings = "".join(map(re.escape, _lowered("confirm_endings")))
+    return re.compile(f"(?:(?:{'|'.join(map(re.escape, words))})[{endings}]?)+")
 
 
 def is_thanks(text: str) -> bool:

@@ -80,6 +80,19 @@ def test_a_misspelt_estate_in_one_grid_is_confirmed_and_a_yes_places_it_there(we
     case = cli_json(["case", "show", number, "--json"], database_url)
     assert (case["state"], case["grid"], case["unit"]) == ("pending", "441999001001003", None)
 
+@pytest.mark.parametrize(("building", "yes"), [(7, "对对对"), (9, "係呀"), (11, "是的是的👍")])
+def test_a_yes_as_people_say_it_confirms_the_place_asked(wecom, database_url, building, yes):
+    """To 请问地点是“…湖景苑7-8栋”吗？回复 1 确认 (胡景苑 misspelt), a yes said again (对对对, 是的是的👍) or in Cantonese
+    (係呀) places the case there. Before, only a bare 对 or 是的 did: 对对对 became a report of its own, the others
+    'address not found'."""
+    userid = f"yes-resident-{building}"
+    number = case_number(question := wecom.send_text(userid, f"胡景苑{building}栋楼下的垃圾桶满了好几天没人清理"))
+    assert "回复 1 确认" in question, question
+    assert number in wecom.send_text(userid, yes)
+    unit = cli_json(["case", "show", number, "--json"], database_url)["unit"]
+    assert unit == f"4419990010010030{(building + 1) // 2:02d}"  # 湖景苑7-8栋, 9-10栋, 11-12栋
+
+
 def test_two_estates_in_two_grids_are_asked_which_and_neither_building_is_read_in_the_other(wecom, database_url):
     """从阳光小区一期3栋到湖景苑5栋: 5栋 is 湖景苑's, not 阳光小区's; the two lie in two grids, so the resident is asked
     which of the two, and an answer naming what sets one apart (湖景苑那边) places the case at the building named."""
