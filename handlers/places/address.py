@@ -91,6 +91,7 @@ class _Rules:
         self.part = re.compile(rf"(?:(?<=[{_ESTATE_END}])|^)([东南西北a-z])区(?!域)")
         self.suffixes = tuple(sorted(spec["name_suffixes"], key=len, reverse=True))
         self.correction = re.compile(rf"(?:{alternation(spec['correction_words'])})[，,。；;！!\s]*"
+                                     rf"|(?:{alternation(spec['correction_alone'])})[，,。；;！!\s]+"
                                      rf"|(?:{alternation(spec['correction_ends'])})")
         self.correction_ends = frozenset(spec["correction_ends"])
         self.joins = re.compile(alternation(spec["place_joins"]))
@@ -229,15 +230,15 @@ def chosen_place(choices: Collection[str], answer: str) -> str:
 
 
 _CLAUSE_END = re.compile(r"[，,。；;！!？?\s]")
-_FILLER = re.compile(r"^(?:应该|就|还|其实)?(?:是|在)?")
+_FILLER = re.compile(r"^(?:应该|就|还|其实)?(?:是|在|系|喺)?")
 
 
 def corrected(text: str) -> str:
     """The words with the place a correction takes back left out (config/address.yaml's correction words), for
     reading the place: 阳光小区一期3栋，不对，是二期3栋 → 阳光小区，是二期3栋 (a correction naming only numbers keeps the
-    name before it), 湖景苑3栋，说错了，是阳光小区二期3栋 → ，是阳光小区二期3栋; the text as it is when no correction names
-    a number. The last correction wins."""
-    rules = _rules()
+    name before it), 湖景苑3栋，说错了，是阳光小区二期3栋 → ，是阳光小区二期3栋 (simplified, full width folded); the text
+    as it is when no correction names a number. The last correction wins."""
+    rules, text = _rules(), to_simplified(nfkc(text))
     for found in reversed(list(rules.correction.finditer(text))):
         if found.group(0) in rules.correction_ends:  # 二期3栋才对: the clause it closes corrects
             fix_start = max((m.end() for m in _CLAUSE_END.finditer(text, 0, found.start())), default=0)

@@ -166,11 +166,14 @@ def test_building_unit_shorthand_places_the_case_at_that_building(wecom, databas
     ("correcting-resident-2", "阳光小区一期3栋门口垃圾桶满了，说错了，应该是二期3栋", ("441999001001002", "441999001001002002")),
     ("correcting-resident-3", "阳光小区一期3栋，二期3栋才对，门口的垃圾桶满了好几天没人清理", ("441999001001002", "441999001001002002")),
     ("correcting-resident-4", "湖景苑5栋，不对，是阳光小区二期3栋，楼下垃圾桶满了好几天没人清理", ("441999001001002", "441999001001002002")),
+    ("correcting-resident-5", "阳光小区一期三栋楼下，噢唔系，系二期三栋，垃圾桶满咗好耐冇人理", ("441999001001002", "441999001001002002")),
+    ("correcting-resident-6", "陽光小區一期三棟門口垃圾桶滿了，說錯了，應該是二期三棟", ("441999001001002", "441999001001002002")),
+    ("correcting-resident-7", "阳光小区一期3栋，不是，是二期3栋，门口垃圾桶满了好几天没人清理", ("441999001001002", "441999001001002002")),
     # resident-026 lives at 翠苑小区一期1-2栋: the corrected building, not their own, nor a question which phase
     ("resident-026", "翠苑二期3栋，不对，是三期3栋，楼道里堆满了杂物没人清理", ("441999001002003", "441999001002003002"))])
 def test_a_place_corrected_inside_the_report_is_the_place(wecom, database_url, userid, text, place):
-    """不对 / 说错了 / 应该是 / …才对 take back the place written before them: the corrected one wins (its estate kept
-    when the correction names only numbers). Before, both places were read alike and the resident was asked which
+    """不对 / 说错了 / 应该是 / …才对 (a 不是 or Cantonese 唔系 standing alone, traditional 說錯了) take back the place
+    written before them: the corrected one wins (its estate kept when the correction names only numbers). Before, both places were read alike and the resident was asked which
     phase (or which of the two estates)."""
     assert _placed(wecom, database_url, userid, text) == place
 
