@@ -440,6 +440,8 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
         if text is None:
             return None
     folded, choices = corrected(without_denied(fold(text))), data.get("choices", ())
+    if data.get("estate"):  # which part of the estate was asked: 二期 is the part of the building reported
+        folded = _with_reported_building(case, folded)
     if choices and (turn_of(choices, folded) or 0) > len(choices):  # 第三个 of two: the choices, asked again
         return render("replies/ask_which_place", case=case, choices=choices, beyond=True)
     matches = services.addresses.get(session).match(chosen_place(choices, folded), limit=TIED_UNITS)
@@ -469,6 +471,17 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
     if told_more:  # after placing: its worker, now known, is told them
         _supplement(session, resident, case, text, now)
     return reply
+
+
+def _with_reported_building(case: Case, answer: str) -> str:
+    """An answer naming a part of an estate and no building (二期, to which part of 阳光小区 its 3栋 is) with the building
+    the report named (二期3栋), when it named one: else the building was lost and the case placed at the part at large."""
+    asked = designators(normalise_address(answer))
+    if not asked.phases or asked.buildings:
+        return answer
+    words = ((case.classification or {}).get("split") or {}).get("where") or case.text
+    buildings = designators(normalise_address(corrected(words))).buildings
+    return f"{answer}{next(iter(buildings))}栋" if len(buildings) == 1 else answer
 
 
 def _place_added(session: Session, services: Services, command: Command) -> str | None:

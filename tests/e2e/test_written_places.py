@@ -105,6 +105,18 @@ def test_two_estates_in_two_grids_are_asked_which_and_neither_building_is_read_i
     assert (case["grid"], case["unit"]) == ("441999001001003", "441999001001003003")
 
 
+@pytest.mark.parametrize(("userid", "answer"), [("phase-resident", "二期"), ("phase-resident-yue", "二期嘅"),
+                                               ("phase-resident-capital", "貳期")])
+def test_a_phase_answering_which_part_of_the_estate_keeps_the_building_reported(wecom, database_url, userid, answer):
+    """阳光小区3栋 (一期 or 二期, two grids) is asked which phase; 二期 places the case at 二期3-4栋, the building the report
+    named. Before, the building was lost: the case went to 阳光小区二期 at large."""
+    question = _asked(wecom, database_url, userid, "阳光小区3栋门口的垃圾桶满了好几天没人清理")
+    assert "哪一期" in question, question
+    assert case_number(question) in wecom.send_text(userid, answer)
+    case = cli_json(["case", "show", case_number(question), "--json"], database_url)
+    assert (case["grid"], case["unit"]) == ("441999001001002", "441999001001002002")
+
+
 def test_a_phase_answering_which_of_two_places_is_read_in_the_one_that_has_it(wecom, database_url):
     """To 请问地点是“…阳光小区”还是“…湖景苑5-6栋”？ the answer 二期 is 阳光小区's (湖景苑 has no phases): the case goes to
     阳光小区二期's grid, instead of 二期 being taken for a new report."""
