@@ -23,9 +23,9 @@ import yaml
 
 from config.settings import SHIPPED_CONFIG_DIR
 from handlers.cases.duplicates import elsewhere, spots
-from handlers.chat.commands import word_characters
+from handlers.chat.commands import fold, word_characters
 from handlers.classify import Classifier, Decision
-from handlers.places.address import joined_places
+from handlers.places.address import Designators, designators, joined_places, normalise_address
 from handlers.places.address_index import AddressIndex
 
 OTHER = "居民诉求-其他"  # a report to be sorted: never a clear matter of its own
@@ -128,7 +128,17 @@ def places_apart(index: AddressIndex, text: str, decision: Decision, rules: Matt
     units = [index.units_named(piece) for piece in pieces]
     if not all(units) or any(a & b for i, a in enumerate(units) for b in units[i + 1:]):
         return None
-    return [Part(text, decision, where=piece) for piece in pieces]
+    return [Part(text, decision, where=piece) for piece in [*pieces[:-1], _up_to_its_name(index, pieces[-1])]]
+
+
+def _up_to_its_name(index: AddressIndex, piece: str) -> str:
+    """The last joined piece up to the end of its place name when it gives no number (金桂园都停水了 → 金桂园)."""
+    if designators(normalise_address(piece)) != Designators():
+        return piece
+    name = index.names_in(piece)[-1]
+    piece = piece.strip()
+    at = fold(piece).casefold().rfind(name)
+    return piece[:at + len(name)] if at >= 0 else piece
 
 
 def _may_part(text: str, rules: MatterRules) -> bool:

@@ -165,11 +165,14 @@ class AddressIndex:
         return [(start, end, name) for start, end, name in spans
                 if not any(s <= start and end <= e and (s, e) != (start, end) for s, e, _ in spans)]
 
+    def names_in(self, text: str) -> list[str]:
+        """The place names `text` holds exactly (normalised, in the order written; not a community's name)."""
+        return [name for _, _, name in sorted(self._exact_hits(normalise_address(text))) if name in self._by_name]
+
     def units_named(self, text: str) -> frozenset[int]:
         """The units the place names `text` holds (exactly, in any known form) may mean, whatever numbers it gives:
         阳光小区3栋 → every unit of 阳光小区; none for a text naming no place (or only a community)."""
-        return frozenset(self._entries[index].unit_id for _, _, name in self._exact_hits(normalise_address(text))
-                         for index in self._by_name.get(name, ()))
+        return frozenset(self._entries[index].unit_id for name in self.names_in(text) for index in self._by_name[name])
 
     def _fuzzy_hits(self, text: str) -> dict[str, float]:
         shared: Counter[str] = Counter()

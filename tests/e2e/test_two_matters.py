@@ -223,10 +223,10 @@ def test_placing_the_parts_asked_about_moves_the_question_on_to_the_residents_ot
     assert (show(first, database_url)["state"], show(first, database_url)["unit"]) == ("pending", LAKE_UNIT)
 
 
-@pytest.mark.parametrize(("joined", "lake", "sun"), [("和", 5, 3), ("跟", 7, 5), ("还有", 11, 7)])
+@pytest.mark.parametrize(("joined", "lake", "sun"), [("和", 5, 3), ("跟", 7, 5), ("还有", 11, 7), ("同", 9, 9)])
 def test_one_matter_at_two_places_becomes_a_case_per_place_each_routed_to_its_grid(wecom, db, database_url, joined,
                                                                                   lake, sun):
-    """湖景苑5栋和阳光小区二期3栋都停水了 (和, 跟 or 还有 joining two full addresses): one case per place, each at its own
+    """湖景苑5栋和阳光小区二期3栋都停水了 (和, 跟, 还有 or Cantonese 同 joining two full addresses): one case per place, each at its own
     building and in its own grid, both keeping the resident's whole words; one reply lists both numbers. Before, the
     two places were read alike and the resident was asked which of them."""
     text = f"湖景苑{lake}栋{joined}阳光小区二期{sun}栋都停水了，一整天了"
@@ -254,3 +254,12 @@ def test_a_place_of_one_matter_at_two_places_that_needs_its_phase_is_asked_alone
     assert listed["2"] in wecom.send_text("two-places-asked", "二期3栋")
     assert show(listed["2"], database_url)["unit"] == "441999001001002002"
     assert show(listed["1"], database_url)["unit"] == "441999001001003003"
+
+
+def test_places_joined_without_numbers_are_listed_by_their_names(wecom, database_url):
+    """荔枝湾和建设里都停电了: two estates of one grid, a case each at its estate; the reply lists each by its name, not
+    the second with the words after it (“建设里都停电了”)."""
+    reply = wecom.send_text("two-places-names", "荔枝湾和建设里都停电了，一个晚上了")
+    listed = dict(re.findall(r"^([12])\. (GB-\d{6})", reply, re.MULTILINE))
+    assert "“荔枝湾”" in reply and "“建设里”" in reply and len(listed) == 2, reply
+    assert {show(number, database_url)["grid"] for number in listed.values()} == {"441999001001006"}
