@@ -178,6 +178,13 @@ def is_yes(text: str) -> bool:
     return bare in _lowered("confirm") or _yes_words().fullmatch(bare) is not None
 
 
+def is_every_place(text: str) -> bool:
+    """To 请问地点是A还是B？: the matter is at each of them (两个都是, 两边都有啊, 都系)."""
+    bare = _bare(text)
+    return bare in _lowered("every_place") or bare[:-1] in _lowered("every_place") and bare[-1:] in _lowered(
+        "confirm_endings")
+
+
 @lru_cache(maxsize=1)
 def _yes_words() -> re.Pattern[str]:
     """Yes words (not 1: 11 is no yes), once or more, each perhaps with an ending (是啊是啊)."""

@@ -327,20 +327,64 @@ def open_matters(session: Session, services: Services, resident: Resident, text:
                            | ({"where": part.where} if part.where else {})},
                           record, now, found=found, tell=False)
               for n, (part, category, found) in enumerate(zip(parts, categories, places), start=1)]
-    numbers = [each.case.id for each in opened if each.case is not None]
-    for n, (each, category) in enumerate(zip(opened, categories), start=1):
-        if each.case is not None:
-            _know_the_others(session, each.case, numbers)
-            apply_action(session, each.case, "split", actor=SYSTEM.userid, now=now,
-                         note=render("notices/split_note", message=text, part=n, numbers=numbers,
-                                     where=parts[n - 1].where))
-            if category.grid_matter and each.case.grid_id is not None and each.case.duplicate_of_id is None:
-                notify_case_opened(session, each.case.events[0])
+    numbers = _linked(session, [each.case for each in opened], text, [part.where for part in parts], now)
+    for each, category in zip(opened, categories):
+        if category.grid_matter and each.case is not None:
+            _tell_opened(session, each.case)
     if record is not None and numbers:
         record.case_id = numbers[0]
     # the place question asked last is the one answered: its answer places every part still waiting (place_report)
     question = next((each.reply for each in reversed(opened)
                      if each.case is not None and each.case.state == CaseState.AWAITING_PLACE), None)
-    return render("replies/cases_split", matters=[(part, category, each.case)
+    return render("replies/cases_split", matters=[(part.where or part.text, category, each.case)
                                                   for part, category, each in zip(parts, categories, opened)],
                   question=question, where=any(part.where for part in parts))
+
+
+def _linked(session: Session, cases: list[Case | None], message: str, wheres: list[str], now: datetime) -> list[int]:
+    """The cases of one message's parts linked: each keeps the others' numbers and gets a `split` event that keeps
+    the whole message (and the part's place, for one matter at several places); their numbers."""
+    numbers = [case.id for case in cases if case is not None]
+    for n, (case, where) in enumerate(zip(cases, wheres), start=1):
+        if case is not None:
+            _know_the_others(session, case, numbers)
+            apply_action(session, case, "split", actor=SYSTEM.userid, now=now,
+                         note=render("notices/split_note", message=message, part=n, numbers=numbers, where=where))
+    return numbers
+
+
+def _tell_opened(session: Session, case: Case) -> None:
+    """A routed part's people told it is open (not a part waiting for its place, nor one following a neighbour's)."""
+    if case.grid_id is not None and case.duplicate_of_id is None:
+        notify_case_opened(session, case.events[0])
+
+
+def place_at_each(session: Session, services: Services, resident: Resident, case: Case, choices: list[str],
+                  now: datetime) -> str | None:
+    """The answer that the matter is at each of the places offered (两个都是, to 请问地点是A还是B？): the case placed at
+    one of them, a case of its words and category opened at each other (placed, or asking which part of its estate),
+    linked as one matter at several places is (湖景苑5栋和阳光小区3栋都停水了); the reply lists them. None when no place
+    offered is one the case can be placed at."""
+    index = services.addresses.get(session)
+    named = sorted(((choice, named_place(session, index.match(choice, limit=TIED_UNITS), "asked")) for choice in choices),
+                   key=lambda each: each[1].place is None)  # the case waiting is placed at the first that is a place
+    if named[0][1].place is None:
+        return None
+    pending.finish(session, resident.userid)
+    category = services.classifier().catalogue.get(case.category)
+    wheres, stored = [choice for choice, _ in named], case.classification or {}
+
+    def split(n: int) -> dict:
+        return {**stored, "split": {"message": case.text, "part": n, "of": len(wheres), "where": wheres[n - 1]}}
+
+    others = [open_report(session, services, resident, case.text, category, split(n), None, now,
+                          found=(found.place or Place(None, None, None), found), tell=False)
+              for n, (_, found) in enumerate(named[1:], start=2)]
+    update_loaded(session, case, {"classification": split(1)})
+    _linked(session, [case, *(each.case for each in others)], case.text, wheres, now)
+    place_waiting(session, services, case, named[0][1].place, now, actor=resident.userid)
+    for other in others:
+        _tell_opened(session, other.case)
+    question = next((each.reply for each in others if each.case.state == CaseState.AWAITING_PLACE), None)
+    listed = [(where, category, each) for where, each in zip(wheres, [case, *(other.case for other in others)])]
+    return render("replies/cases_split", matters=listed, question=question, where=True)

@@ -22,8 +22,9 @@ from handlers.chat.commands import (
     Command,
     fold,
     holds_words,
-    is_chitchat,
     is_bare_number,
+    is_chitchat,
+    is_every_place,
     is_greeting,
     is_never_mind,
     is_opener,
@@ -45,6 +46,7 @@ from handlers.conversation.opening import (
     named_place,
     open_matters,
     open_report,
+    place_at_each,
     place_report,
     resident_and_conversation,
 )
@@ -444,6 +446,9 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
         folded = _with_reported_building(case, folded)
     if choices and (turn_of(choices, folded) or 0) > len(choices):  # 第三个 of two: the choices, asked again
         return render("replies/ask_which_place", case=case, choices=choices, beyond=True)
+    if len(choices) > 1 and is_every_place(text) and not (case.classification or {}).get("split"):
+        return place_at_each(session, services, resident, case, choices, now) or render(
+            "replies/ask_which_place", case=case, choices=choices)  # 两个都是: a case at each place
     matches = services.addresses.get(session).match(chosen_place(choices, folded), limit=TIED_UNITS)
     if not (matches and matches[0].confident):
         matches = _in_places_asked(session, services, _places_asked(session, state, data), folded) or matches

@@ -3,6 +3,8 @@ resident is asked — never a guess routed silently."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -152,6 +154,21 @@ def test_a_turn_beyond_the_places_offered_is_told_there_were_only_two_and_asked_
     assert number in wecom.send_text(userid, "第二个")
     case = cli_json(["case", "show", number, "--json"], database_url)
     assert (case["grid"], case["unit"]) == ("441999001001003", "441999001001003003")
+
+
+@pytest.mark.parametrize(("userid", "answer"), [("both-resident", "两个都是"), ("both-resident-yue", "两边都系啊")])
+def test_an_answer_that_it_is_at_both_places_offered_opens_a_case_at_each(wecom, database_url, userid, answer):
+    """To 请问地点是“…阳光小区一期3-4栋”还是“…湖景苑5-6栋”？ the answer 两个都是 (the lamps are out at both): the case
+    is placed at the first, a second case of the same words opened at the other, each in its grid, one reply listing
+    both, as 湖景苑5栋和阳光小区二期3栋都停水了 is. Before, 两个都是 was taken for a new report."""
+    number = case_number(wecom.send_text(userid, "从阳光小区一期3栋到湖景苑5栋的路灯都不亮，晚上很黑"))
+    reply = wecom.send_text(userid, answer)
+    numbers = re.findall(r"^[12]\. (GB-\d{6})", reply, re.MULTILINE)
+    assert len(numbers) == 2 and numbers[0] == number and "2处地点" in reply, reply
+    first, second = (cli_json(["case", "show", each, "--json"], database_url) for each in numbers)
+    assert (first["grid"], first["unit"]) == ("441999001001001", "441999001001001002"), first
+    assert (second["grid"], second["unit"], second["category"]) == ("441999001001003", "441999001001003003",
+                                                                   first["category"]), second
 
 
 def test_two_estates_of_one_grid_place_the_case_in_that_grid(wecom, database_url):
