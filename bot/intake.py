@@ -6,9 +6,9 @@ Two sides per process (handlers/intake/inbox.py holds what they run):
   lets each request answer. A commit is a fraction of a millisecond of I/O: cheaper on
   the loop than any hand-over to a thread and back;
 - a processor thread handles accepted messages in batches (the oldest waiting message of each of
-  up to BATCH_LIMIT users, started within BATCH_BUDGET seconds — on SQLite within SQLITE_BATCH_BUDGET
-  while anyone in the process waits for the write lock —, one savepoint each, one commit for all:
-  `inbox.process_batch`), at full speed — except during a
+  up to BATCH_LIMIT users, started within BATCH_BUDGET seconds — on SQLite up to SQLITE_BATCH_LIMIT users
+  within SQLITE_DRAIN_BUDGET, or SQLITE_BATCH_BUDGET while anyone in the process waits for the write lock
+  or a reply —, one savepoint each, one commit for all: `inbox.process_batch`), at full speed — except during a
   flood (more than FLOOD_RATE messages/s accepted, beyond what it could handle anyway), when it
   yields to the intake (`FloodPacing`): batches bounded by FLOOD_BUDGET seconds, each followed by a
   rest that keeps the processor (and, on SQLite, its hold on the write gate) to FLOOD_SHARE of the time. Acknowledging fast keeps WeCom from
@@ -58,6 +58,7 @@ REPLY_WAIT = 1.5  # WeCom gives up on an answer after 5 s and redelivers
 PASSIVE_BACKLOG = 2  # wait for a passive reply only with at most this many messages ahead
 POLL = 0.5  # how often to look for messages accepted by other processes
 SQLITE_BREATH = 0.002
+WRITER_WAIT = 0.15  # SQLite: how long the processor waits between two batches for this process's waiting writers
 BATCH_LIMIT = 64  # messages (of distinct users) handled in one transaction
 BATCH_BUDGET = 0.04  # seconds after which a batch starts no further message
 # SQLite: a batch holds the write lock. While anyone in this process wants it (a group commit of the
@@ -65,6 +66,12 @@ BATCH_BUDGET = 0.04  # seconds after which a batch starts no further message
 # starts no message after this many seconds, as before batching; other processes' writers poll for the
 # lock in sleeps of 1-100 ms and find it between two batches (SQLITE_BREATH).
 SQLITE_BATCH_BUDGET = 0.01
+# SQLite, a backlog nobody in this process waits on (no group commit, no request for a passive reply, no
+# thread in BEGIN): a batch may run this long, up to SQLITE_BATCH_LIMIT messages. Each batch ends in a commit
+# whose fsync (1-4 ms on a VM's disk, the process idle meanwhile) and SQLITE_BREATH left a 40 ms batch
+# idle ~12 % of the time; anyone who comes to wait ends it after SQLITE_BATCH_BUDGET, as before.
+SQLITE_DRAIN_BUDGET = 0.25
+SQLITE_BATCH_LIMIT = 256
 GATE_RETRY = 0.001  # seconds before a group commit tries the SQLite write gate again
 
 
@@ -131,7 +138,8 @@ class Intake:
         self._rebuild = rebuild
         self.on_reply_queued = on_reply_queued  # e.g. wakes this process's outbox sender
         self._gate = threading.Lock() if single_writer else None  # SQLite: one writer at a time
-        self._pacing = FloodPacing(BATCH_BUDGET)
+        self._pacing = FloodPacing(SQLITE_DRAIN_BUDGET if single_writer else BATCH_BUDGET)
+        self._limit = SQLITE_BATCH_LIMIT if single_writer else BATCH_LIMIT
         self._engine = factory.kw["bind"]
         self._pending: list[tuple[Inbound, asyncio.Future]] = []
         self._flush_scheduled = False
@@ -278,7 +286,7 @@ class Intake:
                 continue
             self._wake.clear()
             flood, started = self._flood, time.monotonic()
-            limit = 1 if single else BATCH_LIMIT
+            limit = 1 if single else self._limit
             try:
                 with self._gate or nullcontext():
                     outcomes = inbox.process_batch(self._factory, self._services, self._rebuild, self._claim,
@@ -306,9 +314,18 @@ class Intake:
             if any(outcome.reply and not outcome.passive for outcome in outcomes):
                 self.on_reply_queued()
             if self._gate is not None:
-                # SQLite: other writers (the outbox sender, the console, other processes) wait on the
-                # database lock in sleeps of 1-100 ms; leave them a gap between two batches.
-                self._stopping.wait(SQLITE_BREATH)
+                self._let_writers_in()
+
+    def _let_writers_in(self) -> None:
+        """SQLite, between two batches: other writers wait for the lock in SQLite's busy handler, which sleeps
+        1-100 ms between two tries. Other processes' writers find it in a gap of SQLITE_BREATH; a thread of this
+        process waiting in BEGIN (the outbox sender, a /metrics scrape, the console) is waited for until it got
+        the lock, up to WRITER_WAIT — else the next batch, cut short for it after SQLITE_BATCH_BUDGET, and the
+        next, would each end while it sleeps, one commit (one fsync) for a few messages."""
+        self._stopping.wait(SQLITE_BREATH)
+        deadline = time.monotonic() + WRITER_WAIT
+        while lock_waiters(self._engine) and time.monotonic() < deadline and not self._stopping.is_set():
+            self._stopping.wait(GATE_RETRY)
 
     def _pause(self) -> float:
         """Seconds to yield to the intake before starting a message (0: start now)."""
@@ -321,11 +338,12 @@ class Intake:
 
     def lock_wanted(self, elapsed: float) -> bool:
         """SQLite, between two messages of a batch that has run `elapsed` seconds: end it, past
-        SQLITE_BATCH_BUDGET, when anyone in this process waits for the write lock the batch holds — a group
-        commit of the intake, a request waiting for its passive reply (its message is not in this batch),
-        another thread in BEGIN (the outbox sender, the console). Nobody waiting: the batch runs its
-        whole budget, and one commit (one fsync) serves more messages."""
-        return elapsed >= SQLITE_BATCH_BUDGET and bool(self._pending or self._waiters or lock_waiters(self._engine))
+        SQLITE_BATCH_BUDGET, when anyone in this process waits for the write lock the batch holds or for its
+        commit — a group commit of the intake, a request waiting for its passive reply (its message in this
+        batch or not), another thread in BEGIN (the outbox sender, the console). Nobody waiting: the batch
+        runs its whole budget (SQLITE_DRAIN_BUDGET), and one commit (one fsync) serves more messages."""
+        return elapsed >= SQLITE_BATCH_BUDGET and bool(self._pending or self._waiters or self._claimed
+                                                       or lock_waiters(self._engine))
 
     def _claim(self, msg_key: str) -> bool:
         """Called by the handler before its batch commits: may this message's reply ride on the HTTP answer?"""

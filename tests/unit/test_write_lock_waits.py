@@ -1,13 +1,17 @@
 """SQLite: a processor batch holds the write lock. With nobody waiting for it the batch runs its whole
 budget (one commit, one fsync, for more messages); once another thread of the process waits in BEGIN
-IMMEDIATE (the outbox sender, the console), the batch ends after SQLITE_BATCH_BUDGET, as before."""
+IMMEDIATE (the outbox sender, the console), or a request for its passive reply from this batch, the batch
+ends after SQLITE_BATCH_BUDGET, as before, and the next one starts only once that thread got the lock."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
-from bot.intake import BATCH_BUDGET, SQLITE_BATCH_BUDGET, Intake
+from bot import intake as intake_module
+from bot.intake import BATCH_BUDGET, SQLITE_BATCH_BUDGET, Intake, _Waiter
+from handlers.intake import inbox
 from models.db import lock_waiters, make_engine, make_session_factory
 
 
@@ -46,3 +50,58 @@ def test_a_thread_waiting_for_the_write_lock_is_counted_and_cuts_the_batch_until
     assert wrote.is_set() and lock_waiters(engine) == 0
     assert not intake.lock_wanted(BATCH_BUDGET * 0.9)
     engine.dispose()
+
+
+def test_a_request_waiting_for_its_reply_from_the_batch_cuts_the_batch_after_the_short_budget(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'lock.db'}")
+    factory = make_session_factory(engine)
+    intake = Intake(factory, None, None, accept_factory=factory, single_writer=True)
+    loop = asyncio.new_event_loop()
+    try:
+        intake._waiters["app:1"] = _Waiter(loop)
+        assert intake._claim("app:1")  # the batch took the message whose request waits for its reply
+        assert not intake._waiters
+        assert intake.lock_wanted(SQLITE_BATCH_BUDGET)  # its reply waits for the commit: end the batch now
+        assert not intake.lock_wanted(SQLITE_BATCH_BUDGET / 2)
+        intake._release_claimed([])
+        assert not intake.lock_wanted(BATCH_BUDGET * 0.9)
+    finally:
+        loop.close()
+        engine.dispose()
+
+
+def test_a_thread_waiting_for_the_write_lock_gets_it_before_the_processors_next_batch(tmp_path, monkeypatch):
+    # The writer waits in SQLite's busy handler, which sleeps longer and longer between tries (25-100 ms once
+    # it has waited a while): a short gap between two batches let the next batch take the lock while it slept.
+    engine = make_engine(f"sqlite:///{tmp_path / 'lock.db'}")
+    factory = make_session_factory(engine)
+    order: list[str] = []
+    holding = threading.Event()
+
+    def batch(factory, *_args, **_kwargs) -> list[inbox.Processed]:
+        if order.count("batch") == 2:
+            return []
+        with factory.begin() as session:
+            session.connection()  # BEGIN IMMEDIATE: the batch holds the write lock
+            order.append("batch")
+            holding.set()
+            time.sleep(0.4)
+        return [inbox.Processed(f"app:{len(order)}", None, False)]
+
+    def writer() -> None:
+        holding.wait(10)
+        with engine.begin():
+            order.append("writer")
+
+    monkeypatch.setattr(intake_module.inbox, "process_batch", batch)
+    intake = Intake(factory, None, None, accept_factory=factory, single_writer=True)
+    thread = threading.Thread(target=writer)
+    thread.start()
+    intake.start()
+    try:
+        _until(lambda: order.count("batch") == 2 and "writer" in order)
+    finally:
+        intake.stop()
+        thread.join(timeout=10)
+        engine.dispose()
+    assert order == ["batch", "writer", "batch"]
