@@ -264,6 +264,12 @@ def asks_for_progress(text: str) -> bool:
         without_words(bare, "progress_asked", "greetings", "thanks")))
 
 
+def says_only_near_here(text: str) -> bool:
+    """Words that say only that it is near the resident or here (就在我家楼下啊, 门口这里), no place one can find."""
+    bare = _bare(text)
+    return bool(bare) and not word_characters(without_words(bare, "near_here", "greetings"))
+
+
 def is_a_chase(text: str) -> bool:
     """Words that only ask after a case or chase it (催一下, 麻烦再催催, 那个事怎么样了？): follow-up words, perhaps with
     words pointing back at the case, urging, a greeting or thanks, and nothing saying what is wrong."""

@@ -31,6 +31,7 @@ from handlers.chat.commands import (
     is_thanks,
     is_yes,
     parse_command,
+    says_only_near_here,
     split_number,
     word_characters,
 )
@@ -455,9 +456,9 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
     if not matches:
         if _just_reported(session, services, resident, text, now) is case:  # more of it: the question stands
             return _supplement(session, resident, case, text, now)
-        if services.classifier().classify(text).outcome != "none":
+        if services.classifier().classify(text).outcome != "none" and not says_only_near_here(text):
             pending.finish(session, resident.userid)
-            return None  # a new report, not an address
+            return None  # a new report, not an address (就在我家楼下 is neither: the estate is asked)
         if is_greeting(text) or is_chitchat(text) or holds_words(text, "question"):  # 你们是谁？ 要多久？
             return render("replies/address_still_asked", case=case)
         return render("replies/address_not_found", case=case)

@@ -137,3 +137,17 @@ def test_a_household_member_asking_after_the_shared_case_once_closed_is_not_prom
     assert "已办结" in wecom.send_text(worker, f"办结 {digits(case)} 已盖上新井盖")
     answer = wecom.send_text(second, "井盖的事处理得怎么样了？")
     assert case in answer and "已办结" in answer and "重新办理" not in answer, answer
+
+
+def test_a_resident_asked_the_address_who_says_only_near_home_is_asked_the_estate_not_given_a_second_case(
+        wecom, fake_wecom, db):
+    """就在我家楼下啊 answering the address question was read as a new report (asked back with 矛盾纠纷 …); the estate
+    named next placed that bogus case, and the dog-walking report was never placed. Words saying only near home are
+    no new report: the estate and building are asked for the one case."""
+    resident, userid = kf_resident(fake_wecom, wecom, "wmVoicesNearHome000001")
+    case = number_in(said(resident, "有人在小区里遛狗不牵绳，还把小孩吓哭了"))
+    asked = said(resident, "就在我家楼下啊")
+    assert case in asked and "小区" in asked and "哪一类" not in asked, asked
+    placed = said(resident, "桃源居12栋")
+    assert case in placed and "桃源居11-12栋" in placed, placed
+    assert cases_of(db, userid) == 1
