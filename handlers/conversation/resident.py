@@ -313,12 +313,15 @@ def _just_reported(session: Session, services: Services, resident: Resident, tex
     more of: a short text (满了好几天了, 都没人来收) naming no place of its own, no clear report of another category on
     its own (停水了 after a street lamp: `alone`, the text's decision when known), with which the case's words still
     read as its category. A report typed in several messages is one case, not one per line; after a whole report
-    (more than SHORT_REPORT_CHARS) a new short text is a new report."""
+    (more than SHORT_REPORT_CHARS) a new short text is a new report. A case the resident reopened (不满意) moments ago
+    takes any few words naming no place (还在漏: why it is not done)."""
     if len(word_characters(text)) > FOLLOW_UP_CHARS:
         return None
     case = latest_open_case(session, resident.userid)
-    if case is None or now - case.created_at > clock_rules(services.config_dir).pieces_window \
-            or len(word_characters(case.text)) > SHORT_REPORT_CHARS:
+    window = clock_rules(services.config_dir).pieces_window
+    if case is not None and _reopened_by(case, resident.userid, now - window):
+        return None if services.addresses.get(session).match(fold(text), limit=1) else case
+    if case is None or now - case.created_at > window or len(word_characters(case.text)) > SHORT_REPORT_CHARS:
         return None
     if services.addresses.get(session).match(fold(text), limit=1):
         return None  # a place of its own: another report, or the answer to the address question
@@ -326,6 +329,12 @@ def _just_reported(session: Session, services: Services, resident: Resident, tex
     if alone.category != case.category and clear_report(alone, rules.part_sure, rules.model_sure):
         return None  # a new matter of its own (电梯坏了, 水管爆了 after a street lamp), however short
     return case if services.classifier().classify(f"{case.text} {text}").category == case.category else None
+
+
+def _reopened_by(case: Case, userid: str, since: datetime) -> bool:
+    """Whether `userid` reopened `case` (不满意) since `since`."""
+    return case.state == CaseState.IN_PROGRESS and any(
+        event.action == "reopen" and event.actor == userid and event.at >= since for event in case.events[-3:])
 
 
 def _says_something(text: str) -> bool:

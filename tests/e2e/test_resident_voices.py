@@ -151,3 +151,20 @@ def test_a_resident_asked_the_address_who_says_only_near_home_is_asked_the_estat
     placed = said(resident, "桃源居12栋")
     assert case in placed and "桃源居11-12栋" in placed, placed
     assert cases_of(db, userid) == 1
+
+
+def test_a_few_words_right_after_reopening_a_case_go_on_it_not_to_a_new_case(wecom, fake_wecom, db, database_url):
+    """不满意, then 没修好 as the reason, then 还在漏: the last words were a new report (突发事件, its address asked)
+    though they say why the case just reopened is not done. Said moments after the reopening, they are more of it."""
+    resident, userid = kf_resident(fake_wecom, wecom, "wmVoicesStillLeaking001")
+    case = number_in(said(resident, "荔枝湾小区11栋门口的消防栓在漏水"))
+    worker = show(case, database_url)["assignee"]
+    wecom.send_text(worker, f"接单 {digits(case)}")
+    assert "已办结" in wecom.send_text(worker, f"办结 {digits(case)} 已关阀更换垫片")
+    resident.fake.wait_for(lambda: [text for text in resident.received() if "请您评价" in text])
+    assert "原因" in said(resident, "不满意")
+    assert "重新交办" in said(resident, "没修好")
+    more = said(resident, "还在漏")
+    assert case in more and "事项编号" not in more, more
+    assert cases_of(db, userid) == 1
+    assert show(case, database_url)["events"][-1]["note"] == "还在漏"
