@@ -141,6 +141,16 @@ def wait_for_words(session: Session, services: Services, resident: Resident, att
                   wait=clock_rules(services.config_dir).media_wait)
 
 
+def still_waiting_for_words(session: Session, services: Services, resident: Resident, draft: dict,
+                            now: datetime) -> str:
+    """A greeting after media waiting for words (a voice, then 你好): the words may still follow; the wait starts
+    again and the resident is asked for them."""
+    pending.expect(session, resident.userid, pending.AWAIT_WORDS, draft, now)
+    kinds = [attachment["kind"] for attachment in draft.get("attachments", [])]
+    return render("replies/media_waiting", kind=kinds[-1] if kinds else "file", greeted=True,
+                  wait=clock_rules(services.config_dir).media_wait)
+
+
 def add_attachment(session: Session, convo: Conversation, attachment: dict, now: datetime) -> str:
     """More media for a waiting report; media waiting for words waits afresh."""
     data = {**convo.data, "attachments": [*convo.data.get("attachments", []), attachment]}

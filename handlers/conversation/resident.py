@@ -394,8 +394,10 @@ def _continue(session: Session, services: Services, resident: Resident, state: s
             return drafts.join(session, services, resident, data, text, record, now)
         return _moved_on(session, services, resident, data, text, record, now)
     if state == pending.AWAIT_WORDS:
+        if is_greeting(text) and parse_command(text, "resident") is None:  # 你好 after a voice: the words may follow
+            return drafts.still_waiting_for_words(session, services, resident, data, now)
         pending.finish(session, resident.userid)
-        if parse_command(text, "resident") is not None or is_greeting(text):
+        if parse_command(text, "resident") is not None:
             return _moved_on(session, services, resident, data, text, record, now)
         return report(session, services, resident, text.strip(), record, now, attachments=data["attachments"])
     if state in (pending.AWAIT_ADDRESS, pending.CONFIRM_ADDRESS):

@@ -168,3 +168,21 @@ def test_a_few_words_right_after_reopening_a_case_go_on_it_not_to_a_new_case(wec
     assert case in more and "事项编号" not in more, more
     assert cases_of(db, userid) == 1
     assert show(case, database_url)["events"][-1]["note"] == "还在漏"
+
+
+def test_an_elderly_resident_who_sends_voice_then_greets_then_two_words_has_one_case(wecom, fake_wecom, db):
+    """Voice, then 你好, then 楼下 and 垃圾: the greeting opened the voice as a case of its own (to be sorted, its
+    address asked) and the two words then made a second case of the same matter. A greeting keeps the voice waiting
+    for the words that follow."""
+    resident, userid = kf_resident(fake_wecom, wecom, "wmVoicesElderVoiceHello")
+    before = len(resident.received())
+    resident.write(msgtype="voice")
+    assert "语音" in resident.wait_for(before + 1)[-1]
+    greeted = said(resident, "你好")
+    assert "事项编号" not in greeted and "文字" in greeted, greeted
+    said(resident, "楼下")
+    said(resident, "垃圾")
+    assert cases_of(db, userid) == 1
+    with db() as session:
+        case = session.scalars(select(Case).where(Case.reporter_userid == userid)).one()
+        assert "垃圾" in case.text and [a["kind"] for a in case.events[0].attachments] == ["voice"]
