@@ -20,6 +20,7 @@ from handlers.chat import pending
 from handlers.chat.case_numbers import parse_case_number
 from handlers.chat.commands import (
     Command,
+    after_command_word,
     fold,
     holds_words,
     is_bare_number,
@@ -385,7 +386,7 @@ def _continue(session: Session, services: Services, resident: Resident, state: s
             return drafts.ask_again(services, data)
         if _a_question_to_us(services, text):  # 你们多久能来？ is no more of the report: answered, the question stands
             return drafts.ask_again(services, data, questioned=True)
-        if is_never_mind(text):  # 不用了: the resident takes the report back before it is registered
+        if is_never_mind(text) or _withdraws_the_draft(text):  # 不用了, 撤销: the report taken back before it is opened
             pending.finish(session, resident.userid)
             return render("replies/draft_dropped", text=data["text"])
         if _a_closing_remark(services, text):  # 灯修好了，谢谢师傅: no more of the report; it may need nothing now
@@ -403,6 +404,14 @@ def _continue(session: Session, services: Services, resident: Resident, state: s
     if state in (pending.AWAIT_ADDRESS, pending.CONFIRM_ADDRESS):
         return _answer_address(session, services, resident, state, data, text, now)
     return resident_requests.continue_answer(session, services, resident, state, data, text, now)
+
+
+def _withdraws_the_draft(text: str) -> bool:
+    """Whether `text` is 撤销 naming nothing (撤销, 撤销吧, 撤回这个): while a report waits for its category, that report."""
+    command = parse_command(text, "resident")
+    words = command.args if command is not None and command.name == "withdraw" else \
+        after_command_word(text, "resident", "withdraw")
+    return words is not None and not content(words)
 
 
 def _moved_on(session: Session, services: Services, resident: Resident, draft: dict, text: str,

@@ -186,3 +186,14 @@ def test_an_elderly_resident_who_sends_voice_then_greets_then_two_words_has_one_
     with db() as session:
         case = session.scalars(select(Case).where(Case.reporter_userid == userid)).one()
         assert "垃圾" in case.text and [a["kind"] for a in case.events[0].attachments] == ["voice"]
+
+
+def test_a_resident_who_writes_withdraw_while_asked_the_category_has_the_report_dropped_not_opened(
+        wecom, fake_wecom, db):
+    """撤销 while the category was asked opened the report as 其他 (its address asked) and then offered to withdraw
+    that new case: two messages and a case for nothing. It drops the report still to be registered, as 不用了 does."""
+    resident, userid = kf_resident(fake_wecom, wecom, "wmVoicesWithdrawAsked01")
+    assert "哪一类" in said(resident, "我家楼顶的太阳能热水器一直在漏水")
+    dropped = said(resident, "撤销")
+    assert "不再登记" in dropped and "事项编号" not in dropped, dropped
+    assert cases_of(db, userid) == 0
