@@ -26,7 +26,7 @@ from handlers.cases.duplicates import elsewhere, spots
 from handlers.chat.commands import fold, word_characters
 from handlers.classify import Classifier, Decision
 from handlers.places.address import Designators, designators, joined_places, normalise_address
-from handlers.places.address_index import AddressIndex
+from handlers.places.address_index import TIED_UNITS, AddressIndex
 
 OTHER = "居民诉求-其他"  # a report to be sorted: never a clear matter of its own
 # Two of these in the words as written, before `spots` reads the normalised text (~10 µs): a number and a spot's word
@@ -117,18 +117,38 @@ def matters(classifier: Classifier, text: str, decision: Decision, rules: Matter
 
 
 def places_apart(index: AddressIndex, text: str, decision: Decision, rules: MatterRules) -> list[Part] | None:
-    """One matter at places joined in one clause (湖景苑5栋和阳光小区3栋都停水了): a part per place, each with the whole
-    words, to be placed at its own; None unless the words are a report opened as it is (a match) and each joined piece
-    names a place of the registry that the others do not (湖景苑3栋和5栋 names one estate: one case)."""
+    """One matter at places joined in one clause (湖景苑5栋和阳光小区3栋都停水了, 阳光小区一期3栋还有二期3栋): a part per
+    place, each with the whole words, to be placed at its own; None unless the words are a report opened as it is (a
+    match) and each joined piece names a place of the registry (or another phase of the estate before it) that the
+    others do not (湖景苑3栋和5栋 names one estate: one case)."""
     if decision.outcome != "match" or decision.category is None:
         return None
     pieces = joined_places(text)
     if not 2 <= len(pieces) <= rules.max_parts:
         return None
-    units = [index.units_named(piece) for piece in pieces]
-    if not all(units) or any(a & b for i, a in enumerate(units) for b in units[i + 1:]):
+    pieces = [pieces[0], *(_in_its_estate(index, before, piece) for before, piece in zip(pieces, pieces[1:]))]
+    if not all(index.units_named(piece) for piece in pieces):
+        return None
+    units = [_best_units(index, piece) for piece in pieces]
+    if any(a & b for i, a in enumerate(units) for b in units[i + 1:]):
         return None
     return [Part(text, decision, where=piece) for piece in [*pieces[:-1], _up_to_its_name(index, pieces[-1])]]
+
+
+def _in_its_estate(index: AddressIndex, before: str, piece: str) -> str:
+    """A joined piece naming only another phase of the estate the piece before it names (一期3栋还有二期3栋) written in
+    that estate (阳光小区二期3栋); any other piece as it is."""
+    names = index.names_in(before)
+    if not names or index.units_named(piece):
+        return piece
+    own, theirs = designators(normalise_address(piece)).phases, designators(normalise_address(before)).phases
+    return f"{names[-1]}{piece.strip()}" if own and theirs and not own & theirs else piece
+
+
+def _best_units(index: AddressIndex, piece: str) -> frozenset[int]:
+    """The units a joined piece names best (阳光小区3栋: its 3栋 of either phase; 湖景苑: every unit of it)."""
+    matches = index.match(piece, limit=TIED_UNITS)
+    return frozenset(m.unit_id for m in matches if m.score == matches[0].score)
 
 
 def _up_to_its_name(index: AddressIndex, piece: str) -> str:

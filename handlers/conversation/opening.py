@@ -29,7 +29,7 @@ from handlers.places.address import (
     normalise_address,
     split_home,
 )
-from handlers.places.address_index import CONFIDENT, AddressMatch
+from handlers.places.address_index import CONFIDENT, TIED_UNITS, AddressMatch
 from handlers.places.routing import locate_point, pick_assignee
 from handlers.registry import cache as registry
 from handlers.services import Services
@@ -48,9 +48,6 @@ _RESIDENT_AND_CONVERSATION = (select(_RESIDENTS, _CONVERSATIONS).select_from(_AS
                               .outerjoin(_RESIDENTS, _RESIDENTS.c.userid == _ASKED.c.userid)
                               .outerjoin(_CONVERSATIONS, _CONVERSATIONS.c.userid == _ASKED.c.userid))
 _SELECTED = tuple(_RESIDENT_AND_CONVERSATION.selected_columns)  # the row's values, by column, for `held`
-
-
-TIED_UNITS = 64  # the most units one place name is read as (an estate's buildings) when looking for their grid
 
 
 @dataclass(frozen=True)

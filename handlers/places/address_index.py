@@ -45,6 +45,7 @@ AREA_WITH_NUMBER = 90.0  # 石湾村3组: the community's name plus a matching d
 AREA_ONLY = 50.0  # a community's name alone narrows nothing down
 FUZZY_FLOOR = 60.0  # rapidfuzz partial ratio a misspelt name needs to count
 FUZZY_CANDIDATES = 30
+TIED_UNITS = 64  # the most units one place name is read as (an estate's buildings) when looking for their grid
 COMMON_CHAR_SHARE = 0.05  # characters in more names than this share do not pick candidates
 # Characters of the kind of place, not of its name (小区, 花园, 家园, 山庄 …): a candidate must share another
 # character too, or three of them, so "小区里的路灯坏了" guesses no estate in a district too small for

@@ -263,3 +263,12 @@ def test_places_joined_without_numbers_are_listed_by_their_names(wecom, database
     listed = dict(re.findall(r"^([12])\. (GB-\d{6})", reply, re.MULTILINE))
     assert "“荔枝湾”" in reply and "“建设里”" in reply and len(listed) == 2, reply
     assert {show(number, database_url)["grid"] for number in listed.values()} == {"441999001001006"}
+
+
+def test_two_phases_of_one_estate_joined_are_a_case_each_in_its_grid(wecom, database_url):
+    """阳光小区一期11栋还有二期11栋都停水了: the second place names only another phase of the estate before it; a case
+    at each, in the two phases' two grids. Before, the resident was asked which phase."""
+    reply = wecom.send_text("two-phases", "阳光小区一期11栋还有二期11栋都停水了，一上午了")
+    listed = dict(re.findall(r"^([12])\. (GB-\d{6})", reply, re.MULTILINE))
+    assert len(listed) == 2 and "“阳光小区二期11栋”" in reply, reply
+    assert [show(listed[n], database_url)["unit"] for n in "12"] == ["441999001001001006", "441999001001002006"]
