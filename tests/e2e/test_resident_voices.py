@@ -197,3 +197,15 @@ def test_a_resident_who_writes_withdraw_while_asked_the_category_has_the_report_
     dropped = said(resident, "撤销")
     assert "不再登记" in dropped and "事项编号" not in dropped, dropped
     assert cases_of(db, userid) == 0
+
+
+@pytest.mark.parametrize("chase", ["點解仲未修？", "唔該催下", "搞掂未呀"])
+def test_a_cantonese_speaker_chasing_their_case_is_told_its_progress_not_given_a_new_case(
+        wecom, fake_wecom, db, chase):
+    """點解仲未修？ (why is it still not fixed?), 唔該催下 (please chase it), 搞掂未 (done yet?) hold no Mandarin
+    follow-up word: each was read as a new report (asked back, or opened). They ask after the resident's case."""
+    resident, userid = kf_resident(fake_wecom, wecom, f"wmVoicesCantoneseChase{len(chase)}{ord(chase[0])}")
+    case = number_in(said(resident, "建设里5栋门口嘅路灯坏咗成个礼拜，夜晚行路好危险"))
+    answer = said(resident, chase)
+    assert case in answer and "事项编号" not in answer and "哪一类" not in answer, answer
+    assert cases_of(db, userid) == 1
