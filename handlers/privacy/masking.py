@@ -12,12 +12,15 @@ _DIGIT = re.compile(r"\d")
 _ID_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
 # A name the writer introduces (我叫王建国, 联系人：李梅, 本人张伟): a common surname and one or two characters, up to
 # what follows a name (punctuation, a digit, 电话, 的, 住 …). Only after such words: a surname alone is too common.
+# Traditional characters too (我叫陳美玲, 聯繫人：劉偉): Hong Kong, Macau and Taiwan residents write them, and a name is
+# masked as written (the text is not folded first).
 _SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
-             "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
+             "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+             "張劉陳楊黃趙吳孫馬羅鄭謝許韓馮鄧蕭葉蘇呂盧鍾鐘譚陸賈韋鄒閆龍賀顧龔萬錢嚴湯蔣")
 _INTRODUCED_NAME = re.compile(
-    r"(我叫|我是|本人|姓名|名字叫|联系人|户主|业主|反映人)([:：\s]*)([" + _SURNAMES + r"])"
-    r"(?!先生|女士|阿姨|师傅|老师|大爷|大妈|奶奶|爷爷|叔叔|姐|哥)([\u4e00-\u9fff]{1,2}?)"
-    r"(?=[^\u4e00-\u9fff]|$|电话|手机|联系|住|的|在|是|家|和|先生|女士)")
+    r"(我叫|我是|本人|姓名|名字叫|联系人|聯繫人|聯系人|户主|戶主|业主|業主|反映人)([:：\s]*)([" + _SURNAMES + r"])"
+    r"(?!先生|女士|阿姨|师傅|師傅|老师|老師|大爷|大爺|大妈|大媽|奶奶|爷爷|爺爺|叔叔|姐|哥)([\u4e00-\u9fff]{1,2}?)"
+    r"(?=[^\u4e00-\u9fff]|$|电话|電話|手机|手機|联系|聯繫|聯系|住|的|在|是|家|和|先生|女士)")
 
 
 def phone_numbers(text: str) -> list[str]:

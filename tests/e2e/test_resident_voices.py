@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from models import Case, Resident
 from tests.e2e.kf_chat import KfResident
-from tests.e2e.worker_chat import digits, number_in, show
+from tests.e2e.worker_chat import digits, number_in, queued, show
 
 LINK = re.compile(r"http://127\.0\.0\.1:\d+/p/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")  # a token: no CJK
 
@@ -209,3 +209,14 @@ def test_a_cantonese_speaker_chasing_their_case_is_told_its_progress_not_given_a
     answer = said(resident, chase)
     assert case in answer and "事项编号" not in answer and "哪一类" not in answer, answer
     assert cases_of(db, userid) == 1
+
+
+def test_a_name_written_in_traditional_characters_is_masked_in_the_group_chat(wecom, fake_wecom, db):
+    """我叫陳美玲 reached the grid's group chat whole: the name after 我叫 was masked only for simplified surnames
+    (陈, not 陳), though the phone number beside it was."""
+    resident, userid = kf_resident(fake_wecom, wecom, "wmVoicesTraditionalName1")
+    case = number_in(said(resident, "我叫陳美玲，電話13912345678，龍灣雅苑5棟的化糞池堵了，污水流到路上"))
+    with db() as session:
+        group = session.get(Case, int(digits(case))).grid.chat_id
+    [line] = queued(db, group, case)
+    assert "陳**" in line and "陳美玲" not in line and "13912345678" not in line, line

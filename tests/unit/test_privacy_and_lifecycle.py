@@ -55,3 +55,9 @@ def test_free_text_masks_the_names_it_introduces_and_the_names_given():
     for kept in ("我是3栋的住户", "我是刘阿姨", "我是张先生", "我是业主，垃圾满了", "王家湾小区的路灯"):
         assert mask_text(kept) == kept
     assert mask_text("赵海涛说楼道灯坏了", "赵海涛") == "赵**说楼道灯坏了"
+
+
+def test_free_text_masks_a_name_introduced_in_traditional_characters():
+    assert mask_text("我叫陳美玲，電話13912345678") == "我叫陳**，電話139****5678"
+    assert mask_text("聯繫人：劉偉 手機13800001111") == "聯繫人：劉* 手機138****1111"
+    assert mask_text("我是陳師傅") == "我是陳師傅"
