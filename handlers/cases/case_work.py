@@ -182,6 +182,9 @@ def recategorize(session: Session, case: Case, actor: Actor, category: Category,
                  tell_reporter: bool = True) -> CaseEvent:
     """改类: new category, priority and clock (history kept in the event, `note` saying more); a new assignee if
     routing says so. The reporter is told unless they made the change (`tell_reporter`: they are answered).
+    A resident's placed case is `compared` in its new category: the resident's own choice (the ask-back's answer)
+    links it to a likely duplicate as a report arriving sorted would be (the merge is then what its people hear);
+    a worker's or the console's marks it 疑似重复 for them to merge.
 
     The case's words with the new category are stored as a correction (`source`: chat, console or the ask-back)."""
     previous, change = case.category, f"{case.category} → {category.name}"
@@ -193,6 +196,9 @@ def recategorize(session: Session, case: Case, actor: Actor, category: Category,
     for step in STEPS:
         if due(case, step) is not None:
             set_due(case, step, clock_rules().deadline(category.name, case.created_at, getattr(category.clock, step)))
+    if case.source == "resident" and case.grid_id is not None and compared(
+            session, case, clock_rules(), now, link=source == "ask_back", waited=True, opened_now=False) is not None:
+        return event
     moves = assignee is not None and case.assignee_id != assignee.id and case.grid is not None
     notify_event(session, event, tell_reporter=tell_reporter, handed_to=assignee if moves else None)
     if moves:  # one notice each: the 改类 tells the assignee it moved on and the reporter who has it now,
@@ -221,25 +227,43 @@ def resume(session: Session, case: Case, actor: Actor, now: datetime) -> CaseEve
 
 
 def announce(session: Session, case: Case, rules: ClockRules, now: datetime, *, compare: bool = True,
-             tell: bool = True) -> Case | None:
-    """A newly routed case: linked to a likely duplicate (returned; nobody is told twice), else its
-    assignee and grid hear of it (None), marked 疑似重复 when only somewhat alike another case and 回头件 when
-    like a case closed there not long ago (`mark_repeat`).
-    `compare=False`: a case still to be sorted (its category says nothing yet) is compared with nothing.
-    `tell=False`: nobody hears of it yet (the caller calls notify_case_opened)."""
-    found = likely_duplicate(session, case, rules.duplicate_window, rules.duplicate_similarity) if compare else None
-    if found is not None and found.sure:
+             tell: bool = True, waited: bool = False) -> Case | None:
+    """A newly routed case (or one routed when its place came: `unplaced.place_waiting`): `compared`, then, unless
+    linked to a likely duplicate (its original returned; nobody is told twice), its assignee and grid hear of it
+    (None). `compare=False`: a case still to be sorted (its category says nothing yet) is compared with nothing.
+    `tell=False`: nobody hears of it yet (the caller calls notify_case_opened). `waited`: as `compared`."""
+    original = compared(session, case, rules, now, waited=waited) if compare else None
+    if original is None and tell:
+        notify_case_opened(session, case.events[0])
+    return original
+
+
+def compared(session: Session, case: Case, rules: ClockRules, now: datetime, *, link: bool = True,
+             waited: bool = False, opened_now: bool = True) -> Case | None:
+    """A resident's case compared, once it has its category and place, with the open and recently closed cases of
+    that category there (handlers/cases/duplicates.py): linked to a likely duplicate when sure (its original
+    returned) — unless not `link` (a worker sorting it decides, with 合并) —, else marked 疑似重复 when alike another
+    open case and 回头件 when like a case closed there not long ago (`mark_repeat`; once). `waited`: it waited for
+    its place or category, and the cases opened meanwhile count too. `opened_now`: as `merge`."""
+    found = likely_duplicate(session, case, rules.duplicate_window, rules.duplicate_similarity, waited=waited)
+    if found is not None and found.sure and link:
         original = found.case
-        merge(session, case, original, SYSTEM.userid, now, tell_reporter=False, opened_now=True)
+        merge(session, case, original, SYSTEM.userid, now, tell_reporter=False, opened_now=opened_now)
         return original
     if found is not None:
         update_loaded(session, case, {"suspect_of_id": found.case_id})
-    repeat_of = likely_repeat(session, case, rules.repeat_window, rules.duplicate_similarity) if compare else None
+    repeat_of = likely_repeat(session, case, rules.repeat_window, rules.duplicate_similarity) \
+        if case.repeat_of_id is None else None
     if repeat_of is not None:
         mark_repeat(session, case, session.get(Case, repeat_of), now)
-    if tell:
-        notify_case_opened(session, case.events[0])
     return None
+
+
+def still_unsorted(case: Case) -> bool:
+    """Whether the case was opened to be sorted later (居民诉求-其他 without the resident's choice) and nobody has
+    set its category since: its category says nothing, so it is compared with nothing."""
+    return bool((case.classification or {}).get("sorted_later")) and \
+        not any(event.action == "recategorize" for event in case.events)
 
 
 def mark_repeat(session: Session, case: Case, earlier: Case, now: datetime) -> None:

@@ -32,12 +32,15 @@ from models.statements import fetch_all
 
 LINKABLE = (CaseState.PENDING, CaseState.IN_PROGRESS, CaseState.SUSPENDED, CaseState.ESCALATED)
 CANDIDATES = 20  # the most recent open cases of the matter there that are compared
+PAST_EVERY_ID = 2**31 - 1  # `before` for a case compared after it waited (later cases count too): an INTEGER key's last
 
 # Built once on the table, compiled once and run through the driver (`fetch_all`). A case with a unit is
 # found on ix_cases_unit_category (unit, category, id), one without on ix_cases_grid_category (grid, category, id).
 _CASES = Case.__table__.c
+# Those before `case` (`before`: its id), or every other one for a case placed or sorted later (`before`: past every
+# id), which meets the cases opened while it waited.
 _EARLIER = select(_CASES.id, _CASES.text).where(
-    _CASES.id < bindparam("case_id"), _CASES.category == bindparam("category"), state_in(LINKABLE),
+    _CASES.id < bindparam("before"), _CASES.id != bindparam("case_id"), _CASES.category == bindparam("category"), state_in(LINKABLE),
     _CASES.created_at >= bindparam("since"), _CASES.duplicate_of_id.is_(None),
     _CASES.reporter_userid != bindparam("reporter"),
 )
@@ -175,15 +178,17 @@ def similarity(a: str, b: str, places: tuple[str, ...] = ()) -> float:
     return (fuzz.ratio(first, second) + fuzz.partial_ratio(first, second)) / 2
 
 
-def likely_duplicate(session: Session, case: Case, window: timedelta, thresholds: Thresholds) -> Found | None:
+def likely_duplicate(session: Session, case: Case, window: timedelta, thresholds: Thresholds, *,
+                     waited: bool = False) -> Found | None:
     """The most alike open case of the same category in the same unit (without a unit: the same grid, also without),
-    reported by someone else within `window` before `case`, if at least `thresholds.suspect` alike
+    reported by someone else within `window` before `case` (`waited`: or since, `case` having waited for its place or
+    category), if at least `thresholds.suspect` alike
     (a resident's own repeat stays a case; a case naming another building, entrance, floor or room is
     not compared)."""
     if case.grid_id is None:
         return None
     rows, places = _of_the_place(session, case, (_IN_UNIT, _IN_GRID), since=case.created_at - window,
-                                 reporter=case.reporter_userid)
+                                 reporter=case.reporter_userid, before=PAST_EVERY_ID if waited else case.id)
     scored = [(similarity(case.text, text, places), -case_id, case_id, text) for case_id, text in rows
               if not elsewhere(case.text, text)]
     if not scored:

@@ -134,6 +134,7 @@ def place_case(session: Session, case: Case, place: Place, category: Category,
                assignee: Worker | None, *, actor: str, now: datetime, rules: ClockRules) -> CaseEvent:
     """A case that waited for its address gets a place, an assignee and its clock."""
     case.grid, case.unit, case.place_source, case.location = place.grid, place.unit, place.source, place.location
+    case.grid_id, case.unit_id = place.grid.id, place.unit.id if place.unit else None  # read before a flush
     case.assignee = assignee
     set_deadlines(case, category, now, rules)
     note = place.unit.address if place.unit else (place.location or {}).get("label")

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from handlers.cases.authority import SYSTEM, Actor, covers
 from handlers.cases.case_notices import notify_case_opened, to_reporter, to_worker
+from handlers.cases.case_work import announce, repeat_of_their_own, still_unsorted
 from handlers.cases.clock import claim, skip_locked
 from handlers.cases.records import Place, apply_action, place_case
 from handlers.cases.timing import ClockRules, clock_rules
@@ -47,13 +48,15 @@ class PlaceRefused(ValueError):
 
 def place_waiting(session: Session, services: Services, case: Case, place: Place, now: datetime, *,
                   actor: str) -> CaseEvent:
-    """A case that waited for its place gets it: routed to the place's worker, who is told with the grid's
-    group; the `place` event."""
+    """A case that waited for its place gets it: routed to the place's worker and compared as a report arriving
+    placed is (`announce`, unless still to be sorted): linked to a likely duplicate (`Case.duplicate_of_id`), else
+    its worker is told with the grid's group; the `place` event."""
     category = services.classifier().catalogue.get(case.category)
     assignee = pick_assignee(session, place.grid.id, category.name, urgent=category.urgent)
-    event = place_case(session, case, place, category, assignee, actor=actor, now=now,
-                       rules=clock_rules(services.config_dir))
-    notify_case_opened(session, event)
+    rules = clock_rules(services.config_dir)
+    event = place_case(session, case, place, category, assignee, actor=actor, now=now, rules=rules)
+    if announce(session, case, rules, now, compare=not still_unsorted(case), tell=False, waited=True) is None:
+        notify_case_opened(session, event)
     return event
 
 
@@ -98,8 +101,11 @@ def place_by_staff(session: Session, services: Services, case: Case, words: str,
     for sibling in siblings:
         place_waiting(session, services, sibling, place, now, actor=actor.userid)
     still_waiting = _ask_next(session, case.reporter_userid, now) if answered else None
-    to_reporter(session, event, "replies/case_opened", category=services.classifier().catalogue.get(case.category),
-                siblings=siblings, still_waiting=still_waiting)
+    if case.duplicate_of_id is not None:
+        to_reporter(session, event, "replies/duplicate_linked", original=session.get(Case, case.duplicate_of_id))
+    else:
+        to_reporter(session, event, "replies/case_opened", category=services.classifier().catalogue.get(case.category),
+                    siblings=siblings, still_waiting=still_waiting, earlier=repeat_of_their_own(session, case))
     return Placed(event, siblings)
 
 

@@ -32,7 +32,7 @@ from handlers.conversation.opening import Opened, ensure_resident, open_report
 from handlers.places.routing import pick_assignee
 from handlers.services import Services
 from handlers.texts import render
-from models import OPEN_STATES, Conversation, InboundMessage, Resident, resident_channel
+from models import OPEN_STATES, Case, Conversation, InboundMessage, Resident, resident_channel
 from models.outbox import queue_notice
 
 log = logging.getLogger("gridbot.drafts")
@@ -193,7 +193,10 @@ def late_choice(session: Session, services: Services, resident: Resident, text: 
     assignee = pick_assignee(session, case.grid_id, category.name, urgent=category.urgent) if case.grid_id else None
     case_work.recategorize(session, case, Actor.for_resident(resident.userid), category, assignee, now,
                            source="ask_back", note=note, tell_reporter=False)
-    return render("replies/late_choice", case=case, chosen=chosen, outcome="sorted")
+    if case.duplicate_of_id is not None:  # in its category, a neighbour's open case of the same matter there
+        return render("replies/duplicate_linked", case=case, original=session.get(Case, case.duplicate_of_id))
+    return render("replies/late_choice", case=case, chosen=chosen, outcome="sorted",
+                  earlier=case_work.repeat_of_their_own(session, case))
 
 
 def set_aside(session: Session, services: Services, resident: Resident, draft: dict, now: datetime) -> None:

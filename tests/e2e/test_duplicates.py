@@ -310,3 +310,31 @@ def test_a_workers_note_reaches_followers_with_phone_numbers_and_names_masked(we
     told = queued(db, neighbours[27], original, "明早清运")
     assert told and all("13812345678" not in text and "138****5678" in text for text in told), told
     assert all("王建国" not in text and "王**" in text for text in told), told
+
+
+LEAVES = "绿化带里的落叶堆得老高，好几天没人扫"  # no place of its own: a resident bound nowhere is asked where
+HALL_LAMP = "单元门口的声控灯坏了，晚上一片漆黑"
+
+
+def test_a_report_placed_by_its_residents_answer_follows_a_neighbours_case_of_the_matter_there(
+        wecom, database_url, neighbours):
+    """A report waiting for its address was routed when the resident gave it and never compared: a second case of
+    the neighbour's open case, for the same worker. Placed, it is compared as a report arriving placed is."""
+    unit = cli_json(["units", "--json"], database_url)[2]
+    original = opened(wecom, neighbours[0], LEAVES)
+    assert "地址" in wecom.send_text("dup-unplaced-1", LEAVES)
+    reply = wecom.send_text("dup-unplaced-1", unit["address"])
+    assert "已有人反映" in reply and original in reply, reply
+    linked = show(number_in(reply.split("登记为 ")[1]), database_url)
+    assert (linked["state"], linked["duplicate_of"]) == ("merged", original)
+
+
+def test_a_report_placed_by_staff_follows_a_neighbours_case_and_its_resident_hears_which(
+        wecom, db, database_url, neighbours):
+    unit = cli_json(["units", "--json"], database_url)[2]
+    original = opened(wecom, neighbours[1], HALL_LAMP)
+    waiting = number_in(wecom.send_text("dup-unplaced-2", HALL_LAMP))
+    wecom.send_text("hb-street-1", f"定位 {digits(waiting)} {unit['address']}")
+    assert show(waiting, database_url)["duplicate_of"] == original
+    [told] = queued(db, "dup-unplaced-2", waiting)
+    assert "已有人反映" in told and original in told, told

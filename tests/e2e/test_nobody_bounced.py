@@ -418,10 +418,10 @@ def test_a_bare_1_after_another_question_rates_the_closed_case_before_it_binds_t
                                .where(Resident.userid == userid)).first() is None
 
 
-def timed_out(wecom, db, database_url, app_settings, userid: str) -> tuple[str, dict[str, str]]:
+def timed_out(wecom, db, database_url, app_settings, userid: str, text: str = ASKED) -> tuple[str, dict[str, str]]:
     """A bound resident's report asked back and opened as 其他 by the time-out: its number and the choices offered."""
     bound(wecom, database_url, userid)
-    choices = asked_choices(wecom.send_text(userid, ASKED))
+    choices = asked_choices(wecom.send_text(userid, text))
     assert clock_after(database_url, app_settings, 11)["settled"] >= 1
     [number] = reported(db, userid)
     assert show(number, database_url)["category"] == OTHER
@@ -474,3 +474,41 @@ def test_a_late_answer_that_moves_the_case_tells_its_first_worker_it_is_no_longe
     assert "【新事项】" in card and "环境卫生" in moved, moved
     [handed] = queued(db, now, f"【转派给您】{number}")
     assert "居民选择了类别“环境卫生”" in handed and "居民转派" not in handed, handed
+
+
+# Asked back (蓝莓怪: 环境卫生 or 噪音扰民), reported by two neighbours of one unit.
+GARAGE = "蓝莓怪在车库入口折腾了一整晚"
+STAIRS = "蓝莓怪把楼梯间弄得乱七八糟"
+
+
+def sorted_on_answer(wecom, database_url, userid: str, text: str, category: str) -> str:
+    """A bound resident's report asked back and answered at once with `category`: its number."""
+    bound(wecom, database_url, userid)
+    reply = wecom.send_text(userid, asked_choices(wecom.send_text(userid, text))[category])
+    return number_in(reply)
+
+
+def test_a_late_answer_that_sorts_the_case_like_a_neighbours_open_case_links_it(wecom, db, database_url,
+                                                                                app_settings):
+    """Opened as 其他 by the time-out, then sorted by the resident's late answer: it was never compared, so the
+    neighbour's case of the same words at the same unit got a second case. Sorted, it follows it as a report arriving
+    sorted would, and the resident hears which case it follows."""
+    first = sorted_on_answer(wecom, database_url, "nb-dup-first", GARAGE, "环境卫生")
+    number, choices = timed_out(wecom, db, database_url, app_settings, "nb-dup-late", GARAGE)
+    reply = wecom.send_text("nb-dup-late", choices["环境卫生"])
+    assert "已有人反映" in reply and first in reply and number in reply, reply
+    case = show(number, database_url)
+    assert (case["state"], case["duplicate_of"], case["category"]) == ("merged", first, "环境卫生")
+
+
+def test_a_worker_sorting_a_case_like_a_neighbours_open_one_is_told_and_merges_with_one_word(
+        wecom, db, database_url, app_settings):
+    """A worker's 改类 of a case opened as 其他 into the matter of a neighbour's alike open case at the unit: marked
+    疑似重复, and the worker's reply says with which case and how to merge (the worker sorting it decides)."""
+    first = sorted_on_answer(wecom, database_url, "nb-sus-first", STAIRS, "环境卫生")
+    number, _ = timed_out(wecom, db, database_url, app_settings, "nb-sus-late", STAIRS)
+    worker = show(number, database_url)["assignee"]
+    reply = wecom.send_text(worker, f"改类 {digits(number)} 环境卫生")
+    assert "疑似重复" in reply and f"合并 {digits(number)} {digits(first)}" in reply, reply
+    case = show(number, database_url)
+    assert (case["state"], case["suspect_of"], case["duplicate_of"]) == ("pending", first, None)

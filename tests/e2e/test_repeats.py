@@ -101,6 +101,21 @@ def test_words_pointing_back_at_the_residents_own_report_name_it_even_in_other_w
     assert noise in reply and show(again, database_url)["repeat_of"] == noise, reply
 
 
+def test_a_report_placed_by_its_residents_answer_is_marked_as_the_problem_back_at_that_place(wecom, db, database_url):
+    """门口的路灯又不亮了 from a resident bound nowhere waits for its address; placed by the answer, it was routed without
+    a look at the place's history. Placed, it is a 回头件 of the lamp closed there, for its worker to see."""
+    first = bound(wecom, "rep-placed-first", 17)
+    lamp = report(wecom, LAMP.format(17), first)
+    closed_days_ago(wecom, db, database_url, lamp, first, 4)
+    waiting = report(wecom, "门口的路灯又不亮了，晚上黑乎乎的", "rep-placed-later")
+    assert show(waiting, database_url)["state"] == "awaiting_place"
+    reply = wecom.send_text("rep-placed-later", "明湖新村17栋")
+    assert waiting in reply and lamp not in reply, reply  # a neighbour's case is not theirs to be told of
+    case = show(waiting, database_url)
+    assert case["repeat_of"] == lamp
+    assert queued(db, case["assignee"], f"【新事项】{waiting}", "回头件", lamp)
+
+
 def archived_unrated(wecom, database_url, app_settings, resident: str, text: str, note: str) -> tuple[str, str]:
     """A report of `resident` taken, closed with `note` and archived unrated by the clock: its number and worker."""
     number = report(wecom, text, resident)

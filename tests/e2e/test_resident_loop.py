@@ -289,7 +289,8 @@ def test_a_guessed_place_is_confirmed_with_the_words_people_use_for_yes(wecom, d
         answer = wecom.send_text(userid, yes)
         assert number in answer and "没有找到" not in answer, (yes, answer)
         case = cli_json(["case", "show", number, "--json"], database_url)
-        assert (case["state"], case["unit"]) == ("pending", codes[guessed])
+        assert case["unit"] == codes[guessed]  # placed: the later two follow the first (the same words there)
+        assert (case["state"], bool(case["duplicate_of"])) == (("merged", True) if n else ("pending", False))
 
 
 def test_a_bound_resident_naming_another_estate_in_full_gets_the_case_placed_there(wecom, database_url):
@@ -308,13 +309,16 @@ def test_a_bound_resident_whose_words_name_no_other_place_keeps_the_bound_addres
     assert (case["unit"], case["assignee"]) == ("441999001001001001", "demo-worker")
 
 
-@pytest.mark.parametrize("answer", ["5栋", "不是，是5号楼", "不对 五栋"])
-def test_a_building_number_answering_a_guessed_place_is_read_in_the_guessed_estate(wecom, database_url, answer):
+@pytest.mark.parametrize(("answer", "words"), [  # three matters: the same words there would follow the first case
+    ("5栋", "路边的井盖松动了，车一过就哐哐响"), ("不是，是5号楼", "路边的路灯杆歪了，看着快倒了"),
+    ("不对 五栋", "路边的消防栓被撞坏了，一直在漏水")])
+def test_a_building_number_answering_a_guessed_place_is_read_in_the_guessed_estate(wecom, database_url, answer,
+                                                                                    words):
     """“请问地点是湖景苑3-4栋吗？” answered with another building: that building of 湖景苑, not an unknown address
     (5栋) or a new report (不是，是5号楼)."""
     codes = {unit["address"]: unit["code"] for unit in cli_json(["units", "--json"], database_url)}
     userid = f"guess-resident-{answer}"
-    number = case_number(wecom.send_text(userid, "路边的井盖松动了，车一过就哐哐响"))
+    number = case_number(wecom.send_text(userid, words))
     assert "湖景苑3-4栋”吗" in wecom.send_text(userid, "湖井苑3栋")
     reply = wecom.send_text(userid, answer)
     assert number in reply and "湖景苑5-6栋" in reply, reply

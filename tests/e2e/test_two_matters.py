@@ -142,12 +142,13 @@ def test_parts_waiting_for_their_place_go_to_staff_together_and_one_placing_plac
     naming both, and 定位 of either places both where the resident was (as the resident's own answer does). Before,
     each part came as a card of its own, and 定位 of the part the resident had been asked about ended the question
     while the other part waited, with nobody asking for its place."""
-    reply = wecom.send_text("two-matters-9", "楼道的灯坏了，另外垃圾桶满了好几天没人清")
+    # not the bins two-matters-5 placed there: the same words would follow that case (a likely duplicate)
+    reply = wecom.send_text("two-matters-9", "楼道的灯坏了，另外垃圾桶旁边的落叶好几天没人扫")
     lamp, bin_ = list(dict.fromkeys(numbers_in(reply)))[:2]
     assert count_cases(db) >= 2 and "地址" in reply, reply
     clock_after(database_url, app_settings, 31)
     cards = queued(db, "hb-street-1", "待定位", lamp)
-    assert len(cards) == 1 and bin_ in cards[0] and "楼道的灯坏了" in cards[0] and "垃圾桶满了" in cards[0], cards
+    assert len(cards) == 1 and bin_ in cards[0] and "楼道的灯坏了" in cards[0] and "落叶" in cards[0], cards
     assert not queued(db, "hb-street-1", f"【待定位】{bin_}")
     asked = queued(db, "two-matters-9", "还缺少具体地址")
     assert len(asked) == 1 and lamp in asked[0] and bin_ in asked[0], asked

@@ -35,7 +35,7 @@ def plan_of(statement, params: dict) -> list[str]:
     (duplicates._CLOSED_IN_GRID, "ix_cases_grid_category (grid_id=? AND category=? AND id<?)"),
 ])
 def test_the_earlier_cases_of_a_place_and_matter_are_searched_on_their_own_index(statement, index):
-    plan = plan_of(statement, {"case_id": 1000, "category": "环境卫生", "since": datetime(2026, 11, 1),
+    plan = plan_of(statement, {"case_id": 1000, "before": 1000, "category": "环境卫生", "since": datetime(2026, 11, 1),
                                "reporter": "r", "place": 1})
     assert plan == [f"SEARCH cases USING INDEX {index}"]
 
