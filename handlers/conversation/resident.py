@@ -61,6 +61,7 @@ from handlers.places.address import (
     normalise_address,
     turn_of,
     without_denied,
+    without_positions,
 )
 from handlers.places.address_index import AddressMatch
 from handlers.registry import cache as registry
@@ -484,7 +485,8 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
         return render("replies/address_not_found", case=case)
     unit = registry.unit(session, matches[0].unit_id)
     matter = _matter_words(text, unit)
-    if _another_matter(services, case, matter):  # a new report naming its own place: this case keeps waiting
+    if _another_matter(services, case, without_positions(matter)):  # a new report naming its own place: this case
+        # keeps waiting (not 湖景苑5栋，就是我家楼下: where the place is, no matter of its own)
         pending.finish(session, resident.userid)
         return None
     named = named_place(session, matches, "asked")

@@ -94,6 +94,7 @@ class _Rules:
                                      rf"|(?:{alternation(spec['correction_alone'])})[，,。；;！!\s]+"
                                      rf"|(?:{alternation(spec['correction_ends'])})")
         self.correction_ends = frozenset(spec["correction_ends"])
+        self.positions = re.compile(alternation(spec["position_words"]))
         self.joins = re.compile(alternation(spec["place_joins"]))
         self.between = re.compile(alternation(spec["between_words"]))
         self.home = re.compile(rf"(?:{alternation(spec['home_words'])}).*?(?=[，,。；;！!？?\s]|但|可是|不过|$)")
@@ -286,6 +287,11 @@ def joined_places(text: str) -> list[str]:
             pieces[-1] = pieces[-1][:numbers[-1].end()] if numbers else pieces[-1]
             return pieces
     return []
+
+
+def without_positions(words: str) -> str:
+    """Words without those that only say where beside a place (config/address.yaml's position_words): 就是我家楼下 → ""."""
+    return _rules().positions.sub("", to_simplified(words))
 
 
 def split_home(text: str) -> tuple[str, str]:

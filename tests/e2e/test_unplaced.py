@@ -6,6 +6,8 @@ Over the encrypted callback, on the demo district (no quiet hours); the clock is
 
 from __future__ import annotations
 
+import pytest
+
 from tests.cli import cli_json
 from tests.e2e.conftest import clock_after
 from tests.e2e.worker_chat import digits, number_in, queued, show
@@ -85,6 +87,18 @@ def test_a_new_report_naming_its_own_place_is_not_taken_for_the_address(wecom, d
     answer = wecom.send_text("up-new", unit["address"])
     assert number in answer and "已登记" in answer, answer
     assert show(number, database_url)["unit"] == unit["code"]
+
+
+@pytest.mark.parametrize(("userid", "answer"), [("up-home", "湖景苑5栋，就是我家楼下"), ("up-home-yue", "湖景苑5栋我屋企楼下嗰度")])
+def test_an_address_answered_with_where_beside_it_places_the_report(wecom, database_url, userid, answer):
+    """湖景苑5栋，就是我家楼下 (Cantonese: 我屋企楼下嗰度) answers the address question: the words beside the place say
+    where, they report no matter. Before, the classifier was asked about 就我家楼下 on its own, it offered other
+    matters, and the answer was taken for a new report (its category asked) while the lamp kept waiting."""
+    number = unplaced_report(wecom, userid)
+    reply = wecom.send_text(userid, answer)
+    assert number in reply and "已登记" in reply, reply
+    case = show(number, database_url)
+    assert (case["state"], case["unit"]) == ("pending", "441999001001003003"), case
 
 
 def test_staff_who_place_a_case_another_placed_first_are_told_it_is_done(wecom, db, database_url, app_settings):
