@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from handlers.cases.case_notices import tell_worker
+from handlers.cases.lifecycle import allowed
 from handlers.cases.duplicates import content, place_words
 from handlers.cases.records import Place, has_no_case, latest_open_case
 from handlers.cases.timing import clock_rules
@@ -496,8 +497,10 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
             _supplement(session, resident, case, text, now)
         return ask_place(session, resident.userid, case, named, now)
     reply = place_report(session, services, resident, case, named.place, now)
-    if told_more:  # after placing: its worker, now known, is told them
-        _supplement(session, resident, case, text, now)
+    handled = session.get(Case, case.duplicate_of_id) if case.duplicate_of_id else case  # placed, it may follow a
+    # neighbour's case of the matter (merged: nothing more is added to it)
+    if told_more and handled is not None and allowed(handled.state, "attach"):  # after placing: the worker, now
+        _supplement(session, resident, handled, text, now)  # known, is told them
     return reply
 
 

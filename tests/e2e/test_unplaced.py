@@ -89,8 +89,9 @@ def test_a_new_report_naming_its_own_place_is_not_taken_for_the_address(wecom, d
     assert show(number, database_url)["unit"] == unit["code"]
 
 
-@pytest.mark.parametrize(("userid", "answer"), [("up-home", "湖景苑5栋，就是我家楼下"), ("up-home-yue", "湖景苑5栋我屋企楼下嗰度")])
-def test_an_address_answered_with_where_beside_it_places_the_report(wecom, database_url, userid, answer):
+@pytest.mark.parametrize(("userid", "answer", "unit"), [("up-home", "湖景苑5栋，就是我家楼下", "441999001001003003"),
+                                                       ("up-home-yue", "湖景苑7栋我屋企楼下嗰度", "441999001001003004")])
+def test_an_address_answered_with_where_beside_it_places_the_report(wecom, database_url, userid, answer, unit):
     """湖景苑5栋，就是我家楼下 (Cantonese: 我屋企楼下嗰度) answers the address question: the words beside the place say
     where, they report no matter. Before, the classifier was asked about 就我家楼下 on its own, it offered other
     matters, and the answer was taken for a new report (its category asked) while the lamp kept waiting."""
@@ -98,7 +99,19 @@ def test_an_address_answered_with_where_beside_it_places_the_report(wecom, datab
     reply = wecom.send_text(userid, answer)
     assert number in reply and "已登记" in reply, reply
     case = show(number, database_url)
-    assert (case["state"], case["unit"]) == ("pending", "441999001001003003"), case
+    assert (case["state"], case["unit"]) == ("pending", unit), case
+
+
+def test_an_address_answer_that_makes_the_report_follow_a_neighbours_case_is_answered(wecom, database_url):
+    """A neighbour reported the lamp at 湖景苑9栋; the report waiting for its place is placed there by 湖景苑9栋，就是我家
+    楼下 and follows the neighbour's case (merged). Before, the words beside the place were then added to the merged
+    case, which takes nothing more: the handler failed and the resident got no answer."""
+    first = unplaced_report(wecom, "up-neighbour-1")
+    assert first in wecom.send_text("up-neighbour-1", "湖景苑9栋")
+    number = unplaced_report(wecom, "up-neighbour-2")
+    reply = wecom.send_text("up-neighbour-2", "湖景苑9栋，就是我家楼下")
+    assert reply is not None and number in reply, reply
+    assert (show(number, database_url)["state"], show(number, database_url)["duplicate_of"]) == ("merged", first)
 
 
 def test_staff_who_place_a_case_another_placed_first_are_told_it_is_done(wecom, db, database_url, app_settings):
