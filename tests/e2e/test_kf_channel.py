@@ -417,9 +417,11 @@ def test_a_long_letter_pasted_on_plain_wechat_reaches_the_case_whole(wecom, fake
     assert card and f"全文共{len(letter)}字" in card[0] and len(card[0].encode()) <= 2048, card
 
 
-@pytest.mark.parametrize(("userid", "greeted"), [("wmE2eScansWhileAsked01", True), ("wmE2eScansWhileAsked02", False)])
+@pytest.mark.parametrize(("userid", "greeted", "report"), [
+    ("wmE2eScansWhileAsked01", True, "路灯坏了好几天了，晚上黑乎乎的"),
+    ("wmE2eScansWhileAsked02", False, "楼道里的垃圾好几天没人清了，臭得很")])  # two matters: neither follows the other
 def test_a_resident_asked_for_the_address_who_scans_a_buildings_code_has_the_report_placed_there(
-        wecom, fake_wecom, db, building, app_url, userid, greeted):
+        wecom, fake_wecom, db, building, app_url, userid, greeted, report):
     """The greeting says reports are recorded at the scanned building; a report that waits for its address is
     placed there too. Before, it kept waiting (its address still asked) while the greeting said no address was
     needed. WeCom gives no greeting code to a resident who wrote within 48 hours (as one asked for the address has):
@@ -427,7 +429,7 @@ def test_a_resident_asked_for_the_address_who_scans_a_buildings_code_has_the_rep
     such an event did nothing."""
     code, address, grid = building
     resident = KfResident(fake_wecom, wecom, userid)
-    resident.say("路灯坏了好几天了，晚上黑乎乎的")
+    resident.say(report)
     asked = resident.wait_for(1)[0]
     assert "地址" in asked, asked
     number = int(re.search(r"GB-(\d{6})", asked).group(1))
