@@ -32,6 +32,7 @@ from models.statements import fetch_all
 
 LINKABLE = (CaseState.PENDING, CaseState.IN_PROGRESS, CaseState.SUSPENDED, CaseState.ESCALATED)
 CANDIDATES = 20  # the most recent open cases of the matter there that are compared
+THING_CHARS = 3  # the run of content a 回头件 classified in another category shares with the earlier case (下水道)
 PAST_EVERY_ID = 2**31 - 1  # `before` for a case compared after it waited (later cases count too): an INTEGER key's last
 
 # Built once on the table, compiled once and run through the driver (`fetch_all`). A case with a unit is
@@ -57,6 +58,17 @@ _CLOSED = select(_CASES.id, _CASES.text, _CASES.reporter_userid).where(
 )
 _CLOSED_IN_UNIT = _CLOSED.where(_CASES.unit_id == bindparam("place")).order_by(_CASES.id.desc()).limit(CANDIDATES)
 _CLOSED_IN_GRID = _CLOSED.where(_CASES.grid_id == bindparam("place"), func.coalesce(_CASES.unit_id, 0) == 0).order_by(
+    _CASES.id.desc()).limit(CANDIDATES)
+# ... of the other categories there (a problem back, classified otherwise this time): asked only of a report saying it
+# is back (又, 还是), on the same indexes' place prefix.
+_ELSEWHERE_CLOSED = select(_CASES.id, _CASES.text, _CASES.reporter_userid).where(
+    _CASES.id < bindparam("case_id"), _CASES.category != bindparam("category"),
+    state_in((CaseState.CLOSED, CaseState.ARCHIVED)), _CASES.closed_at >= bindparam("since"),
+)
+_OTHER_CLOSED_IN_UNIT = _ELSEWHERE_CLOSED.where(_CASES.unit_id == bindparam("place")).order_by(
+    _CASES.id.desc()).limit(CANDIDATES)
+_OTHER_CLOSED_IN_GRID = _ELSEWHERE_CLOSED.where(
+    _CASES.grid_id == bindparam("place"), func.coalesce(_CASES.unit_id, 0) == 0).order_by(
     _CASES.id.desc()).limit(CANDIDATES)
 
 # Words that say where, when or fill the sentence, not what is wrong: left out of the comparison (楼道, 楼上 and
@@ -203,8 +215,10 @@ def likely_repeat(session: Session, case: Case, window: timedelta, thresholds: T
     """The case of the same category and place (`likely_duplicate`'s) closed within `window` before `case` of which
     `case` is a 回头件, by anyone: the most alike from `thresholds.suspect`, or, when `case` says the problem is back
     (又, 还是: `again`), one sharing a piece of its matter, or, when it also points back at the reporter's own report
-    (我上个月反映的那个噪音问题又开始了: `refer_back`), their own. Not one naming another spot, nor, for another
-    reporter, a matter placed at its reporter's home (楼上: their own upstairs)."""
+    (我上个月反映的那个噪音问题又开始了: `refer_back`), their own; with none of its category, a report saying the
+    problem is back is a 回头件 of a case there of another category naming the same thing (`_back_in_another_category`).
+    Not one naming another spot, nor, for another reporter, a matter placed at its reporter's home (楼上: their own
+    upstairs)."""
     if case.grid_id is None:
         return None
     rows, places = _of_the_place(session, case, (_CLOSED_IN_UNIT, _CLOSED_IN_GRID), since=case.created_at - window)
@@ -213,7 +227,28 @@ def likely_repeat(session: Session, case: Case, window: timedelta, thresholds: T
     scored = [(similarity(case.text, text, places), case_id, text, reporter) for case_id, text, reporter in rows]
     alike = [(score, case_id) for score, case_id, text, reporter in scored
              if _back_again(case, text, reporter == case.reporter_userid, places, said, score >= thresholds.suspect)]
+    if not alike and again:
+        alike = _back_in_another_category(session, case, places, since=case.created_at - window)
     return max(alike)[1] if alike else None
+
+
+def _back_in_another_category(session: Session, case: Case, places: tuple[str, ...], **params) -> list[tuple]:
+    """(similarity, id) of the place's cases of other categories closed since `since` that `case`, saying the problem
+    is back (`likely_repeat`), reports again though classified otherwise this time (下水道又堵了，臭气熏天 as 环境卫生
+    after 下水道堵了，污水漫出来了 as 市政设施): naming the same thing, a run of THING_CHARS of their contents (下水道堵),
+    not a spot or home apart. Words alike by the matter's usual words only (楼道灯又坏了 after 楼道里堆满了杂物: 楼道)
+    are no link: another category says another matter unless the thing is the same."""
+    rows, _ = _of_the_place(session, case, (_OTHER_CLOSED_IN_UNIT, _OTHER_CLOSED_IN_GRID), **params)
+    first = content(case.text, places)
+    return [(similarity(case.text, text, places), case_id) for case_id, text, reporter in rows
+            if not _apart(case, text, reporter == case.reporter_userid)
+            and _shares_a_piece(first, content(text, places), THING_CHARS)]
+
+
+def _apart(case: Case, earlier: str, same_reporter: bool) -> bool:
+    """Whether `case` and an earlier report are about different spots, or, for another reporter, each about their own
+    home (楼上: their own upstairs)."""
+    return elsewhere(case.text, earlier) or not same_reporter and _at_home(normalise(case.text), normalise(earlier))
 
 
 def _of_the_place(session: Session, case: Case, queries: tuple, **params) -> tuple[list, tuple[str, ...]]:
@@ -230,7 +265,7 @@ def _back_again(case: Case, earlier: str, same_reporter: bool, places: tuple[str
     """Whether `case` reports again the problem a closed case's words `earlier` reported (`likely_repeat`); `said`:
     whether its words say it is back, and whether they also point back at a report made before; `alike`: whether
     their similarity reaches the suspect threshold."""
-    if elsewhere(case.text, earlier) or not same_reporter and _at_home(normalise(case.text), normalise(earlier)):
+    if _apart(case, earlier, same_reporter):
         return False
     again, referred = said
     if referred and same_reporter:
@@ -241,7 +276,7 @@ def _back_again(case: Case, earlier: str, same_reporter: bool, places: tuple[str
     return alike and not replaced(first, second)
 
 
-def _shares_a_piece(first: str, second: str) -> bool:
-    """Whether two reports' contents share a two-character piece (路灯 in 路灯不亮 and 单元盏路灯坏晚上黑乎乎)."""
-    return not {first[i:i + 2] for i in range(len(first) - 1)}.isdisjoint(
-        second[i:i + 2] for i in range(len(second) - 1))
+def _shares_a_piece(first: str, second: str, size: int = 2) -> bool:
+    """Whether two reports' contents share a piece of `size` characters (路灯 in 路灯不亮 and 单元盏路灯坏晚上黑乎乎)."""
+    return not {first[i:i + size] for i in range(len(first) - size + 1)}.isdisjoint(
+        second[i:i + size] for i in range(len(second) - size + 1))

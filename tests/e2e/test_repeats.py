@@ -116,6 +116,23 @@ def test_a_report_placed_by_its_residents_answer_is_marked_as_the_problem_back_a
     assert queued(db, case["assignee"], f"【新事项】{waiting}", "回头件", lamp)
 
 
+def test_the_problem_back_classified_in_another_category_is_still_marked_as_back_but_another_thing_is_not(
+        wecom, db, database_url):
+    """下水道又堵了，臭气熏天 (环境卫生) a few days after 下水道堵了，污水漫出来了 (市政设施) was closed: the same sewer back,
+    but another category, so never compared. Said to be back and naming the same thing, it is a 回头件 now; another
+    thing said to be back (楼下又有人半夜唱歌, 噪音扰民) is not linked to the sewer."""
+    resident = bound(wecom, "rep-sewer", 19)
+    sewer = report(wecom, "明湖新村19栋楼下的下水道堵了，污水漫出来了", resident)
+    closed_days_ago(wecom, db, database_url, sewer, resident, 3, note="已疏通")
+    reply = wecom.send_text(resident, "明湖新村19栋楼下的下水道又堵了，臭气熏天")
+    again = re.search(r"事项编号 (GB-\d{6})", reply).group(1)
+    case = show(again, database_url)
+    assert case["category"] != show(sewer, database_url)["category"], case
+    assert case["repeat_of"] == sewer and sewer in reply and "回头件" in reply, reply
+    noise = show(report(wecom, "明湖新村19栋楼下又有人半夜唱歌，吵得睡不着", resident), database_url)
+    assert noise["repeat_of"] is None, noise
+
+
 def archived_unrated(wecom, database_url, app_settings, resident: str, text: str, note: str) -> tuple[str, str]:
     """A report of `resident` taken, closed with `note` and archived unrated by the clock: its number and worker."""
     number = report(wecom, text, resident)

@@ -51,3 +51,11 @@ def test_the_case_a_late_category_answer_sorts_is_looked_for_among_the_residents
     the one it found: every case, for someone with none open (a typhoon night's thousands of new residents)."""
     plan = plan_of(records._LATEST_OPEN_OF_RESIDENT, {"resident_id": 1, "userid": "r"})
     assert plan[0] == "SEARCH cases USING INDEX ix_cases_resident_id (resident_id=?)"
+
+
+@pytest.mark.parametrize("statement", [duplicates._OTHER_CLOSED_IN_UNIT, duplicates._OTHER_CLOSED_IN_GRID])
+def test_the_other_matters_of_a_place_are_read_on_its_index(statement):
+    """A report saying the problem is back looks at the place's cases of other categories too (its unit's or grid's):
+    never every case."""
+    plan = plan_of(statement, {"case_id": 1000, "category": "环境卫生", "since": datetime(2026, 11, 1), "place": 1})
+    assert plan[0].startswith("SEARCH cases USING INDEX ix_cases_"), plan
