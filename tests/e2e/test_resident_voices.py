@@ -220,3 +220,15 @@ def test_a_name_written_in_traditional_characters_is_masked_in_the_group_chat(we
         group = session.get(Case, int(digits(case))).grid.chat_id
     [line] = queued(db, group, case)
     assert "陳**" in line and "陳美玲" not in line and "13912345678" not in line, line
+
+
+def test_a_resident_asking_for_the_progress_of_one_of_their_cases_by_its_matter_is_told_that_case(
+        wecom, fake_wecom, db):
+    """楼道灯的进度呢？ with a stairwell lamp and a rubbish case open opened a third case, of the lamp again: 进度呢
+    asks after the case its other words name."""
+    resident, userid = kf_resident(fake_wecom, wecom, "wmVoicesProgressOfLamp01")
+    lamp = number_in(said(resident, "新城家园11栋楼道灯坏了，上下楼黑漆漆的"))
+    bins = number_in(said(resident, "新城家园11栋后门的垃圾桶满出来了"))
+    answer = said(resident, "楼道灯的进度呢？")
+    assert lamp in answer and bins not in answer and "事项编号" not in answer, answer
+    assert cases_of(db, userid) == 2
