@@ -232,3 +232,11 @@ def test_a_resident_asking_for_the_progress_of_one_of_their_cases_by_its_matter_
     answer = said(resident, "楼道灯的进度呢？")
     assert lamp in answer and bins not in answer and "事项编号" not in answer, answer
     assert cases_of(db, userid) == 2
+
+
+def test_a_resident_asking_which_grid_an_address_belongs_to_is_told_it(wecom, fake_wecom):
+    """桃源居5栋归哪个网格管？ was answered 已记下地址… without the grid asked about: the address is kept as an address
+    written first is, and the answer names its grid."""
+    resident, _ = kf_resident(fake_wecom, wecom, "wmVoicesWhichGrid000001")
+    answer = said(resident, "桃源居5栋归哪个网格管？")
+    assert "桃源居5-6栋" in answer and "翠苑社区第四网格" in answer, answer
