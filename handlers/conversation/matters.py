@@ -116,6 +116,24 @@ def matters(classifier: Classifier, text: str, decision: Decision, rules: Matter
     return parts if _all_apart(parts) else None
 
 
+def parts_of(classifier: Classifier, index: AddressIndex, text: str, decision: Decision,
+             rules: MatterRules) -> list[Part] | None:
+    """The cases a report opens as: its separate matters, a matter at places joined a part per place (金桂园的垃圾桶满了。
+    另外湖景苑6栋和明湖新村9栋都停水了: three); or one matter at several places; None: one report."""
+    parts = matters(classifier, text, decision, rules)
+    if parts is None:
+        return places_apart(index, text, decision, rules)
+    return [each for part in parts for each in _per_place(index, part, rules)]
+
+
+def _per_place(index: AddressIndex, part: Part, rules: MatterRules) -> list[Part]:
+    """A matter at places joined, a part per place, each of the matter's words (另外… kept), its place read without
+    the word that starts the matter; else the matter."""
+    word = next((word for word in sorted(rules.words, key=len, reverse=True) if part.text.startswith(word)), "")
+    apart = places_apart(index, part.text[len(word):], part.decision, rules)
+    return [Part(part.text, part.decision, where=each.where) for each in apart] if apart else [part]
+
+
 def places_apart(index: AddressIndex, text: str, decision: Decision, rules: MatterRules) -> list[Part] | None:
     """One matter at places joined in one clause (湖景苑5栋和阳光小区3栋都停水了, 阳光小区一期3栋还有二期3栋): a part per
     place, each with the whole words, to be placed at its own; None unless the words are a report opened as it is (a

@@ -338,7 +338,7 @@ def open_matters(session: Session, services: Services, resident: Resident, text:
                      if each.case is not None and each.case.state == CaseState.AWAITING_PLACE), None)
     return render("replies/cases_split", matters=[(part.where or part.text, category, each.case)
                                                   for part, category, each in zip(parts, categories, opened)],
-                  question=question, where=any(part.where for part in parts))
+                  question=question, where=all(part.where for part in parts))
 
 
 def _linked(session: Session, cases: list[Case | None], message: str, wheres: list[str], now: datetime) -> list[int]:

@@ -40,7 +40,7 @@ from handlers.chat.commands import (
 from handlers.chat.inbound import MEDIA_KINDS, SHARED_KINDS, Inbound, attachment_of
 from handlers.classify import Decision
 from handlers.conversation import contact, drafts, follow_ups, resident_requests
-from handlers.conversation.matters import clear_report, matter_rules, matters, places_apart
+from handlers.conversation.matters import clear_report, matter_rules, parts_of
 from handlers.conversation.opening import (
     TIED_UNITS,
     ask_place,
@@ -293,8 +293,8 @@ def report(session: Session, services: Services, resident: Resident, text: str,
             session, services, resident, text, now, decision)) is not None:
         return _supplement(session, resident, piece_of, text, now)
     rules = matter_rules(services.config_dir)
-    if not attachments and (parts := matters(services.classifier(), text, decision, rules)
-                            or places_apart(services.addresses.get(session), text, decision, rules)):
+    if not attachments and (parts := parts_of(services.classifier(), services.addresses.get(session), text, decision,
+                                              rules)):
         return open_matters(session, services, resident, text, parts, record, now)
     if decision.outcome == "match" and decision.category is not None:
         category = services.classifier().catalogue.get(decision.category)

@@ -273,3 +273,15 @@ def test_two_phases_of_one_estate_joined_are_a_case_each_in_its_grid(wecom, data
     listed = dict(re.findall(r"^([12])\. (GB-\d{6})", reply, re.MULTILINE))
     assert len(listed) == 2 and "“阳光小区二期11栋”" in reply, reply
     assert [show(listed[n], database_url)["unit"] for n in "12"] == ["441999001001001006", "441999001001002006"]
+
+
+def test_one_matter_of_two_at_places_joined_is_a_case_per_place_never_asked_with_the_other_matters_place(
+        wecom, database_url):
+    """金桂园门口的垃圾桶满了。另外湖景苑6栋和明湖新村9栋都停水了: two matters, the second at two places joined: the bins'
+    case at 金桂园 and the water's a case at each of its two places, routed at once. Before, the water's case waited,
+    asked which of 湖景苑, 明湖新村 and 金桂园 (the other matter's place), and one of its places was never reported."""
+    reply = wecom.send_text("matter-and-places", "金桂园门口的垃圾桶满了，两天没人收。另外湖景苑6栋和明湖新村9栋都停水了，从早上到现在")
+    listed = dict(re.findall(r"^([123])\. (GB-\d{6})", reply, re.MULTILINE))
+    assert len(listed) == 3 and "请问" not in reply and "“湖景苑6栋”" in reply, reply
+    assert [show(listed[n], database_url)["unit"] for n in "23"] == ["441999001001003003", "441999001001004005"]
+    assert {show(listed[n], database_url)["state"] for n in "123"} == {"pending"}

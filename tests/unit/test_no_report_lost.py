@@ -37,9 +37,11 @@ from handlers.chat.commands import fold, word_characters
 from handlers.chat.inbound import Inbound
 from handlers.clocks import run_clocks
 from handlers.intake import dispatch
+from handlers.privacy.masking import phone_numbers
 from handlers.services import Services
 from models import Case, CaseEvent, CaseState, Conversation, InboundMessage, OutboxMessage, Resident, Unit
 from models.channels import KF_USERID_PREFIX
+from models.outbox import OutboxChannel
 from tests.unit.outbox_support import factory  # noqa: F401 (fixture: a migrated database)
 
 # Sentences written for this test (none from an evaluation file): reports with and without a place.
@@ -55,13 +57,26 @@ REPORTS = (
     "金桂园大门口垃圾桶都满出来了，好几天没人清",
     "楼下路灯坏了，晚上黑乎乎的走路都怕",
     "小区消防通道又被私家车占满了，万一着火怎么办",
+    # one matter at two places (a case each), between two places (which of them is asked), a place corrected
+    "湖景苑6栋和明湖新村9栋都停水了，从早上到现在一直没水",
+    "桃源居2栋同工人新村7栋都停电了，冰箱里的东西都坏了",
+    "金桂园和湖景苑中间那条路的井盖不见了，晚上很危险",
+    "阳光小区一期5栋，不对，是二期5栋，电梯卡在半层不动了",
+    "滨江花园一期3栋门口，说错了，应该是二期3栋，有一棵大树倒在路中间",
 )
 OTHER_WORDS = ("我们楼下", "那边有点问题", "好几天了", "都没人管", "1", "2", "其他", "是", "不是", "对",
                "湖景苑5栋", "工人新村3栋", "说错了，是湖景苑5栋", "补充 已经好几天了", "取消关联",
                "那个路灯的事怎么样了", "催一下", "市政设施", "环境卫生", "还是没人来修",
                "你好", "谢谢", "在吗", "进度", "撤销", "满意", "不满意", "不满意，根本没修好",
                "進度", "１", "👍", "🙏🙏", "[抱拳]", "😡😡😡", "5栋", "湖景苑", "二期5栋", "不是3栋，是5栋",
-               "撤销吧", "垃圾桶那事怎么样了", "绑定 湖景苑3栋")
+               "撤销吧", "垃圾桶那事怎么样了", "绑定 湖景苑3栋",
+               # answers to which place, an address alone, a withdrawal while asked, words after a reopen or a
+               # rating, near home, where to see the progress
+               "两个都是", "都有", "第二个", "第三个", "我住金桂园5栋", "我家在明湖新村12栋", "撤回这个", "不用了",
+               "没修好", "还是不亮", "又坏了，刚修好没两天", "就在我家楼下啊", "在哪里可以看进度", "基本满意",
+               "垃圾桶的事不用管了")
+# A resident's phone number sent alone, as people write it (the number is the resident's own: PHONE_OF).
+PHONES = ("{}", "电话{}", "我的电话是{}", "{spaced}")
 # A very long report goes on about the matter in words of no matter and no place of their own.
 LONG_TAIL = "，" + "我们这里住的老人小孩多，大家每天进进出出都要经过这里，很不方便，" * 4 + "希望尽快安排人来看看"
 PEEKS = ("进度 {}", "撤销 {}", "补充 {} 还有一个问题", "满意", "不满意 {}")
@@ -86,6 +101,7 @@ steps = st.lists(st.one_of(
     st.tuples(residents, st.just("report"), reports),
     st.tuples(residents, st.just("report"), reports),  # reports twice as often as any other kind of step
     st.tuples(residents, st.just("text"), st.sampled_from(OTHER_WORDS)),
+    st.tuples(residents, st.just("phone"), st.sampled_from(PHONES)),
     st.tuples(residents, st.sampled_from(("image", "voice", "location", "arrive")), st.none()),
     st.tuples(residents, st.just("closed"), st.none()),  # its worker takes and closes its case
     st.tuples(residents, st.just("peek"), st.sampled_from(PEEKS)),  # names another resident's case
@@ -103,6 +119,9 @@ class Run:
     users: dict[str, str] = field(default_factory=dict)
     reported: dict[str, set[str]] = field(default_factory=dict)  # userid → report sentences sent
     written: dict[str, str] = field(default_factory=dict)  # userid → every text sent, as compared (folded)
+    dropped: dict[str, set[str]] = field(default_factory=dict)  # userid → sentences withdrawn before registered
+    phones: dict[str, str] = field(default_factory=dict)  # userid → the phone number they may send
+    outbox_start: int = 0  # the last notice before the example
     keys: list[str] = field(default_factory=list)  # every message of the example
     outbox_seen: int = 0  # the last notice checked
     events_seen: int = 0  # the last case event checked
@@ -146,6 +165,7 @@ def test_every_report_stands_in_its_own_residents_case(district, services, run, 
     _assert_told_rightly(district, run, None, "")
     _assert_no_report_lost(district, run)
     _assert_no_place_given_is_left(district, services, run)
+    _assert_group_chats_mask_phones(district, run)
 
 
 def _step(factory, services: Services, run: Run, userid: str | None, kind: str, value: object) -> str | None:  # noqa: F811
@@ -162,6 +182,9 @@ def _step(factory, services: Services, run: Run, userid: str | None, kind: str, 
         value, kind = _peek(factory, run, userid, value), "text"
         if value is None:
             return None
+    if kind == "phone":
+        number = run.phones[userid]
+        value, kind = value.format(number, spaced=f"{number[:3]} {number[3:7]} {number[7:]}"), "text"
     text = _report_text(*value) if kind == "report" else value if kind == "text" else None
     if kind == "report":
         run.reported[userid].update(value[0])
@@ -170,7 +193,19 @@ def _step(factory, services: Services, run: Run, userid: str | None, kind: str, 
     reply = dispatch.process(factory, services, _inbound(run, userid, kind, text))
     if kind in ("text", "report"):
         assert reply, (userid, text, run.conversation)
+    if reply and DRAFT_DROPPED in reply:
+        _note_dropped(factory, run, userid)
     return reply
+
+
+DRAFT_DROPPED = "不再登记"  # replies/draft_dropped: the report still to be registered is withdrawn
+
+
+def _note_dropped(factory, run: Run, userid: str) -> None:  # noqa: F811
+    """The resident's reports in none of their cases when they withdrew the one being registered: theirs to drop."""
+    with factory() as session:
+        texts = _compared("\n".join(session.scalars(select(Case.text).where(Case.reporter_userid == userid))))
+    run.dropped[userid] |= {sentence for sentence in run.reported[userid] if _compared(sentence) not in texts}
 
 
 def _start(factory, run: Run, conversation: list[Step]) -> None:  # noqa: F811
@@ -178,12 +213,15 @@ def _start(factory, run: Run, conversation: list[Step]) -> None:  # noqa: F811
     run.users = {name: f"{KF_USERID_PREFIX if name in ON_KF else ''}fuzz-{example}-{name}" for name in RESIDENTS}
     run.reported = {userid: set() for userid in run.users.values()}
     run.written = {userid: "" for userid in run.users.values()}
+    run.dropped = {userid: set() for userid in run.users.values()}
+    run.phones = {userid: f"139{example % 100000:05d}{index:03d}" for index, userid in enumerate(run.users.values())}
     run.keys, run.conversation = [], conversation
     with factory.begin() as session:
         home = session.scalars(select(Unit).order_by(Unit.id).limit(1)).one()
         session.add_all(Resident(userid=run.users[name], unit=home) for name in sorted(HOUSEHOLD))
         run.outbox_seen = session.scalar(select(func.max(OutboxMessage.id))) or 0
         run.events_seen = session.scalar(select(func.max(CaseEvent.id))) or 0
+        run.outbox_start = session.scalar(select(func.max(OutboxMessage.id))) or 0
 
 
 def _report_text(sentences: tuple[str, ...], variant: str) -> str:
@@ -240,6 +278,8 @@ def _assert_told_rightly(factory, run: Run, userid: str | None, reply: str) -> N
             for text in texts:
                 _assert_names_own_cases(session, run, resident, text)
                 _assert_quotes_no_other(run, resident, text)
+                others = {run.phones[other] for other in run.users.values() if other != resident}
+                assert not others & set(phone_numbers(text)), (resident, text, run.conversation)
             asking = [text for text in texts if any(words in text for words in QUESTIONS)]
             assert len(asking) <= 1, (resident, asking, run.conversation)
             _assert_asks_about_own_case(session, run, resident)
@@ -364,7 +404,7 @@ def _assert_no_report_lost(factory, run: Run) -> None:  # noqa: F811
             reopened = [event.actor for event in case.events if event.action == "reopen"]
             assert set(reopened) <= {case.reporter_userid}, (case.id, reopened, conversation)
         for userid, sentences in run.reported.items():
-            for sentence in sentences:
+            for sentence in sentences - run.dropped[userid]:
                 assert _compared(sentence) in words[userid], (userid, sentence, conversation)
 
 
@@ -378,3 +418,13 @@ def _assert_no_place_given_is_left(factory, services: Services, run: Run) -> Non
                 if event.actor == case.reporter_userid and event.action == "attach" and event.note:
                     found = index.match(fold(event.note), limit=1)
                     assert not (found and found[0].confident), (case.id, event.note, run.conversation)
+
+
+def _assert_group_chats_mask_phones(factory, run: Run) -> None:  # noqa: F811
+    """No group chat message of the example shows a resident's phone number unmasked."""
+    with factory() as session:
+        group = session.scalars(select(OutboxMessage.text).where(
+            OutboxMessage.id > run.outbox_start,
+            OutboxMessage.channel.in_((OutboxChannel.APPCHAT.value, OutboxChannel.WEBHOOK.value)))).all()
+    for text in group:
+        assert not set(run.phones.values()) & set(phone_numbers(text)), (text, run.conversation)
