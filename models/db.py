@@ -204,10 +204,12 @@ class TransactionMemo:
     """What one transaction learnt about some tables (a dict), kept beside its connection (`Connection.info`)
     and forgotten when the transaction ends, when a savepoint rolls back, and when a statement on that
     connection writes one of `tables` — whoever sends it: a flush, a Core statement, a prepared one.
-    `inserts=False`: an INSERT into them leaves the memo (its owner counts what it inserts itself)."""
+    `inserts=False`: an INSERT into them leaves the memo (its owner counts what it inserts itself).
+    `columns`: what the memo knows depends on these columns alone: an UPDATE whose SET names none of them leaves it."""
 
-    def __init__(self, key: str, tables: frozenset[str], *, inserts: bool = True) -> None:
-        self.key, self.tables, self.inserts = key, tables, inserts
+    def __init__(self, key: str, tables: frozenset[str], *, inserts: bool = True,
+                 columns: frozenset[str] | None = None) -> None:
+        self.key, self.tables, self.inserts, self.columns = key, tables, inserts, columns
         _MEMOS.append(self)
         _MEMO_KEYS.add(key)
         _dropped_by.cache_clear()
@@ -238,7 +240,24 @@ def _dropped_by(statement: str) -> tuple[str, ...]:
     if write is None:
         return ()
     table, insert = write.group(2).lower(), write.group(1)[0] in "Ii"
-    return tuple(memo.key for memo in _MEMOS if table in memo.tables and (memo.inserts or not insert))
+    assigned = _assigned(statement) if write.group(1)[0] in "Uu" else None
+    return tuple(memo.key for memo in _MEMOS if table in memo.tables and (memo.inserts or not insert)
+                 and (assigned is None or memo.columns is None or not assigned.isdisjoint(memo.columns)))
+
+
+_SET = re.compile(r"\sSET\s(.*?)(?:\sWHERE\s|$)", re.IGNORECASE | re.DOTALL)
+_ASSIGNED = re.compile(r'"?(\w+)"?\s*=')
+_PYFORMAT = re.compile(r"%\(\w+\)s")  # psycopg's bound values
+
+
+def _assigned(update: str) -> frozenset[str] | None:
+    """The columns an UPDATE's SET clause names; None when it cannot tell (parentheses: an expression or a subquery,
+    whose own WHERE may have ended the clause too early)."""
+    found = _SET.search(update)
+    if found is None:
+        return None
+    clause = _PYFORMAT.sub("?", found.group(1))
+    return None if "(" in clause else frozenset(column.lower() for column in _ASSIGNED.findall(clause))
 
 
 def _memos_forget(connection, *_args) -> None:

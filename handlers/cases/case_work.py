@@ -245,15 +245,16 @@ def compared(session: Session, case: Case, rules: ClockRules, now: datetime, *, 
     returned) — unless not `link` (a worker sorting it decides, with 合并) —, else marked 疑似重复 when alike another
     open case and 回头件 when like a case closed there not long ago (`mark_repeat`; once). `waited`: it waited for
     its place or category, and the cases opened meanwhile count too. `opened_now`: as `merge`."""
-    found = likely_duplicate(session, case, rules.duplicate_window, rules.duplicate_similarity, waited=waited)
+    repeats = case.repeat_of_id is None  # the 回头件 check follows: its closed cases are read with the open ones
+    found = likely_duplicate(session, case, rules.duplicate_window, rules.duplicate_similarity, waited=waited,
+                             repeat_window=rules.repeat_window if repeats else None)
     if found is not None and found.sure and link:
         original = found.case
         merge(session, case, original, SYSTEM.userid, now, tell_reporter=False, opened_now=opened_now)
         return original
     if found is not None:
         update_loaded(session, case, {"suspect_of_id": found.case_id})
-    repeat_of = likely_repeat(session, case, rules.repeat_window, rules.duplicate_similarity) \
-        if case.repeat_of_id is None else None
+    repeat_of = likely_repeat(session, case, rules.repeat_window, rules.duplicate_similarity) if repeats else None
     if repeat_of is not None:
         mark_repeat(session, case, session.get(Case, repeat_of), now)
     return None

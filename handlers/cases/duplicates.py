@@ -20,13 +20,14 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import CompoundSelect, Select, String, bindparam, cast, func, literal_column, null, select, union_all
 from sqlalchemy.orm import Session
 
 from handlers.cases.timing import Thresholds
 from handlers.chat.commands import holds_words
 from handlers.classify import normalise
 from models import Case, CaseState, state_in
+from models.db import TransactionMemo
 from models.rows import flush_pending, held, in_session
 from models.statements import fetch_all
 
@@ -51,10 +52,10 @@ _IN_UNIT = _EARLIER.where(_CASES.unit_id == bindparam("place")).order_by(_CASES.
 _IN_GRID = _EARLIER.where(_CASES.grid_id == bindparam("place"), func.coalesce(_CASES.unit_id, 0) == 0).order_by(
     _CASES.id.desc()).limit(CANDIDATES)
 _CASE = select(Case.__table__).where(_CASES.id == bindparam("case_id"))  # the one found, every column
-# Cases of the matter there closed (办结, then perhaps rated and archived) since `since`, on the same indexes.
+# Cases of the matter there closed (办结, then perhaps rated and archived) since `closed_since`, on the same indexes.
 _CLOSED = select(_CASES.id, _CASES.text, _CASES.reporter_userid).where(
     _CASES.id < bindparam("case_id"), _CASES.category == bindparam("category"),
-    state_in((CaseState.CLOSED, CaseState.ARCHIVED)), _CASES.closed_at >= bindparam("since"),
+    state_in((CaseState.CLOSED, CaseState.ARCHIVED)), _CASES.closed_at >= bindparam("closed_since"),
 )
 _CLOSED_IN_UNIT = _CLOSED.where(_CASES.unit_id == bindparam("place")).order_by(_CASES.id.desc()).limit(CANDIDATES)
 _CLOSED_IN_GRID = _CLOSED.where(_CASES.grid_id == bindparam("place"), func.coalesce(_CASES.unit_id, 0) == 0).order_by(
@@ -63,13 +64,29 @@ _CLOSED_IN_GRID = _CLOSED.where(_CASES.grid_id == bindparam("place"), func.coale
 # is back (又, 还是), on the same indexes' place prefix.
 _ELSEWHERE_CLOSED = select(_CASES.id, _CASES.text, _CASES.reporter_userid).where(
     _CASES.id < bindparam("case_id"), _CASES.category != bindparam("category"),
-    state_in((CaseState.CLOSED, CaseState.ARCHIVED)), _CASES.closed_at >= bindparam("since"),
+    state_in((CaseState.CLOSED, CaseState.ARCHIVED)), _CASES.closed_at >= bindparam("closed_since"),
 )
 _OTHER_CLOSED_IN_UNIT = _ELSEWHERE_CLOSED.where(_CASES.unit_id == bindparam("place")).order_by(
     _CASES.id.desc()).limit(CANDIDATES)
 _OTHER_CLOSED_IN_GRID = _ELSEWHERE_CLOSED.where(
     _CASES.grid_id == bindparam("place"), func.coalesce(_CASES.unit_id, 0) == 0).order_by(
     _CASES.id.desc()).limit(CANDIDATES)
+
+
+def _open_and_closed(earlier: Select, closed: Select) -> CompoundSelect:
+    """Both searches in one statement (a report opened is compared with both): (id, text, reporter, closed) rows."""
+    opened, ended = earlier.subquery(), closed.subquery()
+    nobody = cast(null(), String).label("reporter_userid")
+    return union_all(select(opened.c.id, opened.c.text, nobody, literal_column("0").label("closed")),
+                     select(ended.c.id, ended.c.text, ended.c.reporter_userid, literal_column("1").label("closed")))
+
+
+_BOTH_IN_UNIT = _open_and_closed(_IN_UNIT, _CLOSED_IN_UNIT)
+_BOTH_IN_GRID = _open_and_closed(_IN_GRID, _CLOSED_IN_GRID)
+# The closed cases of the place read with the open ones for a case (case id, closed_since) → rows, for the 回头件 check
+# that follows in the same transaction; forgotten at any write that could change which cases they are.
+_CLOSED_READ = TransactionMemo("gridbot_closed_of_place", frozenset({Case.__tablename__}),
+                               columns=frozenset({"state", "closed_at", "category", "unit_id", "grid_id"}))
 
 # Words that say where, when or fill the sentence, not what is wrong: left out of the comparison (楼道, 楼上 and
 # 楼下 stay: 楼道灯 is not a 路灯, the flat above is not the flat below).
@@ -191,16 +208,24 @@ def similarity(a: str, b: str, places: tuple[str, ...] = ()) -> float:
 
 
 def likely_duplicate(session: Session, case: Case, window: timedelta, thresholds: Thresholds, *,
-                     waited: bool = False) -> Found | None:
+                     waited: bool = False, repeat_window: timedelta | None = None) -> Found | None:
     """The most alike open case of the same category in the same unit (without a unit: the same grid, also without),
     reported by someone else within `window` before `case` (`waited`: or since, `case` having waited for its place or
     category), if at least `thresholds.suspect` alike
     (a resident's own repeat stays a case; a case naming another building, entrance, floor or room is
-    not compared)."""
+    not compared). `repeat_window`: the same statement reads the closed cases `likely_repeat` asks for next."""
     if case.grid_id is None:
         return None
-    rows, places = _of_the_place(session, case, (_IN_UNIT, _IN_GRID), since=case.created_at - window,
-                                 reporter=case.reporter_userid, before=PAST_EVERY_ID if waited else case.id)
+    params = {"since": case.created_at - window, "reporter": case.reporter_userid,
+              "before": PAST_EVERY_ID if waited else case.id}
+    if repeat_window is None:
+        rows, places = _of_the_place(session, case, (_IN_UNIT, _IN_GRID), **params)
+    else:
+        closed_since = case.created_at - repeat_window
+        both, places = _of_the_place(session, case, (_BOTH_IN_UNIT, _BOTH_IN_GRID), **params,
+                                     closed_since=closed_since)
+        rows = [(case_id, text) for case_id, text, _, closed in both if not closed]
+        _CLOSED_READ.get(session)[case.id, closed_since] = [row[:3] for row in both if row[3]]
     scored = [(similarity(case.text, text, places), -case_id, case_id, text) for case_id, text in rows
               if not elsewhere(case.text, text)]
     if not scored:
@@ -221,20 +246,25 @@ def likely_repeat(session: Session, case: Case, window: timedelta, thresholds: T
     upstairs)."""
     if case.grid_id is None:
         return None
-    rows, places = _of_the_place(session, case, (_CLOSED_IN_UNIT, _CLOSED_IN_GRID), since=case.created_at - window)
+    closed_since = case.created_at - window
+    rows = _CLOSED_READ.get(session).pop((case.id, closed_since), None)
+    if rows is not None:
+        places = _place_words(case)
+    else:
+        rows, places = _of_the_place(session, case, (_CLOSED_IN_UNIT, _CLOSED_IN_GRID), closed_since=closed_since)
     again = holds_words(case.text, "again")
     said = again, again and holds_words(case.text, "refer_back")
     scored = [(similarity(case.text, text, places), case_id, text, reporter) for case_id, text, reporter in rows]
     alike = [(score, case_id) for score, case_id, text, reporter in scored
              if _back_again(case, text, reporter == case.reporter_userid, places, said, score >= thresholds.suspect)]
     if not alike and again:
-        alike = _back_in_another_category(session, case, places, since=case.created_at - window)
+        alike = _back_in_another_category(session, case, places, closed_since=closed_since)
     return max(alike)[1] if alike else None
 
 
 def _back_in_another_category(session: Session, case: Case, places: tuple[str, ...], **params) -> list[tuple]:
-    """(similarity, id) of the place's cases of other categories closed since `since` that `case`, saying the problem
-    is back (`likely_repeat`), reports again though classified otherwise this time (下水道又堵了，臭气熏天 as 环境卫生
+    """(similarity, id) of the place's cases of other categories closed since `closed_since` that `case`, saying the
+    problem is back (`likely_repeat`), reports again though classified otherwise this time (下水道又堵了，臭气熏天 as 环境卫生
     after 下水道堵了，污水漫出来了 as 市政设施): naming the same thing, a run of THING_CHARS of their contents (下水道堵),
     not a spot or home apart. Words alike by the matter's usual words only (楼道灯又坏了 after 楼道里堆满了杂物: 楼道)
     are no link: another category says another matter unless the thing is the same."""
@@ -257,7 +287,12 @@ def _of_the_place(session: Session, case: Case, queries: tuple, **params) -> tup
     flush_pending(session, Case)  # then straight to the driver: no autoflush needed
     rows = fetch_all(session, queries[0] if case.unit_id else queries[1], {
         "case_id": case.id, "category": case.category, "place": case.unit_id or case.grid_id, **params})
-    return rows, place_words(case.unit.address if case.unit else "", case.grid.name)
+    return rows, _place_words(case)
+
+
+def _place_words(case: Case) -> tuple[str, ...]:
+    """The words naming `case`'s place (`place_words` of its unit's address and its grid's name)."""
+    return place_words(case.unit.address if case.unit else "", case.grid.name)
 
 
 def _back_again(case: Case, earlier: str, same_reporter: bool, places: tuple[str, ...], said: tuple[bool, bool],

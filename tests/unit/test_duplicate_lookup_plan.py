@@ -28,6 +28,10 @@ def plan_of(statement, params: dict) -> list[str]:
         return [row[-1] for row in connection.execute(statement, params).all()]
 
 
+PARAMS = {"case_id": 1000, "before": 1000, "category": "环境卫生", "since": datetime(2026, 11, 1),
+          "closed_since": datetime(2026, 11, 1), "reporter": "r", "place": 1}
+
+
 @pytest.mark.parametrize(("statement", "index"), [
     (duplicates._IN_UNIT, "ix_cases_unit_category (unit_id=? AND category=? AND id<?)"),
     (duplicates._IN_GRID, "ix_cases_grid_category (grid_id=? AND category=? AND id<?)"),
@@ -35,9 +39,19 @@ def plan_of(statement, params: dict) -> list[str]:
     (duplicates._CLOSED_IN_GRID, "ix_cases_grid_category (grid_id=? AND category=? AND id<?)"),
 ])
 def test_the_earlier_cases_of_a_place_and_matter_are_searched_on_their_own_index(statement, index):
-    plan = plan_of(statement, {"case_id": 1000, "before": 1000, "category": "环境卫生", "since": datetime(2026, 11, 1),
-                               "reporter": "r", "place": 1})
+    plan = plan_of(statement, PARAMS)
     assert plan == [f"SEARCH cases USING INDEX {index}"]
+
+
+@pytest.mark.parametrize(("statement", "index"), [
+    (duplicates._BOTH_IN_UNIT, "ix_cases_unit_category (unit_id=? AND category=? AND id<?)"),
+    (duplicates._BOTH_IN_GRID, "ix_cases_grid_category (grid_id=? AND category=? AND id<?)"),
+])
+def test_the_open_and_closed_cases_of_a_place_and_matter_read_together_are_searched_on_their_index(statement, index):
+    """The duplicate check reads the 回头件 check's closed cases with its open ones: two searches, no scan."""
+    plan = plan_of(statement, PARAMS)
+    searches = [step for step in plan if step.startswith(("SEARCH", "SCAN cases"))]
+    assert searches == [f"SEARCH cases USING INDEX {index}"] * 2
 
 
 def test_a_report_sent_again_is_looked_for_among_the_residents_own_cases():
@@ -57,5 +71,5 @@ def test_the_case_a_late_category_answer_sorts_is_looked_for_among_the_residents
 def test_the_other_matters_of_a_place_are_read_on_its_index(statement):
     """A report saying the problem is back looks at the place's cases of other categories too (its unit's or grid's):
     never every case."""
-    plan = plan_of(statement, {"case_id": 1000, "category": "环境卫生", "since": datetime(2026, 11, 1), "place": 1})
+    plan = plan_of(statement, PARAMS)
     assert plan[0].startswith("SEARCH cases USING INDEX ix_cases_"), plan

@@ -15,7 +15,7 @@ from handlers.conversation import resident as resident_messages
 from handlers.conversation.opening import resident_and_conversation
 from handlers.progress_links import SESSION_KEY, LinkSigner, case_for_link, link_for, revoke
 from models import Case, CaseState, Grid, ProgressLink, Resident, Unit, utcnow
-from models.rows import add_inserted
+from models.rows import add_inserted, update_loaded
 from models.statements import insert_row
 from tests.demo_db import demo_factory  # noqa: F401  (fixture)
 from tests.sql_seen import statements_sent
@@ -366,3 +366,26 @@ def test_a_question_to_someone_waiting_for_nothing_is_written_at_once_and_found(
     assert resident_and_conversation(session, "first-time")[1] is None
     pending.expect(session, "first-time", pending.RATE, {"case_id": 8}, utcnow())
     assert resident_and_conversation(session, "first-time")[1].data == {"case_id": 8}
+
+
+def test_the_repeat_check_after_the_duplicate_check_reads_nothing_again_and_finds_the_same_closed_case(session):
+    """A report opened is compared with the open cases of its place and matter, then with the closed ones (回头件):
+    one statement reads both; the closed case is the one the 回头件 check finds by itself."""
+    from handlers.cases.duplicates import likely_duplicate, likely_repeat
+    from handlers.cases.timing import clock_rules
+
+    rules = clock_rules()
+    unit = session.scalars(select(Unit).order_by(Unit.id)).first()
+    closed = new_case(session, unit)
+    closed.state, closed.closed_at = CaseState.CLOSED, utcnow()
+    again = new_case(session, unit)
+    again.reporter_userid = "someone-else"
+    session.flush()
+    alone = likely_repeat(session, again, rules.repeat_window, rules.duplicate_similarity)
+    assert alone == closed.id
+    likely_duplicate(session, again, rules.duplicate_window, rules.duplicate_similarity,
+                     repeat_window=rules.repeat_window)
+    update_loaded(session, again, {"suspect_of_id": closed.id})  # as a 疑似重复 mark between the checks: kept
+    with statements(session) as seen:
+        assert likely_repeat(session, again, rules.repeat_window, rules.duplicate_similarity) == alone
+    assert seen == []
