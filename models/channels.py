@@ -56,7 +56,7 @@ class ProgressLink(Base):
     """A case's progress-page token: random (unguessable) and revocable; the URL also carries its signature."""
 
     __tablename__ = "progress_links"
-    __table_args__ = (Index("ix_progress_links_case", "case_id", "revoked_at"),)
+    __table_args__ = (Index("ix_progress_links_holder", "case_id", "revoked_at", "userid", "created_at"),)
 
     token: Mapped[str] = mapped_column(String(32), primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))

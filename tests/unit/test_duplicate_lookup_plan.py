@@ -10,6 +10,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import create_engine, event
 
+from handlers import progress_links
 from handlers.cases import duplicates, records
 from handlers.conversation import resident
 from models.base import Base
@@ -73,3 +74,12 @@ def test_the_other_matters_of_a_place_are_read_on_its_index(statement):
     never every case."""
     plan = plan_of(statement, PARAMS)
     assert plan[0].startswith("SEARCH cases USING INDEX ix_cases_"), plan
+
+
+@pytest.mark.parametrize("holder", [None, "a-follower"])
+def test_the_live_link_of_a_case_for_its_holder_is_found_on_an_index_that_ends_at_it(holder):
+    """Asked by every reply naming a case (a likely duplicate's follower gets a link of their own): not a scan of the
+    case's links, one a follower, and a sort for the newest."""
+    plan = plan_of(progress_links._LIVE_TOKEN, {"case_id": 1, "holder": holder})
+    assert plan == ["SEARCH progress_links USING INDEX ix_progress_links_holder "
+                    "(case_id=? AND revoked_at=? AND userid=?)"]
