@@ -24,7 +24,7 @@ from sqlalchemy import CompoundSelect, Select, String, bindparam, cast, func, li
 from sqlalchemy.orm import Session
 
 from handlers.cases.timing import Thresholds
-from handlers.chat.commands import holds_words
+from handlers.chat.commands import holds_words, without_words
 from handlers.classify import normalise
 from models import Case, CaseState, state_in
 from models.db import TransactionMemo
@@ -89,11 +89,11 @@ _CLOSED_READ = TransactionMemo("gridbot_closed_of_place", frozenset({Case.__tabl
                                columns=frozenset({"state", "closed_at", "category", "unit_id", "grid_id"}))
 
 # Words that say where, when or fill the sentence, not what is wrong: left out of the comparison (楼道, 楼上 and
-# 楼下 stay: 楼道灯 is not a 路灯, the flat above is not the flat below).
+# 楼下 stay: 楼道灯 is not a 路灯, the flat above is not the flat below); pleas and thanks are commands.yaml's.
 _NOT_CONTENT = re.compile(
     r"[0-9a-z一二三四五六七八九十]+(?:号楼|栋|座|幢|单元|号|室|层|楼|期|区)|小区|门口|门前|附近|旁边"
     r"|[0-9一两三四五六七八九十几好]+个?(?:星期|礼拜|周|天|日|月)"
-    r"|这里|那里|我们|你们|他们|大家|麻烦|请|一下|处理|[的了吧啊呢吗呀很太都也还又在有是这那个些]|[^\w]")
+    r"|这里|那里|我们|你们|他们|大家|[的了吧啊呢吗呀很太都也还又在有是这那个些]|[^\w]")
 # Where a report places the matter relative to the reporter's own home: each reporter's own, never the same spot.
 _AT_HOME = re.compile(r"楼上|隔壁|对门|我家|我们家|家里|家中")
 # A day a report names: the same words about two days are two events (a fight yesterday is not today's).
@@ -143,12 +143,13 @@ def place_words(*addresses: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=4096)
 def content(text: str, places: tuple[str, ...] = ()) -> str:
-    """What a report says is wrong: the normalised text without its place, time spans, fillers and punctuation
-    (kept: the same earlier cases are compared with every new report of their unit)."""
+    """What a report says is wrong: the normalised text without its place, time spans, fillers, pleas and thanks
+    (请尽快处理, 谢谢), punctuation and emoji (kept: the same earlier cases are compared with every new report of their
+    unit)."""
     folded = normalise(text)
     for word in places:
         folded = folded.replace(word, "")
-    return _NOT_CONTENT.sub("", folded)
+    return _NOT_CONTENT.sub("", without_words(folded, "pleas", "thanks"))
 
 
 @lru_cache(maxsize=4096)

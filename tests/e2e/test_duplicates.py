@@ -49,7 +49,7 @@ SLIDE_BINS, SLIDE_BINS_AGAIN = "小区滑梯旁的垃圾桶好几天没人倒，
 def neighbours(wecom, database_url) -> list[str]:
     """Residents bound to one unit."""
     unit = cli_json(["units", "--json"], database_url)[2]
-    users = [f"dup-{n}" for n in range(42)]
+    users = [f"dup-{n}" for n in range(44)]
     for userid in users:
         assert "绑定" in wecom.send_text(userid, f"绑定 {unit['address']}")
     return users
@@ -338,3 +338,16 @@ def test_a_report_placed_by_staff_follows_a_neighbours_case_and_its_resident_hea
     assert show(waiting, database_url)["duplicate_of"] == original
     [told] = queued(db, "dup-unplaced-2", waiting)
     assert "已有人反映" in told and original in told, told
+
+
+KIOSK_BINS = "小区东门岗亭旁的垃圾桶满了没人收"
+KIOSK_BINS_PRESSED = "小区东门岗亭旁垃圾桶满了！！！！麻烦尽快处理，谢谢🙏🙏"  # the same matter, pressed and thanked
+
+
+def test_a_neighbours_report_pressed_with_exclamation_marks_emoji_and_pleas_follows_the_case(
+        wecom, database_url, neighbours):
+    """Urging and thanks (麻烦尽快处理，谢谢) say nothing of what is wrong: the neighbour's report follows the open case
+    as it does without them. Before, 尽快 was read as its matter (垃圾桶满没人收 / 垃圾桶满尽快) and the report opened a
+    case of its own."""
+    original, linked = _linked(wecom, neighbours[42], KIOSK_BINS, neighbours[43], KIOSK_BINS_PRESSED)
+    assert show(linked, database_url)["duplicate_of"] == original

@@ -15,7 +15,10 @@ SAME = [
     ("楼道里堆满了杂物，堵住了消防通道", "楼道里堆满了杂物，堵住了消防通道，太危险"),
     ("楼下垃圾桶满了没人清理", "垃圾桶满了好几天了没人清理"),
     ("北门那块井盖松了，车一过就响", "北门井盖松了，车压过去就响"),  # a wording, not another thing
+    ("西门花坛边的垃圾桶满了没人收", "西门花坛边垃圾桶满了！！！！赶紧处理一下，谢谢👍👍"),  # pressed and thanked
 ]
+# Two matters pressed alike: pleas, thanks and emoji are no part of either.
+PRESSED_APART = ("楼道灯坏了！！！麻烦尽快处理，谢谢🙏🙏", "楼道里堆满了杂物！！！麻烦尽快处理，谢谢🙏🙏")
 # Alike enough to have been linked, each about another thing, day or home.
 APART = [
     ("楼道灯坏了，晚上黑漆漆的", "路灯坏了，晚上黑漆漆的"),  # the stairwell's lamp is not the street's
@@ -35,3 +38,7 @@ def test_a_report_that_only_says_more_or_less_is_the_same_matter(first, second):
 @pytest.mark.parametrize(("first", "second"), APART)
 def test_alike_reports_about_another_thing_day_or_home_are_not_the_same_matter(first, second):
     assert similarity(first, second) >= LINK and not same_matter(first, second)
+
+
+def test_the_same_pleas_do_not_make_two_matters_alike():
+    assert similarity(*PRESSED_APART) < LINK
