@@ -32,7 +32,7 @@ from handlers.conversation.opening import Opened, ensure_resident, open_report
 from handlers.places.routing import pick_assignee
 from handlers.services import Services
 from handlers.texts import render
-from models import OPEN_STATES, Case, Conversation, InboundMessage, Resident, resident_channel
+from models import OPEN_STATES, Case, CaseState, Conversation, InboundMessage, Resident, resident_channel
 from models.outbox import queue_notice
 
 log = logging.getLogger("gridbot.drafts")
@@ -205,8 +205,15 @@ def set_aside(session: Session, services: Services, resident: Resident, draft: d
 
 
 def tell_apart(session: Session, resident: Resident, opened: Opened) -> None:
-    """Tell the resident of a report opened without their answer, in a message of its own."""
-    queue_notice(session, channel=resident_channel(resident.userid), recipient=resident.userid, text=opened.reply,
+    """Tell the resident of a report opened without their answer, in a message of its own: a case waiting for its
+    place asks it only while that is the question standing (a report sent instead may ask its own), else staff find
+    it (the clock hands it over), one question at a time."""
+    asking = pending.current(session, resident.userid)
+    text = opened.reply
+    if opened.case.state == CaseState.AWAITING_PLACE and (asking is None or
+                                                          (asking.data or {}).get("case_id") != opened.case.id):
+        text = render("notices/place_found_later", case=opened.case)
+    queue_notice(session, channel=resident_channel(resident.userid), recipient=resident.userid, text=text,
                  dedupe_key=f"draft:{opened.case.id}:{resident.userid}", case_id=opened.case.id)
 
 

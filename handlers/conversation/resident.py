@@ -430,8 +430,9 @@ def _moved_on(session: Session, services: Services, resident: Resident, draft: d
         placed = _answer_address(session, services, resident, pending.AWAIT_ADDRESS, asked, text, now)
         if placed is not None:
             return placed
-    drafts.tell_apart(session, resident, opened)
-    return _fresh(session, services, resident, text, record, now)
+    reply = _fresh(session, services, resident, text, record, now)
+    drafts.tell_apart(session, resident, opened)  # after the new words: they may ask a question of their own
+    return reply
 
 
 def _only_a_place(session: Session, services: Services, text: str) -> bool:

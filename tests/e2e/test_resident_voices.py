@@ -240,3 +240,18 @@ def test_a_resident_asking_which_grid_an_address_belongs_to_is_told_it(wecom, fa
     resident, _ = kf_resident(fake_wecom, wecom, "wmVoicesWhichGrid000001")
     answer = said(resident, "桃源居5栋归哪个网格管？")
     assert "桃源居5-6栋" in answer and "翠苑社区第四网格" in answer, answer
+
+
+def test_a_report_opened_unasked_because_another_followed_does_not_ask_its_place_beside_the_new_question(
+        wecom, fake_wecom, db):
+    """Asked the category of 太阳能热水器漏水, a resident reports the lamp instead: the first opens as 其他 and the lamp
+    asks its address. The first's message asked its address too (两个问题 at once), and the answer for it went to the
+    lamp's case. Its message now says it is registered and its place will be found with staff, asking nothing."""
+    resident, userid = kf_resident(fake_wecom, wecom, "wmVoicesTwoQuestions01")
+    assert "哪一类" in said(resident, "我家楼顶的太阳能热水器一直在漏水")
+    lamp = said(resident, "楼下的路灯不亮好几天了")
+    assert "请告诉我们具体地址" in lamp, lamp
+    with db() as session:
+        first = session.scalars(select(Case).where(Case.reporter_userid == userid).order_by(Case.id)).first()
+    told = queued(db, userid, f"GB-{first.id:06d}")
+    assert len(told) == 1 and "已登记" in told[0] and "请" not in told[0].split("\n")[0], told
