@@ -2,8 +2,8 @@
 
 Order matters: width and case first (NFKC, casefold), then Cantonese words to Mandarin
 (the table is keyed on both scripts), traditional → simplified (OpenCC t2s), Chinese
-numerals before a building/room counter to digits, punctuation/emoji/whitespace removed,
-and runs of one repeated character collapsed.
+numerals before a building/room counter to digits, a numbered phase written with another phase word as 期
+(一区 → 1期), punctuation/emoji/whitespace removed, and runs of one repeated character collapsed.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from config.settings import SHIPPED_CONFIG_DIR
 from handlers.chat.scripts import to_simplified
 
 _DIALECT_FILE = Path(__file__).with_name("dialect.yaml")
@@ -30,6 +31,15 @@ _REPEATS = re.compile(r"(\D)\1{2,}")
 # Full-width ASCII and the ideographic space: the bulk of what NFKC changes in Chinese text,
 # folded by one regex pass so that the full NFKC only runs when something else needs it.
 _FULL_WIDTH = re.compile("[\uff01-\uff5e\u3000]")
+
+
+@lru_cache(maxsize=1)
+def _phase() -> tuple[re.Pattern[str], str]:
+    """A numbered phase of an estate written with another of address.yaml's `phase_words` than the first (1区 for 1期,
+    not after a letter: A3区 is a district), and that first word: the same place, so the same words for every rule
+    and the model."""
+    first, *others = yaml.safe_load((SHIPPED_CONFIG_DIR / "address.yaml").read_text(encoding="utf-8"))["phase_words"]
+    return re.compile(rf"(?<![a-z0-9])(\d+)(?:{'|'.join(map(re.escape, others or ['(?!)']))})"), first
 
 
 @lru_cache(maxsize=1)
@@ -85,5 +95,7 @@ def normalise(text: str) -> str:
         text = pattern.sub(lambda m: table[m.group(0)], text)
     text = to_simplified(text)
     text = _NUMERAL.sub(lambda m: str(chinese_number(m.group(1))), text)
+    phase, word = _phase()
+    text = phase.sub(rf"\g<1>{word}", text)
     text = _strip_noise(text)
     return _REPEATS.sub(r"\1", text)

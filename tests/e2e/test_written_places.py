@@ -255,3 +255,15 @@ def _asked(wecom, database_url: str, userid: str, text: str) -> str:
     question = wecom.send_text(userid, text)
     assert cli_json(["case", "show", case_number(question), "--json"], database_url)["state"] == "awaiting_place"
     return question
+
+
+@pytest.mark.parametrize(("userid", "place", "unit"), [("phase-as-qi-resident", "1期5栋", "441999001001001003"),
+                                                      ("phase-as-qu-resident", "一区7栋", "441999001001001004")])
+def test_a_phase_written_as_a_district_opens_the_case_as_the_phase_does(wecom, database_url, userid, place, unit):
+    """阳光小区一区 is 阳光小区1期 (区, like 期, names a part of an estate): the stairwell lamp's case opens at the
+    building straight away either way. Before, the classifier read 一区 as words of their own (1区7栋, not 1期7栋) and
+    the resident writing it was asked the category."""
+    reply = wecom.send_text(userid, f"阳光小区{place}楼道灯坏了好几天")
+    assert "事项编号" in reply and "哪一类" not in reply, reply
+    case = cli_json(["case", "show", case_number(reply), "--json"], database_url)
+    assert (case["state"], case["category"], case["unit"]) == ("pending", "市政设施", unit), case
