@@ -43,4 +43,5 @@ class Conversation(Base):
     userid: Mapped[str] = mapped_column(String(64), primary_key=True)
     state: Mapped[str] = mapped_column(String(24))
     data: Mapped[dict] = mapped_column(default=dict)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # when the question was asked: pending.expect always sets it (a photo added keeps the ask-back's time), no onupdate
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
