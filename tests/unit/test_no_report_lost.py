@@ -11,7 +11,8 @@ resident (replies and notices, checked as they are sent) names only cases they r
 another resident's report and asks at most one question; a closed case is reopened only by its own reporter; no
 case still waits for a place its resident wrote on it.
 
-`GRIDBOT_FUZZ_EXAMPLES` runs more examples than the suite's few (e.g. 500 with `-p no:randomly --hypothesis-seed N`)."""
+The suite's few examples are the same on every run (derandomised: a red CI means a defect in them, not a draw);
+`GRIDBOT_FUZZ_EXAMPLES` runs more examples, drawn at random (e.g. 500 with `-p no:randomly --hypothesis-seed N`)."""
 
 from __future__ import annotations
 
@@ -90,7 +91,8 @@ RESIDENTS = ("a", "b", "c", "d")
 ON_KF = frozenset("bd")
 HOUSEHOLD = frozenset("cd")
 ARRIVAL = "441999001001003002"  # the demo's 湖景苑3-4栋
-EXAMPLES = int(os.environ.get("GRIDBOT_FUZZ_EXAMPLES", "30"))
+EXPLORING = os.environ.get("GRIDBOT_FUZZ_EXAMPLES")
+EXAMPLES = int(EXPLORING or "30")
 
 Step = tuple[str, str, object]  # (resident, kind, value)
 
@@ -153,7 +155,8 @@ def services(run: Run) -> Services:
     return Services(config_dir=SHIPPED_CONFIG_DIR, clock=lambda: run.now)
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=EXPLORING is None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(conversation=steps)
 def test_every_report_stands_in_its_own_residents_case(district, services, run, conversation):
     _start(district, run, conversation)
