@@ -20,7 +20,19 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
-from sqlalchemy import CompoundSelect, Select, String, bindparam, cast, func, literal_column, null, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from handlers.cases.timing import Thresholds
@@ -39,39 +51,40 @@ PAST_EVERY_ID = 2**31 - 1  # `before` for a case compared after it waited (later
 # Built once on the table, compiled once and run through the driver (`fetch_all`). A case with a unit is
 # found on ix_cases_unit_category (unit, category, id), one without on ix_cases_grid_category (grid, category, id).
 _CASES = Case.__table__.c
+
+
+def _by_place(query: Select) -> tuple[Select, Select]:
+    """`query` for the cases of a unit, and for those of a grid without a unit (a case of one building is no duplicate
+    of one placed at the estate: tested through coalesce so that SQLite never reads them on ix_cases_unit_category,
+    every unit-less case of the category), the CANDIDATES most recent: the pair `_of_the_place` chooses from."""
+    newest = (_CASES.id.desc(),)
+    return (query.where(_CASES.unit_id == bindparam("place")).order_by(*newest).limit(CANDIDATES),
+            query.where(_CASES.grid_id == bindparam("place"), func.coalesce(_CASES.unit_id, 0) == 0).order_by(
+                *newest).limit(CANDIDATES))
+
+
+def _closed(category: ColumnElement[bool]) -> Select:
+    """Cases closed there (办结, then perhaps rated and archived) since `closed_since`, before `case_id`, of the
+    categories `category` admits."""
+    return select(_CASES.id, _CASES.text, _CASES.reporter_userid).where(
+        _CASES.id < bindparam("case_id"), category,
+        state_in((CaseState.CLOSED, CaseState.ARCHIVED)), _CASES.closed_at >= bindparam("closed_since"),
+    )
+
+
 # Those before `case` (`before`: its id), or every other one for a case placed or sorted later (`before`: past every
 # id), which meets the cases opened while it waited.
-_EARLIER = select(_CASES.id, _CASES.text).where(
-    _CASES.id < bindparam("before"), _CASES.id != bindparam("case_id"), _CASES.category == bindparam("category"), state_in(LINKABLE),
-    _CASES.created_at >= bindparam("since"), _CASES.duplicate_of_id.is_(None),
+_IN_UNIT, _IN_GRID = _by_place(select(_CASES.id, _CASES.text).where(
+    _CASES.id < bindparam("before"), _CASES.id != bindparam("case_id"), _CASES.category == bindparam("category"),
+    state_in(LINKABLE), _CASES.created_at >= bindparam("since"), _CASES.duplicate_of_id.is_(None),
     _CASES.reporter_userid != bindparam("reporter"),
-)
-_IN_UNIT = _EARLIER.where(_CASES.unit_id == bindparam("place")).order_by(_CASES.id.desc()).limit(CANDIDATES)
-# A case of one building is no duplicate of one placed at the estate: only cases without a unit, tested through
-# coalesce so that SQLite never reads them on ix_cases_unit_category (every unit-less case of the category).
-_IN_GRID = _EARLIER.where(_CASES.grid_id == bindparam("place"), func.coalesce(_CASES.unit_id, 0) == 0).order_by(
-    _CASES.id.desc()).limit(CANDIDATES)
+))
 _CASE = select(Case.__table__).where(_CASES.id == bindparam("case_id"))  # the one found, every column
-# Cases of the matter there closed (办结, then perhaps rated and archived) since `closed_since`, on the same indexes.
-_CLOSED = select(_CASES.id, _CASES.text, _CASES.reporter_userid).where(
-    _CASES.id < bindparam("case_id"), _CASES.category == bindparam("category"),
-    state_in((CaseState.CLOSED, CaseState.ARCHIVED)), _CASES.closed_at >= bindparam("closed_since"),
-)
-_CLOSED_IN_UNIT = _CLOSED.where(_CASES.unit_id == bindparam("place")).order_by(_CASES.id.desc()).limit(CANDIDATES)
-_CLOSED_IN_GRID = _CLOSED.where(_CASES.grid_id == bindparam("place"), func.coalesce(_CASES.unit_id, 0) == 0).order_by(
-    _CASES.id.desc()).limit(CANDIDATES)
+# Cases of the matter there closed since `closed_since`, on the same indexes.
+_CLOSED_IN_UNIT, _CLOSED_IN_GRID = _by_place(_closed(_CASES.category == bindparam("category")))
 # ... of the other categories there (a problem back, classified otherwise this time): asked only of a report saying it
 # is back (又, 还是), on the same indexes' place prefix.
-_ELSEWHERE_CLOSED = select(_CASES.id, _CASES.text, _CASES.reporter_userid).where(
-    _CASES.id < bindparam("case_id"), _CASES.category != bindparam("category"),
-    state_in((CaseState.CLOSED, CaseState.ARCHIVED)), _CASES.closed_at >= bindparam("closed_since"),
-)
-_OTHER_CLOSED_IN_UNIT = _ELSEWHERE_CLOSED.where(_CASES.unit_id == bindparam("place")).order_by(
-    _CASES.id.desc()).limit(CANDIDATES)
-_OTHER_CLOSED_IN_GRID = _ELSEWHERE_CLOSED.where(
-    _CASES.grid_id == bindparam("place"), func.coalesce(_CASES.unit_id, 0) == 0).order_by(
-    _CASES.id.desc()).limit(CANDIDATES)
-
+_OTHER_CLOSED_IN_UNIT, _OTHER_CLOSED_IN_GRID = _by_place(_closed(_CASES.category != bindparam("category")))
 
 def _open_and_closed(earlier: Select, closed: Select) -> CompoundSelect:
     """Both searches in one statement (a report opened is compared with both): (id, text, reporter, closed) rows."""

@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from handlers.cases.case_notices import tell_worker
-from handlers.chat import pending
 from handlers.cases.records import Place
+from handlers.chat import pending
 from handlers.chat.commands import (
     fold,
     holds_words,

@@ -323,8 +323,7 @@ def open_matters(session: Session, services: Services, resident: Resident, text:
             found = whole = whole or find_place(session, services, resident, text, now)
         places.append(found)
     opened = [open_report(session, services, resident, part.text, category,
-                          {**part.decision.stored(), "split": {"message": text, "part": n, "of": len(parts)}
-                           | ({"where": part.where} if part.where else {})},
+                          {**part.decision.stored(), "split": _split(text, n, len(parts), part.where)},
                           record, now, found=found, tell=False)
               for n, (part, category, found) in enumerate(zip(parts, categories, places), start=1)]
     numbers = _linked(session, [each.case for each in opened], text, [part.where for part in parts], now)
@@ -339,6 +338,12 @@ def open_matters(session: Session, services: Services, resident: Resident, text:
     return render("replies/cases_split", matters=[(part.where or part.text, category, each.case)
                                                   for part, category, each in zip(parts, categories, opened)],
                   question=question, where=all(part.where for part in parts))
+
+
+def _split(message: str, part: int, of: int, where: str) -> dict:
+    """What a part's classification keeps of the message it is one part of (`split`): the whole message, its turn
+    and how many, and, of one matter at several places, the words of its own place (`where`)."""
+    return {"message": message, "part": part, "of": of} | ({"where": where} if where else {})
 
 
 def _linked(session: Session, cases: list[Case | None], message: str, wheres: list[str], now: datetime) -> list[int]:
@@ -375,7 +380,7 @@ def place_at_each(session: Session, services: Services, resident: Resident, case
     wheres, stored = [choice for choice, _ in named], case.classification or {}
 
     def split(n: int) -> dict:
-        return {**stored, "split": {"message": case.text, "part": n, "of": len(wheres), "where": wheres[n - 1]}}
+        return {**stored, "split": _split(case.text, n, len(wheres), wheres[n - 1])}
 
     others = [open_report(session, services, resident, case.text, category, split(n), None, now,
                           found=(found.place or Place(None, None, None), found), tell=False)

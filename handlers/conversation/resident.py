@@ -13,8 +13,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from handlers.cases.case_notices import tell_worker
-from handlers.cases.lifecycle import allowed
 from handlers.cases.duplicates import content, place_words
+from handlers.cases.lifecycle import allowed
 from handlers.cases.records import Place, has_no_case, latest_open_case
 from handlers.cases.timing import clock_rules
 from handlers.chat import pending

@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import func, select
 
 from models import Case
-
 from tests.cli import cli_json
 from tests.e2e.worker_chat import digits, number_in, queued, show
 
