@@ -152,19 +152,22 @@ def reopen_clock(case: Case, now: datetime) -> None:
 
 def reassign(session: Session, case: Case, actor: Actor, target: Worker, now: datetime,
              take_window: timedelta, reason: str = "", *, tell_reporter: bool = True,
-             category_change: dict | None = None) -> CaseEvent:
+             category_change: dict | None = None, place_change: dict | None = None) -> CaseEvent:
     """转派: `target` becomes the assignee and has the take window to take it; they get the whole case
     with who handed it over and why (the reporter too, unless they caused it and are answered in chat).
     `category_change`: the case moves because its category changed (`recategorize`: `previous` category, `chosen` by
-    the resident's answer); the previous assignee heard so in the 改类 notice, the new one reads it on the card."""
+    the resident's answer); the previous assignee heard so in the 改类 notice, the new one reads it on the card.
+    `place_change`: the case moves because its place was corrected (`previous` place), told as the category's is."""
     previous = case.assignee
     note = f"{target.name}：{reason}" if reason else target.name
     event = apply_action(session, case, "reassign", actor=actor.userid, now=now, note=note)
     case.assignee, case.taken_at = target, None
     case.take_due = clock_rules().deadline(case.category, now, take_window)
-    if previous is not None and previous.userid not in (actor.userid, target.userid) and category_change is None:
+    if previous is not None and previous.userid not in (actor.userid, target.userid) and category_change is None \
+            and place_change is None:
         to_worker(session, event, previous, "notices/worker_update", who=actor.name)
-    notify_event(session, event, tell_reporter=tell_reporter, reason=reason, category_change=category_change)
+    notify_event(session, event, tell_reporter=tell_reporter, reason=reason, category_change=category_change,
+                 place_change=place_change)
     return event
 
 

@@ -18,6 +18,7 @@ class Transition:
 
 TRANSITIONS: dict[str, Transition] = {
     "place": Transition(frozenset({S.AWAITING_PLACE}), S.PENDING),
+    "move_place": Transition(_WORKABLE | {S.SUSPENDED}, None),  # the resident corrects the place (handlers/cases/place_moves.py)
     "take": Transition(frozenset({S.PENDING, S.ESCALATED}), S.IN_PROGRESS),
     "plan": Transition(frozenset({S.IN_PROGRESS, S.ESCALATED}), None),
     "progress": Transition(frozenset({S.IN_PROGRESS, S.ESCALATED, S.SUSPENDED}), None),

@@ -39,7 +39,7 @@ from handlers.chat.commands import (
 )
 from handlers.chat.inbound import MEDIA_KINDS, SHARED_KINDS, Inbound, attachment_of
 from handlers.classify import Decision
-from handlers.conversation import contact, drafts, follow_ups, resident_requests
+from handlers.conversation import contact, drafts, follow_ups, place_fix, resident_requests
 from handlers.conversation.matters import clear_report, matter_rules, parts_of
 from handlers.conversation.opening import (
     TIED_UNITS,
@@ -158,6 +158,9 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
            record: InboundMessage | None, now: datetime) -> str:
     """A message that answers no question: a command, a greeting or a report."""
     command = parse_command(text, "resident")
+    if (command is None or command.name == "add") and \
+            (moved := place_fix.moved(session, services, resident, text, now)) is not None:
+        return moved  # 说错了 应该是8栋, 是8栋门口，不是6栋: the place of the case just reported corrected
     if command is not None and command.name == "add":
         return _add(session, services, resident, command, record, now)
     if command is not None and (answered := resident_requests.run(session, services, resident, command, now)):

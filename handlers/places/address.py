@@ -260,6 +260,19 @@ def corrected(text: str) -> str:
     return text
 
 
+def correcting_words(text: str) -> str | None:
+    """The words naming the right place when `text`, sent on its own, takes back a place written before (说错了
+    应该是8栋, 是8栋门口，不是6栋, 二期3栋才对): `text` without the correction's own words and what it denies; None when
+    it says no correction (a correction word, or 不是 before a number), or names no number besides."""
+    rules, text = _rules(), to_simplified(nfkc(text))
+    denied = [found.group(0) for found in _DENIED.finditer(text)]
+    denies_a_place = any(designators(normalise_address(words)) != Designators() for words in denied)
+    if not denies_a_place and rules.correction.search(text) is None:
+        return None
+    words = rules.correction.sub("，", without_denied(text))
+    return words if designators(normalise_address(words)) != Designators() else None
+
+
 def _taken_back(before: str) -> tuple[int, int] | None:
     """Where the last clause of `before` that names a number lies (the place a correction takes back)."""
     ends = [0, *(m.end() for m in _CLAUSE_END.finditer(before)), len(before) + 1]

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from models import Grid, Worker
 from tests.cli import cli_json
 from tests.e2e.test_resident_loop import case_number
+from tests.e2e.worker_chat import queued
 
 
 def test_a_misspelt_road_with_its_number_asks_which_part_of_the_estate_there(wecom, database_url):
@@ -267,3 +268,34 @@ def test_a_phase_written_as_a_district_opens_the_case_as_the_phase_does(wecom, d
     assert "事项编号" in reply and "哪一类" not in reply, reply
     case = cli_json(["case", "show", case_number(reply), "--json"], database_url)
     assert (case["state"], case["category"], case["unit"]) == ("pending", "市政设施", unit), case
+
+
+def test_a_building_corrected_after_the_report_moves_the_case_there_and_its_worker_hears(wecom, db, database_url):
+    """哦不好意思，是8栋门口，不是6栋 after a report at 湖景苑6栋: the case moves to 湖景苑7-8栋 (same grid, same worker),
+    who is told of the new place; the resident is answered once, with the case number. Before, the words were only a
+    note and the case stayed at 5-6栋."""
+    number = case_number(wecom.send_text("late-fix-resident", "湖景苑6栋门口的垃圾桶满了好几天没人清理"))
+    before = cli_json(["case", "show", number, "--json"], database_url)
+    assert before["unit"] == "441999001001003003", before
+    reply = wecom.send_text("late-fix-resident", "哦不好意思，是8栋门口，不是6栋")
+    assert reply.count(number) == 1 and "湖景苑" in reply and "8栋" in reply, reply
+    case = cli_json(["case", "show", number, "--json"], database_url)
+    assert (case["grid"], case["unit"], case["assignee"]) == ("441999001001003", "441999001001003004",
+                                                              before["assignee"])
+    assert queued(db, before["assignee"], number, "7-8栋"), "the worker was not told the new place"
+
+
+def test_a_place_corrected_after_a_worker_took_the_case_moves_it_to_the_right_grid_and_tells_both_workers(
+        wecom, db, database_url):
+    """说错了 应该是二期9栋 after demo-worker took a report at 阳光小区一期9栋 (阳光社区第一网格): the case goes to the
+    second grid's worker, to be taken there; demo-worker hears it is no longer theirs, the new worker gets the card,
+    the resident is told once where it is now."""
+    number = case_number(wecom.send_text("taken-fix-resident", "阳光小区一期9栋门口的垃圾桶满了好几天没人清理"))
+    assert "已接单" in wecom.send_text("demo-worker", f"接单 {int(number[3:])}")
+    reply = wecom.send_text("taken-fix-resident", "说错了 应该是二期9栋")
+    assert reply.count(number) == 1 and "二期9-10栋" in reply, reply
+    case = cli_json(["case", "show", number, "--json"], database_url)
+    assert (case["grid"], case["unit"], case["state"]) == ("441999001001002", "441999001001002005", "pending"), case
+    assert case["assignee"] not in ("demo-worker", None)
+    assert queued(db, "demo-worker", number, "无需再跟进"), "the worker who took it was not told"
+    assert queued(db, case["assignee"], number, "接单"), "the new worker got no card"
