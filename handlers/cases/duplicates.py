@@ -36,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from handlers.cases.timing import Thresholds
-from handlers.chat.commands import holds_words, without_words
+from handlers.chat.commands import holds_words, one_name, without_words
 from handlers.classify import normalise
 from models import Case, CaseState, state_in
 from models.db import TransactionMemo
@@ -101,12 +101,13 @@ _BOTH_IN_GRID = _open_and_closed(_IN_GRID, _CLOSED_IN_GRID)
 _CLOSED_READ = TransactionMemo("gridbot_closed_of_place", frozenset({Case.__tablename__}),
                                columns=frozenset({"state", "closed_at", "category", "unit_id", "grid_id"}))
 
-# Words that say where, when or fill the sentence, not what is wrong: left out of the comparison (楼道, 楼上 and
-# 楼下 stay: 楼道灯 is not a 路灯, the flat above is not the flat below); pleas and thanks are commands.yaml's.
+# Words that say where, when or fill the sentence (sentence particles too: 啦, 嘛, 哦, 咯), not what is wrong: left
+# out of the comparison (楼道, 楼上 and 楼下 stay: 楼道灯 is not a 路灯, the flat above is not the flat below); pleas and
+# thanks are commands.yaml's.
 _NOT_CONTENT = re.compile(
     r"[0-9a-z一二三四五六七八九十]+(?:号楼|栋|座|幢|单元|号|室|层|楼|期|区)|小区|门口|门前|附近|旁边"
     r"|[0-9一两三四五六七八九十几好]+个?(?:星期|礼拜|周|天|日|月)"
-    r"|这里|那里|我们|你们|他们|大家|[的了吧啊呢吗呀很太都也还又在有是这那个些]|[^\w]")
+    r"|这里|那里|我们|你们|他们|大家|[的了吧啊呢吗呀很太都也还又在有是这那个些啦嘛哦喔咯哈嘞呗哟噢吖]|[^\w]")
 # Where a report places the matter relative to the reporter's own home: each reporter's own, never the same spot.
 _AT_HOME = re.compile(r"楼上|隔壁|对门|我家|我们家|家里|家中")
 # A day a report names: the same words about two days are two events (a fight yesterday is not today's).
@@ -157,9 +158,9 @@ def place_words(*addresses: str) -> tuple[str, ...]:
 @lru_cache(maxsize=4096)
 def content(text: str, places: tuple[str, ...] = ()) -> str:
     """What a report says is wrong: the normalised text without its place, time spans, fillers, pleas and thanks
-    (请尽快处理, 谢谢), punctuation and emoji (kept: the same earlier cases are compared with every new report of their
-    unit)."""
-    folded = normalise(text)
+    (请尽快处理, 谢谢), punctuation and emoji, each thing named by one word of its `same_things` (按键 as 按钮) (kept:
+    the same earlier cases are compared with every new report of their unit)."""
+    folded = one_name(normalise(text))
     for word in places:
         folded = folded.replace(word, "")
     return _NOT_CONTENT.sub("", without_words(folded, "pleas", "thanks"))

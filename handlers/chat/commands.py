@@ -292,6 +292,20 @@ def without_words(text: str, *kinds: str) -> str:
     return folded
 
 
+@lru_cache(maxsize=1)
+def _same_things() -> tuple[re.Pattern[str], dict[str, str]]:
+    """Each word of a `same_things` group but the first, lower-case, and what it is written as: its group's first."""
+    names = {word.lower(): group[0].lower() for group in _vocabulary()["same_things"] for word in group[1:]}
+    return re.compile("|".join(map(re.escape, sorted(names, key=len, reverse=True))) or "(?!)"), names
+
+
+def one_name(text: str) -> str:
+    """`text` (folded, lower-case) with every thing the vocabulary's `same_things` names in several words named by the
+    first of them (电梯按键 → 电梯按钮): two reports naming one thing alike are compared on what else they say."""
+    pattern, names = _same_things()
+    return pattern.sub(lambda match: names[match.group(0)], text)
+
+
 RATING_MAX_CHARS = 12
 
 

@@ -48,7 +48,7 @@ SLIDE_BINS, SLIDE_BINS_AGAIN = "小区滑梯旁的垃圾桶好几天没人倒，
 def neighbours(wecom, database_url) -> list[str]:
     """Residents bound to one unit."""
     unit = cli_json(["units", "--json"], database_url)[2]
-    users = [f"dup-{n}" for n in range(44)]
+    users = [f"dup-{n}" for n in range(48)]
     for userid in users:
         assert "绑定" in wecom.send_text(userid, f"绑定 {unit['address']}")
     return users
@@ -349,4 +349,16 @@ def test_a_neighbours_report_pressed_with_exclamation_marks_emoji_and_pleas_foll
     as it does without them. Before, 尽快 was read as its matter (垃圾桶满没人收 / 垃圾桶满尽快) and the report opened a
     case of its own."""
     original, linked = _linked(wecom, neighbours[42], KIOSK_BINS, neighbours[43], KIOSK_BINS_PRESSED)
+    assert show(linked, database_url)["duplicate_of"] == original
+
+
+@pytest.mark.parametrize(("first", "second", "users"), [
+    ("电梯里的按钮按了没反应，好几天了", "电梯按键没反应好几天了", (44, 45)),  # 按钮 = 按键 (commands.yaml same_things)
+    ("儿童乐园沙坑边的垃圾桶满啦，好臭哦", "儿童乐园沙坑边垃圾桶满了，超臭", (46, 47)),  # 啦, 哦: sentence particles
+])
+def test_a_neighbour_naming_the_thing_in_another_word_or_with_particles_follows_the_case(
+        wecom, database_url, neighbours, first, second, users):
+    """The lift's 按钮 and its 按键 are one thing, and 啦/哦 say nothing of what is wrong; before, each read as something
+    the other report did not say (按钮按 / 按键, 哦好臭 / 超臭) and the neighbour's report opened a case of its own."""
+    original, linked = _linked(wecom, neighbours[users[0]], first, neighbours[users[1]], second)
     assert show(linked, database_url)["duplicate_of"] == original

@@ -16,6 +16,10 @@ SAME = [
     ("楼下垃圾桶满了没人清理", "垃圾桶满了好几天了没人清理"),
     ("北门那块井盖松了，车一过就响", "北门井盖松了，车压过去就响"),  # a wording, not another thing
     ("西门花坛边的垃圾桶满了没人收", "西门花坛边垃圾桶满了！！！！赶紧处理一下，谢谢👍👍"),  # pressed and thanked
+    ("东门的垃圾桶满啦，好臭哦", "东门的垃圾桶满了，超臭"),  # sentence particles are fillers
+    ("南门岗亭边的垃圾桶满了哦好臭", "南门岗亭边的垃圾桶满了超臭"),
+    ("3栋电梯按钮按了没反应", "3栋电梯按键没反应"),  # one thing in two words (commands.yaml same_things)
+    ("5栋电梯里的按钮失灵了", "5栋电梯里的按键不灵了"),
 ]
 # Two matters pressed alike: pleas, thanks and emoji are no part of either.
 PRESSED_APART = ("楼道灯坏了！！！麻烦尽快处理，谢谢🙏🙏", "楼道里堆满了杂物！！！麻烦尽快处理，谢谢🙏🙏")
