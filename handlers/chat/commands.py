@@ -198,10 +198,28 @@ def is_thanks(text: str) -> bool:
     bare = _bare(text)
     if bare:
         return bare in _lowered("thanks")
+    return _only_stickers(text, "thanks_stickers")
+
+
+def is_anger(text: str) -> bool:
+    """Anger and nothing else (😡😡😡, [发怒]！): the resident is asked what happened, not given the help text."""
+    return not _bare(text) and _only_stickers(text, "anger_stickers")
+
+
+def asks_about_us(text: str) -> bool:
+    """A short question whether gridbot is a machine or a person (你们是机器人吗？, 是真人吗, 你是谁)."""
+    bare = _bare(text)
+    return len(bare) <= CHITCHAT_MAX_CHARS and any(word.lower() in bare for word in _lowered("about_us"))
+
+
+def _only_stickers(text: str, kind: str) -> bool:
+    """Whether `text` is stickers of the vocabulary's `kind` and nothing else (parts of an emoji, spaces and
+    punctuation aside: 🙏🙏！)."""
     rest = text
-    for sticker in _vocabulary()["thanks_stickers"]:
+    for sticker in _vocabulary()[kind]:
         rest = rest.replace(sticker, "")
-    return rest != text and all(ch.isspace() or unicodedata.category(ch) in _MODIFIERS for ch in rest)
+    return rest != text and all(ch.isspace() or unicodedata.category(ch) in _MODIFIERS
+                                or unicodedata.category(ch).startswith("P") for ch in rest)
 
 
 _MODIFIERS = {"Sk", "Mn", "Cf"}  # skin tones, variation selectors, joiners: parts of an emoji, not one of their own

@@ -22,8 +22,10 @@ from handlers.chat.case_numbers import parse_case_number
 from handlers.chat.commands import (
     Command,
     after_command_word,
+    asks_about_us,
     fold,
     holds_words,
+    is_anger,
     is_bare_number,
     is_chitchat,
     is_every_place,
@@ -179,6 +181,8 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
     if is_bare_number(text):  # a 2 with nothing asked: no report, nothing for a case's worker
         return render("replies/bare_number", number=word_characters(fold(text)),
                       cases=resident_requests.open_cases(session, resident)[:BARE_NUMBER_CASES])
+    if is_anger(text):  # 😡😡😡: what happened, not the help text
+        return render("replies/anger", cases=resident_requests.open_cases(session, resident)[:BARE_NUMBER_CASES])
     if is_greeting(text) or is_yes(text):  # a bare 对 or 好 with nothing asked is no report
         return render("replies/help")
     if is_opener(text):  # 有个事想问一下: the matter is still to come
@@ -309,6 +313,8 @@ def report(session: Session, services: Services, resident: Resident, text: str,
         if case is not None:  # words about their case ("不是3栋，是5栋"): kept on it, not answered with the help
             return _supplement(session, resident, case, text, now)
     if (no_report or is_chitchat(text)) and not attachments:  # thanks in more words (灯修好了，谢谢师傅) are thanked
+        if asks_about_us(text):  # 你们是机器人吗？: who answers, honestly, and how to report
+            return render("replies/about_us")
         return render("replies/thanks" if _a_closing_remark(services, text) else "replies/help")
     return drafts.ask_category(session, services, resident, text, decision, record, now, attachments)
 

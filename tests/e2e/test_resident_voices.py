@@ -255,3 +255,31 @@ def test_a_report_opened_unasked_because_another_followed_does_not_ask_its_place
         first = session.scalars(select(Case).where(Case.reporter_userid == userid).order_by(Case.id)).first()
     told = queued(db, userid, f"GB-{first.id:06d}")
     assert len(told) == 1 and "已登记" in told[0] and "请" not in told[0].split("\n")[0], told
+
+
+HELP_LINE = "回复“帮助”可随时查看本说明"  # the help text's last line
+
+
+@pytest.mark.parametrize("question", ["你們是機器人嗎？", "是真人在回复吗"])
+def test_a_resident_asking_whether_we_are_a_robot_is_told_honestly_who_answers_and_how_to_report(
+        wecom, fake_wecom, db, question):
+    """你們是機器人嗎？ got the help text, a menu of commands for a question nobody answered; it is answered as a person
+    would: the assistant answers automatically, a grid worker (a person) handles what is reported, and how to report."""
+    resident, userid = kf_resident(fake_wecom, wecom, f"wmVoicesRobot{len(question)}")
+    answer = said(resident, question)
+    assert "智能助手" in answer and "网格员" in answer and "地点" in answer and HELP_LINE not in answer, answer
+    assert cases_of(db, userid) == 0
+
+
+def test_a_resident_sending_only_angry_emoji_is_asked_what_happened_and_told_how_to_add_to_their_case(
+        wecom, fake_wecom, db):
+    """😡😡😡 got the help text. The resident is asked what happened and, having a case open, told how to add to it;
+    no case is opened."""
+    resident, userid = kf_resident(fake_wecom, wecom, "wmVoicesAngryOnly0001")
+    first = said(resident, "😡😡😡")
+    assert "发生了什么" in first and HELP_LINE not in first, first
+    case = number_in(said(resident, "碧水湾小区4栋门口的垃圾桶满了三天没人收"))
+    again = said(resident, "😡😡😡！")
+    assert "发生了什么" in again and case in again and "补充" in again, again
+    assert cases_of(db, userid) == 1
+
