@@ -133,6 +133,22 @@ def on_the_rated_case(session: Session, services: Services, resident: Resident, 
     return render("replies/rating_words_kept", case=case)
 
 
+def closing_remark(services: Services, text: str) -> bool:
+    """Whether words thank us or say a matter is sorted (灯修好了，谢谢师傅, 好的谢谢) and report nothing: thanks or sorted
+    words, nothing still wrong (还没修好), and no report the classifier reads in them."""
+    if holds_words(text, "still_not"):
+        return False
+    said = holds_words(text, "thanks") or holds_words(text, "resolved")
+    return said and services.classifier().classify(text).outcome == "none"
+
+
+def thanks_for_the_fix(services: Services, text: str) -> bool:
+    """Whether words answering “请您评价” are thanks or a closing remark and nothing else (谢谢🙏, 修好了，谢谢你们🙏,
+    好的谢谢): 满意 in the resident's words; not when they say the matter is back or still wrong (还是谢谢你们,
+    还没修好)."""
+    return is_thanks(text) or not holds_words(text, "again") and closing_remark(services, text)
+
+
 def _still_wrong(case: Case, text: str) -> bool:
     """Whether words say `case`'s own matter is still or again wrong (路灯还是不亮, 门口路灯又不亮了 about a lamp)."""
     return (holds_words(text, "again") or holds_words(text, "still_not")) \

@@ -275,10 +275,7 @@ def _a_question_to_us(services: Services, text: str) -> bool:
 def _a_closing_remark(services: Services, text: str) -> bool:
     """Whether `text` thanks us or says a matter is sorted in more than a greeting (灯修好了，谢谢师傅, 好了，谢谢) and
     reports nothing: thanks or sorted words, nothing still wrong (还没修好), and no report the classifier reads in it."""
-    if is_thanks(text) or is_greeting(text) or holds_words(text, "still_not"):
-        return False
-    said = holds_words(text, "thanks") or holds_words(text, "resolved")
-    return said and services.classifier().classify(text).outcome == "none"
+    return not (is_thanks(text) or is_greeting(text)) and follow_ups.closing_remark(services, text)
 
 
 def _same_words(first: str, second: str) -> bool:

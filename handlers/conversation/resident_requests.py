@@ -307,6 +307,8 @@ def continue_answer(session: Session, services: Services, resident: Resident, st
     if command is not None:
         return None
     rating = _RATING_DIGITS.get(fold(text)) or rating_in_words(text)  # 不太满意 asks for the reason, as 3 does
+    if rating is None and follow_ups.thanks_for_the_fix(services, text):  # 修好了，谢谢你们🙏
+        rating = "satisfied"
     if rating is None:
         return follow_ups.on_the_rated_case(session, services, resident, data["case_id"], text, now)
     said = data.get("said", "") if rating == "unsatisfied" else ""  # 还是不亮 said before the 3: the reason

@@ -283,3 +283,31 @@ def test_a_resident_sending_only_angry_emoji_is_asked_what_happened_and_told_how
     assert "发生了什么" in again and case in again and "补充" in again, again
     assert cases_of(db, userid) == 1
 
+
+def closed_and_asked(wecom, resident: KfResident, text: str, database_url: str) -> str:
+    """A case reported by the resident, taken and closed by its worker, and the rating asked: its number."""
+    number = number_in(said(resident, text))
+    worker = show(number, database_url)["assignee"]
+    assert "已接单" in wecom.send_text(worker, f"接单 {digits(number)}")
+    assert "已办结" in wecom.send_text(worker, f"办结 {digits(number)} 已处理好")
+    resident.fake.wait_for(lambda: [text for text in resident.received() if "请您评价" in text])
+    return number
+
+
+@pytest.mark.parametrize(("report", "answer", "rating"), [
+    ("湖景苑2栋门口的路灯不亮了", "修好了，谢谢你们🙏", "satisfied"),
+    ("江南世家3栋楼下的井盖松了", "好的谢谢", "satisfied"),
+    ("东岭花园5栋楼道灯坏了好几天", "灯已经修好了，谢谢师傅", "satisfied"),
+])
+def test_thanks_for_the_fix_answering_the_rating_question_rates_the_case_once(
+        wecom, fake_wecom, database_url, report, answer, rating):
+    """修好了，谢谢你们🙏 answering “请您评价” was kept as words for the worker and the rating asked again: thanks after
+    the fix say 满意. The case is rated and archived, and the resident answered once."""
+    resident, _ = kf_resident(fake_wecom, wecom, f"wmVoicesThanksRated{len(answer)}{rating[0]}")
+    number = closed_and_asked(wecom, resident, report, database_url)
+    before = len(resident.received())
+    reply = said(resident, answer)
+    assert number in reply and "感谢您的评价" in reply and "请回复" not in reply, reply
+    case = show(number, database_url)
+    assert (case["state"], case["rating"]) == ("archived", rating), case
+    assert len(resident.received()) == before + 1
