@@ -245,7 +245,11 @@ def _grouped(classifier: Classifier, text: str, rules: MatterRules) -> list[_Gro
         readable = _readable(words, rules) and (not after_comma or current.decision is None
                                                 or rules.also.match(words) is not None or elsewhere(before, words))
         decision = classifier.classify(words) if readable else None
-        if decision is not None and clear_report(decision, rules.part_sure, rules.model_sure) and current.first != words:
+        clear = decision is not None and clear_report(decision, rules.part_sure, rules.model_sure)
+        if not clear and not after_comma and current.decision is not None and _SPOT_LIKE.search(words):
+            groups.append(_Group(start, end, said=said))  # 另外湖景苑5栋，不对，是9栋门口…: the next matter's place
+            continue
+        if clear and current.first != words:
             if current.decision is None:
                 current.end, current.first, current.decision, current.lead = end, words, decision, text[current.start:start]
                 continue
@@ -253,7 +257,20 @@ def _grouped(classifier: Classifier, text: str, rules: MatterRules) -> list[_Gro
                 groups.append(_Group(start, end, words, decision, said=said))
                 continue
         current.end = end
+    groups = _placed_on(groups)
     return None if any(group.decision is None for group in groups) else groups
+
+
+def _placed_on(groups: list[_Group]) -> list[_Group]:
+    """The groups with one that named a place but no matter after it (楼道灯坏了。3栋2单元) put back on the matter
+    before it."""
+    kept: list[_Group] = []
+    for group in groups:
+        if group.decision is None and kept:
+            kept[-1].end = group.end
+        else:
+            kept.append(group)
+    return kept
 
 
 def _readable(words: str, rules: MatterRules) -> bool:

@@ -285,3 +285,20 @@ def test_one_matter_of_two_at_places_joined_is_a_case_per_place_never_asked_with
     assert len(listed) == 3 and "请问" not in reply and "“湖景苑6栋”" in reply, reply
     assert [show(listed[n], database_url)["unit"] for n in "23"] == ["441999001001003003", "441999001001004005"]
     assert {show(listed[n], database_url)["state"] for n in "123"} == {"pending"}
+
+
+@pytest.mark.parametrize(("userid", "text", "lamp_unit", "other"), [
+    ("fixed-second-1", "阳光小区一期11栋的路灯坏了。另外湖景苑5栋，不对，是9栋门口垃圾桶满了好几天没人清理",
+     "441999001001001006", ("环境卫生", "441999001001003005")),
+    ("fixed-second-2", "阳光小区一期13栋门口的路灯坏了，晚上很黑。还有金桂园2栋，说错了，应该是4栋，楼道里堆满了杂物",
+     "441999001001001007", ("消防安全", "441999001001003008"))])
+def test_a_second_matter_whose_place_is_corrected_inside_it_is_a_case_of_its_own_at_the_corrected_place(
+        wecom, db, database_url, userid, text, lamp_unit, other):
+    """The second matter's place written, taken back (不对, 说错了) and written again before the matter itself: two cases,
+    the lamp at its building, the other matter at the corrected one. Before, the second matter's first place went with
+    the lamp (both asked which place) or the message stayed one case."""
+    before = count_cases(db)
+    numbers = numbers_in(wecom.send_text(userid, text))
+    assert count_cases(db) == before + 2, numbers
+    cases = [show(number, database_url) for number in numbers[:2]]
+    assert [(case["category"], case["unit"]) for case in cases] == [("市政设施", lamp_unit), other], cases
