@@ -71,7 +71,9 @@ class _Rules:
         counters = alternation([*spec["building_words"], *spec["building_typos"], *spec["phase_words"],
                                 *spec["phase_typos"], *spec["group_words"], "号", "单元", "楼", "层", "室"])
         self.typos = [(str(k), str(v)) for k, v in sorted(spec["typos"].items(), key=lambda kv: -len(kv[0]))]
-        self.numeral = re.compile(rf"第?([{_CN_NUMERAL}]+)(?=(?:[{_SEPARATORS}][0-9{_CN_NUMERAL}]+)*({counters}))")
+        # 一座山, 一栋楼都停电了: a count (not after a place's name or phase: 阳光小区一栋楼下 is building 1)
+        count = rf"(?<![{_ESTATE_END}\d第])一(?:{buildings})(?:{alternation(spec['counted_things'])})"
+        self.numeral = re.compile(rf"(?!{count})第?([{_CN_NUMERAL}]+)(?=(?:[{_SEPARATORS}][0-9{_CN_NUMERAL}]+)*({counters}))")
         # Ⅲ期, Ⅴ栋 (Unicode Roman numerals, full width or not: III期, V栋 once NFKC folds them) are numbers
         self.roman = re.compile(rf"(?<![a-z0-9])(?=[ivx])(x{{0,2}}(?:ix|iv|v?i{{0,3}}))(?=(?:{counters}))")
         self.ordinal = re.compile(r"第(?=\d)")

@@ -258,3 +258,18 @@ def test_two_consecutive_numerals_name_both_buildings_and_their_joint_number(wri
 def test_an_answer_naming_a_place_by_its_turn_picks_it(answer, chosen):
     choices = ["明湖区湖滨路8号阳光小区东区", "明湖区湖滨路8号阳光小区西区"]
     assert chosen_place(choices, answer) == (answer if chosen is None else choices[chosen])
+
+
+@pytest.mark.parametrize("written", ["湖景苑后面一座山上有人在烧垃圾", "一栋楼都停电了，电梯也停了", "对面一座桥的栏杆断了",
+                                     "我们这一栋楼都没有水"])
+def test_one_of_a_thing_counted_with_a_building_word_is_no_building_1(written):
+    """一座山, 一栋楼都停电了: 座 and 栋 count the thing after them there; before, building 1 was read (and the report
+    placed at an estate's first building)."""
+    assert designators(normalise_address(written)).buildings == frozenset()
+
+
+@pytest.mark.parametrize("written", ["阳光小区一栋楼下的灯坏了", "金桂园一座门口", "湖景苑一期一栋楼顶漏水", "我住一栋",
+                                     "第一栋楼门口"])
+def test_building_1_after_a_place_or_written_alone_is_still_building_1(written):
+    assert designators(normalise_address(written)).buildings == {"1"}
+
