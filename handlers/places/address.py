@@ -188,6 +188,20 @@ def lane_houses_as_buildings(normalised: str, lanes: Collection[str]) -> str:
     return _LANE_HOUSE.sub(house, normalised)
 
 
+_DOOR_NUMBER = re.compile(r"(\d+)号(?=门[口前])")  # 18号门口: at the door of number 18 (a gate's, or a building's)
+
+
+def doors_as_buildings(normalised: str, buildings: dict[str, frozenset[str]]) -> str:
+    """`normalised` with a number at a door right after a place's name written as its building when the place has a
+    building of that number (`buildings`: each name's): 新城家园18号门口 → 新城家园18栋门口; a gate's number (2号门口 where
+    no building 2 is) stays."""
+    def door(found: re.Match) -> str:
+        known = any(found.group(1) in numbers and normalised.endswith(name, 0, found.start())
+                    for name, numbers in buildings.items())
+        return f"{found.group(1)}栋" if known else found.group(0)
+    return _DOOR_NUMBER.sub(door, normalised)
+
+
 def without_numbers(normalised: str, mark: str = "") -> str:
     """A normalised text with its phases, buildings and groups replaced by `mark`: 湖景苑3栋4栋 → 湖景苑."""
     return _GROUP.sub(mark, _PHASE.sub(mark, _BUILDING.sub(mark, normalised)))

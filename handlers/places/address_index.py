@@ -25,6 +25,7 @@ from handlers.places.address import (
     LANE_WORDS,
     Designators,
     designators,
+    doors_as_buildings,
     lane_houses_as_buildings,
     normalise_address,
     numbers_on_roads,
@@ -207,6 +208,8 @@ class AddressIndex:
         lanes = [name for _, _, name in spans if name.endswith(LANE_WORDS)]
         if lanes and (houses := lane_houses_as_buildings(normalised, lanes)) != normalised:
             normalised, spans = houses, self._exact_hits(houses)
+        if "号门" in normalised and (doors := self._doors_as_buildings(normalised, spans)) != normalised:
+            normalised, spans = doors, self._exact_hits(doors)
         wanted = designators(normalised)
         hits = {name for _, _, name in spans}
         areas = [name for name in hits if name not in self._by_name]
@@ -231,6 +234,12 @@ class AddressIndex:
         clear = self._clear(ranked, spans, names, areas)
         return [AddressMatch(self._entries[index].unit_id, round(score, 1), clear and i == 0)
                 for i, (index, score) in enumerate(ranked[:limit])]
+
+    def _doors_as_buildings(self, normalised: str, spans: list[tuple[int, int, str]]) -> str:
+        """`normalised` with 新城家园18号门口 read as building 18's door when a unit of 新城家园 has a building 18."""
+        buildings = {name: frozenset().union(*(self._entries[i].numbers.buildings for i in self._by_name[name]))
+                     for _, _, name in spans if name in self._by_name}
+        return doors_as_buildings(normalised, buildings)
 
     def _own_numbers(self, normalised: str, spans: list[tuple[int, int, str]]) -> dict[str, Designators]:
         """The designators each place name owns when the words name two places or more (从阳光小区一期3栋到湖景苑5栋:

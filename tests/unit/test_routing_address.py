@@ -273,3 +273,18 @@ def test_one_of_a_thing_counted_with_a_building_word_is_no_building_1(written):
 def test_building_1_after_a_place_or_written_alone_is_still_building_1(written):
     assert designators(normalise_address(written)).buildings == {"1"}
 
+
+def _numbered_estate() -> AddressIndex:
+    areas = ("东岭社区", "青山镇", "明湖区")
+    return AddressIndex([UnitPlace(1, "东岭大道99号新城家园17-18栋", ("新城",), areas),
+                         UnitPlace(2, "东岭大道99号新城家园1-2栋", ("新城",), areas)])
+
+
+def test_a_number_at_a_door_after_an_estate_with_that_building_is_the_building():
+    """新城家园18号门口 (at number 18's door): building 18 of 新城家园, no longer the estate at large."""
+    assert [(m.unit_id, m.confident) for m in _numbered_estate().match("新城家园18号门口的垃圾桶满了")] == [(1, True)]
+
+
+def test_a_number_at_a_door_the_estate_has_no_building_of_is_a_gate():
+    """新城家园5号门口: no building 5 there, so gate 5: the estate, no building guessed."""
+    assert not _numbered_estate().match("新城家园5号门口的垃圾桶满了")[0].confident
