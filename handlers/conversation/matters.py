@@ -42,6 +42,7 @@ class MatterRules:
     commas: re.Pattern  # after a comma alone only a clause at another numbered spot, or one that says `also`, is
     also: re.Pattern  # a clause whose thing does “too” what the one before did (垃圾桶也满了): another matter's mark
     goes_on: re.Pattern  # a clause that goes on with the matter before it (还占了…, 万一…, …也不管)
+    lists: frozenset[str]  # marks that list things: what is listed right before another matter belongs to it
     max_chars: int
     min_part_chars: int
     part_sure: float
@@ -76,6 +77,7 @@ def matter_rules(config_dir: Path = SHIPPED_CONFIG_DIR) -> MatterRules:
     return MatterRules(separators=re.compile(f"{strong}|{commas}"), strong=re.compile(strong),
                        commas=re.compile(commas), also=re.compile(also),
                        goes_on=re.compile(f"^(?:{_either(data['continuations'])})|{_either(data['follow_ups'])}"),
+                       lists=frozenset(data["lists"]),
                        max_chars=int(data["max_chars"]), min_part_chars=int(data["min_part_chars"]),
                        part_sure=float(data["part_sure"]), max_parts=int(data["max_parts"]), words=frozenset(data["words"]),
                        model_sure=None if data.get("model_sure") is None else float(data["model_sure"]))
@@ -229,15 +231,17 @@ def _clauses(text: str, rules: MatterRules) -> list[tuple[int, int, bool, int]]:
 
 def _grouped(classifier: Classifier, text: str, rules: MatterRules) -> list[_Group] | None:
     """The clauses gathered into matters: a clause that is a clear report of another category than the matter
-    before it, or at another numbered spot (after a comma alone: only at another spot), starts a new one; every
-    other clause goes with the matter before it (the words before the first matter go with it). None when some
-    words are no clear matter."""
+    before it, or at another numbered spot (after a comma alone: only at another spot), starts a new one, with the
+    clauses listed right before it (湖景苑8栋、桃源居3栋都停电了); every other clause goes with the matter before it
+    (the words before the first matter go with it). None when some words are no clear matter."""
     clauses = _clauses(text, rules)
     if len(clauses) < 2:
         return None
     groups: list[_Group] = []
-    for start, end, after_comma, said in clauses:
+    listed: tuple[int, bool] | None = None  # the clauses listed since the last one placed: (said, after_comma)
+    for (start, end, after_comma, said), following in zip(clauses, [*clauses[1:], None]):
         words = text[start:end]
+        (said, after_comma), listed = listed or (said, after_comma), None  # a list and what it comes to: one clause
         if not groups:
             groups.append(_Group(start, end))
         current = groups[-1]
@@ -251,11 +255,18 @@ def _grouped(classifier: Classifier, text: str, rules: MatterRules) -> list[_Gro
             continue
         if clear and current.first != words:
             if current.decision is None:
-                current.end, current.first, current.decision, current.lead = end, words, decision, text[current.start:start]
+                if len(groups) > 1:  # 另外湖景苑8栋、桃源居3栋、明湖新村10栋都停电了: its places are its words (`said`), but
+                    current.start = start  # the matter is read from its own clause: place names dilute the model
+                else:
+                    current.lead = text[current.start:start]
+                current.end, current.first, current.decision = end, words, decision
                 continue
             if decision.category != current.decision.category or elsewhere(before, words):
                 groups.append(_Group(start, end, words, decision, said=said))
                 continue
+        if current.decision is not None and following is not None and text[end:following[0]].strip() in rules.lists:
+            listed = said, after_comma  # 湖景苑8栋、: it goes with what the list comes to
+            continue
         current.end = end
     groups = _placed_on(groups)
     return None if any(group.decision is None for group in groups) else groups

@@ -302,3 +302,27 @@ def test_a_second_matter_whose_place_is_corrected_inside_it_is_a_case_of_its_own
     assert count_cases(db) == before + 2, numbers
     cases = [show(number, database_url) for number in numbers[:2]]
     assert [(case["category"], case["unit"]) for case in cases] == [("市政设施", lamp_unit), other], cases
+
+
+@pytest.mark.parametrize(("userid", "text", "places"), [
+    ("listed-1", "荔枝湾小区门口的垃圾桶满了，臭得很。另外湖景苑8栋、桃源居3栋、明湖新村10栋都停电了，一上午了",
+     {"湖景苑8栋": "441999001001003004", "桃源居3栋": "441999001002004002", "明湖新村10栋": "441999001001004005"}),
+    ("listed-2", "湖景苑3栋门口的垃圾桶满了，桃源居5栋、明湖新村12栋都停电了，一上午了",
+     {"桃源居5栋": "441999001002004003", "明湖新村12栋": "441999001001004006"}),
+    ("listed-3", "湖景苑11栋门口的垃圾桶满了。另外锦绣华庭、江南世家都停电了，一上午了",
+     {"锦绣华庭": "441999001002006", "江南世家": "441999001002006"})], ids=["after-a-mark", "after-a-comma", "estates"])
+def test_a_matter_at_places_listed_after_another_matter_is_a_case_at_each_of_them(wecom, database_url, userid, text,
+                                                                                 places):
+    """…垃圾桶满了。另外湖景苑8栋、桃源居3栋、明湖新村10栋都停电了 (or after a comma, or estates without numbers): the bins'
+    case, and the power cut's a case at each place the list names. Before, the power cut's clause alone was not read
+    as a report beside the listed places, and its cases were the bins' at each place; or the places listed before it
+    (、 is one of the splitter's commas) went with the bins as their clauses and the power cut was one case; or the
+    message was one report asked back."""
+    reply = wecom.send_text(userid, text)
+    listed = re.findall(r"^\d\. (GB-\d{6}) (\S+)：“(.*)”", reply, re.MULTILINE)
+    assert len(listed) == 1 + len(places) and "请问" not in reply, reply
+    assert [category for _, category, _ in listed] == ["环境卫生"] + ["市政设施"] * len(places), reply
+    for number, _, where in listed[1:]:
+        case = show(number, database_url)
+        assert where in places and case["state"] == "pending", (where, case)
+        assert places[where] in (case["unit"], case["grid"]), case  # a building, or an estate's grid
