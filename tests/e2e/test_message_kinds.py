@@ -157,13 +157,13 @@ def test_a_long_pasted_letter_leaves_the_workers_card_whole(wecom, fake_wecom, d
 
 def test_a_thumbs_up_or_folded_hands_is_thanks_not_the_help_text(wecom, fake_wecom, db, database_url):
     """Plain-WeChat residents thank with a sticker or an emoji (👍, 🙏🏻, [抱拳]): one line back, as for 谢谢, not the
-    whole help text; other emoji alone still get the help text."""
+    whole help text; other emoji alone (not thanks, not anger: see test_resident_voices) still get the help text."""
     resident, _ = kf_scanned(wecom, fake_wecom, database_url, "wmKindsThumbsUp0000001", 18)
     number = number_in(said(db, resident, msgtype="text", content="橙子怪把楼道的声控灯拆走了"))
     for thanks in ("👍👍", "🙏🏻", "[抱拳][抱拳]", "[强]"):
         reply = said(db, resident, msgtype="text", content=thanks)
         assert reply == said(db, resident, msgtype="text", content="谢谢"), (thanks, reply)
-    assert "帮助" in said(db, resident, msgtype="text", content="😡😡")
+    assert "帮助" in said(db, resident, msgtype="text", content="😮😮")
     assert reported(db, f"kf:{resident.external_userid}") == [number]
 
 
