@@ -74,10 +74,12 @@ def _wait(probe, timeout: float = 10.0):
     return found
 
 
-def _outbox(db, userid: str, status: str) -> list[str]:
+def _outbox(db, userid: str, *statuses: str) -> list[str]:
+    """The texts of `userid`'s notices in any of `statuses`, read in one query (a notice read as pending and then
+    again as sent by a second query would count twice)."""
     with db() as session:
         return list(session.scalars(select(OutboxMessage.text).where(
-            OutboxMessage.recipient == userid, OutboxMessage.status == status)))
+            OutboxMessage.recipient == userid, OutboxMessage.status.in_(statuses)).order_by(OutboxMessage.id)))
 
 
 def _records(db) -> int:
@@ -354,7 +356,7 @@ def test_a_voice_message_or_photo_after_the_report_is_told_to_its_worker(wecom, 
     assert "语音" in resident.wait_for(2)[1]
     with db() as session:
         assignee = session.get(Case, int(number[3:])).assignee.userid
-    assert _wait(lambda: [text for text in _outbox(db, assignee, "pending") + _outbox(db, assignee, "sent")
+    assert _wait(lambda: [text for text in _outbox(db, assignee, "pending", "sent")
                           if number in text and "语音" in text])
 
 
@@ -371,7 +373,7 @@ def test_a_notice_after_the_residents_48_hours_is_held_its_worker_told_and_sent_
     assert "已接单" in wecom.send_text("demo-worker", f"接单 {number}")
     assert _wait(lambda: _outbox(db, userid, "held"))
     assert _wait(lambda: _undelivered(db, number)) == ["微信客服通知未送达居民（会话已过期），居民再次留言时补发。"]
-    assert _wait(lambda: [text for text in _outbox(db, "demo-worker", "pending") + _outbox(db, "demo-worker", "sent")
+    assert _wait(lambda: [text for text in _outbox(db, "demo-worker", "pending", "sent")
                           if f"GB-{number:06d}" in text and "未送达" in text])
     wecom.send_text("demo-worker", f"进展 {number} 物业明早来修")
     assert _wait(lambda: len(_outbox(db, userid, "held")) == 2)
@@ -394,7 +396,7 @@ def test_the_worker_hears_when_wecom_reports_a_kf_notice_undelivered(wecom, fake
     assert "接单" in resident.wait_for(2)[1]
     resident.write(msgtype="event", event_type="msg_send_fail", fail_msgid=_sends(fake_wecom, resident)[1]["msgid"],
                    fail_type=fail_type)
-    told = _wait(lambda: [text for text in _outbox(db, "demo-worker", "pending") + _outbox(db, "demo-worker", "sent")
+    told = _wait(lambda: [text for text in _outbox(db, "demo-worker", "pending", "sent")
                           if f"GB-{number:06d}" in text and "未送达" in text])
     assert len(told) == 1 and reason in told[0] and "电话" in told[0], told
 
@@ -412,7 +414,7 @@ def test_a_long_letter_pasted_on_plain_wechat_reaches_the_case_whole(wecom, fake
         case = session.get(Case, number)
         assert case.text == letter, (len(case.text), len(letter))
         assignee = case.assignee.userid
-    card = _wait(lambda: [text for text in _outbox(db, assignee, "pending") + _outbox(db, assignee, "sent")
+    card = _wait(lambda: [text for text in _outbox(db, assignee, "pending", "sent")
                           if f"GB-{number:06d}" in text and "新事项" in text])
     assert card and f"全文共{len(letter)}字" in card[0] and len(card[0].encode()) <= 2048, card
 
