@@ -311,3 +311,15 @@ def test_thanks_for_the_fix_answering_the_rating_question_rates_the_case_once(
     case = show(number, database_url)
     assert (case["state"], case["rating"]) == ("archived", rating), case
     assert len(resident.received()) == before + 1
+
+
+@pytest.mark.parametrize("chase", ["都三天了，一点动静都没有，投诉你们", "到现在都没人来，没有动静"])
+def test_a_resident_angry_that_nothing_moved_on_their_case_is_told_its_progress_not_asked_a_category(
+        wecom, fake_wecom, db, chase):
+    """都三天了，一点动静都没有，投诉你们 with a drain case open was asked back as a new report (市政设施, 物业管理 or
+    社会救助): 没动静 said the other way round (动静都没有, 没有动静, 都没人来) says the case is still not done."""
+    resident, userid = kf_resident(fake_wecom, wecom, f"wmVoicesNothingMoved{len(chase)}")
+    case = number_in(said(resident, "锦绣华庭3栋门口的下水道堵了一个星期，臭得要命"))
+    answer = said(resident, chase)
+    assert case in answer and "哪一类" not in answer and "事项编号" not in answer, answer
+    assert cases_of(db, userid) == 1
