@@ -287,7 +287,7 @@ def _back_in_another_category(session: Session, case: Case, places: tuple[str, .
     first = content(case.text, places)
     return [(similarity(case.text, text, places), case_id) for case_id, text, reporter in rows
             if not _apart(case, text, reporter == case.reporter_userid)
-            and _shares_a_piece(first, content(text, places), THING_CHARS)]
+            and shares_a_piece(first, content(text, places), THING_CHARS)]
 
 
 def _apart(case: Case, earlier: str, same_reporter: bool) -> bool:
@@ -321,12 +321,12 @@ def _back_again(case: Case, earlier: str, same_reporter: bool, places: tuple[str
     if referred and same_reporter:
         return True
     first, second = content(case.text, places), content(earlier, places)
-    if again and _shares_a_piece(first, second):
+    if again and shares_a_piece(first, second):
         return True
     return alike and not replaced(first, second)
 
 
-def _shares_a_piece(first: str, second: str, size: int = 2) -> bool:
+def shares_a_piece(first: str, second: str, size: int = 2) -> bool:
     """Whether two reports' contents share a piece of `size` characters (路灯 in 路灯不亮 and 单元盏路灯坏晚上黑乎乎)."""
     return not {first[i:i + size] for i in range(len(first) - size + 1)}.isdisjoint(
         second[i:i + size] for i in range(len(second) - size + 1))

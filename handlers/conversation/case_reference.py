@@ -4,13 +4,16 @@ resident is then asked, unless there is only one)."""
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from handlers.cases.duplicates import content, place_words
+from handlers.cases.duplicates import THING_CHARS, content, elsewhere, place_words, shares_a_piece
 from handlers.chat.commands import word_characters
 from models import OPEN_STATES, Case, CaseState
 
+_NUMBERS = re.compile(r"[0-9\s-]+$")  # the building numbers that end a unit's address (11-12, normalised 11 12)
 IN_PLAY_LIMIT = 10  # the resident's latest cases words may point at
 ABOUT_A_CASE_MAX_CHARS = 40  # words about a case already reported are short: a letter that says 还没解决 is a report
 
@@ -60,10 +63,24 @@ def pointed_at(cases: list[Case], words: str) -> list[Case]:
     return [case for count, case in shared if best and count == best]
 
 
+def names_its_thing(case: Case, words: str) -> bool:
+    """Whether `words` name the very thing `case` reports (a run of THING_CHARS of its matter: 楼道灯 of a stairwell
+    lamp, not 楼道 alone, which 楼道里堆满了纸箱 shares; its place's name left out of both) and no other spot of the
+    place (5栋 of a case at 3栋)."""
+    return shares_a_piece(content(words, _place_names(case)), _matter(case), THING_CHARS) \
+        and not elsewhere(case.text, words)
+
+
 def _matter(case: Case) -> str:
     """What the case says is wrong, without the words of its place (金桂园 is no matter)."""
-    address = case.unit.address if case.unit else ""
-    return content(case.text, place_words(address, case.grid.name if case.grid else ""))
+    return content(case.text, _place_names(case))
+
+
+def _place_names(case: Case) -> tuple[str, ...]:
+    """The words naming `case`'s place (`place_words`), each also without its numbers (桃源居 of 桃源居11-12栋)."""
+    words = place_words(case.unit.address if case.unit else "", case.grid.name if case.grid else "")
+    names = {name for word in words if len(name := _NUMBERS.sub("", word)) >= 2}
+    return tuple(sorted(names.union(words), key=len, reverse=True))
 
 
 def _pairs(text: str) -> set[str]:

@@ -25,6 +25,7 @@ from handlers.conversation.case_reference import (
     finished_cases,
     followed_case,
     may_be_about_a_case,
+    names_its_thing,
     pointed_at,
 )
 from handlers.conversation.opening import Named, open_report
@@ -34,11 +35,13 @@ from models import OPEN_STATES, Case, CaseState, InboundMessage, Resident
 
 
 def answer(session: Session, services: Services, resident: Resident, text: str, now: datetime) -> str | None:
-    """The reply to words asking after one of the resident's cases; None when they ask after none (no such words,
-    no case in play, or a report of another matter the classifier is sure of)."""
+    """The reply to words asking after one of the resident's cases, or saying its matter is still or again wrong (a
+    chase: 楼道灯还是不亮 while their stairwell lamp's case is open); None when they ask after none (no such words, no
+    case in play, or a report of another matter, thing or place)."""
     asks = holds_words(text, "follow_up")  # 怎么样了; or it is still not done, or back again (还是那个路灯，又不亮了)
-    still_not = holds_words(text, "still_not") or holds_words(text, "again") and holds_words(text, "refer_back")
-    if not (asks or still_not) or not may_be_about_a_case(text):
+    again = holds_words(text, "again")
+    still_not = holds_words(text, "still_not") or again and holds_words(text, "refer_back")
+    if not (asks or still_not or again) or not may_be_about_a_case(text):
         return None
     rest = without_follow_up_words(text)
     cases = cases_in_play(session, resident.userid)
@@ -49,14 +52,29 @@ def answer(session: Session, services: Services, resident: Resident, text: str, 
         return None
     # asking, what the words report is what is left of them (什么时候能修好 reports nothing: 修好 names no matter)
     a_report = services.classifier().classify(rest if asks else text).outcome == "match"
-    if not asks and a_report and not holds_words(text, "refer_back"):
-        return None  # a report of its own that says nobody came yet (东门路灯坏了半个月还没修)
+    if not asks and (a_report or not still_not) and not holds_words(text, "refer_back"):
+        # a report saying it is still (or again) wrong: a chase of the resident's open case of that very thing there
+        # (楼道灯还是不亮 after 3栋楼道灯坏了), else a report of its own (东门路灯坏了半个月还没修)
+        named = _still_wrong_there(session, services, cases, text)
+        if not named:
+            return None
     if not named and a_report:
         return None  # asking after another matter: a report of its own
     candidates = named or cases
     if len(candidates) > 1:
         return render("replies/follow_up_which", cases=candidates)
     return _progress_told(session, resident, candidates[0], text.strip(), now)
+
+
+def _still_wrong_there(session: Session, services: Services, cases: list[Case], text: str) -> list[Case]:
+    """Of the resident's `cases`, those still open whose very thing `text` names at their place (`names_its_thing`;
+    a place of the registry it names is theirs), whatever category the classifier reads in it (楼道灯 is 市政设施 or
+    物业管理 by the words around it)."""
+    found = services.addresses.get(session).match(fold(text), limit=1)
+    named_unit = found[0].unit_id if found and found[0].confident else None
+    return [case for case in cases
+            if followed_case(session, case).state in OPEN_STATES and names_its_thing(case, text)
+            and named_unit in (None, case.unit_id)]
 
 
 def back_again(session: Session, services: Services, resident: Resident, text: str, record: InboundMessage | None,

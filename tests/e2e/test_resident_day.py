@@ -6,11 +6,15 @@ Over the encrypted callback; every sentence here is our own."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from functools import partial
+
 import pytest
 from sqlalchemy import func, select
 
 from models import Case, Resident
-from tests.e2e.worker_chat import digits, queued, report, show
+from tests.e2e.test_resident_voices import kf_resident, said
+from tests.e2e.worker_chat import digits, number_in, queued, report, show
 
 # Each resident lives in a building of their own (one per unit), so no report is taken for a neighbour's.
 LAMP = "明湖新村{}栋单元门口那盏路灯坏了，晚上黑乎乎的"
@@ -384,3 +388,63 @@ def test_a_report_that_says_the_resident_moved_then_offers_to_bind_the_new_addre
     with db() as session:
         home = session.scalars(select(Resident).where(Resident.userid == resident)).one().unit.address
     assert home.endswith("金桂园5-6栋") and cases_of(db, resident) == 1
+
+
+STAIRWELL = "桃源居{}栋楼道灯坏了，晚上上下楼看不见"  # 桃源居: no other test reports there
+
+
+def reported_hours_ago(wecom, fake_wecom, db, database_url, channel: str, userid: str, building: int,
+                       taken: bool) -> tuple[str, str, object]:
+    """A stairwell lamp reported this morning by a new resident on `channel` (app, or 微信客服 kf), taken by its
+    worker when `taken`: (number, the resident's gridbot userid, a function sending their words and returning
+    gridbot's answer)."""
+    if channel == "kf":
+        resident, userid = kf_resident(fake_wecom, wecom, userid)
+        say = partial(said, resident)
+    else:
+        say = partial(wecom.send_text, userid)
+    number = number_in(say(STAIRWELL.format(building)))
+    if taken:
+        assert "已接单" in wecom.send_text(show(number, database_url)["assignee"], f"接单 {digits(number)}")
+        if channel == "kf":  # the notice that it was taken reaches them first
+            fake_wecom.wait_for(lambda: [text for text in resident.received() if "已由" in text])
+    with db.begin() as session:
+        session.get(Case, int(digits(number))).created_at -= timedelta(hours=6)
+    return number, userid, say
+
+
+@pytest.mark.parametrize(("channel", "taken", "building", "words"), [
+    ("app", False, 1, "楼道的灯到现在还是黑的"),
+    ("kf", False, 3, "你们怎么还不来修楼道灯啊"),
+    ("app", True, 5, "{}栋楼道灯坏了一整天了还没人来修"),
+    ("kf", True, 7, "桃源居{}栋楼道灯还是不亮"),
+    ("kf", False, 9, "楼道灯又不亮了"),
+])
+def test_the_same_matter_said_again_while_the_residents_case_is_open_chases_that_case(
+        wecom, fake_wecom, db, database_url, channel, taken, building, words):
+    """Hours after 桃源居N栋楼道灯坏了, the stairwell lamp said to be still (or again) dark while the case is open
+    was asked back its category (楼道的灯到现在还是黑的), opened a second case waiting for a place (…还没人来修), or
+    got the help text (你们怎么还不来修楼道灯啊). It chases the open case: the resident is told its number and state,
+    its worker hears the words as a chase, and no case is opened."""
+    number, userid, say = reported_hours_ago(wecom, fake_wecom, db, database_url, channel,
+                                             f"wmDayChase{building:02d}" if channel == "kf" else f"day-chase-{building}",
+                                             building, taken)
+    answer = say(words.format(building))
+    assert number in answer and ("处置中" if taken else "待接单") in answer, answer
+    assert "事项编号" not in answer and "哪一类" not in answer, answer
+    assert cases_of(db, userid) == 1
+    assert queued(db, show(number, database_url)["assignee"], "【居民催问】", number, words.format(building))
+
+
+@pytest.mark.parametrize(("building", "words", "said_of"), [
+    (11, "桃源居{}栋楼道里堆满了纸箱，一直没人清", 11),  # another matter of the same stairwell
+    (13, "桃源居{}栋门口的垃圾桶还是满的", 13),  # another thing at the same building
+    (15, "桃源居{}栋楼道灯还是不亮", 18),  # the same thing at another building (not of the case's unit)
+])
+def test_another_matter_or_the_same_thing_elsewhere_from_a_resident_with_a_case_open_is_no_chase(
+        wecom, fake_wecom, db, database_url, building, words, said_of):
+    number, userid, say = reported_hours_ago(wecom, fake_wecom, db, database_url, "app",
+                                             f"day-not-a-chase-{building}", building, False)
+    answer = say(words.format(said_of))
+    assert number not in answer and "催问" not in answer, answer
+    assert not queued(db, show(number, database_url)["assignee"], "【居民催问】", number)
