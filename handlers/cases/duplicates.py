@@ -115,8 +115,9 @@ _DAY = re.compile(r"[今昨前明][天早晚夜]|(?:周|星期|礼拜)[一二三
 # A spot inside a unit: a building (8栋 = 8号楼 = 8幢 = 8座), entrance, floor or room number, on normalised text.
 _SPOT = re.compile(r"(\d+)(号楼|栋|幢|座|单元|层|楼|室)")
 _SPOT_KIND = {"号楼": "栋", "幢": "栋", "座": "栋", "楼": "层"}
-# An address cut into its parts ("湖滨路", "88号", "阳光小区"), each also without its suffix ("阳光").
-_ADDRESS_PART = re.compile(r".+?(?:街道|社区|小区|花园|新村|大厦|区|路|街|巷|号|期|栋|座|幢|单元|室|$)")
+# An address cut into its parts ("湖滨路", "88号", "阳光小区"), each also without its suffix ("阳光"); a name of no
+# such suffix ends where its building's number starts (金桂园 of 金桂园3-4栋).
+_ADDRESS_PART = re.compile(r".+?(?:街道|社区|小区|花园|新村|大厦|区|路|街|巷|号|期|栋|座|幢|单元|室|(?<=[^\d\s]{2})(?=\d)|$)")
 _PART_SUFFIX = re.compile(r"(?:街道|社区|小区|花园|新村|大厦|区|路|街|巷|号|期|栋|座|幢|单元|室)$")
 
 

@@ -33,9 +33,11 @@ def found_none(session: Session, userid: str) -> None:
 
 
 def current(session: Session, userid: str) -> Conversation | None:
-    """What gridbot waits for from `userid`; on PostgreSQL the row stays locked until commit, so the
-    clock cannot open a waiting report while its answer is being handled (see `claim`)."""
-    return session.get(Conversation, userid, with_for_update=True)
+    """What gridbot waits for from `userid` (None: a question this transaction ended and asked nothing since); on
+    PostgreSQL the row stays locked until commit, so the clock cannot open a waiting report while its answer is being
+    handled (see `claim`)."""
+    convo = session.get(Conversation, userid, with_for_update=True)
+    return None if convo in session.deleted else convo
 
 
 def expect(session: Session, userid: str, state: str, data: dict, now: datetime) -> None:

@@ -289,7 +289,8 @@ def place_report(session: Session, services: Services, resident: Resident, case:
     for sibling in siblings:  # the other matters of its message, asked for their place with it
         place_waiting(session, services, sibling, place, now, actor=resident.userid)
     if case.duplicate_of_id is not None:  # placed, a neighbour's open case of the same matter there
-        return render("replies/duplicate_linked", case=case, original=session.get(Case, case.duplicate_of_id))
+        linked = render("replies/duplicate_linked", case=case, original=session.get(Case, case.duplicate_of_id))
+        return f"{linked}\n{render('replies/siblings_placed', siblings=siblings)}" if siblings else linked
     offer_bind = resident.unit is None and place.unit is not None
     category = services.classifier().catalogue.get(case.category)
     return render("replies/case_opened", case=case, category=category, offer_bind=offer_bind, siblings=siblings,

@@ -112,7 +112,8 @@ def test_two_matters_with_no_place_known_are_asked_once_and_both_placed_by_the_a
     assert lamp in placed and bin_ in placed, placed
     lamp_case, bin_case = show(lamp, database_url), show(bin_, database_url)
     assert (lamp_case["state"], lamp_case["unit"], lamp_case["category"]) == ("pending", LAKE_UNIT, "市政设施")
-    assert (bin_case["state"], bin_case["unit"], bin_case["assignee"]) == ("pending", LAKE_UNIT, "yg-clean-1")
+    assert (bin_case["unit"], bin_case["assignee"]) == (LAKE_UNIT, "yg-clean-1")  # placed there, it may follow
+    assert bin_case["state"] in ("pending", "merged")  # two-matters-1's case of 湖景苑3栋's bins: a likely duplicate
 
 
 def test_a_part_a_neighbour_already_reported_follows_that_case_and_the_other_opens(wecom, database_url):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.cases.duplicates import same_matter, similarity
+from handlers.cases.duplicates import content, place_words, same_matter, similarity
 
 LINK = 70  # the shipped config's duplicate_similarity.link
 
@@ -46,3 +46,10 @@ def test_alike_reports_about_another_thing_day_or_home_are_not_the_same_matter(f
 
 def test_the_same_pleas_do_not_make_two_matters_alike():
     assert similarity(*PRESSED_APART) < LINK
+
+
+def test_an_estate_named_with_no_kind_of_place_is_a_place_word_of_its_buildings():
+    """金桂园 of 金桂园3-4栋 (苑, 园, 华庭: no 小区 or 花园 to end it) is a place, not what a report says is wrong."""
+    words = place_words("明湖区湖滨街道湖滨路126号金桂园3-4栋", "阳光社区第三网格")
+    assert "金桂园" in words and "湖滨路" in words and "126号" in words
+    assert content("金桂园3栋门口的井盖松了", words) == content("门口的井盖松了")

@@ -1,0 +1,55 @@
+"""A resident's report becomes the right case: not dropped when it interrupts a question, not kept on a case of
+another matter, and a place given for one case not written on another.
+
+Over the encrypted callback and the fake WeCom, residents on plain WeChat (微信客服); every sentence here is our own."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from models import Case, CaseEvent
+from tests.e2e.test_resident_voices import closed_and_asked, kf_resident, said
+from tests.e2e.worker_chat import number_in, show
+
+
+def own_words(db, number: str) -> list[str]:
+    """The words the case's resident added to it."""
+    with db() as session:
+        case = session.get(Case, int(number[3:]))
+        return [note for note in session.scalars(select(CaseEvent.note).where(
+            CaseEvent.case_id == case.id, CaseEvent.actor == case.reporter_userid, CaseEvent.action == "attach"))]
+
+
+def test_a_new_matter_at_the_building_of_a_case_waiting_for_its_rating_is_a_case_of_its_own(
+        wecom, fake_wecom, db, database_url):
+    """Asked to rate the loose manhole cover's case, the resident reports bikes charged in the stairwell of the same
+    building, saying 又: the estate's name, left in the words compared as if it were the matter, pointed the new report
+    at the closed case, so it was kept there as words about it, and gone once the case was rated."""
+    resident, _ = kf_resident(fake_wecom, wecom, "wmRightCaseRatingNew01")
+    cover = closed_and_asked(wecom, resident, "锦绣华庭3栋门口的井盖松了，踩上去咣当响", database_url)
+    answer = said(resident, "锦绣华庭3栋楼下又有人把电动车推进楼道充电")
+    bikes = number_in(answer)
+    assert bikes != cover and "已登记" in answer, answer
+    case = show(bikes, database_url)
+    assert (case["category"], case["unit"]) == ("消防安全", show(cover, database_url)["unit"]), case
+    assert cover in said(resident, "1") and not own_words(db, cover)
+
+
+def test_a_place_sent_after_another_report_interrupted_the_place_question_places_the_first_report(
+        wecom, fake_wecom, db, database_url):
+    """Asked where the broken lamp is, the resident first reports full bins at another estate, then sends the lamp's
+    building: the new report had ended the lamp's question, so the address was kept as a note on the bins' case and
+    the lamp waited for staff. The bins' reply now says the lamp still needs its place, and the address places it."""
+    resident, _ = kf_resident(fake_wecom, wecom, "wmRightCasePlaceAsked1")
+    lamp = number_in(said(resident, "我家楼下那根路灯坏了，一到晚上漆黑一片"))
+    assert show(lamp, database_url)["state"] == "awaiting_place"
+    answer = said(resident, "江南世家5栋楼下的垃圾桶满了，都溢出来了")
+    bins = next(number for number in re.findall(r"GB-\d{6}", answer) if number != lamp)
+    assert f"{lamp} 还缺少具体地址" in answer, answer
+    placed = said(resident, "桃源居9栋")
+    assert lamp in placed and "已登记" in placed, placed
+    case = show(lamp, database_url)
+    assert (case["state"], case["unit"]) == ("pending", "441999001002004005"), case
+    assert not own_words(db, bins)
