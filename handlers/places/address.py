@@ -54,8 +54,9 @@ class Designators:
     def __or__(self, other: Designators) -> Designators:
         return Designators(self.phases | other.phases, self.buildings | other.buildings, self.groups | other.groups)
 
-    def pairs(self, other: Designators) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
-        return (self.phases, other.phases), (self.buildings, other.buildings), (self.groups, other.groups)
+    def kinds(self) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+        """(phases, buildings, groups)."""
+        return self.phases, self.buildings, self.groups
 
 
 class _Rules:
@@ -91,6 +92,13 @@ class _Rules:
         self.unit_shorthand = re.compile(rf"(?<=[{_ESTATE_END}])(\d{{1,2}})-(\d)(?:单元)?+(?![\d.-]|栋|{_COUNTERS})")
         # 东区, a区: a part of an estate, after its name or alone (an answer: 东区3栋)
         self.part = re.compile(rf"(?:(?<=[{_ESTATE_END}])|^)([东南西北a-z])区(?!域)")
+        # normalise_address's passes after the numerals, in order: (pattern, replacement, the words it cannot match
+        # without — a pass is skipped when the text holds none of them: most hold no 号, 组 or dash; () always runs)
+        self.passes = ((self.building, r"\1栋", ()), (self.phase, r"\1期", (*spec["phase_words"], *spec["phase_typos"])),
+                       (self.group, r"\1组", tuple(spec["group_words"])), (self.bare_number, r"\1栋", ("号",)),
+                       (self.listed, _listed, ("栋",)), (self.ranged, _expand_range, ("栋",)),
+                       (self.unit_room, r"\1栋\2单元\3", ("-",)), (self.room_shorthand, r"\1栋\2", ("-",)),
+                       (self.unit_shorthand, r"\1栋\2单元", ("-",)), (self.part, r"\1期", ("区",)))
         self.suffixes = tuple(sorted(spec["name_suffixes"], key=len, reverse=True))
         self.correction = re.compile(rf"(?:{alternation(spec['correction_words'])})[，,。；;！!\s]*"
                                      rf"|(?:{alternation(spec['correction_alone'])})[，,。；;！!\s]+"
@@ -130,6 +138,11 @@ def _read_roman(found: re.Match) -> str:
     return str(sum(-v if v < after else v for v, after in zip(values, [*values[1:], 0])))
 
 
+def _listed(found: re.Match) -> str:
+    """1、3栋 → 1栋3栋."""
+    return "".join(f"{n}栋" for n in re.split(r"\D+", found.group(1)))
+
+
 def _expand_range(match: re.Match) -> str:
     first, last = int(match.group(1)), int(match.group(2))
     if first > last or last - first > MAX_RANGE:
@@ -146,16 +159,9 @@ def normalise_address(text: str) -> str:
     text = rules.roman.sub(_read_roman, text)
     text = rules.numeral.sub(_read_numeral, text)
     text = rules.ordinal.sub("", text)
-    text = rules.building.sub(r"\1栋", text)
-    text = rules.phase.sub(r"\1期", text)
-    text = rules.group.sub(r"\1组", text)
-    text = rules.bare_number.sub(r"\1栋", text)
-    text = rules.listed.sub(lambda m: "".join(f"{n}栋" for n in re.split(r"\D+", m.group(1))), text)
-    text = rules.ranged.sub(_expand_range, text)
-    text = rules.unit_room.sub(r"\1栋\2单元\3", text)
-    text = rules.room_shorthand.sub(r"\1栋\2", text)
-    text = rules.unit_shorthand.sub(r"\1栋\2单元", text)
-    text = rules.part.sub(r"\1期", text)
+    for pattern, replacement, needs in rules.passes:
+        if not needs or any(word in text for word in needs):
+            text = pattern.sub(replacement, text)
     return _NOISE.sub("", text)
 
 

@@ -98,6 +98,7 @@ class AddressIndex:
 
     def __init__(self, places: Iterable[UnitPlace]) -> None:
         self._entries: list[_Entry] = []
+        self._numbers: list[tuple[frozenset[str], ...]] = []  # each entry's designators by kind (Designators.kinds)
         self._by_name: dict[str, list[int]] = defaultdict(list)  # name -> entry indexes
         self._by_area: dict[str, list[int]] = defaultdict(list)
         area_forms: dict[tuple[str, ...], tuple[str, ...]] = {}
@@ -113,6 +114,7 @@ class AddressIndex:
                 numbers |= designators(normalised)
                 names.update(place_names(normalised, areas))
             self._entries.append(_Entry(place.unit_id, numbers))
+            self._numbers.append(numbers.kinds())
             for name in names:
                 self._by_name[name].append(index)
             for area in _area_keys(place.area_names[0] if place.area_names else ""):
@@ -220,15 +222,11 @@ class AddressIndex:
             names = self._fuzzy_hits(normalised)
         best: dict[int, float] = {}
         for name, base in names.items():
-            asked = own.get(name, wanted)
-            for index in self._by_name[name]:
-                best[index] = max(best.get(index, 0.0), self._score(base, asked, self._entries[index].numbers))
+            self._scored(best, self._by_name[name], base, own.get(name, wanted))
         for area in areas:
-            for index in self._by_area[area]:
-                score = self._score(100.0, wanted, self._entries[index].numbers, area=True)
-                best[index] = max(best.get(index, 0.0), score)
-        ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))
-        ranked = [(index, score) for index, score in ranked if score >= REPORTED]
+            self._scored(best, self._by_area[area], 100.0, wanted, area=True)
+        ranked = sorted(((index, score) for index, score in best.items() if score >= REPORTED),
+                        key=lambda item: (-item[1], item[0]))
         if not ranked:
             return []
         clear = self._clear(ranked, spans, names, areas)
@@ -279,20 +277,28 @@ class AddressIndex:
             return False
         return all(_holds(self._by_area[area], best) for area in _apart(spans, self._by_name))
 
-    @staticmethod
-    def _score(base: float, wanted: Designators, has: Designators, area: bool = False) -> float:
-        matched = 0
-        for asked, present in wanted.pairs(has):
-            if asked and present:
-                if asked & present:
-                    matched += 1
+    def _scored(self, best: dict[int, float], indexes: list[int], base: float, wanted: Designators,
+                area: bool = False) -> None:
+        """Raise `best` of each entry of `indexes` to `base` less a penalty for every kind of designator `wanted`
+        names that the entry has not (MISMATCH) or has none of (UNSTRUCTURED); `area`: found by its community's
+        name, which with a matching designator scores AREA_WITH_NUMBER and alone at most AREA_ONLY. One loop over
+        the entries (an estate's dozens of buildings), each entry's designators kept as a tuple of the kinds."""
+        asked = [(kind, want) for kind, want in enumerate(wanted.kinds()) if want]
+        numbers = self._numbers
+        for index in indexes:
+            score, matched, has = base, False, numbers[index]
+            for kind, want in asked:
+                present = has[kind]
+                if not present:
+                    score -= UNSTRUCTURED
+                elif want.isdisjoint(present):
+                    score -= MISMATCH
                 else:
-                    base -= MISMATCH
-            elif asked:
-                base -= UNSTRUCTURED
-        if area:
-            return base - (100.0 - AREA_WITH_NUMBER) if matched else min(base, AREA_ONLY)
-        return base
+                    matched = True
+            if area:
+                score = score - (100.0 - AREA_WITH_NUMBER) if matched else min(score, AREA_ONLY)
+            if score > best.get(index, 0.0):
+                best[index] = score
 
 
 def _holds(members: list[int], index: int) -> bool:
