@@ -33,6 +33,8 @@ from handlers.services import Services
 from handlers.texts import render
 from models import OPEN_STATES, Case, CaseState, InboundMessage, Resident
 
+CHASED_STATES = frozenset(OPEN_STATES) - {CaseState.AWAITING_PLACE}  # a case in someone's hands
+
 
 def answer(session: Session, services: Services, resident: Resident, text: str, now: datetime) -> str | None:
     """The reply to words asking after one of the resident's cases, or saying its matter is still or again wrong (a
@@ -67,13 +69,14 @@ def answer(session: Session, services: Services, resident: Resident, text: str, 
 
 
 def _still_wrong_there(session: Session, services: Services, cases: list[Case], text: str) -> list[Case]:
-    """Of the resident's `cases`, those still open whose very thing `text` names at their place (`names_its_thing`;
-    a place of the registry it names is theirs), whatever category the classifier reads in it (楼道灯 is 市政设施 or
-    物业管理 by the words around it)."""
+    """Of the resident's `cases`, those placed and still open whose very thing `text` names at their place
+    (`names_its_thing`; a place of the registry it names is theirs), whatever category the classifier reads in it
+    (楼道灯 is 市政设施 or 物业管理 by the words around it). A case still waiting for its place is in nobody's hands
+    yet: nothing to chase, so words of its kind again are the resident's next report."""
     found = services.addresses.get(session).match(fold(text), limit=1)
     named_unit = found[0].unit_id if found and found[0].confident else None
     return [case for case in cases
-            if followed_case(session, case).state in OPEN_STATES and names_its_thing(case, text)
+            if followed_case(session, case).state in CHASED_STATES and names_its_thing(case, text)
             and named_unit in (None, case.unit_id)]
 
 
