@@ -52,8 +52,9 @@ def _live_category(wecom, text: str, expected: str | None, timeout: float = 8.0)
     (published versions apply within seconds)."""
     deadline = time.monotonic() + timeout
     while True:
-        reply = wecom.send_text("demo-resident", text + str(time.monotonic_ns())[-6:])
-        hit = expected in reply if expected else DECIDED not in reply
+        # None: no passive reply within its wait (a loaded machine); the reply went out by the API: ask again
+        reply = wecom.send_text("demo-resident", text + str(time.monotonic_ns())[-6:]) or ""
+        hit = reply and (expected in reply if expected else DECIDED not in reply)
         if hit or time.monotonic() > deadline:
             return reply
         time.sleep(0.5)
