@@ -498,12 +498,14 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
     if not (matches and matches[0].confident):
         matches = _in_places_asked(session, services, _places_asked(session, state, data), folded) or matches
     if not matches:
+        if is_greeting(text):  # 在吗, 喂: answered as one, the question stands (no words for the case's worker)
+            return render("replies/address_still_asked", case=case)
         if _just_reported(session, services, resident, text, now) is case:  # more of it: the question stands
             return _supplement(session, resident, case, text, now)
         if services.classifier().classify(text).outcome != "none" and not says_only_near_here(text):
             pending.finish(session, resident.userid)
             return None  # a new report, not an address (就在我家楼下 is neither: the estate is asked)
-        if is_greeting(text) or is_chitchat(text) or holds_words(text, "question"):  # 你们是谁？ 要多久？
+        if is_chitchat(text) or holds_words(text, "question"):  # 你们是谁？ 要多久？
             return render("replies/address_still_asked", case=case)
         return render("replies/address_not_found", case=case)
     unit = registry.unit(session, matches[0].unit_id)

@@ -323,3 +323,19 @@ def test_a_resident_angry_that_nothing_moved_on_their_case_is_told_its_progress_
     answer = said(resident, chase)
     assert case in answer and "哪一类" not in answer and "事项编号" not in answer, answer
     assert cases_of(db, userid) == 1
+
+
+@pytest.mark.parametrize(("greeting", "building"), [("在吗", 7), ("喂", 9), ("有人吗", 11), ("你好", 1)])
+def test_a_greeting_while_asked_the_place_is_answered_and_the_question_stands_not_kept_as_the_cases_words(
+        wecom, fake_wecom, db, database_url, greeting, building):
+    """过道的灯一直不亮, asked where, then 在吗: the greeting was kept on the case as the resident's 补充 (its worker would
+    read 在吗 as what is wrong) and the reply never asked the place again. It is answered as a greeting, the place
+    question stated again, and the place that follows places the case."""
+    resident, userid = kf_resident(fake_wecom, wecom, f"wmVoicesHelloAsked{building:02d}")
+    case = number_in(said(resident, "过道的灯一直不亮"))
+    answer = said(resident, greeting)
+    assert case in answer and "还差地址" in answer and "补充" not in answer, answer
+    assert [event["note"] for event in show(case, database_url)["events"] if event["note"]] == []
+    placed = said(resident, f"湖景苑{building}栋")  # a building each: a neighbour's case would be linked
+    assert case in placed and f"湖景苑{building}-{building + 1}栋" in placed, placed
+    assert cases_of(db, userid) == 1
