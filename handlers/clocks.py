@@ -15,15 +15,18 @@ from handlers.cases.clock import run_clock
 from handlers.cases.timing import clock_rules
 from handlers.cases.unplaced import hand_over_due
 from handlers.conversation.drafts import settle_due
+from handlers.conversation.where_first import forget_due
 from handlers.departments.clock import run_whistle_clock
 from handlers.services import Services
 
 
 def run_clocks(session: Session, services: Services, now: datetime) -> dict:
     """Apply every frequent clock as of `now`; counts of what each did (`settled`: drafts opened,
-    `handed_over`: reports without a place given to the street's staff)."""
+    `handed_over`: reports without a place given to the street's staff, `forgotten`: words saying only where whose
+    matter never followed)."""
     counts = run_clock(session, services, now)
     counts.update(run_whistle_clock(session, services, now))
     counts["settled"] = settle_due(session, services, now)
     counts["handed_over"] = hand_over_due(session, clock_rules(services.config_dir), now)
+    counts["forgotten"] = forget_due(session, services, now)
     return counts

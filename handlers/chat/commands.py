@@ -285,7 +285,12 @@ def asks_for_progress(text: str) -> bool:
 def says_only_near_here(text: str) -> bool:
     """Words that say only that it is near the resident or here (就在我家楼下啊, 门口这里), no place one can find."""
     bare = _bare(text)
-    return bool(bare) and not word_characters(without_words(bare, "near_here", "greetings"))
+    return bool(bare) and not word_characters(without_words(bare, "near_here", "near_here_fillers", "greetings"))
+
+
+def says_only_where(text: str) -> bool:
+    """Words that say where and nothing else (东门那边, 对面, 就在楼下啊): a word of `near_here`, no matter."""
+    return holds_words(text, "near_here") and says_only_near_here(text)
 
 
 def is_a_chase(text: str) -> bool:

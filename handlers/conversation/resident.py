@@ -36,12 +36,13 @@ from handlers.chat.commands import (
     is_yes,
     parse_command,
     says_only_near_here,
+    says_only_where,
     split_number,
     word_characters,
 )
 from handlers.chat.inbound import MEDIA_KINDS, SHARED_KINDS, Inbound, attachment_of
 from handlers.classify import Decision
-from handlers.conversation import contact, drafts, follow_ups, place_fix, resident_requests
+from handlers.conversation import contact, drafts, follow_ups, place_fix, resident_requests, where_first
 from handlers.conversation.matters import clear_report, matter_rules, parts_of
 from handlers.conversation.opening import (
     TIED_UNITS,
@@ -124,7 +125,7 @@ def _arrived(session: Session, services: Services, resident: Resident, convo: Co
     if inbound.channel == "kf" and not inbound.welcome_code:  # WeCom gives no way to greet now (the resident wrote
         # within 48 hours): no greeting, but a report waiting for its place is placed at the building, told in the window
         return _placed_by_arrival(session, services, resident, convo, unit, now) if unit is not None else None
-    asking = convo is not None and convo.state != pending.CONFIRM_BIND
+    asking = convo is not None and convo.state not in (pending.CONFIRM_BIND, pending.WHERE_SAID)  # no question asked
     offer_bind = unit is not None and resident.unit is None and not asking
     if offer_bind:
         pending.expect(session, resident.userid, pending.CONFIRM_BIND, {"unit_id": unit.id}, now)
@@ -157,8 +158,9 @@ def _handle_text(session: Session, services: Services, resident: Resident, convo
 
 
 def _fresh(session: Session, services: Services, resident: Resident, text: str,
-           record: InboundMessage | None, now: datetime) -> str:
-    """A message that answers no question: a command, a greeting or a report."""
+           record: InboundMessage | None, now: datetime, where: str = "") -> str:
+    """A message that answers no question: a command, a greeting or a report (read with `where`, the words saying only
+    where that the resident sent before it, when given)."""
     command = parse_command(text, "resident")
     if (command is None or command.name == "add") and \
             (moved := place_fix.moved(session, services, resident, text, now)) is not None:
@@ -208,6 +210,9 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
         return back  # 又坏了！扶手又掉了 after the handrail's case was archived: a case there again
     if (listed := resident_requests.progress_in_words(session, resident, text)) is not None:
         return listed  # 在哪里看进度？: the 进度 list, no report
+    if where:  # 东门那边, then 垃圾桶满了: one report typed in pieces
+        pending.finish(session, resident.userid)
+        text = where_first.joined(where, text.strip())
     reported = report(session, services, resident, text.strip(), record, now)
     opened = session.get(Case, record.case_id) if record is not None and record.case_id is not None else None
     moved = resident_requests.offer_home_after_report(session, resident, text, opened, now)
@@ -293,9 +298,13 @@ def report(session: Session, services: Services, resident: Resident, text: str,
     decision = services.classifier().classify(text)
     if record is not None:
         record.category = decision.category
-    if decision.outcome != "none" and not attachments and (piece_of := _just_reported(
+    if (decision.outcome != "none" or says_only_where(text)) and not attachments and (piece_of := _just_reported(
             session, services, resident, text, now, decision)) is not None:
-        return _supplement(session, resident, piece_of, text, now)
+        return _supplement(session, resident, piece_of, text, now)  # 满了好几天了, 东门那边: where the case just reported is
+    if not attachments and (kept := where_first.keep(session, resident, text, now)) is not None:
+        if record is not None:
+            record.category = None  # no report (东门那边 may read like one): the words that follow are read with it
+        return kept
     rules = matter_rules(services.config_dir)
     if not attachments and (parts := parts_of(services.classifier(), services.addresses.get(session), text, decision,
                                               rules)):
@@ -335,8 +344,9 @@ def _just_reported(session: Session, services: Services, resident: Resident, tex
     if services.addresses.get(session).match(fold(text), limit=1):
         return None  # a place of its own: another report, or the answer to the address question
     alone, rules = alone or services.classifier().classify(text), matter_rules(services.config_dir)
-    if alone.category != case.category and clear_report(alone, rules.part_sure, rules.model_sure):
-        return None  # a new matter of its own (电梯坏了, 水管爆了 after a street lamp), however short
+    if alone.category != case.category and clear_report(alone, rules.part_sure, rules.model_sure) and \
+            not says_only_where(text):
+        return None  # a new matter of its own (电梯坏了, 水管爆了 after a street lamp), however short; not 东门那边
     return case if services.classifier().classify(f"{case.text} {text}").category == case.category else None
 
 
@@ -409,6 +419,10 @@ def _continue(session: Session, services: Services, resident: Resident, state: s
         if parse_command(text, "resident") is not None:
             return _moved_on(session, services, resident, data, text, record, now)
         return report(session, services, resident, text.strip(), record, now, attachments=data["attachments"])
+    if state == pending.WHERE_SAID:  # 东门那边 sent first: the report that follows is read with it
+        if is_greeting(text) and not is_thanks(text):  # 在吗: the matter is still to come
+            return render("replies/go_ahead")
+        return _fresh(session, services, resident, text, record, now, where=data["text"])
     if state in (pending.AWAIT_ADDRESS, pending.CONFIRM_ADDRESS):
         placed = _answer_address(session, services, resident, state, data, text, now)
         if placed is not None or pending.current(session, resident.userid) is not None:

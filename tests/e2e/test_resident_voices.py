@@ -339,3 +339,25 @@ def test_a_greeting_while_asked_the_place_is_answered_and_the_question_stands_no
     placed = said(resident, f"湖景苑{building}栋")  # a building each: a neighbour's case would be linked
     assert case in placed and f"湖景苑{building}-{building + 1}栋" in placed, placed
     assert cases_of(db, userid) == 1
+
+
+@pytest.mark.parametrize(("where", "matter", "category"), [
+    ("东门那边", "垃圾桶满了没人清", "环境卫生"),
+    ("对面", "半夜一直在装修，吵死了", "噪音扰民"),
+    ("后门", "有人在烧垃圾，烟很大", "环境卫生"),
+    ("西门", "路灯坏了，晚上黑乎乎的", "市政设施"),
+])
+def test_words_saying_only_where_sent_first_are_no_report_and_the_matter_that_follows_is_read_with_them(
+        wecom, fake_wecom, db, where, matter, category):
+    """东门那边 sent first, the way people type in pieces, opened a case of 突发事件 asking its address (对面: 噪音扰民,
+    后门: 治安隐患, as the model read them); 西门 got the help text and was lost. They name no matter: no case, the
+    resident is asked to go on, and the report that follows is one case of both messages' words."""
+    resident, userid = kf_resident(fake_wecom, wecom, f"wmVoicesWhereFirst{ord(where[0])}")
+    first = said(resident, where)
+    assert f"“{where}”" in first and "事项编号" not in first and "哪一类" not in first and HELP_LINE not in first, first
+    assert cases_of(db, userid) == 0
+    number_in(said(resident, matter))
+    with db() as session:
+        case = session.scalars(select(Case).where(Case.reporter_userid == userid)).one()
+        assert (case.text, case.category) == (f"{where} {matter}", category)
+

@@ -125,3 +125,14 @@ def test_staff_who_place_a_case_another_placed_first_are_told_it_is_done(wecom, 
     assert number in late and "已由其他工作人员定位" in late and "承办人" not in late, late
     assert "湖景苑" not in late  # the place is for whoever may act on the case
     assert [e["action"] for e in show(number, database_url)["events"]].count("place") == 1
+
+
+def test_words_saying_only_where_whose_matter_never_followed_are_forgotten(wecom, database_url, app_settings):
+    """北门那边 sent alone waits for the matter that follows (handlers/conversation/where_first.py); when none followed
+    within qr_arrival_window (2 hours), a report hours later is read on its own, not with those words. Last in the
+    module: its clock passes run hours ahead."""
+    assert "事项编号" not in wecom.send_text("up-where-forgotten", "北门那边")
+    assert clock_after(database_url, app_settings, 110)["forgotten"] == 0
+    assert clock_after(database_url, app_settings, 125)["forgotten"] >= 1
+    number = unplaced_report(wecom, "up-where-forgotten")
+    assert show(number, database_url)["text"] == LAMP
