@@ -288,6 +288,11 @@ def says_only_near_here(text: str) -> bool:
     return bool(bare) and not word_characters(without_words(bare, "near_here", "near_here_fillers", "greetings"))
 
 
+def without_where(text: str) -> str:
+    """`text` (folded) without the words of `near_here` (东门那边 阳光小区二期 → 阳光小区二期)."""
+    return without_words(text, "near_here")
+
+
 def says_only_where(text: str) -> bool:
     """Words that say where and nothing else (东门那边, 对面, 就在楼下啊): a word of `near_here`, no matter."""
     return holds_words(text, "near_here") and says_only_near_here(text)

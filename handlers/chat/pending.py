@@ -13,7 +13,7 @@ from models.rows import add_inserted, built
 
 CHOOSE_CATEGORY = "choose_category"  # data: text, choices, attachments, first (the classifier's pick)
 AWAIT_WORDS = "await_words"  # data: attachments (media with no case, waiting for words)
-WHERE_SAID = "where_said"  # data: text (words saying only where: 东门那边; the report that follows joins them)
+WHERE_SAID = "where_said"  # data: text (words saying only where: 东门那边, 阳光小区二期; the report that follows joins it)
 AWAIT_ADDRESS = "await_address"  # data: case_id, choices (the places the question named, if any)
 CONFIRM_ADDRESS = "confirm_address"  # data: case_id, unit_id, estate (its part asked), whole (the estate asked)
 RATE = "rate"  # data: case_id

@@ -212,7 +212,7 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
         return listed  # 在哪里看进度？: the 进度 list, no report
     if where:  # 东门那边, then 垃圾桶满了: one report typed in pieces
         pending.finish(session, resident.userid)
-        text = where_first.joined(where, text.strip())
+        text = where_first.joined(session, services, where, text.strip())
     reported = report(session, services, resident, text.strip(), record, now)
     opened = session.get(Case, record.case_id) if record is not None and record.case_id is not None else None
     moved = resident_requests.offer_home_after_report(session, resident, text, opened, now)
@@ -301,7 +301,7 @@ def report(session: Session, services: Services, resident: Resident, text: str,
     if (decision.outcome != "none" or says_only_where(text)) and not attachments and (piece_of := _just_reported(
             session, services, resident, text, now, decision)) is not None:
         return _supplement(session, resident, piece_of, text, now)  # 满了好几天了, 东门那边: where the case just reported is
-    if not attachments and (kept := where_first.keep(session, resident, text, now)) is not None:
+    if not attachments and (kept := where_first.keep(session, services, resident, text, decision, now)) is not None:
         if record is not None:
             record.category = None  # no report (东门那边 may read like one): the words that follow are read with it
         return kept
@@ -409,7 +409,7 @@ def _continue(session: Session, services: Services, resident: Resident, state: s
             return render("replies/draft_dropped", text=data["text"])
         if _a_closing_remark(services, text):  # 灯修好了，谢谢师傅: no more of the report; it may need nothing now
             return drafts.ask_again(services, data, thanked=True)
-        if _a_piece(services, data["text"], text) and not _only_a_place(session, services, text):
+        if _a_piece(services, data["text"], text) and not where_first.names_only_a_place(session, services, text):
             return drafts.join(session, services, resident, data, text, record, now)
         return _moved_on(session, services, resident, data, text, record, now)
     if state == pending.AWAIT_WORDS:
@@ -419,7 +419,7 @@ def _continue(session: Session, services: Services, resident: Resident, state: s
         if parse_command(text, "resident") is not None:
             return _moved_on(session, services, resident, data, text, record, now)
         return report(session, services, resident, text.strip(), record, now, attachments=data["attachments"])
-    if state == pending.WHERE_SAID:  # 东门那边 sent first: the report that follows is read with it
+    if state == pending.WHERE_SAID:  # 东门那边 or 阳光小区二期 sent first: the report that follows is read with it
         if is_greeting(text) and not is_thanks(text):  # 在吗: the matter is still to come
             return render("replies/go_ahead")
         return _fresh(session, services, resident, text, record, now, where=data["text"])
@@ -460,7 +460,7 @@ def _moved_on(session: Session, services: Services, resident: Resident, draft: d
     if is_greeting(text) or is_yes(text):
         return drafts.open_other(session, services, resident, draft, record, now).reply
     opened = drafts.open_other(session, services, resident, draft, None, now)
-    if opened.case.state == CaseState.AWAITING_PLACE and _only_a_place(session, services, text):
+    if opened.case.state == CaseState.AWAITING_PLACE and where_first.names_only_a_place(session, services, text):
         asked = session.get(Conversation, resident.userid).data  # the opened report asks for its place: this is it
         placed = _answer_address(session, services, resident, pending.AWAIT_ADDRESS, asked, text, now)
         if placed is not None:
@@ -468,17 +468,6 @@ def _moved_on(session: Session, services: Services, resident: Resident, draft: d
     reply = _fresh(session, services, resident, text, record, now)
     drafts.tell_apart(session, resident, opened)  # after the new words: they may ask a question of their own
     return reply
-
-
-def _only_a_place(session: Session, services: Services, text: str) -> bool:
-    """Whether `text` names a place of the registry and no matter (an address written after a question; what the
-    classifier reads in a place's own name is no matter: 工人新村4栋)."""
-    if not services.addresses.get(session).match(fold(text), limit=1):
-        return False
-    decision = services.classifier().classify(text)
-    if decision.outcome == "none" or not drafts.choices_for(decision, services.classifier().catalogue):
-        return True
-    return resident_requests.only_a_place(session, services, text) is not None
 
 
 def _answer_address(session: Session, services: Services, resident: Resident, state: str, data: dict,

@@ -378,7 +378,8 @@ def address_first(session: Session, services: Services, resident: Resident, text
     offer_bind = resident.unit != unit
     if offer_bind:
         pending.expect(session, resident.userid, pending.CONFIRM_BIND, {"unit_id": unit.id}, now)
-    return render("replies/address_noted", unit=unit, offer_bind=offer_bind, window=rules.qr_arrival_window)
+    return render("replies/address_noted", address=unit.address, grid=unit.grid, offer_bind=offer_bind,
+                  window=rules.qr_arrival_window)
 
 
 def only_a_place(session: Session, services: Services, text: str) -> Unit | None:

@@ -361,3 +361,47 @@ def test_words_saying_only_where_sent_first_are_no_report_and_the_matter_that_fo
         case = session.scalars(select(Case).where(Case.reporter_userid == userid)).one()
         assert (case.text, case.category) == (f"{where} {matter}", category)
 
+
+@pytest.mark.parametrize(("place", "grid", "matter"), [
+    ("阳光小区二期", "阳光社区第二网格", "楼道的灯坏了好几天了"),
+    ("滨江花园二期", "阳光社区第五网格", "单元门的门禁坏了关不上"),
+    ("湖景苑", "阳光社区第三网格", "有人在烧垃圾，烟很大"),
+])
+def test_an_estate_or_its_phase_sent_alone_is_the_place_of_the_report_that_follows(
+        wecom, fake_wecom, db, place, grid, matter):
+    """阳光小区二期 alone (an estate and its phase, one grid's) got the help text, and the report that followed was
+    asked its address again, as 阳光小区一期5栋 alone is not: the place said first is noted and the report that
+    follows is placed there."""
+    resident, userid = kf_resident(fake_wecom, wecom, f"wmVoicesEstateFirst{ord(place[0])}")
+    noted = said(resident, place)
+    assert place in noted and grid in noted and HELP_LINE not in noted and "事项编号" not in noted, noted
+    opened = said(resident, matter)
+    assert "事项编号" in opened and "具体地址" not in opened and place in opened, opened
+    with db() as session:
+        case = session.scalars(select(Case).where(Case.reporter_userid == userid)).one()
+        assert (case.grid.name, case.state) == (grid, "pending")
+
+
+def test_an_estate_building_in_two_phases_sent_alone_is_kept_and_its_phase_asked_with_the_report(
+        wecom, fake_wecom, db):
+    """阳光小区3栋 alone (building 3 of 一期 and of 二期, two grids) got the help text and was lost: it is kept, the
+    report that follows asks only which phase, and the answer places it at that phase's building 3."""
+    resident, userid = kf_resident(fake_wecom, wecom, "wmVoicesEstateTwoParts")
+    kept = said(resident, "阳光小区3栋")
+    assert "阳光小区3栋" in kept and HELP_LINE not in kept and "事项编号" not in kept, kept
+    case = number_in(asked := said(resident, "电梯门关不上，一直在响"))
+    assert "哪一期" in asked, asked
+    placed = said(resident, "二期")
+    assert case in placed and "阳光小区二期3-4栋" in placed, placed
+    assert cases_of(db, userid) == 1
+
+
+def test_a_report_naming_its_own_place_after_an_estate_sent_alone_is_placed_where_it_says(wecom, fake_wecom, db):
+    """The estate said first is where a report naming no place goes; one naming its own estate is placed there."""
+    resident, userid = kf_resident(fake_wecom, wecom, "wmVoicesEstateThenOther")
+    said(resident, "阳光小区二期")
+    opened = said(resident, "金桂园3栋门口的垃圾桶满了")
+    assert "金桂园3-4栋" in opened and "阳光小区" not in opened, opened
+    with db() as session:
+        case = session.scalars(select(Case).where(Case.reporter_userid == userid)).one()
+        assert case.text == "金桂园3栋门口的垃圾桶满了"
