@@ -277,6 +277,11 @@ def _a_question_to_us(services: Services, text: str) -> bool:
     return holds_words(text, "question") and services.classifier().classify(text).outcome == "none"
 
 
+def _only_a_greeting(text: str) -> bool:
+    """Whether `text` greets and says nothing else (你好, 喂, 在吗): no yes (好的, 对) nor thanks, which answer a question."""
+    return is_greeting(text) and not is_yes(text) and not is_thanks(text)
+
+
 def _a_closing_remark(services: Services, text: str) -> bool:
     """Whether `text` thanks us or says a matter is sorted in more than a greeting (灯修好了，谢谢师傅, 好了，谢谢) and
     reports nothing: thanks or sorted words, nothing still wrong (还没修好), and no report the classifier reads in it."""
@@ -402,8 +407,8 @@ def _continue(session: Session, services: Services, resident: Resident, state: s
             return drafts.answer_choice(session, services, resident, data, chosen, record, now)
         if _same_words(text, data["text"]) or is_bare_number(text):  # sent again, or a number not offered
             return drafts.ask_again(services, data)
-        if _a_question_to_us(services, text):  # 你们多久能来？ is no more of the report: answered, the question stands
-            return drafts.ask_again(services, data, questioned=True)
+        if _a_question_to_us(services, text) or _only_a_greeting(text):  # 你们多久能来？, 喂: no more of the report,
+            return drafts.ask_again(services, data, questioned=True)  # answered; the question stands
         if is_never_mind(text) or _withdraws_the_draft(text):  # 不用了, 撤销: the report taken back before it is opened
             pending.finish(session, resident.userid)
             return render("replies/draft_dropped", text=data["text"])
@@ -454,8 +459,8 @@ def _withdraws_the_draft(text: str) -> bool:
 def _moved_on(session: Session, services: Services, resident: Resident, draft: dict, text: str,
               record: InboundMessage | None, now: datetime) -> str:
     """The resident wrote something else instead of answering: open the waiting report as 其他 and handle
-    the new words as new (the opened report is told in a message of its own); after a mere greeting or
-    yes (对, 好的) the reply is the opened report, and a place it lacks is taken as its place."""
+    the new words as new (the opened report is told in a message of its own); after a mere yes (对, 好的) or thanks
+    the reply is the opened report, and a place it lacks is taken as its place."""
     pending.finish(session, resident.userid)
     if is_greeting(text) or is_yes(text):
         return drafts.open_other(session, services, resident, draft, record, now).reply

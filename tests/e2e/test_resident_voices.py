@@ -405,3 +405,19 @@ def test_a_report_naming_its_own_place_after_an_estate_sent_alone_is_placed_wher
     with db() as session:
         case = session.scalars(select(Case).where(Case.reporter_userid == userid)).one()
         assert case.text == "金桂园3栋门口的垃圾桶满了"
+
+
+@pytest.mark.parametrize("greeting", ["喂", "你好"])
+def test_a_greeting_while_asked_the_category_is_answered_and_the_question_stands(wecom, fake_wecom, db, greeting):
+    """Asked which category 家里的水管有点渗水 is, 你好 opened it as 其他 (its address asked) and 喂 was
+    joined to its words as more of the report: a greeting is answered, the question asked again, and the report's
+    words stay the resident's."""
+    resident, userid = kf_resident(fake_wecom, wecom, f"wmVoicesHelloCategory{ord(greeting[0])}")
+    report = "家里的水管有点渗水"
+    assert "哪一类" in said(resident, report)
+    again = said(resident, greeting)
+    assert "哪一类" in again and "事项编号" not in again, again
+    assert cases_of(db, userid) == 0
+    number_in(said(resident, "1"))
+    with db() as session:
+        assert session.scalars(select(Case.text).where(Case.reporter_userid == userid)).one() == report
