@@ -346,6 +346,7 @@ def test_a_greeting_while_asked_the_place_is_answered_and_the_question_stands_no
     ("对面", "半夜一直在装修，吵死了", "噪音扰民"),
     ("后门", "有人在烧垃圾，烟很大", "环境卫生"),
     ("西门", "路灯坏了，晚上黑乎乎的", "市政设施"),
+    ("小区东门那边", "电动车乱停把路都堵死了", "市容秩序"),
 ])
 def test_words_saying_only_where_sent_first_are_no_report_and_the_matter_that_follows_is_read_with_them(
         wecom, fake_wecom, db, where, matter, category):
