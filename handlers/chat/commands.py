@@ -315,9 +315,16 @@ def without_follow_up_words(text: str) -> str:
 def without_words(text: str, *kinds: str) -> str:
     """`text` (folded) without the vocabulary's words of `kinds` (路灯的事谢谢你们 without thanks and refer_back: 路灯)."""
     folded = fold(text).lower()
-    for word in sorted(set().union(*(_lowered(kind) for kind in kinds)), key=len, reverse=True):
-        folded = folded.replace(word, " ")
+    for word in _longest_first(kinds):
+        if word in folded:
+            folded = folded.replace(word, " ")
     return folded
+
+
+@lru_cache(maxsize=16)
+def _longest_first(kinds: tuple[str, ...]) -> tuple[str, ...]:
+    """The vocabulary's words of `kinds`, lower-case, longest first (a longer word is taken out before a word in it)."""
+    return tuple(sorted(set().union(*(_lowered(kind) for kind in kinds)), key=len, reverse=True))
 
 
 @lru_cache(maxsize=1)
