@@ -288,11 +288,27 @@ def correcting_words(text: str) -> str | None:
     it says no correction (a correction word, or 不是 before a number), or names no number besides."""
     rules, text = _rules(), to_simplified(nfkc(text))
     denied = [found.group(0) for found in _DENIED.finditer(text)]
-    denies_a_place = any(designators(normalise_address(words)) != Designators() for words in denied)
-    if not denies_a_place and rules.correction.search(text) is None:
+    if not any(names_a_spot(words) for words in denied) and rules.correction.search(text) is None:
         return None
     words = rules.correction.sub("，", without_denied(text))
-    return words if designators(normalise_address(words)) != Designators() else None
+    return words if names_a_spot(words) else None
+
+
+_PARTICLES = "的嘅啊呀吧呢哦"  # closing a place said alone: 是3栋的, 在3栋啊
+
+
+def names_a_spot(text: str) -> bool:
+    """Whether `text` names a phase, building or group (3号楼, 二期, 3组)."""
+    return designators(normalise_address(text)) != Designators()
+
+
+def says_only_where(text: str, names: Collection[str] = ()) -> bool:
+    """Whether `text` says nothing but where beside the phase, building or group it names and the place `names` given
+    (是3号楼, 在3栋, 3号楼那边, 就在二期5栋门口; 是桃源居3栋 when 桃源居 is given): not 3栋楼道灯也坏了."""
+    rest = without_numbers(normalise_address(text))
+    for name in sorted(names, key=len, reverse=True):
+        rest = rest.replace(normalise_address(name), "")
+    return not _FILLER.sub("", without_positions(rest)).rstrip(_PARTICLES)
 
 
 def _taken_back(before: str) -> tuple[int, int] | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select
 
 from models import Case, CaseEvent
@@ -53,3 +54,35 @@ def test_a_place_sent_after_another_report_interrupted_the_place_question_places
     case = show(lamp, database_url)
     assert (case["state"], case["unit"]) == ("pending", "441999001002004005"), case
     assert not own_words(db, bins)
+
+
+@pytest.mark.parametrize(("userid", "report", "building", "unit"), [
+    ("wmRightCaseEstateBld1", "碧水山庄里的路灯坏了，晚上黑乎乎的", "是3号楼", "441999101001004002"),
+    ("wmRightCaseEstateBld2", "龙湾雅苑里的垃圾桶满了好几天没人清", "在3栋", "441999101001005002"),
+    ("wmRightCaseEstateBld3", "新城家园里有人遛狗不牵绳，草地上全是狗屎", "3号楼那边", "441999101001003002"),
+    ("wmRightCaseEstateBld4", "御景湾里有个井盖松了，踩上去晃得厉害", "搞错了，是２期３棟", "441999101001006006"),
+])
+def test_a_building_named_after_a_report_placed_at_its_estate_places_the_case_at_that_building(
+        wecom, fake_wecom, db, database_url, userid, report, building, unit):
+    """A report naming only an estate is placed at the estate; the resident then names the building (with or without
+    a correction word, full-width and traditional forms too): it was kept as a note, the case left at the estate."""
+    resident, _ = kf_resident(fake_wecom, wecom, userid)
+    number = number_in(said(resident, report))
+    assert (show(number, database_url)["unit"], show(number, database_url)["grid"]) == (None, unit[:15])
+    answer = said(resident, building)
+    assert number in answer and "3-4栋" in answer, answer
+    case = show(number, database_url)
+    assert (case["state"], case["unit"], case["grid"]) == ("pending", unit, unit[:15]), case
+    assert not own_words(db, number)
+
+
+def test_where_the_resident_lives_or_another_matter_at_a_building_leaves_an_estate_case_where_it_is(
+        wecom, fake_wecom, db, database_url):
+    """Words naming a building beside something else than where the case is (我住3栋; a new matter at 3栋) do not
+    move a case placed at its estate."""
+    resident, userid = kf_resident(fake_wecom, wecom, "wmRightCaseEstateStay1")
+    number = number_in(said(resident, "锦绣华庭里的消防通道被车堵死了"))
+    said(resident, "我住3栋")
+    said(resident, "3栋楼道灯也坏了")
+    assert show(number, database_url)["unit"] is None
+
