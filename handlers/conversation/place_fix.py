@@ -1,5 +1,5 @@
 """A resident correcting the place of the case just reported, in a message of its own (哦不好意思，是8栋门口，不是6栋;
-说错了 应该是二期3栋), or naming the building of a case placed at an estate only (是3号楼 after
+说错了 应该是二期3栋; 搞错了，是金桂园), or naming the building of a case placed at an estate only (是3号楼 after
 桃源居的路灯坏了): the case moves to that place (handlers/cases/place_moves.py), not a note on it."""
 
 from __future__ import annotations
@@ -62,12 +62,16 @@ def _names_a_building_of(text: str, estate: str | None) -> bool:
 
 
 def _corrected_place(session: Session, services: Services, case: Case, words: str, estate: str | None) -> Place | None:
-    """The place the words name for sure: read as they are when they name a place, else in the estate of the case's
-    unit or of the `estate` it is placed at (是8栋门口 after 湖景苑6栋: 湖景苑8栋, its phase kept unless they give one)."""
+    """The place the words name for sure: read as they are when they name a place in nothing but where (搞错了，是金桂园:
+    that estate), else their numbers in the estate of the case's unit or of the `estate` it is placed at (是8栋门口
+    after 湖景苑6栋: 湖景苑8栋, its phase kept unless they give one)."""
     index = services.addresses.get(session)
-    if not index.units_named(words):
+    names = index.names_in(words)
+    if names and not names_a_spot(words) and not says_only_where(words, names):
+        return None  # 应该是桃源居物业的事: a place named in words about something else, not where the case is
+    if not names:
         where = case.unit.address if case.unit is not None else estate
-        if where is None:
+        if where is None or not names_a_spot(words):
             return None
         words = in_estate(where, words, phase_known=True)
     return named_place(session, index.match(fold(words), limit=TIED_UNITS), "text").place

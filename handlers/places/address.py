@@ -284,14 +284,14 @@ def corrected(text: str) -> str:
 
 def correcting_words(text: str) -> str | None:
     """The words naming the right place when `text`, sent on its own, takes back a place written before (说错了
-    应该是8栋, 是8栋门口，不是6栋, 二期3栋才对): `text` without the correction's own words and what it denies; None when
-    it says no correction (a correction word, or 不是 before a number), or names no number besides."""
+    应该是8栋, 是8栋门口，不是6栋, 二期3栋才对, 搞错了，是金桂园): `text` without the correction's own words and what it
+    denies; None when it says no correction (a correction word, or 不是 before a number). Whether the words name a
+    place is for the address index to say."""
     rules, text = _rules(), to_simplified(nfkc(text))
     denied = [found.group(0) for found in _DENIED.finditer(text)]
     if not any(names_a_spot(words) for words in denied) and rules.correction.search(text) is None:
         return None
-    words = rules.correction.sub("，", without_denied(text))
-    return words if names_a_spot(words) else None
+    return rules.correction.sub("，", without_denied(text))
 
 
 _PARTICLES = "的嘅啊呀吧呢哦"  # closing a place said alone: 是3栋的, 在3栋啊

@@ -86,3 +86,14 @@ def test_where_the_resident_lives_or_another_matter_at_a_building_leaves_an_esta
     said(resident, "3栋楼道灯也坏了")
     assert show(number, database_url)["unit"] is None
 
+
+def test_a_correction_naming_another_estate_alone_moves_the_case_to_that_estate(wecom, fake_wecom, db, database_url):
+    """搞错了是金桂园 after a report at 湖景苑3栋: the estate named alone is the corrected place (one grid: placed at
+    the estate), not words kept on the case."""
+    resident, _ = kf_resident(fake_wecom, wecom, "wmRightCaseEstateFix1")
+    number = number_in(said(resident, "湖景苑3栋门口的快递柜被人撬了个口子"))
+    answer = said(resident, "搞错了是金桂园")
+    assert number in answer and "更正为" in answer and "金桂园" in answer, answer
+    case = show(number, database_url)
+    assert (case["unit"], case["grid"]) == (None, "441999001001003"), case
+    assert not own_words(db, number)
