@@ -97,3 +97,23 @@ def test_a_correction_naming_another_estate_alone_moves_the_case_to_that_estate(
     case = show(number, database_url)
     assert (case["unit"], case["grid"]) == (None, "441999001001003"), case
     assert not own_words(db, number)
+
+
+def test_two_reports_in_a_row_with_no_place_are_each_placed_the_first_asked_after_the_second(
+        wecom, fake_wecom, db, database_url):
+    """A broken lamp, then bins nobody empties, neither with a place: the bins' question replaced the lamp's, and the
+    address answered placed the bins alone; the lamp waited for street staff. Placing the bins now asks the lamp's
+    place by its number, and the next address places it."""
+    resident, _ = kf_resident(fake_wecom, wecom, "wmRightCaseTwoUnplaced1")
+    lamp = number_in(said(resident, "门口那盏路灯不亮了"))
+    bins = number_in(said(resident, "垃圾好几天没人来收了"))
+    assert bins != lamp and {show(n, database_url)["state"] for n in (lamp, bins)} == {"awaiting_place"}
+    placed = said(resident, "桃源居11栋")
+    assert bins in placed and f"{lamp} 还缺少具体地址" in placed, placed
+    assert show(lamp, database_url)["state"] == "awaiting_place"
+    answered = said(resident, "江南世家3栋")
+    assert lamp in answered and "已登记" in answered, answered
+    lamp_case, bins_case = show(lamp, database_url), show(bins, database_url)
+    assert (lamp_case["state"], lamp_case["unit"]) == ("pending", "441999001002006005"), lamp_case
+    assert bins_case["unit"] == "441999001002004006", bins_case
+    assert not own_words(db, bins)
