@@ -13,6 +13,7 @@ from handlers.cases.duplicates import place_words
 from handlers.cases.place_moves import MOVABLE, move_place
 from handlers.cases.records import Place, latest_open_case
 from handlers.chat.commands import fold
+from handlers.conversation import follow_ups
 from handlers.conversation.matters import clear_report, matter_rules
 from handlers.conversation.opening import named_place
 from handlers.places.address import correcting_words, in_estate, names_a_spot, says_only_where, split_home
@@ -27,8 +28,9 @@ ESTATE_WORDS_CHARS = 16  # words naming a building of an estate case this long a
 def moved(session: Session, services: Services, resident: Resident, text: str, now: datetime) -> str | None:
     """The reply when `text` corrects the place of the resident's latest open case to another place it names for
     sure (its numbers read in the case's estate unless it names one), or names only a building of the estate that
-    case is placed at: the case moved there. None for any other words: no correction, a case not yet placed or no
-    longer worked, no sure place or the same one, or a report of another matter the classifier is sure of."""
+    case is placed at: the case moved there; a correction naming where it already is is kept on it for its worker.
+    None for any other words: no correction, a case not yet placed or no longer worked, no sure place, or a report of
+    another matter the classifier is sure of."""
     words = correcting_words(text)
     if words is None and (len(text) > ESTATE_WORDS_CHARS or not names_a_spot(text)):
         return None
@@ -39,11 +41,13 @@ def moved(session: Session, services: Services, resident: Resident, text: str, n
     if words is None and not _names_a_building_of(text, estate):
         return None
     place = _corrected_place(session, services, case, words or text, estate)
-    if place is None or _same_place(case, place) or (words is None and not _within(place, estate)):
+    if place is None or (words is None and not _within(place, estate)):
         return None
     decision, rules = services.classifier().classify(text), matter_rules(services.config_dir)
     if decision.category != case.category and clear_report(decision, rules.part_sure, rules.model_sure):
         return None
+    if _same_place(case, place):  # 不是5栋是6栋 about 5-6栋: where it is; its worker hears which building
+        return follow_ups.supplement(session, resident, case, text, now)
     category = services.classifier().catalogue.get(case.category)
     move_place(session, case, place, category, Actor.for_resident(resident.userid), now)
     return render("replies/place_moved", case=case, refined=words is None)

@@ -295,7 +295,7 @@ def report(session: Session, services: Services, resident: Resident, text: str,
         record.category = decision.category
     if decision.outcome != "none" and not attachments and (piece_of := _just_reported(
             session, services, resident, text, now, decision)) is not None:
-        return _supplement(session, resident, piece_of, text, now)
+        return follow_ups.supplement(session, resident, piece_of, text, now)
     rules = matter_rules(services.config_dir)
     if not attachments and (parts := parts_of(services.classifier(), services.addresses.get(session), text, decision,
                                               rules)):
@@ -308,7 +308,7 @@ def report(session: Session, services: Services, resident: Resident, text: str,
     if no_report and not attachments and not is_chitchat(text) and _says_something(text):
         case = latest_open_case(session, resident.userid)
         if case is not None:  # words about their case ("不是3栋，是5栋"): kept on it, not answered with the help
-            return _supplement(session, resident, case, text, now)
+            return follow_ups.supplement(session, resident, case, text, now)
     if (no_report or is_chitchat(text)) and not attachments:  # thanks in more words (灯修好了，谢谢师傅) are thanked
         if asks_about_us(text):  # 你们是机器人吗？: who answers, honestly, and how to report
             return render("replies/about_us")
@@ -367,13 +367,7 @@ def _add(session: Session, services: Services, resident: Resident, command: Comm
         return render("replies/help")
     if case is None:
         return report(session, services, resident, words, record, now)
-    return _supplement(session, resident, case, words, now)
-
-
-def _supplement(session: Session, resident: Resident, case: Case, text: str, now: datetime) -> str:
-    """The resident's words added to their case and told to its worker."""
-    tell_worker(session, case, "attach", resident.userid, now, text)
-    return render("replies/case_supplemented", case=case, note=text)
+    return follow_ups.supplement(session, resident, case, words, now)
 
 
 def _continue(session: Session, services: Services, resident: Resident, state: str, data: dict,
@@ -499,7 +493,7 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
         matches = _in_places_asked(session, services, _places_asked(session, state, data), folded) or matches
     if not matches:
         if _just_reported(session, services, resident, text, now) is case:  # more of it: the question stands
-            return _supplement(session, resident, case, text, now)
+            return follow_ups.supplement(session, resident, case, text, now)
         if services.classifier().classify(text).outcome != "none" and not says_only_near_here(text):
             pending.finish(session, resident.userid)
             return None  # a new report, not an address (就在我家楼下 is neither: the estate is asked)
@@ -516,13 +510,13 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
     told_more = len(matter) >= MATTER_MIN_CHARS  # 湖景苑3栋楼道灯坏了 for a photo: its words stay on the case
     if named.place is None:
         if told_more:
-            _supplement(session, resident, case, text, now)
+            follow_ups.supplement(session, resident, case, text, now)
         return ask_place(session, resident.userid, case, named, now)
     reply = place_report(session, services, resident, case, named.place, now)
     handled = session.get(Case, case.duplicate_of_id) if case.duplicate_of_id else case  # placed, it may follow a
     # neighbour's case of the matter (merged: nothing more is added to it)
     if told_more and handled is not None and allowed(handled.state, "attach"):  # after placing: the worker, now
-        _supplement(session, resident, handled, text, now)  # known, is told them
+        follow_ups.supplement(session, resident, handled, text, now)  # known, is told them
     return reply
 
 
@@ -651,7 +645,7 @@ def _handle_records(session: Session, services: Services, resident: Resident, co
     case = latest_open_case(session, resident.userid) if convo is None else None
     if case is not None and now - case.created_at <= clock_rules(services.config_dir).pieces_window \
             and services.classifier().classify(words).category in (None, case.category):
-        return _supplement(session, resident, case, words, now)
+        return follow_ups.supplement(session, resident, case, words, now)
     return _handle_text(session, services, resident, convo, words, record, now)
 
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from models import Case, CaseEvent
-from tests.e2e.test_resident_voices import closed_and_asked, kf_resident, said
+from tests.e2e.test_resident_voices import cases_of, closed_and_asked, kf_resident, said
 from tests.e2e.worker_chat import number_in, show
 
 
@@ -117,3 +117,14 @@ def test_two_reports_in_a_row_with_no_place_are_each_placed_the_first_asked_afte
     assert (lamp_case["state"], lamp_case["unit"]) == ("pending", "441999001002006005"), lamp_case
     assert bins_case["unit"] == "441999001002004006", bins_case
     assert not own_words(db, bins)
+
+
+def test_a_correction_naming_the_building_the_case_is_at_already_is_kept_on_it_not_asked_as_a_report(
+        wecom, fake_wecom, db, database_url):
+    """东岭花园一期5-6栋 is one unit: 不是5栋是6栋 moves nothing, and was taken for a new report asked its category
+    (opened as 其他 when left unanswered). The words now go to the case's worker, the resident told its number."""
+    resident, userid = kf_resident(fake_wecom, wecom, "wmRightCaseSameUnitFix1")
+    number = number_in(said(resident, "东岭花园一期5栋楼道堆满杂物"))
+    answer = said(resident, "不是5栋是6栋")
+    assert number in answer and "记入" in answer, answer
+    assert cases_of(db, userid) == 1 and own_words(db, number) == ["不是5栋是6栋"]
