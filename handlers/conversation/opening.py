@@ -290,11 +290,11 @@ def place_report(session: Session, services: Services, resident: Resident, case:
     siblings = waiting_siblings(session, case)
     for sibling in siblings:  # the other matters of its message, asked for their place with it
         place_waiting(session, services, sibling, place, now, actor=resident.userid)
-    still_waiting = ask_next(session, resident.userid, now)  # 路灯坏了, then 垃圾没人收: the lamp is asked next
+    still_waiting = ask_next(session, resident.userid, case, now)  # 路灯坏了, then 垃圾没人收: the lamp is asked next
     if case.duplicate_of_id is not None:  # placed, a neighbour's open case of the same matter there
         linked = render("replies/duplicate_linked", case=case, original=session.get(Case, case.duplicate_of_id))
         more = [render("replies/siblings_placed", siblings=siblings) if siblings else "",
-                render("replies/place_still_asked", case=still_waiting) if still_waiting else ""]
+                render("replies/place_still_asked", case=still_waiting, after=case) if still_waiting else ""]
         return "\n".join(filter(None, [linked, *more]))
     offer_bind = resident.unit is None and place.unit is not None
     category = services.classifier().catalogue.get(case.category)

@@ -32,6 +32,7 @@ from handlers.chat.commands import (
     is_greeting,
     is_never_mind,
     is_opener,
+    is_same_place,
     is_thanks,
     is_yes,
     parse_command,
@@ -476,6 +477,8 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
         if data.get("estate"):  # which part of the estate was asked: a yes says none
             return render("replies/ask_estate_part", case=case, estate=data["estate"])
         return place_report(session, services, resident, case, Place(unit.grid, unit, "text"), now)
+    if data.get("after") and is_same_place(text) and (place := _place_of(session, data["after"])) is not None:
+        return place_report(session, services, resident, case, place, now)  # 一样: where the case before it is
     if (command := parse_command(text, "resident")) is not None:
         text = _place_added(session, services, command)  # 说错了，是5栋 / 补充 湖景苑5栋: the place asked for
         if text is None:
@@ -518,6 +521,12 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
     if told_more and handled is not None and allowed(handled.state, "attach"):  # after placing: the worker, now
         follow_ups.supplement(session, resident, handled, text, now)  # known, is told them
     return reply
+
+
+def _place_of(session: Session, case_id: int) -> Place | None:
+    """Where case `case_id` is, as the place an answer gives (None: it has none)."""
+    case = session.get(Case, case_id)
+    return Place(case.grid, case.unit, "asked", case.location) if case is not None and case.grid is not None else None
 
 
 def _with_reported_building(case: Case, answer: str) -> str:

@@ -128,3 +128,21 @@ def test_a_correction_naming_the_building_the_case_is_at_already_is_kept_on_it_n
     answer = said(resident, "不是5栋是6栋")
     assert number in answer and "记入" in answer, answer
     assert cases_of(db, userid) == 1 and own_words(db, number) == ["不是5栋是6栋"]
+
+
+@pytest.mark.parametrize(("userid", "place", "same"), [("wmRightCaseSamePlace1", "碧水山庄11栋", "一样"),
+                                                      ("wmRightCaseSamePlace2", "龙湾雅苑9栋", "也是这里")])
+def test_the_first_report_asked_after_the_second_is_placed_where_the_second_is_by_saying_so(
+        wecom, fake_wecom, db, database_url, userid, place, same):
+    """Asked the lamp's place once the bins were placed, the resident answers that it is the same place: the words
+    were kept as a note on the bins' case, and the lamp kept waiting. They now place the lamp where the bins are."""
+    resident, _ = kf_resident(fake_wecom, wecom, userid)
+    lamp = number_in(said(resident, "单元门外那盏路灯晚上一直不亮"))
+    bins = number_in(said(resident, "垃圾桶三天没人来清了"))
+    placed = said(resident, place)
+    assert f"{lamp} 还缺少具体地址" in placed and "一样" in placed, placed
+    answered = said(resident, same)
+    assert lamp in answered and "已登记" in answered, answered
+    lamp_case = show(lamp, database_url)
+    assert (lamp_case["state"], lamp_case["unit"]) == ("pending", show(bins, database_url)["unit"]), lamp_case
+    assert not own_words(db, bins)
