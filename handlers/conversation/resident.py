@@ -62,7 +62,10 @@ from handlers.places.address import (
     corrected,
     designators,
     in_estate,
+    names_a_spot,
     normalise_address,
+    says_only_where,
+    spot_words,
     turn_of,
     without_denied,
     without_positions,
@@ -486,6 +489,8 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
     folded, choices = corrected(without_denied(fold(text))), data.get("choices", ())
     if data.get("estate"):  # which part of the estate was asked: 二期 is the part of the building reported
         folded = _with_reported_building(case, folded)
+    if data.get("spot") and not names_a_spot(folded):  # 桃源居, asked whose 3栋 it is: 桃源居3栋
+        folded = f"{folded}{data['spot']}"
     if choices and (turn_of(choices, folded) or 0) > len(choices):  # 第三个 of two: the choices, asked again
         return render("replies/ask_which_place", case=case, choices=choices, beyond=True)
     if len(choices) > 1 and is_every_place(text) and not (case.classification or {}).get("split"):
@@ -495,6 +500,10 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
     if not (matches and matches[0].confident):
         matches = _in_places_asked(session, services, _places_asked(session, state, data), folded) or matches
     if not matches:
+        if says_only_where(text):  # 3号楼那边: which estate's is asked, the building kept for the answer
+            spot = spot_words(text)
+            pending.expect(session, resident.userid, state, {**data, "spot": spot}, now)
+            return render("replies/ask_estate_of_spot", case=case, spot=spot)
         if _just_reported(session, services, resident, text, now) is case:  # more of it: the question stands
             return follow_ups.supplement(session, resident, case, text, now)
         if services.classifier().classify(text).outcome != "none" and not says_only_near_here(text):

@@ -311,6 +311,11 @@ def says_only_where(text: str, names: Collection[str] = ()) -> bool:
     return not _FILLER.sub("", without_positions(rest)).rstrip(_PARTICLES)
 
 
+def spot_words(text: str) -> str:
+    """The numbered spot words that say only where name, normalised (是3号楼, 3号楼那边 → 3栋; 就在二期5栋门口 → 2期5栋)."""
+    return _FILLER.sub("", without_positions(normalise_address(text))).rstrip(_PARTICLES)
+
+
 def _taken_back(before: str) -> tuple[int, int] | None:
     """Where the last clause of `before` that names a number lies (the place a correction takes back)."""
     ends = [0, *(m.end() for m in _CLAUSE_END.finditer(before)), len(before) + 1]

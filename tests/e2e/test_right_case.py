@@ -146,3 +146,21 @@ def test_the_first_report_asked_after_the_second_is_placed_where_the_second_is_b
     lamp_case = show(lamp, database_url)
     assert (lamp_case["state"], lamp_case["unit"]) == ("pending", show(bins, database_url)["unit"]), lamp_case
     assert not own_words(db, bins)
+
+
+@pytest.mark.parametrize(("userid", "report", "building", "estate", "unit"), [
+    ("wmRightCaseSpotFirst1", "楼道灯坏了，晚上一直不亮", "3号楼那边", "工人新村", "441999001002005002"),
+    ("wmRightCaseSpotFirst2", "垃圾桶满了好几天没人清", "是５號樓", "新城家园", "441999101001003003"),
+])
+def test_a_building_answered_before_its_estate_places_the_report_at_that_building(
+        wecom, fake_wecom, db, database_url, userid, report, building, estate, unit):
+    """Asked where, the resident names the building first and the estate next: the building was kept as a note (or
+    read as a report of its own) and the estate placed the case at the estate at large. Now the estate is asked for
+    that building, and the answer places the case there."""
+    resident, _ = kf_resident(fake_wecom, wecom, userid)
+    number = number_in(said(resident, report))
+    asked = said(resident, building)
+    assert number in asked and "哪个小区" in asked, asked
+    placed = said(resident, estate)
+    assert number in placed and "已登记" in placed, placed
+    assert (show(number, database_url)["state"], show(number, database_url)["unit"]) == ("pending", unit)
