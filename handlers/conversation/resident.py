@@ -412,19 +412,24 @@ def _continue(session: Session, services: Services, resident: Resident, state: s
         if placed is not None or pending.current(session, resident.userid) is not None:
             return placed  # answered; or words such as 进度 beside the question, which stands
         return _place_asked_again(session, resident, data["case_id"],
-                                  _fresh(session, services, resident, text, record, now), now)
+                                  _fresh(session, services, resident, text, record, now), record, now)
     return resident_requests.continue_answer(session, services, resident, state, data, text, now)
 
 
-def _place_asked_again(session: Session, resident: Resident, case_id: int, reply: str, now: datetime) -> str:
+def _place_asked_again(session: Session, resident: Resident, case_id: int, reply: str, record: InboundMessage | None,
+                       now: datetime) -> str:
     """The reply to words that interrupted the place question of `case_id` (a report of another matter): when that
     case still waits for its place and the words asked nothing of their own, the question stands again and the reply
-    says so; else the next address would be taken for a note on the case just reported."""
+    says so; else the next address would be taken for a note on the case just reported. An answer such as 一样 is
+    the place of the case the words opened (`record`'s), when it has one."""
     case = session.get(Case, case_id)
     if case is None or case.state != CaseState.AWAITING_PLACE or pending.current(session, resident.userid) is not None:
         return reply
-    pending.expect(session, resident.userid, pending.AWAIT_ADDRESS, {"case_id": case.id}, now)
-    return f"{reply}\n{render('replies/place_still_asked', case=case)}"
+    opened = session.get(Case, record.case_id) if record is not None and record.case_id is not None else None
+    after = opened if opened is not None and opened.grid_id is not None else None
+    pending.expect(session, resident.userid, pending.AWAIT_ADDRESS,
+                   {"case_id": case.id} | ({"after": after.id} if after else {}), now)
+    return f"{reply}\n{render('replies/place_still_asked', case=case, after=after)}"
 
 
 def _withdraws_the_draft(text: str) -> bool:

@@ -164,3 +164,19 @@ def test_a_building_answered_before_its_estate_places_the_report_at_that_buildin
     placed = said(resident, estate)
     assert number in placed and "已登记" in placed, placed
     assert (show(number, database_url)["state"], show(number, database_url)["unit"]) == ("pending", unit)
+
+
+def test_same_place_answered_after_a_report_that_interrupted_the_place_question_places_the_first_there(
+        wecom, fake_wecom, db, database_url):
+    """Asked where the lamp is, the resident reports bins at a building of their own, is asked the lamp's place
+    again, and answers 一样的: the words were asked their category as a new report. Now the lamp is placed where the
+    bins are."""
+    resident, _ = kf_resident(fake_wecom, wecom, "wmRightCaseSameAfterIn1")
+    lamp = number_in(said(resident, "路口那根路灯不亮了，一到晚上漆黑"))
+    answer = said(resident, "御景湾二期7栋楼下的垃圾桶满了，臭得很")
+    bins = next(number for number in re.findall(r"GB-\d{6}", answer) if number != lamp)
+    assert f"{lamp} 还缺少具体地址" in answer and "一样" in answer, answer
+    placed = said(resident, "一样的")
+    assert lamp in placed and "已登记" in placed, placed
+    case = show(lamp, database_url)
+    assert (case["state"], case["unit"]) == ("pending", show(bins, database_url)["unit"]), case
