@@ -100,7 +100,7 @@ def place_by_staff(session: Session, services: Services, case: Case, words: str,
     event = place_waiting(session, services, case, place, now, actor=actor.userid)
     for sibling in siblings:
         place_waiting(session, services, sibling, place, now, actor=actor.userid)
-    still_waiting = _ask_next(session, case.reporter_userid, now) if answered else None
+    still_waiting = ask_next(session, case.reporter_userid, case, now) if answered else None
     if case.duplicate_of_id is not None:
         to_reporter(session, event, "replies/duplicate_linked", original=session.get(Case, case.duplicate_of_id))
     else:
@@ -109,16 +109,17 @@ def place_by_staff(session: Session, services: Services, case: Case, words: str,
     return Placed(event, siblings)
 
 
-def _ask_next(session: Session, userid: str, now: datetime) -> Case | None:
-    """The address question about the cases just placed is answered: it moves on to the resident's latest other
-    case still waiting for its place (a report of another message), returned; else it ends."""
+def ask_next(session: Session, userid: str, placed: Case, now: datetime) -> Case | None:
+    """The address question about the cases just placed (`placed`, by staff or by the resident's answer) is answered:
+    it moves on to the resident's latest other case still waiting for its place (a report of another message),
+    returned, an answer such as 一样 meaning the place of `placed`; else it ends."""
     waiting = session.scalars(select(Case).where(Case.reporter_userid == userid,
                                                  Case.state == CaseState.AWAITING_PLACE)
                               .order_by(Case.id.desc()).limit(1)).first()
     if waiting is None:
         pending.finish(session, userid)
     else:
-        pending.expect(session, userid, pending.AWAIT_ADDRESS, {"case_id": waiting.id}, now)
+        pending.expect(session, userid, pending.AWAIT_ADDRESS, {"case_id": waiting.id, "after": placed.id}, now)
     return waiting
 
 

@@ -180,9 +180,18 @@ def is_yes(text: str) -> bool:
 
 def is_every_place(text: str) -> bool:
     """To 请问地点是A还是B？: the matter is at each of them (两个都是, 两边都有啊, 都系)."""
-    bare = _bare(text)
-    return bare in _lowered("every_place") or bare[:-1] in _lowered("every_place") and bare[-1:] in _lowered(
-        "confirm_endings")
+    return _said_alone(text, "every_place")
+
+
+def is_same_place(text: str) -> bool:
+    """To the place question of a report asked after another was placed: it is where that one is (一样, 也是这里啊)."""
+    return _said_alone(text, "same_place")
+
+
+def _said_alone(text: str, kind: str) -> bool:
+    """Whether `text` is one of the words of `kind` and nothing else, perhaps with an ending of confirm_endings."""
+    bare, words = _bare(text), _lowered(kind)
+    return bare in words or bare[:-1] in words and bare[-1:] in _lowered("confirm_endings")
 
 
 @lru_cache(maxsize=1)

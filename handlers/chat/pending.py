@@ -14,7 +14,8 @@ from models.rows import add_inserted, built
 CHOOSE_CATEGORY = "choose_category"  # data: text, choices, attachments, first (the classifier's pick)
 AWAIT_WORDS = "await_words"  # data: attachments (media with no case, waiting for words)
 WHERE_SAID = "where_said"  # data: text (words saying only where: 东门那边, 阳光小区二期; the report that follows joins it)
-AWAIT_ADDRESS = "await_address"  # data: case_id, choices (the places the question named, if any)
+AWAIT_ADDRESS = "await_address"  # data: case_id, choices (the places the question named, if any), after (the case
+# placed just before this one was asked: 一样 is its place), spot (a building told without its estate: 3栋)
 CONFIRM_ADDRESS = "confirm_address"  # data: case_id, unit_id, estate (its part asked), whole (the estate asked)
 RATE = "rate"  # data: case_id
 CONFIRM_BIND = "confirm_bind"  # data: unit_id (the building whose QR code the resident came through)

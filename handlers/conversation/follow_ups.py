@@ -136,6 +136,12 @@ def _progress_told(session: Session, resident: Resident, named: Case, text: str,
     return render("replies/followed_up", case=case, told=told, holder=holder)
 
 
+def supplement(session: Session, resident: Resident, case: Case, text: str, now: datetime) -> str:
+    """The resident's words added to their case and told to its worker (补充 …, more of a report just sent)."""
+    tell_worker(session, case, "attach", resident.userid, now, text)
+    return render("replies/case_supplemented", case=case, note=text)
+
+
 def on_the_rated_case(session: Session, services: Services, resident: Resident, case_id: int, text: str,
                       now: datetime) -> str | None:
     """Words answering “请您评价” that give no rating (还是不亮啊, 跟原来一样): about the case just closed, kept on it

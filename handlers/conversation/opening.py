@@ -16,7 +16,7 @@ from handlers.cases.case_notices import notify_case_opened
 from handlers.cases.case_work import announce, repeat_of_their_own
 from handlers.cases.records import Place, apply_action, open_case, registered_now
 from handlers.cases.timing import clock_rules
-from handlers.cases.unplaced import place_waiting, waiting_siblings
+from handlers.cases.unplaced import ask_next, place_waiting, waiting_siblings
 from handlers.chat import pending
 from handlers.classify import Category
 from handlers.conversation.matters import Part
@@ -282,19 +282,24 @@ def located(session: Session, location: dict) -> Place | None:
 
 def place_report(session: Session, services: Services, resident: Resident, case: Case, place: Place,
                  now: datetime) -> str:
-    """A case that waited for its address gets it from its resident: routed, its people told; the reply."""
+    """A case that waited for its address gets it from its resident: routed, its people told; the reply, which asks
+    the place of the resident's other report still waiting for one, if any (its question was dropped when this one
+    was asked)."""
     pending.finish(session, resident.userid)
     place_waiting(session, services, case, place, now, actor=resident.userid)
     siblings = waiting_siblings(session, case)
     for sibling in siblings:  # the other matters of its message, asked for their place with it
         place_waiting(session, services, sibling, place, now, actor=resident.userid)
+    still_waiting = ask_next(session, resident.userid, case, now)  # 路灯坏了, then 垃圾没人收: the lamp is asked next
     if case.duplicate_of_id is not None:  # placed, a neighbour's open case of the same matter there
         linked = render("replies/duplicate_linked", case=case, original=session.get(Case, case.duplicate_of_id))
-        return f"{linked}\n{render('replies/siblings_placed', siblings=siblings)}" if siblings else linked
+        more = [render("replies/siblings_placed", siblings=siblings) if siblings else "",
+                render("replies/place_still_asked", case=still_waiting, after=case) if still_waiting else ""]
+        return "\n".join(filter(None, [linked, *more]))
     offer_bind = resident.unit is None and place.unit is not None
     category = services.classifier().catalogue.get(case.category)
     return render("replies/case_opened", case=case, category=category, offer_bind=offer_bind, siblings=siblings,
-                  earlier=repeat_of_their_own(session, case))
+                  still_waiting=still_waiting, earlier=repeat_of_their_own(session, case))
 
 
 def _know_the_others(session: Session, case: Case, numbers: list[int]) -> None:

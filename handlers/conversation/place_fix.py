@@ -1,5 +1,6 @@
 """A resident correcting the place of the case just reported, in a message of its own (哦不好意思，是8栋门口，不是6栋;
-说错了 应该是二期3栋): the case moves to the corrected place (handlers/cases/place_moves.py), not a note on it."""
+说错了 应该是二期3栋; 搞错了，是金桂园), or naming the building of a case placed at an estate only (是3号楼 after
+桃源居的路灯坏了): the case moves to that place (handlers/cases/place_moves.py), not a note on it."""
 
 from __future__ import annotations
 
@@ -8,46 +9,87 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from handlers.cases.authority import Actor
+from handlers.cases.duplicates import place_words
 from handlers.cases.place_moves import MOVABLE, move_place
 from handlers.cases.records import Place, latest_open_case
 from handlers.chat.commands import fold
+from handlers.conversation import follow_ups
 from handlers.conversation.matters import clear_report, matter_rules
-from handlers.places.address import correcting_words, in_estate
-from handlers.registry import cache as registry
+from handlers.conversation.opening import named_place
+from handlers.places.address import correcting_words, in_estate, names_a_spot, says_only_spot, split_home
+from handlers.places.address_index import TIED_UNITS
 from handlers.services import Services
 from handlers.texts import render
-from models import Case, Resident, Unit
+from models import Case, Resident
+
+ESTATE_WORDS_CHARS = 16  # words naming a building of an estate case this long at most (是桃源居3栋门口那边) are read
 
 
 def moved(session: Session, services: Services, resident: Resident, text: str, now: datetime) -> str | None:
-    """The reply when `text` corrects the place of the resident's latest open case to another unit it names for
-    sure (its numbers read in the case's estate unless it names one): the case moved there. None for any other words:
-    no correction, a case not yet placed or no longer worked, no sure unit or the same one, or a report of another
-    matter the classifier is sure of."""
+    """The reply when `text` corrects the place of the resident's latest open case to another place it names for
+    sure (its numbers read in the case's estate unless it names one), or names only a building of the estate that
+    case is placed at: the case moved there; a correction naming where it already is is kept on it for its worker.
+    None for any other words: no correction, a case not yet placed or no longer worked, no sure place, or a report of
+    another matter the classifier is sure of."""
     words = correcting_words(text)
-    if words is None:
+    if words is None and (len(text) > ESTATE_WORDS_CHARS or not names_a_spot(text)):
         return None
     case = latest_open_case(session, resident.userid)
     if case is None or case.state not in MOVABLE or case.grid is None:
         return None
-    unit = _corrected_unit(session, services, case, words)
-    if unit is None or unit.id == case.unit_id:
+    estate = _estate_of(case)
+    if words is None and not _names_a_building_of(text, estate):
+        return None
+    place = _corrected_place(session, services, case, words or text, estate)
+    if place is None or (words is None and not _within(place, estate)):
         return None
     decision, rules = services.classifier().classify(text), matter_rules(services.config_dir)
     if decision.category != case.category and clear_report(decision, rules.part_sure, rules.model_sure):
         return None
+    if _same_place(case, place):  # 不是5栋是6栋 about 5-6栋: where it is; its worker hears which building
+        return follow_ups.supplement(session, resident, case, text, now)
     category = services.classifier().catalogue.get(case.category)
-    move_place(session, case, Place(unit.grid, unit, "text"), category, Actor.for_resident(resident.userid), now)
-    return render("replies/place_moved", case=case)
+    move_place(session, case, place, category, Actor.for_resident(resident.userid), now)
+    return render("replies/place_moved", case=case, refined=words is None)
 
 
-def _corrected_unit(session: Session, services: Services, case: Case, words: str) -> Unit | None:
-    """The unit the correcting words name for sure: read as they are when they name a place, else in the estate of
-    the case's unit (是8栋门口 after 湖景苑6栋: 湖景苑8栋, its phase kept unless they give one)."""
+def _estate_of(case: Case) -> str | None:
+    """The estate a case is placed at when no building of it is known (桃源居的路灯坏了: its address, as the reply named
+    it); None for a case at a unit."""
+    return (case.location or {}).get("label") if case.unit is None else None
+
+
+def _names_a_building_of(text: str, estate: str | None) -> bool:
+    """Whether `text`, with no correction word, names only a building (or phase) of the `estate` a case is placed at,
+    and nothing but where beside it (是3号楼, 在3栋, 3号楼那边, 是桃源居3栋): not where the resident lives (我住3栋)."""
+    return estate is not None and not split_home(text)[0] and says_only_spot(text, place_words(estate))
+
+
+def _corrected_place(session: Session, services: Services, case: Case, words: str, estate: str | None) -> Place | None:
+    """The place the words name for sure: read as they are when they name a place in nothing but where (搞错了，是金桂园:
+    that estate), else their numbers in the estate of the case's unit or of the `estate` it is placed at (是8栋门口
+    after 湖景苑6栋: 湖景苑8栋, its phase kept unless they give one)."""
     index = services.addresses.get(session)
-    if not index.units_named(words):
-        if case.unit is None:
+    names = index.names_in(words)
+    if names and not names_a_spot(words) and not says_only_spot(words, names):
+        return None  # 应该是桃源居物业的事: a place named in words about something else, not where the case is
+    if not names:
+        where = case.unit.address if case.unit is not None else estate
+        if where is None or not names_a_spot(words):
             return None
-        words = in_estate(case.unit.address, words, phase_known=True)
-    found = index.match(fold(words), limit=1)
-    return registry.unit(session, found[0].unit_id) if found and found[0].confident else None
+        words = in_estate(where, words, phase_known=True)
+    return named_place(session, index.match(fold(words), limit=TIED_UNITS), "text").place
+
+
+def _same_place(case: Case, place: Place) -> bool:
+    """Whether `place` is where `case` already is: its unit, or an estate that holds it (搞错了，是湖景苑 about 湖景苑3栋
+    names no other place)."""
+    if place.unit is not None:
+        return place.unit.id == case.unit_id
+    where, label = case.unit.address if case.unit is not None else _estate_of(case), (place.location or {}).get("label")
+    return bool(where and label) and where.startswith(label)
+
+
+def _within(place: Place, estate: str | None) -> bool:
+    """Whether `place` is a building of the `estate` (a unit whose address starts with it)."""
+    return estate is not None and place.unit is not None and place.unit.address.startswith(estate)

@@ -32,6 +32,7 @@ from handlers.chat.commands import (
     is_greeting,
     is_never_mind,
     is_opener,
+    is_same_place,
     is_thanks,
     is_yes,
     parse_command,
@@ -62,7 +63,10 @@ from handlers.places.address import (
     corrected,
     designators,
     in_estate,
+    names_a_spot,
     normalise_address,
+    says_only_spot,
+    spot_words,
     turn_of,
     without_denied,
     without_positions,
@@ -305,7 +309,7 @@ def report(session: Session, services: Services, resident: Resident, text: str,
         record.category = decision.category
     if (decision.outcome != "none" or says_only_where(text)) and not attachments and (piece_of := _just_reported(
             session, services, resident, text, now, decision)) is not None:
-        return _supplement(session, resident, piece_of, text, now)  # 满了好几天了, 东门那边: where the case just reported is
+        return follow_ups.supplement(session, resident, piece_of, text, now)  # 满了好几天了, 东门那边: where it is
     if not attachments and (kept := where_first.keep(session, services, resident, text, decision, now)) is not None:
         if record is not None:
             record.category = None  # no report (东门那边 may read like one): the words that follow are read with it
@@ -322,7 +326,7 @@ def report(session: Session, services: Services, resident: Resident, text: str,
     if no_report and not attachments and not is_chitchat(text) and _says_something(text):
         case = latest_open_case(session, resident.userid)
         if case is not None:  # words about their case ("不是3栋，是5栋"): kept on it, not answered with the help
-            return _supplement(session, resident, case, text, now)
+            return follow_ups.supplement(session, resident, case, text, now)
     if (no_report or is_chitchat(text)) and not attachments:  # thanks in more words (灯修好了，谢谢师傅) are thanked
         if asks_about_us(text):  # 你们是机器人吗？: who answers, honestly, and how to report
             return render("replies/about_us")
@@ -382,13 +386,7 @@ def _add(session: Session, services: Services, resident: Resident, command: Comm
         return render("replies/help")
     if case is None:
         return report(session, services, resident, words, record, now)
-    return _supplement(session, resident, case, words, now)
-
-
-def _supplement(session: Session, resident: Resident, case: Case, text: str, now: datetime) -> str:
-    """The resident's words added to their case and told to its worker."""
-    tell_worker(session, case, "attach", resident.userid, now, text)
-    return render("replies/case_supplemented", case=case, note=text)
+    return follow_ups.supplement(session, resident, case, words, now)
 
 
 def _continue(session: Session, services: Services, resident: Resident, state: str, data: dict,
@@ -433,19 +431,24 @@ def _continue(session: Session, services: Services, resident: Resident, state: s
         if placed is not None or pending.current(session, resident.userid) is not None:
             return placed  # answered; or words such as 进度 beside the question, which stands
         return _place_asked_again(session, resident, data["case_id"],
-                                  _fresh(session, services, resident, text, record, now), now)
+                                  _fresh(session, services, resident, text, record, now), record, now)
     return resident_requests.continue_answer(session, services, resident, state, data, text, now)
 
 
-def _place_asked_again(session: Session, resident: Resident, case_id: int, reply: str, now: datetime) -> str:
+def _place_asked_again(session: Session, resident: Resident, case_id: int, reply: str, record: InboundMessage | None,
+                       now: datetime) -> str:
     """The reply to words that interrupted the place question of `case_id` (a report of another matter): when that
     case still waits for its place and the words asked nothing of their own, the question stands again and the reply
-    says so; else the next address would be taken for a note on the case just reported."""
+    says so; else the next address would be taken for a note on the case just reported. An answer such as 一样 is
+    the place of the case the words opened (`record`'s), when it has one."""
     case = session.get(Case, case_id)
     if case is None or case.state != CaseState.AWAITING_PLACE or pending.current(session, resident.userid) is not None:
         return reply
-    pending.expect(session, resident.userid, pending.AWAIT_ADDRESS, {"case_id": case.id}, now)
-    return f"{reply}\n{render('replies/place_still_asked', case=case)}"
+    opened = session.get(Case, record.case_id) if record is not None and record.case_id is not None else None
+    after = opened if opened is not None and opened.grid_id is not None else None
+    pending.expect(session, resident.userid, pending.AWAIT_ADDRESS,
+                   {"case_id": case.id} | ({"after": after.id} if after else {}), now)
+    return f"{reply}\n{render('replies/place_still_asked', case=case, after=after)}"
 
 
 def _withdraws_the_draft(text: str) -> bool:
@@ -490,6 +493,8 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
         if data.get("estate"):  # which part of the estate was asked: a yes says none
             return render("replies/ask_estate_part", case=case, estate=data["estate"])
         return place_report(session, services, resident, case, Place(unit.grid, unit, "text"), now)
+    if data.get("after") and is_same_place(text) and (place := _place_of(session, data["after"])) is not None:
+        return place_report(session, services, resident, case, place, now)  # 一样: where the case before it is
     if (command := parse_command(text, "resident")) is not None:
         text = _place_added(session, services, command)  # 说错了，是5栋 / 补充 湖景苑5栋: the place asked for
         if text is None:
@@ -497,6 +502,8 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
     folded, choices = corrected(without_denied(fold(text))), data.get("choices", ())
     if data.get("estate"):  # which part of the estate was asked: 二期 is the part of the building reported
         folded = _with_reported_building(case, folded)
+    if data.get("spot") and not names_a_spot(folded):  # 桃源居, asked whose 3栋 it is: 桃源居3栋
+        folded = f"{folded}{data['spot']}"
     if choices and (turn_of(choices, folded) or 0) > len(choices):  # 第三个 of two: the choices, asked again
         return render("replies/ask_which_place", case=case, choices=choices, beyond=True)
     if len(choices) > 1 and is_every_place(text) and not (case.classification or {}).get("split"):
@@ -508,8 +515,12 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
     if not matches:
         if is_greeting(text):  # 在吗, 喂: answered as one, the question stands (no words for the case's worker)
             return render("replies/address_still_asked", case=case)
+        if says_only_spot(text):  # 3号楼那边: which estate's is asked, the building kept for the answer
+            spot = spot_words(text)
+            pending.expect(session, resident.userid, state, {**data, "spot": spot}, now)
+            return render("replies/ask_estate_of_spot", case=case, spot=spot)
         if _just_reported(session, services, resident, text, now) is case:  # more of it: the question stands
-            return _supplement(session, resident, case, text, now)
+            return follow_ups.supplement(session, resident, case, text, now)
         if services.classifier().classify(text).outcome != "none" and not says_only_near_here(text):
             pending.finish(session, resident.userid)
             return None  # a new report, not an address (就在我家楼下 is neither: the estate is asked)
@@ -526,14 +537,20 @@ def _answer_address(session: Session, services: Services, resident: Resident, st
     told_more = len(matter) >= MATTER_MIN_CHARS  # 湖景苑3栋楼道灯坏了 for a photo: its words stay on the case
     if named.place is None:
         if told_more:
-            _supplement(session, resident, case, text, now)
+            follow_ups.supplement(session, resident, case, text, now)
         return ask_place(session, resident.userid, case, named, now)
     reply = place_report(session, services, resident, case, named.place, now)
     handled = session.get(Case, case.duplicate_of_id) if case.duplicate_of_id else case  # placed, it may follow a
     # neighbour's case of the matter (merged: nothing more is added to it)
     if told_more and handled is not None and allowed(handled.state, "attach"):  # after placing: the worker, now
-        _supplement(session, resident, handled, text, now)  # known, is told them
+        follow_ups.supplement(session, resident, handled, text, now)  # known, is told them
     return reply
+
+
+def _place_of(session: Session, case_id: int) -> Place | None:
+    """Where case `case_id` is, as the place an answer gives (None: it has none)."""
+    case = session.get(Case, case_id)
+    return Place(case.grid, case.unit, "asked", case.location) if case is not None and case.grid is not None else None
 
 
 def _with_reported_building(case: Case, answer: str) -> str:
@@ -661,7 +678,7 @@ def _handle_records(session: Session, services: Services, resident: Resident, co
     case = latest_open_case(session, resident.userid) if convo is None else None
     if case is not None and now - case.created_at <= clock_rules(services.config_dir).pieces_window \
             and services.classifier().classify(words).category in (None, case.category):
-        return _supplement(session, resident, case, words, now)
+        return follow_ups.supplement(session, resident, case, words, now)
     return _handle_text(session, services, resident, convo, words, record, now)
 
 

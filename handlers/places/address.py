@@ -284,15 +284,36 @@ def corrected(text: str) -> str:
 
 def correcting_words(text: str) -> str | None:
     """The words naming the right place when `text`, sent on its own, takes back a place written before (说错了
-    应该是8栋, 是8栋门口，不是6栋, 二期3栋才对): `text` without the correction's own words and what it denies; None when
-    it says no correction (a correction word, or 不是 before a number), or names no number besides."""
+    应该是8栋, 是8栋门口，不是6栋, 二期3栋才对, 搞错了，是金桂园): `text` without the correction's own words and what it
+    denies; None when it says no correction (a correction word, or 不是 before a number). Whether the words name a
+    place is for the address index to say."""
     rules, text = _rules(), to_simplified(nfkc(text))
     denied = [found.group(0) for found in _DENIED.finditer(text)]
-    denies_a_place = any(designators(normalise_address(words)) != Designators() for words in denied)
-    if not denies_a_place and rules.correction.search(text) is None:
+    if not any(names_a_spot(words) for words in denied) and rules.correction.search(text) is None:
         return None
-    words = rules.correction.sub("，", without_denied(text))
-    return words if designators(normalise_address(words)) != Designators() else None
+    return rules.correction.sub("，", without_denied(text))
+
+
+_PARTICLES = "的嘅啊呀吧呢哦"  # closing a place said alone: 是3栋的, 在3栋啊
+
+
+def names_a_spot(text: str) -> bool:
+    """Whether `text` names a phase, building or group (3号楼, 二期, 3组)."""
+    return designators(normalise_address(text)) != Designators()
+
+
+def says_only_spot(text: str, names: Collection[str] = ()) -> bool:
+    """Whether `text` says nothing but where beside the phase, building or group it names and the place `names` given
+    (是3号楼, 在3栋, 3号楼那边, 就在二期5栋门口; 是桃源居3栋 when 桃源居 is given): not 3栋楼道灯也坏了."""
+    rest = without_numbers(normalise_address(text))
+    for name in sorted(names, key=len, reverse=True):
+        rest = rest.replace(normalise_address(name), "")
+    return not _FILLER.sub("", without_positions(rest)).rstrip(_PARTICLES)
+
+
+def spot_words(text: str) -> str:
+    """The numbered spot words that say only where name, normalised (是3号楼, 3号楼那边 → 3栋; 就在二期5栋门口 → 2期5栋)."""
+    return _FILLER.sub("", without_positions(normalise_address(text))).rstrip(_PARTICLES)
 
 
 def _taken_back(before: str) -> tuple[int, int] | None:
