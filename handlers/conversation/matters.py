@@ -293,3 +293,25 @@ def _all_apart(parts: list[Part]) -> bool:
     """Whether every two parts are separate matters: other categories, or one category at other numbered spots."""
     return all(a.decision.category != b.decision.category or elsewhere(a.text, b.text)
                for i, a in enumerate(parts) for b in parts[i + 1:])
+
+
+def later_clauses(text: str, rules: MatterRules) -> list[tuple[int, int, str]]:
+    """Each clause of `text` after the first: where the words before it end, where it starts as written (at the word
+    that starts it: 另外, 还有), and its words; where words about a case (a rating, its reason) may go on to a matter
+    of its own."""
+    spans = _clauses(text, rules)
+    return [(before[1], said, text[start:end]) for before, (start, end, _, said) in zip(spans, spans[1:])]
+
+
+def a_matter_apart(classifier: Classifier, tail: str, clause: str, category: str, about: str, rules: MatterRules, *,
+                   done: bool) -> bool:
+    """Whether `tail`, the words from `clause` on after words about a case of `category` reported as `about`, is a
+    matter of its own: a clear report whose first matter (灯还是不亮 of 灯还是不亮。另外…) is of another category, at
+    another numbered spot, or started by a word that adds a matter (另外, 还有). `done`: the case is settled (满意), so
+    any clear report is another matter."""
+    decision = classifier.classify(tail)
+    if not _readable(clause, rules) or not clear_report(decision, rules.part_sure, rules.model_sure):
+        return False
+    first = (matters(classifier, tail, decision, rules) or [Part(tail, decision)])[0]
+    started = any(tail.startswith(word) for word in rules.words)
+    return done or started or first.decision.category != category or elsewhere(about, first.text)

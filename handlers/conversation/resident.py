@@ -42,7 +42,7 @@ from handlers.chat.commands import (
 from handlers.chat.inbound import MEDIA_KINDS, SHARED_KINDS, Inbound, attachment_of
 from handlers.classify import Decision
 from handlers.conversation import contact, drafts, follow_ups, place_fix, resident_requests
-from handlers.conversation.matters import clear_report, matter_rules, parts_of
+from handlers.conversation.matters import a_matter_apart, clear_report, later_clauses, matter_rules, parts_of
 from handlers.conversation.opening import (
     TIED_UNITS,
     ask_place,
@@ -149,11 +149,41 @@ def _placed_by_arrival(session: Session, services: Services, resident: Resident,
 
 def _handle_text(session: Session, services: Services, resident: Resident, convo: Conversation | None, text: str,
                  record: InboundMessage | None, now: datetime) -> str:
+    if (both := _rated_and_reported(session, services, resident, convo, text, record, now)) is not None:
+        return both
     if convo is not None:
         reply = _continue(session, services, resident, convo.state, convo.data, text, record, now)
         if reply is not None:
             return reply
     return _fresh(session, services, resident, text, record, now)
+
+
+def _rated_and_reported(session: Session, services: Services, resident: Resident, convo: Conversation | None,
+                        text: str, record: InboundMessage | None, now: datetime) -> str | None:
+    """A rating whose words go on to a matter of its own (不满意，另外5栋门口的垃圾也没人收; 满意，不过楼下路灯也坏了; 修好了
+    谢谢，还有个事，5栋…): the case rated, its reason the words before the matter (不满意 reopens it even with none),
+    and the matter reported as a case of its own; the resident is told both. None for other words (only words
+    answering “请您评价”, or a rating command, are looked into)."""
+    asked = convo.data.get("case_id") if convo is not None and convo.state == pending.RATE else None
+    command = parse_command(text, "resident") if asked is None else None
+    if asked is None and (command is None or command.name not in resident_requests.RATINGS):
+        return None
+    reason_asked = asked is not None and convo.data.get("rating") == "unsatisfied"
+    rules, case = matter_rules(services.config_dir), None
+    for before, said, clause in later_clauses(text, rules):
+        head = text[:before]
+        rating = ("unsatisfied", head.strip()) if reason_asked and parse_command(head, "resident") is None \
+            else resident_requests.rating_of(services, head, asked=asked is not None)
+        if rating is None:
+            continue
+        case = case or resident_requests.case_to_rate(session, services, resident, asked, now)
+        if case is None:
+            return None
+        if a_matter_apart(services.classifier(), text[said:], clause, case.category, case.text, rules,
+                          done=rating[0] != "unsatisfied"):
+            rated = resident_requests.rate(session, resident, rating[0], case.id, rating[1], now, ask_reason=False)
+            return f"{rated}\n{report(session, services, resident, text[said:], record, now)}"
+    return None
 
 
 def _fresh(session: Session, services: Services, resident: Resident, text: str,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select
 
 from models import Case, CaseEvent
@@ -53,3 +54,40 @@ def test_a_place_sent_after_another_report_interrupted_the_place_question_places
     case = show(lamp, database_url)
     assert (case["state"], case["unit"]) == ("pending", "441999001002004005"), case
     assert not own_words(db, bins)
+
+
+# Each resident's home (3栋) and the unit of 5栋 of that estate, an estate each: a lamp case of one estate is no
+# neighbour's of another.
+HOMES = {"湖景苑": ("441999001001003002", "441999001001003003"), "金桂园": ("441999001001003008", "441999001001003009"),
+         "明湖新村": ("441999001001004002", "441999001001004003"), "荔枝湾小区": ("441999001001006002", "441999001001006003"),
+         "建设里": ("441999001001006008", "441999001001006009")}
+
+
+@pytest.mark.parametrize(("estate", "answer", "state", "reason", "category", "at_5"), [
+    ("湖景苑", "不满意，另外5栋门口的垃圾也没人收", "in_progress", None, "环境卫生", True),
+    ("金桂园", "不滿意，燈還是不亮。另外5棟門口的垃圾也沒人收", "in_progress", "燈還是不亮", "环境卫生", True),
+    ("明湖新村", "3，另外5栋门口的垃圾桶都满出来了", "in_progress", None, "环境卫生", True),
+    ("荔枝湾小区", "满意，不过楼下路灯也坏了", "archived", None, "市政设施", False),
+    ("建设里", "已经修好了谢谢，还有个事，5栋门口的垃圾桶满了没人收", "archived", None, "环境卫生", True),
+])
+def test_a_rating_that_goes_on_to_another_matter_rates_the_case_and_opens_one_for_the_matter(
+        wecom, fake_wecom, db, database_url, estate, answer, state, reason, category, at_5):
+    """Asked to rate the stairwell lamp's case, the resident rates it and goes on to a new matter in the same
+    message: the new matter was kept as the rating's reason (不满意's reopen note, 满意's remark) and no case was
+    opened for it, or (3，…, 修好了谢谢，还有个事，…) the rating was lost. Now the case is rated with the words before
+    the matter, and the matter is a case of its own at its place (5栋 of the resident's estate); both are told."""
+    resident, _ = kf_resident(fake_wecom, wecom, f"wmRightCaseRatedAndNew{list(HOMES).index(estate)}")
+    assert "已绑定" in said(resident, f"绑定 {estate}3栋")
+    lamp = closed_and_asked(wecom, resident, "楼道的灯坏了，晚上上楼看不见", database_url)
+    reply = said(resident, answer)
+    numbers = re.findall(r"GB-\d{6}", reply)
+    assert lamp in numbers and len(set(numbers)) == 2, reply
+    new = next(number for number in numbers if number != lamp)
+    case = show(lamp, database_url)
+    rated = [event["note"] for event in case["events"] if event["action"] in ("reopen", "rate")]
+    assert case["state"] == state and rated == [reason], case
+    opened = show(new, database_url)
+    assert (opened["category"], opened["unit"]) == (category, HOMES[estate][at_5]), opened
+    with db() as session:
+        words = session.get(Case, int(new[3:])).text
+    assert words in answer and "满意" not in words and "谢谢" not in words, words
