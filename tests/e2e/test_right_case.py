@@ -91,3 +91,33 @@ def test_a_rating_that_goes_on_to_another_matter_rates_the_case_and_opens_one_fo
     with db() as session:
         words = session.get(Case, int(new[3:])).text
     assert words in answer and "满意" not in words and "谢谢" not in words, words
+
+
+def test_words_that_the_rated_case_is_still_wrong_stay_on_it_and_the_matter_after_them_is_a_case(
+        wecom, fake_wecom, db, database_url):
+    """Asked to rate, the resident says the lamp is still out and goes on to the bins: both were opened as new cases
+    (灯还是不亮 a second lamp case beside the closed one). The words stay on the lamp's case for its worker, its
+    rating is asked again, and the bins are a case of their own at 5栋."""
+    resident, _ = kf_resident(fake_wecom, wecom, "wmRightCaseStillWrongAndNew")
+    assert "已绑定" in said(resident, "绑定 滨江花园一期3栋")
+    lamp = closed_and_asked(wecom, resident, "楼道的灯坏了，晚上上楼看不见", database_url)
+    reply = said(resident, "楼道的灯还是不亮，另外5栋门口的垃圾也没人收")
+    bins = next(number for number in re.findall(r"GB-\d{6}", reply) if number != lamp)
+    assert f"已把您的话记入事项 {lamp}" in reply and "请回复 3" in reply, reply
+    assert own_words(db, lamp) == ["楼道的灯还是不亮"] and show(lamp, database_url)["state"] == "closed"
+    case = show(bins, database_url)
+    assert (case["category"], case["unit"]) == ("环境卫生", "441999001001005003"), case
+
+
+def test_a_rating_saying_more_is_coming_is_answered_go_ahead(wecom, fake_wecom, db, database_url):
+    """满意，还有个事… rated the case and said nothing of what was coming; 还有个事 alone, asked to rate, was kept on
+    the closed case as words for its worker. Both are answered “请说”, and the matter that follows is a case."""
+    resident, _ = kf_resident(fake_wecom, wecom, "wmRightCaseMoreIsComing")
+    assert "已绑定" in said(resident, "绑定 翠苑小区一期3栋")
+    lamp = closed_and_asked(wecom, resident, "楼道的灯坏了，晚上上楼看不见", database_url)
+    reply = said(resident, "满意，还有个事…")
+    assert "感谢您的评价（满意）" in reply and "请说" in reply, reply
+    bins = number_in(said(resident, "5栋门口的垃圾桶满了"))
+    assert bins != lamp and show(bins, database_url)["unit"] == "441999001002001003"
+    door = closed_and_asked(wecom, resident, "单元门的门禁坏了，刷卡打不开", database_url)
+    assert "请说" in said(resident, "还有个事") and not own_words(db, door)
