@@ -315,3 +315,13 @@ def a_matter_apart(classifier: Classifier, tail: str, clause: str, category: str
     first = (matters(classifier, tail, decision, rules) or [Part(tail, decision)])[0]
     started = any(tail.startswith(word) for word in rules.words)
     return done or started or first.decision.category != category or elsewhere(about, first.text)
+
+
+def report_after(classifier: Classifier, text: str, rules: MatterRules) -> str | None:
+    """In words that read as no report as a whole, the words from the first later clause on that are a clear report
+    (修好了谢谢，还有个事，湖景苑3栋楼道的灯坏了: the thanks first, and the whole read as thanks); None when none is."""
+    for _, said, clause in later_clauses(text, rules):
+        tail = text[said:]
+        if _readable(clause, rules) and clear_report(classifier.classify(tail), rules.part_sure, rules.model_sure):
+            return tail
+    return None

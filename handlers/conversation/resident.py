@@ -42,7 +42,14 @@ from handlers.chat.commands import (
 from handlers.chat.inbound import MEDIA_KINDS, SHARED_KINDS, Inbound, attachment_of
 from handlers.classify import Decision
 from handlers.conversation import contact, drafts, follow_ups, place_fix, resident_requests
-from handlers.conversation.matters import a_matter_apart, clear_report, later_clauses, matter_rules, parts_of
+from handlers.conversation.matters import (
+    a_matter_apart,
+    clear_report,
+    later_clauses,
+    matter_rules,
+    parts_of,
+    report_after,
+)
 from handlers.conversation.opening import (
     TIED_UNITS,
     ask_place,
@@ -151,6 +158,7 @@ def _handle_text(session: Session, services: Services, resident: Resident, convo
                  record: InboundMessage | None, now: datetime) -> str:
     if (both := _rated_and_reported(session, services, resident, convo, text, record, now)) is not None:
         return both
+    text = _past_a_remark(services, text)
     if convo is not None:
         reply = _continue(session, services, resident, convo.state, convo.data, text, record, now)
         if reply is not None:
@@ -186,6 +194,15 @@ def _rated_and_reported(session: Session, services: Services, resident: Resident
         if rating[0] is not None and is_opener(tail):
             return f"{_rated(session, services, resident, case, rating, now)}\n{render('replies/go_ahead')}"
     return None
+
+
+def _past_a_remark(services: Services, text: str) -> str:
+    """Words that read as no report but open with a remark before one (修好了谢谢，还有个事，湖景苑3栋楼道的灯坏了: the
+    thanks first, and the whole read as thanks): the words from the report on, handled as they are; else `text`. A
+    command's words stay whole."""
+    if services.classifier().classify(text).outcome != "none" or parse_command(text, "resident") is not None:
+        return text
+    return report_after(services.classifier(), text, matter_rules(services.config_dir)) or text
 
 
 def _rating_before(services: Services, case: Case, head: str, asked: bool, reason_asked: bool) -> \

@@ -121,3 +121,17 @@ def test_a_rating_saying_more_is_coming_is_answered_go_ahead(wecom, fake_wecom, 
     assert bins != lamp and show(bins, database_url)["unit"] == "441999001002001003"
     door = closed_and_asked(wecom, resident, "单元门的门禁坏了，刷卡打不开", database_url)
     assert "请说" in said(resident, "还有个事") and not own_words(db, door)
+
+
+@pytest.mark.parametrize(("words", "report", "unit"), [
+    ("修好了谢谢，还有个事，", "明湖新村7栋楼道的灯坏了", "441999001001004004"),
+    ("已经修好了，谢谢师傅，还有个事，", "建设里5栋门口的下水道堵了", "441999001001006009"),
+])
+def test_a_report_after_thanks_is_a_case(wecom, fake_wecom, database_url, words, report, unit):
+    """Thanks, then a report in the same message, from a resident with no case waiting for a rating: the whole read
+    as thanks (the model's 无), so it was answered 不客气 and the report was gone. The report is a case at its place."""
+    resident, _ = kf_resident(fake_wecom, wecom, f"wmRightCaseThanksThenReport{len(words)}")
+    reply = said(resident, words + report)
+    assert "已登记" in reply and "不客气" not in reply, reply
+    case = show(number_in(reply), database_url)
+    assert case["unit"] == unit and case["state"] == "pending", case
