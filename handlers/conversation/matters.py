@@ -23,7 +23,7 @@ import yaml
 
 from config.settings import SHIPPED_CONFIG_DIR
 from handlers.cases.duplicates import elsewhere, spots
-from handlers.chat.commands import fold, word_characters
+from handlers.chat.commands import fold, is_opener, word_characters
 from handlers.classify import Classifier, Decision
 from handlers.places.address import Designators, designators, joined_places, normalise_address
 from handlers.places.address_index import TIED_UNITS, AddressIndex
@@ -318,10 +318,15 @@ def a_matter_apart(classifier: Classifier, tail: str, clause: str, category: str
 
 
 def report_after(classifier: Classifier, text: str, rules: MatterRules) -> str | None:
-    """In words that read as no report as a whole, the words from the first later clause on that are a clear report
-    (修好了谢谢，还有个事，湖景苑3栋楼道的灯坏了: the thanks first, and the whole read as thanks); None when none is."""
+    """In words that read as no report as a whole, the words from the first later clause on that are a clear report,
+    or any report the classifier reads (asked back when unsure) after words saying one comes (还有个事, 另外) (修好了谢谢，
+    还有个事，湖景苑3栋楼道的灯坏了: the thanks first, and the whole read as thanks); None when none is."""
+    previous = text
     for _, said, clause in later_clauses(text, rules):
-        tail = text[said:]
-        if _readable(clause, rules) and clear_report(classifier.classify(tail), rules.part_sure, rules.model_sure):
+        tail, decision = text[said:], classifier.classify(text[said:])
+        announced = is_opener(previous) or any(tail.startswith(word) for word in rules.words)
+        if _readable(clause, rules) and (clear_report(decision, rules.part_sure, rules.model_sure)
+                                         or announced and decision.outcome != "none"):
             return tail
+        previous = clause
     return None
