@@ -16,6 +16,7 @@ from handlers.chat.commands import (
     holds_words,
     is_bare_number,
     is_chitchat,
+    is_opener,
     is_thanks,
     without_follow_up_words,
     without_words,
@@ -146,12 +147,13 @@ def on_the_rated_case(session: Session, services: Services, resident: Resident, 
                       now: datetime) -> str | None:
     """Words answering “请您评价” that give no rating (还是不亮啊, 跟原来一样): about the case just closed, kept on it
     for its worker, and the rating asked again; a 3 then reopens it with these words as the reason. None for
-    thanks or small talk, and for words the classifier is sure are a report (小区北门路灯也坏了: a report of its own,
-    even of the same matter) unless they say the case's own matter is still or again wrong (路灯还是不亮)."""
+    thanks, small talk or words saying more is coming (还有个事), and for words the classifier is sure are a report
+    (小区北门路灯也坏了: a report of its own, even of the same matter) unless they say the case's own matter is still
+    or again wrong (路灯还是不亮)."""
     case = session.get(Case, case_id)
-    if case is None or case.state != CaseState.CLOSED or is_thanks(text) or is_chitchat(text):
+    if case is None or case.state != CaseState.CLOSED or is_thanks(text) or is_chitchat(text) or is_opener(text):
         return None
-    if services.classifier().classify(text).outcome == "match" and not _still_wrong(case, text):
+    if services.classifier().classify(text).outcome == "match" and not still_wrong(case, text):
         return None
     if is_bare_number(text):  # 4: no rating offered, nothing for the worker; the rating is asked again
         return render("replies/rating_words_kept", case=case, kept=False)
@@ -176,7 +178,7 @@ def thanks_for_the_fix(services: Services, text: str) -> bool:
     return is_thanks(text) or not holds_words(text, "again") and closing_remark(services, text)
 
 
-def _still_wrong(case: Case, text: str) -> bool:
+def still_wrong(case: Case, text: str) -> bool:
     """Whether words say `case`'s own matter is still or again wrong (路灯还是不亮, 门口路灯又不亮了 about a lamp)."""
     return (holds_words(text, "again") or holds_words(text, "still_not")) \
         and bool(pointed_at([case], without_follow_up_words(text)))

@@ -23,7 +23,7 @@ import yaml
 
 from config.settings import SHIPPED_CONFIG_DIR
 from handlers.cases.duplicates import elsewhere, spots
-from handlers.chat.commands import fold, word_characters
+from handlers.chat.commands import fold, is_opener, word_characters
 from handlers.classify import Classifier, Decision
 from handlers.places.address import Designators, designators, joined_places, normalise_address
 from handlers.places.address_index import TIED_UNITS, AddressIndex
@@ -293,3 +293,40 @@ def _all_apart(parts: list[Part]) -> bool:
     """Whether every two parts are separate matters: other categories, or one category at other numbered spots."""
     return all(a.decision.category != b.decision.category or elsewhere(a.text, b.text)
                for i, a in enumerate(parts) for b in parts[i + 1:])
+
+
+def later_clauses(text: str, rules: MatterRules) -> list[tuple[int, int, str]]:
+    """Each clause of `text` after the first: where the words before it end, where it starts as written (at the word
+    that starts it: 另外, 还有), and its words; where words about a case (a rating, its reason) may go on to a matter
+    of its own."""
+    spans = _clauses(text, rules)
+    return [(before[1], said, text[start:end]) for before, (start, end, _, said) in zip(spans, spans[1:])]
+
+
+def a_matter_apart(classifier: Classifier, tail: str, clause: str, category: str, about: str, rules: MatterRules, *,
+                   done: bool) -> bool:
+    """Whether `tail`, the words from `clause` on after words about a case of `category` reported as `about`, is a
+    matter of its own: a clear report whose first matter (灯还是不亮 of 灯还是不亮。另外…) is of another category, at
+    another numbered spot, or started by a word that adds a matter (另外, 还有). `done`: the case is settled (满意), so
+    any clear report is another matter."""
+    decision = classifier.classify(tail)
+    if not _readable(clause, rules) or not clear_report(decision, rules.part_sure, rules.model_sure):
+        return False
+    first = (matters(classifier, tail, decision, rules) or [Part(tail, decision)])[0]
+    started = any(tail.startswith(word) for word in rules.words)
+    return done or started or first.decision.category != category or elsewhere(about, first.text)
+
+
+def report_after(classifier: Classifier, text: str, rules: MatterRules) -> str | None:
+    """In words that read as no report as a whole, the words from the first later clause on that are a clear report,
+    or any report the classifier reads (asked back when unsure) after words saying one comes (还有个事, 另外) (修好了谢谢，
+    还有个事，湖景苑3栋楼道的灯坏了: the thanks first, and the whole read as thanks); None when none is."""
+    previous = text
+    for _, said, clause in later_clauses(text, rules):
+        tail, decision = text[said:], classifier.classify(text[said:])
+        announced = is_opener(previous) or any(tail.startswith(word) for word in rules.words)
+        if _readable(clause, rules) and (clear_report(decision, rules.part_sure, rules.model_sure)
+                                         or announced and decision.outcome != "none"):
+            return tail
+        previous = clause
+    return None

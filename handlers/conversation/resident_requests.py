@@ -24,6 +24,7 @@ from handlers.chat.commands import (
     fold,
     holds_words,
     is_a_chase,
+    is_bare_number,
     is_yes,
     parse_command,
     rating_in_words,
@@ -206,15 +207,16 @@ def has_rated(session: Session, case: Case, userid: str) -> bool:
 
 
 def rate(session: Session, resident: Resident, rating: str, case_id: int | None, reason: str,
-         now: datetime, *, late_window: timedelta | None = None) -> str:
-    """满意 / 基本满意 archive the case; 不满意 reopens it to the same worker with the reason. A follower's
-    rating is recorded without moving the case. `late_window`: with no case waiting for the rating, the resident's
-    latest case archived unrated (by the clock) and closed within it is the one rated (`_rate_late`)."""
+         now: datetime, *, late_window: timedelta | None = None, ask_reason: bool = True) -> str:
+    """满意 / 基本满意 archive the case; 不满意 reopens it to the same worker with the reason (asked for when none is
+    given, unless `ask_reason` is off: the words went on to another matter). A follower's rating is recorded without
+    moving the case. `late_window`: with no case waiting for the rating, the resident's latest case archived unrated
+    (by the clock) and closed within it is the one rated (`_rate_late`)."""
     case = session.get(Case, case_id) if case_id else _latest_rateable(session, resident)
     if case is not None and case.reporter_userid != resident.userid:
         link = _follow(session, resident.userid, case.id)
         if link is not None and link.rating is None and case.state in _FOLLOWER_RATEABLE:
-            return _follower_rating(session, resident, case, link, rating, reason, now)
+            return _follower_rating(session, resident, case, link, rating, reason, now, ask_reason)
         case = None
     if case is None and case_id is None and late_window is not None:
         case = _latest_archived(session, resident, now - late_window)
@@ -222,7 +224,7 @@ def rate(session: Session, resident: Resident, rating: str, case_id: int | None,
         return _rate_late(session, case, rating, now)
     if case is None or case.state != CaseState.CLOSED:
         return render("replies/nothing_to_rate")
-    if rating == "unsatisfied" and not reason:
+    if rating == "unsatisfied" and not reason and ask_reason:
         pending.expect(session, resident.userid, pending.RATE,
                             {"case_id": case.id, "rating": "unsatisfied"}, now)
         return render("replies/ask_reason", case=case)
@@ -259,10 +261,10 @@ def _rate_late(session: Session, case: Case, rating: str, now: datetime) -> str:
 
 
 def _follower_rating(session: Session, resident: Resident, case: Case, link: CaseLink, rating: str, reason: str,
-                     now: datetime) -> str:
+                     now: datetime, ask_reason: bool = True) -> str:
     """A resident who follows the case (their report was merged into it) rates it too: kept on their
     follow and on the timeline, told to the assignee; the reporter's rating alone archives or reopens."""
-    if rating == "unsatisfied" and not reason:
+    if rating == "unsatisfied" and not reason and ask_reason:
         pending.expect(session, resident.userid, pending.RATE, {"case_id": case.id, "rating": "unsatisfied"}, now)
         return render("replies/ask_reason", case=case, follower=True, holder=resident.userid)
     pending.finish(session, resident.userid)
@@ -306,13 +308,46 @@ def continue_answer(session: Session, services: Services, resident: Resident, st
         return rate(session, resident, "unsatisfied", data["case_id"], reason, now)
     if command is not None:
         return None
-    rating = _RATING_DIGITS.get(fold(text)) or rating_in_words(text)  # 不太满意 asks for the reason, as 3 does
-    if rating is None and follow_ups.thanks_for_the_fix(services, text):  # 修好了，谢谢你们🙏
-        rating = "satisfied"
+    rating = _rating_answered(services, text)
     if rating is None:
         return follow_ups.on_the_rated_case(session, services, resident, data["case_id"], text, now)
     said = data.get("said", "") if rating == "unsatisfied" else ""  # 还是不亮 said before the 3: the reason
     return rate(session, resident, rating, data["case_id"], said, now)
+
+
+def _rating_answered(services: Services, text: str) -> str | None:
+    """The rating words answering “请您评价” give without a command word: 1/2/3, the words people use (不太满意 asks
+    for the reason, as 3 does), thanks for the fix (修好了，谢谢你们🙏: 满意); None for other words."""
+    rating = _RATING_DIGITS.get(fold(text)) or rating_in_words(text)
+    return "satisfied" if rating is None and follow_ups.thanks_for_the_fix(services, text) else rating
+
+
+def rating_of(services: Services, text: str, *, asked: bool) -> tuple[str, str] | None:
+    """The rating and reason `text` gives: 满意 / 不满意 原因 (the command, number-less), or, `asked` to rate, the
+    words of an answer (`_rating_answered`; 不满意 in other words, 灯还是不行, is its own reason); None for other
+    words."""
+    command = parse_command(text, "resident")
+    if command is not None:
+        named = parse_case_number(command.args.partition(" ")[0]) is not None
+        return (RATINGS[command.name], command.as_written(command.args)) \
+            if command.name in RATINGS and not named else None
+    rating = _rating_answered(services, text) if asked else None
+    if rating is None:
+        return None
+    return rating, text.strip() if rating == "unsatisfied" and not is_bare_number(text) else ""
+
+
+def case_to_rate(session: Session, services: Services, resident: Resident, asked: int | None,
+                 now: datetime) -> Case | None:
+    """The case a rating from the resident now rates: `asked`, the case whose rating they were asked, while it still
+    waits for it; else their latest case waiting for a rating, or archived unrated within the late window."""
+    if asked is not None:
+        case = session.get(Case, asked)
+        return case if case is not None and _still_rateable(session, resident, case) else None
+    if (latest := _latest_rateable(session, resident)) is not None:
+        return latest
+    archived = _latest_archived(session, resident, now - clock_rules(services.config_dir).late_rating_window)
+    return archived if archived is not None and archived.rating is None else None
 
 
 def _still_rateable(session: Session, resident: Resident, case: Case) -> bool:

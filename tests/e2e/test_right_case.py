@@ -180,3 +180,84 @@ def test_same_place_answered_after_a_report_that_interrupted_the_place_question_
     assert lamp in placed and "已登记" in placed, placed
     case = show(lamp, database_url)
     assert (case["state"], case["unit"]) == ("pending", show(bins, database_url)["unit"]), case
+
+
+# Each resident's home (3栋) and the unit of 5栋 of that estate, an estate each: a lamp case of one estate is no
+# neighbour's of another.
+HOMES = {"湖景苑": ("441999001001003002", "441999001001003003"), "金桂园": ("441999001001003008", "441999001001003009"),
+         "明湖新村": ("441999001001004002", "441999001001004003"), "荔枝湾小区": ("441999001001006002", "441999001001006003"),
+         "建设里": ("441999001001006008", "441999001001006009")}
+
+
+@pytest.mark.parametrize(("estate", "answer", "state", "reason", "category", "at_5"), [
+    ("湖景苑", "不满意，另外5栋门口的垃圾也没人收", "in_progress", None, "环境卫生", True),
+    ("金桂园", "不滿意，燈還是不亮。另外5棟門口的垃圾也沒人收", "in_progress", "燈還是不亮", "环境卫生", True),
+    ("明湖新村", "3，另外5栋门口的垃圾桶都满出来了", "in_progress", None, "环境卫生", True),
+    ("荔枝湾小区", "满意，不过楼下路灯也坏了", "archived", None, "市政设施", False),
+    ("建设里", "已经修好了谢谢，还有个事，5栋门口的垃圾桶满了没人收", "archived", None, "环境卫生", True),
+])
+def test_a_rating_that_goes_on_to_another_matter_rates_the_case_and_opens_one_for_the_matter(
+        wecom, fake_wecom, db, database_url, estate, answer, state, reason, category, at_5):
+    """Asked to rate the stairwell lamp's case, the resident rates it and goes on to a new matter in the same
+    message: the new matter was kept as the rating's reason (不满意's reopen note, 满意's remark) and no case was
+    opened for it, or (3，…, 修好了谢谢，还有个事，…) the rating was lost. Now the case is rated with the words before
+    the matter, and the matter is a case of its own at its place (5栋 of the resident's estate); both are told."""
+    resident, _ = kf_resident(fake_wecom, wecom, f"wmRightCaseRatedAndNew{list(HOMES).index(estate)}")
+    assert "已绑定" in said(resident, f"绑定 {estate}3栋")
+    lamp = closed_and_asked(wecom, resident, "楼道的灯坏了，晚上上楼看不见", database_url)
+    reply = said(resident, answer)
+    numbers = re.findall(r"GB-\d{6}", reply)
+    assert lamp in numbers and len(set(numbers)) == 2, reply
+    new = next(number for number in numbers if number != lamp)
+    case = show(lamp, database_url)
+    rated = [event["note"] for event in case["events"] if event["action"] in ("reopen", "rate")]
+    assert case["state"] == state and rated == [reason], case
+    opened = show(new, database_url)
+    assert (opened["category"], opened["unit"]) == (category, HOMES[estate][at_5]), opened
+    with db() as session:
+        words = session.get(Case, int(new[3:])).text
+    assert words in answer and "满意" not in words and "谢谢" not in words, words
+
+
+def test_words_that_the_rated_case_is_still_wrong_stay_on_it_and_the_matter_after_them_is_a_case(
+        wecom, fake_wecom, db, database_url):
+    """Asked to rate, the resident says the lamp is still out and goes on to the bins: both were opened as new cases
+    (灯还是不亮 a second lamp case beside the closed one). The words stay on the lamp's case for its worker, its
+    rating is asked again, and the bins are a case of their own at 5栋."""
+    resident, _ = kf_resident(fake_wecom, wecom, "wmRightCaseStillWrongAndNew")
+    assert "已绑定" in said(resident, "绑定 滨江花园一期3栋")
+    lamp = closed_and_asked(wecom, resident, "楼道的灯坏了，晚上上楼看不见", database_url)
+    reply = said(resident, "楼道的灯还是不亮，另外5栋门口的垃圾也没人收")
+    bins = next(number for number in re.findall(r"GB-\d{6}", reply) if number != lamp)
+    assert f"已把您的话记入事项 {lamp}" in reply and "请回复 3" in reply, reply
+    assert own_words(db, lamp) == ["楼道的灯还是不亮"] and show(lamp, database_url)["state"] == "closed"
+    case = show(bins, database_url)
+    assert (case["category"], case["unit"]) == ("环境卫生", "441999001001005003"), case
+
+
+def test_a_rating_saying_more_is_coming_is_answered_go_ahead(wecom, fake_wecom, db, database_url):
+    """满意，还有个事… rated the case and said nothing of what was coming; 还有个事 alone, asked to rate, was kept on
+    the closed case as words for its worker. Both are answered “请说”, and the matter that follows is a case."""
+    resident, _ = kf_resident(fake_wecom, wecom, "wmRightCaseMoreIsComing")
+    assert "已绑定" in said(resident, "绑定 翠苑小区一期3栋")
+    lamp = closed_and_asked(wecom, resident, "楼道的灯坏了，晚上上楼看不见", database_url)
+    reply = said(resident, "满意，还有个事…")
+    assert "感谢您的评价（满意）" in reply and "请说" in reply, reply
+    bins = number_in(said(resident, "5栋门口的垃圾桶满了"))
+    assert bins != lamp and show(bins, database_url)["unit"] == "441999001002001003"
+    door = closed_and_asked(wecom, resident, "单元门的门禁坏了，刷卡打不开", database_url)
+    assert "请说" in said(resident, "还有个事") and not own_words(db, door)
+
+
+@pytest.mark.parametrize(("words", "report", "unit"), [
+    ("修好了谢谢，还有个事，", "明湖新村7栋楼道的灯坏了", "441999001001004004"),
+    ("已经修好了，谢谢师傅，还有个事，", "建设里5栋门口的下水道堵了", "441999001001006009"),
+])
+def test_a_report_after_thanks_is_a_case(wecom, fake_wecom, database_url, words, report, unit):
+    """Thanks, then a report in the same message, from a resident with no case waiting for a rating: the whole read
+    as thanks (the model's 无), so it was answered 不客气 and the report was gone. The report is a case at its place."""
+    resident, _ = kf_resident(fake_wecom, wecom, f"wmRightCaseThanksThenReport{len(words)}")
+    reply = said(resident, words + report)
+    assert "已登记" in reply and "不客气" not in reply, reply
+    case = show(number_in(reply), database_url)
+    assert case["unit"] == unit and case["state"] == "pending", case

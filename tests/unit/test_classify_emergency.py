@@ -146,6 +146,26 @@ def test_live_dangers_of_the_fourth_round_match_by_an_emergency_rule(shipped, te
     assert any(rule["category"] == "突发事件" and rule["score"] >= 2.0 for rule in decision.rules)
 
 
+@pytest.mark.parametrize("text", [
+    "电梯困了个老人在里面",
+    "电梯把人困住了，按警铃没人理",
+    "我家孩子被关在里面出不来了",
+    "地下车库电梯困了两个人",
+    "電梯裡困住兩個人",
+])
+def test_people_trapped_now_match_by_an_emergency_rule(shipped, text):
+    """Someone trapped now, in the words people use (困了个老人, 困住, 被关在里面): only the lift's 物业管理 rule
+    fired, so the case was 物业管理 or asked back wherever the model did not step in (not trained yet, unsure)."""
+    decision = shipped.classify(text)
+    assert (decision.category, decision.outcome, decision.decided_by) == ("突发事件", "match", "rules")
+    assert any(rule["category"] == "突发事件" and rule["score"] >= 2.0 for rule in decision.rules)
+
+
+@pytest.mark.parametrize("text", ["上周电梯还困了一个人，物业一直没修", "这电梯以前困过人，物业就是不修"])
+def test_someone_trapped_told_as_the_past_is_no_emergency(shipped, text):
+    assert shipped.classify(text).category != "突发事件"
+
+
 @pytest.mark.parametrize("text", ["配电箱门开着，小孩容易触电", "小区里电线杆上挂着小心触电的牌子掉了"])
 def test_electrocution_named_as_a_risk_is_no_emergency(shipped, text):
     assert shipped.classify(text).category != "突发事件"
