@@ -29,6 +29,7 @@ from handlers.conversation.case_reference import (
     names_its_thing,
     pointed_at,
 )
+from handlers.conversation.matters import matter_rules, report_after
 from handlers.conversation.opening import Named, open_report
 from handlers.services import Services
 from handlers.texts import render
@@ -105,14 +106,15 @@ def back_again(session: Session, services: Services, resident: Resident, text: s
                        classification, record, now, found=(place, Named())).reply
 
 
-def thanked(session: Session, resident: Resident, text: str, now: datetime) -> str | None:
+def thanked(session: Session, services: Services, resident: Resident, text: str, now: datetime) -> str | None:
     """Thanks for a case already reported (路灯的事谢谢你们, 灯修好了，谢谢师傅): thanks with words pointing back at it or
     saying it is sorted, naming one of the resident's cases open, waiting for a rating or archived. An open case's
     worker hears the words (the resident may say it is fixed); a closed one asks the rating. None for other words
-    (谢谢，楼下路灯坏了 is a report)."""
+    (谢谢，楼下路灯坏了 is a report, and so are thanks going on to one: 修好了谢谢，还有个事，井盖不见了)."""
     if not holds_words(text, "thanks") or not (holds_words(text, "refer_back") or holds_words(text, "resolved")) \
             or any(holds_words(text, kind) for kind in ("still_not", "again", "follow_up")) \
-            or not may_be_about_a_case(text):
+            or not may_be_about_a_case(text) \
+            or report_after(services.classifier(), text, matter_rules(services.config_dir)) is not None:
         return None
     words = without_words(text, "thanks", "resolved", "refer_back")
     named = pointed_at(cases_in_play(session, resident.userid), words) \

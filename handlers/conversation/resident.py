@@ -275,7 +275,7 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
         return offered  # 路灯的事不用管了: withdraw the lamp's case?
     if is_never_mind(text):  # 不用了 with nothing asked: no report; an open case is said how to withdraw
         return render("replies/never_mind", cases=resident_requests.open_cases(session, resident)[:BARE_NUMBER_CASES])
-    if (thanks := follow_ups.thanked(session, resident, text, now)) is not None:
+    if (thanks := follow_ups.thanked(session, services, resident, text, now)) is not None:
         return thanks  # 路灯的事谢谢你们: no new report of the lamp
     if (followed := follow_ups.answer(session, services, resident, text, now)) is not None:
         return followed  # 那个路灯的事怎么样了: the lamp's case, not a new one
