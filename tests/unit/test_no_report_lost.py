@@ -167,6 +167,8 @@ def services(run: Run) -> Services:
                        ("a", "report", ((REPORTS[1],), "unhappy"))])  # the bins were the lamp's reason to reopen
 @example(conversation=[("a", "report", ((REPORTS[0],), "thanks"))])  # the lamp after thanks was read as thanks
 @example(conversation=[("a", "report", ((REPORTS[-1],), "thanks"))])  # ... and the tree, a report asked back
+@example(conversation=[("a", "report", ((REPORTS[0],), "plain")),  # ... and the manhole, kept as thanks on the lamp
+                       ("a", "report", ((REPORTS[12],), "thanks"))])
 def test_every_report_stands_in_its_own_residents_case(district, services, run, conversation):
     _start(district, run, conversation)
     for name, kind, value in conversation:
