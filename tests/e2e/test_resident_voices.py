@@ -285,12 +285,13 @@ def test_a_resident_sending_only_angry_emoji_is_asked_what_happened_and_told_how
 
 
 def closed_and_asked(wecom, resident: KfResident, text: str, database_url: str) -> str:
-    """A case reported by the resident, taken and closed by its worker, and the rating asked: its number."""
+    """A case reported by the resident, taken and closed by its worker, and its rating asked (not an earlier case's:
+    that asked, the resident's next words would meet this case's notices on their way): its number."""
     number = number_in(said(resident, text))
     worker = show(number, database_url)["assignee"]
     assert "已接单" in wecom.send_text(worker, f"接单 {digits(number)}")
     assert "已办结" in wecom.send_text(worker, f"办结 {digits(number)} 已处理好")
-    resident.fake.wait_for(lambda: [text for text in resident.received() if "请您评价" in text])
+    resident.fake.wait_for(lambda: [text for text in resident.received() if "请您评价" in text and number in text])
     return number
 
 
