@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.statements import connection_of, run_on_driver
+from models.statements import connection_info, run_on_driver
 
 log = logging.getLogger("gridbot.db")
 
@@ -216,7 +216,7 @@ class TransactionMemo:
 
     def get(self, bind: Session | Connection) -> dict:
         """This transaction's memo (a new, empty one when it was forgotten)."""
-        return _info(bind).setdefault(self.key, {})
+        return (bind.info if isinstance(bind, Connection) else connection_info(bind)).setdefault(self.key, {})
 
 
 _MEMOS: list[TransactionMemo] = []
@@ -267,8 +267,3 @@ def _memos_forget(connection, *_args) -> None:
 
 for _name in ("commit", "rollback", "rollback_savepoint"):
     event.listen(Engine, _name, _memos_forget)
-
-
-def _info(bind: Session | Connection) -> dict:
-    """The `info` of the connection `bind` uses."""
-    return (bind if isinstance(bind, Connection) else connection_of(bind)).info

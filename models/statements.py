@@ -233,7 +233,7 @@ def _update_by_id(table: Table, keys: tuple[str, ...], expected: tuple[str, ...]
                                                          expected_processors=_processors(table, expected, dialect))
 
 
-_CONNECTION = "gridbot_connection"  # session.info: (innermost transaction, its connection)
+_CONNECTION = "gridbot_connection"  # session.info: (innermost transaction, its connection, the connection's info)
 
 
 def connection_of(session: Session) -> Connection:
@@ -241,13 +241,22 @@ def connection_of(session: Session) -> Connection:
     the report path writes a dozen statements a message through it). Asked once in each savepoint, so that the
     savepoint is opened (SQLAlchemy sends SAVEPOINT when a nested transaction first asks for its connection) before
     any statement of it goes to the driver."""
-    transaction = _innermost(session)
+    return _kept(session)[1]
+
+
+def connection_info(session: Session) -> dict:
+    """The `info` of `connection_of(session)`, kept beside it (`Connection.info` is a chain of three properties, and
+    `TransactionMemo` asks for it ~18 times a report)."""
+    return _kept(session)[2]
+
+
+def _kept(session: Session) -> tuple:
     known = session.info.get(_CONNECTION)
-    if transaction is not None and known is not None and known[0] is transaction:
-        return known[1]
+    if known is not None and known[0] is _innermost(session):
+        return known
     connection = session.connection()
-    session.info[_CONNECTION] = (_innermost(session), connection)
-    return connection
+    known = session.info[_CONNECTION] = (_innermost(session), connection, connection.info)
+    return known
 
 
 def _innermost(session: Session):
