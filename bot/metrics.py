@@ -34,6 +34,7 @@ from bot.outbox.store import oldest_pending
 from bot.state import AppState, get_state
 from handlers import facts
 from models import utcnow
+from models.db import reading
 from models.outbox import OutboxMessage, OutboxStatus
 
 INBOUND = Counter("gridbot_inbound_messages", "Inbound messages by channel, type and outcome "
@@ -133,7 +134,7 @@ class BacklogCollector:
         self._factory = factory
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        with self._factory() as session:
+        with reading(self._factory) as session:  # not the write lock a processor's batch holds
             counts = dict(session.execute(
                 select(OutboxMessage.status, func.count())
                 .where(OutboxMessage.status.in_([OutboxStatus.PENDING.value, OutboxStatus.DEAD.value]))

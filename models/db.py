@@ -90,7 +90,13 @@ class _Waiting:
 _LOCK_WAITERS: WeakKeyDictionary[Engine, _Waiting] = WeakKeyDictionary()
 
 
+READ_ONLY = "gridbot_read_only"  # execution option of a connection that only reads (`reading`)
+
+
 def _begin_immediate(waiting: _Waiting, connection: Connection) -> None:
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")  # deferred: a reader of the WAL's last commit, no write lock
+        return
     waiting.add(1)
     try:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -187,6 +193,17 @@ def try_locks_for(session: Session, keys: list[str]) -> list[str]:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def reading(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session that only reads. On SQLite its transaction begins DEFERRED, not IMMEDIATE: it reads the last
+    commit and neither waits for the write lock nor counts as waiting for it (`lock_waiters`), so a processor's
+    batch holding the lock is not cut short for it (a /metrics scrape every few seconds). Nothing may be written
+    through it."""
+    with factory() as session:
+        session.connection(execution_options={READ_ONLY: True})
+        yield session
 
 
 @contextmanager

@@ -11,8 +11,11 @@ import time
 
 from bot import intake as intake_module
 from bot.intake import BATCH_BUDGET, SQLITE_BATCH_BUDGET, Intake, _Waiter
+from bot.metrics import BacklogCollector
 from handlers.intake import inbox
+from models import OutboxMessage
 from models.db import lock_waiters, make_engine, make_session_factory
+from models.migrate import upgrade
 
 
 def _until(condition, timeout: float = 10.0) -> None:
@@ -105,3 +108,27 @@ def test_a_thread_waiting_for_the_write_lock_gets_it_before_the_processors_next_
         thread.join(timeout=10)
         engine.dispose()
     assert order == ["batch", "writer", "batch"]
+
+
+def test_a_metrics_scrape_reads_the_outbox_backlog_while_a_batch_holds_the_write_lock(tmp_path):
+    # bench_handling scrapes /metrics every 0.5 s: its backlog read began IMMEDIATE, so it waited for the lock a
+    # processor's batch held, on the database thread the intake's group commits share, and cut that batch short.
+    url = f"sqlite:///{tmp_path / 'lock.db'}"
+    upgrade(url)
+    engine = make_engine(url, busy_timeout=1.0)
+    factory = make_session_factory(engine)
+    with factory.begin() as session:
+        session.add(OutboxMessage(dedupe_key="n1", channel="user", recipient="w", text="您好", status="pending"))
+    holder = engine.connect()
+    holder.begin()  # BEGIN IMMEDIATE: this connection holds the write lock, as a batch does
+    try:
+        started = time.monotonic()
+        families = {family.name: family for family in BacklogCollector(factory).collect()}
+        assert time.monotonic() - started < 0.5  # read at once, not after the lock's busy timeout
+        assert {sample.labels["status"]: sample.value for sample in families["gridbot_outbox_notices"].samples} \
+            == {"pending": 1, "dead": 0}
+        assert lock_waiters(engine) == 0
+    finally:
+        holder.rollback()
+        holder.close()
+        engine.dispose()
