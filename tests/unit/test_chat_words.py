@@ -3,7 +3,16 @@
 import pytest
 
 from handlers.chat.case_numbers import format_case_number, only_refs, parse_case_number, split_ref
-from handlers.chat.commands import is_chitchat, is_greeting, is_thanks, is_yes, parse_command, rating_in_words, suggest
+from handlers.chat.commands import (
+    is_chitchat,
+    is_greeting,
+    is_opener,
+    is_thanks,
+    is_yes,
+    parse_command,
+    rating_in_words,
+    suggest,
+)
 from handlers.conversation.drafts import OTHER, read_choice
 
 
@@ -66,6 +75,12 @@ def test_small_talk_is_recognised_but_short_reports_are_not():
     assert is_chitchat("今天天气真好啊") and is_chitchat("测试一下") and is_chitchat("你好")
     assert not is_chitchat("工地太吵") and not is_chitchat("井盖松了")
     assert not is_chitchat("天气一热，垃圾站的味道就飘到我家窗口")  # long: a report that mentions the weather
+
+
+def test_an_opener_may_end_in_a_word_for_the_matter_but_names_none():
+    """我想反映个事情 got the whole help text: 事情 after the opener was read as the matter itself."""
+    assert all(is_opener(words) for words in ("我想反映个事情", "想反映一下情况", "有个事儿想问问", "您好，我有问题想咨询一下"))
+    assert not is_opener("我想反映楼下垃圾没人清") and not is_opener("想反映噪音问题")
 
 
 @pytest.mark.parametrize("answer, expected", [
