@@ -1,0 +1,201 @@
+"""Answers to the place question of a case waiting for its place: the place read from them, the question asked
+again when other words interrupt it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from handlers.cases.duplicates import content, place_words
+from handlers.cases.lifecycle import allowed
+from handlers.cases.records import Place
+from handlers.chat import pending
+from handlers.chat.case_numbers import parse_case_number
+from handlers.chat.commands import (
+    Command,
+    fold,
+    holds_words,
+    is_chitchat,
+    is_every_place,
+    is_greeting,
+    is_same_place,
+    is_yes,
+    parse_command,
+    says_only_near_here,
+    split_number,
+)
+from handlers.conversation import drafts, follow_ups
+from handlers.conversation.opening import TIED_UNITS, ask_place, estate_place, named_place, place_at_each, place_report
+from handlers.conversation.report_pieces import just_reported
+from handlers.places.address import (
+    Designators,
+    chosen_place,
+    corrected,
+    designators,
+    in_estate,
+    names_a_spot,
+    normalise_address,
+    says_only_spot,
+    spot_words,
+    turn_of,
+    without_denied,
+    without_positions,
+)
+from handlers.places.address_index import AddressMatch
+from handlers.registry import cache as registry
+from handlers.services import Services
+from handlers.texts import render
+from models import Case, CaseState, InboundMessage, Resident, Unit
+
+def answer_address(session: Session, services: Services, resident: Resident, state: str, data: dict,
+                   text: str, now: datetime) -> str | None:
+    """The place of a case waiting for it; None when the text is something else (the case keeps waiting,
+    and a location or the worker can still place it)."""
+    case = session.get(Case, data["case_id"])
+    if case is None or case.state != CaseState.AWAITING_PLACE:
+        pending.finish(session, resident.userid)
+        return None
+    if state == pending.CONFIRM_ADDRESS and is_yes(text):
+        unit = registry.unit(session, data["unit_id"])
+        if data.get("whole"):  # the estate, in one grid, was asked about: its grid, whichever building
+            return place_report(session, services, resident, case, estate_place(unit, data["estate"], "text"), now)
+        if data.get("estate"):  # which part of the estate was asked: a yes says none
+            return render("replies/ask_estate_part", case=case, estate=data["estate"])
+        return place_report(session, services, resident, case, Place(unit.grid, unit, "text"), now)
+    if data.get("after") and is_same_place(text) and (place := _place_of(session, data["after"])) is not None:
+        return place_report(session, services, resident, case, place, now)  # 一样: where the case before it is
+    if (command := parse_command(text, "resident")) is not None:
+        text = _place_added(session, services, command)  # 说错了，是5栋 / 补充 湖景苑5栋: the place asked for
+        if text is None:
+            return None
+    folded, choices = corrected(without_denied(fold(text))), data.get("choices", ())
+    if data.get("estate"):  # which part of the estate was asked: 二期 is the part of the building reported
+        folded = _with_reported_building(case, folded)
+    if data.get("spot") and not names_a_spot(folded):  # 桃源居, asked whose 3栋 it is: 桃源居3栋
+        folded = f"{folded}{data['spot']}"
+    if choices and (turn_of(choices, folded) or 0) > len(choices):  # 第三个 of two: the choices, asked again
+        return render("replies/ask_which_place", case=case, choices=choices, beyond=True)
+    if len(choices) > 1 and is_every_place(text) and not (case.classification or {}).get("split"):
+        return place_at_each(session, services, resident, case, choices, now) or render(
+            "replies/ask_which_place", case=case, choices=choices)  # 两个都是: a case at each place
+    matches = services.addresses.get(session).match(chosen_place(choices, folded), limit=TIED_UNITS)
+    if not (matches and matches[0].confident):
+        matches = _in_places_asked(session, services, _places_asked(session, state, data), folded) or matches
+    if not matches:
+        if is_greeting(text):  # 在吗, 喂: answered as one, the question stands (no words for the case's worker)
+            return render("replies/address_still_asked", case=case)
+        if says_only_spot(text):  # 3号楼那边: which estate's is asked, the building kept for the answer
+            spot = spot_words(text)
+            pending.expect(session, resident.userid, state, {**data, "spot": spot}, now)
+            return render("replies/ask_estate_of_spot", case=case, spot=spot)
+        if just_reported(session, services, resident, text, now) is case:  # more of it: the question stands
+            return follow_ups.supplement(session, resident, case, text, now)
+        if services.classifier().classify(text).outcome != "none" and not says_only_near_here(text):
+            pending.finish(session, resident.userid)
+            return None  # a new report, not an address (就在我家楼下 is neither: the estate is asked)
+        if is_chitchat(text) or holds_words(text, "question"):  # 你们是谁？ 要多久？
+            return render("replies/address_still_asked", case=case)
+        return render("replies/address_not_found", case=case)
+    unit = registry.unit(session, matches[0].unit_id)
+    matter = _matter_words(text, unit)
+    if _another_matter(services, case, without_positions(matter)):  # a new report naming its own place: this case
+        # keeps waiting (not 湖景苑5栋，就是我家楼下: where the place is, no matter of its own)
+        pending.finish(session, resident.userid)
+        return None
+    named = named_place(session, matches, "asked")
+    told_more = len(matter) >= MATTER_MIN_CHARS  # 湖景苑3栋楼道灯坏了 for a photo: its words stay on the case
+    if named.place is None:
+        if told_more:
+            follow_ups.supplement(session, resident, case, text, now)
+        return ask_place(session, resident.userid, case, named, now)
+    reply = place_report(session, services, resident, case, named.place, now)
+    handled = session.get(Case, case.duplicate_of_id) if case.duplicate_of_id else case  # placed, it may follow a
+    # neighbour's case of the matter (merged: nothing more is added to it)
+    if told_more and handled is not None and allowed(handled.state, "attach"):  # after placing: the worker, now
+        follow_ups.supplement(session, resident, handled, text, now)  # known, is told them
+    return reply
+
+
+def _place_of(session: Session, case_id: int) -> Place | None:
+    """Where case `case_id` is, as the place an answer gives (None: it has none)."""
+    case = session.get(Case, case_id)
+    return Place(case.grid, case.unit, "asked", case.location) if case is not None and case.grid is not None else None
+
+
+def _with_reported_building(case: Case, answer: str) -> str:
+    """An answer naming a part of an estate and no building (二期, to which part of 阳光小区 its 3栋 is) with the building
+    the report named (二期3栋), when it named one: else the building was lost and the case placed at the part at large."""
+    asked = designators(normalise_address(answer))
+    if not asked.phases or asked.buildings:
+        return answer
+    words = ((case.classification or {}).get("split") or {}).get("where") or case.text
+    buildings = designators(normalise_address(corrected(words))).buildings
+    return f"{answer}{next(iter(buildings))}栋" if len(buildings) == 1 else answer
+
+
+def _place_added(session: Session, services: Services, command: Command) -> str | None:
+    """The words of `补充 …` / `说错了，…` (no case number) when they name a place of the registry: the answer to the
+    place question, not a note beside it; None for any other command."""
+    if command.name != "add" or parse_case_number(split_number(command.args)[0]) is not None:
+        return None
+    words = command.as_written(command.args)
+    return words if services.addresses.get(session).match(without_denied(fold(words)), limit=1) else None
+
+
+def _places_asked(session: Session, state: str, data: dict) -> list[str]:
+    """The addresses the place question offered: the guessed unit's, or the places to choose from."""
+    guess = registry.unit(session, data["unit_id"]) if state == pending.CONFIRM_ADDRESS else None
+    return [guess.address] if guess is not None else list(data.get("choices", ()))
+
+
+def _in_places_asked(session: Session, services: Services, addresses: list[str], text: str) -> list[AddressMatch]:
+    """An answer that names only a number (5栋, 不是，是5号楼, 二期) read in the estates the question offered: the
+    guessed unit's (its phase too was a guess), or whichever of the places to choose from it fits best (二期 to
+    阳光小区 or 湖景苑5-6栋: 阳光小区, which has one); [] for an answer without a number, or one that fits two alike."""
+    if not addresses or designators(normalise_address(text)) == Designators():
+        return []
+    index = services.addresses.get(session)
+    found = [matches for address in addresses if (matches := index.match(in_estate(address, text, False), TIED_UNITS))]
+    found.sort(key=lambda matches: -matches[0].score)
+    return found[0] if found and (len(found) == 1 or found[1][0].score < found[0][0].score) else []
+
+
+MATTER_MIN_CHARS = 4  # words left beside the place, fewer than this are no matter of their own (就路灯)
+
+
+def _matter_words(text: str, unit: Unit) -> str:
+    """The words of an answer that names `unit` beside the place (read as addresses are: 阳光小去2期5洞 is
+    阳光小区2期5栋)."""
+    return content(normalise_address(text), place_words(unit.address, unit.grid.name if unit.grid else ""))
+
+
+def _another_matter(services: Services, case: Case, rest: str) -> bool:
+    """Whether an answer to `case`'s place question whose words beside the place are `rest` reports another
+    matter than `case`'s (湖景苑3栋门口垃圾桶满了 while a street lamp's place is asked) rather than giving its place:
+    `rest` is classified (an address alone may look like a report to the model); a case to be sorted takes any
+    matter."""
+    if case.category == drafts.OTHER or len(rest) < MATTER_MIN_CHARS:
+        return False
+    decision = services.classifier().classify(rest)
+    if decision.outcome == "match":
+        return decision.category != case.category
+    choices = drafts.choices_for(decision, services.classifier().catalogue)
+    return decision.outcome == "ask" and case.category not in choices
+
+
+def place_asked_again(session: Session, resident: Resident, case_id: int, reply: str, record: InboundMessage | None,
+                      now: datetime) -> str:
+    """The reply to words that interrupted the place question of `case_id` (a report of another matter): when that
+    case still waits for its place and the words asked nothing of their own, the question stands again and the reply
+    says so; else the next address would be taken for a note on the case just reported. An answer such as 一样 is
+    the place of the case the words opened (`record`'s), when it has one."""
+    case = session.get(Case, case_id)
+    if case is None or case.state != CaseState.AWAITING_PLACE or pending.current(session, resident.userid) is not None:
+        return reply
+    opened = session.get(Case, record.case_id) if record is not None and record.case_id is not None else None
+    after = opened if opened is not None and opened.grid_id is not None else None
+    pending.expect(session, resident.userid, pending.AWAIT_ADDRESS,
+                   {"case_id": case.id} | ({"after": after.id} if after else {}), now)
+    return f"{reply}\n{render('replies/place_still_asked', case=case, after=after)}"

@@ -1,0 +1,75 @@
+"""Words that open with a remark before a matter of their own: a rating (不满意，另外…) rated and the matter
+reported apart, thanks (修好了谢谢，还有个事，…) passed over to the report.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from handlers.chat import pending
+from handlers.chat.commands import is_opener, parse_command
+from handlers.conversation import follow_ups, resident_requests
+from handlers.conversation.matters import a_matter_apart, later_clauses, matter_rules, report_after
+from handlers.services import Services
+from handlers.texts import render
+from models import Case, Conversation, Resident
+
+def rated_first(session: Session, services: Services, resident: Resident, convo: Conversation | None, text: str,
+                now: datetime) -> tuple[str | None, str | None] | None:
+    """A rating whose words go on to a matter of its own (不满意，另外5栋门口的垃圾也没人收; 满意，不过楼下路灯也坏了; 修好了
+    谢谢，还有个事，5栋…): the case rated, its reason the words before the matter (不满意 reopens it even with none);
+    the reply so far and the matter's words, for the caller to report as a case of its own. Words saying the case is
+    still wrong (灯还是不亮，另外…) are kept on it, its rating asked again; a rating going on to say more is coming
+    (满意，还有个事…) is answered “请说”, no matter to report (None). None for other words (only words answering
+    “请您评价”, or a rating command, are looked into)."""
+    asked = convo.data.get("case_id") if convo is not None and convo.state == pending.RATE else None
+    command = parse_command(text, "resident") if asked is None else None
+    if asked is None and (command is None or command.name not in resident_requests.RATINGS):
+        return None
+    case = resident_requests.case_to_rate(session, services, resident, asked, now)
+    if case is None:
+        return None
+    reason_asked = asked is not None and convo.data.get("rating") == "unsatisfied"
+    rules = matter_rules(services.config_dir)
+    for before, said, clause in later_clauses(text, rules):
+        head, tail = text[:before].strip(), text[said:]
+        rating = _rating_before(services, case, head, asked is not None, reason_asked)
+        if rating is None:
+            continue
+        if a_matter_apart(services.classifier(), tail, clause, case.category, case.text, rules,
+                          done=rating[0] not in (None, "unsatisfied")):
+            return _rated(session, services, resident, case, rating, now), tail
+        if rating[0] is not None and is_opener(tail):
+            return f"{_rated(session, services, resident, case, rating, now)}\n{render('replies/go_ahead')}", None
+    return None
+
+
+def past_a_remark(services: Services, text: str) -> str:
+    """Words that read as no report but open with a remark before one (修好了谢谢，还有个事，湖景苑3栋楼道的灯坏了: the
+    thanks first, and the whole read as thanks): the words from the report on, handled as they are; else `text`. A
+    command's words stay whole."""
+    if services.classifier().classify(text).outcome != "none" or parse_command(text, "resident") is not None:
+        return text
+    return report_after(services.classifier(), text, matter_rules(services.config_dir)) or text
+
+
+def _rating_before(services: Services, case: Case, head: str, asked: bool, reason_asked: bool) -> \
+        tuple[str | None, str] | None:
+    """The rating and reason the words before another matter give (`resident_requests.rating_of`; the reason asked
+    for: the words are it); (None, words) for words saying the case is still wrong, no rating (灯还是不亮); None for
+    other words."""
+    if reason_asked:
+        return ("unsatisfied", head) if head and parse_command(head, "resident") is None else None
+    rating = resident_requests.rating_of(services, head, asked=asked)
+    return rating if rating is not None or not asked or not follow_ups.still_wrong(case, head) else (None, head)
+
+
+def _rated(session: Session, services: Services, resident: Resident, case: Case, rating: tuple[str | None, str],
+           now: datetime) -> str | None:
+    """The case rated as `rating` says (不满意 reopens it even with no reason: the words went on to another matter),
+    or the words saying it is still wrong kept on it (None: it no longer waits for them)."""
+    if rating[0] is None:
+        return follow_ups.on_the_rated_case(session, services, resident, case.id, rating[1], now)
+    return resident_requests.rate(session, resident, rating[0], case.id, rating[1], now, ask_reason=False)

@@ -1,0 +1,60 @@
+"""A report typed in several messages: which short texts sent after it, or while it is asked back, are more of it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from handlers.cases.records import latest_open_case
+from handlers.cases.timing import clock_rules
+from handlers.chat.commands import fold, is_greeting, is_thanks, is_yes, parse_command, says_only_where, word_characters
+from handlers.classify import Decision
+from handlers.conversation.matters import clear_report, matter_rules
+from handlers.services import Services
+from models import Case, CaseState, Resident
+
+PIECE_CHARS = 8  # a report asked back this short (我们楼下) is a piece of one typed in several messages
+FOLLOW_UP_CHARS = 6  # a text this short, just after a report itself short, may be more of it (满了好几天了);
+# a longer one is a sentence of its own (院子里天天有野猫出没), a report of its own
+SHORT_REPORT_CHARS = 16  # ... a report this short may go on in the next messages; a whole one is done
+
+
+def a_piece(services: Services, asked: str, text: str) -> bool:
+    """Whether words sent while the report `asked` is asked back are more of it: no command, greeting, yes or
+    thanks; and either `asked` is a mere piece (我们楼下, then 那个垃圾桶) or the words are no report the classifier
+    is sure of on their own (one it is sure of, after a whole report, is new: the resident moved on)."""
+    if parse_command(text, "resident") is not None or is_greeting(text) or is_yes(text) or is_thanks(text):
+        return False
+    return len(word_characters(asked)) <= PIECE_CHARS or services.classifier().classify(text).outcome != "match"
+
+
+def just_reported(session: Session, services: Services, resident: Resident, text: str, now: datetime,
+                  alone: Decision | None = None) -> Case | None:
+    """The case the resident reported moments ago (lifecycle.yaml's pieces_window) in a few words that `text` is
+    more of: a short text (满了好几天了, 都没人来收) naming no place of its own, no clear report of another category on
+    its own (停水了 after a street lamp: `alone`, the text's decision when known), with which the case's words still
+    read as its category. A report typed in several messages is one case, not one per line; after a whole report
+    (more than SHORT_REPORT_CHARS) a new short text is a new report. A case the resident reopened (不满意) moments ago
+    takes any few words naming no place (还在漏: why it is not done)."""
+    if len(word_characters(text)) > FOLLOW_UP_CHARS:
+        return None
+    case = latest_open_case(session, resident.userid)
+    window = clock_rules(services.config_dir).pieces_window
+    if case is not None and _reopened_by(case, resident.userid, now - window):
+        return None if services.addresses.get(session).match(fold(text), limit=1) else case
+    if case is None or now - case.created_at > window or len(word_characters(case.text)) > SHORT_REPORT_CHARS:
+        return None
+    if services.addresses.get(session).match(fold(text), limit=1):
+        return None  # a place of its own: another report, or the answer to the address question
+    alone, rules = alone or services.classifier().classify(text), matter_rules(services.config_dir)
+    if alone.category != case.category and clear_report(alone, rules.part_sure, rules.model_sure) and \
+            not says_only_where(text):
+        return None  # a new matter of its own (电梯坏了, 水管爆了 after a street lamp), however short; not 东门那边
+    return case if services.classifier().classify(f"{case.text} {text}").category == case.category else None
+
+
+def _reopened_by(case: Case, userid: str, since: datetime) -> bool:
+    """Whether `userid` reopened `case` (不满意) since `since`."""
+    return case.state == CaseState.IN_PROGRESS and any(
+        event.action == "reopen" and event.actor == userid and event.at >= since for event in case.events[-3:])
