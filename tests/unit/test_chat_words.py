@@ -40,6 +40,11 @@ def test_worker_commands_accept_full_width_and_chinese_punctuation(text, name, a
     assert (command.name, command.args) == (name, args)
 
 
+@pytest.mark.parametrize("text, name", [("我的工单", "mine"), ("我的待办", "mine"), ("超时的", "overdue")])
+def test_a_worker_asks_for_their_list_in_their_own_words(text, name):
+    assert parse_command(text, "worker").name == name
+
+
 @pytest.mark.parametrize("text, name", [("进度", "progress"), ("进度 12", "progress"), ("不满意 还是很吵", "unsatisfied"),
                                         ("满意", "satisfied"), ("基本满意", "basic"), ("绑定阳光花园3栋", "bind")])
 def test_resident_commands(text, name):
