@@ -363,6 +363,17 @@ def rating_in_words(text: str) -> str | None:
                  if any(word.lower() in folded for word in words)), None)
 
 
+def gives_a_reason(text: str) -> bool:
+    """Whether an unsatisfied answer says why beside its rating word: 还没弄好，还在冒水 does, 还没弄好啊 does not (the
+    rating words and fillers taken out, two word characters or more are left)."""
+    rest = fold(text).lower()
+    vocabulary = _vocabulary()
+    words = [word.lower() for kind in vocabulary["rating_words"].values() for word in kind]
+    for word in sorted(words + vocabulary["rating_fillers"], key=len, reverse=True):
+        rest = rest.replace(word, "")
+    return len(word_characters(rest)) >= 2
+
+
 def suggest(text: str, audience: str) -> str | None:
     """The command a mistyped text most likely meant, with its rest: `结单 3` → `接单 3`. A word of two
     or more characters with one character wrong or two swapped, at a boundary; None when none is close."""

@@ -22,6 +22,7 @@ from handlers.chat.commands import (
     after_command_word,
     asks_for_progress,
     fold,
+    gives_a_reason,
     holds_words,
     is_a_chase,
     is_bare_number,
@@ -312,6 +313,8 @@ def continue_answer(session: Session, services: Services, resident: Resident, st
     if rating is None:
         return follow_ups.on_the_rated_case(session, services, resident, data["case_id"], text, now)
     said = data.get("said", "") if rating == "unsatisfied" else ""  # 还是不亮 said before the 3: the reason
+    if rating == "unsatisfied" and not said and gives_a_reason(text):
+        said = text.strip()  # 还没弄好，还在冒水: the words are the reason
     return rate(session, resident, rating, data["case_id"], said, now)
 
 

@@ -315,13 +315,15 @@ def test_a_resident_who_reports_before_answering_the_offer_to_bind_can_still_rep
     ("挺满意的", "小区门口的减速带被压坏了，开车过去咯噔响", "satisfied"),
     ("还行吧", "花坛边上的自来水管一直在漏水", "basic"),
     ("不太满意", "楼顶平台的防护栏杆松动了", "unsatisfied"),
+    ("还没弄好，一推栏杆还是晃", "天台的护栏松了", "unsatisfied, said why"),
 ])
 def test_a_rating_in_the_words_people_use_rates_the_case_just_closed(wecom, fake_wecom, db, building, app_url,
                                                                     answer, report, rating):
     """After 办结 the resident is asked to rate; an answer in their own words rates. Before, 挺满意的 and 不太满意
-    were asked back as new reports (opened as 其他 for the worker ten minutes later) and 还行 got the help text."""
+    were asked back as new reports (opened as 其他 for the worker ten minutes later) and 还行 got the help text; an
+    unsatisfied answer that says why reopens the case at once (it was asked for the reason it had given)."""
     code, _, _ = building
-    resident = KfResident(fake_wecom, wecom, f"wmE2eRatesInWords{rating}")
+    resident = KfResident(fake_wecom, wecom, f"wmE2eRatesInWords{rating.replace(', said why', 'Why')}")
     userid = f"kf:{resident.external_userid}"
     resident.write(msgtype="event", event_type="enter_session", scene="building", scene_param=code, welcome=False)
     resident.say(report)
@@ -334,7 +336,10 @@ def test_a_rating_in_the_words_people_use_rates_the_case_just_closed(wecom, fake
     sent = len(resident.received())
     resident.say(answer)
     reply = resident.wait_for(sent + 1)[-1]
-    if rating == "unsatisfied":
+    if rating == "unsatisfied, said why":
+        assert "重新交办" in reply and "原因" not in reply, reply
+        rating = "unsatisfied"
+    elif rating == "unsatisfied":
         assert "原因" in reply, reply
         resident.say("栏杆还是晃的")
         reply = resident.wait_for(sent + 2)[-1]

@@ -4,6 +4,7 @@ import pytest
 
 from handlers.chat.case_numbers import format_case_number, only_refs, parse_case_number, split_ref
 from handlers.chat.commands import (
+    gives_a_reason,
     is_chitchat,
     is_greeting,
     is_opener,
@@ -165,3 +166,8 @@ def test_a_rating_is_read_in_the_words_people_use_from_a_short_answer_only(text,
                                         ("#5 #6", ["#5", "#6"]), ("5分钟后到", []), ("", [])])
 def test_only_refs_finds_further_case_numbers_and_nothing_in_words(text, refs):
     assert only_refs(text) == refs
+
+
+def test_an_unsatisfied_answer_that_says_why_is_its_own_reason():
+    assert gives_a_reason("还没弄好，水还在往外冒") and gives_a_reason("不满意，垃圾第二天又堆满了")
+    assert not any(gives_a_reason(words) for words in ("还没弄好啊", "不太满意", "真的不满意！", "根本没修好"))
