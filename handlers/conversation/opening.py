@@ -14,7 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from handlers.cases.authority import SYSTEM
 from handlers.cases.case_notices import notify_case_opened
 from handlers.cases.case_work import announce, repeat_of_their_own
-from handlers.cases.records import Place, apply_action, open_case, registered_now
+from handlers.cases.records import Place, apply_action, has_no_case, open_case, registered_now
 from handlers.cases.timing import clock_rules
 from handlers.cases.unplaced import ask_next, place_waiting, waiting_siblings
 from handlers.chat import pending
@@ -48,6 +48,9 @@ _RESIDENT_AND_CONVERSATION = (select(_RESIDENTS, _CONVERSATIONS).select_from(_AS
                               .outerjoin(_RESIDENTS, _RESIDENTS.c.userid == _ASKED.c.userid)
                               .outerjoin(_CONVERSATIONS, _CONVERSATIONS.c.userid == _ASKED.c.userid))
 _SELECTED = tuple(_RESIDENT_AND_CONVERSATION.selected_columns)  # the row's values, by column, for `held`
+_PLACED_LATELY = (select(Case.unit_id).where(Case.resident_id == bindparam("resident_id"), Case.unit_id.is_not(None),
+                                             Case.created_at >= bindparam("since"))
+                  .order_by(Case.id.desc()).limit(1))
 
 
 @dataclass(frozen=True)
@@ -142,8 +145,11 @@ def find_place(session: Session, services: Services, resident: Resident, text: s
     sent with it (`attachments`) — else a place known without asking (known_place: a resident bound to one
     building may report another); with what to ask when there is none of them. A pin in the grid of an estate
     named without a building, or the known building when it is one the words may mean, is the finer place."""
-    known = known_place(resident, now, clock_rules(services.config_dir).qr_arrival_window)
+    window = clock_rules(services.config_dir).qr_arrival_window
+    known = known_place(resident, now, window)
     named = _named_in_words(session, services, text, known.unit if known is not None else None)
+    if named.place is None and known is None and (recent := _placed_lately(session, resident, now - window)):
+        named = _named_in_words(session, services, text, recent)  # 湖景苑5栋…, then 还有5栋电梯坏了: that 5栋
     if named.place is not None and named.place.unit is not None:
         return named.place, Named()
     if known is not None and not named.may_be(known.unit):
@@ -152,6 +158,16 @@ def find_place(session: Session, services: Services, resident: Resident, text: s
         if place is not None and (named.place is None or place.grid.id == named.place.grid.id):
             return place, Named()
     return named.place or Place(None, None, None), named
+
+
+def _placed_lately(session: Session, resident: Resident, since: datetime) -> Unit | None:
+    """The building of the resident's latest report placed at one since `since`: the estate a building number alone
+    in their next report is read in."""
+    if has_no_case(session, resident):
+        return None
+    flush_pending(session, Case)
+    found = fetch_all(session, _PLACED_LATELY, {"resident_id": resident.id, "since": since})
+    return registry.unit(session, found[0][0]) if found else None
 
 
 def _named_in_words(session: Session, services: Services, text: str, home: Unit | None) -> Named:

@@ -299,3 +299,13 @@ def test_a_place_corrected_after_a_worker_took_the_case_moves_it_to_the_right_gr
     assert case["assignee"] not in ("demo-worker", None)
     assert queued(db, "demo-worker", number, "无需再跟进"), "the worker who took it was not told"
     assert queued(db, case["assignee"], number, "接单"), "the new worker got no card"
+
+
+def test_a_building_number_alone_after_a_report_placed_in_an_estate_is_read_in_that_estate(wecom, database_url):
+    """湖景苑7栋 for the first report, then 还有7栋的信报箱被撬了 minutes later: the resident's estate is the one they just
+    named, so the second case goes to 湖景苑7-8栋 without asking where (before, the address was asked again)."""
+    first = case_number(wecom.send_text("estate-lately-resident", "湖景苑7栋楼下的垃圾桶满了好几天没人清理"))
+    second = wecom.send_text("estate-lately-resident", "还有7栋的信报箱被人撬了")
+    assert "湖景苑7-8栋" in second and "请告诉我们具体地址" not in second, second
+    case = cli_json(["case", "show", case_number(second), "--json"], database_url)
+    assert case_number(second) != first and case["unit"] == "441999001001003004"
