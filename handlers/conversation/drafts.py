@@ -67,8 +67,20 @@ def ask_category(session: Session, services: Services, resident: Resident, text:
 def ask_again(services: Services, draft: dict, questioned: bool = False, thanked: bool = False) -> str:
     """The ask-back's question for a waiting report (`questioned`: after the resident's question to us, who we are
     first; `thanked`: after their thanks or word that a matter is sorted, how to say the report needs nothing)."""
-    return render("replies/ask_category", choices=draft["choices"], questioned=questioned, thanked=thanked,
-                  text=draft["text"], wait=clock_rules(services.config_dir).ask_back_timeout)
+    catalogue = services.classifier().catalogue
+    hints = {name: hint_of(catalogue.get(name).description) for name in draft["choices"] if name in catalogue.categories}
+    return render("replies/ask_category", choices=draft["choices"], hints=hints, questioned=questioned,
+                  thanked=thanked, text=draft["text"], wait=clock_rules(services.config_dir).ask_back_timeout)
+
+
+HINT_ITEMS = 3  # the examples of a category the ask-back names beside it
+
+
+def hint_of(description: str) -> str:
+    """What a category holds, in the resident's words, for the ask-back: its description's first few examples
+    (路灯、井盖、道路、… → 路灯、井盖、道路等); empty without a description."""
+    items = [item for item in description.split("、") if item]
+    return "、".join(items[:HINT_ITEMS]) + ("等" if len(items) > HINT_ITEMS else "") if items else ""
 
 
 def join(session: Session, services: Services, resident: Resident, draft: dict, text: str,

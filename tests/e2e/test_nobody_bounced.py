@@ -57,8 +57,10 @@ def bound(wecom, database_url, userid: str) -> str:
 
 
 def asked_choices(reply: str) -> dict[str, str]:
-    """The ask-back's choices: category → the digit that picks it."""
-    return {name: digit for digit, name in re.findall(r"^(\d) (\S+)", reply, re.MULTILINE)}
+    """The ask-back's choices: category → the digit that picks it (其他 with its note; the others without the examples
+    beside them)."""
+    choices = {name: digit for digit, name in re.findall(r"^(\d) (\S+)", reply, re.MULTILINE)}
+    return {name if name.startswith("其他") else name.partition("（")[0]: digit for name, digit in choices.items()}
 
 
 def progress(wecom, userid: str) -> set[str]:
@@ -122,6 +124,8 @@ def test_the_ask_back_offers_other_and_other_opens_the_case_for_the_worker_to_so
     question = wecom.send_text("nb-other", ASKED)
     choices = asked_choices(question)
     assert list(choices)[-1] == "其他（由网格员判断）" and len(choices) >= 3, question
+    # a grid matter is offered with what it holds, in a resident's words (物业管理（物业服务、电梯、门禁等）)
+    assert re.search(r"^1 \S+（\S+、\S+等）$", question, re.MULTILINE), question
     reply = wecom.send_text("nb-other", choices["其他（由网格员判断）"])
     number = number_in(reply)
     case = show(number, database_url)

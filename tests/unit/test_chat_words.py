@@ -14,7 +14,7 @@ from handlers.chat.commands import (
     rating_in_words,
     suggest,
 )
-from handlers.conversation.drafts import OTHER, read_choice
+from handlers.conversation.drafts import OTHER, hint_of, read_choice
 
 
 @pytest.mark.parametrize("ref, expected", [("GB-000123", 123), ("gb123", 123), ("000123", 123), ("123", 123),
@@ -171,3 +171,8 @@ def test_only_refs_finds_further_case_numbers_and_nothing_in_words(text, refs):
 def test_an_unsatisfied_answer_that_says_why_is_its_own_reason():
     assert gives_a_reason("还没弄好，水还在往外冒") and gives_a_reason("不满意，垃圾第二天又堆满了")
     assert not any(gives_a_reason(words) for words in ("还没弄好啊", "不太满意", "真的不满意！", "根本没修好"))
+
+
+def test_a_category_is_offered_with_its_first_examples():
+    assert hint_of("路灯、井盖、道路、下水道") == "路灯、井盖、道路等"
+    assert hint_of("违建、私搭乱建") == "违建、私搭乱建" and hint_of("") == ""
