@@ -126,6 +126,7 @@ class ClockRules:
     place_wait: timedelta  # a report still without a place this long goes to the street's staff
     double_tap: timedelta  # a worker's same words on the same case again this soon are one tap, recorded once
     pieces_window: timedelta  # a short text this soon after a resident's report may be more of it
+    details_window: timedelta  # the details of a matter announced (我想反映…的问题) this soon after are more of it
     late_choice_window: timedelta  # an ask-back answered this long after its report opened as 其他 still sorts it
     late_rating_window: timedelta  # 满意 this long after an unrated case's close still rates it once archived
     working_hours: WorkingHours
@@ -195,6 +196,7 @@ def _load(path: str, _mtime: float) -> ClockRules:
         place_wait=parse_duration(data.get("place_wait", "30m")),
         double_tap=parse_duration(data.get("double_tap", "5m")),
         pieces_window=parse_duration(data.get("pieces_window", "3m")),
+        details_window=parse_duration(data.get("details_window", "10m")),
         late_choice_window=parse_duration(data.get("late_choice_window", "1d")),
         late_rating_window=parse_duration(data.get("late_rating_window", "30d")),
         working_hours=_working_hours(data["working_hours"]),

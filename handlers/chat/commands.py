@@ -248,6 +248,17 @@ def is_opener(text: str) -> bool:
     return not _OPENER_FILLERS.sub("", bare)
 
 
+ANNOUNCEMENT_MAX_CHARS = 30  # an announcement names its matter in a few words; a longer text is the report itself
+
+
+def announces_a_matter(text: str) -> bool:
+    """Words that name a matter only to say the details follow (我想反映一下我们小区物业乱收费的问题): an opener word
+    and a topic ending (`topic_endings`), in a few words."""
+    bare = _bare(text)
+    return len(bare) <= ANNOUNCEMENT_MAX_CHARS and any(word in bare for word in _lowered("opener")) and \
+        bare.endswith(tuple(_lowered("topic_endings")))
+
+
 def is_never_mind(text: str) -> bool:
     """Words that only say the resident needs nothing (不用了, 算了算了, 好的不需要了，谢谢): never-mind words, perhaps
     with a greeting or thanks, and nothing else."""

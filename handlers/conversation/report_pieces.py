@@ -6,9 +6,18 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from handlers.cases.records import latest_open_case
+from handlers.cases.records import has_no_case, latest_open_case
 from handlers.cases.timing import clock_rules
-from handlers.chat.commands import fold, is_greeting, is_thanks, is_yes, parse_command, says_only_where, word_characters
+from handlers.chat.commands import (
+    announces_a_matter,
+    fold,
+    is_greeting,
+    is_thanks,
+    is_yes,
+    parse_command,
+    says_only_where,
+    word_characters,
+)
 from handlers.classify import Decision
 from handlers.conversation.matters import clear_report, matter_rules
 from handlers.services import Services
@@ -22,11 +31,13 @@ SHORT_REPORT_CHARS = 16  # ... a report this short may go on in the next message
 
 def a_piece(services: Services, asked: str, text: str) -> bool:
     """Whether words sent while the report `asked` is asked back are more of it: no command, greeting, yes or
-    thanks; and either `asked` is a mere piece (我们楼下, then 那个垃圾桶) or the words are no report the classifier
-    is sure of on their own (one it is sure of, after a whole report, is new: the resident moved on)."""
+    thanks; and either `asked` is a mere piece (我们楼下, then 那个垃圾桶) or a matter announced (想投诉一下楼下烧烤店的事,
+    then its details) or the words are no report the classifier is sure of on their own (one it is sure of, after a
+    whole report, is new: the resident moved on)."""
     if parse_command(text, "resident") is not None or is_greeting(text) or is_yes(text) or is_thanks(text):
         return False
-    return len(word_characters(asked)) <= PIECE_CHARS or services.classifier().classify(text).outcome != "match"
+    return len(word_characters(asked)) <= PIECE_CHARS or announces_a_matter(asked) or \
+        services.classifier().classify(text).outcome != "match"
 
 
 def just_reported(session: Session, services: Services, resident: Resident, text: str, now: datetime,
@@ -38,7 +49,7 @@ def just_reported(session: Session, services: Services, resident: Resident, text
     (more than SHORT_REPORT_CHARS) a new short text is a new report. A case the resident reopened (不满意) moments ago
     takes any few words naming no place (还在漏: why it is not done)."""
     if len(word_characters(text)) > FOLLOW_UP_CHARS:
-        return None
+        return _announced(session, services, resident, text, now, alone)
     case = latest_open_case(session, resident.userid)
     window = clock_rules(services.config_dir).pieces_window
     if case is not None and _reopened_by(case, resident.userid, now - window):
@@ -52,6 +63,24 @@ def just_reported(session: Session, services: Services, resident: Resident, text
             not says_only_where(text):
         return None  # a new matter of its own (电梯坏了, 水管爆了 after a street lamp), however short; not 东门那边
     return case if services.classifier().classify(f"{case.text} {text}").category == case.category else None
+
+
+def _announced(session: Session, services: Services, resident: Resident, text: str, now: datetime,
+               alone: Decision | None) -> Case | None:
+    """The case the resident opened moments ago (lifecycle.yaml's details_window) by announcing its matter (我想反映一下
+    我们小区物业乱收费的问题), still waiting for its place, of which `text` gives the details (停车费一个月涨了200块也不开会):
+    naming no place of its own and no clear report of another category."""
+    if has_no_case(session, resident):
+        return None
+    case = latest_open_case(session, resident.userid)
+    if case is None or case.state != CaseState.AWAITING_PLACE or not announces_a_matter(case.text) or \
+            now - case.created_at > clock_rules(services.config_dir).details_window:
+        return None
+    if services.addresses.get(session).match(fold(text), limit=1):
+        return None  # a place of its own: the answer to the address question, or another report
+    alone, rules = alone or services.classifier().classify(text), matter_rules(services.config_dir)
+    return None if alone.category != case.category and clear_report(alone, rules.part_sure, rules.model_sure) \
+        else case
 
 
 def _reopened_by(case: Case, userid: str, since: datetime) -> bool:

@@ -261,3 +261,27 @@ def test_a_report_after_thanks_is_a_case(wecom, fake_wecom, database_url, words,
     assert "已登记" in reply and "不客气" not in reply, reply
     case = show(number_in(reply), database_url)
     assert case["unit"] == unit and case["state"] == "pending", case
+
+
+def test_the_details_of_a_matter_announced_are_that_report_not_a_second_case(wecom, fake_wecom, db, database_url):
+    """我想反映一下…的问题 opens a report asked where; the details that follow name no place and are the same matter: they
+    were a second case (and the place answered placed only it, the first still asked). Now they are the first case's
+    words, and the place answers it."""
+    resident, userid = kf_resident(fake_wecom, wecom, "wmRightCaseAnnounced1")
+    first = number_in(said(resident, "我想反映一下我们小区物业收费不合理的问题"))
+    assert first in said(resident, "电梯维修费每户摊了八百块，物业也不公布账目")
+    placed = said(resident, "龙湾雅苑")
+    assert first in placed and "已登记" in placed and "还缺少" not in placed, placed
+    assert cases_of(db, userid) == 1
+    assert own_words(db, first) == ["电梯维修费每户摊了八百块，物业也不公布账目"]
+
+
+def test_the_details_of_a_matter_announced_while_its_category_is_asked_join_it(wecom, fake_wecom, db, database_url):
+    """想投诉…的事 is asked back (the matter is not clear yet); the details that follow, a clear report of their own,
+    were taken as the resident moving on: the announcement opened as 其他 and the details as a second case."""
+    resident, userid = kf_resident(fake_wecom, wecom, "wmRightCaseAnnounced2")
+    asked = said(resident, "我想反映一下隔壁那家店的问题")
+    assert "属于哪一类" in asked, asked
+    opened = said(resident, "每天半夜麻将声吵得整栋楼睡不着，在金桂园5栋一楼")
+    number = number_in(opened)
+    assert cases_of(db, userid) == 1 and show(number, database_url)["category"] == "噪音扰民", opened

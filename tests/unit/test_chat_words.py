@@ -4,6 +4,7 @@ import pytest
 
 from handlers.chat.case_numbers import format_case_number, only_refs, parse_case_number, split_ref
 from handlers.chat.commands import (
+    announces_a_matter,
     gives_a_reason,
     is_chitchat,
     is_greeting,
@@ -176,3 +177,9 @@ def test_an_unsatisfied_answer_that_says_why_is_its_own_reason():
 def test_a_category_is_offered_with_its_first_examples():
     assert hint_of("路灯、井盖、道路、下水道") == "路灯、井盖、道路等"
     assert hint_of("违建、私搭乱建") == "违建、私搭乱建" and hint_of("") == ""
+
+
+def test_a_matter_announced_names_its_topic_and_no_details():
+    assert announces_a_matter("我想反映一下我们小区物业收费不合理的问题") and announces_a_matter("想投诉楼下商铺的事。")
+    assert not announces_a_matter("楼下商铺的问题")  # no opener: a report in few words
+    assert not announces_a_matter("我想反映一下，楼下商铺每天早上六点就开始卸货，噪音太大")  # the details themselves
