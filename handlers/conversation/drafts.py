@@ -64,13 +64,17 @@ def ask_category(session: Session, services: Services, resident: Resident, text:
     return ask_again(services, draft)
 
 
-def ask_again(services: Services, draft: dict, questioned: bool = False, thanked: bool = False) -> str:
+def ask_again(services: Services, draft: dict, questioned: bool = False, thanked: bool = False,
+              added: str = "") -> str:
     """The ask-back's question for a waiting report (`questioned`: after the resident's question to us, who we are
-    first; `thanked`: after their thanks or word that a matter is sorted, how to say the report needs nothing)."""
+    first; `thanked`: after their thanks or word that a matter is sorted, how to say the report needs nothing;
+    `added`: the words they just added to it, said to be noted)."""
     catalogue = services.classifier().catalogue
-    hints = {name: hint_of(catalogue.get(name).description) for name in draft["choices"] if name in catalogue.categories}
+    hints = {name: hint_of(catalogue.get(name).description)
+             for name in draft["choices"] if name in catalogue.categories}
     return render("replies/ask_category", choices=draft["choices"], hints=hints, questioned=questioned,
-                  thanked=thanked, text=draft["text"], wait=clock_rules(services.config_dir).ask_back_timeout)
+                  thanked=thanked, added=added, text=draft["text"],
+                  wait=clock_rules(services.config_dir).ask_back_timeout)
 
 
 HINT_ITEMS = 3  # the examples of a category the ask-back names beside it
@@ -97,7 +101,7 @@ def join(session: Session, services: Services, resident: Resident, draft: dict, 
     choices = choices_for(decision, services.classifier().catalogue) or draft["choices"]
     joined = {**draft, "text": whole, "choices": choices, "first": decision.category or draft.get("first")}
     pending.expect(session, resident.userid, pending.CHOOSE_CATEGORY, joined, now)
-    return ask_again(services, joined)
+    return ask_again(services, joined, added=text.strip())
 
 
 def read_choice(answer: str, choices: list[str]) -> str | None:

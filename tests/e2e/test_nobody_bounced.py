@@ -516,3 +516,15 @@ def test_a_worker_sorting_a_case_like_a_neighbours_open_one_is_told_and_merges_w
     assert "疑似重复" in reply and f"合并 {digits(number)} {digits(first)}" in reply, reply
     case = show(number, database_url)
     assert (case["state"], case["suspect_of"], case["duplicate_of"]) == ("pending", first, None)
+
+
+def test_words_added_while_the_category_is_asked_are_said_to_be_noted_and_stay_on_the_report(wecom, db, database_url):
+    """A report asked back, then more of it (when it is worst): the question came again word for word, as if the words
+    were lost. Now the reply says they are noted, and the case the choice opens holds them."""
+    bound(wecom, database_url, "nb-added")
+    asked = wecom.send_text("nb-added", ASKED)
+    again = wecom.send_text("nb-added", "晚上十点以后最明显")
+    assert "已记下您补充的“晚上十点以后最明显”" in again and asked_choices(again) == asked_choices(asked), again
+    assert "请问" not in wecom.send_text("nb-added", "1")
+    [number] = reported(db, "nb-added")  # its own case (perhaps linked to a neighbour's of the same words)
+    assert show(number, database_url)["text"] == f"{ASKED} 晚上十点以后最明显"

@@ -148,7 +148,7 @@ def test_an_unsure_message_asks_back_and_the_digit_opens_the_case_even_after_a_r
     question = wecom.send_text("vague-resident", "楼下烧烤店的事")  # vague: neither rules nor model are sure
     assert "1 " in question and "2 " in question
     assert count_cases(db) == before  # nothing opened until the resident chooses
-    chosen = re.search(r"2 (\S+)", question).group(1)
+    chosen = re.search(r"2 ([^\s（]+)", question).group(1)  # the name, not the examples beside it
     with serve_in_thread(create_app(app_settings)) as restarted:  # the question was persisted, not held in memory
         reply = CallbackClient(restarted, wecom.side).send_text("vague-resident", "２")  # full-width digit
     case = cli_json(["case", "show", case_number(reply), "--json"], database_url)
