@@ -27,6 +27,7 @@ from handlers.chat.commands import (
     split_number,
 )
 from handlers.conversation import drafts, follow_ups
+from handlers.conversation.matters import matter_rules, matters
 from handlers.conversation.opening import TIED_UNITS, ask_place, estate_place, named_place, place_at_each, place_report
 from handlers.conversation.report_pieces import just_reported
 from handlers.places.address import (
@@ -100,7 +101,7 @@ def answer_address(session: Session, services: Services, resident: Resident, sta
         return render("replies/address_not_found", case=case)
     unit = registry.unit(session, matches[0].unit_id)
     matter = _matter_words(text, unit)
-    if _another_matter(services, case, without_positions(matter)):  # a new report naming its own place: this case
+    if _another_matter(services, case, text, without_positions(matter)):  # a new report naming its own place: this case
         # keeps waiting (not 湖景苑5栋，就是我家楼下: where the place is, no matter of its own)
         pending.finish(session, resident.userid)
         return None
@@ -171,14 +172,18 @@ def _matter_words(text: str, unit: Unit) -> str:
     return content(normalise_address(text), place_words(unit.address, unit.grid.name if unit.grid else ""))
 
 
-def _another_matter(services: Services, case: Case, rest: str) -> bool:
-    """Whether an answer to `case`'s place question whose words beside the place are `rest` reports another
+def _another_matter(services: Services, case: Case, answer: str, rest: str) -> bool:
+    """Whether an `answer` to `case`'s place question whose words beside the place are `rest` reports another
     matter than `case`'s (湖景苑3栋门口垃圾桶满了 while a street lamp's place is asked) rather than giving its place:
-    `rest` is classified (an address alone may look like a report to the model); a case to be sorted takes any
-    matter."""
+    `rest` is classified (an address alone may look like a report to the model), and the answer's matters when it
+    reports several; a case to be sorted takes any matter."""
     if case.category == drafts.OTHER or len(rest) < MATTER_MIN_CHARS:
         return False
-    decision = services.classifier().classify(rest)
+    classifier = services.classifier()
+    parts = matters(classifier, answer, classifier.classify(answer), matter_rules(services.config_dir))
+    if parts is not None:  # 金桂园门口垃圾桶满了。另外消防通道被堵了 (split where it is written apart)
+        return any(part.decision.category != case.category for part in parts)
+    decision = classifier.classify(rest)
     if decision.outcome == "match":
         return decision.category != case.category
     choices = drafts.choices_for(decision, services.classifier().catalogue)

@@ -169,6 +169,8 @@ def services(run: Run) -> Services:
 @example(conversation=[("a", "report", ((REPORTS[-1],), "thanks"))])  # ... and the tree, a report asked back
 @example(conversation=[("a", "report", ((REPORTS[0],), "plain")),  # ... and the manhole, kept as thanks on the lamp
                        ("a", "report", ((REPORTS[12],), "thanks"))])
+@example(conversation=[("a", "report", ((REPORTS[6],), "plain")),  # the fire lane's place asked, then two matters at
+                       ("a", "report", ((REPORTS[1], REPORTS[6]), "plain"))])  # 金桂园: the bins kept as its words
 def test_every_report_stands_in_its_own_residents_case(district, services, run, conversation):
     _start(district, run, conversation)
     for name, kind, value in conversation:
