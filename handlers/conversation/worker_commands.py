@@ -90,7 +90,7 @@ def handle(session: Session, services: Services, worker: Worker, inbound: Inboun
     if command is None and (link := link_in_words(inbound)) is not None:  # a link written in the group
         return case_work.attach_media(session, worker.userid, link, clock_rules(services.config_dir).photo_window, now)
     if command is None:
-        return _not_a_command(inbound.text)
+        return _not_a_command(session, worker, inbound.text)
     if command.name == "help":
         return render("replies/worker_help")
     request = Request(session, services, worker, inbound, record, command, now)
@@ -101,14 +101,32 @@ def handle(session: Session, services: Services, worker: Worker, inbound: Inboun
     return render("replies/worker_help")
 
 
-def _not_a_command(text: str) -> str:
-    """Thanks get one line, a mistyped command word a question, anything else the command list."""
+def _not_a_command(session: Session, worker: Worker, text: str) -> str:
+    """Thanks get one line, a mistyped command word a question, words after the number of a case the worker holds
+    (1 已经疏通好了) which step they are, anything else the command list."""
     if is_thanks(text):
         return render("replies/thanks")
     suggestion = suggest(text, "worker")
     if suggestion is not None:
         return render("replies/did_you_mean", suggestion=suggestion)
+    if (held := _held_case_first(session, worker, text)) is not None:
+        return render("replies/worker_which_step", case=held[0], words=held[1])
     return render("replies/worker_help")
+
+
+_NUMBER_FIRST = re.compile(r"(?:GB-?\d+|\d+(?=[\s,，:：。、]))[\s,，:：。、]*(.+)", re.IGNORECASE)
+
+
+def _held_case_first(session: Session, worker: Worker, text: str) -> tuple[Case, str] | None:
+    """The open case `worker` is assigned whose number `text` starts with, set apart from the words after it
+    (1 已经疏通好了, GB-000001，已处理), and those words; None otherwise (12号楼有人找 names no case)."""
+    written = _NUMBER_FIRST.fullmatch(fold(text).strip())
+    if written is None:
+        return None
+    case = find_case(session, split_ref(fold(text).strip())[0])
+    if case is None or case.assignee_id != worker.id or case.state not in OPEN_STATES:
+        return None
+    return case, written.group(1).strip()
 
 
 def _on_case(request: Request, needs_text: bool, run: Callable[[Request, Case, str], str]) -> str:

@@ -485,6 +485,20 @@ def test_a_mistyped_command_word_gets_a_question_and_thanks_one_line(wecom, data
         assert "\n" not in thanks and "不客气" in thanks
 
 
+def test_words_after_the_number_of_a_case_the_worker_holds_are_asked_which_step_they_are(wecom, database_url):
+    """1 已经清理好了 (no command word) got the whole command list; now the worker is shown the two lines to send,
+    taking the case first when it is not taken. A number that is no case of theirs still gets the list."""
+    number = report(wecom, elsewhere(12), "step-neighbour")
+    n = digits(number)
+    first = wecom.send_text("demo-worker", f"{n} 已经清理好了")
+    assert first.startswith(f"{number} 还未接单") and f"接单 {n}" in first and f"办结 {n} 已经清理好了" in first, first
+    wecom.send_text("demo-worker", f"接单 {n}")
+    asked = wecom.send_text("demo-worker", f"{n}，已经清理好了")
+    assert f"进展 {n} 已经清理好了" in asked and f"办结 {n} 已经清理好了" in asked, asked
+    assert show(number, database_url)["state"] == "in_progress"  # nothing done on a guess
+    assert "接单 编号" in wecom.send_text("demo-worker", f"{n}号楼有人找")  # no case number: the command list
+
+
 def test_withdraw_without_a_number_asks_to_confirm_the_one_open_case(wecom, database_url):
     number = report(wecom, userid="withdraw-neighbour", text="阳光小区一期6栋电梯又坏了，物业一直不来修")
     assert wecom.send_text("withdraw-neighbour", "撤销") == f"撤销 {number}（物业管理：阳光小区一期6栋电梯又坏了，物…）？回复 1 确认。"
