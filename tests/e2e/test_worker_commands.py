@@ -471,6 +471,7 @@ def test_escalation_queues_overdue_mine_supervise(wecom, db, database_url):
 def test_an_urgent_case_reaches_the_leader_as_a_copy_not_a_task(wecom, db):
     reply = wecom.send_text("urgent-neighbour", "阳光小区一期13栋地下室有股很重的煤气味，怕是燃气泄漏")
     number = number_in(reply)
+    assert "请立即拨打110（火警119，急救120）" in reply, reply  # the resident is told the emergency numbers too
     copies = queued(db, "demo-leader", number, "紧急")
     assert len(copies) == 1 and "接单" not in copies[0].replace("前接单", "") and "承办" in copies[0]
 

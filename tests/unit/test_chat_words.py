@@ -90,6 +90,12 @@ def test_an_opener_may_end_in_a_word_for_the_matter_but_names_none():
     assert not is_opener("我想反映楼下垃圾没人清") and not is_opener("想反映噪音问题")
 
 
+def test_a_bare_word_for_reporting_is_an_opener_not_a_report():
+    """投诉 alone was asked back as 住房建设/噪音扰民/交通运输, 举报 alone opened a 违章搭建 case with no matter in it."""
+    assert all(is_opener(words) for words in ("投诉", "我要举报！", "报修", "求助！！！"))
+    assert not any(is_opener(words) for words in ("投诉物业不作为", "举报有人违建", "报修电梯"))
+
+
 @pytest.mark.parametrize("answer, expected", [
     ("2", "市政设施"), ("２", "市政设施"), ("3", OTHER), ("其他", OTHER), ("都不是。", OTHER),
     ("环境卫生", "环境卫生"), ("4", None), ("0", None), ("我说的是楼下那家店", None),
