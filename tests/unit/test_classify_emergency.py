@@ -169,3 +169,14 @@ def test_someone_trapped_told_as_the_past_is_no_emergency(shipped, text):
 @pytest.mark.parametrize("text", ["配电箱门开着，小孩容易触电", "小区里电线杆上挂着小心触电的牌子掉了"])
 def test_electrocution_named_as_a_risk_is_no_emergency(shipped, text):
     assert shipped.classify(text).category != "突发事件"
+
+
+@pytest.mark.parametrize("text", ["我老公又打我了，孩子吓得一直哭", "救救我，老公在打我", "隔壁天天家暴，女的一直在喊"])
+def test_a_resident_beaten_at_home_is_an_emergency_not_a_neighbours_dispute(shipped, text):
+    """我老公打我 was 矛盾纠纷 (and, short, joined the resident's earlier case as words)."""
+    decision = shipped.classify(text)
+    assert (decision.category, decision.outcome, decision.decided_by) == ("突发事件", "match", "rules")
+
+
+def test_call_me_is_no_beating(shipped):
+    assert shipped.classify("有问题可以打我电话，13800001234").category != "突发事件"
