@@ -159,9 +159,24 @@ def hand_over_due(session: Session, rules: ClockRules, now: datetime) -> int:
     return handed_over
 
 
-def _hand_over(session: Session, cases: list[Case], now: datetime) -> None:
-    """The matters of one message (or one report) on each case's timeline, in one card to each of the staff and
-    one notice to the resident, whose next words may be the address (it places them all)."""
+def hand_over_now(session: Session, rules: ClockRules, case: Case, said: str, now: datetime) -> bool:
+    """A report whose resident cannot say where (不知道, 东门 of an estate in several grids) handed to the staff who
+    place it now, not after `place_wait`, with the waiting matters of its message, the card quoting what the resident
+    `said`; the resident, answered already, gets no notice. Claims the clock's mark, so it is handed over once; in quiet hours a report that is not urgent
+    waits for the clock. Whether it was handed over now."""
+    together = [case, *waiting_siblings(session, case)]
+    if rules.is_quiet(now) and not any(each.urgent for each in together):
+        return False
+    claimed = [each for each in together if claim(session, each, MARK, now)]
+    if claimed:
+        _hand_over(session, claimed, now, said=said)
+    return bool(claimed)
+
+
+def _hand_over(session: Session, cases: list[Case], now: datetime, said: str | None = None) -> None:
+    """The matters of one message (or one report) on each case's timeline, in one card to each of the staff (with
+    what the resident `said` of where, when they answered the place question vaguely) and one notice to the resident
+    when they did not (whose next words may be the address: it places them all)."""
     staff = placing_staff(session)
     if not staff:
         log.warning("a report without a place has nobody to place it", extra={"case_id": cases[0].id})
@@ -169,7 +184,8 @@ def _hand_over(session: Session, cases: list[Case], now: datetime) -> None:
                            note="、".join(person.name for person in staff) or None) for case in cases]
     first, siblings = cases[0], cases[1:]
     for person in staff:
-        to_worker(session, events[0], person, "notices/unplaced", siblings=siblings)
-    to_reporter(session, events[0], "notices/unplaced_resident", siblings=siblings)
+        to_worker(session, events[0], person, "notices/unplaced", siblings=siblings, said=said)
+    if said is None:
+        to_reporter(session, events[0], "notices/unplaced_resident", siblings=siblings)
     if pending.current(session, first.reporter_userid) is None:  # the resident's next words may be the address
         pending.expect(session, first.reporter_userid, pending.AWAIT_ADDRESS, {"case_id": first.id}, now)

@@ -308,6 +308,22 @@ def says_only_near_here(text: str) -> bool:
     return bool(bare) and not word_characters(without_words(bare, "near_here", "near_here_fillers", "greetings"))
 
 
+def says_dont_know(text: str) -> bool:
+    """Words that only say the resident cannot tell where (不知道, 我也不清楚是几期): a word of `dont_know`, nothing
+    but `dont_know_fillers` or a greeting beside it."""
+    bare = _bare(text)
+    return holds_words(bare, "dont_know") and not word_characters(
+        without_words(bare, "dont_know", "dont_know_fillers", "greetings"))
+
+
+def says_estate_spot(text: str) -> bool:
+    """Words that say only a spot of an estate as a whole (东门, 就在大门口, 停车场那边): a word of `estate_spots`, nothing
+    but words saying where beside it; no name, no building."""
+    bare = _bare(text)
+    return holds_words(bare, "estate_spots") and not word_characters(
+        without_words(bare, "estate_spots", "near_here", "near_here_fillers", "greetings"))
+
+
 def without_where(text: str) -> str:
     """`text` (folded) without the words of `near_here` (东门那边 阳光小区二期 → 阳光小区二期)."""
     return without_words(text, "near_here")

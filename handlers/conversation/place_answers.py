@@ -8,9 +8,12 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from handlers.cases.case_notices import tell_worker
 from handlers.cases.duplicates import content, place_words
 from handlers.cases.lifecycle import allowed
 from handlers.cases.records import Place
+from handlers.cases.timing import clock_rules
+from handlers.cases.unplaced import hand_over_now
 from handlers.chat import pending
 from handlers.chat.case_numbers import parse_case_number
 from handlers.chat.commands import (
@@ -23,6 +26,8 @@ from handlers.chat.commands import (
     is_same_place,
     is_yes,
     parse_command,
+    says_dont_know,
+    says_estate_spot,
     says_only_near_here,
     split_number,
 )
@@ -65,6 +70,8 @@ def answer_address(session: Session, services: Services, resident: Resident, sta
         if data.get("estate"):  # which part of the estate was asked: a yes says none
             return render("replies/ask_estate_part", case=case, estate=data["estate"])
         return place_report(session, services, resident, case, Place(unit.grid, unit, "text"), now)
+    if (left := _left_to_staff(session, services, resident, case, data, text, now)) is not None:
+        return left  # 不知道, 东门 of the estate named: staff place it, or the estate's grid takes it
     if data.get("after") and is_same_place(text) and (place := _place_of(session, data["after"])) is not None:
         return place_report(session, services, resident, case, place, now)  # 一样: where the case before it is
     if (command := parse_command(text, "resident")) is not None:
@@ -112,11 +119,38 @@ def answer_address(session: Session, services: Services, resident: Resident, sta
             follow_ups.supplement(session, resident, case, text, now)
         return ask_place(session, resident.userid, case, named, now)
     reply = place_report(session, services, resident, case, named.place, now)
-    handled = session.get(Case, case.duplicate_of_id) if case.duplicate_of_id else case  # placed, it may follow a
-    # neighbour's case of the matter (merged: nothing more is added to it)
-    if told_more and handled is not None and allowed(handled.state, "attach"):  # after placing: the worker, now
-        follow_ups.supplement(session, resident, handled, text, now)  # known, is told them
+    if told_more:  # after placing: the worker, now known, is told them
+        _told_after_placing(session, resident, case, text, now)
     return reply
+
+
+def _told_after_placing(session: Session, resident: Resident, case: Case, text: str, now: datetime) -> None:
+    """Words of the answer that placed `case` kept for the worker of the case that handles it: its own, or the
+    neighbour's case of the matter it follows, placed (merged: nothing more is added to it)."""
+    handled = session.get(Case, case.duplicate_of_id) if case.duplicate_of_id else case
+    if handled is not None and allowed(handled.state, "attach"):
+        follow_ups.supplement(session, resident, handled, text, now)
+
+
+def _left_to_staff(session: Session, services: Services, resident: Resident, case: Case, data: dict, text: str,
+                   now: datetime) -> str | None:
+    """The reply to an answer saying the resident cannot tell where (不知道, 我不知道是几期), or naming only a spot of
+    the estate the question named (东门, 就在大门口, 停车场): an estate in one grid is the place, the words told to its
+    worker; else the words are kept on the case and it goes to the staff who place reports now, not after place_wait
+    (the resident may still send the building or a pin: the question stands). None for other words."""
+    estate, spot = data.get("estate"), says_estate_spot(text)
+    if not (says_dont_know(text) or estate and spot):
+        return None
+    guess = registry.unit(session, data["unit_id"]) if data.get("unit_id") else None
+    if data.get("whole") and guess is not None:  # whichever building: the estate's grid
+        reply = place_report(session, services, resident, case, estate_place(guess, estate, "text"), now)
+        _told_after_placing(session, resident, case, text.strip(), now)
+        return reply
+    tell_worker(session, case, "attach", resident.userid, now, text.strip())
+    hand_over_now(session, clock_rules(services.config_dir), case, text.strip(), now)
+    phases = guess is not None and bool(designators(normalise_address(guess.address)).phases)
+    return render("replies/place_left_to_staff", case=case, spot=spot and text.strip(), estate=estate,
+                  phases=phases)
 
 
 def _place_of(session: Session, case_id: int) -> Place | None:

@@ -16,7 +16,15 @@ from handlers.chat.commands import fold
 from handlers.conversation import follow_ups
 from handlers.conversation.matters import clear_report, matter_rules
 from handlers.conversation.opening import named_place
-from handlers.places.address import correcting_words, in_estate, names_a_spot, says_only_spot, split_home
+from handlers.places.address import (
+    correcting_words,
+    designators,
+    in_estate,
+    names_a_spot,
+    normalise_address,
+    says_only_spot,
+    split_home,
+)
 from handlers.places.address_index import TIED_UNITS
 from handlers.services import Services
 from handlers.texts import render
@@ -50,7 +58,8 @@ def moved(session: Session, services: Services, resident: Resident, text: str, n
         return follow_ups.supplement(session, resident, case, text, now)
     category = services.classifier().catalogue.get(case.category)
     move_place(session, case, place, category, Actor.for_resident(resident.userid), now)
-    return render("replies/place_moved", case=case, refined=words is None)
+    return render("replies/place_moved", case=case, refined=words is None, building_asked=case.unit is None and
+                  bool(designators(normalise_address(_estate_of(case) or "")).phases))
 
 
 def _estate_of(case: Case) -> str | None:
@@ -91,5 +100,7 @@ def _same_place(case: Case, place: Place) -> bool:
 
 
 def _within(place: Place, estate: str | None) -> bool:
-    """Whether `place` is a building of the `estate` (a unit whose address starts with it)."""
-    return estate is not None and place.unit is not None and place.unit.address.startswith(estate)
+    """Whether `place` is a building or a phase of the `estate` and no more than it (a unit whose address starts
+    with it; 东岭花园二期, a part of 东岭花园)."""
+    where = place.unit.address if place.unit is not None else (place.location or {}).get("label") or ""
+    return estate is not None and where.startswith(estate) and where != estate
