@@ -113,14 +113,18 @@ def ask_next(session: Session, userid: str, placed: Case, now: datetime) -> Case
     """The address question about the cases just placed (`placed`, by staff or by the resident's answer) is answered:
     it moves on to the resident's latest other case still waiting for its place (a report of another message),
     returned, an answer such as 一样 meaning the place of `placed`; else it ends."""
-    waiting = session.scalars(select(Case).where(Case.reporter_userid == userid,
-                                                 Case.state == CaseState.AWAITING_PLACE)
-                              .order_by(Case.id.desc()).limit(1)).first()
+    waiting = latest_waiting(session, userid)
     if waiting is None:
         pending.finish(session, userid)
     else:
         pending.expect(session, userid, pending.AWAIT_ADDRESS, {"case_id": waiting.id, "after": placed.id}, now)
     return waiting
+
+
+def latest_waiting(session: Session, userid: str) -> Case | None:
+    """The latest report of `userid` still waiting for its place."""
+    return session.scalars(select(Case).where(Case.reporter_userid == userid, Case.state == CaseState.AWAITING_PLACE)
+                           .order_by(Case.id.desc()).limit(1)).first()
 
 
 def placing_staff(session: Session) -> list[Worker]:

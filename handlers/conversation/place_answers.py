@@ -13,7 +13,7 @@ from handlers.cases.duplicates import content, place_words
 from handlers.cases.lifecycle import allowed
 from handlers.cases.records import Place
 from handlers.cases.timing import clock_rules
-from handlers.cases.unplaced import hand_over_now
+from handlers.cases.unplaced import hand_over_now, latest_waiting
 from handlers.chat import pending
 from handlers.chat.case_numbers import parse_case_number
 from handlers.chat.commands import (
@@ -31,12 +31,13 @@ from handlers.chat.commands import (
     says_only_near_here,
     split_number,
 )
-from handlers.conversation import drafts, follow_ups
+from handlers.conversation import drafts, follow_ups, where_first
 from handlers.conversation.matters import matter_rules, matters
 from handlers.conversation.opening import TIED_UNITS, ask_place, estate_place, named_place, place_at_each, place_report
 from handlers.conversation.report_pieces import just_reported
 from handlers.places.address import (
     Designators,
+    has_phases,
     chosen_place,
     corrected,
     designators,
@@ -93,7 +94,7 @@ def answer_address(session: Session, services: Services, resident: Resident, sta
         matches = _in_places_asked(session, services, _places_asked(session, state, data), folded) or matches
     if not matches:
         if is_greeting(text):  # 在吗, 喂: answered as one, the question stands (no words for the case's worker)
-            return render("replies/address_still_asked", case=case)
+            return render("replies/address_still_asked", case=case, **_known(session, data))
         if says_only_spot(text):  # 3号楼那边: which estate's is asked, the building kept for the answer
             spot = spot_words(text)
             pending.expect(session, resident.userid, state, {**data, "spot": spot}, now)
@@ -104,7 +105,7 @@ def answer_address(session: Session, services: Services, resident: Resident, sta
             pending.finish(session, resident.userid)
             return None  # a new report, not an address (就在我家楼下 is neither: the estate is asked)
         if is_chitchat(text) or holds_words(text, "question"):  # 你们是谁？ 要多久？
-            return render("replies/address_still_asked", case=case)
+            return render("replies/address_still_asked", case=case, **_known(session, data))
         return render("replies/address_not_found", case=case)
     unit = registry.unit(session, matches[0].unit_id)
     matter = _matter_words(text, unit)
@@ -141,16 +142,32 @@ def _left_to_staff(session: Session, services: Services, resident: Resident, cas
     estate, spot = data.get("estate"), says_estate_spot(text)
     if not (says_dont_know(text) or estate and spot):
         return None
-    guess = registry.unit(session, data["unit_id"]) if data.get("unit_id") else None
-    if data.get("whole") and guess is not None:  # whichever building: the estate's grid
-        reply = place_report(session, services, resident, case, estate_place(guess, estate, "text"), now)
+    if data.get("whole"):  # whichever building: the estate's grid
+        unit = registry.unit(session, data["unit_id"])
+        reply = place_report(session, services, resident, case, estate_place(unit, estate, "text"), now)
         _told_after_placing(session, resident, case, text.strip(), now)
         return reply
     tell_worker(session, case, "attach", resident.userid, now, text.strip())
     hand_over_now(session, clock_rules(services.config_dir), case, text.strip(), now)
-    phases = guess is not None and bool(designators(normalise_address(guess.address)).phases)
-    return render("replies/place_left_to_staff", case=case, spot=spot and text.strip(), estate=estate,
-                  phases=phases)
+    return render("replies/place_left_to_staff", case=case, spot=spot and text.strip(), **_known(session, data))
+
+
+def _known(session: Session, data: dict) -> dict:
+    """What the place question of `data` knows of the place, for a reply asking only the rest: the `estate` it named
+    and whether that has `phases`."""
+    guess = registry.unit(session, data["unit_id"]) if data.get("estate") and data.get("unit_id") else None
+    return {"estate": data.get("estate"), "phases": guess is not None and has_phases(guess.address)}
+
+
+def unasked_place(session: Session, services: Services, resident: Resident, text: str, now: datetime) -> str | None:
+    """A place sent alone (湖景苑5栋, 3号楼那边) with no question asking it (another came between) while a report of
+    the resident still waits for its place: the answer to that report's place question; None for other words."""
+    if not (says_only_spot(text) or where_first.names_only_a_place(session, services, text)):
+        return None
+    case = latest_waiting(session, resident.userid)
+    if case is None:
+        return None
+    return answer_address(session, services, resident, pending.AWAIT_ADDRESS, {"case_id": case.id}, text, now)
 
 
 def _place_of(session: Session, case_id: int) -> Place | None:

@@ -6,29 +6,30 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handlers.cases.authority import Actor
 from handlers.cases.duplicates import place_words
 from handlers.cases.place_moves import MOVABLE, move_place
 from handlers.cases.records import Place, latest_open_case
-from handlers.chat.commands import fold
+from handlers.cases.case_notices import tell_worker
+from handlers.chat.commands import fold, says_only_where
 from handlers.conversation import follow_ups
 from handlers.conversation.matters import clear_report, matter_rules
 from handlers.conversation.opening import named_place
 from handlers.places.address import (
     correcting_words,
-    designators,
+    has_phases,
     in_estate,
     names_a_spot,
-    normalise_address,
     says_only_spot,
     split_home,
 )
 from handlers.places.address_index import TIED_UNITS
 from handlers.services import Services
 from handlers.texts import render
-from models import Case, Resident
+from models import OPEN_STATES, Case, CaseState, Resident
 
 ESTATE_WORDS_CHARS = 16  # words naming a building of an estate case this long at most (是桃源居3栋门口那边) are read
 
@@ -59,7 +60,24 @@ def moved(session: Session, services: Services, resident: Resident, text: str, n
     category = services.classifier().catalogue.get(case.category)
     move_place(session, case, place, category, Actor.for_resident(resident.userid), now)
     return render("replies/place_moved", case=case, refined=words is None, building_asked=case.unit is None and
-                  bool(designators(normalise_address(_estate_of(case) or "")).phases))
+                  has_phases(_estate_of(case) or ""))
+
+
+def on_linked(session: Session, resident: Resident, text: str, now: datetime) -> str | None:
+    """Words naming only where (在3栋, 东门那边) after the resident's latest report was linked to a neighbour's open case
+    of the matter (merged): kept on that case for its worker, and the resident told so and how to unlink; None for
+    other words, or when the latest report stands on its own."""
+    if len(text) > ESTATE_WORDS_CHARS or split_home(text)[0] or not (says_only_spot(text) or says_only_where(text)):
+        return None
+    latest = session.scalars(select(Case).where(Case.reporter_userid == resident.userid)
+                             .order_by(Case.id.desc()).limit(1)).first()
+    if latest is None or latest.state != CaseState.MERGED or latest.duplicate_of_id is None:
+        return None
+    original = session.get(Case, latest.duplicate_of_id)
+    if original is None or original.state not in OPEN_STATES:
+        return None
+    tell_worker(session, original, "attach", resident.userid, now, text.strip())
+    return render("replies/where_on_linked", case=latest, original=original, words=text.strip())
 
 
 def _estate_of(case: Case) -> str | None:

@@ -17,6 +17,7 @@ from handlers.chat.commands import fold, holds_words, says_only_where, without_w
 from handlers.classify import Decision
 from handlers.conversation import drafts, resident_requests
 from handlers.conversation.opening import TIED_UNITS, named_place
+from handlers.places.address import has_phases, names_a_spot, says_only_spot
 from handlers.services import Services
 from handlers.texts import render
 from models import Conversation, Resident
@@ -28,7 +29,7 @@ def keep(session: Session, services: Services, resident: Resident, text: str, de
     whatever the classifier reads in them (`decision`: 东门那边 reads like an emergency to the model); a place of the
     registry and no matter from a resident with no case open (as `address_first`: with one open, the words are for its
     worker), a building noted as `address_first` notes it (阳光小区二期, then 3栋)."""
-    if says_only_where(text):
+    if says_only_where(text) or says_only_spot(text):  # 3号楼那边 reads like an emergency to the model: no report
         return _kept(session, services, resident, text, now)
     if decision.outcome == "match" or latest_open_case_of(session, resident) is not None or \
             not _a_place_alone(session, services, text):
@@ -42,8 +43,10 @@ def _kept(session: Session, services: Services, resident: Resident, text: str, n
     in one grid: 阳光小区二期), noted as a building is, else the words (东门那边; 阳光小区3栋, in two grids)."""
     pending.expect(session, resident.userid, pending.WHERE_SAID, {"text": text}, now)
     named = named_place(session, services.addresses.get(session).match(fold(text), limit=TIED_UNITS), "text")
-    if named.place is None:
-        return render("replies/where_noted", words=text.strip())
+    if named.place is None:  # what is missing asked: 阳光小区东门那边, its phase and building; 3号楼那边, its estate
+        phases = named.estate is not None and named.guess is not None and has_phases(named.guess.address)
+        return render("replies/where_noted", words=text.strip(), estate=named.estate, phases=phases,
+                      building=names_a_spot(text))
     address = named.place.unit.address if named.place.unit is not None else named.place.location["label"]
     return render("replies/address_noted", address=address, grid=named.place.grid, offer_bind=False,
                   window=clock_rules(services.config_dir).qr_arrival_window)

@@ -302,6 +302,11 @@ def names_a_spot(text: str) -> bool:
     return designators(normalise_address(text)) != Designators()
 
 
+def has_phases(address: str) -> bool:
+    """Whether a registry `address` names a phase (阳光小区2期3栋): its estate has phases."""
+    return bool(designators(normalise_address(address)).phases)
+
+
 def says_only_spot(text: str, names: Collection[str] = ()) -> bool:
     """Whether `text` says nothing but where beside the phase, building or group it names and the place `names` given
     (是3号楼, 在3栋, 3号楼那边, 就在二期5栋门口; 是桃源居3栋 when 桃源居 is given): not 3栋楼道灯也坏了."""
