@@ -166,8 +166,8 @@ def hand_over_due(session: Session, rules: ClockRules, now: datetime) -> int:
 def hand_over_now(session: Session, rules: ClockRules, case: Case, said: str, now: datetime) -> bool:
     """A report whose resident cannot say where (不知道, 东门 of an estate in several grids) handed to the staff who
     place it now, not after `place_wait`, with the waiting matters of its message, the card quoting what the resident
-    `said`; the resident, answered already, gets no notice. Claims the clock's mark, so it is handed over once; in quiet hours a report that is not urgent
-    waits for the clock. Whether it was handed over now."""
+    `said`; the resident, answered already, gets no notice. Claims the clock's mark, so it is handed over once; in
+    quiet hours a report that is not urgent waits for the clock. Whether it was handed over now."""
     together = [case, *waiting_siblings(session, case)]
     if rules.is_quiet(now) and not any(each.urgent for each in together):
         return False

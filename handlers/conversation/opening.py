@@ -263,19 +263,29 @@ def estate_place(unit: Unit, estate: str, source: str) -> Place:
     return Place(unit.grid, None, source, {"lat": None, "lng": None, "label": estate})
 
 
-def ask_place(session: Session, userid: str, case: Case, named: Named, now: datetime) -> str:
+def ask_place(session: Session, userid: str, case: Case, named: Named, now: datetime, spot: str | None = None) -> str:
     """The question a case without a place asks (and the state its answer is read in): which part of the estate
-    named, whether the guess (a unit, or an estate in one grid) is the place, or where."""
+    named (its phase only when the building is known: the report's, or the `spot` its resident gave, kept for the
+    answer), whether the guess (a unit, or an estate in one grid) is the place, or where."""
     if named.guess is None:
         pending.expect(session, userid, pending.AWAIT_ADDRESS, {"case_id": case.id, "choices": named.choices}, now)
         if named.choices:
             return render("replies/ask_which_place", case=case, choices=named.choices)
         return render("replies/ask_address", case=case)
     pending.expect(session, userid, pending.CONFIRM_ADDRESS,
-                   {"case_id": case.id, "unit_id": named.guess.id, "estate": named.estate, "whole": named.whole}, now)
+                   {"case_id": case.id, "unit_id": named.guess.id, "estate": named.estate, "whole": named.whole}
+                   | ({"spot": spot} if spot else {}), now)
     if named.estate is not None and not named.whole:
-        return render("replies/ask_estate_part", case=case, estate=named.estate)
+        return render("replies/ask_estate_part", case=case, estate=named.estate, building=reported_building(case, spot))
     return render("replies/confirm_address", case=case, address=named.estate or named.guess.address)
+
+
+def reported_building(case: Case, spot: str | None = None) -> str | None:
+    """The one building the report of `case` named (阳光小区3栋的路灯坏了: 3), or the `spot` its resident gave when asked
+    (3号楼那边); None when it named none, or several."""
+    words = spot or ((case.classification or {}).get("split") or {}).get("where") or case.text
+    buildings = designators(normalise_address(corrected(words))).buildings
+    return next(iter(buildings)) if len(buildings) == 1 else None
 
 
 def _pinned(session: Session, attachments: list) -> Place | None:

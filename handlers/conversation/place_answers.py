@@ -33,7 +33,15 @@ from handlers.chat.commands import (
 )
 from handlers.conversation import drafts, follow_ups, where_first
 from handlers.conversation.matters import matter_rules, matters
-from handlers.conversation.opening import TIED_UNITS, ask_place, estate_place, named_place, place_at_each, place_report
+from handlers.conversation.opening import (
+    TIED_UNITS,
+    ask_place,
+    estate_place,
+    named_place,
+    place_at_each,
+    place_report,
+    reported_building,
+)
 from handlers.conversation.report_pieces import just_reported
 from handlers.places.address import (
     Designators,
@@ -69,7 +77,8 @@ def answer_address(session: Session, services: Services, resident: Resident, sta
         if data.get("whole"):  # the estate, in one grid, was asked about: its grid, whichever building
             return place_report(session, services, resident, case, estate_place(unit, data["estate"], "text"), now)
         if data.get("estate"):  # which part of the estate was asked: a yes says none
-            return render("replies/ask_estate_part", case=case, estate=data["estate"])
+            return render("replies/ask_estate_part", case=case, estate=data["estate"],
+                          building=reported_building(case, data.get("spot")))
         return place_report(session, services, resident, case, Place(unit.grid, unit, "text"), now)
     if (left := _left_to_staff(session, services, resident, case, data, text, now)) is not None:
         return left  # 不知道, 东门 of the estate named: staff place it, or the estate's grid takes it
@@ -81,7 +90,7 @@ def answer_address(session: Session, services: Services, resident: Resident, sta
             return None
     folded, choices = corrected(without_denied(fold(text))), data.get("choices", ())
     if data.get("estate"):  # which part of the estate was asked: 二期 is the part of the building reported
-        folded = _with_reported_building(case, folded)
+        folded = _with_reported_building(case, folded, data.get("spot"))
     if data.get("spot") and not names_a_spot(folded):  # 桃源居, asked whose 3栋 it is: 桃源居3栋
         folded = f"{folded}{data['spot']}"
     if choices and (turn_of(choices, folded) or 0) > len(choices):  # 第三个 of two: the choices, asked again
@@ -118,7 +127,7 @@ def answer_address(session: Session, services: Services, resident: Resident, sta
     if named.place is None:
         if told_more:
             follow_ups.supplement(session, resident, case, text, now)
-        return ask_place(session, resident.userid, case, named, now)
+        return ask_place(session, resident.userid, case, named, now, data.get("spot"))
     reply = place_report(session, services, resident, case, named.place, now)
     if told_more:  # after placing: the worker, now known, is told them
         _told_after_placing(session, resident, case, text, now)
@@ -176,15 +185,15 @@ def _place_of(session: Session, case_id: int) -> Place | None:
     return Place(case.grid, case.unit, "asked", case.location) if case is not None and case.grid is not None else None
 
 
-def _with_reported_building(case: Case, answer: str) -> str:
+def _with_reported_building(case: Case, answer: str, spot: str | None) -> str:
     """An answer naming a part of an estate and no building (二期, to which part of 阳光小区 its 3栋 is) with the building
-    the report named (二期3栋), when it named one: else the building was lost and the case placed at the part at large."""
+    the report named, or the `spot` the resident gave before (二期3栋), when there is one: else the building was lost
+    and the case placed at the part at large."""
     asked = designators(normalise_address(answer))
     if not asked.phases or asked.buildings:
         return answer
-    words = ((case.classification or {}).get("split") or {}).get("where") or case.text
-    buildings = designators(normalise_address(corrected(words))).buildings
-    return f"{answer}{next(iter(buildings))}栋" if len(buildings) == 1 else answer
+    building = reported_building(case, spot)
+    return f"{answer}{building}栋" if building is not None else answer
 
 
 def _place_added(session: Session, services: Services, command: Command) -> str | None:

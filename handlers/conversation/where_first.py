@@ -15,7 +15,7 @@ from handlers.cases.timing import clock_rules
 from handlers.chat import pending
 from handlers.chat.commands import fold, holds_words, says_only_where, without_where
 from handlers.classify import Decision
-from handlers.conversation import drafts, resident_requests
+from handlers.conversation import drafts, follow_ups, resident_requests
 from handlers.conversation.opening import TIED_UNITS, named_place
 from handlers.places.address import has_phases, names_a_spot, says_only_spot
 from handlers.services import Services
@@ -26,11 +26,16 @@ from models import Conversation, Resident
 def keep(session: Session, services: Services, resident: Resident, text: str, decision: Decision,
          now: datetime) -> str | None:
     """Words naming only where, kept for the matter that follows, and the reply; None for other words. Position words
-    whatever the classifier reads in them (`decision`: 东门那边 reads like an emergency to the model); a place of the
-    registry and no matter from a resident with no case open (as `address_first`: with one open, the words are for its
-    worker), a building noted as `address_first` notes it (阳光小区二期, then 3栋)."""
-    if says_only_where(text) or says_only_spot(text):  # 3号楼那边 reads like an emergency to the model: no report
+    whatever the classifier reads in them (`decision`: 东门那边 reads like an emergency to the model); a building alone
+    likewise (3号楼那边), or added to the case open, if any, for its worker; a place of the registry and no matter from
+    a resident with no case open (as `address_first`: with one open, the words are for its worker), a building noted
+    as `address_first` notes it (阳光小区二期, then 3栋)."""
+    if says_only_where(text):
         return _kept(session, services, resident, text, now)
+    if says_only_spot(text):
+        case = latest_open_case_of(session, resident)
+        return _kept(session, services, resident, text, now) if case is None else \
+            follow_ups.supplement(session, resident, case, text, now)
     if decision.outcome == "match" or latest_open_case_of(session, resident) is not None or \
             not _a_place_alone(session, services, text):
         return None
