@@ -163,3 +163,20 @@ def test_where_after_a_report_was_linked_reaches_the_neighbours_case(chat):
     with chat.factory() as session:
         assert session.scalars(select(CaseEvent.actor).where(CaseEvent.case_id == first.id,
                                                              CaseEvent.action == "attach")).all() == ["vague-linked"]
+
+
+def test_the_building_given_before_the_estate_is_kept_and_only_the_phase_asked(chat):
+    chat.say("vague-carried", NOWHERE)
+    chat.say("vague-carried", "3号楼那边")  # which estate's 3栋?
+    asked = chat.say("vague-carried", "阳光小区")
+    assert "哪一期的3栋" in asked and "哪一栋" not in asked, asked
+    chat.say("vague-carried", "二期")
+    [case] = chat.cases("vague-carried")
+    assert case.unit.address.endswith("阳光小区二期3-4栋")
+
+
+def test_a_building_alone_with_a_case_open_is_for_its_worker_not_a_new_report(chat):
+    chat.say("vague-open", f"湖景苑9栋{LAMP}")
+    reply = chat.say("vague-open", "3号楼那边")
+    [case] = chat.cases("vague-open")
+    assert "补充" in reply and [event.note for event in case.events if event.action == "attach"] == ["3号楼那边"]
