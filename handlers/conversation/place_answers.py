@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from handlers.cases.case_notices import tell_worker
 from handlers.cases.duplicates import content, place_words
 from handlers.cases.lifecycle import allowed
-from handlers.cases.records import Place
+from handlers.cases.records import Place, has_no_case
 from handlers.cases.timing import clock_rules
 from handlers.cases.unplaced import hand_over_now, latest_waiting
 from handlers.chat import pending
@@ -45,10 +45,10 @@ from handlers.conversation.opening import (
 from handlers.conversation.report_pieces import just_reported
 from handlers.places.address import (
     Designators,
-    has_phases,
     chosen_place,
     corrected,
     designators,
+    has_phases,
     in_estate,
     names_a_spot,
     normalise_address,
@@ -171,7 +171,8 @@ def _known(session: Session, data: dict) -> dict:
 def unasked_place(session: Session, services: Services, resident: Resident, text: str, now: datetime) -> str | None:
     """A place sent alone (湖景苑5栋, 3号楼那边) with no question asking it (another came between) while a report of
     the resident still waits for its place: the answer to that report's place question; None for other words."""
-    if not (says_only_spot(text) or where_first.names_only_a_place(session, services, text)):
+    if has_no_case(session, resident) or not (
+            says_only_spot(text) or where_first.names_only_a_place(session, services, text)):
         return None
     case = latest_waiting(session, resident.userid)
     if case is None:

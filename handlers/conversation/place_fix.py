@@ -10,10 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handlers.cases.authority import Actor
+from handlers.cases.case_notices import tell_worker
 from handlers.cases.duplicates import place_words
 from handlers.cases.place_moves import MOVABLE, move_place
 from handlers.cases.records import Place, latest_open_case
-from handlers.cases.case_notices import tell_worker
+from handlers.cases.timing import clock_rules
 from handlers.chat.commands import fold, says_only_where
 from handlers.conversation import follow_ups
 from handlers.conversation.matters import clear_report, matter_rules
@@ -63,15 +64,16 @@ def moved(session: Session, services: Services, resident: Resident, text: str, n
                   has_phases(_estate_of(case) or ""))
 
 
-def on_linked(session: Session, resident: Resident, text: str, now: datetime) -> str | None:
-    """Words naming only where (在3栋, 东门那边) after the resident's latest report was linked to a neighbour's open case
-    of the matter (merged): kept on that case for its worker, and the resident told so and how to unlink; None for
-    other words, or when the latest report stands on its own."""
+def on_linked(session: Session, services: Services, resident: Resident, text: str, now: datetime) -> str | None:
+    """Words naming only where (在3栋, 东门那边) after the resident's latest report, sent within lifecycle.yaml's
+    qr_arrival_window, was linked to a neighbour's open case of the matter (merged): kept on that case for its worker,
+    and the resident told so and how to unlink; None for other words, or when the latest report stands on its own."""
     if len(text) > ESTATE_WORDS_CHARS or split_home(text)[0] or not (says_only_spot(text) or says_only_where(text)):
         return None
     latest = session.scalars(select(Case).where(Case.reporter_userid == resident.userid)
                              .order_by(Case.id.desc()).limit(1)).first()
-    if latest is None or latest.state != CaseState.MERGED or latest.duplicate_of_id is None:
+    if latest is None or latest.state != CaseState.MERGED or latest.duplicate_of_id is None or \
+            latest.created_at < now - clock_rules(services.config_dir).qr_arrival_window:
         return None
     original = session.get(Case, latest.duplicate_of_id)
     if original is None or original.state not in OPEN_STATES:

@@ -119,7 +119,7 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
         return moved  # 说错了 应该是8栋, 是8栋门口，不是6栋: the place of the case just reported corrected
     if command is None and (placed := place_answers.unasked_place(session, services, resident, text, now)):
         return placed  # 湖景苑5栋 while a report waits for its place, another question having come between
-    if command is None and (told := place_fix.on_linked(session, resident, text, now)) is not None:
+    if command is None and (told := place_fix.on_linked(session, services, resident, text, now)) is not None:
         return told  # 在3栋 after the report was linked to a neighbour's case: for that case's worker
     if command is not None and command.name == "add":
         return _add(session, services, resident, command, record, now)
