@@ -316,12 +316,13 @@ def says_dont_know(text: str) -> bool:
         without_words(bare, "dont_know", "dont_know_fillers", "greetings"))
 
 
-def says_estate_spot(text: str) -> bool:
-    """Words that say only a spot of an estate as a whole (东门, 就在大门口, 停车场那边): a word of `estate_spots`, nothing
-    but words saying where beside it; no name, no building."""
+def estate_spot(text: str) -> str | None:
+    """The spot of an estate as a whole that words say alone (东门; 就在大门口 → 大门口; 停车场那边 → 停车场): their longest
+    word of `estate_spots`, nothing but words saying where beside it (no name, no building); None for other words."""
     bare = _bare(text)
-    return holds_words(bare, "estate_spots") and not word_characters(
-        without_words(bare, "estate_spots", "near_here", "near_here_fillers", "greetings"))
+    if word_characters(without_words(bare, "estate_spots", "near_here", "near_here_fillers", "greetings")):
+        return None
+    return next((word for word in _longest_first(("estate_spots",)) if word in bare), None)
 
 
 def without_where(text: str) -> str:

@@ -18,6 +18,7 @@ from handlers.chat import pending
 from handlers.chat.case_numbers import parse_case_number
 from handlers.chat.commands import (
     Command,
+    estate_spot,
     fold,
     holds_words,
     is_chitchat,
@@ -27,7 +28,6 @@ from handlers.chat.commands import (
     is_yes,
     parse_command,
     says_dont_know,
-    says_estate_spot,
     says_only_near_here,
     split_number,
 )
@@ -104,8 +104,8 @@ def answer_address(session: Session, services: Services, resident: Resident, sta
     if not matches:
         if is_greeting(text):  # 在吗, 喂: answered as one, the question stands (no words for the case's worker)
             return render("replies/address_still_asked", case=case, **_known(session, data))
-        if says_only_spot(text):  # 3号楼那边: which estate's is asked, the building kept for the answer
-            spot = spot_words(text)
+        spot = spot_words(text) if says_only_spot(text) else estate_spot(text)
+        if spot:  # 3号楼那边, 东门: which estate's is asked, the spot kept for the answer
             pending.expect(session, resident.userid, state, {**data, "spot": spot}, now)
             return render("replies/ask_estate_of_spot", case=case, spot=spot)
         if just_reported(session, services, resident, text, now) is case:  # more of it: the question stands
@@ -131,6 +131,8 @@ def answer_address(session: Session, services: Services, resident: Resident, sta
     reply = place_report(session, services, resident, case, named.place, now)
     if told_more:  # after placing: the worker, now known, is told them
         _told_after_placing(session, resident, case, text, now)
+    elif data.get("spot") and named.place.unit is None:  # 东门, then 桃源居: placed at the estate, its worker hears
+        _told_after_placing(session, resident, case, data["spot"], now)  # where in it
     return reply
 
 
@@ -148,7 +150,7 @@ def _left_to_staff(session: Session, services: Services, resident: Resident, cas
     the estate the question named (东门, 就在大门口, 停车场): an estate in one grid is the place, the words told to its
     worker; else the words are kept on the case and it goes to the staff who place reports now, not after place_wait
     (the resident may still send the building or a pin: the question stands). None for other words."""
-    estate, spot = data.get("estate"), says_estate_spot(text)
+    estate, spot = data.get("estate"), estate_spot(text)
     if not (says_dont_know(text) or estate and spot):
         return None
     if data.get("whole"):  # whichever building: the estate's grid
@@ -158,7 +160,7 @@ def _left_to_staff(session: Session, services: Services, resident: Resident, cas
         return reply
     tell_worker(session, case, "attach", resident.userid, now, text.strip())
     hand_over_now(session, clock_rules(services.config_dir), case, text.strip(), now)
-    return render("replies/place_left_to_staff", case=case, spot=spot and text.strip(), **_known(session, data))
+    return render("replies/place_left_to_staff", case=case, spot=spot, **_known(session, data))
 
 
 def _known(session: Session, data: dict) -> dict:

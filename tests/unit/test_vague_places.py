@@ -180,3 +180,13 @@ def test_a_building_alone_with_a_case_open_is_for_its_worker_not_a_new_report(ch
     reply = chat.say("vague-open", "3号楼那边")
     [case] = chat.cases("vague-open")
     assert "补充" in reply and [event.note for event in case.events if event.action == "attach"] == ["3号楼那边"]
+
+
+def test_a_spot_of_an_estate_with_nothing_known_asks_which_estate_and_keeps_the_spot(chat):
+    chat.say("vague-gate", NOWHERE)
+    asked = chat.say("vague-gate", "就在大门口")
+    assert "哪个小区的大门口" in asked and "没有找到" not in asked, asked
+    chat.say("vague-gate", "桃源居")
+    [case] = chat.cases("vague-gate")
+    assert case.state == CaseState.PENDING and case.location["label"].endswith("桃源居")
+    assert [event.note for event in case.events if event.action == "attach"] == ["大门口"]  # its worker hears it
