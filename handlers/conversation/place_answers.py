@@ -53,6 +53,7 @@ from handlers.places.address import (
     names_a_spot,
     normalise_address,
     says_only_spot,
+    split_home,
     spot_words,
     turn_of,
     without_denied,
@@ -173,9 +174,9 @@ def _known(session: Session, data: dict) -> dict:
 def unasked_place(session: Session, services: Services, resident: Resident, text: str, now: datetime) -> str | None:
     """A place sent alone (湖景苑5栋, 3号楼那边) with no question asking it (another came between) while a report of
     the resident still waits for its place: the answer to that report's place question; None for other words."""
-    if has_no_case(session, resident) or not (
+    if has_no_case(session, resident) or split_home(text)[0] or not (
             says_only_spot(text) or where_first.names_only_a_place(session, services, text)):
-        return None
+        return None  # 我住金桂园5栋: where the resident lives, not where the report is
     case = latest_waiting(session, resident.userid)
     if case is None:
         return None
