@@ -30,6 +30,7 @@ from handlers.chat.commands import (
     says_dont_know,
     says_only_near_here,
     split_number,
+    without_words,
 )
 from handlers.conversation import drafts, follow_ups, where_first
 from handlers.conversation.matters import matter_rules, matters
@@ -89,7 +90,9 @@ def answer_address(session: Session, services: Services, resident: Resident, sta
         text = _place_added(session, services, command)  # 说错了，是5栋 / 补充 湖景苑5栋: the place asked for
         if text is None:
             return None
-    folded, choices = corrected(without_denied(fold(text))), data.get("choices", ())
+    # 不知道几栋，就是湖景苑里面: the estate it names; its words of not knowing say neither a place nor a matter
+    said = without_words(text, "dont_know", "dont_know_fillers") if holds_words(text, "dont_know") else text
+    folded, choices = corrected(without_denied(fold(said))), data.get("choices", ())
     if data.get("estate"):  # which part of the estate was asked: 二期 is the part of the building reported
         folded = _with_reported_building(case, folded, data.get("spot"))
     if data.get("spot") and not names_a_spot(folded):  # 桃源居, asked whose 3栋 it is: 桃源居3栋
@@ -118,7 +121,7 @@ def answer_address(session: Session, services: Services, resident: Resident, sta
             return render("replies/address_still_asked", case=case, **_known(session, data))
         return render("replies/address_not_found", case=case)
     unit = registry.unit(session, matches[0].unit_id)
-    matter = _matter_words(text, unit)
+    matter = _matter_words(said, unit)
     if _another_matter(services, case, text, without_positions(matter)):  # a new report naming its own place: this case
         # keeps waiting (not 湖景苑5栋，就是我家楼下: where the place is, no matter of its own)
         pending.finish(session, resident.userid)

@@ -34,6 +34,7 @@ from handlers.chat.commands import (
     is_thanks,
     is_yes,
     parse_command,
+    says_dont_know,
     says_only_where,
     split_number,
     word_characters,
@@ -158,6 +159,9 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
         return offered  # 路灯的事不用管了: withdraw the lamp's case?
     if is_never_mind(text):  # 不用了 with nothing asked: no report; an open case is said how to withdraw
         return render("replies/never_mind", cases=resident_requests.open_cases(session, resident)[:BARE_NUMBER_CASES])
+    if says_dont_know(text):  # 不清楚是几栋 with nothing asked: no report; words for the open case's worker
+        case = latest_open_case(session, resident.userid)
+        return follow_ups.supplement(session, resident, case, text, now) if case is not None else render("replies/help")
     if (thanks := follow_ups.thanked(session, services, resident, text, now)) is not None:
         return thanks  # 路灯的事谢谢你们: no new report of the lamp
     if (followed := follow_ups.answer(session, services, resident, text, now)) is not None:

@@ -190,3 +190,20 @@ def test_a_spot_of_an_estate_with_nothing_known_asks_which_estate_and_keeps_the_
     [case] = chat.cases("vague-gate")
     assert case.state == CaseState.PENDING and case.location["label"].endswith("桃源居")
     assert [event.note for event in case.events if event.action == "attach"] == ["大门口"]  # its worker hears it
+
+
+def test_an_answer_naming_the_estate_beside_not_knowing_the_building_places_it_at_the_estate(chat):
+    """不知道几号楼，就在明湖新村里面: the estate named is the place (one grid); the words of not knowing were read as a
+    matter of their own, kept as a note and the place asked again."""
+    chat.say("vague-estate-named", NOWHERE)
+    reply = chat.say("vague-estate-named", "不知道几号楼，就在明湖新村里面")
+    [case] = chat.cases("vague-estate-named")
+    assert case.state == CaseState.PENDING and case.location["label"].endswith("明湖新村"), reply
+
+
+def test_not_knowing_where_said_with_nothing_asked_is_a_note_for_the_open_case_not_a_report(chat):
+    """不清楚是几号楼 after the report was placed at its estate was asked back as a report, then opened as 其他."""
+    chat.say("vague-unasked", f"滨江花园二期{LAMP}")
+    reply = chat.say("vague-unasked", "我也不清楚是几号楼")
+    [case] = chat.cases("vague-unasked")
+    assert "属于哪一类" not in reply and case.events[-1].note == "我也不清楚是几号楼", reply
