@@ -131,6 +131,7 @@ def main() -> None:
     os.dup2(devnull, 2)
     configure_from_settings(settings)
     state = AppState.build(settings)
+    state.warm()  # as the app and `gridbot worker` start: what lives as long as the process kept out of the GC
     if args.steady:
         state.rules._ttl = float("inf")  # looked up at the first message only
         if state.checkpointer is not None:

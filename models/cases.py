@@ -66,6 +66,9 @@ class Case(Base):
               "planned_at", "closed_at", postgresql_where=_OPEN_SQL, sqlite_where=_OPEN_SQL),
         # The dashboard's 回头件 of a period (a few of all cases): only they are read.
         Index("ix_cases_repeats", "created_at", "grid_id", postgresql_where=_REPEAT_SQL, sqlite_where=_REPEAT_SQL),
+        # A resident's own cases by the userid that reported them, newest first (the cases their words may point at,
+        # their 进度 list, the one to rate): without it every open case was read to find a resident's few.
+        Index("ix_cases_reporter", "reporter_userid", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)  # the case number's digits

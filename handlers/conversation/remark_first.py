@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from handlers.chat import pending
-from handlers.chat.commands import is_opener, parse_command
+from handlers.chat.commands import Command, is_opener, parse_command
 from handlers.conversation import follow_ups, resident_requests
 from handlers.conversation.matters import a_matter_apart, later_clauses, matter_rules, report_after
 from handlers.services import Services
@@ -17,15 +17,14 @@ from handlers.texts import render
 from models import Case, Conversation, Resident
 
 def rated_first(session: Session, services: Services, resident: Resident, convo: Conversation | None, text: str,
-                now: datetime) -> tuple[str | None, str | None] | None:
+                command: Command | None, now: datetime) -> tuple[str | None, str | None] | None:
     """A rating whose words go on to a matter of its own (不满意，另外5栋门口的垃圾也没人收; 满意，不过楼下路灯也坏了; 修好了
     谢谢，还有个事，5栋…): the case rated, its reason the words before the matter (不满意 reopens it even with none);
     the reply so far and the matter's words, for the caller to report as a case of its own. Words saying the case is
     still wrong (灯还是不亮，另外…) are kept on it, its rating asked again; a rating going on to say more is coming
     (满意，还有个事…) is answered “请说”, no matter to report (None). None for other words (only words answering
-    “请您评价”, or a rating command, are looked into)."""
+    “请您评价”, or `command`, the one `text` opens with, when it rates, are looked into)."""
     asked = convo.data.get("case_id") if convo is not None and convo.state == pending.RATE else None
-    command = parse_command(text, "resident") if asked is None else None
     if asked is None and (command is None or command.name not in resident_requests.RATINGS):
         return None
     case = resident_requests.case_to_rate(session, services, resident, asked, now)
@@ -46,11 +45,11 @@ def rated_first(session: Session, services: Services, resident: Resident, convo:
     return None
 
 
-def past_a_remark(services: Services, text: str) -> str:
+def past_a_remark(services: Services, text: str, command: Command | None) -> str:
     """Words that read as no report but open with a remark before one (修好了谢谢，还有个事，湖景苑3栋楼道的灯坏了: the
     thanks first, and the whole read as thanks): the words from the report on, handled as they are; else `text`. A
-    command's words stay whole."""
-    if services.classifier().classify(text).outcome != "none" or parse_command(text, "resident") is not None:
+    command's words (`command`, the one `text` opens with) stay whole."""
+    if services.classifier().classify(text).outcome != "none" or command is not None:
         return text
     return report_after(services.classifier(), text, matter_rules(services.config_dir)) or text
 

@@ -98,23 +98,24 @@ def handle(session: Session, services: Services, inbound: Inbound, record: Inbou
 
 def _handle_text(session: Session, services: Services, resident: Resident, convo: Conversation | None, text: str,
                  record: InboundMessage | None, now: datetime) -> str:
-    if (rated := remark_first.rated_first(session, services, resident, convo, text, now)) is not None:
+    command = parse_command(text, "resident")  # parsed once here, passed down with the words it was read from
+    if (rated := remark_first.rated_first(session, services, resident, convo, text, command, now)) is not None:
         reply, matter = rated  # the rating first, then the matter its words went on to as a case of its own
         reported = report(session, services, resident, matter, record, now) if matter is not None else None
         return "\n".join(filter(None, [reply, reported]))
-    text = remark_first.past_a_remark(services, text)
+    if (past := remark_first.past_a_remark(services, text, command)) != text:
+        text, command = past, parse_command(past, "resident")
     if convo is not None:
-        reply = _continue(session, services, resident, convo.state, convo.data, text, record, now)
+        reply = _continue(session, services, resident, convo.state, convo.data, text, command, record, now)
         if reply is not None:
             return reply
-    return _fresh(session, services, resident, text, record, now)
+    return _fresh(session, services, resident, text, command, record, now)
 
 
-def _fresh(session: Session, services: Services, resident: Resident, text: str,
+def _fresh(session: Session, services: Services, resident: Resident, text: str, command: Command | None,
            record: InboundMessage | None, now: datetime, where: str = "") -> str:
-    """A message that answers no question: a command, a greeting or a report (read with `where`, the words saying only
-    where that the resident sent before it, when given)."""
-    command = parse_command(text, "resident")
+    """A message that answers no question: a command (`command`, parsed from `text`), a greeting or a report (read
+    with `where`, the words saying only where that the resident sent before it, when given)."""
     if (command is None or command.name == "add") and \
             (moved := place_fix.moved(session, services, resident, text, now)) is not None:
         return moved  # 说错了 应该是8栋, 是8栋门口，不是6栋: the place of the case just reported corrected
@@ -300,8 +301,9 @@ def _add(session: Session, services: Services, resident: Resident, command: Comm
 
 
 def _continue(session: Session, services: Services, resident: Resident, state: str, data: dict,
-              text: str, record: InboundMessage | None, now: datetime) -> str | None:
-    """Answer what gridbot asked last; None when the text is not an answer to it (it is then handled as new)."""
+              text: str, command: Command | None, record: InboundMessage | None, now: datetime) -> str | None:
+    """Answer what gridbot asked last (`command`: the one `text` opens with); None when the text is not an answer to
+    it (it is then handled as new)."""
     if state == pending.CONFIRM_BIND:
         pending.finish(session, resident.userid)
         unit = session.get(Unit, data["unit_id"])
@@ -317,44 +319,45 @@ def _continue(session: Session, services: Services, resident: Resident, state: s
             return drafts.ask_again(services, data)
         if _a_question_to_us(services, text) or _only_a_greeting(text):  # 你们多久能来？, 喂: no more of the report,
             return drafts.ask_again(services, data, questioned=True)  # answered; the question stands
-        if is_never_mind(text) or _withdraws_the_draft(text):  # 不用了, 撤销: the report taken back before it is opened
+        # 不用了, 撤销: the report taken back before it is opened
+        if is_never_mind(text) or _withdraws_the_draft(text, command):
             pending.finish(session, resident.userid)
             return render("replies/draft_dropped", text=data["text"])
         if _a_closing_remark(services, text):  # 灯修好了，谢谢师傅: no more of the report; it may need nothing now
             return drafts.ask_again(services, data, thanked=True)
         if a_piece(services, data["text"], text) and not where_first.names_only_a_place(session, services, text):
             return drafts.join(session, services, resident, data, text, record, now)
-        return _moved_on(session, services, resident, data, text, record, now)
+        return _moved_on(session, services, resident, data, text, command, record, now)
     if state == pending.AWAIT_WORDS:
-        if is_greeting(text) and parse_command(text, "resident") is None:  # 你好 after a voice: the words may follow
+        if is_greeting(text) and command is None:  # 你好 after a voice: the words may follow
             return drafts.still_waiting_for_words(session, services, resident, data, now)
         pending.finish(session, resident.userid)
-        if parse_command(text, "resident") is not None:
-            return _moved_on(session, services, resident, data, text, record, now)
+        if command is not None:
+            return _moved_on(session, services, resident, data, text, command, record, now)
         return report(session, services, resident, text.strip(), record, now, attachments=data["attachments"])
     if state == pending.WHERE_SAID:  # 东门那边 or 阳光小区二期 sent first: the report that follows is read with it
         if is_greeting(text) and not is_thanks(text):  # 在吗: the matter is still to come
             return render("replies/go_ahead")
-        return _fresh(session, services, resident, text, record, now, where=data["text"])
+        return _fresh(session, services, resident, text, command, record, now, where=data["text"])
     if state in (pending.AWAIT_ADDRESS, pending.CONFIRM_ADDRESS):
         placed = place_answers.answer_address(session, services, resident, state, data, text, now)
         if placed is not None or pending.current(session, resident.userid) is not None:
             return placed  # answered; or words such as 进度 beside the question, which stands
         return place_answers.place_asked_again(session, resident, data["case_id"],
-                                  _fresh(session, services, resident, text, record, now), record, now)
+                                  _fresh(session, services, resident, text, command, record, now), record, now)
     return resident_requests.continue_answer(session, services, resident, state, data, text, now)
 
 
-def _withdraws_the_draft(text: str) -> bool:
-    """Whether `text` is 撤销 naming nothing (撤销, 撤销吧, 撤回这个): while a report waits for its category, that report."""
-    command = parse_command(text, "resident")
+def _withdraws_the_draft(text: str, command: Command | None) -> bool:
+    """Whether `text` (opening with `command`) is 撤销 naming nothing (撤销, 撤销吧, 撤回这个): while a report waits for
+    its category, that report."""
     words = command.args if command is not None and command.name == "withdraw" else \
         after_command_word(text, "resident", "withdraw")
     return words is not None and not content(words)
 
 
 def _moved_on(session: Session, services: Services, resident: Resident, draft: dict, text: str,
-              record: InboundMessage | None, now: datetime) -> str:
+              command: Command | None, record: InboundMessage | None, now: datetime) -> str:
     """The resident wrote something else instead of answering: open the waiting report as 其他 and handle
     the new words as new (the opened report is told in a message of its own); after a mere yes (对, 好的) or thanks
     the reply is the opened report, and a place it lacks is taken as its place."""
@@ -367,7 +370,7 @@ def _moved_on(session: Session, services: Services, resident: Resident, draft: d
         placed = place_answers.answer_address(session, services, resident, pending.AWAIT_ADDRESS, asked, text, now)
         if placed is not None:
             return placed
-    reply = _fresh(session, services, resident, text, record, now)
+    reply = _fresh(session, services, resident, text, command, record, now)
     drafts.tell_apart(session, resident, opened)  # after the new words: they may ask a question of their own
     return reply
 

@@ -37,6 +37,7 @@ from handlers.conversation import follow_ups
 from handlers.conversation.case_reference import followed_case, may_be_about_a_case, pointed_at, reports_in
 from handlers.places.address import normalise_address, split_home, without_denied
 from handlers.points import shop
+from handlers.registry import cache as registry
 from handlers.points.ledger import award_rating
 from handlers.services import Services
 from handlers.texts import render
@@ -427,7 +428,7 @@ def only_a_place(session: Session, services: Services, text: str) -> Unit | None
     matches = services.addresses.get(session).match(without_denied(fold(text)), limit=1)
     if not matches or not matches[0].confident:
         return None
-    unit = session.get(Unit, matches[0].unit_id)
+    unit = registry.unit(session, matches[0].unit_id)  # with its grid, from the registry cache: no SQL
     matter = content(normalise_address(split_home(text)[1]), place_words(unit.address, unit.grid.name))
     return unit if not matter or services.classifier().classify(matter).outcome == "none" else None
 

@@ -9,10 +9,11 @@ from datetime import datetime
 
 import pytest
 from sqlalchemy import create_engine, event
+from sqlalchemy.orm import Session
 
 from handlers import progress_links
 from handlers.cases import duplicates, records
-from handlers.conversation import resident
+from handlers.conversation import case_reference, resident
 from models.base import Base
 
 
@@ -83,3 +84,22 @@ def test_the_live_link_of_a_case_for_its_holder_is_found_on_an_index_that_ends_a
     plan = plan_of(progress_links._LIVE_TOKEN, {"case_id": 1, "holder": holder})
     assert plan == ["SEARCH progress_links USING INDEX ix_progress_links_holder "
                     "(case_id=? AND revoked_at=? AND userid=?)"]
+
+
+@pytest.mark.parametrize("find", [
+    lambda session: case_reference.cases_in_play(session, "r"),
+    lambda session: case_reference.finished_cases(session, "r"),
+])
+def test_the_cases_a_residents_words_may_point_at_are_found_by_their_reporter(find):
+    """Asked when a resident's words ask after a case or say it is still wrong (又坏了, 还是没修): by state alone SQLite
+    read every open case — a typhoon night's thousands — to find the resident's few."""
+    engine = create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    seen: list[tuple[str, tuple]] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: seen.append((args[2], args[3])))
+    with Session(engine) as session:
+        find(session)
+    [(sql, parameters)] = seen
+    with engine.connect() as connection:
+        plan = [row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", parameters)]
+    assert plan[0] == "SEARCH cases USING INDEX ix_cases_reporter (reporter_userid=?)", plan
