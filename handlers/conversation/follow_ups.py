@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from handlers.cases.case_notices import tell_worker
-from handlers.cases.records import Place
+from handlers.cases.records import Place, has_no_case
 from handlers.chat import pending
 from handlers.chat.commands import (
     fold,
@@ -45,8 +45,8 @@ def answer(session: Session, services: Services, resident: Resident, text: str, 
     asks = holds_words(text, "follow_up")  # 怎么样了; or it is still not done, or back again (还是那个路灯，又不亮了)
     again = holds_words(text, "again")
     still_not = holds_words(text, "still_not") or again and holds_words(text, "refer_back")
-    if not (asks or still_not or again) or not may_be_about_a_case(text):
-        return None
+    if not (asks or still_not or again) or not may_be_about_a_case(text) or has_no_case(session, resident):
+        return None  # (a resident registered by this very message has no case to ask after: no query)
     rest = without_follow_up_words(text)
     cases = cases_in_play(session, resident.userid)
     named = pointed_at(cases, rest)
