@@ -32,7 +32,7 @@ from handlers.chat.commands import (
     split_number,
     without_words,
 )
-from handlers.conversation import drafts, follow_ups, where_first
+from handlers.conversation import contact, drafts, follow_ups, where_first
 from handlers.conversation.matters import matter_rules, matters
 from handlers.conversation.opening import (
     TIED_UNITS,
@@ -82,6 +82,9 @@ def answer_address(session: Session, services: Services, resident: Resident, sta
             return render("replies/ask_estate_part", case=case, estate=data["estate"],
                           building=reported_building(case, data.get("spot")))
         return place_report(session, services, resident, case, Place(unit.grid, unit, "text"), now)
+    if (phone := contact.phone_alone(text)) is not None:  # 13812345678: their contact; the question stands
+        return "\n".join([contact.keep_contact(session, resident, phone, now), render(
+            "replies/address_still_asked", case=case, after_contact=True, **_known(session, data))])
     if (left := _left_to_staff(session, services, resident, case, data, text, now)) is not None:
         return left  # 不知道, 东门 of the estate named: staff place it, or the estate's grid takes it
     if data.get("after") and is_same_place(text) and (place := _place_of(session, data["after"])) is not None:

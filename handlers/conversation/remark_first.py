@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from handlers.chat import pending
-from handlers.chat.commands import Command, is_opener, parse_command
+from handlers.chat.commands import Command, is_greeting, is_opener, is_thanks, parse_command
 from handlers.conversation import follow_ups, resident_requests
 from handlers.conversation.matters import a_matter_apart, later_clauses, matter_rules, report_after
 from handlers.services import Services
@@ -46,12 +46,18 @@ def rated_first(session: Session, services: Services, resident: Resident, convo:
 
 
 def past_a_remark(services: Services, text: str, command: Command | None) -> str:
-    """Words that read as no report but open with a remark before one (修好了谢谢，还有个事，湖景苑3栋楼道的灯坏了: the
-    thanks first, and the whole read as thanks): the words from the report on, handled as they are; else `text`. A
-    command's words (`command`, the one `text` opens with) stay whole."""
-    if services.classifier().classify(text).outcome != "none" or command is not None:
+    """Words that open with a remark before a report (修好了谢谢，还有个事，湖景苑3栋楼道的灯坏了: the thanks first, and
+    the whole read as thanks; or thanks before two matters, the whole read as one of them): the words from the report
+    on, handled as they are; else `text`. A command's words (`command`, the one `text` opens with) stay whole, and so
+    does a report whose first words are more than a remark (湖景苑3栋门口，垃圾桶满了: its place)."""
+    if command is not None:
         return text
-    return report_after(services.classifier(), text, matter_rules(services.config_dir)) or text
+    report = report_after(services.classifier(), text, matter_rules(services.config_dir))
+    if report is None:
+        return text
+    head = text[:len(text) - len(report)]
+    remark = is_thanks(head) or is_greeting(head) or is_opener(head) or follow_ups.closing_remark(services, head)
+    return report if remark or services.classifier().classify(text).outcome == "none" else text
 
 
 def _rating_before(services: Services, case: Case, head: str, asked: bool, reason_asked: bool) -> \

@@ -207,3 +207,12 @@ def test_not_knowing_where_said_with_nothing_asked_is_a_note_for_the_open_case_n
     reply = chat.say("vague-unasked", "我也不清楚是几号楼")
     [case] = chat.cases("vague-unasked")
     assert "属于哪一类" not in reply and case.events[-1].note == "我也不清楚是几号楼", reply
+
+
+def test_a_phone_number_sent_while_the_place_is_asked_is_kept_and_the_question_stands(chat):
+    """13812345678 answering 请告诉我们具体地址 got 没有找到这个地址: the number is the resident's contact."""
+    chat.say("vague-phone", NOWHERE)
+    reply = chat.say("vague-phone", "13812345670")
+    [case] = chat.cases("vague-phone")
+    assert "已记下您的联系电话 138****5670" in reply and "还差地址" in reply and "没有找到" not in reply, reply
+    assert case.state == CaseState.AWAITING_PLACE
