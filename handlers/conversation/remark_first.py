@@ -9,12 +9,14 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from handlers.chat import pending
+from handlers.chat.case_numbers import parse_case_number
 from handlers.chat.commands import is_opener, parse_command
 from handlers.conversation import follow_ups, resident_requests
 from handlers.conversation.matters import a_matter_apart, later_clauses, matter_rules, report_after
 from handlers.services import Services
 from handlers.texts import render
 from models import Case, Conversation, Resident
+
 
 def rated_first(session: Session, services: Services, resident: Resident, convo: Conversation | None, text: str,
                 now: datetime) -> tuple[str | None, str | None] | None:
@@ -44,6 +46,23 @@ def rated_first(session: Session, services: Services, resident: Resident, convo:
         if rating[0] is not None and is_opener(tail):
             return f"{_rated(session, services, resident, case, rating, now)}\n{render('replies/go_ahead')}", None
     return None
+
+
+ASKING_COMMANDS = frozenset({"progress", "points"})  # commands that only tell the resident something
+
+
+def command_first(services: Services, text: str) -> tuple[str, str] | None:
+    """A command asking for something (进度, 进度 3, 积分) whose words go on to a matter of their own (进度，另外楼下路灯
+    坏了): the command's words and the matter's, each to be handled as a message of its own; None for other words."""
+    command = parse_command(text, "resident")
+    if command is None or command.name not in ASKING_COMMANDS or not command.args:
+        return None
+    tail = report_after(services.classifier(), text, matter_rules(services.config_dir))
+    head = text[:len(text) - len(tail)].strip() if tail else ""
+    asked = parse_command(head, "resident")
+    if asked is None or asked.name != command.name or asked.args and parse_case_number(asked.args) is None:
+        return None
+    return head, tail
 
 
 def past_a_remark(services: Services, text: str) -> str:

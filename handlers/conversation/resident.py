@@ -101,6 +101,10 @@ def _handle_text(session: Session, services: Services, resident: Resident, convo
         reply, matter = rated  # the rating first, then the matter its words went on to as a case of its own
         reported = report(session, services, resident, matter, record, now) if matter is not None else None
         return "\n".join(filter(None, [reply, reported]))
+    if (parts := remark_first.command_first(services, text)) is not None:  # 进度，另外…: the progress, then the report
+        return "\n".join(filter(None, (_handle_text(session, services, resident,
+                                                     pending.current(session, resident.userid), words, record, now)
+                                        for words in parts)))
     text = remark_first.past_a_remark(services, text)
     if convo is not None:
         reply = _continue(session, services, resident, convo.state, convo.data, text, record, now)

@@ -9,8 +9,8 @@ After the clocks have settled every question, each report a resident sent is one
 words they added to the case it is about (a case of its matter), never on another case nor in another resident's; no
 message failed, every text got an answer; what reaches a resident (replies and notices, checked as they are sent)
 names only cases they reported or follow, quotes no words of another resident's report, asks at most one
-question and has no two blank lines in a row; a closed case is reopened only by its own reporter; no case still waits for a place its resident wrote on
-it.
+question and has no two blank lines in a row; a closed case is reopened only by its own reporter; no case still waits
+for a place its resident wrote on it.
 
 The suite's few examples are the same on every run (derandomised: a red CI means a defect in them, not a draw);
 `GRIDBOT_FUZZ_EXAMPLES` runs more examples, drawn at random (e.g. 500 with `-p no:randomly --hypothesis-seed N`)."""
