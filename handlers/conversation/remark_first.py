@@ -15,7 +15,7 @@ from handlers.conversation import follow_ups, resident_requests
 from handlers.conversation.matters import a_matter_apart, later_clauses, matter_rules, report_after
 from handlers.services import Services
 from handlers.texts import render
-from models import Case, Conversation, Resident
+from models import Case, CaseState, Conversation, Resident
 
 
 def rated_first(session: Session, services: Services, resident: Resident, convo: Conversation | None, text: str,
@@ -23,12 +23,13 @@ def rated_first(session: Session, services: Services, resident: Resident, convo:
     """A rating whose words go on to a matter of its own (不满意，另外5栋门口的垃圾也没人收; 满意，不过楼下路灯也坏了; 修好了
     谢谢，还有个事，5栋…): the case rated, its reason the words before the matter (不满意 reopens it even with none);
     the reply so far and the matter's words, for the caller to report as a case of its own. Words saying the case is
-    still wrong (灯还是不亮，另外…) are kept on it, its rating asked again; a rating going on to say more is coming
-    (满意，还有个事…) is answered “请说”, no matter to report (None). None for other words (only words answering
-    “请您评价”, or a rating command, are looked into)."""
+    still wrong (灯还是不亮，另外…), asked to rate or not, are kept on it, its rating asked again; a rating going on to
+    say more is coming (满意，还有个事…) is answered “请说”, no matter to report (None). None for other words (only
+    words answering “请您评价”, a rating command, or words saying something is still wrong, are looked into)."""
     asked = convo.data.get("case_id") if convo is not None and convo.state == pending.RATE else None
     command = parse_command(text, "resident") if asked is None else None
-    if asked is None and (command is None or command.name not in resident_requests.RATINGS):
+    if asked is None and (command is None or command.name not in resident_requests.RATINGS) \
+            and not follow_ups.says_still_wrong(text):
         return None
     case = resident_requests.case_to_rate(session, services, resident, asked, now)
     if case is None:
@@ -77,12 +78,14 @@ def past_a_remark(services: Services, text: str) -> str:
 def _rating_before(services: Services, case: Case, head: str, asked: bool, reason_asked: bool) -> \
         tuple[str | None, str] | None:
     """The rating and reason the words before another matter give (`resident_requests.rating_of`; the reason asked
-    for: the words are it); (None, words) for words saying the case is still wrong, no rating (灯还是不亮); None for
-    other words."""
+    for: the words are it); (None, words) for words saying the closed case is still wrong, no rating (灯还是不亮);
+    None for other words."""
     if reason_asked:
         return ("unsatisfied", head) if head and parse_command(head, "resident") is None else None
     rating = resident_requests.rating_of(services, head, asked=asked)
-    return rating if rating is not None or not asked or not follow_ups.still_wrong(case, head) else (None, head)
+    if rating is not None:
+        return rating
+    return (None, head) if case.state == CaseState.CLOSED and follow_ups.still_wrong(services, case, head) else None
 
 
 def _rated(session: Session, services: Services, resident: Resident, case: Case, rating: tuple[str | None, str],

@@ -162,6 +162,8 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
         return thanks  # 路灯的事谢谢你们: no new report of the lamp
     if (followed := follow_ups.answer(session, services, resident, text, now)) is not None:
         return followed  # 那个路灯的事怎么样了: the lamp's case, not a new one
+    if (kept := follow_ups.still_wrong_when_closed(session, services, resident, text, now)) is not None:
+        return kept  # 灯还是不亮 after the lamp's case was closed: on it, its rating asked again
     if (back := follow_ups.back_again(session, services, resident, text, record, now)) is not None:
         return back  # 又坏了！扶手又掉了 after the handrail's case was archived: a case there again
     if (listed := resident_requests.progress_in_words(session, resident, text)) is not None:
