@@ -31,6 +31,7 @@ from handlers.chat.commands import (
     is_greeting,
     is_never_mind,
     is_opener,
+    is_same_place,
     is_thanks,
     is_yes,
     parse_command,
@@ -141,7 +142,7 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str,
                       cases=resident_requests.open_cases(session, resident)[:BARE_NUMBER_CASES])
     if is_anger(text):  # 😡😡😡: what happened, not the help text
         return render("replies/anger", cases=resident_requests.open_cases(session, resident)[:BARE_NUMBER_CASES])
-    if is_greeting(text) or is_yes(text):  # a bare 对 or 好 with nothing asked is no report
+    if is_greeting(text) or is_yes(text) or is_same_place(text):  # a bare 对, 好 or 一样 with nothing asked: no report
         return render("replies/help")
     if is_opener(text):  # 有个事想问一下: the matter is still to come
         return render("replies/go_ahead")
