@@ -330,7 +330,8 @@ def _continue(session: Session, services: Services, resident: Resident, state: s
         pending.finish(session, resident.userid)
         if parse_command(text, "resident") is not None:
             return _moved_on(session, services, resident, data, text, record, now)
-        return report(session, services, resident, text.strip(), record, now, attachments=data["attachments"])
+        words = where_first.joined(session, services, data["text"], text.strip()) if data.get("text") else text.strip()
+        return report(session, services, resident, words, record, now, attachments=data["attachments"])
     if state == pending.WHERE_SAID:  # 东门那边 or 阳光小区二期 sent first: the report that follows is read with it
         if is_greeting(text) and not is_thanks(text):  # 在吗: the matter is still to come
             return render("replies/go_ahead")
