@@ -167,3 +167,13 @@ def test_media_after_where_words_with_no_words_after_it_is_a_case_with_those_wor
     chat.wait(timedelta(minutes=30))
     (case,) = chat.cases()
     assert case.text == "北门那边", case.text
+
+
+def test_a_report_that_corrects_its_own_place_after_thanks_is_no_move_of_another_case(chat):
+    chat.send(BINS)
+    chat.wait(timedelta(hours=1))
+    chat.send("谢谢，另外滨江花园一期5栋，不对，是二期5栋，楼下一棵树倒了把路挡住了")
+    bins, tree = chat.cases()
+    assert "一棵树倒了" in tree.text and "移" not in " ".join(chat.notes_on(bins.id)), tree.text
+    with chat.factory() as session:
+        assert not [event for event in session.get(Case, bins.id).events if event.action == "move_place"]
