@@ -150,9 +150,11 @@ def _origin(session: Session, draft: dict, record: InboundMessage | None) -> Inb
 
 
 def wait_for_words(session: Session, services: Services, resident: Resident, attachment: dict,
-                   now: datetime) -> str:
-    """Media with no case and no text: keep it and wait a little for words that may follow."""
-    pending.expect(session, resident.userid, pending.AWAIT_WORDS, {"attachments": [attachment]}, now)
+                   now: datetime, where: str | None = None) -> str:
+    """Media with no case and no text: keep it and wait a little for words that may follow; `where`, the words saying
+    only where the resident sent before it (东门那边), are kept as the report's words so far."""
+    draft = {"attachments": [attachment], **({"text": where} if where else {})}
+    pending.expect(session, resident.userid, pending.AWAIT_WORDS, draft, now)
     return render("replies/media_waiting", kind=attachment["kind"],
                   wait=clock_rules(services.config_dir).media_wait)
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from handlers.cases.case_notices import tell_worker
+from handlers.cases.duplicates import elsewhere, same_matter
 from handlers.cases.records import Place, has_no_case
 from handlers.chat import pending
 from handlers.chat.commands import (
@@ -80,6 +81,19 @@ def _still_wrong_there(session: Session, services: Services, cases: list[Case], 
     return [case for case in cases
             if followed_case(session, case).state in CHASED_STATES and names_its_thing(case, text)
             and named_unit in (None, case.unit_id)]
+
+
+def still_wrong_when_closed(session: Session, services: Services, resident: Resident, text: str,
+                            now: datetime) -> str | None:
+    """Words saying the resident's case closed and waiting for their rating is still wrong (灯还是不亮 after the
+    lamp's case was closed), sent when its rating is no longer asked: kept on it as when it is
+    (`on_the_rated_case`); None for other words."""
+    if not says_still_wrong(text) or not may_be_about_a_case(text):
+        return None
+    case = next((case for case in cases_in_play(session, resident.userid) if case.state == CaseState.CLOSED), None)
+    if case is None or not still_wrong(services, case, text):
+        return None
+    return on_the_rated_case(session, services, resident, case.id, text, now)
 
 
 def back_again(session: Session, services: Services, resident: Resident, text: str, record: InboundMessage | None,
@@ -155,7 +169,7 @@ def on_the_rated_case(session: Session, services: Services, resident: Resident, 
     case = session.get(Case, case_id)
     if case is None or case.state != CaseState.CLOSED or is_thanks(text) or is_chitchat(text) or is_opener(text):
         return None
-    if services.classifier().classify(text).outcome == "match" and not still_wrong(case, text):
+    if services.classifier().classify(text).outcome == "match" and not still_wrong(services, case, text):
         return None
     if is_bare_number(text):  # 4: no rating offered, nothing for the worker; the rating is asked again
         return render("replies/rating_words_kept", case=case, kept=False)
@@ -180,7 +194,18 @@ def thanks_for_the_fix(services: Services, text: str) -> bool:
     return is_thanks(text) or not holds_words(text, "again") and closing_remark(services, text)
 
 
-def still_wrong(case: Case, text: str) -> bool:
-    """Whether words say `case`'s own matter is still or again wrong (路灯还是不亮, 门口路灯又不亮了 about a lamp)."""
-    return (holds_words(text, "again") or holds_words(text, "still_not")) \
-        and bool(pointed_at([case], without_follow_up_words(text)))
+def says_still_wrong(text: str) -> bool:
+    """Whether words say something is still or again wrong (还是不亮, 又坏了), whatever they are about."""
+    return holds_words(text, "again") or holds_words(text, "still_not")
+
+
+def still_wrong(services: Services, case: Case, text: str) -> bool:
+    """Whether words say `case`'s own matter is still or again wrong (路灯还是不亮, 门口路灯又不亮了 about a lamp): they
+    point at it, or read as its category and name no other thing or spot (灯还是不亮 about 楼道的灯坏了)."""
+    if not says_still_wrong(text):
+        return False
+    if pointed_at([case], without_follow_up_words(text)):
+        return True
+    decision = services.classifier().classify(text)
+    return decision.outcome == "match" and decision.category == case.category and same_matter(case.text, text) \
+        and not elsewhere(case.text, text)

@@ -29,6 +29,9 @@ def handle_location(session: Session, services: Services, resident: Resident, co
     location = {"lat": inbound.lat, "lng": inbound.lng, "label": inbound.label}
     if convo is not None and convo.state in (pending.CHOOSE_CATEGORY, pending.AWAIT_WORDS):
         return drafts.add_attachment(session, convo, {"kind": "location", **location}, now)
+    if convo is not None and convo.state == pending.WHERE_SAID:  # 东门那边, then a pin: the report's, words to come
+        return drafts.wait_for_words(session, services, resident, {"kind": "location", **location}, now,
+                                     convo.data["text"])
     case = latest_open_case(session, resident.userid)
     if case is None:
         return drafts.wait_for_words(session, services, resident, {"kind": "location", **location}, now)
@@ -67,6 +70,8 @@ def handle_media(session: Session, services: Services, resident: Resident, convo
         note = " ".join(filter(None, (inbound.title, inbound.url))) or None
     if convo is not None and convo.state in (pending.CHOOSE_CATEGORY, pending.AWAIT_WORDS):
         return drafts.add_attachment(session, convo, attachment, now)
+    if convo is not None and convo.state == pending.WHERE_SAID:  # 东门那边, then a photo: the report's, words to come
+        return drafts.wait_for_words(session, services, resident, attachment, now, convo.data["text"])
     case = latest_open_case(session, resident.userid)
     if case is None:
         return drafts.wait_for_words(session, services, resident, attachment, now)

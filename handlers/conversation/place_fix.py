@@ -11,11 +11,12 @@ from sqlalchemy.orm import Session
 
 from handlers.cases.authority import Actor
 from handlers.cases.case_notices import tell_worker
-from handlers.cases.duplicates import place_words
+from handlers.cases.duplicates import content, place_words, shares_a_piece
 from handlers.cases.place_moves import MOVABLE, move_place
 from handlers.cases.records import Place, latest_open_case
 from handlers.cases.timing import clock_rules
 from handlers.chat.commands import fold, says_only_where
+from handlers.classify import Decision
 from handlers.conversation import follow_ups
 from handlers.conversation.matters import clear_report, matter_rules
 from handlers.conversation.opening import named_place
@@ -54,7 +55,8 @@ def moved(session: Session, services: Services, resident: Resident, text: str, n
     if place is None or (words is None and not _within(place, estate)):
         return None
     decision, rules = services.classifier().classify(text), matter_rules(services.config_dir)
-    if decision.category != case.category and clear_report(decision, rules.part_sure, rules.model_sure):
+    if decision.category != case.category and clear_report(decision, rules.part_sure, rules.model_sure) \
+            or words is not None and _reports_beside(session, services, case, words, decision):
         return None
     if _same_place(case, place):  # 不是5栋是6栋 about 5-6栋: where it is; its worker hears which building
         return follow_ups.supplement(session, resident, case, text, now)
@@ -80,6 +82,19 @@ def on_linked(session: Session, services: Services, resident: Resident, text: st
         return None
     tell_worker(session, original, "attach", resident.userid, now, text.strip())
     return render("replies/where_on_linked", case=latest, original=original, words=text.strip())
+
+
+def _reports_beside(session: Session, services: Services, case: Case, words: str, decision: Decision) -> bool:
+    """Whether the words of a correction, beside the places they name, report a matter that is not the case's: the
+    classifier reads a matter in them or in the whole message (`decision`), neither of the case's category, or none
+    of the case's own words (说错了，应该是二期3栋，有一棵大树倒在路中间 after the rubbish's case: a report of its own,
+    whose place it corrects itself)."""
+    rest = content(words, tuple(services.addresses.get(session).names_in(words)))
+    if not rest:
+        return False
+    read = [found for found in (decision, services.classifier().classify(rest)) if found.outcome == "match"]
+    return bool(read) and (all(found.category != case.category for found in read)
+                           or not shares_a_piece(rest, content(case.text)))
 
 
 def _estate_of(case: Case) -> str | None:

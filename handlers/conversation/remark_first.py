@@ -9,23 +9,27 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from handlers.chat import pending
+from handlers.chat.case_numbers import parse_case_number
 from handlers.chat.commands import Command, is_greeting, is_opener, is_thanks, parse_command
 from handlers.conversation import follow_ups, resident_requests
 from handlers.conversation.matters import a_matter_apart, later_clauses, matter_rules, report_after
 from handlers.services import Services
 from handlers.texts import render
-from models import Case, Conversation, Resident
+from models import Case, CaseState, Conversation, Resident
+
 
 def rated_first(session: Session, services: Services, resident: Resident, convo: Conversation | None, text: str,
                 command: Command | None, now: datetime) -> tuple[str | None, str | None] | None:
     """A rating whose words go on to a matter of its own (不满意，另外5栋门口的垃圾也没人收; 满意，不过楼下路灯也坏了; 修好了
     谢谢，还有个事，5栋…): the case rated, its reason the words before the matter (不满意 reopens it even with none);
     the reply so far and the matter's words, for the caller to report as a case of its own. Words saying the case is
-    still wrong (灯还是不亮，另外…) are kept on it, its rating asked again; a rating going on to say more is coming
-    (满意，还有个事…) is answered “请说”, no matter to report (None). None for other words (only words answering
-    “请您评价”, or `command`, the one `text` opens with, when it rates, are looked into)."""
+    still wrong (灯还是不亮，另外…), asked to rate or not, are kept on it, its rating asked again; a rating going on to
+    say more is coming (满意，还有个事…) is answered “请说”, no matter to report (None). None for other words (only
+    words answering “请您评价”, a rating command (`command`, the one `text` opens with), or words saying something is
+    still wrong, are looked into)."""
     asked = convo.data.get("case_id") if convo is not None and convo.state == pending.RATE else None
-    if asked is None and (command is None or command.name not in resident_requests.RATINGS):
+    if asked is None and (command is None or command.name not in resident_requests.RATINGS) \
+            and not follow_ups.says_still_wrong(text):
         return None
     case = resident_requests.case_to_rate(session, services, resident, asked, now)
     if case is None:
@@ -43,6 +47,23 @@ def rated_first(session: Session, services: Services, resident: Resident, convo:
         if rating[0] is not None and is_opener(tail):
             return f"{_rated(session, services, resident, case, rating, now)}\n{render('replies/go_ahead')}", None
     return None
+
+
+ASKING_COMMANDS = frozenset({"progress", "points"})  # commands that only tell the resident something
+
+
+def command_first(services: Services, text: str, command: Command | None) -> tuple[str, str] | None:
+    """A command asking for something (进度, 进度 3, 积分; `command`, the one `text` opens with) whose words go on to a
+    matter of their own (进度，另外楼下路灯坏了): the command's words and the matter's, each to be handled as a message
+    of its own; None for other words."""
+    if command is None or command.name not in ASKING_COMMANDS or not command.args:
+        return None
+    tail = report_after(services.classifier(), text, matter_rules(services.config_dir))
+    head = text[:len(text) - len(tail)].strip() if tail else ""
+    asked = parse_command(head, "resident")
+    if asked is None or asked.name != command.name or asked.args and parse_case_number(asked.args) is None:
+        return None
+    return head, tail
 
 
 def past_a_remark(services: Services, text: str, command: Command | None) -> str:
@@ -63,12 +84,14 @@ def past_a_remark(services: Services, text: str, command: Command | None) -> str
 def _rating_before(services: Services, case: Case, head: str, asked: bool, reason_asked: bool) -> \
         tuple[str | None, str] | None:
     """The rating and reason the words before another matter give (`resident_requests.rating_of`; the reason asked
-    for: the words are it); (None, words) for words saying the case is still wrong, no rating (灯还是不亮); None for
-    other words."""
+    for: the words are it); (None, words) for words saying the closed case is still wrong, no rating (灯还是不亮);
+    None for other words."""
     if reason_asked:
         return ("unsatisfied", head) if head and parse_command(head, "resident") is None else None
     rating = resident_requests.rating_of(services, head, asked=asked)
-    return rating if rating is not None or not asked or not follow_ups.still_wrong(case, head) else (None, head)
+    if rating is not None:
+        return rating
+    return (None, head) if case.state == CaseState.CLOSED and follow_ups.still_wrong(services, case, head) else None
 
 
 def _rated(session: Session, services: Services, resident: Resident, case: Case, rating: tuple[str | None, str],

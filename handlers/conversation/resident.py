@@ -31,6 +31,7 @@ from handlers.chat.commands import (
     is_greeting,
     is_never_mind,
     is_opener,
+    is_same_place,
     is_thanks,
     is_yes,
     parse_command,
@@ -103,6 +104,10 @@ def _handle_text(session: Session, services: Services, resident: Resident, convo
         reply, matter = rated  # the rating first, then the matter its words went on to as a case of its own
         reported = report(session, services, resident, matter, record, now) if matter is not None else None
         return "\n".join(filter(None, [reply, reported]))
+    if (parts := remark_first.command_first(services, text, command)) is not None:  # 进度，另外…: the progress,
+        return "\n".join(filter(None, (_handle_text(session, services, resident,  # then the report
+                                                     pending.current(session, resident.userid), words, record, now)
+                                        for words in parts)))
     if (past := remark_first.past_a_remark(services, text, command)) != text:
         text, command = past, parse_command(past, "resident")
     if convo is not None:
@@ -143,7 +148,7 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str, 
                       cases=resident_requests.open_cases(session, resident)[:BARE_NUMBER_CASES])
     if is_anger(text):  # 😡😡😡: what happened, not the help text
         return render("replies/anger", cases=resident_requests.open_cases(session, resident)[:BARE_NUMBER_CASES])
-    if is_greeting(text) or is_yes(text):  # a bare 对 or 好 with nothing asked is no report
+    if is_greeting(text) or is_yes(text) or is_same_place(text):  # a bare 对, 好 or 一样 with nothing asked: no report
         return render("replies/help")
     if is_opener(text):  # 有个事想问一下: the matter is still to come
         return render("replies/go_ahead")
@@ -167,6 +172,8 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str, 
         return thanks  # 路灯的事谢谢你们: no new report of the lamp
     if (followed := follow_ups.answer(session, services, resident, text, now)) is not None:
         return followed  # 那个路灯的事怎么样了: the lamp's case, not a new one
+    if (kept := follow_ups.still_wrong_when_closed(session, services, resident, text, now)) is not None:
+        return kept  # 灯还是不亮 after the lamp's case was closed: on it, its rating asked again
     if (back := follow_ups.back_again(session, services, resident, text, record, now)) is not None:
         return back  # 又坏了！扶手又掉了 after the handrail's case was archived: a case there again
     if (listed := resident_requests.progress_in_words(session, resident, text)) is not None:
@@ -334,7 +341,8 @@ def _continue(session: Session, services: Services, resident: Resident, state: s
         pending.finish(session, resident.userid)
         if command is not None:
             return _moved_on(session, services, resident, data, text, command, record, now)
-        return report(session, services, resident, text.strip(), record, now, attachments=data["attachments"])
+        words = where_first.joined(session, services, data["text"], text.strip()) if data.get("text") else text.strip()
+        return report(session, services, resident, words, record, now, attachments=data["attachments"])
     if state == pending.WHERE_SAID:  # 东门那边 or 阳光小区二期 sent first: the report that follows is read with it
         if is_greeting(text) and not is_thanks(text):  # 在吗: the matter is still to come
             return render("replies/go_ahead")

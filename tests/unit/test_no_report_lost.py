@@ -8,9 +8,9 @@ their cases; time passes with the clocks.
 After the clocks have settled every question, each report a resident sent is one of their own cases (its words) or
 words they added to the case it is about (a case of its matter), never on another case nor in another resident's; no
 message failed, every text got an answer; what reaches a resident (replies and notices, checked as they are sent)
-names only cases they reported or follow, quotes no words of another resident's report and asks at most one
-question; a closed case is reopened only by its own reporter; no case still waits for a place its resident wrote on
-it.
+names only cases they reported or follow, quotes no words of another resident's report, asks at most one
+question and has no two blank lines in a row; a closed case is reopened only by its own reporter; no case still waits
+for a place its resident wrote on it.
 
 The suite's few examples are the same on every run (derandomised: a red CI means a defect in them, not a draw);
 `GRIDBOT_FUZZ_EXAMPLES` runs more examples, drawn at random (e.g. 500 with `-p no:randomly --hypothesis-seed N`)."""
@@ -296,6 +296,7 @@ def _assert_told_rightly(factory, run: Run, userid: str | None, reply: str) -> N
             for text in texts:
                 _assert_names_own_cases(session, run, resident, text)
                 _assert_quotes_no_other(run, resident, text)
+                assert "\n\n\n" not in text, (resident, text, run.conversation)  # no two blank lines in a row
                 others = {run.phones[other] for other in run.users.values() if other != resident}
                 assert not others & set(phone_numbers(text)), (resident, text, run.conversation)
             asking = [text for text in texts if any(words in text for words in QUESTIONS)]

@@ -1,0 +1,179 @@
+"""A report sent with other words (a progress request, words about a closed case, a photo while where-words wait) is
+never dropped nor put on a case of another matter; and what the resident reads is laid out without stray blank
+lines. Through the message handler every channel reaches (`handlers.intake.dispatch`), on the demo district.
+
+Every sentence here is written for this file."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from config.settings import SHIPPED_CONFIG_DIR
+from demo.district import load_demo_district
+from handlers.cases.records import latest_open_case
+from handlers.chat import pending
+from handlers.chat.inbound import Inbound
+from handlers.clocks import run_clocks
+from handlers.intake import dispatch
+from handlers.services import Services
+from models import Case, CaseState
+from tests.unit.outbox_support import factory  # noqa: F401 (fixture: a migrated database)
+
+HOME = "绑定 湖景苑3栋"  # the demo's 湖景苑3-4栋: a report naming no place is placed there
+LAMP = "湖景苑3栋楼道的灯坏了，晚上上楼看不见"
+BINS = "金桂园门口的垃圾桶满了，好几天没人倒"
+
+
+@dataclass
+class Chat:
+    """One resident's messages through the handler, on a clock of the test's own."""
+
+    factory: object
+    services: Services
+    userid: str
+    now: list[datetime]
+    keys: itertools.count = field(default_factory=itertools.count)
+
+    def send(self, text: str | None = None, kind: str = "text") -> str:
+        self.now[0] += timedelta(seconds=20)
+        key = f"{self.userid}:{next(self.keys)}"
+        if kind == "text":
+            inbound = Inbound(msg_key=key, userid=self.userid, kind="text", text=text)
+        elif kind == "location":
+            inbound = Inbound(msg_key=key, userid=self.userid, kind="location", lat=22.5838, lng=113.0841,
+                              label="湖滨路")
+        else:
+            inbound = Inbound(msg_key=key, userid=self.userid, kind=kind, media_id=f"{key}-media")
+        return dispatch.process(self.factory, self.services, inbound) or ""
+
+    def wait(self, span: timedelta) -> None:
+        self.now[0] += span
+        with self.factory.begin() as session:
+            run_clocks(session, self.services, self.now[0])
+
+    def cases(self) -> list[Case]:
+        with self.factory() as session:
+            return list(session.scalars(select(Case).where(Case.reporter_userid == self.userid).order_by(Case.id)))
+
+    def close_latest(self) -> int:
+        """Its worker takes and closes the resident's latest open case; its number."""
+        with self.factory() as session:
+            case = latest_open_case(session, self.userid)
+            number, worker = case.id, case.assignee.userid
+        for words in (f"接单 {number}", f"办结 {number} 已修好"):
+            dispatch.process(self.factory, self.services, Inbound(msg_key=f"{self.userid}:{next(self.keys)}",
+                                                                  userid=worker, kind="text", text=words))
+        return number
+
+    def notes_on(self, case_id: int) -> list[str]:
+        with self.factory() as session:
+            return [event.note for event in session.get(Case, case_id).events
+                    if event.actor == self.userid and event.note]
+
+
+@pytest.fixture(scope="module")
+def district(factory):  # noqa: F811 (the fixture above)
+    with factory.begin() as session:
+        load_demo_district(session, SHIPPED_CONFIG_DIR)
+    return factory
+
+
+@pytest.fixture
+def chat(district, request) -> Chat:
+    now = [datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)]
+    services = Services(config_dir=SHIPPED_CONFIG_DIR, clock=lambda: now[0])
+    return Chat(district, services, request.node.name[:60], now)
+
+
+def test_a_new_matter_after_a_progress_request_is_reported_too(chat):
+    chat.send(HOME)
+    chat.send(BINS)
+    reply = chat.send("进度，另外楼下的路灯坏了好几天了")
+    bins, lamp = chat.cases()
+    assert "路灯坏了" in lamp.text and lamp.category == "市政设施", reply
+    assert f"GB-{bins.id:06d}" in reply and f"GB-{lamp.id:06d}" in reply, reply
+
+
+def test_a_closed_cases_words_and_a_new_matter_go_each_their_way(chat):
+    chat.send(HOME)
+    chat.send(LAMP)
+    lamp = chat.close_latest()
+    chat.send("灯还是不亮，另外金桂园门口的垃圾桶满了没人倒")
+    lamp_case, bins = chat.cases()
+    assert lamp_case.id == lamp and "灯还是不亮" in " ".join(chat.notes_on(lamp)), chat.notes_on(lamp)
+    assert "垃圾桶" in bins.text and "灯还是不亮" not in bins.text, bins.text
+
+
+def test_a_closed_cases_words_and_a_new_matter_when_no_rating_is_asked_any_more(chat):
+    chat.send(LAMP)
+    lamp = chat.close_latest()
+    assert "地址" in chat.send("楼下的垃圾桶满了没人倒")  # another question: the rating no longer asked
+    chat.send("金桂园5栋")
+    with chat.factory() as session:
+        assert pending.current(session, chat.userid) is None
+    chat.send("灯还是不亮，另外金桂园门口的井盖不见了")
+    cases = chat.cases()
+    assert [case.text for case in cases if "灯还是不亮" in case.text] == [], [case.text for case in cases]
+    assert "灯还是不亮" in " ".join(chat.notes_on(lamp)), chat.notes_on(lamp)
+    assert any("井盖" in case.text for case in cases), [case.text for case in cases]
+    assert "地址" in chat.send("楼上天天半夜装修吵得睡不着")
+    chat.send("金桂园6栋")  # again no rating asked: the lamp's words alone are on it too
+    assert "3" in chat.send("楼道灯还是不亮啊")
+    assert "楼道灯还是不亮啊" in chat.notes_on(lamp) and len(chat.cases()) == len(cases) + 1, chat.notes_on(lamp)
+
+
+
+def test_same_with_nothing_asked_is_no_report(chat):
+    reply = chat.send("一样")
+    assert chat.cases() == [] and "哪一类" not in reply and "有事您说" in reply, reply
+    chat.send(BINS)
+    reply = chat.send("一样的")
+    (bins,) = chat.cases()
+    assert chat.notes_on(bins.id) == [] and "有事您说" in reply, reply
+
+
+def test_a_matter_of_another_thing_after_a_placed_report_is_a_case_of_its_own(chat):
+    chat.send("龙湾雅苑健身器材坏了")
+    chat.now[0] += timedelta(minutes=1)
+    chat.send("楼道灯不亮了")
+    fitness, *others = chat.cases()
+    assert [case.text for case in others] == ["楼道灯不亮了"], chat.notes_on(fitness.id)
+    assert chat.notes_on(fitness.id) == []
+
+
+@pytest.mark.parametrize("kind", ["image", "voice", "location"])
+def test_media_sent_while_where_words_wait_joins_the_report_that_follows(chat, kind):
+    chat.send("东门那边")
+    chat.send(kind=kind)
+    chat.send("垃圾桶满了好几天没人倒")
+    chat.wait(timedelta(minutes=30))
+    (case,) = chat.cases()
+    assert "东门那边" in case.text and "垃圾桶" in case.text, case.text
+
+
+def test_the_opened_case_reply_has_no_blank_line(chat):
+    reply = chat.send(BINS)
+    assert "GB-" in reply and "\n\n" not in reply, reply
+
+
+def test_media_after_where_words_with_no_words_after_it_is_a_case_with_those_words(chat):
+    chat.send("北门那边")
+    chat.send(kind="image")
+    chat.wait(timedelta(minutes=30))
+    (case,) = chat.cases()
+    assert case.text == "北门那边", case.text
+
+
+def test_a_report_that_corrects_its_own_place_after_thanks_is_no_move_of_another_case(chat):
+    chat.send(BINS)
+    chat.wait(timedelta(hours=1))
+    chat.send("谢谢，另外滨江花园一期5栋，不对，是二期5栋，楼下一棵树倒了把路挡住了")
+    bins, tree = chat.cases()
+    assert "一棵树倒了" in tree.text and "移" not in " ".join(chat.notes_on(bins.id)), tree.text
+    with chat.factory() as session:
+        assert not [event for event in session.get(Case, bins.id).events if event.action == "move_place"]
