@@ -401,13 +401,18 @@ def _offer_home(session: Session, resident: Resident, unit: Unit, now: datetime)
     return render("replies/confirm_new_home", unit=unit)
 
 
+PLACE_ALONE_CHARS = 16  # an address alone is this short (我住滨江花园二期4栋); a longer text that reads as a report is one
+
+
 def address_first(session: Session, services: Services, resident: Resident, text: str, now: datetime) -> str | None:
     """An address and no matter (我住滨江花园二期4栋; the problem follows, perhaps an hour later): where the resident's
     reports go for lifecycle.yaml's qr_arrival_window, as a building's code is, with binding it offered (回复 1) when
     it is not their home already. None for other words: a report the classifier is sure of, words naming no address
     of the registry or a matter beside it, and words from a resident with an open case (a place for it: its worker
     hears them)."""
-    if services.classifier().classify(text).outcome == "match" or latest_open_case_of(session, resident):
+    long_for_a_place = len(word_characters(text)) > PLACE_ALONE_CHARS  # a short one may be a name read as a matter
+    if long_for_a_place and services.classifier().classify(text).outcome == "match" or \
+            latest_open_case_of(session, resident):
         return None
     unit = only_a_place(session, services, text)
     if unit is None:

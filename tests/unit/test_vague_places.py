@@ -216,3 +216,12 @@ def test_a_phone_number_sent_while_the_place_is_asked_is_kept_and_the_question_s
     [case] = chat.cases("vague-phone")
     assert "已记下您的联系电话 138****5670" in reply and "还差地址" in reply and "没有找到" not in reply, reply
     assert case.state == CaseState.AWAITING_PLACE
+
+
+def test_an_address_alone_whose_name_reads_as_a_matter_is_noted_not_a_case(chat):
+    """工人新村3栋 alone opened a case of 安全生产 (工人: workers); it is where the report that follows is."""
+    noted = chat.say("vague-name-matter", "工人新村3栋")
+    assert "已记下地址" in noted and not chat.cases("vague-name-matter"), noted
+    chat.say("vague-name-matter", "楼下的下水道堵了，污水冒出来")
+    [case] = chat.cases("vague-name-matter")
+    assert case.unit.address.endswith("工人新村3-4栋") and case.category != "安全生产"
