@@ -32,6 +32,8 @@ from handlers.conversation.case_reference import (
 )
 from handlers.conversation.matters import matter_rules, report_after
 from handlers.conversation.opening import Named, open_report
+from handlers.places.address import corrected
+from handlers.registry import cache as registry
 from handlers.services import Services
 from handlers.texts import render
 from models import OPEN_STATES, Case, CaseState, InboundMessage, Resident
@@ -171,11 +173,24 @@ def on_the_rated_case(session: Session, services: Services, resident: Resident, 
         return None
     if services.classifier().classify(text).outcome == "match" and not still_wrong(services, case, text):
         return None
+    if _names_another_place(session, services, case, text):
+        return None  # 滨江花园二期3栋有一棵大树倒了 after 湖景苑3栋's lamp: a report of its own, however it reads
     if is_bare_number(text):  # 4: no rating offered, nothing for the worker; the rating is asked again
         return render("replies/rating_words_kept", case=case, kept=False)
     tell_worker(session, case, "attach", resident.userid, now, text.strip())
     pending.expect(session, resident.userid, pending.RATE, {"case_id": case.id, "said": text.strip()}, now)
     return render("replies/rating_words_kept", case=case)
+
+
+def _names_another_place(session: Session, services: Services, case: Case, text: str) -> bool:
+    """Whether words name a place of the registry surely, and not the case's (another building; for a case placed at
+    an estate, another grid's)."""
+    found = services.addresses.get(session).match(corrected(fold(text)), limit=1)
+    if not found or not found[0].confident:
+        return False
+    if case.unit_id is not None:
+        return found[0].unit_id != case.unit_id
+    return registry.unit(session, found[0].unit_id).grid_id != case.grid_id
 
 
 def closing_remark(services: Services, text: str) -> bool:

@@ -173,6 +173,8 @@ def services(run: Run) -> Services:
                        ("a", "report", ((REPORTS[1], REPORTS[6]), "plain"))])  # 金桂园: the bins kept as its words
 @example(conversation=[("b", "report", ((REPORTS[5],), "plain")),  # thanks, then two matters while a place is asked:
                        ("b", "report", ((REPORTS[12], REPORTS[4]), "thanks"))])  # read as the answer, both lost
+@example(conversation=[("c", "report", ((REPORTS[0],), "plain")), ("c", "closed", None),  # the tree at another
+                       ("c", "report", ((REPORTS[-1],), "plain"))])  # estate, sent when asked to rate the lamp: kept on it
 def test_every_report_stands_in_its_own_residents_case(district, services, run, conversation):
     _start(district, run, conversation)
     for name, kind, value in conversation:
