@@ -205,8 +205,18 @@ def _sent_again(session: Session, resident: Resident, text: str, now: datetime, 
     recent = fetch_all(session, _RECENT_REPORTS, {"resident_id": resident.id, "userid": resident.userid,
                                                   "since": now - window})
     case_id = next((case_id for case_id, words, classification in recent
-                    if _same_words(_reported_words(words, classification), text)), None)
+                    if _said_again(_reported_words(words, classification), text)), None)
     return session.get(Case, case_id) if case_id is not None else None
+
+
+AGAIN_MIN_CHARS = 6  # words this long that a report ends with are its last piece sent again, not a word of it
+
+
+def _said_again(reported: str, text: str) -> bool:
+    """Whether `text` is the report `reported` sent again: the same words, or the last piece of one typed in pieces
+    (我们楼下 + 楼下的路灯不亮好几天了, then 楼下的路灯不亮好几天了)."""
+    said, again = word_characters(fold(reported)), word_characters(fold(text))
+    return said == again or len(again) >= AGAIN_MIN_CHARS and said.endswith(again)
 
 
 def _reported_words(text: str, classification: dict | None) -> str:

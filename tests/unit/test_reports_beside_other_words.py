@@ -177,3 +177,11 @@ def test_a_report_that_corrects_its_own_place_after_thanks_is_no_move_of_another
     assert "一棵树倒了" in tree.text and "移" not in " ".join(chat.notes_on(bins.id)), tree.text
     with chat.factory() as session:
         assert not [event for event in session.get(Case, bins.id).events if event.action == "move_place"]
+
+
+def test_the_last_piece_of_a_report_typed_in_pieces_sent_again_is_that_report(chat):
+    """我们楼下, then the lamp, then the lamp's words again (no answer came yet): a second case of the same words."""
+    chat.send("我们楼下")
+    first = chat.send("楼道的路灯一直不亮")
+    again = chat.send("楼道的路灯一直不亮")
+    assert len(chat.cases()) == 1 and "无需重复发送" in again, (first, again)
