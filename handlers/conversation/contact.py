@@ -12,8 +12,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from handlers.cases.case_notices import tell_worker
-from handlers.cases.records import latest_open_case
 from handlers.chat.commands import without_words, word_characters
+from handlers.conversation.case_reference import cases_in_play, followed_case
 from handlers.privacy.masking import phone_numbers
 from handlers.texts import render
 from models import Resident
@@ -29,10 +29,11 @@ def phone_alone(text: str) -> str | None:
 
 
 def keep_contact(session: Session, resident: Resident, phone: str, now: datetime) -> str:
-    """`phone` becomes the resident's contact and is added to their latest open case (told to its worker); the
-    reply says so, the number masked."""
+    """`phone` becomes the resident's contact and is added to their latest case in play — the neighbour's case their
+    report follows, when it was linked to one — (told to its worker); the reply says so, the number masked."""
     resident.phone = phone
-    case = latest_open_case(session, resident.userid)
+    in_play = cases_in_play(session, resident.userid)  # their latest report, or the neighbour's case it follows
+    case = followed_case(session, in_play[0]) if in_play else None
     if case is not None:
         tell_worker(session, case, "attach", resident.userid, now, render("notices/contact_note", phone=phone))
     return render("replies/contact_kept", phone=phone, case=case)

@@ -7,6 +7,7 @@ Every sentence here is written for this file."""
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -185,3 +186,13 @@ def test_the_last_piece_of_a_report_typed_in_pieces_sent_again_is_that_report(ch
     first = chat.send("楼道的路灯一直不亮")
     again = chat.send("楼道的路灯一直不亮")
     assert len(chat.cases()) == 1 and "无需重复发送" in again, (first, again)
+
+
+def test_a_phone_number_after_a_report_linked_to_a_neighbours_case_reaches_that_cases_worker(chat):
+    """The report followed a neighbour's open case (the same lamp); the number sent next was kept on no case."""
+    neighbour = Chat(chat.factory, chat.services, f"{chat.userid}-nb", chat.now)
+    first = neighbour.send("金桂园5栋楼道的灯不亮了，晚上上楼很黑")
+    chat.send("金桂园5栋楼道的灯不亮了，晚上上楼很黑")
+    kept = chat.send("13812340000")
+    number = re.search(r"GB-\d{6}", first).group(0)
+    assert "138****0000" in kept and number in kept, kept
