@@ -234,7 +234,7 @@ def _only_stickers(text: str, kind: str) -> bool:
 _MODIFIERS = {"Sk", "Mn", "Cf"}  # skin tones, variation selectors, joiners: parts of an emoji, not one of their own
 
 
-_OPENER_FILLERS = re.compile(r"事情|事儿|情况|问题|[我你您们要想有个一下的了吧啊呢呀请问就是这那里点儿]")
+_OPENER_FILLERS = re.compile(r"事情|事儿|情况|问题|[我你您们要想有个件事一下的了吧啊呢呀请问就是这那里点儿跟和给找]")
 
 
 def is_opener(text: str) -> bool:

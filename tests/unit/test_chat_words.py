@@ -96,6 +96,13 @@ def test_a_bare_word_for_reporting_is_an_opener_not_a_report():
     assert not any(is_opener(words) for words in ("投诉物业不作为", "举报有人违建", "报修电梯"))
 
 
+def test_everyday_ways_of_saying_there_is_something_to_report_are_openers():
+    """我要反映个事 and 有事找你们 got the whole help text, as if the resident had said nothing to act on."""
+    assert all(is_opener(words) for words in ("我要反映个事", "跟你们说个事", "我有事找你们", "我想找网格员", "有个情况要反映",
+                                              "我要报个事", "我想說件事"))
+    assert not any(is_opener(words) for words in ("说个事楼道灯坏了", "有事找网格员，楼下漏水", "楼下有事", "有事吗"))
+
+
 @pytest.mark.parametrize("answer, expected", [
     ("2", "市政设施"), ("２", "市政设施"), ("3", OTHER), ("其他", OTHER), ("都不是。", OTHER),
     ("环境卫生", "环境卫生"), ("4", None), ("0", None), ("我说的是楼下那家店", None),
