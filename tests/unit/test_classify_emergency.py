@@ -180,3 +180,25 @@ def test_a_resident_beaten_at_home_is_an_emergency_not_a_neighbours_dispute(ship
 
 def test_call_me_is_no_beating(shipped):
     assert shipped.classify("有问题可以打我电话，13800001234").category != "突发事件"
+
+
+@pytest.mark.parametrize("text, category", [
+    ("电动车停在楼梯口充电，要是着火了人都跑不出去", "消防安全"),
+    ("楼道里堆满了纸箱子，如果起火了消防车都进不来", "消防安全"),
+    ("楼下饭店的煤气罐就放在门口，一旦爆炸后果不堪设想", "安全生产"),
+])
+def test_a_fire_feared_on_a_condition_is_the_hazard_not_an_emergency(shipped, text, category):
+    """要是着火了… / 一旦爆炸… told a feared fire as a live one: urgent, the leaders paged, for a blocked stairwell."""
+    decision = shipped.classify(text)
+    assert (decision.category, decision.outcome) == (category, "match")
+
+
+@pytest.mark.parametrize("text", ["电表箱在冒烟，要是着火就完了", "插座开始冒烟了，要是着火怎么办", "煤气泄漏了，味道很大，要是爆炸怎么办"])
+def test_a_live_danger_with_a_worse_one_feared_is_still_an_emergency(shipped, text):
+    decision = shipped.classify(text)
+    assert (decision.category, decision.outcome) == ("突发事件", "match")
+
+
+@pytest.mark.parametrize("text", ["饭店油烟机冒烟了一整天，呛死人", "隔壁烟囱冒黑烟，臭得很"])
+def test_a_kitchen_or_chimney_smoking_is_no_emergency(shipped, text):
+    assert shipped.classify(text).category != "突发事件"
