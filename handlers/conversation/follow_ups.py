@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from handlers.cases.case_notices import tell_worker
-from handlers.cases.duplicates import elsewhere, same_matter
+from handlers.cases.duplicates import THING_CHARS, content, elsewhere, same_matter
 from handlers.cases.records import Place, has_no_case
 from handlers.chat import pending
 from handlers.chat.commands import (
@@ -59,18 +59,37 @@ def answer(session: Session, services: Services, resident: Resident, text: str, 
         return None
     # asking, what the words report is what is left of them (什么时候能修好 reports nothing: 修好 names no matter)
     a_report = services.classifier().classify(rest if asks else text).outcome == "match"
-    if not asks and (a_report or not still_not) and not holds_words(text, "refer_back"):
+    chase = still_not and len(content(rest)) < THING_CHARS  # 现在都没人来修: names nothing, about the open case
+    if not asks and not chase and (a_report or not still_not) and not holds_words(text, "refer_back"):
         # a report saying it is still (or again) wrong: a chase of the resident's open case of that very thing there
         # (楼道灯还是不亮 after 3栋楼道灯坏了), else a report of its own (东门路灯坏了半个月还没修)
         named = _still_wrong_there(session, services, cases, text)
         if not named:
             return None
-    if not named and a_report:
+    if not named and a_report and not chase:
         return None  # asking after another matter: a report of its own
     candidates = named or cases
     if len(candidates) > 1:
         return render("replies/follow_up_which", cases=candidates)
     return _progress_told(session, resident, candidates[0], text.strip(), now)
+
+
+def developed(session: Session, services: Services, resident: Resident, text: str, now: datetime) -> str | None:
+    """Words saying the matter of the resident's open case is getting worse or is not all done (味道越来越大了,
+    还没清完，门口还有一堆 after their drain's or rubbish's report), naming no place of the registry: added to the case
+    they point at, else their latest in someone's hands, for its worker (the reply says how to report another
+    matter). None for other words, a place named, or no such case."""
+    if not holds_words(text, "worse") or not may_be_about_a_case(text) or _names_a_place(session, services, text):
+        return None
+    cases = [case for case in cases_in_play(session, resident.userid)
+             if followed_case(session, case).state in CHASED_STATES]
+    named = pointed_at(cases, without_words(text, "worse")) or cases[:1]
+    return supplement(session, resident, followed_case(session, named[0]), text.strip(), now) if named else None
+
+
+def _names_a_place(session: Session, services: Services, text: str) -> bool:
+    found = services.addresses.get(session).match(fold(text), limit=1)
+    return bool(found) and found[0].confident
 
 
 def _still_wrong_there(session: Session, services: Services, cases: list[Case], text: str) -> list[Case]:

@@ -176,6 +176,8 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str, 
         return kept  # 灯还是不亮 after the lamp's case was closed: on it, its rating asked again
     if (back := follow_ups.back_again(session, services, resident, text, record, now)) is not None:
         return back  # 又坏了！扶手又掉了 after the handrail's case was archived: a case there again
+    if (worse := follow_ups.developed(session, services, resident, text, now)) is not None:
+        return worse  # 味道越来越大了 after the drain's report: more of that case, for its worker
     if (listed := resident_requests.progress_in_words(session, resident, text)) is not None:
         return listed  # 在哪里看进度？: the 进度 list, no report
     if where:  # 东门那边, then 垃圾桶满了: one report typed in pieces
