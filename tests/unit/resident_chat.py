@@ -6,9 +6,11 @@ from __future__ import annotations
 import itertools
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import select
 
 from config.settings import SHIPPED_CONFIG_DIR
+from demo.district import load_demo_district
 from handlers.cases.unplaced import MARK, placing_staff
 from handlers.chat.inbound import Inbound
 from handlers.clocks import run_clocks
@@ -55,3 +57,16 @@ class Chat:
     def staff(self) -> list[str]:
         with self.factory() as session:
             return [person.userid for person in placing_staff(session)]
+
+@pytest.fixture(scope="module")
+def chat(factory) -> Chat:
+    """The demo district and residents writing to it (`factory`: a migrated database, the test module's fixture)."""
+    with factory.begin() as session:
+        load_demo_district(session, SHIPPED_CONFIG_DIR)
+    return Chat(factory)
+
+
+@pytest.fixture(autouse=True)
+def next_day(chat: Chat) -> None:
+    """Three days between tests: no report is a likely duplicate of an earlier test's."""
+    chat.now += timedelta(days=3)

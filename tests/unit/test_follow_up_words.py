@@ -9,27 +9,13 @@ from datetime import timedelta
 
 import pytest
 
-from config.settings import SHIPPED_CONFIG_DIR
-from demo.district import load_demo_district
 from models import CaseState
 from tests.unit.outbox_support import factory  # noqa: F401 (fixture: a migrated database)
-from tests.unit.resident_chat import Chat
+from tests.unit.resident_chat import Chat, chat, next_day  # noqa: F401 (fixtures: the chat, a day between tests)
 
 DRAIN = "荔枝湾8栋楼下下水道堵了，脏水漫到路上"
 LIFT = "金桂园3栋电梯坏了，老人上不去楼"
 LATER = timedelta(hours=3)  # long past every window that joins a report's pieces
-
-
-@pytest.fixture(scope="module")
-def chat(factory):  # noqa: F811 (the fixture above)
-    with factory.begin() as session:
-        load_demo_district(session, SHIPPED_CONFIG_DIR)
-    return Chat(factory)
-
-
-@pytest.fixture(autouse=True)
-def next_day(chat: Chat) -> None:
-    chat.now += timedelta(days=3)
 
 
 def reported_then(chat: Chat, userid: str, report: str, later: str) -> tuple[str, list]:

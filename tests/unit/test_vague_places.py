@@ -6,32 +6,17 @@ replies ask only for what is missing. Sentences written for this test."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from config.settings import SHIPPED_CONFIG_DIR
-from demo.district import load_demo_district
 from models import CaseEvent, CaseState
 from tests.unit.outbox_support import factory  # noqa: F401 (fixture: a migrated database)
-from tests.unit.resident_chat import Chat
+from tests.unit.resident_chat import chat, next_day  # noqa: F401 (fixtures: the chat, a day between tests)
 
 LAMP = "的路灯坏了好几天了，晚上走路黑漆漆的"  # a sure 市政设施; a place before it, or none
 NOWHERE = f"路边{LAMP}"
 HANDED_OVER = "转请工作人员"  # replies/place_left_to_staff
-
-
-@pytest.fixture(scope="module")
-def chat(factory):  # noqa: F811 (the fixture above)
-    with factory.begin() as session:
-        load_demo_district(session, SHIPPED_CONFIG_DIR)
-    return Chat(factory)
-
-
-@pytest.fixture(autouse=True)
-def next_day(chat: Chat) -> None:
-    chat.now += timedelta(days=3)
 
 
 @pytest.mark.parametrize("answer", ["东门", "不知道", "我不知道是几期", "不清楚", "就在大门口", "停车场那边"])
