@@ -6,7 +6,6 @@ replies ask only for what is missing. Sentences written for this test."""
 
 from __future__ import annotations
 
-
 import pytest
 from sqlalchemy import select
 
