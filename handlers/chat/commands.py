@@ -248,6 +248,11 @@ def is_opener(text: str) -> bool:
     return not _OPENER_FILLERS.sub("", bare)
 
 
+def clarifies(text: str) -> bool:
+    """Whether `text` opens with words saying it tells more of what was just said (就是空调外机, 我说的是…)."""
+    return _bare(text).startswith(tuple(_lowered("clarifying")))
+
+
 ANNOUNCEMENT_MAX_CHARS = 30  # an announcement names its matter in a few words; a longer text is the report itself
 
 

@@ -39,6 +39,9 @@ log = logging.getLogger("gridbot.drafts")
 
 OTHER = "居民诉求-其他"
 OTHER_WORDS = frozenset({"其他", "其它", "都不是", "不知道", "不清楚", "不确定", "其他由网格员判断"})
+# The resident cannot tell which (不知道属于哪类, 我也不清楚是哪一种, 说不好): 其他, for the grid worker to sort.
+_DONT_KNOW = re.compile(r"(?:我也|我)?(?:不知道|不清楚|不确定|说不清|说不好|分不清|搞不清)(?:楚)?(?:属于|是|算|选)?"
+                        r"(?:哪|什么)?(?:一)?(?:类|个|种|项)?(?:的)?(?:啊|呢|吧|呀|哦)?")
 MAX_CHOICES = 3
 # A choice by its number, as people write it: 1, 一, 壹 (capital numerals), 第一个, 选1, 1号, perhaps with the
 # choice's name after it, as when the whole line of the question is copied back ("1 噪音扰民").
@@ -123,7 +126,7 @@ def read_choice(answer: str, choices: list[str]) -> str | None:
 
 def _named(bare: str, choices: list[str]) -> str | None:
     """The choice (or 其他) whose name `bare` is, written without punctuation."""
-    if bare in OTHER_WORDS:
+    if bare in OTHER_WORDS or _DONT_KNOW.fullmatch(bare):
         return OTHER
     return next((choice for choice in choices if word_characters(choice) == bare), None)
 

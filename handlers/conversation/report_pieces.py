@@ -10,6 +10,7 @@ from handlers.cases.records import has_no_case, latest_open_case
 from handlers.cases.timing import clock_rules
 from handlers.chat.commands import (
     announces_a_matter,
+    clarifies,
     fold,
     is_greeting,
     is_thanks,
@@ -32,11 +33,11 @@ SHORT_REPORT_CHARS = 16  # ... a report this short may go on in the next message
 def a_piece(services: Services, asked: str, text: str) -> bool:
     """Whether words sent while the report `asked` is asked back are more of it: no command, greeting, yes or
     thanks; and either `asked` is a mere piece (我们楼下, then 那个垃圾桶) or a matter announced (想投诉一下楼下烧烤店的事,
-    then its details) or the words are no report the classifier is sure of on their own (one it is sure of, after a
+    then its details) or the words say what it was (就是空调外机，嗡嗡的) or are no report the classifier is sure of on their own (one it is sure of, after a
     whole report, is new: the resident moved on)."""
     if parse_command(text, "resident") is not None or is_greeting(text) or is_yes(text) or is_thanks(text):
         return False
-    return len(word_characters(asked)) <= PIECE_CHARS or announces_a_matter(asked) or \
+    return len(word_characters(asked)) <= PIECE_CHARS or announces_a_matter(asked) or clarifies(text) or \
         services.classifier().classify(text).outcome != "match"
 
 
