@@ -115,12 +115,17 @@ def answer_address(session: Session, services: Services, resident: Resident, sta
         if spot:  # 3号楼那边, 东门: which estate's is asked, the spot kept for the answer
             pending.expect(session, resident.userid, state, {**data, "spot": spot}, now)
             return render("replies/ask_estate_of_spot", case=case, spot=spot)
+        if services.addresses.get(session).roads_in(text):  # 在湖滨路上，靠近公交站: on a road, at no house of it
+            return _to_staff(session, services, resident, case, data, text, now, spot=text.strip())
+        reported = services.classifier().classify(text).outcome != "none"
+        if not reported and holds_words(text, "question"):  # 你们是谁？ 要多久？ 啥意思: the question stands
+            return render("replies/address_still_asked", case=case, **_known(session, data))
         if just_reported(session, services, resident, text, now) is case:  # more of it: the question stands
             return follow_ups.supplement(session, resident, case, text, now)
-        if services.classifier().classify(text).outcome != "none" and not says_only_near_here(text):
+        if reported and not says_only_near_here(text):
             pending.finish(session, resident.userid)
             return None  # a new report, not an address (就在我家楼下 is neither: the estate is asked)
-        if is_chitchat(text) or holds_words(text, "question"):  # 你们是谁？ 要多久？
+        if is_chitchat(text):
             return render("replies/address_still_asked", case=case, **_known(session, data))
         return render("replies/address_not_found", case=case)
     unit = registry.unit(session, matches[0].unit_id)
@@ -165,6 +170,12 @@ def _left_to_staff(session: Session, services: Services, resident: Resident, cas
         reply = place_report(session, services, resident, case, estate_place(unit, estate, "text"), now)
         _told_after_placing(session, resident, case, text.strip(), now)
         return reply
+    return _to_staff(session, services, resident, case, data, text, now, spot)
+
+
+def _to_staff(session: Session, services: Services, resident: Resident, case: Case, data: dict, text: str,
+              now: datetime, spot: str = "") -> str:
+    """The answer's words kept on the case, handed to the staff who place reports now (the question stands)."""
     tell_worker(session, case, "attach", resident.userid, now, text.strip())
     hand_over_now(session, clock_rules(services.config_dir), case, text.strip(), now)
     return render("replies/place_left_to_staff", case=case, spot=spot, **_known(session, data))

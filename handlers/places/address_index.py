@@ -127,6 +127,7 @@ class AddressIndex:
         for name in self._by_name:
             if (on_road := road_number(name)) is not None:
                 self._roads_by_number[on_road[1]].append((on_road[0], name))
+        self._roads = frozenset(road for pairs in self._roads_by_number.values() for road, _ in pairs)
 
     def _build_automaton(self):
         automaton = ahocorasick.Automaton()
@@ -172,6 +173,11 @@ class AddressIndex:
     def names_in(self, text: str) -> list[str]:
         """The place names `text` holds exactly (normalised, in the order written; not a community's name)."""
         return [name for _, _, name in sorted(self._exact_hits(normalise_address(text))) if name in self._by_name]
+
+    def roads_in(self, text: str) -> list[str]:
+        """The roads with houses of the index that `text` names (在湖滨路上，靠近公交站 → [湖滨路]): a place on no house."""
+        normalised = normalise_address(text)
+        return [road for road in self._roads if road in normalised]
 
     def units_named(self, text: str) -> frozenset[int]:
         """The units the place names `text` holds (exactly, in any known form) may mean, whatever numbers it gives:

@@ -6,6 +6,8 @@ replies ask only for what is missing. Sentences written for this test."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -164,3 +166,26 @@ def test_an_address_alone_whose_name_reads_as_a_matter_is_noted_not_a_case(chat)
     chat.say("vague-name-matter", "楼下的下水道堵了，污水冒出来")
     [case] = chat.cases("vague-name-matter")
     assert case.unit.address.endswith("工人新村3-4栋") and case.category != "安全生产"
+
+
+@pytest.mark.parametrize("answer", ["在湖滨路上，靠近公交站", "就在湖滨路，公交站旁边"])
+def test_a_road_with_no_house_on_it_goes_to_placing_staff_with_the_words(chat, answer):
+    """在湖滨路上，靠近公交站 was read as a new report (公交站: 交通运输, a department's) and the question asked again."""
+    userid = f"vague-road-{answer}"
+    assert "具体地址" in chat.say(userid, NOWHERE)
+    reply = chat.say(userid, answer)
+    [case] = chat.cases(userid)
+    assert HANDED_OVER in reply and answer in reply and "不属于网格" not in reply, reply
+    assert case.state == CaseState.AWAITING_PLACE and chat.marked(case)
+    assert [event.note for event in case.events if event.action == "attach"] == [answer]
+
+
+@pytest.mark.parametrize("report, answer", [(NOWHERE, "啥意思"), ("楼下井盖没了，很危险", "啥意思"), (NOWHERE, "看不懂")])
+def test_a_resident_puzzled_by_the_place_question_is_asked_it_again(chat, report, answer):
+    """啥意思 was added to the report as the resident's words (after a short report, as more of it)."""
+    userid = f"vague-puzzled-{len(report)}-{answer}"
+    assert "具体地址" in chat.say(userid, report)
+    reply = chat.say(userid, answer, after=timedelta(minutes=1))  # a short report may still go on: not more of it
+    [case] = chat.cases(userid)
+    assert "还差地址" in reply and "补充" not in reply, reply
+    assert not [event for event in case.events if event.action == "attach"]
