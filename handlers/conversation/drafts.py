@@ -28,7 +28,9 @@ from handlers.cases.timing import clock_rules
 from handlers.chat import pending
 from handlers.chat.commands import fold, word_characters
 from handlers.classify import CAPITAL_NUMERALS, Catalogue, Decision, chinese_number
+from handlers.conversation.matters import matter_rules
 from handlers.conversation.opening import Opened, ensure_resident, open_report
+from handlers.conversation.report_pieces import PIECE_CHARS
 from handlers.places.routing import pick_assignee
 from handlers.services import Services
 from handlers.texts import render
@@ -119,6 +121,17 @@ def read_choice(answer: str, choices: list[str]) -> str | None:
     options = [*choices, OTHER]
     chosen = options[number - 1] if 1 <= number <= len(options) else None
     return chosen if chosen is not None and (not name or _named(name, choices) == chosen) else None
+
+
+def choice_in_words(session: Session, services: Services, answer: str, choices: list[str]) -> str | None:
+    """The offered category a short answer names in words (就是路灯啊, 应该是物业管理吧, 是物业的事: the classifier's
+    match for them); None for longer words, words naming a place, or a thing that is “too” in trouble (电梯也坏了: a
+    matter of its own)."""
+    if len(word_characters(answer)) > PIECE_CHARS or matter_rules(services.config_dir).also.search(answer) or \
+            services.addresses.get(session).match(fold(answer), limit=1):
+        return None
+    decision = services.classifier().classify(answer)
+    return decision.category if decision.outcome == "match" and decision.category in choices else None
 
 
 def _named(bare: str, choices: list[str]) -> str | None:

@@ -329,7 +329,8 @@ def _continue(session: Session, services: Services, resident: Resident, state: s
         resident.unit = unit
         return render("replies/bound", unit=unit)
     if state == pending.CHOOSE_CATEGORY:
-        chosen = drafts.read_choice(text, data["choices"])
+        chosen = drafts.read_choice(text, data["choices"]) or \
+            drafts.choice_in_words(session, services, text, data["choices"])  # 就是路灯啊
         if chosen is not None:
             return drafts.answer_choice(session, services, resident, data, chosen, record, now)
         if _same_words(text, data["text"]) or is_bare_number(text):  # sent again, or a number not offered

@@ -196,3 +196,18 @@ def test_a_phone_number_after_a_report_linked_to_a_neighbours_case_reaches_that_
     kept = chat.send("13812340000")
     number = re.search(r"GB-\d{6}", first).group(0)
     assert "138****0000" in kept and number in kept, kept
+
+
+@pytest.mark.parametrize("answer, category", [("就是路灯啊", "市政设施"), ("应该是物业管理吧", "物业管理"),
+                                              ("是物业的事", "物业管理")], ids=["lamp", "property", "its-company"])
+def test_a_category_answered_in_words_is_the_choice(chat, answer, category):
+    assert "属于哪一类" in chat.send("湖景苑11栋楼道灯坏了")  # 市政设施 or 物业管理: asked back
+    reply = chat.send(answer)
+    [case] = chat.cases()
+    assert case.category == category and case.text == "湖景苑11栋楼道灯坏了" and f"GB-{case.id:06d}" in reply, reply
+
+
+def test_another_thing_too_while_the_category_is_asked_is_a_report_of_its_own(chat):
+    chat.send("湖景苑11栋楼道灯坏了")
+    chat.send("电梯也坏了")
+    assert [case.text for case in chat.cases()] == ["湖景苑11栋楼道灯坏了", "电梯也坏了"]
