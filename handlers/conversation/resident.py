@@ -353,6 +353,8 @@ def _continue(session: Session, services: Services, resident: Resident, state: s
         if command is not None:
             return _moved_on(session, services, resident, data, text, command, record, now)
         words = where_first.joined(session, services, data["text"], text.strip()) if data.get("text") else text.strip()
+        if where_first.names_only_a_place(session, services, words):  # a photo, then 湖景苑3栋: no matter to ask
+            return drafts.open_other(session, services, resident, {**data, "text": words}, record, now).reply
         return report(session, services, resident, words, record, now, attachments=data["attachments"])
     if state == pending.WHERE_SAID:  # 东门那边 or 阳光小区二期 sent first: the report that follows is read with it
         if is_greeting(text) and not is_thanks(text):  # 在吗: the matter is still to come

@@ -211,3 +211,15 @@ def test_another_thing_too_while_the_category_is_asked_is_a_report_of_its_own(ch
     chat.send("湖景苑11栋楼道灯坏了")
     chat.send("电梯也坏了")
     assert [case.text for case in chat.cases()] == ["湖景苑11栋楼道灯坏了", "电梯也坏了"]
+
+
+@pytest.mark.parametrize("kind", ["image", "voice"])
+def test_a_place_alone_after_media_opens_it_there_unasked(chat, kind):
+    chat.send(kind=kind)
+    reply = chat.send("金桂园5栋门口")
+    [case] = chat.cases()
+    assert "哪一类" not in reply and f"GB-{case.id:06d}" in reply and "核实具体类别" in reply, reply
+    assert case.category == "居民诉求-其他" and case.state == CaseState.PENDING
+    with chat.factory() as session:
+        case = session.get(Case, case.id)
+        assert case.unit.address.endswith("金桂园5-6栋") and case.events[0].attachments[0]["kind"] == kind
