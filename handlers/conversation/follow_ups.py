@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from handlers.cases.case_notices import tell_worker
-from handlers.cases.duplicates import elsewhere, same_matter
+from handlers.cases.duplicates import THING_CHARS, content, elsewhere, same_matter
 from handlers.cases.records import Place, has_no_case
 from handlers.chat import pending
 from handlers.chat.commands import (
@@ -52,7 +52,7 @@ def answer(session: Session, services: Services, resident: Resident, text: str, 
         return None  # (a resident registered by this very message has no case to ask after: no query)
     rest = without_follow_up_words(text)
     cases = cases_in_play(session, resident.userid)
-    named = pointed_at(cases, rest)
+    named = pointed_at(cases, rest) or (_of_the_thing_named(services, cases, rest) if asks else [])
     if asks and not named and (done := pointed_at(finished_cases(session, resident.userid), rest)):
         return _progress_told(session, resident, done[0], text.strip(), now)  # 上次那个垃圾桶的事处理得怎么样了
     if not cases:
@@ -71,6 +71,15 @@ def answer(session: Session, services: Services, resident: Resident, text: str, 
     if len(candidates) > 1:
         return render("replies/follow_up_which", cases=candidates)
     return _progress_told(session, resident, candidates[0], text.strip(), now)
+
+
+def _of_the_thing_named(services: Services, cases: list[Case], rest: str) -> list[Case]:
+    """The cases of the category that a thing named in too few characters to report anything reads as (灯 of 灯修好没有,
+    路灯: no two characters shared with 楼道的灯坏了); [] for longer words, which may report a matter of their own."""
+    if not 0 < len(content(rest)) <= THING_CHARS:
+        return []
+    decision = services.classifier().classify(rest)
+    return [case for case in cases if decision.outcome == "match" and case.category == decision.category]
 
 
 def _still_wrong_there(session: Session, services: Services, cases: list[Case], text: str) -> list[Case]:

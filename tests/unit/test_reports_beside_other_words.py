@@ -223,3 +223,14 @@ def test_a_place_alone_after_media_opens_it_there_unasked(chat, kind):
     with chat.factory() as session:
         case = session.get(Case, case.id)
         assert case.unit.address.endswith("金桂园5-6栋") and case.events[0].attachments[0]["kind"] == kind
+
+
+@pytest.mark.parametrize("words", ["那个灯修好没有啊", "灯的事怎么样了", "楼道灯修好了没有"], ids=["lamp", "its-matter", "fixed-yet"])
+def test_asking_after_a_thing_in_few_words(chat, words):  # no new report
+    chat.send(LAMP)
+    chat.wait(timedelta(days=1))
+    reply = chat.send(words)
+    [lamp] = chat.cases()
+    told = lamp.duplicate_of_id or lamp.id  # (after the first test: the lamp there that their report is linked to)
+    assert f"GB-{told:06d}" in reply and "待接单" in reply and "地址" not in reply, reply
+    assert words in chat.notes_on(told)
