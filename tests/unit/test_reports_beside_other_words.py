@@ -234,3 +234,12 @@ def test_asking_after_a_thing_in_few_words(chat, words):  # no new report
     told = lamp.duplicate_of_id or lamp.id  # (after the first test: the lamp there that their report is linked to)
     assert f"GB-{told:06d}" in reply and "待接单" in reply and "地址" not in reply, reply
     assert words in chat.notes_on(told)
+
+
+def test_a_sentence_more_of_a_report_just_sent_is_no_second_report(chat):
+    chat.send("金桂园3栋楼下路灯坏了")
+    reply = chat.send("晚上黑漆漆的老人家不敢出门")  # no report the classifier reads on its own: it was asked back
+    [lamp] = chat.cases()
+    assert "晚上黑漆漆的老人家不敢出门" in chat.notes_on(lamp.id) and f"GB-{lamp.id:06d}" in reply, reply
+    chat.send("院子里天天有野猫出没")  # a sentence the classifier reads: a report of its own
+    assert [case.text for case in chat.cases()][1:] == ["院子里天天有野猫出没"]
