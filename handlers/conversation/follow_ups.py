@@ -41,10 +41,12 @@ from models import OPEN_STATES, Case, CaseState, InboundMessage, Resident
 CHASED_STATES = frozenset(OPEN_STATES) - {CaseState.AWAITING_PLACE}  # a case in someone's hands
 
 
-def answer(session: Session, services: Services, resident: Resident, text: str, now: datetime) -> str | None:
+def answer(session: Session, services: Services, resident: Resident, text: str, now: datetime,
+           placing: int | None = None) -> str | None:
     """The reply to words asking after one of the resident's cases, or saying its matter is still or again wrong (a
     chase: 楼道灯还是不亮 while their stairwell lamp's case is open); None when they ask after none (no such words, no
-    case in play, or a report of another matter, thing or place)."""
+    case in play, or a report of another matter, thing or place). `placing`: the case whose place the resident is
+    asked for, which words not pointing at it do not ask after."""
     asks = holds_words(text, "follow_up")  # 怎么样了; or it is still not done, or back again (还是那个路灯，又不亮了)
     again = holds_words(text, "again")
     still_not = holds_words(text, "still_not") or again and holds_words(text, "refer_back")
@@ -52,7 +54,9 @@ def answer(session: Session, services: Services, resident: Resident, text: str, 
         return None  # (a resident registered by this very message has no case to ask after: no query)
     rest = without_follow_up_words(text)
     cases = cases_in_play(session, resident.userid)
-    named = pointed_at(cases, rest) or (_of_the_thing_named(services, cases, rest) if asks else [])
+    named = pointed_at(cases, rest)
+    cases = cases if named else [case for case in cases if case.id != placing]
+    named = named or (_of_the_thing_named(services, cases, rest) if asks else [])
     if asks and not named and (done := pointed_at(finished_cases(session, resident.userid), rest)):
         return _progress_told(session, resident, done[0], text.strip(), now)  # 上次那个垃圾桶的事处理得怎么样了
     if not cases:

@@ -115,6 +115,9 @@ def answer_address(session: Session, services: Services, resident: Resident, sta
         if spot:  # 3号楼那边, 东门: which estate's is asked, the spot kept for the answer
             pending.expect(session, resident.userid, state, {**data, "spot": spot}, now)
             return render("replies/ask_estate_of_spot", case=case, spot=spot)
+        asks = holds_words(text, "follow_up") or holds_words(text, "still_not")  # not 还是上次那个地方: where
+        if asks and (followed := follow_ups.answer(session, services, resident, text, now, case.id)) is not None:
+            return followed  # 灯的事怎么样了: another case asked after, told as 进度 is; the question stands
         if just_reported(session, services, resident, text, now) is case:  # more of it: the question stands
             return follow_ups.supplement(session, resident, case, text, now)
         if services.classifier().classify(text).outcome != "none" and not says_only_near_here(text):

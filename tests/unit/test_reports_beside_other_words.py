@@ -243,3 +243,27 @@ def test_a_sentence_more_of_a_report_just_sent_is_no_second_report(chat):
     assert "晚上黑漆漆的老人家不敢出门" in chat.notes_on(lamp.id) and f"GB-{lamp.id:06d}" in reply, reply
     chat.send("院子里天天有野猫出没")  # a sentence the classifier reads: a report of its own
     assert [case.text for case in chat.cases()][1:] == ["院子里天天有野猫出没"]
+
+
+@pytest.mark.parametrize("words, building", [("灯的事怎么样了", 15), ("你们怎么还没来修灯", 17)], ids=["asked", "chased"])
+def test_another_case_asked_after_while_a_place_is_asked(chat, words, building):
+    chat.send(f"明湖新村{building}栋楼道的灯坏了，晚上上楼看不见")
+    chat.wait(timedelta(days=1))
+    chat.send("路边的井盖不见了")
+    reply = chat.send(words)
+    lamp, manhole = chat.cases()
+    assert f"GB-{lamp.id:06d}" in reply and "待接单" in reply and "哪一件" not in reply, reply
+    assert words in chat.notes_on(lamp.id)
+    chat.send("湖景苑5栋")  # the question stood
+    with chat.factory() as session:
+        manhole = session.get(Case, manhole.id)
+        assert manhole.state != CaseState.AWAITING_PLACE and manhole.unit.address.endswith("湖景苑5-6栋")
+
+
+def test_where_words_pointing_back_while_a_place_is_asked_ask_after_no_case(chat):
+    chat.send("明湖新村19栋楼道的灯坏了，晚上上楼看不见")
+    chat.wait(timedelta(days=1))
+    chat.send("路边的井盖不见了")
+    reply = chat.send("还是上次那个地方")  # where, not 还是 of a chase of the lamp
+    lamp, manhole = chat.cases()
+    assert f"GB-{manhole.id:06d}" in reply and chat.notes_on(lamp.id) == [], reply
