@@ -125,13 +125,15 @@ def read_choice(answer: str, choices: list[str]) -> str | None:
 
 def choice_in_words(session: Session, services: Services, answer: str, choices: list[str]) -> str | None:
     """The offered category a short answer names in words (就是路灯啊, 应该是物业管理吧, 是物业的事: the classifier's
-    match for them); None for longer words, words naming a place, or a thing that is “too” in trouble (电梯也坏了: a
-    matter of its own)."""
+    match for them); None for longer words, words naming a place, a thing and what is wrong with it (电梯坏了: a rule
+    needing both fired) or a thing that is “too” in trouble (电梯也坏了): a matter of its own."""
     if len(word_characters(answer)) > PIECE_CHARS or matter_rules(services.config_dir).also.search(answer) or \
             services.addresses.get(session).match(fold(answer), limit=1):
         return None
     decision = services.classifier().classify(answer)
-    return decision.category if decision.outcome == "match" and decision.category in choices else None
+    if decision.outcome != "match" or decision.category not in choices:
+        return None
+    return None if any(rule["kind"] == "all" for rule in decision.rules) else decision.category
 
 
 def _named(bare: str, choices: list[str]) -> str | None:
@@ -212,12 +214,14 @@ def late_choice(session: Session, services: Services, resident: Resident, text: 
     if not asked or now - case.created_at > clock_rules(services.config_dir).late_choice_window:
         return None
     chosen = read_choice(text, asked)
+    in_words = chosen is None
+    chosen = chosen or choice_in_words(session, services, text, asked)  # 是路灯
     if chosen is None:
         return None
     if chosen == OTHER or case.category != OTHER:  # nothing to change, or a worker sorted it already
         return render("replies/late_choice", case=case, chosen=chosen, outcome="kept", unsorted=case.category == OTHER)
     category = services.classifier().catalogue.get(chosen)
-    note = render("notices/late_choice_note", chosen=chosen)
+    note = render("notices/late_choice_note", chosen=chosen, words=text.strip() if in_words else "")
     if not category.grid_matter:
         tell_worker(session, case, "attach", resident.userid, now, note)
         return render("replies/late_choice", case=case, chosen=chosen, outcome="noted")

@@ -329,10 +329,12 @@ def _continue(session: Session, services: Services, resident: Resident, state: s
         resident.unit = unit
         return render("replies/bound", unit=unit)
     if state == pending.CHOOSE_CATEGORY:
-        chosen = drafts.read_choice(text, data["choices"]) or \
-            drafts.choice_in_words(session, services, text, data["choices"])  # 就是路灯啊
+        chosen = drafts.read_choice(text, data["choices"])
         if chosen is not None:
             return drafts.answer_choice(session, services, resident, data, chosen, record, now)
+        if (chosen := drafts.choice_in_words(session, services, text, data["choices"])) is not None:  # 就是路灯啊:
+            said = {**data, "text": f"{data['text']} {text.strip()}"}  # its words kept, lest they said more
+            return drafts.answer_choice(session, services, resident, said, chosen, record, now)
         if _same_words(text, data["text"]) or is_bare_number(text):  # sent again, or a number not offered
             return drafts.ask_again(services, data)
         if _a_question_to_us(services, text) or _only_a_greeting(text):  # 你们多久能来？, 喂: no more of the report,

@@ -204,13 +204,24 @@ def test_a_category_answered_in_words_is_the_choice(chat, answer, category):
     assert "属于哪一类" in chat.send("湖景苑11栋楼道灯坏了")  # 市政设施 or 物业管理: asked back
     reply = chat.send(answer)
     [case] = chat.cases()
-    assert case.category == category and case.text == "湖景苑11栋楼道灯坏了" and f"GB-{case.id:06d}" in reply, reply
+    assert case.category == category and case.text == f"湖景苑11栋楼道灯坏了 {answer}" and f"GB-{case.id:06d}" in reply
 
 
-def test_another_thing_too_while_the_category_is_asked_is_a_report_of_its_own(chat):
+@pytest.mark.parametrize("words", ["电梯也坏了", "电梯坏了"], ids=["too", "broken"])
+def test_another_thing_while_asked_back_is_a_report(chat, words):
     chat.send("湖景苑11栋楼道灯坏了")
-    chat.send("电梯也坏了")
-    assert [case.text for case in chat.cases()] == ["湖景苑11栋楼道灯坏了", "电梯也坏了"]
+    chat.send(words)
+    assert [case.text for case in chat.cases()] == ["湖景苑11栋楼道灯坏了", words]
+
+
+def test_a_category_in_words_after_the_time_out(chat):
+    chat.send("湖景苑11栋楼道灯坏了")
+    chat.wait(timedelta(minutes=15))  # opened as 其他
+    reply = chat.send("是路灯")
+    [case] = chat.cases()
+    assert case.category == "市政设施" and f"GB-{case.id:06d}" in reply and "地址" not in reply, reply
+    with chat.factory() as session:
+        assert any("是路灯" in (event.note or "") for event in session.get(Case, case.id).events)
 
 
 @pytest.mark.parametrize("kind", ["image", "voice"])
