@@ -180,6 +180,11 @@ def test_an_unsatisfied_answer_that_says_why_is_its_own_reason():
     assert not any(gives_a_reason(words) for words in ("还没弄好啊", "不太满意", "真的不满意！", "根本没修好"))
 
 
+def test_an_unsatisfied_answer_that_says_why_in_a_clause_of_one_word_is_its_own_reason():
+    assert gives_a_reason("根本没修好，还是黑的") and gives_a_reason("没弄好，臭")
+    assert not any(gives_a_reason(words) for words in ("不满意，哎", "没修好啊！！", "不行，真的"))
+
+
 def test_a_category_is_offered_with_its_first_examples():
     assert hint_of("路灯、井盖、道路、下水道") == "路灯、井盖、道路等"
     assert hint_of("违建、私搭乱建") == "违建、私搭乱建" and hint_of("") == ""
