@@ -40,7 +40,8 @@ from models.outbox import queue_notice
 log = logging.getLogger("gridbot.drafts")
 
 OTHER = "居民诉求-其他"
-OTHER_WORDS = frozenset({"其他", "其它", "都不是", "不知道", "不清楚", "不确定", "其他由网格员判断"})
+OTHER_WORDS = frozenset({"其他", "其它", "都不是", "不知道", "不清楚", "不确定", "随便", "其他由网格员判断"})
+_PARTICLES = re.compile(r"(?<=.)[吧啊呀哦嘛呢哈啦]+$")  # 第一个吧, 不知道啊: the answer said the way people say it
 MAX_CHOICES = 3
 # A choice by its number, as people write it: 1, 一, 壹 (capital numerals), 第一个, 选1, 1号, perhaps with the
 # choice's name after it, as when the whole line of the question is copied back ("1 噪音扰民").
@@ -108,8 +109,9 @@ def join(session: Session, services: Services, resident: Resident, draft: dict, 
 
 def read_choice(answer: str, choices: list[str]) -> str | None:
     """The category an answer to the ask-back names: its number however written (2, ２, 二, 贰, 第二个, 选2,
-    "2、"), its name (also in traditional characters), both ("2 市政设施") or 其他; None: not an answer."""
-    bare = word_characters(fold(answer)).translate(CAPITAL_NUMERALS)
+    "2、"), its name (also in traditional characters), both ("2 市政设施") or 其他, perhaps with a particle after it
+    (第一个吧, 不知道啊); None: not an answer."""
+    bare = _PARTICLES.sub("", word_characters(fold(answer)).translate(CAPITAL_NUMERALS))
     named = _named(bare, choices)
     if named is not None or not bare:
         return named

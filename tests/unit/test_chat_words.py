@@ -114,6 +114,14 @@ def test_an_ask_back_answer_is_read_however_the_number_or_name_is_written(answer
     assert read_choice(answer, ["环境卫生", "市政设施"]) == expected
 
 
+@pytest.mark.parametrize("answer, expected", [
+    ("第二个吧", "市政设施"), ("2啊", "市政设施"), ("选1吧！", "环境卫生"), ("不知道啊", OTHER), ("不清楚哦", OTHER),
+    ("随便吧", OTHER), ("吧", None), ("一楼的灯坏了啊", None),
+])
+def test_an_ask_back_answer_said_with_a_particle_after_it(answer, expected):  # they were kept as more of the report
+    assert read_choice(answer, ["环境卫生", "市政设施"]) == expected
+
+
 def test_a_note_keeps_the_senders_own_characters_while_the_number_is_read_folded():
     command = parse_command("办结１２，已清走两车垃圾，楼道干净了！", "worker")
     ref, note = split_ref(command.args)
