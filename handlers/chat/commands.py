@@ -397,14 +397,17 @@ def rating_in_words(text: str) -> str | None:
 
 
 def gives_a_reason(text: str) -> bool:
-    """Whether an unsatisfied answer says why beside its rating word: 还没弄好，还在冒水 does, 还没弄好啊 does not (the
-    rating words and fillers taken out, two word characters or more are left)."""
-    rest = fold(text).lower()
+    """Whether an unsatisfied answer says why beside its rating word: 还没弄好，还在冒水 does, and so does a clause of
+    its own after it (没修好，还是黑的); 还没弄好啊 does not (the rating words and fillers taken out, two word characters
+    or more are left, or one in a clause apart)."""
     vocabulary = _vocabulary()
     words = [word.lower() for kind in vocabulary["rating_words"].values() for word in kind]
-    for word in sorted(words + vocabulary["rating_fillers"], key=len, reverse=True):
-        rest = rest.replace(word, "")
-    return len(word_characters(rest)) >= 2
+    left = []
+    for clause in _PUNCT.split(fold(text).lower()):
+        for word in sorted(words + vocabulary["rating_fillers"], key=len, reverse=True):
+            clause = clause.replace(word, "")
+        left.append(len(word_characters(clause)))
+    return sum(left) >= 2 or len(left) > 1 and any(left)
 
 
 def suggest(text: str, audience: str) -> str | None:

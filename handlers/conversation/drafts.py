@@ -28,7 +28,9 @@ from handlers.cases.timing import clock_rules
 from handlers.chat import pending
 from handlers.chat.commands import fold, word_characters
 from handlers.classify import CAPITAL_NUMERALS, Catalogue, Decision, chinese_number
+from handlers.conversation.matters import matter_rules
 from handlers.conversation.opening import Opened, ensure_resident, open_report
+from handlers.conversation.report_pieces import PIECE_CHARS
 from handlers.places.routing import pick_assignee
 from handlers.services import Services
 from handlers.texts import render
@@ -38,10 +40,11 @@ from models.outbox import queue_notice
 log = logging.getLogger("gridbot.drafts")
 
 OTHER = "居民诉求-其他"
-OTHER_WORDS = frozenset({"其他", "其它", "都不是", "不知道", "不清楚", "不确定", "其他由网格员判断"})
+OTHER_WORDS = frozenset({"其他", "其它", "都不是", "不知道", "不清楚", "不确定", "随便", "其他由网格员判断"})
 # The resident cannot tell which (不知道属于哪类, 我也不清楚是哪一种, 说不好): 其他, for the grid worker to sort.
 _DONT_KNOW = re.compile(r"(?:我也|我)?(?:不知道|不清楚|不确定|说不清|说不好|分不清|搞不清)(?:楚)?(?:属于|是|算|选)?"
                         r"(?:哪|什么)?(?:一)?(?:类|个|种|项)?(?:的)?(?:啊|呢|吧|呀|哦)?")
+_PARTICLES = re.compile(r"(?<=.)[吧啊呀哦嘛呢哈啦]+$")  # 第一个吧, 不知道啊: the answer said the way people say it
 MAX_CHOICES = 3
 # A choice by its number, as people write it: 1, 一, 壹 (capital numerals), 第一个, 选1, 1号, perhaps with the
 # choice's name after it, as when the whole line of the question is copied back ("1 噪音扰民").
@@ -109,8 +112,9 @@ def join(session: Session, services: Services, resident: Resident, draft: dict, 
 
 def read_choice(answer: str, choices: list[str]) -> str | None:
     """The category an answer to the ask-back names: its number however written (2, ２, 二, 贰, 第二个, 选2,
-    "2、"), its name (also in traditional characters), both ("2 市政设施") or 其他; None: not an answer."""
-    bare = word_characters(fold(answer)).translate(CAPITAL_NUMERALS)
+    "2、"), its name (also in traditional characters), both ("2 市政设施") or 其他, perhaps with a particle after it
+    (第一个吧, 不知道啊); None: not an answer."""
+    bare = _PARTICLES.sub("", word_characters(fold(answer)).translate(CAPITAL_NUMERALS))
     named = _named(bare, choices)
     if named is not None or not bare:
         return named
@@ -122,6 +126,19 @@ def read_choice(answer: str, choices: list[str]) -> str | None:
     options = [*choices, OTHER]
     chosen = options[number - 1] if 1 <= number <= len(options) else None
     return chosen if chosen is not None and (not name or _named(name, choices) == chosen) else None
+
+
+def choice_in_words(session: Session, services: Services, answer: str, choices: list[str]) -> str | None:
+    """The offered category a short answer names in words (就是路灯啊, 应该是物业管理吧, 是物业的事: the classifier's
+    match for them); None for longer words, words naming a place, a thing and what is wrong with it (电梯坏了: a rule
+    needing both fired) or a thing that is “too” in trouble (电梯也坏了): a matter of its own."""
+    if len(word_characters(answer)) > PIECE_CHARS or matter_rules(services.config_dir).also.search(answer) or \
+            services.addresses.get(session).match(fold(answer), limit=1):
+        return None
+    decision = services.classifier().classify(answer)
+    if decision.outcome != "match" or decision.category not in choices:
+        return None
+    return None if any(rule["kind"] == "all" for rule in decision.rules) else decision.category
 
 
 def _named(bare: str, choices: list[str]) -> str | None:
@@ -202,12 +219,14 @@ def late_choice(session: Session, services: Services, resident: Resident, text: 
     if not asked or now - case.created_at > clock_rules(services.config_dir).late_choice_window:
         return None
     chosen = read_choice(text, asked)
+    in_words = chosen is None
+    chosen = chosen or choice_in_words(session, services, text, asked)  # 是路灯
     if chosen is None:
         return None
     if chosen == OTHER or case.category != OTHER:  # nothing to change, or a worker sorted it already
         return render("replies/late_choice", case=case, chosen=chosen, outcome="kept", unsorted=case.category == OTHER)
     category = services.classifier().catalogue.get(chosen)
-    note = render("notices/late_choice_note", chosen=chosen)
+    note = render("notices/late_choice_note", chosen=chosen, words=text.strip() if in_words else "")
     if not category.grid_matter:
         tell_worker(session, case, "attach", resident.userid, now, note)
         return render("replies/late_choice", case=case, chosen=chosen, outcome="noted")

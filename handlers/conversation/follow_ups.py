@@ -41,10 +41,12 @@ from models import OPEN_STATES, Case, CaseState, InboundMessage, Resident
 CHASED_STATES = frozenset(OPEN_STATES) - {CaseState.AWAITING_PLACE}  # a case in someone's hands
 
 
-def answer(session: Session, services: Services, resident: Resident, text: str, now: datetime) -> str | None:
+def answer(session: Session, services: Services, resident: Resident, text: str, now: datetime,
+           placing: int | None = None) -> str | None:
     """The reply to words asking after one of the resident's cases, or saying its matter is still or again wrong (a
     chase: 楼道灯还是不亮 while their stairwell lamp's case is open); None when they ask after none (no such words, no
-    case in play, or a report of another matter, thing or place)."""
+    case in play, or a report of another matter, thing or place). `placing`: the case whose place the resident is
+    asked for, which words not pointing at it do not ask after."""
     asks = holds_words(text, "follow_up")  # 怎么样了; or it is still not done, or back again (还是那个路灯，又不亮了)
     again = holds_words(text, "again")
     still_not = holds_words(text, "still_not") or again and holds_words(text, "refer_back")
@@ -53,6 +55,8 @@ def answer(session: Session, services: Services, resident: Resident, text: str, 
     rest = without_follow_up_words(text)
     cases = cases_in_play(session, resident.userid)
     named = pointed_at(cases, rest)
+    cases = cases if named else [case for case in cases if case.id != placing]
+    named = named or (_of_the_thing_named(services, cases, rest) if asks else [])
     if asks and not named and (done := pointed_at(finished_cases(session, resident.userid), rest)):
         return _progress_told(session, resident, done[0], text.strip(), now)  # 上次那个垃圾桶的事处理得怎么样了
     if not cases:
@@ -90,6 +94,15 @@ def developed(session: Session, services: Services, resident: Resident, text: st
 def _names_a_place(session: Session, services: Services, text: str) -> bool:
     found = services.addresses.get(session).match(fold(text), limit=1)
     return bool(found) and found[0].confident
+
+
+def _of_the_thing_named(services: Services, cases: list[Case], rest: str) -> list[Case]:
+    """The cases of the category that a thing named in too few characters to report anything reads as (灯 of 灯修好没有,
+    路灯: no two characters shared with 楼道的灯坏了); [] for longer words, which may report a matter of their own."""
+    if not 0 < len(content(rest)) <= THING_CHARS:
+        return []
+    decision = services.classifier().classify(rest)
+    return [case for case in cases if decision.outcome == "match" and case.category == decision.category]
 
 
 def _still_wrong_there(session: Session, services: Services, cases: list[Case], text: str) -> list[Case]:

@@ -117,6 +117,9 @@ def answer_address(session: Session, services: Services, resident: Resident, sta
             return render("replies/ask_estate_of_spot", case=case, spot=spot)
         if services.addresses.get(session).roads_in(text):  # 在湖滨路上，靠近公交站: on a road, at no house of it
             return _to_staff(session, services, resident, case, data, text, now, spot=text.strip())
+        asks = holds_words(text, "follow_up") or holds_words(text, "still_not")  # not 还是上次那个地方: where
+        if asks and (followed := follow_ups.answer(session, services, resident, text, now, case.id)) is not None:
+            return followed  # 灯的事怎么样了: another case asked after, told as 进度 is; the question stands
         reported = services.classifier().classify(text).outcome != "none"
         if not reported and holds_words(text, "question"):  # 你们是谁？ 要多久？ 啥意思: the question stands
             return render("replies/address_still_asked", case=case, **_known(session, data))

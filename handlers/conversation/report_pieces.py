@@ -46,14 +46,19 @@ def just_reported(session: Session, services: Services, resident: Resident, text
     """The case the resident reported moments ago (lifecycle.yaml's pieces_window) in a few words that `text` is
     more of: a short text (满了好几天了, 都没人来收) naming no place of its own, no clear report of another category on
     its own (停水了 after a street lamp: `alone`, the text's decision when known), with which the case's words still
-    read as its category. A report typed in several messages is one case, not one per line; after a whole report
-    (more than SHORT_REPORT_CHARS) a new short text is a new report. A case the resident reopened (不满意) moments ago
-    takes any few words naming no place (还在漏: why it is not done)."""
-    if len(word_characters(text)) > FOLLOW_UP_CHARS:
-        return _announced(session, services, resident, text, now, alone)
+    read as its category; or a longer one the classifier cannot read as a report of its own (晚上黑漆漆的老人家不敢出门
+    after 金桂园3栋楼下路灯坏了: it would be asked back). A report typed in several messages is one case, not one per
+    line; after a whole report (more than SHORT_REPORT_CHARS) a new short text is a new report. A case the resident
+    reopened (不满意) moments ago takes any few words naming no place (还在漏: why it is not done)."""
+    longer = len(word_characters(text)) > FOLLOW_UP_CHARS
+    if longer:
+        announced = _announced(session, services, resident, text, now, alone)
+        alone = alone or services.classifier().classify(text)
+        if announced is not None or alone.outcome != "ask":
+            return announced  # a sentence the classifier reads (院子里天天有野猫出没), or none: not more of a report
     case = latest_open_case(session, resident.userid)
     window = clock_rules(services.config_dir).pieces_window
-    if case is not None and _reopened_by(case, resident.userid, now - window):
+    if not longer and case is not None and _reopened_by(case, resident.userid, now - window):
         return None if services.addresses.get(session).match(fold(text), limit=1) else case
     if case is None or now - case.created_at > window or len(word_characters(case.text)) > SHORT_REPORT_CHARS:
         return None

@@ -334,6 +334,9 @@ def _continue(session: Session, services: Services, resident: Resident, state: s
         chosen = drafts.read_choice(text, data["choices"])
         if chosen is not None:
             return drafts.answer_choice(session, services, resident, data, chosen, record, now)
+        if (chosen := drafts.choice_in_words(session, services, text, data["choices"])) is not None:  # 就是路灯啊:
+            said = {**data, "text": f"{data['text']} {text.strip()}"}  # its words kept, lest they said more
+            return drafts.answer_choice(session, services, resident, said, chosen, record, now)
         if _same_words(text, data["text"]) or is_bare_number(text):  # sent again, or a number not offered
             return drafts.ask_again(services, data)
         if _a_question_to_us(services, text) or _only_a_greeting(text):  # 你们多久能来？, 喂: no more of the report,
@@ -354,6 +357,8 @@ def _continue(session: Session, services: Services, resident: Resident, state: s
         if command is not None:
             return _moved_on(session, services, resident, data, text, command, record, now)
         words = where_first.joined(session, services, data["text"], text.strip()) if data.get("text") else text.strip()
+        if where_first.names_only_a_place(session, services, words):  # a photo, then 湖景苑3栋: no matter to ask
+            return drafts.open_other(session, services, resident, {**data, "text": words}, record, now).reply
         return report(session, services, resident, words, record, now, attachments=data["attachments"])
     if state == pending.WHERE_SAID:  # 东门那边 or 阳光小区二期 sent first: the report that follows is read with it
         if is_greeting(text) and not is_thanks(text):  # 在吗: the matter is still to come

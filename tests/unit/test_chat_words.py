@@ -121,6 +121,14 @@ def test_an_ask_back_answer_is_read_however_the_number_or_name_is_written(answer
     assert read_choice(answer, ["环境卫生", "市政设施"]) == expected
 
 
+@pytest.mark.parametrize("answer, expected", [
+    ("第二个吧", "市政设施"), ("2啊", "市政设施"), ("选1吧！", "环境卫生"), ("不知道啊", OTHER), ("不清楚哦", OTHER),
+    ("随便吧", OTHER), ("吧", None), ("一楼的灯坏了啊", None),
+])
+def test_an_ask_back_answer_said_with_a_particle_after_it(answer, expected):  # they were kept as more of the report
+    assert read_choice(answer, ["环境卫生", "市政设施"]) == expected
+
+
 def test_a_note_keeps_the_senders_own_characters_while_the_number_is_read_folded():
     command = parse_command("办结１２，已清走两车垃圾，楼道干净了！", "worker")
     ref, note = split_ref(command.args)
@@ -185,6 +193,11 @@ def test_only_refs_finds_further_case_numbers_and_nothing_in_words(text, refs):
 def test_an_unsatisfied_answer_that_says_why_is_its_own_reason():
     assert gives_a_reason("还没弄好，水还在往外冒") and gives_a_reason("不满意，垃圾第二天又堆满了")
     assert not any(gives_a_reason(words) for words in ("还没弄好啊", "不太满意", "真的不满意！", "根本没修好"))
+
+
+def test_an_unsatisfied_answer_that_says_why_in_a_clause_of_one_word_is_its_own_reason():
+    assert gives_a_reason("根本没修好，还是黑的") and gives_a_reason("没弄好，臭")
+    assert not any(gives_a_reason(words) for words in ("不满意，哎", "没修好啊！！", "不行，真的"))
 
 
 def test_a_category_is_offered_with_its_first_examples():

@@ -196,3 +196,85 @@ def test_a_phone_number_after_a_report_linked_to_a_neighbours_case_reaches_that_
     kept = chat.send("13812340000")
     number = re.search(r"GB-\d{6}", first).group(0)
     assert "138****0000" in kept and number in kept, kept
+
+
+@pytest.mark.parametrize("answer, category", [("就是路灯啊", "市政设施"), ("应该是物业管理吧", "物业管理"),
+                                              ("是物业的事", "物业管理")], ids=["lamp", "property", "its-company"])
+def test_a_category_answered_in_words_is_the_choice(chat, answer, category):
+    assert "属于哪一类" in chat.send("湖景苑11栋楼道灯坏了")  # 市政设施 or 物业管理: asked back
+    reply = chat.send(answer)
+    [case] = chat.cases()
+    assert case.category == category and case.text == f"湖景苑11栋楼道灯坏了 {answer}" and f"GB-{case.id:06d}" in reply
+
+
+@pytest.mark.parametrize("words", ["电梯也坏了", "电梯坏了"], ids=["too", "broken"])
+def test_another_thing_while_asked_back_is_a_report(chat, words):
+    chat.send("湖景苑11栋楼道灯坏了")
+    chat.send(words)
+    assert [case.text for case in chat.cases()] == ["湖景苑11栋楼道灯坏了", words]
+
+
+def test_a_category_in_words_after_the_time_out(chat):
+    chat.send("湖景苑11栋楼道灯坏了")
+    chat.wait(timedelta(minutes=15))  # opened as 其他
+    reply = chat.send("是路灯")
+    [case] = chat.cases()
+    assert case.category == "市政设施" and f"GB-{case.id:06d}" in reply and "地址" not in reply, reply
+    with chat.factory() as session:
+        assert any("是路灯" in (event.note or "") for event in session.get(Case, case.id).events)
+
+
+@pytest.mark.parametrize("kind", ["image", "voice"])
+def test_a_place_alone_after_media_opens_it_there_unasked(chat, kind):
+    chat.send(kind=kind)
+    reply = chat.send("金桂园5栋门口")
+    [case] = chat.cases()
+    assert "哪一类" not in reply and f"GB-{case.id:06d}" in reply and "核实具体类别" in reply, reply
+    assert case.category == "居民诉求-其他" and case.state == CaseState.PENDING
+    with chat.factory() as session:
+        case = session.get(Case, case.id)
+        assert case.unit.address.endswith("金桂园5-6栋") and case.events[0].attachments[0]["kind"] == kind
+
+
+@pytest.mark.parametrize("words", ["那个灯修好没有啊", "灯的事怎么样了", "楼道灯修好了没有"], ids=["lamp", "its-matter", "fixed-yet"])
+def test_asking_after_a_thing_in_few_words(chat, words):  # no new report
+    chat.send(LAMP)
+    chat.wait(timedelta(days=1))
+    reply = chat.send(words)
+    [lamp] = chat.cases()
+    told = lamp.duplicate_of_id or lamp.id  # (after the first test: the lamp there that their report is linked to)
+    assert f"GB-{told:06d}" in reply and "待接单" in reply and "地址" not in reply, reply
+    assert words in chat.notes_on(told)
+
+
+def test_a_sentence_more_of_a_report_just_sent_is_no_second_report(chat):
+    chat.send("金桂园3栋楼下路灯坏了")
+    reply = chat.send("晚上黑漆漆的老人家不敢出门")  # no report the classifier reads on its own: it was asked back
+    [lamp] = chat.cases()
+    assert "晚上黑漆漆的老人家不敢出门" in chat.notes_on(lamp.id) and f"GB-{lamp.id:06d}" in reply, reply
+    chat.send("院子里天天有野猫出没")  # a sentence the classifier reads: a report of its own
+    assert [case.text for case in chat.cases()][1:] == ["院子里天天有野猫出没"]
+
+
+@pytest.mark.parametrize("words, building", [("灯的事怎么样了", 15), ("你们怎么还没来修灯", 17)], ids=["asked", "chased"])
+def test_another_case_asked_after_while_a_place_is_asked(chat, words, building):
+    chat.send(f"明湖新村{building}栋楼道的灯坏了，晚上上楼看不见")
+    chat.wait(timedelta(days=1))
+    chat.send("路边的井盖不见了")
+    reply = chat.send(words)
+    lamp, manhole = chat.cases()
+    assert f"GB-{lamp.id:06d}" in reply and "待接单" in reply and "哪一件" not in reply, reply
+    assert words in chat.notes_on(lamp.id)
+    chat.send("湖景苑5栋")  # the question stood
+    with chat.factory() as session:
+        manhole = session.get(Case, manhole.id)
+        assert manhole.state != CaseState.AWAITING_PLACE and manhole.unit.address.endswith("湖景苑5-6栋")
+
+
+def test_where_words_pointing_back_while_a_place_is_asked_ask_after_no_case(chat):
+    chat.send("明湖新村19栋楼道的灯坏了，晚上上楼看不见")
+    chat.wait(timedelta(days=1))
+    chat.send("路边的井盖不见了")
+    reply = chat.send("还是上次那个地方")  # where, not 还是 of a chase of the lamp
+    lamp, manhole = chat.cases()
+    assert f"GB-{manhole.id:06d}" in reply and chat.notes_on(lamp.id) == [], reply
