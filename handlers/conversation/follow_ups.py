@@ -196,10 +196,13 @@ def _names_another_place(session: Session, services: Services, case: Case, text:
 def closing_remark(services: Services, text: str) -> bool:
     """Whether words thank us or say a matter is sorted (灯修好了，谢谢师傅, 好的谢谢) and report nothing: thanks or sorted
     words, nothing still wrong (还没修好), and no report the classifier reads in them."""
-    if holds_words(text, "still_not"):
-        return False
-    said = holds_words(text, "thanks") or holds_words(text, "resolved")
-    return said and services.classifier().classify(text).outcome == "none"
+    return closing_words(text) and services.classifier().classify(text).outcome == "none"
+
+
+def closing_words(text: str) -> bool:
+    """Whether words hold thanks or sorted words and nothing still wrong (还没修好): a closing remark when the
+    classifier reads no report in them (`closing_remark`)."""
+    return not holds_words(text, "still_not") and (holds_words(text, "thanks") or holds_words(text, "resolved"))
 
 
 def thanks_for_the_fix(services: Services, text: str) -> bool:

@@ -19,7 +19,9 @@ from demo.district import load_demo_district
 from handlers.cases.records import latest_open_case
 from handlers.chat import pending
 from handlers.chat.inbound import Inbound
+from handlers.classify import load_classifier
 from handlers.clocks import run_clocks
+from handlers.conversation.remark_first import past_a_remark
 from handlers.intake import dispatch
 from handlers.services import Services
 from models import Case, CaseState
@@ -196,3 +198,23 @@ def test_a_phone_number_after_a_report_linked_to_a_neighbours_case_reaches_that_
     kept = chat.send("13812340000")
     number = re.search(r"GB-\d{6}", first).group(0)
     assert "138****0000" in kept and number in kept, kept
+
+
+@dataclass
+class Reading:
+    """The shipped classifier, noting each text it is asked to read."""
+
+    read: list[str] = field(default_factory=list)
+
+    def classify(self, text: str):
+        self.read.append(text)
+        return load_classifier(SHIPPED_CONFIG_DIR).classify(text)
+
+
+def test_a_report_with_no_remark_before_a_clause_is_read_whole_not_clause_by_clause():
+    reading = Reading()
+    services = Services(config_dir=SHIPPED_CONFIG_DIR, classifier_source=lambda: reading)
+    assert past_a_remark(services, LAMP, None) == LAMP
+    assert reading.read == [LAMP]  # the words after its comma are not read as a report of their own
+    thanked = "修好了谢谢，还有个事，" + BINS
+    assert past_a_remark(services, thanked, None) == BINS  # thanks first: the report from the matter on, as before
