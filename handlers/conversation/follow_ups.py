@@ -90,8 +90,8 @@ def still_wrong_when_closed(session: Session, services: Services, resident: Resi
     """Words saying the resident's case closed and waiting for their rating is still wrong (灯还是不亮 after the
     lamp's case was closed), sent when its rating is no longer asked: kept on it as when it is
     (`on_the_rated_case`); None for other words."""
-    if not says_still_wrong(text) or not may_be_about_a_case(text):
-        return None
+    if not says_still_wrong(text) or not may_be_about_a_case(text) or has_no_case(session, resident):
+        return None  # (a resident registered by this very message has no case: no query)
     case = next((case for case in cases_in_play(session, resident.userid) if case.state == CaseState.CLOSED), None)
     if case is None or not still_wrong(services, case, text):
         return None
