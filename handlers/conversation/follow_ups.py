@@ -122,8 +122,8 @@ def still_wrong_when_closed(session: Session, services: Services, resident: Resi
     """Words saying the resident's case closed and waiting for their rating is still wrong (灯还是不亮 after the
     lamp's case was closed), sent when its rating is no longer asked: kept on it as when it is
     (`on_the_rated_case`); None for other words."""
-    if not says_still_wrong(text) or not may_be_about_a_case(text):
-        return None
+    if not says_still_wrong(text) or not may_be_about_a_case(text) or has_no_case(session, resident):
+        return None  # (a resident registered by this very message has no case: no query)
     case = next((case for case in cases_in_play(session, resident.userid) if case.state == CaseState.CLOSED), None)
     if case is None or not still_wrong(services, case, text):
         return None
@@ -228,10 +228,13 @@ def _names_another_place(session: Session, services: Services, case: Case, text:
 def closing_remark(services: Services, text: str) -> bool:
     """Whether words thank us or say a matter is sorted (灯修好了，谢谢师傅, 好的谢谢) and report nothing: thanks or sorted
     words, nothing still wrong (还没修好), and no report the classifier reads in them."""
-    if holds_words(text, "still_not"):
-        return False
-    said = holds_words(text, "thanks") or holds_words(text, "resolved")
-    return said and services.classifier().classify(text).outcome == "none"
+    return closing_words(text) and services.classifier().classify(text).outcome == "none"
+
+
+def closing_words(text: str) -> bool:
+    """Whether words hold thanks or sorted words and nothing still wrong (还没修好): a closing remark when the
+    classifier reads no report in them (`closing_remark`)."""
+    return not holds_words(text, "still_not") and (holds_words(text, "thanks") or holds_words(text, "resolved"))
 
 
 def thanks_for_the_fix(services: Services, text: str) -> bool:

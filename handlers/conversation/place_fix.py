@@ -13,7 +13,7 @@ from handlers.cases.authority import Actor
 from handlers.cases.case_notices import tell_worker
 from handlers.cases.duplicates import content, place_words, shares_a_piece
 from handlers.cases.place_moves import MOVABLE, move_place
-from handlers.cases.records import Place, latest_open_case
+from handlers.cases.records import Place, latest_open_case_of
 from handlers.cases.timing import clock_rules
 from handlers.chat.commands import fold, says_only_where
 from handlers.classify import Decision
@@ -45,7 +45,7 @@ def moved(session: Session, services: Services, resident: Resident, text: str, n
     words = correcting_words(text)
     if words is None and (len(text) > ESTATE_WORDS_CHARS or not names_a_spot(text)):
         return None
-    case = latest_open_case(session, resident.userid)
+    case = latest_open_case_of(session, resident)  # on the resident's own cases: not every open case read
     if case is None or case.state not in MOVABLE or case.grid is None:
         return None
     estate = _estate_of(case)

@@ -73,12 +73,23 @@ def past_a_remark(services: Services, text: str, command: Command | None) -> str
     does a report whose first words are more than a remark (湖景苑3栋门口，垃圾桶满了: its place)."""
     if command is not None:
         return text
-    report = report_after(services.classifier(), text, matter_rules(services.config_dir))
+    rules = matter_rules(services.config_dir)
+    clauses = later_clauses(text, rules)
+    if not clauses or not any(_may_be_a_remark(text[:said]) for _, said, _ in clauses) and \
+            services.classifier().classify(text).outcome != "none":
+        return text  # no words before a later clause may be a remark, and the whole reads as a report: no clause read
+    report = report_after(services.classifier(), text, rules)
     if report is None:
         return text
     head = text[:len(text) - len(report)]
     remark = is_thanks(head) or is_greeting(head) or is_opener(head) or follow_ups.closing_remark(services, head)
     return report if remark or services.classifier().classify(text).outcome == "none" else text
+
+
+def _may_be_a_remark(words: str) -> bool:
+    """Whether `words` may be the remark `past_a_remark` passes over, by their words alone (the classifier not
+    asked): thanks, a greeting (or no words: stickers, emoji), an opener, or thanks or sorted words."""
+    return is_thanks(words) or is_greeting(words) or is_opener(words) or follow_ups.closing_words(words)
 
 
 def _rating_before(services: Services, case: Case, head: str, asked: bool, reason_asked: bool) -> \

@@ -206,18 +206,18 @@ def _sent_again(session: Session, resident: Resident, text: str, now: datetime, 
     flush_pending(session, Case)
     recent = fetch_all(session, _RECENT_REPORTS, {"resident_id": resident.id, "userid": resident.userid,
                                                   "since": now - window})
+    again = _words(text)  # folded once, not once per recent case
     case_id = next((case_id for case_id, words, classification in recent
-                    if _said_again(_reported_words(words, classification), text)), None)
+                    if _said_again(_words(_reported_words(words, classification)), again)), None)
     return session.get(Case, case_id) if case_id is not None else None
 
 
 AGAIN_MIN_CHARS = 6  # words this long that a report ends with are its last piece sent again, not a word of it
 
 
-def _said_again(reported: str, text: str) -> bool:
-    """Whether `text` is the report `reported` sent again: the same words, or the last piece of one typed in pieces
-    (我们楼下 + 楼下的路灯不亮好几天了, then 楼下的路灯不亮好几天了)."""
-    said, again = word_characters(fold(reported)), word_characters(fold(text))
+def _said_again(said: str, again: str) -> bool:
+    """Whether words `again` are the report `said` sent again (both as `_words` gives them): the same words, or the
+    last piece of one typed in pieces (我们楼下 + 楼下的路灯不亮好几天了, then 楼下的路灯不亮好几天了)."""
     return said == again or len(again) >= AGAIN_MIN_CHARS and said.endswith(again)
 
 
@@ -255,7 +255,12 @@ def _a_closing_remark(services: Services, text: str) -> bool:
 
 def _same_words(first: str, second: str) -> bool:
     """Whether two texts say the same, leaving out punctuation, spaces, full-width and traditional forms."""
-    return word_characters(fold(first)) == word_characters(fold(second))
+    return _words(first) == _words(second)
+
+
+def _words(text: str) -> str:
+    """What texts are compared on: their word characters, full-width and traditional forms folded."""
+    return word_characters(fold(text))
 
 
 def report(session: Session, services: Services, resident: Resident, text: str,

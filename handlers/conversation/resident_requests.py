@@ -13,7 +13,7 @@ from handlers.cases.case_notices import notify_event, tell_worker
 from handlers.cases.case_work import release_duplicates, reopen_clock, stand_alone, stop_following
 from handlers.cases.duplicates import content, place_words
 from handlers.cases.lifecycle import allowed
-from handlers.cases.records import apply_action, latest_open_case_of
+from handlers.cases.records import apply_action, has_no_case, latest_open_case_of
 from handlers.cases.timing import clock_rules
 from handlers.chat import pending
 from handlers.chat.case_numbers import parse_case_number
@@ -348,6 +348,8 @@ def case_to_rate(session: Session, services: Services, resident: Resident, asked
     if asked is not None:
         case = session.get(Case, asked)
         return case if case is not None and _still_rateable(session, resident, case) else None
+    if has_no_case(session, resident):
+        return None  # registered by this very message: no case of theirs, none they follow (no query)
     if (latest := _latest_rateable(session, resident)) is not None:
         return latest
     archived = _latest_archived(session, resident, now - clock_rules(services.config_dir).late_rating_window)

@@ -15,6 +15,7 @@ from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import ahocorasick
 from rapidfuzz import fuzz
@@ -93,6 +94,9 @@ class _Entry:
     numbers: Designators
 
 
+RANKINGS_KEPT = 64  # normalised texts whose rankings an index keeps (`AddressIndex.match`)
+
+
 class AddressIndex:
     """An immutable, thread-safe index of unit addresses (build once, match many)."""
 
@@ -128,6 +132,7 @@ class AddressIndex:
             if (on_road := road_number(name)) is not None:
                 self._roads_by_number[on_road[1]].append((on_road[0], name))
         self._roads = frozenset(road for pairs in self._roads_by_number.values() for road, _ in pairs)
+        self._ranking = lru_cache(maxsize=RANKINGS_KEPT)(self._ranked)
 
     def _build_automaton(self):
         automaton = ahocorasick.Automaton()
@@ -208,10 +213,18 @@ class AddressIndex:
         return scores
 
     def match(self, text: str, limit: int = 1) -> list[AddressMatch]:
-        """The best units for `text`, best first; `confident` on the first only when it is clear."""
+        """The best units for `text`, best first; `confident` on the first only when it is clear. The rankings of the
+        last `RANKINGS_KEPT` texts are kept: one report's words are matched by several checks (an address alone, the
+        place of the report, a matter come back)."""
         normalised = normalise_address(text)
         if not normalised:
             return []
+        ranked, clear = self._ranking(normalised)
+        return [AddressMatch(self._entries[index].unit_id, round(score, 1), clear and i == 0)
+                for i, (index, score) in enumerate(ranked[:limit])]
+
+    def _ranked(self, normalised: str) -> tuple[tuple[tuple[int, float], ...], bool]:
+        """Every unit `normalised` may mean as (entry index, score), best first, and whether the first is clear."""
         spans = self._exact_hits(normalised)
         lanes = [name for _, _, name in spans if name.endswith(LANE_WORDS)]
         if lanes and (houses := lane_houses_as_buildings(normalised, lanes)) != normalised:
@@ -233,11 +246,7 @@ class AddressIndex:
             self._scored(best, self._by_area[area], 100.0, wanted, area=True)
         ranked = sorted(((index, score) for index, score in best.items() if score >= REPORTED),
                         key=lambda item: (-item[1], item[0]))
-        if not ranked:
-            return []
-        clear = self._clear(ranked, spans, names, areas)
-        return [AddressMatch(self._entries[index].unit_id, round(score, 1), clear and i == 0)
-                for i, (index, score) in enumerate(ranked[:limit])]
+        return tuple(ranked), bool(ranked) and self._clear(ranked, spans, names, areas)
 
     def _doors_as_buildings(self, normalised: str, spans: list[tuple[int, int, str]]) -> str:
         """`normalised` with 新城家园18号门口 read as building 18's door when a unit of 新城家园 has a building 18."""

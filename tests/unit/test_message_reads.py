@@ -9,11 +9,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, insert, select
 
+from config.settings import SHIPPED_CONFIG_DIR
 from handlers.cases.records import latest_open_case_of
 from handlers.chat import pending
+from handlers.conversation import follow_ups, place_fix, remark_first
 from handlers.conversation import resident as resident_messages
 from handlers.conversation.opening import resident_and_conversation
 from handlers.progress_links import SESSION_KEY, LinkSigner, case_for_link, link_for, revoke
+from handlers.services import Services
 from models import Case, CaseState, Grid, ProgressLink, Resident, Unit, utcnow
 from models.rows import add_inserted, update_loaded
 from models.statements import insert_row
@@ -389,3 +392,25 @@ def test_the_repeat_check_after_the_duplicate_check_reads_nothing_again_and_find
     with statements(session) as seen:
         assert likely_repeat(session, again, rules.repeat_window, rules.duplicate_similarity) == alone
     assert seen == []
+
+
+def test_words_saying_again_wrong_from_someone_registered_now_read_no_case(session):
+    """A first-time resident's report saying something is wrong again (又坏了, a typhoon night's 电梯又坏了) is no
+    rating nor words for a closed case of theirs: they have none, and no case is read to find that out."""
+    resident, convo = resident_and_conversation(session, "first-time-again")
+    services = Services(config_dir=SHIPPED_CONFIG_DIR)
+    text, now = "楼下的路灯又坏了，晚上黑乎乎的", utcnow()
+    with statements(session) as seen:
+        assert remark_first.rated_first(session, services, resident, convo, text, None, now) is None
+        assert follow_ups.still_wrong_when_closed(session, services, resident, text, now) is None
+    assert not [sql for sql in seen if "FROM cases" in sql or "case_followers" in sql]
+
+
+def test_a_short_report_naming_a_building_from_someone_registered_now_reads_no_case(session):
+    """湖景苑5栋电梯坏了 from a first-time resident may read as a place correction by its length (place_fix.moved):
+    they have no case to move, and no case is read to find that out (it read every open case, newest first)."""
+    resident, _ = resident_and_conversation(session, "first-time-short")
+    with statements(session) as seen:
+        assert place_fix.moved(session, Services(config_dir=SHIPPED_CONFIG_DIR), resident, "湖景苑5栋电梯坏了",
+                               utcnow()) is None
+    assert not [sql for sql in seen if "FROM cases" in sql]

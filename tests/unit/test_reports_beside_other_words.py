@@ -19,7 +19,9 @@ from demo.district import load_demo_district
 from handlers.cases.records import latest_open_case
 from handlers.chat import pending
 from handlers.chat.inbound import Inbound
+from handlers.classify import load_classifier
 from handlers.clocks import run_clocks
+from handlers.conversation.remark_first import past_a_remark
 from handlers.intake import dispatch
 from handlers.services import Services
 from models import Case, CaseState
@@ -278,3 +280,23 @@ def test_where_words_pointing_back_while_a_place_is_asked_ask_after_no_case(chat
     reply = chat.send("还是上次那个地方")  # where, not 还是 of a chase of the lamp
     lamp, manhole = chat.cases()
     assert f"GB-{manhole.id:06d}" in reply and chat.notes_on(lamp.id) == [], reply
+
+
+@dataclass
+class Reading:
+    """The shipped classifier, noting each text it is asked to read."""
+
+    read: list[str] = field(default_factory=list)
+
+    def classify(self, text: str):
+        self.read.append(text)
+        return load_classifier(SHIPPED_CONFIG_DIR).classify(text)
+
+
+def test_a_report_with_no_remark_before_a_clause_is_read_whole_not_clause_by_clause():
+    reading = Reading()
+    services = Services(config_dir=SHIPPED_CONFIG_DIR, classifier_source=lambda: reading)
+    assert past_a_remark(services, LAMP, None) == LAMP
+    assert reading.read == [LAMP]  # the words after its comma are not read as a report of their own
+    thanked = "修好了谢谢，还有个事，" + BINS
+    assert past_a_remark(services, thanked, None) == BINS  # thanks first: the report from the matter on, as before

@@ -65,6 +65,17 @@ def test_buildings_written_with_a_dot_in_two_units_are_no_confident_answer():
     assert not matches[0].confident and {m.unit_id for m in matches[:2]} == {1, 2}
 
 
+def test_words_matched_again_are_ranked_once_each_limit_cut_from_the_same_ranking():
+    """A report's words are matched by several checks (an address alone with limit 1, the report's place with the
+    tied units): the ranking of words read once is kept, the answers are those of the first reading."""
+    index = AddressIndex([UnitPlace(1, "阳光小区1栋", (), ()), UnitPlace(2, "阳光小区3栋", (), ()),
+                          UnitPlace(3, "阳光小区13栋", (), ())])
+    tied = index.match("阳光小区3栋楼下的灯坏了", limit=3)
+    assert index.match("阳光小区３栋楼下的灯坏了", limit=1) == tied[:1] and tied[0].unit_id == 2 and tied[0].confident
+    assert index.match("阳光小区1.3栋楼下的灯坏了", limit=1)[0].confident is False
+    assert index._ranking.cache_info().misses == 2  # the full-width 3 folds to the words read first
+
+
 def test_village_groups_in_any_wording():
     for written in ("石湾村3组", "石湾村三队", "石湾村第三村民小组", "石灣村第三村民小組"):
         assert designators(normalise_address(written)).groups == {"3"}, written
