@@ -282,6 +282,13 @@ def corrected(text: str) -> str:
     return text
 
 
+def corrects_itself(text: str) -> bool:
+    """Whether a correction in `text` takes back a place `text` itself names before it (滨江花园一期3栋门口，说错了，应该是
+    二期3栋), not one written in an earlier message (说错了，应该是二期3栋)."""
+    simplified = to_simplified(nfkc(text))
+    return corrected(simplified) != simplified
+
+
 def correcting_words(text: str) -> str | None:
     """The words naming the right place when `text`, sent on its own, takes back a place written before (说错了
     应该是8栋, 是8栋门口，不是6栋, 二期3栋才对, 搞错了，是金桂园): `text` without the correction's own words and what it

@@ -182,6 +182,18 @@ def test_a_report_that_corrects_its_own_place_after_thanks_is_no_move_of_another
         assert not [event for event in session.get(Case, bins.id).events if event.action == "move_place"]
 
 
+def test_a_matter_added_after_a_report_that_corrects_its_own_place_is_no_move_of_the_case_before(chat):
+    """The fire lane again, then 另外 a tree whose place the resident corrects (fuzz seed 14): read as moving the fire
+    lane's case to the tree's place, the message's words were on no case."""
+    chat.send("金桂园5栋楼下的消防通道被电动车堵住了")
+    chat.wait(timedelta(hours=1))
+    chat.send("消防通道被好几辆车堵死了。另外湖景苑6栋门口，说错了，应该是8栋门口，有一棵大树倒在路中间")
+    first, *others = chat.cases()
+    assert any("消防通道被好几辆车堵死了" in case.text for case in others), [case.text for case in others]
+    with chat.factory() as session:
+        assert not [event for event in session.get(Case, first.id).events if event.action == "move_place"]
+
+
 def test_the_last_piece_of_a_report_typed_in_pieces_sent_again_is_that_report(chat):
     """我们楼下, then the lamp, then the lamp's words again (no answer came yet): a second case of the same words."""
     chat.send("我们楼下")
