@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from config.settings import SHIPPED_CONFIG_DIR
-from handlers.cases.duplicates import elsewhere, spots
+from handlers.cases.duplicates import content, elsewhere, shares_a_piece, spots
 from handlers.chat.commands import fold, is_opener, word_characters
 from handlers.classify import Classifier, Decision
 from handlers.places.address import Designators, designators, joined_places, normalise_address
@@ -115,7 +115,7 @@ def matters(classifier: Classifier, text: str, decision: Decision, rules: Matter
         if not clear_report(alone, rules.part_sure, rules.model_sure) or alone.category != group.decision.category:
             return None  # its clauses together read otherwise: one report after all
         parts.append(Part(text[group.said:group.end], alone, groups[0].lead if parts else ""))
-    return parts if _all_apart(parts) else None
+    return parts if _all_apart(parts, rules) else None
 
 
 def parts_of(classifier: Classifier, index: AddressIndex, text: str, decision: Decision,
@@ -261,7 +261,8 @@ def _grouped(classifier: Classifier, text: str, rules: MatterRules) -> list[_Gro
                     current.lead = text[current.start:start]
                 current.end, current.first, current.decision = end, words, decision
                 continue
-            if decision.category != current.decision.category or elsewhere(before, words):
+            if _apart(before, words, decision.category != current.decision.category,
+                      _announced(text[said:end], rules)):
                 groups.append(_Group(start, end, words, decision, said=said))
                 continue
         if current.decision is not None and following is not None and text[end:following[0]].strip() in rules.lists:
@@ -289,10 +290,24 @@ def _readable(words: str, rules: MatterRules) -> bool:
     return len(word_characters(words)) >= rules.min_part_chars and rules.goes_on.search(words) is None
 
 
-def _all_apart(parts: list[Part]) -> bool:
-    """Whether every two parts are separate matters: other categories, or one category at other numbered spots."""
-    return all(a.decision.category != b.decision.category or elsewhere(a.text, b.text)
+def _all_apart(parts: list[Part], rules: MatterRules) -> bool:
+    """Whether every two parts are separate matters (`_apart`)."""
+    return all(_apart(a.text, b.text, a.decision.category != b.decision.category, _announced(b.text, rules))
                for i, a in enumerate(parts) for b in parts[i + 1:])
+
+
+def _announced(words: str, rules: MatterRules) -> bool:
+    """Whether a matter's words as written say it is another one: they start with a word that adds a matter (另外,
+    顺便说下); 还有 only with a thing “also” in trouble (还有门禁也刷不开: not 还有很多蚊子, which says what else is there)."""
+    word = next((word for word in sorted(rules.words, key=len, reverse=True) if words.startswith(word)), None)
+    return word is not None and (not word.startswith("还有") or rules.also.search(words[len(word):]) is not None)
+
+
+def _apart(first: str, second: str, other_category: bool, announced: bool) -> bool:
+    """Whether the words of two matters are separate matters: of other categories, at other numbered spots, or, the
+    second `announced` as another (另外, 还有), about another thing (井盖压坏了。另外小区的路灯也不亮了)."""
+    return other_category or elsewhere(first, second) or \
+        announced and not shares_a_piece(content(first), content(second))
 
 
 def later_clauses(text: str, rules: MatterRules) -> list[tuple[int, int, str]]:

@@ -27,6 +27,10 @@ TWO_MATTERS = [
     # a comma, then another thing that is broken too (…也…): two matters when both are clear and of two categories
     ("楼下路灯坏了，垃圾桶也满了没人收", [("楼下路灯坏了", "市政设施"), ("垃圾桶也满了没人收", "环境卫生")]),
     ("单元门的门禁坏了，楼下的垃圾也好几天没人收", [("单元门的门禁坏了", "物业管理"), ("楼下的垃圾也好几天没人收", "环境卫生")]),
+    # one category, said to be another matter (另外; 还有 with a thing “also” in trouble) about another thing
+    ("滨江花园二期2栋旁边的井盖被车压坏了。另外小区的路灯也有好几盏不亮了",
+     [("滨江花园二期2栋旁边的井盖被车压坏了", "市政设施"), ("另外小区的路灯也有好几盏不亮了", "市政设施")]),
+    ("明湖新村5栋电梯坏了，还有门禁也刷不开", [("明湖新村5栋电梯坏了", "物业管理"), ("还有门禁也刷不开", "物业管理")]),
     # a part no rule reads, that the model is all but certain of (matters.yaml's model_sure)
     ("单元门口的路灯坏了，还有楼上天天弹钢琴到半夜", [("单元门口的路灯坏了", "市政设施"), ("还有楼上天天弹钢琴到半夜", "噪音扰民")]),
 ]
@@ -47,6 +51,9 @@ ONE_MATTER = [
     "电梯坏了，物业也不管",  # what the matter lacks, not a matter of its own
     "楼道的声控灯坏了，晚上啥也看不见",  # 啥也: "at all", not "also"
     "井盖缺了一块，差点崴脚！在公交站牌旁边",  # 在…: where the matter is, not another matter
+    "湖景苑3栋楼道的灯坏了。还有楼道的灯开关也坏了",  # another matter said, but of the same thing (楼道的灯)
+    "金桂园门口垃圾桶满了。另外垃圾桶旁边的垃圾也没人收",  # the same thing: one matter
+    "小区河沟里的水又黑又臭，还有好多蚊子",  # 还有 saying what else is there, no thing “also” in trouble
 ]
 
 
