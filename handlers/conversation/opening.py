@@ -107,7 +107,8 @@ def open_report(session: Session, services: Services, resident: Resident, text: 
     if record is not None:
         record.case_id = case.id
     if place.grid is None:
-        return Opened(ask_place(session, resident.userid, case, asked, now), case)
+        spoken = any(attachment.get("kind") == "voice" for attachment in attachments or [])
+        return Opened(ask_place(session, resident.userid, case, asked, now, spoken=spoken), case)
     original = announce(session, case, rules, now, compare=not sorted_later, tell=tell)
     if original is not None:
         return Opened(render("replies/duplicate_linked", case=case, original=original), case)
@@ -263,15 +264,17 @@ def estate_place(unit: Unit, estate: str, source: str) -> Place:
     return Place(unit.grid, None, source, {"lat": None, "lng": None, "label": estate})
 
 
-def ask_place(session: Session, userid: str, case: Case, named: Named, now: datetime, spot: str | None = None) -> str:
+def ask_place(session: Session, userid: str, case: Case, named: Named, now: datetime, spot: str | None = None,
+              spoken: bool = False) -> str:
     """The question a case without a place asks (and the state its answer is read in): which part of the estate
     named (its phase only when the building is known: the report's, or the `spot` its resident gave, kept for the
-    answer), whether the guess (a unit, or an estate in one grid) is the place, or where."""
+    answer), whether the guess (a unit, or an estate in one grid) is the place, or where (`spoken`: the report came
+    by voice, and so may the place)."""
     if named.guess is None:
         pending.expect(session, userid, pending.AWAIT_ADDRESS, {"case_id": case.id, "choices": named.choices}, now)
         if named.choices:
             return render("replies/ask_which_place", case=case, choices=named.choices)
-        return render("replies/ask_address", case=case)
+        return render("replies/ask_address", case=case, spoken=spoken)
     pending.expect(session, userid, pending.CONFIRM_ADDRESS,
                    {"case_id": case.id, "unit_id": named.guess.id, "estate": named.estate, "whole": named.whole}
                    | ({"spot": spot} if spot else {}), now)

@@ -27,12 +27,14 @@ class Chat:
         self.now = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
         self.services = Services(config_dir=SHIPPED_CONFIG_DIR, clock=lambda: self.now)
 
-    def say(self, userid: str, text: str, after: timedelta = timedelta(minutes=4)) -> str:
-        """What `userid` is answered to `text`, sent `after` their last (by default past pieces_window: each text is
-        read on its own)."""
+    def say(self, userid: str, text: str, after: timedelta = timedelta(minutes=4), kind: str = "text") -> str:
+        """What `userid` is answered to `text` (or to media of `kind`), sent `after` their last (by default past
+        pieces_window: each text is read on its own)."""
         self.now += after
-        return dispatch.process(self.factory, self.services, Inbound(msg_key=f"vague-{next(self.keys)}",
-                                                                     userid=userid, kind="text", text=text))
+        key = f"vague-{next(self.keys)}"
+        inbound = Inbound(msg_key=key, userid=userid, kind="text", text=text) if kind == "text" else \
+            Inbound(msg_key=key, userid=userid, kind=kind, media_id=f"{key}-media")
+        return dispatch.process(self.factory, self.services, inbound)
 
     def wait(self, minutes: int) -> dict:
         self.now += timedelta(minutes=minutes)

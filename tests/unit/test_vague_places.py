@@ -189,3 +189,15 @@ def test_a_resident_puzzled_by_the_place_question_is_asked_it_again(chat, report
     [case] = chat.cases(userid)
     assert "还差地址" in reply and "补充" not in reply, reply
     assert not [event for event in case.events if event.action == "attach"]
+
+
+def test_a_report_by_voice_alone_is_told_it_may_say_its_place_by_voice_too(chat):
+    """An elderly resident who cannot type sent a voice message: the place question asked only for typed words."""
+    userid = "vague-voice-alone"
+    chat.say(userid, "", kind="voice")
+    chat.wait(5)  # media_wait: opened as 其他, its place asked
+    [case] = chat.cases(userid)
+    [asked] = [text for text in chat.sent(userid, case) if "具体地址" in text]
+    assert "语音" in asked and f"GB-{case.id:06d}" in asked, asked
+    typed = "vague-typed"
+    assert "语音" not in chat.say(typed, NOWHERE)
