@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from os.path import commonprefix
 
@@ -48,7 +48,7 @@ _RESIDENT_AND_CONVERSATION = (select(_RESIDENTS, _CONVERSATIONS).select_from(_AS
                               .outerjoin(_RESIDENTS, _RESIDENTS.c.userid == _ASKED.c.userid)
                               .outerjoin(_CONVERSATIONS, _CONVERSATIONS.c.userid == _ASKED.c.userid))
 _SELECTED = tuple(_RESIDENT_AND_CONVERSATION.selected_columns)  # the row's values, by column, for `held`
-_PLACED_LATELY = (select(Case.unit_id).where(Case.resident_id == bindparam("resident_id"), Case.unit_id.is_not(None),
+_PLACED_LATELY = (select(Case.unit_id, Case.id).where(Case.resident_id == bindparam("resident_id"), Case.unit_id.is_not(None),
                                              Case.created_at >= bindparam("since"))
                   .order_by(Case.id.desc()).limit(1))
 
@@ -150,7 +150,10 @@ def find_place(session: Session, services: Services, resident: Resident, text: s
     known = known_place(resident, now, window)
     named = _named_in_words(session, services, text, known.unit if known is not None else None)
     if named.place is None and known is None and (recent := _placed_lately(session, resident, now - window)):
-        named = _named_in_words(session, services, text, recent)  # 湖景苑5栋…, then 还有5栋电梯坏了: that 5栋
+        unit, case_id = recent
+        named = _named_in_words(session, services, text, unit)  # 湖景苑5栋…, then 还有5栋电梯坏了: that 5栋
+        if named.place is None and named.guess is None and not named.choices:  # nothing named: 一样 may answer
+            named = replace(named, lately=(case_id, unit.address))
     if named.place is not None and named.place.unit is not None:
         return named.place, Named()
     if known is not None and not named.may_be(known.unit):
@@ -161,14 +164,14 @@ def find_place(session: Session, services: Services, resident: Resident, text: s
     return named.place or Place(None, None, None), named
 
 
-def _placed_lately(session: Session, resident: Resident, since: datetime) -> Unit | None:
-    """The building of the resident's latest report placed at one since `since`: the estate a building number alone
-    in their next report is read in."""
+def _placed_lately(session: Session, resident: Resident, since: datetime) -> tuple[Unit, int] | None:
+    """The building of the resident's latest report placed at one since `since` (the estate a building number alone
+    in their next report is read in), and that report's case id."""
     if has_no_case(session, resident):
         return None
     flush_pending(session, Case)
     found = fetch_all(session, _PLACED_LATELY, {"resident_id": resident.id, "since": since})
-    return registry.unit(session, found[0][0]) if found else None
+    return (registry.unit(session, found[0][0]), found[0][1]) if found else None
 
 
 def _named_in_words(session: Session, services: Services, text: str, home: Unit | None) -> Named:
@@ -213,6 +216,7 @@ class Named:
     whole: bool = False  # the estate's parts lie in one grid: whether it is the estate is asked (a misspelt name)
     choices: tuple[str, ...] = ()
     candidates: frozenset[int] = frozenset()
+    lately: tuple[int, str] | None = None  # nothing named: (the case, the address) of the resident's report just placed
 
     def may_be(self, unit: Unit) -> bool:
         """Whether `unit` may be the place the words mean (one of the units they name alike, if they name several):
@@ -271,10 +275,13 @@ def ask_place(session: Session, userid: str, case: Case, named: Named, now: date
     answer), whether the guess (a unit, or an estate in one grid) is the place, or where (`spoken`: the report came
     by voice, and so may the place)."""
     if named.guess is None:
-        pending.expect(session, userid, pending.AWAIT_ADDRESS, {"case_id": case.id, "choices": named.choices}, now)
+        after = {"after": named.lately[0]} if named.lately else {}  # 一样: where that report is
+        pending.expect(session, userid, pending.AWAIT_ADDRESS, {"case_id": case.id, "choices": named.choices} | after,
+                       now)
         if named.choices:
             return render("replies/ask_which_place", case=case, choices=named.choices)
-        return render("replies/ask_address", case=case, spoken=spoken)
+        return render("replies/ask_address", case=case, spoken=spoken,
+                      lately=named.lately[1] if named.lately else None)
     pending.expect(session, userid, pending.CONFIRM_ADDRESS,
                    {"case_id": case.id, "unit_id": named.guess.id, "estate": named.estate, "whole": named.whole}
                    | ({"spot": spot} if spot else {}), now)

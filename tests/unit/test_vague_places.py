@@ -201,3 +201,15 @@ def test_a_report_by_voice_alone_is_told_it_may_say_its_place_by_voice_too(chat)
     assert "语音" in asked and f"GB-{case.id:06d}" in asked, asked
     typed = "vague-typed"
     assert "语音" not in chat.say(typed, NOWHERE)
+
+
+def test_a_second_report_with_no_place_offers_the_place_of_the_one_just_placed(chat):
+    """对了，楼下还有个井盖松了 minutes after a report placed at 金桂园5栋: the question offers that place, 一样 takes it."""
+    userid = "vague-lately"
+    assert "已登记" in chat.say(userid, "金桂园5栋楼道灯坏了，晚上看不见路")
+    asked = chat.say(userid, "对了，楼下还有个井盖松了")
+    assert "金桂园5-6栋" in asked and "一样" in asked, asked
+    chat.say(userid, "一样")
+    first, second = chat.cases(userid)
+    assert second.state == CaseState.PENDING and second.unit_id == first.unit_id
+    assert "一样" not in chat.say("vague-first-report", "对了，楼下还有个井盖松了")  # nothing placed lately: no offer
