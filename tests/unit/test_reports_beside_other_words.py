@@ -312,3 +312,15 @@ def test_a_report_with_no_remark_before_a_clause_is_read_whole_not_clause_by_cla
     assert reading.read == [LAMP]  # the words after its comma are not read as a report of their own
     thanked = "修好了谢谢，还有个事，" + BINS
     assert past_a_remark(services, thanked, None) == BINS  # thanks first: the report from the matter on, as before
+
+
+def test_a_photo_after_a_report_linked_to_a_neighbours_case_reaches_that_case(chat):
+    neighbour = Chat(chat.factory, chat.services, f"{chat.userid}-nb", chat.now)
+    neighbour.send("荔枝湾小区5栋门口的垃圾桶满了，两天没人收")
+    chat.send("荔枝湾小区5栋门口垃圾桶都满出来了，好几天没人清")
+    reply = chat.send(kind="image")
+    [followed] = neighbour.cases()
+    assert f"GB-{followed.id:06d}" in reply and "说说问题" not in reply, reply  # it waited for words of a new report
+    with chat.factory() as session:
+        [photo] = [event for event in session.get(Case, followed.id).events if event.actor == chat.userid]
+        assert photo.attachments[0]["kind"] == "image"
