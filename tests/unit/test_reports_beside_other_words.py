@@ -324,3 +324,11 @@ def test_a_photo_after_a_report_linked_to_a_neighbours_case_reaches_that_case(ch
     with chat.factory() as session:
         [photo] = [event for event in session.get(Case, followed.id).events if event.actor == chat.userid]
         assert photo.attachments[0]["kind"] == "image"
+
+
+def test_another_thing_with_its_place_while_one_is_asked(chat):
+    chat.send("路边的井盖不见了，很危险")  # its place asked
+    chat.send("湖景苑10栋楼道的灯坏了，晚上上楼看不见")  # not its place: a lamp of the same category, elsewhere
+    manhole, lamp = chat.cases()
+    assert manhole.state == CaseState.AWAITING_PLACE and chat.notes_on(manhole.id) == []
+    assert lamp.text == "湖景苑10栋楼道的灯坏了，晚上上楼看不见" and lamp.state == CaseState.PENDING
