@@ -42,6 +42,13 @@ def finished_cases(session: Session, userid: str) -> list[Case]:
                                 .order_by(Case.id.desc()).limit(IN_PLAY_LIMIT)))
 
 
+def latest_in_play(session: Session, userid: str) -> Case | None:
+    """The case the resident's latest report in play stands for: their own, or the neighbour's case it was linked to
+    (what they send next, a photo or a phone number, is for that case's worker)."""
+    in_play = cases_in_play(session, userid)
+    return followed_case(session, in_play[0]) if in_play else None
+
+
 def followed_case(session: Session, case: Case) -> Case:
     """The case `case` stands for: the one it follows when it is a report linked to another's, else itself."""
     return session.get(Case, case.duplicate_of_id) if case.state == CaseState.MERGED else case

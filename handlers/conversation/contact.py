@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from handlers.cases.case_notices import tell_worker
 from handlers.chat.commands import without_words, word_characters
-from handlers.conversation.case_reference import cases_in_play, followed_case
+from handlers.conversation.case_reference import latest_in_play
 from handlers.privacy.masking import phone_numbers
 from handlers.texts import render
 from models import Resident
@@ -32,8 +32,7 @@ def keep_contact(session: Session, resident: Resident, phone: str, now: datetime
     """`phone` becomes the resident's contact and is added to their latest case in play — the neighbour's case their
     report follows, when it was linked to one — (told to its worker); the reply says so, the number masked."""
     resident.phone = phone
-    in_play = cases_in_play(session, resident.userid)  # their latest report, or the neighbour's case it follows
-    case = followed_case(session, in_play[0]) if in_play else None
+    case = latest_in_play(session, resident.userid)  # their latest report, or the neighbour's case it follows
     if case is not None:
         tell_worker(session, case, "attach", resident.userid, now, render("notices/contact_note", phone=phone))
     return render("replies/contact_kept", phone=phone, case=case)

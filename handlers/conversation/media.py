@@ -14,6 +14,7 @@ from handlers.chat import pending
 from handlers.chat.commands import fold
 from handlers.chat.inbound import MEDIA_KINDS, Inbound, attachment_of
 from handlers.conversation import drafts
+from handlers.conversation.case_reference import latest_in_play
 from handlers.conversation.opening import TIED_UNITS, ask_place, located, named_place, place_report
 from handlers.places.address import without_denied
 from handlers.services import Services
@@ -72,7 +73,7 @@ def handle_media(session: Session, services: Services, resident: Resident, convo
         return drafts.add_attachment(session, convo, attachment, now)
     if convo is not None and convo.state == pending.WHERE_SAID:  # 东门那边, then a photo: the report's, words to come
         return drafts.wait_for_words(session, services, resident, attachment, now, convo.data["text"])
-    case = latest_open_case(session, resident.userid)
+    case = latest_in_play(session, resident.userid)  # a photo after a report linked to a neighbour's: that case's
     if case is None:
         return drafts.wait_for_words(session, services, resident, attachment, now)
     return _attached(session, resident, case, attachment, note, now)
@@ -83,4 +84,5 @@ def _attached(session: Session, resident: Resident, case: Case, attachment: dict
     """Media or a location added to the resident's case and told to its worker (a voice message may hold the
     report's details), as words added with 补充 are."""
     tell_worker(session, case, "attach", resident.userid, now, note, [attachment])
-    return render("replies/attached", case=case, kind=attachment["kind"])
+    holder = resident.userid if case.reporter_userid != resident.userid else None  # a case they follow: their link
+    return render("replies/attached", case=case, kind=attachment["kind"], holder=holder)

@@ -43,7 +43,7 @@ from handlers.conversation.opening import (
     place_report,
     reported_building,
 )
-from handlers.conversation.report_pieces import just_reported
+from handlers.conversation.report_pieces import just_reported, names_another_thing
 from handlers.places.address import (
     Designators,
     chosen_place,
@@ -264,9 +264,12 @@ def _another_matter(services: Services, case: Case, answer: str, rest: str) -> b
     if case.category == drafts.OTHER or len(rest) < MATTER_MIN_CHARS:
         return False
     classifier = services.classifier()
-    parts = matters(classifier, answer, classifier.classify(answer), matter_rules(services.config_dir))
+    whole = classifier.classify(answer)
+    parts = matters(classifier, answer, whole, matter_rules(services.config_dir))
     if parts is not None:  # 金桂园门口垃圾桶满了。另外消防通道被堵了 (split where it is written apart)
         return any(part.decision.category != case.category for part in parts)
+    if names_another_thing(whole, case.text):  # of its category, but 楼道的灯坏了 while a manhole's place is asked
+        return True
     decision = classifier.classify(rest)
     if decision.outcome == "match":
         return decision.category != case.category

@@ -68,7 +68,7 @@ def just_reported(session: Session, services: Services, resident: Resident, text
     if alone.category != case.category and clear_report(alone, rules.part_sure, rules.model_sure) and \
             not says_only_where(text):
         return None  # a new matter of its own (电梯坏了, 水管爆了 after a street lamp), however short; not 东门那边
-    if _names_another_thing(alone, case.text):
+    if names_another_thing(alone, case.text):
         return None  # 楼道灯不亮了 after 健身器材坏了: of one category, but another thing
     return case if services.classifier().classify(f"{case.text} {text}").category == case.category else None
 
@@ -91,7 +91,7 @@ def _announced(session: Session, services: Services, resident: Resident, text: s
         else case
 
 
-def _names_another_thing(decision: Decision, earlier: str) -> bool:
+def names_another_thing(decision: Decision, earlier: str) -> bool:
     """Whether words name a thing and what is wrong with it (a rule of their category requiring both fired: 灯 and
     不亮), neither of which the report `earlier` says (楼道灯不亮了 after 健身器材坏了): a matter of its own."""
     named = [part for rule in decision.rules if rule["kind"] == "all" and rule["category"] == decision.category

@@ -312,3 +312,23 @@ def test_a_report_with_no_remark_before_a_clause_is_read_whole_not_clause_by_cla
     assert reading.read == [LAMP]  # the words after its comma are not read as a report of their own
     thanked = "修好了谢谢，还有个事，" + BINS
     assert past_a_remark(services, thanked, None) == BINS  # thanks first: the report from the matter on, as before
+
+
+def test_a_photo_after_a_report_linked_to_a_neighbours_case_reaches_that_case(chat):
+    neighbour = Chat(chat.factory, chat.services, f"{chat.userid}-nb", chat.now)
+    neighbour.send("荔枝湾小区5栋门口的垃圾桶满了，两天没人收")
+    chat.send("荔枝湾小区5栋门口垃圾桶都满出来了，好几天没人清")
+    reply = chat.send(kind="image")
+    [followed] = neighbour.cases()
+    assert f"GB-{followed.id:06d}" in reply and "说说问题" not in reply, reply  # it waited for words of a new report
+    with chat.factory() as session:
+        [photo] = [event for event in session.get(Case, followed.id).events if event.actor == chat.userid]
+        assert photo.attachments[0]["kind"] == "image"
+
+
+def test_another_thing_with_its_place_while_one_is_asked(chat):
+    chat.send("路边的井盖不见了，很危险")  # its place asked
+    chat.send("湖景苑10栋楼道的灯坏了，晚上上楼看不见")  # not its place: a lamp of the same category, elsewhere
+    manhole, lamp = chat.cases()
+    assert manhole.state == CaseState.AWAITING_PLACE and chat.notes_on(manhole.id) == []
+    assert lamp.text == "湖景苑10栋楼道的灯坏了，晚上上楼看不见" and lamp.state == CaseState.PENDING
