@@ -125,6 +125,7 @@ class ClockRules:
     qr_arrival_window: timedelta
     place_wait: timedelta  # a report still without a place this long goes to the street's staff
     double_tap: timedelta  # a worker's same words on the same case again this soon are one tap, recorded once
+    resend_window: timedelta  # a resident's report sent again this soon, its case still open, asks after that case
     pieces_window: timedelta  # a short text this soon after a resident's report may be more of it
     details_window: timedelta  # the details of a matter announced (我想反映…的问题) this soon after are more of it
     late_choice_window: timedelta  # an ask-back answered this long after its report opened as 其他 still sorts it
@@ -195,6 +196,7 @@ def _load(path: str, _mtime: float) -> ClockRules:
         qr_arrival_window=parse_duration(data.get("qr_arrival_window", "2h")),
         place_wait=parse_duration(data.get("place_wait", "30m")),
         double_tap=parse_duration(data.get("double_tap", "5m")),
+        resend_window=parse_duration(data.get("resend_window", "3d")),
         pieces_window=parse_duration(data.get("pieces_window", "3m")),
         details_window=parse_duration(data.get("details_window", "10m")),
         late_choice_window=parse_duration(data.get("late_choice_window", "1d")),

@@ -176,6 +176,17 @@ def thanked(session: Session, services: Services, resident: Resident, text: str,
     return render("replies/thanks", case=case, told=told)
 
 
+def resent(session: Session, resident: Resident, case: Case, text: str, record: InboundMessage | None,
+           now: datetime) -> str | None:
+    """A report sent again word for word long after its case opened (`case`, or the neighbour's it follows, still in
+    someone's hands): its progress, its worker told, as a chase is; None once it closed (a report anew)."""
+    if followed_case(session, case).state not in CHASED_STATES:
+        return None
+    if record is not None:
+        record.case_id = case.id
+    return _progress_told(session, resident, case, text.strip(), now)
+
+
 def _progress_told(session: Session, resident: Resident, named: Case, text: str, now: datetime) -> str:
     """The progress of the case `named` is or follows (a follower reads it as its link's holder, without the
     reporter's words); the worker of an open case hears the resident's words (a chase is for them)."""

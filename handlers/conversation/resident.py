@@ -69,7 +69,7 @@ RECENT_REPORTS = 5  # the resident's latest cases a report sent again is compare
 # window (a burst's thousands), on every report. Their ids, words and decisions (one matter of a split message keeps the
 # whole message there) only, through the driver (`fetch_all`): asked on every report and nearly always empty, the ORM
 # query cost ~0.2 ms of setting up what it would load.
-_RECENT_REPORTS = (select(Case.id, Case.text, Case.classification)
+_RECENT_REPORTS = (select(Case.id, Case.text, Case.classification, Case.created_at)
                    .where(Case.resident_id == bindparam("resident_id"), Case.reporter_userid == bindparam("userid"),
                           Case.created_at >= bindparam("since"), Case.state != CaseState.WITHDRAWN)
                    .order_by(Case.id.desc()).limit(RECENT_REPORTS))
@@ -152,9 +152,12 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str, 
         return render("replies/help")
     if is_opener(text):  # 有个事想问一下: the matter is still to come
         return render("replies/go_ahead")
-    again = _sent_again(session, resident, text, now, clock_rules(services.config_dir).double_tap)
-    if again is not None:
+    rules = clock_rules(services.config_dir)
+    again, when = _sent_again(session, resident, text, now, rules.resend_window) or (None, None)
+    if again is not None and now - when <= rules.double_tap:
         return _told_again(session, resident, again, record, now)
+    if again is not None and (chased := follow_ups.resent(session, resident, again, text, record, now)) is not None:
+        return chased  # the same words hours later, nothing seen done: asking after that case
     if (moved := resident_requests.offer_new_home(session, services, resident, text, now)) is not None:
         return moved  # 我们家搬到金桂园5栋了: bind it?
     if (home := resident_requests.home_told(services, resident, text)) is not None:
@@ -198,18 +201,20 @@ def _binds_the_scanned_building(resident: Resident, text: str) -> bool:
 BARE_NUMBER_CASES = 3  # the open cases a bare number is answered with
 
 
-def _sent_again(session: Session, resident: Resident, text: str, now: datetime, window: timedelta) -> Case | None:
-    """The resident's case opened from these very words less than `window` ago: the report sent again (no
-    answer yet, or a tap on resend; a new MsgId, so the inbox cannot tell). A withdrawn case is reported anew."""
+def _sent_again(session: Session, resident: Resident, text: str, now: datetime,
+                window: timedelta) -> tuple[Case, datetime] | None:
+    """The resident's case opened from these very words less than `window` ago, and when: the report sent again (no
+    answer yet, a tap on resend, or no reply seen; a new MsgId, so the inbox cannot tell). A withdrawn case is
+    reported anew."""
     if has_no_case(session, resident):
         return None
     flush_pending(session, Case)
     recent = fetch_all(session, _RECENT_REPORTS, {"resident_id": resident.id, "userid": resident.userid,
                                                   "since": now - window})
     again = _words(text)  # folded once, not once per recent case
-    case_id = next((case_id for case_id, words, classification in recent
-                    if _said_again(_words(_reported_words(words, classification)), again)), None)
-    return session.get(Case, case_id) if case_id is not None else None
+    found = next(((case_id, created) for case_id, words, classification, created in recent
+                  if _said_again(_words(_reported_words(words, classification)), again)), None)
+    return (session.get(Case, found[0]), found[1]) if found is not None else None
 
 
 AGAIN_MIN_CHARS = 6  # words this long that a report ends with are its last piece sent again, not a word of it

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from models import CaseState
+from models import Case, CaseState
 from tests.unit.outbox_support import factory  # noqa: F401 (fixture: a migrated database)
 from tests.unit.resident_chat import Chat, chat, next_day  # noqa: F401 (fixtures: the chat, a day between tests)
 
@@ -70,3 +70,27 @@ def test_worse_words_with_no_case_in_hands_are_a_report(chat):
     reply = chat.say(userid, "楼下的垃圾越来越多了，没人清")
     [case] = chat.cases(userid)
     assert case.state == CaseState.AWAITING_PLACE and "具体地址" in reply, reply
+
+
+def test_a_report_sent_again_hours_later_asks_after_its_open_case(chat):
+    """The same words an hour and a half later (no reply seen, nothing done) opened a second case of the lamp."""
+    userid = "resent-later"
+    assert "已登记" in chat.say(userid, LIFT)
+    chat.now += timedelta(minutes=90)
+    reply = chat.say(userid, LIFT)
+    [case] = chat.cases(userid)
+    assert f"GB-{case.id:06d}" in reply and "待接单" in reply, reply
+    assert any(event.action == "follow_up" and event.note == LIFT for event in case.events)
+
+
+def test_a_report_sent_again_after_its_case_closed_is_a_report_anew(chat):
+    userid = "resent-after-close"
+    assert "已登记" in chat.say(userid, LIFT)
+    [case] = chat.cases(userid)
+    with chat.factory() as session:
+        worker = session.get(Case, case.id).assignee.userid
+    chat.say(worker, f"接单 {case.id}")
+    chat.say(worker, f"办结 {case.id} 已修好")
+    chat.now += timedelta(days=1)
+    assert "已登记" in chat.say(userid, LIFT)
+    assert len(chat.cases(userid)) == 2

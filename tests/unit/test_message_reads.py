@@ -331,7 +331,7 @@ def test_a_case_written_for_someone_just_registered_is_found(session, written):
     else:
         session.execute(insert(Case), values)
     assert latest_open_case_of(session, newcomer).text == "路灯坏了"
-    assert resident_messages._sent_again(session, newcomer, "路灯坏了", utcnow(), timedelta(minutes=2)).text == "路灯坏了"
+    assert resident_messages._sent_again(session, newcomer, "路灯坏了", utcnow(), timedelta(minutes=2))[0].text == "路灯坏了"
 
 
 def test_someone_registered_in_a_savepoint_rolled_back_is_read_again(session):
