@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from handlers.cases.case_notices import tell_worker
-from handlers.cases.duplicates import content, place_words
+from handlers.cases.duplicates import content, place_words, shares_a_piece
 from handlers.cases.lifecycle import allowed
 from handlers.cases.records import Place, has_no_case
 from handlers.cases.timing import clock_rules
@@ -133,7 +133,7 @@ def answer_address(session: Session, services: Services, resident: Resident, sta
         return render("replies/address_not_found", case=case)
     unit = registry.unit(session, matches[0].unit_id)
     matter = _matter_words(said, unit)
-    if _another_matter(services, case, text, without_positions(matter)):  # a new report naming its own place: this case
+    if _another_matter(services, case, text, without_positions(matter), now):  # a new report naming its own place: this case
         # keeps waiting (not 湖景苑5栋，就是我家楼下: where the place is, no matter of its own)
         pending.finish(session, resident.userid)
         return None
@@ -256,12 +256,19 @@ def _matter_words(text: str, unit: Unit) -> str:
     return content(normalise_address(text), place_words(unit.address, unit.grid.name if unit.grid else ""))
 
 
-def _another_matter(services: Services, case: Case, answer: str, rest: str) -> bool:
+def _another_matter(services: Services, case: Case, answer: str, rest: str, now: datetime) -> bool:
     """Whether an `answer` to `case`'s place question whose words beside the place are `rest` reports another
     matter than `case`'s (湖景苑3栋门口垃圾桶满了 while a street lamp's place is asked) rather than giving its place:
     `rest` is classified (an address alone may look like a report to the model), and the answer's matters when it
-    reports several; a case to be sorted takes any matter."""
-    if case.category == drafts.OTHER or len(rest) < MATTER_MIN_CHARS:
+    reports several; a case to be sorted takes any matter. Once the case has gone to the placing staff (place_wait),
+    a clear report naming nothing the case says is another matter, whatever its category (the next day's report)."""
+    if len(rest) < MATTER_MIN_CHARS:
+        return False
+    stale = now - case.created_at > clock_rules(services.config_dir).place_wait
+    if stale and services.classifier().classify(answer).outcome == "match" and \
+            not shares_a_piece(content(rest), content(case.text)):
+        return True
+    if case.category == drafts.OTHER:
         return False
     classifier = services.classifier()
     whole = classifier.classify(answer)

@@ -213,3 +213,19 @@ def test_a_second_report_with_no_place_offers_the_place_of_the_one_just_placed(c
     first, second = chat.cases(userid)
     assert second.state == CaseState.PENDING and second.unit_id == first.unit_id
     assert "一样" not in chat.say("vague-first-report", "对了，楼下还有个井盖松了")  # nothing placed lately: no offer
+
+
+def test_a_report_of_another_thing_the_next_day_is_no_answer_to_a_place_long_asked(chat):
+    """A lamp's place asked and handed to the staff; the next day 滨江花园二期2栋门口下水道堵了 placed the lamp's case there
+    and its words were only a note on it (fuzz seed 32). The lamp named again with its place still places it."""
+    userid = "vague-next-day"
+    assert "具体地址" in chat.say(userid, NOWHERE)
+    chat.wait(40)  # past place_wait: with the placing staff
+    chat.now += timedelta(days=1)
+    chat.say(userid, "滨江花园二期2栋门口下水道堵了，污水冒到路上")
+    lamp, drain = chat.cases(userid)
+    assert lamp.state == CaseState.AWAITING_PLACE and drain.text == "滨江花园二期2栋门口下水道堵了，污水冒到路上"
+    assert drain.unit.address.endswith("滨江花园二期1-2栋")
+    chat.say(userid, f"湖景苑5栋{LAMP}")
+    lamp, _ = chat.cases(userid)
+    assert lamp.state != CaseState.AWAITING_PLACE and lamp.unit.address.endswith("湖景苑5-6栋")
