@@ -27,7 +27,7 @@ def plan_of(statement, params: dict) -> list[str]:
         return f"EXPLAIN QUERY PLAN {sql}", parameters
 
     with engine.connect() as connection:
-        return [row[-1] for row in connection.execute(statement, params).all()]
+        return [row[-1] for row in connection.execute(statement, params).cursor.fetchall()]  # raw: not typed as its columns
 
 
 PARAMS = {"case_id": 1000, "before": 1000, "category": "环境卫生", "since": datetime(2026, 11, 1),
