@@ -295,16 +295,16 @@ def _any_of(kind: str) -> re.Pattern[str]:
 
 
 # What a resident asking to see the progress may write around the word (我想问下在哪里可以看进度, 點樣查進度, 我反映的事有冇进度).
-_PROGRESS_FILLERS = re.compile(r"哪里|哪儿|边度|怎么|怎样|如何|点样|可以|能不能|反映|投诉|事项|事情|问题"
-                               r"|[我你您们要想有个一下的了吧啊呢呀吗嘛请问就是这那里点儿在喺去查看睇知道嘅冇没事]")
+_PROGRESS_FILLERS = re.compile(r"哪里|麻烦|哪儿|边度|怎么|怎样|如何|点样|可以|能不能|反映|投诉|事项|事情|问题"
+                               r"|[我你您们要想有个一下的了吧啊呢呀吗嘛请问就是这那里点儿在喺去查看睇知道嘅冇没事帮给]")
 
 
 def asks_for_progress(text: str) -> bool:
-    """Words that only ask to see the progress (在哪里看进度？, 喺边度睇进度, 點樣查進度): a progress word and nothing but
-    words asking where or how, a greeting or thanks."""
+    """Words that only ask to see the progress (在哪里看进度？, 喺边度睇进度, 帮我查下进度, 我反映的事情怎么样了): a progress
+    or follow-up word and nothing but words asking where or how, a greeting or thanks."""
     bare = _bare(text)
-    return holds_words(bare, "progress_asked") and not _PROGRESS_FILLERS.sub("", word_characters(
-        without_words(bare, "progress_asked", "greetings", "thanks")))
+    return (holds_words(bare, "progress_asked") or holds_words(bare, "follow_up")) and not _PROGRESS_FILLERS.sub(
+        "", word_characters(without_words(bare, "progress_asked", "follow_up", "greetings", "thanks")))
 
 
 def says_only_near_here(text: str) -> bool:
