@@ -4,6 +4,8 @@ consequence sent after a long report. Sentences written for this test."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from tests.unit.outbox_support import factory  # noqa: F401 (fixture: a migrated database)
@@ -18,3 +20,19 @@ def test_a_progress_request_with_no_cases_says_there_are_none_and_how_to_report(
     reply = chat.say(userid, words)
     assert "还没有反映过事项" in reply and "直接发文字描述问题" in reply and HELP not in reply, reply
     assert chat.cases(userid) == []
+
+
+@pytest.mark.parametrize("correction", ["不是路灯，是楼道里的灯", "不是门口的路灯 是楼梯间的灯不亮"])
+def test_saying_what_the_thing_really_is_corrects_the_case_just_reported(chat, correction):
+    userid = f"voices-thing-{correction}"
+    chat.say(userid, "湖景苑3栋门口的路灯坏了，晚上黑乎乎的")
+    reply = chat.say(userid, correction, after=timedelta(seconds=40))
+    [case] = chat.cases(userid)
+    assert f"GB-{case.id:06d}" in reply and "补充" in reply, reply
+    assert correction in [event.note for event in case.events]
+
+
+def test_denying_words_the_case_does_not_say_are_a_report_of_their_own(chat):
+    chat.say("voices-thing-other", "湖景苑3栋门口的路灯坏了，晚上黑乎乎的")
+    chat.say("voices-thing-other", "不是我说，金桂园门口的垃圾桶又满了，臭得不行", after=timedelta(seconds=40))
+    assert len(chat.cases("voices-thing-other")) == 2
