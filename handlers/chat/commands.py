@@ -71,7 +71,7 @@ def parse_command(text: str, audience: str) -> Command | None:
         if name is None:
             continue
         rest = folded[length:]
-        if _at_boundary(rest) or name in _FREE_TEXT_AFTER:
+        if _at_boundary(rest) or name in _FREE_TEXT_AFTER or name in _ASKED_WITH_A_MARK and rest[:1] == "?":
             args = _LEADING.sub("", rest)
             written = _as_written(text, folded)
             return Command(name, args.strip(), written[len(folded) - len(args):].strip() if written else "")
@@ -121,7 +121,8 @@ _FREE_TEXT_AFTER = {"patrol", "unsatisfied", "bind", "visit", "redeem", "add"}
 _STICKERS = re.compile(r"\[[^\[\]\s]{1,6}\]")
 _SYMBOL_CATEGORIES = {"So", "Sk", "Cf", "Mn"}
 _PLAIN = re.compile(r"[\u4e00-\u9fffa-z0-9]*")  # characters of none of those categories (CJK ideographs are Lo)
-_LEADING = re.compile(r"^[\s,，:：;；。、]+")
+_ASKED_WITH_A_MARK = {"progress", "points", "help"}  # commands that ask: 进度？还有… still asks for the progress
+_LEADING = re.compile(r"^[\s,，:：;；。、?]+")
 
 
 @lru_cache(maxsize=64)

@@ -36,3 +36,14 @@ def test_denying_words_the_case_does_not_say_are_a_report_of_their_own(chat):
     chat.say("voices-thing-other", "湖景苑3栋门口的路灯坏了，晚上黑乎乎的")
     chat.say("voices-thing-other", "不是我说，金桂园门口的垃圾桶又满了，臭得不行", after=timedelta(seconds=40))
     assert len(chat.cases("voices-thing-other")) == 2
+
+
+@pytest.mark.parametrize("mark", ["？", "?"])
+def test_a_progress_request_with_a_question_mark_before_a_report_answers_both(chat, mark):
+    userid = f"voices-progress-mark-{mark}"
+    chat.say(userid, "绑定 湖景苑3栋")
+    chat.say(userid, "湖景苑3栋楼道的灯坏了，晚上上楼看不见")
+    reply = chat.say(userid, f"进度{mark}还有楼下垃圾桶也满了，好几天没人倒")
+    lamp, bins = chat.cases(userid)
+    assert "您反映的事项" in reply and f"GB-{lamp.id:06d}" in reply, reply
+    assert f"GB-{bins.id:06d}" in reply and bins.category == "环境卫生", reply
