@@ -189,6 +189,11 @@ def is_same_place(text: str) -> bool:
     return _said_alone(text, "same_place")
 
 
+def is_last_place(text: str) -> bool:
+    """To any place question: it is where the resident's last placed case is (还是上次那个地方, 跟上次一样啊)."""
+    return _said_alone(text, "last_place")
+
+
 def _said_alone(text: str, kind: str) -> bool:
     """Whether `text` is one of the words of `kind` and nothing else, perhaps with an ending of confirm_endings."""
     bare, words = _bare(text), _lowered(kind)

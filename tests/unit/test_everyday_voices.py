@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from models import CaseState
 from tests.unit.outbox_support import factory  # noqa: F401 (fixture: a migrated database)
 from tests.unit.resident_chat import chat, next_day  # noqa: F401 (fixtures: the chat, a day between tests)
 
@@ -47,3 +48,22 @@ def test_a_progress_request_with_a_question_mark_before_a_report_answers_both(ch
     lamp, bins = chat.cases(userid)
     assert "您反映的事项" in reply and f"GB-{lamp.id:06d}" in reply, reply
     assert f"GB-{bins.id:06d}" in reply and bins.category == "环境卫生", reply
+
+
+@pytest.mark.parametrize("answer", ["还是上次那个地方", "跟上次一样啊"])
+def test_the_place_of_the_last_case_answers_the_place_question_days_later(chat, answer):
+    userid = f"voices-last-place-{answer}"
+    chat.say(userid, "金桂园5栋门口的井盖松了，踩上去咣当响")
+    chat.say(userid, "路边的垃圾好几天没人清理了，臭得很", after=timedelta(days=4))
+    reply = chat.say(userid, answer)
+    first, second = chat.cases(userid)
+    assert "没有找到" not in reply and f"GB-{second.id:06d}" in reply, reply
+    assert second.state == CaseState.PENDING and second.unit_id == first.unit_id
+
+
+def test_the_last_place_with_no_case_placed_before_is_still_asked(chat):
+    chat.say("voices-last-place-none", "路边的垃圾好几天没人清理了，臭得很")
+    reply = chat.say("voices-last-place-none", "还是上次那个地方")
+    [case] = chat.cases("voices-last-place-none")
+    assert case.state == CaseState.AWAITING_PLACE and f"GB-{case.id:06d}" in reply, reply
+
