@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from models import CaseState
+from models import Case, CaseState
 from tests.unit.outbox_support import factory  # noqa: F401 (fixture: a migrated database)
 from tests.unit.resident_chat import chat, next_day  # noqa: F401 (fixtures: the chat, a day between tests)
 
@@ -67,3 +67,16 @@ def test_the_last_place_with_no_case_placed_before_is_still_asked(chat):
     [case] = chat.cases("voices-last-place-none")
     assert case.state == CaseState.AWAITING_PLACE and f"GB-{case.id:06d}" in reply, reply
 
+
+@pytest.mark.parametrize("answer", ["搞掂咗，唔该晒", "唔該晒", "整好咗，多謝晒"])
+def test_cantonese_thanks_for_the_fix_rate_the_case_satisfied(chat, answer):
+    userid = f"voices-rate-{answer}"
+    chat.say(userid, "金桂园5栋楼道的灯坏了，晚上上楼看不见")
+    [case] = chat.cases(userid)
+    with chat.factory() as session:
+        worker = session.get(Case, case.id).assignee.userid
+    for words in (f"接单 {case.id}", f"办结 {case.id} 已换新灯管"):
+        chat.say(worker, words)
+    chat.say(userid, answer)
+    [case] = chat.cases(userid)
+    assert case.rating == "satisfied" and case.state != CaseState.IN_PROGRESS
