@@ -319,6 +319,13 @@ def says_only_near_here(text: str) -> bool:
     return bool(bare) and not word_characters(without_words(bare, "near_here", "near_here_fillers", "greetings"))
 
 
+def spread_subject(text: str) -> str | None:
+    """What words saying a matter has spread say spread (水 of 水都漫到一楼了; "" for 都流到路上了), folded: the
+    words before the first word of `spreads`, `spread_fillers` left out; None for words saying no spread."""
+    found = _any_of("spreads").search(fold(text).lower())
+    return None if found is None else word_characters(without_words(found.string[:found.start()], "spread_fillers"))
+
+
 def says_dont_know(text: str) -> bool:
     """Words that only say the resident cannot tell where (不知道, 我也不清楚是几期): a word of `dont_know`, nothing
     but `dont_know_fillers` or a greeting beside it."""

@@ -80,3 +80,24 @@ def test_cantonese_thanks_for_the_fix_rate_the_case_satisfied(chat, answer):
     chat.say(userid, answer)
     [case] = chat.cases(userid)
     assert case.rating == "satisfied" and case.state != CaseState.IN_PROGRESS
+
+
+PIPE = "湖景苑3栋楼下的水管爆了，水哗哗地往外冒，下水道也堵住了，污水排不出去"  # a whole report: more than a few words
+
+
+@pytest.mark.parametrize("spread", ["水都漫到一楼了", "污水已经流到路上了", "都流进地下车库了"])
+def test_a_consequence_sent_moments_after_a_long_report_is_more_of_it(chat, spread):
+    userid = f"voices-spread-{spread}"
+    assert "已登记" in chat.say(userid, PIPE)
+    reply = chat.say(userid, spread, after=timedelta(seconds=50))
+    [case] = chat.cases(userid)
+    assert f"GB-{case.id:06d}" in reply and "地址" not in reply, reply
+    assert spread in [event.note for event in case.events]
+
+
+@pytest.mark.parametrize("other", ["楼上的空调水都滴到我家阳台上了", "水都漫到一楼了，另外3栋的电梯也坏了，关了人在里面"])
+def test_another_matter_sent_moments_after_a_long_report_is_a_case_of_its_own(chat, other):
+    userid = f"voices-spread-other-{other}"
+    chat.say(userid, PIPE)
+    chat.say(userid, other, after=timedelta(seconds=50))
+    assert len(chat.cases(userid)) == 2
