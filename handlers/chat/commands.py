@@ -71,7 +71,7 @@ def parse_command(text: str, audience: str) -> Command | None:
         if name is None:
             continue
         rest = folded[length:]
-        if _at_boundary(rest) or name in _FREE_TEXT_AFTER:
+        if _at_boundary(rest) or name in _FREE_TEXT_AFTER or name in _ASKED_WITH_A_MARK and rest[:1] == "?":
             args = _LEADING.sub("", rest)
             written = _as_written(text, folded)
             return Command(name, args.strip(), written[len(folded) - len(args):].strip() if written else "")
@@ -121,7 +121,8 @@ _FREE_TEXT_AFTER = {"patrol", "unsatisfied", "bind", "visit", "redeem", "add"}
 _STICKERS = re.compile(r"\[[^\[\]\s]{1,6}\]")
 _SYMBOL_CATEGORIES = {"So", "Sk", "Cf", "Mn"}
 _PLAIN = re.compile(r"[\u4e00-\u9fffa-z0-9]*")  # characters of none of those categories (CJK ideographs are Lo)
-_LEADING = re.compile(r"^[\s,，:：;；。、]+")
+_ASKED_WITH_A_MARK = {"progress", "points", "help"}  # commands that ask: 进度？还有… still asks for the progress
+_LEADING = re.compile(r"^[\s,，:：;；。、?]+")
 
 
 @lru_cache(maxsize=64)
@@ -186,6 +187,11 @@ def is_every_place(text: str) -> bool:
 def is_same_place(text: str) -> bool:
     """To the place question of a report asked after another was placed: it is where that one is (一样, 也是这里啊)."""
     return _said_alone(text, "same_place")
+
+
+def is_last_place(text: str) -> bool:
+    """To any place question: it is where the resident's last placed case is (还是上次那个地方, 跟上次一样啊)."""
+    return _said_alone(text, "last_place")
 
 
 def _said_alone(text: str, kind: str) -> bool:
@@ -295,22 +301,29 @@ def _any_of(kind: str) -> re.Pattern[str]:
 
 
 # What a resident asking to see the progress may write around the word (我想问下在哪里可以看进度, 點樣查進度, 我反映的事有冇进度).
-_PROGRESS_FILLERS = re.compile(r"哪里|哪儿|边度|怎么|怎样|如何|点样|可以|能不能|反映|投诉|事项|事情|问题"
-                               r"|[我你您们要想有个一下的了吧啊呢呀吗嘛请问就是这那里点儿在喺去查看睇知道嘅冇没事]")
+_PROGRESS_FILLERS = re.compile(r"哪里|麻烦|哪儿|边度|怎么|怎样|如何|点样|可以|能不能|反映|投诉|事项|事情|问题"
+                               r"|[我你您们要想有个一下的了吧啊呢呀吗嘛请问就是这那里点儿在喺去查看睇知道嘅冇没事帮给]")
 
 
 def asks_for_progress(text: str) -> bool:
-    """Words that only ask to see the progress (在哪里看进度？, 喺边度睇进度, 點樣查進度): a progress word and nothing but
-    words asking where or how, a greeting or thanks."""
+    """Words that only ask to see the progress (在哪里看进度？, 喺边度睇进度, 帮我查下进度, 我反映的事情怎么样了): a progress
+    or follow-up word and nothing but words asking where or how, a greeting or thanks."""
     bare = _bare(text)
-    return holds_words(bare, "progress_asked") and not _PROGRESS_FILLERS.sub("", word_characters(
-        without_words(bare, "progress_asked", "greetings", "thanks")))
+    return (holds_words(bare, "progress_asked") or holds_words(bare, "follow_up")) and not _PROGRESS_FILLERS.sub(
+        "", word_characters(without_words(bare, "progress_asked", "follow_up", "greetings", "thanks")))
 
 
 def says_only_near_here(text: str) -> bool:
     """Words that say only that it is near the resident or here (就在我家楼下啊, 门口这里), no place one can find."""
     bare = _bare(text)
     return bool(bare) and not word_characters(without_words(bare, "near_here", "near_here_fillers", "greetings"))
+
+
+def spread_subject(text: str) -> str | None:
+    """What words saying a matter has spread say spread (水 of 水都漫到一楼了; "" for 都流到路上了), folded: the
+    words before the first word of `spreads`, `spread_fillers` left out; None for words saying no spread."""
+    found = _any_of("spreads").search(fold(text).lower())
+    return None if found is None else word_characters(without_words(found.string[:found.start()], "spread_fillers"))
 
 
 def says_dont_know(text: str) -> bool:

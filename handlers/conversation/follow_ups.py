@@ -4,13 +4,14 @@ mean several cases, the resident is asked which. Never a new case, never words o
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from handlers.cases.case_notices import tell_worker
 from handlers.cases.duplicates import THING_CHARS, content, elsewhere, same_matter
-from handlers.cases.records import Place, has_no_case
+from handlers.cases.records import Place, has_no_case, latest_open_case
 from handlers.chat import pending
 from handlers.chat.commands import (
     fold,
@@ -89,6 +90,20 @@ def developed(session: Session, services: Services, resident: Resident, text: st
              if followed_case(session, case).state in CHASED_STATES]
     named = pointed_at(cases, without_words(text, "worse")) or cases[:1]
     return supplement(session, resident, followed_case(session, named[0]), text.strip(), now) if named else None
+
+
+_THING_DENIED = re.compile(r"^(?:不是|唔系)([^，,。；;！!？?\s是系]+)[，,。；;！!？?\s]*(?:而)?(?:是|系)")
+
+
+def thing_corrected(session: Session, resident: Resident, text: str, now: datetime) -> str | None:
+    """Words taking back what the resident's latest open case says the thing is (不是路灯，是楼道里的灯 after 3栋门口的
+    路灯坏了): kept on that case for its worker, as 说错了，… is, not a case of their own. None for other words, or
+    when the words they deny are not in that case's."""
+    denied = _THING_DENIED.match(fold(text))
+    case = latest_open_case(session, resident.userid) if denied else None
+    if case is None or denied.group(1) not in fold(case.text):
+        return None
+    return supplement(session, resident, case, text.strip(), now)
 
 
 def _names_a_place(session: Session, services: Services, text: str) -> bool:

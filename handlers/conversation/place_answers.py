@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handlers.cases.case_notices import tell_worker
@@ -24,6 +25,7 @@ from handlers.chat.commands import (
     is_chitchat,
     is_every_place,
     is_greeting,
+    is_last_place,
     is_same_place,
     is_yes,
     parse_command,
@@ -89,6 +91,8 @@ def answer_address(session: Session, services: Services, resident: Resident, sta
         return left  # 不知道, 东门 of the estate named: staff place it, or the estate's grid takes it
     if data.get("after") and is_same_place(text) and (place := _place_of(session, data["after"])) is not None:
         return place_report(session, services, resident, case, place, now)  # 一样: where the case before it is
+    if is_last_place(text) and (place := _last_place(session, resident, case)) is not None:
+        return place_report(session, services, resident, case, place, now)  # 还是上次那个地方: where the last one is
     if (command := parse_command(text, "resident")) is not None:
         text = _place_added(session, services, command)  # 说错了，是5栋 / 补充 湖景苑5栋: the place asked for
         if text is None:
@@ -207,6 +211,13 @@ def _place_of(session: Session, case_id: int) -> Place | None:
     """Where case `case_id` is, as the place an answer gives (None: it has none)."""
     case = session.get(Case, case_id)
     return Place(case.grid, case.unit, "asked", case.location) if case is not None and case.grid is not None else None
+
+
+def _last_place(session: Session, resident: Resident, case: Case) -> Place | None:
+    """Where the resident's latest placed case before `case` is (None: they have none)."""
+    last = session.scalar(select(Case.id).where(Case.reporter_userid == resident.userid, Case.id < case.id,
+                                                Case.grid_id.is_not(None)).order_by(Case.id.desc()).limit(1))
+    return _place_of(session, last) if last is not None else None
 
 
 def _with_reported_building(case: Case, answer: str, spot: str | None) -> str:

@@ -17,10 +17,11 @@ from handlers.chat.commands import (
     is_yes,
     parse_command,
     says_only_where,
+    spread_subject,
     word_characters,
 )
 from handlers.classify import Decision
-from handlers.conversation.matters import clear_report, matter_rules
+from handlers.conversation.matters import clear_report, later_clauses, matter_rules
 from handlers.services import Services
 from models import Case, CaseState, Resident
 
@@ -49,7 +50,10 @@ def just_reported(session: Session, services: Services, resident: Resident, text
     read as its category; or a longer one the classifier cannot read as a report of its own (晚上黑漆漆的老人家不敢出门
     after 金桂园3栋楼下路灯坏了: it would be asked back). A report typed in several messages is one case, not one per
     line; after a whole report (more than SHORT_REPORT_CHARS) a new short text is a new report. A case the resident
-    reopened (不满意) moments ago takes any few words naming no place (还在漏: why it is not done)."""
+    reopened (不满意) moments ago takes any few words naming no place (还在漏: why it is not done); so does one
+    whose matter the words say has spread (`_spread_from`: 水都漫到一楼了 after a burst pipe's report)."""
+    if (spread := _spread_from(session, services, resident, text, now)) is not None:
+        return spread
     longer = len(word_characters(text)) > FOLLOW_UP_CHARS
     if longer:
         announced = _announced(session, services, resident, text, now, alone)
@@ -71,6 +75,26 @@ def just_reported(session: Session, services: Services, resident: Resident, text
     if names_another_thing(alone, case.text):
         return None  # 楼道灯不亮了 after 健身器材坏了: of one category, but another thing
     return case if services.classifier().classify(f"{case.text} {text}").category == case.category else None
+
+
+def _spread_from(session: Session, services: Services, resident: Resident, text: str, now: datetime) -> Case | None:
+    """The case the resident reported moments ago (pieces_window), however long its words, whose matter `text` says
+    has spread (水都漫到一楼了, 污水都流到路上了 after a burst pipe's report), even reading as another category on its
+    own: what spread, when named, is in the report's words; no place of the registry and no later matter of its own
+    (水漫到一楼了，另外电梯也坏了) in `text`."""
+    subject = spread_subject(text)
+    if subject is None or has_no_case(session, resident):
+        return None
+    case = latest_open_case(session, resident.userid)
+    if case is None or now - case.created_at > clock_rules(services.config_dir).pieces_window or \
+            subject not in fold(case.text).lower():
+        return None
+    classifier, rules = services.classifier(), matter_rules(services.config_dir)
+    if services.addresses.get(session).match(fold(text), limit=1) or any(
+            clear_report(classifier.classify(clause), rules.part_sure, rules.model_sure)
+            for _, _, clause in later_clauses(text, rules)):
+        return None
+    return case
 
 
 def _announced(session: Session, services: Services, resident: Resident, text: str, now: datetime,

@@ -128,6 +128,8 @@ def _fresh(session: Session, services: Services, resident: Resident, text: str, 
         return placed  # 湖景苑5栋 while a report waits for its place, another question having come between
     if command is None and (told := place_fix.on_linked(session, services, resident, text, now)) is not None:
         return told  # 在3栋 after the report was linked to a neighbour's case: for that case's worker
+    if command is None and (fixed := follow_ups.thing_corrected(session, resident, text, now)) is not None:
+        return fixed  # 不是路灯，是楼道里的灯: what the thing of the case just reported is, for its worker
     if command is not None and command.name == "add":
         return _add(session, services, resident, command, record, now)
     if command is not None and (answered := resident_requests.run(session, services, resident, command, now)):
