@@ -272,11 +272,11 @@ def _another_matter(services: Services, case: Case, answer: str, rest: str, now:
     matter than `case`'s (湖景苑3栋门口垃圾桶满了 while a street lamp's place is asked) rather than giving its place:
     `rest` is classified (an address alone may look like a report to the model), and the answer's matters when it
     reports several; a case to be sorted takes any matter. Once the case has gone to the placing staff (place_wait),
-    a clear report naming nothing the case says is another matter, whatever its category (the next day's report)."""
+    a report naming nothing the case says is another matter, whatever its category (the next day's report)."""
     if len(rest) < MATTER_MIN_CHARS:
         return False
     stale = now - case.created_at > clock_rules(services.config_dir).place_wait
-    if stale and services.classifier().classify(answer).outcome == "match" and \
+    if stale and services.classifier().classify(answer).outcome != "none" and \
             not shares_a_piece(content(rest), content(case.text)):
         return True
     if case.category == drafts.OTHER:
