@@ -33,7 +33,7 @@ from handlers.chat.commands import (
     without_words,
 )
 from handlers.conversation import contact, drafts, follow_ups, where_first
-from handlers.conversation.matters import matter_rules, matters
+from handlers.conversation.matters import corrects_an_added_matter, matter_rules, matters
 from handlers.conversation.opening import (
     TIED_UNITS,
     ask_place,
@@ -249,8 +249,10 @@ def _another_matter(services: Services, case: Case, answer: str, rest: str) -> b
     reports several; a case to be sorted takes any matter."""
     if case.category == drafts.OTHER or len(rest) < MATTER_MIN_CHARS:
         return False
-    classifier = services.classifier()
-    parts = matters(classifier, answer, classifier.classify(answer), matter_rules(services.config_dir))
+    classifier, rules = services.classifier(), matter_rules(services.config_dir)
+    if corrects_an_added_matter(answer, rules):  # …。另外滨江花园一期3栋门口，说错了，应该是二期3栋，…: that matter's place
+        return True
+    parts = matters(classifier, answer, classifier.classify(answer), rules)
     if parts is not None:  # 金桂园门口垃圾桶满了。另外消防通道被堵了 (split where it is written apart)
         return any(part.decision.category != case.category for part in parts)
     decision = classifier.classify(rest)
