@@ -48,6 +48,7 @@ from handlers.places.address import (
     Designators,
     chosen_place,
     corrected,
+    correcting_words,
     designators,
     has_phases,
     in_estate,
@@ -237,9 +238,10 @@ MATTER_MIN_CHARS = 4  # words left beside the place, fewer than this are no matt
 
 
 def _matter_words(text: str, unit: Unit) -> str:
-    """The words of an answer that names `unit` beside the place (read as addresses are: 阳光小去2期5洞 is
-    阳光小区2期5栋)."""
-    return content(normalise_address(text), place_words(unit.address, unit.grid.name if unit.grid else ""))
+    """The words of an answer that names `unit` beside the place and the words correcting it (read as addresses are:
+    阳光小去2期5洞 is 阳光小区2期5栋; 说错了，应该是 left out: they read as no report and hid the matter after them)."""
+    words = correcting_words(text) or text
+    return content(normalise_address(words), place_words(unit.address, unit.grid.name if unit.grid else ""))
 
 
 def _another_matter(services: Services, case: Case, answer: str, rest: str) -> bool:

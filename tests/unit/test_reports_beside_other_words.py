@@ -202,6 +202,17 @@ def test_a_matter_added_while_a_place_is_asked_that_corrects_its_own_place_is_no
     assert any("一棵大树倒在路中间" in case.text for case in others), [case.text for case in others]
 
 
+def test_a_report_correcting_its_own_place_while_a_vague_reports_place_is_asked_is_no_answer(chat):
+    """又坏了 asked its place, then a tree whose place the resident corrects (fuzz seed 14): the correction's words,
+    read with the tree, made the tree no matter, and its place and words went to the vague report."""
+    assert "地址" in chat.send("又坏了，刚修好没两天")
+    chat.wait(timedelta(minutes=5))
+    chat.send("湖景苑6栋门口，说错了，应该是8栋门口，有一棵大树倒在路中间")
+    first, *others = chat.cases()
+    assert first.state == CaseState.AWAITING_PLACE and chat.notes_on(first.id) == [], chat.notes_on(first.id)
+    assert any("一棵大树倒在路中间" in case.text for case in others), [case.text for case in others]
+
+
 def test_the_last_piece_of_a_report_typed_in_pieces_sent_again_is_that_report(chat):
     """我们楼下, then the lamp, then the lamp's words again (no answer came yet): a second case of the same words."""
     chat.send("我们楼下")
