@@ -25,7 +25,7 @@ from config.settings import SHIPPED_CONFIG_DIR
 from handlers.cases.duplicates import content, elsewhere, shares_a_piece, spots
 from handlers.chat.commands import fold, is_opener, word_characters
 from handlers.classify import Classifier, Decision
-from handlers.places.address import Designators, designators, joined_places, normalise_address
+from handlers.places.address import Designators, corrects_itself, designators, joined_places, normalise_address
 from handlers.places.address_index import TIED_UNITS, AddressIndex
 
 OTHER = "居民诉求-其他"  # a report to be sorted: never a clear matter of its own
@@ -330,6 +330,14 @@ def a_matter_apart(classifier: Classifier, tail: str, clause: str, category: str
     first = (matters(classifier, tail, decision, rules) or [Part(tail, decision)])[0]
     started = any(tail.startswith(word) for word in rules.words)
     return done or started or first.decision.category != category or elsewhere(about, first.text)
+
+
+def corrects_an_added_matter(text: str, rules: MatterRules) -> bool:
+    """Whether the correction in `text` takes back a place named after a word that adds a matter (另外, 还有): that
+    matter's own place, neither a correction nor the answer of an earlier case's place (小区的消防通道被堵死了。另外
+    滨江花园一期3栋门口，说错了，应该是二期3栋，有一棵大树倒在路中间: the tree's place corrected, not the fire lane's)."""
+    return any(text.startswith(word, said) and corrects_itself(text[said:])
+               for _, said, _ in later_clauses(text, rules) for word in rules.words)
 
 
 def report_after(classifier: Classifier, text: str, rules: MatterRules) -> str | None:

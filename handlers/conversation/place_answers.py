@@ -35,7 +35,7 @@ from handlers.chat.commands import (
     without_words,
 )
 from handlers.conversation import contact, drafts, follow_ups, where_first
-from handlers.conversation.matters import matter_rules, matters
+from handlers.conversation.matters import corrects_an_added_matter, matter_rules, matters
 from handlers.conversation.opening import (
     TIED_UNITS,
     ask_place,
@@ -50,6 +50,7 @@ from handlers.places.address import (
     Designators,
     chosen_place,
     corrected,
+    correcting_words,
     designators,
     has_phases,
     in_estate,
@@ -262,9 +263,10 @@ MATTER_MIN_CHARS = 4  # words left beside the place, fewer than this are no matt
 
 
 def _matter_words(text: str, unit: Unit) -> str:
-    """The words of an answer that names `unit` beside the place (read as addresses are: 阳光小去2期5洞 is
-    阳光小区2期5栋)."""
-    return content(normalise_address(text), place_words(unit.address, unit.grid.name if unit.grid else ""))
+    """The words of an answer that names `unit` beside the place and the words correcting it (read as addresses are:
+    阳光小去2期5洞 is 阳光小区2期5栋; 说错了，应该是 left out: they read as no report and hid the matter after them)."""
+    words = correcting_words(text) or text
+    return content(normalise_address(words), place_words(unit.address, unit.grid.name if unit.grid else ""))
 
 
 def _another_matter(services: Services, case: Case, answer: str, rest: str, now: datetime) -> bool:
@@ -281,9 +283,11 @@ def _another_matter(services: Services, case: Case, answer: str, rest: str, now:
         return True
     if case.category == drafts.OTHER:
         return False
-    classifier = services.classifier()
+    classifier, rules = services.classifier(), matter_rules(services.config_dir)
+    if corrects_an_added_matter(answer, rules):  # …。另外滨江花园一期3栋门口，说错了，应该是二期3栋，…: that matter's place
+        return True
     whole = classifier.classify(answer)
-    parts = matters(classifier, answer, whole, matter_rules(services.config_dir))
+    parts = matters(classifier, answer, whole, rules)
     if parts is not None:  # 金桂园门口垃圾桶满了。另外消防通道被堵了 (split where it is written apart)
         return any(part.decision.category != case.category for part in parts)
     if names_another_thing(whole, case.text):  # of its category, but 楼道的灯坏了 while a manhole's place is asked

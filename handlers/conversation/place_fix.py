@@ -18,11 +18,10 @@ from handlers.cases.timing import clock_rules
 from handlers.chat.commands import fold, says_only_where
 from handlers.classify import Decision
 from handlers.conversation import follow_ups
-from handlers.conversation.matters import MatterRules, clear_report, later_clauses, matter_rules
+from handlers.conversation.matters import clear_report, corrects_an_added_matter, matter_rules
 from handlers.conversation.opening import named_place
 from handlers.places.address import (
     correcting_words,
-    corrects_itself,
     has_phases,
     in_estate,
     names_a_spot,
@@ -58,7 +57,7 @@ def moved(session: Session, services: Services, resident: Resident, text: str, n
     decision, rules = services.classifier().classify(text), matter_rules(services.config_dir)
     if decision.category != case.category and clear_report(decision, rules.part_sure, rules.model_sure) \
             or words is not None and (_reports_beside(session, services, case, words, decision)
-                                      or _corrects_an_added_matter(text, rules)):
+                                      or corrects_an_added_matter(text, rules)):
         return None
     if _same_place(case, place):  # 不是5栋是6栋 about 5-6栋: where it is; its worker hears which building
         return follow_ups.supplement(session, resident, case, text, now)
@@ -97,14 +96,6 @@ def _reports_beside(session: Session, services: Services, case: Case, words: str
     read = [found for found in (decision, services.classifier().classify(rest)) if found.outcome == "match"]
     return bool(read) and (all(found.category != case.category for found in read)
                            or not shares_a_piece(rest, content(case.text)))
-
-
-def _corrects_an_added_matter(text: str, rules: MatterRules) -> bool:
-    """Whether the correction in `text` takes back a place named after a word that adds a matter (另外, 还有): that
-    matter's own place, not the case's (小区的消防通道被堵死了。另外 滨江花园一期3栋门口，说错了，应该是二期3栋，有一棵大树
-    倒在路中间: the tree's place corrected, the fire lane's words a report)."""
-    return any(text.startswith(word, said) and corrects_itself(text[said:])
-               for _, said, _ in later_clauses(text, rules) for word in rules.words)
 
 
 def _estate_of(case: Case) -> str | None:

@@ -194,6 +194,27 @@ def test_a_matter_added_after_a_report_that_corrects_its_own_place_is_no_move_of
         assert not [event for event in session.get(Case, first.id).events if event.action == "move_place"]
 
 
+def test_a_matter_added_while_a_place_is_asked_that_corrects_its_own_place_is_no_answer(chat):
+    """The fire lane's place asked, then the fire lane again and 另外 a tree whose place the resident corrects (fuzz
+    seed 14): the tree's place was taken as the fire lane's, the tree's words kept on the fire lane's case."""
+    assert "地址" in chat.send("小区里的消防通道被电动车堵住了")
+    chat.send("消防通道被好几辆车堵死了。另外湖景苑6栋门口，说错了，应该是8栋门口，有一棵大树倒在路中间")
+    first, *others = chat.cases()
+    assert first.state == CaseState.AWAITING_PLACE and chat.notes_on(first.id) == [], chat.notes_on(first.id)
+    assert any("一棵大树倒在路中间" in case.text for case in others), [case.text for case in others]
+
+
+def test_a_report_correcting_its_own_place_while_a_vague_reports_place_is_asked_is_no_answer(chat):
+    """又坏了 asked its place, then a tree whose place the resident corrects (fuzz seed 14): the correction's words,
+    read with the tree, made the tree no matter, and its place and words went to the vague report."""
+    assert "地址" in chat.send("又坏了，刚修好没两天")
+    chat.wait(timedelta(minutes=5))
+    chat.send("湖景苑6栋门口，说错了，应该是8栋门口，有一棵大树倒在路中间")
+    first, *others = chat.cases()
+    assert first.state == CaseState.AWAITING_PLACE and chat.notes_on(first.id) == [], chat.notes_on(first.id)
+    assert any("一棵大树倒在路中间" in case.text for case in others), [case.text for case in others]
+
+
 def test_the_last_piece_of_a_report_typed_in_pieces_sent_again_is_that_report(chat):
     """我们楼下, then the lamp, then the lamp's words again (no answer came yet): a second case of the same words."""
     chat.send("我们楼下")
