@@ -48,7 +48,7 @@ def just_reported(session: Session, services: Services, resident: Resident, text
     more of: a short text (满了好几天了, 都没人来收) naming no place of its own, no clear report of another category on
     its own (停水了 after a street lamp: `alone`, the text's decision when known), with which the case's words still
     read as its category; or a longer one the classifier cannot read as a report of its own (晚上黑漆漆的老人家不敢出门
-    after 金桂园3栋楼下路灯坏了: it would be asked back). A report typed in several messages is one case, not one per
+    after 金桂园3栋楼下路灯坏了: it would be asked back) and no rule of another category reads. A report typed in several messages is one case, not one per
     line; after a whole report (more than SHORT_REPORT_CHARS) a new short text is a new report. A case the resident
     reopened (不满意) moments ago takes any few words naming no place (还在漏: why it is not done); so does one
     whose matter the words say has spread (`_spread_from`: 水都漫到一楼了 after a burst pipe's report)."""
@@ -74,6 +74,8 @@ def just_reported(session: Session, services: Services, resident: Resident, text
         return None  # a new matter of its own (电梯坏了, 水管爆了 after a street lamp), however short; not 东门那边
     if names_another_thing(alone, case.text):
         return None  # 楼道灯不亮了 after 健身器材坏了: of one category, but another thing
+    if longer and any(rule["category"] != case.category for rule in alone.rules):
+        return None  # a sentence whose own words are another category's (楼下那家店的味道和动静都很大): its own report
     return case if services.classifier().classify(f"{case.text} {text}").category == case.category else None
 
 
