@@ -84,7 +84,7 @@ def developed(session: Session, services: Services, resident: Resident, text: st
     还没清完，门口还有一堆 after their drain's or rubbish's report), naming no place of the registry: added to the case
     they point at, else their latest in someone's hands, for its worker (the reply says how to report another
     matter). None for other words, a place named, or no such case."""
-    if not holds_words(text, "worse") or not may_be_about_a_case(text) or _names_a_place(session, services, text):
+    if not holds_words(text, "worse") or not may_be_about_a_case(text) or _unit_named(session, services, text):
         return None
     cases = [case for case in cases_in_play(session, resident.userid)
              if followed_case(session, case).state in CHASED_STATES]
@@ -106,9 +106,10 @@ def thing_corrected(session: Session, resident: Resident, text: str, now: dateti
     return supplement(session, resident, case, text.strip(), now)
 
 
-def _names_a_place(session: Session, services: Services, text: str) -> bool:
+def _unit_named(session: Session, services: Services, text: str) -> int | None:
+    """The unit of the registry `text` names surely (None: none, or not surely)."""
     found = services.addresses.get(session).match(fold(text), limit=1)
-    return bool(found) and found[0].confident
+    return found[0].unit_id if found and found[0].confident else None
 
 
 def _of_the_thing_named(services: Services, cases: list[Case], rest: str) -> list[Case]:
@@ -125,8 +126,7 @@ def _still_wrong_there(session: Session, services: Services, cases: list[Case], 
     (`names_its_thing`; a place of the registry it names is theirs), whatever category the classifier reads in it
     (楼道灯 is 市政设施 or 物业管理 by the words around it). A case still waiting for its place is in nobody's hands
     yet: nothing to chase, so words of its kind again are the resident's next report."""
-    found = services.addresses.get(session).match(fold(text), limit=1)
-    named_unit = found[0].unit_id if found and found[0].confident else None
+    named_unit = _unit_named(session, services, text)
     return [case for case in cases
             if followed_case(session, case).state in CHASED_STATES and names_its_thing(case, text)
             and named_unit in (None, case.unit_id)]

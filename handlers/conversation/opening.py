@@ -48,8 +48,8 @@ _RESIDENT_AND_CONVERSATION = (select(_RESIDENTS, _CONVERSATIONS).select_from(_AS
                               .outerjoin(_RESIDENTS, _RESIDENTS.c.userid == _ASKED.c.userid)
                               .outerjoin(_CONVERSATIONS, _CONVERSATIONS.c.userid == _ASKED.c.userid))
 _SELECTED = tuple(_RESIDENT_AND_CONVERSATION.selected_columns)  # the row's values, by column, for `held`
-_PLACED_LATELY = (select(Case.unit_id, Case.id).where(Case.resident_id == bindparam("resident_id"), Case.unit_id.is_not(None),
-                                             Case.created_at >= bindparam("since"))
+_PLACED_LATELY = (select(Case.unit_id, Case.id).where(Case.resident_id == bindparam("resident_id"),
+                                                      Case.unit_id.is_not(None), Case.created_at >= bindparam("since"))
                   .order_by(Case.id.desc()).limit(1))
 
 

@@ -138,8 +138,8 @@ def answer_address(session: Session, services: Services, resident: Resident, sta
         return render("replies/address_not_found", case=case)
     unit = registry.unit(session, matches[0].unit_id)
     matter = _matter_words(said, unit)
-    if _another_matter(services, case, text, without_positions(matter), now):  # a new report naming its own place: this case
-        # keeps waiting (not 湖景苑5栋，就是我家楼下: where the place is, no matter of its own)
+    if _another_matter(services, case, text, without_positions(matter), now):  # a new report naming its own place:
+        # this case keeps waiting (not 湖景苑5栋，就是我家楼下: where the place is, no matter of its own)
         pending.finish(session, resident.userid)
         return None
     named = named_place(session, matches, "asked")
@@ -277,16 +277,16 @@ def _another_matter(services: Services, case: Case, answer: str, rest: str, now:
     a report naming nothing the case says is another matter, whatever its category (the next day's report)."""
     if len(rest) < MATTER_MIN_CHARS:
         return False
+    classifier = services.classifier()
+    whole = classifier.classify(answer)
     stale = now - case.created_at > clock_rules(services.config_dir).place_wait
-    if stale and services.classifier().classify(answer).outcome != "none" and \
-            not shares_a_piece(content(rest), content(case.text)):
+    if stale and whole.outcome != "none" and not shares_a_piece(content(rest), content(case.text)):
         return True
     if case.category == drafts.OTHER:
         return False
-    classifier, rules = services.classifier(), matter_rules(services.config_dir)
+    rules = matter_rules(services.config_dir)
     if corrects_an_added_matter(answer, rules):  # …。另外滨江花园一期3栋门口，说错了，应该是二期3栋，…: that matter's place
         return True
-    whole = classifier.classify(answer)
     parts = matters(classifier, answer, whole, rules)
     if parts is not None:  # 金桂园门口垃圾桶满了。另外消防通道被堵了 (split where it is written apart)
         return any(part.decision.category != case.category for part in parts)

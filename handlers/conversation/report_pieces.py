@@ -34,8 +34,8 @@ SHORT_REPORT_CHARS = 16  # ... a report this short may go on in the next message
 def a_piece(services: Services, asked: str, text: str) -> bool:
     """Whether words sent while the report `asked` is asked back are more of it: no command, greeting, yes or
     thanks; and either `asked` is a mere piece (我们楼下, then 那个垃圾桶) or a matter announced (想投诉一下楼下烧烤店的事,
-    then its details) or the words say what it was (就是空调外机，嗡嗡的) or are no report the classifier is sure of on their own (one it is sure of, after a
-    whole report, is new: the resident moved on)."""
+    then its details) or the words say what it was (就是空调外机，嗡嗡的) or are no report the classifier is sure of on
+    their own (one it is sure of, after a whole report, is new: the resident moved on)."""
     if parse_command(text, "resident") is not None or is_greeting(text) or is_yes(text) or is_thanks(text):
         return False
     return len(word_characters(asked)) <= PIECE_CHARS or announces_a_matter(asked) or clarifies(text) or \
@@ -48,8 +48,8 @@ def just_reported(session: Session, services: Services, resident: Resident, text
     more of: a short text (满了好几天了, 都没人来收) naming no place of its own, no clear report of another category on
     its own (停水了 after a street lamp: `alone`, the text's decision when known), with which the case's words still
     read as its category; or a longer one the classifier cannot read as a report of its own (晚上黑漆漆的老人家不敢出门
-    after 金桂园3栋楼下路灯坏了: it would be asked back) and no rule of another category reads. A report typed in several messages is one case, not one per
-    line; after a whole report (more than SHORT_REPORT_CHARS) a new short text is a new report. A case the resident
+    after 金桂园3栋楼下路灯坏了: it would be asked back) and no rule of another category reads. A report typed in
+    several messages is one case, not one per line; after a whole report (more than SHORT_REPORT_CHARS) a new short text is a new report. A case the resident
     reopened (不满意) moments ago takes any few words naming no place (还在漏: why it is not done); so does one
     whose matter the words say has spread (`_spread_from`: 水都漫到一楼了 after a burst pipe's report)."""
     if (spread := _spread_from(session, services, resident, text, now)) is not None:
